@@ -1,0 +1,130 @@
+//! Calendar-month billing periods in UTC, always from an injected "now".
+
+use serde::{Deserialize, Serialize};
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+
+/// A billing period: from 00:00 UTC on the 1st of a month to 00:00 UTC on the 1st of the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Period {
+    #[serde(with = "time::serde::rfc3339")]
+    pub start: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub end: OffsetDateTime,
+}
+
+impl Period {
+    /// The calendar month (UTC) that contains `now`. A moment exactly on the 1st at 00:00 belongs
+    /// to the period that starts then.
+    pub fn containing(now: OffsetDateTime) -> Period {
+        let now = now.to_offset(UtcOffset::UTC);
+        let start = first_of_month(now.year(), now.month());
+        let (next_year, next_month) = next_month(now.year(), now.month());
+        Period { start, end: first_of_month(next_year, next_month) }
+    }
+
+    /// The period after this one.
+    pub fn next(self) -> Period {
+        Period::containing(self.end)
+    }
+
+    pub fn total_seconds(self) -> i64 {
+        (self.end - self.start).whole_seconds()
+    }
+
+    /// Seconds from `from` to the end of the period, clamped to the period.
+    pub fn seconds_left_from(self, from: OffsetDateTime) -> i64 {
+        let from = from.clamp(self.start, self.end);
+        (self.end - from).whole_seconds()
+    }
+
+    pub fn contains(self, at: OffsetDateTime) -> bool {
+        self.start <= at && at < self.end
+    }
+}
+
+fn next_month(year: i32, month: Month) -> (i32, Month) {
+    match month {
+        Month::December => (year + 1, Month::January),
+        other => (year, other.next()),
+    }
+}
+
+fn first_of_month(year: i32, month: Month) -> OffsetDateTime {
+    // Day 1 exists in every month of every representable year.
+    let date = Date::from_calendar_date(year, month, 1).unwrap_or(Date::MIN);
+    PrimitiveDateTime::new(date, Time::MIDNIGHT).assume_utc()
+}
+
+const MONTH_ABBR: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTH_NAME: [&str; 12] = [
+    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "December",
+];
+
+/// `Nov 16`, in UTC.
+pub fn short_date(at: OffsetDateTime) -> String {
+    let at = at.to_offset(UtcOffset::UTC);
+    format!("{} {}", MONTH_ABBR[at.month() as usize - 1], at.day())
+}
+
+/// `December 1, 2026`, in UTC.
+pub fn long_date(at: OffsetDateTime) -> String {
+    let at = at.to_offset(UtcOffset::UTC);
+    format!("{} {}, {}", MONTH_NAME[at.month() as usize - 1], at.day(), at.year())
+}
+
+/// `November 2026`, in UTC.
+pub fn month_and_year(at: OffsetDateTime) -> String {
+    let at = at.to_offset(UtcOffset::UTC);
+    format!("{} {}", MONTH_NAME[at.month() as usize - 1], at.year())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn months_of_every_length() {
+        let cases = [
+            (datetime!(2026-02-10 12:00 UTC), 28),
+            (datetime!(2028-02-29 23:59:59 UTC), 29),
+            (datetime!(2026-11-16 00:00 UTC), 30),
+            (datetime!(2026-12-31 23:59:59 UTC), 31),
+        ];
+        for (now, days) in cases {
+            let p = Period::containing(now);
+            assert_eq!(p.total_seconds(), days * 86_400, "{now}");
+            assert!(p.contains(now));
+        }
+    }
+
+    #[test]
+    fn boundary_belongs_to_the_new_period() {
+        let p = Period::containing(datetime!(2026-12-01 00:00 UTC));
+        assert_eq!(p.start, datetime!(2026-12-01 00:00 UTC));
+        assert_eq!(p.end, datetime!(2027-01-01 00:00 UTC));
+        assert_eq!(p.next().end, datetime!(2027-02-01 00:00 UTC));
+    }
+
+    #[test]
+    fn other_offsets_are_read_in_utc() {
+        let p = Period::containing(datetime!(2026-12-01 01:00 +03:00));
+        assert_eq!(p.start, datetime!(2026-11-01 00:00 UTC));
+    }
+
+    #[test]
+    fn seconds_left_is_clamped() {
+        let p = Period::containing(datetime!(2026-11-16 00:00 UTC));
+        assert_eq!(p.seconds_left_from(datetime!(2026-11-16 00:00 UTC)), 15 * 86_400);
+        assert_eq!(p.seconds_left_from(datetime!(2026-10-01 00:00 UTC)), 30 * 86_400);
+        assert_eq!(p.seconds_left_from(datetime!(2027-01-01 00:00 UTC)), 0);
+    }
+
+    #[test]
+    fn dates_read_plainly() {
+        assert_eq!(short_date(datetime!(2026-11-16 08:00 UTC)), "Nov 16");
+        assert_eq!(long_date(datetime!(2026-12-01 00:00 UTC)), "December 1, 2026");
+        assert_eq!(month_and_year(datetime!(2026-12-01 00:00 UTC)), "December 2026");
+    }
+}

@@ -1,0 +1,366 @@
+//! Proration and plan changes (SPEC section 3) as pure functions from a subscription's history,
+//! a target plan and "now" to a [`Quote`]: every line of today's charge, the total, when the
+//! change takes effect and what the next renewal will be.
+//!
+//! One rule covers new subscriptions and every upgrade: today's charge is the target plan's price
+//! for the part of this period since the user became paid (the whole period from the second paid
+//! month on), minus what was already paid this period, never below zero.
+
+use crate::money::Money;
+use crate::period::{Period, short_date};
+use crate::plans::PlanId;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// What the server knows about a paid subscription when a change is quoted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaidHistory {
+    pub plan: PlanId,
+    /// The moment the account first became paid.
+    pub first_paid_at: OffsetDateTime,
+    /// What has been charged for the period that contains "now".
+    pub paid_this_period: Money,
+}
+
+/// What a quote does to the subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    NewSubscription,
+    Upgrade,
+    Downgrade,
+    Cancel,
+}
+
+/// One line of today's charge, in plain words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineItem {
+    pub description: String,
+    pub amount: Money,
+}
+
+/// Everything the user is shown before anything is charged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    pub kind: ChangeKind,
+    pub from_plan: Option<PlanId>,
+    pub to_plan: PlanId,
+    pub lines: Vec<LineItem>,
+    pub total_due_today: Money,
+    /// When the new plan applies: now for new subscriptions and upgrades, the next period's start
+    /// for downgrades and cancellations.
+    #[serde(with = "time::serde::rfc3339")]
+    pub effective_at: OffsetDateTime,
+    pub takes_effect_now: bool,
+    /// The next charge, if the subscription stays paid.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_renewal_at: Option<OffsetDateTime>,
+    pub next_renewal_amount: Money,
+    pub period: Period,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuoteError {
+    /// The target is the plan the account already has.
+    SamePlan,
+    /// A new subscription must be to a paid plan.
+    NotAPaidPlan,
+    /// Amounts out of range (cannot happen with the catalog's prices).
+    Overflow,
+}
+
+/// The first charge of a new subscription bought at `now`: the plan's price for what is left of
+/// this calendar month.
+pub fn quote_new_subscription(plan: PlanId, now: OffsetDateTime) -> Result<Quote, QuoteError> {
+    if !plan.is_paid() {
+        return Err(QuoteError::NotAPaidPlan);
+    }
+    let period = Period::containing(now);
+    let line = prorated_line(plan, now, period)?;
+    let total = line.amount;
+    Ok(Quote {
+        kind: ChangeKind::NewSubscription,
+        from_plan: None,
+        to_plan: plan,
+        lines: vec![line],
+        total_due_today: total,
+        effective_at: now,
+        takes_effect_now: true,
+        next_renewal_at: Some(period.end),
+        next_renewal_amount: plan.plan().monthly_price,
+        period,
+    })
+}
+
+/// A change from the current paid plan to `target` at `now`.
+pub fn quote_change(history: &PaidHistory, target: PlanId, now: OffsetDateTime) -> Result<Quote, QuoteError> {
+    let current = history.plan;
+    if target == current {
+        return Err(QuoteError::SamePlan);
+    }
+    let period = Period::containing(now);
+    let current_price = current.plan().monthly_price;
+    let target_price = target.plan().monthly_price;
+    if target_price <= current_price {
+        // Downgrades never refund: the lower plan starts with the next period.
+        return Ok(Quote {
+            kind: ChangeKind::Downgrade,
+            from_plan: Some(current),
+            to_plan: target,
+            lines: Vec::new(),
+            total_due_today: Money::ZERO,
+            effective_at: period.end,
+            takes_effect_now: false,
+            next_renewal_at: target.is_paid().then_some(period.end),
+            next_renewal_amount: target_price,
+            period,
+        });
+    }
+    // Re-rate under the higher plan from the moment the user became paid, or from the start of
+    // this period when that was in an earlier one.
+    let rated_from = history.first_paid_at.max(period.start);
+    let new_line = prorated_line(target, rated_from, period)?;
+    let mut lines = vec![new_line.clone()];
+    if history.paid_this_period > Money::ZERO {
+        lines.push(LineItem {
+            description: format!("Already paid for {} this month", current.plan().name),
+            amount: history.paid_this_period.checked_neg().ok_or(QuoteError::Overflow)?,
+        });
+    }
+    let total = new_line
+        .amount
+        .checked_sub(history.paid_this_period)
+        .ok_or(QuoteError::Overflow)?
+        .at_least_zero();
+    Ok(Quote {
+        kind: ChangeKind::Upgrade,
+        from_plan: Some(current),
+        to_plan: target,
+        lines,
+        total_due_today: total,
+        effective_at: now,
+        takes_effect_now: true,
+        next_renewal_at: Some(period.end),
+        next_renewal_amount: target_price,
+        period,
+    })
+}
+
+/// Cancelling keeps the plan to the end of the period and charges nothing more.
+pub fn quote_cancel(history: &PaidHistory, now: OffsetDateTime) -> Quote {
+    let period = Period::containing(now);
+    Quote {
+        kind: ChangeKind::Cancel,
+        from_plan: Some(history.plan),
+        to_plan: PlanId::Free,
+        lines: Vec::new(),
+        total_due_today: Money::ZERO,
+        effective_at: period.end,
+        takes_effect_now: false,
+        next_renewal_at: None,
+        next_renewal_amount: Money::ZERO,
+        period,
+    }
+}
+
+/// `plan`'s price for the part of `period` from `from` to its end, as a described line.
+fn prorated_line(plan: PlanId, from: OffsetDateTime, period: Period) -> Result<LineItem, QuoteError> {
+    let price = plan.plan().monthly_price;
+    let amount = price
+        .mul_ratio(period.seconds_left_from(from), period.total_seconds())
+        .ok_or(QuoteError::Overflow)?;
+    let description = if from <= period.start {
+        format!("{} for {}", plan.plan().name, crate::period::month_and_year(period.start))
+    } else {
+        format!("{} from {} to {}", plan.plan().name, short_date(from), short_date(period.end))
+    };
+    Ok(LineItem { description, amount })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use time::macros::datetime;
+
+    fn cents(c: i64) -> Money {
+        Money::from_cents(c)
+    }
+
+    #[test]
+    fn pro_bought_with_15_of_30_days_left_is_ten_dollars() {
+        let q = quote_new_subscription(PlanId::Pro, datetime!(2026-11-16 00:00 UTC)).unwrap();
+        assert_eq!(q.total_due_today, cents(1000));
+        assert_eq!(q.lines, vec![LineItem { description: "Kiro Pro from Nov 16 to Dec 1".into(), amount: cents(1000) }]);
+        assert_eq!(q.next_renewal_at, Some(datetime!(2026-12-01 00:00 UTC)));
+        assert_eq!(q.next_renewal_amount, cents(2000));
+        assert!(q.takes_effect_now);
+    }
+
+    #[test]
+    fn pro_to_pro_plus_later_in_the_first_month_is_ten_dollars_net() {
+        let history = PaidHistory {
+            plan: PlanId::Pro,
+            first_paid_at: datetime!(2026-11-16 00:00 UTC),
+            paid_this_period: cents(1000),
+        };
+        let q = quote_change(&history, PlanId::ProPlus, datetime!(2026-11-25 15:30 UTC)).unwrap();
+        assert_eq!(q.kind, ChangeKind::Upgrade);
+        assert_eq!(q.total_due_today, cents(1000));
+        assert_eq!(
+            q.lines,
+            vec![
+                LineItem { description: "Kiro Pro+ from Nov 16 to Dec 1".into(), amount: cents(2000) },
+                LineItem { description: "Already paid for Kiro Pro this month".into(), amount: cents(-1000) },
+            ]
+        );
+        assert_eq!(q.next_renewal_amount, cents(4000));
+    }
+
+    #[test]
+    fn from_the_second_month_upgrades_cost_the_full_difference() {
+        let history = PaidHistory {
+            plan: PlanId::Pro,
+            first_paid_at: datetime!(2026-11-16 00:00 UTC),
+            paid_this_period: cents(2000),
+        };
+        for now in [datetime!(2026-12-01 00:00 UTC), datetime!(2026-12-02 09:00 UTC), datetime!(2026-12-31 23:59 UTC)] {
+            let plus = quote_change(&history, PlanId::ProPlus, now).unwrap();
+            assert_eq!(plus.total_due_today, cents(2000), "{now}");
+            assert_eq!(plus.lines[0].description, "Kiro Pro+ for December 2026");
+            let power = quote_change(&history, PlanId::Power, now).unwrap();
+            assert_eq!(power.total_due_today, cents(18000), "{now}");
+        }
+    }
+
+    #[test]
+    fn downgrade_charges_nothing_and_waits_for_the_first() {
+        let history = PaidHistory {
+            plan: PlanId::Power,
+            first_paid_at: datetime!(2026-10-03 00:00 UTC),
+            paid_this_period: cents(20000),
+        };
+        let q = quote_change(&history, PlanId::Pro, datetime!(2026-11-20 10:00 UTC)).unwrap();
+        assert_eq!(q.kind, ChangeKind::Downgrade);
+        assert_eq!(q.total_due_today, Money::ZERO);
+        assert!(q.lines.is_empty());
+        assert_eq!(q.effective_at, datetime!(2026-12-01 00:00 UTC));
+        assert!(!q.takes_effect_now);
+        assert_eq!(q.next_renewal_amount, cents(2000));
+
+        let to_free = quote_change(&history, PlanId::Free, datetime!(2026-11-20 10:00 UTC)).unwrap();
+        assert_eq!(to_free.kind, ChangeKind::Downgrade);
+        assert_eq!(to_free.next_renewal_at, None);
+        assert_eq!(to_free.next_renewal_amount, Money::ZERO);
+    }
+
+    #[test]
+    fn cancel_keeps_the_plan_to_the_end_of_the_period() {
+        let history = PaidHistory {
+            plan: PlanId::Pro,
+            first_paid_at: datetime!(2026-10-03 00:00 UTC),
+            paid_this_period: cents(2000),
+        };
+        let q = quote_cancel(&history, datetime!(2026-11-20 10:00 UTC));
+        assert_eq!(q.total_due_today, Money::ZERO);
+        assert_eq!(q.effective_at, datetime!(2026-12-01 00:00 UTC));
+        assert_eq!(q.next_renewal_at, None);
+    }
+
+    #[test]
+    fn same_plan_and_free_checkout_are_refused() {
+        let history = PaidHistory { plan: PlanId::Pro, first_paid_at: datetime!(2026-10-03 00:00 UTC), paid_this_period: cents(2000) };
+        assert_eq!(quote_change(&history, PlanId::Pro, datetime!(2026-11-20 10:00 UTC)), Err(QuoteError::SamePlan));
+        assert_eq!(quote_new_subscription(PlanId::Free, datetime!(2026-11-20 10:00 UTC)), Err(QuoteError::NotAPaidPlan));
+    }
+
+    #[test]
+    fn months_of_28_29_30_and_31_days() {
+        // Half of each month left: exactly half the price.
+        for now in [
+            datetime!(2026-02-15 00:00 UTC),
+            datetime!(2028-02-15 12:00 UTC),
+            datetime!(2026-11-16 00:00 UTC),
+            datetime!(2026-12-16 12:00 UTC),
+        ] {
+            assert_eq!(quote_new_subscription(PlanId::Pro, now).unwrap().total_due_today, cents(1000), "{now}");
+        }
+        // One day left: 1/28, 1/29, 1/30, 1/31 of $20, rounded.
+        assert_eq!(quote_new_subscription(PlanId::Pro, datetime!(2026-02-28 00:00 UTC)).unwrap().total_due_today, cents(71));
+        assert_eq!(quote_new_subscription(PlanId::Pro, datetime!(2028-02-29 00:00 UTC)).unwrap().total_due_today, cents(69));
+        assert_eq!(quote_new_subscription(PlanId::Pro, datetime!(2026-11-30 00:00 UTC)).unwrap().total_due_today, cents(67));
+        assert_eq!(quote_new_subscription(PlanId::Pro, datetime!(2026-12-31 00:00 UTC)).unwrap().total_due_today, cents(65));
+    }
+
+    #[test]
+    fn at_the_period_boundary_the_whole_month_is_charged() {
+        let q = quote_new_subscription(PlanId::ProPlus, datetime!(2026-12-01 00:00 UTC)).unwrap();
+        assert_eq!(q.total_due_today, cents(4000));
+        assert_eq!(q.lines[0].description, "Kiro Pro+ for December 2026");
+        assert_eq!(q.next_renewal_at, Some(datetime!(2027-01-01 00:00 UTC)));
+        // One second before the boundary almost nothing is left.
+        let q = quote_new_subscription(PlanId::Power, datetime!(2026-11-30 23:59:59 UTC)).unwrap();
+        assert_eq!(q.total_due_today, cents(0));
+    }
+
+    #[test]
+    fn halves_round_away_from_zero() {
+        // $20.00 x 1/8 of a 32-second span is not possible with calendar months, so use a 30-day
+        // month at a second count that produces an exact half cent: 2000 * s / 2_592_000 = n + 0.5.
+        // s = 648 gives 0.5 cents -> 1 cent.
+        let q = quote_new_subscription(PlanId::Pro, datetime!(2026-11-30 23:49:12 UTC)).unwrap();
+        assert_eq!(q.total_due_today, cents(1));
+    }
+
+    fn any_instant() -> impl Strategy<Value = OffsetDateTime> {
+        // 2000-01-01 .. 2100-01-01
+        (946_684_800i64..4_102_444_800i64).prop_map(|s| OffsetDateTime::from_unix_timestamp(s).unwrap())
+    }
+
+    fn any_plan() -> impl Strategy<Value = PlanId> {
+        prop::sample::select(PlanId::ALL.to_vec())
+    }
+
+    proptest! {
+        #[test]
+        fn no_quote_is_ever_negative(first_paid in any_instant(), later in 0i64..80_000_000, paid in 0i64..100_000, from in any_plan(), to in any_plan()) {
+            let now = first_paid + time::Duration::seconds(later);
+            if from.is_paid() {
+                let history = PaidHistory { plan: from, first_paid_at: first_paid, paid_this_period: cents(paid) };
+                if let Ok(q) = quote_change(&history, to, now) {
+                    prop_assert!(q.total_due_today >= Money::ZERO);
+                }
+            }
+            if let Ok(q) = quote_new_subscription(to, now) {
+                prop_assert!(q.total_due_today >= Money::ZERO);
+                prop_assert!(q.total_due_today <= to.plan().monthly_price);
+            }
+        }
+
+        #[test]
+        fn upgrades_in_the_first_month_add_up_to_the_last_plan_prorated(
+            first_paid in any_instant(),
+            steps in prop::collection::vec(0u32..1_000_000, 1..4),
+        ) {
+            let period = Period::containing(first_paid);
+            let mut plan = PlanId::Pro;
+            let mut paid = quote_new_subscription(plan, first_paid).unwrap().total_due_today;
+            let mut now = first_paid;
+            let mut step_count = 0i64;
+            for (i, advance) in steps.iter().enumerate() {
+                let target = match plan { PlanId::Pro => PlanId::ProPlus, _ => PlanId::Power };
+                if plan == PlanId::Power || i > 1 { break; }
+                let next = now + time::Duration::seconds(i64::from(*advance));
+                if next >= period.end { break; }
+                now = next;
+                let history = PaidHistory { plan, first_paid_at: first_paid, paid_this_period: paid };
+                let q = quote_change(&history, target, now).unwrap();
+                paid = paid.checked_add(q.total_due_today).unwrap();
+                plan = target;
+                step_count += 1;
+            }
+            let expected = plan.plan().monthly_price.mul_ratio(period.seconds_left_from(first_paid), period.total_seconds()).unwrap();
+            prop_assert!((paid.cents() - expected.cents()).abs() <= step_count + 1);
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! The JSON that crosses the wire: the server API the IDE's backend calls (`/v1/...`), the
+//! browser API the app calls (`/api/...`), and the error body both use.
+
+use crate::money::Money;
+use crate::period::Period;
+use crate::plans::PlanId;
+use crate::proration::Quote;
+use crate::validate::CardBrand;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// Stable machine-readable error codes, `snake_case` on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Unauthorized,
+    InvalidJson,
+    InvalidRequest,
+    UnsupportedMediaType,
+    BodyTooLarge,
+    UnknownPlan,
+    InvalidReturnUrl,
+    InvalidAccount,
+    InvalidEmail,
+    InvalidCard,
+    InvalidBillingDetails,
+    InvalidPaymentMethod,
+    SessionNotFound,
+    SessionExpired,
+    SessionCompleted,
+    SessionLocked,
+    AccountLinkedToAws,
+    AlreadySubscribed,
+    NoSubscription,
+    IdempotencyConflict,
+    ChallengeNotFound,
+    QuoteChanged,
+    ClockBackwards,
+    NotFound,
+    MethodNotAllowed,
+    Internal,
+    /// A code this build does not know yet (a newer server).
+    #[serde(other)]
+    Unknown,
+}
+
+/// `{"error": {"code": "...", "message": "..."}}`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server API (IDE backend -> server)
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Login {
+    Google,
+    Github,
+    BuilderId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountInput {
+    pub id: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    pub login: Login,
+    pub aws_account_linked: bool,
+}
+
+/// `POST /v1/checkout/sessions`. `plan` is a string so an unknown plan gets its own error code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCheckoutSession {
+    pub account: AccountInput,
+    pub plan: String,
+    pub return_url: String,
+}
+
+/// `POST /v1/portal/sessions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePortalSession {
+    pub account_id: String,
+    pub return_url: String,
+}
+
+/// The answer to both session creations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedSession {
+    pub id: String,
+    pub url: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionStatus {
+    Active,
+    PastDue,
+    Canceled,
+}
+
+/// A change that waits for the next period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledChange {
+    pub plan: PlanId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub effective_at: OffsetDateTime,
+}
+
+/// `GET /v1/accounts/{id}/subscription`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionView {
+    pub account_id: String,
+    pub plan: PlanId,
+    pub plan_name: String,
+    pub status: SubscriptionStatus,
+    pub credits: u32,
+    pub monthly_price: Money,
+    pub current_period: Option<Period>,
+    pub scheduled_change: Option<ScheduledChange>,
+    pub cancel_at_period_end: bool,
+    pub overage_enabled: bool,
+}
+
+/// `POST /v1/test_helpers/clock`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetClock {
+    #[serde(with = "time::serde::rfc3339")]
+    pub now: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockView {
+    #[serde(with = "time::serde::rfc3339")]
+    pub now: OffsetDateTime,
+    pub frozen: bool,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Browser API (app -> server)
+// ---------------------------------------------------------------------------------------------
+
+/// Product name, link text and legal line, configurable with Kiro defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Branding {
+    pub product_name: String,
+    pub return_link_text: String,
+    pub legal_line: String,
+}
+
+impl Default for Branding {
+    fn default() -> Self {
+        Branding {
+            product_name: "Kiro".into(),
+            return_link_text: "Return to Kiro".into(),
+            legal_line: "Payments are processed by Stripe. Amazon Web Services, Inc. is your contracting party.".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanSummary {
+    pub id: PlanId,
+    pub name: String,
+    pub monthly_price: Money,
+    pub monthly_credits: u32,
+}
+
+impl From<PlanId> for PlanSummary {
+    fn from(id: PlanId) -> Self {
+        let plan = id.plan();
+        PlanSummary { id, name: plan.name.into(), monthly_price: plan.monthly_price, monthly_credits: plan.monthly_credits }
+    }
+}
+
+/// A saved or freshly tokenized card: never more than brand, last 4 and expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardSummary {
+    pub id: String,
+    pub brand: CardBrand,
+    pub last4: String,
+    pub exp_month: u8,
+    pub exp_year: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckoutStatus {
+    Open,
+    Complete,
+    Expired,
+    Locked,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Eligibility {
+    Eligible,
+    AccountLinkedToAws,
+    AlreadySubscribed,
+}
+
+/// What a completed checkout bought.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutReceipt {
+    pub plan: PlanSummary,
+    pub amount_charged: Money,
+    pub card: CardSummary,
+    pub email: String,
+    pub invoice_number: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub next_renewal_at: OffsetDateTime,
+    pub next_renewal_amount: Money,
+}
+
+/// `GET /api/checkout/{id}`: everything the checkout page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutView {
+    pub status: CheckoutStatus,
+    pub test_mode: bool,
+    pub branding: Branding,
+    pub plan: PlanSummary,
+    pub email: Option<String>,
+    pub eligibility: Eligibility,
+    /// Today's charge at the server's clock; absent once the session is complete.
+    pub quote: Option<Quote>,
+    pub saved_cards: Vec<CardSummary>,
+    pub receipt: Option<CheckoutReceipt>,
+    /// Where **Get started** goes: the session's `return_url` with the session id.
+    pub return_url: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Declines left before the session locks.
+    pub attempts_left: u32,
+}
+
+/// `POST /api/checkout/{id}/card`: the processor's tokenize step, the only place card data goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenizeCard {
+    pub number: String,
+    pub exp_month: u8,
+    pub exp_year: u16,
+    pub cvc: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillingDetails {
+    pub country: String,
+    #[serde(default)]
+    pub postal_code: Option<String>,
+}
+
+/// `POST /api/checkout/{id}/confirm`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmCheckout {
+    pub email: String,
+    pub payment_method: String,
+    pub billing: BillingDetails,
+    pub idempotency_key: String,
+}
+
+/// `POST /api/checkout/{id}/challenge`: the stand-in for the bank's 3-D Secure page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeAnswer {
+    pub challenge_id: String,
+    pub outcome: ChallengeOutcome,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChallengeOutcome {
+    Complete,
+    Fail,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclineCode {
+    Generic,
+    InsufficientFunds,
+    ExpiredCard,
+    IncorrectCvc,
+    ProcessingError,
+    AuthenticationFailed,
+    TestCardsOnly,
+}
+
+impl DeclineCode {
+    /// The project's words for a decline: what happened and what to do.
+    pub fn message(self) -> &'static str {
+        match self {
+            DeclineCode::Generic => "Your card was declined. Try another card, or contact your bank.",
+            DeclineCode::InsufficientFunds => "Your card was declined for insufficient funds. Try another card.",
+            DeclineCode::ExpiredCard => "Your card has expired. Check the expiry date or use another card.",
+            DeclineCode::IncorrectCvc => "Your card's security code is incorrect. Check it and try again.",
+            DeclineCode::ProcessingError => {
+                "We couldn't process your card just now. Try again in a moment; you have not been charged."
+            }
+            DeclineCode::AuthenticationFailed => {
+                "Your bank couldn't verify this payment. Try again, or use another card."
+            }
+            DeclineCode::TestCardsOnly => {
+                "Your card was declined: this is test mode, which accepts only test cards such as 4242 4242 4242 4242."
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decline {
+    pub code: DeclineCode,
+    pub message: String,
+}
+
+/// The outcome of a confirm or a 3-D Secure answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum PaymentOutcome {
+    Succeeded { receipt: CheckoutReceipt },
+    RequiresAction { challenge_id: String },
+    Declined { decline: Decline, attempts_left: u32 },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_body_shape_and_unknown_codes() {
+        let body = ErrorBody { error: ErrorDetail { code: ErrorCode::InvalidReturnUrl, message: "m".into() } };
+        assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"error":{"code":"invalid_return_url","message":"m"}}"#);
+        let parsed: ErrorBody = serde_json::from_str(r#"{"error":{"code":"brand_new_code","message":"x"}}"#).unwrap();
+        assert_eq!(parsed.error.code, ErrorCode::Unknown);
+    }
+
+    #[test]
+    fn session_requests_refuse_unknown_fields() {
+        let ok = r#"{"account":{"id":"a1","login":"github","aws_account_linked":false},"plan":"pro","return_url":"kiro://kiro.kiroAgent/x"}"#;
+        assert!(serde_json::from_str::<CreateCheckoutSession>(ok).is_ok());
+        let extra = r#"{"account":{"id":"a1","login":"github","aws_account_linked":false},"plan":"pro","return_url":"x","price":1}"#;
+        assert!(serde_json::from_str::<CreateCheckoutSession>(extra).is_err());
+    }
+
+    #[test]
+    fn outcomes_are_tagged_by_status() {
+        let o = PaymentOutcome::RequiresAction { challenge_id: "ch_1".into() };
+        assert_eq!(serde_json::to_string(&o).unwrap(), r#"{"status":"requires_action","challenge_id":"ch_1"}"#);
+    }
+}
