@@ -1,1 +1,88 @@
+//! Kiro's reference billing server: the session API the IDE's backend calls, the browser API the
+//! checkout and portal pages call, a test-mode payment processor and a movable test clock. It also
+//! serves the built app with an SPA fallback.
 
+pub mod billing_ops;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod ids;
+pub mod processor;
+pub mod routes;
+pub mod static_files;
+pub mod store;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Request, header};
+use std::sync::Arc;
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+pub use clock::Clock;
+pub use config::Config;
+pub use store::Store;
+
+/// Request bodies larger than this are refused with `body_too_large`.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Everything a handler needs.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: Config,
+    pub store: Store,
+    pub clock: Clock,
+    pub site: static_files::Site,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds the state, reading the test clock back from the store and the built app from
+    /// `config.dist_dir`.
+    pub fn new(config: Config, store: Store) -> Result<AppState, String> {
+        let frozen = store
+            .read(|conn| store::get_meta(conn, "clock_frozen_at"))
+            .map_err(|e| format!("{e:?}"))?
+            .and_then(|v| v.parse::<i64>().ok())
+            .map(store::from_ts);
+        let site = static_files::Site::load(config.dist_dir.as_deref())?;
+        Ok(AppState(Arc::new(Inner { config, store, clock: Clock::new(frozen), site })))
+    }
+}
+
+/// The whole server: APIs, the app with its SPA fallback, compression, security headers, tracing.
+pub fn app(state: AppState) -> Router {
+    let csp = HeaderValue::from_str(&state.site.content_security_policy()).unwrap_or(HeaderValue::from_static("default-src 'none'"));
+    let api = routes::api_router()
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+    Router::new()
+        .merge(api)
+        .fallback_service(static_files::service(state.clone()))
+        .with_state(state)
+        .layer(CompressionLayer::new().br(true).gzip(true))
+        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, csp))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            tracing::info_span!("request", method = %req.method(), path = %ids::redact_path(req.uri().path()))
+        }))
+}

@@ -1,1 +1,147 @@
-fn main(){}
+//! `checkout-server`: runs the reference billing server (`cargo xtask serve` starts it for you).
+
+use billing::PlanId;
+use billing::wire::Login;
+use checkout_server::store::{self, Account, CheckoutSession, PortalSession};
+use checkout_server::{AppState, Config, Store, app, billing_ops, config, ids};
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser, Debug)]
+#[command(version, about = "Kiro's reference billing server (test mode)")]
+struct Args {
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// SQLite database file (`:memory:` for a throwaway one).
+    #[arg(long, default_value = "data/checkout.sqlite3")]
+    db: PathBuf,
+    /// The secret key the IDE's backend sends. Generated once and kept in the database if unset.
+    #[arg(long, env = "CHECKOUT_SECRET_KEY", hide_env_values = true)]
+    secret_key: Option<String>,
+    /// The built app (trunk's output).
+    #[arg(long, default_value = "dist")]
+    dist: PathBuf,
+    /// An https origin that `return_url`s may point at, besides kiro:// (repeatable).
+    #[arg(long = "allow-return-origin")]
+    allow_return_origins: Vec<String>,
+    /// The origin session URLs are built on; defaults to http://HOST:PORT.
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Create a demo checkout session and a demo portal session and print their URLs.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt().with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))).init();
+    if let Err(e) = run(Args::parse()).await {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let store = if args.db.as_os_str() == ":memory:" {
+        Store::in_memory()
+    } else {
+        if let Some(dir) = args.db.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| format!("can't create {}: {e}", dir.display()))?;
+        }
+        Store::open(&args.db)
+    }
+    .map_err(|e| format!("can't open the database {}: {e}", args.db.display()))?;
+
+    let secret_key = match args.secret_key.filter(|k| !k.trim().is_empty()) {
+        Some(key) => key,
+        None => store
+            .write(|tx| {
+                let key = match store::get_meta(tx, "secret_key")? {
+                    Some(key) => key,
+                    None => ids::new_id("sk_test"),
+                };
+                store::set_meta(tx, "secret_key", &key)?;
+                Ok(key)
+            })
+            .map_err(|e| format!("{e:?}"))?,
+    };
+    let public_url = args.public_url.unwrap_or_else(|| format!("http://{}:{}", args.host, args.port));
+    let mut cfg = Config::for_tests(&secret_key, public_url.trim_end_matches('/'));
+    cfg.allowed_return_origins = args.allow_return_origins.iter().map(|o| config::parse_allowed_origin(o)).collect::<Result<_, _>>()?;
+    cfg.dist_dir = Some(args.dist.clone());
+    let state = AppState::new(cfg, store)?;
+
+    let addr: SocketAddr = format!("{}:{}", args.host, args.port).parse().map_err(|e| format!("bad --host/--port: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("can't listen on {addr}: {e}"))?;
+    if args.demo {
+        print_demo(&state)?;
+    }
+    tracing::info!(%addr, "listening");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down");
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// A fresh checkout session (a new account each run) and a portal session for an account on Pro.
+fn print_demo(state: &AppState) -> Result<(), String> {
+    let now = state.clock.now();
+    let base = &state.config.public_url;
+    let checkout = CheckoutSession {
+        id: ids::new_id("cs"),
+        account_id: format!("demo-{}", &ids::new_id("a")[2..10]),
+        plan: PlanId::Pro,
+        return_url: "kiro://kiro.kiroAgent/upgrade-success".into(),
+        created_at: now,
+        expires_at: now + state.config.checkout_ttl,
+        completed_at: None,
+        declines: 0,
+        invoice_id: None,
+    };
+    let portal = PortalSession {
+        id: ids::new_id("ps"),
+        account_id: "demo-pro".into(),
+        return_url: "kiro://kiro.kiroAgent/manage-plan".into(),
+        expires_at: now + state.config.portal_ttl,
+    };
+    state
+        .store
+        .write(|tx| {
+            let new_account =
+                Account { id: checkout.account_id.clone(), email: Some("dev@example.com".into()), login: Login::Github, aws_account_linked: false };
+            store::upsert_account(tx, &new_account)?;
+            store::insert_checkout_session(tx, &checkout)?;
+            let pro = Account { id: "demo-pro".into(), email: Some("pro@example.com".into()), login: Login::Google, aws_account_linked: false };
+            billing_ops::seed_subscription(tx, &pro, PlanId::Pro, now)?;
+            store::insert_portal_session(tx, &portal, now)
+        })
+        .map_err(|e| format!("{e:?}"))?;
+    let key = &state.config.secret_key;
+    println!();
+    println!("  Kiro checkout is running (test mode) at {base}");
+    println!();
+    println!("  Checkout (a new account buying Kiro Pro):");
+    println!("    {base}/checkout/{}", checkout.id);
+    println!("  Manage subscription (an account that already has Kiro Pro):");
+    println!("    {base}/portal/{}", portal.id);
+    println!();
+    println!("  Test card: 4242 4242 4242 4242, any future expiry, any CVC. More in README.md.");
+    println!("  Secret key: {key}");
+    println!();
+    println!("  Create another checkout session:");
+    println!(
+        "    curl -s -X POST {base}/v1/checkout/sessions -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n      -d '{{\"account\":{{\"id\":\"acct-{}\",\"email\":\"dev@example.com\",\"login\":\"github\",\"aws_account_linked\":false}},\"plan\":\"pro\",\"return_url\":\"kiro://kiro.kiroAgent/upgrade-success\"}}'",
+        &ids::new_id("a")[2..8]
+    );
+    println!();
+    println!("  Press Ctrl-C to stop.");
+    println!();
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! The server's clock: the system time, or in test mode a frozen instant that the test-clock
+//! endpoint moves forwards (as Stripe's test clocks do). Kept in the database so a restart keeps it.
+
+use std::sync::Mutex;
+use time::OffsetDateTime;
+
+#[derive(Debug, Default)]
+pub struct Clock {
+    frozen_at: Mutex<Option<OffsetDateTime>>,
+}
+
+impl Clock {
+    pub fn new(frozen_at: Option<OffsetDateTime>) -> Clock {
+        Clock { frozen_at: Mutex::new(frozen_at) }
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.frozen().unwrap_or_else(OffsetDateTime::now_utc)
+    }
+
+    pub fn frozen(&self) -> Option<OffsetDateTime> {
+        *self.frozen_at.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Freezes the clock at `to`. Refuses to go backwards from the current reading.
+    pub fn advance_to(&self, to: OffsetDateTime) -> Result<(), OffsetDateTime> {
+        let mut frozen = self.frozen_at.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let current = frozen.unwrap_or_else(OffsetDateTime::now_utc);
+        if to < current {
+            return Err(current);
+        }
+        *frozen = Some(to);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn moves_forwards_only_and_stays_put() {
+        let clock = Clock::new(Some(datetime!(2030-01-01 00:00 UTC)));
+        assert_eq!(clock.now(), datetime!(2030-01-01 00:00 UTC));
+        assert!(clock.advance_to(datetime!(2030-02-01 00:00 UTC)).is_ok());
+        assert_eq!(clock.now(), datetime!(2030-02-01 00:00 UTC));
+        assert!(clock.advance_to(datetime!(2030-01-15 00:00 UTC)).is_err());
+        assert_eq!(clock.now(), datetime!(2030-02-01 00:00 UTC));
+    }
+}

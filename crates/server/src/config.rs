@@ -1,0 +1,147 @@
+//! What the server is configured with, and the checks that depend on it (return URLs, the key).
+
+use billing::wire::Branding;
+use std::path::PathBuf;
+use subtle::ConstantTimeEq;
+use time::Duration;
+use url::Url;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub secret_key: String,
+    /// The origin session URLs are built on, e.g. `http://127.0.0.1:8080`.
+    pub public_url: String,
+    /// https origins (scheme, host, port) a `return_url` may point at, besides `kiro://`.
+    pub allowed_return_origins: Vec<url::Origin>,
+    pub test_mode: bool,
+    pub branding: Branding,
+    /// The built app (trunk's `dist/`); `None` serves the API only.
+    pub dist_dir: Option<PathBuf>,
+    pub checkout_ttl: Duration,
+    pub portal_ttl: Duration,
+}
+
+impl Config {
+    /// Defaults for tests and the demo: test mode, Kiro branding, 24 h / 1 h sessions.
+    pub fn for_tests(secret_key: &str, public_url: &str) -> Config {
+        Config {
+            secret_key: secret_key.into(),
+            public_url: public_url.into(),
+            allowed_return_origins: Vec::new(),
+            test_mode: true,
+            branding: Branding::default(),
+            dist_dir: None,
+            checkout_ttl: Duration::hours(24),
+            portal_ttl: Duration::hours(1),
+        }
+    }
+
+    /// Compares a presented key with the configured one in constant time.
+    pub fn key_matches(&self, presented: &str) -> bool {
+        bool::from(presented.as_bytes().ct_eq(self.secret_key.as_bytes()))
+    }
+
+    /// Checks a `return_url` by parsing it: `kiro://kiro.kiroAgent/...` or an allowed https origin,
+    /// never with credentials, never with characters browsers "fix up" (backslashes, whitespace,
+    /// control characters).
+    pub fn check_return_url(&self, raw: &str) -> Result<Url, &'static str> {
+        if raw.is_empty() {
+            return Err("it is empty");
+        }
+        if raw.len() > 2048 {
+            return Err("it is longer than 2048 characters");
+        }
+        if raw.chars().any(|c| c == '\\' || c.is_whitespace() || c.is_control()) {
+            return Err("it contains backslashes, spaces or control characters");
+        }
+        let url = Url::parse(raw).map_err(|_| "it is not an absolute URL")?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("it carries credentials");
+        }
+        match url.scheme() {
+            "kiro" => {
+                let host_ok = url.host_str().is_some_and(|h| h.eq_ignore_ascii_case("kiro.kiroAgent"));
+                if host_ok && url.port().is_none() {
+                    Ok(url)
+                } else {
+                    Err("kiro:// links must point at kiro.kiroAgent")
+                }
+            }
+            "https" => {
+                if self.allowed_return_origins.contains(&url.origin()) {
+                    Ok(url)
+                } else {
+                    Err("its origin is not on the allow-list")
+                }
+            }
+            _ => Err("only kiro:// and allow-listed https:// URLs are accepted"),
+        }
+    }
+}
+
+/// Parses `https://host[:port]` for `--allow-return-origin`.
+pub fn parse_allowed_origin(raw: &str) -> Result<url::Origin, String> {
+    let url = Url::parse(raw).map_err(|e| format!("{raw}: {e}"))?;
+    if url.scheme() != "https" {
+        return Err(format!("{raw}: return origins must be https"));
+    }
+    Ok(url.origin())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        let mut c = Config::for_tests("sk_test", "http://127.0.0.1:1");
+        c.allowed_return_origins.push(parse_allowed_origin("https://app.kiro.dev").unwrap());
+        c
+    }
+
+    #[test]
+    fn accepts_the_deep_link_and_allowed_origins() {
+        let c = config();
+        assert!(c.check_return_url("kiro://kiro.kiroAgent/upgrade-success").is_ok());
+        assert!(c.check_return_url("kiro://kiro.kiroagent/upgrade-success?x=1").is_ok());
+        assert!(c.check_return_url("https://app.kiro.dev/billing/done").is_ok());
+        assert!(c.check_return_url("HTTPS://APP.KIRO.DEV/done").is_ok());
+    }
+
+    #[test]
+    fn refuses_hostile_urls() {
+        let c = config();
+        for bad in [
+            "",
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "//evil.example",
+            "https://evil.example/",
+            "https://app.kiro.dev@evil.example/",
+            "https://good@app.kiro.dev/",
+            "https:\\\\evil.example",
+            "https://app.kiro.dev\\@evil.example",
+            "http://app.kiro.dev/",
+            "https://app.kiro.dev:444/",
+            "https://app.kiro.dev.evil.example/",
+            "kiro://evil.example/x",
+            "kiro://kiro.kiroAgent:99/x",
+            "vscode://kiro.kiroAgent/x",
+            " kiro://kiro.kiroAgent/x",
+            "kiro://kiro.kiroAgent/x\n",
+            "file:///etc/passwd",
+        ] {
+            assert!(c.check_return_url(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(c.check_return_url(&format!("kiro://kiro.kiroAgent/{}", "a".repeat(2100))).is_err());
+    }
+
+    #[test]
+    fn keys_compare_whole() {
+        let c = config();
+        assert!(c.key_matches("sk_test"));
+        assert!(!c.key_matches("sk_tes"));
+        assert!(!c.key_matches("sk_test2"));
+        assert!(!c.key_matches(""));
+    }
+}

@@ -1,0 +1,138 @@
+//! Serving the built app: hashed assets cached forever, `index.html` (and the SPA fallback to it)
+//! never cached, precompressed `.br`/`.gz` files when the build wrote them, and a CSP that admits
+//! exactly the inline scripts `index.html` carries, by hash.
+
+use crate::AppState;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use tower_http::services::ServeDir;
+
+/// The built app, read once at start.
+#[derive(Debug, Default)]
+pub struct Site {
+    dist: Option<PathBuf>,
+    index_html: Option<String>,
+    inline_script_hashes: Vec<String>,
+}
+
+impl Site {
+    pub fn load(dist: Option<&Path>) -> Result<Site, String> {
+        let Some(dist) = dist else { return Ok(Site::default()) };
+        let index_path = dist.join("index.html");
+        let index_html = std::fs::read_to_string(&index_path)
+            .map_err(|e| format!("can't read {}: {e}; build the app first (cargo xtask serve does)", index_path.display()))?;
+        let inline_script_hashes = inline_scripts(&index_html).iter().map(|s| sha256_source(s)).collect();
+        Ok(Site { dist: Some(dist.to_path_buf()), index_html: Some(index_html), inline_script_hashes })
+    }
+
+    /// `'wasm-unsafe-eval'` for the wasm module, hashes for trunk's inline loader, nothing else.
+    pub fn content_security_policy(&self) -> String {
+        let hashes: String = self.inline_script_hashes.iter().map(|h| format!(" {h}")).collect();
+        format!(
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+             frame-ancestors 'none'"
+        )
+    }
+}
+
+/// The bodies of `<script>` elements without `src`.
+fn inline_scripts(html: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = html;
+    while let Some(open) = rest.find("<script") {
+        let after_open = &rest[open..];
+        let Some(tag_end) = after_open.find('>') else { break };
+        let tag = &after_open[..tag_end];
+        let body_start = &after_open[tag_end + 1..];
+        let Some(close) = body_start.find("</script>") else { break };
+        if !tag.contains(" src=") {
+            found.push(&body_start[..close]);
+        }
+        rest = &body_start[close..];
+    }
+    found
+}
+
+fn sha256_source(source: &str) -> String {
+    format!("'sha256-{}'", STANDARD.encode(Sha256::digest(source.as_bytes())))
+}
+
+/// `name-0123456789abcdef.ext` or `name-0123456789abcdef_bg.wasm`: trunk's content hashes.
+pub fn is_hashed_asset(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    let stem = file.split('.').next().unwrap_or(file);
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-').is_some_and(|(_, hash)| hash.len() >= 16 && hash.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// The app: files from `dist/`, anything else gets `index.html` so the router can take it.
+pub fn service(state: AppState) -> axum::Router {
+    let fallback = get(index).with_state(state.clone());
+    let router = match &state.site.dist {
+        Some(dist) => axum::Router::new().fallback_service(
+            ServeDir::new(dist).precompressed_br().precompressed_gzip().append_index_html_on_directories(false).fallback(fallback),
+        ),
+        None => axum::Router::new().fallback(index).with_state(state),
+    };
+    router.layer(middleware::from_fn(cache_headers))
+}
+
+async fn index(State(state): State<AppState>) -> Response {
+    match &state.site.index_html {
+        Some(html) => Html(html.clone()).into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Html("<!doctype html><title>Not built</title><p>The app is not built. Run <code>cargo xtask serve</code>.</p>"),
+        )
+            .into_response(),
+    }
+}
+
+async fn cache_headers(req: Request, next: Next) -> Response<Body> {
+    let hashed = is_hashed_asset(req.uri().path());
+    let mut response = next.run(req).await;
+    let value = if hashed && response.status().is_success() {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_trunk_hashes() {
+        assert!(is_hashed_asset("/kiro-checkout-1a2b3c4d5e6f7a8b_bg.wasm"));
+        assert!(is_hashed_asset("/kiro-checkout-1a2b3c4d5e6f7a8b.js"));
+        assert!(is_hashed_asset("/main-1a2b3c4d5e6f7a8b.css"));
+        assert!(!is_hashed_asset("/index.html"));
+        assert!(!is_hashed_asset("/checkout/cs_abc"));
+        assert!(!is_hashed_asset("/favicon.svg"));
+    }
+
+    #[test]
+    fn hashes_only_inline_scripts() {
+        let html = r#"<head><script type="module" src="/a.js"></script><script type="module">init()</script></head>"#;
+        assert_eq!(inline_scripts(html), vec!["init()"]);
+        let site = Site { dist: None, index_html: Some(html.into()), inline_script_hashes: vec![sha256_source("init()")] };
+        let csp = site.content_security_policy();
+        assert!(csp.contains("'wasm-unsafe-eval'"));
+        assert!(csp.contains("'sha256-"));
+        assert!(!csp.contains("'unsafe-eval'"));
+        assert!(!csp.contains("'unsafe-inline'"));
+        assert!(csp.contains("frame-ancestors 'none'"));
+    }
+}

@@ -1,0 +1,594 @@
+//! SQLite storage: the schema, its migrations, and the rows the routes read and write. One
+//! connection behind a mutex: every request that writes runs in one transaction, so two confirms
+//! racing on one session are serialised and the second sees the first's result.
+
+use crate::error::AppError;
+use billing::validate::CardBrand;
+use billing::wire::{CardSummary, Login, SubscriptionStatus};
+use billing::{Money, PlanId};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use std::path::Path;
+use std::sync::Mutex;
+use time::OffsetDateTime;
+
+/// Each entry moves the schema one version forward; `PRAGMA user_version` records how far.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE accounts (
+    id TEXT PRIMARY KEY,
+    email TEXT,
+    login TEXT NOT NULL,
+    aws_account_linked INTEGER NOT NULL
+);
+CREATE TABLE checkout_sessions (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    plan TEXT NOT NULL,
+    return_url TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    completed_at INTEGER,
+    declines INTEGER NOT NULL DEFAULT 0,
+    invoice_id TEXT
+);
+CREATE TABLE portal_sessions (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    return_url TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE payment_methods (
+    id TEXT PRIMARY KEY,
+    account_id TEXT REFERENCES accounts(id),
+    session_id TEXT,
+    brand TEXT NOT NULL,
+    last4 TEXT NOT NULL,
+    exp_month INTEGER NOT NULL,
+    exp_year INTEGER NOT NULL,
+    behavior TEXT NOT NULL,
+    payments INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE subscriptions (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id),
+    plan TEXT NOT NULL,
+    status TEXT NOT NULL,
+    first_paid_at INTEGER NOT NULL,
+    period_start INTEGER NOT NULL,
+    period_end INTEGER NOT NULL,
+    paid_this_period INTEGER NOT NULL,
+    scheduled_plan TEXT,
+    cancel_at_period_end INTEGER NOT NULL DEFAULT 0,
+    overage_enabled INTEGER NOT NULL DEFAULT 0,
+    payment_method_id TEXT REFERENCES payment_methods(id)
+);
+CREATE TABLE invoices (
+    id TEXT PRIMARY KEY,
+    number TEXT NOT NULL UNIQUE,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    created_at INTEGER NOT NULL,
+    period_start INTEGER NOT NULL,
+    period_end INTEGER NOT NULL,
+    lines TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    payment_method_id TEXT REFERENCES payment_methods(id)
+);
+CREATE TABLE idempotency (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (scope, key)
+);
+CREATE TABLE challenges (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    payment_method_id TEXT NOT NULL REFERENCES payment_methods(id),
+    email TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    resolved_body TEXT
+);
+"#];
+
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+impl Store {
+    /// A database file, created if missing, migrated to the current schema.
+    pub fn open(path: &Path) -> Result<Store, rusqlite::Error> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        Self::init(conn)
+    }
+
+    /// A private in-memory database (tests).
+    pub fn in_memory() -> Result<Store, rusqlite::Error> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> Result<Store, rusqlite::Error> {
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(Store { conn: Mutex::new(conn) })
+    }
+
+    /// Runs `f` in one immediate transaction, committed only when it returns `Ok`.
+    pub fn write<R>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
+        let mut conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let result = f(&tx)?;
+        tx.commit()?;
+        Ok(result)
+    }
+
+    /// Runs a read.
+    pub fn read<R>(&self, f: impl FnOnce(&Connection) -> Result<R, AppError>) -> Result<R, AppError> {
+        let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&conn)
+    }
+}
+
+pub fn ts(at: OffsetDateTime) -> i64 {
+    at.unix_timestamp()
+}
+
+pub fn from_ts(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+fn plan_from(s: String) -> rusqlite::Result<PlanId> {
+    s.parse().map_err(|_| rusqlite::Error::InvalidColumnType(0, s, rusqlite::types::Type::Text))
+}
+
+// --- meta ----------------------------------------------------------------------------------------
+
+pub fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>, AppError> {
+    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+}
+
+pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), AppError> {
+    conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])?;
+    Ok(())
+}
+
+// --- accounts ------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub email: Option<String>,
+    pub login: Login,
+    pub aws_account_linked: bool,
+}
+
+fn login_str(login: Login) -> &'static str {
+    match login {
+        Login::Google => "google",
+        Login::Github => "github",
+        Login::BuilderId => "builder_id",
+    }
+}
+
+fn login_from(s: &str) -> Login {
+    match s {
+        "google" => Login::Google,
+        "github" => Login::Github,
+        _ => Login::BuilderId,
+    }
+}
+
+/// Records what the IDE's backend says about an account (its latest word wins).
+pub fn upsert_account(conn: &Connection, account: &Account) -> Result<(), AppError> {
+    conn.execute(
+        "INSERT INTO accounts (id, email, login, aws_account_linked) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(id) DO UPDATE SET email = COALESCE(excluded.email, accounts.email),
+             login = excluded.login, aws_account_linked = excluded.aws_account_linked",
+        params![account.id, account.email, login_str(account.login), account.aws_account_linked],
+    )?;
+    Ok(())
+}
+
+pub fn get_account(conn: &Connection, id: &str) -> Result<Option<Account>, AppError> {
+    Ok(conn
+        .query_row("SELECT id, email, login, aws_account_linked FROM accounts WHERE id = ?1", [id], |r| {
+            Ok(Account { id: r.get(0)?, email: r.get(1)?, login: login_from(&r.get::<_, String>(2)?), aws_account_linked: r.get(3)? })
+        })
+        .optional()?)
+}
+
+// --- sessions ------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct CheckoutSession {
+    pub id: String,
+    pub account_id: String,
+    pub plan: PlanId,
+    pub return_url: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub completed_at: Option<OffsetDateTime>,
+    pub declines: u32,
+    pub invoice_id: Option<String>,
+}
+
+pub fn insert_checkout_session(conn: &Connection, s: &CheckoutSession) -> Result<(), AppError> {
+    conn.execute(
+        "INSERT INTO checkout_sessions (id, account_id, plan, return_url, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![s.id, s.account_id, s.plan.as_str(), s.return_url, ts(s.created_at), ts(s.expires_at)],
+    )?;
+    Ok(())
+}
+
+pub fn get_checkout_session(conn: &Connection, id: &str) -> Result<Option<CheckoutSession>, AppError> {
+    Ok(conn
+        .query_row(
+            "SELECT id, account_id, plan, return_url, created_at, expires_at, completed_at, declines, invoice_id
+             FROM checkout_sessions WHERE id = ?1",
+            [id],
+            |r| {
+                Ok(CheckoutSession {
+                    id: r.get(0)?,
+                    account_id: r.get(1)?,
+                    plan: plan_from(r.get(2)?)?,
+                    return_url: r.get(3)?,
+                    created_at: from_ts(r.get(4)?),
+                    expires_at: from_ts(r.get(5)?),
+                    completed_at: r.get::<_, Option<i64>>(6)?.map(from_ts),
+                    declines: r.get(7)?,
+                    invoice_id: r.get(8)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+pub fn record_decline(conn: &Connection, session_id: &str) -> Result<u32, AppError> {
+    Ok(conn.query_row(
+        "UPDATE checkout_sessions SET declines = declines + 1 WHERE id = ?1 RETURNING declines",
+        [session_id],
+        |r| r.get(0),
+    )?)
+}
+
+pub fn complete_checkout_session(conn: &Connection, id: &str, at: OffsetDateTime, invoice_id: &str) -> Result<(), AppError> {
+    conn.execute("UPDATE checkout_sessions SET completed_at = ?2, invoice_id = ?3 WHERE id = ?1", params![id, ts(at), invoice_id])?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct PortalSession {
+    pub id: String,
+    pub account_id: String,
+    pub return_url: String,
+    pub expires_at: OffsetDateTime,
+}
+
+pub fn insert_portal_session(conn: &Connection, s: &PortalSession, now: OffsetDateTime) -> Result<(), AppError> {
+    conn.execute(
+        "INSERT INTO portal_sessions (id, account_id, return_url, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![s.id, s.account_id, s.return_url, ts(now), ts(s.expires_at)],
+    )?;
+    Ok(())
+}
+
+pub fn get_portal_session(conn: &Connection, id: &str) -> Result<Option<PortalSession>, AppError> {
+    Ok(conn
+        .query_row("SELECT id, account_id, return_url, expires_at FROM portal_sessions WHERE id = ?1", [id], |r| {
+            Ok(PortalSession { id: r.get(0)?, account_id: r.get(1)?, return_url: r.get(2)?, expires_at: from_ts(r.get(3)?) })
+        })
+        .optional()?)
+}
+
+// --- payment methods -----------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct PaymentMethod {
+    pub account_id: Option<String>,
+    pub session_id: Option<String>,
+    pub card: CardSummary,
+    pub behavior: String,
+    pub payments: u32,
+}
+
+fn brand_str(brand: CardBrand) -> &'static str {
+    match brand {
+        CardBrand::Visa => "visa",
+        CardBrand::Mastercard => "mastercard",
+        CardBrand::Amex => "amex",
+        CardBrand::Discover => "discover",
+        CardBrand::Diners => "diners",
+        CardBrand::Jcb => "jcb",
+        CardBrand::Unionpay => "unionpay",
+        CardBrand::Unknown => "unknown",
+    }
+}
+
+fn brand_from(s: &str) -> CardBrand {
+    [CardBrand::Visa, CardBrand::Mastercard, CardBrand::Amex, CardBrand::Discover, CardBrand::Diners, CardBrand::Jcb, CardBrand::Unionpay]
+        .into_iter()
+        .find(|b| brand_str(*b) == s)
+        .unwrap_or(CardBrand::Unknown)
+}
+
+pub fn insert_payment_method(conn: &Connection, pm: &PaymentMethod, now: OffsetDateTime) -> Result<(), AppError> {
+    conn.execute(
+        "INSERT INTO payment_methods (id, account_id, session_id, brand, last4, exp_month, exp_year, behavior, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            pm.card.id,
+            pm.account_id,
+            pm.session_id,
+            brand_str(pm.card.brand),
+            pm.card.last4,
+            pm.card.exp_month,
+            pm.card.exp_year,
+            pm.behavior,
+            ts(now)
+        ],
+    )?;
+    Ok(())
+}
+
+const PM_COLUMNS: &str = "id, account_id, session_id, brand, last4, exp_month, exp_year, behavior, payments";
+
+fn pm_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PaymentMethod> {
+    Ok(PaymentMethod {
+        card: CardSummary {
+            id: r.get(0)?,
+            brand: brand_from(&r.get::<_, String>(3)?),
+            last4: r.get(4)?,
+            exp_month: r.get(5)?,
+            exp_year: r.get(6)?,
+        },
+        account_id: r.get(1)?,
+        session_id: r.get(2)?,
+        behavior: r.get(7)?,
+        payments: r.get(8)?,
+    })
+}
+
+pub fn get_payment_method(conn: &Connection, id: &str) -> Result<Option<PaymentMethod>, AppError> {
+    Ok(conn.query_row(&format!("SELECT {PM_COLUMNS} FROM payment_methods WHERE id = ?1"), [id], pm_from_row).optional()?)
+}
+
+/// The cards saved on an account, newest first.
+pub fn account_payment_methods(conn: &Connection, account_id: &str) -> Result<Vec<PaymentMethod>, AppError> {
+    let mut stmt = conn.prepare(&format!("SELECT {PM_COLUMNS} FROM payment_methods WHERE account_id = ?1 ORDER BY created_at DESC, rowid DESC"))?;
+    let rows = stmt.query_map([account_id], pm_from_row)?.collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Counts a successful payment and saves the card on the account.
+pub fn record_payment(conn: &Connection, pm_id: &str, account_id: &str) -> Result<(), AppError> {
+    conn.execute("UPDATE payment_methods SET payments = payments + 1, account_id = ?2 WHERE id = ?1", params![pm_id, account_id])?;
+    Ok(())
+}
+
+// --- subscriptions -------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    pub account_id: String,
+    pub plan: PlanId,
+    pub status: SubscriptionStatus,
+    pub first_paid_at: OffsetDateTime,
+    pub period_start: OffsetDateTime,
+    pub period_end: OffsetDateTime,
+    pub paid_this_period: Money,
+    pub scheduled_plan: Option<PlanId>,
+    pub cancel_at_period_end: bool,
+    pub overage_enabled: bool,
+    pub payment_method_id: Option<String>,
+}
+
+fn status_str(s: SubscriptionStatus) -> &'static str {
+    match s {
+        SubscriptionStatus::Active => "active",
+        SubscriptionStatus::PastDue => "past_due",
+        SubscriptionStatus::Canceled => "canceled",
+    }
+}
+
+fn status_from(s: &str) -> SubscriptionStatus {
+    match s {
+        "past_due" => SubscriptionStatus::PastDue,
+        "canceled" => SubscriptionStatus::Canceled,
+        _ => SubscriptionStatus::Active,
+    }
+}
+
+const SUB_COLUMNS: &str = "account_id, plan, status, first_paid_at, period_start, period_end, paid_this_period,
+    scheduled_plan, cancel_at_period_end, overage_enabled, payment_method_id";
+
+fn sub_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscription> {
+    Ok(Subscription {
+        account_id: r.get(0)?,
+        plan: plan_from(r.get(1)?)?,
+        status: status_from(&r.get::<_, String>(2)?),
+        first_paid_at: from_ts(r.get(3)?),
+        period_start: from_ts(r.get(4)?),
+        period_end: from_ts(r.get(5)?),
+        paid_this_period: Money::from_cents(r.get(6)?),
+        scheduled_plan: r.get::<_, Option<String>>(7)?.map(plan_from).transpose()?,
+        cancel_at_period_end: r.get(8)?,
+        overage_enabled: r.get(9)?,
+        payment_method_id: r.get(10)?,
+    })
+}
+
+pub fn get_subscription(conn: &Connection, account_id: &str) -> Result<Option<Subscription>, AppError> {
+    Ok(conn.query_row(&format!("SELECT {SUB_COLUMNS} FROM subscriptions WHERE account_id = ?1"), [account_id], sub_from_row).optional()?)
+}
+
+pub fn all_subscriptions_due(conn: &Connection, now: OffsetDateTime) -> Result<Vec<Subscription>, AppError> {
+    let mut stmt = conn.prepare(&format!("SELECT {SUB_COLUMNS} FROM subscriptions WHERE period_end <= ?1 AND status != 'canceled'"))?;
+    let rows = stmt.query_map([ts(now)], sub_from_row)?.collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+pub fn save_subscription(conn: &Connection, s: &Subscription) -> Result<(), AppError> {
+    conn.execute(
+        &format!(
+            "INSERT OR REPLACE INTO subscriptions ({SUB_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        ),
+        params![
+            s.account_id,
+            s.plan.as_str(),
+            status_str(s.status),
+            ts(s.first_paid_at),
+            ts(s.period_start),
+            ts(s.period_end),
+            s.paid_this_period.cents(),
+            s.scheduled_plan.map(PlanId::as_str),
+            s.cancel_at_period_end,
+            s.overage_enabled,
+            s.payment_method_id
+        ],
+    )?;
+    Ok(())
+}
+
+// --- invoices ------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct Invoice {
+    pub id: String,
+    pub number: String,
+    pub account_id: String,
+    pub created_at: OffsetDateTime,
+    pub period_start: OffsetDateTime,
+    pub period_end: OffsetDateTime,
+    pub lines: Vec<billing::proration::LineItem>,
+    pub amount: Money,
+    pub status: String,
+    pub payment_method_id: Option<String>,
+}
+
+/// Writes an invoice with the next number (`KIRO-000001`, ...).
+pub fn insert_invoice(conn: &Connection, mut invoice: Invoice) -> Result<Invoice, AppError> {
+    let count: i64 = conn.query_row("SELECT COUNT(*) FROM invoices", [], |r| r.get(0))?;
+    invoice.number = format!("KIRO-{:06}", count + 1);
+    let lines = serde_json::to_string(&invoice.lines).map_err(|e| AppError::Internal(e.to_string()))?;
+    conn.execute(
+        "INSERT INTO invoices (id, number, account_id, created_at, period_start, period_end, lines, amount, status, payment_method_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            invoice.id,
+            invoice.number,
+            invoice.account_id,
+            ts(invoice.created_at),
+            ts(invoice.period_start),
+            ts(invoice.period_end),
+            lines,
+            invoice.amount.cents(),
+            invoice.status,
+            invoice.payment_method_id
+        ],
+    )?;
+    Ok(invoice)
+}
+
+pub fn get_invoice(conn: &Connection, id: &str) -> Result<Option<Invoice>, AppError> {
+    let row = conn
+        .query_row(
+            "SELECT id, number, account_id, created_at, period_start, period_end, lines, amount, status, payment_method_id
+             FROM invoices WHERE id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    Invoice {
+                        id: r.get(0)?,
+                        number: r.get(1)?,
+                        account_id: r.get(2)?,
+                        created_at: from_ts(r.get(3)?),
+                        period_start: from_ts(r.get(4)?),
+                        period_end: from_ts(r.get(5)?),
+                        lines: Vec::new(),
+                        amount: Money::from_cents(r.get(7)?),
+                        status: r.get(8)?,
+                        payment_method_id: r.get(9)?,
+                    },
+                    r.get::<_, String>(6)?,
+                ))
+            },
+        )
+        .optional()?;
+    row.map(|(mut invoice, lines)| {
+        invoice.lines = serde_json::from_str(&lines).map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok(invoice)
+    })
+    .transpose()
+}
+
+/// Every invoice of an account, oldest first.
+pub fn account_invoice_amounts(conn: &Connection, account_id: &str) -> Result<Vec<(String, Money, String)>, AppError> {
+    let mut stmt = conn.prepare("SELECT number, amount, status FROM invoices WHERE account_id = ?1 ORDER BY created_at, number")?;
+    let rows = stmt
+        .query_map([account_id], |r| Ok((r.get(0)?, Money::from_cents(r.get(1)?), r.get(2)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+// --- idempotency ---------------------------------------------------------------------------------
+
+/// A stored answer to an idempotent request: the hash of the request it answered, and the answer.
+pub fn get_idempotent(conn: &Connection, scope: &str, key: &str) -> Result<Option<(String, u16, String)>, AppError> {
+    Ok(conn
+        .query_row("SELECT request_hash, status, body FROM idempotency WHERE scope = ?1 AND key = ?2", [scope, key], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?)
+}
+
+pub fn put_idempotent(conn: &Connection, scope: &str, key: &str, hash: &str, status: u16, body: &str) -> Result<(), AppError> {
+    conn.execute(
+        "INSERT INTO idempotency (scope, key, request_hash, status, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![scope, key, hash, status, body],
+    )?;
+    Ok(())
+}
+
+// --- 3-D Secure challenges -----------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct Challenge {
+    pub id: String,
+    pub session_id: String,
+    pub payment_method_id: String,
+    pub email: String,
+    pub resolved_body: Option<String>,
+}
+
+pub fn insert_challenge(conn: &Connection, c: &Challenge, now: OffsetDateTime) -> Result<(), AppError> {
+    conn.execute(
+        "INSERT INTO challenges (id, session_id, payment_method_id, email, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![c.id, c.session_id, c.payment_method_id, c.email, ts(now)],
+    )?;
+    Ok(())
+}
+
+pub fn get_challenge(conn: &Connection, id: &str, session_id: &str) -> Result<Option<Challenge>, AppError> {
+    Ok(conn
+        .query_row(
+            "SELECT id, session_id, payment_method_id, email, resolved_body FROM challenges WHERE id = ?1 AND session_id = ?2",
+            [id, session_id],
+            |r| Ok(Challenge { id: r.get(0)?, session_id: r.get(1)?, payment_method_id: r.get(2)?, email: r.get(3)?, resolved_body: r.get(4)? }),
+        )
+        .optional()?)
+}
+
+pub fn resolve_challenge(conn: &Connection, id: &str, body: &str) -> Result<(), AppError> {
+    conn.execute("UPDATE challenges SET resolved_body = ?2 WHERE id = ?1", [id, body])?;
+    Ok(())
+}
