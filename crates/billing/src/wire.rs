@@ -273,7 +273,9 @@ pub struct BillingDetails {
 pub struct ConfirmCheckout {
     pub email: String,
     pub payment_method: String,
-    pub billing: BillingDetails,
+    /// Required for a card entered in this session; saved cards carry theirs.
+    #[serde(default)]
+    pub billing: Option<BillingDetails>,
     pub idempotency_key: String,
 }
 

@@ -47,12 +47,13 @@ pub async fn tokenize_card(
 }
 
 fn request_hash(req: &ConfirmCheckout) -> String {
+    let billing = req.billing.as_ref();
     let canonical = format!(
         "{}\n{}\n{}\n{}",
         req.email.trim(),
         req.payment_method,
-        req.billing.country,
-        req.billing.postal_code.as_deref().unwrap_or("")
+        billing.map(|b| b.country.as_str()).unwrap_or(""),
+        billing.and_then(|b| b.postal_code.as_deref()).unwrap_or("")
     );
     format!("{:x}", Sha256::digest(canonical.as_bytes()))
 }
@@ -87,8 +88,12 @@ pub async fn confirm(
             return Err(AppError::AlreadySubscribed);
         }
         let email = validate::validate_email(&req.email).map_err(|e| AppError::InvalidEmail(e.message()))?;
-        billing_ops::check_billing(&req.billing)?;
         let pm = billing_ops::usable_payment_method(tx, &req.payment_method, &session)?;
+        match (&req.billing, pm.account_id.is_none()) {
+            (Some(billing), _) => billing_ops::check_billing(billing)?,
+            (None, true) => return Err(AppError::InvalidBillingDetails("Enter your country or region.".into())),
+            (None, false) => {}
+        }
         let outcome = billing_ops::pay_checkout(tx, &session, &account, &pm, &email, false, now)?;
         let body = serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
         store::put_idempotent(tx, &scope, key, &hash, 200, &body)?;

@@ -1,0 +1,79 @@
+//! The one client of the billing API, over gloo-net, with one error type.
+
+use billing::wire::{
+    CardSummary, ChallengeAnswer, CheckoutView, ConfirmCheckout, ErrorBody, ErrorCode, PaymentOutcome, TokenizeCard,
+};
+use gloo_net::http::{Request, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Why a call failed, in the terms the pages act on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    /// The server could not be reached (offline, stopped, connection dropped).
+    Network,
+    /// The server answered with an error body.
+    Api { status: u16, code: ErrorCode, message: String },
+    /// The server answered with something this build can't read.
+    Unexpected(String),
+}
+
+impl ApiError {
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ApiError::Api { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// A sentence for the user.
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Network => "We couldn't reach the server. Check your connection and try again.".into(),
+            ApiError::Api { message, .. } => message.clone(),
+            ApiError::Unexpected(_) => "Something went wrong on our side. Try again in a moment.".into(),
+        }
+    }
+}
+
+async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
+    if response.ok() {
+        return response.json::<T>().await.map_err(|e| ApiError::Unexpected(e.to_string()));
+    }
+    let status = response.status();
+    match response.json::<ErrorBody>().await {
+        Ok(body) => Err(ApiError::Api { status, code: body.error.code, message: body.error.message }),
+        Err(_) => Err(ApiError::Unexpected(format!("HTTP {status}"))),
+    }
+}
+
+async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    let response = Request::get(path).send().await.map_err(|_| ApiError::Network)?;
+    read(response).await
+}
+
+async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
+    let request = Request::post(path).json(body).map_err(|e| ApiError::Unexpected(e.to_string()))?;
+    let response = request.send().await.map_err(|_| ApiError::Network)?;
+    read(response).await
+}
+
+fn checkout_path(session_id: &str, rest: &str) -> String {
+    format!("/api/checkout/{}{rest}", js_sys::encode_uri_component(session_id))
+}
+
+pub async fn checkout_session(session_id: String) -> Result<CheckoutView, ApiError> {
+    get(&checkout_path(&session_id, "")).await
+}
+
+pub async fn tokenize_card(session_id: &str, card: &TokenizeCard) -> Result<CardSummary, ApiError> {
+    post(&checkout_path(session_id, "/card"), card).await
+}
+
+pub async fn confirm_checkout(session_id: &str, request: &ConfirmCheckout) -> Result<PaymentOutcome, ApiError> {
+    post(&checkout_path(session_id, "/confirm"), request).await
+}
+
+pub async fn answer_challenge(session_id: &str, answer: &ChallengeAnswer) -> Result<PaymentOutcome, ApiError> {
+    post(&checkout_path(session_id, "/challenge"), answer).await
+}

@@ -1,0 +1,85 @@
+//! The stand-in for the bank's 3-D Secure page: a labelled modal dialog that traps focus, with
+//! Complete and Fail.
+
+use leptos::html;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// What the user chose in the dialog.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChallengeChoice {
+    Complete,
+    Fail,
+}
+
+/// A modal 3-D Secure authentication. Escape counts as Fail; focus stays inside while open.
+#[component]
+pub fn ChallengeDialog(#[prop(into)] amount: String, on_choice: Callback<ChallengeChoice>, #[prop(into)] busy: Signal<bool>) -> impl IntoView {
+    let dialog = NodeRef::<html::Div>::new();
+    let complete = NodeRef::<html::Button>::new();
+    Effect::new(move |_| {
+        if let Some(button) = complete.get() {
+            let _ = button.focus();
+        }
+    });
+    let on_keydown = move |ev: web_sys::KeyboardEvent| {
+        if ev.key() == "Escape" {
+            ev.prevent_default();
+            on_choice.run(ChallengeChoice::Fail);
+            return;
+        }
+        if ev.key() != "Tab" {
+            return;
+        }
+        let Some(root) = dialog.get() else { return };
+        let Ok(list) = root.query_selector_all("button:not([disabled])") else { return };
+        let buttons: Vec<web_sys::HtmlElement> =
+            (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.dyn_into().ok()).collect();
+        let (Some(first), Some(last)) = (buttons.first(), buttons.last()) else { return };
+        let active = web_sys::window().and_then(|w| w.document()).and_then(|d| d.active_element());
+        let at = |el: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a.is_same_node(Some(el)));
+        if ev.shift_key() && at(first) {
+            ev.prevent_default();
+            let _ = last.focus();
+        } else if !ev.shift_key() && at(last) {
+            ev.prevent_default();
+            let _ = first.focus();
+        }
+    };
+    view! {
+        <div class="backdrop">
+            <div
+                class="dialog"
+                role="dialog"
+                aria-modal="true"
+                aria-labelledby="challenge-title"
+                aria-describedby="challenge-text"
+                node_ref=dialog
+                on:keydown=on_keydown
+            >
+                <h2 id="challenge-title">"Confirm this payment with your bank"</h2>
+                <p id="challenge-text">
+                    "Your bank asks you to confirm the payment of " <strong>{amount}</strong>
+                    ". In test mode, choose whether the authentication succeeds."
+                </p>
+                <div class="dialog-actions">
+                    <button
+                        class="button primary"
+                        node_ref=complete
+                        disabled=move || busy.get()
+                        on:click=move |_| on_choice.run(ChallengeChoice::Complete)
+                    >
+                        "Complete authentication"
+                    </button>
+                    <button
+                        class="button secondary"
+                        disabled=move || busy.get()
+                        on:click=move |_| on_choice.run(ChallengeChoice::Fail)
+                    >
+                        "Fail authentication"
+                    </button>
+                </div>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,46 @@
+//! The page frame: brand header with the test-mode badge, the content, the legal line.
+
+use billing::wire::Branding;
+use leptos::html;
+use leptos::prelude::*;
+
+/// Header, main content and footer around every page.
+#[component]
+pub fn PageFrame(branding: Branding, test_mode: bool, children: Children) -> impl IntoView {
+    view! {
+        <header class="topbar">
+            <span class="brand-mark" aria-hidden="true">"K"</span>
+            <span class="brand-name">{branding.product_name.clone()}</span>
+            <Show when=move || test_mode>
+                <TestModeBadge />
+            </Show>
+        </header>
+        <main class="page" id="main">
+            {children()}
+        </main>
+        <footer class="legal">
+            <p>{branding.legal_line.clone()}</p>
+        </footer>
+    }
+}
+
+/// Tells the user that nothing here moves real money.
+#[component]
+pub fn TestModeBadge() -> impl IntoView {
+    view! { <span class="badge-test" title="No real payments are made in test mode">"Test mode"</span> }
+}
+
+/// The page's `<h1>`, focused when it appears so screen readers announce the new page.
+#[component]
+pub fn PageHeading(#[prop(into)] text: String) -> impl IntoView {
+    let heading = NodeRef::<html::H1>::new();
+    if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+        document.set_title(&format!("{text} · Kiro"));
+    }
+    Effect::new(move |_| {
+        if let Some(el) = heading.get() {
+            let _ = el.focus();
+        }
+    });
+    view! { <h1 tabindex="-1" node_ref=heading>{text}</h1> }
+}

@@ -1,0 +1,8 @@
+//! Reusable pieces of the pages.
+
+pub mod card_form;
+pub mod challenge_dialog;
+pub mod field;
+pub mod frame;
+pub mod order_summary;
+pub mod status;

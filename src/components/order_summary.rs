@@ -1,0 +1,58 @@
+//! What the user buys and what they pay today: plan, price, credits, each line of today's charge,
+//! the total and what follows.
+
+use billing::period::{long_date, short_date};
+use billing::plans::format_credits;
+use billing::proration::Quote;
+use billing::wire::PlanSummary;
+use leptos::prelude::*;
+
+/// The plan confirmation column of the checkout.
+#[component]
+pub fn OrderSummary(plan: PlanSummary, quote: Quote) -> impl IntoView {
+    let renewal = quote.next_renewal_at.map(|at| {
+        format!("Then {} per month from {}, billed on the 1st of each month.", quote.next_renewal_amount, short_date(at))
+    });
+    let renewal_date = quote.next_renewal_at.map(long_date);
+    view! {
+        <section class="summary" aria-labelledby="summary-title">
+            <p class="eyebrow" id="summary-title">"Subscribe to " {plan.name.clone()}</p>
+            <p class="price">
+                <span class="amount">{plan.monthly_price.to_string()}</span>
+                <span class="per">"per month"</span>
+            </p>
+            <ul class="plan-facts">
+                <li>{format_credits(plan.monthly_credits)} " credits every month"</li>
+                <li>"Credits are available as soon as you subscribe"</li>
+            </ul>
+            <LineItems quote=quote.clone() />
+            <p class="renewal">{renewal}</p>
+            <p class="sr-only">{renewal_date.map(|d| format!("Next renewal on {d}."))}</p>
+        </section>
+    }
+}
+
+/// Each line of today's charge and the total due today.
+#[component]
+pub fn LineItems(quote: Quote) -> impl IntoView {
+    view! {
+        <dl class="lines">
+            {quote
+                .lines
+                .iter()
+                .map(|line| {
+                    view! {
+                        <div class="line">
+                            <dt>{line.description.clone()}</dt>
+                            <dd>{line.amount.to_string()}</dd>
+                        </div>
+                    }
+                })
+                .collect_view()}
+            <div class="line total">
+                <dt>"Total due today"</dt>
+                <dd>{quote.total_due_today.to_string()}</dd>
+            </div>
+        </dl>
+    }
+}

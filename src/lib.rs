@@ -1,0 +1,8 @@
+//! The browser side of Kiro's subscription upgrade: the hosted checkout page and the
+//! manage-subscription portal, a Leptos client-side app that talks to the billing API.
+
+pub mod api;
+pub mod app;
+pub mod browser;
+pub mod components;
+pub mod pages;

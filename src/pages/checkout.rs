@@ -1,0 +1,521 @@
+//! The hosted checkout: plan confirmation, email, payment method, card details, Subscribe, then
+//! the success page with Get started. Every state of the session has its own page.
+
+use crate::api::{self, ApiError};
+use crate::browser;
+use crate::components::card_form::{CardForm, CardFormState, CheckedCard, check_card};
+use crate::components::challenge_dialog::{ChallengeChoice, ChallengeDialog};
+use crate::components::field::{InputHints, TextField};
+use crate::components::frame::{PageFrame, PageHeading};
+use crate::components::order_summary::OrderSummary;
+use crate::components::status::{ExpiredSessionPage, Loading, StatusPage, UnknownSessionPage, UnreachablePage};
+use crate::pages::SessionParams;
+use billing::period::{long_date, short_date};
+use billing::plans::format_credits;
+use billing::validate;
+use billing::wire::{
+    CardSummary, ChallengeAnswer, ChallengeOutcome, CheckoutReceipt, CheckoutStatus, CheckoutView, ConfirmCheckout, Decline,
+    Eligibility, ErrorCode, PaymentOutcome, TokenizeCard,
+};
+use leptos::html;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params;
+
+/// `/checkout/:session_id`: loads the session and shows the page for its state.
+#[component]
+pub fn CheckoutPage() -> impl IntoView {
+    let params = use_params::<SessionParams>();
+    let session_id = Memo::new(move |_| params.get().ok().and_then(|p| p.session_id).unwrap_or_default());
+    let session = LocalResource::new(move || api::checkout_session(session_id.get()));
+    let reload = Callback::new(move |_| session.refetch());
+    view! {
+        <Transition fallback=|| view! { <Loading label="Loading your checkout…" /> }>
+            {move || Suspend::new(async move {
+                match session.await {
+                    Ok(checkout) => view! { <CheckoutForSession session_id=session_id.get_untracked() checkout=checkout /> }.into_any(),
+                    Err(error) => view! { <CheckoutErrorPage error=error on_retry=reload /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The page for a session that could not be loaded.
+#[component]
+fn CheckoutErrorPage(error: ApiError, on_retry: Callback<()>) -> impl IntoView {
+    match error.code() {
+        Some(ErrorCode::SessionNotFound) => view! { <UnknownSessionPage kind="checkout" /> }.into_any(),
+        Some(ErrorCode::SessionExpired) => view! { <ExpiredSessionPage kind="checkout" /> }.into_any(),
+        Some(ErrorCode::SessionLocked) => view! { <LockedPage /> }.into_any(),
+        _ => view! { <UnreachablePage on_retry=on_retry /> }.into_any(),
+    }
+}
+
+/// Too many declines: the session no longer takes payments.
+#[component]
+fn LockedPage() -> impl IntoView {
+    view! {
+        <StatusPage
+            title="This checkout is locked"
+            message="After several declined payments we locked this checkout to protect your card. Nothing was charged. Go back to Kiro to start again, or ask your bank why the card was declined."
+        />
+    }
+}
+
+/// Chooses between success, the ineligible pages and the payment form.
+#[component]
+fn CheckoutForSession(session_id: String, checkout: CheckoutView) -> impl IntoView {
+    if let (CheckoutStatus::Complete, Some(receipt)) = (checkout.status, checkout.receipt.clone()) {
+        return view! { <SuccessPage checkout=checkout receipt=receipt /> }.into_any();
+    }
+    match checkout.eligibility {
+        Eligibility::AccountLinkedToAws => view! { <LinkedToAwsPage checkout=checkout /> }.into_any(),
+        Eligibility::AlreadySubscribed => view! { <AlreadySubscribedPage checkout=checkout /> }.into_any(),
+        Eligibility::Eligible => view! { <PaymentFlow session_id=session_id checkout=checkout /> }.into_any(),
+    }
+}
+
+/// Builder ID accounts linked to AWS subscribe through AWS.
+#[component]
+fn LinkedToAwsPage(checkout: CheckoutView) -> impl IntoView {
+    view! {
+        <StatusPage
+            title="Upgrade through your AWS account"
+            message="You signed in to Kiro with a Builder ID that is linked to an AWS account, so your plan is managed in AWS and can't be bought here. Ask your AWS administrator to give you a paid Kiro plan, or sign in to Kiro with a personal account to subscribe yourself. Nothing has been charged."
+            test_mode=checkout.test_mode
+        >
+            <a class="button secondary" href=checkout.return_url.clone()>
+                {checkout.branding.return_link_text.clone()}
+            </a>
+        </StatusPage>
+    }
+}
+
+/// The account already pays: changes happen in the portal, opened from the IDE.
+#[component]
+fn AlreadySubscribedPage(checkout: CheckoutView) -> impl IntoView {
+    view! {
+        <StatusPage
+            title="You already have a paid plan"
+            message="This account already has a Kiro subscription, so there's nothing to buy here. To change your plan, open Kiro, go to the account menu and choose Manage Plan."
+            test_mode=checkout.test_mode
+        >
+            <a class="button secondary" href=checkout.return_url.clone()>
+                {checkout.branding.return_link_text.clone()}
+            </a>
+        </StatusPage>
+    }
+}
+
+/// How the user pays: a saved card or a new one.
+#[derive(Clone, Debug, PartialEq)]
+enum PaymentChoice {
+    Saved(String),
+    NewCard(CheckedCard),
+}
+
+/// One step of paying, as dispatched to the payment action.
+#[derive(Clone, Debug, PartialEq)]
+enum PayStep {
+    Submit { email: String, choice: PaymentChoice },
+    Authenticate { challenge_id: String, choice: ChallengeChoice },
+}
+
+/// Where paying stands after a step.
+#[derive(Clone, Debug, PartialEq)]
+enum PayResult {
+    Paid(CheckoutReceipt),
+    NeedsAuthentication { challenge_id: String },
+    Declined { decline: Decline, attempts_left: u32 },
+    Locked,
+    Expired,
+    Failed(ApiError),
+}
+
+/// Remembers what was sent so a retry of the same request reuses its idempotency key and card
+/// token (the server then answers it once), while any change starts a new attempt.
+#[derive(Clone, Default)]
+struct AttemptMemory {
+    token: Option<(TokenizeCard, CardSummary)>,
+    last_request: Option<ConfirmCheckout>,
+}
+
+async fn run_step(session_id: String, step: PayStep, memory: StoredValue<AttemptMemory>) -> PayResult {
+    let outcome = match step {
+        PayStep::Submit { email, choice } => {
+            let (payment_method, billing) = match choice {
+                PaymentChoice::Saved(id) => (id, None),
+                PaymentChoice::NewCard(checked) => {
+                    let cached = memory.with_value(|m| m.token.clone()).filter(|(card, _)| *card == checked.card);
+                    let token = match cached {
+                        Some((_, token)) => token,
+                        None => match api::tokenize_card(&session_id, &checked.card).await {
+                            Ok(token) => {
+                                memory.update_value(|m| m.token = Some((checked.card.clone(), token.clone())));
+                                token
+                            }
+                            Err(e) => return result_of_error(e),
+                        },
+                    };
+                    (token.id, Some(checked.billing))
+                }
+            };
+            let mut request = ConfirmCheckout { email, payment_method, billing, idempotency_key: String::new() };
+            request.idempotency_key = memory
+                .with_value(|m| {
+                    m.last_request
+                        .as_ref()
+                        .filter(|last| ConfirmCheckout { idempotency_key: String::new(), ..(*last).clone() } == request)
+                        .map(|last| last.idempotency_key.clone())
+                })
+                .unwrap_or_else(browser::new_idempotency_key);
+            memory.update_value(|m| m.last_request = Some(request.clone()));
+            api::confirm_checkout(&session_id, &request).await
+        }
+        PayStep::Authenticate { challenge_id, choice } => {
+            let outcome = match choice {
+                ChallengeChoice::Complete => ChallengeOutcome::Complete,
+                ChallengeChoice::Fail => ChallengeOutcome::Fail,
+            };
+            api::answer_challenge(&session_id, &ChallengeAnswer { challenge_id, outcome }).await
+        }
+    };
+    match outcome {
+        Ok(PaymentOutcome::Succeeded { receipt }) => PayResult::Paid(receipt),
+        Ok(PaymentOutcome::RequiresAction { challenge_id }) => PayResult::NeedsAuthentication { challenge_id },
+        Ok(PaymentOutcome::Declined { attempts_left: 0, .. }) => PayResult::Locked,
+        Ok(PaymentOutcome::Declined { decline, attempts_left }) => {
+            // A decline is final for this attempt: trying again is a new request.
+            memory.update_value(|m| m.last_request = None);
+            PayResult::Declined { decline, attempts_left }
+        }
+        Err(ApiError::Api { code: ErrorCode::SessionCompleted, .. }) => match api::checkout_session(session_id).await {
+            Ok(CheckoutView { receipt: Some(receipt), .. }) => PayResult::Paid(receipt),
+            Ok(_) => PayResult::Failed(ApiError::Unexpected("completed without a receipt".into())),
+            Err(e) => result_of_error(e),
+        },
+        Err(e) => result_of_error(e),
+    }
+}
+
+fn result_of_error(error: ApiError) -> PayResult {
+    match error.code() {
+        Some(ErrorCode::SessionLocked) => PayResult::Locked,
+        Some(ErrorCode::SessionExpired) => PayResult::Expired,
+        _ => PayResult::Failed(error),
+    }
+}
+
+/// The checkout form and what follows it.
+#[component]
+fn PaymentFlow(session_id: String, checkout: CheckoutView) -> impl IntoView {
+    let memory = StoredValue::new(AttemptMemory::default());
+    let pay = Action::new_local(move |step: &PayStep| run_step(session_id.clone(), step.clone(), memory));
+    let result = pay.value();
+    let checkout = StoredValue::new(checkout);
+    move || match result.get() {
+        Some(PayResult::Paid(receipt)) => view! { <SuccessPage checkout=checkout.get_value() receipt=receipt /> }.into_any(),
+        Some(PayResult::Locked) => view! { <LockedPage /> }.into_any(),
+        Some(PayResult::Expired) => view! { <ExpiredSessionPage kind="checkout" /> }.into_any(),
+        _ => view! { <CheckoutFormPage checkout=checkout.get_value() pay=pay /> }.into_any(),
+    }
+}
+
+/// Summary and form side by side (summary first on narrow screens).
+#[component]
+fn CheckoutFormPage(checkout: CheckoutView, pay: Action<PayStep, PayResult>) -> impl IntoView {
+    let quote = checkout.quote.clone();
+    let summary = quote.clone().map(|q| view! { <OrderSummary plan=checkout.plan.clone() quote=q /> });
+    let title = format!("Subscribe to {}", checkout.plan.name);
+    view! {
+        <PageFrame branding=checkout.branding.clone() test_mode=checkout.test_mode>
+            <div class="checkout">
+                <div class="checkout-summary">{summary}</div>
+                <div class="checkout-form card">
+                    <PageHeading text=title />
+                    <PaymentForm checkout=checkout pay=pay />
+                </div>
+            </div>
+        </PageFrame>
+    }
+}
+
+/// Email, payment method, card details, Subscribe and the answers to it.
+#[component]
+fn PaymentForm(checkout: CheckoutView, pay: Action<PayStep, PayResult>) -> impl IntoView {
+    let email = RwSignal::new(checkout.email.clone().unwrap_or_default());
+    let email_touched = RwSignal::new(false);
+    let email_error = Memo::new(move |_| validate::validate_email(&email.get()).err().map(|e| e.message().to_string()));
+    let saved_cards = checkout.saved_cards.clone();
+    let choice = RwSignal::new(saved_cards.first().map(|c| c.id.clone()));
+    let card = CardFormState::new();
+    let today = browser::current_year_month();
+    let card_check = Memo::new(move |_| check_card(&card.inputs(), today));
+    let card_errors = Signal::derive(move || card_check.get().err().unwrap_or_default());
+    let payment = Memo::new(move |_| match choice.get() {
+        Some(id) => Some(PaymentChoice::Saved(id)),
+        None => card_check.get().ok().map(PaymentChoice::NewCard),
+    });
+    let valid = Memo::new(move |_| email_error.get().is_none() && payment.get().is_some());
+    let pending = pay.pending();
+    let result = pay.value();
+    let last_step = StoredValue::new(None::<PayStep>);
+    let submit = move || {
+        if pending.get_untracked() {
+            return;
+        }
+        card.show_all.set(true);
+        email_touched.set(true);
+        let (Ok(address), Some(choice)) = (validate::validate_email(&email.get_untracked()), payment.get_untracked()) else {
+            return;
+        };
+        let step = PayStep::Submit { email: address, choice };
+        last_step.set_value(Some(step.clone()));
+        pay.dispatch(step);
+    };
+    let retry = move |_| {
+        if let Some(step) = last_step.get_value() {
+            pay.dispatch(step);
+        }
+    };
+    let alert = NodeRef::<html::Div>::new();
+    let subscribe_button = NodeRef::<html::Button>::new();
+    Effect::new(move |_| {
+        // Move focus to what just happened: a decline or failure to its message, back to the
+        // Subscribe button after the bank dialog closes.
+        match result.get() {
+            Some(PayResult::Declined { .. } | PayResult::Failed(_)) => {
+                if let Some(el) = alert.get() {
+                    let _ = el.focus();
+                }
+            }
+            _ => {}
+        }
+    });
+    let quote = checkout.quote.clone();
+    let total = quote.as_ref().map(|q| q.total_due_today.to_string()).unwrap_or_default();
+    let consent = quote.as_ref().and_then(|q| q.next_renewal_at.map(|at| (q.next_renewal_amount, at))).map(|(amount, at)| {
+        format!(
+            "By subscribing, you authorize {} to charge your card {} today and {} on the 1st of every month from {} until you cancel. You can cancel any time from Manage Plan in {}.",
+            checkout.branding.product_name,
+            total,
+            amount,
+            long_date(at),
+            checkout.branding.product_name,
+        )
+    });
+    let dialog_amount = total.clone();
+    let challenge = Memo::new(move |_| match result.get() {
+        Some(PayResult::NeedsAuthentication { challenge_id }) => Some(challenge_id),
+        _ => None,
+    });
+    let on_choice = Callback::new(move |choice: ChallengeChoice| {
+        if let Some(challenge_id) = challenge.get_untracked() {
+            if !pending.get_untracked() {
+                pay.dispatch(PayStep::Authenticate { challenge_id, choice });
+            }
+        }
+    });
+    Effect::new(move |previous: Option<bool>| {
+        let open = challenge.get().is_some();
+        if previous == Some(true) && !open {
+            if let Some(button) = subscribe_button.get() {
+                let _ = button.focus();
+            }
+        }
+        open
+    });
+    let has_saved = !saved_cards.is_empty();
+    view! {
+        <form
+            class="payment-form"
+            novalidate=true
+            on:submit=move |ev| {
+                ev.prevent_default();
+                submit();
+            }
+        >
+            <TextField
+                id="email"
+                label=Signal::stored("Email".to_string())
+                value=email
+                hints=InputHints::new("email", "email", "email")
+                placeholder="you@example.com"
+                error=email_error
+                show_error=email_touched
+                on_blur=Callback::new(move |_| email_touched.set(true))
+                disabled=pending
+            />
+            <Show when=move || has_saved>
+                <SavedCardChoice cards=saved_cards.clone() choice=choice disabled=pending />
+            </Show>
+            <Show when=move || choice.get().is_none()>
+                <CardForm state=card errors=card_errors disabled=pending />
+            </Show>
+            <PayAlert result=result alert=alert on_retry=retry />
+            <button
+                type="submit"
+                class="button primary subscribe"
+                node_ref=subscribe_button
+                disabled=move || !valid.get() || pending.get()
+                aria-busy=move || if pending.get() { "true" } else { "false" }
+            >
+                {move || if pending.get() { "Processing…".to_string() } else { "Subscribe".to_string() }}
+            </button>
+            <p class="form-hint" aria-live="polite">
+                {move || (!valid.get()).then_some("Fill in the form to subscribe.")}
+            </p>
+            <p class="consent">{consent}</p>
+        </form>
+        {move || {
+            challenge
+                .get()
+                .map(|_| {
+                    view! { <ChallengeDialog amount=dialog_amount.clone() on_choice=on_choice busy=pending /> }
+                })
+        }}
+    }
+}
+
+/// The account's saved cards and "a new card", as radio buttons.
+#[component]
+fn SavedCardChoice(cards: Vec<CardSummary>, choice: RwSignal<Option<String>>, #[prop(into)] disabled: Signal<bool>) -> impl IntoView {
+    view! {
+        <fieldset class="methods" disabled=move || disabled.get()>
+            <legend class="section-title">"Payment method"</legend>
+            {cards
+                .into_iter()
+                .map(|card| {
+                    let id = card.id.clone();
+                    let checked_id = id.clone();
+                    view! {
+                        <label class="method">
+                            <input
+                                type="radio"
+                                name="payment-method"
+                                prop:checked=move || choice.get().as_deref() == Some(checked_id.as_str())
+                                on:change=move |_| choice.set(Some(id.clone()))
+                            />
+                            <span>
+                                {format!(
+                                    "{} ending in {}, expires {:02}/{:02}",
+                                    card.brand.display_name(),
+                                    card.last4,
+                                    card.exp_month,
+                                    card.exp_year % 100,
+                                )}
+                            </span>
+                        </label>
+                    }
+                })
+                .collect_view()}
+            <label class="method">
+                <input
+                    type="radio"
+                    name="payment-method"
+                    prop:checked=move || choice.get().is_none()
+                    on:change=move |_| choice.set(None)
+                />
+                <span>"A new card"</span>
+            </label>
+        </fieldset>
+    }
+}
+
+/// A decline or a failed request, next to the form, focused and announced.
+#[component]
+fn PayAlert(result: MappedSignal<Option<PayResult>>, alert: NodeRef<html::Div>, on_retry: impl Fn(()) + Copy + Send + Sync + 'static) -> impl IntoView {
+    let message = move || match result.get() {
+        Some(PayResult::Declined { decline, attempts_left }) => Some((
+            decline.message,
+            (attempts_left <= 2).then(|| format!("{attempts_left} more attempts before this checkout locks.")),
+            false,
+        )),
+        Some(PayResult::Failed(ApiError::Network)) => Some((
+            "We couldn't reach the server, so we don't know yet whether the payment went through. Retry: you won't be charged twice.".to_string(),
+            None,
+            true,
+        )),
+        Some(PayResult::Failed(error)) => Some((error.message(), None, false)),
+        _ => None,
+    };
+    view! {
+        <div class="alert-slot" role="alert">
+            {move || {
+                message()
+                    .map(|(text, note, can_retry)| {
+                        view! {
+                            <div class="alert error" tabindex="-1" node_ref=alert>
+                                <p>{text}</p>
+                                {note.map(|n| view! { <p class="alert-note">{n}</p> })}
+                                {can_retry
+                                    .then(|| {
+                                        view! {
+                                            <button type="button" class="button secondary" on:click=move |_| on_retry(())>
+                                                "Retry"
+                                            </button>
+                                        }
+                                    })}
+                            </div>
+                        }
+                    })
+            }}
+        </div>
+    }
+}
+
+/// What the user now has, what was charged, and the way back to the IDE.
+#[component]
+fn SuccessPage(checkout: CheckoutView, receipt: CheckoutReceipt) -> impl IntoView {
+    let tried = RwSignal::new(false);
+    let product = checkout.branding.product_name.clone();
+    let title = format!("You're subscribed to {}", receipt.plan.name);
+    view! {
+        <PageFrame branding=checkout.branding.clone() test_mode=checkout.test_mode>
+            <section class="card success">
+                <div class="success-mark" aria-hidden="true">"✓"</div>
+                <PageHeading text=title />
+                <p class="lead">
+                    {format_credits(receipt.plan.monthly_credits)} " credits a month are ready to use in " {product.clone()} "."
+                </p>
+                <dl class="receipt">
+                    <div>
+                        <dt>"Charged today"</dt>
+                        <dd>
+                            {format!(
+                                "{} to {} ending in {}",
+                                receipt.amount_charged,
+                                receipt.card.brand.display_name(),
+                                receipt.card.last4,
+                            )}
+                        </dd>
+                    </div>
+                    <div>
+                        <dt>"Next payment"</dt>
+                        <dd>{format!("{} on {}", receipt.next_renewal_amount, long_date(receipt.next_renewal_at))}</dd>
+                    </div>
+                    <div>
+                        <dt>"Invoice"</dt>
+                        <dd>{receipt.invoice_number.clone()}</dd>
+                    </div>
+                    <div>
+                        <dt>"Email"</dt>
+                        <dd>{receipt.email.clone()}</dd>
+                    </div>
+                </dl>
+                <a class="button primary" href=checkout.return_url.clone() on:click=move |_| tried.set(true)>
+                    "Get started"
+                </a>
+                <p class="hint" aria-live="polite">
+                    {move || {
+                        if tried.get() {
+                            format!("{product} didn't open? Switch back to it manually: your plan is already active.")
+                        } else {
+                            format!("Get started opens {product}. Your plan renews on the 1st; billing period ends {}.", short_date(receipt.next_renewal_at))
+                        }
+                    }}
+                </p>
+            </section>
+        </PageFrame>
+    }
+}

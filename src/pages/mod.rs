@@ -1,0 +1,14 @@
+//! One routed page per file.
+
+pub mod checkout;
+pub mod not_found;
+pub mod portal;
+
+use leptos::Params;
+use leptos_router::params::Params;
+
+/// `/:kind/:session_id` routes.
+#[derive(Params, PartialEq, Clone, Debug)]
+pub struct SessionParams {
+    pub session_id: Option<String>,
+}
