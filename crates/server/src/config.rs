@@ -19,6 +19,8 @@ pub struct Config {
     pub dist_dir: Option<PathBuf>,
     pub checkout_ttl: Duration,
     pub portal_ttl: Duration,
+    /// Starts the test clock frozen at this instant (tests), instead of what the store remembers.
+    pub initial_clock: Option<time::OffsetDateTime>,
 }
 
 impl Config {
@@ -33,6 +35,7 @@ impl Config {
             dist_dir: None,
             checkout_ttl: Duration::hours(24),
             portal_ttl: Duration::hours(1),
+            initial_clock: None,
         }
     }
 

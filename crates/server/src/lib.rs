@@ -53,7 +53,8 @@ impl AppState {
             .read(|conn| store::get_meta(conn, "clock_frozen_at"))
             .map_err(|e| format!("{e:?}"))?
             .and_then(|v| v.parse::<i64>().ok())
-            .map(store::from_ts);
+            .map(store::from_ts)
+            .or(config.initial_clock);
         let site = static_files::Site::load(config.dist_dir.as_deref())?;
         Ok(AppState(Arc::new(Inner { config, store, clock: Clock::new(frozen), site })))
     }
