@@ -1,0 +1,1 @@
+//! Checkout flow browser tests.

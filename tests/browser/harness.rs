@@ -1,0 +1,353 @@
+//! The harness: a test server per test, a browser per test, and helpers that find things the way
+//! people do (by label, role and text).
+
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use checkout_server::{AppState, Config, Store};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const KEY: &str = "sk_test_browser_0123456789";
+/// How long a person would wait for something to appear before calling the page broken.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Faults the harness can inject between the browser and the server.
+#[derive(Default)]
+pub struct Faults {
+    /// Process the next confirm, then drop the connection before answering.
+    pub drop_next_confirm: AtomicBool,
+    /// Hold each confirm's answer this long after processing it.
+    pub confirm_delay_ms: AtomicU64,
+}
+
+async fn inject_faults(State(faults): State<Arc<Faults>>, req: Request, next: Next) -> Response {
+    let is_confirm = req.uri().path().ends_with("/confirm");
+    let response = next.run(req).await;
+    if is_confirm {
+        let delay = faults.confirm_delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+        if faults.drop_next_confirm.swap(false, Ordering::SeqCst) {
+            // Ends this connection's task without an answer: the browser sees a network error
+            // after the server has done the work.
+            panic!("fault injection: dropping the connection after a confirm");
+        }
+    }
+    response
+}
+
+/// The built app (trunk's `dist/`).
+pub fn dist_dir() -> PathBuf {
+    let dir = std::env::var_os("APP_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist"));
+    assert!(dir.join("index.html").exists(), "no built app in {}: run `cargo xtask test`, which builds it first", dir.display());
+    dir
+}
+
+/// One server on its own port with an in-memory database and its clock frozen at `start`.
+pub struct TestServer {
+    pub base: String,
+    pub faults: Arc<Faults>,
+    state: AppState,
+    addr: SocketAddr,
+    running: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
+    http: reqwest::Client,
+}
+
+impl TestServer {
+    /// Starts at 2026-11-16 00:00 UTC: 15 of November's 30 days left.
+    pub async fn start() -> TestServer {
+        Self::start_at(time::macros::datetime!(2026-11-16 00:00 UTC)).await
+    }
+
+    pub async fn start_at(start: OffsetDateTime) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let base = format!("http://{addr}");
+        let mut config = Config::for_tests(KEY, &base);
+        config.dist_dir = Some(dist_dir());
+        config.initial_clock = Some(start);
+        let state = AppState::new(config, Store::in_memory().unwrap()).unwrap();
+        let mut server =
+            TestServer { base, faults: Arc::default(), state, addr, running: None, http: reqwest::Client::new() };
+        server.serve(listener);
+        server
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let router = checkout_server::app(self.state.clone())
+            .layer(middleware::from_fn_with_state(self.faults.clone(), inject_faults));
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        self.running = Some((tx, handle));
+    }
+
+    /// Stops answering: the port refuses connections until [`restart`](Self::restart).
+    pub async fn stop(&mut self) {
+        if let Some((tx, handle)) = self.running.take() {
+            let _ = tx.send(());
+            let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
+        }
+    }
+
+    /// Serves the same data on the same port again.
+    pub async fn restart(&mut self) {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        self.serve(listener);
+    }
+
+    pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(KEY);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let response = req.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A checkout session for `account` (GitHub login, email prefilled) buying `plan`.
+    pub async fn checkout_session(&self, account: &str, plan: &str) -> String {
+        self.checkout_session_with(json!({"id": account, "email": "dev@example.com", "login": "github", "aws_account_linked": false}), plan).await
+    }
+
+    pub async fn checkout_session_with(&self, account: Value, plan: &str) -> String {
+        let (status, body) = self
+            .api(
+                reqwest::Method::POST,
+                "/v1/checkout/sessions",
+                Some(json!({"account": account, "plan": plan, "return_url": "kiro://kiro.kiroAgent/upgrade-success"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["url"].as_str().unwrap().to_string()
+    }
+
+    pub async fn set_clock(&self, now: &str) {
+        let (status, body) = self.api(reqwest::Method::POST, "/v1/test_helpers/clock", Some(json!({"now": now}))).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// The account's invoices as `(amount in cents, status)`.
+    pub async fn invoices(&self, account: &str) -> Vec<(i64, String)> {
+        let (_, body) = self.api(reqwest::Method::GET, &format!("/v1/accounts/{account}/invoices"), None).await;
+        body["invoices"]
+            .as_array()
+            .map(|list| list.iter().map(|i| (i["amount"].as_i64().unwrap_or(-1), i["status"].as_str().unwrap_or("").to_string())).collect())
+            .unwrap_or_default()
+    }
+
+    pub async fn subscription(&self, account: &str) -> Value {
+        self.api(reqwest::Method::GET, &format!("/v1/accounts/{account}/subscription"), None).await.1
+    }
+}
+
+/// A chromedriver of this test's own, used when `cargo xtask test` did not share one.
+struct OwnDriver(Child);
+
+impl Drop for OwnDriver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A headless Chromium driven over WebDriver.
+pub struct Browser {
+    pub client: Client,
+    _own_driver: Option<OwnDriver>,
+}
+
+impl Browser {
+    pub async fn open() -> Browser {
+        Self::open_sized(1280, 1000).await
+    }
+
+    pub async fn open_sized(width: u32, height: u32) -> Browser {
+        let (url, own) = match std::env::var("WEBDRIVER_URL") {
+            Ok(url) => (url, None),
+            Err(_) => {
+                let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+                let child = Command::new("chromedriver")
+                    .arg(format!("--port={port}"))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("chromedriver is not installed: run `cargo xtask test`, which installs it");
+                let deadline = Instant::now() + Duration::from_secs(20);
+                while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                (format!("http://127.0.0.1:{port}"), Some(OwnDriver(child)))
+            }
+        };
+        let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let caps = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": binary,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--no-first-run", "--disable-extensions", "--lang=en-US",
+                    format!("--window-size={width},{height}"),
+                ],
+            }
+        });
+        let Value::Object(caps) = caps else { unreachable!() };
+        let mut last_error = None;
+        for _ in 0..3 {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new()).capabilities(caps.clone()).connect(&url).await {
+                Ok(client) => return Browser { client, _own_driver: own },
+                Err(e) => {
+                    last_error = Some(e);
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+        panic!("can't start Chromium through {url}: {last_error:?}");
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.unwrap();
+    }
+
+    /// The visible text of the page.
+    pub async fn text(&self) -> String {
+        self.client.execute("return document.body.innerText", vec![]).await.unwrap().as_str().unwrap_or_default().to_string()
+    }
+
+    /// Waits until the page shows `text`, and fails with what it shows instead.
+    pub async fn wait_for_text(&self, text: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let shown = self.text().await;
+            if shown.contains(text) {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("the page never showed {text:?}; it shows:\n{shown}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until `script` (a JS expression) is true.
+    pub async fn wait_until(&self, what: &str, script: &str, args: Vec<Value>) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let value = self.client.execute(&format!("return !!({script})"), args.clone()).await.unwrap();
+            if value == Value::Bool(true) {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; the page shows:\n{}", self.text().await);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The `<h1>` once it is on screen.
+    pub async fn heading(&self) -> String {
+        let h1 = self.client.wait().at_most(PATIENCE).for_element(Locator::Css("h1")).await.unwrap();
+        h1.text().await.unwrap()
+    }
+
+    /// Waits for an `<h1>` with exactly this text.
+    pub async fn wait_for_heading(&self, text: &str) {
+        let xpath = format!("//h1[normalize-space()={}]", xpath_literal(text));
+        if self.client.wait().at_most(PATIENCE).for_element(Locator::XPath(&xpath)).await.is_err() {
+            panic!("no heading {text:?}; the page shows:\n{}", self.text().await);
+        }
+    }
+
+    /// The form control labelled `label` (by its `<label for>`).
+    pub async fn field(&self, label: &str) -> fantoccini::elements::Element {
+        let xpath = format!("//*[@id=//label[normalize-space()={}]/@for]", xpath_literal(label));
+        match self.client.wait().at_most(PATIENCE).for_element(Locator::XPath(&xpath)).await {
+            Ok(el) => el,
+            Err(_) => panic!("no field labelled {label:?}; the page shows:\n{}", self.text().await),
+        }
+    }
+
+    /// Types into the field labelled `label`, replacing what was there.
+    pub async fn fill(&self, label: &str, text: &str) {
+        let field = self.field(label).await;
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    /// The current value of the field labelled `label`.
+    pub async fn value_of(&self, label: &str) -> String {
+        self.field(label).await.prop("value").await.unwrap().unwrap_or_default()
+    }
+
+    /// Leaves the focused field (as Tab would), which shows its error if it has one.
+    pub async fn blur(&self) {
+        self.client.execute("document.activeElement && document.activeElement.blur()", vec![]).await.unwrap();
+    }
+
+    /// A button by its visible name.
+    pub async fn button(&self, name: &str) -> fantoccini::elements::Element {
+        let xpath = format!("//button[normalize-space()={}]", xpath_literal(name));
+        match self.client.wait().at_most(PATIENCE).for_element(Locator::XPath(&xpath)).await {
+            Ok(el) => el,
+            Err(_) => panic!("no button {name:?}; the page shows:\n{}", self.text().await),
+        }
+    }
+
+    /// A link by its visible text.
+    pub async fn link(&self, name: &str) -> fantoccini::elements::Element {
+        let xpath = format!("//a[normalize-space()={}]", xpath_literal(name));
+        match self.client.wait().at_most(PATIENCE).for_element(Locator::XPath(&xpath)).await {
+            Ok(el) => el,
+            Err(_) => panic!("no link {name:?}; the page shows:\n{}", self.text().await),
+        }
+    }
+
+    pub async fn click_button(&self, name: &str) {
+        self.button(name).await.click().await.unwrap();
+    }
+
+    /// Writes a PNG of the page to `test-artifacts/<name>.png`.
+    pub async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-artifacts");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+/// `text` as an XPath string literal (handles quotes).
+pub fn xpath_literal(text: &str) -> String {
+    if !text.contains('\'') {
+        format!("'{text}'")
+    } else if !text.contains('"') {
+        format!("\"{text}\"")
+    } else {
+        let parts: Vec<String> = text.split('\'').map(|p| format!("'{p}'")).collect();
+        format!("concat({})", parts.join(", \"'\", "))
+    }
+}

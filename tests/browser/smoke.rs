@@ -1,0 +1,70 @@
+//! The states every page needs: a session that loads, an unknown one, an expired one, and a
+//! server that goes away under a loaded page.
+
+use super::harness::{Browser, TestServer};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_checkout_shows_its_plan_and_price() {
+    let server = TestServer::start().await;
+    let url = server.checkout_session("acct-smoke", "pro_plus").await;
+    let browser = Browser::open().await;
+    browser.goto(&url).await;
+    browser.wait_for_heading("Subscribe to Kiro Pro+").await;
+    let text = browser.text().await;
+    assert!(text.contains("$40.00"), "{text}");
+    assert!(text.contains("per month"), "{text}");
+    assert!(text.contains("2,000 credits every month"), "{text}");
+    assert!(text.contains("Test mode") || text.contains("TEST MODE"), "{text}");
+    assert!(text.contains("Payments are processed by Stripe. Amazon Web Services, Inc. is your contracting party."), "{text}");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_session_has_its_own_page() {
+    let server = TestServer::start().await;
+    let browser = Browser::open().await;
+    browser.goto(&format!("{}/checkout/cs_doesnotexist0000000000000000000", server.base)).await;
+    browser.wait_for_heading("This link doesn't work").await;
+    assert!(browser.text().await.contains("start again from Kiro"));
+    browser.goto(&format!("{}/somewhere/else", server.base)).await;
+    browser.wait_for_heading("Page not found").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_session_has_its_own_page() {
+    let server = TestServer::start().await;
+    let url = server.checkout_session("acct-expired", "pro").await;
+    server.set_clock("2026-11-17T00:00:01Z").await;
+    let browser = Browser::open().await;
+    browser.goto(&url).await;
+    browser.wait_for_heading("This link has expired").await;
+    assert!(browser.text().await.contains("nothing has been charged"));
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_goes_away_shows_unreachable_and_retry_recovers() {
+    let mut server = TestServer::start().await;
+    let first = server.checkout_session("acct-away", "pro").await;
+    let second = server.checkout_session("acct-away-2", "power").await;
+    let browser = Browser::open().await;
+    browser.goto(&first).await;
+    browser.wait_for_heading("Subscribe to Kiro Pro").await;
+
+    server.stop().await;
+    // The page moves to another session without reloading (as the router does for in-app links).
+    let path = second.trim_start_matches(&server.base).to_string();
+    browser
+        .client
+        .execute("history.pushState({}, '', arguments[0]); dispatchEvent(new PopStateEvent('popstate'));", vec![path.into()])
+        .await
+        .unwrap();
+    browser.wait_for_heading("We can't reach the server").await;
+
+    server.restart().await;
+    browser.click_button("Retry").await;
+    browser.wait_for_heading("Subscribe to Kiro Power").await;
+    assert!(browser.text().await.contains("$200.00"));
+    browser.close().await;
+}
