@@ -38,7 +38,11 @@ impl ApiError {
 
 async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
     if response.ok() {
-        return response.json::<T>().await.map_err(|e| ApiError::Unexpected(e.to_string()));
+        // A body cut off mid-way is a network failure: the request may or may not have worked.
+        return response.json::<T>().await.map_err(|e| match e {
+            gloo_net::Error::JsError(_) => ApiError::Network,
+            other => ApiError::Unexpected(other.to_string()),
+        });
     }
     let status = response.status();
     match response.json::<ErrorBody>().await {

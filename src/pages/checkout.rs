@@ -206,18 +206,34 @@ fn result_of_error(error: ApiError) -> PayResult {
     }
 }
 
+/// Which page the payment flow is on. Only a change of page re-renders: declines and failures
+/// stay on the form, which keeps every value.
+#[derive(Clone, Debug, PartialEq)]
+enum FlowPage {
+    Form,
+    Paid(Box<CheckoutReceipt>),
+    Locked,
+    Expired,
+}
+
 /// The checkout form and what follows it.
 #[component]
 fn PaymentFlow(session_id: String, checkout: CheckoutView) -> impl IntoView {
     let memory = StoredValue::new(AttemptMemory::default());
     let pay = Action::new_local(move |step: &PayStep| run_step(session_id.clone(), step.clone(), memory));
     let result = pay.value();
+    let page = Memo::new(move |_| match result.get() {
+        Some(PayResult::Paid(receipt)) => FlowPage::Paid(Box::new(receipt)),
+        Some(PayResult::Locked) => FlowPage::Locked,
+        Some(PayResult::Expired) => FlowPage::Expired,
+        _ => FlowPage::Form,
+    });
     let checkout = StoredValue::new(checkout);
-    move || match result.get() {
-        Some(PayResult::Paid(receipt)) => view! { <SuccessPage checkout=checkout.get_value() receipt=receipt /> }.into_any(),
-        Some(PayResult::Locked) => view! { <LockedPage /> }.into_any(),
-        Some(PayResult::Expired) => view! { <ExpiredSessionPage kind="checkout" /> }.into_any(),
-        _ => view! { <CheckoutFormPage checkout=checkout.get_value() pay=pay /> }.into_any(),
+    move || match page.get() {
+        FlowPage::Paid(receipt) => view! { <SuccessPage checkout=checkout.get_value() receipt=*receipt /> }.into_any(),
+        FlowPage::Locked => view! { <LockedPage /> }.into_any(),
+        FlowPage::Expired => view! { <ExpiredSessionPage kind="checkout" /> }.into_any(),
+        FlowPage::Form => view! { <CheckoutFormPage checkout=checkout.get_value() pay=pay /> }.into_any(),
     }
 }
 

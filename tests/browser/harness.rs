@@ -39,9 +39,19 @@ async fn inject_faults(State(faults): State<Arc<Faults>>, req: Request, next: Ne
             tokio::time::sleep(Duration::from_millis(delay)).await;
         }
         if faults.drop_next_confirm.swap(false, Ordering::SeqCst) {
-            // Ends this connection's task without an answer: the browser sees a network error
-            // after the server has done the work.
-            panic!("fault injection: dropping the connection after a confirm");
+            // The server has done the work; the connection breaks in the middle of its answer.
+            use futures_util::StreamExt;
+            let cut = futures_util::stream::iter([Ok(axum::body::Bytes::from_static(b"{\"status\":"))]).chain(
+                futures_util::stream::once(async {
+                    // Let the headers and the first bytes reach the browser before the cut.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    Err(std::io::Error::other("fault injection: connection dropped"))
+                }),
+            );
+            return Response::builder()
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from_stream(cut))
+                .unwrap();
         }
     }
     response
@@ -292,11 +302,15 @@ impl Browser {
         }
     }
 
-    /// Types into the field labelled `label`, replacing what was there.
+    /// Types into the field labelled `label`, replacing what was there (select all, delete, type,
+    /// as a person would, so the page sees every keystroke).
     pub async fn fill(&self, label: &str, text: &str) {
         let field = self.field(label).await;
-        field.clear().await.unwrap();
-        field.send_keys(text).await.unwrap();
+        field.click().await.unwrap();
+        field.send_keys("\u{E009}a\u{E000}\u{E003}").await.unwrap();
+        if !text.is_empty() {
+            field.send_keys(text).await.unwrap();
+        }
     }
 
     /// The current value of the field labelled `label`.
@@ -307,6 +321,11 @@ impl Browser {
     /// Leaves the focused field (as Tab would), which shows its error if it has one.
     pub async fn blur(&self) {
         self.client.execute("document.activeElement && document.activeElement.blur()", vec![]).await.unwrap();
+    }
+
+    /// Types into whatever has focus, as a keyboard would.
+    pub async fn press(&self, keys: &str) {
+        self.client.active_element().await.unwrap().send_keys(keys).await.unwrap();
     }
 
     /// A button by its visible name.
