@@ -47,7 +47,7 @@ pub struct CheckedCard {
 }
 
 /// Checks every field with the domain rules; `today` is `(year, month)`.
-pub fn check_card(inputs: &CardInputs, today: (u16, u8)) -> Result<CheckedCard, CardErrors> {
+pub fn check_card(inputs: &CardInputs, today: (u16, u8)) -> Result<CheckedCard, Box<CardErrors>> {
     let number = validate::validate_card_number(&inputs.number);
     let brand = CardBrand::detect(&inputs.number.replace(' ', ""));
     let expiry = validate::validate_expiry(&inputs.expiry, today.0, today.1);
@@ -64,16 +64,19 @@ pub fn check_card(inputs: &CardInputs, today: (u16, u8)) -> Result<CheckedCard, 
                 cvc: cvc.clone(),
                 name: name.clone(),
             },
-            billing: BillingDetails { country: (*country).to_string(), postal_code: postal.clone() },
+            billing: BillingDetails {
+                country: (*country).to_string(),
+                postal_code: postal.clone(),
+            },
         }),
-        _ => Err(CardErrors {
+        _ => Err(Box::new(CardErrors {
             number: number.err().map(|e| e.message().to_string()),
             expiry: expiry.err().map(|e| e.message().to_string()),
             cvc: cvc.err().map(|e| e.message().to_string()),
             name: name.err().map(|e| e.message().to_string()),
             country: country.err().map(|e| e.message().to_string()),
             postal: postal.err().map(|e| e.message(&inputs.country)),
-        }),
+        })),
     }
 }
 
@@ -142,11 +145,23 @@ impl Default for CardFormState {
 }
 
 /// Reformats an input as the user types, keeping the caret after the same digit.
-fn formatting_handler(value: RwSignal<String>, format: impl Fn(&str, usize) -> (String, usize) + Send + Sync + 'static) -> Callback<web_sys::Event> {
+fn formatting_handler(
+    value: RwSignal<String>,
+    format: impl Fn(&str, usize) -> (String, usize) + Send + Sync + 'static,
+) -> Callback<web_sys::Event> {
     Callback::new(move |ev: web_sys::Event| {
-        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
         let text = input.value();
-        let caret = input.selection_start().ok().flatten().unwrap_or(text.len() as u32) as usize;
+        let caret = input
+            .selection_start()
+            .ok()
+            .flatten()
+            .unwrap_or(text.len() as u32) as usize;
         let (formatted, new_caret) = format(&text, caret);
         if formatted != text {
             input.set_value(&formatted);
@@ -158,11 +173,17 @@ fn formatting_handler(value: RwSignal<String>, format: impl Fn(&str, usize) -> (
 
 /// The card fields. `errors` is the form's derived check; `disabled` while a payment runs.
 #[component]
-pub fn CardForm(state: CardFormState, #[prop(into)] errors: Signal<CardErrors>, #[prop(into)] disabled: Signal<bool>) -> impl IntoView {
+pub fn CardForm(
+    state: CardFormState,
+    #[prop(into)] errors: Signal<CardErrors>,
+    #[prop(into)] disabled: Signal<bool>,
+) -> impl IntoView {
     let brand = Memo::new(move |_| CardBrand::detect(&state.number.get().replace(' ', "")));
     let cvc_len = Signal::derive(move || brand.get().cvc_length());
-    let postal_requirement = Memo::new(move |_| countries::postal_requirement(&state.country.get()));
-    let postal_label = Signal::derive(move || countries::postal_label(&state.country.get()).to_string());
+    let postal_requirement =
+        Memo::new(move |_| countries::postal_requirement(&state.country.get()));
+    let postal_label =
+        Signal::derive(move || countries::postal_label(&state.country.get()).to_string());
     let err = move |f: fn(&CardErrors) -> Option<String>| Signal::derive(move || errors.with(f));
     let brand_badge = ViewFn::from(move || {
         view! {
@@ -247,7 +268,10 @@ pub fn CardForm(state: CardFormState, #[prop(into)] errors: Signal<CardErrors>, 
 
 /// The supported countries, by display name.
 #[component]
-fn CountrySelect(state: CardFormState, #[prop(into)] error: Signal<Option<String>>) -> impl IntoView {
+fn CountrySelect(
+    state: CardFormState,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
     let show = state.shows("country");
     let visible_error = move || if show.get() { error.get() } else { None };
     view! {
@@ -304,26 +328,66 @@ mod tests {
         let checked = check_card(&good(), (2026, 11)).unwrap();
         assert_eq!(checked.card.number, "4242424242424242");
         assert_eq!((checked.card.exp_month, checked.card.exp_year), (12, 2030));
-        assert_eq!(checked.billing, BillingDetails { country: "US".into(), postal_code: Some("94107".into()) });
+        assert_eq!(
+            checked.billing,
+            BillingDetails {
+                country: "US".into(),
+                postal_code: Some("94107".into())
+            }
+        );
     }
 
     #[test]
     fn each_wrong_field_gets_its_own_message() {
-        let inputs = CardInputs { number: "4242 4242 4242 4241".into(), expiry: "10 / 26".into(), cvc: "12".into(), name: String::new(), country: "US".into(), postal: "941".into() };
+        let inputs = CardInputs {
+            number: "4242 4242 4242 4241".into(),
+            expiry: "10 / 26".into(),
+            cvc: "12".into(),
+            name: String::new(),
+            country: "US".into(),
+            postal: "941".into(),
+        };
         let errors = check_card(&inputs, (2026, 11)).unwrap_err();
-        assert_eq!(errors.number.as_deref(), Some("Your card number is invalid. Check it and try again."));
-        assert_eq!(errors.expiry.as_deref(), Some("Your card's expiry date is in the past."));
-        assert_eq!(errors.cvc.as_deref(), Some("Your card's security code is incomplete."));
+        assert_eq!(
+            errors.number.as_deref(),
+            Some("Your card number is invalid. Check it and try again.")
+        );
+        assert_eq!(
+            errors.expiry.as_deref(),
+            Some("Your card's expiry date is in the past.")
+        );
+        assert_eq!(
+            errors.cvc.as_deref(),
+            Some("Your card's security code is incomplete.")
+        );
         assert_eq!(errors.name.as_deref(), Some("Enter the name on your card."));
-        assert_eq!(errors.postal.as_deref(), Some("Your ZIP code is incomplete."));
+        assert_eq!(
+            errors.postal.as_deref(),
+            Some("Your ZIP code is incomplete.")
+        );
         assert_eq!(errors.country, None);
     }
 
     #[test]
     fn amex_needs_four_digits_and_hong_kong_no_postal_code() {
-        let inputs = CardInputs { number: "3782 822463 10005".into(), cvc: "123".into(), country: "HK".into(), postal: String::new(), ..good() };
-        assert_eq!(check_card(&inputs, (2026, 11)).unwrap_err().cvc.as_deref(), Some("Your card's security code is incomplete."));
-        let inputs = CardInputs { cvc: "1234".into(), ..inputs };
-        assert_eq!(check_card(&inputs, (2026, 11)).unwrap().billing.postal_code, None);
+        let inputs = CardInputs {
+            number: "3782 822463 10005".into(),
+            cvc: "123".into(),
+            country: "HK".into(),
+            postal: String::new(),
+            ..good()
+        };
+        assert_eq!(
+            check_card(&inputs, (2026, 11)).unwrap_err().cvc.as_deref(),
+            Some("Your card's security code is incomplete.")
+        );
+        let inputs = CardInputs {
+            cvc: "1234".into(),
+            ..inputs
+        };
+        assert_eq!(
+            check_card(&inputs, (2026, 11)).unwrap().billing.postal_code,
+            None
+        );
     }
 }

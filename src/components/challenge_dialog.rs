@@ -14,7 +14,11 @@ pub enum ChallengeChoice {
 
 /// A modal 3-D Secure authentication. Escape counts as Fail; focus stays inside while open.
 #[component]
-pub fn ChallengeDialog(#[prop(into)] amount: String, on_choice: Callback<ChallengeChoice>, #[prop(into)] busy: Signal<bool>) -> impl IntoView {
+pub fn ChallengeDialog(
+    #[prop(into)] amount: String,
+    on_choice: Callback<ChallengeChoice>,
+    #[prop(into)] busy: Signal<bool>,
+) -> impl IntoView {
     let dialog = NodeRef::<html::Div>::new();
     let complete = NodeRef::<html::Button>::new();
     Effect::new(move |_| {
@@ -32,12 +36,21 @@ pub fn ChallengeDialog(#[prop(into)] amount: String, on_choice: Callback<Challen
             return;
         }
         let Some(root) = dialog.get() else { return };
-        let Ok(list) = root.query_selector_all("button:not([disabled])") else { return };
-        let buttons: Vec<web_sys::HtmlElement> =
-            (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.dyn_into().ok()).collect();
-        let (Some(first), Some(last)) = (buttons.first(), buttons.last()) else { return };
-        let active = web_sys::window().and_then(|w| w.document()).and_then(|d| d.active_element());
-        let at = |el: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a.is_same_node(Some(el)));
+        let Ok(list) = root.query_selector_all("button:not([disabled])") else {
+            return;
+        };
+        let buttons: Vec<web_sys::HtmlElement> = (0..list.length())
+            .filter_map(|i| list.item(i))
+            .filter_map(|n| n.dyn_into().ok())
+            .collect();
+        let (Some(first), Some(last)) = (buttons.first(), buttons.last()) else {
+            return;
+        };
+        let active = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element());
+        let at =
+            |el: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a.is_same_node(Some(el)));
         if ev.shift_key() && at(first) {
             ev.prevent_default();
             let _ = last.focus();

@@ -11,12 +11,21 @@ use leptos::prelude::*;
 #[component]
 pub fn OrderSummary(plan: PlanSummary, quote: Quote) -> impl IntoView {
     let renewal = quote.next_renewal_at.map(|at| {
-        format!("Then {} per month from {}, billed on the 1st of each month.", quote.next_renewal_amount, short_date(at))
+        format!(
+            "Then {} per month from {}, billed on the 1st of each month.",
+            quote.next_renewal_amount,
+            short_date(at)
+        )
     });
     let renewal_date = quote.next_renewal_at.map(long_date);
+    let note = if quote.lines.len() == 1 && quote.total_due_today < plan.monthly_price {
+        "You pay only for what is left of this month today, then the full price on the 1st."
+    } else {
+        "Billed monthly on the 1st."
+    };
     view! {
         <section class="summary" aria-labelledby="summary-title">
-            <p class="eyebrow" id="summary-title">"Subscribe to " {plan.name.clone()}</p>
+            <h2 class="eyebrow" id="summary-title">{plan.name.clone()}</h2>
             <p class="price">
                 <span class="amount">{plan.monthly_price.to_string()}</span>
                 <span class="per">"per month"</span>
@@ -25,6 +34,8 @@ pub fn OrderSummary(plan: PlanSummary, quote: Quote) -> impl IntoView {
                 <li>{format_credits(plan.monthly_credits)} " credits every month"</li>
                 <li>"Credits are available as soon as you subscribe"</li>
             </ul>
+            <h3 class="lines-title">"Today's charge"</h3>
+            <p class="lines-note">{note}</p>
             <LineItems quote=quote.clone() />
             <p class="renewal">{renewal}</p>
             <p class="sr-only">{renewal_date.map(|d| format!("Next renewal on {d}."))}</p>

@@ -76,7 +76,10 @@ pub fn postal_requirement(code: &str) -> PostalRequirement {
 /// The supported country for a browser locale such as `en-US` or `pt-BR`, if any. Locales without
 /// a region (`de`) have no country.
 pub fn country_from_locale(locale: &str) -> Option<&'static str> {
-    let region = locale.split(['-', '_']).skip(1).find(|part| part.len() == 2 && part.chars().all(|c| c.is_ascii_alphabetic()))?;
+    let region = locale
+        .split(['-', '_'])
+        .skip(1)
+        .find(|part| part.len() == 2 && part.chars().all(|c| c.is_ascii_alphabetic()))?;
     let upper = region.to_ascii_uppercase();
     COUNTRIES.iter().find(|(c, _)| *c == upper).map(|(c, _)| *c)
 }
@@ -105,7 +108,11 @@ mod tests {
         codes.sort();
         codes.dedup();
         assert_eq!(codes.len(), COUNTRIES.len());
-        assert!(codes.iter().all(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_uppercase())));
+        assert!(
+            codes
+                .iter()
+                .all(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_uppercase()))
+        );
     }
 
     #[test]

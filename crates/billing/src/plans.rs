@@ -26,10 +26,30 @@ pub struct Plan {
 
 /// Every plan, cheapest first.
 pub const CATALOG: [Plan; 4] = [
-    Plan { id: PlanId::Free, name: "Kiro Free", monthly_price: Money::ZERO, monthly_credits: 50 },
-    Plan { id: PlanId::Pro, name: "Kiro Pro", monthly_price: Money::from_dollars(20), monthly_credits: 1_000 },
-    Plan { id: PlanId::ProPlus, name: "Kiro Pro+", monthly_price: Money::from_dollars(40), monthly_credits: 2_000 },
-    Plan { id: PlanId::Power, name: "Kiro Power", monthly_price: Money::from_dollars(200), monthly_credits: 10_000 },
+    Plan {
+        id: PlanId::Free,
+        name: "Kiro Free",
+        monthly_price: Money::ZERO,
+        monthly_credits: 50,
+    },
+    Plan {
+        id: PlanId::Pro,
+        name: "Kiro Pro",
+        monthly_price: Money::from_dollars(20),
+        monthly_credits: 1_000,
+    },
+    Plan {
+        id: PlanId::ProPlus,
+        name: "Kiro Pro+",
+        monthly_price: Money::from_dollars(40),
+        monthly_credits: 2_000,
+    },
+    Plan {
+        id: PlanId::Power,
+        name: "Kiro Power",
+        monthly_price: Money::from_dollars(200),
+        monthly_credits: 10_000,
+    },
 ];
 
 /// Overage price per credit beyond the plan's credits (paid plans only, opt-in): $0.04.
@@ -71,15 +91,7 @@ impl FromStr for PlanId {
 
 /// `1,000` style grouping for credit counts.
 pub fn format_credits(credits: u32) -> String {
-    let digits = credits.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
+    crate::money::group_thousands(u64::from(credits))
 }
 
 #[cfg(test)]
@@ -88,7 +100,17 @@ mod tests {
 
     #[test]
     fn catalog_matches_the_published_figures() {
-        let rows: Vec<_> = CATALOG.iter().map(|p| (p.id.as_str(), p.name, p.monthly_price.cents(), p.monthly_credits)).collect();
+        let rows: Vec<_> = CATALOG
+            .iter()
+            .map(|p| {
+                (
+                    p.id.as_str(),
+                    p.name,
+                    p.monthly_price.cents(),
+                    p.monthly_credits,
+                )
+            })
+            .collect();
         assert_eq!(
             rows,
             vec![

@@ -183,7 +183,12 @@ pub struct PlanSummary {
 impl From<PlanId> for PlanSummary {
     fn from(id: PlanId) -> Self {
         let plan = id.plan();
-        PlanSummary { id, name: plan.name.into(), monthly_price: plan.monthly_price, monthly_credits: plan.monthly_credits }
+        PlanSummary {
+            id,
+            name: plan.name.into(),
+            monthly_price: plan.monthly_price,
+            monthly_credits: plan.monthly_credits,
+        }
     }
 }
 
@@ -310,10 +315,18 @@ impl DeclineCode {
     /// The project's words for a decline: what happened and what to do.
     pub fn message(self) -> &'static str {
         match self {
-            DeclineCode::Generic => "Your card was declined. Try another card, or contact your bank.",
-            DeclineCode::InsufficientFunds => "Your card was declined for insufficient funds. Try another card.",
-            DeclineCode::ExpiredCard => "Your card has expired. Check the expiry date or use another card.",
-            DeclineCode::IncorrectCvc => "Your card's security code is incorrect. Check it and try again.",
+            DeclineCode::Generic => {
+                "Your card was declined. Try another card, or contact your bank."
+            }
+            DeclineCode::InsufficientFunds => {
+                "Your card was declined for insufficient funds. Try another card."
+            }
+            DeclineCode::ExpiredCard => {
+                "Your card has expired. Check the expiry date or use another card."
+            }
+            DeclineCode::IncorrectCvc => {
+                "Your card's security code is incorrect. Check it and try again."
+            }
             DeclineCode::ProcessingError => {
                 "We couldn't process your card just now. Try again in a moment; you have not been charged."
             }
@@ -337,9 +350,16 @@ pub struct Decline {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum PaymentOutcome {
-    Succeeded { receipt: CheckoutReceipt },
-    RequiresAction { challenge_id: String },
-    Declined { decline: Decline, attempts_left: u32 },
+    Succeeded {
+        receipt: CheckoutReceipt,
+    },
+    RequiresAction {
+        challenge_id: String,
+    },
+    Declined {
+        decline: Decline,
+        attempts_left: u32,
+    },
 }
 
 #[cfg(test)]
@@ -348,9 +368,18 @@ mod tests {
 
     #[test]
     fn error_body_shape_and_unknown_codes() {
-        let body = ErrorBody { error: ErrorDetail { code: ErrorCode::InvalidReturnUrl, message: "m".into() } };
-        assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"error":{"code":"invalid_return_url","message":"m"}}"#);
-        let parsed: ErrorBody = serde_json::from_str(r#"{"error":{"code":"brand_new_code","message":"x"}}"#).unwrap();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: ErrorCode::InvalidReturnUrl,
+                message: "m".into(),
+            },
+        };
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"error":{"code":"invalid_return_url","message":"m"}}"#
+        );
+        let parsed: ErrorBody =
+            serde_json::from_str(r#"{"error":{"code":"brand_new_code","message":"x"}}"#).unwrap();
         assert_eq!(parsed.error.code, ErrorCode::Unknown);
     }
 
@@ -364,7 +393,12 @@ mod tests {
 
     #[test]
     fn outcomes_are_tagged_by_status() {
-        let o = PaymentOutcome::RequiresAction { challenge_id: "ch_1".into() };
-        assert_eq!(serde_json::to_string(&o).unwrap(), r#"{"status":"requires_action","challenge_id":"ch_1"}"#);
+        let o = PaymentOutcome::RequiresAction {
+            challenge_id: "ch_1".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&o).unwrap(),
+            r#"{"status":"requires_action","challenge_id":"ch_1"}"#
+        );
     }
 }

@@ -1,17 +1,17 @@
 //! What the routes do to the books: sessions, checkout confirmation, 3-D Secure answers and
 //! renewals. Every function runs inside the caller's transaction.
 
+use crate::AppState;
 use crate::error::AppError;
 use crate::ids::new_id;
 use crate::processor::{self, CardBehavior, ChargeKind, ChargeResult};
 use crate::store::{self, Account, CheckoutSession, Invoice, PaymentMethod, Subscription};
-use crate::AppState;
 use billing::period::Period;
 use billing::proration::{self, LineItem, Quote};
 use billing::validate;
 use billing::wire::{
-    BillingDetails, CheckoutReceipt, CheckoutStatus, CheckoutView, Decline, DeclineCode, Eligibility, PaymentOutcome,
-    PlanSummary, SubscriptionStatus, SubscriptionView,
+    BillingDetails, CheckoutReceipt, CheckoutStatus, CheckoutView, Decline, DeclineCode,
+    Eligibility, PaymentOutcome, PlanSummary, SubscriptionStatus, SubscriptionView,
 };
 use billing::{Money, PlanId};
 use rusqlite::Connection;
@@ -21,7 +21,11 @@ use time::OffsetDateTime;
 pub const MAX_DECLINES: u32 = 5;
 
 /// A session that can still take a payment, with its account.
-pub fn open_checkout(conn: &Connection, id: &str, now: OffsetDateTime) -> Result<(CheckoutSession, Account), AppError> {
+pub fn open_checkout(
+    conn: &Connection,
+    id: &str,
+    now: OffsetDateTime,
+) -> Result<(CheckoutSession, Account), AppError> {
     let session = store::get_checkout_session(conn, id)?.ok_or(AppError::SessionNotFound)?;
     if session.completed_at.is_some() {
         return Err(AppError::SessionCompleted);
@@ -32,7 +36,8 @@ pub fn open_checkout(conn: &Connection, id: &str, now: OffsetDateTime) -> Result
     if session.declines >= MAX_DECLINES {
         return Err(AppError::SessionLocked);
     }
-    let account = store::get_account(conn, &session.account_id)?.ok_or(AppError::SessionNotFound)?;
+    let account =
+        store::get_account(conn, &session.account_id)?.ok_or(AppError::SessionNotFound)?;
     Ok((session, account))
 }
 
@@ -42,7 +47,11 @@ fn eligibility(conn: &Connection, account: &Account) -> Result<Eligibility, AppE
     }
     let subscribed = store::get_subscription(conn, &account.id)?
         .is_some_and(|s| s.plan.is_paid() && s.status != SubscriptionStatus::Canceled);
-    Ok(if subscribed { Eligibility::AlreadySubscribed } else { Eligibility::Eligible })
+    Ok(if subscribed {
+        Eligibility::AlreadySubscribed
+    } else {
+        Eligibility::Eligible
+    })
 }
 
 /// `return_url` with `session_id` appended: where Get started and Return to Kiro go.
@@ -57,11 +66,19 @@ pub fn return_url_with_session(return_url: &str, session_id: &str) -> String {
 }
 
 /// Everything the checkout page shows, at `now`.
-pub fn checkout_view(conn: &Connection, state: &AppState, id: &str, now: OffsetDateTime) -> Result<CheckoutView, AppError> {
+pub fn checkout_view(
+    conn: &Connection,
+    state: &AppState,
+    id: &str,
+    now: OffsetDateTime,
+) -> Result<CheckoutView, AppError> {
     let session = store::get_checkout_session(conn, id)?.ok_or(AppError::SessionNotFound)?;
-    let account = store::get_account(conn, &session.account_id)?.ok_or(AppError::SessionNotFound)?;
+    let account =
+        store::get_account(conn, &session.account_id)?.ok_or(AppError::SessionNotFound)?;
     let receipt = match &session.invoice_id {
-        Some(invoice_id) if session.completed_at.is_some() => Some(receipt_for(conn, &session, &account, invoice_id)?),
+        Some(invoice_id) if session.completed_at.is_some() => {
+            Some(receipt_for(conn, &session, &account, invoice_id)?)
+        }
         _ => None,
     };
     if receipt.is_none() {
@@ -74,16 +91,30 @@ pub fn checkout_view(conn: &Connection, state: &AppState, id: &str, now: OffsetD
     }
     let quote = match receipt {
         Some(_) => None,
-        None => Some(proration::quote_new_subscription(session.plan, now).map_err(|e| AppError::Internal(format!("{e:?}")))?),
+        None => Some(
+            proration::quote_new_subscription(session.plan, now)
+                .map_err(|e| AppError::Internal(format!("{e:?}")))?,
+        ),
     };
-    let saved_cards = store::account_payment_methods(conn, &account.id)?.into_iter().map(|pm| pm.card).collect();
+    let saved_cards = store::account_payment_methods(conn, &account.id)?
+        .into_iter()
+        .map(|pm| pm.card)
+        .collect();
     Ok(CheckoutView {
-        status: if receipt.is_some() { CheckoutStatus::Complete } else { CheckoutStatus::Open },
+        status: if receipt.is_some() {
+            CheckoutStatus::Complete
+        } else {
+            CheckoutStatus::Open
+        },
         test_mode: state.config.test_mode,
         branding: state.config.branding.clone(),
         plan: session.plan.into(),
         email: account.email.clone(),
-        eligibility: if receipt.is_some() { Eligibility::Eligible } else { eligibility(conn, &account)? },
+        eligibility: if receipt.is_some() {
+            Eligibility::Eligible
+        } else {
+            eligibility(conn, &account)?
+        },
         quote,
         saved_cards,
         receipt,
@@ -93,10 +124,17 @@ pub fn checkout_view(conn: &Connection, state: &AppState, id: &str, now: OffsetD
     })
 }
 
-fn receipt_for(conn: &Connection, session: &CheckoutSession, account: &Account, invoice_id: &str) -> Result<CheckoutReceipt, AppError> {
-    let invoice = store::get_invoice(conn, invoice_id)?.ok_or_else(|| AppError::Internal("invoice missing".into()))?;
+fn receipt_for(
+    conn: &Connection,
+    session: &CheckoutSession,
+    account: &Account,
+    invoice_id: &str,
+) -> Result<CheckoutReceipt, AppError> {
+    let invoice = store::get_invoice(conn, invoice_id)?
+        .ok_or_else(|| AppError::Internal("invoice missing".into()))?;
     let pm_id = invoice.payment_method_id.as_deref().unwrap_or_default();
-    let pm = store::get_payment_method(conn, pm_id)?.ok_or_else(|| AppError::Internal("payment method missing".into()))?;
+    let pm = store::get_payment_method(conn, pm_id)?
+        .ok_or_else(|| AppError::Internal("payment method missing".into()))?;
     Ok(CheckoutReceipt {
         plan: PlanSummary::from(session.plan),
         amount_charged: invoice.amount,
@@ -110,21 +148,35 @@ fn receipt_for(conn: &Connection, session: &CheckoutSession, account: &Account, 
 
 /// The billing details, checked with the page's own rules.
 pub fn check_billing(billing: &BillingDetails) -> Result<(), AppError> {
-    let country = validate::validate_country(&billing.country).map_err(|e| AppError::InvalidBillingDetails(e.message().into()))?;
+    let country = validate::validate_country(&billing.country)
+        .map_err(|e| AppError::InvalidBillingDetails(e.message().into()))?;
     validate::validate_postal_code(billing.postal_code.as_deref().unwrap_or(""), country)
         .map_err(|e| AppError::InvalidBillingDetails(e.message(country)))?;
     Ok(())
 }
 
 /// Whether a payment method may pay for this session: tokenized in it, or saved on its account.
-pub fn usable_payment_method(conn: &Connection, pm_id: &str, session: &CheckoutSession) -> Result<PaymentMethod, AppError> {
+pub fn usable_payment_method(
+    conn: &Connection,
+    pm_id: &str,
+    session: &CheckoutSession,
+) -> Result<PaymentMethod, AppError> {
     let pm = store::get_payment_method(conn, pm_id)?.ok_or(AppError::InvalidPaymentMethod)?;
-    let mine = pm.session_id.as_deref() == Some(session.id.as_str()) || pm.account_id.as_deref() == Some(session.account_id.as_str());
-    if mine { Ok(pm) } else { Err(AppError::InvalidPaymentMethod) }
+    let mine = pm.session_id.as_deref() == Some(session.id.as_str())
+        || pm.account_id.as_deref() == Some(session.account_id.as_str());
+    if mine {
+        Ok(pm)
+    } else {
+        Err(AppError::InvalidPaymentMethod)
+    }
 }
 
 fn charge_kind(pm: &PaymentMethod) -> ChargeKind {
-    if pm.payments == 0 { ChargeKind::First } else { ChargeKind::Later }
+    if pm.payments == 0 {
+        ChargeKind::First
+    } else {
+        ChargeKind::Later
+    }
 }
 
 /// Charges a checkout session's first payment and acts on the result.
@@ -152,18 +204,27 @@ pub fn pay_checkout(
                 resolved_body: None,
             };
             store::insert_challenge(conn, &challenge, now)?;
-            Ok(PaymentOutcome::RequiresAction { challenge_id: challenge.id })
+            Ok(PaymentOutcome::RequiresAction {
+                challenge_id: challenge.id,
+            })
         }
         ChargeResult::Declined(code) => decline(conn, session, code),
     }
 }
 
 /// Counts a decline against the session (it locks at [`MAX_DECLINES`]).
-pub fn decline(conn: &Connection, session: &CheckoutSession, code: DeclineCode) -> Result<PaymentOutcome, AppError> {
+pub fn decline(
+    conn: &Connection,
+    session: &CheckoutSession,
+    code: DeclineCode,
+) -> Result<PaymentOutcome, AppError> {
     let declines = store::record_decline(conn, &session.id)?;
     tracing::info!(session = %crate::ids::redact(&session.id), ?code, declines, "payment declined");
     Ok(PaymentOutcome::Declined {
-        decline: Decline { code, message: code.message().into() },
+        decline: Decline {
+            code,
+            message: code.message().into(),
+        },
         attempts_left: MAX_DECLINES.saturating_sub(declines),
     })
 }
@@ -177,8 +238,12 @@ fn fulfil_checkout(
     email: &str,
     now: OffsetDateTime,
 ) -> Result<CheckoutReceipt, AppError> {
-    let quote = proration::quote_new_subscription(session.plan, now).map_err(|e| AppError::Internal(format!("{e:?}")))?;
-    let invoice = store::insert_invoice(conn, invoice_from_quote(&account.id, &quote, &pm.card.id, now))?;
+    let quote = proration::quote_new_subscription(session.plan, now)
+        .map_err(|e| AppError::Internal(format!("{e:?}")))?;
+    let invoice = store::insert_invoice(
+        conn,
+        invoice_from_quote(&account.id, &quote, &pm.card.id, now),
+    )?;
     store::record_payment(conn, &pm.card.id, &account.id)?;
     store::save_subscription(
         conn,
@@ -196,7 +261,13 @@ fn fulfil_checkout(
             payment_method_id: Some(pm.card.id.clone()),
         },
     )?;
-    store::upsert_account(conn, &Account { email: Some(email.to_string()), ..account.clone() })?;
+    store::upsert_account(
+        conn,
+        &Account {
+            email: Some(email.to_string()),
+            ..account.clone()
+        },
+    )?;
     store::complete_checkout_session(conn, &session.id, now, &invoice.id)?;
     tracing::info!(session = %crate::ids::redact(&session.id), plan = %session.plan, amount = quote.total_due_today.cents(), "checkout paid");
     Ok(CheckoutReceipt {
@@ -210,7 +281,12 @@ fn fulfil_checkout(
     })
 }
 
-fn invoice_from_quote(account_id: &str, quote: &Quote, pm_id: &str, now: OffsetDateTime) -> Invoice {
+fn invoice_from_quote(
+    account_id: &str,
+    quote: &Quote,
+    pm_id: &str,
+    now: OffsetDateTime,
+) -> Invoice {
     Invoice {
         id: new_id("in"),
         number: String::new(),
@@ -226,13 +302,20 @@ fn invoice_from_quote(account_id: &str, quote: &Quote, pm_id: &str, now: OffsetD
 }
 
 /// The subscription as the IDE's backend sees it. Accounts without one are on Free.
-pub fn subscription_view(conn: &Connection, account_id: &str) -> Result<SubscriptionView, AppError> {
+pub fn subscription_view(
+    conn: &Connection,
+    account_id: &str,
+) -> Result<SubscriptionView, AppError> {
     store::get_account(conn, account_id)?.ok_or(AppError::NotFound)?;
     let sub = store::get_subscription(conn, account_id)?;
     Ok(match sub {
         Some(s) => {
             // Past due: paid features stop and Free's credits apply until the invoice is paid.
-            let effective_plan = if s.status == SubscriptionStatus::Active { s.plan } else { PlanId::Free };
+            let effective_plan = if s.status == SubscriptionStatus::Active {
+                s.plan
+            } else {
+                PlanId::Free
+            };
             SubscriptionView {
                 account_id: account_id.to_string(),
                 plan: s.plan,
@@ -240,8 +323,14 @@ pub fn subscription_view(conn: &Connection, account_id: &str) -> Result<Subscrip
                 status: s.status,
                 credits: effective_plan.plan().monthly_credits,
                 monthly_price: s.plan.plan().monthly_price,
-                current_period: (s.status != SubscriptionStatus::Canceled).then_some(Period { start: s.period_start, end: s.period_end }),
-                scheduled_change: s.scheduled_plan.map(|plan| billing::wire::ScheduledChange { plan, effective_at: s.period_end }),
+                current_period: (s.status != SubscriptionStatus::Canceled).then_some(Period {
+                    start: s.period_start,
+                    end: s.period_end,
+                }),
+                scheduled_change: s.scheduled_plan.map(|plan| billing::wire::ScheduledChange {
+                    plan,
+                    effective_at: s.period_end,
+                }),
                 cancel_at_period_end: s.cancel_at_period_end,
                 overage_enabled: s.overage_enabled,
             }
@@ -284,15 +373,19 @@ pub fn run_due(conn: &Connection, now: OffsetDateTime) -> Result<(), AppError> {
                 Some(id) => store::get_payment_method(conn, id)?,
                 None => None,
             };
-            let result = match &pm {
-                // Renewals are off-session: a card that needs authentication fails them.
-                Some(pm) => match processor::charge(CardBehavior::parse(&pm.behavior), ChargeKind::Later, false) {
-                    ChargeResult::Succeeded => true,
-                    _ => false,
-                },
-                None => false,
+            // Renewals are off-session: a card that needs authentication fails them.
+            let result = pm.as_ref().is_some_and(|pm| {
+                processor::charge(CardBehavior::parse(&pm.behavior), ChargeKind::Later, false)
+                    == ChargeResult::Succeeded
+            });
+            let line = LineItem {
+                description: format!(
+                    "{} for {}",
+                    sub.plan.plan().name,
+                    billing::period::month_and_year(next.start)
+                ),
+                amount: price,
             };
-            let line = LineItem { description: format!("{} for {}", sub.plan.plan().name, billing::period::month_and_year(next.start)), amount: price };
             let invoice = Invoice {
                 id: new_id("in"),
                 number: String::new(),
@@ -309,7 +402,11 @@ pub fn run_due(conn: &Connection, now: OffsetDateTime) -> Result<(), AppError> {
             if let (true, Some(pm)) = (result, &pm) {
                 store::record_payment(conn, &pm.card.id, &sub.account_id)?;
             }
-            sub.status = if result { SubscriptionStatus::Active } else { SubscriptionStatus::PastDue };
+            sub.status = if result {
+                SubscriptionStatus::Active
+            } else {
+                SubscriptionStatus::PastDue
+            };
             sub.paid_this_period = if result { price } else { Money::ZERO };
             sub.period_start = next.start;
             sub.period_end = next.end;
@@ -320,7 +417,12 @@ pub fn run_due(conn: &Connection, now: OffsetDateTime) -> Result<(), AppError> {
 }
 
 /// Gives `account_id` a paid subscription to `plan` bought at `bought_at` with a Visa 4242 (demo).
-pub fn seed_subscription(conn: &Connection, account: &Account, plan: PlanId, bought_at: OffsetDateTime) -> Result<(), AppError> {
+pub fn seed_subscription(
+    conn: &Connection,
+    account: &Account,
+    plan: PlanId,
+    bought_at: OffsetDateTime,
+) -> Result<(), AppError> {
     store::upsert_account(conn, account)?;
     if store::get_subscription(conn, &account.id)?.is_some() {
         return Ok(());
@@ -339,8 +441,12 @@ pub fn seed_subscription(conn: &Connection, account: &Account, plan: PlanId, bou
         payments: 0,
     };
     store::insert_payment_method(conn, &pm, bought_at)?;
-    let quote = proration::quote_new_subscription(plan, bought_at).map_err(|e| AppError::Internal(format!("{e:?}")))?;
-    store::insert_invoice(conn, invoice_from_quote(&account.id, &quote, &pm.card.id, bought_at))?;
+    let quote = proration::quote_new_subscription(plan, bought_at)
+        .map_err(|e| AppError::Internal(format!("{e:?}")))?;
+    store::insert_invoice(
+        conn,
+        invoice_from_quote(&account.id, &quote, &pm.card.id, bought_at),
+    )?;
     store::record_payment(conn, &pm.card.id, &account.id)?;
     store::save_subscription(
         conn,

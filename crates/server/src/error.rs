@@ -46,32 +46,79 @@ impl AppError {
                 ErrorCode::Unauthorized,
                 "Send the secret key as `Authorization: Bearer <key>`.".into(),
             ),
-            InvalidJson(detail) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidJson, format!("The body is not valid JSON: {detail}")),
-            InvalidRequest(detail) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, detail.clone()),
+            InvalidJson(detail) => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidJson,
+                format!("The body is not valid JSON: {detail}"),
+            ),
+            InvalidRequest(detail) => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidRequest,
+                detail.clone(),
+            ),
             UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 ErrorCode::UnsupportedMediaType,
                 "Send the body as JSON with `Content-Type: application/json`.".into(),
             ),
-            BodyTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::BodyTooLarge, "The request body is too large.".into()),
+            BodyTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::BodyTooLarge,
+                "The request body is too large.".into(),
+            ),
             UnknownPlan(plan) => (
                 StatusCode::BAD_REQUEST,
                 ErrorCode::UnknownPlan,
-                format!("`{}` is not a plan you can buy. Use one of: pro, pro_plus, power.", truncate(plan, 40)),
+                format!(
+                    "`{}` is not a plan you can buy. Use one of: pro, pro_plus, power.",
+                    truncate(plan, 40)
+                ),
             ),
-            InvalidReturnUrl(why) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidReturnUrl, format!("`return_url` is not allowed: {why}.")),
-            InvalidAccount(why) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidAccount, format!("`account` is not valid: {why}.")),
-            InvalidEmail(message) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidEmail, (*message).into()),
-            InvalidCard(message) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidCard, message.clone()),
-            InvalidBillingDetails(message) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidBillingDetails, message.clone()),
+            InvalidReturnUrl(why) => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidReturnUrl,
+                format!("`return_url` is not allowed: {why}."),
+            ),
+            InvalidAccount(why) => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidAccount,
+                format!("`account` is not valid: {why}."),
+            ),
+            InvalidEmail(message) => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidEmail,
+                (*message).into(),
+            ),
+            InvalidCard(message) => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidCard,
+                message.clone(),
+            ),
+            InvalidBillingDetails(message) => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidBillingDetails,
+                message.clone(),
+            ),
             InvalidPaymentMethod => (
                 StatusCode::BAD_REQUEST,
                 ErrorCode::InvalidPaymentMethod,
                 "That payment method can't be used here. Enter your card again.".into(),
             ),
-            SessionNotFound => (StatusCode::NOT_FOUND, ErrorCode::SessionNotFound, "There is no session at this address.".into()),
-            SessionExpired => (StatusCode::GONE, ErrorCode::SessionExpired, "This session has expired.".into()),
-            SessionCompleted => (StatusCode::CONFLICT, ErrorCode::SessionCompleted, "This checkout is already complete.".into()),
+            SessionNotFound => (
+                StatusCode::NOT_FOUND,
+                ErrorCode::SessionNotFound,
+                "There is no session at this address.".into(),
+            ),
+            SessionExpired => (
+                StatusCode::GONE,
+                ErrorCode::SessionExpired,
+                "This session has expired.".into(),
+            ),
+            SessionCompleted => (
+                StatusCode::CONFLICT,
+                ErrorCode::SessionCompleted,
+                "This checkout is already complete.".into(),
+            ),
             SessionLocked => (
                 StatusCode::LOCKED,
                 ErrorCode::SessionLocked,
@@ -82,8 +129,16 @@ impl AppError {
                 ErrorCode::AccountLinkedToAws,
                 "This Builder ID is linked to an AWS account; upgrade through AWS instead.".into(),
             ),
-            AlreadySubscribed => (StatusCode::CONFLICT, ErrorCode::AlreadySubscribed, "This account already has a paid plan.".into()),
-            NoSubscription => (StatusCode::CONFLICT, ErrorCode::NoSubscription, "This account has never subscribed.".into()),
+            AlreadySubscribed => (
+                StatusCode::CONFLICT,
+                ErrorCode::AlreadySubscribed,
+                "This account already has a paid plan.".into(),
+            ),
+            NoSubscription => (
+                StatusCode::CONFLICT,
+                ErrorCode::NoSubscription,
+                "This account has never subscribed.".into(),
+            ),
             IdempotencyConflict => (
                 StatusCode::CONFLICT,
                 ErrorCode::IdempotencyConflict,
@@ -94,8 +149,16 @@ impl AppError {
                 ErrorCode::ChallengeNotFound,
                 "There is no authentication waiting for this payment.".into(),
             ),
-            ClockBackwards => (StatusCode::CONFLICT, ErrorCode::ClockBackwards, "The test clock only moves forwards.".into()),
-            NotFound => (StatusCode::NOT_FOUND, ErrorCode::NotFound, "Nothing here.".into()),
+            ClockBackwards => (
+                StatusCode::CONFLICT,
+                ErrorCode::ClockBackwards,
+                "The test clock only moves forwards.".into(),
+            ),
+            NotFound => (
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "Nothing here.".into(),
+            ),
             Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorCode::Internal,
@@ -110,7 +173,9 @@ impl AppError {
 
     pub fn body(&self) -> ErrorBody {
         let (_, code, message) = self.parts();
-        ErrorBody { error: ErrorDetail { code, message } }
+        ErrorBody {
+            error: ErrorDetail { code, message },
+        }
     }
 }
 
@@ -156,6 +221,9 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Json::<T>::from_request(req, state).await.map(|Json(v)| ApiJson(v)).map_err(AppError::from)
+        Json::<T>::from_request(req, state)
+            .await
+            .map(|Json(v)| ApiJson(v))
+            .map_err(AppError::from)
     }
 }

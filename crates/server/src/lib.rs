@@ -56,16 +56,25 @@ impl AppState {
             .map(store::from_ts)
             .or(config.initial_clock);
         let site = static_files::Site::load(config.dist_dir.as_deref())?;
-        Ok(AppState(Arc::new(Inner { config, store, clock: Clock::new(frozen), site })))
+        Ok(AppState(Arc::new(Inner {
+            config,
+            store,
+            clock: Clock::new(frozen),
+            site,
+        })))
     }
 }
 
 /// The whole server: APIs, the app with its SPA fallback, compression, security headers, tracing.
 pub fn app(state: AppState) -> Router {
-    let csp = HeaderValue::from_str(&state.site.content_security_policy()).unwrap_or(HeaderValue::from_static("default-src 'none'"));
+    let csp = HeaderValue::from_str(&state.site.content_security_policy())
+        .unwrap_or(HeaderValue::from_static("default-src 'none'"));
     let api = routes::api_router()
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
     Router::new()
         .merge(api)
         .fallback_service(static_files::service(state.clone()))

@@ -113,19 +113,30 @@ impl Store {
     fn init(mut conn: Connection) -> Result<Store, rusqlite::Error> {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
+        let version: usize = conn
+            .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?
+            .try_into()
+            .unwrap_or(0);
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
             let tx = conn.transaction()?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
         }
-        Ok(Store { conn: Mutex::new(conn) })
+        Ok(Store {
+            conn: Mutex::new(conn),
+        })
     }
 
     /// Runs `f` in one immediate transaction, committed only when it returns `Ok`.
-    pub fn write<R>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
-        let mut conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    pub fn write<R>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<R, AppError>,
+    ) -> Result<R, AppError> {
+        let mut conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let result = f(&tx)?;
         tx.commit()?;
@@ -133,8 +144,14 @@ impl Store {
     }
 
     /// Runs a read.
-    pub fn read<R>(&self, f: impl FnOnce(&Connection) -> Result<R, AppError>) -> Result<R, AppError> {
-        let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    pub fn read<R>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, AppError>,
+    ) -> Result<R, AppError> {
+        let conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&conn)
     }
 }
@@ -148,13 +165,16 @@ pub fn from_ts(secs: i64) -> OffsetDateTime {
 }
 
 fn plan_from(s: String) -> rusqlite::Result<PlanId> {
-    s.parse().map_err(|_| rusqlite::Error::InvalidColumnType(0, s, rusqlite::types::Type::Text))
+    s.parse()
+        .map_err(|_| rusqlite::Error::InvalidColumnType(0, s, rusqlite::types::Type::Text))
 }
 
 // --- meta ----------------------------------------------------------------------------------------
 
 pub fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>, AppError> {
-    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
 }
 
 pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), AppError> {
@@ -194,16 +214,30 @@ pub fn upsert_account(conn: &Connection, account: &Account) -> Result<(), AppErr
         "INSERT INTO accounts (id, email, login, aws_account_linked) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT(id) DO UPDATE SET email = COALESCE(excluded.email, accounts.email),
              login = excluded.login, aws_account_linked = excluded.aws_account_linked",
-        params![account.id, account.email, login_str(account.login), account.aws_account_linked],
+        params![
+            account.id,
+            account.email,
+            login_str(account.login),
+            account.aws_account_linked
+        ],
     )?;
     Ok(())
 }
 
 pub fn get_account(conn: &Connection, id: &str) -> Result<Option<Account>, AppError> {
     Ok(conn
-        .query_row("SELECT id, email, login, aws_account_linked FROM accounts WHERE id = ?1", [id], |r| {
-            Ok(Account { id: r.get(0)?, email: r.get(1)?, login: login_from(&r.get::<_, String>(2)?), aws_account_linked: r.get(3)? })
-        })
+        .query_row(
+            "SELECT id, email, login, aws_account_linked FROM accounts WHERE id = ?1",
+            [id],
+            |r| {
+                Ok(Account {
+                    id: r.get(0)?,
+                    email: r.get(1)?,
+                    login: login_from(&r.get::<_, String>(2)?),
+                    aws_account_linked: r.get(3)?,
+                })
+            },
+        )
         .optional()?)
 }
 
@@ -230,7 +264,10 @@ pub fn insert_checkout_session(conn: &Connection, s: &CheckoutSession) -> Result
     Ok(())
 }
 
-pub fn get_checkout_session(conn: &Connection, id: &str) -> Result<Option<CheckoutSession>, AppError> {
+pub fn get_checkout_session(
+    conn: &Connection,
+    id: &str,
+) -> Result<Option<CheckoutSession>, AppError> {
     Ok(conn
         .query_row(
             "SELECT id, account_id, plan, return_url, created_at, expires_at, completed_at, declines, invoice_id
@@ -261,8 +298,16 @@ pub fn record_decline(conn: &Connection, session_id: &str) -> Result<u32, AppErr
     )?)
 }
 
-pub fn complete_checkout_session(conn: &Connection, id: &str, at: OffsetDateTime, invoice_id: &str) -> Result<(), AppError> {
-    conn.execute("UPDATE checkout_sessions SET completed_at = ?2, invoice_id = ?3 WHERE id = ?1", params![id, ts(at), invoice_id])?;
+pub fn complete_checkout_session(
+    conn: &Connection,
+    id: &str,
+    at: OffsetDateTime,
+    invoice_id: &str,
+) -> Result<(), AppError> {
+    conn.execute(
+        "UPDATE checkout_sessions SET completed_at = ?2, invoice_id = ?3 WHERE id = ?1",
+        params![id, ts(at), invoice_id],
+    )?;
     Ok(())
 }
 
@@ -274,7 +319,11 @@ pub struct PortalSession {
     pub expires_at: OffsetDateTime,
 }
 
-pub fn insert_portal_session(conn: &Connection, s: &PortalSession, now: OffsetDateTime) -> Result<(), AppError> {
+pub fn insert_portal_session(
+    conn: &Connection,
+    s: &PortalSession,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
     conn.execute(
         "INSERT INTO portal_sessions (id, account_id, return_url, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![s.id, s.account_id, s.return_url, ts(now), ts(s.expires_at)],
@@ -284,9 +333,18 @@ pub fn insert_portal_session(conn: &Connection, s: &PortalSession, now: OffsetDa
 
 pub fn get_portal_session(conn: &Connection, id: &str) -> Result<Option<PortalSession>, AppError> {
     Ok(conn
-        .query_row("SELECT id, account_id, return_url, expires_at FROM portal_sessions WHERE id = ?1", [id], |r| {
-            Ok(PortalSession { id: r.get(0)?, account_id: r.get(1)?, return_url: r.get(2)?, expires_at: from_ts(r.get(3)?) })
-        })
+        .query_row(
+            "SELECT id, account_id, return_url, expires_at FROM portal_sessions WHERE id = ?1",
+            [id],
+            |r| {
+                Ok(PortalSession {
+                    id: r.get(0)?,
+                    account_id: r.get(1)?,
+                    return_url: r.get(2)?,
+                    expires_at: from_ts(r.get(3)?),
+                })
+            },
+        )
         .optional()?)
 }
 
@@ -315,13 +373,25 @@ fn brand_str(brand: CardBrand) -> &'static str {
 }
 
 fn brand_from(s: &str) -> CardBrand {
-    [CardBrand::Visa, CardBrand::Mastercard, CardBrand::Amex, CardBrand::Discover, CardBrand::Diners, CardBrand::Jcb, CardBrand::Unionpay]
-        .into_iter()
-        .find(|b| brand_str(*b) == s)
-        .unwrap_or(CardBrand::Unknown)
+    [
+        CardBrand::Visa,
+        CardBrand::Mastercard,
+        CardBrand::Amex,
+        CardBrand::Discover,
+        CardBrand::Diners,
+        CardBrand::Jcb,
+        CardBrand::Unionpay,
+    ]
+    .into_iter()
+    .find(|b| brand_str(*b) == s)
+    .unwrap_or(CardBrand::Unknown)
 }
 
-pub fn insert_payment_method(conn: &Connection, pm: &PaymentMethod, now: OffsetDateTime) -> Result<(), AppError> {
+pub fn insert_payment_method(
+    conn: &Connection,
+    pm: &PaymentMethod,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
     conn.execute(
         "INSERT INTO payment_methods (id, account_id, session_id, brand, last4, exp_month, exp_year, behavior, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -340,7 +410,8 @@ pub fn insert_payment_method(conn: &Connection, pm: &PaymentMethod, now: OffsetD
     Ok(())
 }
 
-const PM_COLUMNS: &str = "id, account_id, session_id, brand, last4, exp_month, exp_year, behavior, payments";
+const PM_COLUMNS: &str =
+    "id, account_id, session_id, brand, last4, exp_month, exp_year, behavior, payments";
 
 fn pm_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PaymentMethod> {
     Ok(PaymentMethod {
@@ -359,19 +430,33 @@ fn pm_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PaymentMethod> {
 }
 
 pub fn get_payment_method(conn: &Connection, id: &str) -> Result<Option<PaymentMethod>, AppError> {
-    Ok(conn.query_row(&format!("SELECT {PM_COLUMNS} FROM payment_methods WHERE id = ?1"), [id], pm_from_row).optional()?)
+    Ok(conn
+        .query_row(
+            &format!("SELECT {PM_COLUMNS} FROM payment_methods WHERE id = ?1"),
+            [id],
+            pm_from_row,
+        )
+        .optional()?)
 }
 
 /// The cards saved on an account, newest first.
-pub fn account_payment_methods(conn: &Connection, account_id: &str) -> Result<Vec<PaymentMethod>, AppError> {
+pub fn account_payment_methods(
+    conn: &Connection,
+    account_id: &str,
+) -> Result<Vec<PaymentMethod>, AppError> {
     let mut stmt = conn.prepare(&format!("SELECT {PM_COLUMNS} FROM payment_methods WHERE account_id = ?1 ORDER BY created_at DESC, rowid DESC"))?;
-    let rows = stmt.query_map([account_id], pm_from_row)?.collect::<Result<Vec<_>, _>>()?;
+    let rows = stmt
+        .query_map([account_id], pm_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 
 /// Counts a successful payment and saves the card on the account.
 pub fn record_payment(conn: &Connection, pm_id: &str, account_id: &str) -> Result<(), AppError> {
-    conn.execute("UPDATE payment_methods SET payments = payments + 1, account_id = ?2 WHERE id = ?1", params![pm_id, account_id])?;
+    conn.execute(
+        "UPDATE payment_methods SET payments = payments + 1, account_id = ?2 WHERE id = ?1",
+        params![pm_id, account_id],
+    )?;
     Ok(())
 }
 
@@ -408,7 +493,8 @@ fn status_from(s: &str) -> SubscriptionStatus {
     }
 }
 
-const SUB_COLUMNS: &str = "account_id, plan, status, first_paid_at, period_start, period_end, paid_this_period,
+const SUB_COLUMNS: &str =
+    "account_id, plan, status, first_paid_at, period_start, period_end, paid_this_period,
     scheduled_plan, cancel_at_period_end, overage_enabled, payment_method_id";
 
 fn sub_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscription> {
@@ -427,13 +513,29 @@ fn sub_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscription> {
     })
 }
 
-pub fn get_subscription(conn: &Connection, account_id: &str) -> Result<Option<Subscription>, AppError> {
-    Ok(conn.query_row(&format!("SELECT {SUB_COLUMNS} FROM subscriptions WHERE account_id = ?1"), [account_id], sub_from_row).optional()?)
+pub fn get_subscription(
+    conn: &Connection,
+    account_id: &str,
+) -> Result<Option<Subscription>, AppError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {SUB_COLUMNS} FROM subscriptions WHERE account_id = ?1"),
+            [account_id],
+            sub_from_row,
+        )
+        .optional()?)
 }
 
-pub fn all_subscriptions_due(conn: &Connection, now: OffsetDateTime) -> Result<Vec<Subscription>, AppError> {
-    let mut stmt = conn.prepare(&format!("SELECT {SUB_COLUMNS} FROM subscriptions WHERE period_end <= ?1 AND status != 'canceled'"))?;
-    let rows = stmt.query_map([ts(now)], sub_from_row)?.collect::<Result<Vec<_>, _>>()?;
+pub fn all_subscriptions_due(
+    conn: &Connection,
+    now: OffsetDateTime,
+) -> Result<Vec<Subscription>, AppError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {SUB_COLUMNS} FROM subscriptions WHERE period_end <= ?1 AND status != 'canceled'"
+    ))?;
+    let rows = stmt
+        .query_map([ts(now)], sub_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 
@@ -479,7 +581,8 @@ pub struct Invoice {
 pub fn insert_invoice(conn: &Connection, mut invoice: Invoice) -> Result<Invoice, AppError> {
     let count: i64 = conn.query_row("SELECT COUNT(*) FROM invoices", [], |r| r.get(0))?;
     invoice.number = format!("KIRO-{:06}", count + 1);
-    let lines = serde_json::to_string(&invoice.lines).map_err(|e| AppError::Internal(e.to_string()))?;
+    let lines =
+        serde_json::to_string(&invoice.lines).map_err(|e| AppError::Internal(e.to_string()))?;
     conn.execute(
         "INSERT INTO invoices (id, number, account_id, created_at, period_start, period_end, lines, amount, status, payment_method_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -525,17 +628,23 @@ pub fn get_invoice(conn: &Connection, id: &str) -> Result<Option<Invoice>, AppEr
         )
         .optional()?;
     row.map(|(mut invoice, lines)| {
-        invoice.lines = serde_json::from_str(&lines).map_err(|e| AppError::Internal(e.to_string()))?;
+        invoice.lines =
+            serde_json::from_str(&lines).map_err(|e| AppError::Internal(e.to_string()))?;
         Ok(invoice)
     })
     .transpose()
 }
 
 /// Every invoice of an account, oldest first.
-pub fn account_invoice_amounts(conn: &Connection, account_id: &str) -> Result<Vec<(String, Money, String)>, AppError> {
+pub fn account_invoice_amounts(
+    conn: &Connection,
+    account_id: &str,
+) -> Result<Vec<(String, Money, String)>, AppError> {
     let mut stmt = conn.prepare("SELECT number, amount, status FROM invoices WHERE account_id = ?1 ORDER BY created_at, number")?;
     let rows = stmt
-        .query_map([account_id], |r| Ok((r.get(0)?, Money::from_cents(r.get(1)?), r.get(2)?)))?
+        .query_map([account_id], |r| {
+            Ok((r.get(0)?, Money::from_cents(r.get(1)?), r.get(2)?))
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
@@ -543,15 +652,28 @@ pub fn account_invoice_amounts(conn: &Connection, account_id: &str) -> Result<Ve
 // --- idempotency ---------------------------------------------------------------------------------
 
 /// A stored answer to an idempotent request: the hash of the request it answered, and the answer.
-pub fn get_idempotent(conn: &Connection, scope: &str, key: &str) -> Result<Option<(String, u16, String)>, AppError> {
+pub fn get_idempotent(
+    conn: &Connection,
+    scope: &str,
+    key: &str,
+) -> Result<Option<(String, u16, String)>, AppError> {
     Ok(conn
-        .query_row("SELECT request_hash, status, body FROM idempotency WHERE scope = ?1 AND key = ?2", [scope, key], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        .query_row(
+            "SELECT request_hash, status, body FROM idempotency WHERE scope = ?1 AND key = ?2",
+            [scope, key],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .optional()?)
 }
 
-pub fn put_idempotent(conn: &Connection, scope: &str, key: &str, hash: &str, status: u16, body: &str) -> Result<(), AppError> {
+pub fn put_idempotent(
+    conn: &Connection,
+    scope: &str,
+    key: &str,
+    hash: &str,
+    status: u16,
+    body: &str,
+) -> Result<(), AppError> {
     conn.execute(
         "INSERT INTO idempotency (scope, key, request_hash, status, body) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![scope, key, hash, status, body],
@@ -570,7 +692,11 @@ pub struct Challenge {
     pub resolved_body: Option<String>,
 }
 
-pub fn insert_challenge(conn: &Connection, c: &Challenge, now: OffsetDateTime) -> Result<(), AppError> {
+pub fn insert_challenge(
+    conn: &Connection,
+    c: &Challenge,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
     conn.execute(
         "INSERT INTO challenges (id, session_id, payment_method_id, email, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![c.id, c.session_id, c.payment_method_id, c.email, ts(now)],
@@ -578,7 +704,11 @@ pub fn insert_challenge(conn: &Connection, c: &Challenge, now: OffsetDateTime) -
     Ok(())
 }
 
-pub fn get_challenge(conn: &Connection, id: &str, session_id: &str) -> Result<Option<Challenge>, AppError> {
+pub fn get_challenge(
+    conn: &Connection,
+    id: &str,
+    session_id: &str,
+) -> Result<Option<Challenge>, AppError> {
     Ok(conn
         .query_row(
             "SELECT id, session_id, payment_method_id, email, resolved_body FROM challenges WHERE id = ?1 AND session_id = ?2",
@@ -589,6 +719,9 @@ pub fn get_challenge(conn: &Connection, id: &str, session_id: &str) -> Result<Op
 }
 
 pub fn resolve_challenge(conn: &Connection, id: &str, body: &str) -> Result<(), AppError> {
-    conn.execute("UPDATE challenges SET resolved_body = ?2 WHERE id = ?1", [id, body])?;
+    conn.execute(
+        "UPDATE challenges SET resolved_body = ?2 WHERE id = ?1",
+        [id, body],
+    )?;
     Ok(())
 }

@@ -15,7 +15,8 @@ const KEY: &str = "sk_test_0123456789abcdef";
 fn test_app() -> Router {
     let mut cfg = Config::for_tests(KEY, "http://checkout.test");
     cfg.initial_clock = Some(time::macros::datetime!(2026-11-16 00:00 UTC));
-    cfg.allowed_return_origins.push(config::parse_allowed_origin("https://app.kiro.dev").unwrap());
+    cfg.allowed_return_origins
+        .push(config::parse_allowed_origin("https://app.kiro.dev").unwrap());
     app(AppState::new(cfg, Store::in_memory().unwrap()).unwrap())
 }
 
@@ -30,11 +31,21 @@ async fn send(app: &Router, req: Request<Body>) -> Reply {
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
-    Reply { status, headers, body }
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
-fn post_raw(path: &str, key: Option<&str>, content_type: &str, body: impl Into<Body>) -> Request<Body> {
+fn post_raw(
+    path: &str,
+    key: Option<&str>,
+    content_type: &str,
+    body: impl Into<Body>,
+) -> Request<Body> {
     let mut req = Request::post(path).header(header::CONTENT_TYPE, content_type);
     if let Some(key) = key {
         req = req.header(header::AUTHORIZATION, format!("Bearer {key}"));
@@ -43,7 +54,11 @@ fn post_raw(path: &str, key: Option<&str>, content_type: &str, body: impl Into<B
 }
 
 async fn post(app: &Router, path: &str, key: Option<&str>, body: &Value) -> Reply {
-    send(app, post_raw(path, key, "application/json", body.to_string())).await
+    send(
+        app,
+        post_raw(path, key, "application/json", body.to_string()),
+    )
+    .await
 }
 
 async fn get(app: &Router, path: &str, key: Option<&str>) -> Reply {
@@ -65,21 +80,41 @@ fn session_body(account: &str, plan: &str) -> Value {
 fn assert_error(reply: &Reply, status: StatusCode, code: &str) {
     assert_eq!(reply.status, status, "{:?}", reply.body);
     assert_eq!(reply.body["error"]["code"], code, "{:?}", reply.body);
-    assert!(reply.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(
+        reply.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
 }
 
 async fn set_clock(app: &Router, now: &str) -> Reply {
-    post(app, "/v1/test_helpers/clock", Some(KEY), &json!({ "now": now })).await
+    post(
+        app,
+        "/v1/test_helpers/clock",
+        Some(KEY),
+        &json!({ "now": now }),
+    )
+    .await
 }
 
 async fn new_session(app: &Router, account: &str, plan: &str) -> String {
-    let reply = post(app, "/v1/checkout/sessions", Some(KEY), &session_body(account, plan)).await;
+    let reply = post(
+        app,
+        "/v1/checkout/sessions",
+        Some(KEY),
+        &session_body(account, plan),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
     reply.body["id"].as_str().unwrap().to_string()
 }
 
 async fn tokenize(app: &Router, session: &str, number: &str) -> String {
-    let cvc = if number.starts_with("37") { "1234" } else { "123" };
+    let cvc = if number.starts_with("37") {
+        "1234"
+    } else {
+        "123"
+    };
     let reply = post(
         app,
         &format!("/api/checkout/{session}/card"),
@@ -96,12 +131,21 @@ fn confirm_body(pm: &str, key: &str) -> Value {
 }
 
 async fn confirm(app: &Router, session: &str, pm: &str, key: &str) -> Reply {
-    post(app, &format!("/api/checkout/{session}/confirm"), None, &confirm_body(pm, key)).await
+    post(
+        app,
+        &format!("/api/checkout/{session}/confirm"),
+        None,
+        &confirm_body(pm, key),
+    )
+    .await
 }
 
 async fn invoices(app: &Router, account: &str) -> Vec<Value> {
     let reply = get(app, &format!("/v1/accounts/{account}/invoices"), Some(KEY)).await;
-    reply.body["invoices"].as_array().cloned().unwrap_or_default()
+    reply.body["invoices"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 // ---- session creation: the happy path ---------------------------------------------------------
@@ -110,13 +154,28 @@ async fn invoices(app: &Router, account: &str) -> Vec<Value> {
 async fn creates_a_checkout_session_with_a_long_random_id() {
     let app = test_app();
     set_clock(&app, "2026-11-16T00:00:00Z").await;
-    let reply = post(&app, "/v1/checkout/sessions", Some(KEY), &session_body("acct-1", "pro")).await;
+    let reply = post(
+        &app,
+        "/v1/checkout/sessions",
+        Some(KEY),
+        &session_body("acct-1", "pro"),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::CREATED);
     let id = reply.body["id"].as_str().unwrap();
     assert!(id.starts_with("cs_") && id.len() >= 3 + 22, "{id}");
-    assert_eq!(reply.body["url"], format!("http://checkout.test/checkout/{id}"));
+    assert_eq!(
+        reply.body["url"],
+        format!("http://checkout.test/checkout/{id}")
+    );
     assert_eq!(reply.body["expires_at"], "2026-11-17T00:00:00Z");
-    let other = post(&app, "/v1/checkout/sessions", Some(KEY), &session_body("acct-1", "pro")).await;
+    let other = post(
+        &app,
+        "/v1/checkout/sessions",
+        Some(KEY),
+        &session_body("acct-1", "pro"),
+    )
+    .await;
     assert_ne!(other.body["id"], reply.body["id"]);
 }
 
@@ -125,7 +184,12 @@ async fn accepts_allow_listed_https_return_urls() {
     let app = test_app();
     let mut body = session_body("acct-1", "power");
     body["return_url"] = json!("https://app.kiro.dev/billing/done");
-    assert_eq!(post(&app, "/v1/checkout/sessions", Some(KEY), &body).await.status, StatusCode::CREATED);
+    assert_eq!(
+        post(&app, "/v1/checkout/sessions", Some(KEY), &body)
+            .await
+            .status,
+        StatusCode::CREATED
+    );
 }
 
 // ---- session creation: every bad input -------------------------------------------------------
@@ -134,52 +198,138 @@ async fn accepts_allow_listed_https_return_urls() {
 async fn refuses_missing_and_wrong_keys() {
     let app = test_app();
     let body = session_body("acct-1", "pro");
-    assert_error(&post(&app, "/v1/checkout/sessions", None, &body).await, StatusCode::UNAUTHORIZED, "unauthorized");
-    assert_error(&post(&app, "/v1/checkout/sessions", Some("sk_test_wrong"), &body).await, StatusCode::UNAUTHORIZED, "unauthorized");
-    assert_error(&post(&app, "/v1/checkout/sessions", Some(&KEY[..KEY.len() - 1]), &body).await, StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_error(
+        &post(&app, "/v1/checkout/sessions", None, &body).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    );
+    assert_error(
+        &post(&app, "/v1/checkout/sessions", Some("sk_test_wrong"), &body).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    );
+    assert_error(
+        &post(
+            &app,
+            "/v1/checkout/sessions",
+            Some(&KEY[..KEY.len() - 1]),
+            &body,
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    );
     let basic = Request::post("/v1/checkout/sessions")
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::AUTHORIZATION, format!("Basic {KEY}"))
         .body(Body::from(body.to_string()))
         .unwrap();
-    assert_error(&send(&app, basic).await, StatusCode::UNAUTHORIZED, "unauthorized");
-    assert_error(&get(&app, "/v1/accounts/acct-1/subscription", None).await, StatusCode::UNAUTHORIZED, "unauthorized");
-    assert_error(&set_clock_without_key(&app).await, StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_error(
+        &send(&app, basic).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    );
+    assert_error(
+        &get(&app, "/v1/accounts/acct-1/subscription", None).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    );
+    assert_error(
+        &set_clock_without_key(&app).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    );
 }
 
 async fn set_clock_without_key(app: &Router) -> Reply {
-    post(app, "/v1/test_helpers/clock", None, &json!({"now": "2030-01-01T00:00:00Z"})).await
+    post(
+        app,
+        "/v1/test_helpers/clock",
+        None,
+        &json!({"now": "2030-01-01T00:00:00Z"}),
+    )
+    .await
 }
 
 #[tokio::test]
 async fn refuses_malformed_json_wrong_types_and_missing_fields() {
     let app = test_app();
     for raw in ["{", "not json", "{\"account\": }", "", "[1,2"] {
-        let reply = send(&app, post_raw("/v1/checkout/sessions", Some(KEY), "application/json", raw)).await;
-        assert!(reply.status == StatusCode::BAD_REQUEST, "{raw}: {:?}", reply.body);
-        assert!(["invalid_json", "invalid_request"].contains(&reply.body["error"]["code"].as_str().unwrap()), "{raw}");
+        let reply = send(
+            &app,
+            post_raw("/v1/checkout/sessions", Some(KEY), "application/json", raw),
+        )
+        .await;
+        assert!(
+            reply.status == StatusCode::BAD_REQUEST,
+            "{raw}: {:?}",
+            reply.body
+        );
+        assert!(
+            ["invalid_json", "invalid_request"]
+                .contains(&reply.body["error"]["code"].as_str().unwrap()),
+            "{raw}"
+        );
     }
     assert_error(
-        &send(&app, post_raw("/v1/checkout/sessions", Some(KEY), "application/json", "not json")).await,
+        &send(
+            &app,
+            post_raw(
+                "/v1/checkout/sessions",
+                Some(KEY),
+                "application/json",
+                "not json",
+            ),
+        )
+        .await,
         StatusCode::BAD_REQUEST,
         "invalid_json",
     );
     let mut wrong_type = session_body("acct-1", "pro");
     wrong_type["account"]["aws_account_linked"] = json!("no");
-    assert_error(&post(&app, "/v1/checkout/sessions", Some(KEY), &wrong_type).await, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_error(
+        &post(&app, "/v1/checkout/sessions", Some(KEY), &wrong_type).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
     let mut wrong_login = session_body("acct-1", "pro");
     wrong_login["account"]["login"] = json!("myspace");
-    assert_error(&post(&app, "/v1/checkout/sessions", Some(KEY), &wrong_login).await, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_error(
+        &post(&app, "/v1/checkout/sessions", Some(KEY), &wrong_login).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
     let mut plan_number = session_body("acct-1", "pro");
     plan_number["plan"] = json!(2);
-    assert_error(&post(&app, "/v1/checkout/sessions", Some(KEY), &plan_number).await, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_error(
+        &post(&app, "/v1/checkout/sessions", Some(KEY), &plan_number).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
     let missing = json!({"plan": "pro", "return_url": "kiro://kiro.kiroAgent/x"});
-    assert_error(&post(&app, "/v1/checkout/sessions", Some(KEY), &missing).await, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_error(
+        &post(&app, "/v1/checkout/sessions", Some(KEY), &missing).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
     let mut extra = session_body("acct-1", "pro");
     extra["price"] = json!(1);
-    assert_error(&post(&app, "/v1/checkout/sessions", Some(KEY), &extra).await, StatusCode::BAD_REQUEST, "invalid_request");
     assert_error(
-        &send(&app, post_raw("/v1/checkout/sessions", Some(KEY), "text/plain", session_body("a", "pro").to_string())).await,
+        &post(&app, "/v1/checkout/sessions", Some(KEY), &extra).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
+    assert_error(
+        &send(
+            &app,
+            post_raw(
+                "/v1/checkout/sessions",
+                Some(KEY),
+                "text/plain",
+                session_body("a", "pro").to_string(),
+            ),
+        )
+        .await,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported_media_type",
     );
@@ -189,7 +339,17 @@ async fn refuses_malformed_json_wrong_types_and_missing_fields() {
 async fn refuses_unknown_plans() {
     let app = test_app();
     for plan in ["enterprise", "free", "PRO", "", "pro "] {
-        assert_error(&post(&app, "/v1/checkout/sessions", Some(KEY), &session_body("acct-1", plan)).await, StatusCode::BAD_REQUEST, "unknown_plan");
+        assert_error(
+            &post(
+                &app,
+                "/v1/checkout/sessions",
+                Some(KEY),
+                &session_body("acct-1", plan),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "unknown_plan",
+        );
     }
 }
 
@@ -197,11 +357,25 @@ async fn refuses_unknown_plans() {
 async fn refuses_bad_accounts_and_emails() {
     let app = test_app();
     for id in ["", "has space", "<script>", &"a".repeat(129)] {
-        assert_error(&post(&app, "/v1/checkout/sessions", Some(KEY), &session_body(id, "pro")).await, StatusCode::BAD_REQUEST, "invalid_account");
+        assert_error(
+            &post(
+                &app,
+                "/v1/checkout/sessions",
+                Some(KEY),
+                &session_body(id, "pro"),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_account",
+        );
     }
     let mut bad_email = session_body("acct-1", "pro");
     bad_email["account"]["email"] = json!("not-an-email");
-    assert_error(&post(&app, "/v1/checkout/sessions", Some(KEY), &bad_email).await, StatusCode::BAD_REQUEST, "invalid_email");
+    assert_error(
+        &post(&app, "/v1/checkout/sessions", Some(KEY), &bad_email).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_email",
+    );
 }
 
 #[tokio::test]
@@ -231,7 +405,13 @@ async fn refuses_hostile_return_urls() {
         body["return_url"] = json!(url);
         let reply = post(&app, "/v1/checkout/sessions", Some(KEY), &body).await;
         assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_return_url");
-        let portal = post(&app, "/v1/portal/sessions", Some(KEY), &json!({"account_id": "acct-1", "return_url": url})).await;
+        let portal = post(
+            &app,
+            "/v1/portal/sessions",
+            Some(KEY),
+            &json!({"account_id": "acct-1", "return_url": url}),
+        )
+        .await;
         assert_error(&portal, StatusCode::BAD_REQUEST, "invalid_return_url");
     }
 }
@@ -241,16 +421,30 @@ async fn refuses_oversized_bodies() {
     let app = test_app();
     let mut body = session_body("acct-1", "pro");
     body["account"]["email"] = json!(format!("{}@example.com", "a".repeat(64 * 1024)));
-    assert_error(&post(&app, "/v1/checkout/sessions", Some(KEY), &body).await, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
+    assert_error(
+        &post(&app, "/v1/checkout/sessions", Some(KEY), &body).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+    );
     let session = new_session(&app, "acct-2", "pro").await;
     let huge = json!({"number": "4".repeat(100_000), "exp_month": 1, "exp_year": 2030, "cvc": "123", "name": "x"});
-    assert_error(&post(&app, &format!("/api/checkout/{session}/card"), None, &huge).await, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
+    assert_error(
+        &post(&app, &format!("/api/checkout/{session}/card"), None, &huge).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+    );
 }
 
 #[tokio::test]
 async fn portal_sessions_need_a_subscription() {
     let app = test_app();
-    let reply = post(&app, "/v1/portal/sessions", Some(KEY), &json!({"account_id": "never", "return_url": "kiro://kiro.kiroAgent/x"})).await;
+    let reply = post(
+        &app,
+        "/v1/portal/sessions",
+        Some(KEY),
+        &json!({"account_id": "never", "return_url": "kiro://kiro.kiroAgent/x"}),
+    )
+    .await;
     assert_error(&reply, StatusCode::CONFLICT, "no_subscription");
 }
 
@@ -267,9 +461,17 @@ async fn security_headers_on_every_response() {
         post(&app, "/v1/checkout/sessions", None, &json!({})).await,
     ];
     for reply in replies {
-        let csp = reply.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
-        assert!(csp.contains("'wasm-unsafe-eval'") && csp.contains("frame-ancestors 'none'"), "{csp}");
-        assert!(!csp.contains("'unsafe-eval'") && !csp.contains("'unsafe-inline'"), "{csp}");
+        let csp = reply.headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(
+            csp.contains("'wasm-unsafe-eval'") && csp.contains("frame-ancestors 'none'"),
+            "{csp}"
+        );
+        assert!(
+            !csp.contains("'unsafe-eval'") && !csp.contains("'unsafe-inline'"),
+            "{csp}"
+        );
         assert_eq!(reply.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
         assert_eq!(reply.headers[header::REFERRER_POLICY], "no-referrer");
     }
@@ -278,9 +480,21 @@ async fn security_headers_on_every_response() {
 #[tokio::test]
 async fn unknown_api_paths_answer_in_json() {
     let app = test_app();
-    assert_error(&get(&app, "/api/nope", None).await, StatusCode::NOT_FOUND, "not_found");
-    assert_error(&get(&app, "/api/checkout/cs_nope", None).await, StatusCode::NOT_FOUND, "session_not_found");
-    assert_error(&get(&app, "/v1/accounts/nobody/subscription", Some(KEY)).await, StatusCode::NOT_FOUND, "not_found");
+    assert_error(
+        &get(&app, "/api/nope", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    assert_error(
+        &get(&app, "/api/checkout/cs_nope", None).await,
+        StatusCode::NOT_FOUND,
+        "session_not_found",
+    );
+    assert_error(
+        &get(&app, "/v1/accounts/nobody/subscription", Some(KEY)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
     let reply = get(&app, "/healthz", None).await;
     assert_eq!(reply.status, StatusCode::OK);
 }
@@ -288,10 +502,24 @@ async fn unknown_api_paths_answer_in_json() {
 #[tokio::test]
 async fn the_test_clock_only_moves_forwards() {
     let app = test_app();
-    assert_eq!(set_clock(&app, "2030-01-01T00:00:00Z").await.status, StatusCode::OK);
-    assert_error(&set_clock(&app, "2029-12-31T23:59:59Z").await, StatusCode::CONFLICT, "clock_backwards");
-    assert_error(&set_clock(&app, "yesterday").await, StatusCode::BAD_REQUEST, "invalid_request");
-    assert_eq!(get(&app, "/v1/test_helpers/clock", Some(KEY)).await.body["now"], "2030-01-01T00:00:00Z");
+    assert_eq!(
+        set_clock(&app, "2030-01-01T00:00:00Z").await.status,
+        StatusCode::OK
+    );
+    assert_error(
+        &set_clock(&app, "2029-12-31T23:59:59Z").await,
+        StatusCode::CONFLICT,
+        "clock_backwards",
+    );
+    assert_error(
+        &set_clock(&app, "yesterday").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
+    assert_eq!(
+        get(&app, "/v1/test_helpers/clock", Some(KEY)).await.body["now"],
+        "2030-01-01T00:00:00Z"
+    );
 }
 
 #[tokio::test]
@@ -300,10 +528,23 @@ async fn sessions_expire_after_24_hours() {
     set_clock(&app, "2026-11-16T00:00:00Z").await;
     let session = new_session(&app, "acct-1", "pro").await;
     set_clock(&app, "2026-11-16T23:59:59Z").await;
-    assert_eq!(get(&app, &format!("/api/checkout/{session}"), None).await.status, StatusCode::OK);
+    assert_eq!(
+        get(&app, &format!("/api/checkout/{session}"), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
     set_clock(&app, "2026-11-17T00:00:00Z").await;
-    assert_error(&get(&app, &format!("/api/checkout/{session}"), None).await, StatusCode::GONE, "session_expired");
-    assert_error(&confirm(&app, &session, "pm_x", "k1").await, StatusCode::GONE, "session_expired");
+    assert_error(
+        &get(&app, &format!("/api/checkout/{session}"), None).await,
+        StatusCode::GONE,
+        "session_expired",
+    );
+    assert_error(
+        &confirm(&app, &session, "pm_x", "k1").await,
+        StatusCode::GONE,
+        "session_expired",
+    );
 }
 
 // ---- checkout ----------------------------------------------------------------------------------
@@ -317,10 +558,16 @@ async fn a_checkout_charges_the_prorated_month_once() {
     assert_eq!(view.body["plan"]["name"], "Kiro Pro");
     assert_eq!(view.body["plan"]["monthly_price"], 2000);
     assert_eq!(view.body["quote"]["total_due_today"], 1000);
-    assert_eq!(view.body["quote"]["lines"][0]["description"], "Kiro Pro from Nov 16 to Dec 1");
+    assert_eq!(
+        view.body["quote"]["lines"][0]["description"],
+        "Kiro Pro from Nov 16 to Dec 1"
+    );
     assert_eq!(view.body["eligibility"], "eligible");
     assert_eq!(view.body["test_mode"], true);
-    assert_eq!(view.body["return_url"], format!("kiro://kiro.kiroAgent/upgrade-success?session_id={session}"));
+    assert_eq!(
+        view.body["return_url"],
+        format!("kiro://kiro.kiroAgent/upgrade-success?session_id={session}")
+    );
 
     let pm = tokenize(&app, &session, "4242 4242 4242 4242").await;
     let first = confirm(&app, &session, &pm, "key-1").await;
@@ -335,9 +582,23 @@ async fn a_checkout_charges_the_prorated_month_once() {
     // The same key with another body: refused.
     let mut other = confirm_body(&pm, "key-1");
     other["email"] = json!("other@example.com");
-    assert_error(&post(&app, &format!("/api/checkout/{session}/confirm"), None, &other).await, StatusCode::CONFLICT, "idempotency_conflict");
+    assert_error(
+        &post(
+            &app,
+            &format!("/api/checkout/{session}/confirm"),
+            None,
+            &other,
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "idempotency_conflict",
+    );
     // A new key on a completed session: refused.
-    assert_error(&confirm(&app, &session, &pm, "key-2").await, StatusCode::CONFLICT, "session_completed");
+    assert_error(
+        &confirm(&app, &session, &pm, "key-2").await,
+        StatusCode::CONFLICT,
+        "session_completed",
+    );
     assert_eq!(invoices(&app, "acct-1").await.len(), 1);
 
     let sub = get(&app, "/v1/accounts/acct-1/subscription", Some(KEY)).await;
@@ -361,13 +622,22 @@ async fn racing_confirms_charge_once() {
     for i in 0..8 {
         let (app, session, pm) = (app.clone(), session.clone(), pm.clone());
         // Half share one key (a double click), half use their own (two tabs).
-        let key = if i % 2 == 0 { "shared".to_string() } else { format!("own-{i}") };
-        handles.push(tokio::spawn(async move { confirm(&app, &session, &pm, &key).await.status }));
+        let key = if i % 2 == 0 {
+            "shared".to_string()
+        } else {
+            format!("own-{i}")
+        };
+        handles.push(tokio::spawn(async move {
+            confirm(&app, &session, &pm, &key).await.status
+        }));
     }
     let mut ok = 0;
     for h in handles {
         let status = h.await.unwrap();
-        assert!(status == StatusCode::OK || status == StatusCode::CONFLICT, "{status}");
+        assert!(
+            status == StatusCode::OK || status == StatusCode::CONFLICT,
+            "{status}"
+        );
         ok += usize::from(status == StatusCode::OK);
     }
     assert!(ok >= 1);
@@ -392,7 +662,11 @@ async fn declines_name_their_reason_and_lock_after_five() {
         assert_eq!(reply.body["decline"]["code"], *code);
         assert_eq!(reply.body["attempts_left"], 4 - i);
     }
-    assert_error(&get(&app, &format!("/api/checkout/{session}"), None).await, StatusCode::LOCKED, "session_locked");
+    assert_error(
+        &get(&app, &format!("/api/checkout/{session}"), None).await,
+        StatusCode::LOCKED,
+        "session_locked",
+    );
     let reply = post(
         &app,
         &format!("/api/checkout/{session}/card"),
@@ -411,7 +685,11 @@ async fn non_test_cards_are_declined_and_invalid_cards_refused() {
     let pm = tokenize(&app, &session, "6011111111111117").await;
     let reply = confirm(&app, &session, &pm, "k").await;
     assert_eq!(reply.body["decline"]["code"], "test_cards_only");
-    for (number, cvc) in [("4242424242424241", "123"), ("4242", "123"), ("4242424242424242", "12")] {
+    for (number, cvc) in [
+        ("4242424242424241", "123"),
+        ("4242", "123"),
+        ("4242424242424242", "12"),
+    ] {
         let reply = post(
             &app,
             &format!("/api/checkout/{session}/card"),
@@ -422,7 +700,17 @@ async fn non_test_cards_are_declined_and_invalid_cards_refused() {
         assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_card");
     }
     let expired = json!({"number": "4242424242424242", "exp_month": 1, "exp_year": 2020, "cvc": "123", "name": "A B"});
-    assert_error(&post(&app, &format!("/api/checkout/{session}/card"), None, &expired).await, StatusCode::BAD_REQUEST, "invalid_card");
+    assert_error(
+        &post(
+            &app,
+            &format!("/api/checkout/{session}/card"),
+            None,
+            &expired,
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_card",
+    );
 }
 
 #[tokio::test]
@@ -431,21 +719,69 @@ async fn confirm_checks_email_billing_and_payment_method() {
     let session = new_session(&app, "acct-v", "pro").await;
     let other_session = new_session(&app, "acct-w", "pro").await;
     let foreign_pm = tokenize(&app, &other_session, "4242424242424242").await;
-    assert_error(&confirm(&app, &session, &foreign_pm, "k1").await, StatusCode::BAD_REQUEST, "invalid_payment_method");
-    assert_error(&confirm(&app, &session, "pm_forged", "k2").await, StatusCode::BAD_REQUEST, "invalid_payment_method");
+    assert_error(
+        &confirm(&app, &session, &foreign_pm, "k1").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_payment_method",
+    );
+    assert_error(
+        &confirm(&app, &session, "pm_forged", "k2").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_payment_method",
+    );
     let pm = tokenize(&app, &session, "4242424242424242").await;
     let mut bad_email = confirm_body(&pm, "k3");
     bad_email["email"] = json!("nope");
-    assert_error(&post(&app, &format!("/api/checkout/{session}/confirm"), None, &bad_email).await, StatusCode::BAD_REQUEST, "invalid_email");
+    assert_error(
+        &post(
+            &app,
+            &format!("/api/checkout/{session}/confirm"),
+            None,
+            &bad_email,
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_email",
+    );
     let mut bad_zip = confirm_body(&pm, "k4");
     bad_zip["billing"] = json!({"country": "US", "postal_code": "12"});
-    assert_error(&post(&app, &format!("/api/checkout/{session}/confirm"), None, &bad_zip).await, StatusCode::BAD_REQUEST, "invalid_billing_details");
+    assert_error(
+        &post(
+            &app,
+            &format!("/api/checkout/{session}/confirm"),
+            None,
+            &bad_zip,
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_billing_details",
+    );
     let mut bad_country = confirm_body(&pm, "k5");
     bad_country["billing"] = json!({"country": "RU"});
-    assert_error(&post(&app, &format!("/api/checkout/{session}/confirm"), None, &bad_country).await, StatusCode::BAD_REQUEST, "invalid_billing_details");
+    assert_error(
+        &post(
+            &app,
+            &format!("/api/checkout/{session}/confirm"),
+            None,
+            &bad_country,
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_billing_details",
+    );
     let mut no_key = confirm_body(&pm, "");
     no_key["idempotency_key"] = json!("");
-    assert_error(&post(&app, &format!("/api/checkout/{session}/confirm"), None, &no_key).await, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_error(
+        &post(
+            &app,
+            &format!("/api/checkout/{session}/confirm"),
+            None,
+            &no_key,
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
     assert!(invoices(&app, "acct-v").await.is_empty());
 }
 
@@ -459,20 +795,44 @@ async fn three_d_secure_completes_or_fails() {
     let challenge = reply.body["challenge_id"].as_str().unwrap().to_string();
     assert!(invoices(&app, "acct-3ds").await.is_empty());
     let path = format!("/api/checkout/{session}/challenge");
-    let failed = post(&app, &path, None, &json!({"challenge_id": challenge, "outcome": "fail"})).await;
+    let failed = post(
+        &app,
+        &path,
+        None,
+        &json!({"challenge_id": challenge, "outcome": "fail"}),
+    )
+    .await;
     assert_eq!(failed.body["status"], "declined");
     assert_eq!(failed.body["decline"]["code"], "authentication_failed");
     // Answering again gives the first answer.
-    let again = post(&app, &path, None, &json!({"challenge_id": challenge, "outcome": "complete"})).await;
+    let again = post(
+        &app,
+        &path,
+        None,
+        &json!({"challenge_id": challenge, "outcome": "complete"}),
+    )
+    .await;
     assert_eq!(again.body, failed.body);
 
     let reply = confirm(&app, &session, &pm, "k2").await;
     let challenge = reply.body["challenge_id"].as_str().unwrap().to_string();
-    let done = post(&app, &path, None, &json!({"challenge_id": challenge, "outcome": "complete"})).await;
+    let done = post(
+        &app,
+        &path,
+        None,
+        &json!({"challenge_id": challenge, "outcome": "complete"}),
+    )
+    .await;
     assert_eq!(done.body["status"], "succeeded", "{:?}", done.body);
     assert_eq!(invoices(&app, "acct-3ds").await.len(), 1);
     assert_error(
-        &post(&app, &path, None, &json!({"challenge_id": "ch_forged", "outcome": "complete"})).await,
+        &post(
+            &app,
+            &path,
+            None,
+            &json!({"challenge_id": "ch_forged", "outcome": "complete"}),
+        )
+        .await,
         StatusCode::NOT_FOUND,
         "challenge_not_found",
     );
@@ -484,21 +844,53 @@ async fn linked_builder_ids_and_subscribers_cannot_pay() {
     let mut linked = session_body("acct-aws", "pro");
     linked["account"]["login"] = json!("builder_id");
     linked["account"]["aws_account_linked"] = json!(true);
-    let session = post(&app, "/v1/checkout/sessions", Some(KEY), &linked).await.body["id"].as_str().unwrap().to_string();
-    assert_eq!(get(&app, &format!("/api/checkout/{session}"), None).await.body["eligibility"], "account_linked_to_aws");
+    let session = post(&app, "/v1/checkout/sessions", Some(KEY), &linked)
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        get(&app, &format!("/api/checkout/{session}"), None)
+            .await
+            .body["eligibility"],
+        "account_linked_to_aws"
+    );
     let pm = tokenize(&app, &session, "4242424242424242").await;
-    assert_error(&confirm(&app, &session, &pm, "k").await, StatusCode::FORBIDDEN, "account_linked_to_aws");
+    assert_error(
+        &confirm(&app, &session, &pm, "k").await,
+        StatusCode::FORBIDDEN,
+        "account_linked_to_aws",
+    );
 
     let first = new_session(&app, "acct-sub", "pro").await;
     let second = new_session(&app, "acct-sub", "power").await;
     let pm = tokenize(&app, &first, "4242424242424242").await;
-    assert_eq!(confirm(&app, &first, &pm, "k").await.body["status"], "succeeded");
-    assert_eq!(get(&app, &format!("/api/checkout/{second}"), None).await.body["eligibility"], "already_subscribed");
+    assert_eq!(
+        confirm(&app, &first, &pm, "k").await.body["status"],
+        "succeeded"
+    );
+    assert_eq!(
+        get(&app, &format!("/api/checkout/{second}"), None)
+            .await
+            .body["eligibility"],
+        "already_subscribed"
+    );
     let pm2 = tokenize(&app, &second, "4242424242424242").await;
-    assert_error(&confirm(&app, &second, &pm2, "k").await, StatusCode::CONFLICT, "already_subscribed");
+    assert_error(
+        &confirm(&app, &second, &pm2, "k").await,
+        StatusCode::CONFLICT,
+        "already_subscribed",
+    );
     assert_eq!(invoices(&app, "acct-sub").await.len(), 1);
     // Now the account has a portal.
-    let portal = post(&app, "/v1/portal/sessions", Some(KEY), &json!({"account_id": "acct-sub", "return_url": "kiro://kiro.kiroAgent/x"})).await;
+    let portal = post(
+        &app,
+        "/v1/portal/sessions",
+        Some(KEY),
+        &json!({"account_id": "acct-sub", "return_url": "kiro://kiro.kiroAgent/x"}),
+    )
+    .await;
     assert_eq!(portal.status, StatusCode::CREATED);
     assert!(portal.body["id"].as_str().unwrap().starts_with("ps_"));
 }
@@ -508,12 +900,18 @@ async fn paid_cards_are_saved_on_the_account_with_brand_last4_and_expiry_only() 
     let app = test_app();
     let first = new_session(&app, "acct-saved", "pro").await;
     let pm = tokenize(&app, &first, "5555555555554444").await;
-    assert_eq!(confirm(&app, &first, &pm, "k").await.body["status"], "succeeded");
+    assert_eq!(
+        confirm(&app, &first, &pm, "k").await.body["status"],
+        "succeeded"
+    );
     let second = new_session(&app, "acct-saved", "power").await;
     let view = get(&app, &format!("/api/checkout/{second}"), None).await;
     let saved = view.body["saved_cards"].as_array().unwrap();
     assert_eq!(saved.len(), 1);
-    assert_eq!(saved[0], json!({"id": pm, "brand": "mastercard", "last4": "4444", "exp_month": 12, "exp_year": 2034}));
+    assert_eq!(
+        saved[0],
+        json!({"id": pm, "brand": "mastercard", "last4": "4444", "exp_month": 12, "exp_year": 2034})
+    );
 }
 
 #[tokio::test]
@@ -523,10 +921,19 @@ async fn renewals_run_once_per_period() {
     let session = new_session(&app, "acct-renew", "pro").await;
     let pm = tokenize(&app, &session, "4242424242424242").await;
     confirm(&app, &session, &pm, "k").await;
-    for now in ["2026-12-01T00:00:00Z", "2026-12-15T00:00:00Z", "2027-01-01T00:00:01Z", "2027-02-01T00:00:00Z"] {
+    for now in [
+        "2026-12-01T00:00:00Z",
+        "2026-12-15T00:00:00Z",
+        "2027-01-01T00:00:01Z",
+        "2027-02-01T00:00:00Z",
+    ] {
         assert_eq!(set_clock(&app, now).await.status, StatusCode::OK);
     }
-    let amounts: Vec<i64> = invoices(&app, "acct-renew").await.iter().map(|i| i["amount"].as_i64().unwrap()).collect();
+    let amounts: Vec<i64> = invoices(&app, "acct-renew")
+        .await
+        .iter()
+        .map(|i| i["amount"].as_i64().unwrap())
+        .collect();
     assert_eq!(amounts, vec![1000, 2000, 2000, 2000]);
 }
 
@@ -536,10 +943,12 @@ async fn a_failing_renewal_marks_the_subscription_past_due() {
     set_clock(&app, "2026-11-16T00:00:00Z").await;
     let session = new_session(&app, "acct-late", "pro").await;
     let pm = tokenize(&app, &session, "4000000000000341").await;
-    assert_eq!(confirm(&app, &session, &pm, "k").await.body["status"], "succeeded");
+    assert_eq!(
+        confirm(&app, &session, &pm, "k").await.body["status"],
+        "succeeded"
+    );
     set_clock(&app, "2026-12-01T00:00:00Z").await;
     let sub = get(&app, "/v1/accounts/acct-late/subscription", Some(KEY)).await;
     assert_eq!(sub.body["status"], "past_due");
     assert_eq!(sub.body["credits"], 50);
 }
-

@@ -10,7 +10,10 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use billing::PlanId;
 use billing::validate;
-use billing::wire::{ClockView, CreateCheckoutSession, CreatePortalSession, CreatedSession, SetClock, SubscriptionView};
+use billing::wire::{
+    ClockView, CreateCheckoutSession, CreatePortalSession, CreatedSession, SetClock,
+    SubscriptionView,
+};
 use serde_json::{Value, json};
 
 /// Proof that the request carried the secret key (`Authorization: Bearer <key>`).
@@ -26,7 +29,11 @@ impl FromRequestParts<AppState> for SecretKey {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(AppError::Unauthorized)?;
-        if state.config.key_matches(presented.trim()) { Ok(SecretKey) } else { Err(AppError::Unauthorized) }
+        if state.config.key_matches(presented.trim()) {
+            Ok(SecretKey)
+        } else {
+            Err(AppError::Unauthorized)
+        }
     }
 }
 
@@ -35,8 +42,13 @@ fn check_account_id(id: &str) -> Result<(), AppError> {
     if id.is_empty() || id.len() > 128 {
         return Err(AppError::InvalidAccount("`id` must be 1 to 128 characters"));
     }
-    if !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '@' | '-')) {
-        return Err(AppError::InvalidAccount("`id` may contain only letters, digits and . _ : @ -"));
+    if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '@' | '-'))
+    {
+        return Err(AppError::InvalidAccount(
+            "`id` may contain only letters, digits and . _ : @ -",
+        ));
     }
     Ok(())
 }
@@ -48,14 +60,22 @@ pub async fn create_checkout_session(
 ) -> Result<(StatusCode, Json<CreatedSession>), AppError> {
     check_account_id(&req.account.id)?;
     let email = match req.account.email.as_deref() {
-        Some(e) => Some(validate::validate_email(e).map_err(|e| AppError::InvalidEmail(e.message()))?),
+        Some(e) => {
+            Some(validate::validate_email(e).map_err(|e| AppError::InvalidEmail(e.message()))?)
+        }
         None => None,
     };
-    let plan: PlanId = req.plan.parse().map_err(|_| AppError::UnknownPlan(req.plan.clone()))?;
+    let plan: PlanId = req
+        .plan
+        .parse()
+        .map_err(|_| AppError::UnknownPlan(req.plan.clone()))?;
     if !plan.is_paid() {
         return Err(AppError::UnknownPlan(req.plan.clone()));
     }
-    let return_url = state.config.check_return_url(&req.return_url).map_err(AppError::InvalidReturnUrl)?;
+    let return_url = state
+        .config
+        .check_return_url(&req.return_url)
+        .map_err(AppError::InvalidReturnUrl)?;
     let now = state.clock.now();
     let session = CheckoutSession {
         id: new_id("cs"),
@@ -71,7 +91,12 @@ pub async fn create_checkout_session(
     state.store.write(|tx| {
         store::upsert_account(
             tx,
-            &Account { id: req.account.id.clone(), email, login: req.account.login, aws_account_linked: req.account.aws_account_linked },
+            &Account {
+                id: req.account.id.clone(),
+                email,
+                login: req.account.login,
+                aws_account_linked: req.account.aws_account_linked,
+            },
         )?;
         store::insert_checkout_session(tx, &session)
     })?;
@@ -92,7 +117,10 @@ pub async fn create_portal_session(
     ApiJson(req): ApiJson<CreatePortalSession>,
 ) -> Result<(StatusCode, Json<CreatedSession>), AppError> {
     check_account_id(&req.account_id)?;
-    let return_url = state.config.check_return_url(&req.return_url).map_err(AppError::InvalidReturnUrl)?;
+    let return_url = state
+        .config
+        .check_return_url(&req.return_url)
+        .map_err(AppError::InvalidReturnUrl)?;
     let now = state.clock.now();
     let session = PortalSession {
         id: new_id("ps"),
@@ -120,11 +148,18 @@ pub async fn get_subscription(
     State(state): State<AppState>,
     Path(account_id): Path<String>,
 ) -> Result<Json<SubscriptionView>, AppError> {
-    state.store.read(|conn| billing_ops::subscription_view(conn, &account_id)).map(Json)
+    state
+        .store
+        .read(|conn| billing_ops::subscription_view(conn, &account_id))
+        .map(Json)
 }
 
 /// Every invoice of an account: number, amount in cents, status. For the backend and the tests.
-pub async fn list_invoices(_: SecretKey, State(state): State<AppState>, Path(account_id): Path<String>) -> Result<Json<Value>, AppError> {
+pub async fn list_invoices(
+    _: SecretKey,
+    State(state): State<AppState>,
+    Path(account_id): Path<String>,
+) -> Result<Json<Value>, AppError> {
     let rows = state.store.read(|conn| {
         store::get_account(conn, &account_id)?.ok_or(AppError::NotFound)?;
         store::account_invoice_amounts(conn, &account_id)
@@ -133,11 +168,18 @@ pub async fn list_invoices(_: SecretKey, State(state): State<AppState>, Path(acc
     Ok(Json(json!({ "invoices": invoices })))
 }
 
-pub async fn set_clock(_: SecretKey, State(state): State<AppState>, ApiJson(req): ApiJson<SetClock>) -> Result<Json<ClockView>, AppError> {
+pub async fn set_clock(
+    _: SecretKey,
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<SetClock>,
+) -> Result<Json<ClockView>, AppError> {
     if !state.config.test_mode {
         return Err(AppError::NotFound);
     }
-    state.clock.advance_to(req.now).map_err(|_| AppError::ClockBackwards)?;
+    state
+        .clock
+        .advance_to(req.now)
+        .map_err(|_| AppError::ClockBackwards)?;
     let now = state.clock.now();
     state.store.write(|tx| {
         store::set_meta(tx, "clock_frozen_at", &store::ts(now).to_string())?;
@@ -147,9 +189,15 @@ pub async fn set_clock(_: SecretKey, State(state): State<AppState>, ApiJson(req)
     Ok(Json(ClockView { now, frozen: true }))
 }
 
-pub async fn get_clock(_: SecretKey, State(state): State<AppState>) -> Result<Json<ClockView>, AppError> {
+pub async fn get_clock(
+    _: SecretKey,
+    State(state): State<AppState>,
+) -> Result<Json<ClockView>, AppError> {
     if !state.config.test_mode {
         return Err(AppError::NotFound);
     }
-    Ok(Json(ClockView { now: state.clock.now(), frozen: state.clock.frozen().is_some() }))
+    Ok(Json(ClockView {
+        now: state.clock.now(),
+        frozen: state.clock.frozen().is_some(),
+    }))
 }
