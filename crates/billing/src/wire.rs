@@ -362,6 +362,75 @@ pub enum PaymentOutcome {
     },
 }
 
+/// The subscription as the portal shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalSubscription {
+    pub plan: PlanSummary,
+    pub status: SubscriptionStatus,
+    pub period: Period,
+    /// The next charge: absent when the plan ends or falls to Free at the period's end.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_renewal_at: Option<OffsetDateTime>,
+    pub next_renewal_amount: Money,
+    pub scheduled_change: Option<ScheduledChange>,
+    pub cancel_at_period_end: bool,
+}
+
+/// `GET /api/portal/{id}`: everything the portal pages show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalView {
+    pub test_mode: bool,
+    pub branding: Branding,
+    /// Where **Return to Kiro** goes.
+    pub return_url: String,
+    pub email: Option<String>,
+    pub subscription: PortalSubscription,
+    pub payment_method: Option<CardSummary>,
+    /// Every plan, cheapest first.
+    pub plans: Vec<PlanSummary>,
+}
+
+/// `POST /api/portal/{id}/preview`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewChange {
+    pub plan: PlanId,
+}
+
+/// `POST /api/portal/{id}/change`: the change the user confirmed, with the total they saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmChange {
+    pub plan: PlanId,
+    pub expected_total: Money,
+    pub idempotency_key: String,
+}
+
+/// What a confirmed change did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeReceipt {
+    pub kind: crate::proration::ChangeKind,
+    pub from_plan: PlanSummary,
+    pub to_plan: PlanSummary,
+    pub amount_charged: Money,
+    pub card: Option<CardSummary>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub effective_at: OffsetDateTime,
+    pub invoice_number: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_renewal_at: Option<OffsetDateTime>,
+    pub next_renewal_amount: Money,
+}
+
+/// The outcome of a plan change or of its 3-D Secure answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ChangeOutcome {
+    Succeeded { change: ChangeReceipt },
+    RequiresAction { challenge_id: String },
+    Declined { decline: Decline },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

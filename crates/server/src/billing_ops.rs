@@ -202,6 +202,8 @@ pub fn pay_checkout(
                 payment_method_id: pm.card.id.clone(),
                 email: email.to_string(),
                 resolved_body: None,
+                plan: None,
+                expected_total: None,
             };
             store::insert_challenge(conn, &challenge, now)?;
             Ok(PaymentOutcome::RequiresAction {

@@ -32,6 +32,7 @@ pub enum AppError {
     NoSubscription,
     IdempotencyConflict,
     ChallengeNotFound,
+    QuoteChanged,
     ClockBackwards,
     NotFound,
     Internal(String),
@@ -148,6 +149,11 @@ impl AppError {
                 StatusCode::NOT_FOUND,
                 ErrorCode::ChallengeNotFound,
                 "There is no authentication waiting for this payment.".into(),
+            ),
+            QuoteChanged => (
+                StatusCode::CONFLICT,
+                ErrorCode::QuoteChanged,
+                "The price changed since you looked (a new billing month may have started). Review the new amount and confirm again.".into(),
             ),
             ClockBackwards => (
                 StatusCode::CONFLICT,

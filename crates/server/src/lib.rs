@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod ids;
+pub mod plan_changes;
 pub mod processor;
 pub mod routes;
 pub mod static_files;

@@ -95,8 +95,20 @@ async fn run(args: Args) -> Result<(), String> {
     if args.demo {
         print_demo(&state)?;
     }
+    // With the system clock, renewals fall due as time passes; the test clock runs them itself.
+    let ticker = state.clone();
+    tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every_minute.tick().await;
+            let now = ticker.clock.now();
+            if let Err(e) = ticker.store.write(|tx| billing_ops::run_due(tx, now)) {
+                tracing::error!(?e, "renewals failed");
+            }
+        }
+    });
     tracing::info!(%addr, "listening");
-    axum::serve(listener, app(state))
+    axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
             tracing::info!("shutting down");

@@ -12,7 +12,8 @@ use std::sync::Mutex;
 use time::OffsetDateTime;
 
 /// Each entry moves the schema one version forward; `PRAGMA user_version` records how far.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE accounts (
     id TEXT PRIMARY KEY,
@@ -91,7 +92,13 @@ CREATE TABLE challenges (
     created_at INTEGER NOT NULL,
     resolved_body TEXT
 );
-"#];
+"#,
+    r#"
+-- Portal plan changes wait on 3-D Secure too: remember what was being bought.
+ALTER TABLE challenges ADD COLUMN plan TEXT;
+ALTER TABLE challenges ADD COLUMN expected_total INTEGER;
+"#,
+];
 
 pub struct Store {
     conn: Mutex<Connection>,
@@ -690,6 +697,9 @@ pub struct Challenge {
     pub payment_method_id: String,
     pub email: String,
     pub resolved_body: Option<String>,
+    /// For portal changes: the target plan and the total the user confirmed.
+    pub plan: Option<PlanId>,
+    pub expected_total: Option<Money>,
 }
 
 pub fn insert_challenge(
@@ -698,8 +708,17 @@ pub fn insert_challenge(
     now: OffsetDateTime,
 ) -> Result<(), AppError> {
     conn.execute(
-        "INSERT INTO challenges (id, session_id, payment_method_id, email, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![c.id, c.session_id, c.payment_method_id, c.email, ts(now)],
+        "INSERT INTO challenges (id, session_id, payment_method_id, email, created_at, plan, expected_total)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            c.id,
+            c.session_id,
+            c.payment_method_id,
+            c.email,
+            ts(now),
+            c.plan.map(PlanId::as_str),
+            c.expected_total.map(Money::cents)
+        ],
     )?;
     Ok(())
 }
@@ -711,9 +730,20 @@ pub fn get_challenge(
 ) -> Result<Option<Challenge>, AppError> {
     Ok(conn
         .query_row(
-            "SELECT id, session_id, payment_method_id, email, resolved_body FROM challenges WHERE id = ?1 AND session_id = ?2",
+            "SELECT id, session_id, payment_method_id, email, resolved_body, plan, expected_total
+             FROM challenges WHERE id = ?1 AND session_id = ?2",
             [id, session_id],
-            |r| Ok(Challenge { id: r.get(0)?, session_id: r.get(1)?, payment_method_id: r.get(2)?, email: r.get(3)?, resolved_body: r.get(4)? }),
+            |r| {
+                Ok(Challenge {
+                    id: r.get(0)?,
+                    session_id: r.get(1)?,
+                    payment_method_id: r.get(2)?,
+                    email: r.get(3)?,
+                    resolved_body: r.get(4)?,
+                    plan: r.get::<_, Option<String>>(5)?.map(plan_from).transpose()?,
+                    expected_total: r.get::<_, Option<i64>>(6)?.map(Money::from_cents),
+                })
+            },
         )
         .optional()?)
 }

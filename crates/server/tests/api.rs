@@ -952,3 +952,243 @@ async fn a_failing_renewal_marks_the_subscription_past_due() {
     assert_eq!(sub.body["status"], "past_due");
     assert_eq!(sub.body["credits"], 50);
 }
+
+// ---- portal ------------------------------------------------------------------------------------
+
+/// Subscribes `account` to `plan` with `card` at the server's clock and opens a portal session.
+async fn subscribed_portal(app: &Router, account: &str, plan: &str, card: &str) -> String {
+    let session = new_session(app, account, plan).await;
+    let pm = tokenize(app, &session, card).await;
+    assert_eq!(
+        confirm(app, &session, &pm, "first").await.body["status"],
+        "succeeded"
+    );
+    open_portal(app, account).await
+}
+
+/// A portal session (they last an hour) for an account that has subscribed.
+async fn open_portal(app: &Router, account: &str) -> String {
+    let portal = post(
+        app,
+        "/v1/portal/sessions",
+        Some(KEY),
+        &json!({"account_id": account, "return_url": "kiro://kiro.kiroAgent/manage-plan"}),
+    )
+    .await;
+    assert_eq!(portal.status, StatusCode::CREATED, "{:?}", portal.body);
+    portal.body["id"].as_str().unwrap().to_string()
+}
+
+async fn preview(app: &Router, portal: &str, plan: &str) -> Reply {
+    post(
+        app,
+        &format!("/api/portal/{portal}/preview"),
+        None,
+        &json!({"plan": plan}),
+    )
+    .await
+}
+
+async fn change(app: &Router, portal: &str, plan: &str, expected: i64, key: &str) -> Reply {
+    post(
+        app,
+        &format!("/api/portal/{portal}/change"),
+        None,
+        &json!({"plan": plan, "expected_total": expected, "idempotency_key": key}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn upgrades_in_the_first_paid_month_are_re_rated_from_the_first_paid_moment() {
+    let app = test_app();
+    subscribed_portal(&app, "acct-up1", "pro", "4242424242424242").await;
+    set_clock(&app, "2026-11-25T15:30:00Z").await;
+    let portal = open_portal(&app, "acct-up1").await;
+    let quote = preview(&app, &portal, "pro_plus").await;
+    assert_eq!(quote.body["total_due_today"], 1000, "{:?}", quote.body);
+    assert_eq!(
+        quote.body["lines"][0]["description"],
+        "Kiro Pro+ from Nov 16 to Dec 1"
+    );
+    assert_eq!(
+        quote.body["lines"][1]["description"],
+        "Already paid for Kiro Pro this month"
+    );
+    let done = change(&app, &portal, "pro_plus", 1000, "k1").await;
+    assert_eq!(done.body["status"], "succeeded", "{:?}", done.body);
+    assert_eq!(done.body["change"]["amount_charged"], 1000);
+    // Double Confirm: the same answer, one charge.
+    assert_eq!(
+        change(&app, &portal, "pro_plus", 1000, "k1").await.body,
+        done.body
+    );
+    let amounts: Vec<i64> = invoices(&app, "acct-up1")
+        .await
+        .iter()
+        .map(|i| i["amount"].as_i64().unwrap())
+        .collect();
+    assert_eq!(amounts, vec![1000, 1000]);
+    let sub = get(&app, "/v1/accounts/acct-up1/subscription", Some(KEY)).await;
+    assert_eq!(
+        (sub.body["plan"].as_str(), sub.body["credits"].as_i64()),
+        (Some("pro_plus"), Some(2000))
+    );
+}
+
+#[tokio::test]
+async fn from_the_second_month_upgrades_charge_the_price_difference() {
+    let app = test_app();
+    let plus = subscribed_portal(&app, "acct-up2", "pro", "4242424242424242").await;
+    let power = subscribed_portal(&app, "acct-up3", "pro", "5555555555554444").await;
+    set_clock(&app, "2026-12-10T09:00:00Z").await;
+    // Portal sessions last an hour: open new ones after the clock moved.
+    assert_error(
+        &preview(&app, &plus, "pro_plus").await,
+        StatusCode::GONE,
+        "session_expired",
+    );
+    let (plus, power) = (
+        open_portal(&app, "acct-up2").await,
+        open_portal(&app, "acct-up3").await,
+    );
+    assert_eq!(
+        preview(&app, &plus, "pro_plus").await.body["total_due_today"],
+        2000
+    );
+    assert_eq!(
+        change(&app, &plus, "pro_plus", 2000, "k").await.body["status"],
+        "succeeded"
+    );
+    assert_eq!(
+        preview(&app, &power, "power").await.body["total_due_today"],
+        18000
+    );
+    assert_eq!(
+        change(&app, &power, "power", 18000, "k").await.body["status"],
+        "succeeded"
+    );
+    let amounts: Vec<i64> = invoices(&app, "acct-up3")
+        .await
+        .iter()
+        .map(|i| i["amount"].as_i64().unwrap())
+        .collect();
+    assert_eq!(amounts, vec![1000, 2000, 18000]);
+}
+
+#[tokio::test]
+async fn downgrades_wait_for_the_first_and_can_be_undone() {
+    let app = test_app();
+    let portal = subscribed_portal(&app, "acct-down", "power", "4242424242424242").await;
+    let quote = preview(&app, &portal, "pro").await;
+    assert_eq!(quote.body["total_due_today"], 0);
+    assert_eq!(quote.body["effective_at"], "2026-12-01T00:00:00Z");
+    assert_eq!(
+        change(&app, &portal, "pro", 0, "k1").await.body["status"],
+        "succeeded"
+    );
+    let view = get(&app, &format!("/api/portal/{portal}"), None).await;
+    assert_eq!(view.body["subscription"]["scheduled_change"]["plan"], "pro");
+    assert_eq!(view.body["subscription"]["next_renewal_amount"], 2000);
+    let kept = post(
+        &app,
+        &format!("/api/portal/{portal}/keep-plan"),
+        None,
+        &json!({}),
+    )
+    .await;
+    assert_eq!(kept.body["subscription"]["scheduled_change"], Value::Null);
+    assert_eq!(kept.body["subscription"]["next_renewal_amount"], 20000);
+    // Scheduled again, it applies at renewal with the lower amount.
+    assert_eq!(
+        change(&app, &portal, "pro", 0, "k2").await.body["status"],
+        "succeeded"
+    );
+    set_clock(&app, "2026-12-01T00:00:00Z").await;
+    let sub = get(&app, "/v1/accounts/acct-down/subscription", Some(KEY)).await;
+    assert_eq!(sub.body["plan"], "pro");
+    let amounts: Vec<i64> = invoices(&app, "acct-down")
+        .await
+        .iter()
+        .map(|i| i["amount"].as_i64().unwrap())
+        .collect();
+    assert_eq!(amounts, vec![10000, 2000]);
+}
+
+#[tokio::test]
+async fn a_stale_quote_is_refused() {
+    let app = test_app();
+    let portal = subscribed_portal(&app, "acct-stale", "pro", "4242424242424242").await;
+    set_clock(&app, "2026-11-16T00:30:00Z").await;
+    assert_eq!(
+        preview(&app, &portal, "power").await.body["total_due_today"],
+        9000
+    );
+    assert_error(
+        &change(&app, &portal, "power", 1, "k").await,
+        StatusCode::CONFLICT,
+        "quote_changed",
+    );
+    assert_error(
+        &change(&app, &portal, "pro", 0, "k2").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
+    assert_eq!(invoices(&app, "acct-stale").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_card_that_fails_later_leaves_the_plan_unchanged() {
+    let app = test_app();
+    let portal = subscribed_portal(&app, "acct-fail", "pro", "4000000000000341").await;
+    let reply = change(&app, &portal, "pro_plus", 1000, "k").await;
+    assert_eq!(reply.body["status"], "declined");
+    assert!(
+        reply.body["decline"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Your plan has not changed.")
+    );
+    let sub = get(&app, "/v1/accounts/acct-fail/subscription", Some(KEY)).await;
+    assert_eq!(sub.body["plan"], "pro");
+    assert_eq!(invoices(&app, "acct-fail").await.len(), 1);
+}
+
+#[tokio::test]
+async fn portal_sessions_refuse_unknown_and_bad_input() {
+    let app = test_app();
+    assert_error(
+        &get(&app, "/api/portal/ps_forged", None).await,
+        StatusCode::NOT_FOUND,
+        "session_not_found",
+    );
+    let portal = subscribed_portal(&app, "acct-bad", "pro", "4242424242424242").await;
+    assert_error(
+        &post(
+            &app,
+            &format!("/api/portal/{portal}/preview"),
+            None,
+            &json!({"plan": "gold"}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
+    assert_error(
+        &post(
+            &app,
+            &format!("/api/portal/{portal}/change"),
+            None,
+            &json!({"plan": "power", "expected_total": "9000", "idempotency_key": "k"}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
+    set_clock(&app, "2026-11-16T01:00:00Z").await;
+    assert_error(
+        &get(&app, &format!("/api/portal/{portal}"), None).await,
+        StatusCode::GONE,
+        "session_expired",
+    );
+}

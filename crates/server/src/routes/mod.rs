@@ -2,6 +2,7 @@
 //! (the session id in the path is the bearer secret), `/healthz`.
 
 mod checkout;
+mod portal;
 mod server_api;
 
 use crate::AppState;
@@ -44,6 +45,17 @@ pub fn api_router() -> Router<AppState> {
         .route(
             "/api/checkout/{session_id}/challenge",
             post(checkout::answer_challenge),
+        )
+        .route("/api/portal/{session_id}", get(portal::get_session))
+        .route("/api/portal/{session_id}/preview", post(portal::preview))
+        .route("/api/portal/{session_id}/change", post(portal::change))
+        .route(
+            "/api/portal/{session_id}/keep-plan",
+            post(portal::keep_plan),
+        )
+        .route(
+            "/api/portal/{session_id}/challenge",
+            post(portal::answer_challenge),
         )
         .route("/v1/{*rest}", any(|| async { AppError::NotFound }))
         .route("/api/{*rest}", any(|| async { AppError::NotFound }))

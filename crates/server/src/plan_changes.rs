@@ -1,0 +1,236 @@
+//! The portal's side of the books: what a portal session shows, plan-change quotes at the
+//! server's clock, and changes that charge the card on file (upgrades) or wait for the next
+//! period (downgrades).
+
+use crate::AppState;
+use crate::billing_ops::run_due;
+use crate::error::AppError;
+use crate::ids::new_id;
+use crate::processor::{self, CardBehavior, ChargeKind, ChargeResult};
+use crate::store::{self, Invoice, PortalSession, Subscription};
+use billing::period::Period;
+use billing::proration::{self, ChangeKind, PaidHistory, Quote, QuoteError};
+use billing::wire::{
+    ChangeOutcome, ChangeReceipt, Decline, DeclineCode, PlanSummary, PortalSubscription,
+    PortalView, ScheduledChange, SubscriptionStatus,
+};
+use billing::{Money, PlanId};
+use rusqlite::Connection;
+use time::OffsetDateTime;
+
+/// A live portal session and its account's subscription, with anything that fell due applied.
+pub fn open_portal(
+    conn: &Connection,
+    id: &str,
+    now: OffsetDateTime,
+) -> Result<(PortalSession, Subscription), AppError> {
+    let session = store::get_portal_session(conn, id)?.ok_or(AppError::SessionNotFound)?;
+    if now >= session.expires_at {
+        return Err(AppError::SessionExpired);
+    }
+    run_due(conn, now)?;
+    let sub =
+        store::get_subscription(conn, &session.account_id)?.ok_or(AppError::NoSubscription)?;
+    Ok((session, sub))
+}
+
+/// The next charge and its date, given what is scheduled.
+fn next_renewal(sub: &Subscription) -> (Option<OffsetDateTime>, Money) {
+    let next_plan = if sub.cancel_at_period_end {
+        PlanId::Free
+    } else {
+        sub.scheduled_plan.unwrap_or(sub.plan)
+    };
+    let price = next_plan.plan().monthly_price;
+    if price > Money::ZERO && sub.status != SubscriptionStatus::Canceled {
+        (Some(sub.period_end), price)
+    } else {
+        (None, Money::ZERO)
+    }
+}
+
+pub fn portal_view(
+    conn: &Connection,
+    state: &AppState,
+    session: &PortalSession,
+    sub: &Subscription,
+) -> Result<PortalView, AppError> {
+    let account = store::get_account(conn, &session.account_id)?.ok_or(AppError::NoSubscription)?;
+    let payment_method = match &sub.payment_method_id {
+        Some(id) => store::get_payment_method(conn, id)?.map(|pm| pm.card),
+        None => None,
+    };
+    let (next_renewal_at, next_renewal_amount) = next_renewal(sub);
+    Ok(PortalView {
+        test_mode: state.config.test_mode,
+        branding: state.config.branding.clone(),
+        return_url: crate::billing_ops::return_url_with_session(&session.return_url, &session.id),
+        email: account.email,
+        subscription: PortalSubscription {
+            plan: sub.plan.into(),
+            status: sub.status,
+            period: Period {
+                start: sub.period_start,
+                end: sub.period_end,
+            },
+            next_renewal_at,
+            next_renewal_amount,
+            scheduled_change: sub.scheduled_plan.map(|plan| ScheduledChange {
+                plan,
+                effective_at: sub.period_end,
+            }),
+            cancel_at_period_end: sub.cancel_at_period_end,
+        },
+        payment_method,
+        plans: PlanId::ALL.into_iter().map(PlanSummary::from).collect(),
+    })
+}
+
+/// Today's charge for moving `sub` to `target` at `now`.
+pub fn quote(sub: &Subscription, target: PlanId, now: OffsetDateTime) -> Result<Quote, AppError> {
+    if sub.status == SubscriptionStatus::Canceled {
+        return Err(AppError::NoSubscription);
+    }
+    let history = PaidHistory {
+        plan: sub.plan,
+        first_paid_at: sub.first_paid_at,
+        paid_this_period: sub.paid_this_period,
+    };
+    proration::quote_change(&history, target, now).map_err(|e| match e {
+        QuoteError::SamePlan => {
+            AppError::InvalidRequest("That is already your plan. Choose a different one.".into())
+        }
+        other => AppError::Internal(format!("{other:?}")),
+    })
+}
+
+/// Applies a confirmed change. Upgrades charge the card on file now (a decline leaves the plan as
+/// it was); downgrades are scheduled for the next period and charge nothing.
+pub fn change_plan(
+    conn: &Connection,
+    session: &PortalSession,
+    mut sub: Subscription,
+    target: PlanId,
+    expected_total: Money,
+    authenticated: bool,
+    now: OffsetDateTime,
+) -> Result<ChangeOutcome, AppError> {
+    let quote = quote(&sub, target, now)?;
+    if quote.total_due_today != expected_total {
+        return Err(AppError::QuoteChanged);
+    }
+    let from = sub.plan;
+    if quote.kind == ChangeKind::Downgrade {
+        sub.scheduled_plan = Some(target);
+        sub.cancel_at_period_end = false;
+        store::save_subscription(conn, &sub)?;
+        tracing::info!(session = %crate::ids::redact(&session.id), %from, %target, "downgrade scheduled");
+        return Ok(ChangeOutcome::Succeeded {
+            change: receipt(&quote, from, None, None),
+        });
+    }
+    let pm_id = sub
+        .payment_method_id
+        .clone()
+        .ok_or(AppError::InvalidPaymentMethod)?;
+    let pm = store::get_payment_method(conn, &pm_id)?.ok_or(AppError::InvalidPaymentMethod)?;
+    let result = if quote.total_due_today == Money::ZERO {
+        ChargeResult::Succeeded
+    } else {
+        processor::charge(
+            CardBehavior::parse(&pm.behavior),
+            ChargeKind::Later,
+            authenticated,
+        )
+    };
+    match result {
+        ChargeResult::Succeeded => {
+            let invoice = store::insert_invoice(
+                conn,
+                Invoice {
+                    id: new_id("in"),
+                    number: String::new(),
+                    account_id: sub.account_id.clone(),
+                    created_at: now,
+                    period_start: quote.period.start,
+                    period_end: quote.period.end,
+                    lines: quote.lines.clone(),
+                    amount: quote.total_due_today,
+                    status: "paid".into(),
+                    payment_method_id: Some(pm_id.clone()),
+                },
+            )?;
+            store::record_payment(conn, &pm_id, &sub.account_id)?;
+            sub.plan = target;
+            sub.paid_this_period = sub
+                .paid_this_period
+                .checked_add(quote.total_due_today)
+                .ok_or_else(|| AppError::Internal("overflow".into()))?;
+            sub.scheduled_plan = None;
+            sub.cancel_at_period_end = false;
+            store::save_subscription(conn, &sub)?;
+            tracing::info!(session = %crate::ids::redact(&session.id), %from, %target, amount = quote.total_due_today.cents(), "upgrade paid");
+            Ok(ChangeOutcome::Succeeded {
+                change: receipt(&quote, from, Some(pm.card), Some(invoice.number)),
+            })
+        }
+        ChargeResult::RequiresAuthentication => {
+            let challenge = store::Challenge {
+                id: new_id("ch"),
+                session_id: session.id.clone(),
+                payment_method_id: pm_id,
+                email: String::new(),
+                resolved_body: None,
+                plan: Some(target),
+                expected_total: Some(expected_total),
+            };
+            store::insert_challenge(conn, &challenge, now)?;
+            Ok(ChangeOutcome::RequiresAction {
+                challenge_id: challenge.id,
+            })
+        }
+        ChargeResult::Declined(code) => {
+            tracing::info!(session = %crate::ids::redact(&session.id), ?code, "upgrade declined");
+            Ok(ChangeOutcome::Declined {
+                decline: Decline {
+                    code,
+                    message: upgrade_decline_message(code),
+                },
+            })
+        }
+    }
+}
+
+/// A decline on the card on file says that the plan has not changed.
+fn upgrade_decline_message(code: DeclineCode) -> String {
+    format!("{} Your plan has not changed.", code.message())
+}
+
+fn receipt(
+    quote: &Quote,
+    from: PlanId,
+    card: Option<billing::wire::CardSummary>,
+    invoice_number: Option<String>,
+) -> ChangeReceipt {
+    ChangeReceipt {
+        kind: quote.kind,
+        from_plan: from.into(),
+        to_plan: quote.to_plan.into(),
+        amount_charged: quote.total_due_today,
+        card,
+        effective_at: quote.effective_at,
+        invoice_number,
+        next_renewal_at: quote.next_renewal_at,
+        next_renewal_amount: quote.next_renewal_amount,
+    }
+}
+
+/// Undoes a scheduled downgrade: the current plan simply renews.
+pub fn keep_current_plan(
+    conn: &Connection,
+    mut sub: Subscription,
+) -> Result<Subscription, AppError> {
+    sub.scheduled_plan = None;
+    store::save_subscription(conn, &sub)?;
+    Ok(sub)
+}
