@@ -1,8 +1,10 @@
 //! The one client of the billing API, over gloo-net, with one error type.
 
+use billing::PlanId;
+use billing::proration::Quote;
 use billing::wire::{
-    CardSummary, ChallengeAnswer, CheckoutView, ConfirmCheckout, ErrorBody, ErrorCode,
-    PaymentOutcome, TokenizeCard,
+    CardSummary, ChallengeAnswer, ChangeOutcome, CheckoutView, ConfirmChange, ConfirmCheckout,
+    ErrorBody, ErrorCode, PaymentOutcome, PortalView, PreviewChange, TokenizeCard,
 };
 use gloo_net::http::{Request, Response};
 use serde::Serialize;
@@ -107,4 +109,45 @@ pub async fn answer_challenge(
     answer: &ChallengeAnswer,
 ) -> Result<PaymentOutcome, ApiError> {
     post(&checkout_path(session_id, "/challenge"), answer).await
+}
+
+fn portal_path(session_id: &str, rest: &str) -> String {
+    format!(
+        "/api/portal/{}{rest}",
+        js_sys::encode_uri_component(session_id)
+    )
+}
+
+pub async fn portal_session(session_id: String) -> Result<PortalView, ApiError> {
+    get(&portal_path(&session_id, "")).await
+}
+
+pub async fn preview_change(session_id: &str, plan: PlanId) -> Result<Quote, ApiError> {
+    post(
+        &portal_path(session_id, "/preview"),
+        &PreviewChange { plan },
+    )
+    .await
+}
+
+pub async fn confirm_change(
+    session_id: &str,
+    request: &ConfirmChange,
+) -> Result<ChangeOutcome, ApiError> {
+    post(&portal_path(session_id, "/change"), request).await
+}
+
+pub async fn keep_plan(session_id: &str) -> Result<PortalView, ApiError> {
+    post(
+        &portal_path(session_id, "/keep-plan"),
+        &serde_json::json!({}),
+    )
+    .await
+}
+
+pub async fn answer_portal_challenge(
+    session_id: &str,
+    answer: &ChallengeAnswer,
+) -> Result<ChangeOutcome, ApiError> {
+    post(&portal_path(session_id, "/challenge"), answer).await
 }

@@ -1,6 +1,10 @@
 //! The one router.
 
-use crate::pages::{checkout::CheckoutPage, not_found::NotFoundPage, portal::PortalPage};
+use crate::pages::checkout::CheckoutPage;
+use crate::pages::not_found::NotFoundPage;
+use crate::pages::portal::PortalHomePage;
+use crate::pages::portal_change::ConfirmChangePage;
+use crate::pages::portal_plans::ChoosePlanPage;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
@@ -13,7 +17,9 @@ pub fn App() -> impl IntoView {
             <div class="app">
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/checkout/:session_id") view=CheckoutPage />
-                    <Route path=path!("/portal/:session_id") view=PortalPage />
+                    <Route path=path!("/portal/:session_id") view=PortalHomePage />
+                    <Route path=path!("/portal/:session_id/update") view=ChoosePlanPage />
+                    <Route path=path!("/portal/:session_id/update/:plan") view=ConfirmChangePage />
                 </Routes>
             </div>
         </Router>

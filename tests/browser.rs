@@ -8,5 +8,6 @@ mod browser {
     pub mod harness;
 
     mod checkout;
+    mod portal;
     mod smoke;
 }

@@ -4,9 +4,22 @@ use billing::wire::Branding;
 use leptos::html;
 use leptos::prelude::*;
 
-/// Header, main content and footer around every page.
+/// Header, main content and footer around every page. `return_url` puts the way back to the
+/// IDE at the top.
 #[component]
-pub fn PageFrame(branding: Branding, test_mode: bool, children: Children) -> impl IntoView {
+pub fn PageFrame(
+    branding: Branding,
+    test_mode: bool,
+    #[prop(optional, into)] return_url: Option<String>,
+    children: Children,
+) -> impl IntoView {
+    let back = return_url.map(|href| {
+        view! {
+            <a class="return-link" href=href>
+                {branding.return_link_text.clone()}
+            </a>
+        }
+    });
     view! {
         <header class="topbar">
             <span class="brand-mark" aria-hidden="true">"K"</span>
@@ -14,6 +27,7 @@ pub fn PageFrame(branding: Branding, test_mode: bool, children: Children) -> imp
             <Show when=move || test_mode>
                 <TestModeBadge />
             </Show>
+            {back}
         </header>
         <main class="page" id="main">
             {children()}
@@ -39,7 +53,10 @@ pub fn PageHeading(#[prop(into)] text: String) -> impl IntoView {
     }
     Effect::new(move |_| {
         if let Some(el) = heading.get() {
-            let _ = el.focus();
+            // On the next frame the page is in the document, where focus can land.
+            request_animation_frame(move || {
+                let _ = el.focus();
+            });
         }
     });
     view! { <h1 tabindex="-1" node_ref=heading>{text}</h1> }

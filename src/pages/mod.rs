@@ -3,6 +3,8 @@
 pub mod checkout;
 pub mod not_found;
 pub mod portal;
+pub mod portal_change;
+pub mod portal_plans;
 
 use leptos::Params;
 use leptos_router::params::Params;
@@ -11,4 +13,11 @@ use leptos_router::params::Params;
 #[derive(Params, PartialEq, Clone, Debug)]
 pub struct SessionParams {
     pub session_id: Option<String>,
+}
+
+/// `/portal/:session_id/update/:plan`.
+#[derive(Params, PartialEq, Clone, Debug)]
+pub struct PlanChangeParams {
+    pub session_id: Option<String>,
+    pub plan: Option<String>,
 }

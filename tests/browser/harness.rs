@@ -24,14 +24,15 @@ const PATIENCE: Duration = Duration::from_secs(20);
 /// Faults the harness can inject between the browser and the server.
 #[derive(Default)]
 pub struct Faults {
-    /// Process the next confirm, then drop the connection before answering.
+    /// Process the next confirm (checkout) or change (portal), then cut its answer off.
     pub drop_next_confirm: AtomicBool,
     /// Hold each confirm's answer this long after processing it.
     pub confirm_delay_ms: AtomicU64,
 }
 
 async fn inject_faults(State(faults): State<Arc<Faults>>, req: Request, next: Next) -> Response {
-    let is_confirm = req.uri().path().ends_with("/confirm");
+    let path = req.uri().path();
+    let is_confirm = path.ends_with("/confirm") || path.ends_with("/change");
     let response = next.run(req).await;
     if is_confirm {
         let delay = faults.confirm_delay_ms.load(Ordering::SeqCst);
@@ -164,6 +165,48 @@ impl TestServer {
                 reqwest::Method::POST,
                 "/v1/checkout/sessions",
                 Some(json!({"account": account, "plan": plan, "return_url": "kiro://kiro.kiroAgent/upgrade-success"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["url"].as_str().unwrap().to_string()
+    }
+
+    /// Pays a checkout for `account` through the browser API (as the page would) with `card`.
+    pub async fn subscribe(&self, account: &str, plan: &str, card: &str) {
+        let url = self.checkout_session(account, plan).await;
+        let session = url.rsplit('/').next().unwrap().to_string();
+        let card = json!({"number": card, "exp_month": 12, "exp_year": 2034, "cvc": "123", "name": "Ada Lovelace"});
+        let token: Value = self
+            .http
+            .post(format!("{}/api/checkout/{session}/card", self.base))
+            .json(&card)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let confirm = json!({"email": "dev@example.com", "payment_method": token["id"], "billing": {"country": "US", "postal_code": "94107"}, "idempotency_key": "setup"});
+        let outcome: Value = self
+            .http
+            .post(format!("{}/api/checkout/{session}/confirm", self.base))
+            .json(&confirm)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(outcome["status"], "succeeded", "{outcome}");
+    }
+
+    /// A portal session for `account`; its URL.
+    pub async fn portal_session(&self, account: &str) -> String {
+        let (status, body) = self
+            .api(
+                reqwest::Method::POST,
+                "/v1/portal/sessions",
+                Some(json!({"account_id": account, "return_url": "kiro://kiro.kiroAgent/manage-plan"})),
             )
             .await;
         assert_eq!(status, 201, "{body}");

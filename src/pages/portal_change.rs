@@ -1,0 +1,392 @@
+//! Confirm details: each line of today's charge, the total, the card, when the new plan starts and
+//! the next renewal; **Confirm** and a way back. Then the done page with **Return to Kiro**.
+
+use crate::api::{self, ApiError};
+use crate::browser;
+use crate::components::challenge_dialog::{ChallengeChoice, ChallengeDialog};
+use crate::components::frame::{PageFrame, PageHeading};
+use crate::components::order_summary::LineItems;
+use crate::components::status::{ExpiredSessionPage, Loading, StatusPage};
+use crate::pages::PlanChangeParams;
+use crate::pages::portal::PortalErrorPage;
+use billing::PlanId;
+use billing::period::long_date;
+use billing::plans::format_credits;
+use billing::proration::{ChangeKind, Quote};
+use billing::wire::{
+    ChallengeAnswer, ChallengeOutcome, ChangeOutcome, ChangeReceipt, ConfirmChange, ErrorCode,
+    PortalView,
+};
+use leptos::html;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params;
+
+/// `/portal/:session_id/update/:plan`.
+#[component]
+pub fn ConfirmChangePage() -> impl IntoView {
+    let params = use_params::<PlanChangeParams>();
+    let session_id = Memo::new(move |_| {
+        params
+            .get()
+            .ok()
+            .and_then(|p| p.session_id)
+            .unwrap_or_default()
+    });
+    let plan = Memo::new(move |_| {
+        params
+            .get()
+            .ok()
+            .and_then(|p| p.plan)
+            .and_then(|p| p.parse::<PlanId>().ok())
+    });
+    let details = LocalResource::new(move || {
+        let (session_id, plan) = (session_id.get(), plan.get());
+        async move {
+            let portal = api::portal_session(session_id.clone()).await?;
+            let quote = match plan {
+                Some(plan) => Some(api::preview_change(&session_id, plan).await?),
+                None => None,
+            };
+            Ok::<_, ApiError>((portal, quote))
+        }
+    });
+    let reload = Callback::new(move |_| details.refetch());
+    view! {
+        <Transition fallback=|| view! { <Loading label="Working out today's charge…" /> }>
+            {move || Suspend::new(async move {
+                match details.await {
+                    Ok((portal, Some(quote))) => {
+                        view! { <ChangeFlow session_id=session_id.get_untracked() portal=portal quote=quote on_stale=reload /> }
+                            .into_any()
+                    }
+                    Ok((_, None)) => {
+                        view! {
+                            <StatusPage
+                                title="That plan doesn't exist"
+                                message="Go back and choose one of the plans on the list."
+                            />
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <PortalErrorPage error=error on_retry=reload /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// A step of confirming: the change itself, or the bank's answer.
+#[derive(Clone, Debug, PartialEq)]
+enum ChangeStep {
+    Confirm(ConfirmChange),
+    Authenticate {
+        challenge_id: String,
+        choice: ChallengeChoice,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum ChangeResult {
+    Done(Box<ChangeReceipt>),
+    NeedsAuthentication { challenge_id: String },
+    Declined(String),
+    Stale(String),
+    Expired,
+    Failed(ApiError),
+}
+
+async fn run_change(
+    session_id: String,
+    step: ChangeStep,
+    last: StoredValue<Option<ConfirmChange>>,
+    on_stale: Callback<()>,
+) -> ChangeResult {
+    let outcome = match step {
+        ChangeStep::Confirm(mut request) => {
+            // A retry of the same change reuses its key, so the server answers it once.
+            if let Some(previous) = last
+                .get_value()
+                .filter(|p| p.plan == request.plan && p.expected_total == request.expected_total)
+            {
+                request.idempotency_key = previous.idempotency_key;
+            }
+            last.set_value(Some(request.clone()));
+            api::confirm_change(&session_id, &request).await
+        }
+        ChangeStep::Authenticate {
+            challenge_id,
+            choice,
+        } => {
+            let outcome = if choice == ChallengeChoice::Complete {
+                ChallengeOutcome::Complete
+            } else {
+                ChallengeOutcome::Fail
+            };
+            api::answer_portal_challenge(
+                &session_id,
+                &ChallengeAnswer {
+                    challenge_id,
+                    outcome,
+                },
+            )
+            .await
+        }
+    };
+    match outcome {
+        Ok(ChangeOutcome::Succeeded { change }) => ChangeResult::Done(Box::new(change)),
+        Ok(ChangeOutcome::RequiresAction { challenge_id }) => {
+            ChangeResult::NeedsAuthentication { challenge_id }
+        }
+        Ok(ChangeOutcome::Declined { decline }) => {
+            last.set_value(None);
+            ChangeResult::Declined(decline.message)
+        }
+        Err(ApiError::Api {
+            code: ErrorCode::QuoteChanged,
+            message,
+            ..
+        }) => {
+            last.set_value(None);
+            on_stale.run(());
+            ChangeResult::Stale(message)
+        }
+        Err(ApiError::Api {
+            code: ErrorCode::SessionExpired,
+            ..
+        }) => ChangeResult::Expired,
+        Err(error) => ChangeResult::Failed(error),
+    }
+}
+
+/// The confirm page, then the done page.
+#[component]
+fn ChangeFlow(
+    session_id: String,
+    portal: PortalView,
+    quote: Quote,
+    on_stale: Callback<()>,
+) -> impl IntoView {
+    let last = StoredValue::new(None::<ConfirmChange>);
+    let sid = session_id.clone();
+    let change = Action::new_local(move |step: &ChangeStep| {
+        run_change(sid.clone(), step.clone(), last, on_stale)
+    });
+    let result = change.value();
+    // Only a change of page re-renders; declines and failures stay on the confirm page.
+    let page = Memo::new(move |_| match result.get() {
+        Some(ChangeResult::Done(receipt)) => Some(Ok(receipt)),
+        Some(ChangeResult::Expired) => Some(Err(())),
+        _ => None,
+    });
+    let portal = StoredValue::new(portal);
+    let quote = StoredValue::new(quote);
+    move || {
+        match page.get() {
+        Some(Ok(receipt)) => view! { <DonePage portal=portal.get_value() receipt=*receipt /> }.into_any(),
+        Some(Err(())) => view! { <ExpiredSessionPage kind="subscription management" /> }.into_any(),
+        None => view! { <ConfirmDetails session_id=session_id.clone() portal=portal.get_value() quote=quote.get_value() change=change /> }
+            .into_any(),
+    }
+    }
+}
+
+/// What the change does and what it costs, before anything is charged.
+#[component]
+fn ConfirmDetails(
+    session_id: String,
+    portal: PortalView,
+    quote: Quote,
+    change: Action<ChangeStep, ChangeResult>,
+) -> impl IntoView {
+    let from = portal.subscription.plan.clone();
+    let to = billing::wire::PlanSummary::from(quote.to_plan);
+    let pending = change.pending();
+    let result = change.value();
+    let request = ConfirmChange {
+        plan: quote.to_plan,
+        expected_total: quote.total_due_today,
+        idempotency_key: String::new(),
+    };
+    let confirm = move || {
+        if !pending.get_untracked() {
+            change.dispatch(ChangeStep::Confirm(ConfirmChange {
+                idempotency_key: browser::new_idempotency_key(),
+                ..request.clone()
+            }));
+        }
+    };
+    let effect_text = match quote.kind {
+        ChangeKind::Upgrade => format!(
+            "{} starts today, with {} credits a month available at once.",
+            to.name,
+            format_credits(to.monthly_credits)
+        ),
+        _ => format!(
+            "{} starts on {}. You keep {} until then. Nothing is charged today.",
+            to.name,
+            long_date(quote.effective_at),
+            from.name
+        ),
+    };
+    let card_text = match (
+        &portal.payment_method,
+        quote.total_due_today > billing::Money::ZERO,
+    ) {
+        (Some(card), true) => Some(format!(
+            "{} will be charged to {} ending in {}.",
+            quote.total_due_today,
+            card.brand.display_name(),
+            card.last4
+        )),
+        _ => None,
+    };
+    let renewal_text = match quote.next_renewal_at {
+        Some(at) => format!(
+            "Then {} per month from {}.",
+            quote.next_renewal_amount,
+            long_date(at)
+        ),
+        None => format!("No further payments after {}.", long_date(quote.period.end)),
+    };
+    let alert = NodeRef::<html::Div>::new();
+    Effect::new(move |_| {
+        if let Some(ChangeResult::Declined(_) | ChangeResult::Stale(_) | ChangeResult::Failed(_)) =
+            result.get()
+            && let Some(el) = alert.get()
+        {
+            let _ = el.focus();
+        }
+    });
+    let message = move || {
+        match result.get() {
+        Some(ChangeResult::Declined(text) | ChangeResult::Stale(text)) => Some((text, false)),
+        Some(ChangeResult::Failed(ApiError::Network)) => {
+            Some(("We couldn't reach the server, so we don't know yet whether the change went through. Retry: you won't be charged twice.".into(), true))
+        }
+        Some(ChangeResult::Failed(error)) => Some((error.message(), false)),
+        _ => None,
+    }
+    };
+    let challenge = Memo::new(move |_| match result.get() {
+        Some(ChangeResult::NeedsAuthentication { challenge_id }) => Some(challenge_id),
+        _ => None,
+    });
+    let on_choice = Callback::new(move |choice: ChallengeChoice| {
+        if let Some(challenge_id) = challenge.get_untracked()
+            && !pending.get_untracked()
+        {
+            change.dispatch(ChangeStep::Authenticate {
+                challenge_id,
+                choice,
+            });
+        }
+    });
+    let amount = quote.total_due_today.to_string();
+    let confirm_retry = confirm.clone();
+    view! {
+        <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode return_url=portal.return_url.clone()>
+            <div class="portal">
+                <PageHeading text="Confirm your new plan" />
+                <section class="card" aria-labelledby="change-title">
+                    <h2 id="change-title" class="change-title">
+                        {from.name.clone()} <span aria-hidden="true">" → "</span> <span class="sr-only">" to "</span> {to.name.clone()}
+                    </h2>
+                    <p>{format!("{} per month, {} credits per month.", to.monthly_price, format_credits(to.monthly_credits))}</p>
+                    <h3 class="lines-title">"Today's charge"</h3>
+                    <LineItems quote=quote.clone() />
+                    <p>{card_text}</p>
+                    <p>{effect_text}</p>
+                    <p class="muted">{renewal_text}</p>
+                    <div class="alert-slot" role="alert">
+                        {move || {
+                            message()
+                                .map(|(text, can_retry)| {
+                                    let retry = confirm_retry.clone();
+                                    view! {
+                                        <div class="alert error" tabindex="-1" node_ref=alert>
+                                            <p>{text}</p>
+                                            {can_retry
+                                                .then(|| {
+                                                    view! {
+                                                        <button type="button" class="button secondary" on:click=move |_| retry()>
+                                                            "Retry"
+                                                        </button>
+                                                    }
+                                                })}
+                                        </div>
+                                    }
+                                })
+                        }}
+                    </div>
+                    <div class="actions">
+                        <button
+                            type="button"
+                            class="button primary"
+                            disabled=move || pending.get()
+                            aria-busy=move || if pending.get() { "true" } else { "false" }
+                            on:click=move |_| confirm()
+                        >
+                            {move || if pending.get() { "Processing…" } else { "Confirm" }}
+                        </button>
+                        <a class="button secondary" href=format!("/portal/{session_id}/update")>
+                            "Back"
+                        </a>
+                    </div>
+                </section>
+            </div>
+            {move || challenge.get().map(|_| view! { <ChallengeDialog amount=amount.clone() on_choice=on_choice busy=pending /> })}
+        </PageFrame>
+    }
+}
+
+/// What changed, and the way back to the IDE.
+#[component]
+fn DonePage(portal: PortalView, receipt: ChangeReceipt) -> impl IntoView {
+    let (title, detail) = match receipt.kind {
+        ChangeKind::Upgrade => (
+            format!("You're now on {}", receipt.to_plan.name),
+            match &receipt.card {
+                Some(card) => format!(
+                    "We charged {} to {} ending in {}. Your {} credits a month are ready to use.",
+                    receipt.amount_charged,
+                    card.brand.display_name(),
+                    card.last4,
+                    format_credits(receipt.to_plan.monthly_credits)
+                ),
+                None => format!(
+                    "Your {} credits a month are ready to use.",
+                    format_credits(receipt.to_plan.monthly_credits)
+                ),
+            },
+        ),
+        _ => (
+            format!("Your plan changes on {}", long_date(receipt.effective_at)),
+            format!(
+                "You keep {} until then; {} starts on {}. Nothing was charged today.",
+                receipt.from_plan.name,
+                receipt.to_plan.name,
+                long_date(receipt.effective_at)
+            ),
+        ),
+    };
+    let next = receipt.next_renewal_at.map(|at| {
+        format!(
+            "Next payment: {} on {}.",
+            receipt.next_renewal_amount,
+            long_date(at)
+        )
+    });
+    view! {
+        <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode>
+            <section class="card success">
+                <div class="success-mark" aria-hidden="true">"✓"</div>
+                <PageHeading text=title />
+                <p class="lead">{detail}</p>
+                <p class="muted">{next}</p>
+                <a class="button primary" href=portal.return_url.clone()>
+                    {portal.branding.return_link_text.clone()}
+                </a>
+            </section>
+        </PageFrame>
+    }
+}
