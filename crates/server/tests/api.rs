@@ -1040,7 +1040,7 @@ async fn upgrades_in_the_first_paid_month_are_re_rated_from_the_first_paid_momen
 async fn from_the_second_month_upgrades_charge_the_price_difference() {
     let app = test_app();
     let plus = subscribed_portal(&app, "acct-up2", "pro", "4242424242424242").await;
-    let power = subscribed_portal(&app, "acct-up3", "pro", "5555555555554444").await;
+    subscribed_portal(&app, "acct-up3", "pro", "5555555555554444").await;
     set_clock(&app, "2026-12-10T09:00:00Z").await;
     // Portal sessions last an hour: open new ones after the clock moved.
     assert_error(
