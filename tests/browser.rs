@@ -8,6 +8,7 @@ mod browser {
     pub mod harness;
 
     mod checkout;
+    mod layout;
     mod portal;
     mod smoke;
 }

@@ -123,6 +123,7 @@ async fn the_successful_test_cards_subscribe_and_get_started_returns_to_kiro() {
         );
         if i == 0 {
             browser.screenshot("checkout-success").await;
+            browser.audit("the checkout success page").await;
         }
         // Reloading shows the success again and charges nothing more.
         browser.client.refresh().await.unwrap();
@@ -179,6 +180,7 @@ async fn declines_say_why_keep_the_form_and_take_focus() {
     // The fifth decline locks the session.
     pay(&browser, "4000000000000119", "123").await;
     browser.wait_for_heading("This checkout is locked").await;
+    browser.audit("the locked page").await;
     browser.client.refresh().await.unwrap();
     browser.wait_for_heading("This checkout is locked").await;
     assert!(server.invoices("acct-declines").await.is_empty());
@@ -324,6 +326,7 @@ async fn every_field_names_what_is_wrong() {
         )
         .await;
     browser.screenshot("checkout-field-errors").await;
+    browser.audit("field errors").await;
     browser.close().await;
 }
 
@@ -470,6 +473,7 @@ async fn three_d_secure_can_fail_then_complete() {
             .await;
     }
     browser.screenshot("checkout-3ds-dialog").await;
+    browser.audit("the 3-D Secure dialog").await;
     browser.click_button("Fail authentication").await;
     browser
         .wait_for_text("Your bank couldn't verify this payment.")
@@ -501,6 +505,7 @@ async fn sessions_that_cannot_pay_have_their_own_pages() {
         .wait_for_heading("Upgrade through your AWS account")
         .await;
     assert!(browser.text().await.contains("linked to an AWS account"));
+    browser.audit("the linked-to-AWS page").await;
     browser.link("Return to Kiro").await;
 
     // An account that already pays is sent to Manage Plan.
@@ -517,6 +522,7 @@ async fn sessions_that_cannot_pay_have_their_own_pages() {
         .wait_for_heading("You already have a paid plan")
         .await;
     assert!(browser.text().await.contains("Manage Plan"));
+    browser.audit("the already-subscribed page").await;
 
     // A session that expires while the page is open.
     let url = server.checkout_session("acct-late", "pro").await;

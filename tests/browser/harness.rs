@@ -281,6 +281,11 @@ impl Browser {
     }
 
     pub async fn open_sized(width: u32, height: u32) -> Browser {
+        Self::open_with(width, height, &[]).await
+    }
+
+    /// A browser with extra Chromium switches (e.g. `--force-prefers-reduced-motion`).
+    pub async fn open_with(width: u32, height: u32, extra_args: &[&str]) -> Browser {
         let (url, own) = match std::env::var("WEBDRIVER_URL") {
             Ok(url) => (url, None),
             Err(_) => {
@@ -516,6 +521,32 @@ impl Browser {
         self.button(name).await.click().await.unwrap();
     }
 
+    /// Sends a DevTools command (media emulation, throttling) to this browser.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.client.issue_cmd(Cdp { cmd: cmd.into(), params }).await.unwrap()
+    }
+
+    /// Runs axe-core on the page as it is and fails on any WCAG 2.0/2.1/2.2 A or AA violation.
+    pub async fn audit(&self, what: &str) {
+        let axe = axe_source();
+        let loaded = self.client.execute(&format!("{axe}\nreturn typeof axe !== 'undefined';"), vec![]).await.unwrap();
+        assert_eq!(loaded, Value::Bool(true), "axe-core did not load");
+        let result = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })
+                   .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
+                       nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary) }))))
+                   .catch(e => done([{ id: 'axe-error', help: String(e), nodes: [] }]));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let violations = result.as_array().cloned().unwrap_or_default();
+        assert!(violations.is_empty(), "accessibility violations on {what}:\n{}", serde_json::to_string_pretty(&violations).unwrap());
+    }
+
     /// Writes a PNG of the page to `test-artifacts/<name>.png`.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();
@@ -523,6 +554,34 @@ impl Browser {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
+}
+
+/// A Chrome DevTools Protocol command, sent through chromedriver.
+#[derive(Debug)]
+struct Cdp {
+    cmd: String,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({"cmd": self.cmd, "params": self.params}).to_string()))
+    }
+}
+
+/// axe-core's script, installed by `cargo xtask` into `.tools/` (or `AXE_JS`).
+fn axe_source() -> &'static str {
+    static AXE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    AXE.get_or_init(|| {
+        let path = std::env::var_os("AXE_JS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools/node_modules/axe-core/axe.min.js"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("axe-core is missing at {} ({e}): run `cargo xtask test`", path.display()))
+    })
 }
 
 /// `text` as an XPath string literal (handles quotes).

@@ -19,6 +19,7 @@ async fn choose(browser: &Browser, portal: &str, plan_name: &str) {
         .await
         .unwrap();
     browser.wait_for_heading("Choose a plan").await;
+    browser.audit("the plan chooser").await;
     let option = browser
         .client
         .find(fantoccini::Locator::XPath(&format!(
@@ -64,6 +65,7 @@ async fn first_paid_month_pro_to_pro_plus_charges_ten_dollars() {
         "{back}"
     );
     browser.screenshot("portal-home").await;
+    browser.audit("the portal home").await;
 
     choose(&browser, &portal, "Kiro Pro+").await;
     let text = browser.text().await;
@@ -80,6 +82,7 @@ async fn first_paid_month_pro_to_pro_plus_charges_ten_dollars() {
         assert!(text.contains(expected), "missing {expected:?}:\n{text}");
     }
     browser.screenshot("portal-confirm").await;
+    browser.audit("the confirm page").await;
     browser.click_button("Confirm").await;
     browser.wait_for_heading("You're now on Kiro Pro+").await;
     assert!(
@@ -181,6 +184,7 @@ async fn a_downgrade_charges_nothing_shows_on_the_home_page_and_can_be_undone() 
             .contains("Next payment: $20.00 on December 1, 2026")
     );
     browser.screenshot("portal-scheduled-downgrade").await;
+    browser.audit("a scheduled downgrade").await;
     browser.click_button("Keep Kiro Power").await;
     browser
         .wait_for_text("Next payment: $200.00 on December 1, 2026")
@@ -304,6 +308,7 @@ async fn unknown_and_expired_portal_sessions_have_their_own_pages() {
     server.set_clock("2026-11-16T01:00:00Z").await;
     browser.goto(&portal).await;
     browser.wait_for_heading("This link has expired").await;
+    browser.audit("an expired portal session").await;
     browser.close().await;
 }
 

@@ -55,6 +55,7 @@ async fn an_expired_session_has_its_own_page() {
     browser.goto(&url).await;
     browser.wait_for_heading("This link has expired").await;
     assert!(browser.text().await.contains("nothing has been charged"));
+    browser.audit("the expired page").await;
     browser.close().await;
 }
 
@@ -76,10 +77,25 @@ async fn a_server_that_goes_away_shows_unreachable_and_retry_recovers() {
         .await
         .unwrap();
     browser.wait_for_heading("We can't reach the server").await;
+    browser.audit("the unreachable page").await;
 
     server.restart().await;
     browser.click_button("Retry").await;
     browser.wait_for_heading("Subscribe to Kiro Power").await;
     assert!(browser.text().await.contains("$200.00"));
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_accessibility_audit_catches_violations() {
+    use futures_util::FutureExt;
+    let browser = Browser::open().await;
+    browser.goto("data:text/html,<html><body><img src='x.png'><input type='text'><p style='color:%23ccc'>faint</p></body></html>").await;
+    let audit = std::panic::AssertUnwindSafe(browser.audit("a page built to fail")).catch_unwind().await;
+    let message = audit.expect_err("the audit passed a page without alt text, labels or contrast");
+    let message = message.downcast_ref::<String>().cloned().unwrap_or_default();
+    for rule in ["image-alt", "label", "html-has-lang"] {
+        assert!(message.contains(rule), "{rule} not reported:\n{message}");
+    }
     browser.close().await;
 }

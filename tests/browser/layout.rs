@@ -1,0 +1,96 @@
+//! Every main page at 320, 375, 768 and 1280 px: nothing scrolls sideways, nothing is cut off.
+//! Screenshots of each land in `test-artifacts/`. Reduced motion stops the spinner.
+
+use super::harness::{Browser, TestServer};
+
+/// Fails if the page scrolls sideways or any visible element sticks out of the viewport.
+async fn assert_fits(browser: &Browser, what: &str) {
+    let overflow = browser
+        .client
+        .execute(
+            "const w = document.documentElement.clientWidth;
+             const out = [...document.querySelectorAll('body *')].filter(e => {
+               const r = e.getBoundingClientRect();
+               return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden' &&
+                      (r.right > w + 1 || r.left < -1);
+             }).map(e => e.tagName + '.' + e.className + ' ' + (e.textContent || '').trim().slice(0, 30));
+             return { scroll: document.documentElement.scrollWidth - w, out };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(overflow["scroll"], 0, "{what} scrolls sideways: {overflow}");
+    assert_eq!(overflow["out"], serde_json::json!([]), "{what} has elements outside the viewport: {overflow}");
+}
+
+async fn pages_at(width: u32) {
+    let server = TestServer::start().await;
+    let checkout = server.checkout_session(&format!("acct-w{width}"), "pro_plus").await;
+    server.subscribe(&format!("acct-p{width}"), "pro", "4242424242424242").await;
+    let portal = server.portal_session(&format!("acct-p{width}")).await;
+    let browser = Browser::open_sized(width, 900).await;
+
+    browser.goto(&checkout).await;
+    browser.wait_for_heading("Subscribe to Kiro Pro+").await;
+    browser.fill("Card number", "4242").await;
+    browser.blur().await;
+    browser.wait_for_text("Your card number is incomplete.").await;
+    assert_fits(&browser, "the checkout form").await;
+    browser.screenshot(&format!("layout-{width}-checkout")).await;
+
+    browser.goto(&portal).await;
+    browser.wait_for_heading("Your subscription").await;
+    assert_fits(&browser, "the portal home").await;
+    browser.screenshot(&format!("layout-{width}-portal-home")).await;
+
+    browser.goto(&format!("{portal}/update")).await;
+    browser.wait_for_heading("Choose a plan").await;
+    assert_fits(&browser, "the plan chooser").await;
+    browser.screenshot(&format!("layout-{width}-portal-plans")).await;
+
+    browser.goto(&format!("{portal}/update/power")).await;
+    browser.wait_for_heading("Confirm your new plan").await;
+    assert_fits(&browser, "the confirm page").await;
+    browser.screenshot(&format!("layout-{width}-portal-confirm")).await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_fit_320_px() {
+    pages_at(320).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_fit_375_px() {
+    pages_at(375).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_fit_768_px() {
+    pages_at(768).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_fit_1280_px() {
+    pages_at(1280).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reduced_motion_stops_animation() {
+    let server = TestServer::start().await;
+    let url = server.checkout_session("acct-motion", "pro").await;
+    for (motion, expected) in [("reduce", "none"), ("no-preference", "spin")] {
+        let browser = Browser::open().await;
+        let features = serde_json::json!({"features": [{"name": "prefers-reduced-motion", "value": motion}]});
+        browser.cdp("Emulation.setEmulatedMedia", features).await;
+        browser.goto(&url).await;
+        browser.wait_for_heading("Subscribe to Kiro Pro").await;
+        let animation = browser
+            .client
+            .execute("return getComputedStyle(document.querySelector('#shell .spinner')).animationName", vec![])
+            .await
+            .unwrap();
+        assert_eq!(animation, expected, "prefers-reduced-motion: {motion}");
+        browser.close().await;
+    }
+}
