@@ -77,12 +77,14 @@ fn ChoosePlan(session_id: String, portal: PortalView) -> impl IntoView {
                         on:change=move |_| selected.set(id)
                     />
                     <span class="plan-option-body">
-                        <span class="plan-option-name">{plan.name.clone()}</span>
+                        <span class="plan-option-name">
+                            {plan.name.clone()}
+                            {(id == current).then(|| view! { <span class="badge-current">"Current plan"</span> })}
+                        </span>
                         <span class="plan-option-price">{format!("{} per month", plan.monthly_price)}</span>
                         <span class="plan-option-credits">{format!("{} credits per month", format_credits(plan.monthly_credits))}</span>
                         <span class="plan-option-note">{note}</span>
                     </span>
-                    {(id == current).then(|| view! { <span class="badge-current">"Current plan"</span> })}
                 </label>
             }
         })

@@ -280,12 +280,18 @@ impl Browser {
         Self::open_sized(1280, 1000).await
     }
 
+    /// A browser whose viewport is exactly `width` CSS pixels (desktop windows can't be narrower
+    /// than 500 px, so narrow widths are emulated as a phone would report them).
     pub async fn open_sized(width: u32, height: u32) -> Browser {
-        Self::open_with(width, height, &[]).await
+        let browser = Self::launch(width.max(500), height).await;
+        if width < 500 {
+            let metrics = json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": true});
+            browser.cdp("Emulation.setDeviceMetricsOverride", metrics).await;
+        }
+        browser
     }
 
-    /// A browser with extra Chromium switches (e.g. `--force-prefers-reduced-motion`).
-    pub async fn open_with(width: u32, height: u32, extra_args: &[&str]) -> Browser {
+    async fn launch(width: u32, height: u32) -> Browser {
         let (url, own) = match std::env::var("WEBDRIVER_URL") {
             Ok(url) => (url, None),
             Err(_) => {
