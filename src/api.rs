@@ -3,8 +3,8 @@
 use billing::PlanId;
 use billing::proration::Quote;
 use billing::wire::{
-    CardSummary, ChallengeAnswer, ChangeOutcome, CheckoutView, ConfirmChange, ConfirmCheckout,
-    ErrorBody, ErrorCode, PaymentOutcome, PortalView, PreviewChange, TokenizeCard,
+    CardSummary, ChallengeAnswer, ChangeOutcome, CheckoutView, ConfirmChange, ConfirmCheckout, ErrorBody, ErrorCode,
+    PaymentOutcome, PortalView, PreviewChange, TokenizeCard,
 };
 use gloo_net::http::{Request, Response};
 use serde::Serialize;
@@ -16,11 +16,7 @@ pub enum ApiError {
     /// The server could not be reached (offline, stopped, connection dropped).
     Network,
     /// The server answered with an error body.
-    Api {
-        status: u16,
-        code: ErrorCode,
-        message: String,
-    },
+    Api { status: u16, code: ErrorCode, message: String },
     /// The server answered with something this build can't read.
     Unexpected(String),
 }
@@ -36,13 +32,9 @@ impl ApiError {
     /// A sentence for the user.
     pub fn message(&self) -> String {
         match self {
-            ApiError::Network => {
-                "We couldn't reach the server. Check your connection and try again.".into()
-            }
+            ApiError::Network => "We couldn't reach the server. Check your connection and try again.".into(),
             ApiError::Api { message, .. } => message.clone(),
-            ApiError::Unexpected(_) => {
-                "Something went wrong on our side. Try again in a moment.".into()
-            }
+            ApiError::Unexpected(_) => "Something went wrong on our side. Try again in a moment.".into(),
         }
     }
 }
@@ -57,36 +49,24 @@ async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
     }
     let status = response.status();
     match response.json::<ErrorBody>().await {
-        Ok(body) => Err(ApiError::Api {
-            status,
-            code: body.error.code,
-            message: body.error.message,
-        }),
+        Ok(body) => Err(ApiError::Api { status, code: body.error.code, message: body.error.message }),
         Err(_) => Err(ApiError::Unexpected(format!("HTTP {status}"))),
     }
 }
 
 async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    let response = Request::get(path)
-        .send()
-        .await
-        .map_err(|_| ApiError::Network)?;
+    let response = Request::get(path).send().await.map_err(|_| ApiError::Network)?;
     read(response).await
 }
 
 async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
-    let request = Request::post(path)
-        .json(body)
-        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+    let request = Request::post(path).json(body).map_err(|e| ApiError::Unexpected(e.to_string()))?;
     let response = request.send().await.map_err(|_| ApiError::Network)?;
     read(response).await
 }
 
 fn checkout_path(session_id: &str, rest: &str) -> String {
-    format!(
-        "/api/checkout/{}{rest}",
-        js_sys::encode_uri_component(session_id)
-    )
+    format!("/api/checkout/{}{rest}", js_sys::encode_uri_component(session_id))
 }
 
 pub async fn checkout_session(session_id: String) -> Result<CheckoutView, ApiError> {
@@ -97,25 +77,16 @@ pub async fn tokenize_card(session_id: &str, card: &TokenizeCard) -> Result<Card
     post(&checkout_path(session_id, "/card"), card).await
 }
 
-pub async fn confirm_checkout(
-    session_id: &str,
-    request: &ConfirmCheckout,
-) -> Result<PaymentOutcome, ApiError> {
+pub async fn confirm_checkout(session_id: &str, request: &ConfirmCheckout) -> Result<PaymentOutcome, ApiError> {
     post(&checkout_path(session_id, "/confirm"), request).await
 }
 
-pub async fn answer_challenge(
-    session_id: &str,
-    answer: &ChallengeAnswer,
-) -> Result<PaymentOutcome, ApiError> {
+pub async fn answer_challenge(session_id: &str, answer: &ChallengeAnswer) -> Result<PaymentOutcome, ApiError> {
     post(&checkout_path(session_id, "/challenge"), answer).await
 }
 
 fn portal_path(session_id: &str, rest: &str) -> String {
-    format!(
-        "/api/portal/{}{rest}",
-        js_sys::encode_uri_component(session_id)
-    )
+    format!("/api/portal/{}{rest}", js_sys::encode_uri_component(session_id))
 }
 
 pub async fn portal_session(session_id: String) -> Result<PortalView, ApiError> {
@@ -123,31 +94,17 @@ pub async fn portal_session(session_id: String) -> Result<PortalView, ApiError> 
 }
 
 pub async fn preview_change(session_id: &str, plan: PlanId) -> Result<Quote, ApiError> {
-    post(
-        &portal_path(session_id, "/preview"),
-        &PreviewChange { plan },
-    )
-    .await
+    post(&portal_path(session_id, "/preview"), &PreviewChange { plan }).await
 }
 
-pub async fn confirm_change(
-    session_id: &str,
-    request: &ConfirmChange,
-) -> Result<ChangeOutcome, ApiError> {
+pub async fn confirm_change(session_id: &str, request: &ConfirmChange) -> Result<ChangeOutcome, ApiError> {
     post(&portal_path(session_id, "/change"), request).await
 }
 
 pub async fn keep_plan(session_id: &str) -> Result<PortalView, ApiError> {
-    post(
-        &portal_path(session_id, "/keep-plan"),
-        &serde_json::json!({}),
-    )
-    .await
+    post(&portal_path(session_id, "/keep-plan"), &serde_json::json!({})).await
 }
 
-pub async fn answer_portal_challenge(
-    session_id: &str,
-    answer: &ChallengeAnswer,
-) -> Result<ChangeOutcome, ApiError> {
+pub async fn answer_portal_challenge(session_id: &str, answer: &ChallengeAnswer) -> Result<ChangeOutcome, ApiError> {
     post(&portal_path(session_id, "/challenge"), answer).await
 }

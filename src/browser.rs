@@ -8,9 +8,7 @@ pub fn current_year_month() -> (u16, u8) {
 
 /// The browser's preferred language tag, e.g. `en-US`.
 pub fn locale() -> String {
-    web_sys::window()
-        .and_then(|w| w.navigator().language())
-        .unwrap_or_default()
+    web_sys::window().and_then(|w| w.navigator().language()).unwrap_or_default()
 }
 
 /// A fresh random idempotency key (128 bits from the platform CSPRNG).

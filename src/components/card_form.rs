@@ -64,10 +64,7 @@ pub fn check_card(inputs: &CardInputs, today: (u16, u8)) -> Result<CheckedCard, 
                 cvc: cvc.clone(),
                 name: name.clone(),
             },
-            billing: BillingDetails {
-                country: (*country).to_string(),
-                postal_code: postal.clone(),
-            },
+            billing: BillingDetails { country: (*country).to_string(), postal_code: postal.clone() },
         }),
         _ => Err(Box::new(CardErrors {
             number: number.err().map(|e| e.message().to_string()),
@@ -150,18 +147,11 @@ fn formatting_handler(
     format: impl Fn(&str, usize) -> (String, usize) + Send + Sync + 'static,
 ) -> Callback<web_sys::Event> {
     Callback::new(move |ev: web_sys::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
+        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
             return;
         };
         let text = input.value();
-        let caret = input
-            .selection_start()
-            .ok()
-            .flatten()
-            .unwrap_or(text.len() as u32) as usize;
+        let caret = input.selection_start().ok().flatten().unwrap_or(text.len() as u32) as usize;
         let (formatted, new_caret) = format(&text, caret);
         if formatted != text {
             input.set_value(&formatted);
@@ -180,10 +170,8 @@ pub fn CardForm(
 ) -> impl IntoView {
     let brand = Memo::new(move |_| CardBrand::detect(&state.number.get().replace(' ', "")));
     let cvc_len = Signal::derive(move || brand.get().cvc_length());
-    let postal_requirement =
-        Memo::new(move |_| countries::postal_requirement(&state.country.get()));
-    let postal_label =
-        Signal::derive(move || countries::postal_label(&state.country.get()).to_string());
+    let postal_requirement = Memo::new(move |_| countries::postal_requirement(&state.country.get()));
+    let postal_label = Signal::derive(move || countries::postal_label(&state.country.get()).to_string());
     let err = move |f: fn(&CardErrors) -> Option<String>| Signal::derive(move || errors.with(f));
     let brand_badge = ViewFn::from(move || {
         view! {
@@ -268,10 +256,7 @@ pub fn CardForm(
 
 /// The supported countries, by display name.
 #[component]
-fn CountrySelect(
-    state: CardFormState,
-    #[prop(into)] error: Signal<Option<String>>,
-) -> impl IntoView {
+fn CountrySelect(state: CardFormState, #[prop(into)] error: Signal<Option<String>>) -> impl IntoView {
     let show = state.shows("country");
     let visible_error = move || if show.get() { error.get() } else { None };
     view! {
@@ -328,13 +313,7 @@ mod tests {
         let checked = check_card(&good(), (2026, 11)).unwrap();
         assert_eq!(checked.card.number, "4242424242424242");
         assert_eq!((checked.card.exp_month, checked.card.exp_year), (12, 2030));
-        assert_eq!(
-            checked.billing,
-            BillingDetails {
-                country: "US".into(),
-                postal_code: Some("94107".into())
-            }
-        );
+        assert_eq!(checked.billing, BillingDetails { country: "US".into(), postal_code: Some("94107".into()) });
     }
 
     #[test]
@@ -348,23 +327,11 @@ mod tests {
             postal: "941".into(),
         };
         let errors = check_card(&inputs, (2026, 11)).unwrap_err();
-        assert_eq!(
-            errors.number.as_deref(),
-            Some("Your card number is invalid. Check it and try again.")
-        );
-        assert_eq!(
-            errors.expiry.as_deref(),
-            Some("Your card's expiry date is in the past.")
-        );
-        assert_eq!(
-            errors.cvc.as_deref(),
-            Some("Your card's security code is incomplete.")
-        );
+        assert_eq!(errors.number.as_deref(), Some("Your card number is invalid. Check it and try again."));
+        assert_eq!(errors.expiry.as_deref(), Some("Your card's expiry date is in the past."));
+        assert_eq!(errors.cvc.as_deref(), Some("Your card's security code is incomplete."));
         assert_eq!(errors.name.as_deref(), Some("Enter the name on your card."));
-        assert_eq!(
-            errors.postal.as_deref(),
-            Some("Your ZIP code is incomplete.")
-        );
+        assert_eq!(errors.postal.as_deref(), Some("Your ZIP code is incomplete."));
         assert_eq!(errors.country, None);
     }
 
@@ -381,13 +348,7 @@ mod tests {
             check_card(&inputs, (2026, 11)).unwrap_err().cvc.as_deref(),
             Some("Your card's security code is incomplete.")
         );
-        let inputs = CardInputs {
-            cvc: "1234".into(),
-            ..inputs
-        };
-        assert_eq!(
-            check_card(&inputs, (2026, 11)).unwrap().billing.postal_code,
-            None
-        );
+        let inputs = CardInputs { cvc: "1234".into(), ..inputs };
+        assert_eq!(check_card(&inputs, (2026, 11)).unwrap().billing.postal_code, None);
     }
 }

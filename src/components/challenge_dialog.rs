@@ -39,18 +39,13 @@ pub fn ChallengeDialog(
         let Ok(list) = root.query_selector_all("button:not([disabled])") else {
             return;
         };
-        let buttons: Vec<web_sys::HtmlElement> = (0..list.length())
-            .filter_map(|i| list.item(i))
-            .filter_map(|n| n.dyn_into().ok())
-            .collect();
+        let buttons: Vec<web_sys::HtmlElement> =
+            (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.dyn_into().ok()).collect();
         let (Some(first), Some(last)) = (buttons.first(), buttons.last()) else {
             return;
         };
-        let active = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.active_element());
-        let at =
-            |el: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a.is_same_node(Some(el)));
+        let active = web_sys::window().and_then(|w| w.document()).and_then(|d| d.active_element());
+        let at = |el: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a.is_same_node(Some(el)));
         if ev.shift_key() && at(first) {
             ev.prevent_default();
             let _ = last.focus();

@@ -11,16 +11,8 @@ pub struct InputHints {
 }
 
 impl InputHints {
-    pub const fn new(
-        input_type: &'static str,
-        autocomplete: &'static str,
-        inputmode: &'static str,
-    ) -> Self {
-        InputHints {
-            input_type,
-            autocomplete,
-            inputmode,
-        }
+    pub const fn new(input_type: &'static str, autocomplete: &'static str, inputmode: &'static str) -> Self {
+        InputHints { input_type, autocomplete, inputmode }
     }
 }
 

@@ -8,16 +8,14 @@ use crate::components::challenge_dialog::{ChallengeChoice, ChallengeDialog};
 use crate::components::field::{InputHints, TextField};
 use crate::components::frame::{PageFrame, PageHeading};
 use crate::components::order_summary::OrderSummary;
-use crate::components::status::{
-    ExpiredSessionPage, Loading, StatusPage, UnknownSessionPage, UnreachablePage,
-};
+use crate::components::status::{ExpiredSessionPage, Loading, StatusPage, UnknownSessionPage, UnreachablePage};
 use crate::pages::SessionParams;
 use billing::period::{long_date, short_date};
 use billing::plans::format_credits;
 use billing::validate;
 use billing::wire::{
-    CardSummary, ChallengeAnswer, ChallengeOutcome, CheckoutReceipt, CheckoutStatus, CheckoutView,
-    ConfirmCheckout, Decline, Eligibility, ErrorCode, PaymentOutcome, TokenizeCard,
+    CardSummary, ChallengeAnswer, ChallengeOutcome, CheckoutReceipt, CheckoutStatus, CheckoutView, ConfirmCheckout,
+    Decline, Eligibility, ErrorCode, PaymentOutcome, TokenizeCard,
 };
 use leptos::html;
 use leptos::prelude::*;
@@ -27,13 +25,7 @@ use leptos_router::hooks::use_params;
 #[component]
 pub fn CheckoutPage() -> impl IntoView {
     let params = use_params::<SessionParams>();
-    let session_id = Memo::new(move |_| {
-        params
-            .get()
-            .ok()
-            .and_then(|p| p.session_id)
-            .unwrap_or_default()
-    });
+    let session_id = Memo::new(move |_| params.get().ok().and_then(|p| p.session_id).unwrap_or_default());
     let session = LocalResource::new(move || api::checkout_session(session_id.get()));
     let reload = Callback::new(move |_| session.refetch());
     view! {
@@ -52,12 +44,8 @@ pub fn CheckoutPage() -> impl IntoView {
 #[component]
 fn CheckoutErrorPage(error: ApiError, on_retry: Callback<()>) -> impl IntoView {
     match error.code() {
-        Some(ErrorCode::SessionNotFound) => {
-            view! { <UnknownSessionPage kind="checkout" /> }.into_any()
-        }
-        Some(ErrorCode::SessionExpired) => {
-            view! { <ExpiredSessionPage kind="checkout" /> }.into_any()
-        }
+        Some(ErrorCode::SessionNotFound) => view! { <UnknownSessionPage kind="checkout" /> }.into_any(),
+        Some(ErrorCode::SessionExpired) => view! { <ExpiredSessionPage kind="checkout" /> }.into_any(),
         Some(ErrorCode::SessionLocked) => view! { <LockedPage /> }.into_any(),
         _ => view! { <UnreachablePage on_retry=on_retry /> }.into_any(),
     }
@@ -81,15 +69,9 @@ fn CheckoutForSession(session_id: String, checkout: CheckoutView) -> impl IntoVi
         return view! { <SuccessPage checkout=checkout receipt=receipt /> }.into_any();
     }
     match checkout.eligibility {
-        Eligibility::AccountLinkedToAws => {
-            view! { <LinkedToAwsPage checkout=checkout /> }.into_any()
-        }
-        Eligibility::AlreadySubscribed => {
-            view! { <AlreadySubscribedPage checkout=checkout /> }.into_any()
-        }
-        Eligibility::Eligible => {
-            view! { <PaymentFlow session_id=session_id checkout=checkout /> }.into_any()
-        }
+        Eligibility::AccountLinkedToAws => view! { <LinkedToAwsPage checkout=checkout /> }.into_any(),
+        Eligibility::AlreadySubscribed => view! { <AlreadySubscribedPage checkout=checkout /> }.into_any(),
+        Eligibility::Eligible => view! { <PaymentFlow session_id=session_id checkout=checkout /> }.into_any(),
     }
 }
 
@@ -135,27 +117,16 @@ enum PaymentChoice {
 /// One step of paying, as dispatched to the payment action.
 #[derive(Clone, Debug, PartialEq)]
 enum PayStep {
-    Submit {
-        email: String,
-        choice: PaymentChoice,
-    },
-    Authenticate {
-        challenge_id: String,
-        choice: ChallengeChoice,
-    },
+    Submit { email: String, choice: PaymentChoice },
+    Authenticate { challenge_id: String, choice: ChallengeChoice },
 }
 
 /// Where paying stands after a step.
 #[derive(Clone, Debug, PartialEq)]
 enum PayResult {
     Paid(CheckoutReceipt),
-    NeedsAuthentication {
-        challenge_id: String,
-    },
-    Declined {
-        decline: Decline,
-        attempts_left: u32,
-    },
+    NeedsAuthentication { challenge_id: String },
+    Declined { decline: Decline, attempts_left: u32 },
     Locked,
     Expired,
     Failed(ApiError),
@@ -169,26 +140,18 @@ struct AttemptMemory {
     last_request: Option<ConfirmCheckout>,
 }
 
-async fn run_step(
-    session_id: String,
-    step: PayStep,
-    memory: StoredValue<AttemptMemory>,
-) -> PayResult {
+async fn run_step(session_id: String, step: PayStep, memory: StoredValue<AttemptMemory>) -> PayResult {
     let outcome = match step {
         PayStep::Submit { email, choice } => {
             let (payment_method, billing) = match choice {
                 PaymentChoice::Saved(id) => (id, None),
                 PaymentChoice::NewCard(checked) => {
-                    let cached = memory
-                        .with_value(|m| m.token.clone())
-                        .filter(|(card, _)| *card == checked.card);
+                    let cached = memory.with_value(|m| m.token.clone()).filter(|(card, _)| *card == checked.card);
                     let token = match cached {
                         Some((_, token)) => token,
                         None => match api::tokenize_card(&session_id, &checked.card).await {
                             Ok(token) => {
-                                memory.update_value(|m| {
-                                    m.token = Some((checked.card.clone(), token.clone()))
-                                });
+                                memory.update_value(|m| m.token = Some((checked.card.clone(), token.clone())));
                                 token
                             }
                             Err(e) => return result_of_error(e),
@@ -197,73 +160,37 @@ async fn run_step(
                     (token.id, Some(checked.billing))
                 }
             };
-            let mut request = ConfirmCheckout {
-                email,
-                payment_method,
-                billing,
-                idempotency_key: String::new(),
-            };
+            let mut request = ConfirmCheckout { email, payment_method, billing, idempotency_key: String::new() };
             request.idempotency_key = memory
                 .with_value(|m| {
                     m.last_request
                         .as_ref()
-                        .filter(|last| {
-                            ConfirmCheckout {
-                                idempotency_key: String::new(),
-                                ..(*last).clone()
-                            } == request
-                        })
+                        .filter(|last| ConfirmCheckout { idempotency_key: String::new(), ..(*last).clone() } == request)
                         .map(|last| last.idempotency_key.clone())
                 })
                 .unwrap_or_else(browser::new_idempotency_key);
             memory.update_value(|m| m.last_request = Some(request.clone()));
             api::confirm_checkout(&session_id, &request).await
         }
-        PayStep::Authenticate {
-            challenge_id,
-            choice,
-        } => {
+        PayStep::Authenticate { challenge_id, choice } => {
             let outcome = match choice {
                 ChallengeChoice::Complete => ChallengeOutcome::Complete,
                 ChallengeChoice::Fail => ChallengeOutcome::Fail,
             };
-            api::answer_challenge(
-                &session_id,
-                &ChallengeAnswer {
-                    challenge_id,
-                    outcome,
-                },
-            )
-            .await
+            api::answer_challenge(&session_id, &ChallengeAnswer { challenge_id, outcome }).await
         }
     };
     match outcome {
         Ok(PaymentOutcome::Succeeded { receipt }) => PayResult::Paid(receipt),
-        Ok(PaymentOutcome::RequiresAction { challenge_id }) => {
-            PayResult::NeedsAuthentication { challenge_id }
-        }
-        Ok(PaymentOutcome::Declined {
-            attempts_left: 0, ..
-        }) => PayResult::Locked,
-        Ok(PaymentOutcome::Declined {
-            decline,
-            attempts_left,
-        }) => {
+        Ok(PaymentOutcome::RequiresAction { challenge_id }) => PayResult::NeedsAuthentication { challenge_id },
+        Ok(PaymentOutcome::Declined { attempts_left: 0, .. }) => PayResult::Locked,
+        Ok(PaymentOutcome::Declined { decline, attempts_left }) => {
             // A decline is final for this attempt: trying again is a new request.
             memory.update_value(|m| m.last_request = None);
-            PayResult::Declined {
-                decline,
-                attempts_left,
-            }
+            PayResult::Declined { decline, attempts_left }
         }
-        Err(ApiError::Api {
-            code: ErrorCode::SessionCompleted,
-            ..
-        }) => match api::checkout_session(session_id).await {
-            Ok(CheckoutView {
-                receipt: Some(receipt),
-                ..
-            }) => PayResult::Paid(receipt),
+        Err(ApiError::Api { code: ErrorCode::SessionCompleted, .. }) => match api::checkout_session(session_id).await {
+            Ok(CheckoutView { receipt: Some(receipt), .. }) => PayResult::Paid(receipt),
             Ok(_) => PayResult::Failed(ApiError::Unexpected("completed without a receipt".into())),
             Err(e) => result_of_error(e),
         },
@@ -293,8 +220,7 @@ enum FlowPage {
 #[component]
 fn PaymentFlow(session_id: String, checkout: CheckoutView) -> impl IntoView {
     let memory = StoredValue::new(AttemptMemory::default());
-    let pay =
-        Action::new_local(move |step: &PayStep| run_step(session_id.clone(), step.clone(), memory));
+    let pay = Action::new_local(move |step: &PayStep| run_step(session_id.clone(), step.clone(), memory));
     let result = pay.value();
     let page = Memo::new(move |_| match result.get() {
         Some(PayResult::Paid(receipt)) => FlowPage::Paid(Box::new(receipt)),
@@ -304,14 +230,10 @@ fn PaymentFlow(session_id: String, checkout: CheckoutView) -> impl IntoView {
     });
     let checkout = StoredValue::new(checkout);
     move || match page.get() {
-        FlowPage::Paid(receipt) => {
-            view! { <SuccessPage checkout=checkout.get_value() receipt=*receipt /> }.into_any()
-        }
+        FlowPage::Paid(receipt) => view! { <SuccessPage checkout=checkout.get_value() receipt=*receipt /> }.into_any(),
         FlowPage::Locked => view! { <LockedPage /> }.into_any(),
         FlowPage::Expired => view! { <ExpiredSessionPage kind="checkout" /> }.into_any(),
-        FlowPage::Form => {
-            view! { <CheckoutFormPage checkout=checkout.get_value() pay=pay /> }.into_any()
-        }
+        FlowPage::Form => view! { <CheckoutFormPage checkout=checkout.get_value() pay=pay /> }.into_any(),
     }
 }
 
@@ -319,9 +241,7 @@ fn PaymentFlow(session_id: String, checkout: CheckoutView) -> impl IntoView {
 #[component]
 fn CheckoutFormPage(checkout: CheckoutView, pay: Action<PayStep, PayResult>) -> impl IntoView {
     let quote = checkout.quote.clone();
-    let summary = quote
-        .clone()
-        .map(|q| view! { <OrderSummary plan=checkout.plan.clone() quote=q /> });
+    let summary = quote.clone().map(|q| view! { <OrderSummary plan=checkout.plan.clone() quote=q /> });
     let title = format!("Subscribe to {}", checkout.plan.name);
     view! {
         <PageFrame branding=checkout.branding.clone() test_mode=checkout.test_mode>
@@ -341,18 +261,13 @@ fn CheckoutFormPage(checkout: CheckoutView, pay: Action<PayStep, PayResult>) -> 
 fn PaymentForm(checkout: CheckoutView, pay: Action<PayStep, PayResult>) -> impl IntoView {
     let email = RwSignal::new(checkout.email.clone().unwrap_or_default());
     let email_touched = RwSignal::new(false);
-    let email_error = Memo::new(move |_| {
-        validate::validate_email(&email.get())
-            .err()
-            .map(|e| e.message().to_string())
-    });
+    let email_error = Memo::new(move |_| validate::validate_email(&email.get()).err().map(|e| e.message().to_string()));
     let saved_cards = checkout.saved_cards.clone();
     let choice = RwSignal::new(saved_cards.first().map(|c| c.id.clone()));
     let card = CardFormState::new();
     let today = browser::current_year_month();
     let card_check = Memo::new(move |_| check_card(&card.inputs(), today));
-    let card_errors =
-        Signal::derive(move || card_check.get().err().map(|e| *e).unwrap_or_default());
+    let card_errors = Signal::derive(move || card_check.get().err().map(|e| *e).unwrap_or_default());
     let payment = Memo::new(move |_| match choice.get() {
         Some(id) => Some(PaymentChoice::Saved(id)),
         None => card_check.get().ok().map(PaymentChoice::NewCard),
@@ -367,16 +282,11 @@ fn PaymentForm(checkout: CheckoutView, pay: Action<PayStep, PayResult>) -> impl 
         }
         card.show_all.set(true);
         email_touched.set(true);
-        let (Ok(address), Some(choice)) = (
-            validate::validate_email(&email.get_untracked()),
-            payment.get_untracked(),
-        ) else {
+        let (Ok(address), Some(choice)) = (validate::validate_email(&email.get_untracked()), payment.get_untracked())
+        else {
             return;
         };
-        let step = PayStep::Submit {
-            email: address,
-            choice,
-        };
+        let step = PayStep::Submit { email: address, choice };
         last_step.set_value(Some(step.clone()));
         pay.dispatch(step);
     };
@@ -397,10 +307,7 @@ fn PaymentForm(checkout: CheckoutView, pay: Action<PayStep, PayResult>) -> impl 
         }
     });
     let quote = checkout.quote.clone();
-    let total = quote
-        .as_ref()
-        .map(|q| q.total_due_today.to_string())
-        .unwrap_or_default();
+    let total = quote.as_ref().map(|q| q.total_due_today.to_string()).unwrap_or_default();
     let consent = quote.as_ref().and_then(|q| q.next_renewal_at.map(|at| (q.next_renewal_amount, at))).map(|(amount, at)| {
         format!(
             "By subscribing, you authorize {} to charge your card {} today and {} on the 1st of every month from {} until you cancel. You can cancel any time from Manage Plan in {}.",
@@ -420,10 +327,7 @@ fn PaymentForm(checkout: CheckoutView, pay: Action<PayStep, PayResult>) -> impl 
         if let Some(challenge_id) = challenge.get_untracked()
             && !pending.get_untracked()
         {
-            pay.dispatch(PayStep::Authenticate {
-                challenge_id,
-                choice,
-            });
+            pay.dispatch(PayStep::Authenticate { challenge_id, choice });
         }
     });
     Effect::new(move |previous: Option<bool>| {

@@ -3,9 +3,7 @@
 
 use crate::api::{self, ApiError};
 use crate::components::frame::{PageFrame, PageHeading};
-use crate::components::status::{
-    ExpiredSessionPage, Loading, StatusPage, UnknownSessionPage, UnreachablePage,
-};
+use crate::components::status::{ExpiredSessionPage, Loading, StatusPage, UnknownSessionPage, UnreachablePage};
 use crate::pages::SessionParams;
 use billing::period::long_date;
 use billing::plans::format_credits;
@@ -16,13 +14,7 @@ use leptos_router::hooks::use_params;
 /// The session id of a `/portal/:session_id...` route.
 pub fn use_portal_session_id() -> Memo<String> {
     let params = use_params::<SessionParams>();
-    Memo::new(move |_| {
-        params
-            .get()
-            .ok()
-            .and_then(|p| p.session_id)
-            .unwrap_or_default()
-    })
+    Memo::new(move |_| params.get().ok().and_then(|p| p.session_id).unwrap_or_default())
 }
 
 /// The page for a portal session that could not be loaded.
@@ -71,15 +63,8 @@ fn status_label(status: SubscriptionStatus) -> &'static str {
 /// One sentence about the next payment.
 pub fn next_payment_sentence(sub: &PortalSubscription) -> String {
     match sub.next_renewal_at {
-        Some(at) => format!(
-            "Next payment: {} on {}",
-            sub.next_renewal_amount,
-            long_date(at)
-        ),
-        None => format!(
-            "No further payments. Your plan ends on {}.",
-            long_date(sub.period.end)
-        ),
+        Some(at) => format!("Next payment: {} on {}", sub.next_renewal_amount, long_date(at)),
+        None => format!("No further payments. Your plan ends on {}.", long_date(sub.period.end)),
     }
 }
 

@@ -14,8 +14,7 @@ use billing::period::long_date;
 use billing::plans::format_credits;
 use billing::proration::{ChangeKind, Quote};
 use billing::wire::{
-    ChallengeAnswer, ChallengeOutcome, ChangeOutcome, ChangeReceipt, ConfirmChange, ErrorCode,
-    PortalView,
+    ChallengeAnswer, ChallengeOutcome, ChangeOutcome, ChangeReceipt, ConfirmChange, ErrorCode, PortalView,
 };
 use leptos::html;
 use leptos::prelude::*;
@@ -25,20 +24,8 @@ use leptos_router::hooks::use_params;
 #[component]
 pub fn ConfirmChangePage() -> impl IntoView {
     let params = use_params::<PlanChangeParams>();
-    let session_id = Memo::new(move |_| {
-        params
-            .get()
-            .ok()
-            .and_then(|p| p.session_id)
-            .unwrap_or_default()
-    });
-    let plan = Memo::new(move |_| {
-        params
-            .get()
-            .ok()
-            .and_then(|p| p.plan)
-            .and_then(|p| p.parse::<PlanId>().ok())
-    });
+    let session_id = Memo::new(move |_| params.get().ok().and_then(|p| p.session_id).unwrap_or_default());
+    let plan = Memo::new(move |_| params.get().ok().and_then(|p| p.plan).and_then(|p| p.parse::<PlanId>().ok()));
     let details = LocalResource::new(move || {
         let (session_id, plan) = (session_id.get(), plan.get());
         async move {
@@ -79,10 +66,7 @@ pub fn ConfirmChangePage() -> impl IntoView {
 #[derive(Clone, Debug, PartialEq)]
 enum ChangeStep {
     Confirm(ConfirmChange),
-    Authenticate {
-        challenge_id: String,
-        choice: ChallengeChoice,
-    },
+    Authenticate { challenge_id: String, choice: ChallengeChoice },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -104,73 +88,43 @@ async fn run_change(
     let outcome = match step {
         ChangeStep::Confirm(mut request) => {
             // A retry of the same change reuses its key, so the server answers it once.
-            if let Some(previous) = last
-                .get_value()
-                .filter(|p| p.plan == request.plan && p.expected_total == request.expected_total)
+            if let Some(previous) =
+                last.get_value().filter(|p| p.plan == request.plan && p.expected_total == request.expected_total)
             {
                 request.idempotency_key = previous.idempotency_key;
             }
             last.set_value(Some(request.clone()));
             api::confirm_change(&session_id, &request).await
         }
-        ChangeStep::Authenticate {
-            challenge_id,
-            choice,
-        } => {
-            let outcome = if choice == ChallengeChoice::Complete {
-                ChallengeOutcome::Complete
-            } else {
-                ChallengeOutcome::Fail
-            };
-            api::answer_portal_challenge(
-                &session_id,
-                &ChallengeAnswer {
-                    challenge_id,
-                    outcome,
-                },
-            )
-            .await
+        ChangeStep::Authenticate { challenge_id, choice } => {
+            let outcome =
+                if choice == ChallengeChoice::Complete { ChallengeOutcome::Complete } else { ChallengeOutcome::Fail };
+            api::answer_portal_challenge(&session_id, &ChallengeAnswer { challenge_id, outcome }).await
         }
     };
     match outcome {
         Ok(ChangeOutcome::Succeeded { change }) => ChangeResult::Done(Box::new(change)),
-        Ok(ChangeOutcome::RequiresAction { challenge_id }) => {
-            ChangeResult::NeedsAuthentication { challenge_id }
-        }
+        Ok(ChangeOutcome::RequiresAction { challenge_id }) => ChangeResult::NeedsAuthentication { challenge_id },
         Ok(ChangeOutcome::Declined { decline }) => {
             last.set_value(None);
             ChangeResult::Declined(decline.message)
         }
-        Err(ApiError::Api {
-            code: ErrorCode::QuoteChanged,
-            message,
-            ..
-        }) => {
+        Err(ApiError::Api { code: ErrorCode::QuoteChanged, message, .. }) => {
             last.set_value(None);
             on_stale.run(());
             ChangeResult::Stale(message)
         }
-        Err(ApiError::Api {
-            code: ErrorCode::SessionExpired,
-            ..
-        }) => ChangeResult::Expired,
+        Err(ApiError::Api { code: ErrorCode::SessionExpired, .. }) => ChangeResult::Expired,
         Err(error) => ChangeResult::Failed(error),
     }
 }
 
 /// The confirm page, then the done page.
 #[component]
-fn ChangeFlow(
-    session_id: String,
-    portal: PortalView,
-    quote: Quote,
-    on_stale: Callback<()>,
-) -> impl IntoView {
+fn ChangeFlow(session_id: String, portal: PortalView, quote: Quote, on_stale: Callback<()>) -> impl IntoView {
     let last = StoredValue::new(None::<ConfirmChange>);
     let sid = session_id.clone();
-    let change = Action::new_local(move |step: &ChangeStep| {
-        run_change(sid.clone(), step.clone(), last, on_stale)
-    });
+    let change = Action::new_local(move |step: &ChangeStep| run_change(sid.clone(), step.clone(), last, on_stale));
     let result = change.value();
     // Only a change of page re-renders; declines and failures stay on the confirm page.
     let page = Memo::new(move |_| match result.get() {
@@ -202,11 +156,8 @@ fn ConfirmDetails(
     let to = billing::wire::PlanSummary::from(quote.to_plan);
     let pending = change.pending();
     let result = change.value();
-    let request = ConfirmChange {
-        plan: quote.to_plan,
-        expected_total: quote.total_due_today,
-        idempotency_key: String::new(),
-    };
+    let request =
+        ConfirmChange { plan: quote.to_plan, expected_total: quote.total_due_today, idempotency_key: String::new() };
     let confirm = move || {
         if !pending.get_untracked() {
             change.dispatch(ChangeStep::Confirm(ConfirmChange {
@@ -228,10 +179,7 @@ fn ConfirmDetails(
             from.name
         ),
     };
-    let card_text = match (
-        &portal.payment_method,
-        quote.total_due_today > billing::Money::ZERO,
-    ) {
+    let card_text = match (&portal.payment_method, quote.total_due_today > billing::Money::ZERO) {
         (Some(card), true) => Some(format!(
             "{} will be charged to {} ending in {}.",
             quote.total_due_today,
@@ -241,17 +189,12 @@ fn ConfirmDetails(
         _ => None,
     };
     let renewal_text = match quote.next_renewal_at {
-        Some(at) => format!(
-            "Then {} per month from {}.",
-            quote.next_renewal_amount,
-            long_date(at)
-        ),
+        Some(at) => format!("Then {} per month from {}.", quote.next_renewal_amount, long_date(at)),
         None => format!("No further payments after {}.", long_date(quote.period.end)),
     };
     let alert = NodeRef::<html::Div>::new();
     Effect::new(move |_| {
-        if let Some(ChangeResult::Declined(_) | ChangeResult::Stale(_) | ChangeResult::Failed(_)) =
-            result.get()
+        if let Some(ChangeResult::Declined(_) | ChangeResult::Stale(_) | ChangeResult::Failed(_)) = result.get()
             && let Some(el) = alert.get()
         {
             let _ = el.focus();
@@ -275,10 +218,7 @@ fn ConfirmDetails(
         if let Some(challenge_id) = challenge.get_untracked()
             && !pending.get_untracked()
         {
-            change.dispatch(ChangeStep::Authenticate {
-                challenge_id,
-                choice,
-            });
+            change.dispatch(ChangeStep::Authenticate { challenge_id, choice });
         }
     });
     let amount = quote.total_due_today.to_string();
@@ -369,13 +309,9 @@ fn DonePage(portal: PortalView, receipt: ChangeReceipt) -> impl IntoView {
             ),
         ),
     };
-    let next = receipt.next_renewal_at.map(|at| {
-        format!(
-            "Next payment: {} on {}.",
-            receipt.next_renewal_amount,
-            long_date(at)
-        )
-    });
+    let next = receipt
+        .next_renewal_at
+        .map(|at| format!("Next payment: {} on {}.", receipt.next_renewal_amount, long_date(at)));
     view! {
         <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode>
             <section class="card success">

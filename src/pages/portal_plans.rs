@@ -39,10 +39,7 @@ fn change_note(current: PlanId, plan: PlanId, portal: &PortalView) -> String {
     } else if price > current_price {
         "Upgrade: starts today with its full credits".into()
     } else {
-        format!(
-            "Downgrade: starts on {}",
-            long_date(portal.subscription.period.end)
-        )
+        format!("Downgrade: starts on {}", long_date(portal.subscription.period.end))
     }
 }
 
@@ -55,10 +52,7 @@ fn ChoosePlan(session_id: String, portal: PortalView) -> impl IntoView {
     let continue_to = move || {
         let plan = selected.get_untracked();
         if plan != current {
-            navigate(
-                &format!("/portal/{session_id}/update/{}", plan.as_str()),
-                Default::default(),
-            );
+            navigate(&format!("/portal/{session_id}/update/{}", plan.as_str()), Default::default());
         }
     };
     let options = portal

@@ -26,9 +26,7 @@ async fn open_checkout(server: &TestServer, account: &str, plan: &str) -> Browse
     let url = server.checkout_session(account, plan).await;
     let browser = Browser::open().await;
     browser.goto(&url).await;
-    browser
-        .wait_for_heading(&format!("Subscribe to {}", plan_name(plan)))
-        .await;
+    browser.wait_for_heading(&format!("Subscribe to {}", plan_name(plan))).await;
     browser
 }
 
@@ -65,18 +63,8 @@ async fn the_successful_test_cards_subscribe_and_get_started_returns_to_kiro() {
     let server = TestServer::start().await;
     for (i, (number, cvc, brand, shown)) in [
         ("4242424242424242", "123", "Visa", "4242 4242 4242 4242"),
-        (
-            "5555555555554444",
-            "123",
-            "Mastercard",
-            "5555 5555 5555 4444",
-        ),
-        (
-            "378282246310005",
-            "1234",
-            "American Express",
-            "3782 822463 10005",
-        ),
+        ("5555555555554444", "123", "Mastercard", "5555 5555 5555 4444"),
+        ("378282246310005", "1234", "American Express", "3782 822463 10005"),
     ]
     .into_iter()
     .enumerate()
@@ -84,61 +72,26 @@ async fn the_successful_test_cards_subscribe_and_get_started_returns_to_kiro() {
         let account = format!("acct-ok-{i}");
         let browser = open_checkout(&server, &account, "pro").await;
         fill_card(&browser, number, cvc).await;
-        assert_eq!(
-            browser.value_of("Card number").await,
-            shown,
-            "as-you-type grouping"
-        );
-        assert!(
-            browser.text().await.contains(brand),
-            "brand shown for {number}"
-        );
+        assert_eq!(browser.value_of("Card number").await, shown, "as-you-type grouping");
+        assert!(browser.text().await.contains(brand), "brand shown for {number}");
         browser.click_button("Subscribe").await;
-        browser
-            .wait_for_heading("You're subscribed to Kiro Pro")
-            .await;
+        browser.wait_for_heading("You're subscribed to Kiro Pro").await;
         let text = browser.text().await;
-        assert!(
-            text.contains("1,000 credits a month are ready to use"),
-            "{text}"
-        );
-        assert!(
-            text.contains(&format!(
-                "$10.00 to {brand} ending in {}",
-                &number[number.len() - 4..]
-            )),
-            "{text}"
-        );
+        assert!(text.contains("1,000 credits a month are ready to use"), "{text}");
+        assert!(text.contains(&format!("$10.00 to {brand} ending in {}", &number[number.len() - 4..])), "{text}");
         assert!(text.contains("$20.00 on December 1, 2026"), "{text}");
-        let href = browser
-            .link("Get started")
-            .await
-            .attr("href")
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(
-            href.starts_with("kiro://kiro.kiroAgent/upgrade-success?session_id=cs_"),
-            "{href}"
-        );
+        let href = browser.link("Get started").await.attr("href").await.unwrap().unwrap();
+        assert!(href.starts_with("kiro://kiro.kiroAgent/upgrade-success?session_id=cs_"), "{href}");
         if i == 0 {
             browser.screenshot("checkout-success").await;
             browser.audit("the checkout success page").await;
         }
         // Reloading shows the success again and charges nothing more.
         browser.client.refresh().await.unwrap();
-        browser
-            .wait_for_heading("You're subscribed to Kiro Pro")
-            .await;
-        assert_eq!(
-            server.invoices(&account).await,
-            vec![(1000, "paid".to_string())]
-        );
+        browser.wait_for_heading("You're subscribed to Kiro Pro").await;
+        assert_eq!(server.invoices(&account).await, vec![(1000, "paid".to_string())]);
         let sub = server.subscription(&account).await;
-        assert_eq!(
-            (sub["plan"].as_str(), sub["credits"].as_i64()),
-            (Some("pro"), Some(1000))
-        );
+        assert_eq!((sub["plan"].as_str(), sub["credits"].as_i64()), (Some("pro"), Some(1000)));
         browser.close().await;
     }
 }
@@ -148,30 +101,15 @@ async fn declines_say_why_keep_the_form_and_take_focus() {
     let server = TestServer::start().await;
     let browser = open_checkout(&server, "acct-declines", "pro").await;
     for (number, message) in [
-        (
-            "4000000000000002",
-            "Your card was declined. Try another card, or contact your bank.",
-        ),
-        (
-            "4000000000009995",
-            "Your card was declined for insufficient funds.",
-        ),
+        ("4000000000000002", "Your card was declined. Try another card, or contact your bank."),
+        ("4000000000009995", "Your card was declined for insufficient funds."),
         ("4000000000000069", "Your card has expired."),
-        (
-            "4000000000000127",
-            "Your card's security code is incorrect.",
-        ),
+        ("4000000000000127", "Your card's security code is incorrect."),
     ] {
         pay(&browser, number, "123").await;
         browser.wait_for_text(message).await;
         // The decline is announced (role=alert) and focused; every field keeps its value.
-        browser
-            .wait_until(
-                "focus on the decline",
-                "document.activeElement.closest('[role=alert]')",
-                vec![],
-            )
-            .await;
+        browser.wait_until("focus on the decline", "document.activeElement.closest('[role=alert]')", vec![]).await;
         assert_eq!(browser.value_of("Name on card").await, "Ada Lovelace");
         assert_eq!(browser.value_of("ZIP code").await, "94107");
         assert_eq!(browser.value_of("Email").await, "dev@example.com");
@@ -192,18 +130,12 @@ async fn processing_errors_and_non_test_cards_are_explained() {
     let server = TestServer::start().await;
     let browser = open_checkout(&server, "acct-processing", "pro").await;
     pay(&browser, "4000000000000119", "123").await;
-    browser
-        .wait_for_text("We couldn't process your card just now. Try again in a moment")
-        .await;
+    browser.wait_for_text("We couldn't process your card just now. Try again in a moment").await;
     pay(&browser, "6011111111111117", "123").await;
-    browser
-        .wait_for_text("this is test mode, which accepts only test cards")
-        .await;
+    browser.wait_for_text("this is test mode, which accepts only test cards").await;
     // A card that fails later still pays the first time.
     pay(&browser, "4000000000000341", "123").await;
-    browser
-        .wait_for_heading("You're subscribed to Kiro Pro")
-        .await;
+    browser.wait_for_heading("You're subscribed to Kiro Pro").await;
     assert_eq!(server.invoices("acct-processing").await.len(), 1);
     browser.close().await;
 }
@@ -213,26 +145,11 @@ async fn a_number_failing_luhn_is_caught_before_any_request() {
     let server = TestServer::start().await;
     let browser = open_checkout(&server, "acct-luhn", "pro").await;
     fill_card(&browser, "4242424242424241", "123").await;
-    browser
-        .wait_for_text("Your card number is invalid. Check it and try again.")
-        .await;
-    assert!(
-        !browser
-            .button("Subscribe")
-            .await
-            .is_enabled()
-            .await
-            .unwrap()
-    );
+    browser.wait_for_text("Your card number is invalid. Check it and try again.").await;
+    assert!(!browser.button("Subscribe").await.is_enabled().await.unwrap());
     let number = browser.field("Card number").await;
-    assert_eq!(
-        number.attr("aria-invalid").await.unwrap().as_deref(),
-        Some("true")
-    );
-    assert_eq!(
-        number.attr("aria-describedby").await.unwrap().as_deref(),
-        Some("card-number-error")
-    );
+    assert_eq!(number.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
+    assert_eq!(number.attr("aria-describedby").await.unwrap().as_deref(), Some("card-number-error"));
     browser.button("Subscribe").await.click().await.unwrap();
     assert!(server.invoices("acct-luhn").await.is_empty());
     browser.close().await;
@@ -245,42 +162,14 @@ async fn every_field_names_what_is_wrong() {
     let cases = [
         ("Email", "", "Enter your email address."),
         ("Email", "dev@", "This email address is not valid."),
-        (
-            "Card number",
-            "4242 4242",
-            "Your card number is incomplete.",
-        ),
-        (
-            "Card number",
-            "1234 5678 9012 3456",
-            "We accept Visa, Mastercard",
-        ),
-        (
-            "Expiry date (MM / YY)",
-            "12",
-            "Your card's expiry date is incomplete.",
-        ),
-        (
-            "Expiry date (MM / YY)",
-            "1025",
-            "Your card's expiry date is in the past.",
-        ),
-        (
-            "Expiry date (MM / YY)",
-            "1299",
-            "Your card's expiry year is too far in the future.",
-        ),
-        (
-            "Security code",
-            "12",
-            "Your card's security code is incomplete.",
-        ),
+        ("Card number", "4242 4242", "Your card number is incomplete."),
+        ("Card number", "1234 5678 9012 3456", "We accept Visa, Mastercard"),
+        ("Expiry date (MM / YY)", "12", "Your card's expiry date is incomplete."),
+        ("Expiry date (MM / YY)", "1025", "Your card's expiry date is in the past."),
+        ("Expiry date (MM / YY)", "1299", "Your card's expiry year is too far in the future."),
+        ("Security code", "12", "Your card's security code is incomplete."),
         ("Name on card", "", "Enter the name on your card."),
-        (
-            "Name on card",
-            "R2D2",
-            "The name on the card can't contain digits",
-        ),
+        ("Name on card", "R2D2", "The name on the card can't contain digits"),
         ("ZIP code", "941", "Your ZIP code is incomplete."),
         ("ZIP code", "", "Enter your ZIP code."),
     ];
@@ -289,42 +178,20 @@ async fn every_field_names_what_is_wrong() {
         browser.blur().await;
         browser.wait_for_text(message).await;
         let field = browser.field(label).await;
-        assert_eq!(
-            field.attr("aria-invalid").await.unwrap().as_deref(),
-            Some("true"),
-            "{label}"
-        );
+        assert_eq!(field.attr("aria-invalid").await.unwrap().as_deref(), Some("true"), "{label}");
     }
     // Amex needs four digits.
     browser.fill("Card number", "378282246310005").await;
     browser.fill("Security code", "123").await;
     browser.blur().await;
-    browser
-        .wait_for_text("Your card's security code is incomplete.")
-        .await;
+    browser.wait_for_text("Your card's security code is incomplete.").await;
     // The postal code follows the country.
-    browser
-        .field("Country or region")
-        .await
-        .select_by_label("United Kingdom")
-        .await
-        .unwrap();
+    browser.field("Country or region").await.select_by_label("United Kingdom").await.unwrap();
     browser.fill("Postcode", "12345").await;
     browser.blur().await;
     browser.wait_for_text("Your postcode is invalid.").await;
-    browser
-        .field("Country or region")
-        .await
-        .select_by_label("Hong Kong SAR")
-        .await
-        .unwrap();
-    browser
-        .wait_until(
-            "no postal field for Hong Kong",
-            "!document.getElementById('postal-code')",
-            vec![],
-        )
-        .await;
+    browser.field("Country or region").await.select_by_label("Hong Kong SAR").await.unwrap();
+    browser.wait_until("no postal field for Hong Kong", "!document.getElementById('postal-code')", vec![]).await;
     browser.screenshot("checkout-field-errors").await;
     browser.audit("field errors").await;
     browser.close().await;
@@ -344,32 +211,11 @@ async fn fields_tell_browsers_how_to_autofill() {
         ("ZIP code", "postal-code", Some("numeric")),
     ] {
         let field = browser.field(label).await;
-        assert_eq!(
-            field.attr("autocomplete").await.unwrap().as_deref(),
-            Some(autocomplete),
-            "{label}"
-        );
-        assert_eq!(
-            field.attr("inputmode").await.unwrap().as_deref(),
-            inputmode,
-            "{label}"
-        );
+        assert_eq!(field.attr("autocomplete").await.unwrap().as_deref(), Some(autocomplete), "{label}");
+        assert_eq!(field.attr("inputmode").await.unwrap().as_deref(), inputmode, "{label}");
     }
-    assert_eq!(
-        browser
-            .field("Email")
-            .await
-            .attr("type")
-            .await
-            .unwrap()
-            .as_deref(),
-        Some("email")
-    );
-    assert_eq!(
-        browser.value_of("Country or region").await,
-        "US",
-        "preselected from the browser's locale"
-    );
+    assert_eq!(browser.field("Email").await.attr("type").await.unwrap().as_deref(), Some("email"));
+    assert_eq!(browser.value_of("Country or region").await, "US", "preselected from the browser's locale");
     browser.close().await;
 }
 
@@ -383,9 +229,7 @@ async fn a_double_click_on_subscribe_charges_once() {
         .execute("const b = [...document.querySelectorAll('button')].find(b => b.textContent.trim() === 'Subscribe'); b.click(); b.click(); b.click();", vec![])
         .await
         .unwrap();
-    browser
-        .wait_for_heading("You're subscribed to Kiro Pro")
-        .await;
+    browser.wait_for_heading("You're subscribed to Kiro Pro").await;
     assert_eq!(server.invoices("acct-double").await.len(), 1);
     browser.close().await;
 }
@@ -402,9 +246,7 @@ async fn a_reload_during_the_request_charges_once() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     browser.client.refresh().await.unwrap();
-    browser
-        .wait_for_heading("You're subscribed to Kiro Pro")
-        .await;
+    browser.wait_for_heading("You're subscribed to Kiro Pro").await;
     assert_eq!(server.invoices("acct-reload").await.len(), 1);
     browser.close().await;
 }
@@ -412,22 +254,13 @@ async fn a_reload_during_the_request_charges_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_confirm_then_retry_charges_once() {
     let server = TestServer::start().await;
-    server
-        .faults
-        .drop_next_confirm
-        .store(true, Ordering::SeqCst);
+    server.faults.drop_next_confirm.store(true, Ordering::SeqCst);
     let browser = open_checkout(&server, "acct-drop", "pro").await;
     pay(&browser, "4242424242424242", "123").await;
     browser.wait_for_text("We couldn't reach the server").await;
-    assert_eq!(
-        server.invoices("acct-drop").await.len(),
-        1,
-        "the server did charge before the connection dropped"
-    );
+    assert_eq!(server.invoices("acct-drop").await.len(), 1, "the server did charge before the connection dropped");
     browser.click_button("Retry").await;
-    browser
-        .wait_for_heading("You're subscribed to Kiro Pro")
-        .await;
+    browser.wait_for_heading("You're subscribed to Kiro Pro").await;
     assert_eq!(server.invoices("acct-drop").await.len(), 1);
     browser.close().await;
 }
@@ -437,54 +270,25 @@ async fn three_d_secure_can_fail_then_complete() {
     let server = TestServer::start().await;
     let browser = open_checkout(&server, "acct-3ds", "pro").await;
     pay(&browser, "4000002760003184", "123").await;
-    browser
-        .wait_until(
-            "the bank dialog",
-            "document.querySelector('[role=dialog][aria-modal=true]')",
-            vec![],
-        )
-        .await;
-    browser
-        .wait_for_text("Confirm this payment with your bank")
-        .await;
+    browser.wait_until("the bank dialog", "document.querySelector('[role=dialog][aria-modal=true]')", vec![]).await;
+    browser.wait_for_text("Confirm this payment with your bank").await;
     // Focus starts inside and Tab cannot leave the dialog.
-    browser
-        .wait_until(
-            "focus in the dialog",
-            "document.activeElement.closest('[role=dialog]')",
-            vec![],
-        )
-        .await;
+    browser.wait_until("focus in the dialog", "document.activeElement.closest('[role=dialog]')", vec![]).await;
     for _ in 0..3 {
+        browser.client.active_element().await.unwrap().send_keys(TAB).await.unwrap();
         browser
-            .client
-            .active_element()
-            .await
-            .unwrap()
-            .send_keys(TAB)
-            .await
-            .unwrap();
-        browser
-            .wait_until(
-                "focus still in the dialog",
-                "document.activeElement.closest('[role=dialog]')",
-                vec![],
-            )
+            .wait_until("focus still in the dialog", "document.activeElement.closest('[role=dialog]')", vec![])
             .await;
     }
     browser.screenshot("checkout-3ds-dialog").await;
     browser.audit("the 3-D Secure dialog").await;
     browser.click_button("Fail authentication").await;
-    browser
-        .wait_for_text("Your bank couldn't verify this payment.")
-        .await;
+    browser.wait_for_text("Your bank couldn't verify this payment.").await;
     assert!(server.invoices("acct-3ds").await.is_empty());
 
     browser.click_button("Subscribe").await;
     browser.click_button("Complete authentication").await;
-    browser
-        .wait_for_heading("You're subscribed to Kiro Pro")
-        .await;
+    browser.wait_for_heading("You're subscribed to Kiro Pro").await;
     assert_eq!(server.invoices("acct-3ds").await.len(), 1);
     browser.close().await;
 }
@@ -495,15 +299,10 @@ async fn sessions_that_cannot_pay_have_their_own_pages() {
     let browser = Browser::open().await;
 
     let linked = server
-        .checkout_session_with(
-            json!({"id": "acct-aws", "login": "builder_id", "aws_account_linked": true}),
-            "pro",
-        )
+        .checkout_session_with(json!({"id": "acct-aws", "login": "builder_id", "aws_account_linked": true}), "pro")
         .await;
     browser.goto(&linked).await;
-    browser
-        .wait_for_heading("Upgrade through your AWS account")
-        .await;
+    browser.wait_for_heading("Upgrade through your AWS account").await;
     assert!(browser.text().await.contains("linked to an AWS account"));
     browser.audit("the linked-to-AWS page").await;
     browser.link("Return to Kiro").await;
@@ -513,14 +312,10 @@ async fn sessions_that_cannot_pay_have_their_own_pages() {
     browser.goto(&first).await;
     browser.wait_for_heading("Subscribe to Kiro Pro").await;
     pay(&browser, "4242424242424242", "123").await;
-    browser
-        .wait_for_heading("You're subscribed to Kiro Pro")
-        .await;
+    browser.wait_for_heading("You're subscribed to Kiro Pro").await;
     let second = server.checkout_session("acct-paid", "power").await;
     browser.goto(&second).await;
-    browser
-        .wait_for_heading("You already have a paid plan")
-        .await;
+    browser.wait_for_heading("You already have a paid plan").await;
     assert!(browser.text().await.contains("Manage Plan"));
     browser.audit("the already-subscribed page").await;
 
@@ -539,21 +334,9 @@ async fn sessions_that_cannot_pay_have_their_own_pages() {
 async fn the_whole_checkout_works_by_keyboard_alone() {
     let server = TestServer::start().await;
     let browser = open_checkout(&server, "acct-keys", "pro").await;
-    browser
-        .wait_until(
-            "focus on the heading",
-            "document.activeElement.tagName === 'H1'",
-            vec![],
-        )
-        .await;
+    browser.wait_until("focus on the heading", "document.activeElement.tagName === 'H1'", vec![]).await;
     browser.press(TAB).await; // Email (prefilled)
-    browser
-        .wait_until(
-            "focus on email",
-            "document.activeElement.id === 'email'",
-            vec![],
-        )
-        .await;
+    browser.wait_until("focus on email", "document.activeElement.id === 'email'", vec![]).await;
     browser.press(TAB).await;
     browser.press("4242424242424242").await;
     browser.press(TAB).await;
@@ -566,31 +349,13 @@ async fn the_whole_checkout_works_by_keyboard_alone() {
     browser.press(TAB).await;
     browser.press("94107").await;
     browser.press(TAB).await;
-    browser
-        .wait_until(
-            "focus on Subscribe",
-            "document.activeElement.textContent.trim() === 'Subscribe'",
-            vec![],
-        )
-        .await;
+    browser.wait_until("focus on Subscribe", "document.activeElement.textContent.trim() === 'Subscribe'", vec![]).await;
     browser.press(ENTER).await;
-    browser
-        .wait_for_heading("You're subscribed to Kiro Pro")
-        .await;
-    browser
-        .wait_until(
-            "focus on the new heading",
-            "document.activeElement.tagName === 'H1'",
-            vec![],
-        )
-        .await;
+    browser.wait_for_heading("You're subscribed to Kiro Pro").await;
+    browser.wait_until("focus on the new heading", "document.activeElement.tagName === 'H1'", vec![]).await;
     browser.press(TAB).await;
     browser
-        .wait_until(
-            "focus on Get started",
-            "document.activeElement.textContent.trim() === 'Get started'",
-            vec![],
-        )
+        .wait_until("focus on Get started", "document.activeElement.textContent.trim() === 'Get started'", vec![])
         .await;
     assert_eq!(server.invoices("acct-keys").await.len(), 1);
     browser.close().await;

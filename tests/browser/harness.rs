@@ -42,13 +42,13 @@ async fn inject_faults(State(faults): State<Arc<Faults>>, req: Request, next: Ne
         if faults.drop_next_confirm.swap(false, Ordering::SeqCst) {
             // The server has done the work; the connection breaks in the middle of its answer.
             use futures_util::StreamExt;
-            let cut =
-                futures_util::stream::iter([Ok(axum::body::Bytes::from_static(b"{\"status\":"))])
-                    .chain(futures_util::stream::once(async {
-                        // Let the headers and the first bytes reach the browser before the cut.
-                        tokio::time::sleep(Duration::from_millis(300)).await;
-                        Err(std::io::Error::other("fault injection: connection dropped"))
-                    }));
+            let cut = futures_util::stream::iter([Ok(axum::body::Bytes::from_static(b"{\"status\":"))]).chain(
+                futures_util::stream::once(async {
+                    // Let the headers and the first bytes reach the browser before the cut.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    Err(std::io::Error::other("fault injection: connection dropped"))
+                }),
+            );
             return Response::builder()
                 .header("content-type", "application/json")
                 .body(axum::body::Body::from_stream(cut))
@@ -95,22 +95,15 @@ impl TestServer {
         config.dist_dir = Some(dist_dir());
         config.initial_clock = Some(start);
         let state = AppState::new(config, Store::in_memory().unwrap()).unwrap();
-        let mut server = TestServer {
-            base,
-            faults: Arc::default(),
-            state,
-            addr,
-            running: None,
-            http: reqwest::Client::new(),
-        };
+        let mut server =
+            TestServer { base, faults: Arc::default(), state, addr, running: None, http: reqwest::Client::new() };
         server.serve(listener);
         server
     }
 
     fn serve(&mut self, listener: tokio::net::TcpListener) {
-        let router = checkout_server::app(self.state.clone()).layer(
-            middleware::from_fn_with_state(self.faults.clone(), inject_faults),
-        );
+        let router = checkout_server::app(self.state.clone())
+            .layer(middleware::from_fn_with_state(self.faults.clone(), inject_faults));
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
             let _ = axum::serve(listener, router)
@@ -136,16 +129,8 @@ impl TestServer {
         self.serve(listener);
     }
 
-    pub async fn api(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(KEY);
+    pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(KEY);
         if let Some(body) = body {
             req = req.json(&body);
         }
@@ -156,7 +141,11 @@ impl TestServer {
 
     /// A checkout session for `account` (GitHub login, email prefilled) buying `plan`.
     pub async fn checkout_session(&self, account: &str, plan: &str) -> String {
-        self.checkout_session_with(json!({"id": account, "email": "dev@example.com", "login": "github", "aws_account_linked": false}), plan).await
+        self.checkout_session_with(
+            json!({"id": account, "email": "dev@example.com", "login": "github", "aws_account_linked": false}),
+            plan,
+        )
+        .await
     }
 
     pub async fn checkout_session_with(&self, account: Value, plan: &str) -> String {
@@ -214,48 +203,25 @@ impl TestServer {
     }
 
     pub async fn set_clock(&self, now: &str) {
-        let (status, body) = self
-            .api(
-                reqwest::Method::POST,
-                "/v1/test_helpers/clock",
-                Some(json!({"now": now})),
-            )
-            .await;
+        let (status, body) = self.api(reqwest::Method::POST, "/v1/test_helpers/clock", Some(json!({"now": now}))).await;
         assert_eq!(status, 200, "{body}");
     }
 
     /// The account's invoices as `(amount in cents, status)`.
     pub async fn invoices(&self, account: &str) -> Vec<(i64, String)> {
-        let (_, body) = self
-            .api(
-                reqwest::Method::GET,
-                &format!("/v1/accounts/{account}/invoices"),
-                None,
-            )
-            .await;
+        let (_, body) = self.api(reqwest::Method::GET, &format!("/v1/accounts/{account}/invoices"), None).await;
         body["invoices"]
             .as_array()
             .map(|list| {
                 list.iter()
-                    .map(|i| {
-                        (
-                            i["amount"].as_i64().unwrap_or(-1),
-                            i["status"].as_str().unwrap_or("").to_string(),
-                        )
-                    })
+                    .map(|i| (i["amount"].as_i64().unwrap_or(-1), i["status"].as_str().unwrap_or("").to_string()))
                     .collect()
             })
             .unwrap_or_default()
     }
 
     pub async fn subscription(&self, account: &str) -> Value {
-        self.api(
-            reqwest::Method::GET,
-            &format!("/v1/accounts/{account}/subscription"),
-            None,
-        )
-        .await
-        .1
+        self.api(reqwest::Method::GET, &format!("/v1/accounts/{account}/subscription"), None).await.1
     }
 }
 
@@ -295,23 +261,15 @@ impl Browser {
         let (url, own) = match std::env::var("WEBDRIVER_URL") {
             Ok(url) => (url, None),
             Err(_) => {
-                let port = std::net::TcpListener::bind("127.0.0.1:0")
-                    .unwrap()
-                    .local_addr()
-                    .unwrap()
-                    .port();
+                let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
                 let child = Command::new("chromedriver")
                     .arg(format!("--port={port}"))
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
                     .spawn()
-                    .expect(
-                        "chromedriver is not installed: run `cargo xtask test`, which installs it",
-                    );
+                    .expect("chromedriver is not installed: run `cargo xtask test`, which installs it");
                 let deadline = Instant::now() + Duration::from_secs(20);
-                while std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
-                    && Instant::now() < deadline
-                {
+                while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() && Instant::now() < deadline {
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 (format!("http://127.0.0.1:{port}"), Some(OwnDriver(child)))
@@ -330,9 +288,7 @@ impl Browser {
                 ],
             }
         });
-        let Value::Object(caps) = caps else {
-            unreachable!()
-        };
+        let Value::Object(caps) = caps else { unreachable!() };
         let mut last_error = None;
         for _ in 0..3 {
             match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -341,10 +297,7 @@ impl Browser {
                 .await
             {
                 Ok(client) => {
-                    return Browser {
-                        client,
-                        _own_driver: own,
-                    };
+                    return Browser { client, _own_driver: own };
                 }
                 Err(e) => {
                     last_error = Some(e);
@@ -393,19 +346,12 @@ impl Browser {
     pub async fn wait_until(&self, what: &str, script: &str, args: Vec<Value>) {
         let deadline = Instant::now() + PATIENCE;
         loop {
-            let value = self
-                .client
-                .execute(&format!("return !!({script})"), args.clone())
-                .await
-                .unwrap();
+            let value = self.client.execute(&format!("return !!({script})"), args.clone()).await.unwrap();
             if value == Value::Bool(true) {
                 return;
             }
             if Instant::now() > deadline {
-                panic!(
-                    "timed out waiting for {what}; the page shows:\n{}",
-                    self.text().await
-                );
+                panic!("timed out waiting for {what}; the page shows:\n{}", self.text().await);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -414,39 +360,17 @@ impl Browser {
     /// Waits for an `<h1>` with exactly this text.
     pub async fn wait_for_heading(&self, text: &str) {
         let xpath = format!("//h1[normalize-space()={}]", xpath_literal(text));
-        if self
-            .client
-            .wait()
-            .at_most(PATIENCE)
-            .for_element(Locator::XPath(&xpath))
-            .await
-            .is_err()
-        {
-            panic!(
-                "no heading {text:?}; the page shows:\n{}",
-                self.text().await
-            );
+        if self.client.wait().at_most(PATIENCE).for_element(Locator::XPath(&xpath)).await.is_err() {
+            panic!("no heading {text:?}; the page shows:\n{}", self.text().await);
         }
     }
 
     /// The form control labelled `label` (by its `<label for>`).
     pub async fn field(&self, label: &str) -> fantoccini::elements::Element {
-        let xpath = format!(
-            "//*[@id=//label[normalize-space()={}]/@for]",
-            xpath_literal(label)
-        );
-        match self
-            .client
-            .wait()
-            .at_most(PATIENCE)
-            .for_element(Locator::XPath(&xpath))
-            .await
-        {
+        let xpath = format!("//*[@id=//label[normalize-space()={}]/@for]", xpath_literal(label));
+        match self.client.wait().at_most(PATIENCE).for_element(Locator::XPath(&xpath)).await {
             Ok(el) => el,
-            Err(_) => panic!(
-                "no field labelled {label:?}; the page shows:\n{}",
-                self.text().await
-            ),
+            Err(_) => panic!("no field labelled {label:?}; the page shows:\n{}", self.text().await),
         }
     }
 
@@ -463,46 +387,23 @@ impl Browser {
 
     /// The current value of the field labelled `label`.
     pub async fn value_of(&self, label: &str) -> String {
-        self.field(label)
-            .await
-            .prop("value")
-            .await
-            .unwrap()
-            .unwrap_or_default()
+        self.field(label).await.prop("value").await.unwrap().unwrap_or_default()
     }
 
     /// Leaves the focused field (as Tab would), which shows its error if it has one.
     pub async fn blur(&self) {
-        self.client
-            .execute(
-                "document.activeElement && document.activeElement.blur()",
-                vec![],
-            )
-            .await
-            .unwrap();
+        self.client.execute("document.activeElement && document.activeElement.blur()", vec![]).await.unwrap();
     }
 
     /// Types into whatever has focus, as a keyboard would.
     pub async fn press(&self, keys: &str) {
-        self.client
-            .active_element()
-            .await
-            .unwrap()
-            .send_keys(keys)
-            .await
-            .unwrap();
+        self.client.active_element().await.unwrap().send_keys(keys).await.unwrap();
     }
 
     /// A button by its visible name.
     pub async fn button(&self, name: &str) -> fantoccini::elements::Element {
         let xpath = format!("//button[normalize-space()={}]", xpath_literal(name));
-        match self
-            .client
-            .wait()
-            .at_most(PATIENCE)
-            .for_element(Locator::XPath(&xpath))
-            .await
-        {
+        match self.client.wait().at_most(PATIENCE).for_element(Locator::XPath(&xpath)).await {
             Ok(el) => el,
             Err(_) => panic!("no button {name:?}; the page shows:\n{}", self.text().await),
         }
@@ -511,13 +412,7 @@ impl Browser {
     /// A link by its visible text.
     pub async fn link(&self, name: &str) -> fantoccini::elements::Element {
         let xpath = format!("//a[normalize-space()={}]", xpath_literal(name));
-        match self
-            .client
-            .wait()
-            .at_most(PATIENCE)
-            .for_element(Locator::XPath(&xpath))
-            .await
-        {
+        match self.client.wait().at_most(PATIENCE).for_element(Locator::XPath(&xpath)).await {
             Ok(el) => el,
             Err(_) => panic!("no link {name:?}; the page shows:\n{}", self.text().await),
         }
@@ -550,7 +445,11 @@ impl Browser {
             .await
             .unwrap();
         let violations = result.as_array().cloned().unwrap_or_default();
-        assert!(violations.is_empty(), "accessibility violations on {what}:\n{}", serde_json::to_string_pretty(&violations).unwrap());
+        assert!(
+            violations.is_empty(),
+            "accessibility violations on {what}:\n{}",
+            serde_json::to_string_pretty(&violations).unwrap()
+        );
     }
 
     /// Writes a PNG of the page to `test-artifacts/<name>.png`.
@@ -583,10 +482,11 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
 fn axe_source() -> &'static str {
     static AXE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     AXE.get_or_init(|| {
-        let path = std::env::var_os("AXE_JS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools/node_modules/axe-core/axe.min.js"));
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("axe-core is missing at {} ({e}): run `cargo xtask test`", path.display()))
+        let path = std::env::var_os("AXE_JS").map(PathBuf::from).unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools/node_modules/axe-core/axe.min.js")
+        });
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("axe-core is missing at {} ({e}): run `cargo xtask test`", path.display()))
     })
 }
 

@@ -12,12 +12,7 @@ const SPACE: &str = "\u{E00D}";
 async fn choose(browser: &Browser, portal: &str, plan_name: &str) {
     browser.goto(portal).await;
     browser.wait_for_heading("Your subscription").await;
-    browser
-        .link("Update subscription")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.link("Update subscription").await.click().await.unwrap();
     browser.wait_for_heading("Choose a plan").await;
     browser.audit("the plan chooser").await;
     let option = browser
@@ -53,17 +48,8 @@ async fn first_paid_month_pro_to_pro_plus_charges_ten_dollars() {
     ] {
         assert!(home.contains(expected), "missing {expected:?}:\n{home}");
     }
-    let back = browser
-        .link("Return to Kiro")
-        .await
-        .attr("href")
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        back.starts_with("kiro://kiro.kiroAgent/manage-plan?session_id=ps_"),
-        "{back}"
-    );
+    let back = browser.link("Return to Kiro").await.attr("href").await.unwrap().unwrap();
+    assert!(back.starts_with("kiro://kiro.kiroAgent/manage-plan?session_id=ps_"), "{back}");
     browser.screenshot("portal-home").await;
     browser.audit("the portal home").await;
 
@@ -85,35 +71,13 @@ async fn first_paid_month_pro_to_pro_plus_charges_ten_dollars() {
     browser.audit("the confirm page").await;
     browser.click_button("Confirm").await;
     browser.wait_for_heading("You're now on Kiro Pro+").await;
-    assert!(
-        browser
-            .text()
-            .await
-            .contains("We charged $10.00 to Visa ending in 4242.")
-    );
-    let back = browser
-        .link("Return to Kiro")
-        .await
-        .attr("href")
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        back.starts_with("kiro://kiro.kiroAgent/manage-plan?session_id=ps_"),
-        "{back}"
-    );
-    let amounts: Vec<i64> = server
-        .invoices("acct-p1")
-        .await
-        .into_iter()
-        .map(|(a, _)| a)
-        .collect();
+    assert!(browser.text().await.contains("We charged $10.00 to Visa ending in 4242."));
+    let back = browser.link("Return to Kiro").await.attr("href").await.unwrap().unwrap();
+    assert!(back.starts_with("kiro://kiro.kiroAgent/manage-plan?session_id=ps_"), "{back}");
+    let amounts: Vec<i64> = server.invoices("acct-p1").await.into_iter().map(|(a, _)| a).collect();
     assert_eq!(amounts, vec![1000, 1000]);
     let sub = server.subscription("acct-p1").await;
-    assert_eq!(
-        (sub["plan"].as_str(), sub["credits"].as_i64()),
-        (Some("pro_plus"), Some(2000))
-    );
+    assert_eq!((sub["plan"].as_str(), sub["credits"].as_i64()), (Some("pro_plus"), Some(2000)));
     browser.close().await;
 }
 
@@ -124,35 +88,17 @@ async fn second_month_upgrades_charge_the_full_difference() {
     server.subscribe("acct-p3", "pro", "4242424242424242").await;
     server.set_clock("2026-12-09T10:00:00Z").await;
     let browser = Browser::open().await;
-    for (account, plan, total) in [
-        ("acct-p2", "Kiro Pro+", "$20.00"),
-        ("acct-p3", "Kiro Power", "$180.00"),
-    ] {
+    for (account, plan, total) in [("acct-p2", "Kiro Pro+", "$20.00"), ("acct-p3", "Kiro Power", "$180.00")] {
         let portal = server.portal_session(account).await;
         choose(&browser, &portal, plan).await;
         let text = browser.text().await;
-        assert!(
-            text.contains(&format!("{plan} for December 2026")),
-            "{text}"
-        );
+        assert!(text.contains(&format!("{plan} for December 2026")), "{text}");
         assert!(text.contains(&format!("{total} will be charged")), "{text}");
         browser.click_button("Confirm").await;
-        browser
-            .wait_for_heading(&format!("You're now on {plan}"))
-            .await;
+        browser.wait_for_heading(&format!("You're now on {plan}")).await;
     }
-    let p2: Vec<i64> = server
-        .invoices("acct-p2")
-        .await
-        .into_iter()
-        .map(|(a, _)| a)
-        .collect();
-    let p3: Vec<i64> = server
-        .invoices("acct-p3")
-        .await
-        .into_iter()
-        .map(|(a, _)| a)
-        .collect();
+    let p2: Vec<i64> = server.invoices("acct-p2").await.into_iter().map(|(a, _)| a).collect();
+    let p3: Vec<i64> = server.invoices("acct-p3").await.into_iter().map(|(a, _)| a).collect();
     assert_eq!((p2, p3), (vec![1000, 2000, 2000], vec![1000, 2000, 18000]));
     browser.close().await;
 }
@@ -160,35 +106,25 @@ async fn second_month_upgrades_charge_the_full_difference() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_downgrade_charges_nothing_shows_on_the_home_page_and_can_be_undone() {
     let server = TestServer::start().await;
-    server
-        .subscribe("acct-down", "power", "4242424242424242")
-        .await;
+    server.subscribe("acct-down", "power", "4242424242424242").await;
     let portal = server.portal_session("acct-down").await;
     let browser = Browser::open().await;
     choose(&browser, &portal, "Kiro Pro").await;
     let text = browser.text().await;
     assert!(text.contains("$0.00"), "{text}");
-    assert!(text.contains("Kiro Pro starts on December 1, 2026. You keep Kiro Power until then. Nothing is charged today."), "{text}");
-    browser.click_button("Confirm").await;
-    browser
-        .wait_for_heading("Your plan changes on December 1, 2026")
-        .await;
-    browser.goto(&portal).await;
-    browser
-        .wait_for_text("Your plan changes to Kiro Pro on December 1, 2026.")
-        .await;
     assert!(
-        browser
-            .text()
-            .await
-            .contains("Next payment: $20.00 on December 1, 2026")
+        text.contains("Kiro Pro starts on December 1, 2026. You keep Kiro Power until then. Nothing is charged today."),
+        "{text}"
     );
+    browser.click_button("Confirm").await;
+    browser.wait_for_heading("Your plan changes on December 1, 2026").await;
+    browser.goto(&portal).await;
+    browser.wait_for_text("Your plan changes to Kiro Pro on December 1, 2026.").await;
+    assert!(browser.text().await.contains("Next payment: $20.00 on December 1, 2026"));
     browser.screenshot("portal-scheduled-downgrade").await;
     browser.audit("a scheduled downgrade").await;
     browser.click_button("Keep Kiro Power").await;
-    browser
-        .wait_for_text("Next payment: $200.00 on December 1, 2026")
-        .await;
+    browser.wait_for_text("Next payment: $200.00 on December 1, 2026").await;
     assert!(!browser.text().await.contains("Your plan changes to"));
     assert_eq!(server.invoices("acct-down").await.len(), 1);
     browser.close().await;
@@ -197,21 +133,15 @@ async fn a_downgrade_charges_nothing_shows_on_the_home_page_and_can_be_undone() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_card_that_fails_later_leaves_the_plan_unchanged() {
     let server = TestServer::start().await;
-    server
-        .subscribe("acct-fails", "pro", "4000000000000341")
-        .await;
+    server.subscribe("acct-fails", "pro", "4000000000000341").await;
     let portal = server.portal_session("acct-fails").await;
     let browser = Browser::open().await;
     choose(&browser, &portal, "Kiro Power").await;
     browser.click_button("Confirm").await;
-    browser.wait_for_text("Your card was declined. Try another card, or contact your bank. Your plan has not changed.").await;
     browser
-        .wait_until(
-            "focus on the decline",
-            "document.activeElement.closest('[role=alert]')",
-            vec![],
-        )
+        .wait_for_text("Your card was declined. Try another card, or contact your bank. Your plan has not changed.")
         .await;
+    browser.wait_until("focus on the decline", "document.activeElement.closest('[role=alert]')", vec![]).await;
     assert_eq!(server.subscription("acct-fails").await["plan"], "pro");
     assert_eq!(server.invoices("acct-fails").await.len(), 1);
     browser.close().await;
@@ -220,9 +150,7 @@ async fn a_card_that_fails_later_leaves_the_plan_unchanged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_double_confirm_and_a_dropped_answer_charge_once() {
     let server = TestServer::start().await;
-    server
-        .subscribe("acct-dbl", "pro", "4242424242424242")
-        .await;
+    server.subscribe("acct-dbl", "pro", "4242424242424242").await;
     let portal = server.portal_session("acct-dbl").await;
     let browser = Browser::open().await;
     choose(&browser, &portal, "Kiro Pro+").await;
@@ -234,22 +162,13 @@ async fn a_double_confirm_and_a_dropped_answer_charge_once() {
     browser.wait_for_heading("You're now on Kiro Pro+").await;
     assert_eq!(server.invoices("acct-dbl").await.len(), 2);
 
-    server
-        .subscribe("acct-drop", "pro", "4242424242424242")
-        .await;
+    server.subscribe("acct-drop", "pro", "4242424242424242").await;
     let portal = server.portal_session("acct-drop").await;
     choose(&browser, &portal, "Kiro Power").await;
-    server
-        .faults
-        .drop_next_confirm
-        .store(true, Ordering::SeqCst);
+    server.faults.drop_next_confirm.store(true, Ordering::SeqCst);
     browser.click_button("Confirm").await;
     browser.wait_for_text("We couldn't reach the server").await;
-    assert_eq!(
-        server.invoices("acct-drop").await.len(),
-        2,
-        "the server charged before the answer was cut"
-    );
+    assert_eq!(server.invoices("acct-drop").await.len(), 2, "the server charged before the answer was cut");
     browser.click_button("Retry").await;
     browser.wait_for_heading("You're now on Kiro Power").await;
     assert_eq!(server.invoices("acct-drop").await.len(), 2);
@@ -259,33 +178,21 @@ async fn a_double_confirm_and_a_dropped_answer_charge_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quote_made_stale_by_the_clock_is_refused_and_shown_again() {
     let server = TestServer::start_at(time::macros::datetime!(2026-11-30 23:30 UTC)).await;
-    server
-        .subscribe("acct-stale", "pro", "4242424242424242")
-        .await;
+    server.subscribe("acct-stale", "pro", "4242424242424242").await;
     let portal = server.portal_session("acct-stale").await;
     let browser = Browser::open().await;
     choose(&browser, &portal, "Kiro Power").await;
     let before = browser.text().await;
-    assert!(
-        before.contains("Kiro Power from Nov 30 to Dec 1"),
-        "{before}"
-    );
+    assert!(before.contains("Kiro Power from Nov 30 to Dec 1"), "{before}");
     // The month turns while the user reads: the renewal runs and the price is a new one.
     server.set_clock("2026-12-01T00:05:00Z").await;
     browser.click_button("Confirm").await;
-    browser
-        .wait_for_text("The price changed since you looked")
-        .await;
+    browser.wait_for_text("The price changed since you looked").await;
     browser.wait_for_text("Kiro Power for December 2026").await;
     browser.wait_for_text("$180.00 will be charged").await;
     browser.click_button("Confirm").await;
     browser.wait_for_heading("You're now on Kiro Power").await;
-    let amounts: Vec<i64> = server
-        .invoices("acct-stale")
-        .await
-        .into_iter()
-        .map(|(a, _)| a)
-        .collect();
+    let amounts: Vec<i64> = server.invoices("acct-stale").await.into_iter().map(|(a, _)| a).collect();
     assert_eq!(amounts, vec![1, 2000, 18000]);
     browser.close().await;
 }
@@ -293,17 +200,10 @@ async fn a_quote_made_stale_by_the_clock_is_refused_and_shown_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_and_expired_portal_sessions_have_their_own_pages() {
     let server = TestServer::start().await;
-    server
-        .subscribe("acct-old", "pro", "4242424242424242")
-        .await;
+    server.subscribe("acct-old", "pro", "4242424242424242").await;
     let portal = server.portal_session("acct-old").await;
     let browser = Browser::open().await;
-    browser
-        .goto(&format!(
-            "{}/portal/ps_forged000000000000000000000000",
-            server.base
-        ))
-        .await;
+    browser.goto(&format!("{}/portal/ps_forged000000000000000000000000", server.base)).await;
     browser.wait_for_heading("This link doesn't work").await;
     server.set_clock("2026-11-16T01:00:00Z").await;
     browser.goto(&portal).await;
@@ -320,13 +220,7 @@ async fn the_whole_upgrade_works_by_keyboard_alone() {
     let browser = Browser::open().await;
     browser.goto(&portal).await;
     browser.wait_for_heading("Your subscription").await;
-    browser
-        .wait_until(
-            "focus on the heading",
-            "document.activeElement.tagName === 'H1'",
-            vec![],
-        )
-        .await;
+    browser.wait_until("focus on the heading", "document.activeElement.tagName === 'H1'", vec![]).await;
     browser.press(TAB).await;
     browser
         .wait_until(
@@ -337,57 +231,23 @@ async fn the_whole_upgrade_works_by_keyboard_alone() {
         .await;
     browser.press(ENTER).await;
     browser.wait_for_heading("Choose a plan").await;
-    browser
-        .wait_until(
-            "focus on the heading",
-            "document.activeElement.tagName === 'H1'",
-            vec![],
-        )
-        .await;
+    browser.wait_until("focus on the heading", "document.activeElement.tagName === 'H1'", vec![]).await;
     browser.press(TAB).await; // the checked radio (current plan)
-    browser
-        .wait_until(
-            "focus on the plans",
-            "document.activeElement.name === 'plan'",
-            vec![],
-        )
-        .await;
+    browser.wait_until("focus on the plans", "document.activeElement.name === 'plan'", vec![]).await;
     browser.press("\u{E015}").await; // Down: next plan (Pro+)
     browser.press(SPACE).await;
     browser.press(TAB).await;
-    browser
-        .wait_until(
-            "focus on Continue",
-            "document.activeElement.textContent.trim() === 'Continue'",
-            vec![],
-        )
-        .await;
+    browser.wait_until("focus on Continue", "document.activeElement.textContent.trim() === 'Continue'", vec![]).await;
     browser.press(ENTER).await;
     browser.wait_for_heading("Confirm your new plan").await;
-    browser
-        .wait_until(
-            "focus on the heading",
-            "document.activeElement.tagName === 'H1'",
-            vec![],
-        )
-        .await;
+    browser.wait_until("focus on the heading", "document.activeElement.tagName === 'H1'", vec![]).await;
     browser.press(TAB).await;
-    browser
-        .wait_until(
-            "focus on Confirm",
-            "document.activeElement.textContent.trim() === 'Confirm'",
-            vec![],
-        )
-        .await;
+    browser.wait_until("focus on Confirm", "document.activeElement.textContent.trim() === 'Confirm'", vec![]).await;
     browser.press(ENTER).await;
     browser.wait_for_heading("You're now on Kiro Pro+").await;
     browser.press(TAB).await;
     browser
-        .wait_until(
-            "focus on Return to Kiro",
-            "document.activeElement.textContent.trim() === 'Return to Kiro'",
-            vec![],
-        )
+        .wait_until("focus on Return to Kiro", "document.activeElement.textContent.trim() === 'Return to Kiro'", vec![])
         .await;
     assert_eq!(server.invoices("acct-kb").await.len(), 2);
     browser.close().await;

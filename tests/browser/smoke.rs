@@ -14,14 +14,9 @@ async fn a_fresh_checkout_shows_its_plan_and_price() {
     assert!(text.contains("$40.00"), "{text}");
     assert!(text.contains("per month"), "{text}");
     assert!(text.contains("2,000 credits every month"), "{text}");
+    assert!(text.contains("Test mode") || text.contains("TEST MODE"), "{text}");
     assert!(
-        text.contains("Test mode") || text.contains("TEST MODE"),
-        "{text}"
-    );
-    assert!(
-        text.contains(
-            "Payments are processed by Stripe. Amazon Web Services, Inc. is your contracting party."
-        ),
+        text.contains("Payments are processed by Stripe. Amazon Web Services, Inc. is your contracting party."),
         "{text}"
     );
     browser.close().await;
@@ -31,17 +26,10 @@ async fn a_fresh_checkout_shows_its_plan_and_price() {
 async fn an_unknown_session_has_its_own_page() {
     let server = TestServer::start().await;
     let browser = Browser::open().await;
-    browser
-        .goto(&format!(
-            "{}/checkout/cs_doesnotexist0000000000000000000",
-            server.base
-        ))
-        .await;
+    browser.goto(&format!("{}/checkout/cs_doesnotexist0000000000000000000", server.base)).await;
     browser.wait_for_heading("This link doesn't work").await;
     assert!(browser.text().await.contains("start again from Kiro"));
-    browser
-        .goto(&format!("{}/somewhere/else", server.base))
-        .await;
+    browser.goto(&format!("{}/somewhere/else", server.base)).await;
     browser.wait_for_heading("Page not found").await;
     browser.close().await;
 }
@@ -73,7 +61,10 @@ async fn a_server_that_goes_away_shows_unreachable_and_retry_recovers() {
     let path = second.trim_start_matches(&server.base).to_string();
     browser
         .client
-        .execute("history.pushState({}, '', arguments[0]); dispatchEvent(new PopStateEvent('popstate'));", vec![path.into()])
+        .execute(
+            "history.pushState({}, '', arguments[0]); dispatchEvent(new PopStateEvent('popstate'));",
+            vec![path.into()],
+        )
         .await
         .unwrap();
     browser.wait_for_heading("We can't reach the server").await;

@@ -22,28 +22,17 @@ pub fn tools_dir() -> PathBuf {
 /// PATH with `.tools/node_modules/.bin` first, so trunk finds the right wasm-opt.
 pub fn path_with_tools() -> String {
     let bin = tools_dir().join("node_modules").join(".bin");
-    format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
+    format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default())
 }
 
 fn output_of(cmd: &mut Command) -> Option<String> {
-    let out = cmd
-        .env("PATH", path_with_tools())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    let out = cmd.env("PATH", path_with_tools()).stderr(Stdio::null()).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// The exact wasm-bindgen version in Cargo.lock (the CLI must match it).
 fn locked_wasm_bindgen() -> Result<String, String> {
-    let lock =
-        std::fs::read_to_string("Cargo.lock").map_err(|e| format!("can't read Cargo.lock: {e}"))?;
+    let lock = std::fs::read_to_string("Cargo.lock").map_err(|e| format!("can't read Cargo.lock: {e}"))?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line == "name = \"wasm-bindgen\""
@@ -58,8 +47,7 @@ fn locked_wasm_bindgen() -> Result<String, String> {
 /// The wasm32 target, trunk, wasm-bindgen-cli and wasm-opt.
 pub fn build_tools() -> Result<(), String> {
     step("Checking build tools");
-    let targets = output_of(Command::new("rustup").args(["target", "list", "--installed"]))
-        .unwrap_or_default();
+    let targets = output_of(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
     if targets.lines().any(|t| t == "wasm32-unknown-unknown") {
         println!("    wasm32-unknown-unknown target: present");
     } else {
@@ -72,13 +60,7 @@ pub fn build_tools() -> Result<(), String> {
         println!("    trunk {TRUNK_VERSION}: present");
     } else {
         println!("    installing trunk {TRUNK_VERSION} (takes about 8 minutes; found: {trunk:?})");
-        run(Command::new("cargo").args([
-            "install",
-            "trunk",
-            "--version",
-            TRUNK_VERSION,
-            "--locked",
-        ]))?;
+        run(Command::new("cargo").args(["install", "trunk", "--version", TRUNK_VERSION, "--locked"]))?;
     }
 
     let wanted = locked_wasm_bindgen()?;
@@ -87,16 +69,8 @@ pub fn build_tools() -> Result<(), String> {
         println!("    wasm-bindgen-cli {wanted}: present");
     } else {
         // Without --locked: the CLI's own lock names a crate version the registry lacks.
-        println!(
-            "    installing wasm-bindgen-cli {wanted} to match Cargo.lock (about 4 minutes; found: {bindgen:?})"
-        );
-        run(Command::new("cargo").args([
-            "install",
-            "wasm-bindgen-cli",
-            "--version",
-            &wanted,
-            "--force",
-        ]))?;
+        println!("    installing wasm-bindgen-cli {wanted} to match Cargo.lock (about 4 minutes; found: {bindgen:?})");
+        run(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", &wanted, "--force"]))?;
     }
 
     npm_tools()
@@ -114,13 +88,7 @@ fn npm_tools() -> Result<(), String> {
     println!("    installing {BINARYEN_NPM} and {AXE_NPM} into .tools/ with npm");
     std::fs::create_dir_all(tools_dir()).map_err(|e| e.to_string())?;
     run(Command::new("npm")
-        .args([
-            "install",
-            "--no-save",
-            "--no-audit",
-            "--no-fund",
-            "--prefix",
-        ])
+        .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
         .arg(tools_dir())
         .args([BINARYEN_NPM, AXE_NPM]))
 }
@@ -145,13 +113,7 @@ pub fn browser_tools() -> Result<(), String> {
     println!("    installing chromium and chromium-driver with apt-get");
     run(Command::new("apt-get").arg("update").stdout(Stdio::null()))?;
     run(Command::new("apt-get")
-        .args([
-            "install",
-            "-y",
-            "--no-install-recommends",
-            "chromium",
-            "chromium-driver",
-        ])
+        .args(["install", "-y", "--no-install-recommends", "chromium", "chromium-driver"])
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
@@ -169,20 +131,14 @@ impl Drop for Driver {
 }
 
 pub fn start_chromedriver() -> Result<Driver, String> {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| e.to_string())?
-        .port();
+    let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
     let child = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("can't start {CHROMEDRIVER}: {e}"))?;
-    let driver = Driver {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
+    let driver = Driver { child, url: format!("http://127.0.0.1:{port}") };
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         if Instant::now() > deadline {

@@ -18,15 +18,9 @@ fn main() -> ExitCode {
         "build" => bootstrap::build_tools().and_then(|_| build::app()),
         _ => {
             eprintln!("usage: cargo xtask <serve|test|build> [options]");
-            eprintln!(
-                "  serve [--port N] [--host H] [--db PATH] [--secret-key K] [--allow-return-origin URL]..."
-            );
-            eprintln!(
-                "        builds the app and runs the server with a demo checkout and portal session"
-            );
-            eprintln!(
-                "  test  runs fmt, clippy (native and wasm32), unit, server and browser tests"
-            );
+            eprintln!("  serve [--port N] [--host H] [--db PATH] [--secret-key K] [--allow-return-origin URL]...");
+            eprintln!("        builds the app and runs the server with a demo checkout and portal session");
+            eprintln!("  test  runs fmt, clippy (native and wasm32), unit, server and browser tests");
             eprintln!("  build installs the tools and builds the app into dist/");
             return ExitCode::from(2);
         }
@@ -43,14 +37,8 @@ fn main() -> ExitCode {
 /// Runs a command with inherited output; an error names the command that failed.
 pub fn run(cmd: &mut Command) -> Result<(), String> {
     let shown = format!("{cmd:?}").replace('"', "");
-    let status = cmd
-        .status()
-        .map_err(|e| format!("can't start `{shown}`: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`{shown}` failed ({status})"))
-    }
+    let status = cmd.status().map_err(|e| format!("can't start `{shown}`: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("`{shown}` failed ({status})")) }
 }
 
 pub fn step(what: &str) {
@@ -62,16 +50,7 @@ fn serve(args: &[String]) -> Result<(), String> {
     build::app()?;
     step("Starting the server (Ctrl-C stops it)");
     let mut cmd = Command::new("cargo");
-    cmd.args([
-        "run",
-        "--quiet",
-        "--release",
-        "-p",
-        "checkout-server",
-        "--",
-        "--demo",
-    ])
-    .args(args);
+    cmd.args(["run", "--quiet", "--release", "-p", "checkout-server", "--", "--demo"]).args(args);
     run(&mut cmd)
 }
 
@@ -83,14 +62,7 @@ fn test(args: &[String]) -> Result<(), String> {
     step("cargo fmt --check");
     run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
     step("cargo clippy (native, all targets)");
-    run(Command::new("cargo").args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    run(Command::new("cargo").args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     step("cargo clippy (wasm32: the app and the domain crate)");
     run(Command::new("cargo").args([
         "clippy",
@@ -107,21 +79,13 @@ fn test(args: &[String]) -> Result<(), String> {
         "warnings",
     ]))?;
     step("cargo build -p billing --target wasm32-unknown-unknown");
-    run(Command::new("cargo").args([
-        "build",
-        "-p",
-        "billing",
-        "--target",
-        "wasm32-unknown-unknown",
-    ]))?;
+    run(Command::new("cargo").args(["build", "-p", "billing", "--target", "wasm32-unknown-unknown"]))?;
 
     build::app()?;
 
     let driver = bootstrap::start_chromedriver()?;
     step("cargo test --workspace (unit, server and browser tests)");
-    let dist = std::env::current_dir()
-        .map_err(|e| e.to_string())?
-        .join("dist");
+    let dist = std::env::current_dir().map_err(|e| e.to_string())?.join("dist");
     let result = run(Command::new("cargo")
         .args(["test", "--workspace"])
         .args(args)

@@ -108,11 +108,7 @@ mod tests {
         codes.sort();
         codes.dedup();
         assert_eq!(codes.len(), COUNTRIES.len());
-        assert!(
-            codes
-                .iter()
-                .all(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_uppercase()))
-        );
+        assert!(codes.iter().all(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_uppercase())));
     }
 
     #[test]

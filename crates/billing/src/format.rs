@@ -53,10 +53,7 @@ pub fn format_expiry(text: &str, caret: usize) -> (String, usize) {
     let (mut digits, mut before) = digits_and_caret(text, caret, 4);
     let first = digits.as_bytes().first().copied();
     let second = digits.as_bytes().get(1).copied();
-    let pad = matches!(
-        (first, second),
-        (Some(b'2'..=b'9'), _) | (Some(b'1'), Some(b'3'..=b'9'))
-    );
+    let pad = matches!((first, second), (Some(b'2'..=b'9'), _) | (Some(b'1'), Some(b'3'..=b'9')));
     if pad {
         digits.insert(0, '0');
         digits.truncate(4);
@@ -90,18 +87,9 @@ mod tests {
 
     #[test]
     fn groups_card_numbers_by_brand() {
-        assert_eq!(
-            format_card_number("4242424242424242", 16),
-            ("4242 4242 4242 4242".into(), 19)
-        );
-        assert_eq!(
-            format_card_number("378282246310005", 15),
-            ("3782 822463 10005".into(), 17)
-        );
-        assert_eq!(
-            format_card_number("36227206271667", 14),
-            ("3622 720627 1667".into(), 16)
-        );
+        assert_eq!(format_card_number("4242424242424242", 16), ("4242 4242 4242 4242".into(), 19));
+        assert_eq!(format_card_number("378282246310005", 15), ("3782 822463 10005".into(), 17));
+        assert_eq!(format_card_number("36227206271667", 14), ("3622 720627 1667".into(), 16));
         assert_eq!(format_card_number("4242", 4), ("4242".into(), 4));
         assert_eq!(format_card_number("42424", 5), ("4242 4".into(), 6));
         assert_eq!(format_card_number("", 0), ("".into(), 0));
@@ -109,27 +97,15 @@ mod tests {
 
     #[test]
     fn cleans_pasted_text_and_caps_length() {
-        assert_eq!(
-            format_card_number("4242-4242-4242-4242", 19),
-            ("4242 4242 4242 4242".into(), 19)
-        );
-        assert_eq!(
-            format_card_number("card: 4242 4242 4242 4242 99999", 31).0,
-            "4242 4242 4242 4242 999"
-        );
-        assert_eq!(
-            format_card_number("3782 8224 6310 0059 99", 22).0,
-            "3782 822463 10005"
-        );
+        assert_eq!(format_card_number("4242-4242-4242-4242", 19), ("4242 4242 4242 4242".into(), 19));
+        assert_eq!(format_card_number("card: 4242 4242 4242 4242 99999", 31).0, "4242 4242 4242 4242 999");
+        assert_eq!(format_card_number("3782 8224 6310 0059 99", 22).0, "3782 822463 10005");
     }
 
     #[test]
     fn keeps_the_caret_after_the_same_digit() {
         // Typing a digit in the middle: "4242 4|242" + "9" -> caret after the 9.
-        assert_eq!(
-            format_card_number("4242 49242", 7),
-            ("4242 4924 2".into(), 7)
-        );
+        assert_eq!(format_card_number("4242 49242", 7), ("4242 4924 2".into(), 7));
         // Deleting the last digit of a group does not leave a trailing space.
         assert_eq!(format_card_number("4242 ", 5), ("4242".into(), 4));
         // Caret at the start stays there.

@@ -4,9 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// An amount of US dollars in whole cents. Serialized as the integer number of cents.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Money(i64);
 
@@ -96,67 +94,31 @@ mod tests {
         assert_eq!(Money::from_cents(123_456).to_string(), "$1,234.56");
         assert_eq!(Money::from_cents(100_000_000).to_string(), "$1,000,000.00");
         assert_eq!(Money::from_cents(-500).to_string(), "-$5.00");
-        assert_eq!(
-            Money::from_cents(i64::MIN).to_string(),
-            "-$92,233,720,368,547,758.08"
-        );
+        assert_eq!(Money::from_cents(i64::MIN).to_string(), "-$92,233,720,368,547,758.08");
     }
 
     #[test]
     fn rounds_halves_away_from_zero() {
-        assert_eq!(
-            Money::from_cents(1).mul_ratio(1, 2),
-            Some(Money::from_cents(1))
-        );
-        assert_eq!(
-            Money::from_cents(-1).mul_ratio(1, 2),
-            Some(Money::from_cents(-1))
-        );
-        assert_eq!(
-            Money::from_cents(3).mul_ratio(1, 2),
-            Some(Money::from_cents(2))
-        );
-        assert_eq!(
-            Money::from_cents(10).mul_ratio(1, 3),
-            Some(Money::from_cents(3))
-        );
-        assert_eq!(
-            Money::from_cents(20).mul_ratio(1, 3),
-            Some(Money::from_cents(7))
-        );
-        assert_eq!(
-            Money::from_cents(2000).mul_ratio(15, 30),
-            Some(Money::from_cents(1000))
-        );
-        assert_eq!(
-            Money::from_cents(5).mul_ratio(-1, 2),
-            Some(Money::from_cents(-3))
-        );
-        assert_eq!(
-            Money::from_cents(5).mul_ratio(1, -2),
-            Some(Money::from_cents(-3))
-        );
+        assert_eq!(Money::from_cents(1).mul_ratio(1, 2), Some(Money::from_cents(1)));
+        assert_eq!(Money::from_cents(-1).mul_ratio(1, 2), Some(Money::from_cents(-1)));
+        assert_eq!(Money::from_cents(3).mul_ratio(1, 2), Some(Money::from_cents(2)));
+        assert_eq!(Money::from_cents(10).mul_ratio(1, 3), Some(Money::from_cents(3)));
+        assert_eq!(Money::from_cents(20).mul_ratio(1, 3), Some(Money::from_cents(7)));
+        assert_eq!(Money::from_cents(2000).mul_ratio(15, 30), Some(Money::from_cents(1000)));
+        assert_eq!(Money::from_cents(5).mul_ratio(-1, 2), Some(Money::from_cents(-3)));
+        assert_eq!(Money::from_cents(5).mul_ratio(1, -2), Some(Money::from_cents(-3)));
     }
 
     #[test]
     fn refuses_division_by_zero_and_overflow() {
         assert_eq!(Money::from_cents(5).mul_ratio(1, 0), None);
         assert_eq!(Money::from_cents(i64::MAX).mul_ratio(2, 1), None);
-        assert_eq!(
-            Money::from_cents(i64::MAX).checked_add(Money::from_cents(1)),
-            None
-        );
+        assert_eq!(Money::from_cents(i64::MAX).checked_add(Money::from_cents(1)), None);
     }
 
     #[test]
     fn serializes_as_cents() {
-        assert_eq!(
-            serde_json::to_string(&Money::from_cents(2000)).unwrap(),
-            "2000"
-        );
-        assert_eq!(
-            serde_json::from_str::<Money>("1000").unwrap(),
-            Money::from_cents(1000)
-        );
+        assert_eq!(serde_json::to_string(&Money::from_cents(2000)).unwrap(), "2000");
+        assert_eq!(serde_json::from_str::<Money>("1000").unwrap(), Money::from_cents(1000));
     }
 }

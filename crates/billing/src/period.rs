@@ -19,10 +19,7 @@ impl Period {
         let now = now.to_offset(UtcOffset::UTC);
         let start = first_of_month(now.year(), now.month());
         let (next_year, next_month) = next_month(now.year(), now.month());
-        Period {
-            start,
-            end: first_of_month(next_year, next_month),
-        }
+        Period { start, end: first_of_month(next_year, next_month) }
     }
 
     /// The period after this one.
@@ -58,9 +55,7 @@ fn first_of_month(year: i32, month: Month) -> OffsetDateTime {
     PrimitiveDateTime::new(date, Time::MIDNIGHT).assume_utc()
 }
 
-const MONTH_ABBR: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+const MONTH_ABBR: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const MONTH_NAME: [&str; 12] = [
     "January",
     "February",
@@ -85,12 +80,7 @@ pub fn short_date(at: OffsetDateTime) -> String {
 /// `December 1, 2026`, in UTC.
 pub fn long_date(at: OffsetDateTime) -> String {
     let at = at.to_offset(UtcOffset::UTC);
-    format!(
-        "{} {}, {}",
-        MONTH_NAME[at.month() as usize - 1],
-        at.day(),
-        at.year()
-    )
+    format!("{} {}, {}", MONTH_NAME[at.month() as usize - 1], at.day(), at.year())
 }
 
 /// `November 2026`, in UTC.
@@ -136,27 +126,15 @@ mod tests {
     #[test]
     fn seconds_left_is_clamped() {
         let p = Period::containing(datetime!(2026-11-16 00:00 UTC));
-        assert_eq!(
-            p.seconds_left_from(datetime!(2026-11-16 00:00 UTC)),
-            15 * 86_400
-        );
-        assert_eq!(
-            p.seconds_left_from(datetime!(2026-10-01 00:00 UTC)),
-            30 * 86_400
-        );
+        assert_eq!(p.seconds_left_from(datetime!(2026-11-16 00:00 UTC)), 15 * 86_400);
+        assert_eq!(p.seconds_left_from(datetime!(2026-10-01 00:00 UTC)), 30 * 86_400);
         assert_eq!(p.seconds_left_from(datetime!(2027-01-01 00:00 UTC)), 0);
     }
 
     #[test]
     fn dates_read_plainly() {
         assert_eq!(short_date(datetime!(2026-11-16 08:00 UTC)), "Nov 16");
-        assert_eq!(
-            long_date(datetime!(2026-12-01 00:00 UTC)),
-            "December 1, 2026"
-        );
-        assert_eq!(
-            month_and_year(datetime!(2026-12-01 00:00 UTC)),
-            "December 2026"
-        );
+        assert_eq!(long_date(datetime!(2026-12-01 00:00 UTC)), "December 1, 2026");
+        assert_eq!(month_and_year(datetime!(2026-12-01 00:00 UTC)), "December 2026");
     }
 }

@@ -26,30 +26,10 @@ pub struct Plan {
 
 /// Every plan, cheapest first.
 pub const CATALOG: [Plan; 4] = [
-    Plan {
-        id: PlanId::Free,
-        name: "Kiro Free",
-        monthly_price: Money::ZERO,
-        monthly_credits: 50,
-    },
-    Plan {
-        id: PlanId::Pro,
-        name: "Kiro Pro",
-        monthly_price: Money::from_dollars(20),
-        monthly_credits: 1_000,
-    },
-    Plan {
-        id: PlanId::ProPlus,
-        name: "Kiro Pro+",
-        monthly_price: Money::from_dollars(40),
-        monthly_credits: 2_000,
-    },
-    Plan {
-        id: PlanId::Power,
-        name: "Kiro Power",
-        monthly_price: Money::from_dollars(200),
-        monthly_credits: 10_000,
-    },
+    Plan { id: PlanId::Free, name: "Kiro Free", monthly_price: Money::ZERO, monthly_credits: 50 },
+    Plan { id: PlanId::Pro, name: "Kiro Pro", monthly_price: Money::from_dollars(20), monthly_credits: 1_000 },
+    Plan { id: PlanId::ProPlus, name: "Kiro Pro+", monthly_price: Money::from_dollars(40), monthly_credits: 2_000 },
+    Plan { id: PlanId::Power, name: "Kiro Power", monthly_price: Money::from_dollars(200), monthly_credits: 10_000 },
 ];
 
 /// Overage price per credit beyond the plan's credits (paid plans only, opt-in): $0.04.
@@ -100,17 +80,8 @@ mod tests {
 
     #[test]
     fn catalog_matches_the_published_figures() {
-        let rows: Vec<_> = CATALOG
-            .iter()
-            .map(|p| {
-                (
-                    p.id.as_str(),
-                    p.name,
-                    p.monthly_price.cents(),
-                    p.monthly_credits,
-                )
-            })
-            .collect();
+        let rows: Vec<_> =
+            CATALOG.iter().map(|p| (p.id.as_str(), p.name, p.monthly_price.cents(), p.monthly_credits)).collect();
         assert_eq!(
             rows,
             vec![

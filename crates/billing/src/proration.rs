@@ -93,11 +93,7 @@ pub fn quote_new_subscription(plan: PlanId, now: OffsetDateTime) -> Result<Quote
 }
 
 /// A change from the current paid plan to `target` at `now`.
-pub fn quote_change(
-    history: &PaidHistory,
-    target: PlanId,
-    now: OffsetDateTime,
-) -> Result<Quote, QuoteError> {
+pub fn quote_change(history: &PaidHistory, target: PlanId, now: OffsetDateTime) -> Result<Quote, QuoteError> {
     let current = history.plan;
     if target == current {
         return Err(QuoteError::SamePlan);
@@ -128,17 +124,10 @@ pub fn quote_change(
     if history.paid_this_period > Money::ZERO {
         lines.push(LineItem {
             description: format!("Already paid for {} this month", current.plan().name),
-            amount: history
-                .paid_this_period
-                .checked_neg()
-                .ok_or(QuoteError::Overflow)?,
+            amount: history.paid_this_period.checked_neg().ok_or(QuoteError::Overflow)?,
         });
     }
-    let total = new_line
-        .amount
-        .checked_sub(history.paid_this_period)
-        .ok_or(QuoteError::Overflow)?
-        .at_least_zero();
+    let total = new_line.amount.checked_sub(history.paid_this_period).ok_or(QuoteError::Overflow)?.at_least_zero();
     Ok(Quote {
         kind: ChangeKind::Upgrade,
         from_plan: Some(current),
@@ -171,33 +160,15 @@ pub fn quote_cancel(history: &PaidHistory, now: OffsetDateTime) -> Quote {
 }
 
 /// `plan`'s price for the part of `period` from `from` to its end, as a described line.
-fn prorated_line(
-    plan: PlanId,
-    from: OffsetDateTime,
-    period: Period,
-) -> Result<LineItem, QuoteError> {
+fn prorated_line(plan: PlanId, from: OffsetDateTime, period: Period) -> Result<LineItem, QuoteError> {
     let price = plan.plan().monthly_price;
-    let amount = price
-        .mul_ratio(period.seconds_left_from(from), period.total_seconds())
-        .ok_or(QuoteError::Overflow)?;
+    let amount = price.mul_ratio(period.seconds_left_from(from), period.total_seconds()).ok_or(QuoteError::Overflow)?;
     let description = if from <= period.start {
-        format!(
-            "{} for {}",
-            plan.plan().name,
-            crate::period::month_and_year(period.start)
-        )
+        format!("{} for {}", plan.plan().name, crate::period::month_and_year(period.start))
     } else {
-        format!(
-            "{} from {} to {}",
-            plan.plan().name,
-            short_date(from),
-            short_date(period.end)
-        )
+        format!("{} from {} to {}", plan.plan().name, short_date(from), short_date(period.end))
     };
-    Ok(LineItem {
-        description,
-        amount,
-    })
+    Ok(LineItem { description, amount })
 }
 
 #[cfg(test)]
@@ -216,10 +187,7 @@ mod tests {
         assert_eq!(q.total_due_today, cents(1000));
         assert_eq!(
             q.lines,
-            vec![LineItem {
-                description: "Kiro Pro from Nov 16 to Dec 1".into(),
-                amount: cents(1000)
-            }]
+            vec![LineItem { description: "Kiro Pro from Nov 16 to Dec 1".into(), amount: cents(1000) }]
         );
         assert_eq!(q.next_renewal_at, Some(datetime!(2026-12-01 00:00 UTC)));
         assert_eq!(q.next_renewal_amount, cents(2000));
@@ -239,14 +207,8 @@ mod tests {
         assert_eq!(
             q.lines,
             vec![
-                LineItem {
-                    description: "Kiro Pro+ from Nov 16 to Dec 1".into(),
-                    amount: cents(2000)
-                },
-                LineItem {
-                    description: "Already paid for Kiro Pro this month".into(),
-                    amount: cents(-1000)
-                },
+                LineItem { description: "Kiro Pro+ from Nov 16 to Dec 1".into(), amount: cents(2000) },
+                LineItem { description: "Already paid for Kiro Pro this month".into(), amount: cents(-1000) },
             ]
         );
         assert_eq!(q.next_renewal_amount, cents(4000));
@@ -259,11 +221,7 @@ mod tests {
             first_paid_at: datetime!(2026-11-16 00:00 UTC),
             paid_this_period: cents(2000),
         };
-        for now in [
-            datetime!(2026-12-01 00:00 UTC),
-            datetime!(2026-12-02 09:00 UTC),
-            datetime!(2026-12-31 23:59 UTC),
-        ] {
+        for now in [datetime!(2026-12-01 00:00 UTC), datetime!(2026-12-02 09:00 UTC), datetime!(2026-12-31 23:59 UTC)] {
             let plus = quote_change(&history, PlanId::ProPlus, now).unwrap();
             assert_eq!(plus.total_due_today, cents(2000), "{now}");
             assert_eq!(plus.lines[0].description, "Kiro Pro+ for December 2026");
@@ -287,8 +245,7 @@ mod tests {
         assert!(!q.takes_effect_now);
         assert_eq!(q.next_renewal_amount, cents(2000));
 
-        let to_free =
-            quote_change(&history, PlanId::Free, datetime!(2026-11-20 10:00 UTC)).unwrap();
+        let to_free = quote_change(&history, PlanId::Free, datetime!(2026-11-20 10:00 UTC)).unwrap();
         assert_eq!(to_free.kind, ChangeKind::Downgrade);
         assert_eq!(to_free.next_renewal_at, None);
         assert_eq!(to_free.next_renewal_amount, Money::ZERO);
@@ -314,10 +271,7 @@ mod tests {
             first_paid_at: datetime!(2026-10-03 00:00 UTC),
             paid_this_period: cents(2000),
         };
-        assert_eq!(
-            quote_change(&history, PlanId::Pro, datetime!(2026-11-20 10:00 UTC)),
-            Err(QuoteError::SamePlan)
-        );
+        assert_eq!(quote_change(&history, PlanId::Pro, datetime!(2026-11-20 10:00 UTC)), Err(QuoteError::SamePlan));
         assert_eq!(
             quote_new_subscription(PlanId::Free, datetime!(2026-11-20 10:00 UTC)),
             Err(QuoteError::NotAPaidPlan)
@@ -333,37 +287,23 @@ mod tests {
             datetime!(2026-11-16 00:00 UTC),
             datetime!(2026-12-16 12:00 UTC),
         ] {
-            assert_eq!(
-                quote_new_subscription(PlanId::Pro, now)
-                    .unwrap()
-                    .total_due_today,
-                cents(1000),
-                "{now}"
-            );
+            assert_eq!(quote_new_subscription(PlanId::Pro, now).unwrap().total_due_today, cents(1000), "{now}");
         }
         // One day left: 1/28, 1/29, 1/30, 1/31 of $20, rounded.
         assert_eq!(
-            quote_new_subscription(PlanId::Pro, datetime!(2026-02-28 00:00 UTC))
-                .unwrap()
-                .total_due_today,
+            quote_new_subscription(PlanId::Pro, datetime!(2026-02-28 00:00 UTC)).unwrap().total_due_today,
             cents(71)
         );
         assert_eq!(
-            quote_new_subscription(PlanId::Pro, datetime!(2028-02-29 00:00 UTC))
-                .unwrap()
-                .total_due_today,
+            quote_new_subscription(PlanId::Pro, datetime!(2028-02-29 00:00 UTC)).unwrap().total_due_today,
             cents(69)
         );
         assert_eq!(
-            quote_new_subscription(PlanId::Pro, datetime!(2026-11-30 00:00 UTC))
-                .unwrap()
-                .total_due_today,
+            quote_new_subscription(PlanId::Pro, datetime!(2026-11-30 00:00 UTC)).unwrap().total_due_today,
             cents(67)
         );
         assert_eq!(
-            quote_new_subscription(PlanId::Pro, datetime!(2026-12-31 00:00 UTC))
-                .unwrap()
-                .total_due_today,
+            quote_new_subscription(PlanId::Pro, datetime!(2026-12-31 00:00 UTC)).unwrap().total_due_today,
             cents(65)
         );
     }
@@ -390,8 +330,7 @@ mod tests {
 
     fn any_instant() -> impl Strategy<Value = OffsetDateTime> {
         // 2000-01-01 .. 2100-01-01
-        (946_684_800i64..4_102_444_800i64)
-            .prop_map(|s| OffsetDateTime::from_unix_timestamp(s).unwrap())
+        (946_684_800i64..4_102_444_800i64).prop_map(|s| OffsetDateTime::from_unix_timestamp(s).unwrap())
     }
 
     fn any_plan() -> impl Strategy<Value = PlanId> {

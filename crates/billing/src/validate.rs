@@ -21,8 +21,7 @@ impl CardBrand {
     /// The brand of a (possibly partial) number, from its leading digits.
     pub fn detect(digits: &str) -> CardBrand {
         let prefix = |n: usize| digits.get(..n).and_then(|p| p.parse::<u32>().ok());
-        let in_range =
-            |n: usize, lo: u32, hi: u32| prefix(n).is_some_and(|p| (lo..=hi).contains(&p));
+        let in_range = |n: usize, lo: u32, hi: u32| prefix(n).is_some_and(|p| (lo..=hi).contains(&p));
         if digits.starts_with('4') {
             CardBrand::Visa
         } else if in_range(2, 51, 55) || in_range(4, 2221, 2720) {
@@ -31,11 +30,7 @@ impl CardBrand {
             CardBrand::Amex
         } else if in_range(4, 6011, 6011) || in_range(3, 644, 649) || in_range(2, 65, 65) {
             CardBrand::Discover
-        } else if in_range(3, 300, 305)
-            || in_range(4, 3095, 3095)
-            || in_range(2, 36, 36)
-            || in_range(2, 38, 39)
-        {
+        } else if in_range(3, 300, 305) || in_range(4, 3095, 3095) || in_range(2, 36, 36) || in_range(2, 38, 39) {
             CardBrand::Diners
         } else if in_range(4, 3528, 3589) {
             CardBrand::Jcb
@@ -102,9 +97,7 @@ impl EmailError {
         match self {
             EmailError::Empty => "Enter your email address.",
             EmailError::TooLong => "This email address is too long.",
-            EmailError::Invalid => {
-                "This email address is not valid. Check it for typos, like name@example.com."
-            }
+            EmailError::Invalid => "This email address is not valid. Check it for typos, like name@example.com.",
         }
     }
 }
@@ -126,9 +119,7 @@ pub fn validate_email(input: &str) -> Result<String, EmailError> {
         return Err(EmailError::Invalid);
     };
     let domain_ok = domain.contains('.')
-        && domain.split('.').all(|label| {
-            !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-')
-        });
+        && domain.split('.').all(|label| !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-'));
     if local.is_empty() || local.starts_with('"') || !domain_ok {
         return Err(EmailError::Invalid);
     }
@@ -215,9 +206,7 @@ impl ExpiryError {
         match self {
             ExpiryError::Empty => "Enter your card's expiry date.",
             ExpiryError::Incomplete => "Your card's expiry date is incomplete. Use MM / YY.",
-            ExpiryError::InvalidMonth => {
-                "Your card's expiry month is invalid. Use a month from 01 to 12."
-            }
+            ExpiryError::InvalidMonth => "Your card's expiry month is invalid. Use a month from 01 to 12.",
             ExpiryError::InPast => "Your card's expiry date is in the past.",
             ExpiryError::TooFarAhead => "Your card's expiry year is too far in the future.",
         }
@@ -236,26 +225,15 @@ const MAX_YEARS_AHEAD: u16 = 20;
 
 /// `MM / YY` (spaces and slash optional): month 1-12, not before `(current_year, current_month)`
 /// and not more than 20 years ahead.
-pub fn validate_expiry(
-    input: &str,
-    current_year: u16,
-    current_month: u8,
-) -> Result<Expiry, ExpiryError> {
+pub fn validate_expiry(input: &str, current_year: u16, current_month: u8) -> Result<Expiry, ExpiryError> {
     let trimmed = input.trim();
     if trimmed.is_empty() {
         return Err(ExpiryError::Empty);
     }
-    if !trimmed
-        .chars()
-        .all(|c| c.is_ascii_digit() || c == ' ' || c == '/')
-    {
+    if !trimmed.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '/') {
         return Err(ExpiryError::Incomplete);
     }
-    let digits: Vec<u16> = trimmed
-        .chars()
-        .filter_map(|c| c.to_digit(10))
-        .map(|d| d as u16)
-        .collect();
+    let digits: Vec<u16> = trimmed.chars().filter_map(|c| c.to_digit(10)).map(|d| d as u16).collect();
     if digits.len() < 4 {
         return Err(ExpiryError::Incomplete);
     }
@@ -326,9 +304,7 @@ impl NameError {
         match self {
             NameError::Empty => "Enter the name on your card.",
             NameError::TooLong => "The name on the card can be at most 100 characters.",
-            NameError::Invalid => {
-                "The name on the card can't contain digits or symbols like < > { }."
-            }
+            NameError::Invalid => "The name on the card can't contain digits or symbols like < > { }.",
         }
     }
 }
@@ -342,8 +318,7 @@ pub fn validate_cardholder_name(input: &str) -> Result<String, NameError> {
     if name.chars().count() > 100 {
         return Err(NameError::TooLong);
     }
-    let allowed =
-        |c: char| c.is_alphabetic() || c == ' ' || matches!(c, '\'' | '-' | '.' | ',' | '’');
+    let allowed = |c: char| c.is_alphabetic() || c == ' ' || matches!(c, '\'' | '-' | '.' | ',' | '’');
     if !name.chars().all(allowed) || !name.chars().any(char::is_alphabetic) {
         return Err(NameError::Invalid);
     }
@@ -360,9 +335,7 @@ impl CountryError {
     pub fn message(self) -> &'static str {
         match self {
             CountryError::Empty => "Choose your country or region.",
-            CountryError::Unsupported => {
-                "We can't accept billing addresses in this country or region yet."
-            }
+            CountryError::Unsupported => "We can't accept billing addresses in this country or region yet.",
         }
     }
 }
@@ -371,11 +344,7 @@ pub fn validate_country(code: &str) -> Result<&'static str, CountryError> {
     if code.trim().is_empty() {
         return Err(CountryError::Empty);
     }
-    countries::COUNTRIES
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map(|(c, _)| *c)
-        .ok_or(CountryError::Unsupported)
+    countries::COUNTRIES.iter().find(|(c, _)| *c == code).map(|(c, _)| *c).ok_or(CountryError::Unsupported)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -404,12 +373,7 @@ impl PostalError {
 /// The postal code for `country`, normalised (upper case, single spaces). Returns `None` when the
 /// country does not need one and none was given.
 pub fn validate_postal_code(input: &str, country: &str) -> Result<Option<String>, PostalError> {
-    let cleaned: String = input
-        .trim()
-        .to_uppercase()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let cleaned: String = input.trim().to_uppercase().split_whitespace().collect::<Vec<_>>().join(" ");
     let requirement = countries::postal_requirement(country);
     if cleaned.is_empty() {
         return match requirement {
@@ -421,9 +385,7 @@ pub fn validate_postal_code(input: &str, country: &str) -> Result<Option<String>
     match country {
         "US" => {
             let digits: String = cleaned.chars().filter(char::is_ascii_digit).collect();
-            let shape_ok = cleaned
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '-' || c == ' ');
+            let shape_ok = cleaned.chars().all(|c| c.is_ascii_digit() || c == '-' || c == ' ');
             match (shape_ok, digits.len()) {
                 (false, _) => Err(PostalError::Invalid),
                 (true, 0..=4) => Err(PostalError::Incomplete),
@@ -438,13 +400,10 @@ pub fn validate_postal_code(input: &str, country: &str) -> Result<Option<String>
             if !compact.chars().all(|c| c.is_ascii_alphanumeric()) || chars.len() > 6 {
                 return Err(PostalError::Invalid);
             }
-            let pattern_ok = chars.iter().enumerate().all(|(i, c)| {
-                if i % 2 == 0 {
-                    c.is_ascii_alphabetic()
-                } else {
-                    c.is_ascii_digit()
-                }
-            });
+            let pattern_ok = chars
+                .iter()
+                .enumerate()
+                .all(|(i, c)| if i % 2 == 0 { c.is_ascii_alphabetic() } else { c.is_ascii_digit() });
             if !pattern_ok {
                 Err(PostalError::Invalid)
             } else if chars.len() < 6 {
@@ -454,9 +413,7 @@ pub fn validate_postal_code(input: &str, country: &str) -> Result<Option<String>
             }
         }
         "GB" => {
-            if !compact.chars().all(|c| c.is_ascii_alphanumeric())
-                || !(5..=7).contains(&compact.len())
-            {
+            if !compact.chars().all(|c| c.is_ascii_alphanumeric()) || !(5..=7).contains(&compact.len()) {
                 return if compact.len() < 5 && compact.chars().all(|c| c.is_ascii_alphanumeric()) {
                     Err(PostalError::Incomplete)
                 } else {
@@ -468,19 +425,12 @@ pub fn validate_postal_code(input: &str, country: &str) -> Result<Option<String>
                 let b = inward.as_bytes();
                 b[0].is_ascii_digit() && b[1].is_ascii_alphabetic() && b[2].is_ascii_alphabetic()
             };
-            let outward_ok = outward.as_bytes()[0].is_ascii_alphabetic()
-                && outward.chars().any(|c| c.is_ascii_digit());
-            if inward_ok && outward_ok {
-                Ok(Some(format!("{outward} {inward}")))
-            } else {
-                Err(PostalError::Invalid)
-            }
+            let outward_ok = outward.as_bytes()[0].is_ascii_alphabetic() && outward.chars().any(|c| c.is_ascii_digit());
+            if inward_ok && outward_ok { Ok(Some(format!("{outward} {inward}"))) } else { Err(PostalError::Invalid) }
         }
         _ => {
             let ok = (2..=10).contains(&cleaned.len())
-                && cleaned
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')
+                && cleaned.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')
                 && cleaned.chars().any(|c| c.is_ascii_digit());
             if requirement == PostalRequirement::None || ok {
                 Ok(Some(cleaned).filter(|_| requirement != PostalRequirement::None))
@@ -498,14 +448,8 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(
-            validate_email("  dev@example.com "),
-            Ok("dev@example.com".into())
-        );
-        assert_eq!(
-            validate_email("first.last+kiro@sub.example.co.uk"),
-            Ok("first.last+kiro@sub.example.co.uk".into())
-        );
+        assert_eq!(validate_email("  dev@example.com "), Ok("dev@example.com".into()));
+        assert_eq!(validate_email("first.last+kiro@sub.example.co.uk"), Ok("first.last+kiro@sub.example.co.uk".into()));
         assert_eq!(validate_email(""), Err(EmailError::Empty));
         assert_eq!(validate_email("   "), Err(EmailError::Empty));
         for bad in [
@@ -563,131 +507,50 @@ mod tests {
         ] {
             assert!(validate_card_number(good).is_ok(), "{good}");
         }
-        assert_eq!(
-            validate_card_number("4242 4242 4242 4242").unwrap().last4(),
-            "4242"
-        );
+        assert_eq!(validate_card_number("4242 4242 4242 4242").unwrap().last4(), "4242");
         assert_eq!(validate_card_number(""), Err(CardNumberError::Empty));
-        assert_eq!(
-            validate_card_number("4242-4242"),
-            Err(CardNumberError::InvalidCharacters)
-        );
-        assert_eq!(
-            validate_card_number("4242 4242"),
-            Err(CardNumberError::Incomplete)
-        );
-        assert_eq!(
-            validate_card_number("4242 4242 4242 4241"),
-            Err(CardNumberError::Invalid)
-        );
-        assert_eq!(
-            validate_card_number("4242 4242 4242 4242 4242"),
-            Err(CardNumberError::TooLong)
-        );
-        assert_eq!(
-            validate_card_number("1234 5678 1234 5670"),
-            Err(CardNumberError::UnsupportedBrand)
-        );
-        assert_eq!(
-            validate_card_number("3782 822463 1000"),
-            Err(CardNumberError::Incomplete)
-        );
+        assert_eq!(validate_card_number("4242-4242"), Err(CardNumberError::InvalidCharacters));
+        assert_eq!(validate_card_number("4242 4242"), Err(CardNumberError::Incomplete));
+        assert_eq!(validate_card_number("4242 4242 4242 4241"), Err(CardNumberError::Invalid));
+        assert_eq!(validate_card_number("4242 4242 4242 4242 4242"), Err(CardNumberError::TooLong));
+        assert_eq!(validate_card_number("1234 5678 1234 5670"), Err(CardNumberError::UnsupportedBrand));
+        assert_eq!(validate_card_number("3782 822463 1000"), Err(CardNumberError::Incomplete));
     }
 
     #[test]
     fn expiry_dates() {
-        assert_eq!(
-            validate_expiry("12 / 30", 2026, 11),
-            Ok(Expiry {
-                month: 12,
-                year: 2030
-            })
-        );
-        assert_eq!(
-            validate_expiry("1126", 2026, 11),
-            Ok(Expiry {
-                month: 11,
-                year: 2026
-            })
-        );
+        assert_eq!(validate_expiry("12 / 30", 2026, 11), Ok(Expiry { month: 12, year: 2030 }));
+        assert_eq!(validate_expiry("1126", 2026, 11), Ok(Expiry { month: 11, year: 2026 }));
         assert_eq!(validate_expiry("", 2026, 11), Err(ExpiryError::Empty));
-        assert_eq!(
-            validate_expiry("1 / 2", 2026, 11),
-            Err(ExpiryError::Incomplete)
-        );
-        assert_eq!(
-            validate_expiry("13 / 30", 2026, 11),
-            Err(ExpiryError::InvalidMonth)
-        );
-        assert_eq!(
-            validate_expiry("00 / 30", 2026, 11),
-            Err(ExpiryError::InvalidMonth)
-        );
-        assert_eq!(
-            validate_expiry("10 / 26", 2026, 11),
-            Err(ExpiryError::InPast)
-        );
-        assert_eq!(
-            validate_expiry("12 / 25", 2026, 11),
-            Err(ExpiryError::InPast)
-        );
-        assert_eq!(
-            validate_expiry("01 / 47", 2026, 11),
-            Err(ExpiryError::TooFarAhead)
-        );
-        assert_eq!(
-            validate_expiry("01 / 46", 2026, 11),
-            Ok(Expiry {
-                month: 1,
-                year: 2046
-            })
-        );
-        assert_eq!(
-            validate_expiry("ab / cd", 2026, 11),
-            Err(ExpiryError::Incomplete)
-        );
+        assert_eq!(validate_expiry("1 / 2", 2026, 11), Err(ExpiryError::Incomplete));
+        assert_eq!(validate_expiry("13 / 30", 2026, 11), Err(ExpiryError::InvalidMonth));
+        assert_eq!(validate_expiry("00 / 30", 2026, 11), Err(ExpiryError::InvalidMonth));
+        assert_eq!(validate_expiry("10 / 26", 2026, 11), Err(ExpiryError::InPast));
+        assert_eq!(validate_expiry("12 / 25", 2026, 11), Err(ExpiryError::InPast));
+        assert_eq!(validate_expiry("01 / 47", 2026, 11), Err(ExpiryError::TooFarAhead));
+        assert_eq!(validate_expiry("01 / 46", 2026, 11), Ok(Expiry { month: 1, year: 2046 }));
+        assert_eq!(validate_expiry("ab / cd", 2026, 11), Err(ExpiryError::Incomplete));
     }
 
     #[test]
     fn security_codes() {
         assert_eq!(validate_cvc("123", CardBrand::Visa), Ok("123".into()));
         assert_eq!(validate_cvc("1234", CardBrand::Amex), Ok("1234".into()));
-        assert_eq!(
-            validate_cvc("123", CardBrand::Amex),
-            Err(CvcError::Incomplete)
-        );
-        assert_eq!(
-            validate_cvc("1234", CardBrand::Visa),
-            Err(CvcError::Invalid)
-        );
+        assert_eq!(validate_cvc("123", CardBrand::Amex), Err(CvcError::Incomplete));
+        assert_eq!(validate_cvc("1234", CardBrand::Visa), Err(CvcError::Invalid));
         assert_eq!(validate_cvc("12a", CardBrand::Visa), Err(CvcError::Invalid));
         assert_eq!(validate_cvc("", CardBrand::Visa), Err(CvcError::Empty));
     }
 
     #[test]
     fn cardholder_names() {
-        assert_eq!(
-            validate_cardholder_name("  Ada   Lovelace "),
-            Ok("Ada Lovelace".into())
-        );
-        assert_eq!(
-            validate_cardholder_name("Zoë O'Brien-Núñez"),
-            Ok("Zoë O'Brien-Núñez".into())
-        );
-        assert_eq!(
-            validate_cardholder_name("山田 太郎"),
-            Ok("山田 太郎".into())
-        );
+        assert_eq!(validate_cardholder_name("  Ada   Lovelace "), Ok("Ada Lovelace".into()));
+        assert_eq!(validate_cardholder_name("Zoë O'Brien-Núñez"), Ok("Zoë O'Brien-Núñez".into()));
+        assert_eq!(validate_cardholder_name("山田 太郎"), Ok("山田 太郎".into()));
         assert_eq!(validate_cardholder_name(""), Err(NameError::Empty));
-        assert_eq!(
-            validate_cardholder_name("<script>"),
-            Err(NameError::Invalid)
-        );
+        assert_eq!(validate_cardholder_name("<script>"), Err(NameError::Invalid));
         assert_eq!(validate_cardholder_name("R2D2"), Err(NameError::Invalid));
-        assert_eq!(
-            validate_cardholder_name(&"a".repeat(101)),
-            Err(NameError::TooLong)
-        );
+        assert_eq!(validate_cardholder_name(&"a".repeat(101)), Err(NameError::TooLong));
     }
 
     #[test]
@@ -696,60 +559,21 @@ mod tests {
         assert_eq!(validate_country(""), Err(CountryError::Empty));
         assert_eq!(validate_country("RU"), Err(CountryError::Unsupported));
 
-        assert_eq!(
-            validate_postal_code("94107", "US"),
-            Ok(Some("94107".into()))
-        );
-        assert_eq!(
-            validate_postal_code("94107-1234", "US"),
-            Ok(Some("94107-1234".into()))
-        );
-        assert_eq!(
-            validate_postal_code("941071234", "US"),
-            Ok(Some("94107-1234".into()))
-        );
+        assert_eq!(validate_postal_code("94107", "US"), Ok(Some("94107".into())));
+        assert_eq!(validate_postal_code("94107-1234", "US"), Ok(Some("94107-1234".into())));
+        assert_eq!(validate_postal_code("941071234", "US"), Ok(Some("94107-1234".into())));
         assert_eq!(validate_postal_code("", "US"), Err(PostalError::Empty));
-        assert_eq!(
-            validate_postal_code("941", "US"),
-            Err(PostalError::Incomplete)
-        );
-        assert_eq!(
-            validate_postal_code("9410A", "US"),
-            Err(PostalError::Invalid)
-        );
-        assert_eq!(
-            validate_postal_code("k1a0b1", "CA"),
-            Ok(Some("K1A 0B1".into()))
-        );
-        assert_eq!(
-            validate_postal_code("K1A", "CA"),
-            Err(PostalError::Incomplete)
-        );
-        assert_eq!(
-            validate_postal_code("111 111", "CA"),
-            Err(PostalError::Invalid)
-        );
-        assert_eq!(
-            validate_postal_code("sw1a 1aa", "GB"),
-            Ok(Some("SW1A 1AA".into()))
-        );
-        assert_eq!(
-            validate_postal_code("M1 1AE", "GB"),
-            Ok(Some("M1 1AE".into()))
-        );
-        assert_eq!(
-            validate_postal_code("SW1A", "GB"),
-            Err(PostalError::Incomplete)
-        );
-        assert_eq!(
-            validate_postal_code("12345", "GB"),
-            Err(PostalError::Invalid)
-        );
+        assert_eq!(validate_postal_code("941", "US"), Err(PostalError::Incomplete));
+        assert_eq!(validate_postal_code("9410A", "US"), Err(PostalError::Invalid));
+        assert_eq!(validate_postal_code("k1a0b1", "CA"), Ok(Some("K1A 0B1".into())));
+        assert_eq!(validate_postal_code("K1A", "CA"), Err(PostalError::Incomplete));
+        assert_eq!(validate_postal_code("111 111", "CA"), Err(PostalError::Invalid));
+        assert_eq!(validate_postal_code("sw1a 1aa", "GB"), Ok(Some("SW1A 1AA".into())));
+        assert_eq!(validate_postal_code("M1 1AE", "GB"), Ok(Some("M1 1AE".into())));
+        assert_eq!(validate_postal_code("SW1A", "GB"), Err(PostalError::Incomplete));
+        assert_eq!(validate_postal_code("12345", "GB"), Err(PostalError::Invalid));
         assert_eq!(validate_postal_code("", "DE"), Ok(None));
-        assert_eq!(
-            validate_postal_code("10115", "DE"),
-            Ok(Some("10115".into()))
-        );
+        assert_eq!(validate_postal_code("10115", "DE"), Ok(Some("10115".into())));
         assert_eq!(validate_postal_code("<>", "DE"), Err(PostalError::Invalid));
         assert_eq!(validate_postal_code("anything", "HK"), Ok(None));
         assert_eq!(PostalError::Empty.message("US"), "Enter your ZIP code.");

@@ -315,18 +315,10 @@ impl DeclineCode {
     /// The project's words for a decline: what happened and what to do.
     pub fn message(self) -> &'static str {
         match self {
-            DeclineCode::Generic => {
-                "Your card was declined. Try another card, or contact your bank."
-            }
-            DeclineCode::InsufficientFunds => {
-                "Your card was declined for insufficient funds. Try another card."
-            }
-            DeclineCode::ExpiredCard => {
-                "Your card has expired. Check the expiry date or use another card."
-            }
-            DeclineCode::IncorrectCvc => {
-                "Your card's security code is incorrect. Check it and try again."
-            }
+            DeclineCode::Generic => "Your card was declined. Try another card, or contact your bank.",
+            DeclineCode::InsufficientFunds => "Your card was declined for insufficient funds. Try another card.",
+            DeclineCode::ExpiredCard => "Your card has expired. Check the expiry date or use another card.",
+            DeclineCode::IncorrectCvc => "Your card's security code is incorrect. Check it and try again.",
             DeclineCode::ProcessingError => {
                 "We couldn't process your card just now. Try again in a moment; you have not been charged."
             }
@@ -350,16 +342,9 @@ pub struct Decline {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum PaymentOutcome {
-    Succeeded {
-        receipt: CheckoutReceipt,
-    },
-    RequiresAction {
-        challenge_id: String,
-    },
-    Declined {
-        decline: Decline,
-        attempts_left: u32,
-    },
+    Succeeded { receipt: CheckoutReceipt },
+    RequiresAction { challenge_id: String },
+    Declined { decline: Decline, attempts_left: u32 },
 }
 
 /// The subscription as the portal shows it.
@@ -388,6 +373,85 @@ pub struct PortalView {
     pub payment_method: Option<CardSummary>,
     /// Every plan, cheapest first.
     pub plans: Vec<PlanSummary>,
+    pub overage_enabled: bool,
+    /// A renewal that could not be charged (the subscription is past due until it is paid).
+    pub open_invoice: Option<InvoiceSummary>,
+}
+
+/// One line of the billing history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceSummary {
+    pub id: String,
+    pub number: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub amount: Money,
+    /// `paid` or `open`.
+    pub status: String,
+}
+
+/// `GET /api/portal/{id}/invoices`, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceList {
+    pub invoices: Vec<InvoiceSummary>,
+}
+
+/// `GET /api/portal/{id}/invoices/{invoice}`: a printable invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceDetail {
+    pub summary: InvoiceSummary,
+    pub period: Period,
+    pub lines: Vec<crate::proration::LineItem>,
+    pub card: Option<CardSummary>,
+    pub email: Option<String>,
+    pub branding: Branding,
+    pub test_mode: bool,
+}
+
+/// `POST /api/portal/{id}/payment-method`: a new card for the subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePaymentMethod {
+    pub card: TokenizeCard,
+    pub billing: BillingDetails,
+}
+
+/// The outcome of saving a card (or of its 3-D Secure answer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum PaymentMethodOutcome {
+    /// The card is now the one charged; `paid_invoice` is set when it also paid a past-due invoice.
+    Updated {
+        card: CardSummary,
+        paid_invoice: Option<Money>,
+    },
+    RequiresAction {
+        challenge_id: String,
+    },
+    Declined {
+        decline: Decline,
+    },
+}
+
+/// `POST /api/portal/{id}/pay-invoice`: pays the open invoice with the card on file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayInvoice {
+    pub idempotency_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum InvoicePaymentOutcome {
+    Paid { amount: Money },
+    Declined { decline: Decline },
+}
+
+/// `POST /api/portal/{id}/overage`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetOverage {
+    pub enabled: bool,
 }
 
 /// `POST /api/portal/{id}/preview`.
@@ -437,18 +501,9 @@ mod tests {
 
     #[test]
     fn error_body_shape_and_unknown_codes() {
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: ErrorCode::InvalidReturnUrl,
-                message: "m".into(),
-            },
-        };
-        assert_eq!(
-            serde_json::to_string(&body).unwrap(),
-            r#"{"error":{"code":"invalid_return_url","message":"m"}}"#
-        );
-        let parsed: ErrorBody =
-            serde_json::from_str(r#"{"error":{"code":"brand_new_code","message":"x"}}"#).unwrap();
+        let body = ErrorBody { error: ErrorDetail { code: ErrorCode::InvalidReturnUrl, message: "m".into() } };
+        assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"error":{"code":"invalid_return_url","message":"m"}}"#);
+        let parsed: ErrorBody = serde_json::from_str(r#"{"error":{"code":"brand_new_code","message":"x"}}"#).unwrap();
         assert_eq!(parsed.error.code, ErrorCode::Unknown);
     }
 
@@ -462,12 +517,7 @@ mod tests {
 
     #[test]
     fn outcomes_are_tagged_by_status() {
-        let o = PaymentOutcome::RequiresAction {
-            challenge_id: "ch_1".into(),
-        };
-        assert_eq!(
-            serde_json::to_string(&o).unwrap(),
-            r#"{"status":"requires_action","challenge_id":"ch_1"}"#
-        );
+        let o = PaymentOutcome::RequiresAction { challenge_id: "ch_1".into() };
+        assert_eq!(serde_json::to_string(&o).unwrap(), r#"{"status":"requires_action","challenge_id":"ch_1"}"#);
     }
 }

@@ -10,8 +10,8 @@ use billing::period::Period;
 use billing::proration::{self, LineItem, Quote};
 use billing::validate;
 use billing::wire::{
-    BillingDetails, CheckoutReceipt, CheckoutStatus, CheckoutView, Decline, DeclineCode,
-    Eligibility, PaymentOutcome, PlanSummary, SubscriptionStatus, SubscriptionView,
+    BillingDetails, CheckoutReceipt, CheckoutStatus, CheckoutView, Decline, DeclineCode, Eligibility, PaymentOutcome,
+    PlanSummary, SubscriptionStatus, SubscriptionView,
 };
 use billing::{Money, PlanId};
 use rusqlite::Connection;
@@ -21,11 +21,7 @@ use time::OffsetDateTime;
 pub const MAX_DECLINES: u32 = 5;
 
 /// A session that can still take a payment, with its account.
-pub fn open_checkout(
-    conn: &Connection,
-    id: &str,
-    now: OffsetDateTime,
-) -> Result<(CheckoutSession, Account), AppError> {
+pub fn open_checkout(conn: &Connection, id: &str, now: OffsetDateTime) -> Result<(CheckoutSession, Account), AppError> {
     let session = store::get_checkout_session(conn, id)?.ok_or(AppError::SessionNotFound)?;
     if session.completed_at.is_some() {
         return Err(AppError::SessionCompleted);
@@ -36,8 +32,7 @@ pub fn open_checkout(
     if session.declines >= MAX_DECLINES {
         return Err(AppError::SessionLocked);
     }
-    let account =
-        store::get_account(conn, &session.account_id)?.ok_or(AppError::SessionNotFound)?;
+    let account = store::get_account(conn, &session.account_id)?.ok_or(AppError::SessionNotFound)?;
     Ok((session, account))
 }
 
@@ -47,11 +42,7 @@ fn eligibility(conn: &Connection, account: &Account) -> Result<Eligibility, AppE
     }
     let subscribed = store::get_subscription(conn, &account.id)?
         .is_some_and(|s| s.plan.is_paid() && s.status != SubscriptionStatus::Canceled);
-    Ok(if subscribed {
-        Eligibility::AlreadySubscribed
-    } else {
-        Eligibility::Eligible
-    })
+    Ok(if subscribed { Eligibility::AlreadySubscribed } else { Eligibility::Eligible })
 }
 
 /// `return_url` with `session_id` appended: where Get started and Return to Kiro go.
@@ -73,12 +64,9 @@ pub fn checkout_view(
     now: OffsetDateTime,
 ) -> Result<CheckoutView, AppError> {
     let session = store::get_checkout_session(conn, id)?.ok_or(AppError::SessionNotFound)?;
-    let account =
-        store::get_account(conn, &session.account_id)?.ok_or(AppError::SessionNotFound)?;
+    let account = store::get_account(conn, &session.account_id)?.ok_or(AppError::SessionNotFound)?;
     let receipt = match &session.invoice_id {
-        Some(invoice_id) if session.completed_at.is_some() => {
-            Some(receipt_for(conn, &session, &account, invoice_id)?)
-        }
+        Some(invoice_id) if session.completed_at.is_some() => Some(receipt_for(conn, &session, &account, invoice_id)?),
         _ => None,
     };
     if receipt.is_none() {
@@ -92,29 +80,17 @@ pub fn checkout_view(
     let quote = match receipt {
         Some(_) => None,
         None => Some(
-            proration::quote_new_subscription(session.plan, now)
-                .map_err(|e| AppError::Internal(format!("{e:?}")))?,
+            proration::quote_new_subscription(session.plan, now).map_err(|e| AppError::Internal(format!("{e:?}")))?,
         ),
     };
-    let saved_cards = store::account_payment_methods(conn, &account.id)?
-        .into_iter()
-        .map(|pm| pm.card)
-        .collect();
+    let saved_cards = store::account_payment_methods(conn, &account.id)?.into_iter().map(|pm| pm.card).collect();
     Ok(CheckoutView {
-        status: if receipt.is_some() {
-            CheckoutStatus::Complete
-        } else {
-            CheckoutStatus::Open
-        },
+        status: if receipt.is_some() { CheckoutStatus::Complete } else { CheckoutStatus::Open },
         test_mode: state.config.test_mode,
         branding: state.config.branding.clone(),
         plan: session.plan.into(),
         email: account.email.clone(),
-        eligibility: if receipt.is_some() {
-            Eligibility::Eligible
-        } else {
-            eligibility(conn, &account)?
-        },
+        eligibility: if receipt.is_some() { Eligibility::Eligible } else { eligibility(conn, &account)? },
         quote,
         saved_cards,
         receipt,
@@ -130,11 +106,10 @@ fn receipt_for(
     account: &Account,
     invoice_id: &str,
 ) -> Result<CheckoutReceipt, AppError> {
-    let invoice = store::get_invoice(conn, invoice_id)?
-        .ok_or_else(|| AppError::Internal("invoice missing".into()))?;
+    let invoice = store::get_invoice(conn, invoice_id)?.ok_or_else(|| AppError::Internal("invoice missing".into()))?;
     let pm_id = invoice.payment_method_id.as_deref().unwrap_or_default();
-    let pm = store::get_payment_method(conn, pm_id)?
-        .ok_or_else(|| AppError::Internal("payment method missing".into()))?;
+    let pm =
+        store::get_payment_method(conn, pm_id)?.ok_or_else(|| AppError::Internal("payment method missing".into()))?;
     Ok(CheckoutReceipt {
         plan: PlanSummary::from(session.plan),
         amount_charged: invoice.amount,
@@ -164,19 +139,11 @@ pub fn usable_payment_method(
     let pm = store::get_payment_method(conn, pm_id)?.ok_or(AppError::InvalidPaymentMethod)?;
     let mine = pm.session_id.as_deref() == Some(session.id.as_str())
         || pm.account_id.as_deref() == Some(session.account_id.as_str());
-    if mine {
-        Ok(pm)
-    } else {
-        Err(AppError::InvalidPaymentMethod)
-    }
+    if mine { Ok(pm) } else { Err(AppError::InvalidPaymentMethod) }
 }
 
 fn charge_kind(pm: &PaymentMethod) -> ChargeKind {
-    if pm.payments == 0 {
-        ChargeKind::First
-    } else {
-        ChargeKind::Later
-    }
+    if pm.payments == 0 { ChargeKind::First } else { ChargeKind::Later }
 }
 
 /// Charges a checkout session's first payment and acts on the result.
@@ -206,27 +173,18 @@ pub fn pay_checkout(
                 expected_total: None,
             };
             store::insert_challenge(conn, &challenge, now)?;
-            Ok(PaymentOutcome::RequiresAction {
-                challenge_id: challenge.id,
-            })
+            Ok(PaymentOutcome::RequiresAction { challenge_id: challenge.id })
         }
         ChargeResult::Declined(code) => decline(conn, session, code),
     }
 }
 
 /// Counts a decline against the session (it locks at [`MAX_DECLINES`]).
-pub fn decline(
-    conn: &Connection,
-    session: &CheckoutSession,
-    code: DeclineCode,
-) -> Result<PaymentOutcome, AppError> {
+pub fn decline(conn: &Connection, session: &CheckoutSession, code: DeclineCode) -> Result<PaymentOutcome, AppError> {
     let declines = store::record_decline(conn, &session.id)?;
     tracing::info!(session = %crate::ids::redact(&session.id), ?code, declines, "payment declined");
     Ok(PaymentOutcome::Declined {
-        decline: Decline {
-            code,
-            message: code.message().into(),
-        },
+        decline: Decline { code, message: code.message().into() },
         attempts_left: MAX_DECLINES.saturating_sub(declines),
     })
 }
@@ -240,12 +198,9 @@ fn fulfil_checkout(
     email: &str,
     now: OffsetDateTime,
 ) -> Result<CheckoutReceipt, AppError> {
-    let quote = proration::quote_new_subscription(session.plan, now)
-        .map_err(|e| AppError::Internal(format!("{e:?}")))?;
-    let invoice = store::insert_invoice(
-        conn,
-        invoice_from_quote(&account.id, &quote, &pm.card.id, now),
-    )?;
+    let quote =
+        proration::quote_new_subscription(session.plan, now).map_err(|e| AppError::Internal(format!("{e:?}")))?;
+    let invoice = store::insert_invoice(conn, invoice_from_quote(&account.id, &quote, &pm.card.id, now))?;
     store::record_payment(conn, &pm.card.id, &account.id)?;
     store::save_subscription(
         conn,
@@ -263,13 +218,7 @@ fn fulfil_checkout(
             payment_method_id: Some(pm.card.id.clone()),
         },
     )?;
-    store::upsert_account(
-        conn,
-        &Account {
-            email: Some(email.to_string()),
-            ..account.clone()
-        },
-    )?;
+    store::upsert_account(conn, &Account { email: Some(email.to_string()), ..account.clone() })?;
     store::complete_checkout_session(conn, &session.id, now, &invoice.id)?;
     tracing::info!(session = %crate::ids::redact(&session.id), plan = %session.plan, amount = quote.total_due_today.cents(), "checkout paid");
     Ok(CheckoutReceipt {
@@ -283,12 +232,7 @@ fn fulfil_checkout(
     })
 }
 
-fn invoice_from_quote(
-    account_id: &str,
-    quote: &Quote,
-    pm_id: &str,
-    now: OffsetDateTime,
-) -> Invoice {
+fn invoice_from_quote(account_id: &str, quote: &Quote, pm_id: &str, now: OffsetDateTime) -> Invoice {
     Invoice {
         id: new_id("in"),
         number: String::new(),
@@ -304,20 +248,13 @@ fn invoice_from_quote(
 }
 
 /// The subscription as the IDE's backend sees it. Accounts without one are on Free.
-pub fn subscription_view(
-    conn: &Connection,
-    account_id: &str,
-) -> Result<SubscriptionView, AppError> {
+pub fn subscription_view(conn: &Connection, account_id: &str) -> Result<SubscriptionView, AppError> {
     store::get_account(conn, account_id)?.ok_or(AppError::NotFound)?;
     let sub = store::get_subscription(conn, account_id)?;
     Ok(match sub {
         Some(s) => {
             // Past due: paid features stop and Free's credits apply until the invoice is paid.
-            let effective_plan = if s.status == SubscriptionStatus::Active {
-                s.plan
-            } else {
-                PlanId::Free
-            };
+            let effective_plan = if s.status == SubscriptionStatus::Active { s.plan } else { PlanId::Free };
             SubscriptionView {
                 account_id: account_id.to_string(),
                 plan: s.plan,
@@ -325,14 +262,11 @@ pub fn subscription_view(
                 status: s.status,
                 credits: effective_plan.plan().monthly_credits,
                 monthly_price: s.plan.plan().monthly_price,
-                current_period: (s.status != SubscriptionStatus::Canceled).then_some(Period {
-                    start: s.period_start,
-                    end: s.period_end,
-                }),
-                scheduled_change: s.scheduled_plan.map(|plan| billing::wire::ScheduledChange {
-                    plan,
-                    effective_at: s.period_end,
-                }),
+                current_period: (s.status != SubscriptionStatus::Canceled)
+                    .then_some(Period { start: s.period_start, end: s.period_end }),
+                scheduled_change: s
+                    .scheduled_plan
+                    .map(|plan| billing::wire::ScheduledChange { plan, effective_at: s.period_end }),
                 cancel_at_period_end: s.cancel_at_period_end,
                 overage_enabled: s.overage_enabled,
             }
@@ -381,11 +315,7 @@ pub fn run_due(conn: &Connection, now: OffsetDateTime) -> Result<(), AppError> {
                     == ChargeResult::Succeeded
             });
             let line = LineItem {
-                description: format!(
-                    "{} for {}",
-                    sub.plan.plan().name,
-                    billing::period::month_and_year(next.start)
-                ),
+                description: format!("{} for {}", sub.plan.plan().name, billing::period::month_and_year(next.start)),
                 amount: price,
             };
             let invoice = Invoice {
@@ -404,11 +334,7 @@ pub fn run_due(conn: &Connection, now: OffsetDateTime) -> Result<(), AppError> {
             if let (true, Some(pm)) = (result, &pm) {
                 store::record_payment(conn, &pm.card.id, &sub.account_id)?;
             }
-            sub.status = if result {
-                SubscriptionStatus::Active
-            } else {
-                SubscriptionStatus::PastDue
-            };
+            sub.status = if result { SubscriptionStatus::Active } else { SubscriptionStatus::PastDue };
             sub.paid_this_period = if result { price } else { Money::ZERO };
             sub.period_start = next.start;
             sub.period_end = next.end;
@@ -443,12 +369,8 @@ pub fn seed_subscription(
         payments: 0,
     };
     store::insert_payment_method(conn, &pm, bought_at)?;
-    let quote = proration::quote_new_subscription(plan, bought_at)
-        .map_err(|e| AppError::Internal(format!("{e:?}")))?;
-    store::insert_invoice(
-        conn,
-        invoice_from_quote(&account.id, &quote, &pm.card.id, bought_at),
-    )?;
+    let quote = proration::quote_new_subscription(plan, bought_at).map_err(|e| AppError::Internal(format!("{e:?}")))?;
+    store::insert_invoice(conn, invoice_from_quote(&account.id, &quote, &pm.card.id, bought_at))?;
     store::record_payment(conn, &pm.card.id, &account.id)?;
     store::save_subscription(
         conn,

@@ -11,9 +11,7 @@ pub struct Clock {
 
 impl Clock {
     pub fn new(frozen_at: Option<OffsetDateTime>) -> Clock {
-        Clock {
-            frozen_at: Mutex::new(frozen_at),
-        }
+        Clock { frozen_at: Mutex::new(frozen_at) }
     }
 
     pub fn now(&self) -> OffsetDateTime {
@@ -21,18 +19,12 @@ impl Clock {
     }
 
     pub fn frozen(&self) -> Option<OffsetDateTime> {
-        *self
-            .frozen_at
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        *self.frozen_at.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Freezes the clock at `to`. Refuses to go backwards from the current reading.
     pub fn advance_to(&self, to: OffsetDateTime) -> Result<(), OffsetDateTime> {
-        let mut frozen = self
-            .frozen_at
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut frozen = self.frozen_at.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let current = frozen.unwrap_or_else(OffsetDateTime::now_utc);
         if to < current {
             return Err(current);

@@ -54,10 +54,7 @@ impl Config {
         if raw.len() > 2048 {
             return Err("it is longer than 2048 characters");
         }
-        if raw
-            .chars()
-            .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
-        {
+        if raw.chars().any(|c| c == '\\' || c.is_whitespace() || c.is_control()) {
             return Err("it contains backslashes, spaces or control characters");
         }
         let url = Url::parse(raw).map_err(|_| "it is not an absolute URL")?;
@@ -66,9 +63,7 @@ impl Config {
         }
         match url.scheme() {
             "kiro" => {
-                let host_ok = url
-                    .host_str()
-                    .is_some_and(|h| h.eq_ignore_ascii_case("kiro.kiroAgent"));
+                let host_ok = url.host_str().is_some_and(|h| h.eq_ignore_ascii_case("kiro.kiroAgent"));
                 if host_ok && url.port().is_none() {
                     Ok(url)
                 } else {
@@ -102,26 +97,16 @@ mod tests {
 
     fn config() -> Config {
         let mut c = Config::for_tests("sk_test", "http://127.0.0.1:1");
-        c.allowed_return_origins
-            .push(parse_allowed_origin("https://app.kiro.dev").unwrap());
+        c.allowed_return_origins.push(parse_allowed_origin("https://app.kiro.dev").unwrap());
         c
     }
 
     #[test]
     fn accepts_the_deep_link_and_allowed_origins() {
         let c = config();
-        assert!(
-            c.check_return_url("kiro://kiro.kiroAgent/upgrade-success")
-                .is_ok()
-        );
-        assert!(
-            c.check_return_url("kiro://kiro.kiroagent/upgrade-success?x=1")
-                .is_ok()
-        );
-        assert!(
-            c.check_return_url("https://app.kiro.dev/billing/done")
-                .is_ok()
-        );
+        assert!(c.check_return_url("kiro://kiro.kiroAgent/upgrade-success").is_ok());
+        assert!(c.check_return_url("kiro://kiro.kiroagent/upgrade-success?x=1").is_ok());
+        assert!(c.check_return_url("https://app.kiro.dev/billing/done").is_ok());
         assert!(c.check_return_url("HTTPS://APP.KIRO.DEV/done").is_ok());
     }
 
@@ -151,10 +136,7 @@ mod tests {
         ] {
             assert!(c.check_return_url(bad).is_err(), "{bad:?} was accepted");
         }
-        assert!(
-            c.check_return_url(&format!("kiro://kiro.kiroAgent/{}", "a".repeat(2100)))
-                .is_err()
-        );
+        assert!(c.check_return_url(&format!("kiro://kiro.kiroAgent/{}", "a".repeat(2100))).is_err());
     }
 
     #[test]

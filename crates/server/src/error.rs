@@ -179,9 +179,7 @@ impl AppError {
 
     pub fn body(&self) -> ErrorBody {
         let (_, code, message) = self.parts();
-        ErrorBody {
-            error: ErrorDetail { code, message },
-        }
+        ErrorBody { error: ErrorDetail { code, message } }
     }
 }
 
@@ -227,9 +225,6 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Json::<T>::from_request(req, state)
-            .await
-            .map(|Json(v)| ApiJson(v))
-            .map_err(AppError::from)
+        Json::<T>::from_request(req, state).await.map(|Json(v)| ApiJson(v)).map_err(AppError::from)
     }
 }

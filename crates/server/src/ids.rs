@@ -14,25 +14,12 @@ pub fn new_id(prefix: &str) -> String {
 /// The first 8 characters of an id and an ellipsis: enough to correlate logs, useless as a key.
 pub fn redact(id: &str) -> String {
     let head: String = id.chars().take(8).collect();
-    if id.chars().count() > 8 {
-        format!("{head}…")
-    } else {
-        head
-    }
+    if id.chars().count() > 8 { format!("{head}…") } else { head }
 }
 
 /// A request path with every long segment (ids) redacted.
 pub fn redact_path(path: &str) -> String {
-    path.split('/')
-        .map(|seg| {
-            if seg.len() > 12 {
-                redact(seg)
-            } else {
-                seg.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
+    path.split('/').map(|seg| if seg.len() > 12 { redact(seg) } else { seg.to_string() }).collect::<Vec<_>>().join("/")
 }
 
 #[cfg(test)]
@@ -46,11 +33,7 @@ mod tests {
         assert!(a.starts_with("cs_"));
         assert_eq!(a.len(), 3 + 32);
         assert_ne!(a, b);
-        assert!(
-            a[3..]
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        );
+        assert!(a[3..].chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
     }
 
     #[test]

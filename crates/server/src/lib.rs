@@ -2,6 +2,7 @@
 //! checkout and portal pages call, a test-mode payment processor and a movable test clock. It also
 //! serves the built app with an SPA fallback.
 
+pub mod account_ops;
 pub mod billing_ops;
 pub mod clock;
 pub mod config;
@@ -57,12 +58,7 @@ impl AppState {
             .map(store::from_ts)
             .or(config.initial_clock);
         let site = static_files::Site::load(config.dist_dir.as_deref())?;
-        Ok(AppState(Arc::new(Inner {
-            config,
-            store,
-            clock: Clock::new(frozen),
-            site,
-        })))
+        Ok(AppState(Arc::new(Inner { config, store, clock: Clock::new(frozen), site })))
     }
 }
 
@@ -72,10 +68,7 @@ pub fn app(state: AppState) -> Router {
         .unwrap_or(HeaderValue::from_static("default-src 'none'"));
     let api = routes::api_router()
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ));
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
     Router::new()
         .merge(api)
         .fallback_service(static_files::service(state.clone()))

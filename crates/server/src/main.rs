@@ -39,9 +39,7 @@ struct Args {
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
     if let Err(e) = run(Args::parse()).await {
         eprintln!("error: {e}");
@@ -54,8 +52,7 @@ async fn run(args: Args) -> Result<(), String> {
         Store::in_memory()
     } else {
         if let Some(dir) = args.db.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("can't create {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|e| format!("can't create {}: {e}", dir.display()))?;
         }
         Store::open(&args.db)
     }
@@ -74,24 +71,16 @@ async fn run(args: Args) -> Result<(), String> {
             })
             .map_err(|e| format!("{e:?}"))?,
     };
-    let public_url = args
-        .public_url
-        .unwrap_or_else(|| format!("http://{}:{}", args.host, args.port));
+    let public_url = args.public_url.unwrap_or_else(|| format!("http://{}:{}", args.host, args.port));
     let mut cfg = Config::for_tests(&secret_key, public_url.trim_end_matches('/'));
-    cfg.allowed_return_origins = args
-        .allow_return_origins
-        .iter()
-        .map(|o| config::parse_allowed_origin(o))
-        .collect::<Result<_, _>>()?;
+    cfg.allowed_return_origins =
+        args.allow_return_origins.iter().map(|o| config::parse_allowed_origin(o)).collect::<Result<_, _>>()?;
     cfg.dist_dir = Some(args.dist.clone());
     let state = AppState::new(cfg, store)?;
 
-    let addr: SocketAddr = format!("{}:{}", args.host, args.port)
-        .parse()
-        .map_err(|e| format!("bad --host/--port: {e}"))?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("can't listen on {addr}: {e}"))?;
+    let addr: SocketAddr =
+        format!("{}:{}", args.host, args.port).parse().map_err(|e| format!("bad --host/--port: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("can't listen on {addr}: {e}"))?;
     if args.demo {
         print_demo(&state)?;
     }

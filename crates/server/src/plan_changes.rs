@@ -11,8 +11,8 @@ use crate::store::{self, Invoice, PortalSession, Subscription};
 use billing::period::Period;
 use billing::proration::{self, ChangeKind, PaidHistory, Quote, QuoteError};
 use billing::wire::{
-    ChangeOutcome, ChangeReceipt, Decline, DeclineCode, PlanSummary, PortalSubscription,
-    PortalView, ScheduledChange, SubscriptionStatus,
+    ChangeOutcome, ChangeReceipt, Decline, DeclineCode, PlanSummary, PortalSubscription, PortalView, ScheduledChange,
+    SubscriptionStatus,
 };
 use billing::{Money, PlanId};
 use rusqlite::Connection;
@@ -29,18 +29,13 @@ pub fn open_portal(
         return Err(AppError::SessionExpired);
     }
     run_due(conn, now)?;
-    let sub =
-        store::get_subscription(conn, &session.account_id)?.ok_or(AppError::NoSubscription)?;
+    let sub = store::get_subscription(conn, &session.account_id)?.ok_or(AppError::NoSubscription)?;
     Ok((session, sub))
 }
 
 /// The next charge and its date, given what is scheduled.
 fn next_renewal(sub: &Subscription) -> (Option<OffsetDateTime>, Money) {
-    let next_plan = if sub.cancel_at_period_end {
-        PlanId::Free
-    } else {
-        sub.scheduled_plan.unwrap_or(sub.plan)
-    };
+    let next_plan = if sub.cancel_at_period_end { PlanId::Free } else { sub.scheduled_plan.unwrap_or(sub.plan) };
     let price = next_plan.plan().monthly_price;
     if price > Money::ZERO && sub.status != SubscriptionStatus::Canceled {
         (Some(sub.period_end), price)
@@ -69,20 +64,18 @@ pub fn portal_view(
         subscription: PortalSubscription {
             plan: sub.plan.into(),
             status: sub.status,
-            period: Period {
-                start: sub.period_start,
-                end: sub.period_end,
-            },
+            period: Period { start: sub.period_start, end: sub.period_end },
             next_renewal_at,
             next_renewal_amount,
-            scheduled_change: sub.scheduled_plan.map(|plan| ScheduledChange {
-                plan,
-                effective_at: sub.period_end,
-            }),
+            scheduled_change: sub.scheduled_plan.map(|plan| ScheduledChange { plan, effective_at: sub.period_end }),
             cancel_at_period_end: sub.cancel_at_period_end,
         },
         payment_method,
         plans: PlanId::ALL.into_iter().map(PlanSummary::from).collect(),
+        overage_enabled: sub.overage_enabled,
+        open_invoice: crate::account_ops::open_invoice(conn, &sub.account_id)?
+            .as_ref()
+            .map(crate::account_ops::summary),
     })
 }
 
@@ -91,15 +84,10 @@ pub fn quote(sub: &Subscription, target: PlanId, now: OffsetDateTime) -> Result<
     if sub.status == SubscriptionStatus::Canceled {
         return Err(AppError::NoSubscription);
     }
-    let history = PaidHistory {
-        plan: sub.plan,
-        first_paid_at: sub.first_paid_at,
-        paid_this_period: sub.paid_this_period,
-    };
+    let history =
+        PaidHistory { plan: sub.plan, first_paid_at: sub.first_paid_at, paid_this_period: sub.paid_this_period };
     proration::quote_change(&history, target, now).map_err(|e| match e {
-        QuoteError::SamePlan => {
-            AppError::InvalidRequest("That is already your plan. Choose a different one.".into())
-        }
+        QuoteError::SamePlan => AppError::InvalidRequest("That is already your plan. Choose a different one.".into()),
         other => AppError::Internal(format!("{other:?}")),
     })
 }
@@ -125,23 +113,14 @@ pub fn change_plan(
         sub.cancel_at_period_end = false;
         store::save_subscription(conn, &sub)?;
         tracing::info!(session = %crate::ids::redact(&session.id), %from, %target, "downgrade scheduled");
-        return Ok(ChangeOutcome::Succeeded {
-            change: receipt(&quote, from, None, None),
-        });
+        return Ok(ChangeOutcome::Succeeded { change: receipt(&quote, from, None, None) });
     }
-    let pm_id = sub
-        .payment_method_id
-        .clone()
-        .ok_or(AppError::InvalidPaymentMethod)?;
+    let pm_id = sub.payment_method_id.clone().ok_or(AppError::InvalidPaymentMethod)?;
     let pm = store::get_payment_method(conn, &pm_id)?.ok_or(AppError::InvalidPaymentMethod)?;
     let result = if quote.total_due_today == Money::ZERO {
         ChargeResult::Succeeded
     } else {
-        processor::charge(
-            CardBehavior::parse(&pm.behavior),
-            ChargeKind::Later,
-            authenticated,
-        )
+        processor::charge(CardBehavior::parse(&pm.behavior), ChargeKind::Later, authenticated)
     };
     match result {
         ChargeResult::Succeeded => {
@@ -170,9 +149,7 @@ pub fn change_plan(
             sub.cancel_at_period_end = false;
             store::save_subscription(conn, &sub)?;
             tracing::info!(session = %crate::ids::redact(&session.id), %from, %target, amount = quote.total_due_today.cents(), "upgrade paid");
-            Ok(ChangeOutcome::Succeeded {
-                change: receipt(&quote, from, Some(pm.card), Some(invoice.number)),
-            })
+            Ok(ChangeOutcome::Succeeded { change: receipt(&quote, from, Some(pm.card), Some(invoice.number)) })
         }
         ChargeResult::RequiresAuthentication => {
             let challenge = store::Challenge {
@@ -185,18 +162,11 @@ pub fn change_plan(
                 expected_total: Some(expected_total),
             };
             store::insert_challenge(conn, &challenge, now)?;
-            Ok(ChangeOutcome::RequiresAction {
-                challenge_id: challenge.id,
-            })
+            Ok(ChangeOutcome::RequiresAction { challenge_id: challenge.id })
         }
         ChargeResult::Declined(code) => {
             tracing::info!(session = %crate::ids::redact(&session.id), ?code, "upgrade declined");
-            Ok(ChangeOutcome::Declined {
-                decline: Decline {
-                    code,
-                    message: upgrade_decline_message(code),
-                },
-            })
+            Ok(ChangeOutcome::Declined { decline: Decline { code, message: upgrade_decline_message(code) } })
         }
     }
 }
@@ -226,10 +196,7 @@ fn receipt(
 }
 
 /// Undoes a scheduled downgrade: the current plan simply renews.
-pub fn keep_current_plan(
-    conn: &Connection,
-    mut sub: Subscription,
-) -> Result<Subscription, AppError> {
+pub fn keep_current_plan(conn: &Connection, mut sub: Subscription) -> Result<Subscription, AppError> {
     sub.scheduled_plan = None;
     store::save_subscription(conn, &sub)?;
     Ok(sub)

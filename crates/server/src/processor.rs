@@ -24,9 +24,7 @@ impl CardBehavior {
             CardBehavior::Declines(DeclineCode::ExpiredCard) => "decline_expired_card",
             CardBehavior::Declines(DeclineCode::IncorrectCvc) => "decline_incorrect_cvc",
             CardBehavior::Declines(DeclineCode::ProcessingError) => "decline_processing_error",
-            CardBehavior::Declines(DeclineCode::AuthenticationFailed) => {
-                "decline_authentication_failed"
-            }
+            CardBehavior::Declines(DeclineCode::AuthenticationFailed) => "decline_authentication_failed",
             CardBehavior::Declines(DeclineCode::TestCardsOnly) => "decline_test_cards_only",
             CardBehavior::RequiresAuthentication => "requires_authentication",
             CardBehavior::FailsAfterFirst => "fails_after_first",
@@ -89,8 +87,7 @@ pub fn tokenize(
     if !(2000..2100).contains(&exp_year) {
         return Err(validate::ExpiryError::InvalidMonth.message().into());
     }
-    validate::validate_expiry(&expiry, current_year, current_month)
-        .map_err(|e| e.message().to_string())?;
+    validate::validate_expiry(&expiry, current_year, current_month).map_err(|e| e.message().to_string())?;
     validate::validate_cvc(cvc, card.brand).map_err(|e| e.message().to_string())?;
     validate::validate_cardholder_name(name).map_err(|e| e.message().to_string())?;
     Ok(TokenizedCard {
@@ -125,9 +122,7 @@ pub fn charge(behavior: CardBehavior, kind: ChargeKind, authenticated: bool) -> 
         (CardBehavior::RequiresAuthentication, _) if authenticated => ChargeResult::Succeeded,
         (CardBehavior::RequiresAuthentication, _) => ChargeResult::RequiresAuthentication,
         (CardBehavior::FailsAfterFirst, ChargeKind::First) => ChargeResult::Succeeded,
-        (CardBehavior::FailsAfterFirst, ChargeKind::Later) => {
-            ChargeResult::Declined(DeclineCode::Generic)
-        }
+        (CardBehavior::FailsAfterFirst, ChargeKind::Later) => ChargeResult::Declined(DeclineCode::Generic),
     }
 }
 
@@ -138,11 +133,7 @@ mod tests {
     const NOW: (u16, u8) = (2026, 11);
 
     fn tok(number: &str) -> Result<TokenizedCard, String> {
-        let cvc = if number.starts_with("37") {
-            "1234"
-        } else {
-            "123"
-        };
+        let cvc = if number.starts_with("37") { "1234" } else { "123" };
         tokenize(number, 12, 2030, cvc, "Ada Lovelace", NOW)
     }
 
@@ -152,32 +143,14 @@ mod tests {
             ("4242 4242 4242 4242", CardBehavior::Succeeds),
             ("5555 5555 5555 4444", CardBehavior::Succeeds),
             ("3782 822463 10005", CardBehavior::Succeeds),
-            (
-                "4000 0000 0000 0002",
-                CardBehavior::Declines(DeclineCode::Generic),
-            ),
-            (
-                "4000 0000 0000 9995",
-                CardBehavior::Declines(DeclineCode::InsufficientFunds),
-            ),
-            (
-                "4000 0000 0000 0069",
-                CardBehavior::Declines(DeclineCode::ExpiredCard),
-            ),
-            (
-                "4000 0000 0000 0127",
-                CardBehavior::Declines(DeclineCode::IncorrectCvc),
-            ),
-            (
-                "4000 0000 0000 0119",
-                CardBehavior::Declines(DeclineCode::ProcessingError),
-            ),
+            ("4000 0000 0000 0002", CardBehavior::Declines(DeclineCode::Generic)),
+            ("4000 0000 0000 9995", CardBehavior::Declines(DeclineCode::InsufficientFunds)),
+            ("4000 0000 0000 0069", CardBehavior::Declines(DeclineCode::ExpiredCard)),
+            ("4000 0000 0000 0127", CardBehavior::Declines(DeclineCode::IncorrectCvc)),
+            ("4000 0000 0000 0119", CardBehavior::Declines(DeclineCode::ProcessingError)),
             ("4000 0027 6000 3184", CardBehavior::RequiresAuthentication),
             ("4000 0000 0000 0341", CardBehavior::FailsAfterFirst),
-            (
-                "6011 1111 1111 1117",
-                CardBehavior::Declines(DeclineCode::TestCardsOnly),
-            ),
+            ("6011 1111 1111 1117", CardBehavior::Declines(DeclineCode::TestCardsOnly)),
         ];
         for (number, behavior) in rows {
             let card = tok(number).unwrap();
@@ -191,12 +164,7 @@ mod tests {
     fn tokens_keep_only_brand_last4_and_expiry() {
         let card = tok("3782 822463 10005").unwrap();
         assert_eq!(
-            (
-                card.brand,
-                card.last4.as_str(),
-                card.exp_month,
-                card.exp_year
-            ),
+            (card.brand, card.last4.as_str(), card.exp_month, card.exp_year),
             (CardBrand::Amex, "0005", 12, 2030)
         );
     }
@@ -212,29 +180,15 @@ mod tests {
 
     #[test]
     fn charges_follow_the_behaviour() {
-        assert_eq!(
-            charge(CardBehavior::FailsAfterFirst, ChargeKind::First, false),
-            ChargeResult::Succeeded
-        );
+        assert_eq!(charge(CardBehavior::FailsAfterFirst, ChargeKind::First, false), ChargeResult::Succeeded);
         assert_eq!(
             charge(CardBehavior::FailsAfterFirst, ChargeKind::Later, false),
             ChargeResult::Declined(DeclineCode::Generic)
         );
         assert_eq!(
-            charge(
-                CardBehavior::RequiresAuthentication,
-                ChargeKind::First,
-                false
-            ),
+            charge(CardBehavior::RequiresAuthentication, ChargeKind::First, false),
             ChargeResult::RequiresAuthentication
         );
-        assert_eq!(
-            charge(
-                CardBehavior::RequiresAuthentication,
-                ChargeKind::First,
-                true
-            ),
-            ChargeResult::Succeeded
-        );
+        assert_eq!(charge(CardBehavior::RequiresAuthentication, ChargeKind::First, true), ChargeResult::Succeeded);
     }
 }

@@ -30,29 +30,15 @@ impl Site {
         };
         let index_path = dist.join("index.html");
         let index_html = std::fs::read_to_string(&index_path).map_err(|e| {
-            format!(
-                "can't read {}: {e}; build the app first (cargo xtask serve does)",
-                index_path.display()
-            )
+            format!("can't read {}: {e}; build the app first (cargo xtask serve does)", index_path.display())
         })?;
-        let inline_script_hashes = inline_scripts(&index_html)
-            .iter()
-            .map(|s| sha256_source(s))
-            .collect();
-        Ok(Site {
-            dist: Some(dist.to_path_buf()),
-            index_html: Some(index_html),
-            inline_script_hashes,
-        })
+        let inline_script_hashes = inline_scripts(&index_html).iter().map(|s| sha256_source(s)).collect();
+        Ok(Site { dist: Some(dist.to_path_buf()), index_html: Some(index_html), inline_script_hashes })
     }
 
     /// `'wasm-unsafe-eval'` for the wasm module, hashes for trunk's inline loader, nothing else.
     pub fn content_security_policy(&self) -> String {
-        let hashes: String = self
-            .inline_script_hashes
-            .iter()
-            .map(|h| format!(" {h}"))
-            .collect();
+        let hashes: String = self.inline_script_hashes.iter().map(|h| format!(" {h}")).collect();
         format!(
             "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; img-src 'self' data:; \
              connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
@@ -84,10 +70,7 @@ fn inline_scripts(html: &str) -> Vec<&str> {
 }
 
 fn sha256_source(source: &str) -> String {
-    format!(
-        "'sha256-{}'",
-        STANDARD.encode(Sha256::digest(source.as_bytes()))
-    )
+    format!("'sha256-{}'", STANDARD.encode(Sha256::digest(source.as_bytes())))
 }
 
 /// `name-0123456789abcdef.ext` or `name-0123456789abcdef_bg.wasm`: trunk's content hashes.
@@ -95,8 +78,7 @@ pub fn is_hashed_asset(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);
     let stem = file.split('.').next().unwrap_or(file);
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-')
-        .is_some_and(|(_, hash)| hash.len() >= 16 && hash.chars().all(|c| c.is_ascii_hexdigit()))
+    stem.rsplit_once('-').is_some_and(|(_, hash)| hash.len() >= 16 && hash.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// The app: files from `dist/`, anything else gets `index.html` so the router can take it.
@@ -129,14 +111,9 @@ async fn index(State(state): State<AppState>) -> Response {
 async fn cache_headers(req: Request, next: Next) -> Response<Body> {
     let hashed = is_hashed_asset(req.uri().path());
     let mut response = next.run(req).await;
-    let value = if hashed && response.status().is_success() {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    };
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    let value =
+        if hashed && response.status().is_success() { "public, max-age=31536000, immutable" } else { "no-cache" };
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
     response
 }
 
@@ -158,11 +135,8 @@ mod tests {
     fn hashes_only_inline_scripts() {
         let html = r#"<head><script type="module" src="/a.js"></script><script type="module">init()</script></head>"#;
         assert_eq!(inline_scripts(html), vec!["init()"]);
-        let site = Site {
-            dist: None,
-            index_html: Some(html.into()),
-            inline_script_hashes: vec![sha256_source("init()")],
-        };
+        let site =
+            Site { dist: None, index_html: Some(html.into()), inline_script_hashes: vec![sha256_source("init()")] };
         let csp = site.content_security_policy();
         assert!(csp.contains("'wasm-unsafe-eval'"));
         assert!(csp.contains("'sha256-"));

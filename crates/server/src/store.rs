@@ -120,30 +120,20 @@ impl Store {
     fn init(mut conn: Connection) -> Result<Store, rusqlite::Error> {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let version: usize = conn
-            .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?
-            .try_into()
-            .unwrap_or(0);
+        let version: usize =
+            conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
             let tx = conn.transaction()?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
         }
-        Ok(Store {
-            conn: Mutex::new(conn),
-        })
+        Ok(Store { conn: Mutex::new(conn) })
     }
 
     /// Runs `f` in one immediate transaction, committed only when it returns `Ok`.
-    pub fn write<R>(
-        &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<R, AppError>,
-    ) -> Result<R, AppError> {
-        let mut conn = self
-            .conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+    pub fn write<R>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
+        let mut conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let result = f(&tx)?;
         tx.commit()?;
@@ -151,14 +141,8 @@ impl Store {
     }
 
     /// Runs a read.
-    pub fn read<R>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<R, AppError>,
-    ) -> Result<R, AppError> {
-        let conn = self
-            .conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+    pub fn read<R>(&self, f: impl FnOnce(&Connection) -> Result<R, AppError>) -> Result<R, AppError> {
+        let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&conn)
     }
 }
@@ -172,20 +156,20 @@ pub fn from_ts(secs: i64) -> OffsetDateTime {
 }
 
 fn plan_from(s: String) -> rusqlite::Result<PlanId> {
-    s.parse()
-        .map_err(|_| rusqlite::Error::InvalidColumnType(0, s, rusqlite::types::Type::Text))
+    s.parse().map_err(|_| rusqlite::Error::InvalidColumnType(0, s, rusqlite::types::Type::Text))
 }
 
 // --- meta ----------------------------------------------------------------------------------------
 
 pub fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>, AppError> {
-    Ok(conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-        .optional()?)
+    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
 }
 
 pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), AppError> {
-    conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])?;
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
     Ok(())
 }
 
@@ -221,30 +205,21 @@ pub fn upsert_account(conn: &Connection, account: &Account) -> Result<(), AppErr
         "INSERT INTO accounts (id, email, login, aws_account_linked) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT(id) DO UPDATE SET email = COALESCE(excluded.email, accounts.email),
              login = excluded.login, aws_account_linked = excluded.aws_account_linked",
-        params![
-            account.id,
-            account.email,
-            login_str(account.login),
-            account.aws_account_linked
-        ],
+        params![account.id, account.email, login_str(account.login), account.aws_account_linked],
     )?;
     Ok(())
 }
 
 pub fn get_account(conn: &Connection, id: &str) -> Result<Option<Account>, AppError> {
     Ok(conn
-        .query_row(
-            "SELECT id, email, login, aws_account_linked FROM accounts WHERE id = ?1",
-            [id],
-            |r| {
-                Ok(Account {
-                    id: r.get(0)?,
-                    email: r.get(1)?,
-                    login: login_from(&r.get::<_, String>(2)?),
-                    aws_account_linked: r.get(3)?,
-                })
-            },
-        )
+        .query_row("SELECT id, email, login, aws_account_linked FROM accounts WHERE id = ?1", [id], |r| {
+            Ok(Account {
+                id: r.get(0)?,
+                email: r.get(1)?,
+                login: login_from(&r.get::<_, String>(2)?),
+                aws_account_linked: r.get(3)?,
+            })
+        })
         .optional()?)
 }
 
@@ -271,10 +246,7 @@ pub fn insert_checkout_session(conn: &Connection, s: &CheckoutSession) -> Result
     Ok(())
 }
 
-pub fn get_checkout_session(
-    conn: &Connection,
-    id: &str,
-) -> Result<Option<CheckoutSession>, AppError> {
+pub fn get_checkout_session(conn: &Connection, id: &str) -> Result<Option<CheckoutSession>, AppError> {
     Ok(conn
         .query_row(
             "SELECT id, account_id, plan, return_url, created_at, expires_at, completed_at, declines, invoice_id
@@ -326,11 +298,7 @@ pub struct PortalSession {
     pub expires_at: OffsetDateTime,
 }
 
-pub fn insert_portal_session(
-    conn: &Connection,
-    s: &PortalSession,
-    now: OffsetDateTime,
-) -> Result<(), AppError> {
+pub fn insert_portal_session(conn: &Connection, s: &PortalSession, now: OffsetDateTime) -> Result<(), AppError> {
     conn.execute(
         "INSERT INTO portal_sessions (id, account_id, return_url, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![s.id, s.account_id, s.return_url, ts(now), ts(s.expires_at)],
@@ -340,18 +308,14 @@ pub fn insert_portal_session(
 
 pub fn get_portal_session(conn: &Connection, id: &str) -> Result<Option<PortalSession>, AppError> {
     Ok(conn
-        .query_row(
-            "SELECT id, account_id, return_url, expires_at FROM portal_sessions WHERE id = ?1",
-            [id],
-            |r| {
-                Ok(PortalSession {
-                    id: r.get(0)?,
-                    account_id: r.get(1)?,
-                    return_url: r.get(2)?,
-                    expires_at: from_ts(r.get(3)?),
-                })
-            },
-        )
+        .query_row("SELECT id, account_id, return_url, expires_at FROM portal_sessions WHERE id = ?1", [id], |r| {
+            Ok(PortalSession {
+                id: r.get(0)?,
+                account_id: r.get(1)?,
+                return_url: r.get(2)?,
+                expires_at: from_ts(r.get(3)?),
+            })
+        })
         .optional()?)
 }
 
@@ -394,11 +358,7 @@ fn brand_from(s: &str) -> CardBrand {
     .unwrap_or(CardBrand::Unknown)
 }
 
-pub fn insert_payment_method(
-    conn: &Connection,
-    pm: &PaymentMethod,
-    now: OffsetDateTime,
-) -> Result<(), AppError> {
+pub fn insert_payment_method(conn: &Connection, pm: &PaymentMethod, now: OffsetDateTime) -> Result<(), AppError> {
     conn.execute(
         "INSERT INTO payment_methods (id, account_id, session_id, brand, last4, exp_month, exp_year, behavior, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -417,8 +377,7 @@ pub fn insert_payment_method(
     Ok(())
 }
 
-const PM_COLUMNS: &str =
-    "id, account_id, session_id, brand, last4, exp_month, exp_year, behavior, payments";
+const PM_COLUMNS: &str = "id, account_id, session_id, brand, last4, exp_month, exp_year, behavior, payments";
 
 fn pm_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PaymentMethod> {
     Ok(PaymentMethod {
@@ -438,23 +397,16 @@ fn pm_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PaymentMethod> {
 
 pub fn get_payment_method(conn: &Connection, id: &str) -> Result<Option<PaymentMethod>, AppError> {
     Ok(conn
-        .query_row(
-            &format!("SELECT {PM_COLUMNS} FROM payment_methods WHERE id = ?1"),
-            [id],
-            pm_from_row,
-        )
+        .query_row(&format!("SELECT {PM_COLUMNS} FROM payment_methods WHERE id = ?1"), [id], pm_from_row)
         .optional()?)
 }
 
 /// The cards saved on an account, newest first.
-pub fn account_payment_methods(
-    conn: &Connection,
-    account_id: &str,
-) -> Result<Vec<PaymentMethod>, AppError> {
-    let mut stmt = conn.prepare(&format!("SELECT {PM_COLUMNS} FROM payment_methods WHERE account_id = ?1 ORDER BY created_at DESC, rowid DESC"))?;
-    let rows = stmt
-        .query_map([account_id], pm_from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
+pub fn account_payment_methods(conn: &Connection, account_id: &str) -> Result<Vec<PaymentMethod>, AppError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {PM_COLUMNS} FROM payment_methods WHERE account_id = ?1 ORDER BY created_at DESC, rowid DESC"
+    ))?;
+    let rows = stmt.query_map([account_id], pm_from_row)?.collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 
@@ -500,8 +452,7 @@ fn status_from(s: &str) -> SubscriptionStatus {
     }
 }
 
-const SUB_COLUMNS: &str =
-    "account_id, plan, status, first_paid_at, period_start, period_end, paid_this_period,
+const SUB_COLUMNS: &str = "account_id, plan, status, first_paid_at, period_start, period_end, paid_this_period,
     scheduled_plan, cancel_at_period_end, overage_enabled, payment_method_id";
 
 fn sub_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscription> {
@@ -520,10 +471,7 @@ fn sub_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscription> {
     })
 }
 
-pub fn get_subscription(
-    conn: &Connection,
-    account_id: &str,
-) -> Result<Option<Subscription>, AppError> {
+pub fn get_subscription(conn: &Connection, account_id: &str) -> Result<Option<Subscription>, AppError> {
     Ok(conn
         .query_row(
             &format!("SELECT {SUB_COLUMNS} FROM subscriptions WHERE account_id = ?1"),
@@ -533,16 +481,10 @@ pub fn get_subscription(
         .optional()?)
 }
 
-pub fn all_subscriptions_due(
-    conn: &Connection,
-    now: OffsetDateTime,
-) -> Result<Vec<Subscription>, AppError> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {SUB_COLUMNS} FROM subscriptions WHERE period_end <= ?1 AND status != 'canceled'"
-    ))?;
-    let rows = stmt
-        .query_map([ts(now)], sub_from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
+pub fn all_subscriptions_due(conn: &Connection, now: OffsetDateTime) -> Result<Vec<Subscription>, AppError> {
+    let mut stmt = conn
+        .prepare(&format!("SELECT {SUB_COLUMNS} FROM subscriptions WHERE period_end <= ?1 AND status != 'canceled'"))?;
+    let rows = stmt.query_map([ts(now)], sub_from_row)?.collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 
@@ -588,8 +530,7 @@ pub struct Invoice {
 pub fn insert_invoice(conn: &Connection, mut invoice: Invoice) -> Result<Invoice, AppError> {
     let count: i64 = conn.query_row("SELECT COUNT(*) FROM invoices", [], |r| r.get(0))?;
     invoice.number = format!("KIRO-{:06}", count + 1);
-    let lines =
-        serde_json::to_string(&invoice.lines).map_err(|e| AppError::Internal(e.to_string()))?;
+    let lines = serde_json::to_string(&invoice.lines).map_err(|e| AppError::Internal(e.to_string()))?;
     conn.execute(
         "INSERT INTO invoices (id, number, account_id, created_at, period_start, period_end, lines, amount, status, payment_method_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -635,35 +576,29 @@ pub fn get_invoice(conn: &Connection, id: &str) -> Result<Option<Invoice>, AppEr
         )
         .optional()?;
     row.map(|(mut invoice, lines)| {
-        invoice.lines =
-            serde_json::from_str(&lines).map_err(|e| AppError::Internal(e.to_string()))?;
+        invoice.lines = serde_json::from_str(&lines).map_err(|e| AppError::Internal(e.to_string()))?;
         Ok(invoice)
     })
     .transpose()
 }
 
 /// Every invoice of an account, oldest first.
-pub fn account_invoice_amounts(
-    conn: &Connection,
-    account_id: &str,
-) -> Result<Vec<(String, Money, String)>, AppError> {
-    let mut stmt = conn.prepare("SELECT number, amount, status FROM invoices WHERE account_id = ?1 ORDER BY created_at, number")?;
-    let rows = stmt
-        .query_map([account_id], |r| {
-            Ok((r.get(0)?, Money::from_cents(r.get(1)?), r.get(2)?))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+pub fn account_invoices(conn: &Connection, account_id: &str) -> Result<Vec<Invoice>, AppError> {
+    let mut stmt = conn.prepare("SELECT id FROM invoices WHERE account_id = ?1 ORDER BY created_at, number")?;
+    let ids = stmt.query_map([account_id], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+    ids.iter().filter_map(|id| get_invoice(conn, id).transpose()).collect()
+}
+
+/// Marks an invoice paid by `pm_id`.
+pub fn set_invoice_paid(conn: &Connection, id: &str, pm_id: &str) -> Result<(), AppError> {
+    conn.execute("UPDATE invoices SET status = 'paid', payment_method_id = ?2 WHERE id = ?1", [id, pm_id])?;
+    Ok(())
 }
 
 // --- idempotency ---------------------------------------------------------------------------------
 
 /// A stored answer to an idempotent request: the hash of the request it answered, and the answer.
-pub fn get_idempotent(
-    conn: &Connection,
-    scope: &str,
-    key: &str,
-) -> Result<Option<(String, u16, String)>, AppError> {
+pub fn get_idempotent(conn: &Connection, scope: &str, key: &str) -> Result<Option<(String, u16, String)>, AppError> {
     Ok(conn
         .query_row(
             "SELECT request_hash, status, body FROM idempotency WHERE scope = ?1 AND key = ?2",
@@ -702,11 +637,7 @@ pub struct Challenge {
     pub expected_total: Option<Money>,
 }
 
-pub fn insert_challenge(
-    conn: &Connection,
-    c: &Challenge,
-    now: OffsetDateTime,
-) -> Result<(), AppError> {
+pub fn insert_challenge(conn: &Connection, c: &Challenge, now: OffsetDateTime) -> Result<(), AppError> {
     conn.execute(
         "INSERT INTO challenges (id, session_id, payment_method_id, email, created_at, plan, expected_total)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -723,11 +654,7 @@ pub fn insert_challenge(
     Ok(())
 }
 
-pub fn get_challenge(
-    conn: &Connection,
-    id: &str,
-    session_id: &str,
-) -> Result<Option<Challenge>, AppError> {
+pub fn get_challenge(conn: &Connection, id: &str, session_id: &str) -> Result<Option<Challenge>, AppError> {
     Ok(conn
         .query_row(
             "SELECT id, session_id, payment_method_id, email, resolved_body, plan, expected_total
@@ -749,9 +676,6 @@ pub fn get_challenge(
 }
 
 pub fn resolve_challenge(conn: &Connection, id: &str, body: &str) -> Result<(), AppError> {
-    conn.execute(
-        "UPDATE challenges SET resolved_body = ?2 WHERE id = ?1",
-        [id, body],
-    )?;
+    conn.execute("UPDATE challenges SET resolved_body = ?2 WHERE id = ?1", [id, body])?;
     Ok(())
 }

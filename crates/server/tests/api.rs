@@ -15,8 +15,7 @@ const KEY: &str = "sk_test_0123456789abcdef";
 fn test_app() -> Router {
     let mut cfg = Config::for_tests(KEY, "http://checkout.test");
     cfg.initial_clock = Some(time::macros::datetime!(2026-11-16 00:00 UTC));
-    cfg.allowed_return_origins
-        .push(config::parse_allowed_origin("https://app.kiro.dev").unwrap());
+    cfg.allowed_return_origins.push(config::parse_allowed_origin("https://app.kiro.dev").unwrap());
     app(AppState::new(cfg, Store::in_memory().unwrap()).unwrap())
 }
 
@@ -31,21 +30,11 @@ async fn send(app: &Router, req: Request<Body>) -> Reply {
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
-    Reply {
-        status,
-        headers,
-        body,
-    }
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+    Reply { status, headers, body }
 }
 
-fn post_raw(
-    path: &str,
-    key: Option<&str>,
-    content_type: &str,
-    body: impl Into<Body>,
-) -> Request<Body> {
+fn post_raw(path: &str, key: Option<&str>, content_type: &str, body: impl Into<Body>) -> Request<Body> {
     let mut req = Request::post(path).header(header::CONTENT_TYPE, content_type);
     if let Some(key) = key {
         req = req.header(header::AUTHORIZATION, format!("Bearer {key}"));
@@ -54,11 +43,7 @@ fn post_raw(
 }
 
 async fn post(app: &Router, path: &str, key: Option<&str>, body: &Value) -> Reply {
-    send(
-        app,
-        post_raw(path, key, "application/json", body.to_string()),
-    )
-    .await
+    send(app, post_raw(path, key, "application/json", body.to_string())).await
 }
 
 async fn get(app: &Router, path: &str, key: Option<&str>) -> Reply {
@@ -80,41 +65,21 @@ fn session_body(account: &str, plan: &str) -> Value {
 fn assert_error(reply: &Reply, status: StatusCode, code: &str) {
     assert_eq!(reply.status, status, "{:?}", reply.body);
     assert_eq!(reply.body["error"]["code"], code, "{:?}", reply.body);
-    assert!(
-        reply.body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty())
-    );
+    assert!(reply.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
 }
 
 async fn set_clock(app: &Router, now: &str) -> Reply {
-    post(
-        app,
-        "/v1/test_helpers/clock",
-        Some(KEY),
-        &json!({ "now": now }),
-    )
-    .await
+    post(app, "/v1/test_helpers/clock", Some(KEY), &json!({ "now": now })).await
 }
 
 async fn new_session(app: &Router, account: &str, plan: &str) -> String {
-    let reply = post(
-        app,
-        "/v1/checkout/sessions",
-        Some(KEY),
-        &session_body(account, plan),
-    )
-    .await;
+    let reply = post(app, "/v1/checkout/sessions", Some(KEY), &session_body(account, plan)).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
     reply.body["id"].as_str().unwrap().to_string()
 }
 
 async fn tokenize(app: &Router, session: &str, number: &str) -> String {
-    let cvc = if number.starts_with("37") {
-        "1234"
-    } else {
-        "123"
-    };
+    let cvc = if number.starts_with("37") { "1234" } else { "123" };
     let reply = post(
         app,
         &format!("/api/checkout/{session}/card"),
@@ -131,21 +96,12 @@ fn confirm_body(pm: &str, key: &str) -> Value {
 }
 
 async fn confirm(app: &Router, session: &str, pm: &str, key: &str) -> Reply {
-    post(
-        app,
-        &format!("/api/checkout/{session}/confirm"),
-        None,
-        &confirm_body(pm, key),
-    )
-    .await
+    post(app, &format!("/api/checkout/{session}/confirm"), None, &confirm_body(pm, key)).await
 }
 
 async fn invoices(app: &Router, account: &str) -> Vec<Value> {
     let reply = get(app, &format!("/v1/accounts/{account}/invoices"), Some(KEY)).await;
-    reply.body["invoices"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    reply.body["invoices"].as_array().cloned().unwrap_or_default()
 }
 
 // ---- session creation: the happy path ---------------------------------------------------------
@@ -154,28 +110,13 @@ async fn invoices(app: &Router, account: &str) -> Vec<Value> {
 async fn creates_a_checkout_session_with_a_long_random_id() {
     let app = test_app();
     set_clock(&app, "2026-11-16T00:00:00Z").await;
-    let reply = post(
-        &app,
-        "/v1/checkout/sessions",
-        Some(KEY),
-        &session_body("acct-1", "pro"),
-    )
-    .await;
+    let reply = post(&app, "/v1/checkout/sessions", Some(KEY), &session_body("acct-1", "pro")).await;
     assert_eq!(reply.status, StatusCode::CREATED);
     let id = reply.body["id"].as_str().unwrap();
     assert!(id.starts_with("cs_") && id.len() >= 3 + 22, "{id}");
-    assert_eq!(
-        reply.body["url"],
-        format!("http://checkout.test/checkout/{id}")
-    );
+    assert_eq!(reply.body["url"], format!("http://checkout.test/checkout/{id}"));
     assert_eq!(reply.body["expires_at"], "2026-11-17T00:00:00Z");
-    let other = post(
-        &app,
-        "/v1/checkout/sessions",
-        Some(KEY),
-        &session_body("acct-1", "pro"),
-    )
-    .await;
+    let other = post(&app, "/v1/checkout/sessions", Some(KEY), &session_body("acct-1", "pro")).await;
     assert_ne!(other.body["id"], reply.body["id"]);
 }
 
@@ -184,12 +125,7 @@ async fn accepts_allow_listed_https_return_urls() {
     let app = test_app();
     let mut body = session_body("acct-1", "power");
     body["return_url"] = json!("https://app.kiro.dev/billing/done");
-    assert_eq!(
-        post(&app, "/v1/checkout/sessions", Some(KEY), &body)
-            .await
-            .status,
-        StatusCode::CREATED
-    );
+    assert_eq!(post(&app, "/v1/checkout/sessions", Some(KEY), &body).await.status, StatusCode::CREATED);
 }
 
 // ---- session creation: every bad input -------------------------------------------------------
@@ -198,24 +134,14 @@ async fn accepts_allow_listed_https_return_urls() {
 async fn refuses_missing_and_wrong_keys() {
     let app = test_app();
     let body = session_body("acct-1", "pro");
-    assert_error(
-        &post(&app, "/v1/checkout/sessions", None, &body).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-    );
+    assert_error(&post(&app, "/v1/checkout/sessions", None, &body).await, StatusCode::UNAUTHORIZED, "unauthorized");
     assert_error(
         &post(&app, "/v1/checkout/sessions", Some("sk_test_wrong"), &body).await,
         StatusCode::UNAUTHORIZED,
         "unauthorized",
     );
     assert_error(
-        &post(
-            &app,
-            "/v1/checkout/sessions",
-            Some(&KEY[..KEY.len() - 1]),
-            &body,
-        )
-        .await,
+        &post(&app, "/v1/checkout/sessions", Some(&KEY[..KEY.len() - 1]), &body).await,
         StatusCode::UNAUTHORIZED,
         "unauthorized",
     );
@@ -224,64 +150,25 @@ async fn refuses_missing_and_wrong_keys() {
         .header(header::AUTHORIZATION, format!("Basic {KEY}"))
         .body(Body::from(body.to_string()))
         .unwrap();
-    assert_error(
-        &send(&app, basic).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-    );
-    assert_error(
-        &get(&app, "/v1/accounts/acct-1/subscription", None).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-    );
-    assert_error(
-        &set_clock_without_key(&app).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-    );
+    assert_error(&send(&app, basic).await, StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_error(&get(&app, "/v1/accounts/acct-1/subscription", None).await, StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_error(&set_clock_without_key(&app).await, StatusCode::UNAUTHORIZED, "unauthorized");
 }
 
 async fn set_clock_without_key(app: &Router) -> Reply {
-    post(
-        app,
-        "/v1/test_helpers/clock",
-        None,
-        &json!({"now": "2030-01-01T00:00:00Z"}),
-    )
-    .await
+    post(app, "/v1/test_helpers/clock", None, &json!({"now": "2030-01-01T00:00:00Z"})).await
 }
 
 #[tokio::test]
 async fn refuses_malformed_json_wrong_types_and_missing_fields() {
     let app = test_app();
     for raw in ["{", "not json", "{\"account\": }", "", "[1,2"] {
-        let reply = send(
-            &app,
-            post_raw("/v1/checkout/sessions", Some(KEY), "application/json", raw),
-        )
-        .await;
-        assert!(
-            reply.status == StatusCode::BAD_REQUEST,
-            "{raw}: {:?}",
-            reply.body
-        );
-        assert!(
-            ["invalid_json", "invalid_request"]
-                .contains(&reply.body["error"]["code"].as_str().unwrap()),
-            "{raw}"
-        );
+        let reply = send(&app, post_raw("/v1/checkout/sessions", Some(KEY), "application/json", raw)).await;
+        assert!(reply.status == StatusCode::BAD_REQUEST, "{raw}: {:?}", reply.body);
+        assert!(["invalid_json", "invalid_request"].contains(&reply.body["error"]["code"].as_str().unwrap()), "{raw}");
     }
     assert_error(
-        &send(
-            &app,
-            post_raw(
-                "/v1/checkout/sessions",
-                Some(KEY),
-                "application/json",
-                "not json",
-            ),
-        )
-        .await,
+        &send(&app, post_raw("/v1/checkout/sessions", Some(KEY), "application/json", "not json")).await,
         StatusCode::BAD_REQUEST,
         "invalid_json",
     );
@@ -320,16 +207,8 @@ async fn refuses_malformed_json_wrong_types_and_missing_fields() {
         "invalid_request",
     );
     assert_error(
-        &send(
-            &app,
-            post_raw(
-                "/v1/checkout/sessions",
-                Some(KEY),
-                "text/plain",
-                session_body("a", "pro").to_string(),
-            ),
-        )
-        .await,
+        &send(&app, post_raw("/v1/checkout/sessions", Some(KEY), "text/plain", session_body("a", "pro").to_string()))
+            .await,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported_media_type",
     );
@@ -340,13 +219,7 @@ async fn refuses_unknown_plans() {
     let app = test_app();
     for plan in ["enterprise", "free", "PRO", "", "pro "] {
         assert_error(
-            &post(
-                &app,
-                "/v1/checkout/sessions",
-                Some(KEY),
-                &session_body("acct-1", plan),
-            )
-            .await,
+            &post(&app, "/v1/checkout/sessions", Some(KEY), &session_body("acct-1", plan)).await,
             StatusCode::BAD_REQUEST,
             "unknown_plan",
         );
@@ -358,13 +231,7 @@ async fn refuses_bad_accounts_and_emails() {
     let app = test_app();
     for id in ["", "has space", "<script>", &"a".repeat(129)] {
         assert_error(
-            &post(
-                &app,
-                "/v1/checkout/sessions",
-                Some(KEY),
-                &session_body(id, "pro"),
-            )
-            .await,
+            &post(&app, "/v1/checkout/sessions", Some(KEY), &session_body(id, "pro")).await,
             StatusCode::BAD_REQUEST,
             "invalid_account",
         );
@@ -405,13 +272,8 @@ async fn refuses_hostile_return_urls() {
         body["return_url"] = json!(url);
         let reply = post(&app, "/v1/checkout/sessions", Some(KEY), &body).await;
         assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_return_url");
-        let portal = post(
-            &app,
-            "/v1/portal/sessions",
-            Some(KEY),
-            &json!({"account_id": "acct-1", "return_url": url}),
-        )
-        .await;
+        let portal =
+            post(&app, "/v1/portal/sessions", Some(KEY), &json!({"account_id": "acct-1", "return_url": url})).await;
         assert_error(&portal, StatusCode::BAD_REQUEST, "invalid_return_url");
     }
 }
@@ -461,17 +323,9 @@ async fn security_headers_on_every_response() {
         post(&app, "/v1/checkout/sessions", None, &json!({})).await,
     ];
     for reply in replies {
-        let csp = reply.headers[header::CONTENT_SECURITY_POLICY]
-            .to_str()
-            .unwrap();
-        assert!(
-            csp.contains("'wasm-unsafe-eval'") && csp.contains("frame-ancestors 'none'"),
-            "{csp}"
-        );
-        assert!(
-            !csp.contains("'unsafe-eval'") && !csp.contains("'unsafe-inline'"),
-            "{csp}"
-        );
+        let csp = reply.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(csp.contains("'wasm-unsafe-eval'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(!csp.contains("'unsafe-eval'") && !csp.contains("'unsafe-inline'"), "{csp}");
         assert_eq!(reply.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
         assert_eq!(reply.headers[header::REFERRER_POLICY], "no-referrer");
     }
@@ -480,21 +334,9 @@ async fn security_headers_on_every_response() {
 #[tokio::test]
 async fn unknown_api_paths_answer_in_json() {
     let app = test_app();
-    assert_error(
-        &get(&app, "/api/nope", None).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    );
-    assert_error(
-        &get(&app, "/api/checkout/cs_nope", None).await,
-        StatusCode::NOT_FOUND,
-        "session_not_found",
-    );
-    assert_error(
-        &get(&app, "/v1/accounts/nobody/subscription", Some(KEY)).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    );
+    assert_error(&get(&app, "/api/nope", None).await, StatusCode::NOT_FOUND, "not_found");
+    assert_error(&get(&app, "/api/checkout/cs_nope", None).await, StatusCode::NOT_FOUND, "session_not_found");
+    assert_error(&get(&app, "/v1/accounts/nobody/subscription", Some(KEY)).await, StatusCode::NOT_FOUND, "not_found");
     let reply = get(&app, "/healthz", None).await;
     assert_eq!(reply.status, StatusCode::OK);
 }
@@ -502,24 +344,10 @@ async fn unknown_api_paths_answer_in_json() {
 #[tokio::test]
 async fn the_test_clock_only_moves_forwards() {
     let app = test_app();
-    assert_eq!(
-        set_clock(&app, "2030-01-01T00:00:00Z").await.status,
-        StatusCode::OK
-    );
-    assert_error(
-        &set_clock(&app, "2029-12-31T23:59:59Z").await,
-        StatusCode::CONFLICT,
-        "clock_backwards",
-    );
-    assert_error(
-        &set_clock(&app, "yesterday").await,
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-    );
-    assert_eq!(
-        get(&app, "/v1/test_helpers/clock", Some(KEY)).await.body["now"],
-        "2030-01-01T00:00:00Z"
-    );
+    assert_eq!(set_clock(&app, "2030-01-01T00:00:00Z").await.status, StatusCode::OK);
+    assert_error(&set_clock(&app, "2029-12-31T23:59:59Z").await, StatusCode::CONFLICT, "clock_backwards");
+    assert_error(&set_clock(&app, "yesterday").await, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_eq!(get(&app, "/v1/test_helpers/clock", Some(KEY)).await.body["now"], "2030-01-01T00:00:00Z");
 }
 
 #[tokio::test]
@@ -528,23 +356,10 @@ async fn sessions_expire_after_24_hours() {
     set_clock(&app, "2026-11-16T00:00:00Z").await;
     let session = new_session(&app, "acct-1", "pro").await;
     set_clock(&app, "2026-11-16T23:59:59Z").await;
-    assert_eq!(
-        get(&app, &format!("/api/checkout/{session}"), None)
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(get(&app, &format!("/api/checkout/{session}"), None).await.status, StatusCode::OK);
     set_clock(&app, "2026-11-17T00:00:00Z").await;
-    assert_error(
-        &get(&app, &format!("/api/checkout/{session}"), None).await,
-        StatusCode::GONE,
-        "session_expired",
-    );
-    assert_error(
-        &confirm(&app, &session, "pm_x", "k1").await,
-        StatusCode::GONE,
-        "session_expired",
-    );
+    assert_error(&get(&app, &format!("/api/checkout/{session}"), None).await, StatusCode::GONE, "session_expired");
+    assert_error(&confirm(&app, &session, "pm_x", "k1").await, StatusCode::GONE, "session_expired");
 }
 
 // ---- checkout ----------------------------------------------------------------------------------
@@ -558,16 +373,10 @@ async fn a_checkout_charges_the_prorated_month_once() {
     assert_eq!(view.body["plan"]["name"], "Kiro Pro");
     assert_eq!(view.body["plan"]["monthly_price"], 2000);
     assert_eq!(view.body["quote"]["total_due_today"], 1000);
-    assert_eq!(
-        view.body["quote"]["lines"][0]["description"],
-        "Kiro Pro from Nov 16 to Dec 1"
-    );
+    assert_eq!(view.body["quote"]["lines"][0]["description"], "Kiro Pro from Nov 16 to Dec 1");
     assert_eq!(view.body["eligibility"], "eligible");
     assert_eq!(view.body["test_mode"], true);
-    assert_eq!(
-        view.body["return_url"],
-        format!("kiro://kiro.kiroAgent/upgrade-success?session_id={session}")
-    );
+    assert_eq!(view.body["return_url"], format!("kiro://kiro.kiroAgent/upgrade-success?session_id={session}"));
 
     let pm = tokenize(&app, &session, "4242 4242 4242 4242").await;
     let first = confirm(&app, &session, &pm, "key-1").await;
@@ -583,22 +392,12 @@ async fn a_checkout_charges_the_prorated_month_once() {
     let mut other = confirm_body(&pm, "key-1");
     other["email"] = json!("other@example.com");
     assert_error(
-        &post(
-            &app,
-            &format!("/api/checkout/{session}/confirm"),
-            None,
-            &other,
-        )
-        .await,
+        &post(&app, &format!("/api/checkout/{session}/confirm"), None, &other).await,
         StatusCode::CONFLICT,
         "idempotency_conflict",
     );
     // A new key on a completed session: refused.
-    assert_error(
-        &confirm(&app, &session, &pm, "key-2").await,
-        StatusCode::CONFLICT,
-        "session_completed",
-    );
+    assert_error(&confirm(&app, &session, &pm, "key-2").await, StatusCode::CONFLICT, "session_completed");
     assert_eq!(invoices(&app, "acct-1").await.len(), 1);
 
     let sub = get(&app, "/v1/accounts/acct-1/subscription", Some(KEY)).await;
@@ -622,22 +421,13 @@ async fn racing_confirms_charge_once() {
     for i in 0..8 {
         let (app, session, pm) = (app.clone(), session.clone(), pm.clone());
         // Half share one key (a double click), half use their own (two tabs).
-        let key = if i % 2 == 0 {
-            "shared".to_string()
-        } else {
-            format!("own-{i}")
-        };
-        handles.push(tokio::spawn(async move {
-            confirm(&app, &session, &pm, &key).await.status
-        }));
+        let key = if i % 2 == 0 { "shared".to_string() } else { format!("own-{i}") };
+        handles.push(tokio::spawn(async move { confirm(&app, &session, &pm, &key).await.status }));
     }
     let mut ok = 0;
     for h in handles {
         let status = h.await.unwrap();
-        assert!(
-            status == StatusCode::OK || status == StatusCode::CONFLICT,
-            "{status}"
-        );
+        assert!(status == StatusCode::OK || status == StatusCode::CONFLICT, "{status}");
         ok += usize::from(status == StatusCode::OK);
     }
     assert!(ok >= 1);
@@ -662,11 +452,7 @@ async fn declines_name_their_reason_and_lock_after_five() {
         assert_eq!(reply.body["decline"]["code"], *code);
         assert_eq!(reply.body["attempts_left"], 4 - i);
     }
-    assert_error(
-        &get(&app, &format!("/api/checkout/{session}"), None).await,
-        StatusCode::LOCKED,
-        "session_locked",
-    );
+    assert_error(&get(&app, &format!("/api/checkout/{session}"), None).await, StatusCode::LOCKED, "session_locked");
     let reply = post(
         &app,
         &format!("/api/checkout/{session}/card"),
@@ -685,11 +471,7 @@ async fn non_test_cards_are_declined_and_invalid_cards_refused() {
     let pm = tokenize(&app, &session, "6011111111111117").await;
     let reply = confirm(&app, &session, &pm, "k").await;
     assert_eq!(reply.body["decline"]["code"], "test_cards_only");
-    for (number, cvc) in [
-        ("4242424242424241", "123"),
-        ("4242", "123"),
-        ("4242424242424242", "12"),
-    ] {
+    for (number, cvc) in [("4242424242424241", "123"), ("4242", "123"), ("4242424242424242", "12")] {
         let reply = post(
             &app,
             &format!("/api/checkout/{session}/card"),
@@ -701,13 +483,7 @@ async fn non_test_cards_are_declined_and_invalid_cards_refused() {
     }
     let expired = json!({"number": "4242424242424242", "exp_month": 1, "exp_year": 2020, "cvc": "123", "name": "A B"});
     assert_error(
-        &post(
-            &app,
-            &format!("/api/checkout/{session}/card"),
-            None,
-            &expired,
-        )
-        .await,
+        &post(&app, &format!("/api/checkout/{session}/card"), None, &expired).await,
         StatusCode::BAD_REQUEST,
         "invalid_card",
     );
@@ -719,66 +495,34 @@ async fn confirm_checks_email_billing_and_payment_method() {
     let session = new_session(&app, "acct-v", "pro").await;
     let other_session = new_session(&app, "acct-w", "pro").await;
     let foreign_pm = tokenize(&app, &other_session, "4242424242424242").await;
-    assert_error(
-        &confirm(&app, &session, &foreign_pm, "k1").await,
-        StatusCode::BAD_REQUEST,
-        "invalid_payment_method",
-    );
-    assert_error(
-        &confirm(&app, &session, "pm_forged", "k2").await,
-        StatusCode::BAD_REQUEST,
-        "invalid_payment_method",
-    );
+    assert_error(&confirm(&app, &session, &foreign_pm, "k1").await, StatusCode::BAD_REQUEST, "invalid_payment_method");
+    assert_error(&confirm(&app, &session, "pm_forged", "k2").await, StatusCode::BAD_REQUEST, "invalid_payment_method");
     let pm = tokenize(&app, &session, "4242424242424242").await;
     let mut bad_email = confirm_body(&pm, "k3");
     bad_email["email"] = json!("nope");
     assert_error(
-        &post(
-            &app,
-            &format!("/api/checkout/{session}/confirm"),
-            None,
-            &bad_email,
-        )
-        .await,
+        &post(&app, &format!("/api/checkout/{session}/confirm"), None, &bad_email).await,
         StatusCode::BAD_REQUEST,
         "invalid_email",
     );
     let mut bad_zip = confirm_body(&pm, "k4");
     bad_zip["billing"] = json!({"country": "US", "postal_code": "12"});
     assert_error(
-        &post(
-            &app,
-            &format!("/api/checkout/{session}/confirm"),
-            None,
-            &bad_zip,
-        )
-        .await,
+        &post(&app, &format!("/api/checkout/{session}/confirm"), None, &bad_zip).await,
         StatusCode::BAD_REQUEST,
         "invalid_billing_details",
     );
     let mut bad_country = confirm_body(&pm, "k5");
     bad_country["billing"] = json!({"country": "RU"});
     assert_error(
-        &post(
-            &app,
-            &format!("/api/checkout/{session}/confirm"),
-            None,
-            &bad_country,
-        )
-        .await,
+        &post(&app, &format!("/api/checkout/{session}/confirm"), None, &bad_country).await,
         StatusCode::BAD_REQUEST,
         "invalid_billing_details",
     );
     let mut no_key = confirm_body(&pm, "");
     no_key["idempotency_key"] = json!("");
     assert_error(
-        &post(
-            &app,
-            &format!("/api/checkout/{session}/confirm"),
-            None,
-            &no_key,
-        )
-        .await,
+        &post(&app, &format!("/api/checkout/{session}/confirm"), None, &no_key).await,
         StatusCode::BAD_REQUEST,
         "invalid_request",
     );
@@ -795,44 +539,20 @@ async fn three_d_secure_completes_or_fails() {
     let challenge = reply.body["challenge_id"].as_str().unwrap().to_string();
     assert!(invoices(&app, "acct-3ds").await.is_empty());
     let path = format!("/api/checkout/{session}/challenge");
-    let failed = post(
-        &app,
-        &path,
-        None,
-        &json!({"challenge_id": challenge, "outcome": "fail"}),
-    )
-    .await;
+    let failed = post(&app, &path, None, &json!({"challenge_id": challenge, "outcome": "fail"})).await;
     assert_eq!(failed.body["status"], "declined");
     assert_eq!(failed.body["decline"]["code"], "authentication_failed");
     // Answering again gives the first answer.
-    let again = post(
-        &app,
-        &path,
-        None,
-        &json!({"challenge_id": challenge, "outcome": "complete"}),
-    )
-    .await;
+    let again = post(&app, &path, None, &json!({"challenge_id": challenge, "outcome": "complete"})).await;
     assert_eq!(again.body, failed.body);
 
     let reply = confirm(&app, &session, &pm, "k2").await;
     let challenge = reply.body["challenge_id"].as_str().unwrap().to_string();
-    let done = post(
-        &app,
-        &path,
-        None,
-        &json!({"challenge_id": challenge, "outcome": "complete"}),
-    )
-    .await;
+    let done = post(&app, &path, None, &json!({"challenge_id": challenge, "outcome": "complete"})).await;
     assert_eq!(done.body["status"], "succeeded", "{:?}", done.body);
     assert_eq!(invoices(&app, "acct-3ds").await.len(), 1);
     assert_error(
-        &post(
-            &app,
-            &path,
-            None,
-            &json!({"challenge_id": "ch_forged", "outcome": "complete"}),
-        )
-        .await,
+        &post(&app, &path, None, &json!({"challenge_id": "ch_forged", "outcome": "complete"})).await,
         StatusCode::NOT_FOUND,
         "challenge_not_found",
     );
@@ -844,44 +564,19 @@ async fn linked_builder_ids_and_subscribers_cannot_pay() {
     let mut linked = session_body("acct-aws", "pro");
     linked["account"]["login"] = json!("builder_id");
     linked["account"]["aws_account_linked"] = json!(true);
-    let session = post(&app, "/v1/checkout/sessions", Some(KEY), &linked)
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        get(&app, &format!("/api/checkout/{session}"), None)
-            .await
-            .body["eligibility"],
-        "account_linked_to_aws"
-    );
+    let session =
+        post(&app, "/v1/checkout/sessions", Some(KEY), &linked).await.body["id"].as_str().unwrap().to_string();
+    assert_eq!(get(&app, &format!("/api/checkout/{session}"), None).await.body["eligibility"], "account_linked_to_aws");
     let pm = tokenize(&app, &session, "4242424242424242").await;
-    assert_error(
-        &confirm(&app, &session, &pm, "k").await,
-        StatusCode::FORBIDDEN,
-        "account_linked_to_aws",
-    );
+    assert_error(&confirm(&app, &session, &pm, "k").await, StatusCode::FORBIDDEN, "account_linked_to_aws");
 
     let first = new_session(&app, "acct-sub", "pro").await;
     let second = new_session(&app, "acct-sub", "power").await;
     let pm = tokenize(&app, &first, "4242424242424242").await;
-    assert_eq!(
-        confirm(&app, &first, &pm, "k").await.body["status"],
-        "succeeded"
-    );
-    assert_eq!(
-        get(&app, &format!("/api/checkout/{second}"), None)
-            .await
-            .body["eligibility"],
-        "already_subscribed"
-    );
+    assert_eq!(confirm(&app, &first, &pm, "k").await.body["status"], "succeeded");
+    assert_eq!(get(&app, &format!("/api/checkout/{second}"), None).await.body["eligibility"], "already_subscribed");
     let pm2 = tokenize(&app, &second, "4242424242424242").await;
-    assert_error(
-        &confirm(&app, &second, &pm2, "k").await,
-        StatusCode::CONFLICT,
-        "already_subscribed",
-    );
+    assert_error(&confirm(&app, &second, &pm2, "k").await, StatusCode::CONFLICT, "already_subscribed");
     assert_eq!(invoices(&app, "acct-sub").await.len(), 1);
     // Now the account has a portal.
     let portal = post(
@@ -900,18 +595,12 @@ async fn paid_cards_are_saved_on_the_account_with_brand_last4_and_expiry_only() 
     let app = test_app();
     let first = new_session(&app, "acct-saved", "pro").await;
     let pm = tokenize(&app, &first, "5555555555554444").await;
-    assert_eq!(
-        confirm(&app, &first, &pm, "k").await.body["status"],
-        "succeeded"
-    );
+    assert_eq!(confirm(&app, &first, &pm, "k").await.body["status"], "succeeded");
     let second = new_session(&app, "acct-saved", "power").await;
     let view = get(&app, &format!("/api/checkout/{second}"), None).await;
     let saved = view.body["saved_cards"].as_array().unwrap();
     assert_eq!(saved.len(), 1);
-    assert_eq!(
-        saved[0],
-        json!({"id": pm, "brand": "mastercard", "last4": "4444", "exp_month": 12, "exp_year": 2034})
-    );
+    assert_eq!(saved[0], json!({"id": pm, "brand": "mastercard", "last4": "4444", "exp_month": 12, "exp_year": 2034}));
 }
 
 #[tokio::test]
@@ -921,19 +610,10 @@ async fn renewals_run_once_per_period() {
     let session = new_session(&app, "acct-renew", "pro").await;
     let pm = tokenize(&app, &session, "4242424242424242").await;
     confirm(&app, &session, &pm, "k").await;
-    for now in [
-        "2026-12-01T00:00:00Z",
-        "2026-12-15T00:00:00Z",
-        "2027-01-01T00:00:01Z",
-        "2027-02-01T00:00:00Z",
-    ] {
+    for now in ["2026-12-01T00:00:00Z", "2026-12-15T00:00:00Z", "2027-01-01T00:00:01Z", "2027-02-01T00:00:00Z"] {
         assert_eq!(set_clock(&app, now).await.status, StatusCode::OK);
     }
-    let amounts: Vec<i64> = invoices(&app, "acct-renew")
-        .await
-        .iter()
-        .map(|i| i["amount"].as_i64().unwrap())
-        .collect();
+    let amounts: Vec<i64> = invoices(&app, "acct-renew").await.iter().map(|i| i["amount"].as_i64().unwrap()).collect();
     assert_eq!(amounts, vec![1000, 2000, 2000, 2000]);
 }
 
@@ -943,10 +623,7 @@ async fn a_failing_renewal_marks_the_subscription_past_due() {
     set_clock(&app, "2026-11-16T00:00:00Z").await;
     let session = new_session(&app, "acct-late", "pro").await;
     let pm = tokenize(&app, &session, "4000000000000341").await;
-    assert_eq!(
-        confirm(&app, &session, &pm, "k").await.body["status"],
-        "succeeded"
-    );
+    assert_eq!(confirm(&app, &session, &pm, "k").await.body["status"], "succeeded");
     set_clock(&app, "2026-12-01T00:00:00Z").await;
     let sub = get(&app, "/v1/accounts/acct-late/subscription", Some(KEY)).await;
     assert_eq!(sub.body["status"], "past_due");
@@ -959,10 +636,7 @@ async fn a_failing_renewal_marks_the_subscription_past_due() {
 async fn subscribed_portal(app: &Router, account: &str, plan: &str, card: &str) -> String {
     let session = new_session(app, account, plan).await;
     let pm = tokenize(app, &session, card).await;
-    assert_eq!(
-        confirm(app, &session, &pm, "first").await.body["status"],
-        "succeeded"
-    );
+    assert_eq!(confirm(app, &session, &pm, "first").await.body["status"], "succeeded");
     open_portal(app, account).await
 }
 
@@ -980,13 +654,7 @@ async fn open_portal(app: &Router, account: &str) -> String {
 }
 
 async fn preview(app: &Router, portal: &str, plan: &str) -> Reply {
-    post(
-        app,
-        &format!("/api/portal/{portal}/preview"),
-        None,
-        &json!({"plan": plan}),
-    )
-    .await
+    post(app, &format!("/api/portal/{portal}/preview"), None, &json!({"plan": plan})).await
 }
 
 async fn change(app: &Router, portal: &str, plan: &str, expected: i64, key: &str) -> Reply {
@@ -1007,33 +675,17 @@ async fn upgrades_in_the_first_paid_month_are_re_rated_from_the_first_paid_momen
     let portal = open_portal(&app, "acct-up1").await;
     let quote = preview(&app, &portal, "pro_plus").await;
     assert_eq!(quote.body["total_due_today"], 1000, "{:?}", quote.body);
-    assert_eq!(
-        quote.body["lines"][0]["description"],
-        "Kiro Pro+ from Nov 16 to Dec 1"
-    );
-    assert_eq!(
-        quote.body["lines"][1]["description"],
-        "Already paid for Kiro Pro this month"
-    );
+    assert_eq!(quote.body["lines"][0]["description"], "Kiro Pro+ from Nov 16 to Dec 1");
+    assert_eq!(quote.body["lines"][1]["description"], "Already paid for Kiro Pro this month");
     let done = change(&app, &portal, "pro_plus", 1000, "k1").await;
     assert_eq!(done.body["status"], "succeeded", "{:?}", done.body);
     assert_eq!(done.body["change"]["amount_charged"], 1000);
     // Double Confirm: the same answer, one charge.
-    assert_eq!(
-        change(&app, &portal, "pro_plus", 1000, "k1").await.body,
-        done.body
-    );
-    let amounts: Vec<i64> = invoices(&app, "acct-up1")
-        .await
-        .iter()
-        .map(|i| i["amount"].as_i64().unwrap())
-        .collect();
+    assert_eq!(change(&app, &portal, "pro_plus", 1000, "k1").await.body, done.body);
+    let amounts: Vec<i64> = invoices(&app, "acct-up1").await.iter().map(|i| i["amount"].as_i64().unwrap()).collect();
     assert_eq!(amounts, vec![1000, 1000]);
     let sub = get(&app, "/v1/accounts/acct-up1/subscription", Some(KEY)).await;
-    assert_eq!(
-        (sub.body["plan"].as_str(), sub.body["credits"].as_i64()),
-        (Some("pro_plus"), Some(2000))
-    );
+    assert_eq!((sub.body["plan"].as_str(), sub.body["credits"].as_i64()), (Some("pro_plus"), Some(2000)));
 }
 
 #[tokio::test]
@@ -1043,36 +695,13 @@ async fn from_the_second_month_upgrades_charge_the_price_difference() {
     subscribed_portal(&app, "acct-up3", "pro", "5555555555554444").await;
     set_clock(&app, "2026-12-10T09:00:00Z").await;
     // Portal sessions last an hour: open new ones after the clock moved.
-    assert_error(
-        &preview(&app, &plus, "pro_plus").await,
-        StatusCode::GONE,
-        "session_expired",
-    );
-    let (plus, power) = (
-        open_portal(&app, "acct-up2").await,
-        open_portal(&app, "acct-up3").await,
-    );
-    assert_eq!(
-        preview(&app, &plus, "pro_plus").await.body["total_due_today"],
-        2000
-    );
-    assert_eq!(
-        change(&app, &plus, "pro_plus", 2000, "k").await.body["status"],
-        "succeeded"
-    );
-    assert_eq!(
-        preview(&app, &power, "power").await.body["total_due_today"],
-        18000
-    );
-    assert_eq!(
-        change(&app, &power, "power", 18000, "k").await.body["status"],
-        "succeeded"
-    );
-    let amounts: Vec<i64> = invoices(&app, "acct-up3")
-        .await
-        .iter()
-        .map(|i| i["amount"].as_i64().unwrap())
-        .collect();
+    assert_error(&preview(&app, &plus, "pro_plus").await, StatusCode::GONE, "session_expired");
+    let (plus, power) = (open_portal(&app, "acct-up2").await, open_portal(&app, "acct-up3").await);
+    assert_eq!(preview(&app, &plus, "pro_plus").await.body["total_due_today"], 2000);
+    assert_eq!(change(&app, &plus, "pro_plus", 2000, "k").await.body["status"], "succeeded");
+    assert_eq!(preview(&app, &power, "power").await.body["total_due_today"], 18000);
+    assert_eq!(change(&app, &power, "power", 18000, "k").await.body["status"], "succeeded");
+    let amounts: Vec<i64> = invoices(&app, "acct-up3").await.iter().map(|i| i["amount"].as_i64().unwrap()).collect();
     assert_eq!(amounts, vec![1000, 2000, 18000]);
 }
 
@@ -1083,35 +712,19 @@ async fn downgrades_wait_for_the_first_and_can_be_undone() {
     let quote = preview(&app, &portal, "pro").await;
     assert_eq!(quote.body["total_due_today"], 0);
     assert_eq!(quote.body["effective_at"], "2026-12-01T00:00:00Z");
-    assert_eq!(
-        change(&app, &portal, "pro", 0, "k1").await.body["status"],
-        "succeeded"
-    );
+    assert_eq!(change(&app, &portal, "pro", 0, "k1").await.body["status"], "succeeded");
     let view = get(&app, &format!("/api/portal/{portal}"), None).await;
     assert_eq!(view.body["subscription"]["scheduled_change"]["plan"], "pro");
     assert_eq!(view.body["subscription"]["next_renewal_amount"], 2000);
-    let kept = post(
-        &app,
-        &format!("/api/portal/{portal}/keep-plan"),
-        None,
-        &json!({}),
-    )
-    .await;
+    let kept = post(&app, &format!("/api/portal/{portal}/keep-plan"), None, &json!({})).await;
     assert_eq!(kept.body["subscription"]["scheduled_change"], Value::Null);
     assert_eq!(kept.body["subscription"]["next_renewal_amount"], 20000);
     // Scheduled again, it applies at renewal with the lower amount.
-    assert_eq!(
-        change(&app, &portal, "pro", 0, "k2").await.body["status"],
-        "succeeded"
-    );
+    assert_eq!(change(&app, &portal, "pro", 0, "k2").await.body["status"], "succeeded");
     set_clock(&app, "2026-12-01T00:00:00Z").await;
     let sub = get(&app, "/v1/accounts/acct-down/subscription", Some(KEY)).await;
     assert_eq!(sub.body["plan"], "pro");
-    let amounts: Vec<i64> = invoices(&app, "acct-down")
-        .await
-        .iter()
-        .map(|i| i["amount"].as_i64().unwrap())
-        .collect();
+    let amounts: Vec<i64> = invoices(&app, "acct-down").await.iter().map(|i| i["amount"].as_i64().unwrap()).collect();
     assert_eq!(amounts, vec![10000, 2000]);
 }
 
@@ -1120,20 +733,9 @@ async fn a_stale_quote_is_refused() {
     let app = test_app();
     let portal = subscribed_portal(&app, "acct-stale", "pro", "4242424242424242").await;
     set_clock(&app, "2026-11-16T00:30:00Z").await;
-    assert_eq!(
-        preview(&app, &portal, "power").await.body["total_due_today"],
-        9000
-    );
-    assert_error(
-        &change(&app, &portal, "power", 1, "k").await,
-        StatusCode::CONFLICT,
-        "quote_changed",
-    );
-    assert_error(
-        &change(&app, &portal, "pro", 0, "k2").await,
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-    );
+    assert_eq!(preview(&app, &portal, "power").await.body["total_due_today"], 9000);
+    assert_error(&change(&app, &portal, "power", 1, "k").await, StatusCode::CONFLICT, "quote_changed");
+    assert_error(&change(&app, &portal, "pro", 0, "k2").await, StatusCode::BAD_REQUEST, "invalid_request");
     assert_eq!(invoices(&app, "acct-stale").await.len(), 1);
 }
 
@@ -1143,12 +745,7 @@ async fn a_card_that_fails_later_leaves_the_plan_unchanged() {
     let portal = subscribed_portal(&app, "acct-fail", "pro", "4000000000000341").await;
     let reply = change(&app, &portal, "pro_plus", 1000, "k").await;
     assert_eq!(reply.body["status"], "declined");
-    assert!(
-        reply.body["decline"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Your plan has not changed.")
-    );
+    assert!(reply.body["decline"]["message"].as_str().unwrap().contains("Your plan has not changed."));
     let sub = get(&app, "/v1/accounts/acct-fail/subscription", Some(KEY)).await;
     assert_eq!(sub.body["plan"], "pro");
     assert_eq!(invoices(&app, "acct-fail").await.len(), 1);
@@ -1157,20 +754,10 @@ async fn a_card_that_fails_later_leaves_the_plan_unchanged() {
 #[tokio::test]
 async fn portal_sessions_refuse_unknown_and_bad_input() {
     let app = test_app();
-    assert_error(
-        &get(&app, "/api/portal/ps_forged", None).await,
-        StatusCode::NOT_FOUND,
-        "session_not_found",
-    );
+    assert_error(&get(&app, "/api/portal/ps_forged", None).await, StatusCode::NOT_FOUND, "session_not_found");
     let portal = subscribed_portal(&app, "acct-bad", "pro", "4242424242424242").await;
     assert_error(
-        &post(
-            &app,
-            &format!("/api/portal/{portal}/preview"),
-            None,
-            &json!({"plan": "gold"}),
-        )
-        .await,
+        &post(&app, &format!("/api/portal/{portal}/preview"), None, &json!({"plan": "gold"})).await,
         StatusCode::BAD_REQUEST,
         "invalid_request",
     );
@@ -1186,9 +773,5 @@ async fn portal_sessions_refuse_unknown_and_bad_input() {
         "invalid_request",
     );
     set_clock(&app, "2026-11-16T01:00:00Z").await;
-    assert_error(
-        &get(&app, &format!("/api/portal/{portal}"), None).await,
-        StatusCode::GONE,
-        "session_expired",
-    );
+    assert_error(&get(&app, &format!("/api/portal/{portal}"), None).await, StatusCode::GONE, "session_expired");
 }

@@ -8,8 +8,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use billing::validate;
 use billing::wire::{
-    CardSummary, ChallengeAnswer, ChallengeOutcome, CheckoutView, ConfirmCheckout, DeclineCode,
-    PaymentOutcome, TokenizeCard,
+    CardSummary, ChallengeAnswer, ChallengeOutcome, CheckoutView, ConfirmCheckout, DeclineCode, PaymentOutcome,
+    TokenizeCard,
 };
 use sha2::{Digest, Sha256};
 
@@ -18,10 +18,7 @@ pub async fn get_session(
     Path(id): Path<String>,
 ) -> Result<Json<CheckoutView>, AppError> {
     let now = state.clock.now();
-    state
-        .store
-        .read(|conn| billing_ops::checkout_view(conn, &state, &id, now))
-        .map(Json)
+    state.store.read(|conn| billing_ops::checkout_view(conn, &state, &id, now)).map(Json)
 }
 
 /// The processor's tokenize step: the card number is checked and dropped here, never stored or
@@ -33,15 +30,8 @@ pub async fn tokenize_card(
 ) -> Result<Json<CardSummary>, AppError> {
     let now = state.clock.now();
     let today = (now.year().clamp(0, 9999) as u16, u8::from(now.month()));
-    let token = processor::tokenize(
-        &card.number,
-        card.exp_month,
-        card.exp_year,
-        &card.cvc,
-        &card.name,
-        today,
-    )
-    .map_err(AppError::InvalidCard)?;
+    let token = processor::tokenize(&card.number, card.exp_month, card.exp_year, &card.cvc, &card.name, today)
+        .map_err(AppError::InvalidCard)?;
     state.store.write(|tx| {
         let (session, _) = billing_ops::open_checkout(tx, &id, now)?;
         let summary = CardSummary {
@@ -83,9 +73,7 @@ pub async fn confirm(
 ) -> Result<Json<PaymentOutcome>, AppError> {
     let key = req.idempotency_key.trim();
     if key.is_empty() || key.len() > 255 {
-        return Err(AppError::InvalidRequest(
-            "`idempotency_key` must be 1 to 255 characters.".into(),
-        ));
+        return Err(AppError::InvalidRequest("`idempotency_key` must be 1 to 255 characters.".into()));
     }
     let now = state.clock.now();
     let scope = format!("checkout:{id}");
@@ -95,35 +83,28 @@ pub async fn confirm(
             if stored_hash != hash {
                 return Err(AppError::IdempotencyConflict);
             }
-            return serde_json::from_str(&body)
-                .map(Json)
-                .map_err(|e| AppError::Internal(e.to_string()));
+            return serde_json::from_str(&body).map(Json).map_err(|e| AppError::Internal(e.to_string()));
         }
         let (session, account) = billing_ops::open_checkout(tx, &id, now)?;
         if account.aws_account_linked && account.login == billing::wire::Login::BuilderId {
             return Err(AppError::AccountLinkedToAws);
         }
-        let subscribed = store::get_subscription(tx, &account.id)?.is_some_and(|s| {
-            s.plan.is_paid() && s.status != billing::wire::SubscriptionStatus::Canceled
-        });
+        let subscribed = store::get_subscription(tx, &account.id)?
+            .is_some_and(|s| s.plan.is_paid() && s.status != billing::wire::SubscriptionStatus::Canceled);
         if subscribed {
             return Err(AppError::AlreadySubscribed);
         }
-        let email = validate::validate_email(&req.email)
-            .map_err(|e| AppError::InvalidEmail(e.message()))?;
+        let email = validate::validate_email(&req.email).map_err(|e| AppError::InvalidEmail(e.message()))?;
         let pm = billing_ops::usable_payment_method(tx, &req.payment_method, &session)?;
         match (&req.billing, pm.account_id.is_none()) {
             (Some(billing), _) => billing_ops::check_billing(billing)?,
             (None, true) => {
-                return Err(AppError::InvalidBillingDetails(
-                    "Enter your country or region.".into(),
-                ));
+                return Err(AppError::InvalidBillingDetails("Enter your country or region.".into()));
             }
             (None, false) => {}
         }
         let outcome = billing_ops::pay_checkout(tx, &session, &account, &pm, &email, false, now)?;
-        let body =
-            serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
+        let body = serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
         store::put_idempotent(tx, &scope, key, &hash, 200, &body)?;
         Ok(Json(outcome))
     })
@@ -137,12 +118,9 @@ pub async fn answer_challenge(
 ) -> Result<Json<PaymentOutcome>, AppError> {
     let now = state.clock.now();
     state.store.write(|tx| {
-        let challenge = store::get_challenge(tx, &answer.challenge_id, &id)?
-            .ok_or(AppError::ChallengeNotFound)?;
+        let challenge = store::get_challenge(tx, &answer.challenge_id, &id)?.ok_or(AppError::ChallengeNotFound)?;
         if let Some(body) = &challenge.resolved_body {
-            return serde_json::from_str(body)
-                .map(Json)
-                .map_err(|e| AppError::Internal(e.to_string()));
+            return serde_json::from_str(body).map(Json).map_err(|e| AppError::Internal(e.to_string()));
         }
         let (session, account) = billing_ops::open_checkout(tx, &id, now)?;
         let pm = billing_ops::usable_payment_method(tx, &challenge.payment_method_id, &session)?;
@@ -150,12 +128,9 @@ pub async fn answer_challenge(
             ChallengeOutcome::Complete => {
                 billing_ops::pay_checkout(tx, &session, &account, &pm, &challenge.email, true, now)?
             }
-            ChallengeOutcome::Fail => {
-                billing_ops::decline(tx, &session, DeclineCode::AuthenticationFailed)?
-            }
+            ChallengeOutcome::Fail => billing_ops::decline(tx, &session, DeclineCode::AuthenticationFailed)?,
         };
-        let body =
-            serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
+        let body = serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
         store::resolve_challenge(tx, &challenge.id, &body)?;
         Ok(Json(outcome))
     })

@@ -1,23 +1,21 @@
 //! The browser API of the manage-subscription portal. The session id in the path is the page's
 //! only credential.
 
-use crate::AppState;
 use crate::error::{ApiJson, AppError};
 use crate::plan_changes::{self, open_portal};
 use crate::store;
+use crate::{AppState, account_ops, billing_ops, processor};
 use axum::Json;
 use axum::extract::{Path, State};
 use billing::proration::Quote;
 use billing::wire::{
-    ChallengeAnswer, ChallengeOutcome, ChangeOutcome, ConfirmChange, Decline, DeclineCode,
-    PortalView, PreviewChange,
+    ChallengeAnswer, ChallengeOutcome, ChangeOutcome, ConfirmChange, Decline, DeclineCode, InvoiceDetail, InvoiceList,
+    InvoicePaymentOutcome, PayInvoice, PaymentMethodOutcome, PortalView, PreviewChange, SetOverage,
+    UpdatePaymentMethod,
 };
 use sha2::{Digest, Sha256};
 
-pub async fn get_session(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<PortalView>, AppError> {
+pub async fn get_session(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PortalView>, AppError> {
     let now = state.clock.now();
     state.store.write(|tx| {
         let (session, sub) = open_portal(tx, &id, now)?;
@@ -45,40 +43,28 @@ pub async fn change(
 ) -> Result<Json<ChangeOutcome>, AppError> {
     let key = req.idempotency_key.trim();
     if key.is_empty() || key.len() > 255 {
-        return Err(AppError::InvalidRequest(
-            "`idempotency_key` must be 1 to 255 characters.".into(),
-        ));
+        return Err(AppError::InvalidRequest("`idempotency_key` must be 1 to 255 characters.".into()));
     }
     let now = state.clock.now();
     let scope = format!("portal:{id}");
-    let hash = format!(
-        "{:x}",
-        Sha256::digest(format!("{}\n{}", req.plan, req.expected_total.cents()).as_bytes())
-    );
+    let hash = format!("{:x}", Sha256::digest(format!("{}\n{}", req.plan, req.expected_total.cents()).as_bytes()));
     state.store.write(|tx| {
         if let Some((stored_hash, _, body)) = store::get_idempotent(tx, &scope, key)? {
             if stored_hash != hash {
                 return Err(AppError::IdempotencyConflict);
             }
-            return serde_json::from_str(&body)
-                .map(Json)
-                .map_err(|e| AppError::Internal(e.to_string()));
+            return serde_json::from_str(&body).map(Json).map_err(|e| AppError::Internal(e.to_string()));
         }
         let (session, sub) = open_portal(tx, &id, now)?;
-        let outcome =
-            plan_changes::change_plan(tx, &session, sub, req.plan, req.expected_total, false, now)?;
-        let body =
-            serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
+        let outcome = plan_changes::change_plan(tx, &session, sub, req.plan, req.expected_total, false, now)?;
+        let body = serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
         store::put_idempotent(tx, &scope, key, &hash, 200, &body)?;
         Ok(Json(outcome))
     })
 }
 
 /// Keeps the current plan: undoes a scheduled downgrade.
-pub async fn keep_plan(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<PortalView>, AppError> {
+pub async fn keep_plan(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PortalView>, AppError> {
     let now = state.clock.now();
     state.store.write(|tx| {
         let (session, sub) = open_portal(tx, &id, now)?;
@@ -95,12 +81,9 @@ pub async fn answer_challenge(
 ) -> Result<Json<ChangeOutcome>, AppError> {
     let now = state.clock.now();
     state.store.write(|tx| {
-        let challenge = store::get_challenge(tx, &answer.challenge_id, &id)?
-            .ok_or(AppError::ChallengeNotFound)?;
+        let challenge = store::get_challenge(tx, &answer.challenge_id, &id)?.ok_or(AppError::ChallengeNotFound)?;
         if let Some(body) = &challenge.resolved_body {
-            return serde_json::from_str(body)
-                .map(Json)
-                .map_err(|e| AppError::Internal(e.to_string()));
+            return serde_json::from_str(body).map(Json).map_err(|e| AppError::Internal(e.to_string()));
         }
         let (Some(plan), Some(expected_total)) = (challenge.plan, challenge.expected_total) else {
             return Err(AppError::ChallengeNotFound);
@@ -113,16 +96,144 @@ pub async fn answer_challenge(
             ChallengeOutcome::Fail => {
                 let code = DeclineCode::AuthenticationFailed;
                 ChangeOutcome::Declined {
-                    decline: Decline {
-                        code,
-                        message: format!("{} Your plan has not changed.", code.message()),
-                    },
+                    decline: Decline { code, message: format!("{} Your plan has not changed.", code.message()) },
                 }
             }
         };
-        let body =
-            serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
+        let body = serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
         store::resolve_challenge(tx, &challenge.id, &body)?;
         Ok(Json(outcome))
+    })
+}
+
+/// Saves a new card as the one charged from now on (with 3-D Secure when the bank asks).
+pub async fn update_payment_method(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UpdatePaymentMethod>,
+) -> Result<Json<PaymentMethodOutcome>, AppError> {
+    let now = state.clock.now();
+    let today = (now.year().clamp(0, 9999) as u16, u8::from(now.month()));
+    let card = &req.card;
+    let token = processor::tokenize(&card.number, card.exp_month, card.exp_year, &card.cvc, &card.name, today)
+        .map_err(AppError::InvalidCard)?;
+    billing_ops::check_billing(&req.billing)?;
+    state.store.write(|tx| {
+        let (session, mut sub) = open_portal(tx, &id, now)?;
+        let pm = account_ops::store_card(tx, &session, &token, now)?;
+        account_ops::attach_card(tx, &session, &mut sub, &pm, false, now).map(Json)
+    })
+}
+
+/// The 3-D Secure answer for a new card. Answering twice gives the first answer's outcome.
+pub async fn answer_card_challenge(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(answer): ApiJson<ChallengeAnswer>,
+) -> Result<Json<PaymentMethodOutcome>, AppError> {
+    let now = state.clock.now();
+    state.store.write(|tx| {
+        let challenge = store::get_challenge(tx, &answer.challenge_id, &id)?
+            .filter(|c| c.plan.is_none())
+            .ok_or(AppError::ChallengeNotFound)?;
+        if let Some(body) = &challenge.resolved_body {
+            return serde_json::from_str(body).map(Json).map_err(|e| AppError::Internal(e.to_string()));
+        }
+        let (session, mut sub) = open_portal(tx, &id, now)?;
+        let pm = store::get_payment_method(tx, &challenge.payment_method_id)?.ok_or(AppError::InvalidPaymentMethod)?;
+        let outcome = match answer.outcome {
+            ChallengeOutcome::Complete => account_ops::attach_card(tx, &session, &mut sub, &pm, true, now)?,
+            ChallengeOutcome::Fail => {
+                let code = DeclineCode::AuthenticationFailed;
+                PaymentMethodOutcome::Declined { decline: Decline { code, message: code.message().into() } }
+            }
+        };
+        let body = serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
+        store::resolve_challenge(tx, &challenge.id, &body)?;
+        Ok(Json(outcome))
+    })
+}
+
+/// Pays the past-due invoice with the card on file, once per idempotency key.
+pub async fn pay_invoice(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<PayInvoice>,
+) -> Result<Json<InvoicePaymentOutcome>, AppError> {
+    let key = req.idempotency_key.trim();
+    if key.is_empty() || key.len() > 255 {
+        return Err(AppError::InvalidRequest("`idempotency_key` must be 1 to 255 characters.".into()));
+    }
+    let now = state.clock.now();
+    let scope = format!("portal-invoice:{id}");
+    state.store.write(|tx| {
+        if let Some((_, _, body)) = store::get_idempotent(tx, &scope, key)? {
+            return serde_json::from_str(&body).map(Json).map_err(|e| AppError::Internal(e.to_string()));
+        }
+        let (_, mut sub) = open_portal(tx, &id, now)?;
+        let pm_id = sub.payment_method_id.clone().ok_or(AppError::InvalidPaymentMethod)?;
+        let pm = store::get_payment_method(tx, &pm_id)?.ok_or(AppError::InvalidPaymentMethod)?;
+        let outcome = account_ops::pay_open_invoice(tx, &mut sub, &pm)?;
+        let body = serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
+        store::put_idempotent(tx, &scope, key, "", 200, &body)?;
+        Ok(Json(outcome))
+    })
+}
+
+async fn set_cancel(state: AppState, id: String, cancel: bool) -> Result<Json<PortalView>, AppError> {
+    let now = state.clock.now();
+    state.store.write(|tx| {
+        let (session, mut sub) = open_portal(tx, &id, now)?;
+        account_ops::set_cancel_at_period_end(tx, &mut sub, cancel)?;
+        plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
+    })
+}
+
+/// Cancels at the end of the period.
+pub async fn cancel(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PortalView>, AppError> {
+    set_cancel(state, id, true).await
+}
+
+/// Takes the cancellation back before the period ends.
+pub async fn resume(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PortalView>, AppError> {
+    set_cancel(state, id, false).await
+}
+
+pub async fn overage(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<SetOverage>,
+) -> Result<Json<PortalView>, AppError> {
+    let now = state.clock.now();
+    state.store.write(|tx| {
+        let (session, mut sub) = open_portal(tx, &id, now)?;
+        account_ops::set_overage(tx, &mut sub, req.enabled)?;
+        plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
+    })
+}
+
+pub async fn invoices(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<InvoiceList>, AppError> {
+    let now = state.clock.now();
+    state.store.write(|tx| {
+        let (session, _) = open_portal(tx, &id, now)?;
+        Ok(Json(InvoiceList { invoices: account_ops::invoice_list(tx, &session.account_id)? }))
+    })
+}
+
+pub async fn invoice(
+    State(state): State<AppState>,
+    Path((id, invoice_id)): Path<(String, String)>,
+) -> Result<Json<InvoiceDetail>, AppError> {
+    let now = state.clock.now();
+    state.store.write(|tx| {
+        let (session, _) = open_portal(tx, &id, now)?;
+        account_ops::invoice_detail(
+            tx,
+            &session.account_id,
+            &invoice_id,
+            &state.config.branding,
+            state.config.test_mode,
+        )
+        .map(Json)
     })
 }

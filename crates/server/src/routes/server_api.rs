@@ -11,8 +11,7 @@ use axum::http::request::Parts;
 use billing::PlanId;
 use billing::validate;
 use billing::wire::{
-    ClockView, CreateCheckoutSession, CreatePortalSession, CreatedSession, SetClock,
-    SubscriptionView,
+    ClockView, CreateCheckoutSession, CreatePortalSession, CreatedSession, SetClock, SubscriptionView,
 };
 use serde_json::{Value, json};
 
@@ -29,11 +28,7 @@ impl FromRequestParts<AppState> for SecretKey {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(AppError::Unauthorized)?;
-        if state.config.key_matches(presented.trim()) {
-            Ok(SecretKey)
-        } else {
-            Err(AppError::Unauthorized)
-        }
+        if state.config.key_matches(presented.trim()) { Ok(SecretKey) } else { Err(AppError::Unauthorized) }
     }
 }
 
@@ -42,13 +37,8 @@ fn check_account_id(id: &str) -> Result<(), AppError> {
     if id.is_empty() || id.len() > 128 {
         return Err(AppError::InvalidAccount("`id` must be 1 to 128 characters"));
     }
-    if !id
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '@' | '-'))
-    {
-        return Err(AppError::InvalidAccount(
-            "`id` may contain only letters, digits and . _ : @ -",
-        ));
+    if !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '@' | '-')) {
+        return Err(AppError::InvalidAccount("`id` may contain only letters, digits and . _ : @ -"));
     }
     Ok(())
 }
@@ -60,22 +50,14 @@ pub async fn create_checkout_session(
 ) -> Result<(StatusCode, Json<CreatedSession>), AppError> {
     check_account_id(&req.account.id)?;
     let email = match req.account.email.as_deref() {
-        Some(e) => {
-            Some(validate::validate_email(e).map_err(|e| AppError::InvalidEmail(e.message()))?)
-        }
+        Some(e) => Some(validate::validate_email(e).map_err(|e| AppError::InvalidEmail(e.message()))?),
         None => None,
     };
-    let plan: PlanId = req
-        .plan
-        .parse()
-        .map_err(|_| AppError::UnknownPlan(req.plan.clone()))?;
+    let plan: PlanId = req.plan.parse().map_err(|_| AppError::UnknownPlan(req.plan.clone()))?;
     if !plan.is_paid() {
         return Err(AppError::UnknownPlan(req.plan.clone()));
     }
-    let return_url = state
-        .config
-        .check_return_url(&req.return_url)
-        .map_err(AppError::InvalidReturnUrl)?;
+    let return_url = state.config.check_return_url(&req.return_url).map_err(AppError::InvalidReturnUrl)?;
     let now = state.clock.now();
     let session = CheckoutSession {
         id: new_id("cs"),
@@ -117,10 +99,7 @@ pub async fn create_portal_session(
     ApiJson(req): ApiJson<CreatePortalSession>,
 ) -> Result<(StatusCode, Json<CreatedSession>), AppError> {
     check_account_id(&req.account_id)?;
-    let return_url = state
-        .config
-        .check_return_url(&req.return_url)
-        .map_err(AppError::InvalidReturnUrl)?;
+    let return_url = state.config.check_return_url(&req.return_url).map_err(AppError::InvalidReturnUrl)?;
     let now = state.clock.now();
     let session = PortalSession {
         id: new_id("ps"),
@@ -148,10 +127,7 @@ pub async fn get_subscription(
     State(state): State<AppState>,
     Path(account_id): Path<String>,
 ) -> Result<Json<SubscriptionView>, AppError> {
-    state
-        .store
-        .read(|conn| billing_ops::subscription_view(conn, &account_id))
-        .map(Json)
+    state.store.read(|conn| billing_ops::subscription_view(conn, &account_id)).map(Json)
 }
 
 /// Every invoice of an account: number, amount in cents, status. For the backend and the tests.
@@ -162,9 +138,12 @@ pub async fn list_invoices(
 ) -> Result<Json<Value>, AppError> {
     let rows = state.store.read(|conn| {
         store::get_account(conn, &account_id)?.ok_or(AppError::NotFound)?;
-        store::account_invoice_amounts(conn, &account_id)
+        store::account_invoices(conn, &account_id)
     })?;
-    let invoices: Vec<Value> = rows.into_iter().map(|(number, amount, status)| json!({"number": number, "amount": amount, "status": status})).collect();
+    let invoices: Vec<Value> = rows
+        .into_iter()
+        .map(|i| json!({"number": i.number, "amount": i.amount, "status": i.status, "lines": i.lines}))
+        .collect();
     Ok(Json(json!({ "invoices": invoices })))
 }
 
@@ -176,10 +155,7 @@ pub async fn set_clock(
     if !state.config.test_mode {
         return Err(AppError::NotFound);
     }
-    state
-        .clock
-        .advance_to(req.now)
-        .map_err(|_| AppError::ClockBackwards)?;
+    state.clock.advance_to(req.now).map_err(|_| AppError::ClockBackwards)?;
     let now = state.clock.now();
     state.store.write(|tx| {
         store::set_meta(tx, "clock_frozen_at", &store::ts(now).to_string())?;
@@ -189,15 +165,9 @@ pub async fn set_clock(
     Ok(Json(ClockView { now, frozen: true }))
 }
 
-pub async fn get_clock(
-    _: SecretKey,
-    State(state): State<AppState>,
-) -> Result<Json<ClockView>, AppError> {
+pub async fn get_clock(_: SecretKey, State(state): State<AppState>) -> Result<Json<ClockView>, AppError> {
     if !state.config.test_mode {
         return Err(AppError::NotFound);
     }
-    Ok(Json(ClockView {
-        now: state.clock.now(),
-        frozen: state.clock.frozen().is_some(),
-    }))
+    Ok(Json(ClockView { now: state.clock.now(), frozen: state.clock.frozen().is_some() }))
 }

@@ -1,0 +1,178 @@
+//! Portal account management: the card on file, paying a past-due invoice, cancel and resume,
+//! overage, and the billing history.
+
+use crate::error::AppError;
+use crate::ids::new_id;
+use crate::processor::{self, CardBehavior, ChargeKind, ChargeResult, TokenizedCard};
+use crate::store::{self, Invoice, PaymentMethod, PortalSession, Subscription};
+use billing::period::Period;
+use billing::wire::{
+    Branding, CardSummary, Decline, DeclineCode, InvoiceDetail, InvoicePaymentOutcome, InvoiceSummary,
+    PaymentMethodOutcome, SubscriptionStatus,
+};
+use rusqlite::Connection;
+use time::OffsetDateTime;
+
+pub fn summary(invoice: &Invoice) -> InvoiceSummary {
+    InvoiceSummary {
+        id: invoice.id.clone(),
+        number: invoice.number.clone(),
+        created_at: invoice.created_at,
+        amount: invoice.amount,
+        status: invoice.status.clone(),
+    }
+}
+
+/// The newest unpaid invoice of the account, if any.
+pub fn open_invoice(conn: &Connection, account_id: &str) -> Result<Option<Invoice>, AppError> {
+    Ok(store::account_invoices(conn, account_id)?.into_iter().rev().find(|i| i.status == "open"))
+}
+
+/// Charges the open invoice to `pm`; on success the subscription is active again.
+pub fn pay_open_invoice(
+    conn: &Connection,
+    sub: &mut Subscription,
+    pm: &PaymentMethod,
+) -> Result<InvoicePaymentOutcome, AppError> {
+    let Some(invoice) = open_invoice(conn, &sub.account_id)? else {
+        return Err(AppError::InvalidRequest("There is no unpaid invoice.".into()));
+    };
+    // The user is present and the card was verified when it was saved.
+    match processor::charge(CardBehavior::parse(&pm.behavior), ChargeKind::Later, true) {
+        ChargeResult::Succeeded => {
+            store::set_invoice_paid(conn, &invoice.id, &pm.card.id)?;
+            store::record_payment(conn, &pm.card.id, &sub.account_id)?;
+            sub.status = SubscriptionStatus::Active;
+            sub.paid_this_period = invoice.amount;
+            store::save_subscription(conn, sub)?;
+            tracing::info!(amount = invoice.amount.cents(), "past-due invoice paid");
+            Ok(InvoicePaymentOutcome::Paid { amount: invoice.amount })
+        }
+        ChargeResult::Declined(code) => Ok(InvoicePaymentOutcome::Declined { decline: decline(code) }),
+        ChargeResult::RequiresAuthentication => {
+            Ok(InvoicePaymentOutcome::Declined { decline: decline(DeclineCode::AuthenticationFailed) })
+        }
+    }
+}
+
+fn decline(code: DeclineCode) -> Decline {
+    Decline { code, message: code.message().into() }
+}
+
+/// Saves a tokenized card for the session, not yet attached to the subscription.
+pub fn store_card(
+    conn: &Connection,
+    session: &PortalSession,
+    token: &TokenizedCard,
+    now: OffsetDateTime,
+) -> Result<PaymentMethod, AppError> {
+    let pm = PaymentMethod {
+        account_id: None,
+        session_id: Some(session.id.clone()),
+        card: CardSummary {
+            id: new_id("pm"),
+            brand: token.brand,
+            last4: token.last4.clone(),
+            exp_month: token.exp_month,
+            exp_year: token.exp_year,
+        },
+        behavior: token.behavior.as_str().into(),
+        payments: 0,
+    };
+    store::insert_payment_method(conn, &pm, now)?;
+    Ok(pm)
+}
+
+/// Verifies `pm` (a zero-amount check that may need 3-D Secure) and makes it the card charged from
+/// now on; the old card is no longer used. A past-due invoice is then paid with it.
+pub fn attach_card(
+    conn: &Connection,
+    session: &PortalSession,
+    sub: &mut Subscription,
+    pm: &PaymentMethod,
+    authenticated: bool,
+    now: OffsetDateTime,
+) -> Result<PaymentMethodOutcome, AppError> {
+    match processor::charge(CardBehavior::parse(&pm.behavior), ChargeKind::First, authenticated) {
+        ChargeResult::Succeeded => {}
+        ChargeResult::Declined(code) => return Ok(PaymentMethodOutcome::Declined { decline: decline(code) }),
+        ChargeResult::RequiresAuthentication => {
+            let challenge = store::Challenge {
+                id: new_id("ch"),
+                session_id: session.id.clone(),
+                payment_method_id: pm.card.id.clone(),
+                email: String::new(),
+                resolved_body: None,
+                plan: None,
+                expected_total: None,
+            };
+            store::insert_challenge(conn, &challenge, now)?;
+            return Ok(PaymentMethodOutcome::RequiresAction { challenge_id: challenge.id });
+        }
+    }
+    conn.execute("UPDATE payment_methods SET account_id = ?2 WHERE id = ?1", [&pm.card.id, &sub.account_id])?;
+    sub.payment_method_id = Some(pm.card.id.clone());
+    store::save_subscription(conn, sub)?;
+    tracing::info!(session = %crate::ids::redact(&session.id), "payment method replaced");
+    let paid_invoice = if sub.status == SubscriptionStatus::PastDue {
+        match pay_open_invoice(conn, sub, pm)? {
+            InvoicePaymentOutcome::Paid { amount } => Some(amount),
+            InvoicePaymentOutcome::Declined { .. } => None,
+        }
+    } else {
+        None
+    };
+    Ok(PaymentMethodOutcome::Updated { card: pm.card.clone(), paid_invoice })
+}
+
+/// Cancels at the end of the period (or resumes): the plan stays until then.
+pub fn set_cancel_at_period_end(conn: &Connection, sub: &mut Subscription, cancel: bool) -> Result<(), AppError> {
+    if sub.status == SubscriptionStatus::Canceled {
+        return Err(AppError::NoSubscription);
+    }
+    sub.cancel_at_period_end = cancel;
+    if cancel {
+        sub.scheduled_plan = None;
+    }
+    store::save_subscription(conn, sub)
+}
+
+/// Overage is for paid plans only.
+pub fn set_overage(conn: &Connection, sub: &mut Subscription, enabled: bool) -> Result<(), AppError> {
+    if !sub.plan.is_paid() || sub.status == SubscriptionStatus::Canceled {
+        return Err(AppError::InvalidRequest("Overage is available on paid plans only.".into()));
+    }
+    sub.overage_enabled = enabled;
+    store::save_subscription(conn, sub)
+}
+
+/// The billing history, newest first.
+pub fn invoice_list(conn: &Connection, account_id: &str) -> Result<Vec<InvoiceSummary>, AppError> {
+    Ok(store::account_invoices(conn, account_id)?.iter().rev().map(summary).collect())
+}
+
+/// One invoice of the session's account.
+pub fn invoice_detail(
+    conn: &Connection,
+    account_id: &str,
+    invoice_id: &str,
+    branding: &Branding,
+    test_mode: bool,
+) -> Result<InvoiceDetail, AppError> {
+    let invoice =
+        store::get_invoice(conn, invoice_id)?.filter(|i| i.account_id == account_id).ok_or(AppError::NotFound)?;
+    let card = match &invoice.payment_method_id {
+        Some(id) => store::get_payment_method(conn, id)?.map(|pm| pm.card),
+        None => None,
+    };
+    let email = store::get_account(conn, account_id)?.and_then(|a| a.email);
+    Ok(InvoiceDetail {
+        summary: summary(&invoice),
+        period: Period { start: invoice.period_start, end: invoice.period_end },
+        lines: invoice.lines.clone(),
+        card,
+        email,
+        branding: branding.clone(),
+        test_mode,
+    })
+}
