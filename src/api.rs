@@ -4,7 +4,8 @@ use billing::PlanId;
 use billing::proration::Quote;
 use billing::wire::{
     CardSummary, ChallengeAnswer, ChangeOutcome, CheckoutView, ConfirmChange, ConfirmCheckout, ErrorBody, ErrorCode,
-    PaymentOutcome, PortalView, PreviewChange, TokenizeCard,
+    InvoiceDetail, InvoiceList, InvoicePaymentOutcome, PayInvoice, PaymentMethodOutcome, PaymentOutcome, PortalView,
+    PreviewChange, SetOverage, TokenizeCard, UpdatePaymentMethod,
 };
 use gloo_net::http::{Request, Response};
 use serde::Serialize;
@@ -107,4 +108,40 @@ pub async fn keep_plan(session_id: &str) -> Result<PortalView, ApiError> {
 
 pub async fn answer_portal_challenge(session_id: &str, answer: &ChallengeAnswer) -> Result<ChangeOutcome, ApiError> {
     post(&portal_path(session_id, "/challenge"), answer).await
+}
+
+pub async fn update_payment_method(
+    session_id: &str,
+    request: &UpdatePaymentMethod,
+) -> Result<PaymentMethodOutcome, ApiError> {
+    post(&portal_path(session_id, "/payment-method"), request).await
+}
+
+pub async fn answer_card_challenge(
+    session_id: &str,
+    answer: &ChallengeAnswer,
+) -> Result<PaymentMethodOutcome, ApiError> {
+    post(&portal_path(session_id, "/payment-method/challenge"), answer).await
+}
+
+pub async fn pay_invoice(session_id: &str, idempotency_key: String) -> Result<InvoicePaymentOutcome, ApiError> {
+    post(&portal_path(session_id, "/pay-invoice"), &PayInvoice { idempotency_key }).await
+}
+
+/// Cancels at period end (`true`) or resumes (`false`).
+pub async fn set_cancel(session_id: &str, cancel: bool) -> Result<PortalView, ApiError> {
+    let rest = if cancel { "/cancel" } else { "/resume" };
+    post(&portal_path(session_id, rest), &serde_json::json!({})).await
+}
+
+pub async fn set_overage(session_id: &str, enabled: bool) -> Result<PortalView, ApiError> {
+    post(&portal_path(session_id, "/overage"), &SetOverage { enabled }).await
+}
+
+pub async fn invoices(session_id: String) -> Result<InvoiceList, ApiError> {
+    get(&portal_path(&session_id, "/invoices")).await
+}
+
+pub async fn invoice(session_id: String, invoice_id: String) -> Result<InvoiceDetail, ApiError> {
+    get(&portal_path(&session_id, &format!("/invoices/{}", js_sys::encode_uri_component(&invoice_id)))).await
 }

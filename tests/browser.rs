@@ -7,6 +7,7 @@
 mod browser {
     pub mod harness;
 
+    mod account;
     mod checkout;
     mod layout;
     mod portal;

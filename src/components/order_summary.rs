@@ -1,9 +1,10 @@
 //! What the user buys and what they pay today: plan, price, credits, each line of today's charge,
 //! the total and what follows.
 
+use billing::Money;
 use billing::period::{long_date, short_date};
 use billing::plans::format_credits;
-use billing::proration::Quote;
+use billing::proration::{LineItem, Quote};
 use billing::wire::PlanSummary;
 use leptos::prelude::*;
 
@@ -46,23 +47,28 @@ pub fn OrderSummary(plan: PlanSummary, quote: Quote) -> impl IntoView {
 /// Each line of today's charge and the total due today.
 #[component]
 pub fn LineItems(quote: Quote) -> impl IntoView {
+    view! { <InvoiceLines lines=quote.lines.clone() total=quote.total_due_today total_label="Total due today" /> }
+}
+
+/// Lines with their amounts and a total.
+#[component]
+pub fn InvoiceLines(lines: Vec<LineItem>, total: Money, #[prop(into)] total_label: String) -> impl IntoView {
     view! {
         <dl class="lines">
-            {quote
-                .lines
-                .iter()
+            {lines
+                .into_iter()
                 .map(|line| {
                     view! {
                         <div class="line">
-                            <dt>{line.description.clone()}</dt>
+                            <dt>{line.description}</dt>
                             <dd>{line.amount.to_string()}</dd>
                         </div>
                     }
                 })
                 .collect_view()}
             <div class="line total">
-                <dt>"Total due today"</dt>
-                <dd>{quote.total_due_today.to_string()}</dd>
+                <dt>{total_label}</dt>
+                <dd>{total.to_string()}</dd>
             </div>
         </dl>
     }

@@ -3,7 +3,10 @@
 pub mod checkout;
 pub mod not_found;
 pub mod portal;
+pub mod portal_cancel;
 pub mod portal_change;
+pub mod portal_invoices;
+pub mod portal_payment_method;
 pub mod portal_plans;
 
 use leptos::Params;

@@ -1,10 +1,9 @@
 //! Choose a plan: every plan with its price and credits, the current one marked, and what a change
 //! to each would do; **Continue** once a different plan is selected.
 
-use crate::api;
 use crate::components::frame::{PageFrame, PageHeading};
-use crate::components::status::Loading;
-use crate::pages::portal::{PortalErrorPage, use_portal_session_id};
+use crate::components::past_due::PastDueBanner;
+use crate::pages::portal::WithPortal;
 use billing::PlanId;
 use billing::period::long_date;
 use billing::plans::format_credits;
@@ -15,18 +14,11 @@ use leptos_router::hooks::use_navigate;
 /// `/portal/:session_id/update`.
 #[component]
 pub fn ChoosePlanPage() -> impl IntoView {
-    let session_id = use_portal_session_id();
-    let portal = LocalResource::new(move || api::portal_session(session_id.get()));
-    let reload = Callback::new(move |_| portal.refetch());
     view! {
-        <Transition fallback=|| view! { <Loading label="Loading plans…" /> }>
-            {move || Suspend::new(async move {
-                match portal.await {
-                    Ok(view) => view! { <ChoosePlan session_id=session_id.get_untracked() portal=view /> }.into_any(),
-                    Err(error) => view! { <PortalErrorPage error=error on_retry=reload /> }.into_any(),
-                }
-            })}
-        </Transition>
+        <WithPortal
+            loading="Loading plans…"
+            render=|session_id, portal, reload| view! { <ChoosePlan session_id=session_id portal=portal on_changed=reload /> }
+        />
     }
 }
 
@@ -43,12 +35,14 @@ fn change_note(current: PlanId, plan: PlanId, portal: &PortalView) -> String {
     }
 }
 
+/// The plan list and Continue.
 #[component]
-fn ChoosePlan(session_id: String, portal: PortalView) -> impl IntoView {
+fn ChoosePlan(session_id: String, portal: PortalView, on_changed: Callback<()>) -> impl IntoView {
     let current = portal.subscription.plan.id;
     let selected = RwSignal::new(current);
     let navigate = use_navigate();
     let back = format!("/portal/{session_id}");
+    let banner_session = session_id.clone();
     let continue_to = move || {
         let plan = selected.get_untracked();
         if plan != current {
@@ -87,6 +81,7 @@ fn ChoosePlan(session_id: String, portal: PortalView) -> impl IntoView {
         <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode return_url=portal.return_url.clone()>
             <div class="portal">
                 <PageHeading text="Choose a plan" />
+                <PastDueBanner session_id=banner_session portal=portal.clone() on_paid=on_changed />
                 <form
                     class="card"
                     on:submit=move |ev| {

@@ -1,7 +1,7 @@
 //! The checkout as a user lives it: every test card, every field error, double submits, reloads,
 //! dropped connections, 3-D Secure, the pages for sessions that can't pay, the keyboard.
 
-use super::harness::{Browser, TestServer};
+use super::harness::{Browser, TestServer, eventually};
 use serde_json::json;
 use std::sync::atomic::Ordering;
 
@@ -242,9 +242,7 @@ async fn a_reload_during_the_request_charges_once() {
     pay(&browser, "4242424242424242", "123").await;
     browser.wait_for_text("Processing…").await;
     // The server has charged; its answer is still on the way when the user reloads.
-    while server.invoices("acct-reload").await.is_empty() {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    eventually("the charge at the server", || async { !server.invoices("acct-reload").await.is_empty() }).await;
     browser.client.refresh().await.unwrap();
     browser.wait_for_heading("You're subscribed to Kiro Pro").await;
     assert_eq!(server.invoices("acct-reload").await.len(), 1);

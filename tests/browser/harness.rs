@@ -461,6 +461,19 @@ impl Browser {
     }
 }
 
+/// Waits (at most as long as a person would) until `check` is true.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + PATIENCE;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A Chrome DevTools Protocol command, sent through chromedriver.
 #[derive(Debug)]
 struct Cdp {

@@ -795,12 +795,14 @@ async fn a_failed_renewal_is_paid_with_a_new_card() {
     // The same failing card again: still declined.
     let retry = post(&app, &format!("/api/portal/{portal}/pay-invoice"), None, &json!({"idempotency_key": "p1"})).await;
     assert_eq!(retry.body["status"], "declined");
-    let updated = post(&app, &format!("/api/portal/{portal}/payment-method"), None, &new_card("5555555555554444")).await;
+    let updated =
+        post(&app, &format!("/api/portal/{portal}/payment-method"), None, &new_card("5555555555554444")).await;
     assert_eq!(updated.body["status"], "updated", "{:?}", updated.body);
     assert_eq!(updated.body["paid_invoice"], 2000);
     let sub = get(&app, "/v1/accounts/acct-pd/subscription", Some(KEY)).await;
     assert_eq!((sub.body["status"].as_str(), sub.body["credits"].as_i64()), (Some("active"), Some(1000)));
-    let statuses: Vec<String> = invoices(&app, "acct-pd").await.iter().map(|i| i["status"].as_str().unwrap().to_string()).collect();
+    let statuses: Vec<String> =
+        invoices(&app, "acct-pd").await.iter().map(|i| i["status"].as_str().unwrap().to_string()).collect();
     assert_eq!(statuses, vec!["paid", "paid"]);
 }
 
@@ -817,7 +819,8 @@ async fn a_new_card_can_need_3_d_secure_and_replaces_the_old_one() {
     assert_eq!(done.body["card"]["last4"], "3184");
     let view = get(&app, &format!("/api/portal/{portal}"), None).await;
     assert_eq!(view.body["payment_method"]["last4"], "3184");
-    let declined = post(&app, &format!("/api/portal/{portal}/payment-method"), None, &new_card("4000000000009995")).await;
+    let declined =
+        post(&app, &format!("/api/portal/{portal}/payment-method"), None, &new_card("4000000000009995")).await;
     assert_eq!(declined.body["decline"]["code"], "insufficient_funds");
     assert_eq!(get(&app, &format!("/api/portal/{portal}"), None).await.body["payment_method"]["last4"], "3184");
     let bad = post(&app, &format!("/api/portal/{portal}/payment-method"), None, &new_card("4242424242424241")).await;
@@ -837,7 +840,10 @@ async fn cancel_keeps_the_plan_to_the_period_end_and_resume_takes_it_back() {
     post(&app, &format!("/api/portal/{portal}/cancel"), None, &json!({})).await;
     set_clock(&app, "2026-12-01T00:00:00Z").await;
     let sub = get(&app, "/v1/accounts/acct-cancel/subscription", Some(KEY)).await;
-    assert_eq!((sub.body["plan"].as_str(), sub.body["status"].as_str(), sub.body["credits"].as_i64()), (Some("free"), Some("canceled"), Some(50)));
+    assert_eq!(
+        (sub.body["plan"].as_str(), sub.body["status"].as_str(), sub.body["credits"].as_i64()),
+        (Some("free"), Some("canceled"), Some(50))
+    );
     assert_eq!(invoices(&app, "acct-cancel").await.len(), 1, "no renewal after cancellation");
 }
 
@@ -850,7 +856,11 @@ async fn overage_is_an_opt_in_on_paid_plans() {
     assert_eq!(get(&app, "/v1/accounts/acct-over/subscription", Some(KEY)).await.body["overage_enabled"], true);
     let off = post(&app, &format!("/api/portal/{portal}/overage"), None, &json!({"enabled": false})).await;
     assert_eq!(off.body["overage_enabled"], false);
-    assert_error(&post(&app, &format!("/api/portal/{portal}/overage"), None, &json!({"enabled": "yes"})).await, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_error(
+        &post(&app, &format!("/api/portal/{portal}/overage"), None, &json!({"enabled": "yes"})).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
 }
 
 #[tokio::test]
@@ -863,7 +873,8 @@ async fn the_billing_history_lists_and_shows_only_the_accounts_invoices() {
     }
     let portal = open_portal(&app, "acct-hist").await;
     let list = get(&app, &format!("/api/portal/{portal}/invoices"), None).await;
-    let amounts: Vec<i64> = list.body["invoices"].as_array().unwrap().iter().map(|i| i["amount"].as_i64().unwrap()).collect();
+    let amounts: Vec<i64> =
+        list.body["invoices"].as_array().unwrap().iter().map(|i| i["amount"].as_i64().unwrap()).collect();
     assert_eq!(amounts, vec![2000, 2000, 2000, 1000], "newest first");
     let newest = list.body["invoices"][0]["id"].as_str().unwrap();
     let detail = get(&app, &format!("/api/portal/{portal}/invoices/{newest}"), None).await;
@@ -872,5 +883,9 @@ async fn the_billing_history_lists_and_shows_only_the_accounts_invoices() {
     let foreign = get(&app, &format!("/api/portal/{other}/invoices/{newest}"), None).await;
     assert!(foreign.status == StatusCode::NOT_FOUND || foreign.status == StatusCode::GONE);
     let other = open_portal(&app, "acct-other").await;
-    assert_error(&get(&app, &format!("/api/portal/{other}/invoices/{newest}"), None).await, StatusCode::NOT_FOUND, "not_found");
+    assert_error(
+        &get(&app, &format!("/api/portal/{other}/invoices/{newest}"), None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
 }

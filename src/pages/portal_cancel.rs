@@ -1,0 +1,84 @@
+//! Cancel plan: what the user keeps and until when, then a confirmation. The home page then shows
+//! "ends on ..." and Resume until that day.
+
+use crate::api;
+use crate::components::frame::{PageFrame, PageHeading};
+use crate::pages::portal::WithPortal;
+use billing::PlanId;
+use billing::period::long_date;
+use billing::plans::format_credits;
+use billing::wire::PortalView;
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+
+/// `/portal/:session_id/cancel`.
+#[component]
+pub fn CancelPage() -> impl IntoView {
+    view! {
+        <WithPortal
+            loading="Loading your subscription…"
+            render=|session_id, portal, _reload| view! { <CancelPlan session_id=session_id portal=portal /> }
+        />
+    }
+}
+
+#[component]
+fn CancelPlan(session_id: String, portal: PortalView) -> impl IntoView {
+    let sub = portal.subscription.clone();
+    let navigate = use_navigate();
+    let home = format!("/portal/{session_id}");
+    let sid = session_id.clone();
+    let cancel = Action::new_local(move |_: &()| {
+        let (sid, navigate) = (sid.clone(), navigate.clone());
+        async move {
+            let result = api::set_cancel(&sid, true).await;
+            if result.is_ok() {
+                navigate(&format!("/portal/{sid}"), Default::default());
+            }
+            result.err().map(|e| e.message())
+        }
+    });
+    let free = PlanId::Free.plan();
+    view! {
+        <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode return_url=portal.return_url.clone()>
+            <div class="portal">
+                <PageHeading text="Cancel your plan?" />
+                <section class="card">
+                    <p class="lead">
+                        {format!(
+                            "You keep {} and its {} credits a month until {}.",
+                            sub.plan.name,
+                            format_credits(sub.plan.monthly_credits),
+                            long_date(sub.period.end),
+                        )}
+                    </p>
+                    <p>
+                        {format!(
+                            "After that your account moves to {} ({} credits a month) and you won't be charged again. You can resume any time before then.",
+                            free.name,
+                            free.monthly_credits,
+                        )}
+                    </p>
+                    <p class="field-error" role="alert">
+                        {move || cancel.value().get().flatten()}
+                    </p>
+                    <div class="actions">
+                        <button
+                            type="button"
+                            class="button danger"
+                            disabled=move || cancel.pending().get()
+                            on:click=move |_| {
+                                cancel.dispatch(());
+                            }
+                        >
+                            "Cancel plan"
+                        </button>
+                        <a class="button secondary" href=home>
+                            "Keep my plan"
+                        </a>
+                    </div>
+                </section>
+            </div>
+        </PageFrame>
+    }
+}

@@ -1,0 +1,187 @@
+//! Billing history: every invoice with date, amount and status, each opening a printable page.
+
+use crate::api;
+use crate::components::frame::{PageFrame, PageHeading};
+use crate::components::order_summary::InvoiceLines;
+use crate::components::past_due::PastDueBanner;
+use crate::components::status::{Loading, StatusPage, UnreachablePage};
+use crate::pages::portal::{PortalErrorPage, WithPortal};
+use billing::period::{long_date, short_date};
+use billing::wire::{ErrorCode, InvoiceDetail, PortalView};
+use leptos::Params;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params;
+use leptos_router::params::Params;
+
+/// `/portal/:session_id/invoices`.
+#[component]
+pub fn BillingHistoryPage() -> impl IntoView {
+    view! {
+        <WithPortal
+            loading="Loading your invoices…"
+            render=|session_id, portal, reload| view! { <BillingHistory session_id=session_id portal=portal on_changed=reload /> }
+        />
+    }
+}
+
+fn status_text(status: &str) -> &'static str {
+    if status == "paid" { "Paid" } else { "Unpaid" }
+}
+
+#[component]
+fn BillingHistory(session_id: String, portal: PortalView, on_changed: Callback<()>) -> impl IntoView {
+    let sid = session_id.clone();
+    let list = LocalResource::new(move || api::invoices(sid.clone()));
+    let home = format!("/portal/{session_id}");
+    let rows_session = session_id.clone();
+    view! {
+        <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode return_url=portal.return_url.clone()>
+            <div class="portal">
+                <PageHeading text="Billing history" />
+                <PastDueBanner session_id=session_id.clone() portal=portal.clone() on_paid=on_changed />
+                <section class="card">
+                    <Transition fallback=|| view! { <Loading label="Loading invoices…" /> }>
+                        {move || {
+                            let rows_session = rows_session.clone();
+                            Suspend::new(async move {
+                                match list.await {
+                                    Ok(list) => {
+                                        view! {
+                                            <table class="invoices">
+                                                <caption class="sr-only">"Invoices, newest first"</caption>
+                                                <thead>
+                                                    <tr>
+                                                        <th scope="col">"Date"</th>
+                                                        <th scope="col">"Invoice"</th>
+                                                        <th scope="col" class="num">"Amount"</th>
+                                                        <th scope="col">"Status"</th>
+                                                    </tr>
+                                                </thead>
+                                                <tbody>
+                                                    {list
+                                                        .invoices
+                                                        .into_iter()
+                                                        .map(|invoice| {
+                                                            let href = format!("/portal/{rows_session}/invoices/{}", invoice.id);
+                                                            view! {
+                                                                <tr>
+                                                                    <td>{long_date(invoice.created_at)}</td>
+                                                                    <td>
+                                                                        <a href=href>{invoice.number.clone()}</a>
+                                                                    </td>
+                                                                    <td class="num">{invoice.amount.to_string()}</td>
+                                                                    <td>{status_text(&invoice.status)}</td>
+                                                                </tr>
+                                                            }
+                                                        })
+                                                        .collect_view()}
+                                                </tbody>
+                                            </table>
+                                        }
+                                            .into_any()
+                                    }
+                                    Err(error) => view! { <p role="alert">{error.message()}</p> }.into_any(),
+                                }
+                            })
+                        }}
+                    </Transition>
+                    <div class="actions">
+                        <a class="button secondary" href=home>
+                            "Back to your subscription"
+                        </a>
+                    </div>
+                </section>
+            </div>
+        </PageFrame>
+    }
+}
+
+/// `/portal/:session_id/invoices/:invoice_id`.
+#[derive(Params, PartialEq, Clone, Debug)]
+pub struct InvoiceParams {
+    pub session_id: Option<String>,
+    pub invoice_id: Option<String>,
+}
+
+/// A printable invoice.
+#[component]
+pub fn InvoicePage() -> impl IntoView {
+    let params = use_params::<InvoiceParams>();
+    let ids = Memo::new(move |_| {
+        let p = params.get().ok();
+        (
+            p.as_ref().and_then(|p| p.session_id.clone()).unwrap_or_default(),
+            p.and_then(|p| p.invoice_id).unwrap_or_default(),
+        )
+    });
+    let invoice = LocalResource::new(move || {
+        let (session_id, invoice_id) = ids.get();
+        api::invoice(session_id, invoice_id)
+    });
+    let reload = Callback::new(move |_| invoice.refetch());
+    view! {
+        <Transition fallback=|| view! { <Loading label="Loading the invoice…" /> }>
+            {move || Suspend::new(async move {
+                match invoice.await {
+                    Ok(detail) => view! { <PrintableInvoice session_id=ids.get_untracked().0 detail=detail /> }.into_any(),
+                    Err(error) if error.code() == Some(ErrorCode::NotFound) => {
+                        view! { <StatusPage title="Invoice not found" message="This invoice doesn't belong to this account." /> }
+                            .into_any()
+                    }
+                    Err(error) if error.code().is_some() => view! { <PortalErrorPage error=error on_retry=reload /> }.into_any(),
+                    Err(_) => view! { <UnreachablePage on_retry=reload /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn PrintableInvoice(session_id: String, detail: InvoiceDetail) -> impl IntoView {
+    let summary = detail.summary.clone();
+    let paid_with = detail.card.clone().map(|c| format!("{} ending in {}", c.brand.display_name(), c.last4));
+    view! {
+        <PageFrame branding=detail.branding.clone() test_mode=detail.test_mode>
+            <article class="card invoice">
+                <header class="invoice-head">
+                    <PageHeading text=format!("Invoice {}", summary.number) />
+                    <p class="invoice-status">{status_text(&summary.status)}</p>
+                </header>
+                <dl class="receipt">
+                    <div>
+                        <dt>"Date"</dt>
+                        <dd>{long_date(summary.created_at)}</dd>
+                    </div>
+                    <div>
+                        <dt>"Billed to"</dt>
+                        <dd>{detail.email.clone().unwrap_or_default()}</dd>
+                    </div>
+                    <div>
+                        <dt>"Service period"</dt>
+                        <dd>{format!("{} to {}", short_date(detail.period.start), long_date(detail.period.end))}</dd>
+                    </div>
+                    <div>
+                        <dt>"Paid with"</dt>
+                        <dd>{paid_with.unwrap_or_else(|| "Not paid".into())}</dd>
+                    </div>
+                </dl>
+                <InvoiceLines lines=detail.lines.clone() total=summary.amount total_label="Total" />
+                <p class="muted">{detail.branding.legal_line.clone()}</p>
+                <div class="actions no-print">
+                    <button type="button" class="button primary" on:click=move |_| browser_print()>
+                        "Print"
+                    </button>
+                    <a class="button secondary" href=format!("/portal/{session_id}/invoices")>
+                        "Back to billing history"
+                    </a>
+                </div>
+            </article>
+        </PageFrame>
+    }
+}
+
+fn browser_print() {
+    if let Some(window) = web_sys::window() {
+        let _ = window.print();
+    }
+}

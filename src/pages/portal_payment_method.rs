@@ -1,0 +1,174 @@
+//! Update payment method: the checkout's card form (the same component), its errors and 3-D
+//! Secure; the new card is charged from then on, and pays a past-due invoice if there is one.
+
+use crate::api::{self, ApiError};
+use crate::browser;
+use crate::components::card_form::{CardForm, CardFormState, CheckedCard, check_card};
+use crate::components::challenge_dialog::{ChallengeChoice, ChallengeDialog};
+use crate::components::frame::{PageFrame, PageHeading};
+use crate::components::past_due::PastDueBanner;
+use crate::pages::portal::WithPortal;
+use billing::Money;
+use billing::wire::{
+    CardSummary, ChallengeAnswer, ChallengeOutcome, PaymentMethodOutcome, PortalView, UpdatePaymentMethod,
+};
+use leptos::html;
+use leptos::prelude::*;
+
+/// `/portal/:session_id/payment-method`.
+#[component]
+pub fn PaymentMethodPage() -> impl IntoView {
+    view! {
+        <WithPortal
+            loading="Loading your payment method…"
+            render=|session_id, portal, reload| view! { <UpdateCard session_id=session_id portal=portal on_changed=reload /> }
+        />
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum CardStep {
+    Save(CheckedCard),
+    Authenticate { challenge_id: String, choice: ChallengeChoice },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum CardResult {
+    Saved { card: CardSummary, paid_invoice: Option<Money> },
+    NeedsAuthentication { challenge_id: String },
+    Declined(String),
+    Failed(ApiError),
+}
+
+async fn run_card_step(session_id: String, step: CardStep) -> CardResult {
+    let outcome = match step {
+        CardStep::Save(checked) => {
+            let request = UpdatePaymentMethod { card: checked.card, billing: checked.billing };
+            api::update_payment_method(&session_id, &request).await
+        }
+        CardStep::Authenticate { challenge_id, choice } => {
+            let outcome =
+                if choice == ChallengeChoice::Complete { ChallengeOutcome::Complete } else { ChallengeOutcome::Fail };
+            api::answer_card_challenge(&session_id, &ChallengeAnswer { challenge_id, outcome }).await
+        }
+    };
+    match outcome {
+        Ok(PaymentMethodOutcome::Updated { card, paid_invoice }) => CardResult::Saved { card, paid_invoice },
+        Ok(PaymentMethodOutcome::RequiresAction { challenge_id }) => CardResult::NeedsAuthentication { challenge_id },
+        Ok(PaymentMethodOutcome::Declined { decline }) => CardResult::Declined(decline.message),
+        Err(error) => CardResult::Failed(error),
+    }
+}
+
+/// The card on file, the form for a new one, and what happened.
+#[component]
+fn UpdateCard(session_id: String, portal: PortalView, on_changed: Callback<()>) -> impl IntoView {
+    let card = CardFormState::new();
+    let today = browser::current_year_month();
+    let check = Memo::new(move |_| check_card(&card.inputs(), today));
+    let errors = Signal::derive(move || check.get().err().map(|e| *e).unwrap_or_default());
+    let sid = session_id.clone();
+    let save = Action::new_local(move |step: &CardStep| run_card_step(sid.clone(), step.clone()));
+    let pending = save.pending();
+    let result = save.value();
+    let saved = Memo::new(move |_| match result.get() {
+        Some(CardResult::Saved { card, paid_invoice }) => Some((card, paid_invoice)),
+        _ => None,
+    });
+    let challenge = Memo::new(move |_| match result.get() {
+        Some(CardResult::NeedsAuthentication { challenge_id }) => Some(challenge_id),
+        _ => None,
+    });
+    let on_choice = Callback::new(move |choice: ChallengeChoice| {
+        if let Some(challenge_id) = challenge.get_untracked()
+            && !pending.get_untracked()
+        {
+            save.dispatch(CardStep::Authenticate { challenge_id, choice });
+        }
+    });
+    let alert = NodeRef::<html::Div>::new();
+    Effect::new(move |_| {
+        if let Some(CardResult::Declined(_) | CardResult::Failed(_)) = result.get()
+            && let Some(el) = alert.get()
+        {
+            let _ = el.focus();
+        }
+    });
+    let message = move || match result.get() {
+        Some(CardResult::Declined(text)) => Some(text),
+        Some(CardResult::Failed(error)) => Some(error.message()),
+        _ => None,
+    };
+    let current = portal
+        .payment_method
+        .clone()
+        .map(|c| format!("Now charged: {} ending in {}.", c.brand.display_name(), c.last4));
+    let home = format!("/portal/{session_id}");
+    let home_done = home.clone();
+    let form = move || {
+        view! {
+            <form
+                class="card payment-form"
+                novalidate=true
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    card.show_all.set(true);
+                    if let (Ok(checked), false) = (check.get_untracked(), pending.get_untracked()) {
+                        save.dispatch(CardStep::Save(checked));
+                    }
+                }
+            >
+                <p class="muted">{current.clone()}</p>
+                <CardForm state=card errors=errors disabled=pending />
+                <div class="alert-slot" role="alert">
+                    {move || message().map(|text| view! { <div class="alert error" tabindex="-1" node_ref=alert><p>{text}</p></div> })}
+                </div>
+                <div class="actions">
+                    <button type="submit" class="button primary" disabled=move || pending.get() || check.get().is_err()>
+                        {move || if pending.get() { "Saving…" } else { "Save card" }}
+                    </button>
+                    <a class="button secondary" href=home.clone()>
+                        "Back"
+                    </a>
+                </div>
+            </form>
+        }
+    };
+    view! {
+        <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode return_url=portal.return_url.clone()>
+            <div class="portal">
+                {move || match saved.get() {
+                    Some((card, paid)) => {
+                        view! {
+                            <section class="card success">
+                                <div class="success-mark" aria-hidden="true">"✓"</div>
+                                <PageHeading text="Your card is updated" />
+                                <p class="lead">
+                                    {format!(
+                                        "{} ending in {} will be charged from now on.",
+                                        card.brand.display_name(),
+                                        card.last4,
+                                    )}
+                                </p>
+                                <p>{paid.map(|amount| format!("We also paid your open invoice of {amount}: your plan is active again."))}</p>
+                                <a class="button primary" href=home_done.clone()>
+                                    "Back to your subscription"
+                                </a>
+                            </section>
+                        }
+                            .into_any()
+                    }
+                    None => {
+                        view! {
+                            <PageHeading text="Update payment method" />
+                            <PastDueBanner session_id=session_id.clone() portal=portal.clone() on_paid=on_changed />
+                            {form()}
+                        }
+                            .into_any()
+                    }
+                }}
+            </div>
+            {move || challenge.get().map(|_| view! { <ChallengeDialog amount="$0.00" on_choice=on_choice busy=pending /> })}
+        </PageFrame>
+    }
+}
