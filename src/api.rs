@@ -55,8 +55,31 @@ async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
     }
 }
 
+/// The answer to the request `index.html` started for `path` while the app downloaded, taken
+/// once; `None` when there is none.
+async fn take_prefetched(path: &str) -> Option<Result<Response, ApiError>> {
+    use wasm_bindgen::JsCast;
+    let window: wasm_bindgen::JsValue = web_sys::window()?.into();
+    let key = wasm_bindgen::JsValue::from_str("__kiroPrefetch");
+    let slot = js_sys::Reflect::get(&window, &key).ok().filter(|s| s.is_object())?;
+    let url = js_sys::Reflect::get(&slot, &"url".into()).ok()?.as_string()?;
+    if url != path {
+        return None;
+    }
+    let _ = js_sys::Reflect::delete_property(window.unchecked_ref::<js_sys::Object>(), &key);
+    let promise: js_sys::Promise = js_sys::Reflect::get(&slot, &"response".into()).ok()?.dyn_into().ok()?;
+    let value = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    match value.dyn_into::<web_sys::Response>() {
+        Ok(raw) => Some(Ok(Response::from(raw))),
+        Err(_) => Some(Err(ApiError::Network)),
+    }
+}
+
 async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    let response = Request::get(path).send().await.map_err(|_| ApiError::Network)?;
+    let response = match take_prefetched(path).await {
+        Some(prefetched) => prefetched?,
+        None => Request::get(path).send().await.map_err(|_| ApiError::Network)?,
+    };
     read(response).await
 }
 

@@ -26,3 +26,10 @@ pub fn navigate_to(url: &str) {
         let _ = window.location().set_href(url);
     }
 }
+
+/// A `performance.mark` the benchmark reads (when a page became usable).
+pub fn mark(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = performance.mark(name);
+    }
+}

@@ -341,6 +341,8 @@ fn PaymentForm(checkout: CheckoutView, pay: Action<PayStep, PayResult>) -> impl 
         open
     });
     let has_saved = !saved_cards.is_empty();
+    // The moment the form (and its Subscribe button) can be used, for `cargo xtask bench`.
+    Effect::new(move |_| browser::mark("checkout-ready"));
     view! {
         <form
             class="payment-form"

@@ -177,6 +177,7 @@ fn PortalHome(session_id: String, portal: PortalView, on_changed: Callback<()>) 
         }
     });
     let overage_on = portal.overage_enabled;
+    Effect::new(move |_| crate::browser::mark("portal-ready"));
     let credits = format_credits(sub.plan.monthly_credits);
     let overage = (sub.plan.id.is_paid() && !ended).then(|| {
         view! {

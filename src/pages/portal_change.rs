@@ -6,6 +6,7 @@ use crate::browser;
 use crate::components::challenge_dialog::{ChallengeChoice, ChallengeDialog};
 use crate::components::frame::{PageFrame, PageHeading};
 use crate::components::order_summary::LineItems;
+use crate::components::past_due::PastDueBanner;
 use crate::components::status::{ExpiredSessionPage, Loading, StatusPage};
 use crate::pages::PlanChangeParams;
 use crate::pages::portal::PortalErrorPage;
@@ -138,7 +139,9 @@ fn ChangeFlow(session_id: String, portal: PortalView, quote: Quote, on_stale: Ca
         match page.get() {
         Some(Ok(receipt)) => view! { <DonePage portal=portal.get_value() receipt=*receipt /> }.into_any(),
         Some(Err(())) => view! { <ExpiredSessionPage kind="subscription management" /> }.into_any(),
-        None => view! { <ConfirmDetails session_id=session_id.clone() portal=portal.get_value() quote=quote.get_value() change=change /> }
+        None => view! {
+            <ConfirmDetails session_id=session_id.clone() portal=portal.get_value() quote=quote.get_value() change=change on_paid=on_stale />
+        }
             .into_any(),
     }
     }
@@ -151,6 +154,7 @@ fn ConfirmDetails(
     portal: PortalView,
     quote: Quote,
     change: Action<ChangeStep, ChangeResult>,
+    on_paid: Callback<()>,
 ) -> impl IntoView {
     let from = portal.subscription.plan.clone();
     let to = billing::wire::PlanSummary::from(quote.to_plan);
@@ -227,6 +231,7 @@ fn ConfirmDetails(
         <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode return_url=portal.return_url.clone()>
             <div class="portal">
                 <PageHeading text="Confirm your new plan" />
+                <PastDueBanner session_id=session_id.clone() portal=portal.clone() on_paid=on_paid />
                 <section class="card" aria-labelledby="change-title">
                     <h2 id="change-title" class="change-title">
                         {from.name.clone()} <span aria-hidden="true">" → "</span> <span class="sr-only">" to "</span> {to.name.clone()}

@@ -143,6 +143,7 @@ fn PrintableInvoice(session_id: String, detail: InvoiceDetail) -> impl IntoView 
     view! {
         <PageFrame branding=detail.branding.clone() test_mode=detail.test_mode>
             <article class="card invoice">
+                <p class="invoice-from">{detail.branding.product_name.clone()}</p>
                 <header class="invoice-head">
                     <PageHeading text=format!("Invoice {}", summary.number) />
                     <p class="invoice-status">{status_text(&summary.status)}</p>
