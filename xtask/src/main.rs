@@ -16,12 +16,14 @@ fn main() -> ExitCode {
         "serve" => serve(&rest),
         "test" => test(&rest),
         "build" => bootstrap::build_tools().and_then(|_| build::app()),
+        "bench" => bench(&rest),
         _ => {
             eprintln!("usage: cargo xtask <serve|test|build> [options]");
             eprintln!("  serve [--port N] [--host H] [--db PATH] [--secret-key K] [--allow-return-origin URL]...");
             eprintln!("        builds the app and runs the server with a demo checkout and portal session");
             eprintln!("  test  runs fmt, clippy (native and wasm32), unit, server and browser tests");
             eprintln!("  build installs the tools and builds the app into dist/");
+            eprintln!("  bench [--runs N] sizes and throttled cold-load timings, written into README.md");
             return ExitCode::from(2);
         }
     };
@@ -96,4 +98,19 @@ fn test(args: &[String]) -> Result<(), String> {
     result?;
     println!("\nxtask test: all passed in {:.0?}", started.elapsed());
     Ok(())
+}
+
+fn bench(args: &[String]) -> Result<(), String> {
+    bootstrap::build_tools()?;
+    bootstrap::browser_tools()?;
+    build::app()?;
+    let driver = bootstrap::start_chromedriver()?;
+    step("Measuring (cargo run --release -p bench)");
+    let result = run(Command::new("cargo")
+        .args(["run", "--quiet", "--release", "-p", "bench", "--"])
+        .args(args)
+        .env("WEBDRIVER_URL", &driver.url)
+        .env("CHROMIUM", bootstrap::CHROMIUM));
+    drop(driver);
+    result
 }

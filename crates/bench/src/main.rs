@@ -1,0 +1,418 @@
+//! `cargo xtask bench`: how big the app is and how fast it loads, measured, not asserted.
+//!
+//! Serves the built app from the real server, loads the checkout and the portal cold in headless
+//! Chromium with the CPU slowed 4x and a slow-4G network (over the DevTools protocol), takes the
+//! median of several loads, does the same for a static HTML copy of the rendered checkout (the
+//! floor no app can beat), and prints one table, which it also writes into the README.
+
+use checkout_server::{AppState, Config, Store};
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{Value, json};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const KEY: &str = "sk_test_bench";
+/// Lighthouse's "slow 4G": 150 ms round trips, 1.6 Mbit/s down, 750 kbit/s up.
+const LATENCY_MS: u32 = 150;
+const DOWN_BYTES_PER_S: u32 = 1_638_400 / 8;
+const UP_BYTES_PER_S: u32 = 750_000 / 8;
+const CPU_SLOWDOWN: u32 = 4;
+const BUDGET_BROTLI_BYTES: u64 = 150 * 1024;
+const BUDGET_REQUESTS: usize = 6;
+
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
+    }
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({"cmd": self.cmd, "params": self.params}).to_string()))
+    }
+}
+
+/// One cold page load's figures, in milliseconds from navigation start.
+#[derive(Debug, Default, Clone)]
+struct Load {
+    fcp: f64,
+    lcp: f64,
+    usable: f64,
+    requests_before_usable: usize,
+    transferred: u64,
+    session_fetch_start: Option<f64>,
+    wasm_end: Option<f64>,
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    if values.is_empty() { f64::NAN } else { values[values.len() / 2] }
+}
+
+async fn browser(webdriver: &str) -> Client {
+    let caps = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--no-first-run", "--disable-extensions", "--window-size=1280,900"],
+        }
+    });
+    let Value::Object(caps) = caps else { unreachable!() };
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(webdriver)
+        .await
+        .expect("can't start Chromium through chromedriver")
+}
+
+async fn cdp(client: &Client, cmd: &'static str, params: Value) {
+    client.issue_cmd(Cdp { cmd, params }).await.unwrap_or_else(|e| panic!("{cmd}: {e}"));
+}
+
+/// Loads `url` cold and throttled in a fresh browser; `ready` is the performance mark (or
+/// `None` for the static page, usable once parsed).
+async fn cold_load(webdriver: &str, url: &str, ready: Option<&str>) -> (Client, Load) {
+    let client = browser(webdriver).await;
+    cdp(&client, "Network.enable", json!({})).await;
+    cdp(&client, "Network.setCacheDisabled", json!({"cacheDisabled": true})).await;
+    cdp(
+        &client,
+        "Network.emulateNetworkConditions",
+        json!({"offline": false, "latency": LATENCY_MS, "downloadThroughput": DOWN_BYTES_PER_S, "uploadThroughput": UP_BYTES_PER_S}),
+    )
+    .await;
+    cdp(&client, "Emulation.setCPUThrottlingRate", json!({"rate": CPU_SLOWDOWN})).await;
+    client.goto(url).await.unwrap();
+    let usable_script = match ready {
+        Some(mark) => format!("const m = performance.getEntriesByName('{mark}'); return m.length ? m[0].startTime : null;"),
+        None => "const n = performance.getEntriesByType('navigation')[0]; return n && n.domInteractive > 0 ? n.domInteractive : null;".into(),
+    };
+    let mut usable = Value::Null;
+    for _ in 0..600 {
+        usable = client.execute(&usable_script, vec![]).await.unwrap();
+        if !usable.is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let usable = usable.as_f64().unwrap_or_else(|| panic!("{url} never became usable"));
+    // Let the last paints land, then read what the browser measured.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let figures = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             let lcp = 0;
+             new PerformanceObserver(list => { for (const e of list.getEntries()) lcp = e.startTime; })
+               .observe({ type: 'largest-contentful-paint', buffered: true });
+             setTimeout(() => {
+               const paint = performance.getEntriesByType('paint').find(p => p.name === 'first-contentful-paint');
+               const nav = performance.getEntriesByType('navigation')[0];
+               const resources = performance.getEntriesByType('resource').map(r => ({
+                 name: r.name, start: r.startTime, end: r.responseEnd, size: r.transferSize }));
+               done({ fcp: paint ? paint.startTime : null, lcp, nav: nav.transferSize, resources });
+             }, 100);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let resources = figures["resources"].as_array().cloned().unwrap_or_default();
+    let find = |needle: &str| resources.iter().find(|r| r["name"].as_str().is_some_and(|n| n.contains(needle)));
+    let load = Load {
+        fcp: figures["fcp"].as_f64().unwrap_or(f64::NAN),
+        lcp: figures["lcp"].as_f64().unwrap_or(f64::NAN),
+        usable,
+        requests_before_usable: 1 + resources
+            .iter()
+            .filter(|r| r["start"].as_f64().unwrap_or(f64::MAX) < usable)
+            .count(),
+        transferred: figures["nav"].as_u64().unwrap_or(0)
+            + resources.iter().map(|r| r["size"].as_u64().unwrap_or(0)).sum::<u64>(),
+        session_fetch_start: find("/api/").and_then(|r| r["start"].as_f64()),
+        wasm_end: find(".wasm").and_then(|r| r["end"].as_f64()),
+    };
+    (client, load)
+}
+
+/// Milliseconds from an input event in the card number field to the formatted value painted.
+async fn keypress_latency(client: &Client) -> f64 {
+    let result = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const input = document.getElementById('card-number');
+             input.focus();
+             const times = [];
+             const digits = '4242424242424242';
+             let i = 0;
+             const step = () => {
+               if (i >= 8) { done(times); return; }
+               const t0 = performance.now();
+               input.value = input.value + digits[i++];
+               input.dispatchEvent(new InputEvent('input', { bubbles: true, data: digits[i - 1], inputType: 'insertText' }));
+               requestAnimationFrame(() => setTimeout(() => { times.push(performance.now() - t0); step(); }, 0));
+             };
+             step();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    median(result.as_array().cloned().unwrap_or_default().iter().filter_map(Value::as_f64).collect())
+}
+
+struct Sizes {
+    rows: Vec<(String, u64, u64, u64)>,
+}
+
+/// Raw, gzip and brotli bytes of each built file, from the precompressed copies the build wrote.
+fn sizes(dist: &Path) -> Sizes {
+    let mut rows = Vec::new();
+    for kind in ["wasm", "js", "css", "html"] {
+        let (mut raw, mut gz, mut br) = (0, 0, 0);
+        for entry in std::fs::read_dir(dist).unwrap().flatten() {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) == Some(kind) && !path.ends_with("static-checkout.html") {
+                raw += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                gz += std::fs::metadata(path.with_extension(format!("{kind}.gz"))).map(|m| m.len()).unwrap_or(0);
+                br += std::fs::metadata(path.with_extension(format!("{kind}.br"))).map(|m| m.len()).unwrap_or(0);
+            }
+        }
+        rows.push((kind.to_string(), raw, gz, br));
+    }
+    Sizes { rows }
+}
+
+fn brotli_len(data: &[u8]) -> u64 {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams { quality: 5, ..Default::default() };
+    brotli::BrotliCompress(&mut &data[..], &mut out, &params).unwrap();
+    out.len() as u64
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+/// The rendered page without scripts or preloads: what a server-rendered page would send.
+fn static_copy(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find("</script>").map(|e| start + e + "</script>".len()).unwrap_or(rest.len());
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out.lines()
+        .map(|l| l.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("rel=\"modulepreload\"", "rel=\"x-removed\"")
+        .replace("rel=\"preload\"", "rel=\"x-removed\"")
+}
+
+#[tokio::main]
+async fn main() {
+    let runs: usize = std::env::args().skip_while(|a| a != "--runs").nth(1).and_then(|n| n.parse().ok()).unwrap_or(5);
+    let webdriver = std::env::var("WEBDRIVER_URL").expect("run through `cargo xtask bench`, which starts chromedriver");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dist = root.join("dist");
+    let served = std::env::temp_dir().join(format!("kiro-bench-{}", std::process::id()));
+    copy_dir(&dist, &served);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mut config = Config::for_tests(KEY, &base);
+    config.dist_dir = Some(served.clone());
+    let state = AppState::new(config, Store::in_memory().unwrap()).unwrap();
+    let app = checkout_server::app(state);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+
+    let http = reqwest::Client::new();
+    let create = |account: String| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            let body = json!({"account": {"id": account, "email": "dev@example.com", "login": "github", "aws_account_linked": false},
+                              "plan": "pro", "return_url": "kiro://kiro.kiroAgent/upgrade-success"});
+            let reply: Value = http
+                .post(format!("{base}/v1/checkout/sessions"))
+                .bearer_auth(KEY)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            reply["url"].as_str().unwrap().to_string()
+        }
+    };
+
+    eprintln!(
+        "bench: {runs} cold loads each of the checkout, the portal and a static copy (CPU x{CPU_SLOWDOWN}, slow 4G)"
+    );
+    let mut checkout = Vec::new();
+    let mut portal = Vec::new();
+    let mut statik = Vec::new();
+    let mut keypress = Vec::new();
+    let mut api_json = Vec::new();
+    for run in 0..runs {
+        let url = create(format!("bench-{run}")).await;
+        let (client, load) = cold_load(&webdriver, &url, Some("checkout-ready")).await;
+        if run == 0 {
+            let html: String = client
+                .execute("return '<!doctype html>' + document.documentElement.outerHTML", vec![])
+                .await
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .into();
+            std::fs::write(served.join("static-checkout.html"), static_copy(&html)).unwrap();
+            let id = url.rsplit('/').next().unwrap();
+            api_json =
+                http.get(format!("{base}/api/checkout/{id}")).send().await.unwrap().bytes().await.unwrap().to_vec();
+        }
+        keypress.push(keypress_latency(&client).await);
+        let _ = client.close().await;
+        checkout.push(load);
+
+        // A subscriber for the portal.
+        let paid = create(format!("bench-paid-{run}")).await;
+        let session = paid.rsplit('/').next().unwrap().to_string();
+        let card =
+            json!({"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123", "name": "Bench"});
+        let token: Value = http
+            .post(format!("{base}/api/checkout/{session}/card"))
+            .json(&card)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let confirm = json!({"email": "dev@example.com", "payment_method": token["id"], "billing": {"country": "US", "postal_code": "94107"}, "idempotency_key": "bench"});
+        http.post(format!("{base}/api/checkout/{session}/confirm")).json(&confirm).send().await.unwrap();
+        let reply: Value = http
+            .post(format!("{base}/v1/portal/sessions"))
+            .bearer_auth(KEY)
+            .json(
+                &json!({"account_id": format!("bench-paid-{run}"), "return_url": "kiro://kiro.kiroAgent/manage-plan"}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let (client, load) = cold_load(&webdriver, reply["url"].as_str().unwrap(), Some("portal-ready")).await;
+        let _ = client.close().await;
+        portal.push(load);
+
+        let (client, load) = cold_load(&webdriver, &format!("{base}/static-checkout.html"), None).await;
+        let _ = client.close().await;
+        statik.push(load);
+        eprintln!("bench: run {} of {runs} done", run + 1);
+    }
+
+    let sizes = sizes(&dist);
+    let size_of = |kind: &str| sizes.rows.iter().find(|r| r.0 == kind).cloned().unwrap_or_default();
+    let brotli_first_visit =
+        ["wasm", "js", "css", "html"].iter().map(|k| size_of(k).3).sum::<u64>() + brotli_len(&api_json);
+    let gzip_first_visit = ["wasm", "js", "css", "html"].iter().map(|k| size_of(k).2).sum::<u64>();
+    let m = |loads: &[Load], f: fn(&Load) -> f64| median(loads.iter().map(f).collect());
+    let requests = checkout.iter().map(|l| l.requests_before_usable).max().unwrap_or(0);
+    let parallel = checkout.iter().all(|l| matches!((l.session_fetch_start, l.wasm_end), (Some(s), Some(w)) if s < w));
+    let shell_first = checkout.iter().all(|l| l.wasm_end.is_some_and(|w| l.fcp < w));
+    let flag = |ok: bool| if ok { "ok" } else { "OVER BUDGET" };
+    let kb = |b: u64| format!("{:.1} KB", b as f64 / 1024.0);
+    let ms = |v: f64| format!("{v:.0} ms");
+
+    let mut report = String::new();
+    let w = &mut report;
+    use std::fmt::Write as _;
+    let _ = writeln!(
+        w,
+        "Measured by `cargo xtask bench` ({runs} cold loads each, Chromium headless, CPU slowed {CPU_SLOWDOWN}x, slow 4G: {LATENCY_MS} ms RTT, 1.6 Mbit/s; medians).\n"
+    );
+    let _ = writeln!(w, "| file | raw | gzip | brotli |\n|---|---:|---:|---:|");
+    for (kind, raw, gz, br) in &sizes.rows {
+        let _ = writeln!(w, "| {kind} | {} | {} | {} |", kb(*raw), kb(*gz), kb(*br));
+    }
+    let _ = writeln!(
+        w,
+        "\n| figure | checkout | portal home | static checkout | checkout / static |\n|---|---:|---:|---:|---:|"
+    );
+    let row = |w: &mut String, name: &str, f: fn(&Load) -> f64| {
+        let (c, p, s) = (m(&checkout, f), m(&portal, f), m(&statik, f));
+        let _ = writeln!(w, "| {name} | {} | {} | {} | {:.1}x |", ms(c), ms(p), ms(s), c / s);
+    };
+    row(w, "first contentful paint", |l| l.fcp);
+    row(w, "largest contentful paint", |l| l.lcp);
+    row(w, "Subscribe / page usable", |l| l.usable);
+    let _ = writeln!(
+        w,
+        "| transferred (as served, brotli) | {} | {} | {} | |",
+        kb(m(&checkout, |l| l.transferred as f64) as u64),
+        kb(m(&portal, |l| l.transferred as f64) as u64),
+        kb(m(&statik, |l| l.transferred as f64) as u64)
+    );
+    let _ = writeln!(
+        w,
+        "| requests before usable | {requests} | {} | {} | |",
+        portal.iter().map(|l| l.requests_before_usable).max().unwrap_or(0),
+        statik.iter().map(|l| l.requests_before_usable).max().unwrap_or(0)
+    );
+    let _ = writeln!(
+        w,
+        "\nKeypress in the card number to the formatted value on screen: {} (median of {} keystrokes x {runs} loads, CPU x{CPU_SLOWDOWN}).\n",
+        ms(median(keypress.clone())),
+        8
+    );
+    let _ = writeln!(w, "| budget | measured | |\n|---|---:|---|");
+    let _ = writeln!(
+        w,
+        "| checkout first visit, brotli (https), at most 150 KB | {} | {} |",
+        kb(brotli_first_visit),
+        flag(brotli_first_visit <= BUDGET_BROTLI_BYTES)
+    );
+    let _ = writeln!(w, "| checkout first visit, gzip (browsers without brotli) | {} | |", kb(gzip_first_visit));
+    let _ = writeln!(
+        w,
+        "| requests before the checkout is usable, at most {BUDGET_REQUESTS} | {requests} | {} |",
+        flag(requests <= BUDGET_REQUESTS)
+    );
+    let _ = writeln!(
+        w,
+        "| session data fetched in parallel with the wasm download | {} | {} |",
+        if parallel { "yes" } else { "no" },
+        flag(parallel)
+    );
+    let _ = writeln!(
+        w,
+        "| contentful first paint before the wasm has loaded (shell) | {} | {} |",
+        if shell_first { "yes" } else { "no" },
+        flag(shell_first)
+    );
+
+    println!("{report}");
+    let readme = root.join("README.md");
+    if let Ok(text) = std::fs::read_to_string(&readme)
+        && let (Some(start), Some(end)) = (text.find("<!-- bench:start -->"), text.find("<!-- bench:end -->"))
+    {
+        let updated = format!("{}<!-- bench:start -->\n{report}{}", &text[..start], &text[end..]);
+        let mut file = std::fs::File::create(&readme).unwrap();
+        file.write_all(updated.as_bytes()).unwrap();
+        eprintln!("bench: wrote the figures into README.md");
+    }
+    let _ = std::fs::remove_dir_all(&served);
+}
