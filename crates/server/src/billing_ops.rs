@@ -232,7 +232,8 @@ fn fulfil_checkout(
     })
 }
 
-fn invoice_from_quote(account_id: &str, quote: &Quote, pm_id: &str, now: OffsetDateTime) -> Invoice {
+/// A paid invoice for what `quote` charges today.
+pub fn invoice_from_quote(account_id: &str, quote: &Quote, pm_id: &str, now: OffsetDateTime) -> Invoice {
     Invoice {
         id: new_id("in"),
         number: String::new(),

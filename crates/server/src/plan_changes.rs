@@ -3,11 +3,11 @@
 //! period (downgrades).
 
 use crate::AppState;
-use crate::billing_ops::run_due;
+use crate::billing_ops::{invoice_from_quote, run_due};
 use crate::error::AppError;
 use crate::ids::new_id;
 use crate::processor::{self, CardBehavior, ChargeKind, ChargeResult};
-use crate::store::{self, Invoice, PortalSession, Subscription};
+use crate::store::{self, PortalSession, Subscription};
 use billing::period::Period;
 use billing::proration::{self, ChangeKind, PaidHistory, Quote, QuoteError};
 use billing::wire::{
@@ -124,21 +124,7 @@ pub fn change_plan(
     };
     match result {
         ChargeResult::Succeeded => {
-            let invoice = store::insert_invoice(
-                conn,
-                Invoice {
-                    id: new_id("in"),
-                    number: String::new(),
-                    account_id: sub.account_id.clone(),
-                    created_at: now,
-                    period_start: quote.period.start,
-                    period_end: quote.period.end,
-                    lines: quote.lines.clone(),
-                    amount: quote.total_due_today,
-                    status: "paid".into(),
-                    payment_method_id: Some(pm_id.clone()),
-                },
-            )?;
+            let invoice = store::insert_invoice(conn, invoice_from_quote(&sub.account_id, &quote, &pm_id, now))?;
             store::record_payment(conn, &pm_id, &sub.account_id)?;
             sub.plan = target;
             sub.paid_this_period = sub
