@@ -97,7 +97,11 @@ pub fn service(state: AppState) -> axum::Router {
     router.layer(middleware::from_fn(cache_headers))
 }
 
-async fn index(State(state): State<AppState>) -> Response {
+async fn index(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
+    // A missing file (a stale hashed asset, a typo) is a 404, not the app: only routes fall back.
+    if uri.path().rsplit('/').next().is_some_and(|last| last.contains('.')) {
+        return (StatusCode::NOT_FOUND, "Not found").into_response();
+    }
     match &state.site.index_html {
         Some(html) => Html(html.clone()).into_response(),
         None => (

@@ -889,3 +889,48 @@ async fn the_billing_history_lists_and_shows_only_the_accounts_invoices() {
         "not_found",
     );
 }
+
+// ---- serving the app ----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn serves_the_app_with_caching_compression_and_a_hashed_csp() {
+    let dist = std::env::temp_dir().join(format!("kiro-dist-{}", std::process::id()));
+    std::fs::create_dir_all(&dist).unwrap();
+    let loader = "import init from '/app-0123456789abcdef.js'; init();";
+    std::fs::write(
+        dist.join("index.html"),
+        format!("<!doctype html><script type=module>{loader}</script><p>shell</p>"),
+    )
+    .unwrap();
+    std::fs::write(dist.join("app-0123456789abcdef.js"), "export default function init() {}".repeat(50)).unwrap();
+    std::fs::write(dist.join("app-0123456789abcdef.js.br"), b"brotli bytes").unwrap();
+    let mut cfg = Config::for_tests(KEY, "http://checkout.test");
+    cfg.dist_dir = Some(dist.clone());
+    let app = app(AppState::new(cfg, Store::in_memory().unwrap()).unwrap());
+
+    let asset = Request::get("/app-0123456789abcdef.js")
+        .header(header::ACCEPT_ENCODING, "br, gzip")
+        .body(Body::empty())
+        .unwrap();
+    let asset = send(&app, asset).await;
+    assert_eq!(asset.status, StatusCode::OK);
+    assert_eq!(asset.headers[header::CONTENT_ENCODING], "br");
+    assert_eq!(asset.headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+
+    for path in ["/checkout/cs_anything", "/portal/ps_x/update", "/"] {
+        let page = get(&app, path, None).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert_eq!(page.headers[header::CACHE_CONTROL], "no-cache", "{path}");
+        assert!(page.body.as_str().unwrap().contains("shell"), "{path}: the SPA fallback is index.html");
+        let csp = page.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        use base64::Engine;
+        use sha2::Digest;
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(loader.as_bytes()));
+        assert!(csp.contains(&format!("'sha256-{hash}'")), "{csp}");
+    }
+    let missing = get(&app, "/app-ffffffffffffffff.js", None).await;
+    assert_ne!(missing.headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+    let api = get(&app, "/healthz", None).await;
+    assert_eq!(api.headers[header::CACHE_CONTROL], "no-store");
+    std::fs::remove_dir_all(&dist).unwrap();
+}
