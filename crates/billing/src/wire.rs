@@ -202,13 +202,13 @@ pub struct CardSummary {
     pub exp_year: u16,
 }
 
+/// Expired and locked sessions answer with `session_expired` / `session_locked` errors instead,
+/// so nothing about them is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckoutStatus {
     Open,
     Complete,
-    Expired,
-    Locked,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
