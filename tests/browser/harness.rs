@@ -176,16 +176,15 @@ impl TestServer {
             .await
             .unwrap();
         let confirm = json!({"email": "dev@example.com", "payment_method": token["id"], "billing": {"country": "US", "postal_code": "94107"}, "idempotency_key": "setup"});
-        let outcome: Value = self
-            .http
-            .post(format!("{}/api/checkout/{session}/confirm", self.base))
-            .json(&confirm)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let post = |path: String, body: Value| {
+            let http = self.http.clone();
+            async move { http.post(path).json(&body).send().await.unwrap().json::<Value>().await.unwrap() }
+        };
+        let mut outcome = post(format!("{}/api/checkout/{session}/confirm", self.base), confirm).await;
+        if outcome["status"] == "requires_action" {
+            let answer = json!({"challenge_id": outcome["challenge_id"], "outcome": "complete"});
+            outcome = post(format!("{}/api/checkout/{session}/challenge", self.base), answer).await;
+        }
         assert_eq!(outcome["status"], "succeeded", "{outcome}");
     }
 

@@ -252,3 +252,27 @@ async fn the_whole_upgrade_works_by_keyboard_alone() {
     assert_eq!(server.invoices("acct-kb").await.len(), 2);
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_on_a_3_d_secure_card_asks_the_bank_then_changes_the_plan() {
+    let server = TestServer::start().await;
+    server.subscribe("acct-3ds-up", "pro", "4000002760003184").await;
+    let portal = server.portal_session("acct-3ds-up").await;
+    let browser = Browser::open().await;
+    choose(&browser, &portal, "Kiro Pro+").await;
+    browser.click_button("Confirm").await;
+    browser.wait_for_text("Confirm this payment with your bank").await;
+    browser.audit("the bank dialog on an upgrade").await;
+    browser.click_button("Fail authentication").await;
+    browser
+        .wait_for_text(
+            "Your bank couldn't verify this payment. Try again, or use another card. Your plan has not changed.",
+        )
+        .await;
+    assert_eq!(server.subscription("acct-3ds-up").await["plan"], "pro");
+    browser.click_button("Confirm").await;
+    browser.click_button("Complete authentication").await;
+    browser.wait_for_heading("You're now on Kiro Pro+").await;
+    assert_eq!(server.invoices("acct-3ds-up").await.len(), 2);
+    browser.close().await;
+}
