@@ -36,7 +36,8 @@ pub fn open_checkout(conn: &Connection, id: &str, now: OffsetDateTime) -> Result
     Ok((session, account))
 }
 
-fn eligibility(conn: &Connection, account: &Account) -> Result<Eligibility, AppError> {
+/// Whether the account may buy here at all.
+pub fn eligibility(conn: &Connection, account: &Account) -> Result<Eligibility, AppError> {
     if account.aws_account_linked && account.login == billing::wire::Login::BuilderId {
         return Ok(Eligibility::AccountLinkedToAws);
     }

@@ -7,6 +7,7 @@ pub mod billing_ops;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod idempotency;
 pub mod ids;
 pub mod plan_changes;
 pub mod processor;

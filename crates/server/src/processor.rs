@@ -73,6 +73,11 @@ pub struct TokenizedCard {
     pub behavior: CardBehavior,
 }
 
+/// `(year, month)` of `now`, what card expiry dates are checked against.
+pub fn year_month(now: time::OffsetDateTime) -> (u16, u8) {
+    (now.year().clamp(0, 9999) as u16, u8::from(now.month()))
+}
+
 /// Validates a card (with the same rules as the page) and keeps only what a token may keep.
 pub fn tokenize(
     number: &str,

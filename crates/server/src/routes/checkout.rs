@@ -3,15 +3,14 @@
 use crate::error::{ApiJson, AppError};
 use crate::ids::new_id;
 use crate::store::{self, PaymentMethod};
-use crate::{AppState, billing_ops, processor};
+use crate::{AppState, billing_ops, idempotency, processor};
 use axum::Json;
 use axum::extract::{Path, State};
 use billing::validate;
 use billing::wire::{
-    CardSummary, ChallengeAnswer, ChallengeOutcome, CheckoutView, ConfirmCheckout, DeclineCode, PaymentOutcome,
-    TokenizeCard,
+    CardSummary, ChallengeAnswer, ChallengeOutcome, CheckoutView, ConfirmCheckout, DeclineCode, Eligibility,
+    PaymentOutcome, TokenizeCard,
 };
-use sha2::{Digest, Sha256};
 
 pub async fn get_session(
     State(state): State<AppState>,
@@ -29,7 +28,7 @@ pub async fn tokenize_card(
     ApiJson(card): ApiJson<TokenizeCard>,
 ) -> Result<Json<CardSummary>, AppError> {
     let now = state.clock.now();
-    let today = (now.year().clamp(0, 9999) as u16, u8::from(now.month()));
+    let today = processor::year_month(now);
     let token = processor::tokenize(&card.number, card.exp_month, card.exp_year, &card.cvc, &card.name, today)
         .map_err(AppError::InvalidCard)?;
     state.store.write(|tx| {
@@ -53,16 +52,15 @@ pub async fn tokenize_card(
     })
 }
 
-fn request_hash(req: &ConfirmCheckout) -> String {
+/// What a confirm asks for, without its key.
+fn fingerprint(req: &ConfirmCheckout) -> String {
     let billing = req.billing.as_ref();
-    let canonical = format!(
-        "{}\n{}\n{}\n{}",
+    idempotency::fingerprint(&[
         req.email.trim(),
-        req.payment_method,
+        &req.payment_method,
         billing.map(|b| b.country.as_str()).unwrap_or(""),
-        billing.and_then(|b| b.postal_code.as_deref()).unwrap_or("")
-    );
-    format!("{:x}", Sha256::digest(canonical.as_bytes()))
+        billing.and_then(|b| b.postal_code.as_deref()).unwrap_or(""),
+    ])
 }
 
 /// Confirms the checkout: one charge per session whatever the retries, double clicks or races.
@@ -71,42 +69,26 @@ pub async fn confirm(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ConfirmCheckout>,
 ) -> Result<Json<PaymentOutcome>, AppError> {
-    let key = req.idempotency_key.trim();
-    if key.is_empty() || key.len() > 255 {
-        return Err(AppError::InvalidRequest("`idempotency_key` must be 1 to 255 characters.".into()));
-    }
+    let key = idempotency::checked_key(&req.idempotency_key)?;
     let now = state.clock.now();
-    let scope = format!("checkout:{id}");
-    let hash = request_hash(&req);
     state.store.write(|tx| {
-        if let Some((stored_hash, _, body)) = store::get_idempotent(tx, &scope, key)? {
-            if stored_hash != hash {
-                return Err(AppError::IdempotencyConflict);
+        idempotency::once(tx, &format!("checkout:{id}"), key, &fingerprint(&req), || {
+            let (session, account) = billing_ops::open_checkout(tx, &id, now)?;
+            match billing_ops::eligibility(tx, &account)? {
+                Eligibility::AccountLinkedToAws => return Err(AppError::AccountLinkedToAws),
+                Eligibility::AlreadySubscribed => return Err(AppError::AlreadySubscribed),
+                Eligibility::Eligible => {}
             }
-            return serde_json::from_str(&body).map(Json).map_err(|e| AppError::Internal(e.to_string()));
-        }
-        let (session, account) = billing_ops::open_checkout(tx, &id, now)?;
-        if account.aws_account_linked && account.login == billing::wire::Login::BuilderId {
-            return Err(AppError::AccountLinkedToAws);
-        }
-        let subscribed = store::get_subscription(tx, &account.id)?
-            .is_some_and(|s| s.plan.is_paid() && s.status != billing::wire::SubscriptionStatus::Canceled);
-        if subscribed {
-            return Err(AppError::AlreadySubscribed);
-        }
-        let email = validate::validate_email(&req.email).map_err(|e| AppError::InvalidEmail(e.message()))?;
-        let pm = billing_ops::usable_payment_method(tx, &req.payment_method, &session)?;
-        match (&req.billing, pm.account_id.is_none()) {
-            (Some(billing), _) => billing_ops::check_billing(billing)?,
-            (None, true) => {
-                return Err(AppError::InvalidBillingDetails("Enter your country or region.".into()));
+            let email = validate::validate_email(&req.email).map_err(|e| AppError::InvalidEmail(e.message()))?;
+            let pm = billing_ops::usable_payment_method(tx, &req.payment_method, &session)?;
+            match (&req.billing, pm.account_id.is_none()) {
+                (Some(billing), _) => billing_ops::check_billing(billing)?,
+                (None, true) => return Err(AppError::InvalidBillingDetails("Enter your country or region.".into())),
+                (None, false) => {}
             }
-            (None, false) => {}
-        }
-        let outcome = billing_ops::pay_checkout(tx, &session, &account, &pm, &email, false, now)?;
-        let body = serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
-        store::put_idempotent(tx, &scope, key, &hash, 200, &body)?;
-        Ok(Json(outcome))
+            billing_ops::pay_checkout(tx, &session, &account, &pm, &email, false, now)
+        })
+        .map(Json)
     })
 }
 

@@ -4,7 +4,7 @@
 use crate::error::{ApiJson, AppError};
 use crate::plan_changes::{self, open_portal};
 use crate::store;
-use crate::{AppState, account_ops, billing_ops, processor};
+use crate::{AppState, account_ops, billing_ops, idempotency, processor};
 use axum::Json;
 use axum::extract::{Path, State};
 use billing::proration::Quote;
@@ -13,7 +13,6 @@ use billing::wire::{
     InvoicePaymentOutcome, PayInvoice, PaymentMethodOutcome, PortalView, PreviewChange, SetOverage,
     UpdatePaymentMethod,
 };
-use sha2::{Digest, Sha256};
 
 pub async fn get_session(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PortalView>, AppError> {
     let now = state.clock.now();
@@ -41,25 +40,15 @@ pub async fn change(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ConfirmChange>,
 ) -> Result<Json<ChangeOutcome>, AppError> {
-    let key = req.idempotency_key.trim();
-    if key.is_empty() || key.len() > 255 {
-        return Err(AppError::InvalidRequest("`idempotency_key` must be 1 to 255 characters.".into()));
-    }
+    let key = idempotency::checked_key(&req.idempotency_key)?;
     let now = state.clock.now();
-    let scope = format!("portal:{id}");
-    let hash = format!("{:x}", Sha256::digest(format!("{}\n{}", req.plan, req.expected_total.cents()).as_bytes()));
+    let fingerprint = idempotency::fingerprint(&[req.plan.as_str(), &req.expected_total.cents().to_string()]);
     state.store.write(|tx| {
-        if let Some((stored_hash, _, body)) = store::get_idempotent(tx, &scope, key)? {
-            if stored_hash != hash {
-                return Err(AppError::IdempotencyConflict);
-            }
-            return serde_json::from_str(&body).map(Json).map_err(|e| AppError::Internal(e.to_string()));
-        }
-        let (session, sub) = open_portal(tx, &id, now)?;
-        let outcome = plan_changes::change_plan(tx, &session, sub, req.plan, req.expected_total, false, now)?;
-        let body = serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
-        store::put_idempotent(tx, &scope, key, &hash, 200, &body)?;
-        Ok(Json(outcome))
+        idempotency::once(tx, &format!("portal:{id}"), key, &fingerprint, || {
+            let (session, sub) = open_portal(tx, &id, now)?;
+            plan_changes::change_plan(tx, &session, sub, req.plan, req.expected_total, false, now)
+        })
+        .map(Json)
     })
 }
 
@@ -113,7 +102,7 @@ pub async fn update_payment_method(
     ApiJson(req): ApiJson<UpdatePaymentMethod>,
 ) -> Result<Json<PaymentMethodOutcome>, AppError> {
     let now = state.clock.now();
-    let today = (now.year().clamp(0, 9999) as u16, u8::from(now.month()));
+    let today = processor::year_month(now);
     let card = &req.card;
     let token = processor::tokenize(&card.number, card.exp_month, card.exp_year, &card.cvc, &card.name, today)
         .map_err(AppError::InvalidCard)?;
@@ -160,23 +149,16 @@ pub async fn pay_invoice(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<PayInvoice>,
 ) -> Result<Json<InvoicePaymentOutcome>, AppError> {
-    let key = req.idempotency_key.trim();
-    if key.is_empty() || key.len() > 255 {
-        return Err(AppError::InvalidRequest("`idempotency_key` must be 1 to 255 characters.".into()));
-    }
+    let key = idempotency::checked_key(&req.idempotency_key)?;
     let now = state.clock.now();
-    let scope = format!("portal-invoice:{id}");
     state.store.write(|tx| {
-        if let Some((_, _, body)) = store::get_idempotent(tx, &scope, key)? {
-            return serde_json::from_str(&body).map(Json).map_err(|e| AppError::Internal(e.to_string()));
-        }
-        let (_, mut sub) = open_portal(tx, &id, now)?;
-        let pm_id = sub.payment_method_id.clone().ok_or(AppError::InvalidPaymentMethod)?;
-        let pm = store::get_payment_method(tx, &pm_id)?.ok_or(AppError::InvalidPaymentMethod)?;
-        let outcome = account_ops::pay_open_invoice(tx, &mut sub, &pm)?;
-        let body = serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
-        store::put_idempotent(tx, &scope, key, "", 200, &body)?;
-        Ok(Json(outcome))
+        idempotency::once(tx, &format!("portal-invoice:{id}"), key, "pay open invoice", || {
+            let (_, mut sub) = open_portal(tx, &id, now)?;
+            let pm_id = sub.payment_method_id.clone().ok_or(AppError::InvalidPaymentMethod)?;
+            let pm = store::get_payment_method(tx, &pm_id)?.ok_or(AppError::InvalidPaymentMethod)?;
+            account_ops::pay_open_invoice(tx, &mut sub, &pm)
+        })
+        .map(Json)
     })
 }
 
