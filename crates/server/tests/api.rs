@@ -934,3 +934,36 @@ async fn serves_the_app_with_caching_compression_and_a_hashed_csp() {
     assert_eq!(api.headers[header::CACHE_CONTROL], "no-store");
     std::fs::remove_dir_all(&dist).unwrap();
 }
+
+#[tokio::test]
+async fn every_portal_endpoint_refuses_forged_and_expired_sessions() {
+    let app = test_app();
+    let portal = subscribed_portal(&app, "acct-forge", "pro", "4242424242424242").await;
+    let posts: [(&str, Value); 9] = [
+        ("preview", json!({"plan": "power"})),
+        ("change", json!({"plan": "power", "expected_total": 9000, "idempotency_key": "k"})),
+        ("keep-plan", json!({})),
+        ("cancel", json!({})),
+        ("resume", json!({})),
+        ("overage", json!({"enabled": true})),
+        ("payment-method", new_card("4242424242424242")),
+        ("pay-invoice", json!({"idempotency_key": "k"})),
+        ("challenge", json!({"challenge_id": "ch_x", "outcome": "complete"})),
+    ];
+    for (path, body) in &posts {
+        let forged = post(&app, &format!("/api/portal/ps_forged/{path}"), None, body).await;
+        assert!(
+            ["session_not_found", "challenge_not_found"].contains(&forged.body["error"]["code"].as_str().unwrap_or("")),
+            "{path}: {:?}",
+            forged.body
+        );
+    }
+    for path in ["", "/invoices", "/invoices/in_x"] {
+        assert_error(&get(&app, &format!("/api/portal/ps_forged{path}"), None).await, StatusCode::NOT_FOUND, "session_not_found");
+    }
+    set_clock(&app, "2026-11-16T01:00:00Z").await;
+    for (path, body) in &posts[..8] {
+        assert_error(&post(&app, &format!("/api/portal/{portal}/{path}"), None, body).await, StatusCode::GONE, "session_expired");
+    }
+    assert_eq!(invoices(&app, "acct-forge").await.len(), 1, "nothing was charged");
+}
