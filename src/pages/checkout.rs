@@ -10,8 +10,10 @@ use crate::components::frame::{PageFrame, PageHeading};
 use crate::components::order_summary::OrderSummary;
 use crate::components::status::{ExpiredSessionPage, Loading, StatusPage, UnknownSessionPage, UnreachablePage};
 use crate::pages::SessionParams;
+use billing::Money;
 use billing::period::{long_date, short_date};
 use billing::plans::format_credits;
+use billing::proration::Quote;
 use billing::validate;
 use billing::wire::{
     CardSummary, ChallengeAnswer, ChallengeOutcome, CheckoutReceipt, CheckoutStatus, CheckoutView, ConfirmCheckout,
@@ -117,7 +119,7 @@ enum PaymentChoice {
 /// One step of paying, as dispatched to the payment action.
 #[derive(Clone, Debug, PartialEq)]
 enum PayStep {
-    Submit { email: String, choice: PaymentChoice },
+    Submit { email: String, choice: PaymentChoice, expected_total: Money },
     Authenticate { challenge_id: String, choice: ChallengeChoice },
 }
 
@@ -125,8 +127,18 @@ enum PayStep {
 #[derive(Clone, Debug, PartialEq)]
 enum PayResult {
     Paid(CheckoutReceipt),
-    NeedsAuthentication { challenge_id: String },
-    Declined { decline: Decline, attempts_left: u32 },
+    NeedsAuthentication {
+        challenge_id: String,
+    },
+    Declined {
+        decline: Decline,
+        attempts_left: u32,
+    },
+    /// The price changed (a new month began): here is the new one, nothing was charged.
+    Repriced {
+        message: String,
+        quote: Box<Quote>,
+    },
     Locked,
     Expired,
     Failed(ApiError),
@@ -142,7 +154,7 @@ struct AttemptMemory {
 
 async fn run_step(session_id: String, step: PayStep, memory: StoredValue<AttemptMemory>) -> PayResult {
     let outcome = match step {
-        PayStep::Submit { email, choice } => {
+        PayStep::Submit { email, choice, expected_total } => {
             let (payment_method, billing) = match choice {
                 PaymentChoice::Saved(id) => (id, None),
                 PaymentChoice::NewCard(checked) => {
@@ -160,7 +172,8 @@ async fn run_step(session_id: String, step: PayStep, memory: StoredValue<Attempt
                     (token.id, Some(checked.billing))
                 }
             };
-            let mut request = ConfirmCheckout { email, payment_method, billing, idempotency_key: String::new() };
+            let mut request =
+                ConfirmCheckout { email, payment_method, billing, expected_total, idempotency_key: String::new() };
             request.idempotency_key = memory
                 .with_value(|m| {
                     m.last_request
@@ -188,6 +201,14 @@ async fn run_step(session_id: String, step: PayStep, memory: StoredValue<Attempt
             // A decline is final for this attempt: trying again is a new request.
             memory.update_value(|m| m.last_request = None);
             PayResult::Declined { decline, attempts_left }
+        }
+        Err(ApiError::Api { code: ErrorCode::QuoteChanged, message, .. }) => {
+            memory.update_value(|m| m.last_request = None);
+            match api::checkout_session(session_id).await {
+                Ok(CheckoutView { quote: Some(quote), .. }) => PayResult::Repriced { message, quote: Box::new(quote) },
+                Ok(_) => PayResult::Failed(ApiError::Unexpected("no quote".into())),
+                Err(e) => result_of_error(e),
+            }
         }
         Err(ApiError::Api { code: ErrorCode::SessionCompleted, .. }) => match api::checkout_session(session_id).await {
             Ok(CheckoutView { receipt: Some(receipt), .. }) => PayResult::Paid(receipt),
@@ -240,8 +261,15 @@ fn PaymentFlow(session_id: String, checkout: CheckoutView) -> impl IntoView {
 /// Summary and form side by side (summary first on narrow screens).
 #[component]
 fn CheckoutFormPage(checkout: CheckoutView, pay: Action<PayStep, PayResult>) -> impl IntoView {
-    let quote = checkout.quote.clone();
-    let summary = quote.clone().map(|q| view! { <OrderSummary plan=checkout.plan.clone() quote=q /> });
+    // The quote shown: the session's, or the new one the server gave when the price changed.
+    let initial = checkout.quote.clone();
+    let result = pay.value();
+    let quote = Memo::new(move |previous: Option<&Option<Quote>>| match result.get() {
+        Some(PayResult::Repriced { quote, .. }) => Some(*quote),
+        _ => previous.cloned().unwrap_or_else(|| initial.clone()),
+    });
+    let plan = checkout.plan.clone();
+    let summary = move || quote.get().map(|q| view! { <OrderSummary plan=plan.clone() quote=q /> });
     let title = format!("Subscribe to {}", checkout.plan.name);
     view! {
         <PageFrame branding=checkout.branding.clone() test_mode=checkout.test_mode>
@@ -249,7 +277,7 @@ fn CheckoutFormPage(checkout: CheckoutView, pay: Action<PayStep, PayResult>) -> 
                 <div class="checkout-summary">{summary}</div>
                 <div class="checkout-form card">
                     <PageHeading text=title />
-                    <PaymentForm checkout=checkout pay=pay />
+                    <PaymentForm checkout=checkout pay=pay quote=quote />
                 </div>
             </div>
         </PageFrame>
@@ -258,7 +286,7 @@ fn CheckoutFormPage(checkout: CheckoutView, pay: Action<PayStep, PayResult>) -> 
 
 /// Email, payment method, card details, Subscribe and the answers to it.
 #[component]
-fn PaymentForm(checkout: CheckoutView, pay: Action<PayStep, PayResult>) -> impl IntoView {
+fn PaymentForm(checkout: CheckoutView, pay: Action<PayStep, PayResult>, quote: Memo<Option<Quote>>) -> impl IntoView {
     let email = RwSignal::new(checkout.email.clone().unwrap_or_default());
     let email_touched = RwSignal::new(false);
     let email_error = Memo::new(move |_| validate::validate_email(&email.get()).err().map(|e| e.message().to_string()));
@@ -286,7 +314,8 @@ fn PaymentForm(checkout: CheckoutView, pay: Action<PayStep, PayResult>) -> impl 
         else {
             return;
         };
-        let step = PayStep::Submit { email: address, choice };
+        let expected_total = quote.with_untracked(|q| q.as_ref().map(|q| q.total_due_today)).unwrap_or_default();
+        let step = PayStep::Submit { email: address, choice, expected_total };
         last_step.set_value(Some(step.clone()));
         pay.dispatch(step);
     };
@@ -300,25 +329,25 @@ fn PaymentForm(checkout: CheckoutView, pay: Action<PayStep, PayResult>) -> impl 
     Effect::new(move |_| {
         // Move focus to what just happened: a decline or failure to its message, back to the
         // Subscribe button after the bank dialog closes.
-        if let Some(PayResult::Declined { .. } | PayResult::Failed(_)) = result.get()
+        if let Some(PayResult::Declined { .. } | PayResult::Repriced { .. } | PayResult::Failed(_)) = result.get()
             && let Some(el) = alert.get()
         {
             let _ = el.focus();
         }
     });
-    let quote = checkout.quote.clone();
-    let total = quote.as_ref().map(|q| q.total_due_today.to_string()).unwrap_or_default();
-    let consent = quote.as_ref().and_then(|q| q.next_renewal_at.map(|at| (q.next_renewal_amount, at))).map(|(amount, at)| {
-        format!(
-            "By subscribing, you authorize {} to charge your card {} today and {} on the 1st of every month from {} until you cancel. You can cancel any time from Manage Plan in {}.",
-            checkout.branding.product_name,
-            total,
-            amount,
-            long_date(at),
-            checkout.branding.product_name,
+    let total =
+        Signal::derive(move || quote.with(|q| q.as_ref().map(|q| q.total_due_today.to_string()).unwrap_or_default()));
+    let product = checkout.branding.product_name.clone();
+    let consent = move || {
+        quote.get().and_then(|q| q.next_renewal_at.map(|at| (q.total_due_today, q.next_renewal_amount, at))).map(
+            |(today, amount, at)| {
+                format!(
+                    "By subscribing, you authorize {product} to charge your card {today} today and {amount} on the 1st of every month from {} until you cancel. You can cancel any time from Manage Plan in {product}.",
+                    long_date(at),
+                )
+            },
         )
-    });
-    let dialog_amount = total.clone();
+    };
     let challenge = Memo::new(move |_| match result.get() {
         Some(PayResult::NeedsAuthentication { challenge_id }) => Some(challenge_id),
         _ => None,
@@ -388,7 +417,7 @@ fn PaymentForm(checkout: CheckoutView, pay: Action<PayStep, PayResult>) -> impl 
             challenge
                 .get()
                 .map(|_| {
-                    view! { <ChallengeDialog amount=dialog_amount.clone() on_choice=on_choice busy=pending /> }
+                    view! { <ChallengeDialog amount=total.get_untracked() on_choice=on_choice busy=pending /> }
                 })
         }}
     }
@@ -462,6 +491,9 @@ fn PayAlert(
             None,
             true,
         )),
+        Some(PayResult::Repriced { message, .. }) => {
+            Some((message, Some("Nothing was charged. Check the new total, then subscribe again.".to_string()), false))
+        }
         Some(PayResult::Failed(error)) => Some((error.message(), None, false)),
         _ => None,
     }

@@ -378,3 +378,22 @@ async fn a_narrow_screen_shows_the_summary_first() {
     browser.screenshot("checkout-375").await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_price_that_changes_before_subscribe_is_shown_again_before_charging() {
+    let server = TestServer::start_at(time::macros::datetime!(2026-11-30 23:50 UTC)).await;
+    let browser = open_checkout(&server, "acct-midnight", "pro").await;
+    assert!(browser.text().await.contains("Kiro Pro from Nov 30 to Dec 1"));
+    // Midnight passes while the user types: the rest of the month is now a whole new month.
+    server.set_clock("2026-12-01T00:10:00Z").await;
+    pay(&browser, "4242424242424242", "123").await;
+    browser.wait_for_text("The price changed since you looked").await;
+    browser.wait_for_text("Kiro Pro from Dec 1 to Jan 1").await;
+    assert!(server.invoices("acct-midnight").await.is_empty(), "nothing is charged at a price the user didn't see");
+    assert_eq!(browser.value_of("Name on card").await, "Ada Lovelace");
+    browser.click_button("Subscribe").await;
+    browser.wait_for_heading("You're subscribed to Kiro Pro").await;
+    assert!(browser.text().await.contains("$20.00 to Visa ending in 4242"));
+    assert_eq!(server.invoices("acct-midnight").await, vec![(2000, "paid".to_string())]);
+    browser.close().await;
+}

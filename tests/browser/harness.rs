@@ -175,7 +175,10 @@ impl TestServer {
             .json()
             .await
             .unwrap();
-        let confirm = json!({"email": "dev@example.com", "payment_method": token["id"], "billing": {"country": "US", "postal_code": "94107"}, "idempotency_key": "setup"});
+        let view: Value =
+            self.http.get(format!("{}/api/checkout/{session}", self.base)).send().await.unwrap().json().await.unwrap();
+        let confirm = json!({"email": "dev@example.com", "payment_method": token["id"], "billing": {"country": "US", "postal_code": "94107"},
+                             "expected_total": view["quote"]["total_due_today"], "idempotency_key": "setup"});
         let post = |path: String, body: Value| {
             let http = self.http.clone();
             async move { http.post(path).json(&body).send().await.unwrap().json::<Value>().await.unwrap() }

@@ -300,7 +300,10 @@ async fn main() {
             .json()
             .await
             .unwrap();
-        let confirm = json!({"email": "dev@example.com", "payment_method": token["id"], "billing": {"country": "US", "postal_code": "94107"}, "idempotency_key": "bench"});
+        let view: Value =
+            http.get(format!("{base}/api/checkout/{session}")).send().await.unwrap().json().await.unwrap();
+        let confirm = json!({"email": "dev@example.com", "payment_method": token["id"], "billing": {"country": "US", "postal_code": "94107"},
+                             "expected_total": view["quote"]["total_due_today"], "idempotency_key": "bench"});
         http.post(format!("{base}/api/checkout/{session}/confirm")).json(&confirm).send().await.unwrap();
         let reply: Value = http
             .post(format!("{base}/v1/portal/sessions"))

@@ -281,6 +281,8 @@ pub struct ConfirmCheckout {
     /// Required for a card entered in this session; saved cards carry theirs.
     #[serde(default)]
     pub billing: Option<BillingDetails>,
+    /// The total the page showed: a different price at the server's clock is refused.
+    pub expected_total: Money,
     pub idempotency_key: String,
 }
 

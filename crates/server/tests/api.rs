@@ -91,12 +91,16 @@ async fn tokenize(app: &Router, session: &str, number: &str) -> String {
     reply.body["id"].as_str().unwrap().to_string()
 }
 
-fn confirm_body(pm: &str, key: &str) -> Value {
-    json!({"email": "dev@example.com", "payment_method": pm, "billing": {"country": "US", "postal_code": "94107"}, "idempotency_key": key})
+fn confirm_body(pm: &str, key: &str, expected_total: i64) -> Value {
+    json!({"email": "dev@example.com", "payment_method": pm, "billing": {"country": "US", "postal_code": "94107"},
+           "expected_total": expected_total, "idempotency_key": key})
 }
 
+/// Confirms with the total the page would show: today's charge at the server's clock.
 async fn confirm(app: &Router, session: &str, pm: &str, key: &str) -> Reply {
-    post(app, &format!("/api/checkout/{session}/confirm"), None, &confirm_body(pm, key)).await
+    let view = get(app, &format!("/api/checkout/{session}"), None).await;
+    let total = view.body["quote"]["total_due_today"].as_i64().unwrap_or(0);
+    post(app, &format!("/api/checkout/{session}/confirm"), None, &confirm_body(pm, key, total)).await
 }
 
 async fn invoices(app: &Router, account: &str) -> Vec<Value> {
@@ -386,10 +390,10 @@ async fn a_checkout_charges_the_prorated_month_once() {
     assert_eq!(first.body["receipt"]["card"]["last4"], "4242");
 
     // The same request again: the same answer, no second charge.
-    let again = confirm(&app, &session, &pm, "key-1").await;
+    let again = post(&app, &format!("/api/checkout/{session}/confirm"), None, &confirm_body(&pm, "key-1", 1000)).await;
     assert_eq!(again.body, first.body);
     // The same key with another body: refused.
-    let mut other = confirm_body(&pm, "key-1");
+    let mut other = confirm_body(&pm, "key-1", 1000);
     other["email"] = json!("other@example.com");
     assert_error(
         &post(&app, &format!("/api/checkout/{session}/confirm"), None, &other).await,
@@ -410,6 +414,20 @@ async fn a_checkout_charges_the_prorated_month_once() {
     let view = get(&app, &format!("/api/checkout/{session}"), None).await;
     assert_eq!(view.body["status"], "complete");
     assert_eq!(view.body["receipt"]["amount_charged"], 1000);
+}
+
+#[tokio::test]
+async fn a_checkout_whose_price_changed_is_refused() {
+    let app = test_app();
+    let session = new_session(&app, "acct-price", "pro").await;
+    let pm = tokenize(&app, &session, "4242424242424242").await;
+    // The page showed $10.00; half a day later the rest of the month costs less.
+    set_clock(&app, "2026-11-16T12:00:00Z").await;
+    let stale = post(&app, &format!("/api/checkout/{session}/confirm"), None, &confirm_body(&pm, "k", 1000)).await;
+    assert_error(&stale, StatusCode::CONFLICT, "quote_changed");
+    assert!(invoices(&app, "acct-price").await.is_empty());
+    let fresh = confirm(&app, &session, &pm, "k2").await;
+    assert_eq!(fresh.body["receipt"]["amount_charged"], 967);
 }
 
 #[tokio::test]
@@ -498,28 +516,28 @@ async fn confirm_checks_email_billing_and_payment_method() {
     assert_error(&confirm(&app, &session, &foreign_pm, "k1").await, StatusCode::BAD_REQUEST, "invalid_payment_method");
     assert_error(&confirm(&app, &session, "pm_forged", "k2").await, StatusCode::BAD_REQUEST, "invalid_payment_method");
     let pm = tokenize(&app, &session, "4242424242424242").await;
-    let mut bad_email = confirm_body(&pm, "k3");
+    let mut bad_email = confirm_body(&pm, "k3", 1000);
     bad_email["email"] = json!("nope");
     assert_error(
         &post(&app, &format!("/api/checkout/{session}/confirm"), None, &bad_email).await,
         StatusCode::BAD_REQUEST,
         "invalid_email",
     );
-    let mut bad_zip = confirm_body(&pm, "k4");
+    let mut bad_zip = confirm_body(&pm, "k4", 1000);
     bad_zip["billing"] = json!({"country": "US", "postal_code": "12"});
     assert_error(
         &post(&app, &format!("/api/checkout/{session}/confirm"), None, &bad_zip).await,
         StatusCode::BAD_REQUEST,
         "invalid_billing_details",
     );
-    let mut bad_country = confirm_body(&pm, "k5");
+    let mut bad_country = confirm_body(&pm, "k5", 1000);
     bad_country["billing"] = json!({"country": "RU"});
     assert_error(
         &post(&app, &format!("/api/checkout/{session}/confirm"), None, &bad_country).await,
         StatusCode::BAD_REQUEST,
         "invalid_billing_details",
     );
-    let mut no_key = confirm_body(&pm, "");
+    let mut no_key = confirm_body(&pm, "", 1000);
     no_key["idempotency_key"] = json!("");
     assert_error(
         &post(&app, &format!("/api/checkout/{session}/confirm"), None, &no_key).await,
@@ -959,11 +977,19 @@ async fn every_portal_endpoint_refuses_forged_and_expired_sessions() {
         );
     }
     for path in ["", "/invoices", "/invoices/in_x"] {
-        assert_error(&get(&app, &format!("/api/portal/ps_forged{path}"), None).await, StatusCode::NOT_FOUND, "session_not_found");
+        assert_error(
+            &get(&app, &format!("/api/portal/ps_forged{path}"), None).await,
+            StatusCode::NOT_FOUND,
+            "session_not_found",
+        );
     }
     set_clock(&app, "2026-11-16T01:00:00Z").await;
     for (path, body) in &posts[..8] {
-        assert_error(&post(&app, &format!("/api/portal/{portal}/{path}"), None, body).await, StatusCode::GONE, "session_expired");
+        assert_error(
+            &post(&app, &format!("/api/portal/{portal}/{path}"), None, body).await,
+            StatusCode::GONE,
+            "session_expired",
+        );
     }
     assert_eq!(invoices(&app, "acct-forge").await.len(), 1, "nothing was charged");
 }

@@ -12,6 +12,11 @@ use tower::ServiceExt;
 
 const KEY: &str = "sk_test_0123456789abcdef";
 
+async fn get(app: &Router, path: &str) -> Value {
+    let response = app.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+    serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap()
+}
+
 async fn post(app: &Router, path: &str, key: Option<&str>, body: &Value) -> Value {
     let mut req = Request::post(path).header(header::CONTENT_TYPE, "application/json");
     if let Some(key) = key {
@@ -56,7 +61,9 @@ async fn logs_hold_neither_card_data_nor_whole_session_ids() {
         let card = json!({"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123", "name": "Ada Lovelace"});
         let pm =
             post(&app, &format!("/api/checkout/{session}/card"), None, &card).await["id"].as_str().unwrap().to_string();
-        let body = json!({"email": "dev@example.com", "payment_method": pm, "billing": {"country": "US", "postal_code": "94107"}, "idempotency_key": format!("k{i}")});
+        let view = get(&app, &format!("/api/checkout/{session}")).await;
+        let body = json!({"email": "dev@example.com", "payment_method": pm, "billing": {"country": "US", "postal_code": "94107"},
+                          "expected_total": view["quote"]["total_due_today"], "idempotency_key": format!("k{i}")});
         post(&app, &format!("/api/checkout/{session}/confirm"), None, &body).await;
     }
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();

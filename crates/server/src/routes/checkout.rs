@@ -60,6 +60,7 @@ fn fingerprint(req: &ConfirmCheckout) -> String {
         &req.payment_method,
         billing.map(|b| b.country.as_str()).unwrap_or(""),
         billing.and_then(|b| b.postal_code.as_deref()).unwrap_or(""),
+        &req.expected_total.cents().to_string(),
     ])
 }
 
@@ -78,6 +79,11 @@ pub async fn confirm(
                 Eligibility::AccountLinkedToAws => return Err(AppError::AccountLinkedToAws),
                 Eligibility::AlreadySubscribed => return Err(AppError::AlreadySubscribed),
                 Eligibility::Eligible => {}
+            }
+            let quote = billing::proration::quote_new_subscription(session.plan, now)
+                .map_err(|e| AppError::Internal(format!("{e:?}")))?;
+            if quote.total_due_today != req.expected_total {
+                return Err(AppError::QuoteChanged);
             }
             let email = validate::validate_email(&req.email).map_err(|e| AppError::InvalidEmail(e.message()))?;
             let pm = billing_ops::usable_payment_method(tx, &req.payment_method, &session)?;
