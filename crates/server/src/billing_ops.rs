@@ -147,16 +147,24 @@ fn charge_kind(pm: &PaymentMethod) -> ChargeKind {
     if pm.payments == 0 { ChargeKind::First } else { ChargeKind::Later }
 }
 
+/// What a checkout payment is for: the session, who pays, the receipt email and the total the
+/// user saw.
+pub struct CheckoutPayment<'a> {
+    pub session: &'a CheckoutSession,
+    pub account: &'a Account,
+    pub email: &'a str,
+    pub expected_total: Money,
+}
+
 /// Charges a checkout session's first payment and acts on the result.
 pub fn pay_checkout(
     conn: &Connection,
-    session: &CheckoutSession,
-    account: &Account,
+    payment: &CheckoutPayment<'_>,
     pm: &PaymentMethod,
-    email: &str,
     authenticated: bool,
     now: OffsetDateTime,
 ) -> Result<PaymentOutcome, AppError> {
+    let CheckoutPayment { session, account, email, expected_total } = *payment;
     let behavior = CardBehavior::parse(&pm.behavior);
     match processor::charge(behavior, charge_kind(pm), authenticated) {
         ChargeResult::Succeeded => {
@@ -171,7 +179,7 @@ pub fn pay_checkout(
                 email: email.to_string(),
                 resolved_body: None,
                 plan: None,
-                expected_total: None,
+                expected_total: Some(expected_total),
             };
             store::insert_challenge(conn, &challenge, now)?;
             Ok(PaymentOutcome::RequiresAction { challenge_id: challenge.id })

@@ -993,3 +993,23 @@ async fn every_portal_endpoint_refuses_forged_and_expired_sessions() {
     }
     assert_eq!(invoices(&app, "acct-forge").await.len(), 1, "nothing was charged");
 }
+
+#[tokio::test]
+async fn a_bank_approval_after_the_price_changed_charges_nothing() {
+    let app = test_app();
+    set_clock(&app, "2026-11-30T23:50:00Z").await;
+    let session = new_session(&app, "acct-late-3ds", "pro").await;
+    let pm = tokenize(&app, &session, "4000002760003184").await;
+    let reply = confirm(&app, &session, &pm, "k").await;
+    let challenge = reply.body["challenge_id"].as_str().unwrap().to_string();
+    set_clock(&app, "2026-12-01T00:10:00Z").await;
+    let answer = post(
+        &app,
+        &format!("/api/checkout/{session}/challenge"),
+        None,
+        &json!({"challenge_id": challenge, "outcome": "complete"}),
+    )
+    .await;
+    assert_error(&answer, StatusCode::CONFLICT, "quote_changed");
+    assert!(invoices(&app, "acct-late-3ds").await.is_empty());
+}

@@ -1,5 +1,6 @@
 //! The browser API of the checkout page. The session id in the path is the page's only credential.
 
+use crate::billing_ops::CheckoutPayment;
 use crate::error::{ApiJson, AppError};
 use crate::ids::new_id;
 use crate::store::{self, PaymentMethod};
@@ -92,7 +93,18 @@ pub async fn confirm(
                 (None, true) => return Err(AppError::InvalidBillingDetails("Enter your country or region.".into())),
                 (None, false) => {}
             }
-            billing_ops::pay_checkout(tx, &session, &account, &pm, &email, false, now)
+            billing_ops::pay_checkout(
+                tx,
+                &CheckoutPayment {
+                    session: &session,
+                    account: &account,
+                    email: &email,
+                    expected_total: req.expected_total,
+                },
+                &pm,
+                false,
+                now,
+            )
         })
         .map(Json)
     })
@@ -114,7 +126,20 @@ pub async fn answer_challenge(
         let pm = billing_ops::usable_payment_method(tx, &challenge.payment_method_id, &session)?;
         let outcome = match answer.outcome {
             ChallengeOutcome::Complete => {
-                billing_ops::pay_checkout(tx, &session, &account, &pm, &challenge.email, true, now)?
+                // The bank said yes; charge only the amount the user saw when they subscribed.
+                let expected = challenge.expected_total.unwrap_or_default();
+                let quote = billing::proration::quote_new_subscription(session.plan, now)
+                    .map_err(|e| AppError::Internal(format!("{e:?}")))?;
+                if quote.total_due_today != expected {
+                    return Err(AppError::QuoteChanged);
+                }
+                let payment = CheckoutPayment {
+                    session: &session,
+                    account: &account,
+                    email: &challenge.email,
+                    expected_total: expected,
+                };
+                billing_ops::pay_checkout(tx, &payment, &pm, true, now)?
             }
             ChallengeOutcome::Fail => billing_ops::decline(tx, &session, DeclineCode::AuthenticationFailed)?,
         };
