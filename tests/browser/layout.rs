@@ -94,3 +94,33 @@ async fn reduced_motion_stops_animation() {
         browser.close().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyboard_focus_is_visible_on_every_control() {
+    let server = TestServer::start().await;
+    server.subscribe("acct-focus", "pro", "4242424242424242").await;
+    let checkout = server.checkout_session("acct-focus-new", "pro").await;
+    let portal = server.portal_session("acct-focus").await;
+    let browser = Browser::open().await;
+    for (url, heading, stops) in
+        [(checkout.as_str(), "Subscribe to Kiro Pro", 7), (portal.as_str(), "Your subscription", 5)]
+    {
+        browser.goto(url).await;
+        browser.wait_for_heading(heading).await;
+        browser.wait_until("focus on the heading", "document.activeElement.tagName === 'H1'", vec![]).await;
+        for _ in 0..stops {
+            browser.press("\u{E004}").await;
+            let shown = browser
+                .client
+                .execute(
+                    "const e = document.activeElement; const s = getComputedStyle(e);
+                     return { what: e.outerHTML.slice(0, 80), ring: (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || s.boxShadow !== 'none' };",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(shown["ring"], true, "no visible focus on {}", shown["what"]);
+        }
+    }
+    browser.close().await;
+}
