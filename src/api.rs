@@ -40,19 +40,23 @@ impl ApiError {
     }
 }
 
-async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
-    if response.ok() {
-        // A body cut off mid-way is a network failure: the request may or may not have worked.
-        return response.json::<T>().await.map_err(|e| match e {
-            gloo_net::Error::JsError(_) => ApiError::Network,
-            other => ApiError::Unexpected(other.to_string()),
-        });
-    }
+/// The body of a successful answer, or the error it carries. Not generic, so the async machinery
+/// exists once in the wasm; callers decode the text.
+async fn body_of(response: Response) -> Result<String, ApiError> {
     let status = response.status();
-    match response.json::<ErrorBody>().await {
+    // A body cut off mid-way is a network failure: the request may or may not have worked.
+    let text = response.text().await.map_err(|_| ApiError::Network)?;
+    if (200..300).contains(&status) {
+        return Ok(text);
+    }
+    match serde_json::from_str::<ErrorBody>(&text) {
         Ok(body) => Err(ApiError::Api { status, code: body.error.code, message: body.error.message }),
         Err(_) => Err(ApiError::Unexpected(format!("HTTP {status}"))),
     }
+}
+
+fn decode<T: DeserializeOwned>(text: Result<String, ApiError>) -> Result<T, ApiError> {
+    serde_json::from_str(&text?).map_err(|e| ApiError::Unexpected(e.to_string()))
 }
 
 /// The answer to the request `index.html` started for `path` while the app downloaded, taken
@@ -75,18 +79,29 @@ async fn take_prefetched(path: &str) -> Option<Result<Response, ApiError>> {
     }
 }
 
-async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+async fn get_text(path: &str) -> Result<String, ApiError> {
     let response = match take_prefetched(path).await {
         Some(prefetched) => prefetched?,
         None => Request::get(path).send().await.map_err(|_| ApiError::Network)?,
     };
-    read(response).await
+    body_of(response).await
+}
+
+async fn post_text(path: &str, body: String) -> Result<String, ApiError> {
+    let request = Request::post(path)
+        .header("content-type", "application/json")
+        .body(body)
+        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+    body_of(request.send().await.map_err(|_| ApiError::Network)?).await
+}
+
+async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    decode(get_text(path).await)
 }
 
 async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
-    let request = Request::post(path).json(body).map_err(|e| ApiError::Unexpected(e.to_string()))?;
-    let response = request.send().await.map_err(|_| ApiError::Network)?;
-    read(response).await
+    let body = serde_json::to_string(body).map_err(|e| ApiError::Unexpected(e.to_string()))?;
+    decode(post_text(path, body).await)
 }
 
 fn checkout_path(session_id: &str, rest: &str) -> String {
