@@ -397,3 +397,27 @@ async fn a_price_that_changes_before_subscribe_is_shown_again_before_charging() 
     assert_eq!(server.invoices("acct-midnight").await, vec![(2000, "paid".to_string())]);
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_returning_account_can_pay_with_its_saved_card() {
+    let server = TestServer::start().await;
+    server.subscribe("acct-back", "pro", "5555555555554444").await;
+    // The plan is cancelled and ends; the account comes back a month later.
+    let portal = server.portal_session("acct-back").await;
+    let id = portal.rsplit('/').next().unwrap();
+    let (status, _) = server.api(reqwest::Method::POST, &format!("/api/portal/{id}/cancel"), Some(json!({}))).await;
+    assert_eq!(status, 200);
+    server.set_clock("2026-12-01T00:00:00Z").await;
+    assert_eq!(server.subscription("acct-back").await["plan"], "free");
+
+    let browser = open_checkout(&server, "acct-back", "pro_plus").await;
+    browser.wait_for_text("Mastercard ending in 4444, expires 12/34").await;
+    assert!(browser.text().await.contains("A new card"));
+    browser.audit("the saved-card choice").await;
+    browser.click_button("Subscribe").await;
+    browser.wait_for_heading("You're subscribed to Kiro Pro+").await;
+    assert!(browser.text().await.contains("$40.00 to Mastercard ending in 4444"));
+    let amounts: Vec<i64> = server.invoices("acct-back").await.into_iter().map(|(a, _)| a).collect();
+    assert_eq!(amounts, vec![1000, 4000]);
+    browser.close().await;
+}
