@@ -61,3 +61,15 @@ pub fn PageHeading(#[prop(into)] text: String) -> impl IntoView {
     });
     view! { <h1 tabindex="-1" node_ref=heading>{text}</h1> }
 }
+
+/// Moves focus to `target` each time `when` becomes true (a decline, a failure), so screen readers
+/// read it out and keyboard users continue from there.
+pub fn focus_when(when: impl Fn() -> bool + Send + Sync + 'static, target: NodeRef<html::Div>) {
+    Effect::new(move |_| {
+        if when()
+            && let Some(el) = target.get()
+        {
+            let _ = el.focus();
+        }
+    });
+}

@@ -6,7 +6,7 @@ use crate::browser;
 use crate::components::card_form::{CardForm, CardFormState, CheckedCard, check_card};
 use crate::components::challenge_dialog::{ChallengeChoice, ChallengeDialog};
 use crate::components::field::{InputHints, TextField};
-use crate::components::frame::{PageFrame, PageHeading};
+use crate::components::frame::{PageFrame, PageHeading, focus_when};
 use crate::components::order_summary::OrderSummary;
 use crate::components::status::{ExpiredSessionPage, Loading, StatusPage, UnknownSessionPage, UnreachablePage};
 use crate::pages::SessionParams;
@@ -326,15 +326,12 @@ fn PaymentForm(checkout: CheckoutView, pay: Action<PayStep, PayResult>, quote: M
     };
     let alert = NodeRef::<html::Div>::new();
     let subscribe_button = NodeRef::<html::Button>::new();
-    Effect::new(move |_| {
-        // Move focus to what just happened: a decline or failure to its message, back to the
-        // Subscribe button after the bank dialog closes.
-        if let Some(PayResult::Declined { .. } | PayResult::Repriced { .. } | PayResult::Failed(_)) = result.get()
-            && let Some(el) = alert.get()
-        {
-            let _ = el.focus();
-        }
-    });
+    focus_when(
+        move || {
+            matches!(result.get(), Some(PayResult::Declined { .. } | PayResult::Repriced { .. } | PayResult::Failed(_)))
+        },
+        alert,
+    );
     let total =
         Signal::derive(move || quote.with(|q| q.as_ref().map(|q| q.total_due_today.to_string()).unwrap_or_default()));
     let product = checkout.branding.product_name.clone();

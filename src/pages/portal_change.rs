@@ -4,18 +4,20 @@
 use crate::api::{self, ApiError};
 use crate::browser;
 use crate::components::challenge_dialog::{ChallengeChoice, ChallengeDialog};
-use crate::components::frame::{PageFrame, PageHeading};
+use crate::components::frame::{PageFrame, PageHeading, focus_when};
 use crate::components::order_summary::LineItems;
 use crate::components::past_due::PastDueBanner;
 use crate::components::status::{ExpiredSessionPage, Loading, StatusPage};
 use crate::pages::PlanChangeParams;
 use crate::pages::portal::PortalErrorPage;
+use billing::Money;
 use billing::PlanId;
 use billing::period::long_date;
 use billing::plans::format_credits;
 use billing::proration::{ChangeKind, Quote};
 use billing::wire::{
-    ChallengeAnswer, ChallengeOutcome, ChangeOutcome, ChangeReceipt, ConfirmChange, ErrorCode, PortalView,
+    CardSummary, ChallengeAnswer, ChallengeOutcome, ChangeOutcome, ChangeReceipt, ConfirmChange, ErrorCode,
+    PlanSummary, PortalView,
 };
 use leptos::html;
 use leptos::prelude::*;
@@ -44,7 +46,7 @@ pub fn ConfirmChangePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match details.await {
                     Ok((portal, Some(quote))) => {
-                        view! { <ChangeFlow session_id=session_id.get_untracked() portal=portal quote=quote on_stale=reload /> }
+                        view! { <ChangeFlow session_id=session_id.get_untracked() portal=portal quote=quote on_paid=reload /> }
                             .into_any()
                     }
                     Ok((_, None)) => {
@@ -73,18 +75,24 @@ enum ChangeStep {
 #[derive(Clone, Debug, PartialEq)]
 enum ChangeResult {
     Done(Box<ChangeReceipt>),
-    NeedsAuthentication { challenge_id: String },
+    NeedsAuthentication {
+        challenge_id: String,
+    },
     Declined(String),
-    Stale(String),
+    /// The price changed (a new month began): the new quote, nothing charged.
+    Stale {
+        message: String,
+        quote: Box<Quote>,
+    },
     Expired,
     Failed(ApiError),
 }
 
 async fn run_change(
     session_id: String,
+    plan: PlanId,
     step: ChangeStep,
     last: StoredValue<Option<ConfirmChange>>,
-    on_stale: Callback<()>,
 ) -> ChangeResult {
     let outcome = match step {
         ChangeStep::Confirm(mut request) => {
@@ -112,8 +120,10 @@ async fn run_change(
         }
         Err(ApiError::Api { code: ErrorCode::QuoteChanged, message, .. }) => {
             last.set_value(None);
-            on_stale.run(());
-            ChangeResult::Stale(message)
+            match api::preview_change(&session_id, plan).await {
+                Ok(quote) => ChangeResult::Stale { message, quote: Box::new(quote) },
+                Err(error) => ChangeResult::Failed(error),
+            }
         }
         Err(ApiError::Api { code: ErrorCode::SessionExpired, .. }) => ChangeResult::Expired,
         Err(error) => ChangeResult::Failed(error),
@@ -122,12 +132,12 @@ async fn run_change(
 
 /// The confirm page, then the done page.
 #[component]
-fn ChangeFlow(session_id: String, portal: PortalView, quote: Quote, on_stale: Callback<()>) -> impl IntoView {
+fn ChangeFlow(session_id: String, portal: PortalView, quote: Quote, on_paid: Callback<()>) -> impl IntoView {
     let last = StoredValue::new(None::<ConfirmChange>);
-    let sid = session_id.clone();
-    let change = Action::new_local(move |step: &ChangeStep| run_change(sid.clone(), step.clone(), last, on_stale));
+    let (sid, plan) = (session_id.clone(), quote.to_plan);
+    let change = Action::new_local(move |step: &ChangeStep| run_change(sid.clone(), plan, step.clone(), last));
     let result = change.value();
-    // Only a change of page re-renders; declines and failures stay on the confirm page.
+    // Only a change of page re-renders; declines, failures and new prices stay on the confirm page.
     let page = Memo::new(move |_| match result.get() {
         Some(ChangeResult::Done(receipt)) => Some(Ok(receipt)),
         Some(ChangeResult::Expired) => Some(Err(())),
@@ -135,47 +145,34 @@ fn ChangeFlow(session_id: String, portal: PortalView, quote: Quote, on_stale: Ca
     });
     let portal = StoredValue::new(portal);
     let quote = StoredValue::new(quote);
-    move || {
-        match page.get() {
+    move || match page.get() {
         Some(Ok(receipt)) => view! { <DonePage portal=portal.get_value() receipt=*receipt /> }.into_any(),
         Some(Err(())) => view! { <ExpiredSessionPage kind="subscription management" /> }.into_any(),
         None => view! {
-            <ConfirmDetails session_id=session_id.clone() portal=portal.get_value() quote=quote.get_value() change=change on_paid=on_stale />
+            <ConfirmDetails
+                session_id=session_id.clone()
+                portal=portal.get_value()
+                initial=quote.get_value()
+                change=change
+                on_paid=on_paid
+            />
         }
-            .into_any(),
-    }
+        .into_any(),
     }
 }
 
-/// What the change does and what it costs, before anything is charged.
+/// What the change does and what it costs: each line, the total, the card, when it starts.
 #[component]
-fn ConfirmDetails(
-    session_id: String,
-    portal: PortalView,
-    quote: Quote,
-    change: Action<ChangeStep, ChangeResult>,
-    on_paid: Callback<()>,
-) -> impl IntoView {
-    let from = portal.subscription.plan.clone();
-    let to = billing::wire::PlanSummary::from(quote.to_plan);
-    let pending = change.pending();
-    let result = change.value();
-    let request =
-        ConfirmChange { plan: quote.to_plan, expected_total: quote.total_due_today, idempotency_key: String::new() };
-    let confirm = move || {
-        if !pending.get_untracked() {
-            change.dispatch(ChangeStep::Confirm(ConfirmChange {
-                idempotency_key: browser::new_idempotency_key(),
-                ..request.clone()
-            }));
-        }
-    };
+fn ChangeSummary(from: PlanSummary, quote: Quote, card: Option<CardSummary>) -> impl IntoView {
+    let to = PlanSummary::from(quote.to_plan);
     let effect_text = match quote.kind {
-        ChangeKind::Upgrade => format!(
-            "{} starts today, with {} credits a month available at once.",
-            to.name,
-            format_credits(to.monthly_credits)
-        ),
+        ChangeKind::Upgrade => {
+            format!(
+                "{} starts today, with {} credits a month available at once.",
+                to.name,
+                format_credits(to.monthly_credits)
+            )
+        }
         _ => format!(
             "{} starts on {}. You keep {} until then. Nothing is charged today.",
             to.name,
@@ -183,7 +180,7 @@ fn ConfirmDetails(
             from.name
         ),
     };
-    let card_text = match (&portal.payment_method, quote.total_due_today > billing::Money::ZERO) {
+    let card_text = match (card, quote.total_due_today > Money::ZERO) {
         (Some(card), true) => Some(format!(
             "{} will be charged to {} ending in {}.",
             quote.total_due_today,
@@ -196,20 +193,66 @@ fn ConfirmDetails(
         Some(at) => format!("Then {} per month from {}.", quote.next_renewal_amount, long_date(at)),
         None => format!("No further payments after {}.", long_date(quote.period.end)),
     };
-    let alert = NodeRef::<html::Div>::new();
-    Effect::new(move |_| {
-        if let Some(ChangeResult::Declined(_) | ChangeResult::Stale(_) | ChangeResult::Failed(_)) = result.get()
-            && let Some(el) = alert.get()
-        {
-            let _ = el.focus();
-        }
+    view! {
+        <h2 id="change-title" class="change-title">
+            {from.name.clone()}
+            <span aria-hidden="true">" → "</span>
+            <span class="sr-only">" to "</span>
+            {to.name.clone()}
+        </h2>
+        <p>{format!("{} per month, {} credits per month.", to.monthly_price, format_credits(to.monthly_credits))}</p>
+        <h3 class="lines-title">"Today's charge"</h3>
+        <LineItems quote=quote />
+        <p>{card_text}</p>
+        <p>{effect_text}</p>
+        <p class="muted">{renewal_text}</p>
+    }
+}
+
+/// The confirm page: the change, Confirm and Back, and the answers to Confirm.
+#[component]
+fn ConfirmDetails(
+    session_id: String,
+    portal: PortalView,
+    initial: Quote,
+    change: Action<ChangeStep, ChangeResult>,
+    on_paid: Callback<()>,
+) -> impl IntoView {
+    let pending = change.pending();
+    let result = change.value();
+    // The quote shown: the first one, or the new one the server gave when the price changed.
+    let quote = Memo::new(move |previous: Option<&Quote>| match result.get() {
+        Some(ChangeResult::Stale { quote, .. }) => *quote,
+        _ => previous.cloned().unwrap_or_else(|| initial.clone()),
     });
+    let confirm = move || {
+        if !pending.get_untracked() {
+            let quote = quote.get_untracked();
+            change.dispatch(ChangeStep::Confirm(ConfirmChange {
+                plan: quote.to_plan,
+                expected_total: quote.total_due_today,
+                idempotency_key: browser::new_idempotency_key(),
+            }));
+        }
+    };
+    let alert = NodeRef::<html::Div>::new();
+    focus_when(
+        move || {
+            matches!(
+                result.get(),
+                Some(ChangeResult::Declined(_) | ChangeResult::Stale { .. } | ChangeResult::Failed(_))
+            )
+        },
+        alert,
+    );
     let message = move || {
         match result.get() {
-        Some(ChangeResult::Declined(text) | ChangeResult::Stale(text)) => Some((text, false)),
-        Some(ChangeResult::Failed(ApiError::Network)) => {
-            Some(("We couldn't reach the server, so we don't know yet whether the change went through. Retry: you won't be charged twice.".into(), true))
-        }
+        Some(ChangeResult::Declined(text) | ChangeResult::Stale { message: text, .. }) => Some((text, false)),
+        Some(ChangeResult::Failed(ApiError::Network)) => Some((
+            "We couldn't reach the server, so we don't know yet whether the change went through. Retry: you won't be charged twice."
+                .into(),
+            true,
+        )),
         Some(ChangeResult::Failed(error)) => Some((error.message(), false)),
         _ => None,
     }
@@ -225,35 +268,26 @@ fn ConfirmDetails(
             change.dispatch(ChangeStep::Authenticate { challenge_id, choice });
         }
     });
-    let amount = quote.total_due_today.to_string();
-    let confirm_retry = confirm.clone();
+    let from = portal.subscription.plan.clone();
+    let card = portal.payment_method.clone();
     view! {
         <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode return_url=portal.return_url.clone()>
             <div class="portal">
                 <PageHeading text="Confirm your new plan" />
                 <PastDueBanner session_id=session_id.clone() portal=portal.clone() on_paid=on_paid />
                 <section class="card" aria-labelledby="change-title">
-                    <h2 id="change-title" class="change-title">
-                        {from.name.clone()} <span aria-hidden="true">" → "</span> <span class="sr-only">" to "</span> {to.name.clone()}
-                    </h2>
-                    <p>{format!("{} per month, {} credits per month.", to.monthly_price, format_credits(to.monthly_credits))}</p>
-                    <h3 class="lines-title">"Today's charge"</h3>
-                    <LineItems quote=quote.clone() />
-                    <p>{card_text}</p>
-                    <p>{effect_text}</p>
-                    <p class="muted">{renewal_text}</p>
+                    {move || view! { <ChangeSummary from=from.clone() quote=quote.get() card=card.clone() /> }}
                     <div class="alert-slot" role="alert">
                         {move || {
                             message()
                                 .map(|(text, can_retry)| {
-                                    let retry = confirm_retry.clone();
                                     view! {
                                         <div class="alert error" tabindex="-1" node_ref=alert>
                                             <p>{text}</p>
                                             {can_retry
                                                 .then(|| {
                                                     view! {
-                                                        <button type="button" class="button secondary" on:click=move |_| retry()>
+                                                        <button type="button" class="button secondary" on:click=move |_| confirm()>
                                                             "Retry"
                                                         </button>
                                                     }
@@ -279,7 +313,19 @@ fn ConfirmDetails(
                     </div>
                 </section>
             </div>
-            {move || challenge.get().map(|_| view! { <ChallengeDialog amount=amount.clone() on_choice=on_choice busy=pending /> })}
+            {move || {
+                challenge
+                    .get()
+                    .map(|_| {
+                        view! {
+                            <ChallengeDialog
+                                amount=quote.get_untracked().total_due_today.to_string()
+                                on_choice=on_choice
+                                busy=pending
+                            />
+                        }
+                    })
+            }}
         </PageFrame>
     }
 }

@@ -5,7 +5,7 @@ use crate::api::{self, ApiError};
 use crate::browser;
 use crate::components::card_form::{CardForm, CardFormState, CheckedCard, check_card};
 use crate::components::challenge_dialog::{ChallengeChoice, ChallengeDialog};
-use crate::components::frame::{PageFrame, PageHeading};
+use crate::components::frame::{PageFrame, PageHeading, focus_when};
 use crate::components::past_due::PastDueBanner;
 use crate::pages::portal::WithPortal;
 use billing::Money;
@@ -87,13 +87,7 @@ fn UpdateCard(session_id: String, portal: PortalView, on_changed: Callback<()>) 
         }
     });
     let alert = NodeRef::<html::Div>::new();
-    Effect::new(move |_| {
-        if let Some(CardResult::Declined(_) | CardResult::Failed(_)) = result.get()
-            && let Some(el) = alert.get()
-        {
-            let _ = el.focus();
-        }
-    });
+    focus_when(move || matches!(result.get(), Some(CardResult::Declined(_) | CardResult::Failed(_))), alert);
     let message = move || match result.get() {
         Some(CardResult::Declined(text)) => Some(text),
         Some(CardResult::Failed(error)) => Some(error.message()),

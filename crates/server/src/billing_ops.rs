@@ -207,26 +207,7 @@ fn fulfil_checkout(
     email: &str,
     now: OffsetDateTime,
 ) -> Result<CheckoutReceipt, AppError> {
-    let quote =
-        proration::quote_new_subscription(session.plan, now).map_err(|e| AppError::Internal(format!("{e:?}")))?;
-    let invoice = store::insert_invoice(conn, invoice_from_quote(&account.id, &quote, &pm.card.id, now))?;
-    store::record_payment(conn, &pm.card.id, &account.id)?;
-    store::save_subscription(
-        conn,
-        &Subscription {
-            account_id: account.id.clone(),
-            plan: session.plan,
-            status: SubscriptionStatus::Active,
-            first_paid_at: now,
-            period_start: quote.period.start,
-            period_end: quote.period.end,
-            paid_this_period: quote.total_due_today,
-            scheduled_plan: None,
-            cancel_at_period_end: false,
-            overage_enabled: false,
-            payment_method_id: Some(pm.card.id.clone()),
-        },
-    )?;
+    let (quote, invoice) = start_subscription(conn, &account.id, session.plan, &pm.card.id, now)?;
     store::upsert_account(conn, &Account { email: Some(email.to_string()), ..account.clone() })?;
     store::complete_checkout_session(conn, &session.id, now, &invoice.id)?;
     tracing::info!(session = %crate::ids::redact(&session.id), plan = %session.plan, amount = quote.total_due_today.cents(), "checkout paid");
@@ -239,6 +220,37 @@ fn fulfil_checkout(
         next_renewal_at: quote.period.end,
         next_renewal_amount: session.plan.plan().monthly_price,
     })
+}
+
+/// A new paid subscription to `plan` from `now`: the first (prorated) charge's invoice, the card
+/// counted as used, and the subscription itself.
+fn start_subscription(
+    conn: &Connection,
+    account_id: &str,
+    plan: PlanId,
+    pm_id: &str,
+    now: OffsetDateTime,
+) -> Result<(Quote, Invoice), AppError> {
+    let quote = proration::quote_new_subscription(plan, now).map_err(|e| AppError::Internal(format!("{e:?}")))?;
+    let invoice = store::insert_invoice(conn, invoice_from_quote(account_id, &quote, pm_id, now))?;
+    store::record_payment(conn, pm_id, account_id)?;
+    store::save_subscription(
+        conn,
+        &Subscription {
+            account_id: account_id.to_string(),
+            plan,
+            status: SubscriptionStatus::Active,
+            first_paid_at: now,
+            period_start: quote.period.start,
+            period_end: quote.period.end,
+            paid_this_period: quote.total_due_today,
+            scheduled_plan: None,
+            cancel_at_period_end: false,
+            overage_enabled: false,
+            payment_method_id: Some(pm_id.to_string()),
+        },
+    )?;
+    Ok((quote, invoice))
 }
 
 /// A paid invoice for what `quote` charges today.
@@ -379,23 +391,5 @@ pub fn seed_subscription(
         payments: 0,
     };
     store::insert_payment_method(conn, &pm, bought_at)?;
-    let quote = proration::quote_new_subscription(plan, bought_at).map_err(|e| AppError::Internal(format!("{e:?}")))?;
-    store::insert_invoice(conn, invoice_from_quote(&account.id, &quote, &pm.card.id, bought_at))?;
-    store::record_payment(conn, &pm.card.id, &account.id)?;
-    store::save_subscription(
-        conn,
-        &Subscription {
-            account_id: account.id.clone(),
-            plan,
-            status: SubscriptionStatus::Active,
-            first_paid_at: bought_at,
-            period_start: quote.period.start,
-            period_end: quote.period.end,
-            paid_this_period: quote.total_due_today,
-            scheduled_plan: None,
-            cancel_at_period_end: false,
-            overage_enabled: false,
-            payment_method_id: Some(pm.card.id),
-        },
-    )
+    start_subscription(conn, &account.id, plan, &pm.card.id, bought_at).map(|_| ())
 }
