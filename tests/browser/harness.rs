@@ -91,7 +91,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
-        let mut config = Config::for_tests(KEY, &base);
+        let mut config = Config::new(KEY, &base);
         config.dist_dir = Some(dist_dir());
         config.initial_clock = Some(start);
         let state = AppState::new(config, Store::in_memory().unwrap()).unwrap();

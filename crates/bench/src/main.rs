@@ -229,7 +229,7 @@ async fn main() {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut config = Config::for_tests(KEY, &base);
+    let mut config = Config::new(KEY, &base);
     config.dist_dir = Some(served.clone());
     let state = AppState::new(config, Store::in_memory().unwrap()).unwrap();
     let app = checkout_server::app(state);

@@ -57,14 +57,6 @@ pub enum PostalRequirement {
     None,
 }
 
-pub fn is_supported(code: &str) -> bool {
-    COUNTRIES.iter().any(|(c, _)| *c == code)
-}
-
-pub fn country_name(code: &str) -> Option<&'static str> {
-    COUNTRIES.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
-}
-
 pub fn postal_requirement(code: &str) -> PostalRequirement {
     match code {
         "US" | "CA" | "GB" => PostalRequirement::Required,
@@ -127,7 +119,5 @@ mod tests {
         assert_eq!(postal_requirement("US"), PostalRequirement::Required);
         assert_eq!(postal_requirement("DE"), PostalRequirement::Optional);
         assert_eq!(postal_requirement("HK"), PostalRequirement::None);
-        assert_eq!(country_name("KR"), Some("South Korea"));
-        assert!(!is_supported("RU"));
     }
 }

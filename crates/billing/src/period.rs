@@ -22,11 +22,6 @@ impl Period {
         Period { start, end: first_of_month(next_year, next_month) }
     }
 
-    /// The period after this one.
-    pub fn next(self) -> Period {
-        Period::containing(self.end)
-    }
-
     pub fn total_seconds(self) -> i64 {
         (self.end - self.start).whole_seconds()
     }
@@ -35,10 +30,6 @@ impl Period {
     pub fn seconds_left_from(self, from: OffsetDateTime) -> i64 {
         let from = from.clamp(self.start, self.end);
         (self.end - from).whole_seconds()
-    }
-
-    pub fn contains(self, at: OffsetDateTime) -> bool {
-        self.start <= at && at < self.end
     }
 }
 
@@ -105,7 +96,7 @@ mod tests {
         for (now, days) in cases {
             let p = Period::containing(now);
             assert_eq!(p.total_seconds(), days * 86_400, "{now}");
-            assert!(p.contains(now));
+            assert!(p.start <= now && now < p.end);
         }
     }
 
@@ -114,7 +105,7 @@ mod tests {
         let p = Period::containing(datetime!(2026-12-01 00:00 UTC));
         assert_eq!(p.start, datetime!(2026-12-01 00:00 UTC));
         assert_eq!(p.end, datetime!(2027-01-01 00:00 UTC));
-        assert_eq!(p.next().end, datetime!(2027-02-01 00:00 UTC));
+        assert_eq!(Period::containing(p.end).end, datetime!(2027-02-01 00:00 UTC));
     }
 
     #[test]

@@ -24,8 +24,9 @@ pub struct Config {
 }
 
 impl Config {
-    /// Defaults for tests and the demo: test mode, Kiro branding, 24 h / 1 h sessions.
-    pub fn for_tests(secret_key: &str, public_url: &str) -> Config {
+    /// Kiro's defaults: test mode (the only processor is the test one), Kiro branding, checkout
+    /// sessions for 24 hours and portal sessions for 1 hour, no extra return origins.
+    pub fn new(secret_key: &str, public_url: &str) -> Config {
         Config {
             secret_key: secret_key.into(),
             public_url: public_url.into(),
@@ -96,7 +97,7 @@ mod tests {
     use super::*;
 
     fn config() -> Config {
-        let mut c = Config::for_tests("sk_test", "http://127.0.0.1:1");
+        let mut c = Config::new("sk_test", "http://127.0.0.1:1");
         c.allowed_return_origins.push(parse_allowed_origin("https://app.kiro.dev").unwrap());
         c
     }

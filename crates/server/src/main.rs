@@ -72,7 +72,7 @@ async fn run(args: Args) -> Result<(), String> {
             .map_err(|e| format!("{e:?}"))?,
     };
     let public_url = args.public_url.unwrap_or_else(|| format!("http://{}:{}", args.host, args.port));
-    let mut cfg = Config::for_tests(&secret_key, public_url.trim_end_matches('/'));
+    let mut cfg = Config::new(&secret_key, public_url.trim_end_matches('/'));
     cfg.allowed_return_origins =
         args.allow_return_origins.iter().map(|o| config::parse_allowed_origin(o)).collect::<Result<_, _>>()?;
     cfg.dist_dir = Some(args.dist.clone());

@@ -13,7 +13,7 @@ const KEY: &str = "sk_test_0123456789abcdef";
 
 /// A server whose clock starts frozen at 2026-11-16 00:00 UTC: 15 of November's 30 days left.
 fn test_app() -> Router {
-    let mut cfg = Config::for_tests(KEY, "http://checkout.test");
+    let mut cfg = Config::new(KEY, "http://checkout.test");
     cfg.initial_clock = Some(time::macros::datetime!(2026-11-16 00:00 UTC));
     cfg.allowed_return_origins.push(config::parse_allowed_origin("https://app.kiro.dev").unwrap());
     app(AppState::new(cfg, Store::in_memory().unwrap()).unwrap())
@@ -922,7 +922,7 @@ async fn serves_the_app_with_caching_compression_and_a_hashed_csp() {
     .unwrap();
     std::fs::write(dist.join("app-0123456789abcdef.js"), "export default function init() {}".repeat(50)).unwrap();
     std::fs::write(dist.join("app-0123456789abcdef.js.br"), b"brotli bytes").unwrap();
-    let mut cfg = Config::for_tests(KEY, "http://checkout.test");
+    let mut cfg = Config::new(KEY, "http://checkout.test");
     cfg.dist_dir = Some(dist.clone());
     let app = app(AppState::new(cfg, Store::in_memory().unwrap()).unwrap());
 

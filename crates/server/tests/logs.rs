@@ -46,7 +46,7 @@ async fn logs_hold_neither_card_data_nor_whole_session_ids() {
     let subscriber =
         tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).finish();
     tracing::subscriber::set_global_default(subscriber).unwrap();
-    let app = app(AppState::new(Config::for_tests(KEY, "http://checkout.test"), Store::in_memory().unwrap()).unwrap());
+    let app = app(AppState::new(Config::new(KEY, "http://checkout.test"), Store::in_memory().unwrap()).unwrap());
     let account =
         json!({"id": "acct-logs", "email": "dev@example.com", "login": "github", "aws_account_linked": false});
     let created = post(
