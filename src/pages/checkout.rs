@@ -71,21 +71,23 @@ fn CheckoutForSession(session_id: String, checkout: CheckoutView) -> impl IntoVi
         return view! { <SuccessPage checkout=checkout receipt=receipt /> }.into_any();
     }
     match checkout.eligibility {
-        Eligibility::AccountLinkedToAws => view! { <LinkedToAwsPage checkout=checkout /> }.into_any(),
-        Eligibility::AlreadySubscribed => view! { <AlreadySubscribedPage checkout=checkout /> }.into_any(),
+        Eligibility::AccountLinkedToAws => {
+            let (title, message) = LINKED_TO_AWS;
+            view! { <CannotBuyPage checkout=checkout title=title message=message /> }.into_any()
+        }
+        Eligibility::AlreadySubscribed => {
+            let (title, message) = ALREADY_SUBSCRIBED;
+            view! { <CannotBuyPage checkout=checkout title=title message=message /> }.into_any()
+        }
         Eligibility::Eligible => view! { <PaymentFlow session_id=session_id checkout=checkout /> }.into_any(),
     }
 }
 
-/// Builder ID accounts linked to AWS subscribe through AWS.
+/// A session that cannot buy here: why, what to do, and the way back to the IDE.
 #[component]
-fn LinkedToAwsPage(checkout: CheckoutView) -> impl IntoView {
+fn CannotBuyPage(checkout: CheckoutView, title: &'static str, message: &'static str) -> impl IntoView {
     view! {
-        <StatusPage
-            title="Upgrade through your AWS account"
-            message="You signed in to Kiro with a Builder ID that is linked to an AWS account, so your plan is managed in AWS and can't be bought here. Ask your AWS administrator to give you a paid Kiro plan, or sign in to Kiro with a personal account to subscribe yourself. Nothing has been charged."
-            test_mode=checkout.test_mode
-        >
+        <StatusPage title=title message=message test_mode=checkout.test_mode>
             <a class="button secondary" href=checkout.return_url.clone()>
                 {checkout.branding.return_link_text.clone()}
             </a>
@@ -93,21 +95,17 @@ fn LinkedToAwsPage(checkout: CheckoutView) -> impl IntoView {
     }
 }
 
+/// Builder ID accounts linked to AWS subscribe through AWS.
+const LINKED_TO_AWS: (&str, &str) = (
+    "Upgrade through your AWS account",
+    "You signed in to Kiro with a Builder ID that is linked to an AWS account, so your plan is managed in AWS and can't be bought here. Ask your AWS administrator to give you a paid Kiro plan, or sign in to Kiro with a personal account to subscribe yourself. Nothing has been charged.",
+);
+
 /// The account already pays: changes happen in the portal, opened from the IDE.
-#[component]
-fn AlreadySubscribedPage(checkout: CheckoutView) -> impl IntoView {
-    view! {
-        <StatusPage
-            title="You already have a paid plan"
-            message="This account already has a Kiro subscription, so there's nothing to buy here. To change your plan, open Kiro, go to the account menu and choose Manage Plan."
-            test_mode=checkout.test_mode
-        >
-            <a class="button secondary" href=checkout.return_url.clone()>
-                {checkout.branding.return_link_text.clone()}
-            </a>
-        </StatusPage>
-    }
-}
+const ALREADY_SUBSCRIBED: (&str, &str) = (
+    "You already have a paid plan",
+    "This account already has a Kiro subscription, so there's nothing to buy here. To change your plan, open Kiro, go to the account menu and choose Manage Plan.",
+);
 
 /// How the user pays: a saved card or a new one.
 #[derive(Clone, Debug, PartialEq)]

@@ -83,14 +83,18 @@ pub async fn create_checkout_session(
         store::insert_checkout_session(tx, &session)
     })?;
     tracing::info!(session = %redact(&session.id), %plan, "checkout session created");
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedSession {
-            url: format!("{}/checkout/{}", state.config.public_url, session.id),
-            id: session.id,
-            expires_at: session.expires_at,
-        }),
-    ))
+    Ok(created(&state, "checkout", session.id, session.expires_at))
+}
+
+/// `201` with the session's id, its page URL and its expiry.
+fn created(
+    state: &AppState,
+    page: &str,
+    id: String,
+    expires_at: time::OffsetDateTime,
+) -> (StatusCode, Json<CreatedSession>) {
+    let url = format!("{}/{page}/{id}", state.config.public_url);
+    (StatusCode::CREATED, Json(CreatedSession { id, url, expires_at }))
 }
 
 pub async fn create_portal_session(
@@ -112,14 +116,7 @@ pub async fn create_portal_session(
         store::insert_portal_session(tx, &session, now)
     })?;
     tracing::info!(session = %redact(&session.id), "portal session created");
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedSession {
-            url: format!("{}/portal/{}", state.config.public_url, session.id),
-            id: session.id,
-            expires_at: session.expires_at,
-        }),
-    ))
+    Ok(created(&state, "portal", session.id, session.expires_at))
 }
 
 pub async fn get_subscription(
