@@ -1,7 +1,20 @@
 //! Calendar-month billing periods in UTC, always from an injected "now".
 
 use serde::{Deserialize, Serialize};
+use time::macros::datetime;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+
+/// The first instant the billing rules are defined for.
+pub const EARLIEST_SUPPORTED: OffsetDateTime = datetime!(2000-01-01 00:00 UTC);
+/// The last instant the billing rules are defined for. Every period, renewal date and RFC 3339
+/// timestamp computed from an instant up to here stays far inside what `time` and the wire format
+/// can represent, so nothing downstream can overflow.
+pub const LATEST_SUPPORTED: OffsetDateTime = datetime!(2999-12-31 23:59:59 UTC);
+
+/// Whether `at` lies in the range the billing rules are defined for.
+pub fn is_supported(at: OffsetDateTime) -> bool {
+    (EARLIEST_SUPPORTED..=LATEST_SUPPORTED).contains(&at)
+}
 
 /// A billing period: from 00:00 UTC on the 1st of a month to 00:00 UTC on the 1st of the next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,14 +35,16 @@ impl Period {
         Period { start, end: first_of_month(next_year, next_month) }
     }
 
-    pub fn total_seconds(self) -> i64 {
-        (self.end - self.start).whole_seconds()
+    pub fn total_days(self) -> i64 {
+        (self.end - self.start).whole_days()
     }
 
-    /// Seconds from `from` to the end of the period, clamped to the period.
-    pub fn seconds_left_from(self, from: OffsetDateTime) -> i64 {
-        let from = from.clamp(self.start, self.end);
-        (self.end - from).whole_seconds()
+    /// Whole UTC days from `from` to the end of the period, the day of `from` included, clamped to
+    /// the period. A price prorated by days changes only at midnight UTC, so the total a user sees
+    /// holds while they fill in the form.
+    pub fn days_left_from(self, from: OffsetDateTime) -> i64 {
+        let from = from.clamp(self.start, self.end).to_offset(UtcOffset::UTC);
+        (self.end.date() - from.date()).whole_days()
     }
 }
 
@@ -95,7 +110,7 @@ mod tests {
         ];
         for (now, days) in cases {
             let p = Period::containing(now);
-            assert_eq!(p.total_seconds(), days * 86_400, "{now}");
+            assert_eq!(p.total_days(), days, "{now}");
             assert!(p.start <= now && now < p.end);
         }
     }
@@ -115,11 +130,24 @@ mod tests {
     }
 
     #[test]
-    fn seconds_left_is_clamped() {
+    fn days_left_count_today_and_are_clamped() {
         let p = Period::containing(datetime!(2026-11-16 00:00 UTC));
-        assert_eq!(p.seconds_left_from(datetime!(2026-11-16 00:00 UTC)), 15 * 86_400);
-        assert_eq!(p.seconds_left_from(datetime!(2026-10-01 00:00 UTC)), 30 * 86_400);
-        assert_eq!(p.seconds_left_from(datetime!(2027-01-01 00:00 UTC)), 0);
+        assert_eq!(p.days_left_from(datetime!(2026-11-16 00:00 UTC)), 15);
+        assert_eq!(p.days_left_from(datetime!(2026-11-16 23:59:59 UTC)), 15);
+        assert_eq!(p.days_left_from(datetime!(2026-11-30 23:59:59 UTC)), 1);
+        assert_eq!(p.days_left_from(datetime!(2026-11-17 01:00 +03:00)), 15);
+        assert_eq!(p.days_left_from(datetime!(2026-10-01 00:00 UTC)), 30);
+        assert_eq!(p.days_left_from(datetime!(2027-01-01 00:00 UTC)), 0);
+    }
+
+    #[test]
+    fn the_supported_range_ends_well_inside_what_time_can_hold() {
+        assert!(is_supported(datetime!(2026-11-26 12:00 UTC)));
+        assert!(!is_supported(datetime!(9999-12-15 00:00 UTC)));
+        assert!(!is_supported(datetime!(1999-12-31 23:59:59 UTC)));
+        let last = Period::containing(LATEST_SUPPORTED);
+        assert_eq!(last.end, datetime!(3000-01-01 00:00 UTC));
+        assert_eq!(Period::containing(last.end).end, datetime!(3000-02-01 00:00 UTC));
     }
 
     #[test]

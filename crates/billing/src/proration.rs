@@ -162,7 +162,7 @@ pub fn quote_cancel(history: &PaidHistory, now: OffsetDateTime) -> Quote {
 /// `plan`'s price for the part of `period` from `from` to its end, as a described line.
 fn prorated_line(plan: PlanId, from: OffsetDateTime, period: Period) -> Result<LineItem, QuoteError> {
     let price = plan.plan().monthly_price;
-    let amount = price.mul_ratio(period.seconds_left_from(from), period.total_seconds()).ok_or(QuoteError::Overflow)?;
+    let amount = price.mul_ratio(period.days_left_from(from), period.total_days()).ok_or(QuoteError::Overflow)?;
     let description = if from <= period.start {
         format!("{} for {}", plan.plan().name, crate::period::month_and_year(period.start))
     } else {
@@ -280,14 +280,15 @@ mod tests {
 
     #[test]
     fn months_of_28_29_30_and_31_days() {
-        // Half of each month left: exactly half the price.
-        for now in [
-            datetime!(2026-02-15 00:00 UTC),
-            datetime!(2028-02-15 12:00 UTC),
-            datetime!(2026-11-16 00:00 UTC),
-            datetime!(2026-12-16 12:00 UTC),
+        // Whole days left, today included: 14/28 and 15/30 are half the price; 15/29 and 15/31
+        // are rounded to the nearest cent.
+        for (now, expected) in [
+            (datetime!(2026-02-15 00:00 UTC), 1000),
+            (datetime!(2026-11-16 12:00 UTC), 1000),
+            (datetime!(2028-02-15 12:00 UTC), 1034),
+            (datetime!(2026-12-17 18:00 UTC), 968),
         ] {
-            assert_eq!(quote_new_subscription(PlanId::Pro, now).unwrap().total_due_today, cents(1000), "{now}");
+            assert_eq!(quote_new_subscription(PlanId::Pro, now).unwrap().total_due_today, cents(expected), "{now}");
         }
         // One day left: 1/28, 1/29, 1/30, 1/31 of $20, rounded.
         assert_eq!(
@@ -314,18 +315,32 @@ mod tests {
         assert_eq!(q.total_due_today, cents(4000));
         assert_eq!(q.lines[0].description, "Kiro Pro+ for December 2026");
         assert_eq!(q.next_renewal_at, Some(datetime!(2027-01-01 00:00 UTC)));
-        // One second before the boundary almost nothing is left.
+        // The last day of the month is a whole day: 1/30 of Kiro Power's $200.00.
         let q = quote_new_subscription(PlanId::Power, datetime!(2026-11-30 23:59:59 UTC)).unwrap();
-        assert_eq!(q.total_due_today, cents(0));
+        assert_eq!(q.total_due_today, cents(667));
     }
 
     #[test]
-    fn halves_round_away_from_zero() {
-        // $20.00 x 1/8 of a 32-second span is not possible with calendar months, so use a 30-day
-        // month at a second count that produces an exact half cent: 2000 * s / 2_592_000 = n + 0.5.
-        // s = 648 gives 0.5 cents -> 1 cent.
-        let q = quote_new_subscription(PlanId::Pro, datetime!(2026-11-30 23:49:12 UTC)).unwrap();
-        assert_eq!(q.total_due_today, cents(1));
+    fn the_price_holds_all_day_and_changes_at_midnight_utc() {
+        let morning = quote_new_subscription(PlanId::Power, datetime!(2026-11-26 00:00 UTC)).unwrap();
+        for later in [datetime!(2026-11-26 00:02 UTC), datetime!(2026-11-26 13:37 UTC), datetime!(2026-11-26 23:59:59 UTC)]
+        {
+            assert_eq!(quote_new_subscription(PlanId::Power, later).unwrap().total_due_today, morning.total_due_today);
+        }
+        // 5 of 30 days left (26th to 30th): $200.00 x 5/30 = $33.33.
+        assert_eq!(morning.total_due_today, cents(3333));
+        let next_day = quote_new_subscription(PlanId::Power, datetime!(2026-11-27 00:00 UTC)).unwrap();
+        assert_eq!(next_day.total_due_today, cents(2667));
+    }
+
+    #[test]
+    fn every_supported_instant_quotes_without_panicking() {
+        for now in [crate::period::EARLIEST_SUPPORTED, crate::period::LATEST_SUPPORTED] {
+            for plan in PlanId::ALL.into_iter().filter(|p| p.is_paid()) {
+                let q = quote_new_subscription(plan, now).unwrap();
+                assert!(q.total_due_today <= plan.plan().monthly_price);
+            }
+        }
     }
 
     fn any_instant() -> impl Strategy<Value = OffsetDateTime> {
@@ -333,11 +348,43 @@ mod tests {
         (946_684_800i64..4_102_444_800i64).prop_map(|s| OffsetDateTime::from_unix_timestamp(s).unwrap())
     }
 
+    /// Any instant the server's clock accepts.
+    fn any_supported_instant() -> impl Strategy<Value = OffsetDateTime> {
+        let (low, high) = (crate::period::EARLIEST_SUPPORTED, crate::period::LATEST_SUPPORTED);
+        (low.unix_timestamp()..=high.unix_timestamp()).prop_map(|s| OffsetDateTime::from_unix_timestamp(s).unwrap())
+    }
+
     fn any_plan() -> impl Strategy<Value = PlanId> {
         prop::sample::select(PlanId::ALL.to_vec())
     }
 
     proptest! {
+        #[test]
+        fn periods_and_quotes_are_total_over_the_supported_range(
+            now in any_supported_instant(),
+            first_paid_back in 0i64..40 * 86_400,
+            paid in 0i64..20_000,
+            from in any_plan(),
+            to in any_plan(),
+        ) {
+            let period = Period::containing(now);
+            prop_assert!(period.start <= now && now < period.end);
+            prop_assert!((28..=31).contains(&period.total_days()));
+            let days_left = period.days_left_from(now);
+            prop_assert!((1..=period.total_days()).contains(&days_left));
+            let first_paid_at = (now - time::Duration::seconds(first_paid_back)).max(crate::period::EARLIEST_SUPPORTED);
+            if to.is_paid() {
+                prop_assert!(quote_new_subscription(to, now).is_ok());
+            }
+            if from.is_paid() && from != to {
+                let history = PaidHistory { plan: from, first_paid_at, paid_this_period: cents(paid) };
+                let q = quote_change(&history, to, now);
+                prop_assert!(q.is_ok());
+            }
+            let next = Period::containing(period.end);
+            prop_assert!(next.start == period.end && next.end > next.start);
+        }
+
         #[test]
         fn no_quote_is_ever_negative(first_paid in any_instant(), later in 0i64..80_000_000, paid in 0i64..100_000, from in any_plan(), to in any_plan()) {
             let now = first_paid + time::Duration::seconds(later);
@@ -375,7 +422,7 @@ mod tests {
                 plan = target;
                 step_count += 1;
             }
-            let expected = plan.plan().monthly_price.mul_ratio(period.seconds_left_from(first_paid), period.total_seconds()).unwrap();
+            let expected = plan.plan().monthly_price.mul_ratio(period.days_left_from(first_paid), period.total_days()).unwrap();
             prop_assert!((paid.cents() - expected.cents()).abs() <= step_count + 1);
         }
     }

@@ -90,6 +90,7 @@ pub enum EmailError {
     Empty,
     TooLong,
     Invalid,
+    InvisibleCharacters,
 }
 
 impl EmailError {
@@ -98,6 +99,9 @@ impl EmailError {
             EmailError::Empty => "Enter your email address.",
             EmailError::TooLong => "This email address is too long.",
             EmailError::Invalid => "This email address is not valid. Check it for typos, like name@example.com.",
+            EmailError::InvisibleCharacters => {
+                "This email address contains invisible characters. Type it in instead of pasting it."
+            }
         }
     }
 }
@@ -108,6 +112,9 @@ pub fn validate_email(input: &str) -> Result<String, EmailError> {
     let email = input.trim();
     if email.is_empty() {
         return Err(EmailError::Empty);
+    }
+    if email.chars().any(is_invisible_format_char) {
+        return Err(EmailError::InvisibleCharacters);
     }
     if email.len() > 254 {
         return Err(EmailError::TooLong);
@@ -297,6 +304,7 @@ pub enum NameError {
     Empty,
     TooLong,
     Invalid,
+    InvisibleCharacters,
 }
 
 impl NameError {
@@ -305,6 +313,9 @@ impl NameError {
             NameError::Empty => "Enter the name on your card.",
             NameError::TooLong => "The name on the card can be at most 100 characters.",
             NameError::Invalid => "The name on the card can't contain digits or symbols like < > { }.",
+            NameError::InvisibleCharacters => {
+                "The name on the card contains invisible characters. Type it in instead of pasting it."
+            }
         }
     }
 }
@@ -314,6 +325,9 @@ pub fn validate_cardholder_name(input: &str) -> Result<String, NameError> {
     let name = input.trim();
     if name.is_empty() {
         return Err(NameError::Empty);
+    }
+    if name.chars().any(is_invisible_format_char) {
+        return Err(NameError::InvisibleCharacters);
     }
     if name.chars().count() > 100 {
         return Err(NameError::TooLong);
@@ -441,10 +455,52 @@ pub fn validate_postal_code(input: &str, country: &str) -> Result<Option<String>
     }
 }
 
+/// Unicode's format characters (general category Cf, Unicode 15): bidi controls such as U+202E,
+/// zero-width spaces and joiners, the BOM, tags. They render as nothing, so in an email or a name
+/// they only ever disguise what was typed. A table instead of a Unicode crate: a few bytes of wasm.
+pub fn is_invisible_format_char(c: char) -> bool {
+    const CF: &[(u32, u32)] = &[
+        (0x00AD, 0x00AD),
+        (0x0600, 0x0605),
+        (0x061C, 0x061C),
+        (0x06DD, 0x06DD),
+        (0x070F, 0x070F),
+        (0x0890, 0x0891),
+        (0x08E2, 0x08E2),
+        (0x180E, 0x180E),
+        (0x200B, 0x200F),
+        (0x202A, 0x202E),
+        (0x2060, 0x2064),
+        (0x2066, 0x206F),
+        (0xFEFF, 0xFEFF),
+        (0xFFF9, 0xFFFB),
+        (0x110BD, 0x110BD),
+        (0x110CD, 0x110CD),
+        (0x13430, 0x1343F),
+        (0x1BCA0, 0x1BCA3),
+        (0x1D173, 0x1D17A),
+        (0xE0001, 0xE0001),
+        (0xE0020, 0xE007F),
+    ];
+    let c = u32::from(c);
+    CF.iter().any(|&(low, high)| (low..=high).contains(&c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn invisible_characters_are_refused_in_emails_and_names() {
+        for c in ['\u{202E}', '\u{200B}', '\u{200D}', '\u{2066}', '\u{FEFF}', '\u{00AD}', '\u{E0041}'] {
+            assert_eq!(validate_email(&format!("dev{c}@example.com")), Err(EmailError::InvisibleCharacters), "{c:?}");
+            assert_eq!(validate_email(&format!("dev@exam{c}ple.com")), Err(EmailError::InvisibleCharacters), "{c:?}");
+            assert_eq!(validate_cardholder_name(&format!("Ada{c} Lovelace")), Err(NameError::InvisibleCharacters));
+        }
+        assert_eq!(validate_cardholder_name("Zoë O’Brien").as_deref(), Ok("Zoë O’Brien"));
+        assert!(!is_invisible_format_char('a') && !is_invisible_format_char(' ') && !is_invisible_format_char('é'));
+    }
 
     #[test]
     fn emails() {

@@ -38,6 +38,9 @@ pub enum ErrorCode {
     ClockBackwards,
     NotFound,
     MethodNotAllowed,
+    RequestTimeout,
+    RateLimited,
+    ClockOutOfRange,
     Internal,
     /// A code this build does not know yet (a newer server).
     #[serde(other)]

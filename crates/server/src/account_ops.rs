@@ -66,6 +66,7 @@ pub fn store_card(
     token: &TokenizedCard,
     now: OffsetDateTime,
 ) -> Result<PaymentMethod, AppError> {
+    crate::billing_ops::check_card_limit(conn, &session.id, session.expires_at, now)?;
     let pm = PaymentMethod {
         account_id: None,
         session_id: Some(session.id.clone()),
@@ -97,6 +98,7 @@ pub fn attach_card(
         ChargeResult::Succeeded => {}
         ChargeResult::Declined(code) => return Ok(PaymentMethodOutcome::Declined { decline: decline(code) }),
         ChargeResult::RequiresAuthentication => {
+            crate::billing_ops::check_challenge_limit(conn, &session.id, session.expires_at, now)?;
             let challenge = store::Challenge {
                 id: new_id("ch"),
                 session_id: session.id.clone(),

@@ -165,6 +165,13 @@ pub fn pay_checkout(
     now: OffsetDateTime,
 ) -> Result<PaymentOutcome, AppError> {
     let CheckoutPayment { session, account, email, expected_total } = *payment;
+    // Checked again here, in the transaction that records the charge: another session of the same
+    // account may have paid since this one was confirmed (a 3-D Secure answer comes much later).
+    match eligibility(conn, account)? {
+        Eligibility::AccountLinkedToAws => return Err(AppError::AccountLinkedToAws),
+        Eligibility::AlreadySubscribed => return Err(AppError::AlreadySubscribed),
+        Eligibility::Eligible => {}
+    }
     let behavior = CardBehavior::parse(&pm.behavior);
     match processor::charge(behavior, charge_kind(pm), authenticated) {
         ChargeResult::Succeeded => {
@@ -172,6 +179,7 @@ pub fn pay_checkout(
             Ok(PaymentOutcome::Succeeded { receipt })
         }
         ChargeResult::RequiresAuthentication => {
+            check_challenge_limit(conn, &session.id, session.expires_at, now)?;
             let challenge = store::Challenge {
                 id: new_id("ch"),
                 session_id: session.id.clone(),
@@ -186,6 +194,43 @@ pub fn pay_checkout(
         }
         ChargeResult::Declined(code) => decline(conn, session, code),
     }
+}
+
+/// Cards a checkout or portal session may tokenize, and 3-D Secure challenges it may open: enough
+/// for any honest user, too few for testing stolen cards.
+pub const MAX_CARDS_PER_SESSION: u32 = 20;
+pub const MAX_CHALLENGES_PER_SESSION: u32 = 20;
+
+/// The session's time left, for `Retry-After` when a per-session limit is reached.
+fn retry_after(expires_at: OffsetDateTime, now: OffsetDateTime) -> AppError {
+    let seconds = (expires_at - now).whole_seconds().max(1);
+    AppError::RateLimited { retry_after_secs: u64::try_from(seconds).unwrap_or(1) }
+}
+
+pub fn check_card_limit(
+    conn: &Connection,
+    session_id: &str,
+    expires_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
+    if store::cards_tokenized_in(conn, session_id)? >= MAX_CARDS_PER_SESSION {
+        tracing::warn!(session = %crate::ids::redact(session_id), "card limit reached");
+        return Err(retry_after(expires_at, now));
+    }
+    Ok(())
+}
+
+pub fn check_challenge_limit(
+    conn: &Connection,
+    session_id: &str,
+    expires_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
+    if store::challenges_opened_in(conn, session_id)? >= MAX_CHALLENGES_PER_SESSION {
+        tracing::warn!(session = %crate::ids::redact(session_id), "3-D Secure limit reached");
+        return Err(retry_after(expires_at, now));
+    }
+    Ok(())
 }
 
 /// Counts a decline against the session (it locks at [`MAX_DECLINES`]).
@@ -234,7 +279,7 @@ fn start_subscription(
     let quote = proration::quote_new_subscription(plan, now).map_err(|e| AppError::Internal(format!("{e:?}")))?;
     let invoice = store::insert_invoice(conn, invoice_from_quote(account_id, &quote, pm_id, now))?;
     store::record_payment(conn, pm_id, account_id)?;
-    store::save_subscription(
+    store::insert_subscription(
         conn,
         &Subscription {
             account_id: account_id.to_string(),
@@ -308,61 +353,92 @@ pub fn subscription_view(conn: &Connection, account_id: &str) -> Result<Subscrip
     })
 }
 
-/// Runs what fell due up to `now`, once per period whatever the number of clock moves: renewals
-/// on the 1st, scheduled downgrades, cancellations at period end, failed renewals -> past due.
-pub fn run_due(conn: &Connection, now: OffsetDateTime) -> Result<(), AppError> {
-    for mut sub in store::all_subscriptions_due(conn, now)? {
-        while sub.period_end <= now && sub.status != SubscriptionStatus::Canceled {
-            let next = Period::containing(sub.period_end);
-            if let Some(plan) = sub.scheduled_plan.take() {
-                sub.plan = plan;
-            }
-            if sub.cancel_at_period_end || !sub.plan.is_paid() {
-                sub.plan = PlanId::Free;
-                sub.status = SubscriptionStatus::Canceled;
-                sub.cancel_at_period_end = false;
-                sub.paid_this_period = Money::ZERO;
-                sub.period_start = next.start;
-                sub.period_end = next.end;
-                break;
-            }
-            let price = sub.plan.plan().monthly_price;
-            let pm = match &sub.payment_method_id {
-                Some(id) => store::get_payment_method(conn, id)?,
-                None => None,
-            };
-            // Renewals are off-session: a card that needs authentication fails them.
-            let result = pm.as_ref().is_some_and(|pm| {
-                processor::charge(CardBehavior::parse(&pm.behavior), ChargeKind::Later, false)
-                    == ChargeResult::Succeeded
-            });
-            let line = LineItem {
-                description: format!("{} for {}", sub.plan.plan().name, billing::period::month_and_year(next.start)),
-                amount: price,
-            };
-            let invoice = Invoice {
-                id: new_id("in"),
-                number: String::new(),
-                account_id: sub.account_id.clone(),
-                created_at: next.start,
-                period_start: next.start,
-                period_end: next.end,
-                lines: vec![line],
-                amount: price,
-                status: if result { "paid".into() } else { "open".into() },
-                payment_method_id: sub.payment_method_id.clone(),
-            };
-            store::insert_invoice(conn, invoice)?;
-            if let (true, Some(pm)) = (result, &pm) {
-                store::record_payment(conn, &pm.card.id, &sub.account_id)?;
-            }
-            sub.status = if result { SubscriptionStatus::Active } else { SubscriptionStatus::PastDue };
-            sub.paid_this_period = if result { price } else { Money::ZERO };
-            sub.period_start = next.start;
-            sub.period_end = next.end;
+/// Period ends handled in one transaction when catching up, so a clock that jumped far ahead
+/// never holds the writer for long: other requests run between batches.
+pub const DUE_BATCH: usize = 200;
+
+/// Whether [`run_due`] stopped at its budget with work left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    Done,
+    More,
+}
+
+/// Runs what fell due up to `now` (for every account, or one), at most `budget` period ends:
+/// renewals on the 1st, scheduled downgrades, cancellations at period end, failed renewals ->
+/// past due. Each period end is handled once, whatever the number of clock moves.
+pub fn run_due(
+    conn: &Connection,
+    now: OffsetDateTime,
+    account_id: Option<&str>,
+    budget: usize,
+) -> Result<Progress, AppError> {
+    let mut steps = 0;
+    for mut sub in store::subscriptions_due(conn, now, account_id, budget)? {
+        while steps < budget && sub.period_end <= now && sub.status != SubscriptionStatus::Canceled {
+            close_period(conn, &mut sub)?;
+            steps += 1;
         }
         store::save_subscription(conn, &sub)?;
     }
+    Ok(if steps >= budget { Progress::More } else { Progress::Done })
+}
+
+/// Runs everything that fell due up to `now`, one bounded batch per transaction.
+pub async fn catch_up(store: &crate::Store, now: OffsetDateTime) -> Result<(), AppError> {
+    while store.write(move |tx| run_due(tx, now, None, DUE_BATCH)).await? == Progress::More {}
+    Ok(())
+}
+
+/// Ends `sub`'s current period and starts the next: the scheduled plan applies, a cancellation or
+/// a downgrade to Free ends the subscription, a paid plan renews (or goes past due).
+fn close_period(conn: &Connection, sub: &mut Subscription) -> Result<(), AppError> {
+    let next = Period::containing(sub.period_end);
+    if let Some(plan) = sub.scheduled_plan.take() {
+        sub.plan = plan;
+    }
+    if sub.cancel_at_period_end || !sub.plan.is_paid() {
+        sub.plan = PlanId::Free;
+        sub.status = SubscriptionStatus::Canceled;
+        sub.cancel_at_period_end = false;
+        sub.paid_this_period = Money::ZERO;
+        sub.period_start = next.start;
+        sub.period_end = next.end;
+        return Ok(());
+    }
+    let price = sub.plan.plan().monthly_price;
+    let pm = match &sub.payment_method_id {
+        Some(id) => store::get_payment_method(conn, id)?,
+        None => None,
+    };
+    // Renewals are off-session: a card that needs authentication fails them.
+    let paid = pm.as_ref().is_some_and(|pm| {
+        processor::charge(CardBehavior::parse(&pm.behavior), ChargeKind::Later, false) == ChargeResult::Succeeded
+    });
+    let line = LineItem {
+        description: format!("{} for {}", sub.plan.plan().name, billing::period::month_and_year(next.start)),
+        amount: price,
+    };
+    let invoice = Invoice {
+        id: new_id("in"),
+        number: String::new(),
+        account_id: sub.account_id.clone(),
+        created_at: next.start,
+        period_start: next.start,
+        period_end: next.end,
+        lines: vec![line],
+        amount: price,
+        status: if paid { "paid".into() } else { "open".into() },
+        payment_method_id: sub.payment_method_id.clone(),
+    };
+    store::insert_invoice(conn, invoice)?;
+    if let (true, Some(pm)) = (paid, &pm) {
+        store::record_payment(conn, &pm.card.id, &sub.account_id)?;
+    }
+    sub.status = if paid { SubscriptionStatus::Active } else { SubscriptionStatus::PastDue };
+    sub.paid_this_period = if paid { price } else { Money::ZERO };
+    sub.period_start = next.start;
+    sub.period_end = next.end;
     Ok(())
 }
 

@@ -22,15 +22,13 @@ impl Clock {
         *self.frozen_at.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Freezes the clock at `to`. Refuses to go backwards from the current reading.
-    pub fn advance_to(&self, to: OffsetDateTime) -> Result<(), OffsetDateTime> {
+    /// Freezes the clock at `to`, or leaves it where it is when it already reads later: the
+    /// caller has checked `to` against the saved reading, and racing moves land in any order.
+    pub fn move_forward_to(&self, to: OffsetDateTime) {
         let mut frozen = self.frozen_at.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let current = frozen.unwrap_or_else(OffsetDateTime::now_utc);
-        if to < current {
-            return Err(current);
+        if frozen.is_none_or(|current| current < to) {
+            *frozen = Some(to);
         }
-        *frozen = Some(to);
-        Ok(())
     }
 }
 
@@ -43,9 +41,9 @@ mod tests {
     fn moves_forwards_only_and_stays_put() {
         let clock = Clock::new(Some(datetime!(2030-01-01 00:00 UTC)));
         assert_eq!(clock.now(), datetime!(2030-01-01 00:00 UTC));
-        assert!(clock.advance_to(datetime!(2030-02-01 00:00 UTC)).is_ok());
+        clock.move_forward_to(datetime!(2030-02-01 00:00 UTC));
         assert_eq!(clock.now(), datetime!(2030-02-01 00:00 UTC));
-        assert!(clock.advance_to(datetime!(2030-01-15 00:00 UTC)).is_err());
+        clock.move_forward_to(datetime!(2030-01-15 00:00 UTC));
         assert_eq!(clock.now(), datetime!(2030-02-01 00:00 UTC));
     }
 }

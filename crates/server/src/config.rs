@@ -83,6 +83,21 @@ impl Config {
     }
 }
 
+/// Secret keys shorter than this are refused at start: they could be guessed.
+pub const MIN_SECRET_KEY_LEN: usize = 24;
+
+/// A secret key given with `--secret-key` / `CHECKOUT_SECRET_KEY` must be long enough to be secret.
+pub fn check_secret_key(key: &str) -> Result<(), String> {
+    if key.chars().count() < MIN_SECRET_KEY_LEN {
+        return Err(format!(
+            "the secret key (--secret-key or CHECKOUT_SECRET_KEY) must be at least {MIN_SECRET_KEY_LEN} characters; \
+             it has {}. Leave it unset to have one generated.",
+            key.chars().count()
+        ));
+    }
+    Ok(())
+}
+
 /// Parses `https://host[:port]` for `--allow-return-origin`.
 pub fn parse_allowed_origin(raw: &str) -> Result<url::Origin, String> {
     let url = Url::parse(raw).map_err(|e| format!("{raw}: {e}"))?;

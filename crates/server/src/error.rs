@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use billing::wire::{ErrorBody, ErrorCode, ErrorDetail};
 use serde::de::DeserializeOwned;
@@ -34,7 +34,11 @@ pub enum AppError {
     ChallengeNotFound,
     QuoteChanged,
     ClockBackwards,
+    ClockOutOfRange(&'static str),
     NotFound,
+    MethodNotAllowed(String),
+    RequestTimeout,
+    RateLimited { retry_after_secs: u64 },
     Internal(String),
 }
 
@@ -160,10 +164,30 @@ impl AppError {
                 ErrorCode::ClockBackwards,
                 "The test clock only moves forwards.".into(),
             ),
+            ClockOutOfRange(why) => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::ClockOutOfRange,
+                (*why).into(),
+            ),
             NotFound => (
                 StatusCode::NOT_FOUND,
                 ErrorCode::NotFound,
                 "Nothing here.".into(),
+            ),
+            MethodNotAllowed(allowed) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::MethodNotAllowed,
+                format!("This address accepts only {allowed}."),
+            ),
+            RequestTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                ErrorCode::RequestTimeout,
+                "The request took too long to arrive. Send it again.".into(),
+            ),
+            RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::RateLimited,
+                "Too many attempts. Wait before trying again.".into(),
             ),
             Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -192,7 +216,11 @@ impl IntoResponse for AppError {
         if let AppError::Internal(detail) = &self {
             tracing::error!(%detail, "internal error");
         }
-        (self.status(), Json(self.body())).into_response()
+        let mut response = (self.status(), Json(self.body())).into_response();
+        if let AppError::RateLimited { retry_after_secs } = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
     }
 }
 
@@ -227,4 +255,46 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         Json::<T>::from_request(req, state).await.map(|Json(v)| ApiJson(v)).map_err(AppError::from)
     }
+}
+
+/// The error body for a response some layer answered without one (axum's 405, a path that does
+/// not decode, a timeout): same status and headers (`Allow`, `Retry-After`), the spec's JSON.
+pub async fn json_error_bodies(request: Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let error = match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allowed = response.headers().get(header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or("");
+            AppError::MethodNotAllowed(if allowed.is_empty() { "other methods".into() } else { allowed.to_string() })
+        }
+        StatusCode::NOT_FOUND | StatusCode::URI_TOO_LONG => AppError::NotFound,
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::BodyTooLarge,
+        StatusCode::REQUEST_TIMEOUT => AppError::RequestTimeout,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType,
+        s if s.is_client_error() => AppError::InvalidRequest("The request's address or headers are not valid.".into()),
+        s => AppError::Internal(format!("{s} from a layer below")),
+    };
+    let (mut parts, _) = response.into_parts();
+    let replaced = error.into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_ENCODING);
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Response::from_parts(parts, replaced.into_body())
+}
+
+/// A panic in a handler: logged, answered with a JSON 500, and the server goes on.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    AppError::Internal(format!("panic: {detail}")).into_response()
 }

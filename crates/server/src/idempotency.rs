@@ -3,11 +3,15 @@
 //! transaction, so racing requests are serialised and the second one replays the first.
 
 use crate::error::AppError;
-use crate::store;
+use crate::store::{self, IdempotentAnswer};
 use rusqlite::Connection;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+
+/// How long the server API's `Idempotency-Key`s are remembered, as Stripe's are.
+pub const SERVER_KEY_LIFETIME: Duration = Duration::hours(24);
 
 /// A key as the page sent it: 1 to 255 characters.
 pub fn checked_key(key: &str) -> Result<&str, AppError> {
@@ -23,22 +27,55 @@ pub fn fingerprint(parts: &[&str]) -> String {
     format!("{:x}", Sha256::digest(parts.join("\n").as_bytes()))
 }
 
-/// Runs `work` once per `(scope, key)` and stores its answer; later calls replay that answer.
+/// One idempotent request: where its key lives, the key, and what the request asks for.
+pub struct Keyed<'a> {
+    pub scope: &'a str,
+    pub key: &'a str,
+    pub fingerprint: &'a str,
+}
+
+/// Runs `work` once per `(scope, key)` and stores its answer for good; later calls replay it.
 pub fn once<T: Serialize + DeserializeOwned>(
     conn: &Connection,
-    scope: &str,
-    key: &str,
-    fingerprint: &str,
+    request: &Keyed<'_>,
+    now: OffsetDateTime,
     work: impl FnOnce() -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    if let Some((stored, _, body)) = store::get_idempotent(conn, scope, key)? {
-        if stored != fingerprint {
+    replay_or_run(conn, request, OffsetDateTime::UNIX_EPOCH, now, work)
+}
+
+/// [`once`] for the server API: an answer is replayed for [`SERVER_KEY_LIFETIME`], then forgotten.
+pub fn once_a_day<T: Serialize + DeserializeOwned>(
+    conn: &Connection,
+    request: &Keyed<'_>,
+    now: OffsetDateTime,
+    work: impl FnOnce() -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    replay_or_run(conn, request, now - SERVER_KEY_LIFETIME, now, work)
+}
+
+fn replay_or_run<T: Serialize + DeserializeOwned>(
+    conn: &Connection,
+    request: &Keyed<'_>,
+    since: OffsetDateTime,
+    now: OffsetDateTime,
+    work: impl FnOnce() -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    if let Some((stored, _, body)) = store::get_idempotent(conn, request.scope, request.key, since)? {
+        if stored != request.fingerprint {
             return Err(AppError::IdempotencyConflict);
         }
         return serde_json::from_str(&body).map_err(|e| AppError::Internal(e.to_string()));
     }
     let answer = work()?;
     let body = serde_json::to_string(&answer).map_err(|e| AppError::Internal(e.to_string()))?;
-    store::put_idempotent(conn, scope, key, fingerprint, 200, &body)?;
+    let stored = IdempotentAnswer {
+        scope: request.scope,
+        key: request.key,
+        hash: request.fingerprint,
+        status: 200,
+        body: &body,
+    };
+    store::put_idempotent(conn, &stored, now)?;
     Ok(answer)
 }

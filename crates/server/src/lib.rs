@@ -9,17 +9,22 @@ pub mod config;
 pub mod error;
 pub mod idempotency;
 pub mod ids;
+pub mod limits;
 pub mod plan_changes;
 pub mod processor;
 pub mod routes;
+pub mod serve;
 pub mod static_files;
 pub mod store;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, Request, header};
+use axum::http::{HeaderValue, Request, StatusCode, header};
 use std::sync::Arc;
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -30,6 +35,9 @@ pub use store::Store;
 /// Request bodies larger than this are refused with `body_too_large`.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
+/// A whole request, body included, must arrive and be answered within this.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// Everything a handler needs.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -39,6 +47,7 @@ pub struct Inner {
     pub store: Store,
     pub clock: Clock,
     pub site: static_files::Site,
+    pub failed_keys: limits::FailedKeys,
 }
 
 impl std::ops::Deref for AppState {
@@ -52,14 +61,24 @@ impl AppState {
     /// Builds the state, reading the test clock back from the store and the built app from
     /// `config.dist_dir`.
     pub fn new(config: Config, store: Store) -> Result<AppState, String> {
-        let frozen = store
-            .read(|conn| store::get_meta(conn, "clock_frozen_at"))
+        let saved = store
+            .read_blocking(|conn| store::get_meta(conn, store::CLOCK_KEY))
             .map_err(|e| format!("{e:?}"))?
             .and_then(|v| v.parse::<i64>().ok())
-            .map(store::from_ts)
-            .or(config.initial_clock);
+            .map(store::from_ts);
+        // A reading outside what the billing rules cover (saved by an older build) is dropped
+        // rather than served: every request would fail on it.
+        let frozen = match saved {
+            Some(at) if billing::period::is_supported(at) => Some(at),
+            Some(at) => {
+                tracing::warn!(%at, "ignoring a saved test clock outside the supported range");
+                config.initial_clock
+            }
+            None => config.initial_clock,
+        };
         let site = static_files::Site::load(config.dist_dir.as_deref())?;
-        Ok(AppState(Arc::new(Inner { config, store, clock: Clock::new(frozen), site })))
+        let clock = Clock::new(frozen);
+        Ok(AppState(Arc::new(Inner { config, store, clock, site, failed_keys: limits::FailedKeys::default() })))
     }
 }
 
@@ -74,6 +93,9 @@ pub fn app(state: AppState) -> Router {
         .merge(api)
         .fallback_service(static_files::service(state.clone()))
         .with_state(state)
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(axum::middleware::from_fn(error::json_error_bodies))
         .layer(CompressionLayer::new().br(true).gzip(true))
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, csp))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

@@ -3,8 +3,9 @@
 use billing::PlanId;
 use billing::wire::Login;
 use checkout_server::store::{self, Account, CheckoutSession, PortalSession};
-use checkout_server::{AppState, Config, Store, app, billing_ops, config, ids};
+use checkout_server::{AppState, Config, Store, app, billing_ops, config, ids, serve};
 use clap::Parser;
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use tracing_subscriber::EnvFilter;
@@ -34,12 +35,18 @@ struct Args {
     /// Create a demo checkout session and a demo portal session and print their URLs.
     #[arg(long)]
     demo: bool,
+    /// Connections served at once; more wait in the kernel's backlog.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
 }
 
 #[tokio::main]
 async fn main() {
+    // Logs go to stderr (plain when it is not a terminal); the demo's links and key to stdout.
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     if let Err(e) = run(Args::parse()).await {
         eprintln!("error: {e}");
@@ -59,9 +66,9 @@ async fn run(args: Args) -> Result<(), String> {
     .map_err(|e| format!("can't open the database {}: {e}", args.db.display()))?;
 
     let secret_key = match args.secret_key.filter(|k| !k.trim().is_empty()) {
-        Some(key) => key,
+        Some(key) => config::check_secret_key(&key).map(|()| key)?,
         None => store
-            .write(|tx| {
+            .write_blocking(|tx| {
                 let key = match store::get_meta(tx, "secret_key")? {
                     Some(key) => key,
                     None => ids::new_id("sk_test"),
@@ -84,26 +91,25 @@ async fn run(args: Args) -> Result<(), String> {
     if args.demo {
         print_demo(&state)?;
     }
-    // With the system clock, renewals fall due as time passes; the test clock runs them itself.
+    // Renewals fall due as time passes (and a far test-clock move may leave work for later).
     let ticker = state.clone();
     tokio::spawn(async move {
         let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             every_minute.tick().await;
-            let now = ticker.clock.now();
-            if let Err(e) = ticker.store.write(|tx| billing_ops::run_due(tx, now)) {
+            if let Err(e) = billing_ops::catch_up(&ticker.store, ticker.clock.now()).await {
                 tracing::error!(?e, "renewals failed");
             }
         }
     });
     tracing::info!(%addr, "listening");
-    axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-            tracing::info!("shutting down");
-        })
-        .await
-        .map_err(|e| e.to_string())
+    let limits = serve::Limits { max_connections: args.max_connections, ..serve::Limits::default() };
+    serve::serve(listener, app(state.clone()), limits, async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
+    .await;
+    Ok(())
 }
 
 /// A fresh checkout session (a new account each run) and a portal session for an account on Pro.
@@ -129,7 +135,7 @@ fn print_demo(state: &AppState) -> Result<(), String> {
     };
     state
         .store
-        .write(|tx| {
+        .write_blocking(|tx| {
             let new_account = Account {
                 id: checkout.account_id.clone(),
                 email: Some("dev@example.com".into()),

@@ -28,7 +28,8 @@ pub fn open_portal(
     if now >= session.expires_at {
         return Err(AppError::SessionExpired);
     }
-    run_due(conn, now)?;
+    // This account's own periods only: the request stays small whoever else is due.
+    run_due(conn, now, Some(&session.account_id), usize::MAX)?;
     let sub = store::get_subscription(conn, &session.account_id)?.ok_or(AppError::NoSubscription)?;
     Ok((session, sub))
 }
@@ -138,6 +139,7 @@ pub fn change_plan(
             Ok(ChangeOutcome::Succeeded { change: receipt(&quote, from, Some(pm.card), Some(invoice.number)) })
         }
         ChargeResult::RequiresAuthentication => {
+            crate::billing_ops::check_challenge_limit(conn, &session.id, session.expires_at, now)?;
             let challenge = store::Challenge {
                 id: new_id("ch"),
                 session_id: session.id.clone(),

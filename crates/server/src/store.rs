@@ -1,14 +1,19 @@
-//! SQLite storage: the schema, its migrations, and the rows the routes read and write. One
-//! connection behind a mutex: every request that writes runs in one transaction, so two confirms
-//! racing on one session are serialised and the second sees the first's result.
+//! SQLite storage: the schema, its migrations, and the rows the routes read and write.
+//!
+//! One writer connection behind a mutex: every request that writes runs in one immediate
+//! transaction, so two confirms racing on one session are serialised and the second sees the
+//! first's result. Reads use a pool of read-only connections; with WAL they see the last commit
+//! and never wait behind a write's fsync. All database work runs on tokio's blocking threads,
+//! never on the async workers.
 
 use crate::error::AppError;
 use billing::validate::CardBrand;
 use billing::wire::{CardSummary, Login, SubscriptionStatus};
 use billing::{Money, PlanId};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
-use std::path::Path;
-use std::sync::Mutex;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
 /// Each entry moves the schema one version forward; `PRAGMA user_version` records how far.
@@ -98,28 +103,61 @@ CREATE TABLE challenges (
 ALTER TABLE challenges ADD COLUMN plan TEXT;
 ALTER TABLE challenges ADD COLUMN expected_total INTEGER;
 "#,
+    r#"
+-- A second live subscription for an account is refused by the primary key: new subscriptions are
+-- inserted, never replaced. Idempotent answers remember when they were given (kept 24 hours).
+ALTER TABLE idempotency ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX challenges_by_session ON challenges(session_id);
+CREATE INDEX payment_methods_by_session ON payment_methods(session_id);
+CREATE INDEX invoices_by_account ON invoices(account_id, created_at);
+CREATE INDEX subscriptions_due ON subscriptions(period_end) WHERE status != 'canceled';
+"#,
 ];
 
-pub struct Store {
-    conn: Mutex<Connection>,
+/// How long a connection waits for the writer's lock before giving up.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Read connections in the pool: more than the blocking threads that usually read at once.
+const READERS: u32 = 8;
+
+#[derive(Clone)]
+pub struct Store(Arc<Inner>);
+
+struct Inner {
+    writer: Mutex<Connection>,
+    readers: r2d2::Pool<SqliteConnectionManager>,
+    /// A throwaway database file, deleted when the store goes.
+    temporary: Option<PathBuf>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(path) = &self.temporary {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+    }
 }
 
 impl Store {
     /// A database file, created if missing, migrated to the current schema.
     pub fn open(path: &Path) -> Result<Store, rusqlite::Error> {
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        Self::init(conn)
+        Self::init(path, None)
     }
 
-    /// A private in-memory database (tests).
+    /// A throwaway database (tests, `--db :memory:`): a private file in the temp directory, so
+    /// it behaves exactly like a real one (WAL, separate readers), removed when the store goes.
     pub fn in_memory() -> Result<Store, rusqlite::Error> {
-        Self::init(Connection::open_in_memory()?)
+        let path = std::env::temp_dir().join(format!("kiro-checkout-{}.sqlite3", crate::ids::new_id("db")));
+        Self::init(&path, Some(path.clone()))
     }
 
-    fn init(mut conn: Connection) -> Result<Store, rusqlite::Error> {
+    fn init(path: &Path, temporary: Option<PathBuf>) -> Result<Store, rusqlite::Error> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         let version: usize =
             conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
@@ -128,24 +166,65 @@ impl Store {
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
         }
-        Ok(Store { conn: Mutex::new(conn) })
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
+            .with_init(|c| c.busy_timeout(BUSY_TIMEOUT));
+        let readers = r2d2::Pool::builder()
+            .max_size(READERS)
+            .min_idle(Some(1))
+            .build(manager)
+            .map_err(|e| {
+                let code = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN);
+                rusqlite::Error::SqliteFailure(code, Some(format!("read pool: {e}")))
+            })?;
+        Ok(Store(Arc::new(Inner { writer: Mutex::new(conn), readers, temporary })))
     }
 
-    /// Runs `f` in one immediate transaction, committed only when it returns `Ok`.
-    pub fn write<R>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
-        let mut conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    /// Runs `f` in one immediate transaction on a blocking thread, committed only when it
+    /// returns `Ok`. A panic in `f` rolls back and becomes an internal error.
+    pub async fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<R, AppError> + Send + 'static,
+    ) -> Result<R, AppError> {
+        let store = self.clone();
+        blocking(move || store.write_blocking(f)).await
+    }
+
+    /// [`Store::write`] for code that is not async (start-up, the demo).
+    pub fn write_blocking<R>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
+        let mut conn = self.0.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let result = f(&tx)?;
         tx.commit()?;
         Ok(result)
     }
 
-    /// Runs a read.
-    pub fn read<R>(&self, f: impl FnOnce(&Connection) -> Result<R, AppError>) -> Result<R, AppError> {
-        let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(&conn)
+    /// Runs a read on a pooled read-only connection, on a blocking thread.
+    pub async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, AppError> + Send + 'static,
+    ) -> Result<R, AppError> {
+        let store = self.clone();
+        blocking(move || store.read_blocking(f)).await
+    }
+
+    /// [`Store::read`] for code that is not async.
+    pub fn read_blocking<R>(&self, f: impl FnOnce(&Connection) -> Result<R, AppError>) -> Result<R, AppError> {
+        let conn = self.0.readers.get().map_err(|e| AppError::Internal(format!("read pool: {e}")))?;
+        let tx = conn.unchecked_transaction()?;
+        let result = f(&tx);
+        drop(tx);
+        result
     }
 }
+
+/// Runs blocking work off the async workers; a panic in it is an internal error, not a crash.
+async fn blocking<R: Send + 'static>(f: impl FnOnce() -> Result<R, AppError> + Send + 'static) -> Result<R, AppError> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| Err(AppError::Internal(format!("database task: {e}"))))
+}
+
+/// The meta key the test clock's reading is saved under.
+pub const CLOCK_KEY: &str = "clock_frozen_at";
 
 pub fn ts(at: OffsetDateTime) -> i64 {
     at.unix_timestamp()
@@ -481,33 +560,69 @@ pub fn get_subscription(conn: &Connection, account_id: &str) -> Result<Option<Su
         .optional()?)
 }
 
-pub fn all_subscriptions_due(conn: &Connection, now: OffsetDateTime) -> Result<Vec<Subscription>, AppError> {
-    let mut stmt = conn
-        .prepare(&format!("SELECT {SUB_COLUMNS} FROM subscriptions WHERE period_end <= ?1 AND status != 'canceled'"))?;
-    let rows = stmt.query_map([ts(now)], sub_from_row)?.collect::<Result<Vec<_>, _>>()?;
+/// Up to `limit` subscriptions with a period that ended by `now` (all accounts, or one).
+pub fn subscriptions_due(
+    conn: &Connection,
+    now: OffsetDateTime,
+    account_id: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Subscription>, AppError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {SUB_COLUMNS} FROM subscriptions WHERE period_end <= ?1 AND status != 'canceled'
+         AND (?2 IS NULL OR account_id = ?2) ORDER BY period_end LIMIT ?3"
+    ))?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(params![ts(now), account_id, limit], sub_from_row)?.collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 
-pub fn save_subscription(conn: &Connection, s: &Subscription) -> Result<(), AppError> {
-    conn.execute(
+/// Starts a paid subscription. An account's earlier subscription is replaced only when it has
+/// ended: a live one makes this fail with `already_subscribed`, whatever the caller checked.
+pub fn insert_subscription(conn: &Connection, s: &Subscription) -> Result<(), AppError> {
+    let inserted = conn.execute(
         &format!(
-            "INSERT OR REPLACE INTO subscriptions ({SUB_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            "INSERT INTO subscriptions ({SUB_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT(account_id) DO UPDATE SET plan = excluded.plan, status = excluded.status,
+                 first_paid_at = excluded.first_paid_at, period_start = excluded.period_start,
+                 period_end = excluded.period_end, paid_this_period = excluded.paid_this_period,
+                 scheduled_plan = excluded.scheduled_plan, cancel_at_period_end = excluded.cancel_at_period_end,
+                 overage_enabled = excluded.overage_enabled, payment_method_id = excluded.payment_method_id
+             WHERE subscriptions.status = 'canceled' OR subscriptions.plan = 'free'"
         ),
-        params![
-            s.account_id,
-            s.plan.as_str(),
-            status_str(s.status),
-            ts(s.first_paid_at),
-            ts(s.period_start),
-            ts(s.period_end),
-            s.paid_this_period.cents(),
-            s.scheduled_plan.map(PlanId::as_str),
-            s.cancel_at_period_end,
-            s.overage_enabled,
-            s.payment_method_id
-        ],
+        subscription_params(s),
     )?;
-    Ok(())
+    if inserted == 0 { Err(AppError::AlreadySubscribed) } else { Ok(()) }
+}
+
+/// Writes back a subscription that exists.
+pub fn save_subscription(conn: &Connection, s: &Subscription) -> Result<(), AppError> {
+    let updated = conn.execute(
+        "UPDATE subscriptions SET plan = ?2, status = ?3, first_paid_at = ?4, period_start = ?5, period_end = ?6,
+             paid_this_period = ?7, scheduled_plan = ?8, cancel_at_period_end = ?9, overage_enabled = ?10,
+             payment_method_id = ?11
+         WHERE account_id = ?1",
+        subscription_params(s),
+    )?;
+    if updated == 1 { Ok(()) } else { Err(AppError::Internal("saving a subscription that does not exist".into())) }
+}
+
+type SubscriptionRow<'a> =
+    (&'a str, &'static str, &'static str, i64, i64, i64, i64, Option<&'static str>, bool, bool, Option<&'a str>);
+
+fn subscription_params(s: &Subscription) -> SubscriptionRow<'_> {
+    (
+        &s.account_id,
+        s.plan.as_str(),
+        status_str(s.status),
+        ts(s.first_paid_at),
+        ts(s.period_start),
+        ts(s.period_end),
+        s.paid_this_period.cents(),
+        s.scheduled_plan.map(PlanId::as_str),
+        s.cancel_at_period_end,
+        s.overage_enabled,
+        s.payment_method_id.as_deref(),
+    )
 }
 
 // --- invoices ------------------------------------------------------------------------------------
@@ -528,7 +643,7 @@ pub struct Invoice {
 
 /// Writes an invoice with the next number (`KIRO-000001`, ...).
 pub fn insert_invoice(conn: &Connection, mut invoice: Invoice) -> Result<Invoice, AppError> {
-    let count: i64 = conn.query_row("SELECT COUNT(*) FROM invoices", [], |r| r.get(0))?;
+    let count: i64 = conn.query_row("SELECT COALESCE(MAX(rowid), 0) FROM invoices", [], |r| r.get(0))?;
     invoice.number = format!("KIRO-{:06}", count + 1);
     let lines = serde_json::to_string(&invoice.lines).map_err(|e| AppError::Internal(e.to_string()))?;
     conn.execute(
@@ -597,30 +712,51 @@ pub fn set_invoice_paid(conn: &Connection, id: &str, pm_id: &str) -> Result<(), 
 
 // --- idempotency ---------------------------------------------------------------------------------
 
-/// A stored answer to an idempotent request: the hash of the request it answered, and the answer.
-pub fn get_idempotent(conn: &Connection, scope: &str, key: &str) -> Result<Option<(String, u16, String)>, AppError> {
+/// A stored answer to an idempotent request given at or after `since`: the hash of the request
+/// it answered, its status and its body. Older answers are forgotten.
+pub fn get_idempotent(
+    conn: &Connection,
+    scope: &str,
+    key: &str,
+    since: OffsetDateTime,
+) -> Result<Option<(String, u16, String)>, AppError> {
     Ok(conn
         .query_row(
-            "SELECT request_hash, status, body FROM idempotency WHERE scope = ?1 AND key = ?2",
-            [scope, key],
+            "SELECT request_hash, status, body FROM idempotency WHERE scope = ?1 AND key = ?2 AND created_at >= ?3",
+            params![scope, key, ts(since)],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?)
 }
 
-pub fn put_idempotent(
-    conn: &Connection,
-    scope: &str,
-    key: &str,
-    hash: &str,
-    status: u16,
-    body: &str,
-) -> Result<(), AppError> {
+pub struct IdempotentAnswer<'a> {
+    pub scope: &'a str,
+    pub key: &'a str,
+    pub hash: &'a str,
+    pub status: u16,
+    pub body: &'a str,
+}
+
+pub fn put_idempotent(conn: &Connection, answer: &IdempotentAnswer<'_>, now: OffsetDateTime) -> Result<(), AppError> {
     conn.execute(
-        "INSERT INTO idempotency (scope, key, request_hash, status, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![scope, key, hash, status, body],
+        "INSERT INTO idempotency (scope, key, request_hash, status, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT(scope, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
+             body = excluded.body, created_at = excluded.created_at",
+        params![answer.scope, answer.key, answer.hash, answer.status, answer.body, ts(now)],
     )?;
     Ok(())
+}
+
+// --- limits --------------------------------------------------------------------------------------
+
+/// Cards tokenized in a checkout or portal session.
+pub fn cards_tokenized_in(conn: &Connection, session_id: &str) -> Result<u32, AppError> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM payment_methods WHERE session_id = ?1", [session_id], |r| r.get(0))?)
+}
+
+/// 3-D Secure challenges opened in a checkout or portal session.
+pub fn challenges_opened_in(conn: &Connection, session_id: &str) -> Result<u32, AppError> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM challenges WHERE session_id = ?1", [session_id], |r| r.get(0))?)
 }
 
 // --- 3-D Secure challenges -----------------------------------------------------------------------

@@ -1,112 +1,14 @@
 //! The server API and the checkout browser API, called through `app(state)` directly: every bad
 //! input gets a clear error body, and nothing is ever charged twice.
 
-use axum::Router;
+mod common;
+
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode, header};
-use checkout_server::{AppState, Config, Store, app, config};
-use http_body_util::BodyExt;
+use axum::http::{Request, StatusCode, header};
+use axum::Router;
+use checkout_server::{AppState, Config, Store, app};
+use common::*;
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-const KEY: &str = "sk_test_0123456789abcdef";
-
-/// A server whose clock starts frozen at 2026-11-16 00:00 UTC: 15 of November's 30 days left.
-fn test_app() -> Router {
-    let mut cfg = Config::new(KEY, "http://checkout.test");
-    cfg.initial_clock = Some(time::macros::datetime!(2026-11-16 00:00 UTC));
-    cfg.allowed_return_origins.push(config::parse_allowed_origin("https://app.kiro.dev").unwrap());
-    app(AppState::new(cfg, Store::in_memory().unwrap()).unwrap())
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Reply {
-    let response = app.clone().oneshot(req).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
-    Reply { status, headers, body }
-}
-
-fn post_raw(path: &str, key: Option<&str>, content_type: &str, body: impl Into<Body>) -> Request<Body> {
-    let mut req = Request::post(path).header(header::CONTENT_TYPE, content_type);
-    if let Some(key) = key {
-        req = req.header(header::AUTHORIZATION, format!("Bearer {key}"));
-    }
-    req.body(body.into()).unwrap()
-}
-
-async fn post(app: &Router, path: &str, key: Option<&str>, body: &Value) -> Reply {
-    send(app, post_raw(path, key, "application/json", body.to_string())).await
-}
-
-async fn get(app: &Router, path: &str, key: Option<&str>) -> Reply {
-    let mut req = Request::get(path);
-    if let Some(key) = key {
-        req = req.header(header::AUTHORIZATION, format!("Bearer {key}"));
-    }
-    send(app, req.body(Body::empty()).unwrap()).await
-}
-
-fn session_body(account: &str, plan: &str) -> Value {
-    json!({
-        "account": {"id": account, "email": "dev@example.com", "login": "github", "aws_account_linked": false},
-        "plan": plan,
-        "return_url": "kiro://kiro.kiroAgent/upgrade-success"
-    })
-}
-
-fn assert_error(reply: &Reply, status: StatusCode, code: &str) {
-    assert_eq!(reply.status, status, "{:?}", reply.body);
-    assert_eq!(reply.body["error"]["code"], code, "{:?}", reply.body);
-    assert!(reply.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
-}
-
-async fn set_clock(app: &Router, now: &str) -> Reply {
-    post(app, "/v1/test_helpers/clock", Some(KEY), &json!({ "now": now })).await
-}
-
-async fn new_session(app: &Router, account: &str, plan: &str) -> String {
-    let reply = post(app, "/v1/checkout/sessions", Some(KEY), &session_body(account, plan)).await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
-    reply.body["id"].as_str().unwrap().to_string()
-}
-
-async fn tokenize(app: &Router, session: &str, number: &str) -> String {
-    let cvc = if number.starts_with("37") { "1234" } else { "123" };
-    let reply = post(
-        app,
-        &format!("/api/checkout/{session}/card"),
-        None,
-        &json!({"number": number, "exp_month": 12, "exp_year": 2034, "cvc": cvc, "name": "Ada Lovelace"}),
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
-    reply.body["id"].as_str().unwrap().to_string()
-}
-
-fn confirm_body(pm: &str, key: &str, expected_total: i64) -> Value {
-    json!({"email": "dev@example.com", "payment_method": pm, "billing": {"country": "US", "postal_code": "94107"},
-           "expected_total": expected_total, "idempotency_key": key})
-}
-
-/// Confirms with the total the page would show: today's charge at the server's clock.
-async fn confirm(app: &Router, session: &str, pm: &str, key: &str) -> Reply {
-    let view = get(app, &format!("/api/checkout/{session}"), None).await;
-    let total = view.body["quote"]["total_due_today"].as_i64().unwrap_or(0);
-    post(app, &format!("/api/checkout/{session}/confirm"), None, &confirm_body(pm, key, total)).await
-}
-
-async fn invoices(app: &Router, account: &str) -> Vec<Value> {
-    let reply = get(app, &format!("/v1/accounts/{account}/invoices"), Some(KEY)).await;
-    reply.body["invoices"].as_array().cloned().unwrap_or_default()
-}
 
 // ---- session creation: the happy path ---------------------------------------------------------
 
@@ -419,15 +321,19 @@ async fn a_checkout_charges_the_prorated_month_once() {
 #[tokio::test]
 async fn a_checkout_whose_price_changed_is_refused() {
     let app = test_app();
+    set_clock(&app, "2026-11-16T12:00:00Z").await;
     let session = new_session(&app, "acct-price", "pro").await;
     let pm = tokenize(&app, &session, "4242424242424242").await;
-    // The page showed $10.00; half a day later the rest of the month costs less.
-    set_clock(&app, "2026-11-16T12:00:00Z").await;
+    // The page showed $10.00 all day on the 16th; from midnight the rest of the month costs less.
+    set_clock(&app, "2026-11-16T23:59:59Z").await;
+    let same_day = get(&app, &format!("/api/checkout/{session}"), None).await;
+    assert_eq!(same_day.body["quote"]["total_due_today"], 1000);
+    set_clock(&app, "2026-11-17T00:00:00Z").await;
     let stale = post(&app, &format!("/api/checkout/{session}/confirm"), None, &confirm_body(&pm, "k", 1000)).await;
     assert_error(&stale, StatusCode::CONFLICT, "quote_changed");
     assert!(invoices(&app, "acct-price").await.is_empty());
     let fresh = confirm(&app, &session, &pm, "k2").await;
-    assert_eq!(fresh.body["receipt"]["amount_charged"], 967);
+    assert_eq!(fresh.body["receipt"]["amount_charged"], 933);
 }
 
 #[tokio::test]
@@ -649,41 +555,6 @@ async fn a_failing_renewal_marks_the_subscription_past_due() {
 }
 
 // ---- portal ------------------------------------------------------------------------------------
-
-/// Subscribes `account` to `plan` with `card` at the server's clock and opens a portal session.
-async fn subscribed_portal(app: &Router, account: &str, plan: &str, card: &str) -> String {
-    let session = new_session(app, account, plan).await;
-    let pm = tokenize(app, &session, card).await;
-    assert_eq!(confirm(app, &session, &pm, "first").await.body["status"], "succeeded");
-    open_portal(app, account).await
-}
-
-/// A portal session (they last an hour) for an account that has subscribed.
-async fn open_portal(app: &Router, account: &str) -> String {
-    let portal = post(
-        app,
-        "/v1/portal/sessions",
-        Some(KEY),
-        &json!({"account_id": account, "return_url": "kiro://kiro.kiroAgent/manage-plan"}),
-    )
-    .await;
-    assert_eq!(portal.status, StatusCode::CREATED, "{:?}", portal.body);
-    portal.body["id"].as_str().unwrap().to_string()
-}
-
-async fn preview(app: &Router, portal: &str, plan: &str) -> Reply {
-    post(app, &format!("/api/portal/{portal}/preview"), None, &json!({"plan": plan})).await
-}
-
-async fn change(app: &Router, portal: &str, plan: &str, expected: i64, key: &str) -> Reply {
-    post(
-        app,
-        &format!("/api/portal/{portal}/change"),
-        None,
-        &json!({"plan": plan, "expected_total": expected, "idempotency_key": key}),
-    )
-    .await
-}
 
 #[tokio::test]
 async fn upgrades_in_the_first_paid_month_are_re_rated_from_the_first_paid_moment() {

@@ -18,7 +18,8 @@ pub async fn get_session(
     Path(id): Path<String>,
 ) -> Result<Json<CheckoutView>, AppError> {
     let now = state.clock.now();
-    state.store.read(|conn| billing_ops::checkout_view(conn, &state, &id, now)).map(Json)
+    let st = state.clone();
+    state.store.read(move |conn| billing_ops::checkout_view(conn, &st, &id, now)).await.map(Json)
 }
 
 /// The processor's tokenize step: the card number is checked and dropped here, never stored or
@@ -32,8 +33,11 @@ pub async fn tokenize_card(
     let today = processor::year_month(now);
     let token = processor::tokenize(&card.number, card.exp_month, card.exp_year, &card.cvc, &card.name, today)
         .map_err(AppError::InvalidCard)?;
-    state.store.write(|tx| {
+    state
+        .store
+        .write(move |tx| {
         let (session, _) = billing_ops::open_checkout(tx, &id, now)?;
+        billing_ops::check_card_limit(tx, &session.id, session.expires_at, now)?;
         let summary = CardSummary {
             id: new_id("pm"),
             brand: token.brand,
@@ -51,6 +55,7 @@ pub async fn tokenize_card(
         store::insert_payment_method(tx, &pm, now)?;
         Ok(Json(summary))
     })
+        .await
 }
 
 /// What a confirm asks for, without its key.
@@ -71,10 +76,14 @@ pub async fn confirm(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ConfirmCheckout>,
 ) -> Result<Json<PaymentOutcome>, AppError> {
-    let key = idempotency::checked_key(&req.idempotency_key)?;
+    let key = idempotency::checked_key(&req.idempotency_key)?.to_string();
     let now = state.clock.now();
-    state.store.write(|tx| {
-        idempotency::once(tx, &format!("checkout:{id}"), key, &fingerprint(&req), || {
+    state
+        .store
+        .write(move |tx| {
+        let scope = format!("checkout:{id}");
+        let keyed = idempotency::Keyed { scope: &scope, key: &key, fingerprint: &fingerprint(&req) };
+        idempotency::once(tx, &keyed, now, || {
             let (session, account) = billing_ops::open_checkout(tx, &id, now)?;
             match billing_ops::eligibility(tx, &account)? {
                 Eligibility::AccountLinkedToAws => return Err(AppError::AccountLinkedToAws),
@@ -108,6 +117,7 @@ pub async fn confirm(
         })
         .map(Json)
     })
+        .await
 }
 
 /// The answer from the 3-D Secure stand-in. Answering twice gives the first answer's outcome.
@@ -117,7 +127,9 @@ pub async fn answer_challenge(
     ApiJson(answer): ApiJson<ChallengeAnswer>,
 ) -> Result<Json<PaymentOutcome>, AppError> {
     let now = state.clock.now();
-    state.store.write(|tx| {
+    state
+        .store
+        .write(move |tx| {
         let challenge = store::get_challenge(tx, &answer.challenge_id, &id)?.ok_or(AppError::ChallengeNotFound)?;
         if let Some(body) = &challenge.resolved_body {
             return serde_json::from_str(body).map(Json).map_err(|e| AppError::Internal(e.to_string()));
@@ -147,4 +159,5 @@ pub async fn answer_challenge(
         store::resolve_challenge(tx, &challenge.id, &body)?;
         Ok(Json(outcome))
     })
+        .await
 }

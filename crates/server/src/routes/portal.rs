@@ -16,10 +16,11 @@ use billing::wire::{
 
 pub async fn get_session(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PortalView>, AppError> {
     let now = state.clock.now();
-    state.store.write(|tx| {
+    state.store.clone().write(move |tx| {
         let (session, sub) = open_portal(tx, &id, now)?;
         plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
     })
+    .await
 }
 
 pub async fn preview(
@@ -28,10 +29,11 @@ pub async fn preview(
     ApiJson(req): ApiJson<PreviewChange>,
 ) -> Result<Json<Quote>, AppError> {
     let now = state.clock.now();
-    state.store.write(|tx| {
+    state.store.clone().write(move |tx| {
         let (_, sub) = open_portal(tx, &id, now)?;
         plan_changes::quote(&sub, req.plan, now).map(Json)
     })
+    .await
 }
 
 /// Confirms a change once, whatever the double clicks and retries, and only at the price shown.
@@ -40,26 +42,30 @@ pub async fn change(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ConfirmChange>,
 ) -> Result<Json<ChangeOutcome>, AppError> {
-    let key = idempotency::checked_key(&req.idempotency_key)?;
+    let key = idempotency::checked_key(&req.idempotency_key)?.to_string();
     let now = state.clock.now();
     let fingerprint = idempotency::fingerprint(&[req.plan.as_str(), &req.expected_total.cents().to_string()]);
-    state.store.write(|tx| {
-        idempotency::once(tx, &format!("portal:{id}"), key, &fingerprint, || {
+    state.store.clone().write(move |tx| {
+        let scope = format!("portal:{id}");
+        let keyed = idempotency::Keyed { scope: &scope, key: &key, fingerprint: &fingerprint };
+        idempotency::once(tx, &keyed, now, || {
             let (session, sub) = open_portal(tx, &id, now)?;
             plan_changes::change_plan(tx, &session, sub, req.plan, req.expected_total, false, now)
         })
         .map(Json)
     })
+    .await
 }
 
 /// Keeps the current plan: undoes a scheduled downgrade.
 pub async fn keep_plan(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PortalView>, AppError> {
     let now = state.clock.now();
-    state.store.write(|tx| {
+    state.store.clone().write(move |tx| {
         let (session, sub) = open_portal(tx, &id, now)?;
         let sub = plan_changes::keep_current_plan(tx, sub)?;
         plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
     })
+    .await
 }
 
 /// The 3-D Secure answer for an upgrade. Answering twice gives the first answer's outcome.
@@ -69,7 +75,7 @@ pub async fn answer_challenge(
     ApiJson(answer): ApiJson<ChallengeAnswer>,
 ) -> Result<Json<ChangeOutcome>, AppError> {
     let now = state.clock.now();
-    state.store.write(|tx| {
+    state.store.clone().write(move |tx| {
         let challenge = store::get_challenge(tx, &answer.challenge_id, &id)?.ok_or(AppError::ChallengeNotFound)?;
         if let Some(body) = &challenge.resolved_body {
             return serde_json::from_str(body).map(Json).map_err(|e| AppError::Internal(e.to_string()));
@@ -93,6 +99,7 @@ pub async fn answer_challenge(
         store::resolve_challenge(tx, &challenge.id, &body)?;
         Ok(Json(outcome))
     })
+    .await
 }
 
 /// Saves a new card as the one charged from now on (with 3-D Secure when the bank asks).
@@ -107,11 +114,12 @@ pub async fn update_payment_method(
     let token = processor::tokenize(&card.number, card.exp_month, card.exp_year, &card.cvc, &card.name, today)
         .map_err(AppError::InvalidCard)?;
     billing_ops::check_billing(&req.billing)?;
-    state.store.write(|tx| {
+    state.store.clone().write(move |tx| {
         let (session, mut sub) = open_portal(tx, &id, now)?;
         let pm = account_ops::store_card(tx, &session, &token, now)?;
         account_ops::attach_card(tx, &session, &mut sub, &pm, false, now).map(Json)
     })
+    .await
 }
 
 /// The 3-D Secure answer for a new card. Answering twice gives the first answer's outcome.
@@ -121,7 +129,7 @@ pub async fn answer_card_challenge(
     ApiJson(answer): ApiJson<ChallengeAnswer>,
 ) -> Result<Json<PaymentMethodOutcome>, AppError> {
     let now = state.clock.now();
-    state.store.write(|tx| {
+    state.store.clone().write(move |tx| {
         let challenge = store::get_challenge(tx, &answer.challenge_id, &id)?
             .filter(|c| c.plan.is_none())
             .ok_or(AppError::ChallengeNotFound)?;
@@ -141,6 +149,7 @@ pub async fn answer_card_challenge(
         store::resolve_challenge(tx, &challenge.id, &body)?;
         Ok(Json(outcome))
     })
+    .await
 }
 
 /// Pays the past-due invoice with the card on file, once per idempotency key.
@@ -149,10 +158,12 @@ pub async fn pay_invoice(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<PayInvoice>,
 ) -> Result<Json<InvoicePaymentOutcome>, AppError> {
-    let key = idempotency::checked_key(&req.idempotency_key)?;
+    let key = idempotency::checked_key(&req.idempotency_key)?.to_string();
     let now = state.clock.now();
-    state.store.write(|tx| {
-        idempotency::once(tx, &format!("portal-invoice:{id}"), key, "pay open invoice", || {
+    state.store.clone().write(move |tx| {
+        let scope = format!("portal-invoice:{id}");
+        let keyed = idempotency::Keyed { scope: &scope, key: &key, fingerprint: "pay open invoice" };
+        idempotency::once(tx, &keyed, now, || {
             let (_, mut sub) = open_portal(tx, &id, now)?;
             let pm_id = sub.payment_method_id.clone().ok_or(AppError::InvalidPaymentMethod)?;
             let pm = store::get_payment_method(tx, &pm_id)?.ok_or(AppError::InvalidPaymentMethod)?;
@@ -160,15 +171,17 @@ pub async fn pay_invoice(
         })
         .map(Json)
     })
+    .await
 }
 
 async fn set_cancel(state: AppState, id: String, cancel: bool) -> Result<Json<PortalView>, AppError> {
     let now = state.clock.now();
-    state.store.write(|tx| {
+    state.store.clone().write(move |tx| {
         let (session, mut sub) = open_portal(tx, &id, now)?;
         account_ops::set_cancel_at_period_end(tx, &mut sub, cancel)?;
         plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
     })
+    .await
 }
 
 /// Cancels at the end of the period.
@@ -187,19 +200,21 @@ pub async fn overage(
     ApiJson(req): ApiJson<SetOverage>,
 ) -> Result<Json<PortalView>, AppError> {
     let now = state.clock.now();
-    state.store.write(|tx| {
+    state.store.clone().write(move |tx| {
         let (session, mut sub) = open_portal(tx, &id, now)?;
         account_ops::set_overage(tx, &mut sub, req.enabled)?;
         plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
     })
+    .await
 }
 
 pub async fn invoices(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<InvoiceList>, AppError> {
     let now = state.clock.now();
-    state.store.write(|tx| {
+    state.store.clone().write(move |tx| {
         let (session, _) = open_portal(tx, &id, now)?;
         Ok(Json(InvoiceList { invoices: account_ops::invoice_list(tx, &session.account_id)? }))
     })
+    .await
 }
 
 pub async fn invoice(
@@ -207,7 +222,7 @@ pub async fn invoice(
     Path((id, invoice_id)): Path<(String, String)>,
 ) -> Result<Json<InvoiceDetail>, AppError> {
     let now = state.clock.now();
-    state.store.write(|tx| {
+    state.store.clone().write(move |tx| {
         let (session, _) = open_portal(tx, &id, now)?;
         account_ops::invoice_detail(
             tx,
@@ -218,4 +233,5 @@ pub async fn invoice(
         )
         .map(Json)
     })
+    .await
 }

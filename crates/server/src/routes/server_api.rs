@@ -3,11 +3,14 @@
 use crate::error::{ApiJson, AppError};
 use crate::ids::{new_id, redact};
 use crate::store::{self, Account, CheckoutSession, PortalSession};
-use crate::{AppState, billing_ops};
+use crate::{AppState, billing_ops, idempotency};
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::net::SocketAddr;
 use billing::PlanId;
 use billing::validate;
 use billing::wire::{
@@ -15,21 +18,67 @@ use billing::wire::{
 };
 use serde_json::{Value, json};
 
-/// Proof that the request carried the secret key (`Authorization: Bearer <key>`).
+/// Proof that the request carried the secret key (`Authorization: Bearer <key>`; the scheme is
+/// case-insensitive, as RFC 7235 says). An address that keeps presenting wrong keys is refused
+/// for a while, right key or not, so guessing gets nowhere.
 pub struct SecretKey;
 
 impl FromRequestParts<AppState> for SecretKey {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let client = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+        state.failed_keys.check(client)?;
         let presented = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(AppError::Unauthorized)?;
-        if state.config.key_matches(presented.trim()) { Ok(SecretKey) } else { Err(AppError::Unauthorized) }
+            .and_then(bearer_token);
+        match presented {
+            Some(key) if state.config.key_matches(key) => Ok(SecretKey),
+            _ => {
+                state.failed_keys.record_failure(client);
+                Err(AppError::Unauthorized)
+            }
+        }
     }
+}
+
+/// The token of `Bearer <token>`: the scheme in any case, then one or more spaces.
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.split_once(' ')?;
+    let token = token.trim_start_matches(' ');
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ')).then_some(token)
+}
+
+/// The optional `Idempotency-Key` header of a session creation.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(value) => {
+            let value = value.to_str().map_err(|_| {
+                AppError::InvalidRequest("`Idempotency-Key` must be 1 to 255 printable ASCII characters.".into())
+            })?;
+            Ok(Some(idempotency::checked_key(value)?.to_string()))
+        }
+    }
+}
+
+/// Runs a session creation once per `Idempotency-Key` (when one was sent) for 24 hours.
+fn once_per_key<T: Serialize + DeserializeOwned>(
+    tx: &rusqlite::Connection,
+    scope: &str,
+    key: Option<&str>,
+    request: &impl Serialize,
+    now: time::OffsetDateTime,
+    work: impl FnOnce() -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let Some(key) = key else {
+        return work();
+    };
+    let body = serde_json::to_string(request).map_err(|e| AppError::Internal(e.to_string()))?;
+    let fingerprint = idempotency::fingerprint(&[&body]);
+    idempotency::once_a_day(tx, &idempotency::Keyed { scope, key, fingerprint: &fingerprint }, now, work)
 }
 
 /// Account ids are opaque to us but must be sane: 1-128 characters of `A-Za-z0-9._:@-`.
@@ -46,8 +95,10 @@ fn check_account_id(id: &str) -> Result<(), AppError> {
 pub async fn create_checkout_session(
     _: SecretKey,
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<CreateCheckoutSession>,
 ) -> Result<(StatusCode, Json<CreatedSession>), AppError> {
+    let key = idempotency_key(&headers)?;
     check_account_id(&req.account.id)?;
     let email = match req.account.email.as_deref() {
         Some(e) => Some(validate::validate_email(e).map_err(|e| AppError::InvalidEmail(e.message()))?),
@@ -70,38 +121,36 @@ pub async fn create_checkout_session(
         declines: 0,
         invoice_id: None,
     };
-    state.store.write(|tx| {
-        store::upsert_account(
-            tx,
-            &Account {
-                id: req.account.id.clone(),
-                email,
-                login: req.account.login,
-                aws_account_linked: req.account.aws_account_linked,
-            },
-        )?;
-        store::insert_checkout_session(tx, &session)
-    })?;
-    tracing::info!(session = %redact(&session.id), %plan, "checkout session created");
-    Ok(created(&state, "checkout", session.id, session.expires_at))
+    let answer = created(&state, "checkout", &session.id, session.expires_at);
+    let account =
+        Account { id: req.account.id.clone(), email, login: req.account.login, aws_account_linked: req.account.aws_account_linked };
+    let created = state
+        .store
+        .write(move |tx| {
+            once_per_key(tx, "v1:checkout_sessions", key.as_deref(), &req, now, || {
+                store::upsert_account(tx, &account)?;
+                store::insert_checkout_session(tx, &session)?;
+                tracing::info!(session = %redact(&session.id), %plan, "checkout session created");
+                Ok(answer)
+            })
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
-/// `201` with the session's id, its page URL and its expiry.
-fn created(
-    state: &AppState,
-    page: &str,
-    id: String,
-    expires_at: time::OffsetDateTime,
-) -> (StatusCode, Json<CreatedSession>) {
+/// The session's id, its page URL and its expiry.
+fn created(state: &AppState, page: &str, id: &str, expires_at: time::OffsetDateTime) -> CreatedSession {
     let url = format!("{}/{page}/{id}", state.config.public_url);
-    (StatusCode::CREATED, Json(CreatedSession { id, url, expires_at }))
+    CreatedSession { id: id.to_string(), url, expires_at }
 }
 
 pub async fn create_portal_session(
     _: SecretKey,
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<CreatePortalSession>,
 ) -> Result<(StatusCode, Json<CreatedSession>), AppError> {
+    let key = idempotency_key(&headers)?;
     check_account_id(&req.account_id)?;
     let return_url = state.config.check_return_url(&req.return_url).map_err(AppError::InvalidReturnUrl)?;
     let now = state.clock.now();
@@ -111,12 +160,19 @@ pub async fn create_portal_session(
         return_url: return_url.to_string(),
         expires_at: now + state.config.portal_ttl,
     };
-    state.store.write(|tx| {
-        store::get_subscription(tx, &req.account_id)?.ok_or(AppError::NoSubscription)?;
-        store::insert_portal_session(tx, &session, now)
-    })?;
-    tracing::info!(session = %redact(&session.id), "portal session created");
-    Ok(created(&state, "portal", session.id, session.expires_at))
+    let answer = created(&state, "portal", &session.id, session.expires_at);
+    let created = state
+        .store
+        .write(move |tx| {
+            once_per_key(tx, "v1:portal_sessions", key.as_deref(), &req, now, || {
+                store::get_subscription(tx, &req.account_id)?.ok_or(AppError::NoSubscription)?;
+                store::insert_portal_session(tx, &session, now)?;
+                tracing::info!(session = %redact(&session.id), "portal session created");
+                Ok(answer)
+            })
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 pub async fn get_subscription(
@@ -124,7 +180,7 @@ pub async fn get_subscription(
     State(state): State<AppState>,
     Path(account_id): Path<String>,
 ) -> Result<Json<SubscriptionView>, AppError> {
-    state.store.read(|conn| billing_ops::subscription_view(conn, &account_id)).map(Json)
+    state.store.read(move |conn| billing_ops::subscription_view(conn, &account_id)).await.map(Json)
 }
 
 /// Every invoice of an account: number, amount in cents, status. For the backend and the tests.
@@ -133,10 +189,13 @@ pub async fn list_invoices(
     State(state): State<AppState>,
     Path(account_id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    let rows = state.store.read(|conn| {
-        store::get_account(conn, &account_id)?.ok_or(AppError::NotFound)?;
-        store::account_invoices(conn, &account_id)
-    })?;
+    let rows = state
+        .store
+        .read(move |conn| {
+            store::get_account(conn, &account_id)?.ok_or(AppError::NotFound)?;
+            store::account_invoices(conn, &account_id)
+        })
+        .await?;
     let invoices: Vec<Value> = rows
         .into_iter()
         .map(|i| json!({"number": i.number, "amount": i.amount, "status": i.status, "lines": i.lines}))
@@ -144,6 +203,9 @@ pub async fn list_invoices(
     Ok(Json(json!({ "invoices": invoices })))
 }
 
+/// Moves the test clock forwards and runs what fell due on the way. The new reading is saved in
+/// the transaction that runs the first batch of due work (checked against the saved reading, so
+/// racing moves can never leave it behind); the rest runs in further short transactions.
 pub async fn set_clock(
     _: SecretKey,
     State(state): State<AppState>,
@@ -152,14 +214,39 @@ pub async fn set_clock(
     if !state.config.test_mode {
         return Err(AppError::NotFound);
     }
-    state.clock.advance_to(req.now).map_err(|_| AppError::ClockBackwards)?;
-    let now = state.clock.now();
-    state.store.write(|tx| {
-        store::set_meta(tx, "clock_frozen_at", &store::ts(now).to_string())?;
-        billing_ops::run_due(tx, now)
-    })?;
-    tracing::info!(%now, "test clock moved");
-    Ok(Json(ClockView { now, frozen: true }))
+    let to = req.now;
+    if !billing::period::is_supported(to) {
+        return Err(AppError::ClockOutOfRange(
+            "The test clock accepts instants from 2000-01-01T00:00:00Z to 2999-12-31T23:59:59Z.",
+        ));
+    }
+    let st = state.clone();
+    let progress = state
+        .store
+        .write(move |tx| {
+            let saved = store::get_meta(tx, store::CLOCK_KEY)?.and_then(|v| v.parse::<i64>().ok()).map(store::from_ts);
+            let current = saved.map_or(st.clock.now(), |saved| saved.max(st.clock.now()));
+            if to < current {
+                return Err(AppError::ClockBackwards);
+            }
+            store::set_meta(tx, store::CLOCK_KEY, &store::ts(to).to_string())?;
+            billing_ops::run_due(tx, to, None, billing_ops::DUE_BATCH)
+        })
+        .await?;
+    state.clock.move_forward_to(to);
+    if progress == billing_ops::Progress::More {
+        // Far jumps: the rest of the catching up goes on in short transactions; the answer waits
+        // for it a little, and the ticker finishes whatever a dropped request left.
+        let store = state.store.clone();
+        let rest = tokio::spawn(async move { billing_ops::catch_up(&store, to).await });
+        match tokio::time::timeout(std::time::Duration::from_secs(10), rest).await {
+            Ok(Ok(result)) => result?,
+            Ok(Err(e)) => return Err(AppError::Internal(format!("catching up: {e}"))),
+            Err(_) => tracing::warn!("the test clock moved far; due work goes on in the background"),
+        }
+    }
+    tracing::info!(now = %to, "test clock moved");
+    Ok(Json(ClockView { now: to, frozen: true }))
 }
 
 pub async fn get_clock(_: SecretKey, State(state): State<AppState>) -> Result<Json<ClockView>, AppError> {
