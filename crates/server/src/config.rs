@@ -21,11 +21,14 @@ pub struct Config {
     pub portal_ttl: Duration,
     /// Starts the test clock frozen at this instant (tests), instead of what the store remembers.
     pub initial_clock: Option<time::OffsetDateTime>,
+    /// A whole request, body included, must arrive and be answered within this.
+    pub request_timeout: std::time::Duration,
 }
 
 impl Config {
     /// Kiro's defaults: test mode (the only processor is the test one), Kiro branding, checkout
-    /// sessions for 24 hours and portal sessions for 1 hour, no extra return origins.
+    /// sessions for 24 hours and portal sessions for 1 hour, no extra return origins, 20 seconds
+    /// for a whole request.
     pub fn new(secret_key: &str, public_url: &str) -> Config {
         Config {
             secret_key: secret_key.into(),
@@ -37,6 +40,7 @@ impl Config {
             checkout_ttl: Duration::hours(24),
             portal_ttl: Duration::hours(1),
             initial_clock: None,
+            request_timeout: std::time::Duration::from_secs(20),
         }
     }
 
@@ -153,6 +157,15 @@ mod tests {
             assert!(c.check_return_url(bad).is_err(), "{bad:?} was accepted");
         }
         assert!(c.check_return_url(&format!("kiro://kiro.kiroAgent/{}", "a".repeat(2100))).is_err());
+    }
+
+    #[test]
+    fn short_secret_keys_are_refused_without_being_shown() {
+        let short = "sk_test_tooshort";
+        let refusal = check_secret_key(short).unwrap_err();
+        assert!(refusal.contains("at least 24 characters"), "{refusal}");
+        assert!(!refusal.contains(short), "{refusal}");
+        assert!(check_secret_key("sk_test_0123456789abcdef").is_ok());
     }
 
     #[test]

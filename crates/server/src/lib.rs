@@ -35,8 +35,6 @@ pub use store::Store;
 /// Request bodies larger than this are refused with `body_too_large`.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// A whole request, body included, must arrive and be answered within this.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Everything a handler needs.
 #[derive(Clone)]
@@ -89,13 +87,11 @@ pub fn app(state: AppState) -> Router {
     let api = routes::api_router()
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
-    Router::new()
+    let router = Router::new()
         .merge(api)
         .fallback_service(static_files::service(state.clone()))
-        .with_state(state)
-        .layer(CatchPanicLayer::custom(error::panic_response))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
-        .layer(axum::middleware::from_fn(error::json_error_bodies))
+        .with_state(state.clone());
+    guarded(router, state.config.request_timeout)
         .layer(CompressionLayer::new().br(true).gzip(true))
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, csp))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
@@ -112,4 +108,14 @@ pub fn app(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             tracing::info_span!("request", method = %req.method(), path = %ids::redact_path(req.uri().path()))
         }))
+}
+
+/// What stands between any handler and the client: a panic becomes a logged JSON 500 and the
+/// server goes on; a request (body included) that takes longer than `timeout` gets a 408; every
+/// error leaves with the JSON error body, whichever layer produced it.
+pub fn guarded(router: Router, timeout: Duration) -> Router {
+    router
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(axum::middleware::from_fn(error::json_error_bodies))
 }

@@ -94,7 +94,16 @@ pub fn service(state: AppState) -> axum::Router {
         ),
         None => axum::Router::new().fallback(index).with_state(state),
     };
-    router.layer(middleware::from_fn(cache_headers))
+    router.layer(middleware::from_fn(cache_headers)).layer(middleware::from_fn(refuse_impossible_names))
+}
+
+/// No file name is longer than 255 bytes: such a path is a 404 before the file system is asked
+/// (which would fail it with an error, not "not found").
+async fn refuse_impossible_names(req: Request, next: Next) -> Response {
+    if req.uri().path().split('/').any(|segment| segment.len() > 255) {
+        return crate::error::AppError::NotFound.into_response();
+    }
+    next.run(req).await
 }
 
 async fn index(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
