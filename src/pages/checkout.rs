@@ -139,6 +139,9 @@ enum PayResult {
     },
     Locked,
     Expired,
+    /// Another checkout of the same account paid first (another tab), or the account can no
+    /// longer buy here: nothing was charged, and the page says why.
+    CannotBuy(&'static str, &'static str),
     Failed(ApiError),
 }
 
@@ -219,6 +222,8 @@ async fn run_step(session_id: String, step: PayStep, memory: StoredValue<Attempt
 
 fn result_of_error(error: ApiError) -> PayResult {
     match error.code() {
+        Some(ErrorCode::AlreadySubscribed) => PayResult::CannotBuy(ALREADY_SUBSCRIBED.0, ALREADY_SUBSCRIBED.1),
+        Some(ErrorCode::AccountLinkedToAws) => PayResult::CannotBuy(LINKED_TO_AWS.0, LINKED_TO_AWS.1),
         Some(ErrorCode::SessionLocked) => PayResult::Locked,
         Some(ErrorCode::SessionExpired) => PayResult::Expired,
         _ => PayResult::Failed(error),
@@ -233,6 +238,7 @@ enum FlowPage {
     Paid(Box<CheckoutReceipt>),
     Locked,
     Expired,
+    CannotBuy(&'static str, &'static str),
 }
 
 /// The checkout form and what follows it.
@@ -245,6 +251,7 @@ fn PaymentFlow(session_id: String, checkout: CheckoutView) -> impl IntoView {
         Some(PayResult::Paid(receipt)) => FlowPage::Paid(Box::new(receipt)),
         Some(PayResult::Locked) => FlowPage::Locked,
         Some(PayResult::Expired) => FlowPage::Expired,
+        Some(PayResult::CannotBuy(title, message)) => FlowPage::CannotBuy(title, message),
         _ => FlowPage::Form,
     });
     let checkout = StoredValue::new(checkout);
@@ -252,6 +259,9 @@ fn PaymentFlow(session_id: String, checkout: CheckoutView) -> impl IntoView {
         FlowPage::Paid(receipt) => view! { <SuccessPage checkout=checkout.get_value() receipt=*receipt /> }.into_any(),
         FlowPage::Locked => view! { <LockedPage /> }.into_any(),
         FlowPage::Expired => view! { <ExpiredSessionPage kind="checkout" /> }.into_any(),
+        FlowPage::CannotBuy(title, message) => {
+            view! { <CannotBuyPage checkout=checkout.get_value() title=title message=message /> }.into_any()
+        }
         FlowPage::Form => view! { <CheckoutFormPage checkout=checkout.get_value() pay=pay /> }.into_any(),
     }
 }

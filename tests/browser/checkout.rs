@@ -162,6 +162,7 @@ async fn every_field_names_what_is_wrong() {
     let cases = [
         ("Email", "", "Enter your email address."),
         ("Email", "dev@", "This email address is not valid."),
+        ("Email", "dev\u{202E}@example.com", "This email address contains invisible characters."),
         ("Card number", "4242 4242", "Your card number is incomplete."),
         ("Card number", "1234 5678 9012 3456", "We accept Visa, Mastercard"),
         ("Expiry date (MM / YY)", "12", "Your card's expiry date is incomplete."),
@@ -170,6 +171,7 @@ async fn every_field_names_what_is_wrong() {
         ("Security code", "12", "Your card's security code is incomplete."),
         ("Name on card", "", "Enter the name on your card."),
         ("Name on card", "R2D2", "The name on the card can't contain digits"),
+        ("Name on card", "Ada\u{200B} Lovelace", "The name on the card contains invisible characters."),
         ("ZIP code", "941", "Your ZIP code is incomplete."),
         ("ZIP code", "", "Enter your ZIP code."),
     ];
@@ -289,6 +291,26 @@ async fn three_d_secure_can_fail_then_complete() {
     browser.wait_for_heading("You're subscribed to Kiro Pro").await;
     assert_eq!(server.invoices("acct-3ds").await.len(), 1);
     browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bank_approval_after_another_tab_paid_charges_nothing_and_says_why() {
+    let server = TestServer::start().await;
+    let first_tab = open_checkout(&server, "acct-two-tabs", "power").await;
+    pay(&first_tab, "4000002760003184", "123").await;
+    first_tab.wait_for_text("Confirm this payment with your bank").await;
+
+    let second_tab = open_checkout(&server, "acct-two-tabs", "pro").await;
+    pay(&second_tab, "4242424242424242", "123").await;
+    second_tab.wait_for_heading("You're subscribed to Kiro Pro").await;
+    second_tab.close().await;
+
+    first_tab.click_button("Complete authentication").await;
+    first_tab.wait_for_heading("You already have a paid plan").await;
+    first_tab.wait_for_text("Return to Kiro").await;
+    let invoices = server.invoices("acct-two-tabs").await;
+    assert_eq!(invoices.len(), 1, "{invoices:?}");
+    first_tab.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,4 +1,4 @@
-//! `cargo xtask serve`, `cargo xtask test`, `cargo xtask bench`.
+//! `cargo xtask serve`, `cargo xtask test`, `cargo xtask bench`, `cargo xtask soak`.
 //!
 //! Each installs what it needs and is missing (and says so), skips what is already there at the
 //! right version, then does its job. Nothing here needs to be installed by hand.
@@ -17,13 +17,16 @@ fn main() -> ExitCode {
         "test" => test(&rest),
         "build" => bootstrap::build_tools().and_then(|_| build::app()),
         "bench" => bench(&rest),
+        "soak" => soak(&rest),
         _ => {
-            eprintln!("usage: cargo xtask <serve|test|build> [options]");
+            eprintln!("usage: cargo xtask <serve|test|build|bench|soak> [options]");
             eprintln!("  serve [--port N] [--host H] [--db PATH] [--secret-key K] [--allow-return-origin URL]...");
             eprintln!("        builds the app and runs the server with a demo checkout and portal session");
             eprintln!("  test  runs fmt, clippy (native and wasm32), unit, server and browser tests");
             eprintln!("  build installs the tools and builds the app into dist/");
             eprintln!("  bench [--runs N] sizes and throttled cold-load timings, written into README.md");
+            eprintln!("  soak  [--clients N] [--readers N] [--seconds N] load on the release server, then a");
+            eprintln!("        consistency check; figures written into README.md");
             return ExitCode::from(2);
         }
     };
@@ -113,4 +116,11 @@ fn bench(args: &[String]) -> Result<(), String> {
         .env("CHROMIUM", bootstrap::CHROMIUM));
     drop(driver);
     result
+}
+
+fn soak(args: &[String]) -> Result<(), String> {
+    step("Building the release server");
+    run(Command::new("cargo").args(["build", "--quiet", "--release", "-p", "checkout-server"]))?;
+    step("Soaking (cargo run --release -p bench --bin soak)");
+    run(Command::new("cargo").args(["run", "--quiet", "--release", "-p", "bench", "--bin", "soak", "--"]).args(args))
 }

@@ -323,7 +323,8 @@ mod tests {
     #[test]
     fn the_price_holds_all_day_and_changes_at_midnight_utc() {
         let morning = quote_new_subscription(PlanId::Power, datetime!(2026-11-26 00:00 UTC)).unwrap();
-        for later in [datetime!(2026-11-26 00:02 UTC), datetime!(2026-11-26 13:37 UTC), datetime!(2026-11-26 23:59:59 UTC)]
+        for later in
+            [datetime!(2026-11-26 00:02 UTC), datetime!(2026-11-26 13:37 UTC), datetime!(2026-11-26 23:59:59 UTC)]
         {
             assert_eq!(quote_new_subscription(PlanId::Power, later).unwrap().total_due_today, morning.total_due_today);
         }

@@ -46,6 +46,15 @@ pub fn eligibility(conn: &Connection, account: &Account) -> Result<Eligibility, 
     Ok(if subscribed { Eligibility::AlreadySubscribed } else { Eligibility::Eligible })
 }
 
+/// The account's eligibility as an error when it may not buy.
+pub fn ensure_eligible(conn: &Connection, account: &Account) -> Result<(), AppError> {
+    match eligibility(conn, account)? {
+        Eligibility::AccountLinkedToAws => Err(AppError::AccountLinkedToAws),
+        Eligibility::AlreadySubscribed => Err(AppError::AlreadySubscribed),
+        Eligibility::Eligible => Ok(()),
+    }
+}
+
 /// `return_url` with `session_id` appended: where Get started and Return to Kiro go.
 pub fn return_url_with_session(return_url: &str, session_id: &str) -> String {
     match url::Url::parse(return_url) {
@@ -167,11 +176,7 @@ pub fn pay_checkout(
     let CheckoutPayment { session, account, email, expected_total } = *payment;
     // Checked again here, in the transaction that records the charge: another session of the same
     // account may have paid since this one was confirmed (a 3-D Secure answer comes much later).
-    match eligibility(conn, account)? {
-        Eligibility::AccountLinkedToAws => return Err(AppError::AccountLinkedToAws),
-        Eligibility::AlreadySubscribed => return Err(AppError::AlreadySubscribed),
-        Eligibility::Eligible => {}
-    }
+    ensure_eligible(conn, account)?;
     let behavior = CardBehavior::parse(&pm.behavior);
     match processor::charge(behavior, charge_kind(pm), authenticated) {
         ChargeResult::Succeeded => {
@@ -179,7 +184,7 @@ pub fn pay_checkout(
             Ok(PaymentOutcome::Succeeded { receipt })
         }
         ChargeResult::RequiresAuthentication => {
-            check_challenge_limit(conn, &session.id, session.expires_at, now)?;
+            check_limit(conn, SessionLimit::Challenges, &session.id, session.expires_at, now)?;
             let challenge = store::Challenge {
                 id: new_id("ch"),
                 session_id: session.id.clone(),
@@ -196,41 +201,36 @@ pub fn pay_checkout(
     }
 }
 
-/// Cards a checkout or portal session may tokenize, and 3-D Secure challenges it may open: enough
-/// for any honest user, too few for testing stolen cards.
-pub const MAX_CARDS_PER_SESSION: u32 = 20;
-pub const MAX_CHALLENGES_PER_SESSION: u32 = 20;
+/// What a checkout or portal session may do only so often: enough for any honest user, too few
+/// for testing stolen cards.
+#[derive(Debug, Clone, Copy)]
+pub enum SessionLimit {
+    /// Cards tokenized.
+    Cards,
+    /// 3-D Secure challenges opened.
+    Challenges,
+}
 
-/// The session's time left, for `Retry-After` when a per-session limit is reached.
-fn retry_after(expires_at: OffsetDateTime, now: OffsetDateTime) -> AppError {
+pub const MAX_PER_SESSION: u32 = 20;
+
+/// `rate_limited` (retry when the session has expired, i.e. not in it) once `limit` is reached.
+pub fn check_limit(
+    conn: &Connection,
+    limit: SessionLimit,
+    session_id: &str,
+    expires_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
+    let used = match limit {
+        SessionLimit::Cards => store::cards_tokenized_in(conn, session_id)?,
+        SessionLimit::Challenges => store::challenges_opened_in(conn, session_id)?,
+    };
+    if used < MAX_PER_SESSION {
+        return Ok(());
+    }
+    tracing::warn!(session = %crate::ids::redact(session_id), ?limit, "session limit reached");
     let seconds = (expires_at - now).whole_seconds().max(1);
-    AppError::RateLimited { retry_after_secs: u64::try_from(seconds).unwrap_or(1) }
-}
-
-pub fn check_card_limit(
-    conn: &Connection,
-    session_id: &str,
-    expires_at: OffsetDateTime,
-    now: OffsetDateTime,
-) -> Result<(), AppError> {
-    if store::cards_tokenized_in(conn, session_id)? >= MAX_CARDS_PER_SESSION {
-        tracing::warn!(session = %crate::ids::redact(session_id), "card limit reached");
-        return Err(retry_after(expires_at, now));
-    }
-    Ok(())
-}
-
-pub fn check_challenge_limit(
-    conn: &Connection,
-    session_id: &str,
-    expires_at: OffsetDateTime,
-    now: OffsetDateTime,
-) -> Result<(), AppError> {
-    if store::challenges_opened_in(conn, session_id)? >= MAX_CHALLENGES_PER_SESSION {
-        tracing::warn!(session = %crate::ids::redact(session_id), "3-D Secure limit reached");
-        return Err(retry_after(expires_at, now));
-    }
-    Ok(())
+    Err(AppError::RateLimited { retry_after_secs: u64::try_from(seconds).unwrap_or(1) })
 }
 
 /// Counts a decline against the session (it locks at [`MAX_DECLINES`]).

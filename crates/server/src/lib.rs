@@ -24,8 +24,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use clock::Clock;
@@ -34,7 +34,6 @@ pub use store::Store;
 
 /// Request bodies larger than this are refused with `body_too_large`.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
-
 
 /// Everything a handler needs.
 #[derive(Clone)]
@@ -87,10 +86,8 @@ pub fn app(state: AppState) -> Router {
     let api = routes::api_router()
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
-    let router = Router::new()
-        .merge(api)
-        .fallback_service(static_files::service(state.clone()))
-        .with_state(state.clone());
+    let router =
+        Router::new().merge(api).fallback_service(static_files::service(state.clone())).with_state(state.clone());
     guarded(router, state.config.request_timeout)
         .layer(CompressionLayer::new().br(true).gzip(true))
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, csp))

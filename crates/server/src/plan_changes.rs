@@ -3,6 +3,7 @@
 //! period (downgrades).
 
 use crate::AppState;
+use crate::billing_ops::SessionLimit;
 use crate::billing_ops::{invoice_from_quote, run_due};
 use crate::error::AppError;
 use crate::ids::new_id;
@@ -139,7 +140,7 @@ pub fn change_plan(
             Ok(ChangeOutcome::Succeeded { change: receipt(&quote, from, Some(pm.card), Some(invoice.number)) })
         }
         ChargeResult::RequiresAuthentication => {
-            crate::billing_ops::check_challenge_limit(conn, &session.id, session.expires_at, now)?;
+            crate::billing_ops::check_limit(conn, SessionLimit::Challenges, &session.id, session.expires_at, now)?;
             let challenge = store::Challenge {
                 id: new_id("ch"),
                 session_id: session.id.clone(),

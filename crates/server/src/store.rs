@@ -169,14 +169,10 @@ impl Store {
         let manager = SqliteConnectionManager::file(path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
             .with_init(|c| c.busy_timeout(BUSY_TIMEOUT));
-        let readers = r2d2::Pool::builder()
-            .max_size(READERS)
-            .min_idle(Some(1))
-            .build(manager)
-            .map_err(|e| {
-                let code = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN);
-                rusqlite::Error::SqliteFailure(code, Some(format!("read pool: {e}")))
-            })?;
+        let readers = r2d2::Pool::builder().max_size(READERS).min_idle(Some(1)).build(manager).map_err(|e| {
+            let code = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN);
+            rusqlite::Error::SqliteFailure(code, Some(format!("read pool: {e}")))
+        })?;
         Ok(Store(Arc::new(Inner { writer: Mutex::new(conn), readers, temporary })))
     }
 

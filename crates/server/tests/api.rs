@@ -3,9 +3,9 @@
 
 mod common;
 
+use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use axum::Router;
 use checkout_server::{AppState, Config, Store, app};
 use common::*;
 use serde_json::{Value, json};

@@ -1,6 +1,6 @@
 //! The browser API of the checkout page. The session id in the path is the page's only credential.
 
-use crate::billing_ops::CheckoutPayment;
+use crate::billing_ops::{CheckoutPayment, SessionLimit};
 use crate::error::{ApiJson, AppError};
 use crate::ids::new_id;
 use crate::store::{self, PaymentMethod};
@@ -9,8 +9,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use billing::validate;
 use billing::wire::{
-    CardSummary, ChallengeAnswer, ChallengeOutcome, CheckoutView, ConfirmCheckout, DeclineCode, Eligibility,
-    PaymentOutcome, TokenizeCard,
+    CardSummary, ChallengeAnswer, ChallengeOutcome, CheckoutView, ConfirmCheckout, DeclineCode, PaymentOutcome,
+    TokenizeCard,
 };
 
 pub async fn get_session(
@@ -36,25 +36,25 @@ pub async fn tokenize_card(
     state
         .store
         .write(move |tx| {
-        let (session, _) = billing_ops::open_checkout(tx, &id, now)?;
-        billing_ops::check_card_limit(tx, &session.id, session.expires_at, now)?;
-        let summary = CardSummary {
-            id: new_id("pm"),
-            brand: token.brand,
-            last4: token.last4.clone(),
-            exp_month: token.exp_month,
-            exp_year: token.exp_year,
-        };
-        let pm = PaymentMethod {
-            account_id: None,
-            session_id: Some(session.id),
-            card: summary.clone(),
-            behavior: token.behavior.as_str().into(),
-            payments: 0,
-        };
-        store::insert_payment_method(tx, &pm, now)?;
-        Ok(Json(summary))
-    })
+            let (session, _) = billing_ops::open_checkout(tx, &id, now)?;
+            billing_ops::check_limit(tx, SessionLimit::Cards, &session.id, session.expires_at, now)?;
+            let summary = CardSummary {
+                id: new_id("pm"),
+                brand: token.brand,
+                last4: token.last4.clone(),
+                exp_month: token.exp_month,
+                exp_year: token.exp_year,
+            };
+            let pm = PaymentMethod {
+                account_id: None,
+                session_id: Some(session.id),
+                card: summary.clone(),
+                behavior: token.behavior.as_str().into(),
+                payments: 0,
+            };
+            store::insert_payment_method(tx, &pm, now)?;
+            Ok(Json(summary))
+        })
         .await
 }
 
@@ -81,42 +81,40 @@ pub async fn confirm(
     state
         .store
         .write(move |tx| {
-        let scope = format!("checkout:{id}");
-        let keyed = idempotency::Keyed { scope: &scope, key: &key, fingerprint: &fingerprint(&req) };
-        idempotency::once(tx, &keyed, now, || {
-            let (session, account) = billing_ops::open_checkout(tx, &id, now)?;
-            match billing_ops::eligibility(tx, &account)? {
-                Eligibility::AccountLinkedToAws => return Err(AppError::AccountLinkedToAws),
-                Eligibility::AlreadySubscribed => return Err(AppError::AlreadySubscribed),
-                Eligibility::Eligible => {}
-            }
-            let quote = billing::proration::quote_new_subscription(session.plan, now)
-                .map_err(|e| AppError::Internal(format!("{e:?}")))?;
-            if quote.total_due_today != req.expected_total {
-                return Err(AppError::QuoteChanged);
-            }
-            let email = validate::validate_email(&req.email).map_err(|e| AppError::InvalidEmail(e.message()))?;
-            let pm = billing_ops::usable_payment_method(tx, &req.payment_method, &session)?;
-            match (&req.billing, pm.account_id.is_none()) {
-                (Some(billing), _) => billing_ops::check_billing(billing)?,
-                (None, true) => return Err(AppError::InvalidBillingDetails("Enter your country or region.".into())),
-                (None, false) => {}
-            }
-            billing_ops::pay_checkout(
-                tx,
-                &CheckoutPayment {
-                    session: &session,
-                    account: &account,
-                    email: &email,
-                    expected_total: req.expected_total,
-                },
-                &pm,
-                false,
-                now,
-            )
+            let scope = format!("checkout:{id}");
+            let keyed = idempotency::Keyed { scope: &scope, key: &key, fingerprint: &fingerprint(&req) };
+            idempotency::once(tx, &keyed, now, || {
+                let (session, account) = billing_ops::open_checkout(tx, &id, now)?;
+                billing_ops::ensure_eligible(tx, &account)?;
+                let quote = billing::proration::quote_new_subscription(session.plan, now)
+                    .map_err(|e| AppError::Internal(format!("{e:?}")))?;
+                if quote.total_due_today != req.expected_total {
+                    return Err(AppError::QuoteChanged);
+                }
+                let email = validate::validate_email(&req.email).map_err(|e| AppError::InvalidEmail(e.message()))?;
+                let pm = billing_ops::usable_payment_method(tx, &req.payment_method, &session)?;
+                match (&req.billing, pm.account_id.is_none()) {
+                    (Some(billing), _) => billing_ops::check_billing(billing)?,
+                    (None, true) => {
+                        return Err(AppError::InvalidBillingDetails("Enter your country or region.".into()));
+                    }
+                    (None, false) => {}
+                }
+                billing_ops::pay_checkout(
+                    tx,
+                    &CheckoutPayment {
+                        session: &session,
+                        account: &account,
+                        email: &email,
+                        expected_total: req.expected_total,
+                    },
+                    &pm,
+                    false,
+                    now,
+                )
+            })
+            .map(Json)
         })
-        .map(Json)
-    })
         .await
 }
 
@@ -130,34 +128,34 @@ pub async fn answer_challenge(
     state
         .store
         .write(move |tx| {
-        let challenge = store::get_challenge(tx, &answer.challenge_id, &id)?.ok_or(AppError::ChallengeNotFound)?;
-        if let Some(body) = &challenge.resolved_body {
-            return serde_json::from_str(body).map(Json).map_err(|e| AppError::Internal(e.to_string()));
-        }
-        let (session, account) = billing_ops::open_checkout(tx, &id, now)?;
-        let pm = billing_ops::usable_payment_method(tx, &challenge.payment_method_id, &session)?;
-        let outcome = match answer.outcome {
-            ChallengeOutcome::Complete => {
-                // The bank said yes; charge only the amount the user saw when they subscribed.
-                let expected = challenge.expected_total.unwrap_or_default();
-                let quote = billing::proration::quote_new_subscription(session.plan, now)
-                    .map_err(|e| AppError::Internal(format!("{e:?}")))?;
-                if quote.total_due_today != expected {
-                    return Err(AppError::QuoteChanged);
-                }
-                let payment = CheckoutPayment {
-                    session: &session,
-                    account: &account,
-                    email: &challenge.email,
-                    expected_total: expected,
-                };
-                billing_ops::pay_checkout(tx, &payment, &pm, true, now)?
+            let challenge = store::get_challenge(tx, &answer.challenge_id, &id)?.ok_or(AppError::ChallengeNotFound)?;
+            if let Some(body) = &challenge.resolved_body {
+                return serde_json::from_str(body).map(Json).map_err(|e| AppError::Internal(e.to_string()));
             }
-            ChallengeOutcome::Fail => billing_ops::decline(tx, &session, DeclineCode::AuthenticationFailed)?,
-        };
-        let body = serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
-        store::resolve_challenge(tx, &challenge.id, &body)?;
-        Ok(Json(outcome))
-    })
+            let (session, account) = billing_ops::open_checkout(tx, &id, now)?;
+            let pm = billing_ops::usable_payment_method(tx, &challenge.payment_method_id, &session)?;
+            let outcome = match answer.outcome {
+                ChallengeOutcome::Complete => {
+                    // The bank said yes; charge only the amount the user saw when they subscribed.
+                    let expected = challenge.expected_total.unwrap_or_default();
+                    let quote = billing::proration::quote_new_subscription(session.plan, now)
+                        .map_err(|e| AppError::Internal(format!("{e:?}")))?;
+                    if quote.total_due_today != expected {
+                        return Err(AppError::QuoteChanged);
+                    }
+                    let payment = CheckoutPayment {
+                        session: &session,
+                        account: &account,
+                        email: &challenge.email,
+                        expected_total: expected,
+                    };
+                    billing_ops::pay_checkout(tx, &payment, &pm, true, now)?
+                }
+                ChallengeOutcome::Fail => billing_ops::decline(tx, &session, DeclineCode::AuthenticationFailed)?,
+            };
+            let body = serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
+            store::resolve_challenge(tx, &challenge.id, &body)?;
+            Ok(Json(outcome))
+        })
         .await
 }

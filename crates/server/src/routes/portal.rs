@@ -16,11 +16,14 @@ use billing::wire::{
 
 pub async fn get_session(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PortalView>, AppError> {
     let now = state.clock.now();
-    state.store.clone().write(move |tx| {
-        let (session, sub) = open_portal(tx, &id, now)?;
-        plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
-    })
-    .await
+    state
+        .store
+        .clone()
+        .write(move |tx| {
+            let (session, sub) = open_portal(tx, &id, now)?;
+            plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
+        })
+        .await
 }
 
 pub async fn preview(
@@ -29,11 +32,14 @@ pub async fn preview(
     ApiJson(req): ApiJson<PreviewChange>,
 ) -> Result<Json<Quote>, AppError> {
     let now = state.clock.now();
-    state.store.clone().write(move |tx| {
-        let (_, sub) = open_portal(tx, &id, now)?;
-        plan_changes::quote(&sub, req.plan, now).map(Json)
-    })
-    .await
+    state
+        .store
+        .clone()
+        .write(move |tx| {
+            let (_, sub) = open_portal(tx, &id, now)?;
+            plan_changes::quote(&sub, req.plan, now).map(Json)
+        })
+        .await
 }
 
 /// Confirms a change once, whatever the double clicks and retries, and only at the price shown.
@@ -45,27 +51,33 @@ pub async fn change(
     let key = idempotency::checked_key(&req.idempotency_key)?.to_string();
     let now = state.clock.now();
     let fingerprint = idempotency::fingerprint(&[req.plan.as_str(), &req.expected_total.cents().to_string()]);
-    state.store.clone().write(move |tx| {
-        let scope = format!("portal:{id}");
-        let keyed = idempotency::Keyed { scope: &scope, key: &key, fingerprint: &fingerprint };
-        idempotency::once(tx, &keyed, now, || {
-            let (session, sub) = open_portal(tx, &id, now)?;
-            plan_changes::change_plan(tx, &session, sub, req.plan, req.expected_total, false, now)
+    state
+        .store
+        .clone()
+        .write(move |tx| {
+            let scope = format!("portal:{id}");
+            let keyed = idempotency::Keyed { scope: &scope, key: &key, fingerprint: &fingerprint };
+            idempotency::once(tx, &keyed, now, || {
+                let (session, sub) = open_portal(tx, &id, now)?;
+                plan_changes::change_plan(tx, &session, sub, req.plan, req.expected_total, false, now)
+            })
+            .map(Json)
         })
-        .map(Json)
-    })
-    .await
+        .await
 }
 
 /// Keeps the current plan: undoes a scheduled downgrade.
 pub async fn keep_plan(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PortalView>, AppError> {
     let now = state.clock.now();
-    state.store.clone().write(move |tx| {
-        let (session, sub) = open_portal(tx, &id, now)?;
-        let sub = plan_changes::keep_current_plan(tx, sub)?;
-        plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
-    })
-    .await
+    state
+        .store
+        .clone()
+        .write(move |tx| {
+            let (session, sub) = open_portal(tx, &id, now)?;
+            let sub = plan_changes::keep_current_plan(tx, sub)?;
+            plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
+        })
+        .await
 }
 
 /// The 3-D Secure answer for an upgrade. Answering twice gives the first answer's outcome.
@@ -75,31 +87,34 @@ pub async fn answer_challenge(
     ApiJson(answer): ApiJson<ChallengeAnswer>,
 ) -> Result<Json<ChangeOutcome>, AppError> {
     let now = state.clock.now();
-    state.store.clone().write(move |tx| {
-        let challenge = store::get_challenge(tx, &answer.challenge_id, &id)?.ok_or(AppError::ChallengeNotFound)?;
-        if let Some(body) = &challenge.resolved_body {
-            return serde_json::from_str(body).map(Json).map_err(|e| AppError::Internal(e.to_string()));
-        }
-        let (Some(plan), Some(expected_total)) = (challenge.plan, challenge.expected_total) else {
-            return Err(AppError::ChallengeNotFound);
-        };
-        let (session, sub) = open_portal(tx, &id, now)?;
-        let outcome = match answer.outcome {
-            ChallengeOutcome::Complete => {
-                plan_changes::change_plan(tx, &session, sub, plan, expected_total, true, now)?
+    state
+        .store
+        .clone()
+        .write(move |tx| {
+            let challenge = store::get_challenge(tx, &answer.challenge_id, &id)?.ok_or(AppError::ChallengeNotFound)?;
+            if let Some(body) = &challenge.resolved_body {
+                return serde_json::from_str(body).map(Json).map_err(|e| AppError::Internal(e.to_string()));
             }
-            ChallengeOutcome::Fail => {
-                let code = DeclineCode::AuthenticationFailed;
-                ChangeOutcome::Declined {
-                    decline: Decline { code, message: format!("{} Your plan has not changed.", code.message()) },
+            let (Some(plan), Some(expected_total)) = (challenge.plan, challenge.expected_total) else {
+                return Err(AppError::ChallengeNotFound);
+            };
+            let (session, sub) = open_portal(tx, &id, now)?;
+            let outcome = match answer.outcome {
+                ChallengeOutcome::Complete => {
+                    plan_changes::change_plan(tx, &session, sub, plan, expected_total, true, now)?
                 }
-            }
-        };
-        let body = serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
-        store::resolve_challenge(tx, &challenge.id, &body)?;
-        Ok(Json(outcome))
-    })
-    .await
+                ChallengeOutcome::Fail => {
+                    let code = DeclineCode::AuthenticationFailed;
+                    ChangeOutcome::Declined {
+                        decline: Decline { code, message: format!("{} Your plan has not changed.", code.message()) },
+                    }
+                }
+            };
+            let body = serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
+            store::resolve_challenge(tx, &challenge.id, &body)?;
+            Ok(Json(outcome))
+        })
+        .await
 }
 
 /// Saves a new card as the one charged from now on (with 3-D Secure when the bank asks).
@@ -114,12 +129,15 @@ pub async fn update_payment_method(
     let token = processor::tokenize(&card.number, card.exp_month, card.exp_year, &card.cvc, &card.name, today)
         .map_err(AppError::InvalidCard)?;
     billing_ops::check_billing(&req.billing)?;
-    state.store.clone().write(move |tx| {
-        let (session, mut sub) = open_portal(tx, &id, now)?;
-        let pm = account_ops::store_card(tx, &session, &token, now)?;
-        account_ops::attach_card(tx, &session, &mut sub, &pm, false, now).map(Json)
-    })
-    .await
+    state
+        .store
+        .clone()
+        .write(move |tx| {
+            let (session, mut sub) = open_portal(tx, &id, now)?;
+            let pm = account_ops::store_card(tx, &session, &token, now)?;
+            account_ops::attach_card(tx, &session, &mut sub, &pm, false, now).map(Json)
+        })
+        .await
 }
 
 /// The 3-D Secure answer for a new card. Answering twice gives the first answer's outcome.
@@ -129,27 +147,31 @@ pub async fn answer_card_challenge(
     ApiJson(answer): ApiJson<ChallengeAnswer>,
 ) -> Result<Json<PaymentMethodOutcome>, AppError> {
     let now = state.clock.now();
-    state.store.clone().write(move |tx| {
-        let challenge = store::get_challenge(tx, &answer.challenge_id, &id)?
-            .filter(|c| c.plan.is_none())
-            .ok_or(AppError::ChallengeNotFound)?;
-        if let Some(body) = &challenge.resolved_body {
-            return serde_json::from_str(body).map(Json).map_err(|e| AppError::Internal(e.to_string()));
-        }
-        let (session, mut sub) = open_portal(tx, &id, now)?;
-        let pm = store::get_payment_method(tx, &challenge.payment_method_id)?.ok_or(AppError::InvalidPaymentMethod)?;
-        let outcome = match answer.outcome {
-            ChallengeOutcome::Complete => account_ops::attach_card(tx, &session, &mut sub, &pm, true, now)?,
-            ChallengeOutcome::Fail => {
-                let code = DeclineCode::AuthenticationFailed;
-                PaymentMethodOutcome::Declined { decline: Decline { code, message: code.message().into() } }
+    state
+        .store
+        .clone()
+        .write(move |tx| {
+            let challenge = store::get_challenge(tx, &answer.challenge_id, &id)?
+                .filter(|c| c.plan.is_none())
+                .ok_or(AppError::ChallengeNotFound)?;
+            if let Some(body) = &challenge.resolved_body {
+                return serde_json::from_str(body).map(Json).map_err(|e| AppError::Internal(e.to_string()));
             }
-        };
-        let body = serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
-        store::resolve_challenge(tx, &challenge.id, &body)?;
-        Ok(Json(outcome))
-    })
-    .await
+            let (session, mut sub) = open_portal(tx, &id, now)?;
+            let pm =
+                store::get_payment_method(tx, &challenge.payment_method_id)?.ok_or(AppError::InvalidPaymentMethod)?;
+            let outcome = match answer.outcome {
+                ChallengeOutcome::Complete => account_ops::attach_card(tx, &session, &mut sub, &pm, true, now)?,
+                ChallengeOutcome::Fail => {
+                    let code = DeclineCode::AuthenticationFailed;
+                    PaymentMethodOutcome::Declined { decline: Decline { code, message: code.message().into() } }
+                }
+            };
+            let body = serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
+            store::resolve_challenge(tx, &challenge.id, &body)?;
+            Ok(Json(outcome))
+        })
+        .await
 }
 
 /// Pays the past-due invoice with the card on file, once per idempotency key.
@@ -160,28 +182,34 @@ pub async fn pay_invoice(
 ) -> Result<Json<InvoicePaymentOutcome>, AppError> {
     let key = idempotency::checked_key(&req.idempotency_key)?.to_string();
     let now = state.clock.now();
-    state.store.clone().write(move |tx| {
-        let scope = format!("portal-invoice:{id}");
-        let keyed = idempotency::Keyed { scope: &scope, key: &key, fingerprint: "pay open invoice" };
-        idempotency::once(tx, &keyed, now, || {
-            let (_, mut sub) = open_portal(tx, &id, now)?;
-            let pm_id = sub.payment_method_id.clone().ok_or(AppError::InvalidPaymentMethod)?;
-            let pm = store::get_payment_method(tx, &pm_id)?.ok_or(AppError::InvalidPaymentMethod)?;
-            account_ops::pay_open_invoice(tx, &mut sub, &pm)
+    state
+        .store
+        .clone()
+        .write(move |tx| {
+            let scope = format!("portal-invoice:{id}");
+            let keyed = idempotency::Keyed { scope: &scope, key: &key, fingerprint: "pay open invoice" };
+            idempotency::once(tx, &keyed, now, || {
+                let (_, mut sub) = open_portal(tx, &id, now)?;
+                let pm_id = sub.payment_method_id.clone().ok_or(AppError::InvalidPaymentMethod)?;
+                let pm = store::get_payment_method(tx, &pm_id)?.ok_or(AppError::InvalidPaymentMethod)?;
+                account_ops::pay_open_invoice(tx, &mut sub, &pm)
+            })
+            .map(Json)
         })
-        .map(Json)
-    })
-    .await
+        .await
 }
 
 async fn set_cancel(state: AppState, id: String, cancel: bool) -> Result<Json<PortalView>, AppError> {
     let now = state.clock.now();
-    state.store.clone().write(move |tx| {
-        let (session, mut sub) = open_portal(tx, &id, now)?;
-        account_ops::set_cancel_at_period_end(tx, &mut sub, cancel)?;
-        plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
-    })
-    .await
+    state
+        .store
+        .clone()
+        .write(move |tx| {
+            let (session, mut sub) = open_portal(tx, &id, now)?;
+            account_ops::set_cancel_at_period_end(tx, &mut sub, cancel)?;
+            plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
+        })
+        .await
 }
 
 /// Cancels at the end of the period.
@@ -200,21 +228,27 @@ pub async fn overage(
     ApiJson(req): ApiJson<SetOverage>,
 ) -> Result<Json<PortalView>, AppError> {
     let now = state.clock.now();
-    state.store.clone().write(move |tx| {
-        let (session, mut sub) = open_portal(tx, &id, now)?;
-        account_ops::set_overage(tx, &mut sub, req.enabled)?;
-        plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
-    })
-    .await
+    state
+        .store
+        .clone()
+        .write(move |tx| {
+            let (session, mut sub) = open_portal(tx, &id, now)?;
+            account_ops::set_overage(tx, &mut sub, req.enabled)?;
+            plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
+        })
+        .await
 }
 
 pub async fn invoices(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<InvoiceList>, AppError> {
     let now = state.clock.now();
-    state.store.clone().write(move |tx| {
-        let (session, _) = open_portal(tx, &id, now)?;
-        Ok(Json(InvoiceList { invoices: account_ops::invoice_list(tx, &session.account_id)? }))
-    })
-    .await
+    state
+        .store
+        .clone()
+        .write(move |tx| {
+            let (session, _) = open_portal(tx, &id, now)?;
+            Ok(Json(InvoiceList { invoices: account_ops::invoice_list(tx, &session.account_id)? }))
+        })
+        .await
 }
 
 pub async fn invoice(
@@ -222,16 +256,19 @@ pub async fn invoice(
     Path((id, invoice_id)): Path<(String, String)>,
 ) -> Result<Json<InvoiceDetail>, AppError> {
     let now = state.clock.now();
-    state.store.clone().write(move |tx| {
-        let (session, _) = open_portal(tx, &id, now)?;
-        account_ops::invoice_detail(
-            tx,
-            &session.account_id,
-            &invoice_id,
-            &state.config.branding,
-            state.config.test_mode,
-        )
-        .map(Json)
-    })
-    .await
+    state
+        .store
+        .clone()
+        .write(move |tx| {
+            let (session, _) = open_portal(tx, &id, now)?;
+            account_ops::invoice_detail(
+                tx,
+                &session.account_id,
+                &invoice_id,
+                &state.config.branding,
+                state.config.test_mode,
+            )
+            .map(Json)
+        })
+        .await
 }

@@ -8,15 +8,15 @@ use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use std::net::SocketAddr;
 use billing::PlanId;
 use billing::validate;
 use billing::wire::{
     ClockView, CreateCheckoutSession, CreatePortalSession, CreatedSession, SetClock, SubscriptionView,
 };
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use std::net::SocketAddr;
 
 /// Proof that the request carried the secret key (`Authorization: Bearer <key>`; the scheme is
 /// case-insensitive, as RFC 7235 says). An address that keeps presenting wrong keys is refused
@@ -29,11 +29,8 @@ impl FromRequestParts<AppState> for SecretKey {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let client = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
         state.failed_keys.check(client)?;
-        let presented = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(bearer_token);
+        let presented =
+            parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_token);
         match presented {
             Some(key) if state.config.key_matches(key) => Ok(SecretKey),
             _ => {
@@ -122,8 +119,12 @@ pub async fn create_checkout_session(
         invoice_id: None,
     };
     let answer = created(&state, "checkout", &session.id, session.expires_at);
-    let account =
-        Account { id: req.account.id.clone(), email, login: req.account.login, aws_account_linked: req.account.aws_account_linked };
+    let account = Account {
+        id: req.account.id.clone(),
+        email,
+        login: req.account.login,
+        aws_account_linked: req.account.aws_account_linked,
+    };
     let created = state
         .store
         .write(move |tx| {

@@ -114,7 +114,6 @@ pub async fn invoices(app: &Router, account: &str) -> Vec<Value> {
     reply.body["invoices"].as_array().cloned().unwrap_or_default()
 }
 
-
 /// Subscribes `account` to `plan` with `card` at the server's clock and opens a portal session.
 pub async fn subscribed_portal(app: &Router, account: &str, plan: &str, card: &str) -> String {
     let session = new_session(app, account, plan).await;
