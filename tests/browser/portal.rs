@@ -193,7 +193,8 @@ async fn a_quote_made_stale_by_the_clock_is_refused_and_shown_again() {
     browser.click_button("Confirm").await;
     browser.wait_for_heading("You're now on Kiro Power").await;
     let amounts: Vec<i64> = server.invoices("acct-stale").await.into_iter().map(|(a, _)| a).collect();
-    assert_eq!(amounts, vec![1, 2000, 18000]);
+    // Bought on the last day of November: one whole day of thirty, $0.67.
+    assert_eq!(amounts, vec![67, 2000, 18000]);
     browser.close().await;
 }
 
