@@ -3,6 +3,7 @@
 
 use crate::billing_ops::SessionLimit;
 use crate::error::AppError;
+use crate::events::{self, EventType};
 use crate::ids::new_id;
 use crate::processor::{self, CardBehavior, ChargeKind, ChargeResult, TokenizedCard};
 use crate::store::{self, Invoice, PaymentMethod, PortalSession, Subscription};
@@ -34,6 +35,7 @@ pub fn pay_open_invoice(
     conn: &Connection,
     sub: &mut Subscription,
     pm: &PaymentMethod,
+    now: OffsetDateTime,
 ) -> Result<InvoicePaymentOutcome, AppError> {
     let Some(invoice) = open_invoice(conn, &sub.account_id)? else {
         return Err(AppError::InvalidRequest("There is no unpaid invoice.".into()));
@@ -46,8 +48,11 @@ pub fn pay_open_invoice(
             sub.status = SubscriptionStatus::Active;
             sub.paid_this_period = invoice.amount;
             store::save_subscription(conn, sub)?;
-            tracing::info!(amount = invoice.amount.cents(), "past-due invoice paid");
-            Ok(InvoicePaymentOutcome::Paid { amount: invoice.amount })
+            let paid = store::get_invoice(conn, &invoice.id)?.unwrap_or(invoice);
+            events::invoice_event(conn, EventType::InvoicePaid, &paid, now)?;
+            events::subscription_event(conn, EventType::SubscriptionUpdated, &sub.account_id, now)?;
+            tracing::info!(amount = paid.amount.cents(), "past-due invoice paid");
+            Ok(InvoicePaymentOutcome::Paid { amount: paid.amount })
         }
         ChargeResult::Declined(code) => Ok(InvoicePaymentOutcome::Declined { decline: decline(code) }),
         ChargeResult::RequiresAuthentication => {
@@ -118,7 +123,7 @@ pub fn attach_card(
     store::save_subscription(conn, sub)?;
     tracing::info!(session = %crate::ids::redact(&session.id), "payment method replaced");
     let paid_invoice = if sub.status == SubscriptionStatus::PastDue {
-        match pay_open_invoice(conn, sub, pm)? {
+        match pay_open_invoice(conn, sub, pm, now)? {
             InvoicePaymentOutcome::Paid { amount } => Some(amount),
             InvoicePaymentOutcome::Declined { .. } => None,
         }
@@ -129,7 +134,12 @@ pub fn attach_card(
 }
 
 /// Cancels at the end of the period (or resumes): the plan stays until then.
-pub fn set_cancel_at_period_end(conn: &Connection, sub: &mut Subscription, cancel: bool) -> Result<(), AppError> {
+pub fn set_cancel_at_period_end(
+    conn: &Connection,
+    sub: &mut Subscription,
+    cancel: bool,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
     if sub.status == SubscriptionStatus::Canceled {
         return Err(AppError::NoSubscription);
     }
@@ -137,16 +147,23 @@ pub fn set_cancel_at_period_end(conn: &Connection, sub: &mut Subscription, cance
     if cancel {
         sub.scheduled_plan = None;
     }
-    store::save_subscription(conn, sub)
+    store::save_subscription(conn, sub)?;
+    events::subscription_event(conn, EventType::SubscriptionUpdated, &sub.account_id, now)
 }
 
 /// Overage is for paid plans only.
-pub fn set_overage(conn: &Connection, sub: &mut Subscription, enabled: bool) -> Result<(), AppError> {
+pub fn set_overage(
+    conn: &Connection,
+    sub: &mut Subscription,
+    enabled: bool,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
     if !sub.plan.is_paid() || sub.status == SubscriptionStatus::Canceled {
         return Err(AppError::InvalidRequest("Overage is available on paid plans only.".into()));
     }
     sub.overage_enabled = enabled;
-    store::save_subscription(conn, sub)
+    store::save_subscription(conn, sub)?;
+    events::subscription_event(conn, EventType::SubscriptionUpdated, &sub.account_id, now)
 }
 
 /// The billing history, newest first.

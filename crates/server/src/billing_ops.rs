@@ -3,6 +3,7 @@
 
 use crate::AppState;
 use crate::error::AppError;
+use crate::events::{self, EventType};
 use crate::ids::new_id;
 use crate::processor::{self, CardBehavior, ChargeKind, ChargeResult};
 use crate::store::{self, Account, CheckoutSession, Invoice, PaymentMethod, Subscription};
@@ -255,6 +256,8 @@ fn fulfil_checkout(
     let (quote, invoice) = start_subscription(conn, &account.id, session.plan, &pm.card.id, now)?;
     store::upsert_account(conn, &Account { email: Some(email.to_string()), ..account.clone() })?;
     store::complete_checkout_session(conn, &session.id, now, &invoice.id)?;
+    events::subscription_event(conn, EventType::SubscriptionCreated, &account.id, now)?;
+    events::invoice_event(conn, EventType::InvoicePaid, &invoice, now)?;
     tracing::info!(session = %crate::ids::redact(&session.id), plan = %session.plan, amount = quote.total_due_today.cents(), "checkout paid");
     Ok(CheckoutReceipt {
         plan: PlanSummary::from(session.plan),
@@ -379,7 +382,6 @@ pub fn run_due(
             close_period(conn, &mut sub)?;
             steps += 1;
         }
-        store::save_subscription(conn, &sub)?;
     }
     Ok(if steps >= budget { Progress::More } else { Progress::Done })
 }
@@ -391,9 +393,11 @@ pub async fn catch_up(store: &crate::Store, now: OffsetDateTime) -> Result<(), A
 }
 
 /// Ends `sub`'s current period and starts the next: the scheduled plan applies, a cancellation or
-/// a downgrade to Free ends the subscription, a paid plan renews (or goes past due).
+/// a downgrade to Free ends the subscription, a paid plan renews (or goes past due). Saved, with
+/// its events, dated when the period ended.
 fn close_period(conn: &Connection, sub: &mut Subscription) -> Result<(), AppError> {
     let next = Period::containing(sub.period_end);
+    let at = sub.period_end;
     if let Some(plan) = sub.scheduled_plan.take() {
         sub.plan = plan;
     }
@@ -404,7 +408,8 @@ fn close_period(conn: &Connection, sub: &mut Subscription) -> Result<(), AppErro
         sub.paid_this_period = Money::ZERO;
         sub.period_start = next.start;
         sub.period_end = next.end;
-        return Ok(());
+        store::save_subscription(conn, sub)?;
+        return events::subscription_event(conn, EventType::SubscriptionCanceled, &sub.account_id, at);
     }
     let price = sub.plan.plan().monthly_price;
     let pm = match &sub.payment_method_id {
@@ -431,7 +436,7 @@ fn close_period(conn: &Connection, sub: &mut Subscription) -> Result<(), AppErro
         status: if paid { "paid".into() } else { "open".into() },
         payment_method_id: sub.payment_method_id.clone(),
     };
-    store::insert_invoice(conn, invoice)?;
+    let invoice = store::insert_invoice(conn, invoice)?;
     if let (true, Some(pm)) = (paid, &pm) {
         store::record_payment(conn, &pm.card.id, &sub.account_id)?;
     }
@@ -439,7 +444,14 @@ fn close_period(conn: &Connection, sub: &mut Subscription) -> Result<(), AppErro
     sub.paid_this_period = if paid { price } else { Money::ZERO };
     sub.period_start = next.start;
     sub.period_end = next.end;
-    Ok(())
+    store::save_subscription(conn, sub)?;
+    let (invoice_event, subscription_event) = if paid {
+        (EventType::InvoicePaid, EventType::SubscriptionUpdated)
+    } else {
+        (EventType::InvoicePaymentFailed, EventType::SubscriptionPastDue)
+    };
+    events::invoice_event(conn, invoice_event, &invoice, at)?;
+    events::subscription_event(conn, subscription_event, &sub.account_id, at)
 }
 
 /// Gives `account_id` a paid subscription to `plan` bought at `bought_at` with a Visa 4242 (demo).

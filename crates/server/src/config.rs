@@ -23,6 +23,12 @@ pub struct Config {
     pub initial_clock: Option<time::OffsetDateTime>,
     /// A whole request, body included, must arrive and be answered within this.
     pub request_timeout: std::time::Duration,
+    /// Where events are delivered (`--webhook-url`, checked with [`crate::webhooks::check_endpoint`]).
+    pub webhook_urls: Vec<String>,
+    /// The secret events are signed with; generated once and kept in the database when unset.
+    pub webhook_secret: Option<String>,
+    /// How deliveries are retried.
+    pub webhook_schedule: crate::webhooks::Schedule,
 }
 
 impl Config {
@@ -41,6 +47,9 @@ impl Config {
             portal_ttl: Duration::hours(1),
             initial_clock: None,
             request_timeout: std::time::Duration::from_secs(20),
+            webhook_urls: Vec::new(),
+            webhook_secret: None,
+            webhook_schedule: crate::webhooks::Schedule::default(),
         }
     }
 

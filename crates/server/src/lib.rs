@@ -7,6 +7,7 @@ pub mod billing_ops;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod idempotency;
 pub mod ids;
 pub mod limits;
@@ -16,6 +17,7 @@ pub mod routes;
 pub mod serve;
 pub mod static_files;
 pub mod store;
+pub mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -45,6 +47,8 @@ pub struct Inner {
     pub clock: Clock,
     pub site: static_files::Site,
     pub failed_keys: limits::FailedKeys,
+    /// The secret webhook events are signed with.
+    pub webhook_secret: String,
 }
 
 impl std::ops::Deref for AppState {
@@ -75,7 +79,21 @@ impl AppState {
         };
         let site = static_files::Site::load(config.dist_dir.as_deref())?;
         let clock = Clock::new(frozen);
-        Ok(AppState(Arc::new(Inner { config, store, clock, site, failed_keys: limits::FailedKeys::default() })))
+        let webhook_secret = store
+            .write_blocking(|tx| {
+                events::set_endpoints(tx, &config.webhook_urls)?;
+                events::signing_secret(tx, config.webhook_secret.as_deref())
+            })
+            .map_err(|e| format!("{e:?}"))?;
+        let failed_keys = limits::FailedKeys::default();
+        Ok(AppState(Arc::new(Inner { config, store, clock, site, failed_keys, webhook_secret })))
+    }
+
+    /// Starts delivering events to the configured webhook endpoints (once, inside a runtime).
+    /// Deliveries left pending by an earlier run resume.
+    pub fn start_webhooks(&self) -> tokio::task::JoinHandle<()> {
+        let (store, secret) = (self.store.clone(), self.webhook_secret.clone());
+        tokio::spawn(webhooks::run(store, secret, self.config.webhook_schedule))
     }
 }
 

@@ -3,7 +3,7 @@
 use billing::PlanId;
 use billing::wire::Login;
 use checkout_server::store::{self, Account, CheckoutSession, PortalSession};
-use checkout_server::{AppState, Config, Store, app, billing_ops, config, ids, serve};
+use checkout_server::{AppState, Config, Store, app, billing_ops, config, ids, serve, webhooks};
 use clap::Parser;
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -38,6 +38,12 @@ struct Args {
     /// Connections served at once; more wait in the kernel's backlog.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
+    /// Where events are delivered: https, or http to localhost for development (repeatable).
+    #[arg(long = "webhook-url")]
+    webhook_urls: Vec<String>,
+    /// The secret events are signed with. Generated once and kept in the database if unset.
+    #[arg(long, env = "CHECKOUT_WEBHOOK_SECRET", hide_env_values = true)]
+    webhook_secret: Option<String>,
 }
 
 #[tokio::main]
@@ -83,6 +89,8 @@ async fn run(args: Args) -> Result<(), String> {
     cfg.allowed_return_origins =
         args.allow_return_origins.iter().map(|o| config::parse_allowed_origin(o)).collect::<Result<_, _>>()?;
     cfg.dist_dir = Some(args.dist.clone());
+    cfg.webhook_urls = args.webhook_urls.iter().map(|u| webhooks::check_endpoint(u)).collect::<Result<_, _>>()?;
+    cfg.webhook_secret = args.webhook_secret.filter(|s| !s.trim().is_empty());
     let state = AppState::new(cfg, store)?;
 
     let addr: SocketAddr =
@@ -102,7 +110,8 @@ async fn run(args: Args) -> Result<(), String> {
             }
         }
     });
-    tracing::info!(%addr, "listening");
+    state.start_webhooks();
+    tracing::info!(%addr, webhooks = state.config.webhook_urls.len(), "listening");
     let limits = serve::Limits { max_connections: args.max_connections, ..serve::Limits::default() };
     serve::serve(listener, app(state.clone()), limits, async {
         let _ = tokio::signal::ctrl_c().await;
@@ -165,6 +174,7 @@ fn print_demo(state: &AppState) -> Result<(), String> {
     println!();
     println!("  Test card: 4242 4242 4242 4242, any future expiry, any CVC. More in README.md.");
     println!("  Secret key: {key}");
+    println!("  Webhook signing secret: {}", state.webhook_secret);
     println!();
     println!("  Create another checkout session:");
     println!(

@@ -6,6 +6,7 @@ use crate::AppState;
 use crate::billing_ops::SessionLimit;
 use crate::billing_ops::{invoice_from_quote, run_due};
 use crate::error::AppError;
+use crate::events::{self, EventType};
 use crate::ids::new_id;
 use crate::processor::{self, CardBehavior, ChargeKind, ChargeResult};
 use crate::store::{self, PortalSession, Subscription};
@@ -114,6 +115,7 @@ pub fn change_plan(
         sub.scheduled_plan = Some(target);
         sub.cancel_at_period_end = false;
         store::save_subscription(conn, &sub)?;
+        events::subscription_event(conn, EventType::SubscriptionUpdated, &sub.account_id, now)?;
         tracing::info!(session = %crate::ids::redact(&session.id), %from, %target, "downgrade scheduled");
         return Ok(ChangeOutcome::Succeeded { change: receipt(&quote, from, None, None) });
     }
@@ -136,6 +138,8 @@ pub fn change_plan(
             sub.scheduled_plan = None;
             sub.cancel_at_period_end = false;
             store::save_subscription(conn, &sub)?;
+            events::invoice_event(conn, EventType::InvoicePaid, &invoice, now)?;
+            events::subscription_event(conn, EventType::SubscriptionUpdated, &sub.account_id, now)?;
             tracing::info!(session = %crate::ids::redact(&session.id), %from, %target, amount = quote.total_due_today.cents(), "upgrade paid");
             Ok(ChangeOutcome::Succeeded { change: receipt(&quote, from, Some(pm.card), Some(invoice.number)) })
         }
@@ -185,8 +189,9 @@ fn receipt(
 }
 
 /// Undoes a scheduled downgrade: the current plan simply renews.
-pub fn keep_current_plan(conn: &Connection, mut sub: Subscription) -> Result<Subscription, AppError> {
+pub fn keep_current_plan(conn: &Connection, mut sub: Subscription, now: OffsetDateTime) -> Result<Subscription, AppError> {
     sub.scheduled_plan = None;
     store::save_subscription(conn, &sub)?;
+    events::subscription_event(conn, EventType::SubscriptionUpdated, &sub.account_id, now)?;
     Ok(sub)
 }

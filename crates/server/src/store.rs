@@ -112,6 +112,32 @@ CREATE INDEX payment_methods_by_session ON payment_methods(session_id);
 CREATE INDEX invoices_by_account ON invoices(account_id, created_at);
 CREATE INDEX subscriptions_due ON subscriptions(period_end) WHERE status != 'canceled';
 "#,
+    r#"
+-- The outbox: every event, in order, and its delivery to each webhook endpoint. Delivery times
+-- are wall-clock milliseconds; `created` is the billing clock's second.
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE webhook_endpoints (url TEXT PRIMARY KEY);
+CREATE TABLE deliveries (
+    event_seq INTEGER NOT NULL REFERENCES events(seq),
+    endpoint TEXT NOT NULL,
+    enqueued_at INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    done_at INTEGER,
+    delivered INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (event_seq, endpoint)
+);
+CREATE INDEX deliveries_pending ON deliveries(endpoint, event_seq) WHERE done_at IS NULL;
+CREATE INDEX events_by_account ON events(account_id, seq);
+"#,
 ];
 
 /// How long a connection waits for the writer's lock before giving up.

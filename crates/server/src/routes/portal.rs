@@ -74,7 +74,7 @@ pub async fn keep_plan(State(state): State<AppState>, Path(id): Path<String>) ->
         .clone()
         .write(move |tx| {
             let (session, sub) = open_portal(tx, &id, now)?;
-            let sub = plan_changes::keep_current_plan(tx, sub)?;
+            let sub = plan_changes::keep_current_plan(tx, sub, now)?;
             plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
         })
         .await
@@ -192,7 +192,7 @@ pub async fn pay_invoice(
                 let (_, mut sub) = open_portal(tx, &id, now)?;
                 let pm_id = sub.payment_method_id.clone().ok_or(AppError::InvalidPaymentMethod)?;
                 let pm = store::get_payment_method(tx, &pm_id)?.ok_or(AppError::InvalidPaymentMethod)?;
-                account_ops::pay_open_invoice(tx, &mut sub, &pm)
+                account_ops::pay_open_invoice(tx, &mut sub, &pm, now)
             })
             .map(Json)
         })
@@ -206,7 +206,7 @@ async fn set_cancel(state: AppState, id: String, cancel: bool) -> Result<Json<Po
         .clone()
         .write(move |tx| {
             let (session, mut sub) = open_portal(tx, &id, now)?;
-            account_ops::set_cancel_at_period_end(tx, &mut sub, cancel)?;
+            account_ops::set_cancel_at_period_end(tx, &mut sub, cancel, now)?;
             plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
         })
         .await
@@ -233,7 +233,7 @@ pub async fn overage(
         .clone()
         .write(move |tx| {
             let (session, mut sub) = open_portal(tx, &id, now)?;
-            account_ops::set_overage(tx, &mut sub, req.enabled)?;
+            account_ops::set_overage(tx, &mut sub, req.enabled, now)?;
             plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
         })
         .await

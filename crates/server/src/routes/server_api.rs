@@ -3,9 +3,9 @@
 use crate::error::{ApiJson, AppError};
 use crate::ids::{new_id, redact};
 use crate::store::{self, Account, CheckoutSession, PortalSession};
-use crate::{AppState, billing_ops, idempotency};
+use crate::{AppState, billing_ops, events, idempotency};
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use billing::PlanId;
@@ -184,7 +184,7 @@ pub async fn get_subscription(
     state.store.read(move |conn| billing_ops::subscription_view(conn, &account_id)).await.map(Json)
 }
 
-/// Every invoice of an account: number, amount in cents, status. For the backend and the tests.
+/// Every invoice of an account, oldest first, as `invoice.*` events carry them.
 pub async fn list_invoices(
     _: SecretKey,
     State(state): State<AppState>,
@@ -197,11 +197,98 @@ pub async fn list_invoices(
             store::account_invoices(conn, &account_id)
         })
         .await?;
-    let invoices: Vec<Value> = rows
-        .into_iter()
-        .map(|i| json!({"number": i.number, "amount": i.amount, "status": i.status, "lines": i.lines}))
-        .collect();
+    let invoices: Vec<Value> = rows.iter().map(events::invoice_object).collect();
     Ok(Json(json!({ "invoices": invoices })))
+}
+
+/// A checkout session as the IDE's backend sees it, e.g. when Get started brings the user back
+/// with its id: open, complete (with the subscription and invoice it created) or expired.
+pub async fn get_checkout_session(
+    _: SecretKey,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let now = state.clock.now();
+    state.store.read(move |conn| checkout_session_object(conn, &id, now)).await.map(Json)
+}
+
+fn checkout_session_object(conn: &rusqlite::Connection, id: &str, now: time::OffsetDateTime) -> Result<Value, AppError> {
+    let session = store::get_checkout_session(conn, id)?.ok_or(AppError::SessionNotFound)?;
+    let invoice = match (&session.completed_at, &session.invoice_id) {
+        (Some(_), Some(invoice_id)) => store::get_invoice(conn, invoice_id)?,
+        _ => None,
+    };
+    let status = match (&invoice, now >= session.expires_at) {
+        (Some(_), _) => "complete",
+        (None, true) => "expired",
+        (None, false) => "open",
+    };
+    let subscription = match invoice {
+        Some(_) => Some(billing_ops::subscription_view(conn, &session.account_id)?),
+        None => None,
+    };
+    Ok(json!({
+        "id": session.id,
+        "object": "checkout_session",
+        "status": status,
+        "account_id": session.account_id,
+        "plan": session.plan,
+        "created_at": rfc3339(session.created_at),
+        "expires_at": rfc3339(session.expires_at),
+        "completed_at": session.completed_at.map(rfc3339),
+        "subscription": subscription,
+        "invoice": invoice.as_ref().map(events::invoice_object),
+    }))
+}
+
+/// A portal session: open or expired, with the account's subscription as it now is.
+pub async fn get_portal_session(
+    _: SecretKey,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let now = state.clock.now();
+    state
+        .store
+        .read(move |conn| {
+            let session = store::get_portal_session(conn, &id)?.ok_or(AppError::SessionNotFound)?;
+            let subscription = billing_ops::subscription_view(conn, &session.account_id)?;
+            Ok(Json(json!({
+                "id": session.id,
+                "object": "portal_session",
+                "status": if now >= session.expires_at { "expired" } else { "open" },
+                "account_id": session.account_id,
+                "plan": subscription.plan,
+                "expires_at": rfc3339(session.expires_at),
+                "subscription": subscription,
+            })))
+        })
+        .await
+}
+
+fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// `?after=evt_...&limit=N`
+#[derive(Debug, serde::Deserialize)]
+pub struct EventsQuery {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+/// Events in the order they happened, for a backend that missed some deliveries.
+pub async fn list_events(
+    _: SecretKey,
+    State(state): State<AppState>,
+    Query(query): Query<EventsQuery>,
+) -> Result<Json<Value>, AppError> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(AppError::InvalidRequest("`limit` must be 1 to 100.".into()));
+    }
+    let (data, has_more) = state.store.read(move |conn| events::list(conn, query.after.as_deref(), limit)).await?;
+    Ok(Json(json!({ "data": data, "has_more": has_more })))
 }
 
 /// Moves the test clock forwards and runs what fell due on the way. The new reading is saved in
