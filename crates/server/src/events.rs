@@ -63,12 +63,23 @@ pub fn subscription_event(
 }
 
 /// Records `invoice.*` with the invoice as it now is.
-pub fn invoice_event(conn: &Connection, kind: EventType, invoice: &Invoice, now: OffsetDateTime) -> Result<(), AppError> {
+pub fn invoice_event(
+    conn: &Connection,
+    kind: EventType,
+    invoice: &Invoice,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
     record(conn, kind, &invoice.account_id, invoice_object(invoice), now)
 }
 
 /// Writes the event and one pending delivery per configured endpoint.
-fn record(conn: &Connection, kind: EventType, account_id: &str, data: Value, now: OffsetDateTime) -> Result<(), AppError> {
+fn record(
+    conn: &Connection,
+    kind: EventType,
+    account_id: &str,
+    data: Value,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
     let id = new_id("evt");
     let body = json!({"id": id, "type": kind.as_str(), "created": now.unix_timestamp(), "data": data}).to_string();
     conn.execute(
@@ -110,7 +121,8 @@ pub fn list(conn: &Connection, after: Option<&str>, limit: usize) -> Result<(Vec
     };
     let mut stmt = conn.prepare("SELECT body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
     let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
-    let mut bodies = stmt.query_map(params![after_seq, fetch], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+    let mut bodies =
+        stmt.query_map(params![after_seq, fetch], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
     let has_more = bodies.len() > limit;
     bodies.truncate(limit);
     let events = bodies.iter().map(|b| serde_json::from_str(b)).collect::<Result<Vec<Value>, _>>();

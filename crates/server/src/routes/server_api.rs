@@ -212,7 +212,11 @@ pub async fn get_checkout_session(
     state.store.read(move |conn| checkout_session_object(conn, &id, now)).await.map(Json)
 }
 
-fn checkout_session_object(conn: &rusqlite::Connection, id: &str, now: time::OffsetDateTime) -> Result<Value, AppError> {
+fn checkout_session_object(
+    conn: &rusqlite::Connection,
+    id: &str,
+    now: time::OffsetDateTime,
+) -> Result<Value, AppError> {
     let session = store::get_checkout_session(conn, id)?.ok_or(AppError::SessionNotFound)?;
     let invoice = match (&session.completed_at, &session.invoice_id) {
         (Some(_), Some(invoice_id)) => store::get_invoice(conn, invoice_id)?,

@@ -1,0 +1,303 @@
+//! What the IDE's backend hears: signed events for every change, delivered after commit and
+//! retried until accepted, in order per account, across a restart; `GET /v1/events` for what it
+//! missed; and the session lookup for a user coming back with `session_id`.
+
+mod common;
+
+include!("common/verify_webhook.rs");
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post as post_route;
+use checkout_server::webhooks::Schedule;
+use checkout_server::{AppState, Config, Store, app, config};
+use common::*;
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A webhook endpoint that fails its first `failures` answers and records every attempt.
+#[derive(Clone, Default)]
+struct Receiver {
+    attempts: Arc<Mutex<Vec<(String, Bytes)>>>,
+    failures_left: Arc<AtomicUsize>,
+}
+
+async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let signature = headers.get("kiro-signature").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    receiver.attempts.lock().unwrap().push((signature, body));
+    let failing = receiver.failures_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+    if failing { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK }
+}
+
+impl Receiver {
+    /// Listens on a free port; the URL to register.
+    async fn start(failures: usize) -> (Receiver, String) {
+        let receiver = Receiver { failures_left: Arc::new(AtomicUsize::new(failures)), ..Receiver::default() };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/kiro-events", listener.local_addr().unwrap());
+        let router = Router::new().route("/kiro-events", post_route(receive)).with_state(receiver.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        (receiver, url)
+    }
+
+    /// Accepted events (answered 2xx or not), checked against the signature, deduplicated by id
+    /// as a receiver should, in the order first received.
+    fn events(&self, secret: &str) -> Vec<Value> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let mut seen = std::collections::HashSet::new();
+        let mut events = Vec::new();
+        for (signature, body) in self.attempts.lock().unwrap().iter() {
+            assert!(verify_kiro_signature(secret, signature, body, now), "bad signature {signature}");
+            assert!(!verify_kiro_signature("whsec_wrong", signature, body, now));
+            let event: Value = serde_json::from_slice(body).unwrap();
+            if seen.insert(event["id"].as_str().unwrap().to_string()) {
+                events.push(event);
+            }
+        }
+        events
+    }
+
+    /// Waits (bounded) until `count` distinct events have arrived and the last was accepted.
+    async fn wait_for(&self, secret: &str, count: usize) -> Vec<Value> {
+        for _ in 0..400 {
+            let events = self.events(secret);
+            if events.len() >= count && self.failures_left.load(Ordering::SeqCst) == 0 {
+                return events;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("only {} of {count} events arrived: {:?}", self.events(secret).len(), self.events(secret));
+    }
+}
+
+const SECRET: &str = "whsec_test_0123456789abcdef";
+
+/// A fast retry schedule, so a test sees retries without waiting seconds.
+fn quick() -> Schedule {
+    Schedule { first_retry: Duration::from_millis(40), max_wait: Duration::from_millis(200), ..Schedule::default() }
+}
+
+fn state_with_webhook(store: Store, url: &str) -> AppState {
+    let mut cfg = Config::new(KEY, "http://checkout.test");
+    cfg.initial_clock = Some(time::macros::datetime!(2026-11-16 00:00 UTC));
+    cfg.allowed_return_origins.push(config::parse_allowed_origin("https://app.kiro.dev").unwrap());
+    cfg.webhook_urls = vec![url.to_string()];
+    cfg.webhook_secret = Some(SECRET.into());
+    cfg.webhook_schedule = quick();
+    AppState::new(cfg, store).unwrap()
+}
+
+fn types(events: &[Value]) -> Vec<&str> {
+    events.iter().map(|e| e["type"].as_str().unwrap()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_change_is_delivered_signed_in_order_and_retried_until_accepted() {
+    let (receiver, url) = Receiver::start(3).await;
+    let state = state_with_webhook(Store::in_memory().unwrap(), &url);
+    let worker = state.start_webhooks();
+    let app = app(state);
+
+    let portal = subscribed_portal(&app, "acct-events", "pro", "4242424242424242").await;
+    let events = receiver.wait_for(SECRET, 2).await;
+    assert_eq!(types(&events), ["subscription.created", "invoice.paid"]);
+    assert_eq!(events[0]["data"]["plan"], "pro");
+    assert_eq!(events[0]["data"]["account_id"], "acct-events");
+    assert_eq!(events[1]["data"]["amount"], 1000);
+    assert!(events[0]["id"].as_str().unwrap().starts_with("evt_"));
+    assert_eq!(events[0]["created"], time::macros::datetime!(2026-11-16 00:00 UTC).unix_timestamp());
+    assert!(receiver.attempts.lock().unwrap().len() >= 5, "the first answers failed and were retried");
+
+    assert_eq!(change(&app, &portal, "pro_plus", 1000, "up").await.body["status"], "succeeded");
+    assert_eq!(change(&app, &portal, "pro", 0, "down").await.body["status"], "succeeded");
+    post(&app, &format!("/api/portal/{portal}/keep-plan"), None, &json!({})).await;
+    post(&app, &format!("/api/portal/{portal}/cancel"), None, &json!({})).await;
+    post(&app, &format!("/api/portal/{portal}/resume"), None, &json!({})).await;
+    post(&app, &format!("/api/portal/{portal}/overage"), None, &json!({"enabled": true})).await;
+    set_clock(&app, "2026-12-01T00:00:00Z").await;
+    let events = receiver.wait_for(SECRET, 11).await;
+    assert_eq!(
+        types(&events[2..]),
+        [
+            "invoice.paid",
+            "subscription.updated",
+            "subscription.updated",
+            "subscription.updated",
+            "subscription.updated",
+            "subscription.updated",
+            "subscription.updated",
+            "invoice.paid",
+            "subscription.updated",
+        ]
+    );
+    assert_eq!(events[3]["data"]["plan"], "pro_plus", "the upgrade");
+    assert_eq!(events[4]["data"]["scheduled_change"]["plan"], "pro", "the scheduled downgrade");
+    assert_eq!(events[5]["data"]["scheduled_change"], Value::Null, "kept");
+    assert_eq!(events[6]["data"]["cancel_at_period_end"], true);
+    assert_eq!(events[7]["data"]["cancel_at_period_end"], false);
+    assert_eq!(events[8]["data"]["overage_enabled"], true);
+    assert_eq!(events[9]["data"]["amount"], 4000, "the renewal");
+    assert_eq!(events[10]["data"]["current_period"]["start"], "2026-12-01T00:00:00Z");
+
+    // The log holds the same events in the same order, for a backend that missed some.
+    let all = get(&app, "/v1/events?limit=100", Some(KEY)).await;
+    let logged: Vec<Value> = all.body["data"].as_array().unwrap().clone();
+    assert_eq!(logged, events);
+    let page = get(&app, &format!("/v1/events?after={}&limit=2", events[8]["id"].as_str().unwrap()), Some(KEY)).await;
+    assert_eq!(page.body["data"].as_array().unwrap(), &events[9..11].to_vec());
+    assert_eq!(page.body["has_more"], false);
+    worker.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_renewals_and_ended_cancellations_are_told() {
+    let (receiver, url) = Receiver::start(0).await;
+    let state = state_with_webhook(Store::in_memory().unwrap(), &url);
+    let worker = state.start_webhooks();
+    let app = app(state);
+    subscribed_portal(&app, "acct-past-due", "pro", "4000000000000341").await;
+    let leaving = subscribed_portal(&app, "acct-leaving", "power", "4242424242424242").await;
+    post(&app, &format!("/api/portal/{leaving}/cancel"), None, &json!({})).await;
+    set_clock(&app, "2026-12-01T00:00:00Z").await;
+    let events = receiver.wait_for(SECRET, 8).await;
+    let of = |account: &str| -> Vec<&str> {
+        events.iter().filter(|e| e["data"]["account_id"] == account).map(|e| e["type"].as_str().unwrap()).collect()
+    };
+    assert_eq!(
+        of("acct-past-due"),
+        ["subscription.created", "invoice.paid", "invoice.payment_failed", "subscription.past_due"]
+    );
+    assert_eq!(
+        of("acct-leaving"),
+        ["subscription.created", "invoice.paid", "subscription.updated", "subscription.canceled"]
+    );
+    let past_due = events.iter().find(|e| e["type"] == "subscription.past_due").unwrap();
+    assert_eq!(past_due["data"]["status"], "past_due");
+    let failed = events.iter().find(|e| e["type"] == "invoice.payment_failed").unwrap();
+    assert_eq!(failed["data"]["status"], "open");
+    worker.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_pending_at_a_restart_are_made_after_it() {
+    let store = Store::in_memory().unwrap();
+    // The endpoint is down while the first server runs.
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = down.local_addr().unwrap().port();
+    drop(down);
+    let url = format!("http://127.0.0.1:{port}/kiro-events");
+    let first = state_with_webhook(store.clone(), &url);
+    let worker = first.start_webhooks();
+    let app_before = app(first);
+    subscribed_portal(&app_before, "acct-restart", "pro", "4242424242424242").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    worker.abort();
+    drop(app_before);
+
+    // The endpoint comes back on the same address, and so does the server.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let receiver = Receiver::default();
+    let router = Router::new().route("/kiro-events", post_route(receive)).with_state(receiver.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let second = state_with_webhook(store, &url);
+    let worker = second.start_webhooks();
+    let events = receiver.wait_for(SECRET, 2).await;
+    assert_eq!(types(&events), ["subscription.created", "invoice.paid"]);
+    worker.abort();
+}
+
+#[tokio::test]
+async fn the_readme_shows_the_verification_this_test_uses() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let snippet = include_str!("common/verify_webhook.rs");
+    assert!(readme.contains(snippet.trim()), "README.md must show tests/common/verify_webhook.rs as it is");
+    let body = br#"{"id":"evt_1"}"#;
+    let header = checkout_server::webhooks::signature(SECRET, 1_800_000_000, std::str::from_utf8(body).unwrap());
+    assert!(verify_kiro_signature(SECRET, &header, body, 1_800_000_100));
+    assert!(!verify_kiro_signature(SECRET, &header, body, 1_800_000_301), "stale");
+    assert!(!verify_kiro_signature(SECRET, &header, br#"{"id":"evt_2"}"#, 1_800_000_100), "forged body");
+}
+
+#[tokio::test]
+async fn webhook_urls_are_https_or_loopback_http() {
+    use checkout_server::webhooks::check_endpoint;
+    for ok in ["https://ide.example/hooks", "http://127.0.0.1:9000/x", "http://localhost/x", "http://[::1]:8/x"] {
+        assert!(check_endpoint(ok).is_ok(), "{ok}");
+    }
+    for bad in ["http://ide.example/hooks", "http://10.0.0.8/x", "ftp://127.0.0.1/x", "not a url"] {
+        assert!(check_endpoint(bad).is_err(), "{bad}");
+    }
+}
+
+// ---- Session lookup -------------------------------------------------------------------------
+
+#[tokio::test]
+async fn checkout_sessions_can_be_looked_up_open_complete_and_expired() {
+    let app = test_app();
+    let open = new_session(&app, "acct-lookup", "pro").await;
+    let looked = get(&app, &format!("/v1/checkout/sessions/{open}"), Some(KEY)).await;
+    assert_eq!(looked.status, StatusCode::OK);
+    assert_eq!(looked.body["status"], "open");
+    assert_eq!(looked.body["account_id"], "acct-lookup");
+    assert_eq!(looked.body["plan"], "pro");
+    assert_eq!(looked.body["subscription"], Value::Null);
+
+    let paid = new_session(&app, "acct-lookup", "pro").await;
+    let card = tokenize(&app, &paid, "4242424242424242").await;
+    assert_eq!(confirm(&app, &paid, &card, "k").await.status, StatusCode::OK);
+    let complete = get(&app, &format!("/v1/checkout/sessions/{paid}"), Some(KEY)).await;
+    assert_eq!(complete.body["status"], "complete");
+    assert_eq!(complete.body["subscription"]["plan"], "pro");
+    assert_eq!(complete.body["invoice"]["amount"], 1000);
+    assert_eq!(complete.body["invoice"]["status"], "paid");
+
+    set_clock(&app, "2026-11-18T00:00:00Z").await;
+    let expired = get(&app, &format!("/v1/checkout/sessions/{open}"), Some(KEY)).await;
+    assert_eq!(expired.body["status"], "expired");
+    let still_complete = get(&app, &format!("/v1/checkout/sessions/{paid}"), Some(KEY)).await;
+    assert_eq!(still_complete.body["status"], "complete");
+
+    assert_error(
+        &get(&app, "/v1/checkout/sessions/cs_forged", Some(KEY)).await,
+        StatusCode::NOT_FOUND,
+        "session_not_found",
+    );
+    assert_error(
+        &get(&app, &format!("/v1/checkout/sessions/{open}"), None).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    );
+}
+
+#[tokio::test]
+async fn portal_sessions_can_be_looked_up_open_and_expired() {
+    let app = test_app();
+    let portal = subscribed_portal(&app, "acct-portal-lookup", "pro", "4242424242424242").await;
+    let open = get(&app, &format!("/v1/portal/sessions/{portal}"), Some(KEY)).await;
+    assert_eq!(open.body["status"], "open");
+    assert_eq!(open.body["plan"], "pro");
+    assert_eq!(open.body["subscription"]["status"], "active");
+    set_clock(&app, "2026-11-16T01:00:00Z").await;
+    let expired = get(&app, &format!("/v1/portal/sessions/{portal}"), Some(KEY)).await;
+    assert_eq!(expired.body["status"], "expired");
+    assert_error(
+        &get(&app, "/v1/portal/sessions/ps_forged", Some(KEY)).await,
+        StatusCode::NOT_FOUND,
+        "session_not_found",
+    );
+}
+
+#[tokio::test]
+async fn the_event_log_refuses_unknown_cursors_and_silly_limits() {
+    let app = test_app();
+    assert_error(&get(&app, "/v1/events?after=evt_nope", Some(KEY)).await, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_error(&get(&app, "/v1/events?limit=0", Some(KEY)).await, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_error(&get(&app, "/v1/events?limit=lots", Some(KEY)).await, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_error(&get(&app, "/v1/events", None).await, StatusCode::UNAUTHORIZED, "unauthorized");
+    let empty = get(&app, "/v1/events", Some(KEY)).await;
+    assert_eq!(empty.body, json!({"data": [], "has_more": false}));
+}
