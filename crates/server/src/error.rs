@@ -7,203 +7,136 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use billing::wire::{ErrorBody, ErrorCode, ErrorDetail};
-use serde::de::DeserializeOwned;
 
-#[derive(Debug)]
+/// Every way a request can fail; the message the client reads is on each variant.
+#[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    #[error("Send the secret key as `Authorization: Bearer <key>`.")]
     Unauthorized,
+    #[error("The body is not valid JSON: {0}")]
     InvalidJson(String),
+    #[error("{0}")]
     InvalidRequest(String),
+    #[error("Send the body as JSON with `Content-Type: application/json`.")]
     UnsupportedMediaType,
+    #[error("The request body is too large.")]
     BodyTooLarge,
+    #[error("`{}` is not a plan you can buy. Use one of: pro, pro_plus, power.", truncate(.0, 40))]
     UnknownPlan(String),
+    #[error("`return_url` is not allowed: {0}.")]
     InvalidReturnUrl(&'static str),
+    #[error("`account` is not valid: {0}.")]
     InvalidAccount(&'static str),
+    #[error("{0}")]
     InvalidEmail(&'static str),
+    #[error("{0}")]
     InvalidCard(String),
+    #[error("{0}")]
     InvalidBillingDetails(String),
+    #[error("That payment method can't be used here. Enter your card again.")]
     InvalidPaymentMethod,
+    #[error("There is no session at this address.")]
     SessionNotFound,
+    #[error("This session has expired.")]
     SessionExpired,
+    #[error("This checkout is already complete.")]
     SessionCompleted,
+    #[error("This checkout is locked after too many declined payments.")]
     SessionLocked,
+    #[error("This Builder ID is linked to an AWS account; upgrade through AWS instead.")]
     AccountLinkedToAws,
+    #[error("This account already has a paid plan.")]
     AlreadySubscribed,
+    #[error("This account has never subscribed.")]
     NoSubscription,
+    #[error("This idempotency key was already used with a different request.")]
     IdempotencyConflict,
+    #[error("There is no authentication waiting for this payment.")]
     ChallengeNotFound,
+    #[error(
+        "The price changed since you looked (a new billing month may have started). Review the new amount and confirm again."
+    )]
     QuoteChanged,
+    #[error("The test clock only moves forwards.")]
     ClockBackwards,
+    #[error("{0}")]
     ClockOutOfRange(&'static str),
+    #[error("Nothing here.")]
     NotFound,
+    #[error("This address accepts only {0}.")]
     MethodNotAllowed(String),
+    #[error("The request took too long to arrive. Send it again.")]
     RequestTimeout,
+    #[error("Too many attempts. Wait before trying again.")]
     RateLimited { retry_after_secs: u64 },
+    /// The detail is logged, never sent.
+    #[error("Something went wrong on our side. Nothing was charged; try again.")]
     Internal(String),
 }
 
 impl AppError {
-    fn parts(&self) -> (StatusCode, ErrorCode, String) {
-        use AppError::*;
+    /// The stable code clients branch on.
+    pub fn code(&self) -> ErrorCode {
+        use AppError as E;
         match self {
-            Unauthorized => (
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::Unauthorized,
-                "Send the secret key as `Authorization: Bearer <key>`.".into(),
-            ),
-            InvalidJson(detail) => (
-                StatusCode::BAD_REQUEST,
-                ErrorCode::InvalidJson,
-                format!("The body is not valid JSON: {detail}"),
-            ),
-            InvalidRequest(detail) => (
-                StatusCode::BAD_REQUEST,
-                ErrorCode::InvalidRequest,
-                detail.clone(),
-            ),
-            UnsupportedMediaType => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                ErrorCode::UnsupportedMediaType,
-                "Send the body as JSON with `Content-Type: application/json`.".into(),
-            ),
-            BodyTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::BodyTooLarge,
-                "The request body is too large.".into(),
-            ),
-            UnknownPlan(plan) => (
-                StatusCode::BAD_REQUEST,
-                ErrorCode::UnknownPlan,
-                format!(
-                    "`{}` is not a plan you can buy. Use one of: pro, pro_plus, power.",
-                    truncate(plan, 40)
-                ),
-            ),
-            InvalidReturnUrl(why) => (
-                StatusCode::BAD_REQUEST,
-                ErrorCode::InvalidReturnUrl,
-                format!("`return_url` is not allowed: {why}."),
-            ),
-            InvalidAccount(why) => (
-                StatusCode::BAD_REQUEST,
-                ErrorCode::InvalidAccount,
-                format!("`account` is not valid: {why}."),
-            ),
-            InvalidEmail(message) => (
-                StatusCode::BAD_REQUEST,
-                ErrorCode::InvalidEmail,
-                (*message).into(),
-            ),
-            InvalidCard(message) => (
-                StatusCode::BAD_REQUEST,
-                ErrorCode::InvalidCard,
-                message.clone(),
-            ),
-            InvalidBillingDetails(message) => (
-                StatusCode::BAD_REQUEST,
-                ErrorCode::InvalidBillingDetails,
-                message.clone(),
-            ),
-            InvalidPaymentMethod => (
-                StatusCode::BAD_REQUEST,
-                ErrorCode::InvalidPaymentMethod,
-                "That payment method can't be used here. Enter your card again.".into(),
-            ),
-            SessionNotFound => (
-                StatusCode::NOT_FOUND,
-                ErrorCode::SessionNotFound,
-                "There is no session at this address.".into(),
-            ),
-            SessionExpired => (
-                StatusCode::GONE,
-                ErrorCode::SessionExpired,
-                "This session has expired.".into(),
-            ),
-            SessionCompleted => (
-                StatusCode::CONFLICT,
-                ErrorCode::SessionCompleted,
-                "This checkout is already complete.".into(),
-            ),
-            SessionLocked => (
-                StatusCode::LOCKED,
-                ErrorCode::SessionLocked,
-                "This checkout is locked after too many declined payments.".into(),
-            ),
-            AccountLinkedToAws => (
-                StatusCode::FORBIDDEN,
-                ErrorCode::AccountLinkedToAws,
-                "This Builder ID is linked to an AWS account; upgrade through AWS instead.".into(),
-            ),
-            AlreadySubscribed => (
-                StatusCode::CONFLICT,
-                ErrorCode::AlreadySubscribed,
-                "This account already has a paid plan.".into(),
-            ),
-            NoSubscription => (
-                StatusCode::CONFLICT,
-                ErrorCode::NoSubscription,
-                "This account has never subscribed.".into(),
-            ),
-            IdempotencyConflict => (
-                StatusCode::CONFLICT,
-                ErrorCode::IdempotencyConflict,
-                "This idempotency key was already used with a different request.".into(),
-            ),
-            ChallengeNotFound => (
-                StatusCode::NOT_FOUND,
-                ErrorCode::ChallengeNotFound,
-                "There is no authentication waiting for this payment.".into(),
-            ),
-            QuoteChanged => (
-                StatusCode::CONFLICT,
-                ErrorCode::QuoteChanged,
-                "The price changed since you looked (a new billing month may have started). Review the new amount and confirm again.".into(),
-            ),
-            ClockBackwards => (
-                StatusCode::CONFLICT,
-                ErrorCode::ClockBackwards,
-                "The test clock only moves forwards.".into(),
-            ),
-            ClockOutOfRange(why) => (
-                StatusCode::BAD_REQUEST,
-                ErrorCode::ClockOutOfRange,
-                (*why).into(),
-            ),
-            NotFound => (
-                StatusCode::NOT_FOUND,
-                ErrorCode::NotFound,
-                "Nothing here.".into(),
-            ),
-            MethodNotAllowed(allowed) => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                ErrorCode::MethodNotAllowed,
-                format!("This address accepts only {allowed}."),
-            ),
-            RequestTimeout => (
-                StatusCode::REQUEST_TIMEOUT,
-                ErrorCode::RequestTimeout,
-                "The request took too long to arrive. Send it again.".into(),
-            ),
-            RateLimited { .. } => (
-                StatusCode::TOO_MANY_REQUESTS,
-                ErrorCode::RateLimited,
-                "Too many attempts. Wait before trying again.".into(),
-            ),
-            Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorCode::Internal,
-                "Something went wrong on our side. Nothing was charged; try again.".into(),
-            ),
+            E::Unauthorized => ErrorCode::Unauthorized,
+            E::InvalidJson(_) => ErrorCode::InvalidJson,
+            E::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            E::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            E::BodyTooLarge => ErrorCode::BodyTooLarge,
+            E::UnknownPlan(_) => ErrorCode::UnknownPlan,
+            E::InvalidReturnUrl(_) => ErrorCode::InvalidReturnUrl,
+            E::InvalidAccount(_) => ErrorCode::InvalidAccount,
+            E::InvalidEmail(_) => ErrorCode::InvalidEmail,
+            E::InvalidCard(_) => ErrorCode::InvalidCard,
+            E::InvalidBillingDetails(_) => ErrorCode::InvalidBillingDetails,
+            E::InvalidPaymentMethod => ErrorCode::InvalidPaymentMethod,
+            E::SessionNotFound => ErrorCode::SessionNotFound,
+            E::SessionExpired => ErrorCode::SessionExpired,
+            E::SessionCompleted => ErrorCode::SessionCompleted,
+            E::SessionLocked => ErrorCode::SessionLocked,
+            E::AccountLinkedToAws => ErrorCode::AccountLinkedToAws,
+            E::AlreadySubscribed => ErrorCode::AlreadySubscribed,
+            E::NoSubscription => ErrorCode::NoSubscription,
+            E::IdempotencyConflict => ErrorCode::IdempotencyConflict,
+            E::ChallengeNotFound => ErrorCode::ChallengeNotFound,
+            E::QuoteChanged => ErrorCode::QuoteChanged,
+            E::ClockBackwards => ErrorCode::ClockBackwards,
+            E::ClockOutOfRange(_) => ErrorCode::ClockOutOfRange,
+            E::NotFound => ErrorCode::NotFound,
+            E::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
+            E::RequestTimeout => ErrorCode::RequestTimeout,
+            E::RateLimited { .. } => ErrorCode::RateLimited,
+            E::Internal(_) => ErrorCode::Internal,
         }
     }
 
     pub fn status(&self) -> StatusCode {
-        self.parts().0
+        use ErrorCode as C;
+        match self.code() {
+            C::Unauthorized => StatusCode::UNAUTHORIZED,
+            C::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            C::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            C::SessionNotFound | C::ChallengeNotFound | C::NotFound => StatusCode::NOT_FOUND,
+            C::SessionExpired => StatusCode::GONE,
+            C::SessionLocked => StatusCode::LOCKED,
+            C::AccountLinkedToAws => StatusCode::FORBIDDEN,
+            C::SessionCompleted
+            | C::AlreadySubscribed
+            | C::NoSubscription
+            | C::IdempotencyConflict
+            | C::QuoteChanged
+            | C::ClockBackwards => StatusCode::CONFLICT,
+            C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            C::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            C::Internal | C::Unknown => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
     }
 
     pub fn body(&self) -> ErrorBody {
-        let (_, code, message) = self.parts();
-        ErrorBody { error: ErrorDetail { code, message } }
+        ErrorBody { error: ErrorDetail { code: self.code(), message: self.to_string() } }
     }
 }
 
@@ -243,19 +176,9 @@ impl From<JsonRejection> for AppError {
 }
 
 /// `Json<T>` whose rejections are [`AppError`]s, so bad input gets the spec's error body.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
 pub struct ApiJson<T>(pub T);
-
-impl<S, T> FromRequest<S> for ApiJson<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = AppError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Json::<T>::from_request(req, state).await.map(|Json(v)| ApiJson(v)).map_err(AppError::from)
-    }
-}
 
 /// The error body for a response some layer answered without one (axum's 405, a path that does
 /// not decode, a timeout): same status and headers (`Allow`, `Retry-After`), the spec's JSON.

@@ -5,13 +5,23 @@ use crate::error::{ApiJson, AppError};
 use crate::ids::new_id;
 use crate::store::{self, PaymentMethod};
 use crate::{AppState, billing_ops, idempotency, processor};
-use axum::Json;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use axum::extract::{Path, State};
 use billing::validate;
 use billing::wire::{
     CardSummary, ChallengeAnswer, ChallengeOutcome, CheckoutView, ConfirmCheckout, DeclineCode, PaymentOutcome,
     TokenizeCard,
 };
+
+/// `/api/checkout/{session_id}/...`
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/{session_id}", get(get_session))
+        .route("/{session_id}/card", post(tokenize_card))
+        .route("/{session_id}/confirm", post(confirm))
+        .route("/{session_id}/challenge", post(answer_challenge))
+}
 
 pub async fn get_session(
     State(state): State<AppState>,

@@ -5,7 +5,8 @@ use crate::error::{ApiJson, AppError};
 use crate::plan_changes::{self, open_portal};
 use crate::store;
 use crate::{AppState, account_ops, billing_ops, idempotency, processor};
-use axum::Json;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use axum::extract::{Path, State};
 use billing::proration::Quote;
 use billing::wire::{
@@ -13,6 +14,24 @@ use billing::wire::{
     InvoicePaymentOutcome, PayInvoice, PaymentMethodOutcome, PortalView, PreviewChange, SetOverage,
     UpdatePaymentMethod,
 };
+
+/// `/api/portal/{session_id}/...`
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/{session_id}", get(get_session))
+        .route("/{session_id}/preview", post(preview))
+        .route("/{session_id}/change", post(change))
+        .route("/{session_id}/keep-plan", post(keep_plan))
+        .route("/{session_id}/challenge", post(answer_challenge))
+        .route("/{session_id}/payment-method", post(update_payment_method))
+        .route("/{session_id}/payment-method/challenge", post(answer_card_challenge))
+        .route("/{session_id}/pay-invoice", post(pay_invoice))
+        .route("/{session_id}/cancel", post(cancel))
+        .route("/{session_id}/resume", post(resume))
+        .route("/{session_id}/overage", post(overage))
+        .route("/{session_id}/invoices", get(invoices))
+        .route("/{session_id}/invoices/{invoice_id}", get(invoice))
+}
 
 pub async fn get_session(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PortalView>, AppError> {
     let now = state.clock.now();

@@ -4,7 +4,8 @@ use crate::error::{ApiJson, AppError};
 use crate::ids::{new_id, redact};
 use crate::store::{self, Account, CheckoutSession, PortalSession};
 use crate::{AppState, billing_ops, events, idempotency};
-use axum::Json;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -17,6 +18,19 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
+
+/// `/v1/...`: sessions, accounts, events and the test clock.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/checkout/sessions", post(create_checkout_session))
+        .route("/checkout/sessions/{session_id}", get(get_checkout_session))
+        .route("/portal/sessions", post(create_portal_session))
+        .route("/portal/sessions/{session_id}", get(get_portal_session))
+        .route("/events", get(list_events))
+        .route("/accounts/{account_id}/subscription", get(get_subscription))
+        .route("/accounts/{account_id}/invoices", get(list_invoices))
+        .route("/test_helpers/clock", post(set_clock).get(get_clock))
+}
 
 /// Proof that the request carried the secret key (`Authorization: Bearer <key>`; the scheme is
 /// case-insensitive, as RFC 7235 says). An address that keeps presenting wrong keys is refused
