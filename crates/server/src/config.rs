@@ -96,6 +96,17 @@ impl Config {
     }
 }
 
+/// `return_url` with `session_id` appended: where Get started and Return to Kiro go.
+pub fn return_url_with_session(return_url: &str, session_id: &str) -> String {
+    match url::Url::parse(return_url) {
+        Ok(mut url) => {
+            url.query_pairs_mut().append_pair("session_id", session_id);
+            url.to_string()
+        }
+        Err(_) => return_url.to_string(),
+    }
+}
+
 /// Secret keys shorter than this are refused at start: they could be guessed.
 pub const MIN_SECRET_KEY_LEN: usize = 24;
 

@@ -57,7 +57,7 @@ pub fn subscription_event(
     account_id: &str,
     now: OffsetDateTime,
 ) -> Result<(), AppError> {
-    let view = crate::billing_ops::subscription_view(conn, account_id)?;
+    let view = crate::subscriptions::subscription_view(conn, account_id)?;
     let data = serde_json::to_value(view).map_err(|e| AppError::Internal(e.to_string()))?;
     record(conn, kind, account_id, data, now)
 }

@@ -2,8 +2,8 @@
 //! checkout and portal pages call, a test-mode payment processor and a movable test clock. It also
 //! serves the built app with an SPA fallback.
 
-pub mod account_ops;
-pub mod billing_ops;
+pub mod account;
+pub mod checkout;
 pub mod clock;
 pub mod config;
 pub mod error;
@@ -13,10 +13,12 @@ pub mod ids;
 pub mod limits;
 pub mod plan_changes;
 pub mod processor;
+pub mod renewals;
 pub mod routes;
 pub mod serve;
 pub mod static_files;
 pub mod store;
+pub mod subscriptions;
 pub mod webhooks;
 
 use axum::Router;

@@ -1,12 +1,48 @@
-//! Refusing addresses that keep presenting wrong secret keys: after [`MAX_FAILURES`] failures in
+//! Limits on guessing. Per session: cards tokenized and 3-D Secure challenges opened (card
+//! testing). Per address: wrong secret keys: after [`MAX_FAILURES`] failures in
 //! a [`WINDOW`], every attempt from that address gets `429 rate_limited` until the window ends,
 //! the right key included, so the key cannot be guessed faster than that.
 
 use crate::error::AppError;
+use crate::store;
+use rusqlite::Connection;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+
+/// What a checkout or portal session may do only so often: enough for any honest user, too few
+/// for testing stolen cards.
+#[derive(Debug, Clone, Copy)]
+pub enum SessionLimit {
+    /// Cards tokenized.
+    Cards,
+    /// 3-D Secure challenges opened.
+    Challenges,
+}
+
+pub const MAX_PER_SESSION: u32 = 20;
+
+/// `rate_limited` (retry when the session has expired, i.e. not in it) once `limit` is reached.
+pub fn check_limit(
+    conn: &Connection,
+    limit: SessionLimit,
+    session_id: &str,
+    expires_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
+    let used = match limit {
+        SessionLimit::Cards => store::cards_tokenized_in(conn, session_id)?,
+        SessionLimit::Challenges => store::challenges_opened_in(conn, session_id)?,
+    };
+    if used < MAX_PER_SESSION {
+        return Ok(());
+    }
+    tracing::warn!(session = %crate::ids::redact(session_id), ?limit, "session limit reached");
+    let seconds = (expires_at - now).whole_seconds().max(1);
+    Err(AppError::RateLimited { retry_after_secs: u64::try_from(seconds).unwrap_or(1) })
+}
 
 pub const MAX_FAILURES: u32 = 10;
 pub const WINDOW: Duration = Duration::from_secs(60);

@@ -3,7 +3,7 @@
 use billing::PlanId;
 use billing::wire::Login;
 use checkout_server::store::{self, Account, CheckoutSession, PortalSession};
-use checkout_server::{AppState, Config, Store, app, billing_ops, config, ids, serve, webhooks};
+use checkout_server::{AppState, Config, Store, app, config, ids, renewals, serve, subscriptions, webhooks};
 use clap::Parser;
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -105,7 +105,7 @@ async fn run(args: Args) -> Result<(), String> {
         let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             every_minute.tick().await;
-            if let Err(e) = billing_ops::catch_up(&ticker.store, ticker.clock.now()).await {
+            if let Err(e) = renewals::catch_up(&ticker.store, ticker.clock.now()).await {
                 tracing::error!(?e, "renewals failed");
             }
         }
@@ -159,7 +159,7 @@ fn print_demo(state: &AppState) -> Result<(), String> {
                 login: Login::Google,
                 aws_account_linked: false,
             };
-            billing_ops::seed_subscription(tx, &pro, PlanId::Pro, now)?;
+            subscriptions::seed_subscription(tx, &pro, PlanId::Pro, now)?;
             store::insert_portal_session(tx, &portal, now)
         })
         .map_err(|e| format!("{e:?}"))?;

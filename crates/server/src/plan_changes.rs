@@ -3,13 +3,14 @@
 //! period (downgrades).
 
 use crate::AppState;
-use crate::billing_ops::SessionLimit;
-use crate::billing_ops::{invoice_from_quote, run_due};
 use crate::error::AppError;
 use crate::events::{self, EventType};
 use crate::ids::new_id;
+use crate::limits::SessionLimit;
 use crate::processor::{self, CardBehavior, ChargeKind, ChargeResult};
+use crate::renewals::run_due;
 use crate::store::{self, PortalSession, Subscription};
+use crate::subscriptions::invoice_from_quote;
 use billing::period::Period;
 use billing::proration::{self, ChangeKind, PaidHistory, Quote, QuoteError};
 use billing::wire::{
@@ -62,7 +63,7 @@ pub fn portal_view(
     Ok(PortalView {
         test_mode: state.config.test_mode,
         branding: state.config.branding.clone(),
-        return_url: crate::billing_ops::return_url_with_session(&session.return_url, &session.id),
+        return_url: crate::config::return_url_with_session(&session.return_url, &session.id),
         email: account.email,
         subscription: PortalSubscription {
             plan: sub.plan.into(),
@@ -76,9 +77,7 @@ pub fn portal_view(
         payment_method,
         plans: PlanId::ALL.into_iter().map(PlanSummary::from).collect(),
         overage_enabled: sub.overage_enabled,
-        open_invoice: crate::account_ops::open_invoice(conn, &sub.account_id)?
-            .as_ref()
-            .map(crate::account_ops::summary),
+        open_invoice: crate::account::open_invoice(conn, &sub.account_id)?.as_ref().map(crate::account::summary),
     })
 }
 
@@ -144,7 +143,7 @@ pub fn change_plan(
             Ok(ChangeOutcome::Succeeded { change: receipt(&quote, from, Some(pm.card), Some(invoice.number)) })
         }
         ChargeResult::RequiresAuthentication => {
-            crate::billing_ops::check_limit(conn, SessionLimit::Challenges, &session.id, session.expires_at, now)?;
+            crate::limits::check_limit(conn, SessionLimit::Challenges, &session.id, session.expires_at, now)?;
             let challenge = store::Challenge {
                 id: new_id("ch"),
                 session_id: session.id.clone(),

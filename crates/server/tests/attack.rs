@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use axum::routing::get as get_route;
 use checkout_server::store::{self, Account, Subscription};
-use checkout_server::{Store, billing_ops, guarded};
+use checkout_server::{Store, guarded, renewals};
 use common::*;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -113,7 +113,7 @@ async fn a_far_clock_move_catches_up_every_period_exactly_once() {
         assert!(!portal.is_empty());
     }
     // 4 accounts x 120 renewals: several batches of due work.
-    const { assert!(4 * 120 > billing_ops::DUE_BATCH) };
+    const { assert!(4 * 120 > renewals::DUE_BATCH) };
     assert_eq!(set_clock(&app, "2036-11-16T00:00:00Z").await.status, StatusCode::OK);
     assert_eq!(get(&app, "/healthz", None).await.status, StatusCode::OK);
     for i in 0..4 {

@@ -1,13 +1,14 @@
 //! The browser API of the checkout page. The session id in the path is the page's only credential.
 
-use crate::billing_ops::{CheckoutPayment, SessionLimit};
+use crate::checkout::CheckoutPayment;
 use crate::error::{ApiJson, AppError};
 use crate::ids::new_id;
+use crate::limits::{self, SessionLimit};
 use crate::store::{self, PaymentMethod};
-use crate::{AppState, billing_ops, idempotency, processor};
+use crate::{AppState, checkout, idempotency, processor};
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use axum::extract::{Path, State};
 use billing::validate;
 use billing::wire::{
     CardSummary, ChallengeAnswer, ChallengeOutcome, CheckoutView, ConfirmCheckout, DeclineCode, PaymentOutcome,
@@ -29,7 +30,7 @@ pub async fn get_session(
 ) -> Result<Json<CheckoutView>, AppError> {
     let now = state.clock.now();
     let st = state.clone();
-    state.store.read(move |conn| billing_ops::checkout_view(conn, &st, &id, now)).await.map(Json)
+    state.store.read(move |conn| checkout::checkout_view(conn, &st, &id, now)).await.map(Json)
 }
 
 /// The processor's tokenize step: the card number is checked and dropped here, never stored or
@@ -46,8 +47,8 @@ pub async fn tokenize_card(
     state
         .store
         .write(move |tx| {
-            let (session, _) = billing_ops::open_checkout(tx, &id, now)?;
-            billing_ops::check_limit(tx, SessionLimit::Cards, &session.id, session.expires_at, now)?;
+            let (session, _) = checkout::open_checkout(tx, &id, now)?;
+            limits::check_limit(tx, SessionLimit::Cards, &session.id, session.expires_at, now)?;
             let summary = CardSummary {
                 id: new_id("pm"),
                 brand: token.brand,
@@ -94,23 +95,23 @@ pub async fn confirm(
             let scope = format!("checkout:{id}");
             let keyed = idempotency::Keyed { scope: &scope, key: &key, fingerprint: &fingerprint(&req) };
             idempotency::once(tx, &keyed, now, || {
-                let (session, account) = billing_ops::open_checkout(tx, &id, now)?;
-                billing_ops::ensure_eligible(tx, &account)?;
+                let (session, account) = checkout::open_checkout(tx, &id, now)?;
+                checkout::ensure_eligible(tx, &account)?;
                 let quote = billing::proration::quote_new_subscription(session.plan, now)
                     .map_err(|e| AppError::Internal(format!("{e:?}")))?;
                 if quote.total_due_today != req.expected_total {
                     return Err(AppError::QuoteChanged);
                 }
                 let email = validate::validate_email(&req.email).map_err(|e| AppError::InvalidEmail(e.message()))?;
-                let pm = billing_ops::usable_payment_method(tx, &req.payment_method, &session)?;
+                let pm = checkout::usable_payment_method(tx, &req.payment_method, &session)?;
                 match (&req.billing, pm.account_id.is_none()) {
-                    (Some(billing), _) => billing_ops::check_billing(billing)?,
+                    (Some(billing), _) => checkout::check_billing(billing)?,
                     (None, true) => {
                         return Err(AppError::InvalidBillingDetails("Enter your country or region.".into()));
                     }
                     (None, false) => {}
                 }
-                billing_ops::pay_checkout(
+                checkout::pay_checkout(
                     tx,
                     &CheckoutPayment {
                         session: &session,
@@ -142,8 +143,8 @@ pub async fn answer_challenge(
             if let Some(body) = &challenge.resolved_body {
                 return serde_json::from_str(body).map(Json).map_err(|e| AppError::Internal(e.to_string()));
             }
-            let (session, account) = billing_ops::open_checkout(tx, &id, now)?;
-            let pm = billing_ops::usable_payment_method(tx, &challenge.payment_method_id, &session)?;
+            let (session, account) = checkout::open_checkout(tx, &id, now)?;
+            let pm = checkout::usable_payment_method(tx, &challenge.payment_method_id, &session)?;
             let outcome = match answer.outcome {
                 ChallengeOutcome::Complete => {
                     // The bank said yes; charge only the amount the user saw when they subscribed.
@@ -159,9 +160,9 @@ pub async fn answer_challenge(
                         email: &challenge.email,
                         expected_total: expected,
                     };
-                    billing_ops::pay_checkout(tx, &payment, &pm, true, now)?
+                    checkout::pay_checkout(tx, &payment, &pm, true, now)?
                 }
-                ChallengeOutcome::Fail => billing_ops::decline(tx, &session, DeclineCode::AuthenticationFailed)?,
+                ChallengeOutcome::Fail => checkout::decline(tx, &session, DeclineCode::AuthenticationFailed)?,
             };
             let body = serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
             store::resolve_challenge(tx, &challenge.id, &body)?;

@@ -4,10 +4,10 @@
 use crate::error::{ApiJson, AppError};
 use crate::plan_changes::{self, open_portal};
 use crate::store;
-use crate::{AppState, account_ops, billing_ops, idempotency, processor};
+use crate::{AppState, account, checkout, idempotency, processor};
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use axum::extract::{Path, State};
 use billing::proration::Quote;
 use billing::wire::{
     ChallengeAnswer, ChallengeOutcome, ChangeOutcome, ConfirmChange, Decline, DeclineCode, InvoiceDetail, InvoiceList,
@@ -147,14 +147,14 @@ pub async fn update_payment_method(
     let card = &req.card;
     let token = processor::tokenize(&card.number, card.exp_month, card.exp_year, &card.cvc, &card.name, today)
         .map_err(AppError::InvalidCard)?;
-    billing_ops::check_billing(&req.billing)?;
+    checkout::check_billing(&req.billing)?;
     state
         .store
         .clone()
         .write(move |tx| {
             let (session, mut sub) = open_portal(tx, &id, now)?;
-            let pm = account_ops::store_card(tx, &session, &token, now)?;
-            account_ops::attach_card(tx, &session, &mut sub, &pm, false, now).map(Json)
+            let pm = account::store_card(tx, &session, &token, now)?;
+            account::attach_card(tx, &session, &mut sub, &pm, false, now).map(Json)
         })
         .await
 }
@@ -180,7 +180,7 @@ pub async fn answer_card_challenge(
             let pm =
                 store::get_payment_method(tx, &challenge.payment_method_id)?.ok_or(AppError::InvalidPaymentMethod)?;
             let outcome = match answer.outcome {
-                ChallengeOutcome::Complete => account_ops::attach_card(tx, &session, &mut sub, &pm, true, now)?,
+                ChallengeOutcome::Complete => account::attach_card(tx, &session, &mut sub, &pm, true, now)?,
                 ChallengeOutcome::Fail => {
                     let code = DeclineCode::AuthenticationFailed;
                     PaymentMethodOutcome::Declined { decline: Decline { code, message: code.message().into() } }
@@ -211,7 +211,7 @@ pub async fn pay_invoice(
                 let (_, mut sub) = open_portal(tx, &id, now)?;
                 let pm_id = sub.payment_method_id.clone().ok_or(AppError::InvalidPaymentMethod)?;
                 let pm = store::get_payment_method(tx, &pm_id)?.ok_or(AppError::InvalidPaymentMethod)?;
-                account_ops::pay_open_invoice(tx, &mut sub, &pm, now)
+                account::pay_open_invoice(tx, &mut sub, &pm, now)
             })
             .map(Json)
         })
@@ -225,7 +225,7 @@ async fn set_cancel(state: AppState, id: String, cancel: bool) -> Result<Json<Po
         .clone()
         .write(move |tx| {
             let (session, mut sub) = open_portal(tx, &id, now)?;
-            account_ops::set_cancel_at_period_end(tx, &mut sub, cancel, now)?;
+            account::set_cancel_at_period_end(tx, &mut sub, cancel, now)?;
             plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
         })
         .await
@@ -252,7 +252,7 @@ pub async fn overage(
         .clone()
         .write(move |tx| {
             let (session, mut sub) = open_portal(tx, &id, now)?;
-            account_ops::set_overage(tx, &mut sub, req.enabled, now)?;
+            account::set_overage(tx, &mut sub, req.enabled, now)?;
             plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
         })
         .await
@@ -265,7 +265,7 @@ pub async fn invoices(State(state): State<AppState>, Path(id): Path<String>) -> 
         .clone()
         .write(move |tx| {
             let (session, _) = open_portal(tx, &id, now)?;
-            Ok(Json(InvoiceList { invoices: account_ops::invoice_list(tx, &session.account_id)? }))
+            Ok(Json(InvoiceList { invoices: account::invoice_list(tx, &session.account_id)? }))
         })
         .await
 }
@@ -280,7 +280,7 @@ pub async fn invoice(
         .clone()
         .write(move |tx| {
             let (session, _) = open_portal(tx, &id, now)?;
-            account_ops::invoice_detail(
+            account::invoice_detail(
                 tx,
                 &session.account_id,
                 &invoice_id,

@@ -3,12 +3,12 @@
 use crate::error::{ApiJson, AppError};
 use crate::ids::{new_id, redact};
 use crate::store::{self, Account, CheckoutSession, PortalSession};
-use crate::{AppState, billing_ops, events, idempotency};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use crate::{AppState, events, idempotency, renewals, subscriptions};
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use billing::PlanId;
 use billing::validate;
 use billing::wire::{
@@ -195,7 +195,7 @@ pub async fn get_subscription(
     State(state): State<AppState>,
     Path(account_id): Path<String>,
 ) -> Result<Json<SubscriptionView>, AppError> {
-    state.store.read(move |conn| billing_ops::subscription_view(conn, &account_id)).await.map(Json)
+    state.store.read(move |conn| subscriptions::subscription_view(conn, &account_id)).await.map(Json)
 }
 
 /// Every invoice of an account, oldest first, as `invoice.*` events carry them.
@@ -242,7 +242,7 @@ fn checkout_session_object(
         (None, false) => "open",
     };
     let subscription = match invoice {
-        Some(_) => Some(billing_ops::subscription_view(conn, &session.account_id)?),
+        Some(_) => Some(subscriptions::subscription_view(conn, &session.account_id)?),
         None => None,
     };
     Ok(json!({
@@ -270,7 +270,7 @@ pub async fn get_portal_session(
         .store
         .read(move |conn| {
             let session = store::get_portal_session(conn, &id)?.ok_or(AppError::SessionNotFound)?;
-            let subscription = billing_ops::subscription_view(conn, &session.account_id)?;
+            let subscription = subscriptions::subscription_view(conn, &session.account_id)?;
             Ok(Json(json!({
                 "id": session.id,
                 "object": "portal_session",
@@ -336,15 +336,15 @@ pub async fn set_clock(
                 return Err(AppError::ClockBackwards);
             }
             store::set_meta(tx, store::CLOCK_KEY, &store::ts(to).to_string())?;
-            billing_ops::run_due(tx, to, None, billing_ops::DUE_BATCH)
+            renewals::run_due(tx, to, None, renewals::DUE_BATCH)
         })
         .await?;
     state.clock.move_forward_to(to);
-    if progress == billing_ops::Progress::More {
+    if progress == renewals::Progress::More {
         // Far jumps: the rest of the catching up goes on in short transactions; the answer waits
         // for it a little, and the ticker finishes whatever a dropped request left.
         let store = state.store.clone();
-        let rest = tokio::spawn(async move { billing_ops::catch_up(&store, to).await });
+        let rest = tokio::spawn(async move { renewals::catch_up(&store, to).await });
         match tokio::time::timeout(std::time::Duration::from_secs(10), rest).await {
             Ok(Ok(result)) => result?,
             Ok(Err(e)) => return Err(AppError::Internal(format!("catching up: {e}"))),

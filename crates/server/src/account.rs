@@ -1,10 +1,10 @@
 //! Portal account management: the card on file, paying a past-due invoice, cancel and resume,
 //! overage, and the billing history.
 
-use crate::billing_ops::SessionLimit;
 use crate::error::AppError;
 use crate::events::{self, EventType};
 use crate::ids::new_id;
+use crate::limits::SessionLimit;
 use crate::processor::{self, CardBehavior, ChargeKind, ChargeResult, TokenizedCard};
 use crate::store::{self, Invoice, PaymentMethod, PortalSession, Subscription};
 use billing::period::Period;
@@ -72,7 +72,7 @@ pub fn store_card(
     token: &TokenizedCard,
     now: OffsetDateTime,
 ) -> Result<PaymentMethod, AppError> {
-    crate::billing_ops::check_limit(conn, SessionLimit::Cards, &session.id, session.expires_at, now)?;
+    crate::limits::check_limit(conn, SessionLimit::Cards, &session.id, session.expires_at, now)?;
     let pm = PaymentMethod {
         account_id: None,
         session_id: Some(session.id.clone()),
@@ -104,7 +104,7 @@ pub fn attach_card(
         ChargeResult::Succeeded => {}
         ChargeResult::Declined(code) => return Ok(PaymentMethodOutcome::Declined { decline: decline(code) }),
         ChargeResult::RequiresAuthentication => {
-            crate::billing_ops::check_limit(conn, SessionLimit::Challenges, &session.id, session.expires_at, now)?;
+            crate::limits::check_limit(conn, SessionLimit::Challenges, &session.id, session.expires_at, now)?;
             let challenge = store::Challenge {
                 id: new_id("ch"),
                 session_id: session.id.clone(),

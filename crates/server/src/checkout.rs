@@ -1,0 +1,234 @@
+//! What a checkout does to the books: whether the session can pay, what its page shows, the first
+//! charge (and its 3-D Secure answer), declines. Every function runs inside the caller's
+//! transaction.
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::events::{self, EventType};
+use crate::ids::new_id;
+use crate::processor::{self, CardBehavior, ChargeKind, ChargeResult};
+use crate::store::{self, Account, CheckoutSession, PaymentMethod};
+use billing::Money;
+use billing::proration::{self};
+use billing::validate;
+use billing::wire::{
+    BillingDetails, CheckoutReceipt, CheckoutStatus, CheckoutView, Decline, DeclineCode, Eligibility, PaymentOutcome,
+    PlanSummary, SubscriptionStatus,
+};
+use rusqlite::Connection;
+use time::OffsetDateTime;
+
+/// Declined payments a checkout session tolerates before it locks (card-testing defence).
+pub const MAX_DECLINES: u32 = 5;
+
+/// A session that can still take a payment, with its account.
+pub fn open_checkout(conn: &Connection, id: &str, now: OffsetDateTime) -> Result<(CheckoutSession, Account), AppError> {
+    let session = store::get_checkout_session(conn, id)?.ok_or(AppError::SessionNotFound)?;
+    if session.completed_at.is_some() {
+        return Err(AppError::SessionCompleted);
+    }
+    if now >= session.expires_at {
+        return Err(AppError::SessionExpired);
+    }
+    if session.declines >= MAX_DECLINES {
+        return Err(AppError::SessionLocked);
+    }
+    let account = store::get_account(conn, &session.account_id)?.ok_or(AppError::SessionNotFound)?;
+    Ok((session, account))
+}
+
+/// Whether the account may buy here at all.
+pub fn eligibility(conn: &Connection, account: &Account) -> Result<Eligibility, AppError> {
+    if account.aws_account_linked && account.login == billing::wire::Login::BuilderId {
+        return Ok(Eligibility::AccountLinkedToAws);
+    }
+    let subscribed = store::get_subscription(conn, &account.id)?
+        .is_some_and(|s| s.plan.is_paid() && s.status != SubscriptionStatus::Canceled);
+    Ok(if subscribed { Eligibility::AlreadySubscribed } else { Eligibility::Eligible })
+}
+
+/// The account's eligibility as an error when it may not buy.
+pub fn ensure_eligible(conn: &Connection, account: &Account) -> Result<(), AppError> {
+    match eligibility(conn, account)? {
+        Eligibility::AccountLinkedToAws => Err(AppError::AccountLinkedToAws),
+        Eligibility::AlreadySubscribed => Err(AppError::AlreadySubscribed),
+        Eligibility::Eligible => Ok(()),
+    }
+}
+
+/// Everything the checkout page shows, at `now`.
+pub fn checkout_view(
+    conn: &Connection,
+    state: &AppState,
+    id: &str,
+    now: OffsetDateTime,
+) -> Result<CheckoutView, AppError> {
+    let session = store::get_checkout_session(conn, id)?.ok_or(AppError::SessionNotFound)?;
+    let account = store::get_account(conn, &session.account_id)?.ok_or(AppError::SessionNotFound)?;
+    let receipt = match &session.invoice_id {
+        Some(invoice_id) if session.completed_at.is_some() => Some(receipt_for(conn, &session, &account, invoice_id)?),
+        _ => None,
+    };
+    if receipt.is_none() {
+        if now >= session.expires_at {
+            return Err(AppError::SessionExpired);
+        }
+        if session.declines >= MAX_DECLINES {
+            return Err(AppError::SessionLocked);
+        }
+    }
+    let quote = match receipt {
+        Some(_) => None,
+        None => Some(
+            proration::quote_new_subscription(session.plan, now).map_err(|e| AppError::Internal(format!("{e:?}")))?,
+        ),
+    };
+    let saved_cards = store::account_payment_methods(conn, &account.id)?.into_iter().map(|pm| pm.card).collect();
+    Ok(CheckoutView {
+        status: if receipt.is_some() { CheckoutStatus::Complete } else { CheckoutStatus::Open },
+        test_mode: state.config.test_mode,
+        branding: state.config.branding.clone(),
+        plan: session.plan.into(),
+        email: account.email.clone(),
+        eligibility: if receipt.is_some() { Eligibility::Eligible } else { eligibility(conn, &account)? },
+        quote,
+        saved_cards,
+        receipt,
+        return_url: crate::config::return_url_with_session(&session.return_url, &session.id),
+        expires_at: session.expires_at,
+        attempts_left: MAX_DECLINES.saturating_sub(session.declines),
+    })
+}
+
+fn receipt_for(
+    conn: &Connection,
+    session: &CheckoutSession,
+    account: &Account,
+    invoice_id: &str,
+) -> Result<CheckoutReceipt, AppError> {
+    let invoice = store::get_invoice(conn, invoice_id)?.ok_or_else(|| AppError::Internal("invoice missing".into()))?;
+    let pm_id = invoice.payment_method_id.as_deref().unwrap_or_default();
+    let pm =
+        store::get_payment_method(conn, pm_id)?.ok_or_else(|| AppError::Internal("payment method missing".into()))?;
+    Ok(CheckoutReceipt {
+        plan: PlanSummary::from(session.plan),
+        amount_charged: invoice.amount,
+        card: pm.card,
+        email: account.email.clone().unwrap_or_default(),
+        invoice_number: invoice.number,
+        next_renewal_at: invoice.period_end,
+        next_renewal_amount: session.plan.plan().monthly_price,
+    })
+}
+
+/// The billing details, checked with the page's own rules.
+pub fn check_billing(billing: &BillingDetails) -> Result<(), AppError> {
+    let country = validate::validate_country(&billing.country)
+        .map_err(|e| AppError::InvalidBillingDetails(e.message().into()))?;
+    validate::validate_postal_code(billing.postal_code.as_deref().unwrap_or(""), country)
+        .map_err(|e| AppError::InvalidBillingDetails(e.message(country)))?;
+    Ok(())
+}
+
+/// Whether a payment method may pay for this session: tokenized in it, or saved on its account.
+pub fn usable_payment_method(
+    conn: &Connection,
+    pm_id: &str,
+    session: &CheckoutSession,
+) -> Result<PaymentMethod, AppError> {
+    let pm = store::get_payment_method(conn, pm_id)?.ok_or(AppError::InvalidPaymentMethod)?;
+    let mine = pm.session_id.as_deref() == Some(session.id.as_str())
+        || pm.account_id.as_deref() == Some(session.account_id.as_str());
+    if mine { Ok(pm) } else { Err(AppError::InvalidPaymentMethod) }
+}
+
+fn charge_kind(pm: &PaymentMethod) -> ChargeKind {
+    if pm.payments == 0 { ChargeKind::First } else { ChargeKind::Later }
+}
+
+/// What a checkout payment is for: the session, who pays, the receipt email and the total the
+/// user saw.
+pub struct CheckoutPayment<'a> {
+    pub session: &'a CheckoutSession,
+    pub account: &'a Account,
+    pub email: &'a str,
+    pub expected_total: Money,
+}
+
+/// Charges a checkout session's first payment and acts on the result.
+pub fn pay_checkout(
+    conn: &Connection,
+    payment: &CheckoutPayment<'_>,
+    pm: &PaymentMethod,
+    authenticated: bool,
+    now: OffsetDateTime,
+) -> Result<PaymentOutcome, AppError> {
+    let CheckoutPayment { session, account, email, expected_total } = *payment;
+    // Checked again here, in the transaction that records the charge: another session of the same
+    // account may have paid since this one was confirmed (a 3-D Secure answer comes much later).
+    ensure_eligible(conn, account)?;
+    let behavior = CardBehavior::parse(&pm.behavior);
+    match processor::charge(behavior, charge_kind(pm), authenticated) {
+        ChargeResult::Succeeded => {
+            let receipt = fulfil_checkout(conn, session, account, pm, email, now)?;
+            Ok(PaymentOutcome::Succeeded { receipt })
+        }
+        ChargeResult::RequiresAuthentication => {
+            crate::limits::check_limit(
+                conn,
+                crate::limits::SessionLimit::Challenges,
+                &session.id,
+                session.expires_at,
+                now,
+            )?;
+            let challenge = store::Challenge {
+                id: new_id("ch"),
+                session_id: session.id.clone(),
+                payment_method_id: pm.card.id.clone(),
+                email: email.to_string(),
+                resolved_body: None,
+                plan: None,
+                expected_total: Some(expected_total),
+            };
+            store::insert_challenge(conn, &challenge, now)?;
+            Ok(PaymentOutcome::RequiresAction { challenge_id: challenge.id })
+        }
+        ChargeResult::Declined(code) => decline(conn, session, code),
+    }
+}
+
+/// Counts a decline against the session (it locks at [`MAX_DECLINES`]).
+pub fn decline(conn: &Connection, session: &CheckoutSession, code: DeclineCode) -> Result<PaymentOutcome, AppError> {
+    let declines = store::record_decline(conn, &session.id)?;
+    tracing::info!(session = %crate::ids::redact(&session.id), ?code, declines, "payment declined");
+    Ok(PaymentOutcome::Declined {
+        decline: Decline { code, message: code.message().into() },
+        attempts_left: MAX_DECLINES.saturating_sub(declines),
+    })
+}
+
+/// The subscription, the paid invoice and the completed session, written together.
+fn fulfil_checkout(
+    conn: &Connection,
+    session: &CheckoutSession,
+    account: &Account,
+    pm: &PaymentMethod,
+    email: &str,
+    now: OffsetDateTime,
+) -> Result<CheckoutReceipt, AppError> {
+    let (quote, invoice) = crate::subscriptions::start_subscription(conn, &account.id, session.plan, &pm.card.id, now)?;
+    store::upsert_account(conn, &Account { email: Some(email.to_string()), ..account.clone() })?;
+    store::complete_checkout_session(conn, &session.id, now, &invoice.id)?;
+    events::subscription_event(conn, EventType::SubscriptionCreated, &account.id, now)?;
+    events::invoice_event(conn, EventType::InvoicePaid, &invoice, now)?;
+    tracing::info!(session = %crate::ids::redact(&session.id), plan = %session.plan, amount = quote.total_due_today.cents(), "checkout paid");
+    Ok(CheckoutReceipt {
+        plan: PlanSummary::from(session.plan),
+        amount_charged: invoice.amount,
+        card: pm.card.clone(),
+        email: email.to_string(),
+        invoice_number: invoice.number,
+        next_renewal_at: quote.period.end,
+        next_renewal_amount: session.plan.plan().monthly_price,
+    })
+}
