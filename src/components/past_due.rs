@@ -36,7 +36,7 @@ pub fn PastDueBanner(session_id: String, portal: PortalView, on_paid: Callback<(
     });
     let error = move || pay.value().get().flatten();
     let pay_label = match &card {
-        Some(card) => format!("Pay {} with {} ending in {}", invoice.amount, card.brand.display_name(), card.last4),
+        Some(card) => format!("Pay {} with {}", invoice.amount, card.label()),
         None => format!("Pay {}", invoice.amount),
     };
     view! {

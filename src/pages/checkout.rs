@@ -452,13 +452,7 @@ fn SavedCardChoice(
                                 on:change=move |_| choice.set(Some(id.clone()))
                             />
                             <span>
-                                {format!(
-                                    "{} ending in {}, expires {:02}/{:02}",
-                                    card.brand.display_name(),
-                                    card.last4,
-                                    card.exp_month,
-                                    card.exp_year % 100,
-                                )}
+                                {card.label_with_expiry()}
                             </span>
                         </label>
                     }
@@ -546,12 +540,7 @@ fn SuccessPage(checkout: CheckoutView, receipt: CheckoutReceipt) -> impl IntoVie
                     <div>
                         <dt>"Charged today"</dt>
                         <dd>
-                            {format!(
-                                "{} to {} ending in {}",
-                                receipt.amount_charged,
-                                receipt.card.brand.display_name(),
-                                receipt.card.last4,
-                            )}
+                            {format!("{} to {}", receipt.amount_charged, receipt.card.label())}
                         </dd>
                     </div>
                     <div>

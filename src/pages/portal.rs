@@ -263,13 +263,7 @@ fn PaymentMethodCard(session_id: String, card: Option<CardSummary>) -> impl Into
             <p>
                 {match card {
                     Some(card) => {
-                        format!(
-                            "{} ending in {}, expires {:02}/{:02}",
-                            card.brand.display_name(),
-                            card.last4,
-                            card.exp_month,
-                            card.exp_year % 100,
-                        )
+                        card.label_with_expiry()
                     }
                     None => "No card on file.".to_string(),
                 }}

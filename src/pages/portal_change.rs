@@ -181,12 +181,7 @@ fn ChangeSummary(from: PlanSummary, quote: Quote, card: Option<CardSummary>) -> 
         ),
     };
     let card_text = match (card, quote.total_due_today > Money::ZERO) {
-        (Some(card), true) => Some(format!(
-            "{} will be charged to {} ending in {}.",
-            quote.total_due_today,
-            card.brand.display_name(),
-            card.last4
-        )),
+        (Some(card), true) => Some(format!("{} will be charged to {}.", quote.total_due_today, card.label())),
         _ => None,
     };
     let renewal_text = match quote.next_renewal_at {
@@ -338,10 +333,9 @@ fn DonePage(portal: PortalView, receipt: ChangeReceipt) -> impl IntoView {
             format!("You're now on {}", receipt.to_plan.name),
             match &receipt.card {
                 Some(card) => format!(
-                    "We charged {} to {} ending in {}. Your {} credits a month are ready to use.",
+                    "We charged {} to {}. Your {} credits a month are ready to use.",
                     receipt.amount_charged,
-                    card.brand.display_name(),
-                    card.last4,
+                    card.label(),
                     format_credits(receipt.to_plan.monthly_credits)
                 ),
                 None => format!(

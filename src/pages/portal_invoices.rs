@@ -7,7 +7,7 @@ use crate::components::past_due::PastDueBanner;
 use crate::components::status::{Loading, StatusPage, UnreachablePage};
 use crate::pages::portal::{PortalErrorPage, WithPortal};
 use billing::period::{long_date, short_date};
-use billing::wire::{ErrorCode, InvoiceDetail, PortalView};
+use billing::wire::{CardSummary, ErrorCode, InvoiceDetail, PortalView};
 use leptos::Params;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params;
@@ -22,10 +22,6 @@ pub fn BillingHistoryPage() -> impl IntoView {
             render=|session_id, portal, reload| view! { <BillingHistory session_id=session_id portal=portal on_changed=reload /> }
         />
     }
-}
-
-fn status_text(status: &str) -> &'static str {
-    if status == "paid" { "Paid" } else { "Unpaid" }
 }
 
 #[component]
@@ -70,7 +66,7 @@ fn BillingHistory(session_id: String, portal: PortalView, on_changed: Callback<(
                                                                         <a href=href>{invoice.number.clone()}</a>
                                                                     </td>
                                                                     <td class="num">{invoice.amount.to_string()}</td>
-                                                                    <td>{status_text(&invoice.status)}</td>
+                                                                    <td>{invoice.status.label()}</td>
                                                                 </tr>
                                                             }
                                                         })
@@ -139,14 +135,14 @@ pub fn InvoicePage() -> impl IntoView {
 #[component]
 fn PrintableInvoice(session_id: String, detail: InvoiceDetail) -> impl IntoView {
     let summary = detail.summary.clone();
-    let paid_with = detail.card.clone().map(|c| format!("{} ending in {}", c.brand.display_name(), c.last4));
+    let paid_with = detail.card.as_ref().map(CardSummary::label);
     view! {
         <PageFrame branding=detail.branding.clone() test_mode=detail.test_mode>
             <article class="card invoice">
                 <p class="invoice-from">{detail.branding.product_name.clone()}</p>
                 <header class="invoice-head">
                     <PageHeading text=format!("Invoice {}", summary.number) />
-                    <p class="invoice-status">{status_text(&summary.status)}</p>
+                    <p class="invoice-status">{summary.status.label()}</p>
                 </header>
                 <dl class="receipt">
                     <div>

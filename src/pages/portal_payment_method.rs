@@ -93,10 +93,7 @@ fn UpdateCard(session_id: String, portal: PortalView, on_changed: Callback<()>) 
         Some(CardResult::Failed(error)) => Some(error.message()),
         _ => None,
     };
-    let current = portal
-        .payment_method
-        .clone()
-        .map(|c| format!("Now charged: {} ending in {}.", c.brand.display_name(), c.last4));
+    let current = portal.payment_method.clone().map(|c| format!("Now charged: {}.", c.label()));
     let home = format!("/portal/{session_id}");
     let home_done = home.clone();
     let form = move || {
@@ -138,11 +135,7 @@ fn UpdateCard(session_id: String, portal: PortalView, on_changed: Callback<()>) 
                                 <div class="success-mark" aria-hidden="true">"✓"</div>
                                 <PageHeading text="Your card is updated" />
                                 <p class="lead">
-                                    {format!(
-                                        "{} ending in {} will be charged from now on.",
-                                        card.brand.display_name(),
-                                        card.last4,
-                                    )}
+                                    {format!("{} will be charged from now on.", card.label())}
                                 </p>
                                 <p>{paid.map(|amount| format!("We also paid your open invoice of {amount}: your plan is active again."))}</p>
                                 <a class="button primary" href=home_done.clone()>

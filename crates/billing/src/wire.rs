@@ -205,6 +205,18 @@ pub struct CardSummary {
     pub exp_year: u16,
 }
 
+impl CardSummary {
+    /// `Visa ending in 4242`: how a card is named everywhere it is shown.
+    pub fn label(&self) -> String {
+        format!("{} ending in {}", self.brand.display_name(), self.last4)
+    }
+
+    /// `Visa ending in 4242, expires 12/34`.
+    pub fn label_with_expiry(&self) -> String {
+        format!("{}, expires {:02}/{:02}", self.label(), self.exp_month, self.exp_year % 100)
+    }
+}
+
 /// Expired and locked sessions answer with `session_expired` / `session_locked` errors instead,
 /// so nothing about them is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -391,8 +403,32 @@ pub struct InvoiceSummary {
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     pub amount: Money,
-    /// `paid` or `open`.
-    pub status: String,
+    pub status: InvoiceStatus,
+}
+
+/// Whether an invoice has been paid. Renewals that fail leave theirs open until paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceStatus {
+    Paid,
+    Open,
+}
+
+impl InvoiceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvoiceStatus::Paid => "paid",
+            InvoiceStatus::Open => "open",
+        }
+    }
+
+    /// What the billing history says.
+    pub fn label(self) -> &'static str {
+        match self {
+            InvoiceStatus::Paid => "Paid",
+            InvoiceStatus::Open => "Unpaid",
+        }
+    }
 }
 
 /// `GET /api/portal/{id}/invoices`, newest first.

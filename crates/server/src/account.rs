@@ -9,7 +9,7 @@ use crate::processor::{self, CardBehavior, ChargeKind, ChargeResult, TokenizedCa
 use crate::store::{self, Invoice, PaymentMethod, PortalSession, Subscription};
 use billing::period::Period;
 use billing::wire::{
-    Branding, CardSummary, Decline, DeclineCode, InvoiceDetail, InvoicePaymentOutcome, InvoiceSummary,
+    Branding, CardSummary, Decline, DeclineCode, InvoiceDetail, InvoicePaymentOutcome, InvoiceStatus, InvoiceSummary,
     PaymentMethodOutcome, SubscriptionStatus,
 };
 use rusqlite::Connection;
@@ -21,13 +21,13 @@ pub fn summary(invoice: &Invoice) -> InvoiceSummary {
         number: invoice.number.clone(),
         created_at: invoice.created_at,
         amount: invoice.amount,
-        status: invoice.status.clone(),
+        status: invoice.status,
     }
 }
 
 /// The newest unpaid invoice of the account, if any.
 pub fn open_invoice(conn: &Connection, account_id: &str) -> Result<Option<Invoice>, AppError> {
-    Ok(store::account_invoices(conn, account_id)?.into_iter().rev().find(|i| i.status == "open"))
+    Ok(store::account_invoices(conn, account_id)?.into_iter().rev().find(|i| i.status == InvoiceStatus::Open))
 }
 
 /// Charges the open invoice to `pm`; on success the subscription is active again.

@@ -8,7 +8,7 @@ use crate::processor::{self, CardBehavior, ChargeKind, ChargeResult};
 use crate::store::{self, Invoice, Subscription};
 use billing::period::Period;
 use billing::proration::LineItem;
-use billing::wire::SubscriptionStatus;
+use billing::wire::{InvoiceStatus, SubscriptionStatus};
 use billing::{Money, PlanId};
 use rusqlite::Connection;
 use time::OffsetDateTime;
@@ -90,7 +90,7 @@ fn close_period(conn: &Connection, sub: &mut Subscription) -> Result<(), AppErro
         period_end: next.end,
         lines: vec![line],
         amount: price,
-        status: if paid { "paid".into() } else { "open".into() },
+        status: if paid { InvoiceStatus::Paid } else { InvoiceStatus::Open },
         payment_method_id: sub.payment_method_id.clone(),
     };
     let invoice = store::insert_invoice(conn, invoice)?;

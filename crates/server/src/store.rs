@@ -8,7 +8,7 @@
 
 use crate::error::AppError;
 use billing::validate::CardBrand;
-use billing::wire::{CardSummary, Login, SubscriptionStatus};
+use billing::wire::{CardSummary, InvoiceStatus, Login, SubscriptionStatus};
 use billing::{Money, PlanId};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
@@ -659,7 +659,7 @@ pub struct Invoice {
     pub period_end: OffsetDateTime,
     pub lines: Vec<billing::proration::LineItem>,
     pub amount: Money,
-    pub status: String,
+    pub status: InvoiceStatus,
     pub payment_method_id: Option<String>,
 }
 
@@ -680,11 +680,15 @@ pub fn insert_invoice(conn: &Connection, mut invoice: Invoice) -> Result<Invoice
             ts(invoice.period_end),
             lines,
             invoice.amount.cents(),
-            invoice.status,
+            invoice.status.as_str(),
             invoice.payment_method_id
         ],
     )?;
     Ok(invoice)
+}
+
+fn invoice_status_from(s: &str) -> InvoiceStatus {
+    if s == "paid" { InvoiceStatus::Paid } else { InvoiceStatus::Open }
 }
 
 pub fn get_invoice(conn: &Connection, id: &str) -> Result<Option<Invoice>, AppError> {
@@ -704,7 +708,7 @@ pub fn get_invoice(conn: &Connection, id: &str) -> Result<Option<Invoice>, AppEr
                         period_end: from_ts(r.get(5)?),
                         lines: Vec::new(),
                         amount: Money::from_cents(r.get(7)?),
-                        status: r.get(8)?,
+                        status: invoice_status_from(&r.get::<_, String>(8)?),
                         payment_method_id: r.get(9)?,
                     },
                     r.get::<_, String>(6)?,

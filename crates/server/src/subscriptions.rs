@@ -7,7 +7,7 @@ use crate::store::{self, Account, Invoice, PaymentMethod, Subscription};
 use billing::period::Period;
 use billing::proration::{self, Quote};
 use billing::validate;
-use billing::wire::{SubscriptionStatus, SubscriptionView};
+use billing::wire::{InvoiceStatus, SubscriptionStatus, SubscriptionView};
 use billing::{Money, PlanId};
 use rusqlite::Connection;
 use time::OffsetDateTime;
@@ -54,7 +54,7 @@ pub fn invoice_from_quote(account_id: &str, quote: &Quote, pm_id: &str, now: Off
         period_end: quote.period.end,
         lines: quote.lines.clone(),
         amount: quote.total_due_today,
-        status: "paid".into(),
+        status: InvoiceStatus::Paid,
         payment_method_id: Some(pm_id.to_string()),
     }
 }
