@@ -1,22 +1,16 @@
 //! The stand-in for the bank's 3-D Secure page: a labelled modal dialog that traps focus, with
 //! Complete and Fail.
 
+use billing::wire::ChallengeOutcome;
 use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
-
-/// What the user chose in the dialog.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChallengeChoice {
-    Complete,
-    Fail,
-}
 
 /// A modal 3-D Secure authentication. Escape counts as Fail; focus stays inside while open.
 #[component]
 pub fn ChallengeDialog(
     #[prop(into)] amount: String,
-    on_choice: Callback<ChallengeChoice>,
+    on_choice: Callback<ChallengeOutcome>,
     #[prop(into)] busy: Signal<bool>,
 ) -> impl IntoView {
     let dialog = NodeRef::<html::Div>::new();
@@ -29,7 +23,7 @@ pub fn ChallengeDialog(
     let on_keydown = move |ev: web_sys::KeyboardEvent| {
         if ev.key() == "Escape" {
             ev.prevent_default();
-            on_choice.run(ChallengeChoice::Fail);
+            on_choice.run(ChallengeOutcome::Fail);
             return;
         }
         if ev.key() != "Tab" {
@@ -75,14 +69,14 @@ pub fn ChallengeDialog(
                         class="button primary"
                         node_ref=complete
                         disabled=move || busy.get()
-                        on:click=move |_| on_choice.run(ChallengeChoice::Complete)
+                        on:click=move |_| on_choice.run(ChallengeOutcome::Complete)
                     >
                         "Complete authentication"
                     </button>
                     <button
                         class="button secondary"
                         disabled=move || busy.get()
-                        on:click=move |_| on_choice.run(ChallengeChoice::Fail)
+                        on:click=move |_| on_choice.run(ChallengeOutcome::Fail)
                     >
                         "Fail authentication"
                     </button>

@@ -4,7 +4,7 @@
 use crate::api::{self, ApiError};
 use crate::browser;
 use crate::components::card_form::{CardForm, CardFormState, CheckedCard, check_card};
-use crate::components::challenge_dialog::{ChallengeChoice, ChallengeDialog};
+use crate::components::challenge_dialog::ChallengeDialog;
 use crate::components::field::{InputHints, TextField};
 use crate::components::frame::{PageFrame, PageHeading, focus_when};
 use crate::components::order_summary::OrderSummary;
@@ -16,8 +16,8 @@ use billing::plans::format_credits;
 use billing::proration::Quote;
 use billing::validate;
 use billing::wire::{
-    CardSummary, ChallengeAnswer, ChallengeOutcome, CheckoutReceipt, CheckoutStatus, CheckoutView, ConfirmCheckout,
-    Decline, Eligibility, ErrorCode, PaymentOutcome, TokenizeCard,
+    CardSummary, ChallengeAnswer, ChallengeId, ChallengeOutcome, CheckoutReceipt, CheckoutStatus, CheckoutView,
+    ConfirmCheckout, Decline, Eligibility, ErrorCode, PaymentMethodId, PaymentOutcome, TokenizeCard,
 };
 use leptos::html;
 use leptos::prelude::*;
@@ -110,7 +110,7 @@ const ALREADY_SUBSCRIBED: (&str, &str) = (
 /// How the user pays: a saved card or a new one.
 #[derive(Clone, Debug, PartialEq)]
 enum PaymentChoice {
-    Saved(String),
+    Saved(PaymentMethodId),
     NewCard(CheckedCard),
 }
 
@@ -118,7 +118,7 @@ enum PaymentChoice {
 #[derive(Clone, Debug, PartialEq)]
 enum PayStep {
     Submit { email: String, choice: PaymentChoice, expected_total: Money },
-    Authenticate { challenge_id: String, choice: ChallengeChoice },
+    Authenticate { challenge_id: ChallengeId, choice: ChallengeOutcome },
 }
 
 /// Where paying stands after a step.
@@ -126,7 +126,7 @@ enum PayStep {
 enum PayResult {
     Paid(CheckoutReceipt),
     NeedsAuthentication {
-        challenge_id: String,
+        challenge_id: ChallengeId,
     },
     Declined {
         decline: Decline,
@@ -187,11 +187,7 @@ async fn run_step(session_id: String, step: PayStep, memory: StoredValue<Attempt
             api::confirm_checkout(&session_id, &request).await
         }
         PayStep::Authenticate { challenge_id, choice } => {
-            let outcome = match choice {
-                ChallengeChoice::Complete => ChallengeOutcome::Complete,
-                ChallengeChoice::Fail => ChallengeOutcome::Fail,
-            };
-            api::answer_challenge(&session_id, &ChallengeAnswer { challenge_id, outcome }).await
+            api::answer_challenge(&session_id, &ChallengeAnswer { challenge_id, outcome: choice }).await
         }
     };
     match outcome {
@@ -357,7 +353,7 @@ fn PaymentForm(checkout: CheckoutView, pay: Action<PayStep, PayResult>, quote: M
         Some(PayResult::NeedsAuthentication { challenge_id }) => Some(challenge_id),
         _ => None,
     });
-    let on_choice = Callback::new(move |choice: ChallengeChoice| {
+    let on_choice = Callback::new(move |choice: ChallengeOutcome| {
         if let Some(challenge_id) = challenge.get_untracked()
             && !pending.get_untracked()
         {
@@ -432,7 +428,7 @@ fn PaymentForm(checkout: CheckoutView, pay: Action<PayStep, PayResult>, quote: M
 #[component]
 fn SavedCardChoice(
     cards: Vec<CardSummary>,
-    choice: RwSignal<Option<String>>,
+    choice: RwSignal<Option<PaymentMethodId>>,
     #[prop(into)] disabled: Signal<bool>,
 ) -> impl IntoView {
     view! {
@@ -448,7 +444,7 @@ fn SavedCardChoice(
                             <input
                                 type="radio"
                                 name="payment-method"
-                                prop:checked=move || choice.get().as_deref() == Some(checked_id.as_str())
+                                prop:checked=move || choice.get().as_ref() == Some(&checked_id)
                                 on:change=move |_| choice.set(Some(id.clone()))
                             />
                             <span>

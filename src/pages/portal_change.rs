@@ -3,7 +3,7 @@
 
 use crate::api::{self, ApiError};
 use crate::browser;
-use crate::components::challenge_dialog::{ChallengeChoice, ChallengeDialog};
+use crate::components::challenge_dialog::ChallengeDialog;
 use crate::components::frame::{PageFrame, PageHeading, focus_when};
 use crate::components::order_summary::LineItems;
 use crate::components::past_due::PastDueBanner;
@@ -16,8 +16,8 @@ use billing::period::long_date;
 use billing::plans::format_credits;
 use billing::proration::{ChangeKind, Quote};
 use billing::wire::{
-    CardSummary, ChallengeAnswer, ChallengeOutcome, ChangeOutcome, ChangeReceipt, ConfirmChange, ErrorCode,
-    PlanSummary, PortalView,
+    CardSummary, ChallengeAnswer, ChallengeId, ChallengeOutcome, ChangeOutcome, ChangeReceipt, ConfirmChange,
+    ErrorCode, PlanSummary, PortalView,
 };
 use leptos::html;
 use leptos::prelude::*;
@@ -69,14 +69,14 @@ pub fn ConfirmChangePage() -> impl IntoView {
 #[derive(Clone, Debug, PartialEq)]
 enum ChangeStep {
     Confirm(ConfirmChange),
-    Authenticate { challenge_id: String, choice: ChallengeChoice },
+    Authenticate { challenge_id: ChallengeId, choice: ChallengeOutcome },
 }
 
 #[derive(Clone, Debug, PartialEq)]
 enum ChangeResult {
     Done(Box<ChangeReceipt>),
     NeedsAuthentication {
-        challenge_id: String,
+        challenge_id: ChallengeId,
     },
     Declined(String),
     /// The price changed (a new month began): the new quote, nothing charged.
@@ -106,8 +106,7 @@ async fn run_change(
             api::confirm_change(&session_id, &request).await
         }
         ChangeStep::Authenticate { challenge_id, choice } => {
-            let outcome =
-                if choice == ChallengeChoice::Complete { ChallengeOutcome::Complete } else { ChallengeOutcome::Fail };
+            let outcome = choice;
             api::answer_portal_challenge(&session_id, &ChallengeAnswer { challenge_id, outcome }).await
         }
     };
@@ -256,7 +255,7 @@ fn ConfirmDetails(
         Some(ChangeResult::NeedsAuthentication { challenge_id }) => Some(challenge_id),
         _ => None,
     });
-    let on_choice = Callback::new(move |choice: ChallengeChoice| {
+    let on_choice = Callback::new(move |choice: ChallengeOutcome| {
         if let Some(challenge_id) = challenge.get_untracked()
             && !pending.get_untracked()
         {

@@ -4,13 +4,13 @@
 use crate::api::{self, ApiError};
 use crate::browser;
 use crate::components::card_form::{CardForm, CardFormState, CheckedCard, check_card};
-use crate::components::challenge_dialog::{ChallengeChoice, ChallengeDialog};
+use crate::components::challenge_dialog::ChallengeDialog;
 use crate::components::frame::{PageFrame, PageHeading, focus_when};
 use crate::components::past_due::PastDueBanner;
 use crate::pages::portal::WithPortal;
 use billing::Money;
 use billing::wire::{
-    CardSummary, ChallengeAnswer, ChallengeOutcome, PaymentMethodOutcome, PortalView, UpdatePaymentMethod,
+    CardSummary, ChallengeAnswer, ChallengeId, ChallengeOutcome, PaymentMethodOutcome, PortalView, UpdatePaymentMethod,
 };
 use leptos::html;
 use leptos::prelude::*;
@@ -29,13 +29,13 @@ pub fn PaymentMethodPage() -> impl IntoView {
 #[derive(Clone, Debug, PartialEq)]
 enum CardStep {
     Save(CheckedCard),
-    Authenticate { challenge_id: String, choice: ChallengeChoice },
+    Authenticate { challenge_id: ChallengeId, choice: ChallengeOutcome },
 }
 
 #[derive(Clone, Debug, PartialEq)]
 enum CardResult {
     Saved { card: CardSummary, paid_invoice: Option<Money> },
-    NeedsAuthentication { challenge_id: String },
+    NeedsAuthentication { challenge_id: ChallengeId },
     Declined(String),
     Failed(ApiError),
 }
@@ -47,8 +47,7 @@ async fn run_card_step(session_id: String, step: CardStep) -> CardResult {
             api::update_payment_method(&session_id, &request).await
         }
         CardStep::Authenticate { challenge_id, choice } => {
-            let outcome =
-                if choice == ChallengeChoice::Complete { ChallengeOutcome::Complete } else { ChallengeOutcome::Fail };
+            let outcome = choice;
             api::answer_card_challenge(&session_id, &ChallengeAnswer { challenge_id, outcome }).await
         }
     };
@@ -79,7 +78,7 @@ fn UpdateCard(session_id: String, portal: PortalView, on_changed: Callback<()>) 
         Some(CardResult::NeedsAuthentication { challenge_id }) => Some(challenge_id),
         _ => None,
     });
-    let on_choice = Callback::new(move |choice: ChallengeChoice| {
+    let on_choice = Callback::new(move |choice: ChallengeOutcome| {
         if let Some(challenge_id) = challenge.get_untracked()
             && !pending.get_untracked()
         {

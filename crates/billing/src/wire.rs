@@ -47,6 +47,54 @@ pub enum ErrorCode {
     Unknown,
 }
 
+/// Ids that cross the wire, each its own type so one can't be passed where another belongs.
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                $name(id)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                $name(id.to_string())
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A saved or tokenized card (`pm_...`).
+    PaymentMethodId
+);
+id_type!(
+    /// A 3-D Secure challenge waiting for the bank's answer (`ch_...`).
+    ChallengeId
+);
+id_type!(
+    /// An invoice (`in_...`).
+    InvoiceId
+);
+
 /// `{"error": {"code": "...", "message": "..."}}`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -198,7 +246,7 @@ impl From<PlanId> for PlanSummary {
 /// A saved or freshly tokenized card: never more than brand, last 4 and expiry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CardSummary {
-    pub id: String,
+    pub id: PaymentMethodId,
     pub brand: CardBrand,
     pub last4: String,
     pub exp_month: u8,
@@ -292,7 +340,7 @@ pub struct BillingDetails {
 #[serde(deny_unknown_fields)]
 pub struct ConfirmCheckout {
     pub email: String,
-    pub payment_method: String,
+    pub payment_method: PaymentMethodId,
     /// Required for a card entered in this session; saved cards carry theirs.
     #[serde(default)]
     pub billing: Option<BillingDetails>,
@@ -305,7 +353,7 @@ pub struct ConfirmCheckout {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChallengeAnswer {
-    pub challenge_id: String,
+    pub challenge_id: ChallengeId,
     pub outcome: ChallengeOutcome,
 }
 
@@ -360,7 +408,7 @@ pub struct Decline {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum PaymentOutcome {
     Succeeded { receipt: CheckoutReceipt },
-    RequiresAction { challenge_id: String },
+    RequiresAction { challenge_id: ChallengeId },
     Declined { decline: Decline, attempts_left: u32 },
 }
 
@@ -398,7 +446,7 @@ pub struct PortalView {
 /// One line of the billing history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvoiceSummary {
-    pub id: String,
+    pub id: InvoiceId,
     pub number: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -467,7 +515,7 @@ pub enum PaymentMethodOutcome {
         paid_invoice: Option<Money>,
     },
     RequiresAction {
-        challenge_id: String,
+        challenge_id: ChallengeId,
     },
     Declined {
         decline: Decline,
@@ -532,7 +580,7 @@ pub struct ChangeReceipt {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ChangeOutcome {
     Succeeded { change: ChangeReceipt },
-    RequiresAction { challenge_id: String },
+    RequiresAction { challenge_id: ChallengeId },
     Declined { decline: Decline },
 }
 

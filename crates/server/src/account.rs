@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 
 pub fn summary(invoice: &Invoice) -> InvoiceSummary {
     InvoiceSummary {
-        id: invoice.id.clone(),
+        id: invoice.id.clone().into(),
         number: invoice.number.clone(),
         created_at: invoice.created_at,
         amount: invoice.amount,
@@ -77,7 +77,7 @@ pub fn store_card(
         account_id: None,
         session_id: Some(session.id.clone()),
         card: CardSummary {
-            id: new_id("pm"),
+            id: new_id("pm").into(),
             brand: token.brand,
             last4: token.last4.clone(),
             exp_month: token.exp_month,
@@ -108,18 +108,18 @@ pub fn attach_card(
             let challenge = store::Challenge {
                 id: new_id("ch"),
                 session_id: session.id.clone(),
-                payment_method_id: pm.card.id.clone(),
+                payment_method_id: pm.card.id.to_string(),
                 email: String::new(),
                 resolved_body: None,
                 plan: None,
                 expected_total: None,
             };
             store::insert_challenge(conn, &challenge, now)?;
-            return Ok(PaymentMethodOutcome::RequiresAction { challenge_id: challenge.id });
+            return Ok(PaymentMethodOutcome::RequiresAction { challenge_id: challenge.id.into() });
         }
     }
-    conn.execute("UPDATE payment_methods SET account_id = ?2 WHERE id = ?1", [&pm.card.id, &sub.account_id])?;
-    sub.payment_method_id = Some(pm.card.id.clone());
+    conn.execute("UPDATE payment_methods SET account_id = ?2 WHERE id = ?1", [&*pm.card.id, sub.account_id.as_str()])?;
+    sub.payment_method_id = Some(pm.card.id.to_string());
     store::save_subscription(conn, sub)?;
     tracing::info!(session = %crate::ids::redact(&session.id), "payment method replaced");
     let paid_invoice = if sub.status == SubscriptionStatus::PastDue {

@@ -184,14 +184,14 @@ pub fn pay_checkout(
             let challenge = store::Challenge {
                 id: new_id("ch"),
                 session_id: session.id.clone(),
-                payment_method_id: pm.card.id.clone(),
+                payment_method_id: pm.card.id.to_string(),
                 email: email.to_string(),
                 resolved_body: None,
                 plan: None,
                 expected_total: Some(expected_total),
             };
             store::insert_challenge(conn, &challenge, now)?;
-            Ok(PaymentOutcome::RequiresAction { challenge_id: challenge.id })
+            Ok(PaymentOutcome::RequiresAction { challenge_id: challenge.id.into() })
         }
         ChargeResult::Declined(code) => decline(conn, session, code),
     }

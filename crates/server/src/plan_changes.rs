@@ -154,7 +154,7 @@ pub fn change_plan(
                 expected_total: Some(expected_total),
             };
             store::insert_challenge(conn, &challenge, now)?;
-            Ok(ChangeOutcome::RequiresAction { challenge_id: challenge.id })
+            Ok(ChangeOutcome::RequiresAction { challenge_id: challenge.id.into() })
         }
         ChargeResult::Declined(code) => {
             tracing::info!(session = %crate::ids::redact(&session.id), ?code, "upgrade declined");

@@ -8,7 +8,7 @@
 
 use crate::error::AppError;
 use billing::validate::CardBrand;
-use billing::wire::{CardSummary, InvoiceStatus, Login, SubscriptionStatus};
+use billing::wire::{CardSummary, InvoiceStatus, Login, PaymentMethodId, SubscriptionStatus};
 use billing::{Money, PlanId};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
@@ -464,7 +464,7 @@ pub fn insert_payment_method(conn: &Connection, pm: &PaymentMethod, now: OffsetD
         "INSERT INTO payment_methods (id, account_id, session_id, brand, last4, exp_month, exp_year, behavior, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
-            pm.card.id,
+            pm.card.id.0,
             pm.account_id,
             pm.session_id,
             brand_str(pm.card.brand),
@@ -483,7 +483,7 @@ const PM_COLUMNS: &str = "id, account_id, session_id, brand, last4, exp_month, e
 fn pm_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PaymentMethod> {
     Ok(PaymentMethod {
         card: CardSummary {
-            id: r.get(0)?,
+            id: PaymentMethodId(r.get(0)?),
             brand: brand_from(&r.get::<_, String>(3)?),
             last4: r.get(4)?,
             exp_month: r.get(5)?,

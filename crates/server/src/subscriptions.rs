@@ -113,7 +113,7 @@ pub fn seed_subscription(
         account_id: Some(account.id.clone()),
         session_id: None,
         card: billing::wire::CardSummary {
-            id: new_id("pm"),
+            id: new_id("pm").into(),
             brand: validate::CardBrand::Visa,
             last4: "4242".into(),
             exp_month: 12,

@@ -50,7 +50,7 @@ pub async fn tokenize_card(
             let (session, _) = checkout::open_checkout(tx, &id, now)?;
             limits::check_limit(tx, SessionLimit::Cards, &session.id, session.expires_at, now)?;
             let summary = CardSummary {
-                id: new_id("pm"),
+                id: new_id("pm").into(),
                 brand: token.brand,
                 last4: token.last4.clone(),
                 exp_month: token.exp_month,
