@@ -1,13 +1,13 @@
 //! Update payment method: the checkout's card form (the same component), its errors and 3-D
 //! Secure; the new card is charged from then on, and pays a past-due invoice if there is one.
 
+use super::past_due::PastDueBanner;
+use super::use_portal;
 use crate::api::{self, ApiError};
 use crate::browser;
 use crate::components::card_form::{CardForm, CardFormState, CheckedCard, check_card};
 use crate::components::challenge_dialog::ChallengeDialog;
 use crate::components::frame::{PageFrame, PageHeading, focus_when};
-use crate::components::past_due::PastDueBanner;
-use crate::pages::portal::WithPortal;
 use billing::Money;
 use billing::wire::{
     CardSummary, ChallengeAnswer, ChallengeId, ChallengeOutcome, PaymentMethodOutcome, PortalView, UpdatePaymentMethod,
@@ -18,12 +18,8 @@ use leptos::prelude::*;
 /// `/portal/:session_id/payment-method`.
 #[component]
 pub fn PaymentMethodPage() -> impl IntoView {
-    view! {
-        <WithPortal
-            loading="Loading your payment method…"
-            render=|session_id, portal, reload| view! { <UpdateCard session_id=session_id portal=portal on_changed=reload /> }
-        />
-    }
+    // A snapshot: the saved card's page must outlive the reload that saving triggers.
+    use_portal().snapshot().map(|portal| view! { <UpdateCard portal=portal /> })
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -61,13 +57,22 @@ async fn run_card_step(session_id: String, step: CardStep) -> CardResult {
 
 /// The card on file, the form for a new one, and what happened.
 #[component]
-fn UpdateCard(session_id: String, portal: PortalView, on_changed: Callback<()>) -> impl IntoView {
+fn UpdateCard(portal: PortalView) -> impl IntoView {
+    let context = use_portal();
     let card = CardFormState::new();
     let today = browser::current_year_month();
     let check = Memo::new(move |_| check_card(&card.inputs(), today));
     let errors = Signal::derive(move || check.get().err().map(|e| *e).unwrap_or_default());
-    let sid = session_id.clone();
-    let save = Action::new_local(move |step: &CardStep| run_card_step(sid.clone(), step.clone()));
+    let save = Action::new_local(move |step: &CardStep| {
+        let step = step.clone();
+        async move {
+            let result = run_card_step(context.session_id(), step).await;
+            if matches!(result, CardResult::Saved { .. }) {
+                context.reload();
+            }
+            result
+        }
+    });
     let pending = save.pending();
     let result = save.value();
     let saved = Memo::new(move |_| match result.get() {
@@ -93,8 +98,7 @@ fn UpdateCard(session_id: String, portal: PortalView, on_changed: Callback<()>) 
         _ => None,
     };
     let current = portal.payment_method.clone().map(|c| format!("Now charged: {}.", c.label()));
-    let home = format!("/portal/{session_id}");
-    let home_done = home.clone();
+    let (home, home_done) = (context.href(""), context.href(""));
     let form = move || {
         view! {
             <form
@@ -147,7 +151,7 @@ fn UpdateCard(session_id: String, portal: PortalView, on_changed: Callback<()>) 
                     None => {
                         view! {
                             <PageHeading text="Update payment method" />
-                            <PastDueBanner session_id=session_id.clone() portal=portal.clone() on_paid=on_changed />
+                            <PastDueBanner />
                             {form()}
                         }
                             .into_any()

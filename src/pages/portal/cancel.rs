@@ -1,9 +1,9 @@
 //! Cancel plan: what the user keeps and until when, then a confirmation. The home page then shows
 //! "ends on ..." and Resume until that day.
 
+use super::{use_portal, with_view};
 use crate::api;
 use crate::components::frame::{PageFrame, PageHeading};
-use crate::pages::portal::WithPortal;
 use billing::PlanId;
 use billing::period::long_date;
 use billing::plans::format_credits;
@@ -14,28 +14,25 @@ use leptos_router::hooks::use_navigate;
 /// `/portal/:session_id/cancel`.
 #[component]
 pub fn CancelPage() -> impl IntoView {
-    view! {
-        <WithPortal
-            loading="Loading your subscription…"
-            render=|session_id, portal, _reload| view! { <CancelPlan session_id=session_id portal=portal /> }
-        />
-    }
+    with_view(|portal| view! { <CancelPlan portal=portal /> })
 }
 
 #[component]
-fn CancelPlan(session_id: String, portal: PortalView) -> impl IntoView {
+fn CancelPlan(portal: PortalView) -> impl IntoView {
+    let context = use_portal();
     let sub = portal.subscription.clone();
     let navigate = use_navigate();
-    let home = format!("/portal/{session_id}");
-    let sid = session_id.clone();
     let cancel = Action::new_local(move |_: &()| {
-        let (sid, navigate) = (sid.clone(), navigate.clone());
+        let navigate = navigate.clone();
         async move {
-            let result = api::set_cancel(&sid, true).await;
-            if result.is_ok() {
-                navigate(&format!("/portal/{sid}"), Default::default());
+            match api::set_cancel(&context.session_id(), true).await {
+                Ok(view) => {
+                    context.set(view);
+                    navigate(&context.href(""), Default::default());
+                    None
+                }
+                Err(e) => Some(e.message()),
             }
-            result.err().map(|e| e.message())
         }
     });
     let free = PlanId::Free.plan();
@@ -73,7 +70,7 @@ fn CancelPlan(session_id: String, portal: PortalView) -> impl IntoView {
                         >
                             "Cancel plan"
                         </button>
-                        <a class="button secondary" href=home>
+                        <a class="button secondary" href=context.href("")>
                             "Keep my plan"
                         </a>
                     </div>

@@ -1,15 +1,15 @@
 //! Confirm details: each line of today's charge, the total, the card, when the new plan starts and
 //! the next renewal; **Confirm** and a way back. Then the done page with **Return to Kiro**.
 
+use super::past_due::PastDueBanner;
+use super::{PortalErrorPage, use_portal};
 use crate::api::{self, ApiError};
 use crate::browser;
 use crate::components::challenge_dialog::ChallengeDialog;
 use crate::components::frame::{PageFrame, PageHeading, focus_when};
 use crate::components::order_summary::LineItems;
-use crate::components::past_due::PastDueBanner;
 use crate::components::status::{ExpiredSessionPage, Loading, StatusPage};
 use crate::pages::PlanChangeParams;
-use crate::pages::portal::PortalErrorPage;
 use billing::Money;
 use billing::PlanId;
 use billing::period::long_date;
@@ -26,30 +26,27 @@ use leptos_router::hooks::use_params;
 /// `/portal/:session_id/update/:plan`.
 #[component]
 pub fn ConfirmChangePage() -> impl IntoView {
+    let context = use_portal();
     let params = use_params::<PlanChangeParams>();
-    let session_id = Memo::new(move |_| params.get().ok().and_then(|p| p.session_id).unwrap_or_default());
     let plan = Memo::new(move |_| params.get().ok().and_then(|p| p.plan).and_then(|p| p.parse::<PlanId>().ok()));
-    let details = LocalResource::new(move || {
-        let (session_id, plan) = (session_id.get(), plan.get());
+    let quote = LocalResource::new(move || {
+        let plan = plan.get();
         async move {
-            let portal = api::portal_session(session_id.clone()).await?;
-            let quote = match plan {
-                Some(plan) => Some(api::preview_change(&session_id, plan).await?),
-                None => None,
-            };
-            Ok::<_, ApiError>((portal, quote))
+            match plan {
+                Some(plan) => api::preview_change(&context.session_id(), plan).await.map(Some),
+                None => Ok(None),
+            }
         }
     });
-    let reload = Callback::new(move |_| details.refetch());
+    let reload = Callback::new(move |_| quote.refetch());
+    // A snapshot, taken once: the done page must outlive the reload a paid change triggers.
+    let snapshot = StoredValue::new(context.snapshot());
     view! {
         <Transition fallback=|| view! { <Loading label="Working out today's charge…" /> }>
             {move || Suspend::new(async move {
-                match details.await {
-                    Ok((portal, Some(quote))) => {
-                        view! { <ChangeFlow session_id=session_id.get_untracked() portal=portal quote=quote on_paid=reload /> }
-                            .into_any()
-                    }
-                    Ok((_, None)) => {
+                match (quote.await, snapshot.get_value()) {
+                    (Ok(Some(quote)), Some(portal)) => view! { <ChangeFlow portal=portal quote=quote /> }.into_any(),
+                    (Ok(_), _) => {
                         view! {
                             <StatusPage
                                 title="That plan doesn't exist"
@@ -58,7 +55,7 @@ pub fn ConfirmChangePage() -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Err(error) => view! { <PortalErrorPage error=error on_retry=reload /> }.into_any(),
+                    (Err(error), _) => view! { <PortalErrorPage error=error on_retry=reload /> }.into_any(),
                 }
             })}
         </Transition>
@@ -131,10 +128,20 @@ async fn run_change(
 
 /// The confirm page, then the done page.
 #[component]
-fn ChangeFlow(session_id: String, portal: PortalView, quote: Quote, on_paid: Callback<()>) -> impl IntoView {
+fn ChangeFlow(portal: PortalView, quote: Quote) -> impl IntoView {
+    let context = use_portal();
     let last = StoredValue::new(None::<ConfirmChange>);
-    let (sid, plan) = (session_id.clone(), quote.to_plan);
-    let change = Action::new_local(move |step: &ChangeStep| run_change(sid.clone(), plan, step.clone(), last));
+    let plan = quote.to_plan;
+    let change = Action::new_local(move |step: &ChangeStep| {
+        let step = step.clone();
+        async move {
+            let result = run_change(context.session_id(), plan, step, last).await;
+            if matches!(result, ChangeResult::Done(_)) {
+                context.reload();
+            }
+            result
+        }
+    });
     let result = change.value();
     // Only a change of page re-renders; declines, failures and new prices stay on the confirm page.
     let page = Memo::new(move |_| match result.get() {
@@ -148,13 +155,7 @@ fn ChangeFlow(session_id: String, portal: PortalView, quote: Quote, on_paid: Cal
         Some(Ok(receipt)) => view! { <DonePage portal=portal.get_value() receipt=*receipt /> }.into_any(),
         Some(Err(())) => view! { <ExpiredSessionPage kind="subscription management" /> }.into_any(),
         None => view! {
-            <ConfirmDetails
-                session_id=session_id.clone()
-                portal=portal.get_value()
-                initial=quote.get_value()
-                change=change
-                on_paid=on_paid
-            />
+            <ConfirmDetails portal=portal.get_value() initial=quote.get_value() change=change />
         }
         .into_any(),
     }
@@ -205,13 +206,7 @@ fn ChangeSummary(from: PlanSummary, quote: Quote, card: Option<CardSummary>) -> 
 
 /// The confirm page: the change, Confirm and Back, and the answers to Confirm.
 #[component]
-fn ConfirmDetails(
-    session_id: String,
-    portal: PortalView,
-    initial: Quote,
-    change: Action<ChangeStep, ChangeResult>,
-    on_paid: Callback<()>,
-) -> impl IntoView {
+fn ConfirmDetails(portal: PortalView, initial: Quote, change: Action<ChangeStep, ChangeResult>) -> impl IntoView {
     let pending = change.pending();
     let result = change.value();
     // The quote shown: the first one, or the new one the server gave when the price changed.
@@ -268,7 +263,7 @@ fn ConfirmDetails(
         <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode return_url=portal.return_url.clone()>
             <div class="portal">
                 <PageHeading text="Confirm your new plan" />
-                <PastDueBanner session_id=session_id.clone() portal=portal.clone() on_paid=on_paid />
+                <PastDueBanner />
                 <section class="card" aria-labelledby="change-title">
                     {move || view! { <ChangeSummary from=from.clone() quote=quote.get() card=card.clone() /> }}
                     <div class="alert-slot" role="alert">
@@ -301,7 +296,7 @@ fn ConfirmDetails(
                         >
                             {move || if pending.get() { "Processing…" } else { "Confirm" }}
                         </button>
-                        <a class="button secondary" href=format!("/portal/{session_id}/update")>
+                        <a class="button secondary" href=use_portal().href("/update")>
                             "Back"
                         </a>
                     </div>

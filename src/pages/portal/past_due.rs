@@ -1,28 +1,37 @@
 //! The past-due banner every portal page shows while a renewal is unpaid: what failed, and the
 //! ways to pay (the card on file, or another card).
 
+use super::use_portal;
 use crate::api;
 use crate::browser;
 use billing::period::long_date;
 use billing::wire::{InvoicePaymentOutcome, PortalView};
 use leptos::prelude::*;
 
-/// Shown when the subscription has an open invoice; `on_paid` runs once it is paid.
+/// Shown while the subscription has an open invoice; once it is paid the portal loads again and
+/// the banner goes.
 #[component]
-pub fn PastDueBanner(session_id: String, portal: PortalView, on_paid: Callback<()>) -> impl IntoView {
+pub fn PastDueBanner() -> impl IntoView {
+    let context = use_portal();
+    move || context.view().map(|portal| view! { <Banner portal=portal /> })
+}
+
+#[component]
+fn Banner(portal: PortalView) -> impl IntoView {
     let Some(invoice) = portal.open_invoice.clone() else {
         return ().into_any();
     };
+    let context = use_portal();
     let card = portal.payment_method.clone();
     let key = StoredValue::new(browser::new_idempotency_key());
-    let sid = session_id.clone();
+    let sid = context.session_id();
     let pay = Action::new_local(move |_: &()| {
         let sid = sid.clone();
         async move {
             let outcome = api::pay_invoice(&sid, key.get_value()).await;
             match outcome {
                 Ok(InvoicePaymentOutcome::Paid { .. }) => {
-                    on_paid.run(());
+                    context.reload();
                     None
                 }
                 Ok(InvoicePaymentOutcome::Declined { decline }) => {
@@ -60,7 +69,7 @@ pub fn PastDueBanner(session_id: String, portal: PortalView, on_paid: Callback<(
                 >
                     {move || if pay.pending().get() { "Processing…".to_string() } else { pay_label.clone() }}
                 </button>
-                <a class="button secondary" href=format!("/portal/{session_id}/payment-method")>
+                <a class="button secondary" href=context.href("/payment-method")>
                     "Use another card"
                 </a>
             </div>

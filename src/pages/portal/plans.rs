@@ -1,9 +1,9 @@
 //! Choose a plan: every plan with its price and credits, the current one marked, and what a change
 //! to each would do; **Continue** once a different plan is selected.
 
+use super::past_due::PastDueBanner;
+use super::{use_portal, with_view};
 use crate::components::frame::{PageFrame, PageHeading};
-use crate::components::past_due::PastDueBanner;
-use crate::pages::portal::WithPortal;
 use billing::PlanId;
 use billing::period::long_date;
 use billing::plans::format_credits;
@@ -14,12 +14,7 @@ use leptos_router::hooks::use_navigate;
 /// `/portal/:session_id/update`.
 #[component]
 pub fn ChoosePlanPage() -> impl IntoView {
-    view! {
-        <WithPortal
-            loading="Loading plans…"
-            render=|session_id, portal, reload| view! { <ChoosePlan session_id=session_id portal=portal on_changed=reload /> }
-        />
-    }
+    with_view(|portal| view! { <ChoosePlan portal=portal /> })
 }
 
 /// What choosing `plan` would do, in a few words.
@@ -37,16 +32,15 @@ fn change_note(current: PlanId, plan: PlanId, portal: &PortalView) -> String {
 
 /// The plan list and Continue.
 #[component]
-fn ChoosePlan(session_id: String, portal: PortalView, on_changed: Callback<()>) -> impl IntoView {
+fn ChoosePlan(portal: PortalView) -> impl IntoView {
+    let context = use_portal();
     let current = portal.subscription.plan.id;
     let selected = RwSignal::new(current);
     let navigate = use_navigate();
-    let back = format!("/portal/{session_id}");
-    let banner_session = session_id.clone();
     let continue_to = move || {
         let plan = selected.get_untracked();
         if plan != current {
-            navigate(&format!("/portal/{session_id}/update/{}", plan.as_str()), Default::default());
+            navigate(&context.href(&format!("/update/{}", plan.as_str())), Default::default());
         }
     };
     let options = portal
@@ -81,7 +75,7 @@ fn ChoosePlan(session_id: String, portal: PortalView, on_changed: Callback<()>) 
         <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode return_url=portal.return_url.clone()>
             <div class="portal">
                 <PageHeading text="Choose a plan" />
-                <PastDueBanner session_id=banner_session portal=portal.clone() on_paid=on_changed />
+                <PastDueBanner />
                 <form
                     class="card"
                     on:submit=move |ev| {
@@ -97,7 +91,7 @@ fn ChoosePlan(session_id: String, portal: PortalView, on_changed: Callback<()>) 
                         <button type="submit" class="button primary" disabled=move || selected.get() == current>
                             "Continue"
                         </button>
-                        <a class="button secondary" href=back>
+                        <a class="button secondary" href=context.href("")>
                             "Back"
                         </a>
                     </div>

@@ -1,0 +1,121 @@
+//! The manage-subscription portal. A parent route loads the session's portal view once and shares
+//! it with every page under `/portal/:session_id` as context: the session, its latest view, a way
+//! to replace the view with one an action answered, and a way to load it again.
+
+pub mod cancel;
+pub mod change;
+pub mod home;
+pub mod invoices;
+pub mod past_due;
+pub mod payment_method;
+pub mod plans;
+
+use crate::api::{self, ApiError};
+use crate::components::status::{ExpiredSessionPage, Loading, StatusPage, UnknownSessionPage, UnreachablePage};
+use crate::pages::SessionParams;
+use billing::wire::{ErrorCode, PortalView};
+use leptos::prelude::*;
+use leptos_router::components::Outlet;
+use leptos_router::hooks::use_params;
+
+/// What every portal page shares.
+#[derive(Clone, Copy)]
+pub struct Portal {
+    session_id: Memo<String>,
+    loaded: LocalResource<Result<PortalView, ApiError>>,
+    /// A newer view than the loaded one, answered by an action.
+    latest: RwSignal<Option<PortalView>>,
+}
+
+impl Portal {
+    pub fn session_id(&self) -> String {
+        self.session_id.get_untracked()
+    }
+
+    /// A portal page's address: `href("/update")` is `/portal/{session}/update`.
+    pub fn href(&self, page: &str) -> String {
+        format!("/portal/{}{page}", self.session_id.get_untracked())
+    }
+
+    /// The newest view (tracked). Pages render only once it has loaded.
+    pub fn view(&self) -> Option<PortalView> {
+        self.latest.get().or_else(|| self.loaded.get().and_then(Result::ok))
+    }
+
+    /// The newest view, untracked: for pages whose own state (a saved card, a done change) must
+    /// outlive a reload they trigger.
+    pub fn snapshot(&self) -> Option<PortalView> {
+        self.latest.get_untracked().or_else(|| self.loaded.get_untracked().and_then(Result::ok))
+    }
+
+    /// Shows the view an action answered with, without loading it again.
+    pub fn set(&self, view: PortalView) {
+        self.latest.set(Some(view));
+    }
+
+    /// Loads the view again (after a change whose answer is not a view). The page stays while
+    /// it loads.
+    pub fn reload(&self) {
+        self.latest.set(None);
+        self.loaded.refetch();
+    }
+}
+
+/// The portal of the current route (inside [`PortalLayout`]).
+pub fn use_portal() -> Portal {
+    expect_context::<Portal>()
+}
+
+/// Where loading the portal stands. A reload keeps `Ready`, so the page is not rebuilt.
+#[derive(Clone, Debug, PartialEq)]
+enum Load {
+    Loading,
+    Ready,
+    Failed(ApiError),
+}
+
+/// `/portal/:session_id`: loads the portal once, then renders the page of the route.
+#[component]
+pub fn PortalLayout() -> impl IntoView {
+    let params = use_params::<SessionParams>();
+    let session_id = Memo::new(move |_| params.get().ok().and_then(|p| p.session_id).unwrap_or_default());
+    let loaded = LocalResource::new(move || api::portal_session(session_id.get()));
+    let portal = Portal { session_id, loaded, latest: RwSignal::new(None) };
+    provide_context(portal);
+    let load = Memo::new(move |previous: Option<&Load>| match (loaded.get(), previous) {
+        (Some(Ok(_)), _) => Load::Ready,
+        (Some(Err(error)), _) => Load::Failed(error),
+        (None, Some(Load::Ready)) => Load::Ready,
+        (None, _) => Load::Loading,
+    });
+    move || match load.get() {
+        Load::Loading => view! { <Loading label="Loading your subscription…" /> }.into_any(),
+        Load::Ready => view! { <Outlet /> }.into_any(),
+        Load::Failed(error) => {
+            view! { <PortalErrorPage error=error on_retry=Callback::new(move |_| portal.reload()) /> }.into_any()
+        }
+    }
+}
+
+/// Renders `page` with the portal's newest view, again whenever it changes.
+pub fn with_view<V: IntoView + 'static>(page: impl Fn(PortalView) -> V + Send + Sync + 'static) -> impl IntoView {
+    let portal = use_portal();
+    move || portal.view().map(&page)
+}
+
+/// The page for a portal session that could not be loaded.
+#[component]
+pub fn PortalErrorPage(error: ApiError, on_retry: Callback<()>) -> impl IntoView {
+    match error.code() {
+        Some(ErrorCode::SessionNotFound) => view! { <UnknownSessionPage kind="subscription management" /> }.into_any(),
+        Some(ErrorCode::SessionExpired) => view! { <ExpiredSessionPage kind="subscription management" /> }.into_any(),
+        Some(ErrorCode::NoSubscription) => view! {
+            <StatusPage
+                title="This link is no longer valid"
+                message="There's no subscription to manage on this account any more. Open Kiro and choose Upgrade to start a new one."
+            />
+        }
+        .into_any(),
+        _ => view! { <UnreachablePage on_retry=on_retry /> }.into_any(),
+    }
+}
