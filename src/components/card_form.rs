@@ -170,25 +170,14 @@ pub fn CardForm(
 ) -> impl IntoView {
     let brand = Memo::new(move |_| CardBrand::detect(&state.number.get().replace(' ', "")));
     let cvc_len = Signal::derive(move || brand.get().cvc_length());
-    let postal_requirement = Memo::new(move |_| countries::postal_requirement(&state.country.get()));
-    let postal_label = Signal::derive(move || countries::postal_label(&state.country.get()).to_string());
     let err = move |f: fn(&CardErrors) -> Option<String>| Signal::derive(move || errors.with(f));
-    let brand_badge = ViewFn::from(move || {
-        view! {
-            <span class="card-brand" class:known=move || brand.get() != CardBrand::Unknown aria-live="polite">
-                {move || match brand.get() {
-                    CardBrand::Unknown => String::new(),
-                    b => b.display_name().to_string(),
-                }}
-            </span>
-        }
-    });
+    let brand_badge = ViewFn::from(move || view! { <CardBrandBadge brand=brand /> });
     view! {
         <fieldset class="card-form" disabled=move || disabled.get()>
             <legend class="section-title">"Card details"</legend>
             <TextField
                 id="card-number"
-                label=Signal::stored("Card number".to_string())
+                label="Card number"
                 value=state.number
                 hints=InputHints::new("text", "cc-number", "numeric")
                 placeholder="1234 1234 1234 1234"
@@ -201,7 +190,7 @@ pub fn CardForm(
             <div class="field-row">
                 <TextField
                     id="card-expiry"
-                    label=Signal::stored("Expiry date (MM / YY)".to_string())
+                    label="Expiry date (MM / YY)"
                     value=state.expiry
                     hints=InputHints::new("text", "cc-exp", "numeric")
                     placeholder="MM / YY"
@@ -212,7 +201,7 @@ pub fn CardForm(
                 />
                 <TextField
                     id="card-cvc"
-                    label=Signal::stored("Security code".to_string())
+                    label="Security code"
                     value=state.cvc
                     hints=InputHints::new("text", "cc-csc", "numeric")
                     placeholder="CVC"
@@ -225,7 +214,7 @@ pub fn CardForm(
             </div>
             <TextField
                 id="card-name"
-                label=Signal::stored("Name on card".to_string())
+                label="Name on card"
                 value=state.name
                 hints=InputHints::new("text", "cc-name", "text")
                 error=err(|e| e.name.clone())
@@ -234,23 +223,46 @@ pub fn CardForm(
             />
             <div class="field-row">
                 <CountrySelect state=state error=err(|e| e.country.clone()) />
-                <Show when=move || postal_requirement.get() != PostalRequirement::None>
-                    <TextField
-                        id="postal-code"
-                        label=postal_label
-                        value=state.postal
-                        hints=InputHints::new(
-                            "text",
-                            "postal-code",
-                            if state.country.get_untracked() == "US" { "numeric" } else { "text" },
-                        )
-                        error=err(|e| e.postal.clone())
-                        show_error=state.shows("postal")
-                        on_blur=state.touch("postal")
-                    />
-                </Show>
+                <PostalField state=state error=err(|e| e.postal.clone()) />
             </div>
         </fieldset>
+    }
+}
+
+/// The brand the number so far belongs to, announced as it is recognised.
+#[component]
+fn CardBrandBadge(brand: Memo<CardBrand>) -> impl IntoView {
+    view! {
+        <span class="card-brand" class:known=move || brand.get() != CardBrand::Unknown aria-live="polite">
+            {move || match brand.get() {
+                CardBrand::Unknown => String::new(),
+                b => b.display_name().to_string(),
+            }}
+        </span>
+    }
+}
+
+/// The postal code, named and shaped for the country, and absent where none is used.
+#[component]
+fn PostalField(state: CardFormState, #[prop(into)] error: Signal<Option<String>>) -> impl IntoView {
+    let requirement = Memo::new(move |_| countries::postal_requirement(&state.country.get()));
+    let label = Signal::derive(move || countries::postal_label(&state.country.get()).to_string());
+    view! {
+        <Show when=move || requirement.get() != PostalRequirement::None>
+            <TextField
+                id="postal-code"
+                label=label
+                value=state.postal
+                hints=InputHints::new(
+                    "text",
+                    "postal-code",
+                    if state.country.get_untracked() == "US" { "numeric" } else { "text" },
+                )
+                error=error
+                show_error=state.shows("postal")
+                on_blur=state.touch("postal")
+            />
+        </Show>
     }
 }
 

@@ -1,7 +1,7 @@
 //! The stand-in for the bank's 3-D Secure page: a labelled modal dialog that traps focus, with
 //! Complete and Fail.
 
-use billing::wire::ChallengeOutcome;
+use billing::wire::{ChallengeId, ChallengeOutcome};
 use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -83,5 +83,29 @@ pub fn ChallengeDialog(
                 </div>
             </div>
         </div>
+    }
+}
+
+/// The bank's dialog while `challenge` waits for an answer. `on_answer` gets the challenge and the
+/// user's answer once (not while the previous answer is still being sent). Checkout, plan changes
+/// and card updates all ask the bank through this.
+#[component]
+pub fn PendingChallenge(
+    challenge: Memo<Option<ChallengeId>>,
+    #[prop(into)] amount: Signal<String>,
+    #[prop(into)] busy: Signal<bool>,
+    on_answer: Callback<(ChallengeId, ChallengeOutcome)>,
+) -> impl IntoView {
+    let on_choice = Callback::new(move |choice: ChallengeOutcome| {
+        if let Some(challenge_id) = challenge.get_untracked()
+            && !busy.get_untracked()
+        {
+            on_answer.run((challenge_id, choice));
+        }
+    });
+    move || {
+        challenge
+            .get()
+            .map(|_| view! { <ChallengeDialog amount=amount.get_untracked() on_choice=on_choice busy=busy /> })
     }
 }

@@ -1,5 +1,6 @@
 //! Reusable pieces of the pages.
 
+pub mod alert;
 pub mod card_form;
 pub mod challenge_dialog;
 pub mod field;

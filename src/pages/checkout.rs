@@ -3,10 +3,11 @@
 
 use crate::api::{self, ApiError};
 use crate::browser;
+use crate::components::alert::{AlertText, BusyButton, ErrorAlert};
 use crate::components::card_form::{CardForm, CardFormState, CheckedCard, check_card};
-use crate::components::challenge_dialog::ChallengeDialog;
+use crate::components::challenge_dialog::PendingChallenge;
 use crate::components::field::{InputHints, TextField};
-use crate::components::frame::{PageFrame, PageHeading, focus_when};
+use crate::components::frame::{PageFrame, PageHeading};
 use crate::components::order_summary::OrderSummary;
 use crate::components::status::{ExpiredSessionPage, Loading, StatusPage, UnknownSessionPage, UnreachablePage};
 use crate::pages::SessionParams;
@@ -323,53 +324,12 @@ fn PaymentForm(checkout: CheckoutView, pay: Action<PayStep, PayResult>, quote: M
         last_step.set_value(Some(step.clone()));
         pay.dispatch(step);
     };
-    let retry = move |_| {
+    let retry = Callback::new(move |_| {
         if let Some(step) = last_step.get_value() {
             pay.dispatch(step);
         }
-    };
-    let alert = NodeRef::<html::Div>::new();
+    });
     let subscribe_button = NodeRef::<html::Button>::new();
-    focus_when(
-        move || {
-            matches!(result.get(), Some(PayResult::Declined { .. } | PayResult::Repriced { .. } | PayResult::Failed(_)))
-        },
-        alert,
-    );
-    let total =
-        Signal::derive(move || quote.with(|q| q.as_ref().map(|q| q.total_due_today.to_string()).unwrap_or_default()));
-    let product = checkout.branding.product_name.clone();
-    let consent = move || {
-        quote.get().and_then(|q| q.next_renewal_at.map(|at| (q.total_due_today, q.next_renewal_amount, at))).map(
-            |(today, amount, at)| {
-                format!(
-                    "By subscribing, you authorize {product} to charge your card {today} today and {amount} on the 1st of every month from {} until you cancel. You can cancel any time from Manage Plan in {product}.",
-                    long_date(at),
-                )
-            },
-        )
-    };
-    let challenge = Memo::new(move |_| match result.get() {
-        Some(PayResult::NeedsAuthentication { challenge_id }) => Some(challenge_id),
-        _ => None,
-    });
-    let on_choice = Callback::new(move |choice: ChallengeOutcome| {
-        if let Some(challenge_id) = challenge.get_untracked()
-            && !pending.get_untracked()
-        {
-            pay.dispatch(PayStep::Authenticate { challenge_id, choice });
-        }
-    });
-    Effect::new(move |previous: Option<bool>| {
-        let open = challenge.get().is_some();
-        if previous == Some(true)
-            && !open
-            && let Some(button) = subscribe_button.get()
-        {
-            let _ = button.focus();
-        }
-        open
-    });
     let has_saved = !saved_cards.is_empty();
     // The moment the form (and its Subscribe button) can be used, for `cargo xtask bench`.
     Effect::new(move |_| browser::mark("checkout-ready"));
@@ -382,46 +342,122 @@ fn PaymentForm(checkout: CheckoutView, pay: Action<PayStep, PayResult>, quote: M
                 submit();
             }
         >
-            <TextField
-                id="email"
-                label=Signal::stored("Email".to_string())
-                value=email
-                hints=InputHints::new("email", "email", "email")
-                placeholder="you@example.com"
-                error=email_error
-                show_error=email_touched
-                on_blur=Callback::new(move |_| email_touched.set(true))
-                disabled=pending
-            />
+            <EmailField email=email touched=email_touched error=email_error disabled=pending />
             <Show when=move || has_saved>
                 <SavedCardChoice cards=saved_cards.clone() choice=choice disabled=pending />
             </Show>
             <Show when=move || choice.get().is_none()>
                 <CardForm state=card errors=card_errors disabled=pending />
             </Show>
-            <PayAlert result=result alert=alert on_retry=retry />
-            <button
-                type="submit"
+            <ErrorAlert text=pay_alert(result) on_retry=retry />
+            <BusyButton
+                label="Subscribe"
+                busy_label="Processing…"
+                submit=true
+                loading=pending
+                disabled=Signal::derive(move || !valid.get())
+                button_ref=subscribe_button
                 class="button primary subscribe"
-                node_ref=subscribe_button
-                disabled=move || !valid.get() || pending.get()
-                aria-busy=move || if pending.get() { "true" } else { "false" }
-            >
-                {move || if pending.get() { "Processing…".to_string() } else { "Subscribe".to_string() }}
-            </button>
+            />
             <p class="form-hint" aria-live="polite">
                 {move || (!valid.get()).then_some("Fill in the form to subscribe.")}
             </p>
-            <p class="consent">{consent}</p>
+            <ConsentLine product=checkout.branding.product_name.clone() quote=quote />
         </form>
-        {move || {
-            challenge
-                .get()
-                .map(|_| {
-                    view! { <ChallengeDialog amount=total.get_untracked() on_choice=on_choice busy=pending /> }
-                })
-        }}
+        <BankCheck pay=pay quote=quote return_focus=subscribe_button />
     }
+}
+
+/// Where the receipt goes.
+#[component]
+fn EmailField(
+    email: RwSignal<String>,
+    touched: RwSignal<bool>,
+    #[prop(into)] error: Signal<Option<String>>,
+    #[prop(into)] disabled: Signal<bool>,
+) -> impl IntoView {
+    view! {
+        <TextField
+            id="email"
+            label="Email"
+            value=email
+            hints=InputHints::new("email", "email", "email")
+            placeholder="you@example.com"
+            error=error
+            show_error=touched
+            on_blur=Callback::new(move |_| touched.set(true))
+            disabled=disabled
+        />
+    }
+}
+
+/// The bank's 3-D Secure dialog while a payment waits for it; Subscribe has the focus after.
+#[component]
+fn BankCheck(
+    pay: Action<PayStep, PayResult>,
+    quote: Memo<Option<Quote>>,
+    return_focus: NodeRef<html::Button>,
+) -> impl IntoView {
+    let result = pay.value();
+    let challenge = Memo::new(move |_| match result.get() {
+        Some(PayResult::NeedsAuthentication { challenge_id }) => Some(challenge_id),
+        _ => None,
+    });
+    let on_answer = Callback::new(move |(challenge_id, choice)| {
+        pay.dispatch(PayStep::Authenticate { challenge_id, choice });
+    });
+    Effect::new(move |previous: Option<bool>| {
+        let open = challenge.get().is_some();
+        if previous == Some(true)
+            && !open
+            && let Some(button) = return_focus.get()
+        {
+            let _ = button.focus();
+        }
+        open
+    });
+    let amount =
+        Signal::derive(move || quote.with(|q| q.as_ref().map(|q| q.total_due_today.to_string()).unwrap_or_default()));
+    view! { <PendingChallenge challenge=challenge amount=amount busy=pay.pending() on_answer=on_answer /> }
+}
+
+/// What the user authorizes by subscribing: today's charge and every renewal until they cancel.
+#[component]
+fn ConsentLine(product: String, quote: Memo<Option<Quote>>) -> impl IntoView {
+    let consent = move || {
+        quote.get().and_then(|q| q.next_renewal_at.map(|at| (q.total_due_today, q.next_renewal_amount, at))).map(
+            |(today, amount, at)| {
+                format!(
+                    "By subscribing, you authorize {product} to charge your card {today} today and {amount} on the 1st of every month from {} until you cancel. You can cancel any time from Manage Plan in {product}.",
+                    long_date(at),
+                )
+            },
+        )
+    };
+    view! { <p class="consent">{consent}</p> }
+}
+
+/// What went wrong with the last payment attempt, in the alert next to the form.
+fn pay_alert(result: MappedSignal<Option<PayResult>>) -> Signal<Option<AlertText>> {
+    Signal::derive(move || {
+        match result.get() {
+        Some(PayResult::Declined { decline, attempts_left }) => Some(AlertText::new(decline.message).with_note(
+            (attempts_left <= 2).then(|| format!("{attempts_left} more attempts before this checkout locks.")),
+        )),
+        Some(PayResult::Failed(ApiError::Network)) => Some(
+            AlertText::new(
+                "We couldn't reach the server, so we don't know yet whether the payment went through. Retry: you won't be charged twice.",
+            )
+            .retryable(),
+        ),
+        Some(PayResult::Repriced { message, .. }) => Some(
+            AlertText::new(message)
+                .with_note(Some("Nothing was charged. Check the new total, then subscribe again.".to_string())),
+        ),
+        Some(PayResult::Failed(error)) => Some(AlertText::new(error.message())),
+        _ => None,
+    }
+    })
 }
 
 /// The account's saved cards and "a new card", as radio buttons.
@@ -464,57 +500,6 @@ fn SavedCardChoice(
                 <span>"A new card"</span>
             </label>
         </fieldset>
-    }
-}
-
-/// A decline or a failed request, next to the form, focused and announced.
-#[component]
-fn PayAlert(
-    result: MappedSignal<Option<PayResult>>,
-    alert: NodeRef<html::Div>,
-    on_retry: impl Fn(()) + Copy + Send + Sync + 'static,
-) -> impl IntoView {
-    let message = move || {
-        match result.get() {
-        Some(PayResult::Declined { decline, attempts_left }) => Some((
-            decline.message,
-            (attempts_left <= 2).then(|| format!("{attempts_left} more attempts before this checkout locks.")),
-            false,
-        )),
-        Some(PayResult::Failed(ApiError::Network)) => Some((
-            "We couldn't reach the server, so we don't know yet whether the payment went through. Retry: you won't be charged twice.".to_string(),
-            None,
-            true,
-        )),
-        Some(PayResult::Repriced { message, .. }) => {
-            Some((message, Some("Nothing was charged. Check the new total, then subscribe again.".to_string()), false))
-        }
-        Some(PayResult::Failed(error)) => Some((error.message(), None, false)),
-        _ => None,
-    }
-    };
-    view! {
-        <div class="alert-slot" role="alert">
-            {move || {
-                message()
-                    .map(|(text, note, can_retry)| {
-                        view! {
-                            <div class="alert error" tabindex="-1" node_ref=alert>
-                                <p>{text}</p>
-                                {note.map(|n| view! { <p class="alert-note">{n}</p> })}
-                                {can_retry
-                                    .then(|| {
-                                        view! {
-                                            <button type="button" class="button secondary" on:click=move |_| on_retry(())>
-                                                "Retry"
-                                            </button>
-                                        }
-                                    })}
-                            </div>
-                        }
-                    })
-            }}
-        </div>
     }
 }
 

@@ -5,8 +5,9 @@ use super::past_due::PastDueBanner;
 use super::{PortalErrorPage, use_portal};
 use crate::api::{self, ApiError};
 use crate::browser;
-use crate::components::challenge_dialog::ChallengeDialog;
-use crate::components::frame::{PageFrame, PageHeading, focus_when};
+use crate::components::alert::{AlertText, BusyButton, ErrorAlert};
+use crate::components::challenge_dialog::PendingChallenge;
+use crate::components::frame::{PageFrame, PageHeading};
 use crate::components::order_summary::LineItems;
 use crate::components::status::{ExpiredSessionPage, Loading, StatusPage};
 use crate::pages::PlanChangeParams;
@@ -19,7 +20,6 @@ use billing::wire::{
     CardSummary, ChallengeAnswer, ChallengeId, ChallengeOutcome, ChangeOutcome, ChangeReceipt, ConfirmChange,
     ErrorCode, PlanSummary, PortalView,
 };
-use leptos::html;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params;
 
@@ -224,39 +224,27 @@ fn ConfirmDetails(portal: PortalView, initial: Quote, change: Action<ChangeStep,
             }));
         }
     };
-    let alert = NodeRef::<html::Div>::new();
-    focus_when(
-        move || {
-            matches!(
-                result.get(),
-                Some(ChangeResult::Declined(_) | ChangeResult::Stale { .. } | ChangeResult::Failed(_))
-            )
-        },
-        alert,
-    );
-    let message = move || {
+    let alert = Signal::derive(move || {
         match result.get() {
-        Some(ChangeResult::Declined(text) | ChangeResult::Stale { message: text, .. }) => Some((text, false)),
-        Some(ChangeResult::Failed(ApiError::Network)) => Some((
-            "We couldn't reach the server, so we don't know yet whether the change went through. Retry: you won't be charged twice."
-                .into(),
-            true,
-        )),
-        Some(ChangeResult::Failed(error)) => Some((error.message(), false)),
+        Some(ChangeResult::Declined(text) | ChangeResult::Stale { message: text, .. }) => Some(AlertText::new(text)),
+        Some(ChangeResult::Failed(ApiError::Network)) => Some(
+            AlertText::new(
+                "We couldn't reach the server, so we don't know yet whether the change went through. Retry: you won't be charged twice.",
+            )
+            .retryable(),
+        ),
+        Some(ChangeResult::Failed(error)) => Some(AlertText::new(error.message())),
         _ => None,
     }
-    };
+    });
     let challenge = Memo::new(move |_| match result.get() {
         Some(ChangeResult::NeedsAuthentication { challenge_id }) => Some(challenge_id),
         _ => None,
     });
-    let on_choice = Callback::new(move |choice: ChallengeOutcome| {
-        if let Some(challenge_id) = challenge.get_untracked()
-            && !pending.get_untracked()
-        {
-            change.dispatch(ChangeStep::Authenticate { challenge_id, choice });
-        }
+    let on_answer = Callback::new(move |(challenge_id, choice)| {
+        change.dispatch(ChangeStep::Authenticate { challenge_id, choice });
     });
+    let amount = Signal::derive(move || quote.with(|q| q.total_due_today.to_string()));
     let from = portal.subscription.plan.clone();
     let card = portal.payment_method.clone();
     view! {
@@ -266,55 +254,16 @@ fn ConfirmDetails(portal: PortalView, initial: Quote, change: Action<ChangeStep,
                 <PastDueBanner />
                 <section class="card" aria-labelledby="change-title">
                     {move || view! { <ChangeSummary from=from.clone() quote=quote.get() card=card.clone() /> }}
-                    <div class="alert-slot" role="alert">
-                        {move || {
-                            message()
-                                .map(|(text, can_retry)| {
-                                    view! {
-                                        <div class="alert error" tabindex="-1" node_ref=alert>
-                                            <p>{text}</p>
-                                            {can_retry
-                                                .then(|| {
-                                                    view! {
-                                                        <button type="button" class="button secondary" on:click=move |_| confirm()>
-                                                            "Retry"
-                                                        </button>
-                                                    }
-                                                })}
-                                        </div>
-                                    }
-                                })
-                        }}
-                    </div>
+                    <ErrorAlert text=alert on_retry=Callback::new(move |_| confirm()) />
                     <div class="actions">
-                        <button
-                            type="button"
-                            class="button primary"
-                            disabled=move || pending.get()
-                            aria-busy=move || if pending.get() { "true" } else { "false" }
-                            on:click=move |_| confirm()
-                        >
-                            {move || if pending.get() { "Processing…" } else { "Confirm" }}
-                        </button>
+                        <BusyButton label="Confirm" busy_label="Processing…" loading=pending on_click=Callback::new(move |_| confirm()) />
                         <a class="button secondary" href=use_portal().href("/update")>
                             "Back"
                         </a>
                     </div>
                 </section>
             </div>
-            {move || {
-                challenge
-                    .get()
-                    .map(|_| {
-                        view! {
-                            <ChallengeDialog
-                                amount=quote.get_untracked().total_due_today.to_string()
-                                on_choice=on_choice
-                                busy=pending
-                            />
-                        }
-                    })
-            }}
+            <PendingChallenge challenge=challenge amount=amount busy=pending on_answer=on_answer />
         </PageFrame>
     }
 }

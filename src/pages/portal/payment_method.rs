@@ -5,14 +5,14 @@ use super::past_due::PastDueBanner;
 use super::use_portal;
 use crate::api::{self, ApiError};
 use crate::browser;
+use crate::components::alert::{AlertText, BusyButton, ErrorAlert};
 use crate::components::card_form::{CardForm, CardFormState, CheckedCard, check_card};
-use crate::components::challenge_dialog::ChallengeDialog;
-use crate::components::frame::{PageFrame, PageHeading, focus_when};
+use crate::components::challenge_dialog::PendingChallenge;
+use crate::components::frame::{PageFrame, PageHeading};
 use billing::Money;
 use billing::wire::{
     CardSummary, ChallengeAnswer, ChallengeId, ChallengeOutcome, PaymentMethodOutcome, PortalView, UpdatePaymentMethod,
 };
-use leptos::html;
 use leptos::prelude::*;
 
 /// `/portal/:session_id/payment-method`.
@@ -59,10 +59,6 @@ async fn run_card_step(session_id: String, step: CardStep) -> CardResult {
 #[component]
 fn UpdateCard(portal: PortalView) -> impl IntoView {
     let context = use_portal();
-    let card = CardFormState::new();
-    let today = browser::current_year_month();
-    let check = Memo::new(move |_| check_card(&card.inputs(), today));
-    let errors = Signal::derive(move || check.get().err().map(|e| *e).unwrap_or_default());
     let save = Action::new_local(move |step: &CardStep| {
         let step = step.clone();
         async move {
@@ -73,7 +69,6 @@ fn UpdateCard(portal: PortalView) -> impl IntoView {
             result
         }
     });
-    let pending = save.pending();
     let result = save.value();
     let saved = Memo::new(move |_| match result.get() {
         Some(CardResult::Saved { card, paid_invoice }) => Some((card, paid_invoice)),
@@ -83,82 +78,87 @@ fn UpdateCard(portal: PortalView) -> impl IntoView {
         Some(CardResult::NeedsAuthentication { challenge_id }) => Some(challenge_id),
         _ => None,
     });
-    let on_choice = Callback::new(move |choice: ChallengeOutcome| {
-        if let Some(challenge_id) = challenge.get_untracked()
-            && !pending.get_untracked()
-        {
-            save.dispatch(CardStep::Authenticate { challenge_id, choice });
-        }
+    let on_answer = Callback::new(move |(challenge_id, choice)| {
+        save.dispatch(CardStep::Authenticate { challenge_id, choice });
     });
-    let alert = NodeRef::<html::Div>::new();
-    focus_when(move || matches!(result.get(), Some(CardResult::Declined(_) | CardResult::Failed(_))), alert);
-    let message = move || match result.get() {
-        Some(CardResult::Declined(text)) => Some(text),
-        Some(CardResult::Failed(error)) => Some(error.message()),
-        _ => None,
-    };
-    let current = portal.payment_method.clone().map(|c| format!("Now charged: {}.", c.label()));
-    let (home, home_done) = (context.href(""), context.href(""));
-    let form = move || {
-        view! {
-            <form
-                class="card payment-form"
-                novalidate=true
-                on:submit=move |ev| {
-                    ev.prevent_default();
-                    card.show_all.set(true);
-                    if let (Ok(checked), false) = (check.get_untracked(), pending.get_untracked()) {
-                        save.dispatch(CardStep::Save(checked));
-                    }
-                }
-            >
-                <p class="muted">{current.clone()}</p>
-                <CardForm state=card errors=errors disabled=pending />
-                <div class="alert-slot" role="alert">
-                    {move || message().map(|text| view! { <div class="alert error" tabindex="-1" node_ref=alert><p>{text}</p></div> })}
-                </div>
-                <div class="actions">
-                    <button type="submit" class="button primary" disabled=move || pending.get() || check.get().is_err()>
-                        {move || if pending.get() { "Saving…" } else { "Save card" }}
-                    </button>
-                    <a class="button secondary" href=home.clone()>
-                        "Back"
-                    </a>
-                </div>
-            </form>
-        }
-    };
+    let current = portal.payment_method.clone();
     view! {
         <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode return_url=portal.return_url.clone()>
             <div class="portal">
                 {move || match saved.get() {
-                    Some((card, paid)) => {
-                        view! {
-                            <section class="card success">
-                                <div class="success-mark" aria-hidden="true">"✓"</div>
-                                <PageHeading text="Your card is updated" />
-                                <p class="lead">
-                                    {format!("{} will be charged from now on.", card.label())}
-                                </p>
-                                <p>{paid.map(|amount| format!("We also paid your open invoice of {amount}: your plan is active again."))}</p>
-                                <a class="button primary" href=home_done.clone()>
-                                    "Back to your subscription"
-                                </a>
-                            </section>
-                        }
-                            .into_any()
-                    }
+                    Some((card, paid)) => view! { <CardSaved card=card paid_invoice=paid /> }.into_any(),
                     None => {
                         view! {
                             <PageHeading text="Update payment method" />
                             <PastDueBanner />
-                            {form()}
+                            <NewCardForm current=current.clone() save=save />
                         }
                             .into_any()
                     }
                 }}
             </div>
-            {move || challenge.get().map(|_| view! { <ChallengeDialog amount="$0.00" on_choice=on_choice busy=pending /> })}
+            <PendingChallenge challenge=challenge amount="$0.00" busy=save.pending() on_answer=on_answer />
         </PageFrame>
+    }
+}
+
+/// The card form, its errors and Save.
+#[component]
+fn NewCardForm(current: Option<CardSummary>, save: Action<CardStep, CardResult>) -> impl IntoView {
+    let card = CardFormState::new();
+    let today = browser::current_year_month();
+    let check = Memo::new(move |_| check_card(&card.inputs(), today));
+    let errors = Signal::derive(move || check.get().err().map(|e| *e).unwrap_or_default());
+    let pending = save.pending();
+    let result = save.value();
+    let alert = Signal::derive(move || match result.get() {
+        Some(CardResult::Declined(text)) => Some(AlertText::new(text)),
+        Some(CardResult::Failed(error)) => Some(AlertText::new(error.message())),
+        _ => None,
+    });
+    view! {
+        <form
+            class="card payment-form"
+            novalidate=true
+            on:submit=move |ev| {
+                ev.prevent_default();
+                card.show_all.set(true);
+                if let (Ok(checked), false) = (check.get_untracked(), pending.get_untracked()) {
+                    save.dispatch(CardStep::Save(checked));
+                }
+            }
+        >
+            <p class="muted">{current.map(|c| format!("Now charged: {}.", c.label()))}</p>
+            <CardForm state=card errors=errors disabled=pending />
+            <ErrorAlert text=alert />
+            <div class="actions">
+                <BusyButton
+                    label="Save card"
+                    busy_label="Saving…"
+                    submit=true
+                    loading=pending
+                    disabled=Signal::derive(move || check.with(Result::is_err))
+                />
+                <a class="button secondary" href=use_portal().href("")>
+                    "Back"
+                </a>
+            </div>
+        </form>
+    }
+}
+
+/// The card is saved (and a past-due invoice paid with it).
+#[component]
+fn CardSaved(card: CardSummary, paid_invoice: Option<Money>) -> impl IntoView {
+    view! {
+        <section class="card success">
+            <div class="success-mark" aria-hidden="true">"✓"</div>
+            <PageHeading text="Your card is updated" />
+            <p class="lead">{format!("{} will be charged from now on.", card.label())}</p>
+            <p>{paid_invoice.map(|amount| format!("We also paid your open invoice of {amount}: your plan is active again."))}</p>
+            <a class="button primary" href=use_portal().href("")>
+                "Back to your subscription"
+            </a>
+        </section>
     }
 }
