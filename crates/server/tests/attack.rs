@@ -14,31 +14,31 @@ use common::*;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-async fn answer_challenge(app: &Router, session: &str, challenge: &str) -> Reply {
+async fn answer_challenge(app: &TestApp, session: &str, challenge: &str) -> Reply {
     let path = format!("/api/checkout/{session}/challenge");
-    post(app, &path, None, &json!({"challenge_id": challenge, "outcome": "complete"})).await
+    app.post(&path, None, &json!({"challenge_id": challenge, "outcome": "complete"})).await
 }
 
 // ---- 1. No second charge, ever ---------------------------------------------------------------
 
 #[tokio::test]
 async fn a_bank_approval_after_another_tab_paid_charges_nothing() {
-    let app = test_app();
-    let power = new_session(&app, "acct-two-tabs", "power").await;
-    let pro = new_session(&app, "acct-two-tabs", "pro").await;
-    let secure_card = tokenize(&app, &power, "4000002760003184").await;
-    let waiting = confirm(&app, &power, &secure_card, "tab-1").await;
+    let app = TestApp::new();
+    let power = app.new_session("acct-two-tabs", "power").await;
+    let pro = app.new_session("acct-two-tabs", "pro").await;
+    let secure_card = app.tokenize(&power, "4000002760003184").await;
+    let waiting = app.confirm(&power, &secure_card, "tab-1").await;
     assert_eq!(waiting.body["status"], "requires_action", "{:?}", waiting.body);
-    let plain_card = tokenize(&app, &pro, "4242424242424242").await;
-    assert_eq!(confirm(&app, &pro, &plain_card, "tab-2").await.body["status"], "succeeded");
+    let plain_card = app.tokenize(&pro, "4242424242424242").await;
+    assert_eq!(app.confirm(&pro, &plain_card, "tab-2").await.body["status"], "succeeded");
 
     let late = answer_challenge(&app, &power, waiting.body["challenge_id"].as_str().unwrap()).await;
     assert_error(&late, StatusCode::CONFLICT, "already_subscribed");
 
-    let paid: Vec<Value> = invoices(&app, "acct-two-tabs").await;
+    let paid: Vec<Value> = app.invoices("acct-two-tabs").await;
     assert_eq!(paid.len(), 1, "{paid:?}");
     assert_eq!(paid[0]["amount"], 1000);
-    let sub = get(&app, "/v1/accounts/acct-two-tabs/subscription", Some(KEY)).await;
+    let sub = app.get("/v1/accounts/acct-two-tabs/subscription", Some(KEY)).await;
     assert_eq!(sub.body["plan"], "pro");
 }
 
@@ -81,15 +81,15 @@ async fn the_schema_refuses_a_second_live_subscription() {
 
 #[tokio::test]
 async fn a_clock_outside_the_supported_range_is_refused_and_pages_keep_working() {
-    let app = test_app();
-    let session = new_session(&app, "acct-9999", "pro").await;
+    let app = TestApp::new();
+    let session = app.new_session("acct-9999", "pro").await;
     for far in ["9999-12-15T00:00:00Z", "3000-01-01T00:00:00Z"] {
-        assert_error(&set_clock(&app, far).await, StatusCode::BAD_REQUEST, "clock_out_of_range");
+        assert_error(&app.set_clock(far).await, StatusCode::BAD_REQUEST, "clock_out_of_range");
     }
-    let page = get(&app, &format!("/api/checkout/{session}"), None).await;
+    let page = app.get(&format!("/api/checkout/{session}"), None).await;
     assert_eq!(page.status, StatusCode::OK, "{:?}", page.body);
-    assert_eq!(set_clock(&app, "2999-12-31T23:59:59Z").await.status, StatusCode::OK);
-    let page = get(&app, &format!("/api/checkout/{session}"), None).await;
+    assert_eq!(app.set_clock("2999-12-31T23:59:59Z").await.status, StatusCode::OK);
+    let page = app.get(&format!("/api/checkout/{session}"), None).await;
     assert_error(&page, StatusCode::GONE, "session_expired");
 }
 
@@ -98,56 +98,56 @@ async fn a_saved_clock_no_build_can_serve_is_ignored_on_restart() {
     let store = Store::in_memory().unwrap();
     let year_9999 = time::macros::datetime!(9999-12-15 00:00 UTC).unix_timestamp().to_string();
     store.write_blocking(|tx| store::set_meta(tx, store::CLOCK_KEY, &year_9999)).unwrap();
-    let app = app_on(store);
-    let session = new_session(&app, "acct-restart", "pro").await;
-    let page = get(&app, &format!("/api/checkout/{session}"), None).await;
+    let app = TestApp::on(store);
+    let session = app.new_session("acct-restart", "pro").await;
+    let page = app.get(&format!("/api/checkout/{session}"), None).await;
     assert_eq!(page.status, StatusCode::OK, "{:?}", page.body);
     assert_eq!(page.body["quote"]["total_due_today"], 1000);
 }
 
 #[tokio::test]
 async fn a_far_clock_move_catches_up_every_period_exactly_once() {
-    let app = test_app();
+    let app = TestApp::new();
     for i in 0..4 {
-        let portal = subscribed_portal(&app, &format!("acct-far-{i}"), "pro", "4242424242424242").await;
+        let portal = app.subscribed_portal(&format!("acct-far-{i}"), "pro", "4242424242424242").await;
         assert!(!portal.is_empty());
     }
     // 4 accounts x 120 renewals: several batches of due work.
     const { assert!(4 * 120 > renewals::DUE_BATCH) };
-    assert_eq!(set_clock(&app, "2036-11-16T00:00:00Z").await.status, StatusCode::OK);
-    assert_eq!(get(&app, "/healthz", None).await.status, StatusCode::OK);
+    assert_eq!(app.set_clock("2036-11-16T00:00:00Z").await.status, StatusCode::OK);
+    assert_eq!(app.get("/healthz", None).await.status, StatusCode::OK);
     for i in 0..4 {
         let account = format!("acct-far-{i}");
-        let all = invoices(&app, &account).await;
+        let all = app.invoices(&account).await;
         assert_eq!(all.len(), 1 + 120, "{account}");
         assert!(all.iter().all(|i| i["status"] == "paid"));
-        let sub = get(&app, &format!("/v1/accounts/{account}/subscription"), Some(KEY)).await;
+        let sub = app.get(&format!("/v1/accounts/{account}/subscription"), Some(KEY)).await;
         assert_eq!(sub.body["current_period"]["start"], "2036-11-01T00:00:00Z");
     }
     // Moving again within the month runs nothing twice.
-    assert_eq!(set_clock(&app, "2036-11-20T00:00:00Z").await.status, StatusCode::OK);
-    assert_eq!(invoices(&app, "acct-far-0").await.len(), 121);
+    assert_eq!(app.set_clock("2036-11-20T00:00:00Z").await.status, StatusCode::OK);
+    assert_eq!(app.invoices("acct-far-0").await.len(), 121);
 }
 
 #[tokio::test]
 async fn racing_clock_moves_never_leave_the_saved_clock_behind() {
     let store = Store::in_memory().unwrap();
-    let app = app_on(store.clone());
+    let app = TestApp::on(store.clone());
     let mut moves = Vec::new();
     for day in 1..=40 {
         let app = app.clone();
         let at = (time::macros::datetime!(2026-11-16 00:00 UTC) + time::Duration::hours(day * 7))
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap();
-        moves.push(tokio::spawn(async move { set_clock(&app, &at).await.status }));
+        moves.push(tokio::spawn(async move { app.set_clock(&at).await.status }));
     }
     for m in moves {
         let status = m.await.unwrap();
         assert!(status == StatusCode::OK || status == StatusCode::CONFLICT, "{status}");
     }
-    let live = get(&app, "/v1/test_helpers/clock", Some(KEY)).await.body["now"].clone();
-    let restarted = app_on(store);
-    let saved = get(&restarted, "/v1/test_helpers/clock", Some(KEY)).await.body["now"].clone();
+    let live = app.get("/v1/test_helpers/clock", Some(KEY)).await.body["now"].clone();
+    let restarted = TestApp::on(store);
+    let saved = restarted.get("/v1/test_helpers/clock", Some(KEY)).await.body["now"].clone();
     assert_eq!(live, saved);
     assert_eq!(live, "2026-11-27T16:00:00Z", "the latest move wins whatever the order");
 }
@@ -161,26 +161,26 @@ async fn panics() -> &'static str {
 
 #[tokio::test]
 async fn a_panicking_handler_gets_a_json_500_and_the_server_goes_on() {
-    let router = guarded(
+    let router = TestApp::from(guarded(
         Router::new().route("/boom", get_route(panics)).route("/fine", get_route(|| async { "ok" })),
         Duration::from_secs(5),
-    );
-    let boom = get(&router, "/boom", None).await;
+    ));
+    let boom = router.get("/boom", None).await;
     assert_error(&boom, StatusCode::INTERNAL_SERVER_ERROR, "internal");
-    assert_eq!(get(&router, "/fine", None).await.status, StatusCode::OK);
+    assert_eq!(router.get("/fine", None).await.status, StatusCode::OK);
 }
 
 // ---- 6. Limits against card testing and key guessing ------------------------------------------
 
 #[tokio::test]
 async fn a_session_tokenizes_at_most_20_cards() {
-    let app = test_app();
-    let session = new_session(&app, "acct-card-testing", "pro").await;
+    let app = TestApp::new();
+    let session = app.new_session("acct-card-testing", "pro").await;
     for _ in 0..20 {
-        tokenize(&app, &session, "4000000000000002").await;
+        app.tokenize(&session, "4000000000000002").await;
     }
     let card = json!({"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123", "name": "Ada"});
-    let refused = post(&app, &format!("/api/checkout/{session}/card"), None, &card).await;
+    let refused = app.post(&format!("/api/checkout/{session}/card"), None, &card).await;
     assert_error(&refused, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     let retry_after: u64 = refused.headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
     assert!(retry_after > 0);
@@ -188,28 +188,28 @@ async fn a_session_tokenizes_at_most_20_cards() {
 
 #[tokio::test]
 async fn a_session_opens_at_most_20_three_d_secure_challenges() {
-    let app = test_app();
-    let session = new_session(&app, "acct-3ds-flood", "pro").await;
-    let card = tokenize(&app, &session, "4000002760003184").await;
+    let app = TestApp::new();
+    let session = app.new_session("acct-3ds-flood", "pro").await;
+    let card = app.tokenize(&session, "4000002760003184").await;
     for i in 0..20 {
-        assert_eq!(confirm(&app, &session, &card, &format!("k{i}")).await.body["status"], "requires_action");
+        assert_eq!(app.confirm(&session, &card, &format!("k{i}")).await.body["status"], "requires_action");
     }
-    let refused = confirm(&app, &session, &card, "k20").await;
+    let refused = app.confirm(&session, &card, "k20").await;
     assert_error(&refused, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     assert!(refused.headers.contains_key(header::RETRY_AFTER));
 }
 
 #[tokio::test]
 async fn an_address_that_keeps_guessing_the_key_is_refused_even_with_the_right_one() {
-    let app = test_app();
+    let app = TestApp::new();
     for _ in 0..checkout_server::limits::MAX_FAILURES {
         assert_error(
-            &get(&app, "/v1/accounts/a/subscription", Some("sk_wrong")).await,
+            &app.get("/v1/accounts/a/subscription", Some("sk_wrong")).await,
             StatusCode::UNAUTHORIZED,
             "unauthorized",
         );
     }
-    let locked = get(&app, "/v1/accounts/a/subscription", Some(KEY)).await;
+    let locked = app.get("/v1/accounts/a/subscription", Some(KEY)).await;
     assert_error(&locked, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     assert!(locked.headers.contains_key(header::RETRY_AFTER));
 }
@@ -218,12 +218,12 @@ async fn an_address_that_keeps_guessing_the_key_is_refused_even_with_the_right_o
 
 #[tokio::test]
 async fn wrong_methods_bad_paths_and_long_paths_answer_in_json() {
-    let app = test_app();
-    let wrong_method = get(&app, "/v1/checkout/sessions", Some(KEY)).await;
+    let app = TestApp::new();
+    let wrong_method = app.get("/v1/checkout/sessions", Some(KEY)).await;
     assert_error(&wrong_method, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
     assert_eq!(wrong_method.headers[header::ALLOW], "POST");
     let put = Request::put("/api/checkout/cs_x/confirm").body(Body::empty()).unwrap();
-    let put = send(&app, put).await;
+    let put = app.send(put).await;
     assert_error(&put, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
     assert_eq!(put.headers[header::ALLOW], "POST");
 
@@ -232,7 +232,8 @@ async fn wrong_methods_bad_paths_and_long_paths_answer_in_json() {
     std::fs::write(dist.join("index.html"), "<!doctype html><title>shell</title>").unwrap();
     let mut cfg = checkout_server::Config::new(KEY, "http://checkout.test");
     cfg.dist_dir = Some(dist.clone());
-    let app = checkout_server::app(checkout_server::AppState::new(cfg, Store::in_memory().unwrap()).unwrap());
+    let app =
+        TestApp::from(checkout_server::app(checkout_server::AppState::new(cfg, Store::in_memory().unwrap()).unwrap()));
     let long = "a".repeat(300);
     for (path, status, code) in [
         ("/api/checkout/%FF%FE%FD".to_string(), StatusCode::BAD_REQUEST, "invalid_request"),
@@ -244,7 +245,7 @@ async fn wrong_methods_bad_paths_and_long_paths_answer_in_json() {
         ("/v1/nothing/here".to_string(), StatusCode::NOT_FOUND, "not_found"),
         ("/api/nothing".to_string(), StatusCode::NOT_FOUND, "not_found"),
     ] {
-        let reply = get(&app, &path, None).await;
+        let reply = app.get(&path, None).await;
         assert_eq!(reply.headers[header::CONTENT_TYPE], "application/json", "{path}");
         assert_eq!(reply.status, status, "{path}: {:?}", reply.body);
         assert_error(&reply, status, code);
@@ -256,7 +257,7 @@ async fn wrong_methods_bad_paths_and_long_paths_answer_in_json() {
 
 #[tokio::test]
 async fn the_bearer_scheme_is_case_insensitive_and_nothing_else_is_loosened() {
-    let app = test_app();
+    let app = TestApp::new();
     let with_header = |value: String| {
         Request::get("/v1/accounts/acct-x/subscription")
             .header(header::AUTHORIZATION, value)
@@ -264,12 +265,12 @@ async fn the_bearer_scheme_is_case_insensitive_and_nothing_else_is_loosened() {
             .unwrap()
     };
     for accepted in [format!("bearer {KEY}"), format!("BEARER {KEY}"), format!("Bearer  {KEY}")] {
-        assert_error(&send(&app, with_header(accepted.clone())).await, StatusCode::NOT_FOUND, "not_found");
+        assert_error(&app.send(with_header(accepted.clone())).await, StatusCode::NOT_FOUND, "not_found");
     }
     for refused in
         [format!("Bearer{KEY}"), format!("Basic {KEY}"), format!("Bearer {KEY} x"), "Bearer ".into(), KEY.into()]
     {
-        assert_error(&send(&app, with_header(refused.clone())).await, StatusCode::UNAUTHORIZED, "unauthorized");
+        assert_error(&app.send(with_header(refused.clone())).await, StatusCode::UNAUTHORIZED, "unauthorized");
     }
 }
 
@@ -277,42 +278,42 @@ async fn the_bearer_scheme_is_case_insensitive_and_nothing_else_is_loosened() {
 
 #[tokio::test]
 async fn emails_and_names_with_invisible_characters_are_refused() {
-    let app = test_app();
+    let app = TestApp::new();
     let mut body = session_body("acct-bidi", "pro");
     body["account"]["email"] = json!("dev\u{202E}moc.elpmaxe@evil.example");
-    let refused = post(&app, "/v1/checkout/sessions", Some(KEY), &body).await;
+    let refused = app.post("/v1/checkout/sessions", Some(KEY), &body).await;
     assert_error(&refused, StatusCode::BAD_REQUEST, "invalid_email");
     assert!(refused.body["error"]["message"].as_str().unwrap().contains("invisible"));
 
-    let session = new_session(&app, "acct-bidi", "pro").await;
+    let session = app.new_session("acct-bidi", "pro").await;
     let card = json!({"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123",
                       "name": "Ada\u{202E} Lovelace"});
-    let refused = post(&app, &format!("/api/checkout/{session}/card"), None, &card).await;
+    let refused = app.post(&format!("/api/checkout/{session}/card"), None, &card).await;
     assert_error(&refused, StatusCode::BAD_REQUEST, "invalid_card");
 
-    let pm = tokenize(&app, &session, "4242424242424242").await;
+    let pm = app.tokenize(&session, "4242424242424242").await;
     let mut confirm = confirm_body(&pm, "k", 1000);
     confirm["email"] = json!("dev\u{200B}@example.com");
-    let refused = post(&app, &format!("/api/checkout/{session}/confirm"), None, &confirm).await;
+    let refused = app.post(&format!("/api/checkout/{session}/confirm"), None, &confirm).await;
     assert_error(&refused, StatusCode::BAD_REQUEST, "invalid_email");
-    assert!(invoices(&app, "acct-bidi").await.is_empty());
+    assert!(app.invoices("acct-bidi").await.is_empty());
 }
 
 // ---- 12. Idempotent session creation ---------------------------------------------------------------
 
-async fn create_with_key(app: &Router, path: &str, key: &str, body: &Value) -> Reply {
+async fn create_with_key(app: &TestApp, path: &str, key: &str, body: &Value) -> Reply {
     let request = Request::post(path)
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::AUTHORIZATION, format!("Bearer {KEY}"))
         .header("Idempotency-Key", key)
         .body(Body::from(body.to_string()))
         .unwrap();
-    send(app, request).await
+    app.send(request).await
 }
 
 #[tokio::test]
 async fn session_creation_with_an_idempotency_key_answers_once_for_24_hours() {
-    let app = test_app();
+    let app = TestApp::new();
     let body = session_body("acct-idem", "pro");
     let first = create_with_key(&app, "/v1/checkout/sessions", "create-1", &body).await;
     assert_eq!(first.status, StatusCode::CREATED);
@@ -324,7 +325,7 @@ async fn session_creation_with_an_idempotency_key_answers_once_for_24_hours() {
     let fresh = create_with_key(&app, "/v1/checkout/sessions", "create-2", &body).await;
     assert_ne!(fresh.body["id"], first.body["id"]);
 
-    set_clock(&app, "2026-11-17T00:00:01Z").await;
+    app.set_clock("2026-11-17T00:00:01Z").await;
     let next_day = create_with_key(&app, "/v1/checkout/sessions", "create-1", &body).await;
     assert_eq!(next_day.status, StatusCode::CREATED);
     assert_ne!(next_day.body["id"], first.body["id"], "keys are forgotten after 24 hours");
@@ -332,8 +333,8 @@ async fn session_creation_with_an_idempotency_key_answers_once_for_24_hours() {
 
 #[tokio::test]
 async fn portal_session_creation_takes_an_idempotency_key_too() {
-    let app = test_app();
-    subscribed_portal(&app, "acct-idem-portal", "pro", "4242424242424242").await;
+    let app = TestApp::new();
+    app.subscribed_portal("acct-idem-portal", "pro", "4242424242424242").await;
     let body = json!({"account_id": "acct-idem-portal", "return_url": "kiro://kiro.kiroAgent/manage-plan"});
     let first = create_with_key(&app, "/v1/portal/sessions", "p-1", &body).await;
     let retry = create_with_key(&app, "/v1/portal/sessions", "p-1", &body).await;

@@ -100,9 +100,9 @@ async fn every_change_is_delivered_signed_in_order_and_retried_until_accepted() 
     let (receiver, url) = Receiver::start(3).await;
     let state = state_with_webhook(Store::in_memory().unwrap(), &url);
     let worker = state.start_webhooks();
-    let app = app(state);
+    let app = TestApp::from(app(state));
 
-    let portal = subscribed_portal(&app, "acct-events", "pro", "4242424242424242").await;
+    let portal = app.subscribed_portal("acct-events", "pro", "4242424242424242").await;
     let events = receiver.wait_for(SECRET, 2).await;
     assert_eq!(types(&events), ["subscription.created", "invoice.paid"]);
     assert_eq!(events[0]["data"]["plan"], "pro");
@@ -112,13 +112,13 @@ async fn every_change_is_delivered_signed_in_order_and_retried_until_accepted() 
     assert_eq!(events[0]["created"], time::macros::datetime!(2026-11-16 00:00 UTC).unix_timestamp());
     assert!(receiver.attempts.lock().unwrap().len() >= 5, "the first answers failed and were retried");
 
-    assert_eq!(change(&app, &portal, "pro_plus", 1000, "up").await.body["status"], "succeeded");
-    assert_eq!(change(&app, &portal, "pro", 0, "down").await.body["status"], "succeeded");
-    post(&app, &format!("/api/portal/{portal}/keep-plan"), None, &json!({})).await;
-    post(&app, &format!("/api/portal/{portal}/cancel"), None, &json!({})).await;
-    post(&app, &format!("/api/portal/{portal}/resume"), None, &json!({})).await;
-    post(&app, &format!("/api/portal/{portal}/overage"), None, &json!({"enabled": true})).await;
-    set_clock(&app, "2026-12-01T00:00:00Z").await;
+    assert_eq!(app.change(&portal, "pro_plus", 1000, "up").await.body["status"], "succeeded");
+    assert_eq!(app.change(&portal, "pro", 0, "down").await.body["status"], "succeeded");
+    app.post(&format!("/api/portal/{portal}/keep-plan"), None, &json!({})).await;
+    app.post(&format!("/api/portal/{portal}/cancel"), None, &json!({})).await;
+    app.post(&format!("/api/portal/{portal}/resume"), None, &json!({})).await;
+    app.post(&format!("/api/portal/{portal}/overage"), None, &json!({"enabled": true})).await;
+    app.set_clock("2026-12-01T00:00:00Z").await;
     let events = receiver.wait_for(SECRET, 11).await;
     assert_eq!(
         types(&events[2..]),
@@ -144,10 +144,10 @@ async fn every_change_is_delivered_signed_in_order_and_retried_until_accepted() 
     assert_eq!(events[10]["data"]["current_period"]["start"], "2026-12-01T00:00:00Z");
 
     // The log holds the same events in the same order, for a backend that missed some.
-    let all = get(&app, "/v1/events?limit=100", Some(KEY)).await;
+    let all = app.get("/v1/events?limit=100", Some(KEY)).await;
     let logged: Vec<Value> = all.body["data"].as_array().unwrap().clone();
     assert_eq!(logged, events);
-    let page = get(&app, &format!("/v1/events?after={}&limit=2", events[8]["id"].as_str().unwrap()), Some(KEY)).await;
+    let page = app.get(&format!("/v1/events?after={}&limit=2", events[8]["id"].as_str().unwrap()), Some(KEY)).await;
     assert_eq!(page.body["data"].as_array().unwrap(), &events[9..11].to_vec());
     assert_eq!(page.body["has_more"], false);
     worker.abort();
@@ -158,11 +158,11 @@ async fn failed_renewals_and_ended_cancellations_are_told() {
     let (receiver, url) = Receiver::start(0).await;
     let state = state_with_webhook(Store::in_memory().unwrap(), &url);
     let worker = state.start_webhooks();
-    let app = app(state);
-    subscribed_portal(&app, "acct-past-due", "pro", "4000000000000341").await;
-    let leaving = subscribed_portal(&app, "acct-leaving", "power", "4242424242424242").await;
-    post(&app, &format!("/api/portal/{leaving}/cancel"), None, &json!({})).await;
-    set_clock(&app, "2026-12-01T00:00:00Z").await;
+    let app = TestApp::from(app(state));
+    app.subscribed_portal("acct-past-due", "pro", "4000000000000341").await;
+    let leaving = app.subscribed_portal("acct-leaving", "power", "4242424242424242").await;
+    app.post(&format!("/api/portal/{leaving}/cancel"), None, &json!({})).await;
+    app.set_clock("2026-12-01T00:00:00Z").await;
     let events = receiver.wait_for(SECRET, 8).await;
     let of = |account: &str| -> Vec<&str> {
         events.iter().filter(|e| e["data"]["account_id"] == account).map(|e| e["type"].as_str().unwrap()).collect()
@@ -192,8 +192,8 @@ async fn deliveries_pending_at_a_restart_are_made_after_it() {
     let url = format!("http://127.0.0.1:{port}/kiro-events");
     let first = state_with_webhook(store.clone(), &url);
     let worker = first.start_webhooks();
-    let app_before = app(first);
-    subscribed_portal(&app_before, "acct-restart", "pro", "4242424242424242").await;
+    let app_before = TestApp::from(app(first));
+    app_before.subscribed_portal("acct-restart", "pro", "4242424242424242").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     worker.abort();
     drop(app_before);
@@ -237,37 +237,37 @@ async fn webhook_urls_are_https_or_loopback_http() {
 
 #[tokio::test]
 async fn checkout_sessions_can_be_looked_up_open_complete_and_expired() {
-    let app = test_app();
-    let open = new_session(&app, "acct-lookup", "pro").await;
-    let looked = get(&app, &format!("/v1/checkout/sessions/{open}"), Some(KEY)).await;
+    let app = TestApp::new();
+    let open = app.new_session("acct-lookup", "pro").await;
+    let looked = app.get(&format!("/v1/checkout/sessions/{open}"), Some(KEY)).await;
     assert_eq!(looked.status, StatusCode::OK);
     assert_eq!(looked.body["status"], "open");
     assert_eq!(looked.body["account_id"], "acct-lookup");
     assert_eq!(looked.body["plan"], "pro");
     assert_eq!(looked.body["subscription"], Value::Null);
 
-    let paid = new_session(&app, "acct-lookup", "pro").await;
-    let card = tokenize(&app, &paid, "4242424242424242").await;
-    assert_eq!(confirm(&app, &paid, &card, "k").await.status, StatusCode::OK);
-    let complete = get(&app, &format!("/v1/checkout/sessions/{paid}"), Some(KEY)).await;
+    let paid = app.new_session("acct-lookup", "pro").await;
+    let card = app.tokenize(&paid, "4242424242424242").await;
+    assert_eq!(app.confirm(&paid, &card, "k").await.status, StatusCode::OK);
+    let complete = app.get(&format!("/v1/checkout/sessions/{paid}"), Some(KEY)).await;
     assert_eq!(complete.body["status"], "complete");
     assert_eq!(complete.body["subscription"]["plan"], "pro");
     assert_eq!(complete.body["invoice"]["amount"], 1000);
     assert_eq!(complete.body["invoice"]["status"], "paid");
 
-    set_clock(&app, "2026-11-18T00:00:00Z").await;
-    let expired = get(&app, &format!("/v1/checkout/sessions/{open}"), Some(KEY)).await;
+    app.set_clock("2026-11-18T00:00:00Z").await;
+    let expired = app.get(&format!("/v1/checkout/sessions/{open}"), Some(KEY)).await;
     assert_eq!(expired.body["status"], "expired");
-    let still_complete = get(&app, &format!("/v1/checkout/sessions/{paid}"), Some(KEY)).await;
+    let still_complete = app.get(&format!("/v1/checkout/sessions/{paid}"), Some(KEY)).await;
     assert_eq!(still_complete.body["status"], "complete");
 
     assert_error(
-        &get(&app, "/v1/checkout/sessions/cs_forged", Some(KEY)).await,
+        &app.get("/v1/checkout/sessions/cs_forged", Some(KEY)).await,
         StatusCode::NOT_FOUND,
         "session_not_found",
     );
     assert_error(
-        &get(&app, &format!("/v1/checkout/sessions/{open}"), None).await,
+        &app.get(&format!("/v1/checkout/sessions/{open}"), None).await,
         StatusCode::UNAUTHORIZED,
         "unauthorized",
     );
@@ -275,17 +275,17 @@ async fn checkout_sessions_can_be_looked_up_open_complete_and_expired() {
 
 #[tokio::test]
 async fn portal_sessions_can_be_looked_up_open_and_expired() {
-    let app = test_app();
-    let portal = subscribed_portal(&app, "acct-portal-lookup", "pro", "4242424242424242").await;
-    let open = get(&app, &format!("/v1/portal/sessions/{portal}"), Some(KEY)).await;
+    let app = TestApp::new();
+    let portal = app.subscribed_portal("acct-portal-lookup", "pro", "4242424242424242").await;
+    let open = app.get(&format!("/v1/portal/sessions/{portal}"), Some(KEY)).await;
     assert_eq!(open.body["status"], "open");
     assert_eq!(open.body["plan"], "pro");
     assert_eq!(open.body["subscription"]["status"], "active");
-    set_clock(&app, "2026-11-16T01:00:00Z").await;
-    let expired = get(&app, &format!("/v1/portal/sessions/{portal}"), Some(KEY)).await;
+    app.set_clock("2026-11-16T01:00:00Z").await;
+    let expired = app.get(&format!("/v1/portal/sessions/{portal}"), Some(KEY)).await;
     assert_eq!(expired.body["status"], "expired");
     assert_error(
-        &get(&app, "/v1/portal/sessions/ps_forged", Some(KEY)).await,
+        &app.get("/v1/portal/sessions/ps_forged", Some(KEY)).await,
         StatusCode::NOT_FOUND,
         "session_not_found",
     );
@@ -293,11 +293,11 @@ async fn portal_sessions_can_be_looked_up_open_and_expired() {
 
 #[tokio::test]
 async fn the_event_log_refuses_unknown_cursors_and_silly_limits() {
-    let app = test_app();
-    assert_error(&get(&app, "/v1/events?after=evt_nope", Some(KEY)).await, StatusCode::BAD_REQUEST, "invalid_request");
-    assert_error(&get(&app, "/v1/events?limit=0", Some(KEY)).await, StatusCode::BAD_REQUEST, "invalid_request");
-    assert_error(&get(&app, "/v1/events?limit=lots", Some(KEY)).await, StatusCode::BAD_REQUEST, "invalid_request");
-    assert_error(&get(&app, "/v1/events", None).await, StatusCode::UNAUTHORIZED, "unauthorized");
-    let empty = get(&app, "/v1/events", Some(KEY)).await;
+    let app = TestApp::new();
+    assert_error(&app.get("/v1/events?after=evt_nope", Some(KEY)).await, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_error(&app.get("/v1/events?limit=0", Some(KEY)).await, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_error(&app.get("/v1/events?limit=lots", Some(KEY)).await, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_error(&app.get("/v1/events", None).await, StatusCode::UNAUTHORIZED, "unauthorized");
+    let empty = app.get("/v1/events", Some(KEY)).await;
     assert_eq!(empty.body, json!({"data": [], "has_more": false}));
 }
