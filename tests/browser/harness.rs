@@ -5,11 +5,10 @@ use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use checkout_server::{AppState, Config, Store};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -227,20 +226,10 @@ impl TestServer {
     }
 }
 
-/// A chromedriver of this test's own, used when `cargo xtask test` did not share one.
-struct OwnDriver(Child);
-
-impl Drop for OwnDriver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A headless Chromium driven over WebDriver.
 pub struct Browser {
     pub client: Client,
-    _own_driver: Option<OwnDriver>,
+    _chromium: headless::Chromium,
 }
 
 impl Browser {
@@ -260,54 +249,8 @@ impl Browser {
     }
 
     async fn launch(width: u32, height: u32) -> Browser {
-        let (url, own) = match std::env::var("WEBDRIVER_URL") {
-            Ok(url) => (url, None),
-            Err(_) => {
-                let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-                let child = Command::new("chromedriver")
-                    .arg(format!("--port={port}"))
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .expect("chromedriver is not installed: run `cargo xtask test`, which installs it");
-                let deadline = Instant::now() + Duration::from_secs(20);
-                while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                (format!("http://127.0.0.1:{port}"), Some(OwnDriver(child)))
-            }
-        };
-        let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        let caps = json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": binary,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--no-first-run", "--disable-extensions", "--lang=en-US",
-                    format!("--window-size={width},{height}"),
-                ],
-            }
-        });
-        let Value::Object(caps) = caps else { unreachable!() };
-        let mut last_error = None;
-        for _ in 0..3 {
-            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-                .capabilities(caps.clone())
-                .connect(&url)
-                .await
-            {
-                Ok(client) => {
-                    return Browser { client, _own_driver: own };
-                }
-                Err(e) => {
-                    last_error = Some(e);
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-            }
-        }
-        panic!("can't start Chromium through {url}: {last_error:?}");
+        let chromium = headless::launch(width, height).await;
+        Browser { client: chromium.client.clone(), _chromium: chromium }
     }
 
     pub async fn close(self) {
@@ -426,7 +369,7 @@ impl Browser {
 
     /// Sends a DevTools command (media emulation, throttling) to this browser.
     pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
-        self.client.issue_cmd(Cdp { cmd: cmd.into(), params }).await.unwrap()
+        headless::cdp(&self.client, cmd, params).await
     }
 
     /// Runs axe-core on the page as it is and fails on any WCAG 2.0/2.1/2.2 A or AA violation.
@@ -473,23 +416,6 @@ where
     while !check().await {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// A Chrome DevTools Protocol command, sent through chromedriver.
-#[derive(Debug)]
-struct Cdp {
-    cmd: String,
-    params: Value,
-}
-
-impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
-    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(json!({"cmd": self.cmd, "params": self.params}).to_string()))
     }
 }
 

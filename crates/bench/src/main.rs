@@ -6,7 +6,7 @@
 //! floor no app can beat), and prints one table, which it also writes into the README.
 
 use checkout_server::{AppState, Config, Store};
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::Client;
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,21 +20,6 @@ const UP_BYTES_PER_S: u32 = 750_000 / 8;
 const CPU_SLOWDOWN: u32 = 4;
 const BUDGET_BROTLI_BYTES: u64 = 150 * 1024;
 const BUDGET_REQUESTS: usize = 6;
-
-#[derive(Debug)]
-struct Cdp {
-    cmd: &'static str,
-    params: Value,
-}
-
-impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
-    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
-    }
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(json!({"cmd": self.cmd, "params": self.params}).to_string()))
-    }
-}
 
 /// One cold page load's figures, in milliseconds from navigation start.
 #[derive(Debug, Default, Clone)]
@@ -53,32 +38,14 @@ fn median(mut values: Vec<f64>) -> f64 {
     if values.is_empty() { f64::NAN } else { values[values.len() / 2] }
 }
 
-async fn browser(webdriver: &str) -> Client {
-    let caps = json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--no-first-run", "--disable-extensions", "--window-size=1280,900"],
-        }
-    });
-    let Value::Object(caps) = caps else { unreachable!() };
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(webdriver)
-        .await
-        .expect("can't start Chromium through chromedriver")
-}
-
 async fn cdp(client: &Client, cmd: &'static str, params: Value) {
-    client.issue_cmd(Cdp { cmd, params }).await.unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    headless::cdp(client, cmd, params).await;
 }
 
 /// Loads `url` cold and throttled in a fresh browser; `ready` is the performance mark (or
 /// `None` for the static page, usable once parsed).
-async fn cold_load(webdriver: &str, url: &str, ready: Option<&str>) -> (Client, Load) {
-    let client = browser(webdriver).await;
+async fn cold_load(url: &str, ready: Option<&str>) -> (Client, Load) {
+    let client = headless::launch(1280, 900).await.client;
     cdp(&client, "Network.enable", json!({})).await;
     cdp(&client, "Network.setCacheDisabled", json!({"cacheDisabled": true})).await;
     cdp(
@@ -221,7 +188,7 @@ fn static_copy(html: &str) -> String {
 #[tokio::main]
 async fn main() {
     let runs: usize = std::env::args().skip_while(|a| a != "--runs").nth(1).and_then(|n| n.parse().ok()).unwrap_or(5);
-    let webdriver = std::env::var("WEBDRIVER_URL").expect("run through `cargo xtask bench`, which starts chromedriver");
+    std::env::var("WEBDRIVER_URL").expect("run through `cargo xtask bench`, which starts chromedriver");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let dist = root.join("dist");
     let served = std::env::temp_dir().join(format!("kiro-bench-{}", std::process::id()));
@@ -268,7 +235,7 @@ async fn main() {
     let mut api_json = Vec::new();
     for run in 0..runs {
         let url = create(format!("bench-{run}")).await;
-        let (client, load) = cold_load(&webdriver, &url, Some("checkout-ready")).await;
+        let (client, load) = cold_load(&url, Some("checkout-ready")).await;
         if run == 0 {
             let html: String = client
                 .execute("return '<!doctype html>' + document.documentElement.outerHTML", vec![])
@@ -317,11 +284,11 @@ async fn main() {
             .json()
             .await
             .unwrap();
-        let (client, load) = cold_load(&webdriver, reply["url"].as_str().unwrap(), Some("portal-ready")).await;
+        let (client, load) = cold_load(reply["url"].as_str().unwrap(), Some("portal-ready")).await;
         let _ = client.close().await;
         portal.push(load);
 
-        let (client, load) = cold_load(&webdriver, &format!("{base}/static-checkout.html"), None).await;
+        let (client, load) = cold_load(&format!("{base}/static-checkout.html"), None).await;
         let _ = client.close().await;
         statik.push(load);
         eprintln!("bench: run {} of {runs} done", run + 1);
