@@ -78,62 +78,60 @@ fn PortalHome(portal: PortalView) -> impl IntoView {
     }
 }
 
+type HomeActions = Action<HomeAction, Option<api::ApiError>>;
+
 /// A downgrade waiting for the next period, and **Keep** to undo it.
 #[component]
-fn ScheduledChangeNotice(sub: PortalSubscription, act: Action<HomeAction, Option<api::ApiError>>) -> impl IntoView {
+fn ScheduledChangeNotice(sub: PortalSubscription, act: HomeActions) -> impl IntoView {
     sub.scheduled_change.map(|change| {
         let current = sub.plan.name.clone();
         let target = billing::PlanId::plan(change.plan).name;
-        view! {
-            <div class="notice">
-                <p>
-                    {format!(
-                        "Your plan changes to {target} on {}. You keep {current} and its credits until then.",
-                        long_date(change.effective_at),
-                    )}
-                </p>
-                <button
-                    type="button"
-                    class="button secondary"
-                    disabled=move || act.pending().get()
-                    on:click=move |_| {
-                        act.dispatch(HomeAction::KeepPlan);
-                    }
-                >
-                    {format!("Keep {current}")}
-                </button>
-            </div>
-        }
+        let text = format!(
+            "Your plan changes to {target} on {}. You keep {current} and its credits until then.",
+            long_date(change.effective_at),
+        );
+        view! { <Notice text=text button=format!("Keep {current}") class="button secondary" act=act then=HomeAction::KeepPlan /> }
     })
 }
 
 /// A cancellation at the period's end, and **Resume** to take it back.
 #[component]
-fn EndingNotice(sub: PortalSubscription, act: Action<HomeAction, Option<api::ApiError>>) -> impl IntoView {
+fn EndingNotice(sub: PortalSubscription, act: HomeActions) -> impl IntoView {
     let ending = sub.cancel_at_period_end && sub.status != SubscriptionStatus::Canceled;
     ending.then(|| {
-        view! {
-            <div class="notice">
-                <p>
-                    {format!(
-                        "Your plan ends on {}. You keep {} and its credits until then, and you won't be charged again.",
-                        long_date(sub.period.end),
-                        sub.plan.name,
-                    )}
-                </p>
-                <button
-                    type="button"
-                    class="button primary"
-                    disabled=move || act.pending().get()
-                    on:click=move |_| {
-                        act.dispatch(HomeAction::Resume);
-                    }
-                >
-                    "Resume subscription"
-                </button>
-            </div>
-        }
+        let text = format!(
+            "Your plan ends on {}. You keep {} and its credits until then, and you won't be charged again.",
+            long_date(sub.period.end),
+            sub.plan.name,
+        );
+        view! { <Notice text=text button="Resume subscription" class="button primary" act=act then=HomeAction::Resume /> }
     })
+}
+
+/// Something about to happen to the plan, and the button that undoes it.
+#[component]
+fn Notice(
+    text: String,
+    #[prop(into)] button: String,
+    class: &'static str,
+    act: HomeActions,
+    then: HomeAction,
+) -> impl IntoView {
+    view! {
+        <div class="notice">
+            <p>{text}</p>
+            <button
+                type="button"
+                class=class
+                disabled=move || act.pending().get()
+                on:click=move |_| {
+                    act.dispatch(then);
+                }
+            >
+                {button}
+            </button>
+        </div>
+    }
 }
 
 /// The current plan, its price, status and next payment, with **Update subscription**.
