@@ -5,7 +5,7 @@ use billing::wire::Login;
 use checkout_server::store::{self, Account, CheckoutSession, PortalSession};
 use checkout_server::{AppState, Config, Store, app, config, ids, renewals, serve, subscriptions, webhooks};
 use clap::Parser;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use tracing_subscriber::EnvFilter;
@@ -164,25 +164,34 @@ fn print_demo(state: &AppState) -> Result<(), String> {
         })
         .map_err(|e| format!("{e:?}"))?;
     let key = &state.config.secret_key;
-    println!();
-    println!("  Kiro checkout is running (test mode) at {base}");
-    println!();
-    println!("  Checkout (a new account buying Kiro Pro):");
-    println!("    {base}/checkout/{}", checkout.id);
-    println!("  Manage subscription (an account that already has Kiro Pro):");
-    println!("    {base}/portal/{}", portal.id);
-    println!();
-    println!("  Test card: 4242 4242 4242 4242, any future expiry, any CVC. More in README.md.");
-    println!("  Secret key: {key}");
-    println!("  Webhook signing secret: {}", state.webhook_secret);
-    println!();
-    println!("  Create another checkout session:");
-    println!(
-        "    curl -s -X POST {base}/v1/checkout/sessions -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n      -d '{{\"account\":{{\"id\":\"acct-{}\",\"email\":\"dev@example.com\",\"login\":\"github\",\"aws_account_linked\":false}},\"plan\":\"pro\",\"return_url\":\"kiro://kiro.kiroAgent/upgrade-success\"}}'",
-        &ids::new_id("a")[2..8]
-    );
-    println!();
-    println!("  Press Ctrl-C to stop.");
-    println!();
+    // A closed stdout (the demo's reader went away) must not take the server down.
+    let print = || -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        writeln!(out)?;
+        writeln!(out, "  Kiro checkout is running (test mode) at {base}")?;
+        writeln!(out)?;
+        writeln!(out, "  Checkout (a new account buying Kiro Pro):")?;
+        writeln!(out, "    {base}/checkout/{}", checkout.id)?;
+        writeln!(out, "  Manage subscription (an account that already has Kiro Pro):")?;
+        writeln!(out, "    {base}/portal/{}", portal.id)?;
+        writeln!(out)?;
+        writeln!(out, "  Test card: 4242 4242 4242 4242, any future expiry, any CVC. More in README.md.")?;
+        writeln!(out, "  Secret key: {key}")?;
+        writeln!(out, "  Webhook signing secret: {}", state.webhook_secret)?;
+        writeln!(out)?;
+        writeln!(out, "  Create another checkout session:")?;
+        writeln!(
+            out,
+            "    curl -s -X POST {base}/v1/checkout/sessions -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n      -d '{{\"account\":{{\"id\":\"acct-{}\",\"email\":\"dev@example.com\",\"login\":\"github\",\"aws_account_linked\":false}},\"plan\":\"pro\",\"return_url\":\"kiro://kiro.kiroAgent/upgrade-success\"}}'",
+            &ids::new_id("a")[2..8]
+        )?;
+        writeln!(out)?;
+        writeln!(out, "  Press Ctrl-C to stop.")?;
+        writeln!(out)?;
+        out.flush()
+    };
+    if let Err(e) = print() {
+        tracing::warn!(error = %e, "could not print the demo links");
+    }
     Ok(())
 }

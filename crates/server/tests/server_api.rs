@@ -73,40 +73,26 @@ async fn refuses_malformed_json_wrong_types_and_missing_fields() {
         StatusCode::BAD_REQUEST,
         "invalid_json",
     );
-    let mut wrong_type = session_body("acct-1", "pro");
-    wrong_type["account"]["aws_account_linked"] = json!("no");
-    assert_error(
-        &app.post("/v1/checkout/sessions", Some(KEY), &wrong_type).await,
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-    );
-    let mut wrong_login = session_body("acct-1", "pro");
-    wrong_login["account"]["login"] = json!("myspace");
-    assert_error(
-        &app.post("/v1/checkout/sessions", Some(KEY), &wrong_login).await,
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-    );
-    let mut plan_number = session_body("acct-1", "pro");
-    plan_number["plan"] = json!(2);
-    assert_error(
-        &app.post("/v1/checkout/sessions", Some(KEY), &plan_number).await,
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-    );
-    let missing = json!({"plan": "pro", "return_url": "kiro://kiro.kiroAgent/x"});
-    assert_error(
-        &app.post("/v1/checkout/sessions", Some(KEY), &missing).await,
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-    );
-    let mut extra = session_body("acct-1", "pro");
-    extra["price"] = json!(1);
-    assert_error(
-        &app.post("/v1/checkout/sessions", Some(KEY), &extra).await,
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-    );
+    // Each body is a valid one with one thing wrong.
+    let with = |path: &[&str], value: serde_json::Value| {
+        let mut body = session_body("acct-1", "pro");
+        let (last, parents) = path.split_last().unwrap();
+        let target = parents.iter().fold(&mut body, |v, key| &mut v[*key]);
+        target[*last] = value;
+        body
+    };
+    let wrong = [
+        ("a wrong type", with(&["account", "aws_account_linked"], json!("no"))),
+        ("an unknown login", with(&["account", "login"], json!("myspace"))),
+        ("a number for the plan", with(&["plan"], json!(2))),
+        ("an unknown field", with(&["price"], json!(1))),
+        ("a missing account", json!({"plan": "pro", "return_url": "kiro://kiro.kiroAgent/x"})),
+    ];
+    for (what, body) in wrong {
+        let reply = app.post("/v1/checkout/sessions", Some(KEY), &body).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{what}: {:?}", reply.body);
+        assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_request");
+    }
     assert_error(
         &app.send(post_raw("/v1/checkout/sessions", Some(KEY), "text/plain", session_body("a", "pro").to_string()))
             .await,

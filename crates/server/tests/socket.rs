@@ -109,7 +109,9 @@ fn logs_go_to_stderr_and_the_demo_to_stdout() {
         .spawn()
         .unwrap();
     let mut stdout = Vec::new();
-    for line in BufReader::new(server.stdout.take().unwrap()).lines() {
+    // The reader stays open until the end: the server may still be printing.
+    let mut demo = BufReader::new(server.stdout.take().unwrap()).lines();
+    for line in demo.by_ref() {
         let line = line.unwrap();
         let done = line.contains("Press Ctrl-C");
         stdout.push(line);
@@ -122,6 +124,7 @@ fn logs_go_to_stderr_and_the_demo_to_stdout() {
     while !stderr.contains("listening") && log.read_line(&mut stderr).unwrap() > 0 {}
     server.kill().unwrap();
     server.wait().unwrap();
+    drop(demo);
     let stdout = stdout.join("\n");
     assert!(stdout.contains("/checkout/cs_"), "{stdout}");
     assert!(!stdout.contains("INFO"), "logs leaked into stdout: {stdout}");
