@@ -40,6 +40,14 @@ impl ApiError {
     }
 }
 
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
 /// The body of a successful answer, or the error it carries. Not generic, so the async machinery
 /// exists once in the wasm; callers decode the text.
 async fn body_of(response: Response) -> Result<String, ApiError> {

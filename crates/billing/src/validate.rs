@@ -455,6 +455,29 @@ pub fn validate_postal_code(input: &str, country: &str) -> Result<Option<String>
     }
 }
 
+/// The field errors read as their messages (the postal code's names no country: "postal code").
+macro_rules! message_is_display {
+    ($($error:ty),*) => {$(
+        impl std::fmt::Display for $error {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.message())
+            }
+        }
+
+        impl std::error::Error for $error {}
+    )*};
+}
+
+message_is_display!(EmailError, CardNumberError, ExpiryError, CvcError, NameError, CountryError);
+
+impl std::fmt::Display for PostalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message(""))
+    }
+}
+
+impl std::error::Error for PostalError {}
+
 /// Unicode's format characters (general category Cf, Unicode 15): bidi controls such as U+202E,
 /// zero-width spaces and joiners, the BOM, tags. They render as nothing, so in an email or a name
 /// they only ever disguise what was typed. A table instead of a Unicode crate: a few bytes of wasm.
@@ -490,6 +513,15 @@ pub fn is_invisible_format_char(c: char) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn field_errors_read_as_their_messages() {
+        assert_eq!(EmailError::Empty.to_string(), EmailError::Empty.message());
+        assert_eq!(CardNumberError::Incomplete.to_string(), "Your card number is incomplete.");
+        assert_eq!(PostalError::Incomplete.to_string(), "Your postal code is incomplete.");
+        let as_error: &dyn std::error::Error = &NameError::Empty;
+        assert_eq!(as_error.to_string(), "Enter the name on your card.");
+    }
 
     #[test]
     fn invisible_characters_are_refused_in_emails_and_names() {
