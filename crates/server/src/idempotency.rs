@@ -79,3 +79,24 @@ fn replay_or_run<T: Serialize + DeserializeOwned>(
     store::put_idempotent(conn, &stored, now)?;
     Ok(answer)
 }
+
+/// A 3-D Secure answer, once: the first answer's outcome is stored with the challenge, and
+/// answering again (a double click, a retry) replays it. `accept` says which challenges this
+/// endpoint answers (checkout, plan change or card); others are `challenge_not_found`.
+pub fn answer_challenge_once<T: Serialize + DeserializeOwned>(
+    conn: &Connection,
+    challenge_id: &str,
+    session_id: &str,
+    accept: impl Fn(&store::Challenge) -> bool,
+    answer: impl FnOnce(&store::Challenge) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let challenge =
+        store::get_challenge(conn, challenge_id, session_id)?.filter(accept).ok_or(AppError::ChallengeNotFound)?;
+    if let Some(body) = &challenge.resolved_body {
+        return serde_json::from_str(body).map_err(|e| AppError::Internal(e.to_string()));
+    }
+    let outcome = answer(&challenge)?;
+    let body = serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
+    store::resolve_challenge(conn, &challenge.id, &body)?;
+    Ok(outcome)
+}

@@ -139,34 +139,37 @@ pub async fn answer_challenge(
     state
         .store
         .write(move |tx| {
-            let challenge = store::get_challenge(tx, &answer.challenge_id, &id)?.ok_or(AppError::ChallengeNotFound)?;
-            if let Some(body) = &challenge.resolved_body {
-                return serde_json::from_str(body).map(Json).map_err(|e| AppError::Internal(e.to_string()));
-            }
-            let (session, account) = checkout::open_checkout(tx, &id, now)?;
-            let pm = checkout::usable_payment_method(tx, &challenge.payment_method_id, &session)?;
-            let outcome = match answer.outcome {
-                ChallengeOutcome::Complete => {
-                    // The bank said yes; charge only the amount the user saw when they subscribed.
-                    let expected = challenge.expected_total.unwrap_or_default();
-                    let quote = billing::proration::quote_new_subscription(session.plan, now)
-                        .map_err(|e| AppError::Internal(format!("{e:?}")))?;
-                    if quote.total_due_today != expected {
-                        return Err(AppError::QuoteChanged);
-                    }
-                    let payment = CheckoutPayment {
-                        session: &session,
-                        account: &account,
-                        email: &challenge.email,
-                        expected_total: expected,
+            idempotency::answer_challenge_once(
+                tx,
+                &answer.challenge_id,
+                &id,
+                |_| true,
+                |challenge| {
+                    let (session, account) = checkout::open_checkout(tx, &id, now)?;
+                    let pm = checkout::usable_payment_method(tx, &challenge.payment_method_id, &session)?;
+                    let outcome = match answer.outcome {
+                        ChallengeOutcome::Complete => {
+                            // The bank said yes; charge only the amount the user saw when they subscribed.
+                            let expected = challenge.expected_total.unwrap_or_default();
+                            let quote = billing::proration::quote_new_subscription(session.plan, now)
+                                .map_err(|e| AppError::Internal(format!("{e:?}")))?;
+                            if quote.total_due_today != expected {
+                                return Err(AppError::QuoteChanged);
+                            }
+                            let payment = CheckoutPayment {
+                                session: &session,
+                                account: &account,
+                                email: &challenge.email,
+                                expected_total: expected,
+                            };
+                            checkout::pay_checkout(tx, &payment, &pm, true, now)?
+                        }
+                        ChallengeOutcome::Fail => checkout::decline(tx, &session, DeclineCode::AuthenticationFailed)?,
                     };
-                    checkout::pay_checkout(tx, &payment, &pm, true, now)?
-                }
-                ChallengeOutcome::Fail => checkout::decline(tx, &session, DeclineCode::AuthenticationFailed)?,
-            };
-            let body = serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
-            store::resolve_challenge(tx, &challenge.id, &body)?;
-            Ok(Json(outcome))
+                    Ok(outcome)
+                },
+            )
+            .map(Json)
         })
         .await
 }

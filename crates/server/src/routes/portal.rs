@@ -110,28 +110,34 @@ pub async fn answer_challenge(
         .store
         .clone()
         .write(move |tx| {
-            let challenge = store::get_challenge(tx, &answer.challenge_id, &id)?.ok_or(AppError::ChallengeNotFound)?;
-            if let Some(body) = &challenge.resolved_body {
-                return serde_json::from_str(body).map(Json).map_err(|e| AppError::Internal(e.to_string()));
-            }
-            let (Some(plan), Some(expected_total)) = (challenge.plan, challenge.expected_total) else {
-                return Err(AppError::ChallengeNotFound);
-            };
-            let (session, sub) = open_portal(tx, &id, now)?;
-            let outcome = match answer.outcome {
-                ChallengeOutcome::Complete => {
-                    plan_changes::change_plan(tx, &session, sub, plan, expected_total, true, now)?
-                }
-                ChallengeOutcome::Fail => {
-                    let code = DeclineCode::AuthenticationFailed;
-                    ChangeOutcome::Declined {
-                        decline: Decline { code, message: format!("{} Your plan has not changed.", code.message()) },
-                    }
-                }
-            };
-            let body = serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
-            store::resolve_challenge(tx, &challenge.id, &body)?;
-            Ok(Json(outcome))
+            idempotency::answer_challenge_once(
+                tx,
+                &answer.challenge_id,
+                &id,
+                |c| c.plan.is_some(),
+                |challenge| {
+                    let (Some(plan), Some(expected_total)) = (challenge.plan, challenge.expected_total) else {
+                        return Err(AppError::ChallengeNotFound);
+                    };
+                    let (session, sub) = open_portal(tx, &id, now)?;
+                    let outcome = match answer.outcome {
+                        ChallengeOutcome::Complete => {
+                            plan_changes::change_plan(tx, &session, sub, plan, expected_total, true, now)?
+                        }
+                        ChallengeOutcome::Fail => {
+                            let code = DeclineCode::AuthenticationFailed;
+                            ChangeOutcome::Declined {
+                                decline: Decline {
+                                    code,
+                                    message: format!("{} Your plan has not changed.", code.message()),
+                                },
+                            }
+                        }
+                    };
+                    Ok(outcome)
+                },
+            )
+            .map(Json)
         })
         .await
 }
@@ -170,25 +176,26 @@ pub async fn answer_card_challenge(
         .store
         .clone()
         .write(move |tx| {
-            let challenge = store::get_challenge(tx, &answer.challenge_id, &id)?
-                .filter(|c| c.plan.is_none())
-                .ok_or(AppError::ChallengeNotFound)?;
-            if let Some(body) = &challenge.resolved_body {
-                return serde_json::from_str(body).map(Json).map_err(|e| AppError::Internal(e.to_string()));
-            }
-            let (session, mut sub) = open_portal(tx, &id, now)?;
-            let pm =
-                store::get_payment_method(tx, &challenge.payment_method_id)?.ok_or(AppError::InvalidPaymentMethod)?;
-            let outcome = match answer.outcome {
-                ChallengeOutcome::Complete => account::attach_card(tx, &session, &mut sub, &pm, true, now)?,
-                ChallengeOutcome::Fail => {
-                    let code = DeclineCode::AuthenticationFailed;
-                    PaymentMethodOutcome::Declined { decline: Decline { code, message: code.message().into() } }
-                }
-            };
-            let body = serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
-            store::resolve_challenge(tx, &challenge.id, &body)?;
-            Ok(Json(outcome))
+            idempotency::answer_challenge_once(
+                tx,
+                &answer.challenge_id,
+                &id,
+                |c| c.plan.is_none(),
+                |challenge| {
+                    let (session, mut sub) = open_portal(tx, &id, now)?;
+                    let pm = store::get_payment_method(tx, &challenge.payment_method_id)?
+                        .ok_or(AppError::InvalidPaymentMethod)?;
+                    let outcome = match answer.outcome {
+                        ChallengeOutcome::Complete => account::attach_card(tx, &session, &mut sub, &pm, true, now)?,
+                        ChallengeOutcome::Fail => {
+                            let code = DeclineCode::AuthenticationFailed;
+                            PaymentMethodOutcome::Declined { decline: Decline { code, message: code.message().into() } }
+                        }
+                    };
+                    Ok(outcome)
+                },
+            )
+            .map(Json)
         })
         .await
 }
