@@ -3,7 +3,7 @@
 
 use crate::error::{ApiJson, AppError};
 use crate::plan_changes::{self, open_portal};
-use crate::store;
+use crate::store::{self, PortalSession, Subscription};
 use crate::{AppState, account, checkout, idempotency, processor};
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
@@ -14,6 +14,8 @@ use billing::wire::{
     InvoicePaymentOutcome, PayInvoice, PaymentMethodOutcome, PortalView, PreviewChange, SetOverage,
     UpdatePaymentMethod,
 };
+use rusqlite::Connection;
+use time::OffsetDateTime;
 
 /// `/api/portal/{session_id}/...`
 pub fn router() -> Router<AppState> {
@@ -33,16 +35,40 @@ pub fn router() -> Router<AppState> {
         .route("/{session_id}/invoices/{invoice_id}", get(invoice))
 }
 
-pub async fn get_session(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PortalView>, AppError> {
+/// What a portal handler works on: the live session, its subscription with anything due applied,
+/// the server's clock and the app's state.
+struct InPortal {
+    session: PortalSession,
+    sub: Subscription,
+    now: OffsetDateTime,
+    state: AppState,
+}
+
+impl InPortal {
+    /// The portal view after a change to `sub`.
+    fn view(&self, tx: &Connection) -> Result<Json<PortalView>, AppError> {
+        plan_changes::portal_view(tx, &self.state, &self.session, &self.sub).map(Json)
+    }
+}
+
+/// Runs `f` on the portal session `id` in one write transaction at the server's clock.
+async fn in_portal<T: Send + 'static>(
+    state: AppState,
+    id: String,
+    f: impl FnOnce(&Connection, InPortal) -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
     let now = state.clock.now();
-    state
-        .store
-        .clone()
+    let store = state.store.clone();
+    store
         .write(move |tx| {
             let (session, sub) = open_portal(tx, &id, now)?;
-            plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
+            f(tx, InPortal { session, sub, now, state })
         })
         .await
+}
+
+pub async fn get_session(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PortalView>, AppError> {
+    in_portal(state, id, |tx, portal| portal.view(tx)).await
 }
 
 pub async fn preview(
@@ -50,15 +76,7 @@ pub async fn preview(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<PreviewChange>,
 ) -> Result<Json<Quote>, AppError> {
-    let now = state.clock.now();
-    state
-        .store
-        .clone()
-        .write(move |tx| {
-            let (_, sub) = open_portal(tx, &id, now)?;
-            plan_changes::quote(&sub, req.plan, now).map(Json)
-        })
-        .await
+    in_portal(state, id, move |_, p| plan_changes::quote(&p.sub, req.plan, p.now).map(Json)).await
 }
 
 /// Confirms a change once, whatever the double clicks and retries, and only at the price shown.
@@ -87,16 +105,11 @@ pub async fn change(
 
 /// Keeps the current plan: undoes a scheduled downgrade.
 pub async fn keep_plan(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PortalView>, AppError> {
-    let now = state.clock.now();
-    state
-        .store
-        .clone()
-        .write(move |tx| {
-            let (session, sub) = open_portal(tx, &id, now)?;
-            let sub = plan_changes::keep_current_plan(tx, sub, now)?;
-            plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
-        })
-        .await
+    in_portal(state, id, |tx, mut p| {
+        p.sub = plan_changes::keep_current_plan(tx, p.sub.clone(), p.now)?;
+        p.view(tx)
+    })
+    .await
 }
 
 /// The 3-D Secure answer for an upgrade. Answering twice gives the first answer's outcome.
@@ -154,15 +167,11 @@ pub async fn update_payment_method(
     let token = processor::tokenize(&card.number, card.exp_month, card.exp_year, &card.cvc, &card.name, today)
         .map_err(AppError::InvalidCard)?;
     checkout::check_billing(&req.billing)?;
-    state
-        .store
-        .clone()
-        .write(move |tx| {
-            let (session, mut sub) = open_portal(tx, &id, now)?;
-            let pm = account::store_card(tx, &session, &token, now)?;
-            account::attach_card(tx, &session, &mut sub, &pm, false, now).map(Json)
-        })
-        .await
+    in_portal(state, id, move |tx, mut p| {
+        let pm = account::store_card(tx, &p.session, &token, now)?;
+        account::attach_card(tx, &p.session, &mut p.sub, &pm, false, now).map(Json)
+    })
+    .await
 }
 
 /// The 3-D Secure answer for a new card. Answering twice gives the first answer's outcome.
@@ -226,16 +235,11 @@ pub async fn pay_invoice(
 }
 
 async fn set_cancel(state: AppState, id: String, cancel: bool) -> Result<Json<PortalView>, AppError> {
-    let now = state.clock.now();
-    state
-        .store
-        .clone()
-        .write(move |tx| {
-            let (session, mut sub) = open_portal(tx, &id, now)?;
-            account::set_cancel_at_period_end(tx, &mut sub, cancel, now)?;
-            plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
-        })
-        .await
+    in_portal(state, id, move |tx, mut p| {
+        account::set_cancel_at_period_end(tx, &mut p.sub, cancel, p.now)?;
+        p.view(tx)
+    })
+    .await
 }
 
 /// Cancels at the end of the period.
@@ -253,27 +257,15 @@ pub async fn overage(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<SetOverage>,
 ) -> Result<Json<PortalView>, AppError> {
-    let now = state.clock.now();
-    state
-        .store
-        .clone()
-        .write(move |tx| {
-            let (session, mut sub) = open_portal(tx, &id, now)?;
-            account::set_overage(tx, &mut sub, req.enabled, now)?;
-            plan_changes::portal_view(tx, &state, &session, &sub).map(Json)
-        })
-        .await
+    in_portal(state, id, move |tx, mut p| {
+        account::set_overage(tx, &mut p.sub, req.enabled, p.now)?;
+        p.view(tx)
+    })
+    .await
 }
 
 pub async fn invoices(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<InvoiceList>, AppError> {
-    let now = state.clock.now();
-    state
-        .store
-        .clone()
-        .write(move |tx| {
-            let (session, _) = open_portal(tx, &id, now)?;
-            Ok(Json(InvoiceList { invoices: account::invoice_list(tx, &session.account_id)? }))
-        })
+    in_portal(state, id, |tx, p| Ok(Json(InvoiceList { invoices: account::invoice_list(tx, &p.session.account_id)? })))
         .await
 }
 
@@ -281,20 +273,9 @@ pub async fn invoice(
     State(state): State<AppState>,
     Path((id, invoice_id)): Path<(String, String)>,
 ) -> Result<Json<InvoiceDetail>, AppError> {
-    let now = state.clock.now();
-    state
-        .store
-        .clone()
-        .write(move |tx| {
-            let (session, _) = open_portal(tx, &id, now)?;
-            account::invoice_detail(
-                tx,
-                &session.account_id,
-                &invoice_id,
-                &state.config.branding,
-                state.config.test_mode,
-            )
-            .map(Json)
-        })
-        .await
+    in_portal(state, id, move |tx, p| {
+        let config = &p.state.config;
+        account::invoice_detail(tx, &p.session.account_id, &invoice_id, &config.branding, config.test_mode).map(Json)
+    })
+    .await
 }
