@@ -42,6 +42,11 @@ async fn cdp(client: &Client, cmd: &'static str, params: Value) {
     headless::cdp(client, cmd, params).await;
 }
 
+/// Sends a request to the bench's own server and reads its JSON answer.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 /// Loads `url` cold and throttled in a fresh browser; `ready` is the performance mark (or
 /// `None` for the static page, usable once parsed).
 async fn cold_load(url: &str, ready: Option<&str>) -> (Client, Load) {
@@ -211,16 +216,7 @@ async fn main() {
         async move {
             let body = json!({"account": {"id": account, "email": "dev@example.com", "login": "github", "aws_account_linked": false},
                               "plan": "pro", "return_url": "kiro://kiro.kiroAgent/upgrade-success"});
-            let reply: Value = http
-                .post(format!("{base}/v1/checkout/sessions"))
-                .bearer_auth(KEY)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let reply = json_of(http.post(format!("{base}/v1/checkout/sessions")).bearer_auth(KEY).json(&body)).await;
             reply["url"].as_str().unwrap().to_string()
         }
     };
@@ -258,32 +254,14 @@ async fn main() {
         let session = paid.rsplit('/').next().unwrap().to_string();
         let card =
             json!({"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123", "name": "Bench"});
-        let token: Value = http
-            .post(format!("{base}/api/checkout/{session}/card"))
-            .json(&card)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let view: Value =
-            http.get(format!("{base}/api/checkout/{session}")).send().await.unwrap().json().await.unwrap();
+        let token = json_of(http.post(format!("{base}/api/checkout/{session}/card")).json(&card)).await;
+        let view = json_of(http.get(format!("{base}/api/checkout/{session}"))).await;
         let confirm = json!({"email": "dev@example.com", "payment_method": token["id"], "billing": {"country": "US", "postal_code": "94107"},
                              "expected_total": view["quote"]["total_due_today"], "idempotency_key": "bench"});
         http.post(format!("{base}/api/checkout/{session}/confirm")).json(&confirm).send().await.unwrap();
-        let reply: Value = http
-            .post(format!("{base}/v1/portal/sessions"))
-            .bearer_auth(KEY)
-            .json(
-                &json!({"account_id": format!("bench-paid-{run}"), "return_url": "kiro://kiro.kiroAgent/manage-plan"}),
-            )
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let portal_body =
+            json!({"account_id": format!("bench-paid-{run}"), "return_url": "kiro://kiro.kiroAgent/manage-plan"});
+        let reply = json_of(http.post(format!("{base}/v1/portal/sessions")).bearer_auth(KEY).json(&portal_body)).await;
         let (client, load) = cold_load(reply["url"].as_str().unwrap(), Some("portal-ready")).await;
         let _ = client.close().await;
         portal.push(load);

@@ -158,14 +158,16 @@ pub fn change_plan(
         }
         ChargeResult::Declined(code) => {
             tracing::info!(session = %crate::ids::redact(&session.id), ?code, "upgrade declined");
-            Ok(ChangeOutcome::Declined { decline: Decline { code, message: upgrade_decline_message(code) } })
+            Ok(declined(code))
         }
     }
 }
 
-/// A decline on the card on file says that the plan has not changed.
-fn upgrade_decline_message(code: DeclineCode) -> String {
-    format!("{} Your plan has not changed.", code.message())
+/// A declined upgrade: the reason, and that the plan has not changed.
+pub fn declined(code: DeclineCode) -> ChangeOutcome {
+    ChangeOutcome::Declined {
+        decline: Decline { code, message: format!("{} Your plan has not changed.", code.message()) },
+    }
 }
 
 fn receipt(

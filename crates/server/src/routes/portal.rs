@@ -118,41 +118,27 @@ pub async fn answer_challenge(
     Path(id): Path<String>,
     ApiJson(answer): ApiJson<ChallengeAnswer>,
 ) -> Result<Json<ChangeOutcome>, AppError> {
-    let now = state.clock.now();
-    state
-        .store
-        .clone()
-        .write(move |tx| {
-            idempotency::answer_challenge_once(
-                tx,
-                &answer.challenge_id,
-                &id,
-                |c| c.plan.is_some(),
-                |challenge| {
-                    let (Some(plan), Some(expected_total)) = (challenge.plan, challenge.expected_total) else {
-                        return Err(AppError::ChallengeNotFound);
-                    };
-                    let (session, sub) = open_portal(tx, &id, now)?;
-                    let outcome = match answer.outcome {
-                        ChallengeOutcome::Complete => {
-                            plan_changes::change_plan(tx, &session, sub, plan, expected_total, true, now)?
-                        }
-                        ChallengeOutcome::Fail => {
-                            let code = DeclineCode::AuthenticationFailed;
-                            ChangeOutcome::Declined {
-                                decline: Decline {
-                                    code,
-                                    message: format!("{} Your plan has not changed.", code.message()),
-                                },
-                            }
-                        }
-                    };
-                    Ok(outcome)
-                },
-            )
-            .map(Json)
-        })
-        .await
+    in_portal(state, id, move |tx, p| {
+        idempotency::answer_challenge_once(
+            tx,
+            &answer.challenge_id,
+            &p.session.id,
+            |c| c.plan.is_some(),
+            |challenge| {
+                let (Some(plan), Some(expected_total)) = (challenge.plan, challenge.expected_total) else {
+                    return Err(AppError::ChallengeNotFound);
+                };
+                Ok(match answer.outcome {
+                    ChallengeOutcome::Complete => {
+                        plan_changes::change_plan(tx, &p.session, p.sub, plan, expected_total, true, p.now)?
+                    }
+                    ChallengeOutcome::Fail => plan_changes::declined(DeclineCode::AuthenticationFailed),
+                })
+            },
+        )
+        .map(Json)
+    })
+    .await
 }
 
 /// Saves a new card as the one charged from now on (with 3-D Secure when the bank asks).
@@ -180,33 +166,27 @@ pub async fn answer_card_challenge(
     Path(id): Path<String>,
     ApiJson(answer): ApiJson<ChallengeAnswer>,
 ) -> Result<Json<PaymentMethodOutcome>, AppError> {
-    let now = state.clock.now();
-    state
-        .store
-        .clone()
-        .write(move |tx| {
-            idempotency::answer_challenge_once(
-                tx,
-                &answer.challenge_id,
-                &id,
-                |c| c.plan.is_none(),
-                |challenge| {
-                    let (session, mut sub) = open_portal(tx, &id, now)?;
-                    let pm = store::get_payment_method(tx, &challenge.payment_method_id)?
-                        .ok_or(AppError::InvalidPaymentMethod)?;
-                    let outcome = match answer.outcome {
-                        ChallengeOutcome::Complete => account::attach_card(tx, &session, &mut sub, &pm, true, now)?,
-                        ChallengeOutcome::Fail => {
-                            let code = DeclineCode::AuthenticationFailed;
-                            PaymentMethodOutcome::Declined { decline: Decline { code, message: code.message().into() } }
-                        }
-                    };
-                    Ok(outcome)
-                },
-            )
-            .map(Json)
-        })
-        .await
+    in_portal(state, id, move |tx, mut p| {
+        idempotency::answer_challenge_once(
+            tx,
+            &answer.challenge_id,
+            &p.session.id,
+            |c| c.plan.is_none(),
+            |challenge| {
+                let pm = store::get_payment_method(tx, &challenge.payment_method_id)?
+                    .ok_or(AppError::InvalidPaymentMethod)?;
+                Ok(match answer.outcome {
+                    ChallengeOutcome::Complete => account::attach_card(tx, &p.session, &mut p.sub, &pm, true, p.now)?,
+                    ChallengeOutcome::Fail => {
+                        let code = DeclineCode::AuthenticationFailed;
+                        PaymentMethodOutcome::Declined { decline: Decline { code, message: code.message().into() } }
+                    }
+                })
+            },
+        )
+        .map(Json)
+    })
+    .await
 }
 
 /// Pays the past-due invoice with the card on file, once per idempotency key.
