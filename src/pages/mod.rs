@@ -1,4 +1,5 @@
-//! One routed page per file.
+//! One routed page per file; the portal's pages live in portal/, under the parent route that
+//! loads the portal once for all of them.
 
 pub mod checkout;
 pub mod not_found;
