@@ -195,7 +195,7 @@ pub async fn json_error_bodies(request: Request, next: axum::middleware::Next) -
             let allowed = response.headers().get(header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or("");
             AppError::MethodNotAllowed(if allowed.is_empty() { "other methods".into() } else { allowed.to_string() })
         }
-        StatusCode::NOT_FOUND | StatusCode::URI_TOO_LONG => AppError::NotFound,
+        StatusCode::NOT_FOUND => AppError::NotFound,
         StatusCode::PAYLOAD_TOO_LARGE => AppError::BodyTooLarge,
         StatusCode::REQUEST_TIMEOUT => AppError::RequestTimeout,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType,

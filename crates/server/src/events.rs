@@ -137,7 +137,5 @@ pub fn signing_secret(conn: &Connection, configured: Option<&str>) -> Result<Str
     if let Some(secret) = configured {
         return Ok(secret.to_string());
     }
-    let secret = store::get_meta(conn, SECRET_KEY)?.unwrap_or_else(|| new_id("whsec"));
-    store::set_meta(conn, SECRET_KEY, &secret)?;
-    Ok(secret)
+    store::meta_or_insert(conn, SECRET_KEY, || new_id("whsec"))
 }

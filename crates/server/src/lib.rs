@@ -64,11 +64,7 @@ impl AppState {
     /// Builds the state, reading the test clock back from the store and the built app from
     /// `config.dist_dir`.
     pub fn new(config: Config, store: Store) -> Result<AppState, String> {
-        let saved = store
-            .read_blocking(|conn| store::get_meta(conn, store::CLOCK_KEY))
-            .map_err(|e| format!("{e:?}"))?
-            .and_then(|v| v.parse::<i64>().ok())
-            .map(store::from_ts);
+        let saved = store.read_blocking(store::saved_clock).map_err(|e| format!("{e:?}"))?;
         // A reading outside what the billing rules cover (saved by an older build) is dropped
         // rather than served: every request would fail on it.
         let frozen = match saved {

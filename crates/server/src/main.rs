@@ -74,14 +74,7 @@ async fn run(args: Args) -> Result<(), String> {
     let secret_key = match args.secret_key.filter(|k| !k.trim().is_empty()) {
         Some(key) => config::check_secret_key(&key).map(|()| key)?,
         None => store
-            .write_blocking(|tx| {
-                let key = match store::get_meta(tx, "secret_key")? {
-                    Some(key) => key,
-                    None => ids::new_id("sk_test"),
-                };
-                store::set_meta(tx, "secret_key", &key)?;
-                Ok(key)
-            })
+            .write_blocking(|tx| store::meta_or_insert(tx, "secret_key", || ids::new_id("sk_test")))
             .map_err(|e| format!("{e:?}"))?,
     };
     let public_url = args.public_url.unwrap_or_else(|| format!("http://{}:{}", args.host, args.port));

@@ -190,13 +190,8 @@ fn receipt(
 }
 
 /// Undoes a scheduled downgrade: the current plan simply renews.
-pub fn keep_current_plan(
-    conn: &Connection,
-    mut sub: Subscription,
-    now: OffsetDateTime,
-) -> Result<Subscription, AppError> {
+pub fn keep_current_plan(conn: &Connection, sub: &mut Subscription, now: OffsetDateTime) -> Result<(), AppError> {
     sub.scheduled_plan = None;
-    store::save_subscription(conn, &sub)?;
-    events::subscription_event(conn, EventType::SubscriptionUpdated, &sub.account_id, now)?;
-    Ok(sub)
+    store::save_subscription(conn, sub)?;
+    events::subscription_event(conn, EventType::SubscriptionUpdated, &sub.account_id, now)
 }

@@ -246,7 +246,16 @@ async fn blocking<R: Send + 'static>(f: impl FnOnce() -> Result<R, AppError> + S
 }
 
 /// The meta key the test clock's reading is saved under.
-pub const CLOCK_KEY: &str = "clock_frozen_at";
+const CLOCK_KEY: &str = "clock_frozen_at";
+
+/// The test clock's saved reading, if it was ever moved.
+pub fn saved_clock(conn: &Connection) -> Result<Option<OffsetDateTime>, AppError> {
+    Ok(get_meta(conn, CLOCK_KEY)?.and_then(|v| v.parse::<i64>().ok()).map(from_ts))
+}
+
+pub fn save_clock(conn: &Connection, at: OffsetDateTime) -> Result<(), AppError> {
+    set_meta(conn, CLOCK_KEY, &ts(at).to_string())
+}
 
 pub fn ts(at: OffsetDateTime) -> i64 {
     at.unix_timestamp()
@@ -264,6 +273,17 @@ fn plan_from(s: String) -> rusqlite::Result<PlanId> {
 
 pub fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>, AppError> {
     Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+}
+
+/// The value kept under `key`, made with `make` and kept the first time it is asked for
+/// (generated secrets).
+pub fn meta_or_insert(conn: &Connection, key: &str, make: impl FnOnce() -> String) -> Result<String, AppError> {
+    if let Some(value) = get_meta(conn, key)? {
+        return Ok(value);
+    }
+    let value = make();
+    set_meta(conn, key, &value)?;
+    Ok(value)
 }
 
 pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), AppError> {

@@ -96,8 +96,8 @@ async fn a_clock_outside_the_supported_range_is_refused_and_pages_keep_working()
 #[tokio::test]
 async fn a_saved_clock_no_build_can_serve_is_ignored_on_restart() {
     let store = Store::in_memory().unwrap();
-    let year_9999 = time::macros::datetime!(9999-12-15 00:00 UTC).unix_timestamp().to_string();
-    store.write_blocking(|tx| store::set_meta(tx, store::CLOCK_KEY, &year_9999)).unwrap();
+    let year_9999 = time::macros::datetime!(9999-12-15 00:00 UTC);
+    store.write_blocking(|tx| store::save_clock(tx, year_9999)).unwrap();
     let app = TestApp::on(store);
     let session = app.new_session("acct-restart", "pro").await;
     let page = app.get(&format!("/api/checkout/{session}"), None).await;

@@ -106,7 +106,7 @@ pub async fn change(
 /// Keeps the current plan: undoes a scheduled downgrade.
 pub async fn keep_plan(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PortalView>, AppError> {
     in_portal(state, id, |tx, mut p| {
-        p.sub = plan_changes::keep_current_plan(tx, p.sub.clone(), p.now)?;
+        plan_changes::keep_current_plan(tx, &mut p.sub, p.now)?;
         p.view(tx)
     })
     .await

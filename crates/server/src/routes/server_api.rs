@@ -330,12 +330,12 @@ pub async fn set_clock(
     let progress = state
         .store
         .write(move |tx| {
-            let saved = store::get_meta(tx, store::CLOCK_KEY)?.and_then(|v| v.parse::<i64>().ok()).map(store::from_ts);
+            let saved = store::saved_clock(tx)?;
             let current = saved.map_or(st.clock.now(), |saved| saved.max(st.clock.now()));
             if to < current {
                 return Err(AppError::ClockBackwards);
             }
-            store::set_meta(tx, store::CLOCK_KEY, &store::ts(to).to_string())?;
+            store::save_clock(tx, to)?;
             renewals::run_due(tx, to, None, renewals::DUE_BATCH)
         })
         .await?;
