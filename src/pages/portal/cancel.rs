@@ -3,6 +3,7 @@
 
 use super::{use_portal, with_view};
 use crate::api;
+use crate::components::alert::BusyButton;
 use crate::components::frame::{PageFrame, PageHeading};
 use billing::PlanId;
 use billing::period::long_date;
@@ -60,16 +61,15 @@ fn CancelPlan(portal: PortalView) -> impl IntoView {
                         {move || cancel.value().get().flatten()}
                     </p>
                     <div class="actions">
-                        <button
-                            type="button"
+                        <BusyButton
+                            label="Cancel plan"
+                            busy_label="Cancel plan"
                             class="button danger"
-                            disabled=move || cancel.pending().get()
-                            on:click=move |_| {
+                            loading=cancel.pending()
+                            on_click=Callback::new(move |_| {
                                 cancel.dispatch(());
-                            }
-                        >
-                            "Cancel plan"
-                        </button>
+                            })
+                        />
                         <a class="button secondary" href=context.href("")>
                             "Keep my plan"
                         </a>

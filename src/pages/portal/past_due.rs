@@ -4,6 +4,7 @@
 use super::use_portal;
 use crate::api;
 use crate::browser;
+use crate::components::alert::BusyButton;
 use billing::period::long_date;
 use billing::wire::{InvoicePaymentOutcome, PortalView};
 use leptos::prelude::*;
@@ -59,16 +60,14 @@ fn Banner(portal: PortalView) -> impl IntoView {
                 )}
             </p>
             <div class="actions">
-                <button
-                    type="button"
-                    class="button primary"
-                    disabled=move || pay.pending().get()
-                    on:click=move |_| {
+                <BusyButton
+                    label=pay_label
+                    busy_label="Processing…"
+                    loading=pay.pending()
+                    on_click=Callback::new(move |_| {
                         pay.dispatch(());
-                    }
-                >
-                    {move || if pay.pending().get() { "Processing…".to_string() } else { pay_label.clone() }}
-                </button>
+                    })
+                />
                 <a class="button secondary" href=context.href("/payment-method")>
                     "Use another card"
                 </a>
