@@ -1,4 +1,5 @@
-//! The one router.
+//! The two apps, one per bundle: the checkout (one page, no router, so its bundle carries no
+//! portal code) and the portal (its routes under one parent that loads the portal once).
 
 use crate::pages::checkout::CheckoutPage;
 use crate::pages::not_found::NotFoundPage;
@@ -13,15 +14,23 @@ use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
-/// The app: one route per page (the portal's under one parent that loads the portal once),
-/// anything else is "not found".
+/// `/checkout/{session_id}`; any other address the server sends here is "not found".
 #[component]
-pub fn App() -> impl IntoView {
+pub fn CheckoutApp() -> impl IntoView {
+    let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
+    match views::checkout_session_id(&path) {
+        Some(session_id) => view! { <CheckoutPage session_id=session_id /> }.into_any(),
+        None => view! { <AppRoot><NotFoundPage /></AppRoot> }.into_any(),
+    }
+}
+
+/// The portal: every page under `/portal/:session_id`, anything else is "not found".
+#[component]
+pub fn PortalApp() -> impl IntoView {
     view! {
         <Router>
-            <div class="app">
+            <AppRoot>
                 <Routes fallback=NotFoundPage>
-                    <Route path=path!("/checkout/:session_id") view=CheckoutPage />
                     <ParentRoute path=path!("/portal/:session_id") view=PortalLayout>
                         <Route path=path!("") view=PortalHomePage />
                         <Route path=path!("update") view=ChoosePlanPage />
@@ -32,7 +41,19 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("cancel") view=CancelPage />
                     </ParentRoute>
                 </Routes>
-            </div>
+            </AppRoot>
         </Router>
     }
+}
+
+/// The app's content. Once it is in the page, the HTML's static shell (painted before the wasm
+/// arrived) is hidden by CSS at once, then removed so its ids and text are not there twice.
+#[component]
+pub fn AppRoot(children: Children) -> impl IntoView {
+    Effect::new(|_| {
+        if let Some(shell) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("shell")) {
+            shell.remove();
+        }
+    });
+    view! { <div class="app">{children()}</div> }
 }

@@ -1,4 +1,6 @@
 //! The browser side of Kiro's subscription upgrade: the hosted checkout page and the
+// Native test builds render views to HTML too (the server's first paint), which nests types deeper.
+#![recursion_limit = "256"]
 //! manage-subscription portal, a Leptos client-side app that talks to the billing API.
 
 pub mod api;

@@ -1,48 +1,9 @@
-//! The page frame: brand header with the test-mode badge, the content, the legal line.
+//! The browser-side pieces of the frame: the page heading that takes focus, focus on alerts. The
+//! frame itself is in the `views` crate, which the server renders too.
 
-use billing::wire::Branding;
 use leptos::html;
 use leptos::prelude::*;
-
-/// Header, main content and footer around every page. `return_url` puts the way back to the
-/// IDE at the top.
-#[component]
-pub fn PageFrame(
-    branding: Branding,
-    test_mode: bool,
-    #[prop(optional, into)] return_url: Option<String>,
-    children: Children,
-) -> impl IntoView {
-    let back = return_url.map(|href| {
-        view! {
-            <a class="return-link" href=href>
-                {branding.return_link_text.clone()}
-            </a>
-        }
-    });
-    view! {
-        <header class="topbar">
-            <span class="brand-mark" aria-hidden="true">"K"</span>
-            <span class="brand-name">{branding.product_name.clone()}</span>
-            <Show when=move || test_mode>
-                <TestModeBadge />
-            </Show>
-            {back}
-        </header>
-        <main class="page" id="main">
-            {children()}
-        </main>
-        <footer class="legal">
-            <p>{branding.legal_line.clone()}</p>
-        </footer>
-    }
-}
-
-/// Tells the user that nothing here moves real money.
-#[component]
-pub fn TestModeBadge() -> impl IntoView {
-    view! { <span class="badge-test" title="No real payments are made in test mode">"Test mode"</span> }
-}
+pub use views::frame::PageFrame;
 
 /// The page's `<h1>`, focused when it appears so screen readers announce the new page.
 #[component]

@@ -5,5 +5,4 @@ pub mod card_form;
 pub mod challenge_dialog;
 pub mod field;
 pub mod frame;
-pub mod order_summary;
 pub mod status;

@@ -3,17 +3,7 @@
 use crate::components::frame::{PageFrame, PageHeading};
 use billing::wire::Branding;
 use leptos::prelude::*;
-
-/// A spinner with a text that screen readers hear.
-#[component]
-pub fn Loading(#[prop(into)] label: String) -> impl IntoView {
-    view! {
-        <div class="loading" role="status" aria-live="polite">
-            <span class="spinner" aria-hidden="true"></span>
-            <span>{label}</span>
-        </div>
-    }
-}
+pub use views::Loading;
 
 /// A full page that explains one state and what to do next.
 #[component]

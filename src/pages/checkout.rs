@@ -2,15 +2,14 @@
 //! the success page with Get started. Every state of the session has its own page.
 
 use crate::api::{self, ApiError};
+use crate::app::AppRoot;
 use crate::browser;
 use crate::components::alert::{AlertText, BusyButton, ErrorAlert};
 use crate::components::card_form::{CardForm, CardFormState, CheckedCard, check_card};
 use crate::components::challenge_dialog::PendingChallenge;
 use crate::components::field::{InputHints, TextField};
 use crate::components::frame::{PageFrame, PageHeading};
-use crate::components::order_summary::OrderSummary;
-use crate::components::status::{ExpiredSessionPage, Loading, StatusPage, UnknownSessionPage, UnreachablePage};
-use crate::pages::SessionParams;
+use crate::components::status::{ExpiredSessionPage, StatusPage, UnknownSessionPage, UnreachablePage};
 use billing::Money;
 use billing::period::{long_date, short_date};
 use billing::plans::format_credits;
@@ -22,23 +21,31 @@ use billing::wire::{
 };
 use leptos::html;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params;
+use views::frame::CheckoutColumns;
+use views::order_summary::OrderSummary;
 
-/// `/checkout/:session_id`: loads the session and shows the page for its state.
+/// `/checkout/{session_id}`: loads the session and shows the page for its state. Until it has
+/// loaded, nothing is mounted: the HTML's shell (with the order summary the server put in it)
+/// stays on screen, so the summary does not flash away.
 #[component]
-pub fn CheckoutPage() -> impl IntoView {
-    let params = use_params::<SessionParams>();
-    let session_id = Memo::new(move |_| params.get().ok().and_then(|p| p.session_id).unwrap_or_default());
-    let session = LocalResource::new(move || api::checkout_session(session_id.get()));
+pub fn CheckoutPage(session_id: String) -> impl IntoView {
+    let session = {
+        let session_id = session_id.clone();
+        LocalResource::new(move || api::checkout_session(session_id.clone()))
+    };
     let reload = Callback::new(move |_| session.refetch());
     view! {
-        <Transition fallback=|| view! { <Loading label="Loading your checkout…" /> }>
-            {move || Suspend::new(async move {
-                match session.await {
-                    Ok(checkout) => view! { <CheckoutForSession session_id=session_id.get_untracked() checkout=checkout /> }.into_any(),
-                    Err(error) => view! { <CheckoutErrorPage error=error on_retry=reload /> }.into_any(),
-                }
-            })}
+        <Transition>
+            {move || {
+                let session_id = session_id.clone();
+                Suspend::new(async move {
+                    let page = match session.await {
+                        Ok(checkout) => view! { <CheckoutForSession session_id=session_id checkout=checkout /> }.into_any(),
+                        Err(error) => view! { <CheckoutErrorPage error=error on_retry=reload /> }.into_any(),
+                    };
+                    view! { <AppRoot>{page}</AppRoot> }
+                })
+            }}
         </Transition>
     }
 }
@@ -278,13 +285,10 @@ fn CheckoutFormPage(checkout: CheckoutView, pay: Action<PayStep, PayResult>) -> 
     let title = format!("Subscribe to {}", checkout.plan.name);
     view! {
         <PageFrame branding=checkout.branding.clone() test_mode=checkout.test_mode>
-            <div class="checkout">
-                <div class="checkout-summary">{summary}</div>
-                <div class="checkout-form card">
-                    <PageHeading text=title />
-                    <PaymentForm checkout=checkout pay=pay quote=quote />
-                </div>
-            </div>
+            <CheckoutColumns summary=summary.into_any()>
+                <PageHeading text=title />
+                <PaymentForm checkout=checkout pay=pay quote=quote />
+            </CheckoutColumns>
         </PageFrame>
     }
 }

@@ -443,3 +443,46 @@ async fn a_returning_account_can_pay_with_its_saved_card() {
     assert_eq!(amounts, vec![1000, 4000]);
     browser.close().await;
 }
+
+/// The summary's place and content, and the page's text as a user sees it.
+const SUMMARY_NOW: &str = "
+    const norm = (n) => n.nodeType === 3 ? n.textContent
+        : n.nodeType !== 1 ? ''
+        : '<' + n.tagName + ' ' + [...n.attributes].map(a => a.name + '=' + a.value).sort().join(' ') + '>'
+          + [...n.childNodes].map(norm).join('') + '</' + n.tagName + '>';
+    const summary = document.querySelector('.checkout-summary');
+    if (!summary) return null;
+    const r = summary.getBoundingClientRect();
+    return { markup: norm(summary), rect: [r.x, r.y, r.width, r.height], shell: !!document.getElementById('shell') };
+";
+
+/// What the server paints before the wasm arrives is what the app then mounts, in the same place:
+/// for a mid-month, a first-of-the-month and a last-day session, at desktop and phone widths.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_summary_painted_before_the_app_is_the_one_it_mounts_in_the_same_place() {
+    let server = TestServer::start().await;
+    for (at, plan) in
+        [("2026-11-16T09:00:00Z", "pro"), ("2026-12-01T09:00:00Z", "power"), ("2026-12-31T20:00:00Z", "pro_plus")]
+    {
+        server.set_clock(at).await;
+        let url = server.checkout_session(&format!("acct-first-paint-{plan}"), plan).await;
+        for width in [1280, 375] {
+            let browser = Browser::open_sized(width, 900).await;
+            browser.cdp("Network.enable", json!({})).await;
+            browser.cdp("Network.setBlockedURLs", json!({"urls": ["*.wasm"]})).await;
+            browser.goto(&url).await;
+            let painted = browser.client.execute(SUMMARY_NOW, vec![]).await.unwrap();
+            assert_eq!(painted["shell"], true, "{plan}: without the wasm, the server's shell is the page");
+            assert!(painted["markup"].as_str().is_some_and(|m| m.contains("Total due today")), "{plan}: {painted}");
+
+            browser.cdp("Network.setBlockedURLs", json!({"urls": []})).await;
+            browser.goto(&url).await;
+            browser.wait_for_text("Card number").await;
+            let mounted = browser.client.execute(SUMMARY_NOW, vec![]).await.unwrap();
+            assert_eq!(mounted["shell"], false, "{plan}: the app removed the shell");
+            assert_eq!(painted["markup"], mounted["markup"], "{plan} at {width} px: the same summary");
+            assert_eq!(painted["rect"], mounted["rect"], "{plan} at {width} px: in the same place");
+            browser.close().await;
+        }
+    }
+}

@@ -63,7 +63,7 @@ pub fn dist_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist"));
     assert!(
-        dir.join("index.html").exists(),
+        dir.join("checkout.html").exists() && dir.join("portal.html").exists(),
         "no built app in {}: run `cargo xtask test`, which builds it first",
         dir.display()
     );

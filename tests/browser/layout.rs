@@ -14,7 +14,8 @@ async fn assert_fits(browser: &Browser, what: &str) {
                return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden' &&
                       (r.right > w + 1 || r.left < -1);
              }).map(e => e.tagName + '.' + e.className + ' ' + (e.textContent || '').trim().slice(0, 30));
-             return { scroll: document.documentElement.scrollWidth - w, out };",
+             // With the scrollbar gutter kept, a page shorter than the window is narrower than it.
+             return { scroll: Math.max(0, document.documentElement.scrollWidth - w), out };",
             vec![],
         )
         .await
@@ -87,7 +88,11 @@ async fn reduced_motion_stops_animation() {
         browser.wait_for_heading("Subscribe to Kiro Pro").await;
         let animation = browser
             .client
-            .execute("return getComputedStyle(document.querySelector('#shell .spinner')).animationName", vec![])
+            .execute(
+                "const s = document.createElement('span'); s.className = 'spinner'; document.body.append(s); \
+                 return getComputedStyle(s).animationName",
+                vec![],
+            )
             .await
             .unwrap();
         assert_eq!(animation, expected, "prefers-reduced-motion: {motion}");

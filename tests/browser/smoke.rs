@@ -49,15 +49,38 @@ async fn an_expired_session_has_its_own_page() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_goes_away_shows_unreachable_and_retry_recovers() {
+    let server = TestServer::start().await;
+    let url = server.checkout_session("acct-away", "power").await;
+    let browser = Browser::open().await;
+    // The page loads but its API does not answer (as when the connection drops after the HTML).
+    browser.cdp("Network.enable", serde_json::json!({})).await;
+    browser.cdp("Network.setBlockedURLs", serde_json::json!({"urls": ["*/api/checkout/*"]})).await;
+    browser.goto(&url).await;
+    browser.wait_for_heading("We can't reach the server").await;
+    browser.audit("the unreachable page").await;
+
+    browser.cdp("Network.setBlockedURLs", serde_json::json!({"urls": []})).await;
+    browser.click_button("Retry").await;
+    browser.wait_for_heading("Subscribe to Kiro Power").await;
+    assert!(browser.text().await.contains("$200.00"));
+    browser.close().await;
+}
+
+/// The portal moves between pages without reloading: when the server goes away meanwhile, the
+/// next page says so and Retry recovers once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_whose_server_goes_away_shows_unreachable_and_retry_recovers() {
     let mut server = TestServer::start().await;
-    let first = server.checkout_session("acct-away", "pro").await;
-    let second = server.checkout_session("acct-away-2", "power").await;
+    server.subscribe("acct-away-a", "pro", "4242424242424242").await;
+    server.subscribe("acct-away-b", "power", "4242424242424242").await;
+    let first = server.portal_session("acct-away-a").await;
+    let second = server.portal_session("acct-away-b").await;
     let browser = Browser::open().await;
     browser.goto(&first).await;
-    browser.wait_for_heading("Subscribe to Kiro Pro").await;
+    browser.wait_for_heading("Your subscription").await;
+    assert!(browser.text().await.contains("Kiro Pro"));
 
     server.stop().await;
-    // The page moves to another session without reloading (as the router does for in-app links).
     let path = second.trim_start_matches(&server.base).to_string();
     browser
         .client
@@ -68,12 +91,12 @@ async fn a_server_that_goes_away_shows_unreachable_and_retry_recovers() {
         .await
         .unwrap();
     browser.wait_for_heading("We can't reach the server").await;
-    browser.audit("the unreachable page").await;
+    browser.audit("the portal's unreachable page").await;
 
     server.restart().await;
     browser.click_button("Retry").await;
-    browser.wait_for_heading("Subscribe to Kiro Power").await;
-    assert!(browser.text().await.contains("$200.00"));
+    browser.wait_for_heading("Your subscription").await;
+    assert!(browser.text().await.contains("Kiro Power"));
     browser.close().await;
 }
 

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 pub const TRUNK_VERSION: &str = "0.21.14";
 /// Debian's binaryen (108) produces a wasm that fails at start-up; this one works.
 pub const BINARYEN_NPM: &str = "binaryen@132.0.0";
+/// Minifies wasm-bindgen's JS glue (trunk's own minifier breaks it).
+pub const ESBUILD_NPM: &str = "esbuild@0.28.2";
 pub const BINARYEN_VERSION: &str = "version 132";
 pub const AXE_NPM: &str = "axe-core@4.14.1";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -76,21 +78,23 @@ pub fn build_tools() -> Result<(), String> {
     npm_tools()
 }
 
-/// wasm-opt (binaryen 132) and axe-core, from npm into `.tools/`.
+/// wasm-opt (binaryen 132), esbuild and axe-core, from npm into `.tools/`.
 fn npm_tools() -> Result<(), String> {
     let wasm_opt = tools_dir().join("node_modules/.bin/wasm-opt");
     let version = output_of(Command::new(&wasm_opt).arg("--version")).unwrap_or_default();
     let axe = tools_dir().join("node_modules/axe-core/axe.min.js");
-    if version.contains(BINARYEN_VERSION) && axe.exists() {
-        println!("    wasm-opt ({BINARYEN_NPM}) and {AXE_NPM}: present");
+    let esbuild = output_of(Command::new(tools_dir().join("node_modules/.bin/esbuild")).arg("--version"));
+    let esbuild_wanted = ESBUILD_NPM.trim_start_matches("esbuild@");
+    if version.contains(BINARYEN_VERSION) && axe.exists() && esbuild.as_deref() == Some(esbuild_wanted) {
+        println!("    wasm-opt ({BINARYEN_NPM}), {ESBUILD_NPM} and {AXE_NPM}: present");
         return Ok(());
     }
-    println!("    installing {BINARYEN_NPM} and {AXE_NPM} into .tools/ with npm");
+    println!("    installing {BINARYEN_NPM}, {ESBUILD_NPM} and {AXE_NPM} into .tools/ with npm");
     std::fs::create_dir_all(tools_dir()).map_err(|e| e.to_string())?;
     run(Command::new("npm")
         .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
         .arg(tools_dir())
-        .args([BINARYEN_NPM, AXE_NPM]))
+        .args([BINARYEN_NPM, ESBUILD_NPM, AXE_NPM]))
 }
 
 /// Chromium and chromedriver: Debian's packages, installed with apt where we can.

@@ -1,15 +1,78 @@
-//! Builds the app with trunk (release, offline) and precompresses it for the server.
+//! Builds the two bundles with trunk (release, offline), minifies their JS glue, puts both in
+//! `dist/` and precompresses it for the server.
 
-use crate::bootstrap::path_with_tools;
+use crate::bootstrap::{path_with_tools, tools_dir};
 use crate::{run, step};
+use base64::Engine;
+use sha2::{Digest, Sha384};
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
+/// The HTML entries, one bundle each: `checkout.html` serves `/checkout/*`, `portal.html` the rest.
+pub const ENTRIES: [&str; 2] = ["checkout", "portal"];
+
 pub fn app() -> Result<(), String> {
-    step("Building the app (trunk build --release --offline)");
-    run(Command::new("trunk").args(["build", "--release", "--offline"]).env("PATH", path_with_tools()))?;
-    compress(Path::new("dist"))
+    let dist = Path::new("dist");
+    if dist.exists() {
+        std::fs::remove_dir_all(dist).map_err(|e| format!("can't clear dist/: {e}"))?;
+    }
+    std::fs::create_dir_all(dist).map_err(|e| e.to_string())?;
+    for entry in ENTRIES {
+        step(&format!("Building the {entry} bundle (trunk build --release --offline {entry}.html)"));
+        let staged = Path::new("target/trunk").join(entry);
+        run(Command::new("trunk")
+            .args(["build", &format!("{entry}.html"), "--release", "--offline", "--dist"])
+            .arg(&staged)
+            .env("PATH", path_with_tools()))?;
+        minify_glue(&staged)?;
+        copy_into(&staged, dist)?;
+        // trunk names every entry's output index.html.
+        std::fs::rename(dist.join("index.html"), dist.join(format!("{entry}.html"))).map_err(|e| e.to_string())?;
+    }
+    compress(dist)
+}
+
+/// Minifies wasm-bindgen's JS glue with esbuild (trunk's minifier breaks it) and writes the new
+/// digest into the HTML's `integrity` attribute, which trunk computed for the unminified file.
+fn minify_glue(staged: &Path) -> Result<(), String> {
+    let html_path = staged.join("index.html");
+    let mut html = std::fs::read_to_string(&html_path).map_err(|e| e.to_string())?;
+    let glue = std::fs::read_dir(staged)
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "js"))
+        .ok_or_else(|| format!("no JS glue in {}", staged.display()))?;
+    let before = std::fs::read(&glue).map_err(|e| e.to_string())?;
+    run(Command::new(tools_dir().join("node_modules/.bin/esbuild"))
+        .arg(&glue)
+        .args(["--minify", "--format=esm", "--log-level=warning", "--allow-overwrite"])
+        .arg(format!("--outfile={}", glue.display())))?;
+    let after = std::fs::read(&glue).map_err(|e| e.to_string())?;
+    let (old, new) = (sri(&before), sri(&after));
+    if !html.contains(&old) {
+        return Err(format!("{}: no integrity attribute for {}", html_path.display(), glue.display()));
+    }
+    html = html.replace(&old, &new);
+    std::fs::write(&html_path, html).map_err(|e| e.to_string())?;
+    println!("    minified {} ({} -> {} bytes)", glue.display(), before.len(), after.len());
+    Ok(())
+}
+
+/// A subresource-integrity value as trunk writes it.
+fn sri(data: &[u8]) -> String {
+    format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(Sha384::digest(data)))
+}
+
+fn copy_into(from: &Path, to: &Path) -> Result<(), String> {
+    for entry in std::fs::read_dir(from).map_err(|e| e.to_string())?.flatten() {
+        let path = entry.path();
+        if path.is_file() {
+            std::fs::copy(&path, to.join(entry.file_name())).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes `.br` (quality 11) and `.gz` (level 9) beside each text and wasm file, so the server can

@@ -68,13 +68,15 @@ fn test(args: &[String]) -> Result<(), String> {
     run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
     step("cargo clippy (native, all targets)");
     run(Command::new("cargo").args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
-    step("cargo clippy (wasm32: the app and the domain crate)");
+    step("cargo clippy (wasm32: the app, the shared views and the domain crate)");
     run(Command::new("cargo").args([
         "clippy",
         "--target",
         "wasm32-unknown-unknown",
         "-p",
         "kiro-checkout",
+        "-p",
+        "views",
         "-p",
         "billing",
         "--lib",

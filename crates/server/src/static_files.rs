@@ -1,8 +1,10 @@
-//! Serving the built app: hashed assets cached forever, `index.html` (and the SPA fallback to it)
-//! never cached, precompressed `.br`/`.gz` files when the build wrote them, and a CSP that admits
-//! exactly the inline scripts `index.html` carries, by hash.
+//! Serving the built app: hashed assets cached forever, the two HTML entries (`checkout.html` for
+//! `/checkout/*`, `portal.html` for every other page address) never cached, precompressed
+//! `.br`/`.gz` files when the build wrote them, and a CSP that admits exactly the inline scripts
+//! the entries carry, by hash. A checkout that can be paid gets its frame and order summary in the
+//! first HTML, rendered from the same views the app mounts.
 
-use crate::AppState;
+use crate::{AppState, checkout};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -19,8 +21,15 @@ use tower_http::services::ServeDir;
 #[derive(Debug, Default)]
 pub struct Site {
     dist: Option<PathBuf>,
-    index_html: Option<String>,
+    entries: Option<Entries>,
     inline_script_hashes: Vec<String>,
+}
+
+/// The two HTML entries, one per bundle.
+#[derive(Debug)]
+struct Entries {
+    checkout: String,
+    portal: String,
 }
 
 impl Site {
@@ -28,15 +37,25 @@ impl Site {
         let Some(dist) = dist else {
             return Ok(Site::default());
         };
-        let index_path = dist.join("index.html");
-        let index_html = std::fs::read_to_string(&index_path).map_err(|e| {
-            format!("can't read {}: {e}; build the app first (cargo xtask serve does)", index_path.display())
-        })?;
-        let inline_script_hashes = inline_scripts(&index_html).iter().map(|s| sha256_source(s)).collect();
-        Ok(Site { dist: Some(dist.to_path_buf()), index_html: Some(index_html), inline_script_hashes })
+        let read = |name: &str| {
+            let path = dist.join(name);
+            std::fs::read_to_string(&path).map_err(|e| {
+                format!("can't read {}: {e}; build the app first (cargo xtask serve does)", path.display())
+            })
+        };
+        let entries = Entries { checkout: read("checkout.html")?, portal: read("portal.html")? };
+        let mut inline_script_hashes: Vec<String> = [&entries.checkout, &entries.portal]
+            .iter()
+            .flat_map(|html| inline_scripts(html))
+            .map(sha256_source)
+            .collect();
+        inline_script_hashes.sort();
+        inline_script_hashes.dedup();
+        Ok(Site { dist: Some(dist.to_path_buf()), entries: Some(entries), inline_script_hashes })
     }
 
-    /// `'wasm-unsafe-eval'` for the wasm module, hashes for trunk's inline loader, nothing else.
+    /// `'wasm-unsafe-eval'` for the wasm module, hashes for trunk's inline loaders and the
+    /// prefetch scripts of both entries, nothing else.
     pub fn content_security_policy(&self) -> String {
         let hashes: String = self.inline_script_hashes.iter().map(|h| format!(" {h}")).collect();
         format!(
@@ -45,6 +64,20 @@ impl Site {
              frame-ancestors 'none'"
         )
     }
+}
+
+/// The HTML with its static shell replaced by `body` and its title by `title` (both already
+/// HTML-escaped); unchanged if the shell is not where the build puts it.
+fn with_first_paint(html: &str, title: &str, body: &str) -> String {
+    let shell = html.find("<div id=shell>").or_else(|| html.find("<div id=\"shell\">"));
+    let (Some(start), Some(end)) = (shell, html.rfind("</body>")) else {
+        return html.to_string();
+    };
+    if end < start {
+        return html.to_string();
+    }
+    let head = html[..start].replacen("<title>Kiro</title>", &format!("<title>{title}</title>"), 1);
+    format!("{head}<div id=\"shell\">{body}</div>{}", &html[end..])
 }
 
 /// The bodies of `<script>` elements without `src`.
@@ -81,9 +114,9 @@ pub fn is_hashed_asset(path: &str) -> bool {
     stem.rsplit_once('-').is_some_and(|(_, hash)| hash.len() >= 16 && hash.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
-/// The app: files from `dist/`, anything else gets `index.html` so the router can take it.
+/// The app: files from `dist/`, any other address gets its entry's HTML so the app can take it.
 pub fn service(state: AppState) -> axum::Router {
-    let fallback = get(index).with_state(state.clone());
+    let fallback = get(page).with_state(state.clone());
     let router = match &state.site.dist {
         Some(dist) => axum::Router::new().fallback_service(
             ServeDir::new(dist)
@@ -92,7 +125,7 @@ pub fn service(state: AppState) -> axum::Router {
                 .append_index_html_on_directories(false)
                 .fallback(fallback),
         ),
-        None => axum::Router::new().fallback(index).with_state(state),
+        None => axum::Router::new().fallback(page).with_state(state),
     };
     router.layer(middleware::from_fn(cache_headers)).layer(middleware::from_fn(refuse_impossible_names))
 }
@@ -106,19 +139,38 @@ async fn refuse_impossible_names(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-async fn index(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
-    // A missing file (a stale hashed asset, a typo) is a 404, not the app: only routes fall back.
+async fn page(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
+    // A missing file (a stale hashed asset, a typo) is a 404, not the app: only pages fall back.
     if uri.path().rsplit('/').next().is_some_and(|last| last.contains('.')) {
         return (StatusCode::NOT_FOUND, "Not found").into_response();
     }
-    match &state.site.index_html {
-        Some(html) => Html(html.clone()).into_response(),
-        None => (
+    let Some(entries) = &state.site.entries else {
+        return (
             StatusCode::SERVICE_UNAVAILABLE,
             Html("<!doctype html><title>Not built</title><p>The app is not built. Run <code>cargo xtask serve</code>.</p>"),
         )
-            .into_response(),
+            .into_response();
+    };
+    if !uri.path().starts_with("/checkout/") {
+        return Html(entries.portal.clone()).into_response();
     }
+    let first_paint = match views::checkout_session_id(uri.path()) {
+        Some(id) => checkout_first_paint(&state, id).await,
+        None => None,
+    };
+    match first_paint {
+        Some((title, body)) => Html(with_first_paint(&entries.checkout, &title, &body)).into_response(),
+        None => Html(entries.checkout.clone()).into_response(),
+    }
+}
+
+/// The session's frame and summary when it can be paid; nothing session-specific otherwise
+/// (unknown, expired, locked, complete, ineligible, or the store failing).
+async fn checkout_first_paint(state: &AppState, id: String) -> Option<(String, String)> {
+    let now = state.clock.now();
+    let st = state.clone();
+    let view = state.store.read(move |conn| checkout::checkout_view(conn, &st, &id, now)).await.ok()?;
+    views::first_paint::checkout(&view)
 }
 
 async fn cache_headers(req: Request, next: Next) -> Response<Body> {
@@ -145,11 +197,21 @@ mod tests {
     }
 
     #[test]
+    fn puts_the_first_paint_in_the_shell() {
+        let html = "<html><head><title>Kiro</title></head><body><div id=shell><p>Loading</p></div></body></html>";
+        assert_eq!(
+            with_first_paint(html, "Pay &lt;now&gt;", "<main>summary</main>"),
+            "<html><head><title>Pay &lt;now&gt;</title></head><body><div id=\"shell\"><main>summary</main></div></body></html>"
+        );
+        let unbuilt = "<html><body><p>no shell</p></body></html>";
+        assert_eq!(with_first_paint(unbuilt, "t", "b"), unbuilt);
+    }
+
+    #[test]
     fn hashes_only_inline_scripts() {
         let html = r#"<head><script type="module" src="/a.js"></script><script type="module">init()</script></head>"#;
         assert_eq!(inline_scripts(html), vec!["init()"]);
-        let site =
-            Site { dist: None, index_html: Some(html.into()), inline_script_hashes: vec![sha256_source("init()")] };
+        let site = Site { dist: None, entries: None, inline_script_hashes: vec![sha256_source("init()")] };
         let csp = site.content_security_policy();
         assert!(csp.contains("'wasm-unsafe-eval'"));
         assert!(csp.contains("'sha256-"));

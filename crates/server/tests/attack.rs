@@ -229,7 +229,9 @@ async fn wrong_methods_bad_paths_and_long_paths_answer_in_json() {
 
     let dist = std::env::temp_dir().join(format!("kiro-dist-{}", std::process::id()));
     std::fs::create_dir_all(&dist).unwrap();
-    std::fs::write(dist.join("index.html"), "<!doctype html><title>shell</title>").unwrap();
+    for entry in ["checkout", "portal"] {
+        std::fs::write(dist.join(format!("{entry}.html")), "<!doctype html><title>shell</title>").unwrap();
+    }
     let mut cfg = checkout_server::Config::new(KEY, "http://checkout.test");
     cfg.dist_dir = Some(dist.clone());
     let app =

@@ -5,7 +5,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use checkout_server::{AppState, Config, Store, app};
+use billing::wire::Branding;
 use common::*;
 use serde_json::json;
 
@@ -248,20 +248,11 @@ async fn sessions_expire_after_24_hours() {
 }
 
 #[tokio::test]
-async fn serves_the_app_with_caching_compression_and_a_hashed_csp() {
-    let dist = std::env::temp_dir().join(format!("kiro-dist-{}", std::process::id()));
-    std::fs::create_dir_all(&dist).unwrap();
-    let loader = "import init from '/app-0123456789abcdef.js'; init();";
-    std::fs::write(
-        dist.join("index.html"),
-        format!("<!doctype html><script type=module>{loader}</script><p>shell</p>"),
-    )
-    .unwrap();
+async fn serves_each_bundle_its_entry_with_caching_compression_and_a_hashed_csp() {
+    let dist = fake_dist("serve");
     std::fs::write(dist.join("app-0123456789abcdef.js"), "export default function init() {}".repeat(50)).unwrap();
     std::fs::write(dist.join("app-0123456789abcdef.js.br"), b"brotli bytes").unwrap();
-    let mut cfg = Config::new(KEY, "http://checkout.test");
-    cfg.dist_dir = Some(dist.clone());
-    let app = TestApp::from(app(AppState::new(cfg, Store::in_memory().unwrap()).unwrap()));
+    let app = TestApp::serving(&dist, Branding::default());
 
     let asset = Request::get("/app-0123456789abcdef.js")
         .header(header::ACCEPT_ENCODING, "br, gzip")
@@ -272,20 +263,72 @@ async fn serves_the_app_with_caching_compression_and_a_hashed_csp() {
     assert_eq!(asset.headers[header::CONTENT_ENCODING], "br");
     assert_eq!(asset.headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
 
-    for path in ["/checkout/cs_anything", "/portal/ps_x/update", "/"] {
+    let pages = [
+        ("/checkout/cs_anything", "checkout"),
+        ("/checkout/cs_anything/more", "checkout"),
+        ("/portal/ps_x/update", "portal"),
+        ("/", "portal"),
+        ("/nowhere", "portal"),
+    ];
+    for (path, entry) in pages {
         let page = app.get(path, None).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");
         assert_eq!(page.headers[header::CACHE_CONTROL], "no-cache", "{path}");
-        assert!(page.body.as_str().unwrap().contains("shell"), "{path}: the SPA fallback is index.html");
+        assert!(page.body.as_str().unwrap().contains(&format!("{entry} shell")), "{path}: {entry}.html");
         let csp = page.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
         use base64::Engine;
         use sha2::Digest;
-        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(loader.as_bytes()));
-        assert!(csp.contains(&format!("'sha256-{hash}'")), "{csp}");
+        for script in ["init_checkout()", "init_portal()"] {
+            let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(script.as_bytes()));
+            assert!(csp.contains(&format!("'sha256-{hash}'")), "{csp}");
+        }
     }
     let missing = app.get("/app-ffffffffffffffff.js", None).await;
     assert_ne!(missing.headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
     let api = app.get("/healthz", None).await;
     assert_eq!(api.headers[header::CACHE_CONTROL], "no-store");
+    std::fs::remove_dir_all(&dist).unwrap();
+}
+
+/// The summary a checkout page paints before its wasm arrives: in the first HTML, for sessions
+/// that can pay; nothing session-specific for any other.
+#[tokio::test]
+async fn a_payable_checkout_has_its_order_summary_in_the_first_html() {
+    let dist = fake_dist("first-paint");
+    let branding = Branding { product_name: "Kiro <b>&".into(), ..Branding::default() };
+    let app = TestApp::serving(&dist, branding);
+    let session = app.new_session("acct_first_paint", "pro_plus");
+    let session = session.await;
+    let view = app.get(&format!("/api/checkout/{session}"), None).await;
+    let page = app.get(&format!("/checkout/{session}"), None).await;
+    // `<!>` separates adjacent text nodes (the app's renderer expects them); text is what counts.
+    let html = page.body.as_str().unwrap().replace("<!>", "");
+    assert!(html.contains("<title>Subscribe to Kiro Pro+ · Kiro</title>"), "{html}");
+    assert!(!html.contains("checkout shell"), "the shell is replaced: {html}");
+    assert!(html.contains("<div id=\"shell\">"), "{html}");
+    for text in ["Kiro Pro+", "$40.00", "per month", "2,000 credits every month", "Today's charge", "Total due today"] {
+        assert!(html.contains(text), "{text} in {html}");
+    }
+    let total = view.body["quote"]["total_due_today"].as_i64().unwrap();
+    assert!(html.contains(&format!("${}.{:02}", total / 100, total % 100)), "{html}");
+    // Configured text is escaped, not markup.
+    assert!(html.contains("Kiro &lt;b&gt;&amp;"), "{html}");
+    assert!(!html.contains("Kiro <b>&"), "{html}");
+
+    let paid = app.new_session("acct_paid", "pro").await;
+    let card = app.tokenize(&paid, "4242424242424242").await;
+    assert_eq!(app.confirm(&paid, &card, "k1").await.status, StatusCode::OK);
+    let expired = app.new_session("acct_expired", "pro").await;
+    app.set_clock("2026-11-17T00:00:00Z").await;
+    for (path, why) in [
+        ("/checkout/cs_unknown".to_string(), "unknown"),
+        (format!("/checkout/{expired}"), "expired"),
+        (format!("/checkout/{paid}"), "complete"),
+        (format!("/checkout/{session}/more"), "not a checkout page"),
+    ] {
+        let page = app.get(&path, None).await;
+        let html = page.body.as_str().unwrap();
+        assert!(html.contains("checkout shell") && html.contains("<title>Kiro</title>"), "{why}: {html}");
+    }
     std::fs::remove_dir_all(&dist).unwrap();
 }

@@ -92,7 +92,9 @@ fn free_port() -> u16 {
 fn built_app_dir() -> std::path::PathBuf {
     let dist = std::env::temp_dir().join(format!("kiro-socket-dist-{}", std::process::id()));
     std::fs::create_dir_all(&dist).unwrap();
-    std::fs::write(dist.join("index.html"), "<!doctype html><title>shell</title>").unwrap();
+    for entry in ["checkout", "portal"] {
+        std::fs::write(dist.join(format!("{entry}.html")), "<!doctype html><title>shell</title>").unwrap();
+    }
     dist
 }
 

@@ -8,7 +8,6 @@ use crate::browser;
 use crate::components::alert::{AlertText, BusyButton, ErrorAlert};
 use crate::components::challenge_dialog::PendingChallenge;
 use crate::components::frame::{PageFrame, PageHeading};
-use crate::components::order_summary::LineItems;
 use crate::components::status::{ExpiredSessionPage, Loading, StatusPage};
 use crate::pages::PlanChangeParams;
 use billing::Money;
@@ -22,6 +21,7 @@ use billing::wire::{
 };
 use leptos::prelude::*;
 use leptos_router::hooks::use_params;
+use views::order_summary::LineItems;
 
 /// `/portal/:session_id/update/:plan`.
 #[component]

@@ -4,7 +4,6 @@ use super::past_due::PastDueBanner;
 use super::{PortalErrorPage, use_portal, with_view};
 use crate::api;
 use crate::components::frame::{PageFrame, PageHeading};
-use crate::components::order_summary::InvoiceLines;
 use crate::components::status::{Loading, StatusPage, UnreachablePage};
 use billing::period::{long_date, short_date};
 use billing::wire::{CardSummary, ErrorCode, InvoiceDetail, InvoiceList, PortalView};
@@ -12,6 +11,7 @@ use leptos::Params;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params;
 use leptos_router::params::Params;
+use views::order_summary::InvoiceLines;
 
 /// `/portal/:session_id/invoices`.
 #[component]

@@ -6,9 +6,11 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
+use billing::wire::Branding;
 use checkout_server::{AppState, Config, Store, app, config};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
 use tower::ServiceExt;
 
 pub const KEY: &str = "sk_test_0123456789abcdef";
@@ -64,6 +66,28 @@ pub fn new_card(number: &str) -> Value {
            "billing": {"country": "GB", "postal_code": "SW1A 1AA"}})
 }
 
+fn test_config() -> Config {
+    let mut cfg = Config::new(KEY, "http://checkout.test");
+    cfg.initial_clock = Some(time::macros::datetime!(2026-11-16 00:00 UTC));
+    cfg.allowed_return_origins.push(config::parse_allowed_origin("https://app.kiro.dev").unwrap());
+    cfg
+}
+
+/// A built app's two entries as the build writes them (minified, the shell last in the body), each
+/// with its own inline script `init_checkout()` / `init_portal()`, in a fresh folder.
+pub fn fake_dist(tag: &str) -> PathBuf {
+    let dist = std::env::temp_dir().join(format!("kiro-dist-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dist).unwrap();
+    for entry in ["checkout", "portal"] {
+        let html = format!(
+            "<!doctype html><html lang=en><title>Kiro</title><script type=module>init_{entry}()</script>\
+             <body><div id=shell><p>{entry} shell</p></div></body></html>"
+        );
+        std::fs::write(dist.join(format!("{entry}.html")), html).unwrap();
+    }
+    dist
+}
+
 impl TestApp {
     /// A server whose clock starts frozen at 2026-11-16 00:00 UTC: 15 of November's 30 days left.
     pub fn new() -> TestApp {
@@ -72,10 +96,15 @@ impl TestApp {
 
     /// The app on `store` (a restart keeps the store and makes a new app).
     pub fn on(store: Store) -> TestApp {
-        let mut cfg = Config::new(KEY, "http://checkout.test");
-        cfg.initial_clock = Some(time::macros::datetime!(2026-11-16 00:00 UTC));
-        cfg.allowed_return_origins.push(config::parse_allowed_origin("https://app.kiro.dev").unwrap());
-        TestApp::from(app(AppState::new(cfg, store).unwrap()))
+        TestApp::from(app(AppState::new(test_config(), store).unwrap()))
+    }
+
+    /// The app serving the built app in `dist` (see [`fake_dist`]).
+    pub fn serving(dist: &Path, branding: Branding) -> TestApp {
+        let mut cfg = test_config();
+        cfg.dist_dir = Some(dist.to_path_buf());
+        cfg.branding = branding;
+        TestApp::from(app(AppState::new(cfg, Store::in_memory().unwrap()).unwrap()))
     }
 
     pub async fn send(&self, req: Request<Body>) -> Reply {

@@ -1,0 +1,54 @@
+//! The page frame (brand header with the test-mode badge, the content, the legal line) and the
+//! checkout's two columns.
+
+use billing::wire::Branding;
+use leptos::prelude::*;
+
+/// Header, main content and footer around every page. `return_url` puts the way back to the
+/// IDE at the top.
+#[component]
+pub fn PageFrame(
+    branding: Branding,
+    test_mode: bool,
+    #[prop(optional, into)] return_url: Option<String>,
+    children: Children,
+) -> impl IntoView {
+    let back = return_url.map(|href| {
+        view! {
+            <a class="return-link" href=href>
+                {branding.return_link_text.clone()}
+            </a>
+        }
+    });
+    view! {
+        <header class="topbar">
+            <span class="brand-mark" aria-hidden="true">"K"</span>
+            <span class="brand-name">{branding.product_name.clone()}</span>
+            {test_mode.then(TestModeBadge)}
+            {back}
+        </header>
+        <main class="page" id="main">
+            {children()}
+        </main>
+        <footer class="legal">
+            <p>{branding.legal_line.clone()}</p>
+        </footer>
+    }
+}
+
+/// Tells the user that nothing here moves real money.
+#[component]
+pub fn TestModeBadge() -> impl IntoView {
+    view! { <span class="badge-test" title="No real payments are made in test mode">"Test mode"</span> }
+}
+
+/// The checkout's columns: what is bought beside the form (summary first on narrow screens).
+#[component]
+pub fn CheckoutColumns(summary: AnyView, children: Children) -> impl IntoView {
+    view! {
+        <div class="checkout">
+            <div class="checkout-summary">{summary}</div>
+            <div class="checkout-form card">{children()}</div>
+        </div>
+    }
+}
