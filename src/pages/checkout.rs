@@ -26,27 +26,25 @@ use views::order_summary::OrderSummary;
 
 /// `/checkout/{session_id}`: loads the session and shows the page for its state. Until it has
 /// loaded, nothing is mounted: the HTML's shell (with the order summary the server put in it)
-/// stays on screen, so the summary does not flash away.
+/// stays on screen, so the summary does not flash away. A retry keeps the page until it answers.
 #[component]
 pub fn CheckoutPage(session_id: String) -> impl IntoView {
-    let session = {
+    let session = RwSignal::new(None::<Result<CheckoutView, ApiError>>);
+    let load = {
         let session_id = session_id.clone();
-        LocalResource::new(move || api::checkout_session(session_id.clone()))
+        move || {
+            let session_id = session_id.clone();
+            leptos::task::spawn_local(async move { session.set(Some(api::checkout_session(session_id).await)) });
+        }
     };
-    let reload = Callback::new(move |_| session.refetch());
-    view! {
-        <Transition>
-            {move || {
-                let session_id = session_id.clone();
-                Suspend::new(async move {
-                    let page = match session.await {
-                        Ok(checkout) => view! { <CheckoutForSession session_id=session_id checkout=checkout /> }.into_any(),
-                        Err(error) => view! { <CheckoutErrorPage error=error on_retry=reload /> }.into_any(),
-                    };
-                    view! { <AppRoot>{page}</AppRoot> }
-                })
-            }}
-        </Transition>
+    load();
+    let reload = Callback::new(move |_| load());
+    move || {
+        let page = match session.get()? {
+            Ok(checkout) => view! { <CheckoutForSession session_id=session_id.clone() checkout=checkout /> }.into_any(),
+            Err(error) => view! { <CheckoutErrorPage error=error on_retry=reload /> }.into_any(),
+        };
+        Some(view! { <AppRoot>{page}</AppRoot> })
     }
 }
 
@@ -245,12 +243,45 @@ enum FlowPage {
     CannotBuy(&'static str, &'static str),
 }
 
+/// Paying, one step at a time: the latest step's result and whether one is on its way. Plain
+/// async rather than an `Action`, which costs the bundle more than this page needs.
+#[derive(Clone, Copy)]
+struct Payer {
+    session_id: StoredValue<String>,
+    memory: StoredValue<AttemptMemory>,
+    result: RwSignal<Option<PayResult>>,
+    pending: RwSignal<bool>,
+}
+
+impl Payer {
+    fn new(session_id: String) -> Payer {
+        Payer {
+            session_id: StoredValue::new(session_id),
+            memory: StoredValue::new(AttemptMemory::default()),
+            result: RwSignal::new(None),
+            pending: RwSignal::new(false),
+        }
+    }
+
+    /// Runs `step` unless one is already on its way.
+    fn dispatch(self, step: PayStep) {
+        if self.pending.get_untracked() {
+            return;
+        }
+        self.pending.set(true);
+        leptos::task::spawn_local(async move {
+            let result = run_step(self.session_id.get_value(), step, self.memory).await;
+            self.result.set(Some(result));
+            self.pending.set(false);
+        });
+    }
+}
+
 /// The checkout form and what follows it.
 #[component]
 fn PaymentFlow(session_id: String, checkout: CheckoutView) -> impl IntoView {
-    let memory = StoredValue::new(AttemptMemory::default());
-    let pay = Action::new_local(move |step: &PayStep| run_step(session_id.clone(), step.clone(), memory));
-    let result = pay.value();
+    let pay = Payer::new(session_id);
+    let result = pay.result;
     let page = Memo::new(move |_| match result.get() {
         Some(PayResult::Paid(receipt)) => FlowPage::Paid(Box::new(receipt)),
         Some(PayResult::Locked) => FlowPage::Locked,
@@ -272,10 +303,10 @@ fn PaymentFlow(session_id: String, checkout: CheckoutView) -> impl IntoView {
 
 /// Summary and form side by side (summary first on narrow screens).
 #[component]
-fn CheckoutFormPage(checkout: CheckoutView, pay: Action<PayStep, PayResult>) -> impl IntoView {
+fn CheckoutFormPage(checkout: CheckoutView, pay: Payer) -> impl IntoView {
     // The quote shown: the session's, or the new one the server gave when the price changed.
     let initial = checkout.quote.clone();
-    let result = pay.value();
+    let result = pay.result;
     let quote = Memo::new(move |previous: Option<&Option<Quote>>| match result.get() {
         Some(PayResult::Repriced { quote, .. }) => Some(*quote),
         _ => previous.cloned().unwrap_or_else(|| initial.clone()),
@@ -295,7 +326,7 @@ fn CheckoutFormPage(checkout: CheckoutView, pay: Action<PayStep, PayResult>) -> 
 
 /// Email, payment method, card details, Subscribe and the answers to it.
 #[component]
-fn PaymentForm(checkout: CheckoutView, pay: Action<PayStep, PayResult>, quote: Memo<Option<Quote>>) -> impl IntoView {
+fn PaymentForm(checkout: CheckoutView, pay: Payer, quote: Memo<Option<Quote>>) -> impl IntoView {
     let email = RwSignal::new(checkout.email.clone().unwrap_or_default());
     let email_touched = RwSignal::new(false);
     let email_error = Memo::new(move |_| validate::validate_email(&email.get()).err().map(|e| e.message().to_string()));
@@ -310,8 +341,8 @@ fn PaymentForm(checkout: CheckoutView, pay: Action<PayStep, PayResult>, quote: M
         None => card_check.get().ok().map(PaymentChoice::NewCard),
     });
     let valid = Memo::new(move |_| email_error.get().is_none() && payment.get().is_some());
-    let pending = pay.pending();
-    let result = pay.value();
+    let pending = pay.pending;
+    let result = pay.result;
     let last_step = StoredValue::new(None::<PayStep>);
     let submit = move || {
         if pending.get_untracked() {
@@ -397,12 +428,8 @@ fn EmailField(
 
 /// The bank's 3-D Secure dialog while a payment waits for it; Subscribe has the focus after.
 #[component]
-fn BankCheck(
-    pay: Action<PayStep, PayResult>,
-    quote: Memo<Option<Quote>>,
-    return_focus: NodeRef<html::Button>,
-) -> impl IntoView {
-    let result = pay.value();
+fn BankCheck(pay: Payer, quote: Memo<Option<Quote>>, return_focus: NodeRef<html::Button>) -> impl IntoView {
+    let result = pay.result;
     let challenge = Memo::new(move |_| match result.get() {
         Some(PayResult::NeedsAuthentication { challenge_id }) => Some(challenge_id),
         _ => None,
@@ -422,7 +449,7 @@ fn BankCheck(
     });
     let amount =
         Signal::derive(move || quote.with(|q| q.as_ref().map(|q| q.total_due_today.to_string()).unwrap_or_default()));
-    view! { <PendingChallenge challenge=challenge amount=amount busy=pay.pending() on_answer=on_answer /> }
+    view! { <PendingChallenge challenge=challenge amount=amount busy=pay.pending on_answer=on_answer /> }
 }
 
 /// What the user authorizes by subscribing: today's charge and every renewal until they cancel.
@@ -442,7 +469,7 @@ fn ConsentLine(product: String, quote: Memo<Option<Quote>>) -> impl IntoView {
 }
 
 /// What went wrong with the last payment attempt, in the alert next to the form.
-fn pay_alert(result: MappedSignal<Option<PayResult>>) -> Signal<Option<AlertText>> {
+fn pay_alert(result: RwSignal<Option<PayResult>>) -> Signal<Option<AlertText>> {
     Signal::derive(move || {
         match result.get() {
         Some(PayResult::Declined { decline, attempts_left }) => Some(AlertText::new(decline.message).with_note(
