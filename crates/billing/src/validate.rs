@@ -384,10 +384,10 @@ impl PostalError {
     }
 }
 
-/// The postal code for `country`, normalised (upper case, single spaces). Returns `None` when the
+/// The postal code for `country`, normalised (ASCII letters in upper case, single spaces). Returns `None` when the
 /// country does not need one and none was given.
 pub fn validate_postal_code(input: &str, country: &str) -> Result<Option<String>, PostalError> {
-    let cleaned: String = input.trim().to_uppercase().split_whitespace().collect::<Vec<_>>().join(" ");
+    let cleaned: String = input.trim().to_ascii_uppercase().split_whitespace().collect::<Vec<_>>().join(" ");
     let requirement = countries::postal_requirement(country);
     if cleaned.is_empty() {
         return match requirement {
