@@ -474,6 +474,7 @@ async fn the_summary_painted_before_the_app_is_the_one_it_mounts_in_the_same_pla
             let painted = browser.client.execute(SUMMARY_NOW, vec![]).await.unwrap();
             assert_eq!(painted["shell"], true, "{plan}: without the wasm, the server's shell is the page");
             assert!(painted["markup"].as_str().is_some_and(|m| m.contains("Total due today")), "{plan}: {painted}");
+            browser.screenshot(&format!("checkout-first-paint-{plan}-{width}")).await;
 
             browser.cdp("Network.setBlockedURLs", json!({"urls": []})).await;
             browser.goto(&url).await;
