@@ -13,6 +13,8 @@ pub const BINARYEN_NPM: &str = "binaryen@132.0.0";
 pub const ESBUILD_NPM: &str = "esbuild@0.28.2";
 pub const BINARYEN_VERSION: &str = "version 132";
 pub const AXE_NPM: &str = "axe-core@4.14.1";
+/// localstripe (PyPI), a stand-in for Stripe's API and Stripe.js, for the tests of Stripe mode.
+pub const LOCALSTRIPE_VERSION: &str = "1.15.10";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
@@ -95,6 +97,24 @@ fn npm_tools() -> Result<(), String> {
         .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
         .arg(tools_dir())
         .args([BINARYEN_NPM, ESBUILD_NPM, AXE_NPM]))
+}
+
+/// localstripe, pinned, in a virtual environment under `.tools/localstripe` (its own Python
+/// packages, nothing installed system-wide).
+pub fn localstripe() -> Result<(), String> {
+    step("Checking localstripe (Stripe mode's tests)");
+    let venv = tools_dir().join("localstripe");
+    let pip = venv.join("bin/pip");
+    let installed = output_of(Command::new(&pip).args(["show", "localstripe"])).unwrap_or_default();
+    if installed.lines().any(|l| l == format!("Version: {LOCALSTRIPE_VERSION}")) {
+        println!("    localstripe {LOCALSTRIPE_VERSION}: present");
+        return Ok(());
+    }
+    println!("    installing localstripe {LOCALSTRIPE_VERSION} into .tools/localstripe (python3 -m venv, pip)");
+    run(Command::new("python3").args(["-m", "venv"]).arg(&venv)).map_err(|e| {
+        format!("{e}; Stripe mode's tests need Python 3 with venv (Debian: apt-get install python3-venv)")
+    })?;
+    run(Command::new(&pip).args(["install", "--quiet", &format!("localstripe=={LOCALSTRIPE_VERSION}")]))
 }
 
 /// Chromium and chromedriver: Debian's packages, installed with apt where we can.

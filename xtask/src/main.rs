@@ -63,6 +63,7 @@ fn test(args: &[String]) -> Result<(), String> {
     let started = std::time::Instant::now();
     bootstrap::build_tools()?;
     bootstrap::browser_tools()?;
+    bootstrap::localstripe()?;
 
     step("cargo fmt --check");
     run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;

@@ -18,6 +18,7 @@ pub mod routes;
 pub mod serve;
 pub mod static_files;
 pub mod store;
+pub mod stripe;
 pub mod subscriptions;
 pub mod webhooks;
 

@@ -3,6 +3,8 @@
 //! error body.
 #![allow(dead_code)]
 
+pub mod localstripe;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};

@@ -1,0 +1,345 @@
+//! A small typed client for exactly the Stripe API calls Stripe mode makes (Customers,
+//! SetupIntents, PaymentIntents), and the verification of Stripe's webhook signatures.
+//!
+//! Every POST carries an `Idempotency-Key` (ours, recorded with the attempt before the call), and
+//! is retried with the same key when no answer arrived (network errors, timeouts), on 429 and on
+//! 5xx; any other answer is final. `Stripe-Version` pins the API version this was written against.
+//! Why not async-stripe: see the README's Stripe section.
+
+use billing::wire::DeclineCode;
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use subtle::ConstantTimeEq;
+
+/// The API version the requests and the decoded fields were written against.
+pub const STRIPE_VERSION: &str = "2024-06-20";
+/// Stripe's API origin, the default of `--stripe-api-base`.
+pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
+/// How far a webhook's signed timestamp may be from now.
+pub const WEBHOOK_TOLERANCE_SECS: i64 = 300;
+const TRIES: u32 = 3;
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The client: one connection pool, the secret key, the API origin.
+#[derive(Clone)]
+pub struct StripeClient {
+    http: reqwest::Client,
+    base: String,
+    secret_key: String,
+}
+
+impl std::fmt::Debug for StripeClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("StripeClient").field("base", &self.base).finish_non_exhaustive()
+    }
+}
+
+/// Why a call did not give the object asked for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StripeError {
+    /// Stripe answered with an error object (a decline, a bad request, a missing object).
+    #[error("Stripe answered {status}: {message}")]
+    Api { status: u16, code: Option<String>, decline_code: Option<String>, message: String },
+    /// No final answer after every try: whether the call took effect is unknown until the object is
+    /// retrieved.
+    #[error("Stripe could not be reached: {0}")]
+    Unavailable(String),
+    /// An answer this build cannot read.
+    #[error("Stripe's answer could not be read: {0}")]
+    Malformed(String),
+}
+
+impl StripeError {
+    /// The card's decline as our code, if this error is one.
+    pub fn decline(&self) -> Option<DeclineCode> {
+        let StripeError::Api { code, decline_code, .. } = self else {
+            return None;
+        };
+        let reason = decline_code.as_deref().or(code.as_deref())?;
+        Some(match reason {
+            "insufficient_funds" => DeclineCode::InsufficientFunds,
+            "expired_card" => DeclineCode::ExpiredCard,
+            "incorrect_cvc" | "invalid_cvc" => DeclineCode::IncorrectCvc,
+            "processing_error" => DeclineCode::ProcessingError,
+            "authentication_required" | "payment_intent_authentication_failure" => DeclineCode::AuthenticationFailed,
+            "card_declined" | "generic_decline" | "do_not_honor" | "lost_card" | "stolen_card" | "fraudulent" => {
+                DeclineCode::Generic
+            }
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Customer {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SetupIntent {
+    pub id: String,
+    pub status: String,
+    pub customer: Option<String>,
+    pub payment_method: Option<String>,
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PaymentIntent {
+    pub id: String,
+    pub status: String,
+    pub amount: i64,
+    pub currency: String,
+    pub customer: Option<String>,
+    pub payment_method: Option<String>,
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A charge of a saved card, confirmed on creation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPayment<'a> {
+    pub amount_cents: i64,
+    pub currency: &'a str,
+    pub customer: &'a str,
+    pub payment_method: &'a str,
+    /// True when the user is not on the page (renewals, upgrades with the card on file).
+    pub off_session: bool,
+    pub metadata: &'a [(&'a str, &'a str)],
+}
+
+#[derive(Deserialize)]
+struct ErrorEnvelope {
+    error: ErrorObject,
+}
+
+#[derive(Deserialize)]
+struct ErrorObject {
+    code: Option<String>,
+    decline_code: Option<String>,
+    message: Option<String>,
+}
+
+type Form = Vec<(String, String)>;
+
+fn field(key: &str, value: impl ToString) -> (String, String) {
+    (key.to_string(), value.to_string())
+}
+
+fn metadata(form: &mut Form, pairs: &[(&str, &str)]) {
+    form.extend(pairs.iter().map(|(k, v)| field(&format!("metadata[{k}]"), v)));
+}
+
+impl StripeClient {
+    pub fn new(base: &str, secret_key: &str) -> StripeClient {
+        let http = reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build().unwrap_or_default();
+        StripeClient { http, base: base.trim_end_matches('/').to_string(), secret_key: secret_key.to_string() }
+    }
+
+    /// A Customer for one of our accounts.
+    pub async fn create_customer(&self, account_id: &str, email: &str, key: &str) -> Result<Customer, StripeError> {
+        let mut form = vec![field("email", email)];
+        metadata(&mut form, &[("account_id", account_id)]);
+        self.post("/v1/customers", form, key).await
+    }
+
+    /// A SetupIntent that saves a card for later off-session charges; the page confirms it with
+    /// Stripe.js.
+    pub async fn create_setup_intent(
+        &self,
+        customer: &str,
+        meta: &[(&str, &str)],
+        key: &str,
+    ) -> Result<SetupIntent, StripeError> {
+        let mut form =
+            vec![field("customer", customer), field("usage", "off_session"), field("payment_method_types[]", "card")];
+        metadata(&mut form, meta);
+        self.post("/v1/setup_intents", form, key).await
+    }
+
+    /// Creates and confirms a PaymentIntent for a saved card. A decline is `Err(Api)` with its
+    /// code; `requires_action` comes back as the intent, for the page to finish with Stripe.js.
+    pub async fn create_payment(&self, payment: &NewPayment<'_>, key: &str) -> Result<PaymentIntent, StripeError> {
+        let mut form = vec![
+            field("amount", payment.amount_cents),
+            field("currency", payment.currency),
+            field("customer", payment.customer),
+            field("payment_method", payment.payment_method),
+            field("confirm", "true"),
+        ];
+        if payment.off_session {
+            form.push(field("off_session", "true"));
+        }
+        metadata(&mut form, payment.metadata);
+        self.post("/v1/payment_intents", form, key).await
+    }
+
+    pub async fn payment_intent(&self, id: &str) -> Result<PaymentIntent, StripeError> {
+        self.get(&format!("/v1/payment_intents/{}", path_segment(id)?)).await
+    }
+
+    pub async fn setup_intent(&self, id: &str) -> Result<SetupIntent, StripeError> {
+        self.get(&format!("/v1/setup_intents/{}", path_segment(id)?)).await
+    }
+
+    async fn post<T: for<'de> Deserialize<'de>>(&self, path: &str, form: Form, key: &str) -> Result<T, StripeError> {
+        let request = || self.http.post(format!("{}{path}", self.base)).header("Idempotency-Key", key).form(&form);
+        self.send(request).await
+    }
+
+    async fn get<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Result<T, StripeError> {
+        self.send(|| self.http.get(format!("{}{path}", self.base))).await
+    }
+
+    /// Sends the request built by `request`, again (the same key) while no final answer came.
+    async fn send<T: for<'de> Deserialize<'de>>(
+        &self,
+        request: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<T, StripeError> {
+        let mut backoff = FIRST_BACKOFF;
+        let mut last = String::new();
+        for attempt in 1..=TRIES {
+            let sent = request().bearer_auth(&self.secret_key).header("Stripe-Version", STRIPE_VERSION).send().await;
+            match sent {
+                Ok(response) if !is_retryable(response.status()) => return decode(response).await,
+                Ok(response) => last = format!("HTTP {}", response.status().as_u16()),
+                Err(e) => last = if e.is_timeout() { "timed out".into() } else { "connection failed".into() },
+            }
+            if attempt < TRIES {
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+            }
+        }
+        Err(StripeError::Unavailable(last))
+    }
+}
+
+fn is_retryable(status: reqwest::StatusCode) -> bool {
+    status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+}
+
+/// Ids come from Stripe, but are checked before they go into a path.
+fn path_segment(id: &str) -> Result<&str, StripeError> {
+    let ok = !id.is_empty() && id.len() <= 255 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if ok { Ok(id) } else { Err(StripeError::Malformed("not a Stripe id".into())) }
+}
+
+async fn decode<T: for<'de> Deserialize<'de>>(response: reqwest::Response) -> Result<T, StripeError> {
+    let status = response.status().as_u16();
+    let body = response.bytes().await.map_err(|_| StripeError::Unavailable("answer cut off".into()))?;
+    if (200..300).contains(&status) {
+        return serde_json::from_slice(&body).map_err(|e| StripeError::Malformed(e.to_string()));
+    }
+    let error = serde_json::from_slice::<ErrorEnvelope>(&body).map_err(|e| StripeError::Malformed(e.to_string()))?;
+    Err(StripeError::Api {
+        status,
+        code: error.error.code,
+        decline_code: error.error.decline_code,
+        message: error.error.message.unwrap_or_default(),
+    })
+}
+
+/// Why a webhook was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    #[error("no valid Stripe-Signature header")]
+    Malformed,
+    #[error("the signed timestamp is more than 5 minutes from now")]
+    Stale,
+    #[error("no signature matches")]
+    Forged,
+}
+
+/// Checks a `Stripe-Signature: t=<unix>,v1=<hex>[,v1=...]` header against the raw body: one `v1`
+/// must be HMAC-SHA256 of `"{t}.{body}"` under `secret` (compared in constant time) and `t` within
+/// [`WEBHOOK_TOLERANCE_SECS`] of `now_unix`.
+pub fn verify_webhook(body: &[u8], header: &str, secret: &str, now_unix: i64) -> Result<(), WebhookError> {
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
+            Some(("v1", hex)) => signatures.push(hex),
+            _ => {}
+        }
+    }
+    let (Some(t), false) = (timestamp, signatures.is_empty()) else {
+        return Err(WebhookError::Malformed);
+    };
+    if (now_unix - t).abs() > WEBHOOK_TOLERANCE_SECS {
+        return Err(WebhookError::Stale);
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| WebhookError::Malformed)?;
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(body);
+    let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let matches = signatures.iter().any(|s| bool::from(s.as_bytes().ct_eq(expected.as_bytes())));
+    if matches { Ok(()) } else { Err(WebhookError::Forged) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sign(body: &str, secret: &str, t: i64) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(format!("{t}.{body}").as_bytes());
+        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn webhook_signatures_are_checked_for_key_body_and_time() {
+        let (body, secret, now) = (r#"{"id":"evt_1"}"#, "whsec_test", 1_800_000_000);
+        let good = sign(body, secret, now);
+        let header = format!("t={now},v1={good}");
+        assert_eq!(verify_webhook(body.as_bytes(), &header, secret, now + 299), Ok(()));
+        // A rolled secret: Stripe sends one v1 per secret; any one may match.
+        let rolled = format!("t={now},v1={},v1={good}", sign(body, "whsec_old", now));
+        assert_eq!(verify_webhook(body.as_bytes(), &rolled, secret, now), Ok(()));
+        let cases = [
+            (format!("t={now},v1={}", sign(body, "whsec_other", now)), now, WebhookError::Forged),
+            (format!("t={now},v1={good}"), now + 301, WebhookError::Stale),
+            (format!("t={now},v1={good}"), now - 301, WebhookError::Stale),
+            (format!("t={},v1={good}", now + 1), now, WebhookError::Forged),
+            (format!("t={now},v0={good}"), now, WebhookError::Malformed),
+            (format!("v1={good}"), now, WebhookError::Malformed),
+            ("garbage".to_string(), now, WebhookError::Malformed),
+        ];
+        for (header, at, expected) in cases {
+            assert_eq!(verify_webhook(body.as_bytes(), &header, secret, at), Err(expected), "{header}");
+        }
+        assert_eq!(verify_webhook(br#"{"id":"evt_2"}"#, &header, secret, now), Err(WebhookError::Forged));
+    }
+
+    #[test]
+    fn declines_map_to_our_codes() {
+        let api = |code: &str, decline: Option<&str>| StripeError::Api {
+            status: 402,
+            code: Some(code.into()),
+            decline_code: decline.map(Into::into),
+            message: String::new(),
+        };
+        assert_eq!(api("card_declined", Some("insufficient_funds")).decline(), Some(DeclineCode::InsufficientFunds));
+        assert_eq!(api("card_declined", None).decline(), Some(DeclineCode::Generic));
+        assert_eq!(api("expired_card", None).decline(), Some(DeclineCode::ExpiredCard));
+        assert_eq!(api("incorrect_cvc", None).decline(), Some(DeclineCode::IncorrectCvc));
+        assert_eq!(api("resource_missing", None).decline(), None);
+        assert_eq!(StripeError::Unavailable("x".into()).decline(), None);
+    }
+
+    #[test]
+    fn ids_are_checked_before_they_reach_a_path() {
+        assert_eq!(path_segment("pi_123abc"), Ok("pi_123abc"));
+        for bad in ["", "pi_1/../../v1/customers", "pi 1", "pi_1?expand=x"] {
+            assert!(path_segment(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! localstripe (a stateful stand-in for Stripe's API and Stripe.js) on a free port, for the tests
+//! of Stripe mode. `cargo xtask` installs it into `.tools/localstripe`; `LOCALSTRIPE` names another
+//! binary. A test that needs it fails, never skips, when it is missing.
+
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const SECRET_KEY: &str = "sk_test_localstripe_0123456789";
+
+pub struct LocalStripe {
+    pub base: String,
+    child: Child,
+}
+
+fn binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("LOCALSTRIPE") {
+        return PathBuf::from(path);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.tools/localstripe/bin/localstripe")
+}
+
+impl LocalStripe {
+    pub fn start() -> LocalStripe {
+        let binary = binary();
+        assert!(binary.exists(), "no localstripe at {}: run `cargo xtask test`, which installs it", binary.display());
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(&binary)
+            .args(["--port", &port.to_string(), "--from-scratch"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "localstripe did not start on port {port}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        LocalStripe { base: format!("http://127.0.0.1:{port}"), child }
+    }
+
+    /// What Stripe.js does in the page: turns card details into a PaymentMethod and confirms the
+    /// SetupIntent with it. Only tests send card numbers to (local)stripe's API directly.
+    pub async fn confirm_setup_with_card(&self, setup_intent: &str, number: &str) -> reqwest::Response {
+        let pm = self.payment_method(number).await;
+        reqwest::Client::new()
+            .post(format!("{}/v1/setup_intents/{setup_intent}/confirm", self.base))
+            .basic_auth(SECRET_KEY, Some(""))
+            .form(&[("payment_method", pm.as_str())])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A PaymentMethod for a test card number (what Stripe.js makes of the Element's fields).
+    pub async fn payment_method(&self, number: &str) -> String {
+        let http = reqwest::Client::new();
+        let card = [
+            ("type", "card"),
+            ("card[number]", number),
+            ("card[exp_month]", "12"),
+            ("card[exp_year]", "2034"),
+            ("card[cvc]", "123"),
+        ];
+        let pm = http
+            .post(format!("{}/v1/payment_methods", self.base))
+            .basic_auth(SECRET_KEY, Some(""))
+            .form(&card)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let pm: serde_json::Value = serde_json::from_slice(&pm).unwrap();
+        pm["id"].as_str().unwrap().to_string()
+    }
+}
+
+impl Drop for LocalStripe {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
