@@ -73,6 +73,7 @@ pub enum ErrorCode {
     AlreadySubscribed,
     NoSubscription,
     IdempotencyConflict,
+    PaymentInProgress,
     ChallengeNotFound,
     QuoteChanged,
     ClockBackwards,

@@ -6,7 +6,7 @@ use crate::AppState;
 use crate::error::AppError;
 use crate::events::{self, EventType};
 use crate::ids::new_id;
-use crate::processor::{self, CardBehavior, ChargeKind, ChargeResult};
+use crate::processor::{ChargeKind, ChargeResult};
 use crate::store::{self, Account, CheckoutSession, PaymentMethod};
 use billing::Money;
 use billing::proration::{self};
@@ -142,7 +142,8 @@ pub fn usable_payment_method(
     if mine { Ok(pm) } else { Err(AppError::InvalidPaymentMethod) }
 }
 
-fn charge_kind(pm: &PaymentMethod) -> ChargeKind {
+/// Whether a charge is the card's first payment or a later one (which 0341 fails).
+pub fn charge_kind(pm: &PaymentMethod) -> ChargeKind {
     if pm.payments == 0 { ChargeKind::First } else { ChargeKind::Later }
 }
 
@@ -155,20 +156,19 @@ pub struct CheckoutPayment<'a> {
     pub expected_total: Money,
 }
 
-/// Charges a checkout session's first payment and acts on the result.
-pub fn pay_checkout(
+/// Acts on a checkout's charge result: the subscription, a 3-D Secure challenge, or a decline.
+pub fn record_charge(
     conn: &Connection,
     payment: &CheckoutPayment<'_>,
     pm: &PaymentMethod,
-    authenticated: bool,
+    result: ChargeResult,
     now: OffsetDateTime,
 ) -> Result<PaymentOutcome, AppError> {
     let CheckoutPayment { session, account, email, expected_total } = *payment;
     // Checked again here, in the transaction that records the charge: another session of the same
     // account may have paid since this one was confirmed (a 3-D Secure answer comes much later).
     ensure_eligible(conn, account)?;
-    let behavior = CardBehavior::parse(&pm.behavior);
-    match processor::charge(behavior, charge_kind(pm), authenticated) {
+    match result {
         ChargeResult::Succeeded => {
             let receipt = fulfil_checkout(conn, session, account, pm, email, now)?;
             Ok(PaymentOutcome::Succeeded { receipt })

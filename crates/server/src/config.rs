@@ -29,6 +29,9 @@ pub struct Config {
     pub webhook_secret: Option<String>,
     /// How deliveries are retried.
     pub webhook_schedule: crate::webhooks::Schedule,
+    /// How long a charge waits for another charge of the same account (another tab) to finish
+    /// before it answers `payment_in_progress`.
+    pub charge_wait: std::time::Duration,
 }
 
 impl Config {
@@ -50,6 +53,7 @@ impl Config {
             webhook_urls: Vec::new(),
             webhook_secret: None,
             webhook_schedule: crate::webhooks::Schedule::default(),
+            charge_wait: std::time::Duration::from_secs(15),
         }
     }
 

@@ -51,6 +51,8 @@ pub enum AppError {
     NoSubscription,
     #[error("This idempotency key was already used with a different request.")]
     IdempotencyConflict,
+    #[error("Another payment for this account is still being processed. Wait a moment, then try again.")]
+    PaymentInProgress,
     #[error("There is no authentication waiting for this payment.")]
     ChallengeNotFound,
     #[error(
@@ -99,6 +101,7 @@ impl AppError {
             E::AlreadySubscribed => ErrorCode::AlreadySubscribed,
             E::NoSubscription => ErrorCode::NoSubscription,
             E::IdempotencyConflict => ErrorCode::IdempotencyConflict,
+            E::PaymentInProgress => ErrorCode::PaymentInProgress,
             E::ChallengeNotFound => ErrorCode::ChallengeNotFound,
             E::QuoteChanged => ErrorCode::QuoteChanged,
             E::ClockBackwards => ErrorCode::ClockBackwards,
@@ -125,6 +128,7 @@ impl AppError {
             | C::AlreadySubscribed
             | C::NoSubscription
             | C::IdempotencyConflict
+            | C::PaymentInProgress
             | C::QuoteChanged
             | C::ClockBackwards => StatusCode::CONFLICT,
             C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

@@ -61,14 +61,38 @@ fn replay_or_run<T: Serialize + DeserializeOwned>(
     now: OffsetDateTime,
     work: impl FnOnce() -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    if let Some((stored, _, body)) = store::get_idempotent(conn, request.scope, request.key, since)? {
-        if stored != request.fingerprint {
-            return Err(AppError::IdempotencyConflict);
-        }
-        return serde_json::from_str(&body).map_err(|e| AppError::Internal(e.to_string()));
+    if let Some(answer) = stored(conn, request, since)? {
+        return Ok(answer);
     }
     let answer = work()?;
-    let body = serde_json::to_string(&answer).map_err(|e| AppError::Internal(e.to_string()))?;
+    keep(conn, request, &answer, now)?;
+    Ok(answer)
+}
+
+/// The answer kept for this key since `since`, if any; the key with another request is a
+/// conflict.
+pub fn stored<T: DeserializeOwned>(
+    conn: &Connection,
+    request: &Keyed<'_>,
+    since: OffsetDateTime,
+) -> Result<Option<T>, AppError> {
+    let Some((stored, _, body)) = store::get_idempotent(conn, request.scope, request.key, since)? else {
+        return Ok(None);
+    };
+    if stored != request.fingerprint {
+        return Err(AppError::IdempotencyConflict);
+    }
+    serde_json::from_str(&body).map(Some).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// Keeps `answer` as this key's, for good.
+pub fn keep<T: Serialize>(
+    conn: &Connection,
+    request: &Keyed<'_>,
+    answer: &T,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
+    let body = serde_json::to_string(answer).map_err(|e| AppError::Internal(e.to_string()))?;
     let stored = IdempotentAnswer {
         scope: request.scope,
         key: request.key,
@@ -76,8 +100,7 @@ fn replay_or_run<T: Serialize + DeserializeOwned>(
         status: 200,
         body: &body,
     };
-    store::put_idempotent(conn, &stored, now)?;
-    Ok(answer)
+    store::put_idempotent(conn, &stored, now)
 }
 
 /// A 3-D Secure answer, once: the first answer's outcome is stored with the challenge, and

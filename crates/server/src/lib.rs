@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod checkout;
+pub mod checkout_charge;
 pub mod clock;
 pub mod config;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod events;
 pub mod idempotency;
 pub mod ids;
 pub mod limits;
+pub mod payments;
 pub mod plan_changes;
 pub mod processor;
 pub mod renewals;
@@ -52,6 +54,8 @@ pub struct Inner {
     pub failed_keys: limits::FailedKeys,
     /// The secret webhook events are signed with.
     pub webhook_secret: String,
+    /// Who moves the money.
+    pub processor: payments::Processor,
 }
 
 impl std::ops::Deref for AppState {
@@ -78,14 +82,17 @@ impl AppState {
         };
         let site = static_files::Site::load(config.dist_dir.as_deref())?;
         let clock = Clock::new(frozen);
+        let started_at = clock.now();
         let webhook_secret = store
             .write_blocking(|tx| {
+                payments::settle_abandoned(tx, started_at)?;
                 events::set_endpoints(tx, &config.webhook_urls)?;
                 events::signing_secret(tx, config.webhook_secret.as_deref())
             })
             .map_err(|e| format!("{e:?}"))?;
         let failed_keys = limits::FailedKeys::default();
-        Ok(AppState(Arc::new(Inner { config, store, clock, site, failed_keys, webhook_secret })))
+        let processor = payments::Processor::default();
+        Ok(AppState(Arc::new(Inner { config, store, clock, site, failed_keys, webhook_secret, processor })))
     }
 
     /// Starts delivering events to the configured webhook endpoints (once, inside a runtime).

@@ -138,6 +138,19 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_pending ON deliveries(endpoint, event_seq) WHERE done_at IS NULL;
 CREATE INDEX events_by_account ON events(account_id, seq);
 "#,
+    r#"
+-- Charges are recorded before the processor is called and finished after: one in flight per
+-- account (the unique index), settled at start if a stop left one pending.
+CREATE TABLE payment_attempts (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    finished_at INTEGER
+);
+CREATE UNIQUE INDEX payment_attempts_one_pending ON payment_attempts(account_id) WHERE status = 'pending';
+"#,
 ];
 
 /// How long a connection waits for the writer's lock before giving up.

@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use axum::routing::get as get_route;
 use checkout_server::store::{self, Account, Subscription};
-use checkout_server::{Store, guarded, renewals};
+use checkout_server::{Store, guarded, payments, renewals};
 use common::*;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -40,6 +40,44 @@ async fn a_bank_approval_after_another_tab_paid_charges_nothing() {
     assert_eq!(paid[0]["amount"], 1000);
     let sub = app.get("/v1/accounts/acct-two-tabs/subscription", Some(KEY)).await;
     assert_eq!(sub.body["plan"], "pro");
+}
+
+/// A charge is recorded as pending before the processor is asked: one a stop left pending is
+/// settled when the server starts again, and frees the account.
+#[tokio::test]
+async fn a_charge_left_pending_by_a_stop_is_settled_when_the_server_starts_again() {
+    let store = Store::in_memory().unwrap();
+    let app = TestApp::on(store.clone());
+    let session = app.new_session("acct-stopped", "pro").await;
+    let pm = app.tokenize(&session, "4242424242424242").await;
+    let now = time::macros::datetime!(2026-11-16 00:00 UTC);
+    store.write_blocking(|tx| payments::claim(tx, "acct-stopped", "checkout", now)).unwrap().unwrap();
+
+    let restarted = TestApp::on(store.clone());
+    assert_eq!(restarted.confirm(&session, &pm, "k1").await.body["status"], "succeeded");
+    assert_eq!(restarted.invoices("acct-stopped").await.len(), 1);
+}
+
+/// One charge per account at a time: while another is in flight (another tab, another
+/// session), a confirm waits, then says so and charges nothing; once it ends, the same confirm
+/// goes through.
+#[tokio::test]
+async fn a_confirm_waits_for_the_accounts_charge_in_flight_and_never_overlaps_it() {
+    let store = Store::in_memory().unwrap();
+    let app = TestApp::configured(store.clone(), |cfg| cfg.charge_wait = std::time::Duration::from_millis(300));
+    let session = app.new_session("acct-in-flight", "pro").await;
+    let pm = app.tokenize(&session, "4242424242424242").await;
+    let now = time::macros::datetime!(2026-11-16 00:00 UTC);
+    let other = store.write_blocking(|tx| payments::claim(tx, "acct-in-flight", "checkout", now)).unwrap().unwrap();
+    assert_eq!(store.write_blocking(|tx| payments::claim(tx, "acct-in-flight", "portal", now)).unwrap(), None);
+
+    let waited = app.confirm(&session, &pm, "k1").await;
+    assert_error(&waited, StatusCode::CONFLICT, "payment_in_progress");
+    assert!(app.invoices("acct-in-flight").await.is_empty());
+
+    store.write_blocking(|tx| payments::finish(tx, &other.id, "declined", now)).unwrap();
+    assert_eq!(app.confirm(&session, &pm, "k1").await.body["status"], "succeeded");
+    assert_eq!(app.invoices("acct-in-flight").await.len(), 1);
 }
 
 #[tokio::test]

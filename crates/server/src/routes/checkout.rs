@@ -1,19 +1,16 @@
 //! The browser API of the checkout page. The session id in the path is the page's only credential.
 
-use crate::checkout::CheckoutPayment;
+use crate::checkout_charge::{self, Confirm};
 use crate::error::{ApiJson, AppError};
 use crate::ids::new_id;
 use crate::limits::{self, SessionLimit};
 use crate::store::{self, PaymentMethod};
-use crate::{AppState, checkout, idempotency, processor};
+use crate::{AppState, checkout, idempotency, payments, processor};
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use billing::validate;
-use billing::wire::{
-    CardSummary, ChallengeAnswer, ChallengeOutcome, CheckoutView, ConfirmCheckout, DeclineCode, PaymentOutcome,
-    TokenizeCard,
-};
+use billing::wire::{CardSummary, ChallengeAnswer, CheckoutView, ConfirmCheckout, PaymentOutcome, TokenizeCard};
+use std::sync::Arc;
 
 /// `/api/checkout/{session_id}/...`
 pub fn router() -> Router<AppState> {
@@ -69,18 +66,6 @@ pub async fn tokenize_card(
         .await
 }
 
-/// What a confirm asks for, without its key.
-fn fingerprint(req: &ConfirmCheckout) -> String {
-    let billing = req.billing.as_ref();
-    idempotency::fingerprint(&[
-        req.email.trim(),
-        &req.payment_method,
-        billing.map(|b| b.country.as_str()).unwrap_or(""),
-        billing.and_then(|b| b.postal_code.as_deref()).unwrap_or(""),
-        &req.expected_total.cents().to_string(),
-    ])
-}
-
 /// Confirms the checkout: one charge per session whatever the retries, double clicks or races.
 pub async fn confirm(
     State(state): State<AppState>,
@@ -89,44 +74,13 @@ pub async fn confirm(
 ) -> Result<Json<PaymentOutcome>, AppError> {
     let key = idempotency::checked_key(&req.idempotency_key)?.to_string();
     let now = state.clock.now();
-    state
-        .store
-        .write(move |tx| {
-            let scope = format!("checkout:{id}");
-            let keyed = idempotency::Keyed { scope: &scope, key: &key, fingerprint: &fingerprint(&req) };
-            idempotency::once(tx, &keyed, now, || {
-                let (session, account) = checkout::open_checkout(tx, &id, now)?;
-                checkout::ensure_eligible(tx, &account)?;
-                let quote = billing::proration::quote_new_subscription(session.plan, now)
-                    .map_err(|e| AppError::Internal(format!("{e:?}")))?;
-                if quote.total_due_today != req.expected_total {
-                    return Err(AppError::QuoteChanged);
-                }
-                let email = validate::validate_email(&req.email).map_err(|e| AppError::InvalidEmail(e.message()))?;
-                let pm = checkout::usable_payment_method(tx, &req.payment_method, &session)?;
-                match (&req.billing, pm.account_id.is_none()) {
-                    (Some(billing), _) => checkout::check_billing(billing)?,
-                    (None, true) => {
-                        return Err(AppError::InvalidBillingDetails("Enter your country or region.".into()));
-                    }
-                    (None, false) => {}
-                }
-                checkout::pay_checkout(
-                    tx,
-                    &CheckoutPayment {
-                        session: &session,
-                        account: &account,
-                        email: &email,
-                        expected_total: req.expected_total,
-                    },
-                    &pm,
-                    false,
-                    now,
-                )
-            })
-            .map(Json)
-        })
-        .await
+    let confirm = Arc::new(Confirm { session_id: id, key, request: req });
+    let prepare = || {
+        let (store, confirm) = (state.store.clone(), confirm.clone());
+        async move { store.write(move |tx| checkout_charge::prepare_confirm(tx, &confirm, now)).await }
+    };
+    let charge = |pending| checkout_charge::charge_and_record(state.clone(), pending, now);
+    payments::prepare_then_charge(state.config.charge_wait, prepare, charge).await.map(Json)
 }
 
 /// The answer from the 3-D Secure stand-in. Answering twice gives the first answer's outcome.
@@ -136,40 +90,11 @@ pub async fn answer_challenge(
     ApiJson(answer): ApiJson<ChallengeAnswer>,
 ) -> Result<Json<PaymentOutcome>, AppError> {
     let now = state.clock.now();
-    state
-        .store
-        .write(move |tx| {
-            idempotency::answer_challenge_once(
-                tx,
-                &answer.challenge_id,
-                &id,
-                |_| true,
-                |challenge| {
-                    let (session, account) = checkout::open_checkout(tx, &id, now)?;
-                    let pm = checkout::usable_payment_method(tx, &challenge.payment_method_id, &session)?;
-                    let outcome = match answer.outcome {
-                        ChallengeOutcome::Complete => {
-                            // The bank said yes; charge only the amount the user saw when they subscribed.
-                            let expected = challenge.expected_total.unwrap_or_default();
-                            let quote = billing::proration::quote_new_subscription(session.plan, now)
-                                .map_err(|e| AppError::Internal(format!("{e:?}")))?;
-                            if quote.total_due_today != expected {
-                                return Err(AppError::QuoteChanged);
-                            }
-                            let payment = CheckoutPayment {
-                                session: &session,
-                                account: &account,
-                                email: &challenge.email,
-                                expected_total: expected,
-                            };
-                            checkout::pay_checkout(tx, &payment, &pm, true, now)?
-                        }
-                        ChallengeOutcome::Fail => checkout::decline(tx, &session, DeclineCode::AuthenticationFailed)?,
-                    };
-                    Ok(outcome)
-                },
-            )
-            .map(Json)
-        })
-        .await
+    let asked = Arc::new((id, answer));
+    let prepare = || {
+        let (store, asked) = (state.store.clone(), asked.clone());
+        async move { store.write(move |tx| checkout_charge::prepare_answer(tx, &asked.0, &asked.1, now)).await }
+    };
+    let charge = |pending| checkout_charge::charge_and_record(state.clone(), pending, now);
+    payments::prepare_then_charge(state.config.charge_wait, prepare, charge).await.map(Json)
 }

@@ -101,6 +101,13 @@ impl TestApp {
         TestApp::from(app(AppState::new(test_config(), store).unwrap()))
     }
 
+    /// The app on `store` with the test configuration changed by `change`.
+    pub fn configured(store: Store, change: impl FnOnce(&mut Config)) -> TestApp {
+        let mut cfg = test_config();
+        change(&mut cfg);
+        TestApp::from(app(AppState::new(cfg, store).unwrap()))
+    }
+
     /// The app serving the built app in `dist` (see [`fake_dist`]).
     pub fn serving(dist: &Path, branding: Branding) -> TestApp {
         let mut cfg = test_config();

@@ -1,0 +1,137 @@
+//! Charging a card: the processor, called outside any database transaction, and the attempts
+//! that make that safe. A charge is first recorded as the account's one pending attempt, then the
+//! processor is called, then the result is recorded (and acted on) in a transaction that checks
+//! again that the account may still be charged. An attempt a crash left pending is settled at
+//! start. The checkout (confirm and 3-D Secure answer) charges this way; the portal's charges and
+//! renewals still ask the test processor inside their transaction (Stripe mode needs them here
+//! too: issue 13).
+
+use crate::error::AppError;
+use crate::ids::new_id;
+use crate::processor::{self, CardBehavior, ChargeKind, ChargeResult};
+use crate::store::{self, PaymentMethod};
+use rusqlite::{Connection, ErrorCode, params};
+use std::future::Future;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+const WAIT_STEP: Duration = Duration::from_millis(50);
+
+/// Who moves the money. Only the test processor (Stripe's test cards, no network) exists yet;
+/// Stripe mode adds a variant that calls [`crate::stripe::StripeClient`].
+#[derive(Debug, Clone, Default)]
+pub enum Processor {
+    #[default]
+    Test,
+}
+
+/// One charge, as the processor needs it.
+#[derive(Debug, Clone)]
+pub struct Charge {
+    pub attempt_id: String,
+    pub payment_method: PaymentMethod,
+    pub kind: ChargeKind,
+    /// True once the bank's check (3-D Secure) was completed.
+    pub authenticated: bool,
+}
+
+impl Processor {
+    pub async fn charge(&self, charge: &Charge) -> ChargeResult {
+        match self {
+            Processor::Test => processor::charge(
+                CardBehavior::parse(&charge.payment_method.behavior),
+                charge.kind,
+                charge.authenticated,
+            ),
+        }
+    }
+}
+
+/// A charge in flight: the account's only one until it is finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub id: String,
+    pub account_id: String,
+}
+
+/// Records a pending attempt for `account_id`, or `None` while another one is in flight.
+pub fn claim(
+    conn: &Connection,
+    account_id: &str,
+    purpose: &str,
+    now: OffsetDateTime,
+) -> Result<Option<Attempt>, AppError> {
+    let id = new_id("att");
+    let inserted = conn.execute(
+        "INSERT INTO payment_attempts (id, account_id, purpose, status, created_at) VALUES (?1, ?2, ?3, 'pending', ?4)",
+        params![id, account_id, purpose, store::ts(now)],
+    );
+    match inserted {
+        Ok(_) => Ok(Some(Attempt { id, account_id: account_id.to_string() })),
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::ConstraintViolation => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Records how an attempt ended (`succeeded`, `requires_action`, `declined`, `refused`, `failed`).
+pub fn finish(conn: &Connection, attempt_id: &str, result: &str, now: OffsetDateTime) -> Result<(), AppError> {
+    conn.execute(
+        "UPDATE payment_attempts SET status = ?2, finished_at = ?3 WHERE id = ?1 AND status = 'pending'",
+        params![attempt_id, result, store::ts(now)],
+    )?;
+    Ok(())
+}
+
+/// At start: attempts a stopped server left pending. The test processor keeps no state, so
+/// nothing was charged that is not recorded: they end as `abandoned` and free their accounts.
+pub fn settle_abandoned(conn: &Connection, now: OffsetDateTime) -> Result<usize, AppError> {
+    let settled = conn.execute(
+        "UPDATE payment_attempts SET status = 'abandoned', finished_at = ?1 WHERE status = 'pending'",
+        params![store::ts(now)],
+    )?;
+    if settled > 0 {
+        tracing::warn!(settled, "settled payment attempts left pending by a stop");
+    }
+    Ok(settled)
+}
+
+/// What the first step of a charging request found.
+#[derive(Debug)]
+pub enum Prepared<A, C> {
+    /// Nothing to charge: the answer (a replay, a failed 3-D Secure check).
+    Answered(A),
+    /// Charge this, then record it.
+    Charge(C),
+    /// Another charge of the account is in flight.
+    Busy,
+}
+
+/// Runs `prepare` (a transaction) until no other charge of the account is in flight, for at most
+/// `wait` (then `payment_in_progress`); then `charge_and_record` in a task of its own, so a client
+/// that goes away (or a request timeout) cannot leave a charge unrecorded.
+pub async fn prepare_then_charge<A, C, P, PF, R, RF>(
+    wait: Duration,
+    prepare: P,
+    charge_and_record: R,
+) -> Result<A, AppError>
+where
+    A: Send + 'static,
+    C: Send + 'static,
+    P: Fn() -> PF,
+    PF: Future<Output = Result<Prepared<A, C>, AppError>>,
+    R: FnOnce(C) -> RF,
+    RF: Future<Output = Result<A, AppError>> + Send + 'static,
+{
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match prepare().await? {
+            Prepared::Answered(answer) => return Ok(answer),
+            Prepared::Charge(charge) => {
+                let task = tokio::spawn(charge_and_record(charge));
+                return task.await.unwrap_or_else(|e| Err(AppError::Internal(format!("charge task: {e}"))));
+            }
+            Prepared::Busy if tokio::time::Instant::now() >= deadline => return Err(AppError::PaymentInProgress),
+            Prepared::Busy => tokio::time::sleep(WAIT_STEP).await,
+        }
+    }
+}
