@@ -1,13 +1,11 @@
-//! A checkout's charge in three steps, so the processor is never called inside a transaction:
-//! prepare (replay a kept answer, or check the request and record the account's pending
-//! attempt), charge, record (check again, act on the result, keep the answer, finish the
-//! attempt). Used by the confirm and by the 3-D Secure answer.
+//! A checkout's charge in the three steps of [`payments::charge_once`]: prepare (replay a kept
+//! answer, or check the request and record the account's pending attempt), charge, record (check
+//! again, act on the result, keep the answer). Used by the confirm and by the 3-D Secure answer.
 
-use crate::AppState;
 use crate::checkout::{self, CheckoutPayment};
 use crate::error::AppError;
-use crate::idempotency::{self, Keyed};
-use crate::payments::{self, Attempt, Charge, Prepared};
+use crate::idempotency::{self, AnswerTo, Keyed};
+use crate::payments::{self, Attempt, Charge, PendingCharge, Prepared};
 use crate::processor::ChargeResult;
 use crate::store::{self, PaymentMethod};
 use billing::Money;
@@ -26,13 +24,6 @@ pub struct PendingCheckout {
     pm: PaymentMethod,
     authenticated: bool,
     answer_to: AnswerTo,
-}
-
-/// Where the answer is kept, so a repeat gets it again.
-#[derive(Debug, Clone)]
-enum AnswerTo {
-    Key { scope: String, key: String, fingerprint: String },
-    Challenge(String),
 }
 
 /// A confirm with its idempotency key, as the page sent it.
@@ -61,7 +52,7 @@ impl Confirm {
     }
 }
 
-type Step = Prepared<PaymentOutcome, PendingCheckout>;
+type Step = Prepared<PendingCheckout>;
 
 /// Step one of a confirm: the kept answer for its key, or the checks and the pending attempt.
 pub fn prepare_confirm(conn: &Connection, confirm: &Confirm, now: OffsetDateTime) -> Result<Step, AppError> {
@@ -111,7 +102,7 @@ pub fn prepare_answer(
     let pm = checkout::usable_payment_method(conn, &challenge.payment_method_id, &session)?;
     if answer.outcome == ChallengeOutcome::Fail {
         let outcome = checkout::decline(conn, &session, DeclineCode::AuthenticationFailed)?;
-        keep_answer(conn, &AnswerTo::Challenge(challenge.id), &outcome, now)?;
+        AnswerTo::Challenge(challenge.id).keep(conn, &outcome, now)?;
         return Ok(Prepared::Answered(outcome));
     }
     // The bank said yes; charge only the amount the user saw when they subscribed.
@@ -137,65 +128,41 @@ fn check_quote(plan: billing::PlanId, expected: Money, now: OffsetDateTime) -> R
     if quote.total_due_today == expected { Ok(()) } else { Err(AppError::QuoteChanged) }
 }
 
-/// Steps two and three: the charge, outside any transaction, then its record. An attempt whose
-/// record fails is finished as `failed`, so the account is not left waiting.
-pub async fn charge_and_record(
-    state: AppState,
-    pending: PendingCheckout,
-    now: OffsetDateTime,
-) -> Result<PaymentOutcome, AppError> {
-    let charge = Charge {
-        attempt_id: pending.attempt.id.clone(),
-        payment_method: pending.pm.clone(),
-        kind: checkout::charge_kind(&pending.pm),
-        authenticated: pending.authenticated,
-    };
-    let result = state.processor.charge(&charge).await;
-    let attempt_id = pending.attempt.id.clone();
-    let recorded = state.store.write(move |tx| record(tx, &pending, result, now)).await;
-    if recorded.is_err() {
-        state.store.write(move |tx| payments::finish(tx, &attempt_id, "failed", now)).await?;
+impl PendingCharge for PendingCheckout {
+    type Outcome = PaymentOutcome;
+
+    fn attempt_id(&self) -> &str {
+        &self.attempt.id
     }
-    recorded
-}
 
-fn record(
-    conn: &Connection,
-    pending: &PendingCheckout,
-    result: ChargeResult,
-    now: OffsetDateTime,
-) -> Result<PaymentOutcome, AppError> {
-    let (session, account) = checkout::open_checkout(conn, &pending.session_id, now)?;
-    let payment = CheckoutPayment {
-        session: &session,
-        account: &account,
-        email: &pending.email,
-        expected_total: pending.expected_total,
-    };
-    let outcome = checkout::record_charge(conn, &payment, &pending.pm, result, now)?;
-    keep_answer(conn, &pending.answer_to, &outcome, now)?;
-    let status = match &outcome {
-        PaymentOutcome::Succeeded { .. } => "succeeded",
-        PaymentOutcome::RequiresAction { .. } => "requires_action",
-        PaymentOutcome::Declined { .. } => "declined",
-    };
-    payments::finish(conn, &pending.attempt.id, status, now)?;
-    Ok(outcome)
-}
-
-fn keep_answer(
-    conn: &Connection,
-    to: &AnswerTo,
-    outcome: &PaymentOutcome,
-    now: OffsetDateTime,
-) -> Result<(), AppError> {
-    match to {
-        AnswerTo::Key { scope, key, fingerprint } => {
-            idempotency::keep(conn, &Keyed { scope, key, fingerprint }, outcome, now)
+    fn charge(&self) -> Charge {
+        Charge {
+            attempt_id: self.attempt.id.clone(),
+            amount: self.expected_total,
+            payment_method: self.pm.clone(),
+            kind: checkout::charge_kind(&self.pm),
+            authenticated: self.authenticated,
         }
-        AnswerTo::Challenge(id) => {
-            let body = serde_json::to_string(outcome).map_err(|e| AppError::Internal(e.to_string()))?;
-            store::resolve_challenge(conn, id, &body)
+    }
+
+    fn record(&self, conn: &Connection, result: ChargeResult, now: OffsetDateTime) -> Result<PaymentOutcome, AppError> {
+        let (session, account) = checkout::open_checkout(conn, &self.session_id, now)?;
+        let payment = CheckoutPayment {
+            session: &session,
+            account: &account,
+            email: &self.email,
+            expected_total: self.expected_total,
+        };
+        let outcome = checkout::record_charge(conn, &payment, &self.pm, result, now)?;
+        self.answer_to.keep(conn, &outcome, now)?;
+        Ok(outcome)
+    }
+
+    fn status(outcome: &PaymentOutcome) -> &'static str {
+        match outcome {
+            PaymentOutcome::Succeeded { .. } => "succeeded",
+            PaymentOutcome::RequiresAction { .. } => "requires_action",
+            PaymentOutcome::Declined { .. } => "declined",
         }
     }
 }

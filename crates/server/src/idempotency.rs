@@ -103,6 +103,26 @@ pub fn keep<T: Serialize>(
     store::put_idempotent(conn, &stored, now)
 }
 
+/// Where a charging request's answer is kept, so a repeat gets it again: under its idempotency
+/// key, or with the 3-D Secure challenge it answered.
+#[derive(Debug, Clone)]
+pub enum AnswerTo {
+    Key { scope: String, key: String, fingerprint: String },
+    Challenge(String),
+}
+
+impl AnswerTo {
+    pub fn keep<T: Serialize>(&self, conn: &Connection, answer: &T, now: OffsetDateTime) -> Result<(), AppError> {
+        match self {
+            AnswerTo::Key { scope, key, fingerprint } => keep(conn, &Keyed { scope, key, fingerprint }, answer, now),
+            AnswerTo::Challenge(id) => {
+                let body = serde_json::to_string(answer).map_err(|e| AppError::Internal(e.to_string()))?;
+                store::resolve_challenge(conn, id, &body)
+            }
+        }
+    }
+}
+
 /// A 3-D Secure answer, once: the first answer's outcome is stored with the challenge, and
 /// answering again (a double click, a retry) replays it. `accept` says which challenges this
 /// endpoint answers (checkout, plan change or card); others are `challenge_not_found`.

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod limits;
 pub mod payments;
 pub mod plan_changes;
+pub mod portal_charge;
 pub mod processor;
 pub mod renewals;
 pub mod routes;

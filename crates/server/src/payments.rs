@@ -6,12 +6,13 @@
 //! renewals still ask the test processor inside their transaction (Stripe mode needs them here
 //! too: issue 13).
 
+use crate::AppState;
 use crate::error::AppError;
 use crate::ids::new_id;
 use crate::processor::{self, CardBehavior, ChargeKind, ChargeResult};
 use crate::store::{self, PaymentMethod};
+use billing::Money;
 use rusqlite::{Connection, ErrorCode, params};
-use std::future::Future;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -29,6 +30,7 @@ pub enum Processor {
 #[derive(Debug, Clone)]
 pub struct Charge {
     pub attempt_id: String,
+    pub amount: Money,
     pub payment_method: PaymentMethod,
     pub kind: ChargeKind,
     /// True once the bank's check (3-D Secure) was completed.
@@ -37,6 +39,10 @@ pub struct Charge {
 
 impl Processor {
     pub async fn charge(&self, charge: &Charge) -> ChargeResult {
+        if charge.amount == Money::ZERO {
+            // Nothing to charge (an upgrade already paid for this period): nothing to ask.
+            return ChargeResult::Succeeded;
+        }
         match self {
             Processor::Test => processor::charge(
                 CardBehavior::parse(&charge.payment_method.behavior),
@@ -97,41 +103,71 @@ pub fn settle_abandoned(conn: &Connection, now: OffsetDateTime) -> Result<usize,
 
 /// What the first step of a charging request found.
 #[derive(Debug)]
-pub enum Prepared<A, C> {
-    /// Nothing to charge: the answer (a replay, a failed 3-D Secure check).
-    Answered(A),
+pub enum Prepared<P: PendingCharge> {
+    /// Nothing to charge: the answer (a replay, a failed 3-D Secure check, a downgrade).
+    Answered(P::Outcome),
     /// Charge this, then record it.
-    Charge(C),
+    Charge(P),
     /// Another charge of the account is in flight.
     Busy,
 }
 
-/// Runs `prepare` (a transaction) until no other charge of the account is in flight, for at most
-/// `wait` (then `payment_in_progress`); then `charge_and_record` in a task of its own, so a client
-/// that goes away (or a request timeout) cannot leave a charge unrecorded.
-pub async fn prepare_then_charge<A, C, P, PF, R, RF>(
-    wait: Duration,
-    prepare: P,
-    charge_and_record: R,
-) -> Result<A, AppError>
+/// A charge recorded as pending: what to charge, and how to record the result.
+pub trait PendingCharge: Send + 'static {
+    type Outcome: Send + 'static;
+    fn attempt_id(&self) -> &str;
+    fn charge(&self) -> Charge;
+    /// Acts on the result in the transaction that records it; checks again that the charge may
+    /// stand (eligibility, the quoted amount).
+    fn record(&self, conn: &Connection, result: ChargeResult, now: OffsetDateTime) -> Result<Self::Outcome, AppError>;
+    /// The attempt's final status for this outcome.
+    fn status(outcome: &Self::Outcome) -> &'static str;
+}
+
+/// Runs `prepare` in a write transaction until no other charge of the account is in flight, for
+/// at most `config.charge_wait` (then `payment_in_progress`); then charges and records (at `now`,
+/// the request's instant) in a task of its own, so a client that goes away (or a request timeout)
+/// cannot leave a charge unrecorded.
+pub async fn charge_once<P, F>(state: &AppState, now: OffsetDateTime, prepare: F) -> Result<P::Outcome, AppError>
 where
-    A: Send + 'static,
-    C: Send + 'static,
-    P: Fn() -> PF,
-    PF: Future<Output = Result<Prepared<A, C>, AppError>>,
-    R: FnOnce(C) -> RF,
-    RF: Future<Output = Result<A, AppError>> + Send + 'static,
+    P: PendingCharge + std::fmt::Debug,
+    F: Fn(&Connection) -> Result<Prepared<P>, AppError> + Clone + Send + 'static,
 {
-    let deadline = tokio::time::Instant::now() + wait;
+    let deadline = tokio::time::Instant::now() + state.config.charge_wait;
     loop {
-        match prepare().await? {
+        let prepare = prepare.clone();
+        match state.store.write(move |tx| prepare(tx)).await? {
             Prepared::Answered(answer) => return Ok(answer),
-            Prepared::Charge(charge) => {
-                let task = tokio::spawn(charge_and_record(charge));
+            Prepared::Charge(pending) => {
+                // Recorded at the request's instant: the amount checked again is the one quoted.
+                let task = tokio::spawn(charge_and_record(state.clone(), pending, now));
                 return task.await.unwrap_or_else(|e| Err(AppError::Internal(format!("charge task: {e}"))));
             }
             Prepared::Busy if tokio::time::Instant::now() >= deadline => return Err(AppError::PaymentInProgress),
             Prepared::Busy => tokio::time::sleep(WAIT_STEP).await,
         }
     }
+}
+
+/// The charge, outside any transaction, then its record. An attempt whose record fails is
+/// finished as `failed`, so the account is not left waiting.
+async fn charge_and_record<P: PendingCharge>(
+    state: AppState,
+    pending: P,
+    now: OffsetDateTime,
+) -> Result<P::Outcome, AppError> {
+    let result = state.processor.charge(&pending.charge()).await;
+    let attempt_id = pending.attempt_id().to_string();
+    let recorded = state
+        .store
+        .write(move |tx| {
+            let outcome = pending.record(tx, result, now)?;
+            finish(tx, pending.attempt_id(), P::status(&outcome), now)?;
+            Ok(outcome)
+        })
+        .await;
+    if recorded.is_err() {
+        state.store.write(move |tx| finish(tx, &attempt_id, "failed", now)).await?;
+    }
+    recorded
 }

@@ -7,9 +7,9 @@ use crate::error::AppError;
 use crate::events::{self, EventType};
 use crate::ids::new_id;
 use crate::limits::SessionLimit;
-use crate::processor::{self, CardBehavior, ChargeKind, ChargeResult};
+use crate::processor::ChargeResult;
 use crate::renewals::run_due;
-use crate::store::{self, PortalSession, Subscription};
+use crate::store::{self, PaymentMethod, PortalSession, Subscription};
 use crate::subscriptions::invoice_from_quote;
 use billing::period::Period;
 use billing::proration::{self, ChangeKind, PaidHistory, Quote, QuoteError};
@@ -94,39 +94,65 @@ pub fn quote(sub: &Subscription, target: PlanId, now: OffsetDateTime) -> Result<
     })
 }
 
-/// Applies a confirmed change. Upgrades charge the card on file now (a decline leaves the plan as
-/// it was); downgrades are scheduled for the next period and charge nothing.
-pub fn change_plan(
+/// What a confirmed change needs next.
+#[derive(Debug)]
+pub enum ChangeStep {
+    /// Done without a charge (a downgrade, scheduled for the next period).
+    Done(ChangeOutcome),
+    /// An upgrade: charge the card on file this amount, then [`record_upgrade`].
+    Charge { pm: PaymentMethod, amount: Money },
+}
+
+/// Starts a confirmed change at the price the user saw. Downgrades are scheduled for the next
+/// period and charge nothing; upgrades are charged to the card on file (outside this
+/// transaction).
+pub fn begin_change(
     conn: &Connection,
     session: &PortalSession,
     mut sub: Subscription,
     target: PlanId,
     expected_total: Money,
-    authenticated: bool,
     now: OffsetDateTime,
-) -> Result<ChangeOutcome, AppError> {
+) -> Result<ChangeStep, AppError> {
     let quote = quote(&sub, target, now)?;
     if quote.total_due_today != expected_total {
         return Err(AppError::QuoteChanged);
     }
-    let from = sub.plan;
     if quote.kind == ChangeKind::Downgrade {
+        let from = sub.plan;
         sub.scheduled_plan = Some(target);
         sub.cancel_at_period_end = false;
         store::save_subscription(conn, &sub)?;
         events::subscription_event(conn, EventType::SubscriptionUpdated, &sub.account_id, now)?;
         tracing::info!(session = %crate::ids::redact(&session.id), %from, %target, "downgrade scheduled");
-        return Ok(ChangeOutcome::Succeeded { change: receipt(&quote, from, None, None) });
+        return Ok(ChangeStep::Done(ChangeOutcome::Succeeded { change: receipt(&quote, from, None, None) }));
     }
     let pm_id = sub.payment_method_id.clone().ok_or(AppError::InvalidPaymentMethod)?;
     let pm = store::get_payment_method(conn, &pm_id)?.ok_or(AppError::InvalidPaymentMethod)?;
-    let result = if quote.total_due_today == Money::ZERO {
-        ChargeResult::Succeeded
-    } else {
-        processor::charge(CardBehavior::parse(&pm.behavior), ChargeKind::Later, authenticated)
-    };
+    Ok(ChangeStep::Charge { pm, amount: quote.total_due_today })
+}
+
+/// Acts on an upgrade's charge: the new plan (a decline leaves the plan as it was), or a 3-D
+/// Secure challenge. The quote is made again: the charge stands only at the price it was for.
+#[allow(clippy::too_many_arguments)]
+pub fn record_upgrade(
+    conn: &Connection,
+    session: &PortalSession,
+    mut sub: Subscription,
+    target: PlanId,
+    expected_total: Money,
+    pm: &PaymentMethod,
+    result: ChargeResult,
+    now: OffsetDateTime,
+) -> Result<ChangeOutcome, AppError> {
+    let quote = quote(&sub, target, now)?;
+    if quote.total_due_today != expected_total || quote.kind == ChangeKind::Downgrade {
+        return Err(AppError::QuoteChanged);
+    }
+    let from = sub.plan;
     match result {
         ChargeResult::Succeeded => {
+            let pm_id = pm.card.id.to_string();
             let invoice = store::insert_invoice(conn, invoice_from_quote(&sub.account_id, &quote, &pm_id, now))?;
             store::record_payment(conn, &pm_id, &sub.account_id)?;
             sub.plan = target;
@@ -140,14 +166,14 @@ pub fn change_plan(
             events::invoice_event(conn, EventType::InvoicePaid, &invoice, now)?;
             events::subscription_event(conn, EventType::SubscriptionUpdated, &sub.account_id, now)?;
             tracing::info!(session = %crate::ids::redact(&session.id), %from, %target, amount = quote.total_due_today.cents(), "upgrade paid");
-            Ok(ChangeOutcome::Succeeded { change: receipt(&quote, from, Some(pm.card), Some(invoice.number)) })
+            Ok(ChangeOutcome::Succeeded { change: receipt(&quote, from, Some(pm.card.clone()), Some(invoice.number)) })
         }
         ChargeResult::RequiresAuthentication => {
             crate::limits::check_limit(conn, SessionLimit::Challenges, &session.id, session.expires_at, now)?;
             let challenge = store::Challenge {
                 id: new_id("ch"),
                 session_id: session.id.clone(),
-                payment_method_id: pm_id,
+                payment_method_id: pm.card.id.to_string(),
                 email: String::new(),
                 resolved_body: None,
                 plan: Some(target),

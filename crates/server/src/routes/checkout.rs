@@ -75,12 +75,7 @@ pub async fn confirm(
     let key = idempotency::checked_key(&req.idempotency_key)?.to_string();
     let now = state.clock.now();
     let confirm = Arc::new(Confirm { session_id: id, key, request: req });
-    let prepare = || {
-        let (store, confirm) = (state.store.clone(), confirm.clone());
-        async move { store.write(move |tx| checkout_charge::prepare_confirm(tx, &confirm, now)).await }
-    };
-    let charge = |pending| checkout_charge::charge_and_record(state.clone(), pending, now);
-    payments::prepare_then_charge(state.config.charge_wait, prepare, charge).await.map(Json)
+    payments::charge_once(&state, now, move |tx| checkout_charge::prepare_confirm(tx, &confirm, now)).await.map(Json)
 }
 
 /// The answer from the 3-D Secure stand-in. Answering twice gives the first answer's outcome.
@@ -91,10 +86,7 @@ pub async fn answer_challenge(
 ) -> Result<Json<PaymentOutcome>, AppError> {
     let now = state.clock.now();
     let asked = Arc::new((id, answer));
-    let prepare = || {
-        let (store, asked) = (state.store.clone(), asked.clone());
-        async move { store.write(move |tx| checkout_charge::prepare_answer(tx, &asked.0, &asked.1, now)).await }
-    };
-    let charge = |pending| checkout_charge::charge_and_record(state.clone(), pending, now);
-    payments::prepare_then_charge(state.config.charge_wait, prepare, charge).await.map(Json)
+    payments::charge_once(&state, now, move |tx| checkout_charge::prepare_answer(tx, &asked.0, &asked.1, now))
+        .await
+        .map(Json)
 }

@@ -3,8 +3,9 @@
 
 use crate::error::{ApiJson, AppError};
 use crate::plan_changes::{self, open_portal};
+use crate::portal_charge::{self, Change};
 use crate::store::{self, PortalSession, Subscription};
-use crate::{AppState, account, checkout, idempotency, processor};
+use crate::{AppState, account, checkout, idempotency, payments, processor};
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -15,6 +16,7 @@ use billing::wire::{
     UpdatePaymentMethod,
 };
 use rusqlite::Connection;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// `/api/portal/{session_id}/...`
@@ -87,20 +89,8 @@ pub async fn change(
 ) -> Result<Json<ChangeOutcome>, AppError> {
     let key = idempotency::checked_key(&req.idempotency_key)?.to_string();
     let now = state.clock.now();
-    let fingerprint = idempotency::fingerprint(&[req.plan.as_str(), &req.expected_total.cents().to_string()]);
-    state
-        .store
-        .clone()
-        .write(move |tx| {
-            let scope = format!("portal:{id}");
-            let keyed = idempotency::Keyed { scope: &scope, key: &key, fingerprint: &fingerprint };
-            idempotency::once(tx, &keyed, now, || {
-                let (session, sub) = open_portal(tx, &id, now)?;
-                plan_changes::change_plan(tx, &session, sub, req.plan, req.expected_total, false, now)
-            })
-            .map(Json)
-        })
-        .await
+    let change = Arc::new(Change { session_id: id, key, request: req });
+    payments::charge_once(&state, now, move |tx| portal_charge::prepare_change(tx, &change, now)).await.map(Json)
 }
 
 /// Keeps the current plan: undoes a scheduled downgrade.
@@ -118,27 +108,11 @@ pub async fn answer_challenge(
     Path(id): Path<String>,
     ApiJson(answer): ApiJson<ChallengeAnswer>,
 ) -> Result<Json<ChangeOutcome>, AppError> {
-    in_portal(state, id, move |tx, p| {
-        idempotency::answer_challenge_once(
-            tx,
-            &answer.challenge_id,
-            &p.session.id,
-            |c| c.plan.is_some(),
-            |challenge| {
-                let (Some(plan), Some(expected_total)) = (challenge.plan, challenge.expected_total) else {
-                    return Err(AppError::ChallengeNotFound);
-                };
-                Ok(match answer.outcome {
-                    ChallengeOutcome::Complete => {
-                        plan_changes::change_plan(tx, &p.session, p.sub, plan, expected_total, true, p.now)?
-                    }
-                    ChallengeOutcome::Fail => plan_changes::declined(DeclineCode::AuthenticationFailed),
-                })
-            },
-        )
+    let now = state.clock.now();
+    let asked = Arc::new((id, answer));
+    payments::charge_once(&state, now, move |tx| portal_charge::prepare_answer(tx, &asked.0, &asked.1, now))
+        .await
         .map(Json)
-    })
-    .await
 }
 
 /// Saves a new card as the one charged from now on (with 3-D Secure when the bank asks).

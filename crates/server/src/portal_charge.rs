@@ -1,0 +1,145 @@
+//! An upgrade's charge in the three steps of [`payments::charge_once`]: prepare (replay a kept
+//! answer; schedule a downgrade; or check the upgrade and record the account's pending attempt),
+//! charge the card on file, record (quote again, act on the result, keep the answer). Used by
+//! the portal's confirm and by its 3-D Secure answer.
+
+use crate::error::AppError;
+use crate::idempotency::{self, AnswerTo, Keyed};
+use crate::payments::{self, Attempt, Charge, PendingCharge, Prepared};
+use crate::plan_changes::{self, ChangeStep, open_portal};
+use crate::processor::{ChargeKind, ChargeResult};
+use crate::store::{self, PaymentMethod};
+use billing::wire::{ChallengeAnswer, ChallengeOutcome, ChangeOutcome, ConfirmChange, DeclineCode};
+use billing::{Money, PlanId};
+use rusqlite::Connection;
+use time::OffsetDateTime;
+
+/// An upgrade's charge recorded as pending, with what recording its result needs.
+#[derive(Debug, Clone)]
+pub struct PendingChange {
+    attempt: Attempt,
+    session_id: String,
+    target: PlanId,
+    expected_total: Money,
+    amount: Money,
+    pm: PaymentMethod,
+    authenticated: bool,
+    answer_to: AnswerTo,
+}
+
+/// A plan change with its idempotency key, as the page sent it.
+pub struct Change {
+    pub session_id: String,
+    pub key: String,
+    pub request: ConfirmChange,
+}
+
+type Step = Prepared<PendingChange>;
+
+/// Step one of a confirmed change: the kept answer for its key, a scheduled downgrade, or the
+/// upgrade's pending attempt.
+pub fn prepare_change(conn: &Connection, change: &Change, now: OffsetDateTime) -> Result<Step, AppError> {
+    let scope = format!("portal:{}", change.session_id);
+    let req = &change.request;
+    let fingerprint = idempotency::fingerprint(&[req.plan.as_str(), &req.expected_total.cents().to_string()]);
+    let keyed = Keyed { scope: &scope, key: &change.key, fingerprint: &fingerprint };
+    if let Some(answer) = idempotency::stored(conn, &keyed, OffsetDateTime::UNIX_EPOCH)? {
+        return Ok(Prepared::Answered(answer));
+    }
+    let answer_to = AnswerTo::Key { scope: scope.clone(), key: change.key.clone(), fingerprint: fingerprint.clone() };
+    begin(conn, &change.session_id, req.plan, req.expected_total, false, answer_to, now)
+}
+
+/// Step one of a 3-D Secure answer for an upgrade: the kept outcome of an earlier answer, a
+/// failed check (nothing to charge), or the upgrade's pending attempt.
+pub fn prepare_answer(
+    conn: &Connection,
+    session_id: &str,
+    answer: &ChallengeAnswer,
+    now: OffsetDateTime,
+) -> Result<Step, AppError> {
+    let challenge = store::get_challenge(conn, &answer.challenge_id, session_id)?
+        .filter(|c| c.plan.is_some())
+        .ok_or(AppError::ChallengeNotFound)?;
+    if let Some(body) = &challenge.resolved_body {
+        return serde_json::from_str(body).map(Prepared::Answered).map_err(|e| AppError::Internal(e.to_string()));
+    }
+    open_portal(conn, session_id, now)?;
+    let (Some(plan), Some(expected_total)) = (challenge.plan, challenge.expected_total) else {
+        return Err(AppError::ChallengeNotFound);
+    };
+    let answer_to = AnswerTo::Challenge(challenge.id);
+    if answer.outcome == ChallengeOutcome::Fail {
+        let outcome = plan_changes::declined(DeclineCode::AuthenticationFailed);
+        answer_to.keep(conn, &outcome, now)?;
+        return Ok(Prepared::Answered(outcome));
+    }
+    begin(conn, session_id, plan, expected_total, true, answer_to, now)
+}
+
+fn begin(
+    conn: &Connection,
+    session_id: &str,
+    target: PlanId,
+    expected_total: Money,
+    authenticated: bool,
+    answer_to: AnswerTo,
+    now: OffsetDateTime,
+) -> Result<Step, AppError> {
+    let (session, sub) = open_portal(conn, session_id, now)?;
+    let account_id = sub.account_id.clone();
+    let (pm, amount) = match plan_changes::begin_change(conn, &session, sub, target, expected_total, now)? {
+        ChangeStep::Done(outcome) => {
+            answer_to.keep(conn, &outcome, now)?;
+            return Ok(Prepared::Answered(outcome));
+        }
+        ChangeStep::Charge { pm, amount } => (pm, amount),
+    };
+    let Some(attempt) = payments::claim(conn, &account_id, "upgrade", now)? else {
+        return Ok(Prepared::Busy);
+    };
+    Ok(Prepared::Charge(PendingChange {
+        attempt,
+        session_id: session.id,
+        target,
+        expected_total,
+        amount,
+        pm,
+        authenticated,
+        answer_to,
+    }))
+}
+
+impl PendingCharge for PendingChange {
+    type Outcome = ChangeOutcome;
+
+    fn attempt_id(&self) -> &str {
+        &self.attempt.id
+    }
+
+    fn charge(&self) -> Charge {
+        Charge {
+            attempt_id: self.attempt.id.clone(),
+            amount: self.amount,
+            payment_method: self.pm.clone(),
+            kind: ChargeKind::Later,
+            authenticated: self.authenticated,
+        }
+    }
+
+    fn record(&self, conn: &Connection, result: ChargeResult, now: OffsetDateTime) -> Result<ChangeOutcome, AppError> {
+        let (session, sub) = open_portal(conn, &self.session_id, now)?;
+        let outcome =
+            plan_changes::record_upgrade(conn, &session, sub, self.target, self.expected_total, &self.pm, result, now)?;
+        self.answer_to.keep(conn, &outcome, now)?;
+        Ok(outcome)
+    }
+
+    fn status(outcome: &ChangeOutcome) -> &'static str {
+        match outcome {
+            ChangeOutcome::Succeeded { .. } => "succeeded",
+            ChangeOutcome::RequiresAction { .. } => "requires_action",
+            ChangeOutcome::Declined { .. } => "declined",
+        }
+    }
+}
