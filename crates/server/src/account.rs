@@ -5,7 +5,7 @@ use crate::error::AppError;
 use crate::events::{self, EventType};
 use crate::ids::new_id;
 use crate::limits::SessionLimit;
-use crate::processor::{self, CardBehavior, ChargeKind, ChargeResult, TokenizedCard};
+use crate::processor::{ChargeResult, TokenizedCard};
 use crate::store::{self, Invoice, PaymentMethod, PortalSession, Subscription};
 use billing::period::Period;
 use billing::wire::{
@@ -30,18 +30,20 @@ pub fn open_invoice(conn: &Connection, account_id: &str) -> Result<Option<Invoic
     Ok(store::account_invoices(conn, account_id)?.into_iter().rev().find(|i| i.status == InvoiceStatus::Open))
 }
 
-/// Charges the open invoice to `pm`; on success the subscription is active again.
-pub fn pay_open_invoice(
+/// Acts on the charge of the open invoice `invoice_id` to `pm`: on success it is paid and the
+/// subscription active again. Checked again here: the invoice must still be the open one.
+pub fn record_invoice_payment(
     conn: &Connection,
     sub: &mut Subscription,
+    invoice_id: &str,
     pm: &PaymentMethod,
+    result: ChargeResult,
     now: OffsetDateTime,
 ) -> Result<InvoicePaymentOutcome, AppError> {
-    let Some(invoice) = open_invoice(conn, &sub.account_id)? else {
-        return Err(AppError::InvalidRequest("There is no unpaid invoice.".into()));
-    };
-    // The user is present and the card was verified when it was saved.
-    match processor::charge(CardBehavior::parse(&pm.behavior), ChargeKind::Later, true) {
+    let invoice = open_invoice(conn, &sub.account_id)?
+        .filter(|open| open.id == invoice_id)
+        .ok_or_else(|| AppError::InvalidRequest("There is no unpaid invoice.".into()))?;
+    match result {
         ChargeResult::Succeeded => {
             store::set_invoice_paid(conn, &invoice.id, &pm.card.id)?;
             store::record_payment(conn, &pm.card.id, &sub.account_id)?;
@@ -90,17 +92,18 @@ pub fn store_card(
     Ok(pm)
 }
 
-/// Verifies `pm` (a zero-amount check that may need 3-D Secure) and makes it the card charged from
-/// now on; the old card is no longer used. A past-due invoice is then paid with it.
-pub fn attach_card(
+/// Acts on the check of a new card (a zero-amount check that may need 3-D Secure): it becomes
+/// the card charged from now on (the old one is no longer used), or a challenge, or a decline.
+/// A past-due invoice is paid with it afterwards, as a charge of its own.
+pub fn record_card_check(
     conn: &Connection,
     session: &PortalSession,
     sub: &mut Subscription,
     pm: &PaymentMethod,
-    authenticated: bool,
+    result: ChargeResult,
     now: OffsetDateTime,
 ) -> Result<PaymentMethodOutcome, AppError> {
-    match processor::charge(CardBehavior::parse(&pm.behavior), ChargeKind::First, authenticated) {
+    match result {
         ChargeResult::Succeeded => {}
         ChargeResult::Declined(code) => return Ok(PaymentMethodOutcome::Declined { decline: decline(code) }),
         ChargeResult::RequiresAuthentication => {
@@ -122,15 +125,7 @@ pub fn attach_card(
     sub.payment_method_id = Some(pm.card.id.to_string());
     store::save_subscription(conn, sub)?;
     tracing::info!(session = %crate::ids::redact(&session.id), "payment method replaced");
-    let paid_invoice = if sub.status == SubscriptionStatus::PastDue {
-        match pay_open_invoice(conn, sub, pm, now)? {
-            InvoicePaymentOutcome::Paid { amount } => Some(amount),
-            InvoicePaymentOutcome::Declined { .. } => None,
-        }
-    } else {
-        None
-    };
-    Ok(PaymentMethodOutcome::Updated { card: pm.card.clone(), paid_invoice })
+    Ok(PaymentMethodOutcome::Updated { card: pm.card.clone(), paid_invoice: None })
 }
 
 /// Cancels at the end of the period (or resumes): the plan stays until then.

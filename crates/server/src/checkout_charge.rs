@@ -142,6 +142,7 @@ impl PendingCharge for PendingCheckout {
             payment_method: self.pm.clone(),
             kind: checkout::charge_kind(&self.pm),
             authenticated: self.authenticated,
+            check_only: false,
         }
     }
 

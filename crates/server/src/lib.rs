@@ -3,6 +3,7 @@
 //! serves the built app with an SPA fallback.
 
 pub mod account;
+pub mod account_charge;
 pub mod checkout;
 pub mod checkout_charge;
 pub mod clock;

@@ -35,11 +35,13 @@ pub struct Charge {
     pub kind: ChargeKind,
     /// True once the bank's check (3-D Secure) was completed.
     pub authenticated: bool,
+    /// A check of a new card (nothing is charged; the bank may still ask for 3-D Secure).
+    pub check_only: bool,
 }
 
 impl Processor {
     pub async fn charge(&self, charge: &Charge) -> ChargeResult {
-        if charge.amount == Money::ZERO {
+        if charge.amount == Money::ZERO && !charge.check_only {
             // Nothing to charge (an upgrade already paid for this period): nothing to ask.
             return ChargeResult::Succeeded;
         }

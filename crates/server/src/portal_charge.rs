@@ -124,6 +124,7 @@ impl PendingCharge for PendingChange {
             payment_method: self.pm.clone(),
             kind: ChargeKind::Later,
             authenticated: self.authenticated,
+            check_only: false,
         }
     }
 

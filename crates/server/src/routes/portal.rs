@@ -1,19 +1,19 @@
 //! The browser API of the manage-subscription portal. The session id in the path is the page's
 //! only credential.
 
+use crate::account_charge;
 use crate::error::{ApiJson, AppError};
 use crate::plan_changes::{self, open_portal};
 use crate::portal_charge::{self, Change};
-use crate::store::{self, PortalSession, Subscription};
+use crate::store::{PortalSession, Subscription};
 use crate::{AppState, account, checkout, idempotency, payments, processor};
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use billing::proration::Quote;
 use billing::wire::{
-    ChallengeAnswer, ChallengeOutcome, ChangeOutcome, ConfirmChange, Decline, DeclineCode, InvoiceDetail, InvoiceList,
-    InvoicePaymentOutcome, PayInvoice, PaymentMethodOutcome, PortalView, PreviewChange, SetOverage,
-    UpdatePaymentMethod,
+    ChallengeAnswer, ChangeOutcome, ConfirmChange, InvoiceDetail, InvoiceList, InvoicePaymentOutcome, PayInvoice,
+    PaymentMethodOutcome, PortalView, PreviewChange, SetOverage, UpdatePaymentMethod,
 };
 use rusqlite::Connection;
 use std::sync::Arc;
@@ -127,11 +127,11 @@ pub async fn update_payment_method(
     let token = processor::tokenize(&card.number, card.exp_month, card.exp_year, &card.cvc, &card.name, today)
         .map_err(AppError::InvalidCard)?;
     checkout::check_billing(&req.billing)?;
-    in_portal(state, id, move |tx, mut p| {
-        let pm = account::store_card(tx, &p.session, &token, now)?;
-        account::attach_card(tx, &p.session, &mut p.sub, &pm, false, now).map(Json)
-    })
-    .await
+    let session_id = id.clone();
+    let checked =
+        payments::charge_once(&state, now, move |tx| account_charge::prepare_card(tx, &session_id, &token, now))
+            .await?;
+    Ok(Json(account_charge::then_pay_past_due(&state, id, checked, now).await))
 }
 
 /// The 3-D Secure answer for a new card. Answering twice gives the first answer's outcome.
@@ -140,27 +140,12 @@ pub async fn answer_card_challenge(
     Path(id): Path<String>,
     ApiJson(answer): ApiJson<ChallengeAnswer>,
 ) -> Result<Json<PaymentMethodOutcome>, AppError> {
-    in_portal(state, id, move |tx, mut p| {
-        idempotency::answer_challenge_once(
-            tx,
-            &answer.challenge_id,
-            &p.session.id,
-            |c| c.plan.is_none(),
-            |challenge| {
-                let pm = store::get_payment_method(tx, &challenge.payment_method_id)?
-                    .ok_or(AppError::InvalidPaymentMethod)?;
-                Ok(match answer.outcome {
-                    ChallengeOutcome::Complete => account::attach_card(tx, &p.session, &mut p.sub, &pm, true, p.now)?,
-                    ChallengeOutcome::Fail => {
-                        let code = DeclineCode::AuthenticationFailed;
-                        PaymentMethodOutcome::Declined { decline: Decline { code, message: code.message().into() } }
-                    }
-                })
-            },
-        )
-        .map(Json)
-    })
-    .await
+    let now = state.clock.now();
+    let asked = Arc::new((id.clone(), answer));
+    let checked =
+        payments::charge_once(&state, now, move |tx| account_charge::prepare_card_answer(tx, &asked.0, &asked.1, now))
+            .await?;
+    Ok(Json(account_charge::then_pay_past_due(&state, id, checked, now).await))
 }
 
 /// Pays the past-due invoice with the card on file, once per idempotency key.
@@ -171,21 +156,7 @@ pub async fn pay_invoice(
 ) -> Result<Json<InvoicePaymentOutcome>, AppError> {
     let key = idempotency::checked_key(&req.idempotency_key)?.to_string();
     let now = state.clock.now();
-    state
-        .store
-        .clone()
-        .write(move |tx| {
-            let scope = format!("portal-invoice:{id}");
-            let keyed = idempotency::Keyed { scope: &scope, key: &key, fingerprint: "pay open invoice" };
-            idempotency::once(tx, &keyed, now, || {
-                let (_, mut sub) = open_portal(tx, &id, now)?;
-                let pm_id = sub.payment_method_id.clone().ok_or(AppError::InvalidPaymentMethod)?;
-                let pm = store::get_payment_method(tx, &pm_id)?.ok_or(AppError::InvalidPaymentMethod)?;
-                account::pay_open_invoice(tx, &mut sub, &pm, now)
-            })
-            .map(Json)
-        })
-        .await
+    payments::charge_once(&state, now, move |tx| account_charge::prepare_invoice(tx, &id, &key, now)).await.map(Json)
 }
 
 async fn set_cancel(state: AppState, id: String, cancel: bool) -> Result<Json<PortalView>, AppError> {

@@ -1,0 +1,239 @@
+//! The portal's other charges, in the three steps of [`payments::charge_once`]: checking a new
+//! card (and its 3-D Secure answer), and paying the past-due invoice (with the card on file, or
+//! with a new card once it is saved).
+
+use crate::AppState;
+use crate::account;
+use crate::error::AppError;
+use crate::idempotency::{self, AnswerTo, Keyed};
+use crate::payments::{self, Attempt, Charge, PendingCharge, Prepared};
+use crate::plan_changes::open_portal;
+use crate::processor::{ChargeKind, ChargeResult, TokenizedCard};
+use crate::store::{self, PaymentMethod};
+use billing::Money;
+use billing::wire::{
+    ChallengeAnswer, ChallengeOutcome, Decline, DeclineCode, InvoicePaymentOutcome, PaymentMethodOutcome,
+    SubscriptionStatus,
+};
+use rusqlite::Connection;
+use time::OffsetDateTime;
+
+/// A new card's check recorded as pending.
+#[derive(Debug, Clone)]
+pub struct PendingCard {
+    attempt: Attempt,
+    session_id: String,
+    pm: PaymentMethod,
+    authenticated: bool,
+    answer_to: Option<AnswerTo>,
+}
+
+/// Step one of saving a card: the account's pending attempt, then the card (so a wait for
+/// another charge stores nothing).
+pub fn prepare_card(
+    conn: &Connection,
+    session_id: &str,
+    token: &TokenizedCard,
+    now: OffsetDateTime,
+) -> Result<Prepared<PendingCard>, AppError> {
+    let (session, sub) = open_portal(conn, session_id, now)?;
+    let Some(attempt) = payments::claim(conn, &sub.account_id, "card", now)? else {
+        return Ok(Prepared::Busy);
+    };
+    let pm = account::store_card(conn, &session, token, now)?;
+    Ok(Prepared::Charge(PendingCard { attempt, session_id: session.id, pm, authenticated: false, answer_to: None }))
+}
+
+/// Step one of a new card's 3-D Secure answer: the kept outcome of an earlier answer, a failed
+/// check, or the pending attempt.
+pub fn prepare_card_answer(
+    conn: &Connection,
+    session_id: &str,
+    answer: &ChallengeAnswer,
+    now: OffsetDateTime,
+) -> Result<Prepared<PendingCard>, AppError> {
+    let challenge = store::get_challenge(conn, &answer.challenge_id, session_id)?
+        .filter(|c| c.plan.is_none())
+        .ok_or(AppError::ChallengeNotFound)?;
+    if let Some(body) = &challenge.resolved_body {
+        return serde_json::from_str(body).map(Prepared::Answered).map_err(|e| AppError::Internal(e.to_string()));
+    }
+    let (_, sub) = open_portal(conn, session_id, now)?;
+    let pm = store::get_payment_method(conn, &challenge.payment_method_id)?.ok_or(AppError::InvalidPaymentMethod)?;
+    let answer_to = AnswerTo::Challenge(challenge.id);
+    if answer.outcome == ChallengeOutcome::Fail {
+        let code = DeclineCode::AuthenticationFailed;
+        let outcome = PaymentMethodOutcome::Declined { decline: Decline { code, message: code.message().into() } };
+        answer_to.keep(conn, &outcome, now)?;
+        return Ok(Prepared::Answered(outcome));
+    }
+    let Some(attempt) = payments::claim(conn, &sub.account_id, "card", now)? else {
+        return Ok(Prepared::Busy);
+    };
+    let session_id = session_id.to_string();
+    Ok(Prepared::Charge(PendingCard { attempt, session_id, pm, authenticated: true, answer_to: Some(answer_to) }))
+}
+
+impl PendingCharge for PendingCard {
+    type Outcome = PaymentMethodOutcome;
+
+    fn attempt_id(&self) -> &str {
+        &self.attempt.id
+    }
+
+    fn charge(&self) -> Charge {
+        Charge {
+            attempt_id: self.attempt.id.clone(),
+            amount: Money::ZERO,
+            payment_method: self.pm.clone(),
+            kind: ChargeKind::First,
+            authenticated: self.authenticated,
+            check_only: true,
+        }
+    }
+
+    fn record(
+        &self,
+        conn: &Connection,
+        result: ChargeResult,
+        now: OffsetDateTime,
+    ) -> Result<PaymentMethodOutcome, AppError> {
+        let (session, mut sub) = open_portal(conn, &self.session_id, now)?;
+        let outcome = account::record_card_check(conn, &session, &mut sub, &self.pm, result, now)?;
+        if let Some(answer_to) = &self.answer_to {
+            answer_to.keep(conn, &outcome, now)?;
+        }
+        Ok(outcome)
+    }
+
+    fn status(outcome: &PaymentMethodOutcome) -> &'static str {
+        match outcome {
+            PaymentMethodOutcome::Updated { .. } => "succeeded",
+            PaymentMethodOutcome::RequiresAction { .. } => "requires_action",
+            PaymentMethodOutcome::Declined { .. } => "declined",
+        }
+    }
+}
+
+/// The open invoice's charge recorded as pending.
+#[derive(Debug, Clone)]
+pub struct PendingInvoice {
+    attempt: Attempt,
+    session_id: String,
+    invoice_id: String,
+    amount: Money,
+    pm: PaymentMethod,
+    answer_to: Option<AnswerTo>,
+}
+
+/// Step one of paying the open invoice with the card on file, once per idempotency key.
+pub fn prepare_invoice(
+    conn: &Connection,
+    session_id: &str,
+    key: &str,
+    now: OffsetDateTime,
+) -> Result<Prepared<PendingInvoice>, AppError> {
+    let scope = format!("portal-invoice:{session_id}");
+    let keyed = Keyed { scope: &scope, key, fingerprint: "pay open invoice" };
+    if let Some(answer) = idempotency::stored(conn, &keyed, OffsetDateTime::UNIX_EPOCH)? {
+        return Ok(Prepared::Answered(answer));
+    }
+    let (_, sub) = open_portal(conn, session_id, now)?;
+    let pm_id = sub.payment_method_id.clone().ok_or(AppError::InvalidPaymentMethod)?;
+    let pm = store::get_payment_method(conn, &pm_id)?.ok_or(AppError::InvalidPaymentMethod)?;
+    let answer_to = AnswerTo::Key { scope: scope.clone(), key: key.to_string(), fingerprint: keyed.fingerprint.into() };
+    pending_invoice(conn, session_id, &sub.account_id, pm, Some(answer_to), now)
+}
+
+fn pending_invoice(
+    conn: &Connection,
+    session_id: &str,
+    account_id: &str,
+    pm: PaymentMethod,
+    answer_to: Option<AnswerTo>,
+    now: OffsetDateTime,
+) -> Result<Prepared<PendingInvoice>, AppError> {
+    let invoice = account::open_invoice(conn, account_id)?
+        .ok_or_else(|| AppError::InvalidRequest("There is no unpaid invoice.".into()))?;
+    let Some(attempt) = payments::claim(conn, account_id, "invoice", now)? else {
+        return Ok(Prepared::Busy);
+    };
+    let session_id = session_id.to_string();
+    Ok(Prepared::Charge(PendingInvoice {
+        attempt,
+        session_id,
+        invoice_id: invoice.id,
+        amount: invoice.amount,
+        pm,
+        answer_to,
+    }))
+}
+
+impl PendingCharge for PendingInvoice {
+    type Outcome = InvoicePaymentOutcome;
+
+    fn attempt_id(&self) -> &str {
+        &self.attempt.id
+    }
+
+    fn charge(&self) -> Charge {
+        // The user is present and the card was verified when it was saved.
+        Charge {
+            attempt_id: self.attempt.id.clone(),
+            amount: self.amount,
+            payment_method: self.pm.clone(),
+            kind: ChargeKind::Later,
+            authenticated: true,
+            check_only: false,
+        }
+    }
+
+    fn record(
+        &self,
+        conn: &Connection,
+        result: ChargeResult,
+        now: OffsetDateTime,
+    ) -> Result<InvoicePaymentOutcome, AppError> {
+        let (_, mut sub) = open_portal(conn, &self.session_id, now)?;
+        let outcome = account::record_invoice_payment(conn, &mut sub, &self.invoice_id, &self.pm, result, now)?;
+        if let Some(answer_to) = &self.answer_to {
+            answer_to.keep(conn, &outcome, now)?;
+        }
+        Ok(outcome)
+    }
+
+    fn status(outcome: &InvoicePaymentOutcome) -> &'static str {
+        match outcome {
+            InvoicePaymentOutcome::Paid { .. } => "succeeded",
+            InvoicePaymentOutcome::Declined { .. } => "declined",
+        }
+    }
+}
+
+/// After a new card is saved: a past-due account's open invoice is paid with it, as a charge of
+/// its own; `paid_invoice` says whether it was.
+pub async fn then_pay_past_due(
+    state: &AppState,
+    session_id: String,
+    outcome: PaymentMethodOutcome,
+    now: OffsetDateTime,
+) -> PaymentMethodOutcome {
+    let PaymentMethodOutcome::Updated { card, .. } = outcome else {
+        return outcome;
+    };
+    let card_id = card.id.to_string();
+    let paid = payments::charge_once(state, now, move |tx| {
+        let (_, sub) = open_portal(tx, &session_id, now)?;
+        if sub.status != SubscriptionStatus::PastDue {
+            return Err(AppError::InvalidRequest("There is no unpaid invoice.".into()));
+        }
+        let pm = store::get_payment_method(tx, &card_id)?.ok_or(AppError::InvalidPaymentMethod)?;
+        pending_invoice(tx, &session_id, &sub.account_id, pm, None, now)
+    })
+    .await;
+    let paid_invoice = match paid {
+        Ok(InvoicePaymentOutcome::Paid { amount }) => Some(amount),
+        Ok(InvoicePaymentOutcome::Declined { .. }) | Err(_) => None,
+    };
+    PaymentMethodOutcome::Updated { card, paid_invoice }
+}
