@@ -25,9 +25,15 @@ pub fn summary(invoice: &Invoice) -> InvoiceSummary {
     }
 }
 
-/// The newest unpaid invoice of the account, if any.
+/// The newest unpaid invoice of the account whose charge failed (not one still waiting for its
+/// renewal charge), if any.
 pub fn open_invoice(conn: &Connection, account_id: &str) -> Result<Option<Invoice>, AppError> {
-    Ok(store::account_invoices(conn, account_id)?.into_iter().rev().find(|i| i.status == InvoiceStatus::Open))
+    for invoice in store::account_invoices(conn, account_id)?.into_iter().rev() {
+        if invoice.status == InvoiceStatus::Open && !store::is_charge_pending(conn, &invoice.id)? {
+            return Ok(Some(invoice));
+        }
+    }
+    Ok(None)
 }
 
 /// Acts on the charge of the open invoice `invoice_id` to `pm`: on success it is paid and the

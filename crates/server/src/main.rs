@@ -98,7 +98,7 @@ async fn run(args: Args) -> Result<(), String> {
         let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             every_minute.tick().await;
-            if let Err(e) = renewals::catch_up(&ticker.store, ticker.clock.now()).await {
+            if let Err(e) = renewals::catch_up(&ticker, ticker.clock.now()).await {
                 tracing::error!(?e, "renewals failed");
             }
         }

@@ -1,14 +1,18 @@
 //! What falls due as time passes: renewals on the 1st, scheduled downgrades, cancellations at
 //! period end, failed renewals -> past due. Bounded batches, so catching up never holds the writer.
+//! A renewal's invoice is written when its period ends; its charge follows, outside that
+//! transaction ([`charge_pending`]).
 
+use crate::AppState;
 use crate::error::AppError;
 use crate::events::{self, EventType};
 use crate::ids::new_id;
-use crate::processor::{self, CardBehavior, ChargeKind, ChargeResult};
-use crate::store::{self, Invoice, Subscription};
+use crate::payments::{self, Attempt, Charge, PendingCharge, Prepared};
+use crate::processor::{ChargeKind, ChargeResult};
+use crate::store::{self, Invoice, PaymentMethod, Subscription};
 use billing::period::Period;
 use billing::proration::LineItem;
-use billing::wire::{InvoiceStatus, SubscriptionStatus};
+use billing::wire::{DeclineCode, InvoiceStatus, SubscriptionStatus};
 use billing::{Money, PlanId};
 use rusqlite::Connection;
 use time::OffsetDateTime;
@@ -43,10 +47,19 @@ pub fn run_due(
     Ok(if steps >= budget { Progress::More } else { Progress::Done })
 }
 
-/// Runs everything that fell due up to `now`, one bounded batch per transaction.
-pub async fn catch_up(store: &crate::Store, now: OffsetDateTime) -> Result<(), AppError> {
-    while store.write(move |tx| run_due(tx, now, None, DUE_BATCH)).await? == Progress::More {}
-    Ok(())
+/// Runs everything that fell due up to `now`, one bounded batch per transaction, then charges
+/// the renewals it wrote.
+pub async fn catch_up(state: &AppState, now: OffsetDateTime) -> Result<(), AppError> {
+    while state.store.write(move |tx| run_due(tx, now, None, DUE_BATCH)).await? == Progress::More {}
+    charge_pending(state, None, now).await
+}
+
+/// Brings one account up to date at `now` before a request shows or changes it: its due period
+/// ends, then their charges.
+pub async fn bring_up_to_date(state: &AppState, account_id: String, now: OffsetDateTime) -> Result<(), AppError> {
+    let account = account_id.clone();
+    state.store.write(move |tx| run_due(tx, now, Some(&account), usize::MAX)).await?;
+    charge_pending(state, Some(account_id), now).await
 }
 
 /// Ends `sub`'s current period and starts the next: the scheduled plan applies, a cancellation or
@@ -69,14 +82,6 @@ fn close_period(conn: &Connection, sub: &mut Subscription) -> Result<(), AppErro
         return events::subscription_event(conn, EventType::SubscriptionCanceled, &sub.account_id, at);
     }
     let price = sub.plan.plan().monthly_price;
-    let pm = match &sub.payment_method_id {
-        Some(id) => store::get_payment_method(conn, id)?,
-        None => None,
-    };
-    // Renewals are off-session: a card that needs authentication fails them.
-    let paid = pm.as_ref().is_some_and(|pm| {
-        processor::charge(CardBehavior::parse(&pm.behavior), ChargeKind::Later, false) == ChargeResult::Succeeded
-    });
     let line = LineItem {
         description: format!("{} for {}", sub.plan.plan().name, billing::period::month_and_year(next.start)),
         amount: price,
@@ -90,23 +95,137 @@ fn close_period(conn: &Connection, sub: &mut Subscription) -> Result<(), AppErro
         period_end: next.end,
         lines: vec![line],
         amount: price,
-        status: if paid { InvoiceStatus::Paid } else { InvoiceStatus::Open },
+        status: InvoiceStatus::Open,
         payment_method_id: sub.payment_method_id.clone(),
     };
+    // Charged after this transaction (charge_pending), never inside it.
     let invoice = store::insert_invoice(conn, invoice)?;
-    if let (true, Some(pm)) = (paid, &pm) {
-        store::record_payment(conn, &pm.card.id, &sub.account_id)?;
-    }
-    sub.status = if paid { SubscriptionStatus::Active } else { SubscriptionStatus::PastDue };
-    sub.paid_this_period = if paid { price } else { Money::ZERO };
+    store::set_charge_pending(conn, &invoice.id, true)?;
+    sub.paid_this_period = Money::ZERO;
     sub.period_start = next.start;
     sub.period_end = next.end;
-    store::save_subscription(conn, sub)?;
+    store::save_subscription(conn, sub)
+}
+
+/// Whether a renewal charge was due and how it went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renewal {
+    Paid,
+    Failed,
+    NothingDue,
+}
+
+/// Charges the renewal invoices written at period ends, oldest first, each outside any
+/// transaction (for `account_id`, or for every account with no other charge in flight).
+pub async fn charge_pending(state: &AppState, account_id: Option<String>, now: OffsetDateTime) -> Result<(), AppError> {
+    loop {
+        let account = account_id.clone();
+        let charged = payments::charge_once(state, now, move |tx| prepare_renewal(tx, account.as_deref(), now)).await?;
+        if charged == Renewal::NothingDue {
+            return Ok(());
+        }
+    }
+}
+
+/// A renewal's charge recorded as pending.
+#[derive(Debug, Clone)]
+pub struct PendingRenewal {
+    attempt: Attempt,
+    invoice_id: String,
+    amount: Money,
+    pm: PaymentMethod,
+}
+
+fn prepare_renewal(
+    conn: &Connection,
+    account_id: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Prepared<PendingRenewal>, AppError> {
+    let Some(invoice) = store::next_charge_pending(conn, account_id)? else {
+        return Ok(Prepared::Answered(Renewal::NothingDue));
+    };
+    let sub = store::get_subscription(conn, &invoice.account_id)?.ok_or(AppError::NoSubscription)?;
+    let pm = match &sub.payment_method_id {
+        Some(id) => store::get_payment_method(conn, id)?,
+        None => None,
+    };
+    let Some(pm) = pm else {
+        return record_renewal(conn, &invoice.id, None, ChargeResult::Declined(DeclineCode::Generic))
+            .map(Prepared::Answered);
+    };
+    let Some(attempt) = payments::claim(conn, &invoice.account_id, "renewal", now)? else {
+        return Ok(Prepared::Busy);
+    };
+    Ok(Prepared::Charge(PendingRenewal { attempt, invoice_id: invoice.id, amount: invoice.amount, pm }))
+}
+
+impl PendingCharge for PendingRenewal {
+    type Outcome = Renewal;
+
+    fn attempt_id(&self) -> &str {
+        &self.attempt.id
+    }
+
+    fn charge(&self) -> Charge {
+        // Renewals are off-session: a card that needs authentication fails them.
+        Charge {
+            attempt_id: self.attempt.id.clone(),
+            amount: self.amount,
+            payment_method: self.pm.clone(),
+            kind: ChargeKind::Later,
+            authenticated: false,
+            check_only: false,
+        }
+    }
+
+    fn record(&self, conn: &Connection, result: ChargeResult, _now: OffsetDateTime) -> Result<Renewal, AppError> {
+        record_renewal(conn, &self.invoice_id, Some(&self.pm), result)
+    }
+
+    fn status(outcome: &Renewal) -> &'static str {
+        match outcome {
+            Renewal::Paid => "succeeded",
+            Renewal::Failed | Renewal::NothingDue => "declined",
+        }
+    }
+}
+
+/// A renewal's result: the invoice paid and the subscription active, or the invoice open and
+/// the subscription past due. Dated when the period ended.
+fn record_renewal(
+    conn: &Connection,
+    invoice_id: &str,
+    pm: Option<&PaymentMethod>,
+    result: ChargeResult,
+) -> Result<Renewal, AppError> {
+    if !store::is_charge_pending(conn, invoice_id)? {
+        return Ok(Renewal::NothingDue);
+    }
+    let invoice = store::get_invoice(conn, invoice_id)?.ok_or_else(|| AppError::Internal("invoice missing".into()))?;
+    let mut sub = store::get_subscription(conn, &invoice.account_id)?.ok_or(AppError::NoSubscription)?;
+    store::set_charge_pending(conn, &invoice.id, false)?;
+    let paid = match (result, pm) {
+        (ChargeResult::Succeeded, Some(pm)) => {
+            store::set_invoice_paid(conn, &invoice.id, &pm.card.id)?;
+            store::record_payment(conn, &pm.card.id, &sub.account_id)?;
+            true
+        }
+        _ => false,
+    };
+    if sub.status != SubscriptionStatus::Canceled {
+        sub.status = if paid { SubscriptionStatus::Active } else { SubscriptionStatus::PastDue };
+    }
+    if paid && invoice.period_start == sub.period_start {
+        sub.paid_this_period = invoice.amount;
+    }
+    store::save_subscription(conn, &sub)?;
+    let invoice = store::get_invoice(conn, &invoice.id)?.unwrap_or(invoice);
     let (invoice_event, subscription_event) = if paid {
         (EventType::InvoicePaid, EventType::SubscriptionUpdated)
     } else {
         (EventType::InvoicePaymentFailed, EventType::SubscriptionPastDue)
     };
-    events::invoice_event(conn, invoice_event, &invoice, at)?;
-    events::subscription_event(conn, subscription_event, &sub.account_id, at)
+    events::invoice_event(conn, invoice_event, &invoice, invoice.created_at)?;
+    events::subscription_event(conn, subscription_event, &sub.account_id, invoice.created_at)?;
+    Ok(if paid { Renewal::Paid } else { Renewal::Failed })
 }

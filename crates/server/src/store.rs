@@ -150,6 +150,10 @@ CREATE TABLE payment_attempts (
     finished_at INTEGER
 );
 CREATE UNIQUE INDEX payment_attempts_one_pending ON payment_attempts(account_id) WHERE status = 'pending';
+-- A renewal's invoice is written when its period ends and charged afterwards, outside that
+-- transaction: until then it waits here.
+ALTER TABLE invoices ADD COLUMN charge_pending INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX invoices_charge_pending ON invoices(account_id, created_at) WHERE charge_pending = 1;
 "#,
 ];
 
@@ -764,6 +768,37 @@ pub fn account_invoices(conn: &Connection, account_id: &str) -> Result<Vec<Invoi
 }
 
 /// Marks an invoice paid by `pm_id`.
+/// Marks a renewal invoice as waiting for its charge (see [`crate::renewals::charge_pending`]).
+pub fn set_charge_pending(conn: &Connection, id: &str, pending: bool) -> Result<(), AppError> {
+    conn.execute("UPDATE invoices SET charge_pending = ?2 WHERE id = ?1", params![id, pending])?;
+    Ok(())
+}
+
+/// The oldest renewal invoice waiting for its charge, of `account_id` or of any account with no
+/// charge in flight.
+pub fn next_charge_pending(conn: &Connection, account_id: Option<&str>) -> Result<Option<Invoice>, AppError> {
+    let id: Option<String> = conn
+        .query_row(
+            "SELECT id FROM invoices WHERE charge_pending = 1 AND (?1 IS NULL OR account_id = ?1)
+               AND (?1 IS NOT NULL OR account_id NOT IN (SELECT account_id FROM payment_attempts WHERE status = 'pending'))
+             ORDER BY created_at, rowid LIMIT 1",
+            params![account_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match id {
+        Some(id) => get_invoice(conn, &id),
+        None => Ok(None),
+    }
+}
+
+/// Whether an invoice waits for its renewal charge.
+pub fn is_charge_pending(conn: &Connection, id: &str) -> Result<bool, AppError> {
+    let pending: Option<bool> =
+        conn.query_row("SELECT charge_pending FROM invoices WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+    Ok(pending.unwrap_or(false))
+}
+
 pub fn set_invoice_paid(conn: &Connection, id: &str, pm_id: &str) -> Result<(), AppError> {
     conn.execute("UPDATE invoices SET status = 'paid', payment_method_id = ?2 WHERE id = ?1", [id, pm_id])?;
     Ok(())

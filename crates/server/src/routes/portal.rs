@@ -5,8 +5,8 @@ use crate::account_charge;
 use crate::error::{ApiJson, AppError};
 use crate::plan_changes::{self, open_portal};
 use crate::portal_charge::{self, Change};
-use crate::store::{PortalSession, Subscription};
-use crate::{AppState, account, checkout, idempotency, payments, processor};
+use crate::store::{self, PortalSession, Subscription};
+use crate::{AppState, account, checkout, idempotency, payments, processor, renewals};
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -53,6 +53,18 @@ impl InPortal {
     }
 }
 
+/// Brings the session's account up to date at `now` (period ends and their charges, each charge
+/// outside a transaction) before a portal request shows or changes it. An unknown or expired
+/// session is left to the request to refuse.
+async fn up_to_date(state: &AppState, id: &str, now: OffsetDateTime) -> Result<(), AppError> {
+    let id = id.to_string();
+    let session = state.store.read(move |conn| store::get_portal_session(conn, &id)).await?;
+    match session {
+        Some(session) if now < session.expires_at => renewals::bring_up_to_date(state, session.account_id, now).await,
+        _ => Ok(()),
+    }
+}
+
 /// Runs `f` on the portal session `id` in one write transaction at the server's clock.
 async fn in_portal<T: Send + 'static>(
     state: AppState,
@@ -60,6 +72,7 @@ async fn in_portal<T: Send + 'static>(
     f: impl FnOnce(&Connection, InPortal) -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
     let now = state.clock.now();
+    up_to_date(&state, &id, now).await?;
     let store = state.store.clone();
     store
         .write(move |tx| {
@@ -89,6 +102,7 @@ pub async fn change(
 ) -> Result<Json<ChangeOutcome>, AppError> {
     let key = idempotency::checked_key(&req.idempotency_key)?.to_string();
     let now = state.clock.now();
+    up_to_date(&state, &id, now).await?;
     let change = Arc::new(Change { session_id: id, key, request: req });
     payments::charge_once(&state, now, move |tx| portal_charge::prepare_change(tx, &change, now)).await.map(Json)
 }
@@ -109,6 +123,7 @@ pub async fn answer_challenge(
     ApiJson(answer): ApiJson<ChallengeAnswer>,
 ) -> Result<Json<ChangeOutcome>, AppError> {
     let now = state.clock.now();
+    up_to_date(&state, &id, now).await?;
     let asked = Arc::new((id, answer));
     payments::charge_once(&state, now, move |tx| portal_charge::prepare_answer(tx, &asked.0, &asked.1, now))
         .await
@@ -127,6 +142,7 @@ pub async fn update_payment_method(
     let token = processor::tokenize(&card.number, card.exp_month, card.exp_year, &card.cvc, &card.name, today)
         .map_err(AppError::InvalidCard)?;
     checkout::check_billing(&req.billing)?;
+    up_to_date(&state, &id, now).await?;
     let session_id = id.clone();
     let checked =
         payments::charge_once(&state, now, move |tx| account_charge::prepare_card(tx, &session_id, &token, now))
@@ -141,6 +157,7 @@ pub async fn answer_card_challenge(
     ApiJson(answer): ApiJson<ChallengeAnswer>,
 ) -> Result<Json<PaymentMethodOutcome>, AppError> {
     let now = state.clock.now();
+    up_to_date(&state, &id, now).await?;
     let asked = Arc::new((id.clone(), answer));
     let checked =
         payments::charge_once(&state, now, move |tx| account_charge::prepare_card_answer(tx, &asked.0, &asked.1, now))
@@ -156,6 +173,7 @@ pub async fn pay_invoice(
 ) -> Result<Json<InvoicePaymentOutcome>, AppError> {
     let key = idempotency::checked_key(&req.idempotency_key)?.to_string();
     let now = state.clock.now();
+    up_to_date(&state, &id, now).await?;
     payments::charge_once(&state, now, move |tx| account_charge::prepare_invoice(tx, &id, &key, now)).await.map(Json)
 }
 

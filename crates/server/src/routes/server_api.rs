@@ -327,7 +327,7 @@ pub async fn set_clock(
         ));
     }
     let st = state.clone();
-    let progress = state
+    state
         .store
         .write(move |tx| {
             let saved = store::saved_clock(tx)?;
@@ -340,16 +340,15 @@ pub async fn set_clock(
         })
         .await?;
     state.clock.move_forward_to(to);
-    if progress == renewals::Progress::More {
-        // Far jumps: the rest of the catching up goes on in short transactions; the answer waits
-        // for it a little, and the ticker finishes whatever a dropped request left.
-        let store = state.store.clone();
-        let rest = tokio::spawn(async move { renewals::catch_up(&store, to).await });
-        match tokio::time::timeout(std::time::Duration::from_secs(10), rest).await {
-            Ok(Ok(result)) => result?,
-            Ok(Err(e)) => return Err(AppError::Internal(format!("catching up: {e}"))),
-            Err(_) => tracing::warn!("the test clock moved far; due work goes on in the background"),
-        }
+    // The rest of the catching up (far jumps) and the renewals' charges go on in short
+    // transactions; the answer waits for them a little, and the ticker finishes whatever a
+    // dropped request left.
+    let st = state.clone();
+    let rest = tokio::spawn(async move { renewals::catch_up(&st, to).await });
+    match tokio::time::timeout(std::time::Duration::from_secs(10), rest).await {
+        Ok(Ok(result)) => result?,
+        Ok(Err(e)) => return Err(AppError::Internal(format!("catching up: {e}"))),
+        Err(_) => tracing::warn!("the test clock moved far; due work goes on in the background"),
     }
     tracing::info!(now = %to, "test clock moved");
     Ok(Json(ClockView { now: to, frozen: true }))
