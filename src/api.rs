@@ -5,7 +5,7 @@ use billing::proration::Quote;
 use billing::wire::{
     CardSummary, ChallengeAnswer, ChangeOutcome, CheckoutView, ConfirmChange, ConfirmCheckout, ErrorBody, ErrorCode,
     InvoiceDetail, InvoiceList, InvoicePaymentOutcome, PayInvoice, PaymentMethodOutcome, PaymentOutcome, PortalView,
-    PreviewChange, SetOverage, TokenizeCard, UpdatePaymentMethod,
+    PreviewChange, SavedStripeCard, SetOverage, StripeSetup, TokenizeCard, UpdatePaymentMethod,
 };
 use gloo_net::http::{Request, Response};
 use serde::Serialize;
@@ -122,6 +122,16 @@ pub async fn checkout_session(session_id: String) -> Result<CheckoutView, ApiErr
 
 pub async fn tokenize_card(session_id: &str, card: &TokenizeCard) -> Result<CardSummary, ApiError> {
     post(&checkout_path(session_id, "/card"), card).await
+}
+
+/// Stripe mode: a SetupIntent for Stripe.js to save the card with.
+pub async fn stripe_setup_intent(session_id: &str) -> Result<StripeSetup, ApiError> {
+    post(&checkout_path(session_id, "/setup-intent"), &serde_json::json!({})).await
+}
+
+/// Stripe mode: the card the SetupIntent saved, to pay with.
+pub async fn stripe_card(session_id: &str, setup_intent: &str) -> Result<CardSummary, ApiError> {
+    post(&checkout_path(session_id, "/stripe-card"), &SavedStripeCard { setup_intent: setup_intent.into() }).await
 }
 
 pub async fn confirm_checkout(session_id: &str, request: &ConfirmCheckout) -> Result<PaymentOutcome, ApiError> {

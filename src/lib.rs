@@ -8,3 +8,4 @@ pub mod app;
 pub mod browser;
 pub mod components;
 pub mod pages;
+pub mod stripe_js;

@@ -77,6 +77,32 @@ pub fn check_card(inputs: &CardInputs, today: (u16, u8)) -> Result<CheckedCard, 
     }
 }
 
+/// Stripe mode: the cardholder and billing details (the card itself is in Stripe's Element).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckedHolder {
+    pub name: String,
+    pub billing: BillingDetails,
+}
+
+/// Checks our fields in Stripe mode: name, country, postal code.
+pub fn check_holder(inputs: &CardInputs) -> Result<CheckedHolder, Box<CardErrors>> {
+    let name = validate::validate_cardholder_name(&inputs.name);
+    let country = validate::validate_country(&inputs.country);
+    let postal = validate::validate_postal_code(&inputs.postal, &inputs.country);
+    match (&name, &country, &postal) {
+        (Ok(name), Ok(country), Ok(postal)) => Ok(CheckedHolder {
+            name: name.clone(),
+            billing: BillingDetails { country: (*country).to_string(), postal_code: postal.clone() },
+        }),
+        _ => Err(Box::new(CardErrors {
+            name: name.err().map(|e| e.message().to_string()),
+            country: country.err().map(|e| e.message().to_string()),
+            postal: postal.err().map(|e| e.message(&inputs.country)),
+            ..CardErrors::default()
+        })),
+    }
+}
+
 /// The form's live state: one signal per field and which fields the user has left.
 #[derive(Clone, Copy)]
 pub struct CardFormState {
@@ -161,20 +187,49 @@ fn formatting_handler(
     })
 }
 
-/// The card fields. `errors` is the form's derived check; `disabled` while a payment runs.
+/// The card fields. `errors` is the form's derived check; `disabled` while a payment runs. In
+/// Stripe mode `stripe_card` (Stripe's Element) takes the place of number, expiry and code.
 #[component]
 pub fn CardForm(
     state: CardFormState,
     #[prop(into)] errors: Signal<CardErrors>,
     #[prop(into)] disabled: Signal<bool>,
+    #[prop(default = None)] stripe_card: Option<ViewFn>,
 ) -> impl IntoView {
+    let err = move |f: fn(&CardErrors) -> Option<String>| Signal::derive(move || errors.with(f));
+    let card = match stripe_card {
+        Some(element) => element.run(),
+        None => view! { <CardNumberFields state=state errors=errors /> }.into_any(),
+    };
+    view! {
+        <fieldset class="card-form" disabled=move || disabled.get()>
+            <legend class="section-title">"Card details"</legend>
+            {card}
+            <TextField
+                id="card-name"
+                label="Name on card"
+                value=state.name
+                hints=InputHints::new("text", "cc-name", "text")
+                error=err(|e| e.name.clone())
+                show_error=state.shows("name")
+                on_blur=state.touch("name")
+            />
+            <div class="field-row">
+                <CountrySelect state=state error=err(|e| e.country.clone()) />
+                <PostalField state=state error=err(|e| e.postal.clone()) />
+            </div>
+        </fieldset>
+    }
+}
+
+/// Number, expiry and security code: our own fields (test mode).
+#[component]
+fn CardNumberFields(state: CardFormState, #[prop(into)] errors: Signal<CardErrors>) -> impl IntoView {
     let brand = Memo::new(move |_| CardBrand::detect(&state.number.get().replace(' ', "")));
     let cvc_len = Signal::derive(move || brand.get().cvc_length());
     let err = move |f: fn(&CardErrors) -> Option<String>| Signal::derive(move || errors.with(f));
     let brand_badge = ViewFn::from(move || view! { <CardBrandBadge brand=brand /> });
     view! {
-        <fieldset class="card-form" disabled=move || disabled.get()>
-            <legend class="section-title">"Card details"</legend>
             <TextField
                 id="card-number"
                 label="Card number"
@@ -212,20 +267,6 @@ pub fn CardForm(
                     on_blur=state.touch("cvc")
                 />
             </div>
-            <TextField
-                id="card-name"
-                label="Name on card"
-                value=state.name
-                hints=InputHints::new("text", "cc-name", "text")
-                error=err(|e| e.name.clone())
-                show_error=state.shows("name")
-                on_blur=state.touch("name")
-            />
-            <div class="field-row">
-                <CountrySelect state=state error=err(|e| e.country.clone()) />
-                <PostalField state=state error=err(|e| e.postal.clone()) />
-            </div>
-        </fieldset>
     }
 }
 

@@ -6,3 +6,4 @@ pub mod challenge_dialog;
 pub mod field;
 pub mod frame;
 pub mod status;
+pub mod stripe_card;

@@ -5,19 +5,20 @@ use crate::api::{self, ApiError};
 use crate::app::AppRoot;
 use crate::browser;
 use crate::components::alert::{AlertText, BusyButton, ErrorAlert};
-use crate::components::card_form::{CardForm, CardFormState, CheckedCard, check_card};
+use crate::components::card_form::{CardForm, CardFormState, CheckedCard, CheckedHolder, check_card, check_holder};
 use crate::components::challenge_dialog::PendingChallenge;
 use crate::components::field::{InputHints, TextField};
 use crate::components::frame::{PageFrame, PageHeading};
 use crate::components::status::{ExpiredSessionPage, StatusPage, UnknownSessionPage, UnreachablePage};
+use crate::components::stripe_card::{self, SaveError, StripeCardElement, StripeHandle};
 use billing::Money;
 use billing::period::{long_date, short_date};
 use billing::plans::format_credits;
 use billing::proration::Quote;
 use billing::validate;
 use billing::wire::{
-    CardSummary, ChallengeAnswer, ChallengeId, ChallengeOutcome, CheckoutReceipt, CheckoutStatus, CheckoutView,
-    ConfirmCheckout, Decline, Eligibility, ErrorCode, PaymentMethodId, PaymentOutcome, TokenizeCard,
+    BillingDetails, CardSummary, ChallengeAnswer, ChallengeId, ChallengeOutcome, CheckoutReceipt, CheckoutStatus,
+    CheckoutView, ConfirmCheckout, Decline, Eligibility, ErrorCode, PaymentMethodId, PaymentOutcome, TokenizeCard,
 };
 use leptos::html;
 use leptos::prelude::*;
@@ -118,6 +119,8 @@ const ALREADY_SUBSCRIBED: (&str, &str) = (
 enum PaymentChoice {
     Saved(PaymentMethodId),
     NewCard(CheckedCard),
+    /// Stripe mode: the card in Stripe's Element (as of its `n`th change) and our fields.
+    StripeCard(CheckedHolder, u32),
 }
 
 /// One step of paying, as dispatched to the payment action.
@@ -148,6 +151,8 @@ enum PayResult {
     /// Another checkout of the same account paid first (another tab), or the account can no
     /// longer buy here: nothing was charged, and the page says why.
     CannotBuy(&'static str, &'static str),
+    /// Stripe mode: Stripe.js did not save the card (its message says why); nothing was charged.
+    CardRefused(String),
     Failed(ApiError),
 }
 
@@ -156,28 +161,63 @@ enum PayResult {
 #[derive(Clone, Default)]
 struct AttemptMemory {
     token: Option<(TokenizeCard, CardSummary)>,
+    stripe_card: Option<(CheckedHolder, u32, CardSummary)>,
     last_request: Option<ConfirmCheckout>,
 }
 
-async fn run_step(session_id: String, step: PayStep, memory: StoredValue<AttemptMemory>) -> PayResult {
+/// The card to confirm with: a saved one, a new one tokenized (test mode) or saved with Stripe
+/// (Stripe mode); the same card as the last attempt is not sent again.
+async fn card_to_pay_with(
+    session_id: &str,
+    choice: PaymentChoice,
+    email: &str,
+    memory: StoredValue<AttemptMemory>,
+    stripe: StripeHandle,
+) -> Result<(PaymentMethodId, Option<BillingDetails>), PayResult> {
+    match choice {
+        PaymentChoice::Saved(id) => Ok((id, None)),
+        PaymentChoice::NewCard(checked) => {
+            let cached = memory.with_value(|m| m.token.clone()).filter(|(card, _)| *card == checked.card);
+            let token = match cached {
+                Some((_, token)) => token,
+                None => {
+                    let token = api::tokenize_card(session_id, &checked.card).await.map_err(result_of_error)?;
+                    memory.update_value(|m| m.token = Some((checked.card.clone(), token.clone())));
+                    token
+                }
+            };
+            Ok((token.id, Some(checked.billing)))
+        }
+        PaymentChoice::StripeCard(holder, version) => {
+            let cached = memory.with_value(|m| m.stripe_card.clone()).filter(|(h, v, _)| *h == holder && *v == version);
+            let card = match cached {
+                Some((_, _, card)) => card,
+                None => {
+                    let saved = stripe_card::save_card(session_id, stripe, &holder.name, email, &holder.billing).await;
+                    let card = saved.map_err(|e| match e {
+                        SaveError::Refused(message) => PayResult::CardRefused(message),
+                        SaveError::Api(error) => result_of_error(error),
+                    })?;
+                    memory.update_value(|m| m.stripe_card = Some((holder.clone(), version, card.clone())));
+                    card
+                }
+            };
+            Ok((card.id, Some(holder.billing)))
+        }
+    }
+}
+
+async fn run_step(
+    session_id: String,
+    step: PayStep,
+    memory: StoredValue<AttemptMemory>,
+    stripe: StripeHandle,
+) -> PayResult {
     let outcome = match step {
         PayStep::Submit { email, choice, expected_total } => {
-            let (payment_method, billing) = match choice {
-                PaymentChoice::Saved(id) => (id, None),
-                PaymentChoice::NewCard(checked) => {
-                    let cached = memory.with_value(|m| m.token.clone()).filter(|(card, _)| *card == checked.card);
-                    let token = match cached {
-                        Some((_, token)) => token,
-                        None => match api::tokenize_card(&session_id, &checked.card).await {
-                            Ok(token) => {
-                                memory.update_value(|m| m.token = Some((checked.card.clone(), token.clone())));
-                                token
-                            }
-                            Err(e) => return result_of_error(e),
-                        },
-                    };
-                    (token.id, Some(checked.billing))
-                }
+            let (payment_method, billing) = match card_to_pay_with(&session_id, choice, &email, memory, stripe).await {
+                Ok(card) => card,
+                Err(result) => return result,
             };
             let mut request =
                 ConfirmCheckout { email, payment_method, billing, expected_total, idempotency_key: String::new() };
@@ -196,9 +236,18 @@ async fn run_step(session_id: String, step: PayStep, memory: StoredValue<Attempt
             api::answer_challenge(&session_id, &ChallengeAnswer { challenge_id, outcome: choice }).await
         }
     };
+    let outcome = match outcome {
+        // Stripe mode: Stripe.js runs the bank's check; the server then asks Stripe how it went.
+        Ok(PaymentOutcome::RequiresAction { challenge_id, client_secret: Some(secret) }) => {
+            let completed = stripe_card::authenticate(stripe, &secret).await;
+            let choice = if completed { ChallengeOutcome::Complete } else { ChallengeOutcome::Fail };
+            api::answer_challenge(&session_id, &ChallengeAnswer { challenge_id, outcome: choice }).await
+        }
+        other => other,
+    };
     match outcome {
         Ok(PaymentOutcome::Succeeded { receipt }) => PayResult::Paid(receipt),
-        Ok(PaymentOutcome::RequiresAction { challenge_id }) => PayResult::NeedsAuthentication { challenge_id },
+        Ok(PaymentOutcome::RequiresAction { challenge_id, .. }) => PayResult::NeedsAuthentication { challenge_id },
         Ok(PaymentOutcome::Declined { attempts_left: 0, .. }) => PayResult::Locked,
         Ok(PaymentOutcome::Declined { decline, attempts_left }) => {
             // A decline is final for this attempt: trying again is a new request.
@@ -249,6 +298,8 @@ enum FlowPage {
 struct Payer {
     session_id: StoredValue<String>,
     memory: StoredValue<AttemptMemory>,
+    /// Stripe mode: Stripe.js and its card Element, once mounted.
+    stripe: StripeHandle,
     result: RwSignal<Option<PayResult>>,
     pending: RwSignal<bool>,
 }
@@ -258,6 +309,7 @@ impl Payer {
         Payer {
             session_id: StoredValue::new(session_id),
             memory: StoredValue::new(AttemptMemory::default()),
+            stripe: StoredValue::new_local(None),
             result: RwSignal::new(None),
             pending: RwSignal::new(false),
         }
@@ -270,7 +322,7 @@ impl Payer {
         }
         self.pending.set(true);
         leptos::task::spawn_local(async move {
-            let result = run_step(self.session_id.get_value(), step, self.memory).await;
+            let result = run_step(self.session_id.get_value(), step, self.memory, self.stripe).await;
             self.result.set(Some(result));
             self.pending.set(false);
         });
@@ -334,11 +386,27 @@ fn PaymentForm(checkout: CheckoutView, pay: Payer, quote: Memo<Option<Quote>>) -
     let choice = RwSignal::new(saved_cards.first().map(|c| c.id.clone()));
     let card = CardFormState::new();
     let today = browser::current_year_month();
-    let card_check = Memo::new(move |_| check_card(&card.inputs(), today));
+    // Stripe mode: the card is in Stripe's Element (counted changes); our fields are the rest.
+    let stripe_elements = checkout.stripe.clone();
+    let stripe_mode = stripe_elements.is_some();
+    let element_changes = RwSignal::new(0u32);
+    let card_check = Memo::new(move |_| {
+        if stripe_mode {
+            check_holder(&card.inputs()).map(|holder| PaymentChoice::StripeCard(holder, element_changes.get()))
+        } else {
+            check_card(&card.inputs(), today).map(PaymentChoice::NewCard)
+        }
+    });
     let card_errors = Signal::derive(move || card_check.get().err().map(|e| *e).unwrap_or_default());
     let payment = Memo::new(move |_| match choice.get() {
         Some(id) => Some(PaymentChoice::Saved(id)),
-        None => card_check.get().ok().map(PaymentChoice::NewCard),
+        None => card_check.get().ok(),
+    });
+    let stripe_card = stripe_elements.map(|elements| {
+        let handle = pay.stripe;
+        ViewFn::from(move || {
+            view! { <StripeCardElement elements=elements.clone() handle=handle changes=element_changes /> }.into_any()
+        })
     });
     let valid = Memo::new(move |_| email_error.get().is_none() && payment.get().is_some());
     let pending = pay.pending;
@@ -382,7 +450,7 @@ fn PaymentForm(checkout: CheckoutView, pay: Payer, quote: Memo<Option<Quote>>) -
                 <SavedCardChoice cards=saved_cards.clone() choice=choice disabled=pending />
             </Show>
             <Show when=move || choice.get().is_none()>
-                <CardForm state=card errors=card_errors disabled=pending />
+                <CardForm state=card errors=card_errors disabled=pending stripe_card=stripe_card.clone() />
             </Show>
             <ErrorAlert text=pay_alert(result) on_retry=retry />
             <BusyButton
@@ -485,6 +553,7 @@ fn pay_alert(result: RwSignal<Option<PayResult>>) -> Signal<Option<AlertText>> {
             AlertText::new(message)
                 .with_note(Some("Nothing was charged. Check the new total, then subscribe again.".to_string())),
         ),
+        Some(PayResult::CardRefused(message)) => Some(AlertText::new(message)),
         Some(PayResult::Failed(error)) => Some(AlertText::new(error.message())),
         _ => None,
     }

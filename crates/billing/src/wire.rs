@@ -74,6 +74,7 @@ pub enum ErrorCode {
     NoSubscription,
     IdempotencyConflict,
     PaymentInProgress,
+    ProcessorUnavailable,
     ChallengeNotFound,
     QuoteChanged,
     ClockBackwards,
@@ -355,6 +356,31 @@ pub struct CheckoutView {
     pub expires_at: OffsetDateTime,
     /// Declines left before the session locks.
     pub attempts_left: u32,
+    /// Stripe mode: the page takes the card with Stripe's Element instead of its own fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stripe: Option<StripeElements>,
+}
+
+/// What the page needs to load Stripe.js and mount its card Element (Stripe mode only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StripeElements {
+    pub publishable_key: String,
+    pub js_url: String,
+}
+
+/// `POST /api/checkout/{id}/setup-intent` (Stripe mode): the SetupIntent the page confirms with
+/// Stripe.js to save the card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StripeSetup {
+    pub client_secret: String,
+}
+
+/// `POST /api/checkout/{id}/stripe-card` (Stripe mode): the SetupIntent Stripe.js confirmed; the
+/// answer is the saved card, to pay with as with a test-mode token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedStripeCard {
+    pub setup_intent: String,
 }
 
 /// `POST /api/checkout/{id}/card`: the processor's tokenize step, the only place card data goes.
@@ -448,16 +474,27 @@ pub struct Decline {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case", try_from = "PaymentOutcomeFields")]
 pub enum PaymentOutcome {
-    Succeeded { receipt: CheckoutReceipt },
-    RequiresAction { challenge_id: ChallengeId },
-    Declined { decline: Decline, attempts_left: u32 },
+    Succeeded {
+        receipt: CheckoutReceipt,
+    },
+    /// The bank asks for 3-D Secure. In Stripe mode `client_secret` is the PaymentIntent's, for
+    /// Stripe.js's `confirmCardPayment`.
+    RequiresAction {
+        challenge_id: ChallengeId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_secret: Option<String>,
+    },
+    Declined {
+        decline: Decline,
+        attempts_left: u32,
+    },
 }
 
 flat_decoding! {
     PaymentOutcome via PaymentOutcomeFields, PaymentStatus {
-        fields { receipt: CheckoutReceipt, challenge_id: ChallengeId, decline: Decline, attempts_left: u32 }
+        fields { receipt: CheckoutReceipt, challenge_id: ChallengeId, client_secret: String, decline: Decline, attempts_left: u32 }
         Succeeded { receipt: required }
-        RequiresAction { challenge_id: required }
+        RequiresAction { challenge_id: required, client_secret: optional }
         Declined { decline: required, attempts_left: required }
     }
 }
@@ -682,7 +719,7 @@ mod tests {
 
     #[test]
     fn outcomes_are_tagged_by_status() {
-        let o = PaymentOutcome::RequiresAction { challenge_id: "ch_1".into() };
+        let o = PaymentOutcome::RequiresAction { challenge_id: "ch_1".into(), client_secret: None };
         assert_eq!(serde_json::to_string(&o).unwrap(), r#"{"status":"requires_action","challenge_id":"ch_1"}"#);
     }
 
@@ -702,7 +739,11 @@ mod tests {
             exp_month: 12,
             exp_year: 2034,
         };
-        round_trips(PaymentOutcome::RequiresAction { challenge_id: "ch_1".into() });
+        round_trips(PaymentOutcome::RequiresAction { challenge_id: "ch_1".into(), client_secret: None });
+        round_trips(PaymentOutcome::RequiresAction {
+            challenge_id: "ch_1".into(),
+            client_secret: Some("pi_1_secret".into()),
+        });
         round_trips(PaymentOutcome::Declined { decline: decline(), attempts_left: 3 });
         round_trips(PaymentMethodOutcome::Updated { card: card.clone(), paid_invoice: None });
         round_trips(PaymentMethodOutcome::Updated { card, paid_invoice: Some(Money::from_cents(1234)) });

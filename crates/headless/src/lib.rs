@@ -2,6 +2,8 @@
 //! chromedriver (the one `cargo xtask` shares through `WEBDRIVER_URL`, or one of our own), one
 //! set of browser flags, and Chrome DevTools Protocol commands through chromedriver.
 
+pub mod localstripe;
+
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};

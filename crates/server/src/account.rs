@@ -66,6 +66,7 @@ pub fn record_invoice_payment(
         ChargeResult::RequiresAuthentication => {
             Ok(InvoicePaymentOutcome::Declined { decline: decline(DeclineCode::AuthenticationFailed) })
         }
+        ChargeResult::Unknown => Err(AppError::ProcessorUnavailable),
     }
 }
 
@@ -93,6 +94,7 @@ pub fn store_card(
         },
         behavior: token.behavior.as_str().into(),
         payments: 0,
+        stripe_customer: None,
     };
     store::insert_payment_method(conn, &pm, now)?;
     Ok(pm)
@@ -111,6 +113,7 @@ pub fn record_card_check(
 ) -> Result<PaymentMethodOutcome, AppError> {
     match result {
         ChargeResult::Succeeded => {}
+        ChargeResult::Unknown => return Err(AppError::ProcessorUnavailable),
         ChargeResult::Declined(code) => return Ok(PaymentMethodOutcome::Declined { decline: decline(code) }),
         ChargeResult::RequiresAuthentication => {
             crate::limits::check_limit(conn, SessionLimit::Challenges, &session.id, session.expires_at, now)?;
@@ -122,6 +125,7 @@ pub fn record_card_check(
                 resolved_body: None,
                 plan: None,
                 expected_total: None,
+                intent_id: None,
             };
             store::insert_challenge(conn, &challenge, now)?;
             return Ok(PaymentMethodOutcome::RequiresAction { challenge_id: challenge.id.into() });

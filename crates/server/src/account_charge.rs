@@ -6,9 +6,9 @@ use crate::AppState;
 use crate::account;
 use crate::error::AppError;
 use crate::idempotency::{self, AnswerTo, Keyed};
-use crate::payments::{self, Attempt, Charge, PendingCharge, Prepared};
+use crate::payments::{self, Attempt, Charge, Charged, PendingCharge, Prepared};
 use crate::plan_changes::open_portal;
-use crate::processor::{ChargeKind, ChargeResult, TokenizedCard};
+use crate::processor::{ChargeKind, TokenizedCard};
 use crate::store::{self, PaymentMethod};
 use billing::Money;
 use billing::wire::{
@@ -84,22 +84,25 @@ impl PendingCharge for PendingCard {
     fn charge(&self) -> Charge {
         Charge {
             attempt_id: self.attempt.id.clone(),
+            account_id: self.attempt.account_id.clone(),
             amount: Money::ZERO,
             payment_method: self.pm.clone(),
             kind: ChargeKind::First,
             authenticated: self.authenticated,
             check_only: true,
+            off_session: false,
+            intent: None,
         }
     }
 
     fn record(
         &self,
         conn: &Connection,
-        result: ChargeResult,
+        charged: &Charged,
         now: OffsetDateTime,
     ) -> Result<PaymentMethodOutcome, AppError> {
         let (session, mut sub) = open_portal(conn, &self.session_id, now)?;
-        let outcome = account::record_card_check(conn, &session, &mut sub, &self.pm, result, now)?;
+        let outcome = account::record_card_check(conn, &session, &mut sub, &self.pm, charged.result, now)?;
         if let Some(answer_to) = &self.answer_to {
             answer_to.keep(conn, &outcome, now)?;
         }
@@ -180,22 +183,25 @@ impl PendingCharge for PendingInvoice {
         // The user is present and the card was verified when it was saved.
         Charge {
             attempt_id: self.attempt.id.clone(),
+            account_id: self.attempt.account_id.clone(),
             amount: self.amount,
             payment_method: self.pm.clone(),
             kind: ChargeKind::Later,
             authenticated: true,
             check_only: false,
+            off_session: true,
+            intent: None,
         }
     }
 
     fn record(
         &self,
         conn: &Connection,
-        result: ChargeResult,
+        charged: &Charged,
         now: OffsetDateTime,
     ) -> Result<InvoicePaymentOutcome, AppError> {
         let (_, mut sub) = open_portal(conn, &self.session_id, now)?;
-        let outcome = account::record_invoice_payment(conn, &mut sub, &self.invoice_id, &self.pm, result, now)?;
+        let outcome = account::record_invoice_payment(conn, &mut sub, &self.invoice_id, &self.pm, charged.result, now)?;
         if let Some(answer_to) = &self.answer_to {
             answer_to.keep(conn, &outcome, now)?;
         }

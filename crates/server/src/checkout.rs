@@ -6,6 +6,7 @@ use crate::AppState;
 use crate::error::AppError;
 use crate::events::{self, EventType};
 use crate::ids::new_id;
+use crate::payments::Charged;
 use crate::processor::{ChargeKind, ChargeResult};
 use crate::store::{self, Account, CheckoutSession, PaymentMethod};
 use billing::Money;
@@ -13,7 +14,7 @@ use billing::proration::{self};
 use billing::validate;
 use billing::wire::{
     BillingDetails, CheckoutReceipt, CheckoutStatus, CheckoutView, Decline, DeclineCode, Eligibility, PaymentOutcome,
-    PlanSummary, SubscriptionStatus,
+    PlanSummary, StripeElements, SubscriptionStatus,
 };
 use rusqlite::Connection;
 use time::OffsetDateTime;
@@ -97,6 +98,10 @@ pub fn checkout_view(
         return_url: crate::config::return_url_with_session(&session.return_url, &session.id),
         expires_at: session.expires_at,
         attempts_left: MAX_DECLINES.saturating_sub(session.declines),
+        stripe: state.config.stripe.as_ref().map(|stripe| StripeElements {
+            publishable_key: stripe.publishable_key.clone(),
+            js_url: stripe.js_url.clone(),
+        }),
     })
 }
 
@@ -161,14 +166,14 @@ pub fn record_charge(
     conn: &Connection,
     payment: &CheckoutPayment<'_>,
     pm: &PaymentMethod,
-    result: ChargeResult,
+    charged: &Charged,
     now: OffsetDateTime,
 ) -> Result<PaymentOutcome, AppError> {
     let CheckoutPayment { session, account, email, expected_total } = *payment;
     // Checked again here, in the transaction that records the charge: another session of the same
     // account may have paid since this one was confirmed (a 3-D Secure answer comes much later).
     ensure_eligible(conn, account)?;
-    match result {
+    match charged.result {
         ChargeResult::Succeeded => {
             let receipt = fulfil_checkout(conn, session, account, pm, email, now)?;
             Ok(PaymentOutcome::Succeeded { receipt })
@@ -189,11 +194,14 @@ pub fn record_charge(
                 resolved_body: None,
                 plan: None,
                 expected_total: Some(expected_total),
+                intent_id: charged.intent.as_ref().map(|i| i.id.clone()),
             };
             store::insert_challenge(conn, &challenge, now)?;
-            Ok(PaymentOutcome::RequiresAction { challenge_id: challenge.id.into() })
+            let client_secret = charged.intent.as_ref().and_then(|i| i.client_secret.clone());
+            Ok(PaymentOutcome::RequiresAction { challenge_id: challenge.id.into(), client_secret })
         }
         ChargeResult::Declined(code) => decline(conn, session, code),
+        ChargeResult::Unknown => Err(AppError::ProcessorUnavailable),
     }
 }
 

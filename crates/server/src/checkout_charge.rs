@@ -5,8 +5,7 @@
 use crate::checkout::{self, CheckoutPayment};
 use crate::error::AppError;
 use crate::idempotency::{self, AnswerTo, Keyed};
-use crate::payments::{self, Attempt, Charge, PendingCharge, Prepared};
-use crate::processor::ChargeResult;
+use crate::payments::{self, Attempt, Charge, Charged, PendingCharge, Prepared};
 use crate::store::{self, PaymentMethod};
 use billing::Money;
 use billing::validate;
@@ -23,6 +22,8 @@ pub struct PendingCheckout {
     expected_total: Money,
     pm: PaymentMethod,
     authenticated: bool,
+    /// Stripe mode, a 3-D Secure answer: the PaymentIntent that waited for it.
+    intent: Option<String>,
     answer_to: AnswerTo,
 }
 
@@ -82,6 +83,7 @@ pub fn prepare_confirm(conn: &Connection, confirm: &Confirm, now: OffsetDateTime
         expected_total: req.expected_total,
         pm,
         authenticated: false,
+        intent: None,
         answer_to: AnswerTo::Key { scope, key: confirm.key.clone(), fingerprint },
     }))
 }
@@ -118,6 +120,7 @@ pub fn prepare_answer(
         expected_total,
         pm,
         authenticated: true,
+        intent: challenge.intent_id,
         answer_to: AnswerTo::Challenge(challenge.id),
     }))
 }
@@ -138,15 +141,18 @@ impl PendingCharge for PendingCheckout {
     fn charge(&self) -> Charge {
         Charge {
             attempt_id: self.attempt.id.clone(),
+            account_id: self.attempt.account_id.clone(),
             amount: self.expected_total,
             payment_method: self.pm.clone(),
             kind: checkout::charge_kind(&self.pm),
             authenticated: self.authenticated,
             check_only: false,
+            off_session: false,
+            intent: self.intent.clone(),
         }
     }
 
-    fn record(&self, conn: &Connection, result: ChargeResult, now: OffsetDateTime) -> Result<PaymentOutcome, AppError> {
+    fn record(&self, conn: &Connection, charged: &Charged, now: OffsetDateTime) -> Result<PaymentOutcome, AppError> {
         let (session, account) = checkout::open_checkout(conn, &self.session_id, now)?;
         let payment = CheckoutPayment {
             session: &session,
@@ -154,7 +160,7 @@ impl PendingCharge for PendingCheckout {
             email: &self.email,
             expected_total: self.expected_total,
         };
-        let outcome = checkout::record_charge(conn, &payment, &self.pm, result, now)?;
+        let outcome = checkout::record_charge(conn, &payment, &self.pm, charged, now)?;
         self.answer_to.keep(conn, &outcome, now)?;
         Ok(outcome)
     }

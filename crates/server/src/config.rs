@@ -32,6 +32,76 @@ pub struct Config {
     /// How long a charge waits for another charge of the same account (another tab) to finish
     /// before it answers `payment_in_progress`.
     pub charge_wait: std::time::Duration,
+    /// Stripe mode (`--processor stripe`); `None` is the test processor.
+    pub stripe: Option<StripeSettings>,
+}
+
+/// Stripe mode's keys and origins (SPEC section 7).
+#[derive(Clone, PartialEq, Eq)]
+pub struct StripeSettings {
+    pub secret_key: String,
+    pub publishable_key: String,
+    pub webhook_secret: String,
+    /// Stripe's API origin (`--stripe-api-base`), e.g. `https://api.stripe.com`.
+    pub api_base: String,
+    /// Stripe.js (`--stripe-js-url`), e.g. `https://js.stripe.com/v3/`.
+    pub js_url: String,
+}
+
+impl std::fmt::Debug for StripeSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never a key.
+        f.debug_struct("StripeSettings").field("api_base", &self.api_base).field("js_url", &self.js_url).finish()
+    }
+}
+
+/// Stripe.js's documented address, the default of `--stripe-js-url`.
+pub const DEFAULT_STRIPE_JS_URL: &str = "https://js.stripe.com/v3/";
+
+impl StripeSettings {
+    /// Checks Stripe mode's settings: every key present (the message names a missing one, never a
+    /// value), of the right kind, and http(s) origins.
+    pub fn new(
+        secret_key: Option<&str>,
+        publishable_key: Option<&str>,
+        webhook_secret: Option<&str>,
+        api_base: &str,
+        js_url: &str,
+    ) -> Result<StripeSettings, String> {
+        let present = |value: Option<&str>, name: &str| match value.map(str::trim).filter(|v| !v.is_empty()) {
+            Some(v) => Ok(v.to_string()),
+            None => Err(format!("Stripe mode needs {name}; set it in the environment")),
+        };
+        let secret_key = present(secret_key, "STRIPE_SECRET_KEY")?;
+        let publishable_key = present(publishable_key, "STRIPE_PUBLISHABLE_KEY")?;
+        let webhook_secret = present(webhook_secret, "STRIPE_WEBHOOK_SECRET")?;
+        if !(secret_key.starts_with("sk_") || secret_key.starts_with("rk_")) {
+            return Err("STRIPE_SECRET_KEY is not a Stripe secret key (sk_... or rk_...)".into());
+        }
+        if !publishable_key.starts_with("pk_") {
+            return Err("STRIPE_PUBLISHABLE_KEY is not a Stripe publishable key (pk_...)".into());
+        }
+        for (name, url) in [("--stripe-api-base", api_base), ("--stripe-js-url", js_url)] {
+            let parsed = Url::parse(url).map_err(|_| format!("{name} is not a URL"))?;
+            if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() {
+                return Err(format!("{name} must be an http(s) URL"));
+            }
+        }
+        let (api_base, js_url) = (api_base.trim_end_matches('/').to_string(), js_url.to_string());
+        Ok(StripeSettings { secret_key, publishable_key, webhook_secret, api_base, js_url })
+    }
+
+    /// Test keys move no real money: the pages say "Test mode".
+    pub fn is_test(&self) -> bool {
+        self.secret_key.starts_with("sk_test_") || self.secret_key.starts_with("rk_test_")
+    }
+
+    /// The origins the CSP admits for Stripe: Stripe.js's (script and its frames) and the API's
+    /// (the requests Stripe.js makes).
+    pub fn csp_origins(&self) -> (String, String) {
+        let origin = |url: &str| Url::parse(url).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+        (origin(&self.js_url), origin(&self.api_base))
+    }
 }
 
 impl Config {
@@ -54,6 +124,7 @@ impl Config {
             webhook_secret: None,
             webhook_schedule: crate::webhooks::Schedule::default(),
             charge_wait: std::time::Duration::from_secs(15),
+            stripe: None,
         }
     }
 

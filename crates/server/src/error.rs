@@ -53,6 +53,10 @@ pub enum AppError {
     IdempotencyConflict,
     #[error("Another payment for this account is still being processed. Wait a moment, then try again.")]
     PaymentInProgress,
+    #[error(
+        "We couldn't reach the payment processor, so we don't know yet whether the payment went through. We'll find out before you can pay again; nothing will be charged twice."
+    )]
+    ProcessorUnavailable,
     #[error("There is no authentication waiting for this payment.")]
     ChallengeNotFound,
     #[error(
@@ -102,6 +106,7 @@ impl AppError {
             E::NoSubscription => ErrorCode::NoSubscription,
             E::IdempotencyConflict => ErrorCode::IdempotencyConflict,
             E::PaymentInProgress => ErrorCode::PaymentInProgress,
+            E::ProcessorUnavailable => ErrorCode::ProcessorUnavailable,
             E::ChallengeNotFound => ErrorCode::ChallengeNotFound,
             E::QuoteChanged => ErrorCode::QuoteChanged,
             E::ClockBackwards => ErrorCode::ClockBackwards,
@@ -134,6 +139,7 @@ impl AppError {
             C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             C::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            C::ProcessorUnavailable => StatusCode::BAD_GATEWAY,
             C::Internal | C::Unknown => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }

@@ -85,15 +85,23 @@ impl AppState {
         let site = static_files::Site::load(config.dist_dir.as_deref())?;
         let clock = Clock::new(frozen);
         let started_at = clock.now();
+        let processor = match &config.stripe {
+            Some(stripe) => {
+                payments::Processor::Stripe(stripe::StripeClient::new(&stripe.api_base, &stripe.secret_key))
+            }
+            None => payments::Processor::Test,
+        };
+        let test_processor = matches!(processor, payments::Processor::Test);
         let webhook_secret = store
             .write_blocking(|tx| {
-                payments::settle_abandoned(tx, started_at)?;
+                if test_processor {
+                    payments::settle_abandoned(tx, started_at)?;
+                }
                 events::set_endpoints(tx, &config.webhook_urls)?;
                 events::signing_secret(tx, config.webhook_secret.as_deref())
             })
             .map_err(|e| format!("{e:?}"))?;
         let failed_keys = limits::FailedKeys::default();
-        let processor = payments::Processor::default();
         Ok(AppState(Arc::new(Inner { config, store, clock, site, failed_keys, webhook_secret, processor })))
     }
 
@@ -107,7 +115,8 @@ impl AppState {
 
 /// The whole server: APIs, the app with its SPA fallback, compression, security headers, tracing.
 pub fn app(state: AppState) -> Router {
-    let csp = HeaderValue::from_str(&state.site.content_security_policy())
+    let stripe_origins = state.config.stripe.as_ref().map(config::StripeSettings::csp_origins);
+    let csp = HeaderValue::from_str(&state.site.content_security_policy(stripe_origins))
         .unwrap_or(HeaderValue::from_static("default-src 'none'"));
     let api = routes::api_router()
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -44,6 +44,24 @@ struct Args {
     /// The secret events are signed with. Generated once and kept in the database if unset.
     #[arg(long, env = "CHECKOUT_WEBHOOK_SECRET", hide_env_values = true)]
     webhook_secret: Option<String>,
+    /// Who moves the money: `test` (Stripe's test cards, offline) or `stripe` (Stripe mode).
+    #[arg(long, value_parser = ["test", "stripe"], default_value = "test")]
+    processor: String,
+    /// Stripe mode: the secret key (sk_...). Only from the environment.
+    #[arg(skip = std::env::var("STRIPE_SECRET_KEY").ok())]
+    stripe_secret_key: Option<String>,
+    /// Stripe mode: the publishable key (pk_...), the only key the page sees.
+    #[arg(skip = std::env::var("STRIPE_PUBLISHABLE_KEY").ok())]
+    stripe_publishable_key: Option<String>,
+    /// Stripe mode: the signing secret of the webhook endpoint registered with Stripe.
+    #[arg(skip = std::env::var("STRIPE_WEBHOOK_SECRET").ok())]
+    stripe_webhook_secret: Option<String>,
+    /// Stripe mode: Stripe's API origin.
+    #[arg(long, default_value = checkout_server::stripe::DEFAULT_API_BASE)]
+    stripe_api_base: String,
+    /// Stripe mode: where the page loads Stripe.js from.
+    #[arg(long, default_value = config::DEFAULT_STRIPE_JS_URL)]
+    stripe_js_url: String,
 }
 
 #[tokio::main]
@@ -84,6 +102,17 @@ async fn run(args: Args) -> Result<(), String> {
     cfg.dist_dir = Some(args.dist.clone());
     cfg.webhook_urls = args.webhook_urls.iter().map(|u| webhooks::check_endpoint(u)).collect::<Result<_, _>>()?;
     cfg.webhook_secret = args.webhook_secret.filter(|s| !s.trim().is_empty());
+    if args.processor == "stripe" {
+        let stripe = config::StripeSettings::new(
+            args.stripe_secret_key.as_deref(),
+            args.stripe_publishable_key.as_deref(),
+            args.stripe_webhook_secret.as_deref(),
+            &args.stripe_api_base,
+            &args.stripe_js_url,
+        )?;
+        cfg.test_mode = stripe.is_test();
+        cfg.stripe = Some(stripe);
+    }
     let state = AppState::new(cfg, store)?;
 
     let addr: SocketAddr =

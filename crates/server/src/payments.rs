@@ -11,7 +11,9 @@ use crate::error::AppError;
 use crate::ids::new_id;
 use crate::processor::{self, CardBehavior, ChargeKind, ChargeResult};
 use crate::store::{self, PaymentMethod};
+use crate::stripe::{NewPayment, PaymentIntent, StripeClient};
 use billing::Money;
+use billing::wire::DeclineCode;
 use rusqlite::{Connection, ErrorCode, params};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -24,12 +26,15 @@ const WAIT_STEP: Duration = Duration::from_millis(50);
 pub enum Processor {
     #[default]
     Test,
+    /// Stripe mode: each charge a PaymentIntent on the card saved to the account's Customer.
+    Stripe(StripeClient),
 }
 
 /// One charge, as the processor needs it.
 #[derive(Debug, Clone)]
 pub struct Charge {
     pub attempt_id: String,
+    pub account_id: String,
     pub amount: Money,
     pub payment_method: PaymentMethod,
     pub kind: ChargeKind,
@@ -37,22 +42,108 @@ pub struct Charge {
     pub authenticated: bool,
     /// A check of a new card (nothing is charged; the bank may still ask for 3-D Secure).
     pub check_only: bool,
+    /// True when the user is not paying on the page (renewals, changes with the card on file).
+    pub off_session: bool,
+    /// Stripe mode, a 3-D Secure answer: the PaymentIntent to check instead of a new charge.
+    pub intent: Option<String>,
+}
+
+/// A PaymentIntent a charge made (Stripe mode), kept with a 3-D Secure challenge so the answer
+/// is checked against it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntentRef {
+    pub id: String,
+    pub client_secret: Option<String>,
+}
+
+/// What the processor answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Charged {
+    pub result: ChargeResult,
+    pub intent: Option<IntentRef>,
+}
+
+impl From<ChargeResult> for Charged {
+    fn from(result: ChargeResult) -> Charged {
+        Charged { result, intent: None }
+    }
 }
 
 impl Processor {
-    pub async fn charge(&self, charge: &Charge) -> ChargeResult {
+    pub async fn charge(&self, charge: &Charge) -> Charged {
         if charge.amount == Money::ZERO && !charge.check_only {
             // Nothing to charge (an upgrade already paid for this period): nothing to ask.
-            return ChargeResult::Succeeded;
+            return ChargeResult::Succeeded.into();
         }
         match self {
-            Processor::Test => processor::charge(
-                CardBehavior::parse(&charge.payment_method.behavior),
-                charge.kind,
-                charge.authenticated,
-            ),
+            Processor::Test => {
+                let behavior = CardBehavior::parse(&charge.payment_method.behavior);
+                processor::charge(behavior, charge.kind, charge.authenticated).into()
+            }
+            Processor::Stripe(client) => stripe_charge(client, charge).await,
         }
     }
+}
+
+/// A charge as a PaymentIntent created and confirmed with our attempt id as its idempotency key,
+/// or (a 3-D Secure answer) the check of the one waiting. Stripe's answer is believed only for the
+/// amount, currency, Customer and attempt it was made for.
+async fn stripe_charge(client: &StripeClient, charge: &Charge) -> Charged {
+    let pm = &charge.payment_method;
+    let Some(customer) = pm.stripe_customer.as_deref() else {
+        tracing::error!("a card without a Stripe Customer in Stripe mode");
+        return ChargeResult::Declined(DeclineCode::ProcessingError).into();
+    };
+    let answer = match &charge.intent {
+        Some(intent) => client.payment_intent(intent).await,
+        None => {
+            let metadata = [("attempt", charge.attempt_id.as_str()), ("account_id", charge.account_id.as_str())];
+            let payment = NewPayment {
+                amount_cents: charge.amount.cents(),
+                currency: CURRENCY,
+                customer,
+                payment_method: &pm.card.id,
+                off_session: charge.off_session,
+                metadata: &metadata,
+            };
+            client.create_payment(&payment, &charge.attempt_id).await
+        }
+    };
+    match answer {
+        Ok(intent) => from_intent(intent, charge, customer),
+        Err(e) => match e.decline() {
+            Some(code) => ChargeResult::Declined(code).into(),
+            None => {
+                tracing::warn!(error = %e, "Stripe gave no usable answer");
+                ChargeResult::Unknown.into()
+            }
+        },
+    }
+}
+
+/// The stored currency of every price.
+const CURRENCY: &str = "usd";
+
+fn from_intent(intent: PaymentIntent, charge: &Charge, customer: &str) -> Charged {
+    let ours = intent.amount == charge.amount.cents()
+        && intent.currency == CURRENCY
+        && intent.customer.as_deref() == Some(customer)
+        && intent.metadata.get("account_id").map(String::as_str) == Some(charge.account_id.as_str());
+    if !ours {
+        tracing::error!(intent = %intent.id, "a PaymentIntent that is not the one this charge made");
+        return ChargeResult::Declined(DeclineCode::ProcessingError).into();
+    }
+    let answered = charge.intent.is_some();
+    let result = match intent.status.as_str() {
+        "succeeded" => ChargeResult::Succeeded,
+        "requires_action" if !answered => ChargeResult::RequiresAuthentication,
+        "requires_action" | "requires_payment_method" if answered => {
+            ChargeResult::Declined(DeclineCode::AuthenticationFailed)
+        }
+        "requires_payment_method" | "canceled" => ChargeResult::Declined(DeclineCode::Generic),
+        _ => ChargeResult::Unknown,
+    };
+    Charged { result, intent: Some(IntentRef { id: intent.id, client_secret: intent.client_secret }) }
 }
 
 /// A charge in flight: the account's only one until it is finished.
@@ -121,7 +212,7 @@ pub trait PendingCharge: Send + 'static {
     fn charge(&self) -> Charge;
     /// Acts on the result in the transaction that records it; checks again that the charge may
     /// stand (eligibility, the quoted amount).
-    fn record(&self, conn: &Connection, result: ChargeResult, now: OffsetDateTime) -> Result<Self::Outcome, AppError>;
+    fn record(&self, conn: &Connection, charged: &Charged, now: OffsetDateTime) -> Result<Self::Outcome, AppError>;
     /// The attempt's final status for this outcome.
     fn status(outcome: &Self::Outcome) -> &'static str;
 }
@@ -158,12 +249,17 @@ async fn charge_and_record<P: PendingCharge>(
     pending: P,
     now: OffsetDateTime,
 ) -> Result<P::Outcome, AppError> {
-    let result = state.processor.charge(&pending.charge()).await;
+    let charged = state.processor.charge(&pending.charge()).await;
+    if charged.result == ChargeResult::Unknown {
+        // Not known whether it charged: nothing is recorded, the attempt stays pending (and the
+        // account waits) until Stripe says.
+        return Err(AppError::ProcessorUnavailable);
+    }
     let attempt_id = pending.attempt_id().to_string();
     let recorded = state
         .store
         .write(move |tx| {
-            let outcome = pending.record(tx, result, now)?;
+            let outcome = pending.record(tx, &charged, now)?;
             finish(tx, pending.attempt_id(), P::status(&outcome), now)?;
             Ok(outcome)
         })

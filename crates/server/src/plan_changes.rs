@@ -178,10 +178,12 @@ pub fn record_upgrade(
                 resolved_body: None,
                 plan: Some(target),
                 expected_total: Some(expected_total),
+                intent_id: None,
             };
             store::insert_challenge(conn, &challenge, now)?;
             Ok(ChangeOutcome::RequiresAction { challenge_id: challenge.id.into() })
         }
+        ChargeResult::Unknown => Err(AppError::ProcessorUnavailable),
         ChargeResult::Declined(code) => {
             tracing::info!(session = %crate::ids::redact(&session.id), ?code, "upgrade declined");
             Ok(declined(code))

@@ -5,9 +5,9 @@
 
 use crate::error::AppError;
 use crate::idempotency::{self, AnswerTo, Keyed};
-use crate::payments::{self, Attempt, Charge, PendingCharge, Prepared};
+use crate::payments::{self, Attempt, Charge, Charged, PendingCharge, Prepared};
 use crate::plan_changes::{self, ChangeStep, open_portal};
-use crate::processor::{ChargeKind, ChargeResult};
+use crate::processor::ChargeKind;
 use crate::store::{self, PaymentMethod};
 use billing::wire::{ChallengeAnswer, ChallengeOutcome, ChangeOutcome, ConfirmChange, DeclineCode};
 use billing::{Money, PlanId};
@@ -120,18 +120,29 @@ impl PendingCharge for PendingChange {
     fn charge(&self) -> Charge {
         Charge {
             attempt_id: self.attempt.id.clone(),
+            account_id: self.attempt.account_id.clone(),
             amount: self.amount,
             payment_method: self.pm.clone(),
             kind: ChargeKind::Later,
             authenticated: self.authenticated,
             check_only: false,
+            off_session: true,
+            intent: None,
         }
     }
 
-    fn record(&self, conn: &Connection, result: ChargeResult, now: OffsetDateTime) -> Result<ChangeOutcome, AppError> {
+    fn record(&self, conn: &Connection, charged: &Charged, now: OffsetDateTime) -> Result<ChangeOutcome, AppError> {
         let (session, sub) = open_portal(conn, &self.session_id, now)?;
-        let outcome =
-            plan_changes::record_upgrade(conn, &session, sub, self.target, self.expected_total, &self.pm, result, now)?;
+        let outcome = plan_changes::record_upgrade(
+            conn,
+            &session,
+            sub,
+            self.target,
+            self.expected_total,
+            &self.pm,
+            charged.result,
+            now,
+        )?;
         self.answer_to.keep(conn, &outcome, now)?;
         Ok(outcome)
     }

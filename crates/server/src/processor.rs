@@ -110,6 +110,9 @@ pub enum ChargeResult {
     Succeeded,
     RequiresAuthentication,
     Declined(DeclineCode),
+    /// No answer from the processor (Stripe mode): whether it charged is not known yet, so
+    /// nothing is recorded and the attempt stays pending until it is.
+    Unknown,
 }
 
 /// Whether a charge is the card's first payment or a later one (renewal, upgrade).

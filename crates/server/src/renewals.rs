@@ -7,7 +7,7 @@ use crate::AppState;
 use crate::error::AppError;
 use crate::events::{self, EventType};
 use crate::ids::new_id;
-use crate::payments::{self, Attempt, Charge, PendingCharge, Prepared};
+use crate::payments::{self, Attempt, Charge, Charged, PendingCharge, Prepared};
 use crate::processor::{ChargeKind, ChargeResult};
 use crate::store::{self, Invoice, PaymentMethod, Subscription};
 use billing::period::Period;
@@ -170,16 +170,19 @@ impl PendingCharge for PendingRenewal {
         // Renewals are off-session: a card that needs authentication fails them.
         Charge {
             attempt_id: self.attempt.id.clone(),
+            account_id: self.attempt.account_id.clone(),
             amount: self.amount,
             payment_method: self.pm.clone(),
             kind: ChargeKind::Later,
             authenticated: false,
             check_only: false,
+            off_session: true,
+            intent: None,
         }
     }
 
-    fn record(&self, conn: &Connection, result: ChargeResult, _now: OffsetDateTime) -> Result<Renewal, AppError> {
-        record_renewal(conn, &self.invoice_id, Some(&self.pm), result)
+    fn record(&self, conn: &Connection, charged: &Charged, _now: OffsetDateTime) -> Result<Renewal, AppError> {
+        record_renewal(conn, &self.invoice_id, Some(&self.pm), charged.result)
     }
 
     fn status(outcome: &Renewal) -> &'static str {

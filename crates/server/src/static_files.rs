@@ -55,12 +55,17 @@ impl Site {
     }
 
     /// `'wasm-unsafe-eval'` for the wasm module, hashes for trunk's inline loaders and the
-    /// prefetch scripts of both entries, nothing else.
-    pub fn content_security_policy(&self) -> String {
+    /// prefetch scripts of both entries; in Stripe mode, Stripe.js's origin for its script and
+    /// frames and the API's for its requests (`stripe` = (js origin, api origin)); nothing else.
+    pub fn content_security_policy(&self, stripe: Option<(String, String)>) -> String {
         let hashes: String = self.inline_script_hashes.iter().map(|h| format!(" {h}")).collect();
+        let (script, frame, connect) = match &stripe {
+            Some((js, api)) => (format!(" {js}"), format!("frame-src {js}; "), format!(" {api}")),
+            None => (String::new(), String::new(), String::new()),
+        };
         format!(
-            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; img-src 'self' data:; \
-             connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}{script}; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'{connect}; {frame}font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
              frame-ancestors 'none'"
         )
     }
@@ -212,7 +217,7 @@ mod tests {
         let html = r#"<head><script type="module" src="/a.js"></script><script type="module">init()</script></head>"#;
         assert_eq!(inline_scripts(html), vec!["init()"]);
         let site = Site { dist: None, entries: None, inline_script_hashes: vec![sha256_source("init()")] };
-        let csp = site.content_security_policy();
+        let csp = site.content_security_policy(None);
         assert!(csp.contains("'wasm-unsafe-eval'"));
         assert!(csp.contains("'sha256-"));
         assert!(!csp.contains("'unsafe-eval'"));

@@ -155,6 +155,13 @@ CREATE UNIQUE INDEX payment_attempts_one_pending ON payment_attempts(account_id)
 ALTER TABLE invoices ADD COLUMN charge_pending INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX invoices_charge_pending ON invoices(account_id, created_at) WHERE charge_pending = 1;
 "#,
+    r#"
+-- Stripe mode: the Customer of each account, the Customer a saved card belongs to, and the
+-- PaymentIntent a 3-D Secure challenge waits on.
+ALTER TABLE accounts ADD COLUMN stripe_customer TEXT;
+ALTER TABLE payment_methods ADD COLUMN stripe_customer TEXT;
+ALTER TABLE challenges ADD COLUMN intent_id TEXT;
+"#,
 ];
 
 /// How long a connection waits for the writer's lock before giving up.
@@ -348,6 +355,22 @@ pub fn upsert_account(conn: &Connection, account: &Account) -> Result<(), AppErr
     Ok(())
 }
 
+/// The account's Stripe Customer (Stripe mode), if one was made.
+pub fn stripe_customer(conn: &Connection, account_id: &str) -> Result<Option<String>, AppError> {
+    let customer: Option<Option<String>> =
+        conn.query_row("SELECT stripe_customer FROM accounts WHERE id = ?1", [account_id], |r| r.get(0)).optional()?;
+    Ok(customer.flatten())
+}
+
+/// Keeps the account's Stripe Customer, unless one was kept first; returns the one kept.
+pub fn keep_stripe_customer(conn: &Connection, account_id: &str, customer: &str) -> Result<String, AppError> {
+    conn.execute(
+        "UPDATE accounts SET stripe_customer = ?2 WHERE id = ?1 AND stripe_customer IS NULL",
+        [account_id, customer],
+    )?;
+    stripe_customer(conn, account_id)?.ok_or(AppError::SessionNotFound)
+}
+
 pub fn get_account(conn: &Connection, id: &str) -> Result<Option<Account>, AppError> {
     Ok(conn
         .query_row("SELECT id, email, login, aws_account_linked FROM accounts WHERE id = ?1", [id], |r| {
@@ -464,8 +487,11 @@ pub struct PaymentMethod {
     pub account_id: Option<String>,
     pub session_id: Option<String>,
     pub card: CardSummary,
+    /// The test card's behaviour (test mode), or `stripe` (Stripe mode).
     pub behavior: String,
     pub payments: u32,
+    /// Stripe mode: the Customer the card (a Stripe PaymentMethod, same id) is saved to.
+    pub stripe_customer: Option<String>,
 }
 
 fn brand_str(brand: CardBrand) -> &'static str {
@@ -481,7 +507,8 @@ fn brand_str(brand: CardBrand) -> &'static str {
     }
 }
 
-fn brand_from(s: &str) -> CardBrand {
+/// A brand from its stored (and Stripe's) name: `visa`, `mastercard`, `amex`, ...
+pub fn brand_from(s: &str) -> CardBrand {
     [
         CardBrand::Visa,
         CardBrand::Mastercard,
@@ -498,8 +525,8 @@ fn brand_from(s: &str) -> CardBrand {
 
 pub fn insert_payment_method(conn: &Connection, pm: &PaymentMethod, now: OffsetDateTime) -> Result<(), AppError> {
     conn.execute(
-        "INSERT INTO payment_methods (id, account_id, session_id, brand, last4, exp_month, exp_year, behavior, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO payment_methods (id, account_id, session_id, brand, last4, exp_month, exp_year, behavior, created_at, stripe_customer)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             pm.card.id.0,
             pm.account_id,
@@ -509,13 +536,15 @@ pub fn insert_payment_method(conn: &Connection, pm: &PaymentMethod, now: OffsetD
             pm.card.exp_month,
             pm.card.exp_year,
             pm.behavior,
-            ts(now)
+            ts(now),
+            pm.stripe_customer
         ],
     )?;
     Ok(())
 }
 
-const PM_COLUMNS: &str = "id, account_id, session_id, brand, last4, exp_month, exp_year, behavior, payments";
+const PM_COLUMNS: &str =
+    "id, account_id, session_id, brand, last4, exp_month, exp_year, behavior, payments, stripe_customer";
 
 fn pm_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PaymentMethod> {
     Ok(PaymentMethod {
@@ -530,6 +559,7 @@ fn pm_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PaymentMethod> {
         session_id: r.get(2)?,
         behavior: r.get(7)?,
         payments: r.get(8)?,
+        stripe_customer: r.get(9)?,
     })
 }
 
@@ -865,12 +895,14 @@ pub struct Challenge {
     /// For portal changes: the target plan and the total the user confirmed.
     pub plan: Option<PlanId>,
     pub expected_total: Option<Money>,
+    /// Stripe mode: the PaymentIntent waiting for 3-D Secure, retrieved to check the answer.
+    pub intent_id: Option<String>,
 }
 
 pub fn insert_challenge(conn: &Connection, c: &Challenge, now: OffsetDateTime) -> Result<(), AppError> {
     conn.execute(
-        "INSERT INTO challenges (id, session_id, payment_method_id, email, created_at, plan, expected_total)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO challenges (id, session_id, payment_method_id, email, created_at, plan, expected_total, intent_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             c.id,
             c.session_id,
@@ -878,7 +910,8 @@ pub fn insert_challenge(conn: &Connection, c: &Challenge, now: OffsetDateTime) -
             c.email,
             ts(now),
             c.plan.map(PlanId::as_str),
-            c.expected_total.map(Money::cents)
+            c.expected_total.map(Money::cents),
+            c.intent_id
         ],
     )?;
     Ok(())
@@ -887,7 +920,7 @@ pub fn insert_challenge(conn: &Connection, c: &Challenge, now: OffsetDateTime) -
 pub fn get_challenge(conn: &Connection, id: &str, session_id: &str) -> Result<Option<Challenge>, AppError> {
     Ok(conn
         .query_row(
-            "SELECT id, session_id, payment_method_id, email, resolved_body, plan, expected_total
+            "SELECT id, session_id, payment_method_id, email, resolved_body, plan, expected_total, intent_id
              FROM challenges WHERE id = ?1 AND session_id = ?2",
             [id, session_id],
             |r| {
@@ -899,6 +932,7 @@ pub fn get_challenge(conn: &Connection, id: &str, session_id: &str) -> Result<Op
                     resolved_body: r.get(4)?,
                     plan: r.get::<_, Option<String>>(5)?.map(plan_from).transpose()?,
                     expected_total: r.get::<_, Option<i64>>(6)?.map(Money::from_cents),
+                    intent_id: r.get(7)?,
                 })
             },
         )

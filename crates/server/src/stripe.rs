@@ -104,6 +104,22 @@ pub struct PaymentIntent {
     pub metadata: BTreeMap<String, String>,
 }
 
+/// A saved card: what the pages may show of it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PaymentMethod {
+    pub id: String,
+    pub customer: Option<String>,
+    pub card: Option<CardDetails>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CardDetails {
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: u8,
+    pub exp_year: u16,
+}
+
 /// A charge of a saved card, confirmed on creation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewPayment<'a> {
@@ -184,6 +200,10 @@ impl StripeClient {
 
     pub async fn payment_intent(&self, id: &str) -> Result<PaymentIntent, StripeError> {
         self.get(&format!("/v1/payment_intents/{}", path_segment(id)?)).await
+    }
+
+    pub async fn payment_method(&self, id: &str) -> Result<PaymentMethod, StripeError> {
+        self.get(&format!("/v1/payment_methods/{}", path_segment(id)?)).await
     }
 
     pub async fn setup_intent(&self, id: &str) -> Result<SetupIntent, StripeError> {

@@ -121,6 +121,7 @@ pub fn seed_subscription(
         },
         behavior: CardBehavior::Succeeds.as_str().into(),
         payments: 0,
+        stripe_customer: None,
     };
     store::insert_payment_method(conn, &pm, bought_at)?;
     start_subscription(conn, &account.id, plan, &pm.card.id, bought_at).map(|_| ())

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use billing::wire::DeclineCode;
 use checkout_server::stripe::{NewPayment, STRIPE_VERSION, StripeClient, StripeError};
-use common::localstripe::{LocalStripe, SECRET_KEY};
+use headless::localstripe::{LocalStripe, SECRET_KEY};
 use std::sync::{Arc, Mutex};
 
 /// A customer with a card saved through a SetupIntent, as the page would leave it.

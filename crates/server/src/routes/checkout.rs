@@ -19,6 +19,8 @@ pub fn router() -> Router<AppState> {
         .route("/{session_id}/card", post(tokenize_card))
         .route("/{session_id}/confirm", post(confirm))
         .route("/{session_id}/challenge", post(answer_challenge))
+        .route("/{session_id}/setup-intent", post(super::stripe_checkout::setup_intent))
+        .route("/{session_id}/stripe-card", post(super::stripe_checkout::stripe_card))
 }
 
 pub async fn get_session(
@@ -37,6 +39,10 @@ pub async fn tokenize_card(
     Path(id): Path<String>,
     ApiJson(card): ApiJson<TokenizeCard>,
 ) -> Result<Json<CardSummary>, AppError> {
+    // In Stripe mode card numbers never come here: the page gives them to Stripe.js.
+    if !matches!(state.processor, payments::Processor::Test) {
+        return Err(AppError::NotFound);
+    }
     let now = state.clock.now();
     let today = processor::year_month(now);
     let token = processor::tokenize(&card.number, card.exp_month, card.exp_year, &card.cvc, &card.name, today)
@@ -59,6 +65,7 @@ pub async fn tokenize_card(
                 card: summary.clone(),
                 behavior: token.behavior.as_str().into(),
                 payments: 0,
+                stripe_customer: None,
             };
             store::insert_payment_method(tx, &pm, now)?;
             Ok(Json(summary))

@@ -4,6 +4,7 @@
 mod checkout;
 mod portal;
 mod server_api;
+mod stripe_checkout;
 
 use crate::AppState;
 use crate::error::AppError;

@@ -136,6 +136,10 @@ pub async fn update_payment_method(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<UpdatePaymentMethod>,
 ) -> Result<Json<PaymentMethodOutcome>, AppError> {
+    // Stripe mode replaces cards through Stripe.js (not yet in the portal: issue 13).
+    if !matches!(state.processor, payments::Processor::Test) {
+        return Err(AppError::NotFound);
+    }
     let now = state.clock.now();
     let today = processor::year_month(now);
     let card = &req.card;

@@ -3,8 +3,6 @@
 //! error body.
 #![allow(dead_code)]
 
-pub mod localstripe;
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
@@ -66,6 +64,19 @@ pub fn confirm_body(pm: &str, key: &str, expected_total: i64) -> Value {
 pub fn new_card(number: &str) -> Value {
     json!({"card": {"number": number, "exp_month": 12, "exp_year": 2035, "cvc": "123", "name": "Ada Lovelace"},
            "billing": {"country": "GB", "postal_code": "SW1A 1AA"}})
+}
+
+/// Stripe mode against `stripe`.
+pub fn stripe_settings(stripe: &headless::localstripe::LocalStripe) -> config::StripeSettings {
+    use headless::localstripe::{PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET};
+    config::StripeSettings::new(
+        Some(SECRET_KEY),
+        Some(PUBLISHABLE_KEY),
+        Some(WEBHOOK_SECRET),
+        &stripe.base,
+        &stripe.js_url(),
+    )
+    .unwrap()
 }
 
 fn test_config() -> Config {

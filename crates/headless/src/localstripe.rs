@@ -1,6 +1,6 @@
 //! localstripe (a stateful stand-in for Stripe's API and Stripe.js) on a free port, for the tests
-//! of Stripe mode. `cargo xtask` installs it into `.tools/localstripe`; `LOCALSTRIPE` names another
-//! binary. A test that needs it fails, never skips, when it is missing.
+//! of Stripe mode (server and browser). `cargo xtask` installs it into `.tools/localstripe`;
+//! `LOCALSTRIPE` names another binary. A test that needs it fails, never skips, when it is missing.
 
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -8,6 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const SECRET_KEY: &str = "sk_test_localstripe_0123456789";
+pub const PUBLISHABLE_KEY: &str = "pk_test_localstripe";
+pub const WEBHOOK_SECRET: &str = "whsec_localstripe_0123456789";
 
 pub struct LocalStripe {
     pub base: String,
@@ -82,5 +84,33 @@ impl Drop for LocalStripe {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl LocalStripe {
+    /// Where Stripe.js is served from.
+    pub fn js_url(&self) -> String {
+        format!("{}/js.stripe.com/v3/", self.base)
+    }
+
+    /// What Stripe.js's 3-D Secure modal does when the user completes (or fails) it.
+    pub async fn authenticate(&self, client_secret: &str, success: bool) -> reqwest::Response {
+        let intent = client_secret.split("_secret_").next().unwrap();
+        reqwest::Client::new()
+            .post(format!("{}/v1/payment_intents/{intent}/_authenticate?success={success}", self.base))
+            .body(serde_json::json!({"key": PUBLISHABLE_KEY, "client_secret": client_secret}).to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Stripe.js's second confirm of a SetupIntent after its 3-D Secure modal was completed.
+    pub async fn reconfirm_setup(&self, setup_intent: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("{}/v1/setup_intents/{setup_intent}/confirm", self.base))
+            .basic_auth(SECRET_KEY, Some(""))
+            .send()
+            .await
+            .unwrap()
     }
 }

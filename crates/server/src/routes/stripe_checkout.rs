@@ -1,0 +1,123 @@
+//! Stripe mode's part of the checkout API: the SetupIntent the page confirms with Stripe.js (so
+//! the card goes to Stripe, never here), and the card it saved, checked with Stripe, to pay with.
+
+use crate::error::{ApiJson, AppError};
+use crate::limits::{self, SessionLimit};
+use crate::payments::Processor;
+use crate::store::{self, PaymentMethod};
+use crate::stripe::{StripeClient, StripeError};
+use crate::{AppState, checkout, ids};
+use axum::Json;
+use axum::extract::{Path, State};
+use billing::wire::{CardSummary, SavedStripeCard, StripeSetup};
+
+fn stripe_client(state: &AppState) -> Result<StripeClient, AppError> {
+    match &state.processor {
+        Processor::Stripe(client) => Ok(client.clone()),
+        Processor::Test => Err(AppError::NotFound),
+    }
+}
+
+/// Stripe's errors as ours: an unknown object is the page's mistake, anything else the
+/// processor's.
+fn from_stripe(error: StripeError) -> AppError {
+    match error {
+        StripeError::Api { status: 404, .. } => AppError::InvalidPaymentMethod,
+        other => {
+            tracing::warn!(error = %other, "Stripe call failed");
+            AppError::ProcessorUnavailable
+        }
+    }
+}
+
+/// The account's Customer, made the first time it is needed (the idempotency key is the
+/// account's, so a retry finds the same one).
+async fn customer_of(
+    state: &AppState,
+    client: &StripeClient,
+    account_id: &str,
+    email: Option<String>,
+) -> Result<String, AppError> {
+    let id = account_id.to_string();
+    if let Some(customer) = state.store.read(move |conn| store::stripe_customer(conn, &id)).await? {
+        return Ok(customer);
+    }
+    let made = client
+        .create_customer(account_id, email.as_deref().unwrap_or_default(), &format!("customer-{account_id}"))
+        .await
+        .map_err(from_stripe)?;
+    let id = account_id.to_string();
+    state.store.write(move |tx| store::keep_stripe_customer(tx, &id, &made.id)).await
+}
+
+/// `POST /api/checkout/{id}/setup-intent`: a SetupIntent on the account's Customer.
+pub async fn setup_intent(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<StripeSetup>, AppError> {
+    let client = stripe_client(&state)?;
+    let now = state.clock.now();
+    let session_id = id.clone();
+    let account = state
+        .store
+        .read(move |conn| {
+            let (session, account) = checkout::open_checkout(conn, &session_id, now)?;
+            checkout::ensure_eligible(conn, &account)?;
+            limits::check_limit(conn, SessionLimit::Cards, &session.id, session.expires_at, now)?;
+            Ok(account)
+        })
+        .await?;
+    let customer = customer_of(&state, &client, &account.id, account.email.clone()).await?;
+    let metadata = [("account_id", account.id.as_str()), ("checkout_session", id.as_str())];
+    let setup = client.create_setup_intent(&customer, &metadata, &ids::new_id("setup")).await.map_err(from_stripe)?;
+    let client_secret = setup.client_secret.ok_or(AppError::ProcessorUnavailable)?;
+    Ok(Json(StripeSetup { client_secret }))
+}
+
+/// `POST /api/checkout/{id}/stripe-card`: the card a SetupIntent saved, once Stripe says it
+/// succeeded for this session's Customer; the answer is the card to confirm with.
+pub async fn stripe_card(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<SavedStripeCard>,
+) -> Result<Json<CardSummary>, AppError> {
+    let client = stripe_client(&state)?;
+    let now = state.clock.now();
+    let session_id = id.clone();
+    let (session, account) = state.store.read(move |conn| checkout::open_checkout(conn, &session_id, now)).await?;
+    let account_id = account.id.clone();
+    let customer = state.store.read(move |conn| store::stripe_customer(conn, &account_id)).await?;
+    let customer = customer.ok_or(AppError::InvalidPaymentMethod)?;
+    let setup = client.setup_intent(&req.setup_intent).await.map_err(from_stripe)?;
+    let for_this_session = setup.status == "succeeded"
+        && setup.customer.as_deref() == Some(customer.as_str())
+        && setup.metadata.get("checkout_session") == Some(&session.id);
+    let pm_id = setup.payment_method.filter(|_| for_this_session).ok_or(AppError::InvalidPaymentMethod)?;
+    let card = client.payment_method(&pm_id).await.map_err(from_stripe)?.card.ok_or(AppError::InvalidPaymentMethod)?;
+    let summary = CardSummary {
+        id: pm_id.into(),
+        brand: store::brand_from(&card.brand),
+        last4: card.last4,
+        exp_month: card.exp_month,
+        exp_year: card.exp_year,
+    };
+    let pm = PaymentMethod {
+        account_id: None,
+        session_id: Some(session.id),
+        card: summary.clone(),
+        behavior: "stripe".into(),
+        payments: 0,
+        stripe_customer: Some(customer),
+    };
+    state
+        .store
+        .write(move |tx| {
+            // Saved once, whatever the double clicks.
+            if store::get_payment_method(tx, &pm.card.id)?.is_none() {
+                store::insert_payment_method(tx, &pm, now)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(Json(summary))
+}

@@ -1,0 +1,109 @@
+//! The checkout in Stripe mode against localstripe: the card goes to Stripe through a
+//! SetupIntent (never to us), is charged with a PaymentIntent once, and 3-D Secure is checked with
+//! Stripe, not taken from the page.
+
+mod common;
+
+use axum::http::StatusCode;
+use checkout_server::Store;
+use common::*;
+use headless::localstripe::LocalStripe;
+use serde_json::json;
+
+fn stripe_app(stripe: &LocalStripe) -> TestApp {
+    TestApp::configured(Store::in_memory().unwrap(), |cfg| cfg.stripe = Some(stripe_settings(stripe)))
+}
+
+/// The page's part: a SetupIntent from us, confirmed with the card by Stripe.js, then the saved
+/// card from us. Returns the card's id, or the status Stripe.js's confirm answered.
+async fn save_card(app: &TestApp, stripe: &LocalStripe, session: &str, number: &str) -> Result<String, u16> {
+    let setup = app.post(&format!("/api/checkout/{session}/setup-intent"), None, &json!({})).await;
+    assert_eq!(setup.status, StatusCode::OK, "{:?}", setup.body);
+    let secret = setup.body["client_secret"].as_str().unwrap();
+    let setup_intent = secret.split("_secret_").next().unwrap().to_string();
+    let confirmed = stripe.confirm_setup_with_card(&setup_intent, number).await.status().as_u16();
+    if confirmed != 200 {
+        return Err(confirmed);
+    }
+    if number == "4000002760003184" {
+        stripe.reconfirm_setup(&setup_intent).await;
+    }
+    let card =
+        app.post(&format!("/api/checkout/{session}/stripe-card"), None, &json!({ "setup_intent": setup_intent })).await;
+    assert_eq!(card.status, StatusCode::OK, "{:?}", card.body);
+    assert_eq!(card.body["last4"], &number[12..]);
+    Ok(card.body["id"].as_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn a_card_saved_with_stripe_pays_the_checkout_once() {
+    let stripe = LocalStripe::start();
+    let app = stripe_app(&stripe);
+    let session = app.new_session("acct-stripe-pay", "pro").await;
+    let view = app.get(&format!("/api/checkout/{session}"), None).await;
+    assert_eq!(view.body["stripe"]["publishable_key"], "pk_test_localstripe");
+    // Card numbers never come to us in Stripe mode.
+    let raw = json!({"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123", "name": "A B"});
+    assert_error(
+        &app.post(&format!("/api/checkout/{session}/card"), None, &raw).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+
+    let card = save_card(&app, &stripe, &session, "4242424242424242").await.unwrap();
+    assert!(card.starts_with("pm_"), "{card}");
+    let paid = app.confirm(&session, &card, "k1").await;
+    assert_eq!(paid.body["status"], "succeeded", "{:?}", paid.body);
+    let again = app.post(&format!("/api/checkout/{session}/confirm"), None, &confirm_body(&card, "k1", 1000)).await;
+    assert_eq!(again.body, paid.body, "a repeat replays the answer");
+    let invoices = app.invoices("acct-stripe-pay").await;
+    assert_eq!(invoices.len(), 1);
+    assert_eq!(invoices[0]["amount"], 1000);
+}
+
+#[tokio::test]
+async fn declines_come_from_stripe_and_a_foreign_setup_intent_is_refused() {
+    let stripe = LocalStripe::start();
+    let app = stripe_app(&stripe);
+    let session = app.new_session("acct-stripe-decline", "pro").await;
+    // Stripe.js refuses 0002 when saving it: nothing reaches us.
+    assert_eq!(save_card(&app, &stripe, &session, "4000000000000002").await, Err(402));
+    // 0341 saves, then every charge of it fails.
+    let card = save_card(&app, &stripe, &session, "4000000000000341").await.unwrap();
+    let declined = app.confirm(&session, &card, "k1").await;
+    assert_eq!(declined.body["status"], "declined", "{:?}", declined.body);
+    assert_eq!(declined.body["decline"]["code"], "generic");
+    assert!(app.invoices("acct-stripe-decline").await.is_empty());
+
+    // A SetupIntent of another session (or none) does not give a card here.
+    let other = app.new_session("acct-stripe-other", "pro").await;
+    let setup = app.post(&format!("/api/checkout/{other}/setup-intent"), None, &json!({})).await;
+    let foreign = setup.body["client_secret"].as_str().unwrap().split("_secret_").next().unwrap().to_string();
+    stripe.confirm_setup_with_card(&foreign, "4242424242424242").await;
+    for setup_intent in [foreign.as_str(), "seti_unknown"] {
+        let stolen = app
+            .post(&format!("/api/checkout/{session}/stripe-card"), None, &json!({ "setup_intent": setup_intent }))
+            .await;
+        assert_error(&stolen, StatusCode::BAD_REQUEST, "invalid_payment_method");
+    }
+}
+
+#[tokio::test]
+async fn three_d_secure_is_checked_with_stripe_not_taken_from_the_page() {
+    let stripe = LocalStripe::start();
+    let app = stripe_app(&stripe);
+    for (account, success, status) in [("acct-3ds-ok", true, "succeeded"), ("acct-3ds-fail", false, "declined")] {
+        let session = app.new_session(account, "pro").await;
+        let card = save_card(&app, &stripe, &session, "4000002760003184").await.unwrap();
+        let waiting = app.confirm(&session, &card, "k1").await;
+        assert_eq!(waiting.body["status"], "requires_action", "{:?}", waiting.body);
+        let secret = waiting.body["client_secret"].as_str().unwrap();
+        let challenge = waiting.body["challenge_id"].as_str().unwrap();
+        // The page says "complete" either way: Stripe's intent decides.
+        let early = json!({"challenge_id": challenge, "outcome": "complete"});
+        stripe.authenticate(secret, success).await;
+        let answered = app.post(&format!("/api/checkout/{session}/challenge"), None, &early).await;
+        assert_eq!(answered.body["status"], status, "{account}: {:?}", answered.body);
+        assert_eq!(app.invoices(account).await.len(), usize::from(success));
+    }
+}

@@ -1,0 +1,129 @@
+//! Stripe.js, in Stripe mode only: loaded on demand (test mode never downloads it), its card
+//! Element mounted where our card fields are in test mode, and the two confirmations the page
+//! makes with it. Called through `Reflect`, so the bindings cost the bundle little.
+
+use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// Stripe.js with a card Element.
+#[derive(Clone)]
+pub struct StripeJs {
+    stripe: JsValue,
+    card: JsValue,
+}
+
+fn get(target: &JsValue, key: &str) -> Result<JsValue, JsValue> {
+    Reflect::get(target, &JsValue::from_str(key))
+}
+
+fn call(target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+    let function: Function = get(target, method)?.dyn_into()?;
+    let args: js_sys::Array = args.iter().collect();
+    function.apply(target, &args)
+}
+
+fn object(pairs: &[(&str, JsValue)]) -> JsValue {
+    let object = Object::new();
+    for (key, value) in pairs {
+        let _ = Reflect::set(&object, &JsValue::from_str(key), value);
+    }
+    object.into()
+}
+
+/// Adds `<script src=url>` once and waits for it to load.
+async fn load_script(url: &str) -> Result<(), String> {
+    let window = web_sys::window().ok_or("no window")?;
+    if get(&window, "Stripe").map(|s| s.is_function()).unwrap_or(false) {
+        return Ok(());
+    }
+    let document = window.document().ok_or("no document")?;
+    let script = document.create_element("script").map_err(|_| "can't add Stripe.js")?;
+    script.set_attribute("src", url).map_err(|_| "can't add Stripe.js")?;
+    let loaded = Promise::new(&mut |resolve, reject| {
+        let _ = script.add_event_listener_with_callback("load", &resolve);
+        let _ = script.add_event_listener_with_callback("error", &reject);
+    });
+    document.head().ok_or("no head")?.append_child(&script).map_err(|_| "can't add Stripe.js")?;
+    JsFuture::from(loaded).await.map(|_| ()).map_err(|_| "Stripe.js did not load".to_string())
+}
+
+/// The message of Stripe.js's `{error: {message}}` answer, if it has one.
+fn error_message(answer: &JsValue) -> Option<String> {
+    let error = get(answer, "error").ok().filter(|e| !e.is_null() && !e.is_undefined())?;
+    Some(get(&error, "message").ok().and_then(|m| m.as_string()).unwrap_or_else(|| "Your card was declined.".into()))
+}
+
+impl StripeJs {
+    /// Loads Stripe.js from `js_url` and mounts a card Element in `container`.
+    pub async fn mount(js_url: &str, publishable_key: &str, container: &web_sys::Element) -> Result<StripeJs, String> {
+        load_script(js_url).await?;
+        let window: JsValue = web_sys::window().ok_or("no window")?.into();
+        let broken = |_| "Stripe.js could not start".to_string();
+        let stripe = call(&window, "Stripe", &[JsValue::from_str(publishable_key)]).map_err(broken)?;
+        let elements = call(&stripe, "elements", &[]).map_err(broken)?;
+        // Our own postal code field is used: the Element asks only for the card.
+        let options = object(&[("hidePostalCode", JsValue::TRUE)]);
+        let card = call(&elements, "create", &[JsValue::from_str("card"), options]).map_err(broken)?;
+        call(&card, "mount", &[container.clone().into()]).map_err(broken)?;
+        Ok(StripeJs { stripe, card })
+    }
+
+    /// Calls `on_change` whenever the card in the Element changes (Stripe.js passes an event;
+    /// localstripe passes nothing: either way the card may have changed).
+    pub fn on_change(&self, on_change: impl Fn() + 'static) {
+        let handler = wasm_bindgen::closure::Closure::<dyn Fn()>::new(on_change);
+        let _ = call(&self.card, "on", &[JsValue::from_str("change"), handler.as_ref().clone()]);
+        // Lives as long as the page: the Element keeps calling it.
+        handler.forget();
+    }
+
+    /// Saves the card with a SetupIntent (`confirmCardSetup`, 3-D Secure included); the
+    /// SetupIntent's id, or Stripe's message for the user.
+    pub async fn confirm_card_setup(
+        &self,
+        client_secret: &str,
+        billing: BillingDetailsJs<'_>,
+    ) -> Result<String, String> {
+        let address = object(&[
+            ("country", JsValue::from_str(billing.country)),
+            ("postal_code", billing.postal_code.map(JsValue::from_str).unwrap_or(JsValue::NULL)),
+        ]);
+        let details = object(&[
+            ("name", JsValue::from_str(billing.name)),
+            ("email", JsValue::from_str(billing.email)),
+            ("address", address),
+        ]);
+        let data = object(&[("payment_method", object(&[("card", self.card.clone()), ("billing_details", details)]))]);
+        let answer = self.confirm("confirmCardSetup", &[JsValue::from_str(client_secret), data]).await?;
+        if let Some(message) = error_message(&answer) {
+            return Err(message);
+        }
+        let setup = get(&answer, "setupIntent").map_err(|_| "Stripe.js gave no answer".to_string())?;
+        get(&setup, "id").ok().and_then(|id| id.as_string()).ok_or_else(|| "Stripe.js gave no answer".to_string())
+    }
+
+    /// Completes 3-D Secure for a PaymentIntent (`confirmCardPayment`); the server checks the
+    /// result with Stripe either way.
+    pub async fn confirm_card_payment(&self, client_secret: &str) -> Result<(), String> {
+        let answer = self.confirm("confirmCardPayment", &[JsValue::from_str(client_secret)]).await?;
+        error_message(&answer).map_or(Ok(()), Err)
+    }
+
+    async fn confirm(&self, method: &str, args: &[JsValue]) -> Result<JsValue, String> {
+        let promise: Promise = call(&self.stripe, method, args)
+            .and_then(|p| p.dyn_into())
+            .map_err(|_| "Stripe.js could not confirm".to_string())?;
+        JsFuture::from(promise)
+            .await
+            .map_err(|_| "We couldn't reach Stripe. Check your connection and try again.".into())
+    }
+}
+
+/// The billing details Stripe keeps with the card.
+pub struct BillingDetailsJs<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+    pub country: &'a str,
+    pub postal_code: Option<&'a str>,
+}
