@@ -12,4 +12,5 @@ mod browser {
     mod layout;
     mod portal;
     mod smoke;
+    mod stripe;
 }

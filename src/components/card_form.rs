@@ -3,10 +3,11 @@
 
 use crate::browser;
 use crate::components::field::{InputHints, TextField};
+use crate::components::stripe_card::{StripeCardElement, StripeHandle};
 use billing::countries::{self, COUNTRIES, PostalRequirement};
 use billing::format;
 use billing::validate::{self, CardBrand};
-use billing::wire::{BillingDetails, TokenizeCard};
+use billing::wire::{BillingDetails, StripeElements, TokenizeCard};
 use leptos::prelude::*;
 use std::collections::HashSet;
 use wasm_bindgen::JsCast;
@@ -187,6 +188,14 @@ fn formatting_handler(
     })
 }
 
+/// Stripe mode: what Stripe's Element needs, in place of number, expiry and code.
+#[derive(Clone)]
+pub struct StripeCard {
+    pub elements: StripeElements,
+    pub handle: StripeHandle,
+    pub changes: RwSignal<u32>,
+}
+
 /// The card fields. `errors` is the form's derived check; `disabled` while a payment runs. In
 /// Stripe mode `stripe_card` (Stripe's Element) takes the place of number, expiry and code.
 #[component]
@@ -194,11 +203,13 @@ pub fn CardForm(
     state: CardFormState,
     #[prop(into)] errors: Signal<CardErrors>,
     #[prop(into)] disabled: Signal<bool>,
-    #[prop(default = None)] stripe_card: Option<ViewFn>,
+    #[prop(default = None)] stripe_card: Option<StripeCard>,
 ) -> impl IntoView {
     let err = move |f: fn(&CardErrors) -> Option<String>| Signal::derive(move || errors.with(f));
     let card = match stripe_card {
-        Some(element) => element.run(),
+        Some(StripeCard { elements, handle, changes }) => {
+            view! { <StripeCardElement elements=elements handle=handle changes=changes /> }.into_any()
+        }
         None => view! { <CardNumberFields state=state errors=errors /> }.into_any(),
     };
     view! {

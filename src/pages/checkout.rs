@@ -5,12 +5,14 @@ use crate::api::{self, ApiError};
 use crate::app::AppRoot;
 use crate::browser;
 use crate::components::alert::{AlertText, BusyButton, ErrorAlert};
-use crate::components::card_form::{CardForm, CardFormState, CheckedCard, CheckedHolder, check_card, check_holder};
+use crate::components::card_form::{
+    CardForm, CardFormState, CheckedCard, CheckedHolder, StripeCard, check_card, check_holder,
+};
 use crate::components::challenge_dialog::PendingChallenge;
 use crate::components::field::{InputHints, TextField};
 use crate::components::frame::{PageFrame, PageHeading};
 use crate::components::status::{ExpiredSessionPage, StatusPage, UnknownSessionPage, UnreachablePage};
-use crate::components::stripe_card::{self, SaveError, StripeCardElement, StripeHandle};
+use crate::components::stripe_card::{self, SaveError, StripeHandle};
 use billing::Money;
 use billing::period::{long_date, short_date};
 use billing::plans::format_credits;
@@ -402,12 +404,8 @@ fn PaymentForm(checkout: CheckoutView, pay: Payer, quote: Memo<Option<Quote>>) -
         Some(id) => Some(PaymentChoice::Saved(id)),
         None => card_check.get().ok(),
     });
-    let stripe_card = stripe_elements.map(|elements| {
-        let handle = pay.stripe;
-        ViewFn::from(move || {
-            view! { <StripeCardElement elements=elements.clone() handle=handle changes=element_changes /> }.into_any()
-        })
-    });
+    let stripe_card =
+        stripe_elements.map(|elements| StripeCard { elements, handle: pay.stripe, changes: element_changes });
     let valid = Memo::new(move |_| email_error.get().is_none() && payment.get().is_some());
     let pending = pay.pending;
     let result = pay.result;

@@ -27,9 +27,16 @@ pub struct Faults {
     pub drop_next_confirm: AtomicBool,
     /// Hold each confirm's answer this long after processing it.
     pub confirm_delay_ms: AtomicU64,
+    /// Every request the server received: its path and body (what a card number could be in).
+    pub received: std::sync::Mutex<Vec<String>>,
 }
 
 async fn inject_faults(State(faults): State<Arc<Faults>>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, 1024 * 1024).await.unwrap_or_default();
+    let seen = format!("{} {}", parts.uri.path(), String::from_utf8_lossy(&body));
+    faults.received.lock().unwrap().push(seen);
+    let req = Request::from_parts(parts, axum::body::Body::from(body));
     let path = req.uri().path();
     let is_confirm = path.ends_with("/confirm") || path.ends_with("/change");
     let response = next.run(req).await;
@@ -87,12 +94,31 @@ impl TestServer {
     }
 
     pub async fn start_at(start: OffsetDateTime) -> TestServer {
+        Self::start_with(start, None).await
+    }
+
+    /// In Stripe mode against `stripe` (localstripe), at 2026-11-16 00:00 UTC.
+    pub async fn start_stripe(stripe: &headless::localstripe::LocalStripe) -> TestServer {
+        use headless::localstripe::{PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET};
+        let settings = checkout_server::config::StripeSettings::new(
+            Some(SECRET_KEY),
+            Some(PUBLISHABLE_KEY),
+            Some(WEBHOOK_SECRET),
+            &stripe.base,
+            &stripe.js_url(),
+        )
+        .unwrap();
+        Self::start_with(time::macros::datetime!(2026-11-16 00:00 UTC), Some(settings)).await
+    }
+
+    async fn start_with(start: OffsetDateTime, stripe: Option<checkout_server::config::StripeSettings>) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
         let mut config = Config::new(KEY, &base);
         config.dist_dir = Some(dist_dir());
         config.initial_clock = Some(start);
+        config.stripe = stripe;
         let state = AppState::new(config, Store::in_memory().unwrap()).unwrap();
         let mut server =
             TestServer { base, faults: Arc::default(), state, addr, running: None, http: reqwest::Client::new() };

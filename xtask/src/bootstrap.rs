@@ -108,13 +108,71 @@ pub fn localstripe() -> Result<(), String> {
     let installed = output_of(Command::new(&pip).args(["show", "localstripe"])).unwrap_or_default();
     if installed.lines().any(|l| l == format!("Version: {LOCALSTRIPE_VERSION}")) {
         println!("    localstripe {LOCALSTRIPE_VERSION}: present");
-        return Ok(());
+    } else {
+        println!("    installing localstripe {LOCALSTRIPE_VERSION} into .tools/localstripe (python3 -m venv, pip)");
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv)).map_err(|e| {
+            format!("{e}; Stripe mode's tests need Python 3 with venv (Debian: apt-get install python3-venv)")
+        })?;
+        run(Command::new(&pip).args(["install", "--quiet", &format!("localstripe=={LOCALSTRIPE_VERSION}")]))?;
     }
-    println!("    installing localstripe {LOCALSTRIPE_VERSION} into .tools/localstripe (python3 -m venv, pip)");
-    run(Command::new("python3").args(["-m", "venv"]).arg(&venv)).map_err(|e| {
-        format!("{e}; Stripe mode's tests need Python 3 with venv (Debian: apt-get install python3-venv)")
-    })?;
-    run(Command::new(&pip).args(["install", "--quiet", &format!("localstripe=={LOCALSTRIPE_VERSION}")]))
+    scope_localstripe_js(&venv)
+}
+
+/// localstripe, running until dropped.
+pub struct LocalStripe {
+    pub base: String,
+    child: Child,
+}
+
+impl Drop for LocalStripe {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts localstripe (from scratch) on a free port and waits until it answers.
+pub fn start_localstripe() -> Result<LocalStripe, String> {
+    let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+    let child = Command::new(tools_dir().join("localstripe/bin/localstripe"))
+        .args(["--port", &port.to_string(), "--from-scratch"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("can't start localstripe: {e}"))?;
+    let localstripe = LocalStripe { base: format!("http://127.0.0.1:{port}"), child };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            return Err("localstripe did not start".into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(localstripe)
+}
+
+/// localstripe's Stripe.js declares `class Element` at the top level of a classic script: a global
+/// binding that shadows the DOM's `Element` for every script on the page, so wasm-bindgen's
+/// `instanceof Element` checks fail and the app stops updating the page. Real Stripe.js declares
+/// nothing global but `Stripe`. Wrapping the file in a block keeps its declarations to itself
+/// (`Stripe` is assigned, not declared, so it stays global).
+fn scope_localstripe_js(venv: &std::path::Path) -> Result<(), String> {
+    const MARK: &str = "// scoped by cargo xtask\n{\n";
+    let lib = venv.join("lib");
+    let python = std::fs::read_dir(&lib)
+        .map_err(|e| format!("{}: {e}", lib.display()))?
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("python"));
+    let script = python
+        .map(|p| p.path().join("site-packages/localstripe/localstripe-v3.js"))
+        .filter(|p| p.exists())
+        .ok_or("localstripe's localstripe-v3.js is missing")?;
+    let source = std::fs::read_to_string(&script).map_err(|e| e.to_string())?;
+    if !source.starts_with(MARK) {
+        std::fs::write(&script, format!("{MARK}{source}\n}}\n")).map_err(|e| e.to_string())?;
+        println!("    scoped localstripe's Stripe.js (its global `class Element` hid the DOM's)");
+    }
+    Ok(())
 }
 
 /// Chromium and chromedriver: Debian's packages, installed with apt where we can.

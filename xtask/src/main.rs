@@ -22,6 +22,7 @@ fn main() -> ExitCode {
             eprintln!("usage: cargo xtask <serve|test|build|bench|soak> [options]");
             eprintln!("  serve [--port N] [--host H] [--db PATH] [--secret-key K] [--allow-return-origin URL]...");
             eprintln!("        builds the app and runs the server with a demo checkout and portal session");
+            eprintln!("        --stripe-local: in Stripe mode, against localstripe started on a free port");
             eprintln!("  test  runs fmt, clippy (native and wasm32), unit, server and browser tests");
             eprintln!("  build installs the tools and builds the app into dist/");
             eprintln!("  bench [--runs N] sizes and throttled cold-load timings, written into README.md");
@@ -52,10 +53,27 @@ pub fn step(what: &str) {
 
 fn serve(args: &[String]) -> Result<(), String> {
     bootstrap::build_tools()?;
+    let stripe_local = args.iter().any(|a| a == "--stripe-local");
+    let args: Vec<&String> = args.iter().filter(|a| *a != "--stripe-local").collect();
+    // Stripe mode against localstripe on a free port, stopped with the server.
+    let _localstripe = if stripe_local {
+        bootstrap::localstripe()?;
+        Some(bootstrap::start_localstripe()?)
+    } else {
+        None
+    };
     build::app()?;
     step("Starting the server (Ctrl-C stops it)");
     let mut cmd = Command::new("cargo");
     cmd.args(["run", "--quiet", "--release", "-p", "checkout-server", "--", "--demo"]).args(args);
+    if let Some(localstripe) = &_localstripe {
+        println!("    Stripe mode against localstripe at {} (test keys, no real money)", localstripe.base);
+        cmd.args(["--processor", "stripe", "--stripe-api-base", &localstripe.base])
+            .args(["--stripe-js-url", &format!("{}/js.stripe.com/v3/", localstripe.base)])
+            .env("STRIPE_SECRET_KEY", "sk_test_localstripe_0123456789")
+            .env("STRIPE_PUBLISHABLE_KEY", "pk_test_localstripe")
+            .env("STRIPE_WEBHOOK_SECRET", "whsec_localstripe_0123456789");
+    }
     run(&mut cmd)
 }
 

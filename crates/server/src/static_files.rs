@@ -116,7 +116,8 @@ pub fn is_hashed_asset(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);
     let stem = file.split('.').next().unwrap_or(file);
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-').is_some_and(|(_, hash)| hash.len() >= 16 && hash.chars().all(|c| c.is_ascii_hexdigit()))
+    // trunk writes a u64 in hex: up to 16 digits, fewer when it starts with zeros.
+    stem.rsplit_once('-').is_some_and(|(_, hash)| hash.len() >= 8 && hash.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// The app: files from `dist/`, any other address gets its entry's HTML so the app can take it.
@@ -196,6 +197,8 @@ mod tests {
         assert!(is_hashed_asset("/kiro-checkout-1a2b3c4d5e6f7a8b_bg.wasm"));
         assert!(is_hashed_asset("/kiro-checkout-1a2b3c4d5e6f7a8b.js"));
         assert!(is_hashed_asset("/main-1a2b3c4d5e6f7a8b.css"));
+        // A hash that starts with a zero is written without it.
+        assert!(is_hashed_asset("/checkout-8736a73fde43d5b.js"));
         assert!(!is_hashed_asset("/index.html"));
         assert!(!is_hashed_asset("/checkout/cs_abc"));
         assert!(!is_hashed_asset("/favicon.svg"));
