@@ -5,8 +5,10 @@ use billing::proration::Quote;
 use billing::wire::{
     CardSummary, ChallengeAnswer, ChangeOutcome, CheckoutView, ConfirmChange, ConfirmCheckout, ErrorBody, ErrorCode,
     InvoiceDetail, InvoiceList, InvoicePaymentOutcome, PayInvoice, PaymentMethodOutcome, PaymentOutcome, PortalView,
-    PreviewChange, SavedStripeCard, SetOverage, StripeSetup, TokenizeCard, UpdatePaymentMethod,
+    PreviewChange, SetOverage, TokenizeCard, UpdatePaymentMethod,
 };
+#[cfg(feature = "stripe")]
+use billing::wire::{SavedStripeCard, StripeSetup};
 use gloo_net::http::{Request, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -125,11 +127,13 @@ pub async fn tokenize_card(session_id: &str, card: &TokenizeCard) -> Result<Card
 }
 
 /// Stripe mode: a SetupIntent for Stripe.js to save the card with.
+#[cfg(feature = "stripe")]
 pub async fn stripe_setup_intent(session_id: &str) -> Result<StripeSetup, ApiError> {
     post(&checkout_path(session_id, "/setup-intent"), &serde_json::json!({})).await
 }
 
 /// Stripe mode: the card the SetupIntent saved, to pay with.
+#[cfg(feature = "stripe")]
 pub async fn stripe_card(session_id: &str, setup_intent: &str) -> Result<CardSummary, ApiError> {
     post(&checkout_path(session_id, "/stripe-card"), &SavedStripeCard { setup_intent: setup_intent.into() }).await
 }

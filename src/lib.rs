@@ -8,4 +8,5 @@ pub mod app;
 pub mod browser;
 pub mod components;
 pub mod pages;
+#[cfg(feature = "stripe")]
 pub mod stripe_js;

@@ -3,11 +3,10 @@
 
 use crate::browser;
 use crate::components::field::{InputHints, TextField};
-use crate::components::stripe_card::{StripeCardElement, StripeHandle};
 use billing::countries::{self, COUNTRIES, PostalRequirement};
 use billing::format;
 use billing::validate::{self, CardBrand};
-use billing::wire::{BillingDetails, StripeElements, TokenizeCard};
+use billing::wire::{BillingDetails, TokenizeCard};
 use leptos::prelude::*;
 use std::collections::HashSet;
 use wasm_bindgen::JsCast;
@@ -79,6 +78,7 @@ pub fn check_card(inputs: &CardInputs, today: (u16, u8)) -> Result<CheckedCard, 
 }
 
 /// Stripe mode: the cardholder and billing details (the card itself is in Stripe's Element).
+#[cfg(feature = "stripe")]
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckedHolder {
     pub name: String,
@@ -86,6 +86,7 @@ pub struct CheckedHolder {
 }
 
 /// Checks our fields in Stripe mode: name, country, postal code.
+#[cfg(feature = "stripe")]
 pub fn check_holder(inputs: &CardInputs) -> Result<CheckedHolder, Box<CardErrors>> {
     let name = validate::validate_cardholder_name(&inputs.name);
     let country = validate::validate_country(&inputs.country);
@@ -188,28 +189,18 @@ fn formatting_handler(
     })
 }
 
-/// Stripe mode: what Stripe's Element needs, in place of number, expiry and code.
-#[derive(Clone)]
-pub struct StripeCard {
-    pub elements: StripeElements,
-    pub handle: StripeHandle,
-    pub changes: RwSignal<u32>,
-}
-
 /// The card fields. `errors` is the form's derived check; `disabled` while a payment runs. In
-/// Stripe mode `stripe_card` (Stripe's Element) takes the place of number, expiry and code.
+/// Stripe mode `card_element` (Stripe's Element) takes the place of number, expiry and code.
 #[component]
 pub fn CardForm(
     state: CardFormState,
     #[prop(into)] errors: Signal<CardErrors>,
     #[prop(into)] disabled: Signal<bool>,
-    #[prop(default = None)] stripe_card: Option<StripeCard>,
+    #[prop(default = None)] card_element: Option<ViewFn>,
 ) -> impl IntoView {
     let err = move |f: fn(&CardErrors) -> Option<String>| Signal::derive(move || errors.with(f));
-    let card = match stripe_card {
-        Some(StripeCard { elements, handle, changes }) => {
-            view! { <StripeCardElement elements=elements handle=handle changes=changes /> }.into_any()
-        }
+    let card = match card_element {
+        Some(element) => element.run(),
         None => view! { <CardNumberFields state=state errors=errors /> }.into_any(),
     };
     view! {

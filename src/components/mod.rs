@@ -6,4 +6,5 @@ pub mod challenge_dialog;
 pub mod field;
 pub mod frame;
 pub mod status;
+#[cfg(feature = "stripe")]
 pub mod stripe_card;

@@ -5,14 +5,19 @@ use crate::api::{self, ApiError};
 use crate::app::AppRoot;
 use crate::browser;
 use crate::components::alert::{AlertText, BusyButton, ErrorAlert};
-use crate::components::card_form::{
-    CardForm, CardFormState, CheckedCard, CheckedHolder, StripeCard, check_card, check_holder,
-};
+use crate::components::card_form::{CardForm, CardFormState, CheckedCard, check_card};
+#[cfg(feature = "stripe")]
+use crate::components::card_form::{CheckedHolder, check_holder};
 use crate::components::challenge_dialog::PendingChallenge;
 use crate::components::field::{InputHints, TextField};
 use crate::components::frame::{PageFrame, PageHeading};
 use crate::components::status::{ExpiredSessionPage, StatusPage, UnknownSessionPage, UnreachablePage};
-use crate::components::stripe_card::{self, SaveError, StripeHandle};
+#[cfg(feature = "stripe")]
+use crate::components::stripe_card::{self, SaveError, StripeCardElement, StripeHandle};
+
+/// The test-mode bundle has no Stripe.js (Stripe mode's is checkout-stripe.html).
+#[cfg(not(feature = "stripe"))]
+type StripeHandle = ();
 use billing::Money;
 use billing::period::{long_date, short_date};
 use billing::plans::format_credits;
@@ -122,6 +127,7 @@ enum PaymentChoice {
     Saved(PaymentMethodId),
     NewCard(CheckedCard),
     /// Stripe mode: the card in Stripe's Element (as of its `n`th change) and our fields.
+    #[cfg(feature = "stripe")]
     StripeCard(CheckedHolder, u32),
 }
 
@@ -154,6 +160,7 @@ enum PayResult {
     /// longer buy here: nothing was charged, and the page says why.
     CannotBuy(&'static str, &'static str),
     /// Stripe mode: Stripe.js did not save the card (its message says why); nothing was charged.
+    #[cfg(feature = "stripe")]
     CardRefused(String),
     Failed(ApiError),
 }
@@ -163,12 +170,14 @@ enum PayResult {
 #[derive(Clone, Default)]
 struct AttemptMemory {
     token: Option<(TokenizeCard, CardSummary)>,
+    #[cfg(feature = "stripe")]
     stripe_card: Option<(CheckedHolder, u32, CardSummary)>,
     last_request: Option<ConfirmCheckout>,
 }
 
 /// The card to confirm with: a saved one, a new one tokenized (test mode) or saved with Stripe
 /// (Stripe mode); the same card as the last attempt is not sent again.
+#[cfg_attr(not(feature = "stripe"), allow(unused_variables))]
 async fn card_to_pay_with(
     session_id: &str,
     choice: PaymentChoice,
@@ -190,6 +199,7 @@ async fn card_to_pay_with(
             };
             Ok((token.id, Some(checked.billing)))
         }
+        #[cfg(feature = "stripe")]
         PaymentChoice::StripeCard(holder, version) => {
             let cached = memory.with_value(|m| m.stripe_card.clone()).filter(|(h, v, _)| *h == holder && *v == version);
             let card = match cached {
@@ -209,6 +219,7 @@ async fn card_to_pay_with(
     }
 }
 
+#[cfg_attr(not(feature = "stripe"), allow(unused_variables))]
 async fn run_step(
     session_id: String,
     step: PayStep,
@@ -238,6 +249,7 @@ async fn run_step(
             api::answer_challenge(&session_id, &ChallengeAnswer { challenge_id, outcome: choice }).await
         }
     };
+    #[cfg(feature = "stripe")]
     let outcome = match outcome {
         // Stripe mode: Stripe.js runs the bank's check; the server then asks Stripe how it went.
         Ok(PaymentOutcome::RequiresAction { challenge_id, client_secret: Some(secret) }) => {
@@ -311,7 +323,10 @@ impl Payer {
         Payer {
             session_id: StoredValue::new(session_id),
             memory: StoredValue::new(AttemptMemory::default()),
+            #[cfg(feature = "stripe")]
             stripe: StoredValue::new_local(None),
+            #[cfg(not(feature = "stripe"))]
+            stripe: (),
             result: RwSignal::new(None),
             pending: RwSignal::new(false),
         }
@@ -388,24 +403,29 @@ fn PaymentForm(checkout: CheckoutView, pay: Payer, quote: Memo<Option<Quote>>) -
     let choice = RwSignal::new(saved_cards.first().map(|c| c.id.clone()));
     let card = CardFormState::new();
     let today = browser::current_year_month();
+    let card_check = Memo::new(move |_| check_card(&card.inputs(), today).map(PaymentChoice::NewCard));
     // Stripe mode: the card is in Stripe's Element (counted changes); our fields are the rest.
-    let stripe_elements = checkout.stripe.clone();
-    let stripe_mode = stripe_elements.is_some();
-    let element_changes = RwSignal::new(0u32);
-    let card_check = Memo::new(move |_| {
-        if stripe_mode {
-            check_holder(&card.inputs()).map(|holder| PaymentChoice::StripeCard(holder, element_changes.get()))
-        } else {
-            check_card(&card.inputs(), today).map(PaymentChoice::NewCard)
+    #[cfg(feature = "stripe")]
+    let (card_check, card_element) = match checkout.stripe.clone() {
+        Some(elements) => {
+            let (handle, changes) = (pay.stripe, RwSignal::new(0u32));
+            let check = Memo::new(move |_| {
+                check_holder(&card.inputs()).map(|holder| PaymentChoice::StripeCard(holder, changes.get()))
+            });
+            let element = ViewFn::from(move || {
+                view! { <StripeCardElement elements=elements.clone() handle=handle changes=changes /> }.into_any()
+            });
+            (check, Some(element))
         }
-    });
+        None => (card_check, None),
+    };
+    #[cfg(not(feature = "stripe"))]
+    let card_element: Option<ViewFn> = None;
     let card_errors = Signal::derive(move || card_check.get().err().map(|e| *e).unwrap_or_default());
     let payment = Memo::new(move |_| match choice.get() {
         Some(id) => Some(PaymentChoice::Saved(id)),
         None => card_check.get().ok(),
     });
-    let stripe_card =
-        stripe_elements.map(|elements| StripeCard { elements, handle: pay.stripe, changes: element_changes });
     let valid = Memo::new(move |_| email_error.get().is_none() && payment.get().is_some());
     let pending = pay.pending;
     let result = pay.result;
@@ -448,7 +468,7 @@ fn PaymentForm(checkout: CheckoutView, pay: Payer, quote: Memo<Option<Quote>>) -
                 <SavedCardChoice cards=saved_cards.clone() choice=choice disabled=pending />
             </Show>
             <Show when=move || choice.get().is_none()>
-                <CardForm state=card errors=card_errors disabled=pending stripe_card=stripe_card.clone() />
+                <CardForm state=card errors=card_errors disabled=pending card_element=card_element.clone() />
             </Show>
             <ErrorAlert text=pay_alert(result) on_retry=retry />
             <BusyButton
@@ -551,6 +571,7 @@ fn pay_alert(result: RwSignal<Option<PayResult>>) -> Signal<Option<AlertText>> {
             AlertText::new(message)
                 .with_note(Some("Nothing was charged. Check the new total, then subscribe again.".to_string())),
         ),
+        #[cfg(feature = "stripe")]
         Some(PayResult::CardRefused(message)) => Some(AlertText::new(message)),
         Some(PayResult::Failed(error)) => Some(AlertText::new(error.message())),
         _ => None,

@@ -70,7 +70,7 @@ pub fn dist_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist"));
     assert!(
-        dir.join("checkout.html").exists() && dir.join("portal.html").exists(),
+        ["checkout.html", "checkout-stripe.html", "portal.html"].iter().all(|f| dir.join(f).exists()),
         "no built app in {}: run `cargo xtask test`, which builds it first",
         dir.display()
     );

@@ -9,8 +9,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-/// The HTML entries, one bundle each: `checkout.html` serves `/checkout/*`, `portal.html` the rest.
-pub const ENTRIES: [&str; 2] = ["checkout", "portal"];
+/// The HTML entries, one bundle each: `checkout.html` serves `/checkout/*` (`checkout-stripe.html`
+/// in Stripe mode: the same app with Stripe.js's card Element), `portal.html` the rest.
+pub const ENTRIES: [&str; 3] = ["checkout", "checkout-stripe", "portal"];
 
 pub fn app() -> Result<(), String> {
     let dist = Path::new("dist");

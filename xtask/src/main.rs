@@ -87,23 +87,25 @@ fn test(args: &[String]) -> Result<(), String> {
     run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
     step("cargo clippy (native, all targets)");
     run(Command::new("cargo").args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
-    step("cargo clippy (wasm32: the app, the shared views and the domain crate)");
-    run(Command::new("cargo").args([
-        "clippy",
-        "--target",
-        "wasm32-unknown-unknown",
-        "-p",
-        "kiro-checkout",
-        "-p",
-        "views",
-        "-p",
-        "billing",
-        "--lib",
-        "--bins",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    step("cargo clippy (wasm32: the app, the shared views and the domain crate; the app with Stripe mode too)");
+    let wasm_clippy = |extra: &[&str]| {
+        run(Command::new("cargo")
+            .args([
+                "clippy",
+                "--target",
+                "wasm32-unknown-unknown",
+                "-p",
+                "kiro-checkout",
+                "-p",
+                "views",
+                "-p",
+                "billing",
+            ])
+            .args(extra)
+            .args(["--lib", "--bins", "--", "-D", "warnings"]))
+    };
+    wasm_clippy(&[])?;
+    wasm_clippy(&["--features", "kiro-checkout/stripe"])?;
     step("cargo build -p billing --target wasm32-unknown-unknown");
     run(Command::new("cargo").args(["build", "-p", "billing", "--target", "wasm32-unknown-unknown"]))?;
 

@@ -146,27 +146,44 @@ struct Sizes {
 }
 
 impl Sizes {
-    /// Raw, gzip and brotli bytes of each built file, from the precompressed copies the build
-    /// wrote; the hashed names shortened to what they are (`checkout.wasm`, `main.css`).
+    /// Raw, gzip and brotli bytes of each entry's files (HTML, JS glue, wasm; named by entry:
+    /// `checkout.wasm`, `checkout-stripe.wasm`) and the CSS, from the precompressed copies the
+    /// build wrote.
     fn of(dist: &Path) -> Sizes {
-        let mut rows = Vec::new();
-        for entry in std::fs::read_dir(dist).unwrap().flatten() {
-            let path = entry.path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-            let Some(ext) = path.extension().and_then(|e| e.to_str()) else { continue };
-            if !matches!(ext, "wasm" | "js" | "css" | "html") || name == "static-checkout.html" {
-                continue;
-            }
-            let stem = name.split(['-', '.']).next().unwrap_or_default();
-            let len = |p: PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-            rows.push((
-                format!("{stem}.{ext}"),
+        let len = |p: PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let row = |name: String, path: PathBuf, ext: &str| {
+            (
+                name,
                 len(path.clone()),
                 len(path.with_extension(format!("{ext}.gz"))),
                 len(path.with_extension(format!("{ext}.br"))),
-            ));
+            )
+        };
+        let mut rows = Vec::new();
+        for entry in ["checkout", "checkout-stripe", "portal"] {
+            let html_path = dist.join(format!("{entry}.html"));
+            let html = std::fs::read_to_string(&html_path).unwrap_or_default();
+            rows.push(row(format!("{entry}.html"), html_path, "html"));
+            // The hashed files the entry loads, as its HTML names them.
+            for ext in ["js", "wasm"] {
+                let suffix = if ext == "wasm" { "_bg.wasm" } else { ".js" };
+                let file = html
+                    .split(['\'', '"', ' ', '='])
+                    .find(|part| part.starts_with('/') && part.ends_with(suffix))
+                    .map(|part| part.trim_start_matches('/').to_string());
+                if let Some(file) = file {
+                    rows.push(row(format!("{entry}.{ext}"), dist.join(file), ext));
+                }
+            }
         }
-        rows.sort();
+        if let Some(css) = std::fs::read_dir(dist)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == "css"))
+        {
+            rows.push(row("main.css".into(), css, "css"));
+        }
         Sizes { rows }
     }
 

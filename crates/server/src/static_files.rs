@@ -1,5 +1,6 @@
-//! Serving the built app: hashed assets cached forever, the two HTML entries (`checkout.html` for
-//! `/checkout/*`, `portal.html` for every other page address) never cached, precompressed
+//! Serving the built app: hashed assets cached forever, the HTML entries (`checkout.html` for
+//! `/checkout/*`, `checkout-stripe.html` instead in Stripe mode, `portal.html` for every other page
+//! address) never cached, precompressed
 //! `.br`/`.gz` files when the build wrote them, and a CSP that admits exactly the inline scripts
 //! the entries carry, by hash. A checkout that can be paid gets its frame and order summary in the
 //! first HTML, rendered from the same views the app mounts.
@@ -25,10 +26,12 @@ pub struct Site {
     inline_script_hashes: Vec<String>,
 }
 
-/// The two HTML entries, one per bundle.
+/// The HTML entries, one per bundle.
 #[derive(Debug)]
 struct Entries {
     checkout: String,
+    /// Stripe mode's checkout (Stripe.js's card Element in place of our card fields).
+    checkout_stripe: String,
     portal: String,
 }
 
@@ -43,8 +46,12 @@ impl Site {
                 format!("can't read {}: {e}; build the app first (cargo xtask serve does)", path.display())
             })
         };
-        let entries = Entries { checkout: read("checkout.html")?, portal: read("portal.html")? };
-        let mut inline_script_hashes: Vec<String> = [&entries.checkout, &entries.portal]
+        let entries = Entries {
+            checkout: read("checkout.html")?,
+            checkout_stripe: read("checkout-stripe.html")?,
+            portal: read("portal.html")?,
+        };
+        let mut inline_script_hashes: Vec<String> = [&entries.checkout, &entries.checkout_stripe, &entries.portal]
             .iter()
             .flat_map(|html| inline_scripts(html))
             .map(sha256_source)
@@ -160,13 +167,14 @@ async fn page(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
     if !uri.path().starts_with("/checkout/") {
         return Html(entries.portal.clone()).into_response();
     }
+    let checkout = if state.config.stripe.is_some() { &entries.checkout_stripe } else { &entries.checkout };
     let first_paint = match views::checkout_session_id(uri.path()) {
         Some(id) => checkout_first_paint(&state, id).await,
         None => None,
     };
     match first_paint {
-        Some((title, body)) => Html(with_first_paint(&entries.checkout, &title, &body)).into_response(),
-        None => Html(entries.checkout.clone()).into_response(),
+        Some((title, body)) => Html(with_first_paint(checkout, &title, &body)).into_response(),
+        None => Html(checkout.clone()).into_response(),
     }
 }
 

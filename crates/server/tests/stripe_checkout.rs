@@ -107,3 +107,29 @@ async fn three_d_secure_is_checked_with_stripe_not_taken_from_the_page() {
         assert_eq!(app.invoices(account).await.len(), usize::from(success));
     }
 }
+
+/// Stripe mode serves the checkout bundle with Stripe's Element, and a CSP that admits exactly
+/// Stripe.js's and the API's origins besides our own.
+#[tokio::test]
+async fn stripe_mode_serves_its_own_checkout_bundle_and_admits_only_stripes_origins() {
+    let stripe = LocalStripe::start();
+    let dist = fake_dist("stripe-mode");
+    let app = TestApp::configured(Store::in_memory().unwrap(), |cfg| {
+        cfg.stripe = Some(stripe_settings(&stripe));
+        cfg.dist_dir = Some(dist.clone());
+    });
+    let page = app.get("/checkout/cs_anything", None).await;
+    assert!(page.body.as_str().unwrap().contains("checkout-stripe shell"), "{:?}", page.body);
+    let csp = page.headers[axum::http::header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    for expected in [
+        format!("'wasm-unsafe-eval'"),
+        format!("connect-src 'self' {}", stripe.base),
+        format!("frame-src {};", stripe.base),
+    ] {
+        assert!(csp.contains(&expected), "{expected} in {csp}");
+    }
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("https:"), "{csp}");
+    let portal = app.get("/portal/ps_x", None).await;
+    assert!(portal.body.as_str().unwrap().contains("portal shell"));
+    std::fs::remove_dir_all(&dist).unwrap();
+}
