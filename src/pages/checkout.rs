@@ -17,7 +17,8 @@ use crate::components::stripe_card::{self, SaveError, StripeCardElement, StripeH
 
 /// The test-mode bundle has no Stripe.js (Stripe mode's is checkout-stripe.html).
 #[cfg(not(feature = "stripe"))]
-type StripeHandle = ();
+#[derive(Clone, Copy)]
+struct StripeHandle;
 use billing::Money;
 use billing::period::{long_date, short_date};
 use billing::plans::format_credits;
@@ -326,7 +327,7 @@ impl Payer {
             #[cfg(feature = "stripe")]
             stripe: StoredValue::new_local(None),
             #[cfg(not(feature = "stripe"))]
-            stripe: (),
+            stripe: StripeHandle,
             result: RwSignal::new(None),
             pending: RwSignal::new(false),
         }
