@@ -122,7 +122,7 @@ async fn stripe_mode_serves_its_own_checkout_bundle_and_admits_only_stripes_orig
     assert!(page.body.as_str().unwrap().contains("checkout-stripe shell"), "{:?}", page.body);
     let csp = page.headers[axum::http::header::CONTENT_SECURITY_POLICY].to_str().unwrap();
     for expected in [
-        format!("'wasm-unsafe-eval'"),
+        "'wasm-unsafe-eval'".to_string(),
         format!("connect-src 'self' {}", stripe.base),
         format!("frame-src {};", stripe.base),
     ] {
