@@ -161,6 +161,9 @@ CREATE INDEX invoices_charge_pending ON invoices(account_id, created_at) WHERE c
 ALTER TABLE accounts ADD COLUMN stripe_customer TEXT;
 ALTER TABLE payment_methods ADD COLUMN stripe_customer TEXT;
 ALTER TABLE challenges ADD COLUMN intent_id TEXT;
+CREATE INDEX challenges_by_intent ON challenges(intent_id) WHERE intent_id IS NOT NULL;
+-- Stripe's webhook events already handled (Stripe may deliver one more than once).
+CREATE TABLE stripe_events (id TEXT PRIMARY KEY, type TEXT NOT NULL, received_at INTEGER NOT NULL);
 "#,
 ];
 
@@ -937,6 +940,32 @@ pub fn get_challenge(conn: &Connection, id: &str, session_id: &str) -> Result<Op
             },
         )
         .optional()?)
+}
+
+/// The unanswered challenge (id, session) waiting on a Stripe PaymentIntent, if any.
+pub fn challenge_for_intent(conn: &Connection, intent_id: &str) -> Result<Option<(String, String)>, AppError> {
+    Ok(conn
+        .query_row(
+            "SELECT id, session_id FROM challenges WHERE intent_id = ?1 AND resolved_body IS NULL",
+            [intent_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// Whether Stripe's event `id` was handled already.
+pub fn stripe_event_seen(conn: &Connection, id: &str) -> Result<bool, AppError> {
+    let seen: Option<i64> =
+        conn.query_row("SELECT 1 FROM stripe_events WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+    Ok(seen.is_some())
+}
+
+pub fn remember_stripe_event(conn: &Connection, id: &str, kind: &str, now: OffsetDateTime) -> Result<(), AppError> {
+    conn.execute(
+        "INSERT OR IGNORE INTO stripe_events (id, type, received_at) VALUES (?1, ?2, ?3)",
+        params![id, kind, ts(now)],
+    )?;
+    Ok(())
 }
 
 pub fn resolve_challenge(conn: &Connection, id: &str, body: &str) -> Result<(), AppError> {

@@ -133,3 +133,65 @@ async fn stripe_mode_serves_its_own_checkout_bundle_and_admits_only_stripes_orig
     assert!(portal.body.as_str().unwrap().contains("portal shell"));
     std::fs::remove_dir_all(&dist).unwrap();
 }
+
+/// What Stripe sends: the event, signed with the endpoint's secret at `t`.
+fn stripe_signature(body: &str, secret: &str, t: i64) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    format!("t={t},v1={hex}")
+}
+
+async fn send_event(app: &TestApp, body: &str, signature: &str) -> Reply {
+    let request = axum::http::Request::post("/v1/stripe/webhooks")
+        .header("content-type", "application/json")
+        .header("stripe-signature", signature)
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    app.send(request).await
+}
+
+/// The user completes the bank's check and closes the tab before the page reports it: Stripe's
+/// signed `payment_intent.succeeded` grants the plan, once; forged and stale events change nothing.
+#[tokio::test]
+async fn a_bank_check_finished_after_the_tab_closed_grants_the_plan_through_stripes_webhook() {
+    use headless::localstripe::WEBHOOK_SECRET;
+    let stripe = LocalStripe::start();
+    let app = stripe_app(&stripe);
+    let session = app.new_session("acct-webhook", "pro").await;
+    let card = save_card(&app, &stripe, &session, "4000002760003184").await.unwrap();
+    let waiting = app.confirm(&session, &card, "k1").await;
+    let secret = waiting.body["client_secret"].as_str().unwrap().to_string();
+    stripe.authenticate(&secret, true).await;
+    let intent = secret.split("_secret_").next().unwrap();
+    let event = json!({"id": "evt_tab_closed", "type": "payment_intent.succeeded", "data": {"object": {"id": intent}}})
+        .to_string();
+
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    for (why, signature) in [
+        ("forged", stripe_signature(&event, "whsec_someone_else", now)),
+        ("stale", stripe_signature(&event, WEBHOOK_SECRET, now - 600)),
+        ("unsigned", String::new()),
+    ] {
+        let refused = send_event(&app, &event, &signature).await;
+        assert_error(&refused, StatusCode::BAD_REQUEST, "invalid_request");
+        assert!(app.invoices("acct-webhook").await.is_empty(), "{why}: nothing changes");
+    }
+    let good = stripe_signature(&event, WEBHOOK_SECRET, now);
+    assert_eq!(send_event(&app, &event, &good).await.status, StatusCode::OK);
+    assert_eq!(app.invoices("acct-webhook").await.len(), 1, "the plan is granted");
+    assert_eq!(send_event(&app, &event, &good).await.status, StatusCode::OK, "delivered again");
+    assert_eq!(app.invoices("acct-webhook").await.len(), 1, "handled once");
+
+    // The page coming back later gets the same outcome.
+    let challenge = waiting.body["challenge_id"].as_str().unwrap();
+    let late = app
+        .post(
+            &format!("/api/checkout/{session}/challenge"),
+            None,
+            &json!({"challenge_id": challenge, "outcome": "complete"}),
+        )
+        .await;
+    assert_eq!(late.body["status"], "succeeded", "{:?}", late.body);
+}

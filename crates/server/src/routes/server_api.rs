@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{account_id}/subscription", get(get_subscription))
         .route("/accounts/{account_id}/invoices", get(list_invoices))
         .route("/test_helpers/clock", post(set_clock).get(get_clock))
+        .route("/stripe/webhooks", post(super::stripe_webhooks::receive))
 }
 
 /// Proof that the request carried the secret key (`Authorization: Bearer <key>`; the scheme is

@@ -11,7 +11,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use billing::wire::{CardSummary, SavedStripeCard, StripeSetup};
 
-fn stripe_client(state: &AppState) -> Result<StripeClient, AppError> {
+pub fn stripe_client(state: &AppState) -> Result<StripeClient, AppError> {
     match &state.processor {
         Processor::Stripe(client) => Ok(client.clone()),
         Processor::Test => Err(AppError::NotFound),
@@ -82,13 +82,23 @@ pub async fn stripe_card(
     ApiJson(req): ApiJson<SavedStripeCard>,
 ) -> Result<Json<CardSummary>, AppError> {
     let client = stripe_client(&state)?;
+    save_setup_card(&state, &client, id, &req.setup_intent).await.map(Json)
+}
+
+/// Keeps the card a SetupIntent saved for checkout session `session_id` (from the page, or from
+/// Stripe's `setup_intent.succeeded` when the page is gone), checked with Stripe first.
+pub async fn save_setup_card(
+    state: &AppState,
+    client: &StripeClient,
+    session_id: String,
+    setup_intent: &str,
+) -> Result<CardSummary, AppError> {
     let now = state.clock.now();
-    let session_id = id.clone();
     let (session, account) = state.store.read(move |conn| checkout::open_checkout(conn, &session_id, now)).await?;
     let account_id = account.id.clone();
     let customer = state.store.read(move |conn| store::stripe_customer(conn, &account_id)).await?;
     let customer = customer.ok_or(AppError::InvalidPaymentMethod)?;
-    let setup = client.setup_intent(&req.setup_intent).await.map_err(from_stripe)?;
+    let setup = client.setup_intent(setup_intent).await.map_err(from_stripe)?;
     let for_this_session = setup.status == "succeeded"
         && setup.customer.as_deref() == Some(customer.as_str())
         && setup.metadata.get("checkout_session") == Some(&session.id);
@@ -112,12 +122,12 @@ pub async fn stripe_card(
     state
         .store
         .write(move |tx| {
-            // Saved once, whatever the double clicks.
+            // Saved once, whatever the double clicks (and the webhook).
             if store::get_payment_method(tx, &pm.card.id)?.is_none() {
                 store::insert_payment_method(tx, &pm, now)?;
             }
             Ok(())
         })
         .await?;
-    Ok(Json(summary))
+    Ok(summary)
 }

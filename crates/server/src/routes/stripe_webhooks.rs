@@ -1,0 +1,99 @@
+//! `POST /v1/stripe/webhooks` (Stripe mode): Stripe's signed events reach the same code as the
+//! page, so a user who closes the tab right after the bank's check still gets the plan. The
+//! signature is checked against the raw body (5 minutes' tolerance, constant time); a forged or
+//! stale event is a 400 and changes nothing; an event handled once is not handled again.
+
+use super::stripe_checkout::{save_setup_card, stripe_client};
+use crate::error::AppError;
+use crate::{AppState, checkout_charge, payments, store, stripe};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use billing::wire::{ChallengeAnswer, ChallengeOutcome};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+#[derive(Deserialize)]
+struct Event {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    data: EventData,
+}
+
+#[derive(Deserialize)]
+struct EventData {
+    object: EventObject,
+}
+
+#[derive(Deserialize)]
+struct EventObject {
+    id: String,
+    #[serde(default)]
+    metadata: BTreeMap<String, String>,
+}
+
+pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, AppError> {
+    let Some(settings) = &state.config.stripe else {
+        return Err(AppError::NotFound);
+    };
+    let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    // Stripe signs with the wall clock, whatever the billing (test) clock says.
+    let now_unix = time::OffsetDateTime::now_utc().unix_timestamp();
+    stripe::verify_webhook(&body, signature, &settings.webhook_secret, now_unix)
+        .map_err(|e| AppError::InvalidRequest(format!("Stripe-Signature: {e}.")))?;
+    let event: Event =
+        serde_json::from_slice(&body).map_err(|_| AppError::InvalidRequest("This is not a Stripe event.".into()))?;
+    let id = event.id.clone();
+    if state.store.read(move |conn| store::stripe_event_seen(conn, &id)).await? {
+        return Ok(Json(json!({ "received": true })));
+    }
+    handle(&state, &event).await?;
+    let now = state.clock.now();
+    let (id, kind) = (event.id.clone(), event.kind.clone());
+    state.store.write(move |tx| store::remember_stripe_event(tx, &id, &kind, now)).await?;
+    Ok(Json(json!({ "received": true })))
+}
+
+/// What an event changes. Errors that a later delivery may not meet (the processor or the
+/// account busy) are returned, so Stripe delivers again; others are logged and the event is done.
+async fn handle(state: &AppState, event: &Event) -> Result<(), AppError> {
+    let object = &event.data.object;
+    let result = match event.kind.as_str() {
+        "payment_intent.succeeded" => answer_challenge(state, &object.id, ChallengeOutcome::Complete).await,
+        "payment_intent.payment_failed" => answer_challenge(state, &object.id, ChallengeOutcome::Fail).await,
+        "setup_intent.succeeded" => match object.metadata.get("checkout_session") {
+            Some(session) => {
+                let client = stripe_client(state)?;
+                save_setup_card(state, &client, session.clone(), &object.id).await.map(|_| ())
+            }
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    };
+    match result {
+        Err(e @ (AppError::ProcessorUnavailable | AppError::PaymentInProgress | AppError::Internal(_))) => Err(e),
+        Err(e) => {
+            tracing::info!(event = %event.kind, error = %e, "Stripe event changed nothing");
+            Ok(())
+        }
+        Ok(()) => Ok(()),
+    }
+}
+
+/// The 3-D Secure answer the page would have sent for the checkout waiting on `intent`; the
+/// intent is checked with Stripe as for the page.
+async fn answer_challenge(state: &AppState, intent: &str, outcome: ChallengeOutcome) -> Result<(), AppError> {
+    let intent = intent.to_string();
+    let Some((challenge_id, session_id)) =
+        state.store.read(move |conn| store::challenge_for_intent(conn, &intent)).await?
+    else {
+        return Ok(());
+    };
+    let now = state.clock.now();
+    let answer = ChallengeAnswer { challenge_id: challenge_id.into(), outcome };
+    let prepared = move |tx: &rusqlite::Connection| checkout_charge::prepare_answer(tx, &session_id, &answer, now);
+    payments::charge_once(state, now, prepared).await.map(|_| ())
+}
