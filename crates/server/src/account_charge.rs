@@ -82,17 +82,8 @@ impl PendingCharge for PendingCard {
     }
 
     fn charge(&self) -> Charge {
-        Charge {
-            attempt_id: self.attempt.id.clone(),
-            account_id: self.attempt.account_id.clone(),
-            amount: Money::ZERO,
-            payment_method: self.pm.clone(),
-            kind: ChargeKind::First,
-            authenticated: self.authenticated,
-            check_only: true,
-            off_session: false,
-            intent: None,
-        }
+        let charge = Charge::new(&self.attempt, &self.pm, Money::ZERO, ChargeKind::First);
+        Charge { authenticated: self.authenticated, check_only: true, ..charge }
     }
 
     fn record(
@@ -181,17 +172,8 @@ impl PendingCharge for PendingInvoice {
 
     fn charge(&self) -> Charge {
         // The user is present and the card was verified when it was saved.
-        Charge {
-            attempt_id: self.attempt.id.clone(),
-            account_id: self.attempt.account_id.clone(),
-            amount: self.amount,
-            payment_method: self.pm.clone(),
-            kind: ChargeKind::Later,
-            authenticated: true,
-            check_only: false,
-            off_session: true,
-            intent: None,
-        }
+        let charge = Charge::new(&self.attempt, &self.pm, self.amount, ChargeKind::Later);
+        Charge { authenticated: true, off_session: true, ..charge }
     }
 
     fn record(

@@ -139,17 +139,8 @@ impl PendingCharge for PendingCheckout {
     }
 
     fn charge(&self) -> Charge {
-        Charge {
-            attempt_id: self.attempt.id.clone(),
-            account_id: self.attempt.account_id.clone(),
-            amount: self.expected_total,
-            payment_method: self.pm.clone(),
-            kind: checkout::charge_kind(&self.pm),
-            authenticated: self.authenticated,
-            check_only: false,
-            off_session: false,
-            intent: self.intent.clone(),
-        }
+        let charge = Charge::new(&self.attempt, &self.pm, self.expected_total, checkout::charge_kind(&self.pm));
+        Charge { authenticated: self.authenticated, intent: self.intent.clone(), ..charge }
     }
 
     fn record(&self, conn: &Connection, charged: &Charged, now: OffsetDateTime) -> Result<PaymentOutcome, AppError> {

@@ -69,6 +69,23 @@ impl From<ChargeResult> for Charged {
     }
 }
 
+impl Charge {
+    /// `amount` to `pm` for `attempt`, the user on the page, no 3-D Secure done yet.
+    pub fn new(attempt: &Attempt, pm: &PaymentMethod, amount: Money, kind: ChargeKind) -> Charge {
+        Charge {
+            attempt_id: attempt.id.clone(),
+            account_id: attempt.account_id.clone(),
+            amount,
+            payment_method: pm.clone(),
+            kind,
+            authenticated: false,
+            check_only: false,
+            off_session: false,
+            intent: None,
+        }
+    }
+}
+
 impl Processor {
     pub async fn charge(&self, charge: &Charge) -> Charged {
         if charge.amount == Money::ZERO && !charge.check_only {

@@ -118,17 +118,8 @@ impl PendingCharge for PendingChange {
     }
 
     fn charge(&self) -> Charge {
-        Charge {
-            attempt_id: self.attempt.id.clone(),
-            account_id: self.attempt.account_id.clone(),
-            amount: self.amount,
-            payment_method: self.pm.clone(),
-            kind: ChargeKind::Later,
-            authenticated: self.authenticated,
-            check_only: false,
-            off_session: true,
-            intent: None,
-        }
+        let charge = Charge::new(&self.attempt, &self.pm, self.amount, ChargeKind::Later);
+        Charge { authenticated: self.authenticated, off_session: true, ..charge }
     }
 
     fn record(&self, conn: &Connection, charged: &Charged, now: OffsetDateTime) -> Result<ChangeOutcome, AppError> {

@@ -168,17 +168,7 @@ impl PendingCharge for PendingRenewal {
 
     fn charge(&self) -> Charge {
         // Renewals are off-session: a card that needs authentication fails them.
-        Charge {
-            attempt_id: self.attempt.id.clone(),
-            account_id: self.attempt.account_id.clone(),
-            amount: self.amount,
-            payment_method: self.pm.clone(),
-            kind: ChargeKind::Later,
-            authenticated: false,
-            check_only: false,
-            off_session: true,
-            intent: None,
-        }
+        Charge { off_session: true, ..Charge::new(&self.attempt, &self.pm, self.amount, ChargeKind::Later) }
     }
 
     fn record(&self, conn: &Connection, charged: &Charged, _now: OffsetDateTime) -> Result<Renewal, AppError> {
