@@ -5,7 +5,7 @@ use crate::api::{self, ApiError};
 use crate::app::AppRoot;
 use crate::browser;
 use crate::components::alert::{AlertText, BusyButton, ErrorAlert};
-use crate::components::card_form::{CardForm, CardFormState, CheckedCard, check_card};
+use crate::components::card_form::{CardErrors, CardForm, CardFormState, CheckedCard, check_card};
 #[cfg(feature = "stripe")]
 use crate::components::card_form::{CheckedHolder, check_holder};
 use crate::components::challenge_dialog::PendingChallenge;
@@ -403,25 +403,7 @@ fn PaymentForm(checkout: CheckoutView, pay: Payer, quote: Memo<Option<Quote>>) -
     let saved_cards = checkout.saved_cards.clone();
     let choice = RwSignal::new(saved_cards.first().map(|c| c.id.clone()));
     let card = CardFormState::new();
-    let today = browser::current_year_month();
-    let card_check = Memo::new(move |_| check_card(&card.inputs(), today).map(PaymentChoice::NewCard));
-    // Stripe mode: the card is in Stripe's Element (counted changes); our fields are the rest.
-    #[cfg(feature = "stripe")]
-    let (card_check, card_element) = match checkout.stripe.clone() {
-        Some(elements) => {
-            let (handle, changes) = (pay.stripe, RwSignal::new(0u32));
-            let check = Memo::new(move |_| {
-                check_holder(&card.inputs()).map(|holder| PaymentChoice::StripeCard(holder, changes.get()))
-            });
-            let element = ViewFn::from(move || {
-                view! { <StripeCardElement elements=elements.clone() handle=handle changes=changes /> }.into_any()
-            });
-            (check, Some(element))
-        }
-        None => (card_check, None),
-    };
-    #[cfg(not(feature = "stripe"))]
-    let card_element: Option<ViewFn> = None;
+    let (card_check, card_element) = new_card(card, &checkout, pay);
     let card_errors = Signal::derive(move || card_check.get().err().map(|e| *e).unwrap_or_default());
     let payment = Memo::new(move |_| match choice.get() {
         Some(id) => Some(PaymentChoice::Saved(id)),
@@ -488,6 +470,29 @@ fn PaymentForm(checkout: CheckoutView, pay: Payer, quote: Memo<Option<Quote>>) -
         </form>
         <BankCheck pay=pay quote=quote return_focus=subscribe_button />
     }
+}
+
+/// The check of a new card's fields, and what stands in for our card number fields: Stripe's
+/// Element in Stripe mode (its changes counted: a changed card is a new card), nothing in test mode.
+#[cfg_attr(not(feature = "stripe"), allow(unused_variables))]
+fn new_card(
+    card: CardFormState,
+    checkout: &CheckoutView,
+    pay: Payer,
+) -> (Memo<Result<PaymentChoice, Box<CardErrors>>>, Option<ViewFn>) {
+    #[cfg(feature = "stripe")]
+    if let Some(elements) = checkout.stripe.clone() {
+        let (handle, changes) = (pay.stripe, RwSignal::new(0u32));
+        let check = Memo::new(move |_| {
+            check_holder(&card.inputs()).map(|holder| PaymentChoice::StripeCard(holder, changes.get()))
+        });
+        let element = ViewFn::from(move || {
+            view! { <StripeCardElement elements=elements.clone() handle=handle changes=changes /> }.into_any()
+        });
+        return (check, Some(element));
+    }
+    let today = browser::current_year_month();
+    (Memo::new(move |_| check_card(&card.inputs(), today).map(PaymentChoice::NewCard)), None)
 }
 
 /// Where the receipt goes.

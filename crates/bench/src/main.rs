@@ -227,6 +227,46 @@ fn static_copy(html: &str) -> String {
         .replace("rel=\"preload\"", "rel=\"x-removed\"")
 }
 
+/// Pays checkout `url` with 4242 (through the API) and opens a portal session for that account.
+async fn subscribed_portal(http: &reqwest::Client, base: &str, url: &str, run: usize) -> String {
+    let session = url.rsplit('/').next().unwrap().to_string();
+    let card = json!({"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123", "name": "Bench"});
+    let token = json_of(http.post(format!("{base}/api/checkout/{session}/card")).json(&card)).await;
+    let view = json_of(http.get(format!("{base}/api/checkout/{session}"))).await;
+    let confirm = json!({"email": "dev@example.com", "payment_method": token["id"], "billing": {"country": "US", "postal_code": "94107"},
+                         "expected_total": view["quote"]["total_due_today"], "idempotency_key": "bench"});
+    http.post(format!("{base}/api/checkout/{session}/confirm")).json(&confirm).send().await.unwrap();
+    let portal_body =
+        json!({"account_id": format!("bench-paid-{run}"), "return_url": "kiro://kiro.kiroAgent/manage-plan"});
+    let reply = json_of(http.post(format!("{base}/v1/portal/sessions")).bearer_auth(KEY).json(&portal_body)).await;
+    reply["url"].as_str().unwrap().to_string()
+}
+
+/// The real server on a free port, serving the app in `served`; its base URL.
+async fn start_server(served: &Path) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mut config = Config::new(KEY, &base);
+    config.dist_dir = Some(served.to_path_buf());
+    let app = checkout_server::app(AppState::new(config, Store::in_memory().unwrap()).unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    base
+}
+
+/// Replaces what is between the README's bench markers with `report`.
+fn write_into_readme(readme: &Path, report: &str) {
+    if let Ok(text) = std::fs::read_to_string(readme)
+        && let (Some(start), Some(end)) = (text.find("<!-- bench:start -->"), text.find("<!-- bench:end -->"))
+    {
+        let updated = format!("{}<!-- bench:start -->\n{report}{}", &text[..start], &text[end..]);
+        let mut file = std::fs::File::create(readme).unwrap();
+        file.write_all(updated.as_bytes()).unwrap();
+        eprintln!("bench: wrote the figures into README.md");
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let runs: usize = std::env::args().skip_while(|a| a != "--runs").nth(1).and_then(|n| n.parse().ok()).unwrap_or(5);
@@ -236,15 +276,7 @@ async fn main() {
     let served = std::env::temp_dir().join(format!("kiro-bench-{}", std::process::id()));
     copy_dir(&dist, &served);
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut config = Config::new(KEY, &base);
-    config.dist_dir = Some(served.clone());
-    let state = AppState::new(config, Store::in_memory().unwrap()).unwrap();
-    let app = checkout_server::app(state);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let base = start_server(&served).await;
 
     let http = reqwest::Client::new();
     let create = |account: String| {
@@ -289,20 +321,8 @@ async fn main() {
         let _ = client.close().await;
         checkout.push(load);
 
-        // A subscriber for the portal.
-        let paid = create(format!("bench-paid-{run}")).await;
-        let session = paid.rsplit('/').next().unwrap().to_string();
-        let card =
-            json!({"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123", "name": "Bench"});
-        let token = json_of(http.post(format!("{base}/api/checkout/{session}/card")).json(&card)).await;
-        let view = json_of(http.get(format!("{base}/api/checkout/{session}"))).await;
-        let confirm = json!({"email": "dev@example.com", "payment_method": token["id"], "billing": {"country": "US", "postal_code": "94107"},
-                             "expected_total": view["quote"]["total_due_today"], "idempotency_key": "bench"});
-        http.post(format!("{base}/api/checkout/{session}/confirm")).json(&confirm).send().await.unwrap();
-        let portal_body =
-            json!({"account_id": format!("bench-paid-{run}"), "return_url": "kiro://kiro.kiroAgent/manage-plan"});
-        let reply = json_of(http.post(format!("{base}/v1/portal/sessions")).bearer_auth(KEY).json(&portal_body)).await;
-        let portal_url = reply["url"].as_str().unwrap();
+        let portal_url = subscribed_portal(&http, &base, &create(format!("bench-paid-{run}")).await, run).await;
+        let portal_url = portal_url.as_str();
         if run == 0 {
             let id = portal_url.rsplit('/').next().unwrap();
             let json = http.get(format!("{base}/api/portal/{id}")).send().await.unwrap().bytes().await.unwrap();
@@ -322,15 +342,7 @@ async fn main() {
     let figures = Figures { runs, checkout, portal, statik, keypress, sizes, checkout_extra, portal_extra };
     let report = figures.report();
     println!("{report}");
-    let readme = root.join("README.md");
-    if let Ok(text) = std::fs::read_to_string(&readme)
-        && let (Some(start), Some(end)) = (text.find("<!-- bench:start -->"), text.find("<!-- bench:end -->"))
-    {
-        let updated = format!("{}<!-- bench:start -->\n{report}{}", &text[..start], &text[end..]);
-        let mut file = std::fs::File::create(&readme).unwrap();
-        file.write_all(updated.as_bytes()).unwrap();
-        eprintln!("bench: wrote the figures into README.md");
-    }
+    write_into_readme(&root.join("README.md"), &report);
     let _ = std::fs::remove_dir_all(&served);
 }
 
