@@ -271,4 +271,32 @@ mod tests {
         assert!(!c.key_matches("sk_test2"));
         assert!(!c.key_matches(""));
     }
+
+    #[test]
+    fn stripe_mode_names_a_missing_key_and_never_shows_one() {
+        let (sk, pk, wh) = ("sk_test_secret_value_123", "pk_test_public_value", "whsec_signing_value");
+        let (api, js) = ("https://api.stripe.com", DEFAULT_STRIPE_JS_URL);
+        let cases = [
+            ((None, Some(pk), Some(wh)), "STRIPE_SECRET_KEY"),
+            ((Some(sk), Some("  "), Some(wh)), "STRIPE_PUBLISHABLE_KEY"),
+            ((Some(sk), Some(pk), None), "STRIPE_WEBHOOK_SECRET"),
+            ((Some("pk_test_oops"), Some(pk), Some(wh)), "STRIPE_SECRET_KEY is not"),
+            ((Some(sk), Some(sk), Some(wh)), "STRIPE_PUBLISHABLE_KEY is not"),
+        ];
+        for ((secret, publishable, webhook), named) in cases {
+            let error = StripeSettings::new(secret, publishable, webhook, api, js).unwrap_err();
+            assert!(error.contains(named), "{error}");
+            for value in [sk, pk, wh, "pk_test_oops"] {
+                assert!(!error.contains(value), "{error} shows a key");
+            }
+        }
+        assert!(
+            StripeSettings::new(Some(sk), Some(pk), Some(wh), "ftp://x", js).unwrap_err().contains("--stripe-api-base")
+        );
+        let settings = StripeSettings::new(Some(sk), Some(pk), Some(wh), "https://api.stripe.com/", js).unwrap();
+        assert!(settings.is_test());
+        assert_eq!(settings.csp_origins(), ("https://js.stripe.com".into(), "https://api.stripe.com".into()));
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains(sk) && !shown.contains(wh), "{shown}");
+    }
 }
