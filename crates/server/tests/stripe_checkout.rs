@@ -195,3 +195,26 @@ async fn a_bank_check_finished_after_the_tab_closed_grants_the_plan_through_stri
         .await;
     assert_eq!(late.body["status"], "succeeded", "{:?}", late.body);
 }
+
+/// After a Stripe-mode checkout, the card on Stripe pays an upgrade and a renewal off-session,
+/// each a PaymentIntent of the quoted amount.
+#[tokio::test]
+async fn the_card_saved_with_stripe_pays_an_upgrade_and_a_renewal_off_session() {
+    let stripe = LocalStripe::start();
+    let app = stripe_app(&stripe);
+    let session = app.new_session("acct-stripe-later", "pro").await;
+    let card = save_card(&app, &stripe, &session, "4242424242424242").await.unwrap();
+    assert_eq!(app.confirm(&session, &card, "k1").await.body["status"], "succeeded");
+
+    let portal = app.open_portal("acct-stripe-later").await;
+    let quote = app.preview(&portal, "pro_plus").await;
+    let amount = quote.body["total_due_today"].as_i64().unwrap();
+    let upgraded = app.change(&portal, "pro_plus", amount, "up-1").await;
+    assert_eq!(upgraded.body["status"], "succeeded", "{:?}", upgraded.body);
+
+    assert_eq!(app.set_clock("2026-12-01T00:00:01Z").await.status, StatusCode::OK);
+    let invoices = app.invoices("acct-stripe-later").await;
+    let paid: Vec<_> =
+        invoices.iter().map(|i| (i["amount"].as_i64().unwrap(), i["status"].as_str().unwrap())).collect();
+    assert_eq!(paid, [(1000, "paid"), (amount, "paid"), (4000, "paid")], "{invoices:?}");
+}
