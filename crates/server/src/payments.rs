@@ -1,10 +1,10 @@
 //! Charging a card: the processor, called outside any database transaction, and the attempts
 //! that make that safe. A charge is first recorded as the account's one pending attempt, then the
 //! processor is called, then the result is recorded (and acted on) in a transaction that checks
-//! again that the account may still be charged. An attempt a crash left pending is settled at
-//! start. The checkout (confirm and 3-D Secure answer) charges this way; the portal's charges and
-//! renewals still ask the test processor inside their transaction (Stripe mode needs them here
-//! too: issue 13).
+//! again that the account may still be charged. Every charge goes this way: checkout, upgrades,
+//! card checks, past-due invoices, renewals. In test mode an attempt a stop left pending is
+//! settled at start (nothing was charged); in Stripe mode it stays pending until it is settled
+//! with Stripe (not yet automatic: issue 13).
 
 use crate::AppState;
 use crate::error::AppError;
@@ -20,8 +20,8 @@ use time::OffsetDateTime;
 
 const WAIT_STEP: Duration = Duration::from_millis(50);
 
-/// Who moves the money. Only the test processor (Stripe's test cards, no network) exists yet;
-/// Stripe mode adds a variant that calls [`crate::stripe::StripeClient`].
+/// Who moves the money: the test processor (Stripe's test cards, no network, the default) or
+/// Stripe (`--processor stripe`).
 #[derive(Debug, Clone, Default)]
 pub enum Processor {
     #[default]
