@@ -116,19 +116,9 @@ pub fn record_card_check(
         ChargeResult::Unknown => return Err(AppError::ProcessorUnavailable),
         ChargeResult::Declined(code) => return Ok(PaymentMethodOutcome::Declined { decline: decline(code) }),
         ChargeResult::RequiresAuthentication => {
-            crate::limits::check_limit(conn, SessionLimit::Challenges, &session.id, session.expires_at, now)?;
-            let challenge = store::Challenge {
-                id: new_id("ch"),
-                session_id: session.id.clone(),
-                payment_method_id: pm.card.id.to_string(),
-                email: String::new(),
-                resolved_body: None,
-                plan: None,
-                expected_total: None,
-                intent_id: None,
-            };
-            store::insert_challenge(conn, &challenge, now)?;
-            return Ok(PaymentMethodOutcome::RequiresAction { challenge_id: challenge.id.into() });
+            let challenge = store::Challenge::new(&session.id, &pm.card.id);
+            let challenge_id = crate::limits::open_challenge(conn, &challenge, session.expires_at, now)?;
+            return Ok(PaymentMethodOutcome::RequiresAction { challenge_id });
         }
     }
     conn.execute("UPDATE payment_methods SET account_id = ?2 WHERE id = ?1", [&*pm.card.id, sub.account_id.as_str()])?;

@@ -52,11 +52,10 @@ pub fn prepare_card_answer(
     answer: &ChallengeAnswer,
     now: OffsetDateTime,
 ) -> Result<Prepared<PendingCard>, AppError> {
-    let challenge = store::get_challenge(conn, &answer.challenge_id, session_id)?
-        .filter(|c| c.plan.is_none())
-        .ok_or(AppError::ChallengeNotFound)?;
-    if let Some(body) = &challenge.resolved_body {
-        return serde_json::from_str(body).map(Prepared::Answered).map_err(|e| AppError::Internal(e.to_string()));
+    let (challenge, kept) =
+        idempotency::challenge_and_answer(conn, &answer.challenge_id, session_id, |c| c.plan.is_none())?;
+    if let Some(outcome) = kept {
+        return Ok(Prepared::Answered(outcome));
     }
     let (_, sub) = open_portal(conn, session_id, now)?;
     let pm = store::get_payment_method(conn, &challenge.payment_method_id)?.ok_or(AppError::InvalidPaymentMethod)?;

@@ -5,7 +5,6 @@
 use crate::AppState;
 use crate::error::AppError;
 use crate::events::{self, EventType};
-use crate::ids::new_id;
 use crate::payments::Charged;
 use crate::processor::{ChargeKind, ChargeResult};
 use crate::store::{self, Account, CheckoutSession, PaymentMethod};
@@ -179,26 +178,15 @@ pub fn record_charge(
             Ok(PaymentOutcome::Succeeded { receipt })
         }
         ChargeResult::RequiresAuthentication => {
-            crate::limits::check_limit(
-                conn,
-                crate::limits::SessionLimit::Challenges,
-                &session.id,
-                session.expires_at,
-                now,
-            )?;
             let challenge = store::Challenge {
-                id: new_id("ch"),
-                session_id: session.id.clone(),
-                payment_method_id: pm.card.id.to_string(),
                 email: email.to_string(),
-                resolved_body: None,
-                plan: None,
                 expected_total: Some(expected_total),
                 intent_id: charged.intent.as_ref().map(|i| i.id.clone()),
+                ..store::Challenge::new(&session.id, &pm.card.id)
             };
-            store::insert_challenge(conn, &challenge, now)?;
+            let challenge_id = crate::limits::open_challenge(conn, &challenge, session.expires_at, now)?;
             let client_secret = charged.intent.as_ref().and_then(|i| i.client_secret.clone());
-            Ok(PaymentOutcome::RequiresAction { challenge_id: challenge.id.into(), client_secret })
+            Ok(PaymentOutcome::RequiresAction { challenge_id, client_secret })
         }
         ChargeResult::Declined(code) => decline(conn, session, code),
         ChargeResult::Unknown => Err(AppError::ProcessorUnavailable),

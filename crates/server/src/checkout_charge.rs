@@ -6,7 +6,7 @@ use crate::checkout::{self, CheckoutPayment};
 use crate::error::AppError;
 use crate::idempotency::{self, AnswerTo, Keyed};
 use crate::payments::{self, Attempt, Charge, Charged, PendingCharge, Prepared};
-use crate::store::{self, PaymentMethod};
+use crate::store::PaymentMethod;
 use billing::Money;
 use billing::validate;
 use billing::wire::{ChallengeAnswer, ChallengeOutcome, ConfirmCheckout, DeclineCode, PaymentOutcome};
@@ -96,9 +96,10 @@ pub fn prepare_answer(
     answer: &ChallengeAnswer,
     now: OffsetDateTime,
 ) -> Result<Step, AppError> {
-    let challenge = store::get_challenge(conn, &answer.challenge_id, session_id)?.ok_or(AppError::ChallengeNotFound)?;
-    if let Some(body) = &challenge.resolved_body {
-        return serde_json::from_str(body).map(Prepared::Answered).map_err(|e| AppError::Internal(e.to_string()));
+    // Portal challenges belong to portal sessions: the session id already keeps them out.
+    let (challenge, kept) = idempotency::challenge_and_answer(conn, &answer.challenge_id, session_id, |_| true)?;
+    if let Some(outcome) = kept {
+        return Ok(Prepared::Answered(outcome));
     }
     let (session, account) = checkout::open_checkout(conn, session_id, now)?;
     let pm = checkout::usable_payment_method(conn, &challenge.payment_method_id, &session)?;

@@ -34,17 +34,8 @@ pub struct Keyed<'a> {
     pub fingerprint: &'a str,
 }
 
-/// Runs `work` once per `(scope, key)` and stores its answer for good; later calls replay it.
-pub fn once<T: Serialize + DeserializeOwned>(
-    conn: &Connection,
-    request: &Keyed<'_>,
-    now: OffsetDateTime,
-    work: impl FnOnce() -> Result<T, AppError>,
-) -> Result<T, AppError> {
-    replay_or_run(conn, request, OffsetDateTime::UNIX_EPOCH, now, work)
-}
-
-/// [`once`] for the server API: an answer is replayed for [`SERVER_KEY_LIFETIME`], then forgotten.
+/// Runs `work` once per `(scope, key)` for the server API: its answer is replayed for
+/// [`SERVER_KEY_LIFETIME`], then forgotten.
 pub fn once_a_day<T: Serialize + DeserializeOwned>(
     conn: &Connection,
     request: &Keyed<'_>,
@@ -123,23 +114,20 @@ impl AnswerTo {
     }
 }
 
-/// A 3-D Secure answer, once: the first answer's outcome is stored with the challenge, and
-/// answering again (a double click, a retry) replays it. `accept` says which challenges this
-/// endpoint answers (checkout, plan change or card); others are `challenge_not_found`.
-pub fn answer_challenge_once<T: Serialize + DeserializeOwned>(
+/// The challenge `challenge_id` of `session_id` that `accept` takes (checkout, plan change or
+/// card; others are `challenge_not_found`), with the outcome of its first answer if it has one: a
+/// repeat (a double click, a retry, Stripe's webhook) replays it.
+pub fn challenge_and_answer<T: DeserializeOwned>(
     conn: &Connection,
     challenge_id: &str,
     session_id: &str,
     accept: impl Fn(&store::Challenge) -> bool,
-    answer: impl FnOnce(&store::Challenge) -> Result<T, AppError>,
-) -> Result<T, AppError> {
+) -> Result<(store::Challenge, Option<T>), AppError> {
     let challenge =
         store::get_challenge(conn, challenge_id, session_id)?.filter(accept).ok_or(AppError::ChallengeNotFound)?;
-    if let Some(body) = &challenge.resolved_body {
-        return serde_json::from_str(body).map_err(|e| AppError::Internal(e.to_string()));
-    }
-    let outcome = answer(&challenge)?;
-    let body = serde_json::to_string(&outcome).map_err(|e| AppError::Internal(e.to_string()))?;
-    store::resolve_challenge(conn, &challenge.id, &body)?;
-    Ok(outcome)
+    let kept = match &challenge.resolved_body {
+        Some(body) => Some(serde_json::from_str(body).map_err(|e| AppError::Internal(e.to_string()))?),
+        None => None,
+    };
+    Ok((challenge, kept))
 }

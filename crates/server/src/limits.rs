@@ -24,6 +24,19 @@ pub enum SessionLimit {
 
 pub const MAX_PER_SESSION: u32 = 20;
 
+/// Opens a 3-D Secure challenge in a session that expires at `expires_at`: one of at most
+/// [`MAX_PER_SESSION`]; its id.
+pub fn open_challenge(
+    conn: &Connection,
+    challenge: &crate::store::Challenge,
+    expires_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<billing::wire::ChallengeId, AppError> {
+    check_limit(conn, SessionLimit::Challenges, &challenge.session_id, expires_at, now)?;
+    crate::store::insert_challenge(conn, challenge, now)?;
+    Ok(challenge.id.clone().into())
+}
+
 /// `rate_limited` (retry when the session has expired, i.e. not in it) once `limit` is reached.
 pub fn check_limit(
     conn: &Connection,

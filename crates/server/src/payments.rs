@@ -22,9 +22,8 @@ const WAIT_STEP: Duration = Duration::from_millis(50);
 
 /// Who moves the money: the test processor (Stripe's test cards, no network, the default) or
 /// Stripe (`--processor stripe`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub enum Processor {
-    #[default]
     Test,
     /// Stripe mode: each charge a PaymentIntent on the card saved to the account's Customer.
     Stripe(StripeClient),

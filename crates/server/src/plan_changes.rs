@@ -5,8 +5,6 @@
 use crate::AppState;
 use crate::error::AppError;
 use crate::events::{self, EventType};
-use crate::ids::new_id;
-use crate::limits::SessionLimit;
 use crate::processor::ChargeResult;
 use crate::renewals::run_due;
 use crate::store::{self, PaymentMethod, PortalSession, Subscription};
@@ -169,19 +167,13 @@ pub fn record_upgrade(
             Ok(ChangeOutcome::Succeeded { change: receipt(&quote, from, Some(pm.card.clone()), Some(invoice.number)) })
         }
         ChargeResult::RequiresAuthentication => {
-            crate::limits::check_limit(conn, SessionLimit::Challenges, &session.id, session.expires_at, now)?;
             let challenge = store::Challenge {
-                id: new_id("ch"),
-                session_id: session.id.clone(),
-                payment_method_id: pm.card.id.to_string(),
-                email: String::new(),
-                resolved_body: None,
                 plan: Some(target),
                 expected_total: Some(expected_total),
-                intent_id: None,
+                ..store::Challenge::new(&session.id, &pm.card.id)
             };
-            store::insert_challenge(conn, &challenge, now)?;
-            Ok(ChangeOutcome::RequiresAction { challenge_id: challenge.id.into() })
+            let challenge_id = crate::limits::open_challenge(conn, &challenge, session.expires_at, now)?;
+            Ok(ChangeOutcome::RequiresAction { challenge_id })
         }
         ChargeResult::Unknown => Err(AppError::ProcessorUnavailable),
         ChargeResult::Declined(code) => {

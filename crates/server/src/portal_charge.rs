@@ -8,7 +8,7 @@ use crate::idempotency::{self, AnswerTo, Keyed};
 use crate::payments::{self, Attempt, Charge, Charged, PendingCharge, Prepared};
 use crate::plan_changes::{self, ChangeStep, open_portal};
 use crate::processor::ChargeKind;
-use crate::store::{self, PaymentMethod};
+use crate::store::PaymentMethod;
 use billing::wire::{ChallengeAnswer, ChallengeOutcome, ChangeOutcome, ConfirmChange, DeclineCode};
 use billing::{Money, PlanId};
 use rusqlite::Connection;
@@ -58,11 +58,10 @@ pub fn prepare_answer(
     answer: &ChallengeAnswer,
     now: OffsetDateTime,
 ) -> Result<Step, AppError> {
-    let challenge = store::get_challenge(conn, &answer.challenge_id, session_id)?
-        .filter(|c| c.plan.is_some())
-        .ok_or(AppError::ChallengeNotFound)?;
-    if let Some(body) = &challenge.resolved_body {
-        return serde_json::from_str(body).map(Prepared::Answered).map_err(|e| AppError::Internal(e.to_string()));
+    let (challenge, kept) =
+        idempotency::challenge_and_answer(conn, &answer.challenge_id, session_id, |c| c.plan.is_some())?;
+    if let Some(outcome) = kept {
+        return Ok(Prepared::Answered(outcome));
     }
     open_portal(conn, session_id, now)?;
     let (Some(plan), Some(expected_total)) = (challenge.plan, challenge.expected_total) else {

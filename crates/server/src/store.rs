@@ -902,6 +902,23 @@ pub struct Challenge {
     pub intent_id: Option<String>,
 }
 
+impl Challenge {
+    /// A new challenge of `session_id` for the card `payment_method_id`; the rest is what the
+    /// answer needs, set by the caller.
+    pub fn new(session_id: &str, payment_method_id: &str) -> Challenge {
+        Challenge {
+            id: crate::ids::new_id("ch"),
+            session_id: session_id.to_string(),
+            payment_method_id: payment_method_id.to_string(),
+            email: String::new(),
+            resolved_body: None,
+            plan: None,
+            expected_total: None,
+            intent_id: None,
+        }
+    }
+}
+
 pub fn insert_challenge(conn: &Connection, c: &Challenge, now: OffsetDateTime) -> Result<(), AppError> {
     conn.execute(
         "INSERT INTO challenges (id, session_id, payment_method_id, email, created_at, plan, expected_total, intent_id)
