@@ -10,7 +10,7 @@ pub use views::frame::PageFrame;
 pub fn PageHeading(#[prop(into)] text: String) -> impl IntoView {
     let heading = NodeRef::<html::H1>::new();
     if let Some(document) = web_sys::window().and_then(|w| w.document()) {
-        document.set_title(&format!("{text} · Kiro"));
+        document.set_title(&views::page_title(&text));
     }
     Effect::new(move |_| {
         if let Some(el) = heading.get() {

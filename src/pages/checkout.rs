@@ -383,7 +383,7 @@ fn CheckoutFormPage(checkout: CheckoutView, pay: Payer) -> impl IntoView {
     });
     let plan = checkout.plan.clone();
     let summary = move || quote.get().map(|q| view! { <OrderSummary plan=plan.clone() quote=q /> });
-    let title = format!("Subscribe to {}", checkout.plan.name);
+    let title = views::checkout_heading(&checkout.plan.name);
     view! {
         <PageFrame branding=checkout.branding.clone() test_mode=checkout.test_mode>
             <CheckoutColumns summary=summary.into_any()>

@@ -14,8 +14,8 @@ pub fn checkout(checkout: &CheckoutView) -> Option<(String, String)> {
         return None;
     }
     let quote = checkout.quote.clone()?;
-    let heading = format!("Subscribe to {}", checkout.plan.name);
-    let title = format!("{heading} · Kiro");
+    let heading = crate::checkout_heading(&checkout.plan.name);
+    let title = crate::page_title(&heading);
     let plan = checkout.plan.clone();
     let body = view! {
         <PageFrame branding=checkout.branding.clone() test_mode=checkout.test_mode>

@@ -21,6 +21,16 @@ pub fn Loading(#[prop(into)] label: String) -> impl IntoView {
 #[cfg(not(target_arch = "wasm32"))]
 pub mod first_paint;
 
+/// The checkout's heading, on the server's first paint and in the app alike.
+pub fn checkout_heading(plan_name: &str) -> String {
+    format!("Subscribe to {plan_name}")
+}
+
+/// The document title for a page whose heading is `heading`.
+pub fn page_title(heading: &str) -> String {
+    format!("{heading} · Kiro")
+}
+
 /// The session id of a checkout page's address (`/checkout/{id}`, a trailing slash allowed): the
 /// server renders that session's first paint, the app loads it.
 pub fn checkout_session_id(path: &str) -> Option<String> {
