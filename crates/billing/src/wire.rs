@@ -528,6 +528,9 @@ pub struct PortalView {
     pub overage_enabled: bool,
     /// A renewal that could not be charged (the subscription is past due until it is paid).
     pub open_invoice: Option<InvoiceSummary>,
+    /// Stripe mode: what the page needs to load Stripe.js (new cards, 3-D Secure).
+    #[serde(default)]
+    pub stripe: Option<StripeElements>,
 }
 
 /// One line of the billing history.
@@ -683,16 +686,26 @@ pub struct ChangeReceipt {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case", try_from = "ChangeOutcomeFields")]
 pub enum ChangeOutcome {
-    Succeeded { change: ChangeReceipt },
-    RequiresAction { challenge_id: ChallengeId },
-    Declined { decline: Decline },
+    Succeeded {
+        change: ChangeReceipt,
+    },
+    /// The bank asks for 3-D Secure. In Stripe mode `client_secret` is the PaymentIntent's, for
+    /// Stripe.js's `confirmCardPayment`.
+    RequiresAction {
+        challenge_id: ChallengeId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_secret: Option<String>,
+    },
+    Declined {
+        decline: Decline,
+    },
 }
 
 flat_decoding! {
     ChangeOutcome via ChangeOutcomeFields, ChangeStatus {
-        fields { change: ChangeReceipt, challenge_id: ChallengeId, decline: Decline }
+        fields { change: ChangeReceipt, challenge_id: ChallengeId, client_secret: String, decline: Decline }
         Succeeded { change: required }
-        RequiresAction { challenge_id: required }
+        RequiresAction { challenge_id: required, client_secret: optional }
         Declined { decline: required }
     }
 }
@@ -751,7 +764,11 @@ mod tests {
         round_trips(PaymentMethodOutcome::Declined { decline: decline() });
         round_trips(InvoicePaymentOutcome::Paid { amount: Money::from_cents(2000) });
         round_trips(InvoicePaymentOutcome::Declined { decline: decline() });
-        round_trips(ChangeOutcome::RequiresAction { challenge_id: "ch_3".into() });
+        round_trips(ChangeOutcome::RequiresAction { challenge_id: "ch_3".into(), client_secret: None });
+        round_trips(ChangeOutcome::RequiresAction {
+            challenge_id: "ch_3".into(),
+            client_secret: Some("pi_3_secret".into()),
+        });
         round_trips(ChangeOutcome::Declined { decline: decline() });
     }
 

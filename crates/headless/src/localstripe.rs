@@ -113,4 +113,33 @@ impl LocalStripe {
             .await
             .unwrap()
     }
+
+    /// The Customer Stripe keeps for our account `account_id` (by its metadata).
+    pub async fn customer_of(&self, account_id: &str) -> serde_json::Value {
+        let customers = self.list("/v1/customers?limit=100").await;
+        let found = customers.into_iter().find(|c| c["metadata"]["account_id"] == account_id);
+        found.unwrap_or_else(|| panic!("no Customer for {account_id}"))
+    }
+
+    /// The amounts of every PaymentIntent that succeeded, oldest first: what was really charged.
+    pub async fn succeeded_payments(&self) -> Vec<i64> {
+        let mut intents = self.list("/v1/payment_intents?limit=100").await;
+        intents.retain(|i| i["status"] == "succeeded");
+        intents.sort_by_key(|i| i["created"].as_i64());
+        intents.iter().map(|i| i["amount"].as_i64().unwrap()).collect()
+    }
+
+    async fn list(&self, path: &str) -> Vec<serde_json::Value> {
+        let answer = reqwest::Client::new()
+            .get(format!("{}{path}", self.base))
+            .basic_auth(SECRET_KEY, Some(""))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let list: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+        list["data"].as_array().unwrap_or_else(|| panic!("not a list: {list}")).clone()
+    }
 }

@@ -97,11 +97,17 @@ pub fn checkout_view(
         return_url: crate::config::return_url_with_session(&session.return_url, &session.id),
         expires_at: session.expires_at,
         attempts_left: MAX_DECLINES.saturating_sub(session.declines),
-        stripe: state.config.stripe.as_ref().map(|stripe| StripeElements {
-            publishable_key: stripe.publishable_key.clone(),
-            js_url: stripe.js_url.clone(),
-        }),
+        stripe: stripe_elements(state),
     })
+}
+
+/// What the page needs to mount Stripe's Element, in Stripe mode.
+pub fn stripe_elements(state: &AppState) -> Option<StripeElements> {
+    state
+        .config
+        .stripe
+        .as_ref()
+        .map(|stripe| StripeElements { publishable_key: stripe.publishable_key.clone(), js_url: stripe.js_url.clone() })
 }
 
 fn receipt_for(

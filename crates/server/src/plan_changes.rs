@@ -5,6 +5,7 @@
 use crate::AppState;
 use crate::error::AppError;
 use crate::events::{self, EventType};
+use crate::payments::Charged;
 use crate::processor::ChargeResult;
 use crate::renewals::run_due;
 use crate::store::{self, PaymentMethod, PortalSession, Subscription};
@@ -76,6 +77,7 @@ pub fn portal_view(
         plans: PlanId::ALL.into_iter().map(PlanSummary::from).collect(),
         overage_enabled: sub.overage_enabled,
         open_invoice: crate::account::open_invoice(conn, &sub.account_id)?.as_ref().map(crate::account::summary),
+        stripe: crate::checkout::stripe_elements(state),
     })
 }
 
@@ -140,7 +142,7 @@ pub fn record_upgrade(
     target: PlanId,
     expected_total: Money,
     pm: &PaymentMethod,
-    result: ChargeResult,
+    charged: &Charged,
     now: OffsetDateTime,
 ) -> Result<ChangeOutcome, AppError> {
     let quote = quote(&sub, target, now)?;
@@ -148,7 +150,7 @@ pub fn record_upgrade(
         return Err(AppError::QuoteChanged);
     }
     let from = sub.plan;
-    match result {
+    match charged.result {
         ChargeResult::Succeeded => {
             let pm_id = pm.card.id.to_string();
             let invoice = store::insert_invoice(conn, invoice_from_quote(&sub.account_id, &quote, &pm_id, now))?;
@@ -170,10 +172,12 @@ pub fn record_upgrade(
             let challenge = store::Challenge {
                 plan: Some(target),
                 expected_total: Some(expected_total),
+                intent_id: charged.intent.as_ref().map(|i| i.id.clone()),
                 ..store::Challenge::new(&session.id, &pm.card.id)
             };
             let challenge_id = crate::limits::open_challenge(conn, &challenge, session.expires_at, now)?;
-            Ok(ChangeOutcome::RequiresAction { challenge_id })
+            let client_secret = charged.intent.as_ref().and_then(|i| i.client_secret.clone());
+            Ok(ChangeOutcome::RequiresAction { challenge_id, client_secret })
         }
         ChargeResult::Unknown => Err(AppError::ProcessorUnavailable),
         ChargeResult::Declined(code) => {

@@ -23,7 +23,9 @@ pub struct PendingChange {
     expected_total: Money,
     amount: Money,
     pm: PaymentMethod,
-    authenticated: bool,
+    /// A 3-D Secure answer: the bank's check was completed, and (Stripe mode) the PaymentIntent
+    /// that waited for it.
+    answered: Option<Option<String>>,
     answer_to: AnswerTo,
 }
 
@@ -47,7 +49,7 @@ pub fn prepare_change(conn: &Connection, change: &Change, now: OffsetDateTime) -
         return Ok(Prepared::Answered(answer));
     }
     let answer_to = AnswerTo::Key { scope: scope.clone(), key: change.key.clone(), fingerprint: fingerprint.clone() };
-    begin(conn, &change.session_id, req.plan, req.expected_total, false, answer_to, now)
+    begin(conn, &change.session_id, req.plan, req.expected_total, None, answer_to, now)
 }
 
 /// Step one of a 3-D Secure answer for an upgrade: the kept outcome of an earlier answer, a
@@ -73,7 +75,7 @@ pub fn prepare_answer(
         answer_to.keep(conn, &outcome, now)?;
         return Ok(Prepared::Answered(outcome));
     }
-    begin(conn, session_id, plan, expected_total, true, answer_to, now)
+    begin(conn, session_id, plan, expected_total, Some(challenge.intent_id), answer_to, now)
 }
 
 fn begin(
@@ -81,7 +83,7 @@ fn begin(
     session_id: &str,
     target: PlanId,
     expected_total: Money,
-    authenticated: bool,
+    answered: Option<Option<String>>,
     answer_to: AnswerTo,
     now: OffsetDateTime,
 ) -> Result<Step, AppError> {
@@ -104,7 +106,7 @@ fn begin(
         expected_total,
         amount,
         pm,
-        authenticated,
+        answered,
         answer_to,
     }))
 }
@@ -118,7 +120,8 @@ impl PendingCharge for PendingChange {
 
     fn charge(&self) -> Charge {
         let charge = Charge::new(&self.attempt, &self.pm, self.amount, ChargeKind::Later);
-        Charge { authenticated: self.authenticated, off_session: true, ..charge }
+        let intent = self.answered.clone().flatten();
+        Charge { authenticated: self.answered.is_some(), off_session: true, intent, ..charge }
     }
 
     fn record(&self, conn: &Connection, charged: &Charged, now: OffsetDateTime) -> Result<ChangeOutcome, AppError> {
@@ -130,7 +133,7 @@ impl PendingCharge for PendingChange {
             self.target,
             self.expected_total,
             &self.pm,
-            charged.result,
+            charged,
             now,
         )?;
         self.answer_to.keep(conn, &outcome, now)?;

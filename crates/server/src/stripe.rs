@@ -198,6 +198,17 @@ impl StripeClient {
         self.post("/v1/payment_intents", form, key).await
     }
 
+    /// Makes `payment_method` the Customer's default, as Stripe's Dashboard and invoices show it.
+    pub async fn set_default_payment_method(
+        &self,
+        customer: &str,
+        payment_method: &str,
+        key: &str,
+    ) -> Result<Customer, StripeError> {
+        let form = vec![field("invoice_settings[default_payment_method]", payment_method)];
+        self.post(&format!("/v1/customers/{}", path_segment(customer)?), form, key).await
+    }
+
     pub async fn payment_intent(&self, id: &str) -> Result<PaymentIntent, StripeError> {
         self.get(&format!("/v1/payment_intents/{}", path_segment(id)?)).await
     }

@@ -14,10 +14,17 @@ fn stripe_app(stripe: &LocalStripe) -> TestApp {
     TestApp::configured(Store::in_memory().unwrap(), |cfg| cfg.stripe = Some(stripe_settings(stripe)))
 }
 
-/// The page's part: a SetupIntent from us, confirmed with the card by Stripe.js, then the saved
-/// card from us. Returns the card's id, or the status Stripe.js's confirm answered.
-async fn save_card(app: &TestApp, stripe: &LocalStripe, session: &str, number: &str) -> Result<String, u16> {
-    let setup = app.post(&format!("/api/checkout/{session}/setup-intent"), None, &json!({})).await;
+/// The page's part: a SetupIntent from us (`area` is `checkout` or `portal`), confirmed with the
+/// card by Stripe.js, then the saved card sent to us. Our answer, or the status Stripe.js's
+/// confirm answered.
+async fn setup_card(
+    app: &TestApp,
+    stripe: &LocalStripe,
+    area: &str,
+    session: &str,
+    number: &str,
+) -> Result<Reply, u16> {
+    let setup = app.post(&format!("/api/{area}/{session}/setup-intent"), None, &json!({})).await;
     assert_eq!(setup.status, StatusCode::OK, "{:?}", setup.body);
     let secret = setup.body["client_secret"].as_str().unwrap();
     let setup_intent = secret.split("_secret_").next().unwrap().to_string();
@@ -28,11 +35,32 @@ async fn save_card(app: &TestApp, stripe: &LocalStripe, session: &str, number: &
     if number == "4000002760003184" {
         stripe.reconfirm_setup(&setup_intent).await;
     }
-    let card =
-        app.post(&format!("/api/checkout/{session}/stripe-card"), None, &json!({ "setup_intent": setup_intent })).await;
+    Ok(app.post(&format!("/api/{area}/{session}/stripe-card"), None, &json!({ "setup_intent": setup_intent })).await)
+}
+
+/// [`setup_card`] for a checkout: the saved card's id.
+async fn save_card(app: &TestApp, stripe: &LocalStripe, session: &str, number: &str) -> Result<String, u16> {
+    let card = setup_card(app, stripe, "checkout", session, number).await?;
     assert_eq!(card.status, StatusCode::OK, "{:?}", card.body);
     assert_eq!(card.body["last4"], &number[12..]);
     Ok(card.body["id"].as_str().unwrap().to_string())
+}
+
+/// [`setup_card`] in the portal: the card becomes the account's (its outcome).
+async fn replace_card(app: &TestApp, stripe: &LocalStripe, portal: &str, number: &str) -> serde_json::Value {
+    let outcome = setup_card(app, stripe, "portal", portal, number).await.unwrap();
+    assert_eq!(outcome.status, StatusCode::OK, "{:?}", outcome.body);
+    assert_eq!(outcome.body["status"], "updated", "{:?}", outcome.body);
+    assert_eq!(outcome.body["card"]["last4"], &number[12..]);
+    outcome.body
+}
+
+/// A Stripe-mode checkout paid with 4242, and a portal session for the account.
+async fn subscribed(app: &TestApp, stripe: &LocalStripe, account: &str) -> String {
+    let session = app.new_session(account, "pro").await;
+    let card = save_card(app, stripe, &session, "4242424242424242").await.unwrap();
+    assert_eq!(app.confirm(&session, &card, "k1").await.body["status"], "succeeded");
+    app.open_portal(account).await
 }
 
 #[tokio::test]
@@ -217,4 +245,75 @@ async fn the_card_saved_with_stripe_pays_an_upgrade_and_a_renewal_off_session() 
     let paid: Vec<_> =
         invoices.iter().map(|i| (i["amount"].as_i64().unwrap(), i["status"].as_str().unwrap())).collect();
     assert_eq!(paid, [(1000, "paid"), (amount, "paid"), (4000, "paid")], "{invoices:?}");
+}
+
+/// In the portal, a new card goes to Stripe through a SetupIntent and becomes the one charged
+/// (and the Customer's default). 0341 saves but its renewal fails: the account is past due, as in
+/// test mode; a good card then clears the invoice.
+#[tokio::test]
+async fn a_card_replaced_with_stripe_is_charged_and_a_new_one_clears_a_failed_renewal() {
+    let stripe = LocalStripe::start();
+    let app = stripe_app(&stripe);
+    let portal = subscribed(&app, &stripe, "acct-stripe-0341").await;
+    let view = app.get(&format!("/api/portal/{portal}"), None).await;
+    assert_eq!(view.body["stripe"]["publishable_key"], "pk_test_localstripe");
+    let raw = json!({"card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123", "name": "A B"},
+        "billing": {"country": "US", "postal_code": "94107"}});
+    let refused = app.post(&format!("/api/portal/{portal}/payment-method"), None, &raw).await;
+    assert_error(&refused, StatusCode::NOT_FOUND, "not_found");
+
+    let failing = replace_card(&app, &stripe, &portal, "4000000000000341").await;
+    assert_eq!(failing["paid_invoice"], serde_json::Value::Null);
+    let customer = stripe.customer_of("acct-stripe-0341").await;
+    assert_eq!(customer["invoice_settings"]["default_payment_method"], failing["card"]["id"]);
+
+    assert_eq!(app.set_clock("2026-12-01T00:00:01Z").await.status, StatusCode::OK);
+    let portal = app.open_portal("acct-stripe-0341").await;
+    let view = app.get(&format!("/api/portal/{portal}"), None).await;
+    assert_eq!(view.body["subscription"]["status"], "past_due", "{:?}", view.body);
+    let owed = view.body["open_invoice"]["amount"].as_i64().unwrap();
+
+    let good = replace_card(&app, &stripe, &portal, "4242424242424242").await;
+    assert_eq!(good["paid_invoice"], owed, "{good:?}");
+    let view = app.get(&format!("/api/portal/{portal}"), None).await;
+    assert_eq!(view.body["subscription"]["status"], "active");
+    assert_eq!(view.body["open_invoice"], serde_json::Value::Null);
+    assert_eq!(view.body["payment_method"]["last4"], "4242");
+    let invoices = app.invoices("acct-stripe-0341").await;
+    assert!(invoices.iter().all(|i| i["status"] == "paid"), "{invoices:?}");
+    assert_eq!(stripe.succeeded_payments().await, vec![1000, owed], "one charge each, nothing twice");
+}
+
+/// An upgrade whose card asks for 3-D Secure goes back to the page with the PaymentIntent's
+/// secret; the answer is checked with Stripe: failed, nothing changes; completed, the upgrade.
+#[tokio::test]
+async fn an_upgrade_that_needs_3d_secure_is_completed_with_stripe_and_checked_with_it() {
+    let stripe = LocalStripe::start();
+    let app = stripe_app(&stripe);
+    let portal = subscribed(&app, &stripe, "acct-stripe-3ds").await;
+    replace_card(&app, &stripe, &portal, "4000002760003184").await;
+    let amount = app.preview(&portal, "pro_plus").await.body["total_due_today"].as_i64().unwrap();
+
+    let answer = |challenge: String, outcome: &'static str| {
+        let body = json!({"challenge_id": challenge, "outcome": outcome});
+        let path = format!("/api/portal/{portal}/challenge");
+        let app = &app;
+        async move { app.post(&path, None, &body).await }
+    };
+    let waiting = app.change(&portal, "pro_plus", amount, "up-1").await;
+    assert_eq!(waiting.body["status"], "requires_action", "{:?}", waiting.body);
+    let secret = waiting.body["client_secret"].as_str().unwrap().to_string();
+    // The page says "complete" but the bank's check was never done: Stripe says otherwise.
+    let lied = answer(waiting.body["challenge_id"].as_str().unwrap().into(), "complete").await;
+    assert_eq!(lied.body["status"], "declined", "{:?}", lied.body);
+    assert_eq!(app.get(&format!("/api/portal/{portal}"), None).await.body["subscription"]["plan"]["id"], "pro");
+
+    let waiting = app.change(&portal, "pro_plus", amount, "up-2").await;
+    let secret2 = waiting.body["client_secret"].as_str().unwrap().to_string();
+    assert_ne!(secret, secret2, "a new PaymentIntent");
+    stripe.authenticate(&secret2, true).await;
+    let done = answer(waiting.body["challenge_id"].as_str().unwrap().into(), "complete").await;
+    assert_eq!(done.body["status"], "succeeded", "{:?}", done.body);
+    assert_eq!(done.body["change"]["amount_charged"], amount);
+    assert_eq!(stripe.succeeded_payments().await, vec![1000, amount]);
 }

@@ -5,6 +5,7 @@ mod checkout;
 mod portal;
 mod server_api;
 mod stripe_checkout;
+mod stripe_portal;
 mod stripe_webhooks;
 
 use crate::AppState;

@@ -29,6 +29,8 @@ pub fn router() -> Router<AppState> {
         .route("/{session_id}/challenge", post(answer_challenge))
         .route("/{session_id}/payment-method", post(update_payment_method))
         .route("/{session_id}/payment-method/challenge", post(answer_card_challenge))
+        .route("/{session_id}/setup-intent", post(super::stripe_portal::setup_intent))
+        .route("/{session_id}/stripe-card", post(super::stripe_portal::stripe_card))
         .route("/{session_id}/pay-invoice", post(pay_invoice))
         .route("/{session_id}/cancel", post(cancel))
         .route("/{session_id}/resume", post(resume))
@@ -56,7 +58,7 @@ impl InPortal {
 /// Brings the session's account up to date at `now` (period ends and their charges, each charge
 /// outside a transaction) before a portal request shows or changes it. An unknown or expired
 /// session is left to the request to refuse.
-async fn up_to_date(state: &AppState, id: &str, now: OffsetDateTime) -> Result<(), AppError> {
+pub(super) async fn up_to_date(state: &AppState, id: &str, now: OffsetDateTime) -> Result<(), AppError> {
     let id = id.to_string();
     let session = state.store.read(move |conn| store::get_portal_session(conn, &id)).await?;
     match session {
@@ -136,7 +138,7 @@ pub async fn update_payment_method(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<UpdatePaymentMethod>,
 ) -> Result<Json<PaymentMethodOutcome>, AppError> {
-    // Stripe mode replaces cards through Stripe.js (not yet in the portal: issue 13).
+    // Stripe mode replaces cards through Stripe.js: /setup-intent, then /stripe-card.
     if !matches!(state.processor, payments::Processor::Test) {
         return Err(AppError::NotFound);
     }

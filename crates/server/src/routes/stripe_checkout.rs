@@ -20,7 +20,7 @@ pub fn stripe_client(state: &AppState) -> Result<StripeClient, AppError> {
 
 /// Stripe's errors as ours: an unknown object is the page's mistake, anything else the
 /// processor's.
-fn from_stripe(error: StripeError) -> AppError {
+pub fn from_stripe(error: StripeError) -> AppError {
     match error {
         StripeError::Api { status: 404, .. } => AppError::InvalidPaymentMethod,
         other => {
@@ -67,11 +67,22 @@ pub async fn setup_intent(
             Ok(account)
         })
         .await?;
-    let customer = customer_of(&state, &client, &account.id, account.email.clone()).await?;
-    let metadata = [("account_id", account.id.as_str()), ("checkout_session", id.as_str())];
+    let made_for = SetupFor { account_id: &account.id, metadata_key: CHECKOUT_SESSION, session_id: &id };
+    new_setup_intent(&state, &client, made_for, account.email.clone()).await.map(Json)
+}
+
+/// A SetupIntent on the account's Customer (made the first time), named for its session.
+pub async fn new_setup_intent(
+    state: &AppState,
+    client: &StripeClient,
+    made_for: SetupFor<'_>,
+    email: Option<String>,
+) -> Result<StripeSetup, AppError> {
+    let customer = customer_of(state, client, made_for.account_id, email).await?;
+    let metadata = [("account_id", made_for.account_id), (made_for.metadata_key, made_for.session_id)];
     let setup = client.create_setup_intent(&customer, &metadata, &ids::new_id("setup")).await.map_err(from_stripe)?;
     let client_secret = setup.client_secret.ok_or(AppError::ProcessorUnavailable)?;
-    Ok(Json(StripeSetup { client_secret }))
+    Ok(StripeSetup { client_secret })
 }
 
 /// `POST /api/checkout/{id}/stripe-card`: the card a SetupIntent saved, once Stripe says it
@@ -95,30 +106,9 @@ pub async fn save_setup_card(
 ) -> Result<CardSummary, AppError> {
     let now = state.clock.now();
     let (session, account) = state.store.read(move |conn| checkout::open_checkout(conn, &session_id, now)).await?;
-    let account_id = account.id.clone();
-    let customer = state.store.read(move |conn| store::stripe_customer(conn, &account_id)).await?;
-    let customer = customer.ok_or(AppError::InvalidPaymentMethod)?;
-    let setup = client.setup_intent(setup_intent).await.map_err(from_stripe)?;
-    let for_this_session = setup.status == "succeeded"
-        && setup.customer.as_deref() == Some(customer.as_str())
-        && setup.metadata.get("checkout_session") == Some(&session.id);
-    let pm_id = setup.payment_method.filter(|_| for_this_session).ok_or(AppError::InvalidPaymentMethod)?;
-    let card = client.payment_method(&pm_id).await.map_err(from_stripe)?.card.ok_or(AppError::InvalidPaymentMethod)?;
-    let summary = CardSummary {
-        id: pm_id.into(),
-        brand: store::brand_from(&card.brand),
-        last4: card.last4,
-        exp_month: card.exp_month,
-        exp_year: card.exp_year,
-    };
-    let pm = PaymentMethod {
-        account_id: None,
-        session_id: Some(session.id),
-        card: summary.clone(),
-        behavior: "stripe".into(),
-        payments: 0,
-        stripe_customer: Some(customer),
-    };
+    let made_for = SetupFor { account_id: &account.id, metadata_key: CHECKOUT_SESSION, session_id: &session.id };
+    let pm = setup_card(state, client, made_for, setup_intent).await?;
+    let summary = pm.card.clone();
     state
         .store
         .write(move |tx| {
@@ -130,4 +120,48 @@ pub async fn save_setup_card(
         })
         .await?;
     Ok(summary)
+}
+
+/// The metadata keys a SetupIntent names its session with.
+pub const CHECKOUT_SESSION: &str = "checkout_session";
+pub const PORTAL_SESSION: &str = "portal_session";
+
+/// Whose SetupIntent: the account and the page session it was made for.
+pub struct SetupFor<'a> {
+    pub account_id: &'a str,
+    pub metadata_key: &'a str,
+    pub session_id: &'a str,
+}
+
+/// The card `setup_intent` saved, once Stripe says it succeeded for this account's Customer and
+/// this session; not stored yet.
+pub async fn setup_card(
+    state: &AppState,
+    client: &StripeClient,
+    made_for: SetupFor<'_>,
+    setup_intent: &str,
+) -> Result<PaymentMethod, AppError> {
+    let account_id = made_for.account_id.to_string();
+    let customer = state.store.read(move |conn| store::stripe_customer(conn, &account_id)).await?;
+    let customer = customer.ok_or(AppError::InvalidPaymentMethod)?;
+    let setup = client.setup_intent(setup_intent).await.map_err(from_stripe)?;
+    let for_this_session = setup.status == "succeeded"
+        && setup.customer.as_deref() == Some(customer.as_str())
+        && setup.metadata.get(made_for.metadata_key).map(String::as_str) == Some(made_for.session_id);
+    let pm_id = setup.payment_method.filter(|_| for_this_session).ok_or(AppError::InvalidPaymentMethod)?;
+    let card = client.payment_method(&pm_id).await.map_err(from_stripe)?.card.ok_or(AppError::InvalidPaymentMethod)?;
+    Ok(PaymentMethod {
+        account_id: None,
+        session_id: Some(made_for.session_id.to_string()),
+        card: CardSummary {
+            id: pm_id.into(),
+            brand: store::brand_from(&card.brand),
+            last4: card.last4,
+            exp_month: card.exp_month,
+            exp_year: card.exp_year,
+        },
+        behavior: "stripe".into(),
+        payments: 0,
+        stripe_customer: Some(customer),
+    })
 }

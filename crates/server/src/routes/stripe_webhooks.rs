@@ -3,9 +3,10 @@
 //! signature is checked against the raw body (5 minutes' tolerance, constant time); a forged or
 //! stale event is a 400 and changes nothing; an event handled once is not handled again.
 
-use super::stripe_checkout::{save_setup_card, stripe_client};
+use super::stripe_checkout::{CHECKOUT_SESSION, PORTAL_SESSION, save_setup_card, stripe_client};
+use super::stripe_portal::replace_card;
 use crate::error::AppError;
-use crate::{AppState, checkout_charge, payments, store, stripe};
+use crate::{AppState, checkout_charge, payments, portal_charge, store, stripe};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -64,13 +65,7 @@ async fn handle(state: &AppState, event: &Event) -> Result<(), AppError> {
     let result = match event.kind.as_str() {
         "payment_intent.succeeded" => answer_challenge(state, &object.id, ChallengeOutcome::Complete).await,
         "payment_intent.payment_failed" => answer_challenge(state, &object.id, ChallengeOutcome::Fail).await,
-        "setup_intent.succeeded" => match object.metadata.get("checkout_session") {
-            Some(session) => {
-                let client = stripe_client(state)?;
-                save_setup_card(state, &client, session.clone(), &object.id).await.map(|_| ())
-            }
-            None => Ok(()),
-        },
+        "setup_intent.succeeded" => saved_card(state, object).await,
         _ => Ok(()),
     };
     match result {
@@ -83,17 +78,42 @@ async fn handle(state: &AppState, event: &Event) -> Result<(), AppError> {
     }
 }
 
-/// The 3-D Secure answer the page would have sent for the checkout waiting on `intent`; the
-/// intent is checked with Stripe as for the page.
+/// What the page would have done with the card a SetupIntent saved: keep it for the checkout, or
+/// make it the account's card in the portal.
+async fn saved_card(state: &AppState, setup: &EventObject) -> Result<(), AppError> {
+    let client = stripe_client(state)?;
+    if let Some(session) = setup.metadata.get(CHECKOUT_SESSION) {
+        return save_setup_card(state, &client, session.clone(), &setup.id).await.map(|_| ());
+    }
+    if let Some(session) = setup.metadata.get(PORTAL_SESSION) {
+        return replace_card(state, &client, session.clone(), &setup.id).await.map(|_| ());
+    }
+    Ok(())
+}
+
+/// The 3-D Secure answer the page would have sent for the checkout or the upgrade waiting on
+/// `intent`; the intent is checked with Stripe as for the page.
 async fn answer_challenge(state: &AppState, intent: &str, outcome: ChallengeOutcome) -> Result<(), AppError> {
     let intent = intent.to_string();
-    let Some((challenge_id, session_id)) =
-        state.store.read(move |conn| store::challenge_for_intent(conn, &intent)).await?
-    else {
+    let waiting = state
+        .store
+        .read(move |conn| {
+            let Some((challenge_id, session_id)) = store::challenge_for_intent(conn, &intent)? else {
+                return Ok(None);
+            };
+            let in_portal = store::get_portal_session(conn, &session_id)?.is_some();
+            Ok(Some((challenge_id, session_id, in_portal)))
+        })
+        .await?;
+    let Some((challenge_id, session_id, in_portal)) = waiting else {
         return Ok(());
     };
     let now = state.clock.now();
     let answer = ChallengeAnswer { challenge_id: challenge_id.into(), outcome };
+    if in_portal {
+        let prepared = move |tx: &rusqlite::Connection| portal_charge::prepare_answer(tx, &session_id, &answer, now);
+        return payments::charge_once(state, now, prepared).await.map(|_| ());
+    }
     let prepared = move |tx: &rusqlite::Connection| checkout_charge::prepare_answer(tx, &session_id, &answer, now);
     payments::charge_once(state, now, prepared).await.map(|_| ())
 }
