@@ -19,7 +19,7 @@ use rusqlite::Connection;
 use time::OffsetDateTime;
 
 /// A new card's check recorded as pending.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PendingCard {
     attempt: Attempt,
     session_id: String,
@@ -37,7 +37,7 @@ pub fn prepare_card(
     now: OffsetDateTime,
 ) -> Result<Prepared<PendingCard>, AppError> {
     let (session, sub) = open_portal(conn, session_id, now)?;
-    let Some(attempt) = payments::claim(conn, &sub.account_id, "card", now)? else {
+    let Some(attempt) = payments::claim(conn, &sub.account_id, PendingCard::PURPOSE, now)? else {
         return Ok(Prepared::Busy);
     };
     let pm = account::store_card(conn, &session, token, now)?;
@@ -66,7 +66,7 @@ pub fn prepare_card_answer(
         answer_to.keep(conn, &outcome, now)?;
         return Ok(Prepared::Answered(outcome));
     }
-    let Some(attempt) = payments::claim(conn, &sub.account_id, "card", now)? else {
+    let Some(attempt) = payments::claim(conn, &sub.account_id, PendingCard::PURPOSE, now)? else {
         return Ok(Prepared::Busy);
     };
     let session_id = session_id.to_string();
@@ -75,6 +75,7 @@ pub fn prepare_card_answer(
 
 impl PendingCharge for PendingCard {
     type Outcome = PaymentMethodOutcome;
+    const PURPOSE: &'static str = "card";
 
     fn attempt_id(&self) -> &str {
         &self.attempt.id
@@ -109,7 +110,7 @@ impl PendingCharge for PendingCard {
 }
 
 /// The open invoice's charge recorded as pending.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PendingInvoice {
     attempt: Attempt,
     session_id: String,
@@ -148,7 +149,7 @@ fn pending_invoice(
 ) -> Result<Prepared<PendingInvoice>, AppError> {
     let invoice = account::open_invoice(conn, account_id)?
         .ok_or_else(|| AppError::InvalidRequest("There is no unpaid invoice.".into()))?;
-    let Some(attempt) = payments::claim(conn, account_id, "invoice", now)? else {
+    let Some(attempt) = payments::claim(conn, account_id, PendingInvoice::PURPOSE, now)? else {
         return Ok(Prepared::Busy);
     };
     let session_id = session_id.to_string();
@@ -164,6 +165,7 @@ fn pending_invoice(
 
 impl PendingCharge for PendingInvoice {
     type Outcome = InvoicePaymentOutcome;
+    const PURPOSE: &'static str = "invoice";
 
     fn attempt_id(&self) -> &str {
         &self.attempt.id

@@ -14,7 +14,7 @@ use rusqlite::Connection;
 use time::OffsetDateTime;
 
 /// A charge recorded as pending, with what recording its result needs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PendingCheckout {
     attempt: Attempt,
     session_id: String,
@@ -73,7 +73,7 @@ pub fn prepare_confirm(conn: &Connection, confirm: &Confirm, now: OffsetDateTime
         (None, true) => return Err(AppError::InvalidBillingDetails("Enter your country or region.".into())),
         (None, false) => {}
     }
-    let Some(attempt) = payments::claim(conn, &account.id, "checkout", now)? else {
+    let Some(attempt) = payments::claim(conn, &account.id, PendingCheckout::PURPOSE, now)? else {
         return Ok(Prepared::Busy);
     };
     Ok(Prepared::Charge(PendingCheckout {
@@ -111,7 +111,7 @@ pub fn prepare_answer(
     // The bank said yes; charge only the amount the user saw when they subscribed.
     let expected_total = challenge.expected_total.unwrap_or_default();
     check_quote(session.plan, expected_total, now)?;
-    let Some(attempt) = payments::claim(conn, &account.id, "checkout", now)? else {
+    let Some(attempt) = payments::claim(conn, &account.id, PendingCheckout::PURPOSE, now)? else {
         return Ok(Prepared::Busy);
     };
     Ok(Prepared::Charge(PendingCheckout {
@@ -134,6 +134,7 @@ fn check_quote(plan: billing::PlanId, expected: Money, now: OffsetDateTime) -> R
 
 impl PendingCharge for PendingCheckout {
     type Outcome = PaymentOutcome;
+    const PURPOSE: &'static str = "checkout";
 
     fn attempt_id(&self) -> &str {
         &self.attempt.id

@@ -96,7 +96,7 @@ pub fn keep<T: Serialize>(
 
 /// Where a charging request's answer is kept, so a repeat gets it again: under its idempotency
 /// key, or with the 3-D Secure challenge it answered.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum AnswerTo {
     Key { scope: String, key: String, fingerprint: String },
     Challenge(String),

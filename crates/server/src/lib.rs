@@ -17,6 +17,7 @@ pub mod payments;
 pub mod plan_changes;
 pub mod portal_charge;
 pub mod processor;
+pub mod reconcile;
 pub mod renewals;
 pub mod routes;
 pub mod serve;
@@ -96,6 +97,8 @@ impl AppState {
             .write_blocking(|tx| {
                 if test_processor {
                     payments::settle_abandoned(tx, started_at)?;
+                } else {
+                    payments::orphan_all_pending(tx)?;
                 }
                 events::set_endpoints(tx, &config.webhook_urls)?;
                 events::signing_secret(tx, config.webhook_secret.as_deref())

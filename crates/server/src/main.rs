@@ -3,7 +3,7 @@
 use billing::PlanId;
 use billing::wire::Login;
 use checkout_server::store::{self, Account, CheckoutSession, PortalSession};
-use checkout_server::{AppState, Config, Store, app, config, ids, renewals, serve, subscriptions, webhooks};
+use checkout_server::{AppState, Config, Store, app, config, ids, reconcile, renewals, serve, subscriptions, webhooks};
 use clap::Parser;
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
@@ -121,12 +121,17 @@ async fn run(args: Args) -> Result<(), String> {
     if args.demo {
         print_demo(&state)?;
     }
-    // Renewals fall due as time passes (and a far test-clock move may leave work for later).
+    // Renewals fall due as time passes (and a far test-clock move may leave work for later);
+    // charges a stop or Stripe's silence left unrecorded are settled first (at start, then
+    // every minute).
     let ticker = state.clone();
     tokio::spawn(async move {
         let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             every_minute.tick().await;
+            if let Err(e) = reconcile::reconcile(&ticker).await {
+                tracing::error!(?e, "settling orphaned payments failed");
+            }
             if let Err(e) = renewals::catch_up(&ticker, ticker.clock.now()).await {
                 tracing::error!(?e, "renewals failed");
             }

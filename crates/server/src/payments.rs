@@ -1,10 +1,14 @@
 //! Charging a card: the processor, called outside any database transaction, and the attempts
-//! that make that safe. A charge is first recorded as the account's one pending attempt, then the
-//! processor is called, then the result is recorded (and acted on) in a transaction that checks
-//! again that the account may still be charged. Every charge goes this way: checkout, upgrades,
-//! card checks, past-due invoices, renewals. In test mode an attempt a stop left pending is
-//! settled at start (nothing was charged); in Stripe mode it stays pending until it is settled
-//! with Stripe (not yet automatic: issue 13).
+//! that make that safe. A charge is first recorded as the account's one pending attempt (with
+//! what recording its result needs), then the processor is called, then the result is recorded
+//! (and acted on) in a transaction that checks again that the account may still be charged. Every
+//! charge goes this way: checkout, upgrades, card checks, past-due invoices, renewals.
+//!
+//! An attempt no request owns any more is *orphaned*: the server stopped in the middle, Stripe
+//! gave no answer, or the record failed after Stripe charged. In test mode a stop's attempts are
+//! settled at start (nothing was charged); in Stripe mode [`crate::reconcile`] finds out from
+//! Stripe what happened and records it as the request would have, or refunds a charge that can
+//! no longer be granted.
 
 use crate::AppState;
 use crate::error::AppError;
@@ -86,6 +90,33 @@ impl Charge {
 }
 
 impl Processor {
+    /// What the processor knows of the charge an orphaned attempt was making (its PaymentIntent
+    /// found by our attempt id): `None` when nothing was charged, `Unknown` while it cannot say.
+    pub async fn look_up(&self, charge: &Charge, since: OffsetDateTime) -> Option<Charged> {
+        if charge.amount == Money::ZERO && !charge.check_only {
+            return Some(ChargeResult::Succeeded.into());
+        }
+        let Processor::Stripe(client) = self else {
+            // The test processor keeps nothing: what was not recorded was not charged.
+            return None;
+        };
+        if charge.intent.is_some() {
+            // A 3-D Secure answer only reads the PaymentIntent: read it again.
+            return Some(stripe_charge(client, charge).await);
+        }
+        let customer = charge.payment_method.stripe_customer.as_deref()?;
+        // A day's margin: the billing clock (a test clock) may differ from Stripe's.
+        let since = since.unix_timestamp() - 86_400;
+        match client.find_payment(customer, &charge.attempt_id, since).await {
+            Ok(Some(intent)) => Some(from_intent(intent, charge, customer)),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not look the charge up with Stripe");
+                Some(ChargeResult::Unknown.into())
+            }
+        }
+    }
+
     pub async fn charge(&self, charge: &Charge) -> Charged {
         if charge.amount == Money::ZERO && !charge.check_only {
             // Nothing to charge (an upgrade already paid for this period): nothing to ask.
@@ -163,7 +194,7 @@ fn from_intent(intent: PaymentIntent, charge: &Charge, customer: &str) -> Charge
 }
 
 /// A charge in flight: the account's only one until it is finished.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Attempt {
     pub id: String,
     pub account_id: String,
@@ -188,13 +219,57 @@ pub fn claim(
     }
 }
 
-/// Records how an attempt ended (`succeeded`, `requires_action`, `declined`, `refused`, `failed`).
-pub fn finish(conn: &Connection, attempt_id: &str, result: &str, now: OffsetDateTime) -> Result<(), AppError> {
-    conn.execute(
+/// Records how an attempt ended (`succeeded`, `requires_action`, `declined`, `failed`,
+/// `refunded`, `abandoned`); false when it had ended already.
+pub fn finish(conn: &Connection, attempt_id: &str, result: &str, now: OffsetDateTime) -> Result<bool, AppError> {
+    let finished = conn.execute(
         "UPDATE payment_attempts SET status = ?2, finished_at = ?3 WHERE id = ?1 AND status = 'pending'",
         params![attempt_id, result, store::ts(now)],
     )?;
+    Ok(finished == 1)
+}
+
+/// Keeps with the attempt what recording its result needs.
+fn keep_pending<P: PendingCharge>(conn: &Connection, pending: &P) -> Result<(), AppError> {
+    let json = serde_json::to_string(pending).map_err(|e| AppError::Internal(format!("pending charge: {e}")))?;
+    conn.execute("UPDATE payment_attempts SET pending = ?2 WHERE id = ?1", params![pending.attempt_id(), json])?;
     Ok(())
+}
+
+/// Leaves a pending attempt to [`crate::reconcile`]: no request waits for it any more.
+pub fn orphan(conn: &Connection, attempt_id: &str) -> Result<(), AppError> {
+    conn.execute("UPDATE payment_attempts SET orphaned = 1 WHERE id = ?1 AND status = 'pending'", [attempt_id])?;
+    Ok(())
+}
+
+/// At start in Stripe mode: every attempt a stop left pending is orphaned.
+pub fn orphan_all_pending(conn: &Connection) -> Result<usize, AppError> {
+    let orphaned = conn.execute("UPDATE payment_attempts SET orphaned = 1 WHERE status = 'pending'", [])?;
+    if orphaned > 0 {
+        tracing::warn!(orphaned, "payment attempts left pending by a stop, to be settled with Stripe");
+    }
+    Ok(orphaned)
+}
+
+/// An orphaned attempt, as [`crate::reconcile`] settles it.
+#[derive(Debug, Clone)]
+pub struct Orphan {
+    pub id: String,
+    pub purpose: String,
+    pub pending: Option<String>,
+    /// The instant of the request that made it: its result is recorded as of then.
+    pub created_at: OffsetDateTime,
+}
+
+pub fn orphans(conn: &Connection) -> Result<Vec<Orphan>, AppError> {
+    let mut stmt = conn.prepare(
+        "SELECT id, purpose, pending, created_at FROM payment_attempts WHERE status = 'pending' AND orphaned = 1
+         ORDER BY created_at, rowid",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Orphan { id: r.get(0)?, purpose: r.get(1)?, pending: r.get(2)?, created_at: store::from_ts(r.get(3)?) })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// At start: attempts a stopped server left pending. The test processor keeps no state, so
@@ -221,9 +296,12 @@ pub enum Prepared<P: PendingCharge> {
     Busy,
 }
 
-/// A charge recorded as pending: what to charge, and how to record the result.
-pub trait PendingCharge: Send + 'static {
+/// A charge recorded as pending: what to charge, and how to record the result. Kept with its
+/// attempt (JSON) until the result is recorded.
+pub trait PendingCharge: serde::Serialize + serde::de::DeserializeOwned + Send + 'static {
     type Outcome: Send + 'static;
+    /// What the attempt is for, as recorded with it (and how [`crate::reconcile`] reads it back).
+    const PURPOSE: &'static str;
     fn attempt_id(&self) -> &str;
     fn charge(&self) -> Charge;
     /// Acts on the result in the transaction that records it; checks again that the charge may
@@ -245,7 +323,17 @@ where
     let deadline = tokio::time::Instant::now() + state.config.charge_wait;
     loop {
         let prepare = prepare.clone();
-        match state.store.write(move |tx| prepare(tx)).await? {
+        let prepared = state
+            .store
+            .write(move |tx| {
+                let prepared = prepare(tx)?;
+                if let Prepared::Charge(pending) = &prepared {
+                    keep_pending(tx, pending)?;
+                }
+                Ok(prepared)
+            })
+            .await?;
+        match prepared {
             Prepared::Answered(answer) => return Ok(answer),
             Prepared::Charge(pending) => {
                 // Recorded at the request's instant: the amount checked again is the one quoted.
@@ -258,8 +346,7 @@ where
     }
 }
 
-/// The charge, outside any transaction, then its record. An attempt whose record fails is
-/// finished as `failed`, so the account is not left waiting.
+/// The charge, outside any transaction, then its record.
 async fn charge_and_record<P: PendingCharge>(
     state: AppState,
     pending: P,
@@ -267,21 +354,65 @@ async fn charge_and_record<P: PendingCharge>(
 ) -> Result<P::Outcome, AppError> {
     let charged = state.processor.charge(&pending.charge()).await;
     if charged.result == ChargeResult::Unknown {
-        // Not known whether it charged: nothing is recorded, the attempt stays pending (and the
-        // account waits) until Stripe says.
+        // Not known whether it charged: nothing is recorded; the account waits until Stripe says.
+        let attempt_id = pending.attempt_id().to_string();
+        state.store.write(move |tx| orphan(tx, &attempt_id)).await?;
         return Err(AppError::ProcessorUnavailable);
     }
+    record_result(&state, pending, charged, now).await
+}
+
+/// Records a charge's result (at `now`, the request's instant) and finishes its attempt. When the
+/// record fails: money Stripe took is refunded if the checks made again refuse it, or left to
+/// [`crate::reconcile`] if the database failed; otherwise the attempt is finished as `failed`, so
+/// the account is not left waiting.
+pub async fn record_result<P: PendingCharge>(
+    state: &AppState,
+    pending: P,
+    charged: Charged,
+    now: OffsetDateTime,
+) -> Result<P::Outcome, AppError> {
     let attempt_id = pending.attempt_id().to_string();
+    let taken = charged.intent.clone().filter(|_| charged.result == ChargeResult::Succeeded);
     let recorded = state
         .store
         .write(move |tx| {
+            if !finish(tx, pending.attempt_id(), "recording", now)? {
+                return Err(AppError::Internal("this attempt was settled already".into()));
+            }
             let outcome = pending.record(tx, &charged, now)?;
-            finish(tx, pending.attempt_id(), P::status(&outcome), now)?;
+            tx.execute(
+                "UPDATE payment_attempts SET status = ?2 WHERE id = ?1",
+                params![pending.attempt_id(), P::status(&outcome)],
+            )?;
             Ok(outcome)
         })
         .await;
-    if recorded.is_err() {
-        state.store.write(move |tx| finish(tx, &attempt_id, "failed", now)).await?;
+    let Err(error) = &recorded else {
+        return recorded;
+    };
+    let ending = match (&taken, &state.processor) {
+        (Some(_), Processor::Stripe(_)) if matches!(error, AppError::Internal(_)) => None,
+        (Some(intent), Processor::Stripe(client)) => Some(refund(client, &intent.id, &attempt_id).await),
+        _ => Some("failed"),
+    };
+    let id = attempt_id.clone();
+    match ending {
+        Some(status) => state.store.write(move |tx| finish(tx, &id, status, now).map(|_| ())).await?,
+        None => state.store.write(move |tx| orphan(tx, &id)).await?,
     }
+    tracing::warn!(attempt = %attempt_id, error = %error, "a charge's result was not recorded");
     recorded
+}
+
+/// Gives back a charge that can no longer be granted (the checks made again refused it); the
+/// attempt's status says whether it was.
+async fn refund(client: &StripeClient, intent: &str, attempt_id: &str) -> &'static str {
+    match client.refund(intent, &format!("refund-{attempt_id}")).await {
+        Ok(_) => "refunded",
+        Err(e) => {
+            tracing::error!(%intent, error = %e, "a charge that was not granted could not be refunded: refund it by hand");
+            "refund_failed"
+        }
+    }
 }

@@ -15,7 +15,7 @@ use rusqlite::Connection;
 use time::OffsetDateTime;
 
 /// An upgrade's charge recorded as pending, with what recording its result needs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PendingChange {
     attempt: Attempt,
     session_id: String,
@@ -96,7 +96,7 @@ fn begin(
         }
         ChangeStep::Charge { pm, amount } => (pm, amount),
     };
-    let Some(attempt) = payments::claim(conn, &account_id, "upgrade", now)? else {
+    let Some(attempt) = payments::claim(conn, &account_id, PendingChange::PURPOSE, now)? else {
         return Ok(Prepared::Busy);
     };
     Ok(Prepared::Charge(PendingChange {
@@ -113,6 +113,7 @@ fn begin(
 
 impl PendingCharge for PendingChange {
     type Outcome = ChangeOutcome;
+    const PURPOSE: &'static str = "upgrade";
 
     fn attempt_id(&self) -> &str {
         &self.attempt.id

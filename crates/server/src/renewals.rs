@@ -128,7 +128,7 @@ pub async fn charge_pending(state: &AppState, account_id: Option<String>, now: O
 }
 
 /// A renewal's charge recorded as pending.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PendingRenewal {
     attempt: Attempt,
     invoice_id: String,
@@ -153,7 +153,7 @@ fn prepare_renewal(
         return record_renewal(conn, &invoice.id, None, ChargeResult::Declined(DeclineCode::Generic))
             .map(Prepared::Answered);
     };
-    let Some(attempt) = payments::claim(conn, &invoice.account_id, "renewal", now)? else {
+    let Some(attempt) = payments::claim(conn, &invoice.account_id, PendingRenewal::PURPOSE, now)? else {
         return Ok(Prepared::Busy);
     };
     Ok(Prepared::Charge(PendingRenewal { attempt, invoice_id: invoice.id, amount: invoice.amount, pm }))
@@ -161,6 +161,7 @@ fn prepare_renewal(
 
 impl PendingCharge for PendingRenewal {
     type Outcome = Renewal;
+    const PURPOSE: &'static str = "renewal";
 
     fn attempt_id(&self) -> &str {
         &self.attempt.id

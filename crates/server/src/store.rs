@@ -165,6 +165,14 @@ CREATE INDEX challenges_by_intent ON challenges(intent_id) WHERE intent_id IS NO
 -- Stripe's webhook events already handled (Stripe may deliver one more than once).
 CREATE TABLE stripe_events (id TEXT PRIMARY KEY, type TEXT NOT NULL, received_at INTEGER NOT NULL);
 "#,
+    r#"
+-- Each pending attempt keeps what recording its result needs (JSON), so an attempt no request
+-- owns any more ("orphaned": a stop, no answer from Stripe, a failed record) can be settled
+-- with Stripe later.
+ALTER TABLE payment_attempts ADD COLUMN pending TEXT;
+ALTER TABLE payment_attempts ADD COLUMN orphaned INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX payment_attempts_orphaned ON payment_attempts(created_at) WHERE status = 'pending' AND orphaned = 1;
+"#,
 ];
 
 /// How long a connection waits for the writer's lock before giving up.
@@ -485,7 +493,7 @@ pub fn get_portal_session(conn: &Connection, id: &str) -> Result<Option<PortalSe
 
 // --- payment methods -----------------------------------------------------------------------------
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PaymentMethod {
     pub account_id: Option<String>,
     pub session_id: Option<String>,

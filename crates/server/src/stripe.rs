@@ -23,6 +23,8 @@ pub const WEBHOOK_TOLERANCE_SECS: i64 = 300;
 const TRIES: u32 = 3;
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many pages of 100 PaymentIntents a search for one attempt's looks through.
+const FIND_PAGES: usize = 20;
 
 /// The client: one connection pool, the secret key, the API origin.
 #[derive(Clone)]
@@ -102,6 +104,22 @@ pub struct PaymentIntent {
     pub client_secret: Option<String>,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    #[serde(default)]
+    pub created: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Refund {
+    pub id: String,
+    pub status: Option<String>,
+}
+
+/// A page of one of Stripe's lists.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct List<T> {
+    pub data: Vec<T>,
+    #[serde(default)]
+    pub has_more: bool,
 }
 
 /// A saved card: what the pages may show of it.
@@ -207,6 +225,49 @@ impl StripeClient {
     ) -> Result<Customer, StripeError> {
         let form = vec![field("invoice_settings[default_payment_method]", payment_method)];
         self.post(&format!("/v1/customers/{}", path_segment(customer)?), form, key).await
+    }
+
+    /// Refunds the whole of a PaymentIntent's charge.
+    pub async fn refund(&self, payment_intent: &str, key: &str) -> Result<Refund, StripeError> {
+        self.post("/v1/refunds", vec![field("payment_intent", payment_intent)], key).await
+    }
+
+    /// The PaymentIntent our attempt `attempt_id` made for `customer`, if Stripe has one: newest
+    /// first, looked at back to `since` (Unix seconds). Stripe filters the list by Customer;
+    /// localstripe refuses that filter (400), so then the whole list is read and the Customer
+    /// checked here.
+    pub async fn find_payment(
+        &self,
+        customer: &str,
+        attempt_id: &str,
+        since: i64,
+    ) -> Result<Option<PaymentIntent>, StripeError> {
+        let mut filter = format!("&customer={}", path_segment(customer)?);
+        let mut after = String::new();
+        for _ in 0..FIND_PAGES {
+            let page: List<PaymentIntent> =
+                match self.get(&format!("/v1/payment_intents?limit=100{filter}{after}")).await {
+                    Err(StripeError::Api { status: 400, .. }) if !filter.is_empty() => {
+                        filter.clear();
+                        continue;
+                    }
+                    page => page?,
+                };
+            let ours = |i: &&PaymentIntent| {
+                i.customer.as_deref() == Some(customer)
+                    && i.metadata.get("attempt").map(String::as_str) == Some(attempt_id)
+            };
+            if let Some(found) = page.data.iter().find(ours) {
+                return Ok(Some(found.clone()));
+            }
+            match page.data.last() {
+                Some(last) if page.has_more && last.created >= since => {
+                    after = format!("&starting_after={}", path_segment(&last.id)?)
+                }
+                _ => return Ok(None),
+            }
+        }
+        Err(StripeError::Unavailable("too many PaymentIntents to look through".into()))
     }
 
     pub async fn payment_intent(&self, id: &str) -> Result<PaymentIntent, StripeError> {

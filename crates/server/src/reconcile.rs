@@ -1,0 +1,65 @@
+//! Settling orphaned payment attempts with Stripe (Stripe mode): the server stopped between a
+//! charge and its record, Stripe gave no answer, or the record failed after Stripe charged. Each
+//! attempt kept what recording its result needs; its PaymentIntent is looked up by our attempt
+//! id. Charged: the result is recorded as the request would have recorded it (as of the request's
+//! instant), so what was paid is granted; never reached Stripe: the attempt is abandoned and its
+//! account free to pay; Stripe cannot say yet: it is asked again on the next round. Runs at start
+//! and every minute.
+
+use crate::AppState;
+use crate::account_charge::{PendingCard, PendingInvoice};
+use crate::checkout_charge::PendingCheckout;
+use crate::error::AppError;
+use crate::payments::{self, Orphan, PendingCharge};
+use crate::portal_charge::PendingChange;
+use crate::processor::ChargeResult;
+use crate::renewals::PendingRenewal;
+
+/// Settles every orphaned attempt it can; how many it settled.
+pub async fn reconcile(state: &AppState) -> Result<usize, AppError> {
+    let orphans = state.store.read(payments::orphans).await?;
+    let mut settled = 0;
+    for orphan in orphans {
+        let done = match orphan.purpose.as_str() {
+            PendingCheckout::PURPOSE => settle::<PendingCheckout>(state, &orphan).await,
+            PendingChange::PURPOSE => settle::<PendingChange>(state, &orphan).await,
+            PendingCard::PURPOSE => settle::<PendingCard>(state, &orphan).await,
+            PendingInvoice::PURPOSE => settle::<PendingInvoice>(state, &orphan).await,
+            PendingRenewal::PURPOSE => settle::<PendingRenewal>(state, &orphan).await,
+            _ => abandon(state, &orphan).await,
+        };
+        match done {
+            Ok(true) => settled += 1,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(attempt = %orphan.id, error = %e, "an orphaned payment attempt was not settled"),
+        }
+    }
+    if settled > 0 {
+        tracing::info!(settled, "settled orphaned payment attempts with Stripe");
+    }
+    Ok(settled)
+}
+
+/// One attempt: true once it is settled.
+async fn settle<P: PendingCharge>(state: &AppState, orphan: &Orphan) -> Result<bool, AppError> {
+    // The charge is kept before the processor is called: without it, nothing was charged.
+    let Some(pending) = orphan.pending.as_deref().and_then(|json| serde_json::from_str::<P>(json).ok()) else {
+        return abandon(state, orphan).await;
+    };
+    match state.processor.look_up(&pending.charge(), orphan.created_at).await {
+        None => abandon(state, orphan).await,
+        Some(charged) if charged.result == ChargeResult::Unknown => Ok(false),
+        Some(charged) => {
+            tracing::warn!(attempt = %orphan.id, result = ?charged.result, "recording a charge a request left unrecorded");
+            payments::record_result(state, pending, charged, orphan.created_at).await.map(|_| true)
+        }
+    }
+}
+
+/// Nothing was charged: the attempt ends and its account may pay again.
+async fn abandon(state: &AppState, orphan: &Orphan) -> Result<bool, AppError> {
+    let (id, at) = (orphan.id.clone(), orphan.created_at);
+    state.store.write(move |tx| payments::finish(tx, &id, "abandoned", at)).await?;
+    tracing::info!(attempt = %orphan.id, "an orphaned payment attempt charged nothing: abandoned");
+    Ok(true)
+}

@@ -1,0 +1,209 @@
+//! Crash safety in Stripe mode: the server process is killed while a charge is with Stripe
+//! (after Stripe charged, before our record; or before the request reached Stripe), then started
+//! again on the same database. Nothing is charged twice, and what was paid is granted.
+//!
+//! A proxy between the server and localstripe does the killing, at the exact moment: it forwards
+//! the PaymentIntent's creation, and kills the server before the answer can reach it.
+
+mod common;
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use common::{KEY, confirm_body, session_body};
+use headless::localstripe::{LocalStripe, PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A safety net so a broken server fails the test instead of hanging it; not a timing assertion.
+const AT_MOST: Duration = Duration::from_secs(60);
+
+const PASS: u8 = 0;
+/// Kill the server once Stripe has answered the PaymentIntent's creation (it charged).
+const KILL_AFTER_CHARGE: u8 = 1;
+/// Kill the server when it asks Stripe to charge, before the request reaches Stripe.
+const KILL_BEFORE_CHARGE: u8 = 2;
+
+#[derive(Clone)]
+struct Proxy {
+    upstream: String,
+    mode: Arc<AtomicU8>,
+    server: Arc<Mutex<Option<Child>>>,
+}
+
+impl Proxy {
+    fn kill_server(&self) {
+        if let Some(mut child) = self.server.lock().unwrap().take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+}
+
+async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body: Bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    let creates_charge = parts.method == Method::POST && parts.uri.path() == "/v1/payment_intents";
+    let mode = if creates_charge { proxy.mode.swap(PASS, Ordering::SeqCst) } else { PASS };
+    if mode == KILL_BEFORE_CHARGE {
+        proxy.kill_server();
+        return StatusCode::BAD_GATEWAY.into_response();
+    }
+    let url = format!("{}{}", proxy.upstream, parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+    let mut headers = HeaderMap::new();
+    for name in ["authorization", "content-type", "idempotency-key", "stripe-version"] {
+        if let Some(value) = parts.headers.get(name) {
+            headers.insert(name, value.clone());
+        }
+    }
+    let answer = reqwest::Client::new().request(parts.method, url).headers(headers).body(body).send().await.unwrap();
+    let status = answer.status();
+    let bytes = answer.bytes().await.unwrap();
+    if mode == KILL_AFTER_CHARGE {
+        proxy.kill_server();
+        return StatusCode::BAD_GATEWAY.into_response();
+    }
+    (status, bytes).into_response()
+}
+
+async fn start_proxy(upstream: &str) -> (Proxy, String) {
+    let proxy = Proxy {
+        upstream: upstream.to_string(),
+        mode: Arc::new(AtomicU8::new(PASS)),
+        server: Arc::new(Mutex::new(None)),
+    };
+    let router = axum::Router::new().fallback(forward).with_state(proxy.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (proxy, base)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn shell_dist(dir: &Path) -> PathBuf {
+    let dist = dir.join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    for entry in ["checkout", "checkout-stripe", "portal", "portal-stripe"] {
+        std::fs::write(dist.join(format!("{entry}.html")), "<!doctype html><title>shell</title>").unwrap();
+    }
+    dist
+}
+
+/// The server as a process in Stripe mode on `db`, talking to Stripe through `api_base`.
+async fn start_server(db: &Path, dist: &Path, api_base: &str, js_url: &str) -> (Child, String) {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_checkout-server"))
+        .args(["--processor", "stripe", "--port", &port.to_string(), "--stripe-api-base", api_base])
+        .args(["--stripe-js-url", js_url, "--db"])
+        .arg(db)
+        .arg("--dist")
+        .arg(dist)
+        .env("CHECKOUT_SECRET_KEY", KEY)
+        .env("STRIPE_SECRET_KEY", SECRET_KEY)
+        .env("STRIPE_PUBLISHABLE_KEY", PUBLISHABLE_KEY)
+        .env("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + AT_MOST;
+    while reqwest::get(format!("{base}/healthz")).await.is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (child, base)
+}
+
+async fn call(base: &str, method: Method, path: &str, body: Option<Value>) -> Result<(u16, Value), reqwest::Error> {
+    let mut request = reqwest::Client::new().request(method, format!("{base}{path}")).bearer_auth(KEY);
+    if let Some(body) = body {
+        request = request.header("content-type", "application/json").body(body.to_string());
+    }
+    let answer = request.send().await?;
+    let status = answer.status().as_u16();
+    let bytes = answer.bytes().await?;
+    Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+}
+
+async fn post(base: &str, path: &str, body: Value) -> (u16, Value) {
+    call(base, Method::POST, path, Some(body)).await.unwrap()
+}
+
+/// A checkout session for `account` with a 4242 card saved through a SetupIntent: the session
+/// id, the card and today's total.
+async fn ready_to_pay(base: &str, stripe: &LocalStripe, account: &str) -> (String, String, i64) {
+    let (status, session) = post(base, "/v1/checkout/sessions", session_body(account, "pro")).await;
+    assert_eq!(status, 201, "{session}");
+    let id = session["id"].as_str().unwrap().to_string();
+    let (_, setup) = post(base, &format!("/api/checkout/{id}/setup-intent"), json!({})).await;
+    let setup_intent = setup["client_secret"].as_str().unwrap().split("_secret_").next().unwrap().to_string();
+    assert_eq!(stripe.confirm_setup_with_card(&setup_intent, "4242424242424242").await.status(), 200);
+    let (_, card) = post(base, &format!("/api/checkout/{id}/stripe-card"), json!({"setup_intent": setup_intent})).await;
+    let (_, view) = call(base, Method::GET, &format!("/api/checkout/{id}"), None).await.unwrap();
+    let total = view["quote"]["total_due_today"].as_i64().unwrap();
+    (id, card["id"].as_str().unwrap().to_string(), total)
+}
+
+async fn invoices(base: &str, account: &str) -> Vec<Value> {
+    let (_, list) = call(base, Method::GET, &format!("/v1/accounts/{account}/invoices"), None).await.unwrap();
+    list["invoices"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_payment_charges_once_and_grants_what_was_paid() {
+    let stripe = LocalStripe::start();
+    let (proxy, proxy_base) = start_proxy(&stripe.base).await;
+    let dir = std::env::temp_dir().join(format!("kiro-crash-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (db, dist) = (dir.join("billing.sqlite3"), shell_dist(&dir));
+    let js_url = stripe.js_url();
+    let start = || start_server(&db, &dist, &proxy_base, &js_url);
+
+    // Killed after Stripe charged, before the record.
+    let (child, base) = start().await;
+    *proxy.server.lock().unwrap() = Some(child);
+    let (session, card, total) = ready_to_pay(&base, &stripe, "acct-crash-charged").await;
+    proxy.mode.store(KILL_AFTER_CHARGE, Ordering::SeqCst);
+    let confirm = format!("/api/checkout/{session}/confirm");
+    let lost = call(&base, Method::POST, &confirm, Some(confirm_body(&card, "k1", total))).await;
+    assert!(lost.is_err(), "the server was killed mid-payment: {lost:?}");
+    assert_eq!(stripe.succeeded_payments().await, [total], "Stripe charged");
+
+    // Started again: the charge is found with Stripe and granted, once.
+    let (child, base) = start().await;
+    *proxy.server.lock().unwrap() = Some(child);
+    let deadline = Instant::now() + AT_MOST;
+    while invoices(&base, "acct-crash-charged").await.is_empty() {
+        assert!(Instant::now() < deadline, "what was paid was never granted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, retried) = post(&base, &confirm, confirm_body(&card, "k1", total)).await;
+    assert_eq!(retried["status"], "succeeded", "the page's retry gets the payment's outcome: {retried}");
+    let (status, again) = post(&base, &confirm, confirm_body(&card, "k2", total)).await;
+    assert_eq!(status, 409, "a new key does not pay twice: {again}");
+    assert_eq!(invoices(&base, "acct-crash-charged").await.len(), 1);
+    assert_eq!(stripe.succeeded_payments().await, [total], "charged once");
+
+    // Killed before the request reached Stripe: nothing charged, the account may pay again.
+    let (session, card, total) = ready_to_pay(&base, &stripe, "acct-crash-uncharged").await;
+    proxy.mode.store(KILL_BEFORE_CHARGE, Ordering::SeqCst);
+    let confirm = format!("/api/checkout/{session}/confirm");
+    assert!(call(&base, Method::POST, &confirm, Some(confirm_body(&card, "k1", total))).await.is_err());
+    let (child, base) = start().await;
+    *proxy.server.lock().unwrap() = Some(child);
+    let (_, paid) = post(&base, &confirm, confirm_body(&card, "k2", total)).await;
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    assert_eq!(stripe.succeeded_payments().await, [total, total], "one charge for each account");
+    assert_eq!(invoices(&base, "acct-crash-uncharged").await.len(), 1);
+    proxy.kill_server();
+    let _ = std::fs::remove_dir_all(&dir);
+}
