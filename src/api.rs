@@ -126,16 +126,37 @@ pub async fn tokenize_card(session_id: &str, card: &TokenizeCard) -> Result<Card
     post(&checkout_path(session_id, "/card"), card).await
 }
 
-/// Stripe mode: a SetupIntent for Stripe.js to save the card with.
+/// Where a page asks for SetupIntents and sends the card one saved (Stripe mode).
 #[cfg(feature = "stripe")]
-pub async fn stripe_setup_intent(session_id: &str) -> Result<StripeSetup, ApiError> {
-    post(&checkout_path(session_id, "/setup-intent"), &serde_json::json!({})).await
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StripeArea {
+    Checkout,
+    Portal,
 }
 
-/// Stripe mode: the card the SetupIntent saved, to pay with.
 #[cfg(feature = "stripe")]
-pub async fn stripe_card(session_id: &str, setup_intent: &str) -> Result<CardSummary, ApiError> {
-    post(&checkout_path(session_id, "/stripe-card"), &SavedStripeCard { setup_intent: setup_intent.into() }).await
+fn stripe_path(area: StripeArea, session_id: &str, rest: &str) -> String {
+    match area {
+        StripeArea::Checkout => checkout_path(session_id, rest),
+        StripeArea::Portal => portal_path(session_id, rest),
+    }
+}
+
+/// Stripe mode: a SetupIntent for Stripe.js to save the card with.
+#[cfg(feature = "stripe")]
+pub async fn stripe_setup_intent(area: StripeArea, session_id: &str) -> Result<StripeSetup, ApiError> {
+    post(&stripe_path(area, session_id, "/setup-intent"), &serde_json::json!({})).await
+}
+
+/// Stripe mode: the card the SetupIntent saved: the card to pay with (checkout), or the outcome
+/// of making it the account's card (portal).
+#[cfg(feature = "stripe")]
+pub async fn stripe_card<T: serde::de::DeserializeOwned>(
+    area: StripeArea,
+    session_id: &str,
+    setup_intent: &str,
+) -> Result<T, ApiError> {
+    post(&stripe_path(area, session_id, "/stripe-card"), &SavedStripeCard { setup_intent: setup_intent.into() }).await
 }
 
 pub async fn confirm_checkout(session_id: &str, request: &ConfirmCheckout) -> Result<PaymentOutcome, ApiError> {

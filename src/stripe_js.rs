@@ -55,12 +55,19 @@ fn error_message(answer: &JsValue) -> Option<String> {
 }
 
 impl StripeJs {
-    /// Loads Stripe.js from `js_url` and mounts a card Element in `container`.
-    pub async fn mount(js_url: &str, publishable_key: &str, container: &web_sys::Element) -> Result<StripeJs, String> {
+    /// Loads Stripe.js from `js_url`, without an Element (for 3-D Secure only).
+    pub async fn load(js_url: &str, publishable_key: &str) -> Result<StripeJs, String> {
         load_script(js_url).await?;
         let window: JsValue = web_sys::window().ok_or("no window")?.into();
+        let stripe = call(&window, "Stripe", &[JsValue::from_str(publishable_key)])
+            .map_err(|_| "Stripe.js could not start".to_string())?;
+        Ok(StripeJs { stripe, card: JsValue::UNDEFINED })
+    }
+
+    /// Loads Stripe.js from `js_url` and mounts a card Element in `container`.
+    pub async fn mount(js_url: &str, publishable_key: &str, container: &web_sys::Element) -> Result<StripeJs, String> {
+        let StripeJs { stripe, .. } = StripeJs::load(js_url, publishable_key).await?;
         let broken = |_| "Stripe.js could not start".to_string();
-        let stripe = call(&window, "Stripe", &[JsValue::from_str(publishable_key)]).map_err(broken)?;
         let elements = call(&stripe, "elements", &[]).map_err(broken)?;
         // Our own postal code field is used: the Element asks only for the card.
         let options = object(&[("hidePostalCode", JsValue::TRUE)]);

@@ -2,9 +2,9 @@
 //! card with it (a SetupIntent from our server, confirmed by Stripe.js, then the saved card from
 //! our server). The card number never reaches our page's code or our server.
 
-use crate::api::{self, ApiError};
+use crate::api::{self, ApiError, StripeArea};
 use crate::stripe_js::{BillingDetailsJs, StripeJs};
-use billing::wire::{BillingDetails, CardSummary, StripeElements};
+use billing::wire::{BillingDetails, StripeElements};
 use leptos::html;
 use leptos::prelude::*;
 
@@ -49,29 +49,47 @@ pub fn StripeCardElement(elements: StripeElements, handle: StripeHandle, changes
     }
 }
 
-/// Saves the card in the Element for this checkout; the answer is the card to pay with.
-pub async fn save_card(
+/// The cardholder's details Stripe keeps with a card.
+pub struct Holder<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+    pub billing: &'a BillingDetails,
+}
+
+/// Saves the card in the Element for this session (a SetupIntent from our server, confirmed by
+/// Stripe.js, then sent back to our server); our server's answer: the card to pay with
+/// (checkout), or the outcome of making it the account's card (portal).
+pub async fn save_card<T: serde::de::DeserializeOwned>(
+    area: StripeArea,
     session_id: &str,
     handle: StripeHandle,
-    name: &str,
-    email: &str,
-    billing: &BillingDetails,
-) -> Result<CardSummary, SaveError> {
+    holder: Holder<'_>,
+) -> Result<T, SaveError> {
     let Some(stripe) = handle.get_value() else {
         return Err(SaveError::Refused("The card form is still loading. Try again in a moment.".into()));
     };
-    let setup = api::stripe_setup_intent(session_id).await.map_err(SaveError::Api)?;
-    let details =
-        BillingDetailsJs { name, email, country: &billing.country, postal_code: billing.postal_code.as_deref() };
+    let setup = api::stripe_setup_intent(area, session_id).await.map_err(SaveError::Api)?;
+    let billing = holder.billing;
+    let details = BillingDetailsJs {
+        name: holder.name,
+        email: holder.email,
+        country: &billing.country,
+        postal_code: billing.postal_code.as_deref(),
+    };
     let setup_intent = stripe.confirm_card_setup(&setup.client_secret, details).await.map_err(SaveError::Refused)?;
-    api::stripe_card(session_id, &setup_intent).await.map_err(SaveError::Api)
+    api::stripe_card(area, session_id, &setup_intent).await.map_err(SaveError::Api)
 }
 
-/// Runs the bank's check for a payment with Stripe.js; true when the user completed it (the
-/// server asks Stripe either way).
-pub async fn authenticate(handle: StripeHandle, client_secret: &str) -> bool {
-    match handle.get_value() {
-        Some(stripe) => stripe.confirm_card_payment(client_secret).await.is_ok(),
-        None => false,
-    }
+/// Runs the bank's check for a payment with Stripe.js (the Element's, or one loaded for it);
+/// true when the user completed it (the server asks Stripe either way).
+pub async fn authenticate(mounted: Option<StripeJs>, elements: Option<&StripeElements>, client_secret: &str) -> bool {
+    let stripe = match (mounted, elements) {
+        (Some(stripe), _) => stripe,
+        (None, Some(elements)) => match StripeJs::load(&elements.js_url, &elements.publishable_key).await {
+            Ok(stripe) => stripe,
+            Err(_) => return false,
+        },
+        (None, None) => return false,
+    };
+    stripe.confirm_card_payment(client_secret).await.is_ok()
 }

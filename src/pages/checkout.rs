@@ -1,6 +1,8 @@
 //! The hosted checkout: plan confirmation, email, payment method, card details, Subscribe, then
 //! the success page with Get started. Every state of the session has its own page.
 
+#[cfg(feature = "stripe")]
+use crate::api::StripeArea;
 use crate::api::{self, ApiError};
 use crate::app::AppRoot;
 use crate::browser;
@@ -13,7 +15,7 @@ use crate::components::field::{InputHints, TextField};
 use crate::components::frame::{PageFrame, PageHeading};
 use crate::components::status::{ExpiredSessionPage, StatusPage, UnknownSessionPage, UnreachablePage};
 #[cfg(feature = "stripe")]
-use crate::components::stripe_card::{self, SaveError, StripeCardElement, StripeHandle};
+use crate::components::stripe_card::{self, Holder, SaveError, StripeCardElement, StripeHandle};
 
 /// The test-mode bundle has no Stripe.js (Stripe mode's is checkout-stripe.html).
 #[cfg(not(feature = "stripe"))]
@@ -206,7 +208,9 @@ async fn card_to_pay_with(
             let card = match cached {
                 Some((_, _, card)) => card,
                 None => {
-                    let saved = stripe_card::save_card(session_id, stripe, &holder.name, email, &holder.billing).await;
+                    let payer = Holder { name: &holder.name, email, billing: &holder.billing };
+                    let saved: Result<CardSummary, _> =
+                        stripe_card::save_card(StripeArea::Checkout, session_id, stripe, payer).await;
                     let card = saved.map_err(|e| match e {
                         SaveError::Refused(message) => PayResult::CardRefused(message),
                         SaveError::Api(error) => result_of_error(error),
@@ -254,7 +258,7 @@ async fn run_step(
     let outcome = match outcome {
         // Stripe mode: Stripe.js runs the bank's check; the server then asks Stripe how it went.
         Ok(PaymentOutcome::RequiresAction { challenge_id, client_secret: Some(secret) }) => {
-            let completed = stripe_card::authenticate(stripe, &secret).await;
+            let completed = stripe_card::authenticate(stripe.get_value(), None, &secret).await;
             let choice = if completed { ChallengeOutcome::Complete } else { ChallengeOutcome::Fail };
             api::answer_challenge(&session_id, &ChallengeAnswer { challenge_id, outcome: choice }).await
         }

@@ -70,7 +70,9 @@ pub fn dist_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist"));
     assert!(
-        ["checkout.html", "checkout-stripe.html", "portal.html"].iter().all(|f| dir.join(f).exists()),
+        ["checkout.html", "checkout-stripe.html", "portal.html", "portal-stripe.html"]
+            .iter()
+            .all(|f| dir.join(f).exists()),
         "no built app in {}: run `cargo xtask test`, which builds it first",
         dir.display()
     );
@@ -210,6 +212,37 @@ impl TestServer {
         };
         let mut outcome = post(format!("{}/api/checkout/{session}/confirm", self.base), confirm).await;
         if outcome["status"] == "requires_action" {
+            let answer = json!({"challenge_id": outcome["challenge_id"], "outcome": "complete"});
+            outcome = post(format!("{}/api/checkout/{session}/challenge", self.base), answer).await;
+        }
+        assert_eq!(outcome["status"], "succeeded", "{outcome}");
+    }
+
+    /// Stripe mode: pays a checkout for `account` as the page would, the card saved to
+    /// (local)stripe with a SetupIntent first.
+    pub async fn subscribe_with_stripe(&self, stripe: &headless::localstripe::LocalStripe, account: &str, card: &str) {
+        let url = self.checkout_session(account, "pro").await;
+        let session = url.rsplit('/').next().unwrap().to_string();
+        let post = |path: String, body: Value| {
+            let http = self.http.clone();
+            async move { http.post(path).json(&body).send().await.unwrap().json::<Value>().await.unwrap() }
+        };
+        let setup = post(format!("{}/api/checkout/{session}/setup-intent", self.base), json!({})).await;
+        let setup_intent = setup["client_secret"].as_str().unwrap().split("_secret_").next().unwrap().to_string();
+        assert_eq!(stripe.confirm_setup_with_card(&setup_intent, card).await.status(), 200);
+        if card == "4000002760003184" {
+            stripe.reconfirm_setup(&setup_intent).await;
+        }
+        let saved = json!({"setup_intent": setup_intent});
+        let card = post(format!("{}/api/checkout/{session}/stripe-card", self.base), saved).await;
+        let view: Value =
+            self.http.get(format!("{}/api/checkout/{session}", self.base)).send().await.unwrap().json().await.unwrap();
+        let confirm = json!({"email": "dev@example.com", "payment_method": card["id"], "billing": {"country": "US", "postal_code": "94107"},
+                             "expected_total": view["quote"]["total_due_today"], "idempotency_key": "setup"});
+        let mut outcome = post(format!("{}/api/checkout/{session}/confirm", self.base), confirm).await;
+        if let Some(secret) = outcome["client_secret"].as_str() {
+            // The bank's check in Stripe.js's dialog, completed.
+            stripe.authenticate(secret, true).await;
             let answer = json!({"challenge_id": outcome["challenge_id"], "outcome": "complete"});
             outcome = post(format!("{}/api/checkout/{session}/challenge", self.base), answer).await;
         }

@@ -9,7 +9,7 @@ const ENTER: &str = "\u{E007}";
 const SPACE: &str = "\u{E00D}";
 
 /// Opens the portal, chooses `plan_name` and continues to the confirm page.
-async fn choose(browser: &Browser, portal: &str, plan_name: &str) {
+pub(super) async fn choose(browser: &Browser, portal: &str, plan_name: &str) {
     browser.goto(portal).await;
     browser.wait_for_heading("Your subscription").await;
     browser.link("Update subscription").await.click().await.unwrap();

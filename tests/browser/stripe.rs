@@ -1,6 +1,6 @@
-//! The checkout in Stripe mode, against localstripe (its Stripe.js renders plain inputs named by
-//! their placeholders, and a modal for 3-D Secure): the card goes to Stripe's Element, never to
-//! our fields or our server.
+//! The checkout and the portal in Stripe mode, against localstripe (its Stripe.js renders plain
+//! inputs named by their placeholders, and a modal for 3-D Secure): the card goes to Stripe's
+//! Element, never to our fields or our server.
 
 use super::harness::{Browser, TestServer};
 use headless::localstripe::LocalStripe;
@@ -80,5 +80,78 @@ async fn three_d_secure_runs_in_stripe_js_and_can_fail_then_complete() {
     browser.click_button("Complete authentication").await;
     browser.wait_for_heading("You're subscribed to Kiro Pro").await;
     assert_eq!(server.invoices("acct-stripe-3184").await.len(), 1);
+    browser.close().await;
+}
+
+/// No request the pages made to our server carried card data.
+fn assert_no_card_data(server: &TestServer, numbers: &[&str]) {
+    let received = server.faults.received.lock().unwrap().clone();
+    for request in &received {
+        let leaked = numbers.iter().any(|n| request.contains(n)) || request.contains("\"cvc\"");
+        assert!(!leaked, "card data reached us: {request}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_upgrade_on_a_3_d_secure_card_runs_the_check_in_stripe_js() {
+    let stripe = LocalStripe::start();
+    let server = TestServer::start_stripe(&stripe).await;
+    server.subscribe_with_stripe(&stripe, "acct-stripe-up", "4000002760003184").await;
+    let portal = server.portal_session("acct-stripe-up").await;
+    let browser = Browser::open().await;
+    super::portal::choose(&browser, &portal, "Kiro Pro+").await;
+    browser.click_button("Confirm").await;
+    // Stripe.js's own modal, not our test-mode dialog.
+    browser.click_button("Fail authentication").await;
+    browser.wait_for_text("Your bank couldn't verify this payment.").await;
+    assert_eq!(server.subscription("acct-stripe-up").await["plan"], "pro");
+    browser.click_button("Confirm").await;
+    browser.click_button("Complete authentication").await;
+    browser.wait_for_heading("You're now on Kiro Pro+").await;
+    assert!(browser.text().await.contains("Visa ending in 3184"));
+    assert_eq!(server.invoices("acct-stripe-up").await.len(), 2);
+    assert_eq!(stripe.succeeded_payments().await.len(), 2, "charged once for each");
+    browser.close().await;
+}
+
+/// 0341 saves in Stripe's Element but its renewal fails: past due, as in test mode; a new card in
+/// the Element pays the open invoice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_renewal_is_cleared_with_a_new_card_in_stripes_element() {
+    let stripe = LocalStripe::start();
+    let server = TestServer::start_stripe(&stripe).await;
+    server.subscribe_with_stripe(&stripe, "acct-stripe-late", "4242424242424242").await;
+    let browser = Browser::open().await;
+    let save_card = |number: &'static str| {
+        let browser = &browser;
+        async move {
+            browser.link("Update payment method").await.click().await.unwrap();
+            browser.wait_for_heading("Update payment method").await;
+            assert!(
+                browser.client.find(fantoccini::Locator::Id("card-number")).await.is_err(),
+                "no card fields of ours"
+            );
+            fill_element(browser, number).await;
+            browser.fill("Name on card", "Ada Lovelace").await;
+            browser.fill("ZIP code", "10001").await;
+            browser.screenshot("stripe-portal-card").await;
+            browser.click_button("Save card").await;
+            browser.wait_for_heading("Your card is updated").await;
+        }
+    };
+    browser.goto(&server.portal_session("acct-stripe-late").await).await;
+    browser.wait_for_heading("Your subscription").await;
+    save_card("4000000000000341").await;
+    assert!(browser.text().await.contains("Visa ending in 0341 will be charged from now on."));
+
+    server.set_clock("2026-12-01T00:00:00Z").await;
+    assert_eq!(server.subscription("acct-stripe-late").await["status"], "past_due");
+    browser.goto(&server.portal_session("acct-stripe-late").await).await;
+    browser.wait_for_text("Your payment failed.").await;
+    save_card("4242424242424242").await;
+    assert!(browser.text().await.contains("We also paid your open invoice of $20.00"));
+    assert_eq!(server.subscription("acct-stripe-late").await["status"], "active");
+    assert!(server.invoices("acct-stripe-late").await.iter().all(|(_, status)| status == "paid"));
+    assert_no_card_data(&server, &["4242424242424242", "4000000000000341"]);
     browser.close().await;
 }

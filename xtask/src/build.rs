@@ -9,9 +9,10 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-/// The HTML entries, one bundle each: `checkout.html` serves `/checkout/*` (`checkout-stripe.html`
-/// in Stripe mode: the same app with Stripe.js's card Element), `portal.html` the rest.
-pub const ENTRIES: [&str; 3] = ["checkout", "checkout-stripe", "portal"];
+/// The HTML entries, one bundle each: `checkout.html` serves `/checkout/*`, `portal.html` the rest;
+/// in Stripe mode `checkout-stripe.html` and `portal-stripe.html` (the same apps with Stripe.js's
+/// card Element and 3-D Secure).
+pub const ENTRIES: [&str; 4] = ["checkout", "checkout-stripe", "portal", "portal-stripe"];
 
 pub fn app() -> Result<(), String> {
     let dist = Path::new("dist");

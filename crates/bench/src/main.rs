@@ -160,7 +160,7 @@ impl Sizes {
             )
         };
         let mut rows = Vec::new();
-        for entry in ["checkout", "checkout-stripe", "portal"] {
+        for entry in ["checkout", "checkout-stripe", "portal", "portal-stripe"] {
             let html_path = dist.join(format!("{entry}.html"));
             let html = std::fs::read_to_string(&html_path).unwrap_or_default();
             rows.push(row(format!("{entry}.html"), html_path, "html"));

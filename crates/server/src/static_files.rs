@@ -1,6 +1,6 @@
 //! Serving the built app: hashed assets cached forever, the HTML entries (`checkout.html` for
-//! `/checkout/*`, `checkout-stripe.html` instead in Stripe mode, `portal.html` for every other page
-//! address) never cached, precompressed
+//! `/checkout/*` and `portal.html` for every other page address, or `checkout-stripe.html` and
+//! `portal-stripe.html` in Stripe mode) never cached, precompressed
 //! `.br`/`.gz` files when the build wrote them, and a CSP that admits exactly the inline scripts
 //! the entries carry, by hash. A checkout that can be paid gets its frame and order summary in the
 //! first HTML, rendered from the same views the app mounts.
@@ -33,6 +33,8 @@ struct Entries {
     /// Stripe mode's checkout (Stripe.js's card Element in place of our card fields).
     checkout_stripe: String,
     portal: String,
+    /// Stripe mode's portal (Stripe's Element for a new card, Stripe.js for 3-D Secure).
+    portal_stripe: String,
 }
 
 impl Site {
@@ -50,12 +52,11 @@ impl Site {
             checkout: read("checkout.html")?,
             checkout_stripe: read("checkout-stripe.html")?,
             portal: read("portal.html")?,
+            portal_stripe: read("portal-stripe.html")?,
         };
-        let mut inline_script_hashes: Vec<String> = [&entries.checkout, &entries.checkout_stripe, &entries.portal]
-            .iter()
-            .flat_map(|html| inline_scripts(html))
-            .map(sha256_source)
-            .collect();
+        let all = [&entries.checkout, &entries.checkout_stripe, &entries.portal, &entries.portal_stripe];
+        let mut inline_script_hashes: Vec<String> =
+            all.iter().flat_map(|html| inline_scripts(html)).map(sha256_source).collect();
         inline_script_hashes.sort();
         inline_script_hashes.dedup();
         Ok(Site { dist: Some(dist.to_path_buf()), entries: Some(entries), inline_script_hashes })
@@ -164,10 +165,12 @@ async fn page(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
         )
             .into_response();
     };
+    let stripe_mode = state.config.stripe.is_some();
     if !uri.path().starts_with("/checkout/") {
-        return Html(entries.portal.clone()).into_response();
+        let portal = if stripe_mode { &entries.portal_stripe } else { &entries.portal };
+        return Html(portal.clone()).into_response();
     }
-    let checkout = if state.config.stripe.is_some() { &entries.checkout_stripe } else { &entries.checkout };
+    let checkout = if stripe_mode { &entries.checkout_stripe } else { &entries.checkout };
     let first_paint = match views::checkout_session_id(uri.path()) {
         Some(id) => checkout_first_paint(&state, id).await,
         None => None,

@@ -92,7 +92,7 @@ fn free_port() -> u16 {
 fn built_app_dir() -> std::path::PathBuf {
     let dist = std::env::temp_dir().join(format!("kiro-socket-dist-{}", std::process::id()));
     std::fs::create_dir_all(&dist).unwrap();
-    for entry in ["checkout", "checkout-stripe", "portal"] {
+    for entry in ["checkout", "checkout-stripe", "portal", "portal-stripe"] {
         std::fs::write(dist.join(format!("{entry}.html")), "<!doctype html><title>shell</title>").unwrap();
     }
     dist

@@ -139,7 +139,7 @@ async fn three_d_secure_is_checked_with_stripe_not_taken_from_the_page() {
 /// Stripe mode serves the checkout bundle with Stripe's Element, and a CSP that admits exactly
 /// Stripe.js's and the API's origins besides our own.
 #[tokio::test]
-async fn stripe_mode_serves_its_own_checkout_bundle_and_admits_only_stripes_origins() {
+async fn stripe_mode_serves_its_own_bundles_and_admits_only_stripes_origins() {
     let stripe = LocalStripe::start();
     let dist = fake_dist("stripe-mode");
     let app = TestApp::configured(Store::in_memory().unwrap(), |cfg| {
@@ -158,7 +158,7 @@ async fn stripe_mode_serves_its_own_checkout_bundle_and_admits_only_stripes_orig
     }
     assert!(!csp.contains("unsafe-inline") && !csp.contains("https:"), "{csp}");
     let portal = app.get("/portal/ps_x", None).await;
-    assert!(portal.body.as_str().unwrap().contains("portal shell"));
+    assert!(portal.body.as_str().unwrap().contains("portal-stripe shell"), "{:?}", portal.body);
     std::fs::remove_dir_all(&dist).unwrap();
 }
 

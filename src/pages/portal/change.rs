@@ -17,7 +17,7 @@ use billing::plans::format_credits;
 use billing::proration::{ChangeKind, Quote};
 use billing::wire::{
     CardSummary, ChallengeAnswer, ChallengeId, ChallengeOutcome, ChangeOutcome, ChangeReceipt, ConfirmChange,
-    ErrorCode, PlanSummary, PortalView,
+    ErrorCode, PlanSummary, PortalView, StripeElements,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::use_params;
@@ -85,11 +85,13 @@ enum ChangeResult {
     Failed(ApiError),
 }
 
+#[cfg_attr(not(feature = "stripe"), allow(unused_variables))]
 async fn run_change(
     session_id: String,
     plan: PlanId,
     step: ChangeStep,
     last: StoredValue<Option<ConfirmChange>>,
+    stripe: Option<StripeElements>,
 ) -> ChangeResult {
     let outcome = match step {
         ChangeStep::Confirm(mut request) => {
@@ -107,9 +109,19 @@ async fn run_change(
             api::answer_portal_challenge(&session_id, &ChallengeAnswer { challenge_id, outcome }).await
         }
     };
+    #[cfg(feature = "stripe")]
+    let outcome = match outcome {
+        // Stripe mode: Stripe.js runs the bank's check; the server then asks Stripe how it went.
+        Ok(ChangeOutcome::RequiresAction { challenge_id, client_secret: Some(secret) }) => {
+            let completed = crate::components::stripe_card::authenticate(None, stripe.as_ref(), &secret).await;
+            let outcome = if completed { ChallengeOutcome::Complete } else { ChallengeOutcome::Fail };
+            api::answer_portal_challenge(&session_id, &ChallengeAnswer { challenge_id, outcome }).await
+        }
+        other => other,
+    };
     match outcome {
         Ok(ChangeOutcome::Succeeded { change }) => ChangeResult::Done(Box::new(change)),
-        Ok(ChangeOutcome::RequiresAction { challenge_id }) => ChangeResult::NeedsAuthentication { challenge_id },
+        Ok(ChangeOutcome::RequiresAction { challenge_id, .. }) => ChangeResult::NeedsAuthentication { challenge_id },
         Ok(ChangeOutcome::Declined { decline }) => {
             last.set_value(None);
             ChangeResult::Declined(decline.message)
@@ -132,10 +144,11 @@ fn ChangeFlow(portal: PortalView, quote: Quote) -> impl IntoView {
     let context = use_portal();
     let last = StoredValue::new(None::<ConfirmChange>);
     let plan = quote.to_plan;
+    let stripe = portal.stripe.clone();
     let change = Action::new_local(move |step: &ChangeStep| {
-        let step = step.clone();
+        let (step, stripe) = (step.clone(), stripe.clone());
         async move {
-            let result = run_change(context.session_id(), plan, step, last).await;
+            let result = run_change(context.session_id(), plan, step, last, stripe).await;
             if matches!(result, ChangeResult::Done(_)) {
                 context.reload();
             }

@@ -1,17 +1,21 @@
 //! Update payment method: the checkout's card form (the same component), its errors and 3-D
 //! Secure; the new card is charged from then on, and pays a past-due invoice if there is one.
+//! In Stripe mode the card number fields are Stripe's Element, and Stripe.js saves the card.
 
 use super::past_due::PastDueBanner;
 use super::use_portal;
 use crate::api::{self, ApiError};
 use crate::browser;
 use crate::components::alert::{AlertText, BusyButton, ErrorAlert};
-use crate::components::card_form::{CardForm, CardFormState, CheckedCard, check_card};
+#[cfg(feature = "stripe")]
+use crate::components::card_form::CheckedHolder;
+use crate::components::card_form::{CardErrors, CardForm, CardFormState, CheckedCard, check_card};
 use crate::components::challenge_dialog::PendingChallenge;
 use crate::components::frame::{PageFrame, PageHeading};
 use billing::Money;
 use billing::wire::{
-    CardSummary, ChallengeAnswer, ChallengeId, ChallengeOutcome, PaymentMethodOutcome, PortalView, UpdatePaymentMethod,
+    CardSummary, ChallengeAnswer, ChallengeId, ChallengeOutcome, PaymentMethodOutcome, PortalView, StripeElements,
+    UpdatePaymentMethod,
 };
 use leptos::prelude::*;
 
@@ -25,7 +29,35 @@ pub fn PaymentMethodPage() -> impl IntoView {
 #[derive(Clone, Debug, PartialEq)]
 enum CardStep {
     Save(CheckedCard),
-    Authenticate { challenge_id: ChallengeId, choice: ChallengeOutcome },
+    /// Stripe mode: the card in Stripe's Element, with our fields.
+    #[cfg(feature = "stripe")]
+    SaveWithStripe(CheckedHolder),
+    Authenticate {
+        challenge_id: ChallengeId,
+        choice: ChallengeOutcome,
+    },
+}
+
+/// Stripe mode: Stripe.js and its card Element, once mounted.
+#[cfg(feature = "stripe")]
+type StripeHandle = crate::components::stripe_card::StripeHandle;
+/// The test-mode bundle has no Stripe.js (Stripe mode's is portal-stripe.html).
+#[cfg(not(feature = "stripe"))]
+type StripeHandle = ();
+
+#[cfg(feature = "stripe")]
+async fn save_with_stripe(
+    session_id: &str,
+    stripe: StripeHandle,
+    holder: CheckedHolder,
+    email: &str,
+) -> Result<PaymentMethodOutcome, CardResult> {
+    use crate::components::stripe_card::{Holder, SaveError, save_card};
+    let holder = Holder { name: &holder.name, email, billing: &holder.billing };
+    save_card(api::StripeArea::Portal, session_id, stripe, holder).await.map_err(|e| match e {
+        SaveError::Refused(message) => CardResult::Declined(message),
+        SaveError::Api(error) => CardResult::Failed(error),
+    })
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -36,12 +68,18 @@ enum CardResult {
     Failed(ApiError),
 }
 
-async fn run_card_step(session_id: String, step: CardStep) -> CardResult {
+#[cfg_attr(not(feature = "stripe"), allow(unused_variables))]
+async fn run_card_step(session_id: String, step: CardStep, stripe: StripeHandle, email: String) -> CardResult {
     let outcome = match step {
         CardStep::Save(checked) => {
             let request = UpdatePaymentMethod { card: checked.card, billing: checked.billing };
             api::update_payment_method(&session_id, &request).await
         }
+        #[cfg(feature = "stripe")]
+        CardStep::SaveWithStripe(holder) => match save_with_stripe(&session_id, stripe, holder, &email).await {
+            Ok(outcome) => Ok(outcome),
+            Err(result) => return result,
+        },
         CardStep::Authenticate { challenge_id, choice } => {
             let outcome = choice;
             api::answer_card_challenge(&session_id, &ChallengeAnswer { challenge_id, outcome }).await
@@ -59,10 +97,15 @@ async fn run_card_step(session_id: String, step: CardStep) -> CardResult {
 #[component]
 fn UpdateCard(portal: PortalView) -> impl IntoView {
     let context = use_portal();
+    #[cfg(feature = "stripe")]
+    let stripe: StripeHandle = StoredValue::new_local(None);
+    #[cfg(not(feature = "stripe"))]
+    let stripe: StripeHandle = ();
+    let email = portal.email.clone().unwrap_or_default();
     let save = Action::new_local(move |step: &CardStep| {
-        let step = step.clone();
+        let (step, email) = (step.clone(), email.clone());
         async move {
-            let result = run_card_step(context.session_id(), step).await;
+            let result = run_card_step(context.session_id(), step, stripe, email).await;
             if matches!(result, CardResult::Saved { .. }) {
                 context.reload();
             }
@@ -82,6 +125,7 @@ fn UpdateCard(portal: PortalView) -> impl IntoView {
         save.dispatch(CardStep::Authenticate { challenge_id, choice });
     });
     let current = portal.payment_method.clone();
+    let elements = portal.stripe.clone();
     view! {
         <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode return_url=portal.return_url.clone()>
             <div class="portal">
@@ -91,7 +135,7 @@ fn UpdateCard(portal: PortalView) -> impl IntoView {
                         view! {
                             <PageHeading text="Update payment method" />
                             <PastDueBanner />
-                            <NewCardForm current=current.clone() save=save />
+                            <NewCardForm current=current.clone() save=save stripe=stripe elements=elements.clone() />
                         }
                             .into_any()
                     }
@@ -102,12 +146,40 @@ fn UpdateCard(portal: PortalView) -> impl IntoView {
     }
 }
 
+/// The check of a new card's fields, and what stands in for our card number fields: Stripe's
+/// Element in Stripe mode, nothing in test mode.
+#[cfg_attr(not(feature = "stripe"), allow(unused_variables))]
+fn new_card(
+    card: CardFormState,
+    stripe: StripeHandle,
+    elements: Option<StripeElements>,
+) -> (Memo<Result<CardStep, Box<CardErrors>>>, Option<ViewFn>) {
+    #[cfg(feature = "stripe")]
+    if let Some(elements) = elements {
+        use crate::components::card_form::check_holder;
+        use crate::components::stripe_card::StripeCardElement;
+        let check = Memo::new(move |_| check_holder(&card.inputs()).map(CardStep::SaveWithStripe));
+        // Every save is a new SetupIntent: the Element's changes need no counting here.
+        let changes = RwSignal::new(0u32);
+        let element = ViewFn::from(move || {
+            view! { <StripeCardElement elements=elements.clone() handle=stripe changes=changes /> }.into_any()
+        });
+        return (check, Some(element));
+    }
+    let today = browser::current_year_month();
+    (Memo::new(move |_| check_card(&card.inputs(), today).map(CardStep::Save)), None)
+}
+
 /// The card form, its errors and Save.
 #[component]
-fn NewCardForm(current: Option<CardSummary>, save: Action<CardStep, CardResult>) -> impl IntoView {
+fn NewCardForm(
+    current: Option<CardSummary>,
+    save: Action<CardStep, CardResult>,
+    stripe: StripeHandle,
+    elements: Option<StripeElements>,
+) -> impl IntoView {
     let card = CardFormState::new();
-    let today = browser::current_year_month();
-    let check = Memo::new(move |_| check_card(&card.inputs(), today));
+    let (check, card_element) = new_card(card, stripe, elements);
     let errors = Signal::derive(move || check.get().err().map(|e| *e).unwrap_or_default());
     let pending = save.pending();
     let result = save.value();
@@ -123,13 +195,13 @@ fn NewCardForm(current: Option<CardSummary>, save: Action<CardStep, CardResult>)
             on:submit=move |ev| {
                 ev.prevent_default();
                 card.show_all.set(true);
-                if let (Ok(checked), false) = (check.get_untracked(), pending.get_untracked()) {
-                    save.dispatch(CardStep::Save(checked));
+                if let (Ok(step), false) = (check.get_untracked(), pending.get_untracked()) {
+                    save.dispatch(step);
                 }
             }
         >
             <p class="muted">{current.map(|c| format!("Now charged: {}.", c.label()))}</p>
-            <CardForm state=card errors=errors disabled=pending />
+            <CardForm state=card errors=errors disabled=pending card_element=card_element />
             <ErrorAlert text=alert />
             <div class="actions">
                 <BusyButton

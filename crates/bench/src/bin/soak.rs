@@ -83,7 +83,7 @@ fn start_server(binary: &Path) -> Server {
     let db = std::env::temp_dir().join(format!("kiro-soak-{}.sqlite3", std::process::id()));
     let dist = std::env::temp_dir().join("kiro-soak-dist");
     std::fs::create_dir_all(&dist).unwrap();
-    for entry in ["checkout", "checkout-stripe", "portal"] {
+    for entry in ["checkout", "checkout-stripe", "portal", "portal-stripe"] {
         std::fs::write(dist.join(format!("{entry}.html")), "<!doctype html><title>soak</title>").unwrap();
     }
     let child = Command::new(binary)
