@@ -65,17 +65,7 @@ impl LocalStripe {
             ("card[exp_year]", "2034"),
             ("card[cvc]", "123"),
         ];
-        let pm = http
-            .post(format!("{}/v1/payment_methods", self.base))
-            .basic_auth(SECRET_KEY, Some(""))
-            .form(&card)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        let pm: serde_json::Value = serde_json::from_slice(&pm).unwrap();
+        let pm = json_of(http.post(format!("{}/v1/payment_methods", self.base)).form(&card)).await;
         pm["id"].as_str().unwrap().to_string()
     }
 }
@@ -130,16 +120,13 @@ impl LocalStripe {
     }
 
     async fn list(&self, path: &str) -> Vec<serde_json::Value> {
-        let answer = reqwest::Client::new()
-            .get(format!("{}{path}", self.base))
-            .basic_auth(SECRET_KEY, Some(""))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        let list: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+        let list = json_of(reqwest::Client::new().get(format!("{}{path}", self.base))).await;
         list["data"].as_array().unwrap_or_else(|| panic!("not a list: {list}")).clone()
     }
+}
+
+/// localstripe's answer to `request` (sent with the secret key), as JSON.
+async fn json_of(request: reqwest::RequestBuilder) -> serde_json::Value {
+    let answer = request.basic_auth(SECRET_KEY, Some("")).send().await.unwrap().bytes().await.unwrap();
+    serde_json::from_slice(&answer).unwrap()
 }

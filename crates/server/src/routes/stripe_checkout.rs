@@ -4,12 +4,14 @@
 use crate::error::{ApiJson, AppError};
 use crate::limits::{self, SessionLimit};
 use crate::payments::Processor;
-use crate::store::{self, PaymentMethod};
+use crate::store::{self, Account, PaymentMethod};
 use crate::stripe::{StripeClient, StripeError};
 use crate::{AppState, checkout, ids};
 use axum::Json;
 use axum::extract::{Path, State};
 use billing::wire::{CardSummary, SavedStripeCard, StripeSetup};
+use rusqlite::Connection;
+use time::OffsetDateTime;
 
 pub fn stripe_client(state: &AppState) -> Result<StripeClient, AppError> {
     match &state.processor {
@@ -55,24 +57,33 @@ pub async fn setup_intent(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<StripeSetup>, AppError> {
+    setup_intent_for(state, id, CHECKOUT_SESSION, |conn, session_id, now| {
+        let (session, account) = checkout::open_checkout(conn, session_id, now)?;
+        checkout::ensure_eligible(conn, &account)?;
+        limits::check_limit(conn, SessionLimit::Cards, &session.id, session.expires_at, now)?;
+        Ok(account)
+    })
+    .await
+}
+
+/// A SetupIntent for page session `id` (named in its metadata under `metadata_key`) on the
+/// Customer of the account `account_of` finds for the session (and checks it may save a card).
+pub async fn setup_intent_for(
+    state: AppState,
+    id: String,
+    metadata_key: &'static str,
+    account_of: impl FnOnce(&Connection, &str, OffsetDateTime) -> Result<Account, AppError> + Send + 'static,
+) -> Result<Json<StripeSetup>, AppError> {
     let client = stripe_client(&state)?;
     let now = state.clock.now();
     let session_id = id.clone();
-    let account = state
-        .store
-        .read(move |conn| {
-            let (session, account) = checkout::open_checkout(conn, &session_id, now)?;
-            checkout::ensure_eligible(conn, &account)?;
-            limits::check_limit(conn, SessionLimit::Cards, &session.id, session.expires_at, now)?;
-            Ok(account)
-        })
-        .await?;
-    let made_for = SetupFor { account_id: &account.id, metadata_key: CHECKOUT_SESSION, session_id: &id };
+    let account = state.store.write(move |tx| account_of(tx, &session_id, now)).await?;
+    let made_for = SetupFor { account_id: &account.id, metadata_key, session_id: &id };
     new_setup_intent(&state, &client, made_for, account.email.clone()).await.map(Json)
 }
 
 /// A SetupIntent on the account's Customer (made the first time), named for its session.
-pub async fn new_setup_intent(
+async fn new_setup_intent(
     state: &AppState,
     client: &StripeClient,
     made_for: SetupFor<'_>,

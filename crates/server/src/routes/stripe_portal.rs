@@ -4,7 +4,7 @@
 //! with it.
 
 use super::portal::up_to_date;
-use super::stripe_checkout::{PORTAL_SESSION, SetupFor, from_stripe, new_setup_intent, setup_card, stripe_client};
+use super::stripe_checkout::{PORTAL_SESSION, SetupFor, from_stripe, setup_card, setup_intent_for, stripe_client};
 use crate::error::{ApiJson, AppError};
 use crate::limits::{self, SessionLimit};
 use crate::plan_changes::open_portal;
@@ -20,19 +20,12 @@ pub async fn setup_intent(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<StripeSetup>, AppError> {
-    let client = stripe_client(&state)?;
-    let now = state.clock.now();
-    let session_id = id.clone();
-    let account = state
-        .store
-        .write(move |tx| {
-            let (session, sub) = open_portal(tx, &session_id, now)?;
-            limits::check_limit(tx, SessionLimit::Cards, &session.id, session.expires_at, now)?;
-            store::get_account(tx, &sub.account_id)?.ok_or(AppError::NoSubscription)
-        })
-        .await?;
-    let made_for = SetupFor { account_id: &account.id, metadata_key: PORTAL_SESSION, session_id: &id };
-    new_setup_intent(&state, &client, made_for, account.email.clone()).await.map(Json)
+    setup_intent_for(state, id, PORTAL_SESSION, |tx, session_id, now| {
+        let (session, sub) = open_portal(tx, session_id, now)?;
+        limits::check_limit(tx, SessionLimit::Cards, &session.id, session.expires_at, now)?;
+        store::get_account(tx, &sub.account_id)?.ok_or(AppError::NoSubscription)
+    })
+    .await
 }
 
 /// `POST /api/portal/{id}/stripe-card`: the card a SetupIntent saved becomes the one charged.
