@@ -209,6 +209,15 @@ pub async fn pay_invoice(session_id: &str, idempotency_key: String) -> Result<In
     post(&portal_path(session_id, "/pay-invoice"), &PayInvoice { idempotency_key }).await
 }
 
+/// Stripe mode: the answer after Stripe.js ran the bank's check for paying the open invoice.
+#[cfg(feature = "stripe")]
+pub async fn answer_invoice_challenge(
+    session_id: &str,
+    answer: &ChallengeAnswer,
+) -> Result<InvoicePaymentOutcome, ApiError> {
+    post(&portal_path(session_id, "/pay-invoice/challenge"), answer).await
+}
+
 /// Cancels at period end (`true`) or resumes (`false`).
 pub async fn set_cancel(session_id: &str, cancel: bool) -> Result<PortalView, ApiError> {
     let rest = if cancel { "/cancel" } else { "/resume" };

@@ -155,3 +155,26 @@ async fn a_failed_renewal_is_cleared_with_a_new_card_in_stripes_element() {
     assert_no_card_data(&server, &["4242424242424242", "4000000000000341"]);
     browser.close().await;
 }
+
+/// A card whose bank asks for 3-D Secure cannot renew off-session: past due; **Pay** in the
+/// banner runs the bank's check in Stripe.js and the plan is active again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_past_due_invoice_is_paid_after_the_banks_check_in_stripe_js() {
+    let stripe = LocalStripe::start();
+    let server = TestServer::start_stripe(&stripe).await;
+    server.subscribe_with_stripe(&stripe, "acct-stripe-3ds-late", "4000002760003184").await;
+    server.set_clock("2026-12-01T00:00:00Z").await;
+    assert_eq!(server.subscription("acct-stripe-3ds-late").await["status"], "past_due");
+    let browser = Browser::open().await;
+    browser.goto(&server.portal_session("acct-stripe-3ds-late").await).await;
+    browser.wait_for_text("Your payment failed.").await;
+    browser.click_button("Pay $20.00 with Visa ending in 3184").await;
+    browser.click_button("Complete authentication").await;
+    super::harness::eventually("the plan is active again", || async {
+        server.subscription("acct-stripe-3ds-late").await["status"] == "active"
+    })
+    .await;
+    browser.wait_until("the banner goes", "!document.body.innerText.includes('Your payment failed.')", vec![]).await;
+    assert!(server.invoices("acct-stripe-3ds-late").await.iter().all(|(_, status)| status == "paid"));
+    browser.close().await;
+}

@@ -631,14 +631,26 @@ pub struct PayInvoice {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case", try_from = "InvoicePaymentOutcomeFields")]
 pub enum InvoicePaymentOutcome {
-    Paid { amount: Money },
-    Declined { decline: Decline },
+    Paid {
+        amount: Money,
+    },
+    /// Stripe mode: the bank asks for 3-D Secure; `client_secret` is the PaymentIntent's, for
+    /// Stripe.js's `confirmCardPayment`, then the answer goes to `/pay-invoice/challenge`.
+    RequiresAction {
+        challenge_id: ChallengeId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_secret: Option<String>,
+    },
+    Declined {
+        decline: Decline,
+    },
 }
 
 flat_decoding! {
     InvoicePaymentOutcome via InvoicePaymentOutcomeFields, InvoicePaymentStatus {
-        fields { amount: Money, decline: Decline }
+        fields { amount: Money, challenge_id: ChallengeId, client_secret: String, decline: Decline }
         Paid { amount: required }
+        RequiresAction { challenge_id: required, client_secret: optional }
         Declined { decline: required }
     }
 }
@@ -764,6 +776,10 @@ mod tests {
         round_trips(PaymentMethodOutcome::Declined { decline: decline() });
         round_trips(InvoicePaymentOutcome::Paid { amount: Money::from_cents(2000) });
         round_trips(InvoicePaymentOutcome::Declined { decline: decline() });
+        round_trips(InvoicePaymentOutcome::RequiresAction {
+            challenge_id: "ch_4".into(),
+            client_secret: Some("pi_4_secret".into()),
+        });
         round_trips(ChangeOutcome::RequiresAction { challenge_id: "ch_3".into(), client_secret: None });
         round_trips(ChangeOutcome::RequiresAction {
             challenge_id: "ch_3".into(),

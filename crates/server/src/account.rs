@@ -5,6 +5,7 @@ use crate::error::AppError;
 use crate::events::{self, EventType};
 use crate::ids::new_id;
 use crate::limits::SessionLimit;
+use crate::payments::Charged;
 use crate::processor::{ChargeResult, TokenizedCard};
 use crate::store::{self, Invoice, PaymentMethod, PortalSession, Subscription};
 use billing::period::Period;
@@ -40,16 +41,17 @@ pub fn open_invoice(conn: &Connection, account_id: &str) -> Result<Option<Invoic
 /// subscription active again. Checked again here: the invoice must still be the open one.
 pub fn record_invoice_payment(
     conn: &Connection,
+    session: &PortalSession,
     sub: &mut Subscription,
     invoice_id: &str,
     pm: &PaymentMethod,
-    result: ChargeResult,
+    charged: &Charged,
     now: OffsetDateTime,
 ) -> Result<InvoicePaymentOutcome, AppError> {
     let invoice = open_invoice(conn, &sub.account_id)?
         .filter(|open| open.id == invoice_id)
         .ok_or_else(|| AppError::InvalidRequest("There is no unpaid invoice.".into()))?;
-    match result {
+    match charged.result {
         ChargeResult::Succeeded => {
             store::set_invoice_paid(conn, &invoice.id, &pm.card.id)?;
             store::record_payment(conn, &pm.card.id, &sub.account_id)?;
@@ -63,9 +65,21 @@ pub fn record_invoice_payment(
             Ok(InvoicePaymentOutcome::Paid { amount: paid.amount })
         }
         ChargeResult::Declined(code) => Ok(InvoicePaymentOutcome::Declined { decline: decline(code) }),
-        ChargeResult::RequiresAuthentication => {
-            Ok(InvoicePaymentOutcome::Declined { decline: decline(DeclineCode::AuthenticationFailed) })
-        }
+        ChargeResult::RequiresAuthentication => match &charged.intent {
+            // Stripe mode: the user completes the bank's check with Stripe.js, then answers.
+            Some(intent) => {
+                let challenge = store::Challenge {
+                    expected_total: Some(invoice.amount),
+                    intent_id: Some(intent.id.clone()),
+                    invoice_id: Some(invoice.id.clone()),
+                    ..store::Challenge::new(&session.id, &pm.card.id)
+                };
+                let challenge_id = crate::limits::open_challenge(conn, &challenge, session.expires_at, now)?;
+                Ok(InvoicePaymentOutcome::RequiresAction { challenge_id, client_secret: intent.client_secret.clone() })
+            }
+            // The test processor asks only for cards not yet verified, and saved cards were.
+            None => Ok(InvoicePaymentOutcome::Declined { decline: decline(DeclineCode::AuthenticationFailed) }),
+        },
         ChargeResult::Unknown => Err(AppError::ProcessorUnavailable),
     }
 }

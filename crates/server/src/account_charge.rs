@@ -1,6 +1,6 @@
 //! The portal's other charges, in the three steps of [`payments::charge_once`]: checking a new
 //! card (and its 3-D Secure answer), and paying the past-due invoice (with the card on file, or
-//! with a new card once it is saved).
+//! with a new card once it is saved; and, in Stripe mode, its 3-D Secure answer).
 
 use crate::AppState;
 use crate::account;
@@ -52,8 +52,9 @@ pub fn prepare_card_answer(
     answer: &ChallengeAnswer,
     now: OffsetDateTime,
 ) -> Result<Prepared<PendingCard>, AppError> {
-    let (challenge, kept) =
-        idempotency::challenge_and_answer(conn, &answer.challenge_id, session_id, |c| c.plan.is_none())?;
+    let (challenge, kept) = idempotency::challenge_and_answer(conn, &answer.challenge_id, session_id, |c| {
+        c.plan.is_none() && c.invoice_id.is_none()
+    })?;
     if let Some(outcome) = kept {
         return Ok(Prepared::Answered(outcome));
     }
@@ -117,6 +118,8 @@ pub struct PendingInvoice {
     invoice_id: String,
     amount: Money,
     pm: PaymentMethod,
+    /// Stripe mode, a 3-D Secure answer: the PaymentIntent that waited for it.
+    intent: Option<String>,
     answer_to: Option<AnswerTo>,
 }
 
@@ -136,30 +139,70 @@ pub fn prepare_invoice(
     let pm_id = sub.payment_method_id.clone().ok_or(AppError::InvalidPaymentMethod)?;
     let pm = store::get_payment_method(conn, &pm_id)?.ok_or(AppError::InvalidPaymentMethod)?;
     let answer_to = AnswerTo::Key { scope: scope.clone(), key: key.to_string(), fingerprint: keyed.fingerprint.into() };
-    pending_invoice(conn, session_id, &sub.account_id, pm, Some(answer_to), now)
+    let payer = InvoicePayer { session_id, account_id: &sub.account_id, pm, answer_to: Some(answer_to) };
+    pending_invoice(conn, payer, None, now)
+}
+
+/// Step one of the 3-D Secure answer for paying the past-due invoice (Stripe mode): the kept
+/// outcome of an earlier answer, a failed check, or the pending attempt that checks the
+/// PaymentIntent with Stripe.
+pub fn prepare_invoice_answer(
+    conn: &Connection,
+    session_id: &str,
+    answer: &ChallengeAnswer,
+    now: OffsetDateTime,
+) -> Result<Prepared<PendingInvoice>, AppError> {
+    let (challenge, kept) =
+        idempotency::challenge_and_answer(conn, &answer.challenge_id, session_id, |c| c.invoice_id.is_some())?;
+    if let Some(outcome) = kept {
+        return Ok(Prepared::Answered(outcome));
+    }
+    let (_, sub) = open_portal(conn, session_id, now)?;
+    let answer_to = AnswerTo::Challenge(challenge.id.clone());
+    if answer.outcome == ChallengeOutcome::Fail {
+        let code = DeclineCode::AuthenticationFailed;
+        let outcome = InvoicePaymentOutcome::Declined { decline: Decline { code, message: code.message().into() } };
+        answer_to.keep(conn, &outcome, now)?;
+        return Ok(Prepared::Answered(outcome));
+    }
+    let pm = store::get_payment_method(conn, &challenge.payment_method_id)?.ok_or(AppError::InvalidPaymentMethod)?;
+    let payer = InvoicePayer { session_id, account_id: &sub.account_id, pm, answer_to: Some(answer_to) };
+    let prepared = pending_invoice(conn, payer, challenge.intent_id, now)?;
+    match &prepared {
+        Prepared::Charge(pending) if Some(&pending.invoice_id) != challenge.invoice_id.as_ref() => {
+            Err(AppError::ChallengeNotFound)
+        }
+        _ => Ok(prepared),
+    }
+}
+
+/// Who pays the open invoice, with which card, and where the answer is kept.
+struct InvoicePayer<'a> {
+    session_id: &'a str,
+    account_id: &'a str,
+    pm: PaymentMethod,
+    answer_to: Option<AnswerTo>,
 }
 
 fn pending_invoice(
     conn: &Connection,
-    session_id: &str,
-    account_id: &str,
-    pm: PaymentMethod,
-    answer_to: Option<AnswerTo>,
+    payer: InvoicePayer<'_>,
+    intent: Option<String>,
     now: OffsetDateTime,
 ) -> Result<Prepared<PendingInvoice>, AppError> {
-    let invoice = account::open_invoice(conn, account_id)?
+    let invoice = account::open_invoice(conn, payer.account_id)?
         .ok_or_else(|| AppError::InvalidRequest("There is no unpaid invoice.".into()))?;
-    let Some(attempt) = payments::claim(conn, account_id, PendingInvoice::PURPOSE, now)? else {
+    let Some(attempt) = payments::claim(conn, payer.account_id, PendingInvoice::PURPOSE, now)? else {
         return Ok(Prepared::Busy);
     };
-    let session_id = session_id.to_string();
     Ok(Prepared::Charge(PendingInvoice {
         attempt,
-        session_id,
+        session_id: payer.session_id.to_string(),
         invoice_id: invoice.id,
         amount: invoice.amount,
-        pm,
-        answer_to,
+        pm: payer.pm,
+        intent,
+        answer_to: payer.answer_to,
     }))
 }
 
@@ -172,9 +215,10 @@ impl PendingCharge for PendingInvoice {
     }
 
     fn charge(&self) -> Charge {
-        // The user is present and the card was verified when it was saved.
+        // The user is on the page (the bank may ask them: Stripe mode), and the card was
+        // verified when it was saved (the test processor asks no more).
         let charge = Charge::new(&self.attempt, &self.pm, self.amount, ChargeKind::Later);
-        Charge { authenticated: true, off_session: true, ..charge }
+        Charge { authenticated: true, intent: self.intent.clone(), ..charge }
     }
 
     fn record(
@@ -183,8 +227,9 @@ impl PendingCharge for PendingInvoice {
         charged: &Charged,
         now: OffsetDateTime,
     ) -> Result<InvoicePaymentOutcome, AppError> {
-        let (_, mut sub) = open_portal(conn, &self.session_id, now)?;
-        let outcome = account::record_invoice_payment(conn, &mut sub, &self.invoice_id, &self.pm, charged.result, now)?;
+        let (session, mut sub) = open_portal(conn, &self.session_id, now)?;
+        let outcome =
+            account::record_invoice_payment(conn, &session, &mut sub, &self.invoice_id, &self.pm, charged, now)?;
         if let Some(answer_to) = &self.answer_to {
             answer_to.keep(conn, &outcome, now)?;
         }
@@ -194,6 +239,7 @@ impl PendingCharge for PendingInvoice {
     fn status(outcome: &InvoicePaymentOutcome) -> &'static str {
         match outcome {
             InvoicePaymentOutcome::Paid { .. } => "succeeded",
+            InvoicePaymentOutcome::RequiresAction { .. } => "requires_action",
             InvoicePaymentOutcome::Declined { .. } => "declined",
         }
     }
@@ -217,12 +263,18 @@ pub async fn then_pay_past_due(
             return Err(AppError::InvalidRequest("There is no unpaid invoice.".into()));
         }
         let pm = store::get_payment_method(tx, &card_id)?.ok_or(AppError::InvalidPaymentMethod)?;
-        pending_invoice(tx, &session_id, &sub.account_id, pm, None, now)
+        pending_invoice(
+            tx,
+            InvoicePayer { session_id: &session_id, account_id: &sub.account_id, pm, answer_to: None },
+            None,
+            now,
+        )
     })
     .await;
+    // Not paid (declined, or the bank asks: the banner's Pay now runs the check): still due.
     let paid_invoice = match paid {
         Ok(InvoicePaymentOutcome::Paid { amount }) => Some(amount),
-        Ok(InvoicePaymentOutcome::Declined { .. }) | Err(_) => None,
+        Ok(InvoicePaymentOutcome::RequiresAction { .. } | InvoicePaymentOutcome::Declined { .. }) | Err(_) => None,
     };
     PaymentMethodOutcome::Updated { card, paid_invoice }
 }

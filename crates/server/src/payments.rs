@@ -381,9 +381,10 @@ pub async fn record_result<P: PendingCharge>(
                 return Err(AppError::Internal("this attempt was settled already".into()));
             }
             let outcome = pending.record(tx, &charged, now)?;
+            let intent = charged.intent.as_ref().map(|i| i.id.as_str());
             tx.execute(
-                "UPDATE payment_attempts SET status = ?2 WHERE id = ?1",
-                params![pending.attempt_id(), P::status(&outcome)],
+                "UPDATE payment_attempts SET status = ?2, intent_id = ?3 WHERE id = ?1",
+                params![pending.attempt_id(), P::status(&outcome), intent],
             )?;
             Ok(outcome)
         })

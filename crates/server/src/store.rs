@@ -171,6 +171,10 @@ CREATE TABLE stripe_events (id TEXT PRIMARY KEY, type TEXT NOT NULL, received_at
 -- with Stripe later.
 ALTER TABLE payment_attempts ADD COLUMN pending TEXT;
 ALTER TABLE payment_attempts ADD COLUMN orphaned INTEGER NOT NULL DEFAULT 0;
+-- The PaymentIntent an attempt made (Stripe mode), once its result is recorded.
+ALTER TABLE payment_attempts ADD COLUMN intent_id TEXT;
+-- Paying a past-due invoice can wait on 3-D Secure too (Stripe mode): which invoice.
+ALTER TABLE challenges ADD COLUMN invoice_id TEXT;
 CREATE INDEX payment_attempts_orphaned ON payment_attempts(created_at) WHERE status = 'pending' AND orphaned = 1;
 "#,
 ];
@@ -908,6 +912,8 @@ pub struct Challenge {
     pub expected_total: Option<Money>,
     /// Stripe mode: the PaymentIntent waiting for 3-D Secure, retrieved to check the answer.
     pub intent_id: Option<String>,
+    /// For paying a past-due invoice: the invoice.
+    pub invoice_id: Option<String>,
 }
 
 impl Challenge {
@@ -923,14 +929,15 @@ impl Challenge {
             plan: None,
             expected_total: None,
             intent_id: None,
+            invoice_id: None,
         }
     }
 }
 
 pub fn insert_challenge(conn: &Connection, c: &Challenge, now: OffsetDateTime) -> Result<(), AppError> {
     conn.execute(
-        "INSERT INTO challenges (id, session_id, payment_method_id, email, created_at, plan, expected_total, intent_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO challenges (id, session_id, payment_method_id, email, created_at, plan, expected_total, intent_id, invoice_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             c.id,
             c.session_id,
@@ -939,7 +946,8 @@ pub fn insert_challenge(conn: &Connection, c: &Challenge, now: OffsetDateTime) -
             ts(now),
             c.plan.map(PlanId::as_str),
             c.expected_total.map(Money::cents),
-            c.intent_id
+            c.intent_id,
+            c.invoice_id
         ],
     )?;
     Ok(())
@@ -948,7 +956,7 @@ pub fn insert_challenge(conn: &Connection, c: &Challenge, now: OffsetDateTime) -
 pub fn get_challenge(conn: &Connection, id: &str, session_id: &str) -> Result<Option<Challenge>, AppError> {
     Ok(conn
         .query_row(
-            "SELECT id, session_id, payment_method_id, email, resolved_body, plan, expected_total, intent_id
+            "SELECT id, session_id, payment_method_id, email, resolved_body, plan, expected_total, intent_id, invoice_id
              FROM challenges WHERE id = ?1 AND session_id = ?2",
             [id, session_id],
             |r| {
@@ -961,6 +969,7 @@ pub fn get_challenge(conn: &Connection, id: &str, session_id: &str) -> Result<Op
                     plan: r.get::<_, Option<String>>(5)?.map(plan_from).transpose()?,
                     expected_total: r.get::<_, Option<i64>>(6)?.map(Money::from_cents),
                     intent_id: r.get(7)?,
+                    invoice_id: r.get(8)?,
                 })
             },
         )

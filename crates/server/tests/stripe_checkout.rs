@@ -317,3 +317,41 @@ async fn an_upgrade_that_needs_3d_secure_is_completed_with_stripe_and_checked_wi
     assert_eq!(done.body["change"]["amount_charged"], amount);
     assert_eq!(stripe.succeeded_payments().await, vec![1000, amount]);
 }
+
+/// A renewal of a card whose bank asks for 3-D Secure fails off-session (past due); paying the
+/// invoice from the portal goes back to the page with the PaymentIntent's secret, and the answer
+/// is checked with Stripe before the invoice is paid.
+#[tokio::test]
+async fn paying_a_past_due_invoice_can_ask_for_3d_secure_and_is_checked_with_stripe() {
+    let stripe = LocalStripe::start();
+    let app = stripe_app(&stripe);
+    let portal = subscribed(&app, &stripe, "acct-stripe-3ds-late").await;
+    replace_card(&app, &stripe, &portal, "4000002760003184").await;
+    assert_eq!(app.set_clock("2026-12-01T00:00:01Z").await.status, StatusCode::OK);
+    let portal = app.open_portal("acct-stripe-3ds-late").await;
+    let view = app.get(&format!("/api/portal/{portal}"), None).await;
+    assert_eq!(view.body["subscription"]["status"], "past_due", "{:?}", view.body);
+    let owed = view.body["open_invoice"]["amount"].as_i64().unwrap();
+
+    let (app, portal) = (&app, portal.as_str());
+    let pay = |key: &'static str| async move {
+        app.post(&format!("/api/portal/{portal}/pay-invoice"), None, &json!({"idempotency_key": key})).await
+    };
+    let answer = |challenge: serde_json::Value| async move {
+        let body = json!({"challenge_id": challenge, "outcome": "complete"});
+        app.post(&format!("/api/portal/{portal}/pay-invoice/challenge"), None, &body).await
+    };
+    let waiting = pay("pay-1").await;
+    assert_eq!(waiting.body["status"], "requires_action", "{:?}", waiting.body);
+    let lied = answer(waiting.body["challenge_id"].clone()).await;
+    assert_eq!(lied.body["status"], "declined", "the bank's check was never done: {:?}", lied.body);
+
+    let waiting = pay("pay-2").await;
+    stripe.authenticate(waiting.body["client_secret"].as_str().unwrap(), true).await;
+    let paid = answer(waiting.body["challenge_id"].clone()).await;
+    assert_eq!(paid.body, json!({"status": "paid", "amount": owed}));
+    assert_eq!(answer(waiting.body["challenge_id"].clone()).await.body, paid.body, "answered once");
+    let view = app.get(&format!("/api/portal/{portal}"), None).await;
+    assert_eq!(view.body["subscription"]["status"], "active");
+    assert_eq!(stripe.succeeded_payments().await, vec![1000, owed]);
+}

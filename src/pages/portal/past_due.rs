@@ -1,12 +1,13 @@
 //! The past-due banner every portal page shows while a renewal is unpaid: what failed, and the
-//! ways to pay (the card on file, or another card).
+//! ways to pay (the card on file, or another card). In Stripe mode the bank may ask to confirm
+//! the payment: Stripe.js runs that check, then the server asks Stripe how it went.
 
 use super::use_portal;
-use crate::api;
+use crate::api::{self, ApiError};
 use crate::browser;
 use crate::components::alert::BusyButton;
 use billing::period::long_date;
-use billing::wire::{InvoicePaymentOutcome, PortalView};
+use billing::wire::{InvoicePaymentOutcome, PortalView, StripeElements};
 use leptos::prelude::*;
 
 /// Shown while the subscription has an open invoice; once it is paid the portal loads again and
@@ -26,14 +27,19 @@ fn Banner(portal: PortalView) -> impl IntoView {
     let card = portal.payment_method.clone();
     let key = StoredValue::new(browser::new_idempotency_key());
     let sid = context.session_id();
+    let stripe = portal.stripe.clone();
     let pay = Action::new_local(move |_: &()| {
-        let sid = sid.clone();
+        let (sid, stripe) = (sid.clone(), stripe.clone());
         async move {
             let outcome = api::pay_invoice(&sid, key.get_value()).await;
-            match outcome {
+            match with_bank_check(&sid, outcome, stripe).await {
                 Ok(InvoicePaymentOutcome::Paid { .. }) => {
                     context.reload();
                     None
+                }
+                Ok(InvoicePaymentOutcome::RequiresAction { .. }) => {
+                    key.set_value(browser::new_idempotency_key());
+                    Some("Your bank needs to confirm this payment. Try again.".to_string())
                 }
                 Ok(InvoicePaymentOutcome::Declined { decline }) => {
                     // A decline is final for this attempt; the next one is a new payment.
@@ -76,4 +82,23 @@ fn Banner(portal: PortalView) -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// Stripe mode: when the bank asks, Stripe.js runs its check and the answer goes to the server,
+/// which asks Stripe; any other outcome is as it was.
+#[cfg_attr(not(feature = "stripe"), allow(unused_variables))]
+async fn with_bank_check(
+    session_id: &str,
+    outcome: Result<InvoicePaymentOutcome, ApiError>,
+    stripe: Option<StripeElements>,
+) -> Result<InvoicePaymentOutcome, ApiError> {
+    #[cfg(feature = "stripe")]
+    if let Ok(InvoicePaymentOutcome::RequiresAction { challenge_id, client_secret: Some(secret) }) = &outcome {
+        use billing::wire::{ChallengeAnswer, ChallengeOutcome};
+        let completed = crate::components::stripe_card::authenticate(None, stripe.as_ref(), secret).await;
+        let outcome = if completed { ChallengeOutcome::Complete } else { ChallengeOutcome::Fail };
+        let answer = ChallengeAnswer { challenge_id: challenge_id.clone(), outcome };
+        return api::answer_invoice_challenge(session_id, &answer).await;
+    }
+    outcome
 }

@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/{session_id}/setup-intent", post(super::stripe_portal::setup_intent))
         .route("/{session_id}/stripe-card", post(super::stripe_portal::stripe_card))
         .route("/{session_id}/pay-invoice", post(pay_invoice))
+        .route("/{session_id}/pay-invoice/challenge", post(answer_invoice_challenge))
         .route("/{session_id}/cancel", post(cancel))
         .route("/{session_id}/resume", post(resume))
         .route("/{session_id}/overage", post(overage))
@@ -181,6 +182,20 @@ pub async fn pay_invoice(
     let now = state.clock.now();
     up_to_date(&state, &id, now).await?;
     payments::charge_once(&state, now, move |tx| account_charge::prepare_invoice(tx, &id, &key, now)).await.map(Json)
+}
+
+/// The 3-D Secure answer for paying the past-due invoice (Stripe mode), checked with Stripe.
+/// Answering twice gives the first answer's outcome.
+pub async fn answer_invoice_challenge(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(answer): ApiJson<ChallengeAnswer>,
+) -> Result<Json<InvoicePaymentOutcome>, AppError> {
+    let now = state.clock.now();
+    up_to_date(&state, &id, now).await?;
+    let asked = Arc::new((id, answer));
+    let prepared = move |tx: &Connection| account_charge::prepare_invoice_answer(tx, &asked.0, &asked.1, now);
+    payments::charge_once(&state, now, prepared).await.map(Json)
 }
 
 async fn set_cancel(state: AppState, id: String, cancel: bool) -> Result<Json<PortalView>, AppError> {

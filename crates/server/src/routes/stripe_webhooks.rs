@@ -6,12 +6,13 @@
 use super::stripe_checkout::{CHECKOUT_SESSION, PORTAL_SESSION, save_setup_card, stripe_client};
 use super::stripe_portal::replace_card;
 use crate::error::AppError;
-use crate::{AppState, checkout_charge, payments, portal_charge, store, stripe};
+use crate::{AppState, account_charge, checkout_charge, payments, portal_charge, store, stripe};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use billing::wire::{ChallengeAnswer, ChallengeOutcome};
+use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -91,8 +92,8 @@ async fn saved_card(state: &AppState, setup: &EventObject) -> Result<(), AppErro
     Ok(())
 }
 
-/// The 3-D Secure answer the page would have sent for the checkout or the upgrade waiting on
-/// `intent`; the intent is checked with Stripe as for the page.
+/// The 3-D Secure answer the page would have sent for the checkout, the upgrade or the past-due
+/// invoice waiting on `intent`; the intent is checked with Stripe as for the page.
 async fn answer_challenge(state: &AppState, intent: &str, outcome: ChallengeOutcome) -> Result<(), AppError> {
     let intent = intent.to_string();
     let waiting = state
@@ -101,19 +102,29 @@ async fn answer_challenge(state: &AppState, intent: &str, outcome: ChallengeOutc
             let Some((challenge_id, session_id)) = store::challenge_for_intent(conn, &intent)? else {
                 return Ok(None);
             };
+            let challenge = store::get_challenge(conn, &challenge_id, &session_id)?;
             let in_portal = store::get_portal_session(conn, &session_id)?.is_some();
-            Ok(Some((challenge_id, session_id, in_portal)))
+            Ok(challenge.map(|c| (c, in_portal)))
         })
         .await?;
-    let Some((challenge_id, session_id, in_portal)) = waiting else {
+    let Some((challenge, in_portal)) = waiting else {
         return Ok(());
     };
     let now = state.clock.now();
-    let answer = ChallengeAnswer { challenge_id: challenge_id.into(), outcome };
-    if in_portal {
-        let prepared = move |tx: &rusqlite::Connection| portal_charge::prepare_answer(tx, &session_id, &answer, now);
-        return payments::charge_once(state, now, prepared).await.map(|_| ());
+    let session_id = challenge.session_id.clone();
+    let answer = ChallengeAnswer { challenge_id: challenge.id.clone().into(), outcome };
+    match (in_portal, challenge.invoice_id.is_some()) {
+        (false, _) => {
+            let prepared = move |tx: &Connection| checkout_charge::prepare_answer(tx, &session_id, &answer, now);
+            payments::charge_once(state, now, prepared).await.map(|_| ())
+        }
+        (true, false) => {
+            let prepared = move |tx: &Connection| portal_charge::prepare_answer(tx, &session_id, &answer, now);
+            payments::charge_once(state, now, prepared).await.map(|_| ())
+        }
+        (true, true) => {
+            let prepared = move |tx: &Connection| account_charge::prepare_invoice_answer(tx, &session_id, &answer, now);
+            payments::charge_once(state, now, prepared).await.map(|_| ())
+        }
     }
-    let prepared = move |tx: &rusqlite::Connection| checkout_charge::prepare_answer(tx, &session_id, &answer, now);
-    payments::charge_once(state, now, prepared).await.map(|_| ())
 }
