@@ -4,6 +4,9 @@
 //!
 //! A proxy between the server and localstripe does the killing, at the exact moment: it forwards
 //! the PaymentIntent's creation, and kills the server before the answer can reach it.
+//!
+//! The same runs show what a deployment keeps: neither the logs nor the database file hold a
+//! card number or a secret, and the logs no whole session id.
 
 mod common;
 
@@ -97,9 +100,11 @@ fn shell_dist(dir: &Path) -> PathBuf {
     dist
 }
 
-/// The server as a process in Stripe mode on `db`, talking to Stripe through `api_base`.
+/// The server as a process in Stripe mode on `db`, talking to Stripe through `api_base`, its
+/// logs appended to `db`'s folder's `server.log`.
 async fn start_server(db: &Path, dist: &Path, api_base: &str, js_url: &str) -> (Child, String) {
     let port = free_port();
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(db.with_file_name("server.log")).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_checkout-server"))
         .args(["--processor", "stripe", "--port", &port.to_string(), "--stripe-api-base", api_base])
         .args(["--stripe-js-url", js_url, "--db"])
@@ -110,8 +115,9 @@ async fn start_server(db: &Path, dist: &Path, api_base: &str, js_url: &str) -> (
         .env("STRIPE_SECRET_KEY", SECRET_KEY)
         .env("STRIPE_PUBLISHABLE_KEY", PUBLISHABLE_KEY)
         .env("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+        .env("RUST_LOG", "debug")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
@@ -205,5 +211,16 @@ async fn a_server_killed_mid_payment_charges_once_and_grants_what_was_paid() {
     assert_eq!(stripe.succeeded_payments().await, [total, total], "one charge for each account");
     assert_eq!(invoices(&base, "acct-crash-uncharged").await.len(), 1);
     proxy.kill_server();
+
+    let log = std::fs::read_to_string(dir.join("server.log")).unwrap();
+    assert!(log.contains("recording a charge a request left unrecorded"), "{log}");
+    let mut stored = std::fs::read(&db).unwrap();
+    stored.extend(std::fs::read(db.with_extension("sqlite3-wal")).unwrap_or_default());
+    let stored = String::from_utf8_lossy(&stored);
+    for secret in ["4242424242424242", SECRET_KEY, WEBHOOK_SECRET, KEY] {
+        assert!(!log.contains(secret), "{secret} in the logs");
+        assert!(!stored.contains(secret), "{secret} in the database");
+    }
+    assert!(!log.contains(&session), "a whole session id in the logs");
     let _ = std::fs::remove_dir_all(&dir);
 }
