@@ -54,6 +54,9 @@ pub enum StripeError {
     /// An answer this build cannot read.
     #[error("Stripe's answer could not be read: {0}")]
     Malformed(String),
+    /// An id (from a page, usually) that is not one Stripe could have made: never sent.
+    #[error("not a Stripe id")]
+    InvalidId,
 }
 
 impl StripeError {
@@ -321,7 +324,7 @@ fn is_retryable(status: reqwest::StatusCode) -> bool {
 /// Ids come from Stripe, but are checked before they go into a path.
 fn path_segment(id: &str) -> Result<&str, StripeError> {
     let ok = !id.is_empty() && id.len() <= 255 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if ok { Ok(id) } else { Err(StripeError::Malformed("not a Stripe id".into())) }
+    if ok { Ok(id) } else { Err(StripeError::InvalidId) }
 }
 
 async fn decode<T: for<'de> Deserialize<'de>>(response: reqwest::Response) -> Result<T, StripeError> {

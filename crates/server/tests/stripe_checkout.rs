@@ -108,7 +108,7 @@ async fn declines_come_from_stripe_and_a_foreign_setup_intent_is_refused() {
     let setup = app.post(&format!("/api/checkout/{other}/setup-intent"), None, &json!({})).await;
     let foreign = setup.body["client_secret"].as_str().unwrap().split("_secret_").next().unwrap().to_string();
     stripe.confirm_setup_with_card(&foreign, "4242424242424242").await;
-    for setup_intent in [foreign.as_str(), "seti_unknown"] {
+    for setup_intent in [foreign.as_str(), "seti_unknown", "../../v1/customers", ""] {
         let stolen = app
             .post(&format!("/api/checkout/{session}/stripe-card"), None, &json!({ "setup_intent": setup_intent }))
             .await;
@@ -354,4 +354,44 @@ async fn paying_a_past_due_invoice_can_ask_for_3d_secure_and_is_checked_with_str
     let view = app.get(&format!("/api/portal/{portal}"), None).await;
     assert_eq!(view.body["subscription"]["status"], "active");
     assert_eq!(stripe.succeeded_payments().await, vec![1000, owed]);
+}
+
+/// The portal's Stripe routes take nothing on the page's word: a SetupIntent saved for another
+/// account, for this account's checkout, unknown or malformed gives no card; a challenge of
+/// another kind answers no invoice; in test mode the routes do not exist.
+#[tokio::test]
+async fn the_portals_stripe_routes_refuse_what_is_not_theirs() {
+    let stripe = LocalStripe::start();
+    let app = stripe_app(&stripe);
+    let portal = subscribed(&app, &stripe, "acct-stripe-mine").await;
+    let other = subscribed(&app, &stripe, "acct-stripe-theirs").await;
+    let setup = app.post(&format!("/api/portal/{other}/setup-intent"), None, &json!({})).await;
+    let theirs = setup.body["client_secret"].as_str().unwrap().split("_secret_").next().unwrap().to_string();
+    stripe.confirm_setup_with_card(&theirs, "4242424242424242").await;
+    let checkout = app.new_session("acct-stripe-mine", "pro").await;
+    let setup = app.post(&format!("/api/checkout/{checkout}/setup-intent"), None, &json!({})).await;
+    assert_error(&setup, StatusCode::CONFLICT, "already_subscribed");
+
+    for setup_intent in [theirs.as_str(), "seti_unknown", "../../v1/customers", ""] {
+        let stolen = app
+            .post(&format!("/api/portal/{portal}/stripe-card"), None, &json!({ "setup_intent": setup_intent }))
+            .await;
+        assert_error(&stolen, StatusCode::BAD_REQUEST, "invalid_payment_method");
+    }
+    let view = app.get(&format!("/api/portal/{portal}"), None).await;
+    assert_eq!(view.body["payment_method"]["last4"], "4242", "the card did not change");
+    let answer = json!({"challenge_id": "ch_forged", "outcome": "complete"});
+    let forged = app.post(&format!("/api/portal/{portal}/pay-invoice/challenge"), None, &answer).await;
+    assert_error(&forged, StatusCode::NOT_FOUND, "challenge_not_found");
+
+    let test_mode = TestApp::new();
+    let portal = test_mode.subscribed_portal("acct-test-mode", "pro", "4242424242424242").await;
+    for route in ["setup-intent", "stripe-card"] {
+        let body = json!({ "setup_intent": "seti_x" });
+        assert_error(
+            &test_mode.post(&format!("/api/portal/{portal}/{route}"), None, &body).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+    }
 }

@@ -24,7 +24,7 @@ pub fn stripe_client(state: &AppState) -> Result<StripeClient, AppError> {
 /// processor's.
 pub fn from_stripe(error: StripeError) -> AppError {
     match error {
-        StripeError::Api { status: 404, .. } => AppError::InvalidPaymentMethod,
+        StripeError::Api { status: 404, .. } | StripeError::InvalidId => AppError::InvalidPaymentMethod,
         other => {
             tracing::warn!(error = %other, "Stripe call failed");
             AppError::ProcessorUnavailable
