@@ -148,59 +148,40 @@ async fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
-/// A fresh checkout session (a new account each run) and a portal session for an account on Pro.
+/// A fresh checkout session (a new account each run) and, in test mode, a portal session for an
+/// account on Pro. In Stripe mode there is no such account (its card would have to be Stripe's):
+/// the demo says how to open the portal once the checkout is paid.
 fn print_demo(state: &AppState) -> Result<(), String> {
-    let now = state.clock.now();
+    let (checkout, portal) = seed_demo(state)?;
     let base = &state.config.public_url;
-    let checkout = CheckoutSession {
-        id: ids::new_id("cs"),
-        account_id: format!("demo-{}", &ids::new_id("a")[2..10]),
-        plan: PlanId::Pro,
-        return_url: "kiro://kiro.kiroAgent/upgrade-success".into(),
-        created_at: now,
-        expires_at: now + state.config.checkout_ttl,
-        completed_at: None,
-        declines: 0,
-        invoice_id: None,
-    };
-    let portal = PortalSession {
-        id: ids::new_id("ps"),
-        account_id: "demo-pro".into(),
-        return_url: "kiro://kiro.kiroAgent/manage-plan".into(),
-        expires_at: now + state.config.portal_ttl,
-    };
-    state
-        .store
-        .write_blocking(|tx| {
-            let new_account = Account {
-                id: checkout.account_id.clone(),
-                email: Some("dev@example.com".into()),
-                login: Login::Github,
-                aws_account_linked: false,
-            };
-            store::upsert_account(tx, &new_account)?;
-            store::insert_checkout_session(tx, &checkout)?;
-            let pro = Account {
-                id: "demo-pro".into(),
-                email: Some("pro@example.com".into()),
-                login: Login::Google,
-                aws_account_linked: false,
-            };
-            subscriptions::seed_subscription(tx, &pro, PlanId::Pro, now)?;
-            store::insert_portal_session(tx, &portal, now)
-        })
-        .map_err(|e| format!("{e:?}"))?;
     let key = &state.config.secret_key;
+    let mode = match (&state.config.stripe, state.config.test_mode) {
+        (None, _) => "test mode",
+        (Some(_), true) => "Stripe mode, test keys",
+        (Some(_), false) => "Stripe mode, LIVE keys",
+    };
     // A closed stdout (the demo's reader went away) must not take the server down.
     let print = || -> std::io::Result<()> {
         let mut out = std::io::stdout().lock();
         writeln!(out)?;
-        writeln!(out, "  Kiro checkout is running (test mode) at {base}")?;
+        writeln!(out, "  Kiro checkout is running ({mode}) at {base}")?;
         writeln!(out)?;
         writeln!(out, "  Checkout (a new account buying Kiro Pro):")?;
         writeln!(out, "    {base}/checkout/{}", checkout.id)?;
-        writeln!(out, "  Manage subscription (an account that already has Kiro Pro):")?;
-        writeln!(out, "    {base}/portal/{}", portal.id)?;
+        match &portal {
+            Some(portal) => {
+                writeln!(out, "  Manage subscription (an account that already has Kiro Pro):")?;
+                writeln!(out, "    {base}/portal/{}", portal.id)?;
+            }
+            None => {
+                writeln!(out, "  Manage subscription: pay the checkout above, then open its account's portal:")?;
+                writeln!(
+                    out,
+                    "    curl -s -X POST {base}/v1/portal/sessions -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n      -d '{{\"account_id\":\"{}\",\"return_url\":\"kiro://kiro.kiroAgent/manage-plan\"}}'",
+                    checkout.account_id
+                )?;
+            }
+        }
         writeln!(out)?;
         writeln!(out, "  Test card: 4242 4242 4242 4242, any future expiry, any CVC. More in README.md.")?;
         writeln!(out, "  Secret key: {key}")?;
@@ -221,4 +202,50 @@ fn print_demo(state: &AppState) -> Result<(), String> {
         tracing::warn!(error = %e, "could not print the demo links");
     }
     Ok(())
+}
+
+/// The demo's sessions: a checkout for a new account, and (test mode) a portal for `demo-pro`.
+fn seed_demo(state: &AppState) -> Result<(CheckoutSession, Option<PortalSession>), String> {
+    let now = state.clock.now();
+    let checkout = CheckoutSession {
+        id: ids::new_id("cs"),
+        account_id: format!("demo-{}", &ids::new_id("a")[2..10]),
+        plan: PlanId::Pro,
+        return_url: "kiro://kiro.kiroAgent/upgrade-success".into(),
+        created_at: now,
+        expires_at: now + state.config.checkout_ttl,
+        completed_at: None,
+        declines: 0,
+        invoice_id: None,
+    };
+    let portal = state.config.stripe.is_none().then(|| PortalSession {
+        id: ids::new_id("ps"),
+        account_id: "demo-pro".into(),
+        return_url: "kiro://kiro.kiroAgent/manage-plan".into(),
+        expires_at: now + state.config.portal_ttl,
+    });
+    let (new_checkout, new_portal) = (checkout.clone(), portal.clone());
+    state
+        .store
+        .write_blocking(move |tx| {
+            let new_account = Account {
+                id: new_checkout.account_id.clone(),
+                email: Some("dev@example.com".into()),
+                login: Login::Github,
+                aws_account_linked: false,
+            };
+            store::upsert_account(tx, &new_account)?;
+            store::insert_checkout_session(tx, &new_checkout)?;
+            let Some(portal) = new_portal else { return Ok(()) };
+            let pro = Account {
+                id: "demo-pro".into(),
+                email: Some("pro@example.com".into()),
+                login: Login::Google,
+                aws_account_linked: false,
+            };
+            subscriptions::seed_subscription(tx, &pro, PlanId::Pro, now)?;
+            store::insert_portal_session(tx, &portal, now)
+        })
+        .map_err(|e| format!("{e:?}"))?;
+    Ok((checkout, portal))
 }

@@ -1,4 +1,4 @@
-//! Crash safety in Stripe mode: the server process is killed while a charge is with Stripe
+//! The server as a process in Stripe mode. Crash safety: the server process is killed while a charge is with Stripe
 //! (after Stripe charged, before our record; or before the request reached Stripe), then started
 //! again on the same database. Nothing is charged twice, and what was paid is granted.
 //!
@@ -6,7 +6,7 @@
 //! the PaymentIntent's creation, and kills the server before the answer can reach it.
 //!
 //! The same runs show what a deployment keeps: neither the logs nor the database file hold a
-//! card number or a secret, and the logs no whole session id.
+//! card number or a secret, and the logs no whole session id. And what `--demo` prints.
 
 mod common;
 
@@ -222,5 +222,42 @@ async fn a_server_killed_mid_payment_charges_once_and_grants_what_was_paid() {
         assert!(!stored.contains(secret), "{secret} in the database");
     }
     assert!(!log.contains(&session), "a whole session id in the logs");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--demo` in Stripe mode: a checkout link, and how to open its portal once paid (an account
+/// seeded with a test-mode card could not pay an upgrade through Stripe).
+#[test]
+fn the_demo_in_stripe_mode_links_the_checkout_and_explains_the_portal() {
+    use std::io::{BufRead, BufReader};
+    let dir = std::env::temp_dir().join(format!("kiro-demo-stripe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dist = shell_dist(&dir);
+    let mut server = Command::new(env!("CARGO_BIN_EXE_checkout-server"))
+        .args(["--demo", "--db", ":memory:", "--port", &free_port().to_string(), "--processor", "stripe"])
+        .args(["--stripe-api-base", "http://127.0.0.1:9", "--dist"])
+        .arg(&dist)
+        .env("CHECKOUT_SECRET_KEY", KEY)
+        .env("STRIPE_SECRET_KEY", SECRET_KEY)
+        .env("STRIPE_PUBLISHABLE_KEY", PUBLISHABLE_KEY)
+        .env("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut demo = String::new();
+    for line in BufReader::new(server.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        demo.push_str(&line);
+        demo.push('\n');
+        if line.contains("Press Ctrl-C") {
+            break;
+        }
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(demo.contains("(Stripe mode, test keys)"), "{demo}");
+    assert!(demo.contains("/checkout/cs_") && demo.contains("/v1/portal/sessions"), "{demo}");
+    assert!(!demo.contains("/portal/ps_") && !demo.contains(SECRET_KEY), "{demo}");
     let _ = std::fs::remove_dir_all(&dir);
 }
