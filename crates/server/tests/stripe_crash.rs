@@ -1,6 +1,6 @@
-//! The server as a process in Stripe mode. Crash safety: the server process is killed while a charge is with Stripe
-//! (after Stripe charged, before our record; or before the request reached Stripe), then started
-//! again on the same database. Nothing is charged twice, and what was paid is granted.
+//! The server as a process in Stripe mode. Crash safety: the process is killed while a charge is
+//! with Stripe (after Stripe charged, before our record; or before the request reached Stripe),
+//! then started again on the same database. Nothing is charged twice; what was paid is granted.
 //!
 //! A proxy between the server and localstripe does the killing, at the exact moment: it forwards
 //! the PaymentIntent's creation, and kills the server before the answer can reach it.
