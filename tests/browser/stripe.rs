@@ -92,6 +92,23 @@ fn assert_no_card_data(server: &TestServer, numbers: &[&str]) {
     }
 }
 
+/// The card saved with Stripe at checkout pays an upgrade off-session: no card form, one charge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_upgrade_is_charged_to_the_card_on_file_through_stripe() {
+    let stripe = LocalStripe::start();
+    let server = TestServer::start_stripe(&stripe).await;
+    server.subscribe_with_stripe(&stripe, "acct-stripe-up-4242", "4242424242424242").await;
+    let portal = server.portal_session("acct-stripe-up-4242").await;
+    let browser = Browser::open().await;
+    super::portal::choose(&browser, &portal, "Kiro Pro+").await;
+    assert!(browser.text().await.contains("$10.00 will be charged to Visa ending in 4242."));
+    browser.click_button("Confirm").await;
+    browser.wait_for_heading("You're now on Kiro Pro+").await;
+    assert!(browser.text().await.contains("We charged $10.00 to Visa ending in 4242."));
+    assert_eq!(stripe.succeeded_payments().await, [1000, 1000], "the checkout, then the upgrade");
+    browser.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_portal_upgrade_on_a_3_d_secure_card_runs_the_check_in_stripe_js() {
     let stripe = LocalStripe::start();
@@ -121,7 +138,8 @@ async fn a_failed_renewal_is_cleared_with_a_new_card_in_stripes_element() {
     let stripe = LocalStripe::start();
     let server = TestServer::start_stripe(&stripe).await;
     server.subscribe_with_stripe(&stripe, "acct-stripe-late", "4242424242424242").await;
-    let browser = Browser::open().await;
+    // A phone's width: Stripe's Element and our fields in one column.
+    let browser = Browser::open_sized(375, 812).await;
     let save_card = |number: &'static str| {
         let browser = &browser;
         async move {
