@@ -83,6 +83,14 @@ async fn three_d_secure_runs_in_stripe_js_and_can_fail_then_complete() {
     browser.close().await;
 }
 
+/// localstripe, and a Stripe-mode server on which `account` has paid a Pro checkout with `card`.
+async fn subscribed_with_stripe(account: &str, card: &str) -> (LocalStripe, TestServer) {
+    let stripe = LocalStripe::start();
+    let server = TestServer::start_stripe(&stripe).await;
+    server.subscribe_with_stripe(&stripe, account, card).await;
+    (stripe, server)
+}
+
 /// No request the pages made to our server carried card data.
 fn assert_no_card_data(server: &TestServer, numbers: &[&str]) {
     let received = server.faults.received.lock().unwrap().clone();
@@ -95,9 +103,7 @@ fn assert_no_card_data(server: &TestServer, numbers: &[&str]) {
 /// The card saved with Stripe at checkout pays an upgrade off-session: no card form, one charge.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_portal_upgrade_is_charged_to_the_card_on_file_through_stripe() {
-    let stripe = LocalStripe::start();
-    let server = TestServer::start_stripe(&stripe).await;
-    server.subscribe_with_stripe(&stripe, "acct-stripe-up-4242", "4242424242424242").await;
+    let (stripe, server) = subscribed_with_stripe("acct-stripe-up-4242", "4242424242424242").await;
     let portal = server.portal_session("acct-stripe-up-4242").await;
     let browser = Browser::open().await;
     super::portal::choose(&browser, &portal, "Kiro Pro+").await;
@@ -111,9 +117,7 @@ async fn a_portal_upgrade_is_charged_to_the_card_on_file_through_stripe() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_portal_upgrade_on_a_3_d_secure_card_runs_the_check_in_stripe_js() {
-    let stripe = LocalStripe::start();
-    let server = TestServer::start_stripe(&stripe).await;
-    server.subscribe_with_stripe(&stripe, "acct-stripe-up", "4000002760003184").await;
+    let (stripe, server) = subscribed_with_stripe("acct-stripe-up", "4000002760003184").await;
     let portal = server.portal_session("acct-stripe-up").await;
     let browser = Browser::open().await;
     super::portal::choose(&browser, &portal, "Kiro Pro+").await;
@@ -135,9 +139,7 @@ async fn a_portal_upgrade_on_a_3_d_secure_card_runs_the_check_in_stripe_js() {
 /// the Element pays the open invoice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_renewal_is_cleared_with_a_new_card_in_stripes_element() {
-    let stripe = LocalStripe::start();
-    let server = TestServer::start_stripe(&stripe).await;
-    server.subscribe_with_stripe(&stripe, "acct-stripe-late", "4242424242424242").await;
+    let (_stripe, server) = subscribed_with_stripe("acct-stripe-late", "4242424242424242").await;
     // A phone's width: Stripe's Element and our fields in one column.
     let browser = Browser::open_sized(375, 812).await;
     let save_card = |number: &'static str| {
@@ -178,9 +180,7 @@ async fn a_failed_renewal_is_cleared_with_a_new_card_in_stripes_element() {
 /// banner runs the bank's check in Stripe.js and the plan is active again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_past_due_invoice_is_paid_after_the_banks_check_in_stripe_js() {
-    let stripe = LocalStripe::start();
-    let server = TestServer::start_stripe(&stripe).await;
-    server.subscribe_with_stripe(&stripe, "acct-stripe-3ds-late", "4000002760003184").await;
+    let (_stripe, server) = subscribed_with_stripe("acct-stripe-3ds-late", "4000002760003184").await;
     server.set_clock("2026-12-01T00:00:00Z").await;
     assert_eq!(server.subscription("acct-stripe-3ds-late").await["status"], "past_due");
     let browser = Browser::open().await;
