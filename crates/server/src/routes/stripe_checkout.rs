@@ -22,7 +22,7 @@ pub fn stripe_client(state: &AppState) -> Result<StripeClient, AppError> {
 
 /// Stripe's errors as ours: an unknown object is the page's mistake, anything else the
 /// processor's.
-pub fn from_stripe(error: StripeError) -> AppError {
+fn from_stripe(error: StripeError) -> AppError {
     match error {
         StripeError::Api { status: 404, .. } | StripeError::InvalidId => AppError::InvalidPaymentMethod,
         other => {

@@ -4,7 +4,7 @@
 //! with it.
 
 use super::portal::up_to_date;
-use super::stripe_checkout::{PORTAL_SESSION, SetupFor, from_stripe, setup_card, setup_intent_for, stripe_client};
+use super::stripe_checkout::{PORTAL_SESSION, SetupFor, setup_card, setup_intent_for, stripe_client};
 use crate::error::{ApiJson, AppError};
 use crate::limits::{self, SessionLimit};
 use crate::plan_changes::open_portal;
@@ -58,7 +58,7 @@ pub async fn replace_card(
     let default_key = format!("default-{}", pm.card.id);
     if let Err(e) = client.set_default_payment_method(&customer, &pm.card.id, &default_key).await {
         // Our database says which card is charged; Stripe's default is for its Dashboard.
-        tracing::warn!(error = %from_stripe(e), "the Customer's default card was not updated");
+        tracing::warn!(error = %e, "the Customer's default card was not updated");
     }
     let id = session_id.clone();
     let saved = state
