@@ -119,6 +119,13 @@ impl LocalStripe {
         intents.iter().map(|i| i["amount"].as_i64().unwrap()).collect()
     }
 
+    /// The amounts of every refund, oldest first: what was given back.
+    pub async fn refunded_payments(&self) -> Vec<i64> {
+        let mut refunds = self.list("/v1/refunds?limit=100").await;
+        refunds.sort_by_key(|r| r["created"].as_i64());
+        refunds.iter().map(|r| r["amount"].as_i64().unwrap()).collect()
+    }
+
     async fn list(&self, path: &str) -> Vec<serde_json::Value> {
         let list = json_of(reqwest::Client::new().get(format!("{}{path}", self.base))).await;
         list["data"].as_array().unwrap_or_else(|| panic!("not a list: {list}")).clone()

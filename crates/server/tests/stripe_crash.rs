@@ -3,7 +3,9 @@
 //! then started again on the same database. Nothing is charged twice; what was paid is granted.
 //!
 //! A proxy between the server and localstripe does the killing, at the exact moment: it forwards
-//! the PaymentIntent's creation, and kills the server before the answer can reach it.
+//! the PaymentIntent's creation, and kills the server before the answer can reach it. It can also
+//! hold Stripe's answer while the month ends, so that the checks made again refuse a charge
+//! Stripe took: it is refunded.
 //!
 //! The same runs show what a deployment keeps: neither the logs nor the database file hold a
 //! card number or a secret, and the logs no whole session id. And what `--demo` prints.
@@ -31,12 +33,16 @@ const PASS: u8 = 0;
 const KILL_AFTER_CHARGE: u8 = 1;
 /// Kill the server when it asks Stripe to charge, before the request reaches Stripe.
 const KILL_BEFORE_CHARGE: u8 = 2;
+/// Hold Stripe's answer to the charge until `released` is notified (`holding` says it came).
+const HOLD_ANSWER: u8 = 3;
 
 #[derive(Clone)]
 struct Proxy {
     upstream: String,
     mode: Arc<AtomicU8>,
     server: Arc<Mutex<Option<Child>>>,
+    holding: Arc<tokio::sync::Notify>,
+    released: Arc<tokio::sync::Notify>,
 }
 
 impl Proxy {
@@ -71,6 +77,10 @@ async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
         proxy.kill_server();
         return StatusCode::BAD_GATEWAY.into_response();
     }
+    if mode == HOLD_ANSWER {
+        proxy.holding.notify_one();
+        proxy.released.notified().await;
+    }
     (status, bytes).into_response()
 }
 
@@ -79,6 +89,8 @@ async fn start_proxy(upstream: &str) -> (Proxy, String) {
         upstream: upstream.to_string(),
         mode: Arc::new(AtomicU8::new(PASS)),
         server: Arc::new(Mutex::new(None)),
+        holding: Arc::default(),
+        released: Arc::default(),
     };
     let router = axum::Router::new().fallback(forward).with_state(proxy.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -223,6 +235,52 @@ async fn a_server_killed_mid_payment_charges_once_and_grants_what_was_paid() {
     }
     assert!(!log.contains(&session), "a whole session id in the logs");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A month ends while an upgrade's charge is with Stripe: the renewal moves the subscription into
+/// the new period, so the upgrade's price, checked again when its result is recorded, no longer
+/// holds. The money Stripe took is given back, the plan stays, and the page is asked to confirm
+/// the new price.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_charge_the_checks_refuse_after_stripe_took_it_is_refunded() {
+    let stripe = LocalStripe::start();
+    let (proxy, proxy_base) = start_proxy(&stripe.base).await;
+    let dir = std::env::temp_dir().join(format!("kiro-refund-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (db, dist) = (dir.join("billing.sqlite3"), shell_dist(&dir));
+    let (child, base) = start_server(&db, &dist, &proxy_base, &stripe.js_url()).await;
+    *proxy.server.lock().unwrap() = Some(child);
+    let set_clock = |now: &'static str| post(&base, "/v1/test_helpers/clock", json!({ "now": now }));
+    // Frozen ahead of the real date, so the test does not depend on the day it runs.
+    assert_eq!(set_clock("2027-01-10T00:00:00Z").await.0, 200);
+    let (session, card, total) = ready_to_pay(&base, &stripe, "acct-refund").await;
+    let (_, paid) = post(&base, &format!("/api/checkout/{session}/confirm"), confirm_body(&card, "k1", total)).await;
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    let portal_body = json!({"account_id": "acct-refund", "return_url": "kiro://kiro.kiroAgent/manage-plan"});
+    let (_, portal) = post(&base, "/v1/portal/sessions", portal_body).await;
+    let portal = portal["id"].as_str().unwrap().to_string();
+    let (_, quote) = post(&base, &format!("/api/portal/{portal}/preview"), json!({"plan": "pro_plus"})).await;
+    let amount = quote["total_due_today"].as_i64().unwrap();
+
+    proxy.mode.store(HOLD_ANSWER, Ordering::SeqCst);
+    let change = json!({"plan": "pro_plus", "expected_total": amount, "idempotency_key": "up-1"});
+    let upgrading = tokio::spawn(call_owned(base.clone(), format!("/api/portal/{portal}/change"), change));
+    proxy.holding.notified().await;
+    // Stripe has charged; the answer is on its way when the month ends.
+    assert_eq!(set_clock("2027-02-01T00:00:01Z").await.0, 200);
+    proxy.released.notify_one();
+    let (status, refused) = upgrading.await.unwrap();
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("quote_changed")), "{refused}");
+
+    assert_eq!(stripe.refunded_payments().await, [amount], "the upgrade's charge was given back");
+    let (_, sub) = call(&base, Method::GET, "/v1/accounts/acct-refund/subscription", None).await.unwrap();
+    assert_eq!(sub["plan"], "pro", "{sub}");
+    proxy.kill_server();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn call_owned(base: String, path: String, body: Value) -> (u16, Value) {
+    post(&base, &path, body).await
 }
 
 /// `--demo` in Stripe mode: a checkout link, and how to open its portal once paid (an account
