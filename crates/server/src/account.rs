@@ -84,7 +84,8 @@ pub fn record_invoice_payment(
     }
 }
 
-fn decline(code: DeclineCode) -> Decline {
+/// A decline with our message for its code.
+pub fn decline(code: DeclineCode) -> Decline {
     Decline { code, message: code.message().into() }
 }
 

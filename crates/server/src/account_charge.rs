@@ -12,8 +12,7 @@ use crate::processor::{ChargeKind, TokenizedCard};
 use crate::store::{self, PaymentMethod};
 use billing::Money;
 use billing::wire::{
-    ChallengeAnswer, ChallengeOutcome, Decline, DeclineCode, InvoicePaymentOutcome, PaymentMethodOutcome,
-    SubscriptionStatus,
+    ChallengeAnswer, ChallengeOutcome, DeclineCode, InvoicePaymentOutcome, PaymentMethodOutcome, SubscriptionStatus,
 };
 use rusqlite::Connection;
 use time::OffsetDateTime;
@@ -63,7 +62,7 @@ pub fn prepare_card_answer(
     let answer_to = AnswerTo::Challenge(challenge.id);
     if answer.outcome == ChallengeOutcome::Fail {
         let code = DeclineCode::AuthenticationFailed;
-        let outcome = PaymentMethodOutcome::Declined { decline: Decline { code, message: code.message().into() } };
+        let outcome = PaymentMethodOutcome::Declined { decline: account::decline(code) };
         answer_to.keep(conn, &outcome, now)?;
         return Ok(Prepared::Answered(outcome));
     }
@@ -161,7 +160,7 @@ pub fn prepare_invoice_answer(
     let answer_to = AnswerTo::Challenge(challenge.id.clone());
     if answer.outcome == ChallengeOutcome::Fail {
         let code = DeclineCode::AuthenticationFailed;
-        let outcome = InvoicePaymentOutcome::Declined { decline: Decline { code, message: code.message().into() } };
+        let outcome = InvoicePaymentOutcome::Declined { decline: account::decline(code) };
         answer_to.keep(conn, &outcome, now)?;
         return Ok(Prepared::Answered(outcome));
     }

@@ -12,7 +12,7 @@ use billing::Money;
 use billing::proration::{self};
 use billing::validate;
 use billing::wire::{
-    BillingDetails, CheckoutReceipt, CheckoutStatus, CheckoutView, Decline, DeclineCode, Eligibility, PaymentOutcome,
+    BillingDetails, CheckoutReceipt, CheckoutStatus, CheckoutView, DeclineCode, Eligibility, PaymentOutcome,
     PlanSummary, StripeElements, SubscriptionStatus,
 };
 use rusqlite::Connection;
@@ -204,7 +204,7 @@ pub fn decline(conn: &Connection, session: &CheckoutSession, code: DeclineCode) 
     let declines = store::record_decline(conn, &session.id)?;
     tracing::info!(session = %crate::ids::redact(&session.id), ?code, declines, "payment declined");
     Ok(PaymentOutcome::Declined {
-        decline: Decline { code, message: code.message().into() },
+        decline: crate::account::decline(code),
         attempts_left: MAX_DECLINES.saturating_sub(declines),
     })
 }

@@ -73,6 +73,11 @@ impl From<ChargeResult> for Charged {
 }
 
 impl Charge {
+    /// Nothing to charge (an upgrade already paid for this period): nothing to ask.
+    fn moves_no_money(&self) -> bool {
+        self.amount == Money::ZERO && !self.check_only
+    }
+
     /// `amount` to `pm` for `attempt`, the user on the page, no 3-D Secure done yet.
     pub fn new(attempt: &Attempt, pm: &PaymentMethod, amount: Money, kind: ChargeKind) -> Charge {
         Charge {
@@ -93,7 +98,7 @@ impl Processor {
     /// What the processor knows of the charge an orphaned attempt was making (its PaymentIntent
     /// found by our attempt id): `None` when nothing was charged, `Unknown` while it cannot say.
     pub async fn look_up(&self, charge: &Charge, since: OffsetDateTime) -> Option<Charged> {
-        if charge.amount == Money::ZERO && !charge.check_only {
+        if charge.moves_no_money() {
             return Some(ChargeResult::Succeeded.into());
         }
         let Processor::Stripe(client) = self else {
@@ -118,7 +123,7 @@ impl Processor {
     }
 
     pub async fn charge(&self, charge: &Charge) -> Charged {
-        if charge.amount == Money::ZERO && !charge.check_only {
+        if charge.moves_no_money() {
             // Nothing to charge (an upgrade already paid for this period): nothing to ask.
             return ChargeResult::Succeeded.into();
         }
