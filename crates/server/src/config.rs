@@ -32,6 +32,10 @@ pub struct Config {
     /// How long a charge waits for another charge of the same account (another tab) to finish
     /// before it answers `payment_in_progress`.
     pub charge_wait: std::time::Duration,
+    /// How long a payment attempt stays its process's without being renewed (renewed every
+    /// third of it while the charge is made): after a crash, its account waits about this long
+    /// before the attempt is settled by any instance.
+    pub attempt_lease: std::time::Duration,
     /// Stripe mode (`--processor stripe`); `None` is the test processor.
     pub stripe: Option<StripeSettings>,
 }
@@ -124,6 +128,7 @@ impl Config {
             webhook_secret: None,
             webhook_schedule: crate::webhooks::Schedule::default(),
             charge_wait: std::time::Duration::from_secs(15),
+            attempt_lease: std::time::Duration::from_secs(30),
             stripe: None,
         }
     }

@@ -81,6 +81,12 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// A failure that may not recur: the same request later (a retry, Stripe's next delivery,
+    /// the next reconciliation) may succeed, so nothing is given up on it.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, AppError::ProcessorUnavailable | AppError::PaymentInProgress | AppError::Internal(_))
+    }
+
     /// The stable code clients branch on.
     pub fn code(&self) -> ErrorCode {
         use AppError as E;

@@ -38,6 +38,10 @@ struct Args {
     /// Connections served at once; more wait in the kernel's backlog.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
+    /// Seconds a payment attempt stays its instance's without renewal (renewed while it works):
+    /// after a crash, how long its account waits before any instance settles it.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    attempt_lease_secs: u64,
     /// Where events are delivered: https, or http to localhost for development (repeatable).
     #[arg(long = "webhook-url")]
     webhook_urls: Vec<String>,
@@ -102,6 +106,7 @@ async fn run(args: Args) -> Result<(), String> {
     cfg.dist_dir = Some(args.dist.clone());
     cfg.webhook_urls = args.webhook_urls.iter().map(|u| webhooks::check_endpoint(u)).collect::<Result<_, _>>()?;
     cfg.webhook_secret = args.webhook_secret.filter(|s| !s.trim().is_empty());
+    cfg.attempt_lease = std::time::Duration::from_secs(args.attempt_lease_secs);
     if args.processor == "stripe" {
         let stripe = config::StripeSettings::new(
             args.stripe_secret_key.as_deref(),
@@ -121,17 +126,24 @@ async fn run(args: Args) -> Result<(), String> {
     if args.demo {
         print_demo(&state)?;
     }
-    // Renewals fall due as time passes (and a far test-clock move may leave work for later);
-    // charges a stop or Stripe's silence left unrecorded are settled first (at start, then
-    // every minute).
+    // Charges whose lease ran out (a stop, Stripe's silence, a failed record) are settled as
+    // often as a lease lasts, from the start.
+    let settler = state.clone();
+    tokio::spawn(async move {
+        let mut every_lease = tokio::time::interval(settler.config.attempt_lease);
+        loop {
+            every_lease.tick().await;
+            if let Err(e) = reconcile::reconcile(&settler).await {
+                tracing::error!(?e, "settling orphaned payments failed");
+            }
+        }
+    });
+    // Renewals fall due as time passes (and a far test-clock move may leave work for later).
     let ticker = state.clone();
     tokio::spawn(async move {
         let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             every_minute.tick().await;
-            if let Err(e) = reconcile::reconcile(&ticker).await {
-                tracing::error!(?e, "settling orphaned payments failed");
-            }
             if let Err(e) = renewals::catch_up(&ticker, ticker.clock.now()).await {
                 tracing::error!(?e, "renewals failed");
             }

@@ -4,18 +4,24 @@
 //! (and acted on) in a transaction that checks again that the account may still be charged. Every
 //! charge goes this way: checkout, upgrades, card checks, past-due invoices, renewals.
 //!
-//! An attempt no request owns any more is *orphaned*: the server stopped in the middle, Stripe
-//! gave no answer, or the record failed after Stripe charged. In test mode a stop's attempts are
-//! settled at start (nothing was charged); in Stripe mode [`crate::reconcile`] finds out from
-//! Stripe what happened and records it as the request would have, or refunds a charge that can
-//! no longer be granted.
+//! In Stripe mode money moves only on a PaymentIntent whose id is recorded first: it is created
+//! unconfirmed, its id kept with the attempt, then confirmed. A PaymentIntent someone stopped
+//! waiting for (a 3-D Secure answer, an orphan) is cancelled before a decline is recorded, so it
+//! can never be paid later.
+//!
+//! A pending attempt belongs to the process holding its lease, renewed while it works. One whose
+//! lease ran out is *orphaned* (the process stopped, Stripe gave no answer, or the record failed
+//! after Stripe charged): [`crate::reconcile`], on any instance, finds out from Stripe what
+//! happened by the PaymentIntent's id and records it as the request would have, or refunds a
+//! charge that can no longer be granted. In test mode nothing unrecorded was charged: orphans are
+//! abandoned.
 
 use crate::AppState;
 use crate::error::AppError;
 use crate::ids::new_id;
 use crate::processor::{self, CardBehavior, ChargeKind, ChargeResult};
 use crate::store::{self, PaymentMethod};
-use crate::stripe::{NewPayment, PaymentIntent, StripeClient};
+use crate::stripe::{NewPayment, PaymentIntent, StripeClient, StripeError};
 use billing::Money;
 use billing::wire::DeclineCode;
 use rusqlite::{Connection, ErrorCode, params};
@@ -95,9 +101,12 @@ impl Charge {
 }
 
 impl Processor {
-    /// What the processor knows of the charge an orphaned attempt was making (its PaymentIntent
-    /// found by our attempt id): `None` when nothing was charged, `Unknown` while it cannot say.
-    pub async fn look_up(&self, charge: &Charge, since: OffsetDateTime) -> Option<Charged> {
+    /// What the processor knows of the charge an orphaned attempt was making: `None` when
+    /// nothing was charged (and nothing can be any more), `Unknown` while it cannot say. In
+    /// Stripe mode money moves only on a PaymentIntent whose id was recorded first
+    /// (`intent_id`): without one, nothing was confirmed; with one, a PaymentIntent still open
+    /// is cancelled first, so a confirm that lands late cannot charge it.
+    pub async fn look_up(&self, charge: &Charge, intent_id: Option<&str>) -> Option<Charged> {
         if charge.moves_no_money() {
             return Some(ChargeResult::Succeeded.into());
         }
@@ -105,72 +114,134 @@ impl Processor {
             // The test processor keeps nothing: what was not recorded was not charged.
             return None;
         };
-        if charge.intent.is_some() {
-            // A 3-D Secure answer only reads the PaymentIntent: read it again.
-            return Some(stripe_charge(client, charge).await);
+        if let Some(intent) = &charge.intent {
+            // A 3-D Secure answer: the PaymentIntent that waited for it decides.
+            return Some(settle_intent(client, charge, intent).await);
         }
+        let intent = intent_id?;
         let customer = charge.payment_method.stripe_customer.as_deref()?;
-        // A day's margin: the billing clock (a test clock) may differ from Stripe's.
-        let since = since.unix_timestamp() - 86_400;
-        match client.find_payment(customer, &charge.attempt_id, since).await {
-            Ok(Some(intent)) => Some(from_intent(intent, charge, customer)),
-            Ok(None) => None,
+        let found = match client.payment_intent(intent).await {
+            Ok(found) => found,
             Err(e) => {
                 tracing::warn!(error = %e, "could not look the charge up with Stripe");
-                Some(ChargeResult::Unknown.into())
+                return Some(ChargeResult::Unknown.into());
             }
-        }
-    }
-
-    pub async fn charge(&self, charge: &Charge) -> Charged {
-        if charge.moves_no_money() {
-            // Nothing to charge (an upgrade already paid for this period): nothing to ask.
-            return ChargeResult::Succeeded.into();
-        }
-        match self {
-            Processor::Test => {
-                let behavior = CardBehavior::parse(&charge.payment_method.behavior);
-                processor::charge(behavior, charge.kind, charge.authenticated).into()
-            }
-            Processor::Stripe(client) => stripe_charge(client, charge).await,
+        };
+        match found.status.as_str() {
+            "succeeded" | "requires_action" | "processing" => Some(from_intent(found, charge, customer)),
+            "canceled" => None,
+            // Never confirmed, or declined: cancelled, so nothing can charge it later.
+            _ => match cancel_or_succeeded(client, intent).await {
+                Some(found) if found.status == "canceled" => None,
+                Some(found) => Some(from_intent(found, charge, customer)),
+                None => Some(ChargeResult::Unknown.into()),
+            },
         }
     }
 }
 
-/// A charge as a PaymentIntent created and confirmed with our attempt id as its idempotency key,
-/// or (a 3-D Secure answer) the check of the one waiting. Stripe's answer is believed only for the
-/// amount, currency, Customer and attempt it was made for.
-async fn stripe_charge(client: &StripeClient, charge: &Charge) -> Charged {
-    let pm = &charge.payment_method;
-    let Some(customer) = pm.stripe_customer.as_deref() else {
-        tracing::error!("a card without a Stripe Customer in Stripe mode");
-        return ChargeResult::Declined(DeclineCode::ProcessingError).into();
-    };
-    let answer = match &charge.intent {
-        Some(intent) => client.payment_intent(intent).await,
-        None => {
-            let metadata = [("attempt", charge.attempt_id.as_str()), ("account_id", charge.account_id.as_str())];
-            let payment = NewPayment {
-                amount_cents: charge.amount.cents(),
-                currency: CURRENCY,
-                customer,
-                payment_method: &pm.card.id,
-                off_session: charge.off_session,
-                metadata: &metadata,
-            };
-            client.create_payment(&payment, &charge.attempt_id).await
+/// Charges `charge` (outside any transaction): the test processor at once; in Stripe mode a
+/// PaymentIntent created unconfirmed, its id recorded with the attempt, then confirmed (or, for a
+/// 3-D Secure answer, the PaymentIntent that waited, settled). `Err`: nothing was charged.
+async fn pay(state: &AppState, charge: &Charge) -> Result<Charged, AppError> {
+    if charge.moves_no_money() {
+        // Nothing to charge (an upgrade already paid for this period): nothing to ask.
+        return Ok(ChargeResult::Succeeded.into());
+    }
+    match &state.processor {
+        Processor::Test => {
+            let behavior = CardBehavior::parse(&charge.payment_method.behavior);
+            Ok(processor::charge(behavior, charge.kind, charge.authenticated).into())
         }
-    };
-    match answer {
-        Ok(intent) => from_intent(intent, charge, customer),
-        Err(e) => match e.decline() {
-            Some(code) => ChargeResult::Declined(code).into(),
-            None => {
-                tracing::warn!(error = %e, "Stripe gave no usable answer");
-                ChargeResult::Unknown.into()
-            }
+        Processor::Stripe(client) => match &charge.intent {
+            Some(intent) => Ok(settle_intent(client, charge, intent).await),
+            None => stripe_pay(state, client, charge).await,
         },
     }
+}
+
+/// A new charge in Stripe mode: create (no money moves), record the PaymentIntent's id, confirm.
+/// Stripe's answer is believed only for the amount, currency, Customer and account it was made for.
+async fn stripe_pay(state: &AppState, client: &StripeClient, charge: &Charge) -> Result<Charged, AppError> {
+    let Some(customer) = charge.payment_method.stripe_customer.as_deref() else {
+        tracing::error!("a card without a Stripe Customer in Stripe mode");
+        return Ok(ChargeResult::Declined(DeclineCode::ProcessingError).into());
+    };
+    let metadata = [("attempt", charge.attempt_id.as_str()), ("account_id", charge.account_id.as_str())];
+    let payment = NewPayment {
+        amount_cents: charge.amount.cents(),
+        currency: CURRENCY,
+        customer,
+        payment_method: &charge.payment_method.card.id,
+        metadata: &metadata,
+    };
+    let created = match client.create_payment(&payment, &format!("create-{}", charge.attempt_id)).await {
+        Ok(created) => created,
+        Err(e) => {
+            tracing::warn!(error = %e, "Stripe did not create the PaymentIntent; nothing was charged");
+            return Err(AppError::ProcessorUnavailable);
+        }
+    };
+    let (attempt_id, intent_id) = (charge.attempt_id.clone(), created.id.clone());
+    state.store.write(move |tx| keep_intent(tx, &attempt_id, &intent_id)).await?;
+    match client.confirm_payment(&created.id, charge.off_session, &format!("confirm-{}", charge.attempt_id)).await {
+        Ok(confirmed) => Ok(from_intent(confirmed, charge, customer)),
+        Err(e) => Ok(match e.decline() {
+            Some(code) => Charged { result: ChargeResult::Declined(code), intent: Some(intent_ref(&created)) },
+            None => {
+                tracing::warn!(error = %e, "Stripe gave no usable answer to a confirm");
+                ChargeResult::Unknown.into()
+            }
+        }),
+    }
+}
+
+/// The PaymentIntent a 3-D Secure challenge waited on, settled: paid is paid; anything short of
+/// that (the check not done, failed, or a page that stopped waiting) is cancelled at Stripe
+/// first, so it can never be paid after we recorded a decline. A cancel Stripe refuses because
+/// the bank's check finished meanwhile is the payment it now is.
+async fn settle_intent(client: &StripeClient, charge: &Charge, intent: &str) -> Charged {
+    let Some(customer) = charge.payment_method.stripe_customer.as_deref() else {
+        return ChargeResult::Declined(DeclineCode::ProcessingError).into();
+    };
+    match settle_waiting(client, intent).await {
+        Some(settled) => from_intent(settled, charge, customer),
+        None => ChargeResult::Unknown.into(),
+    }
+}
+
+/// A PaymentIntent someone waited on, brought to an end: as it is when paid, processing or
+/// cancelled; otherwise cancelled now (or, when the cancel is refused because it was paid
+/// meanwhile, as it is then). `None` when Stripe cannot say.
+pub async fn settle_waiting(client: &StripeClient, intent: &str) -> Option<PaymentIntent> {
+    match client.payment_intent(intent).await {
+        Ok(found) if matches!(found.status.as_str(), "succeeded" | "processing" | "canceled") => Some(found),
+        Ok(_) => cancel_or_succeeded(client, intent).await,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the PaymentIntent from Stripe");
+            None
+        }
+    }
+}
+
+/// Cancels `intent`; when Stripe refuses (it succeeded or is processing meanwhile), the intent as
+/// it is now. `None` when Stripe cannot say.
+async fn cancel_or_succeeded(client: &StripeClient, intent: &str) -> Option<PaymentIntent> {
+    match client.cancel_payment(intent, &format!("cancel-{intent}")).await {
+        Ok(canceled) => {
+            tracing::info!(%intent, status = %canceled.status, "cancelled a PaymentIntent we stopped waiting for");
+            Some(canceled)
+        }
+        Err(StripeError::Api { status: 400..=499, .. }) => client.payment_intent(intent).await.ok(),
+        Err(e) => {
+            tracing::warn!(%intent, error = %e, "could not cancel a PaymentIntent");
+            None
+        }
+    }
+}
+
+fn intent_ref(intent: &PaymentIntent) -> IntentRef {
+    IntentRef { id: intent.id.clone(), client_secret: intent.client_secret.clone() }
 }
 
 /// The stored currency of every price.
@@ -189,13 +260,13 @@ fn from_intent(intent: PaymentIntent, charge: &Charge, customer: &str) -> Charge
     let result = match intent.status.as_str() {
         "succeeded" => ChargeResult::Succeeded,
         "requires_action" if !answered => ChargeResult::RequiresAuthentication,
-        "requires_action" | "requires_payment_method" if answered => {
+        "requires_action" | "requires_payment_method" | "canceled" if answered => {
             ChargeResult::Declined(DeclineCode::AuthenticationFailed)
         }
         "requires_payment_method" | "canceled" => ChargeResult::Declined(DeclineCode::Generic),
         _ => ChargeResult::Unknown,
     };
-    Charged { result, intent: Some(IntentRef { id: intent.id, client_secret: intent.client_secret }) }
+    Charged { result, intent: Some(intent_ref(&intent)) }
 }
 
 /// A charge in flight: the account's only one until it is finished.
@@ -234,60 +305,104 @@ pub fn finish(conn: &Connection, attempt_id: &str, result: &str, now: OffsetDate
     Ok(finished == 1)
 }
 
-/// Keeps with the attempt what recording its result needs.
-fn keep_pending<P: PendingCharge>(conn: &Connection, pending: &P) -> Result<(), AppError> {
+/// Keeps with the attempt what recording its result needs, and gives it a lease of `lease`
+/// from now (wall clock): the attempt belongs to this process while the lease is renewed.
+fn keep_pending<P: PendingCharge>(conn: &Connection, pending: &P, lease: Duration) -> Result<(), AppError> {
     let json = serde_json::to_string(pending).map_err(|e| AppError::Internal(format!("pending charge: {e}")))?;
-    conn.execute("UPDATE payment_attempts SET pending = ?2 WHERE id = ?1", params![pending.attempt_id(), json])?;
+    conn.execute(
+        "UPDATE payment_attempts SET pending = ?2, lease_until = ?3 WHERE id = ?1",
+        params![pending.attempt_id(), json, lease_until(lease)],
+    )?;
     Ok(())
 }
 
-/// Leaves a pending attempt to [`crate::reconcile`]: no request waits for it any more.
+fn lease_until(lease: Duration) -> i64 {
+    crate::webhooks::now_millis().saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Records the PaymentIntent an attempt created, before it is confirmed: reconciliation always
+/// has an id to retrieve.
+fn keep_intent(conn: &Connection, attempt_id: &str, intent_id: &str) -> Result<(), AppError> {
+    let kept = conn.execute(
+        "UPDATE payment_attempts SET intent_id = ?2 WHERE id = ?1 AND status = 'pending'",
+        params![attempt_id, intent_id],
+    )?;
+    if kept == 1 { Ok(()) } else { Err(AppError::Internal("the attempt was settled before its charge".into())) }
+}
+
+/// Renews this process's lease on a pending attempt.
+fn renew_lease(conn: &Connection, attempt_id: &str, lease: Duration) -> Result<(), AppError> {
+    conn.execute(
+        "UPDATE payment_attempts SET lease_until = ?2 WHERE id = ?1 AND status = 'pending'",
+        params![attempt_id, lease_until(lease)],
+    )?;
+    Ok(())
+}
+
+/// Leaves a pending attempt to [`crate::reconcile`] at once: no request waits for it any more.
 pub fn orphan(conn: &Connection, attempt_id: &str) -> Result<(), AppError> {
-    conn.execute("UPDATE payment_attempts SET orphaned = 1 WHERE id = ?1 AND status = 'pending'", [attempt_id])?;
+    conn.execute("UPDATE payment_attempts SET lease_until = 0 WHERE id = ?1 AND status = 'pending'", [attempt_id])?;
     Ok(())
 }
 
-/// At start in Stripe mode: every attempt a stop left pending is orphaned.
-pub fn orphan_all_pending(conn: &Connection) -> Result<usize, AppError> {
-    let orphaned = conn.execute("UPDATE payment_attempts SET orphaned = 1 WHERE status = 'pending'", [])?;
-    if orphaned > 0 {
-        tracing::warn!(orphaned, "payment attempts left pending by a stop, to be settled with Stripe");
-    }
-    Ok(orphaned)
-}
-
-/// An orphaned attempt, as [`crate::reconcile`] settles it.
+/// An orphaned attempt (its lease ran out: its process stopped, or gave it up), as
+/// [`crate::reconcile`] settles it.
 #[derive(Debug, Clone)]
 pub struct Orphan {
     pub id: String,
     pub purpose: String,
     pub pending: Option<String>,
+    /// The PaymentIntent it created (Stripe mode), recorded before it was confirmed.
+    pub intent_id: Option<String>,
     /// The instant of the request that made it: its result is recorded as of then.
     pub created_at: OffsetDateTime,
 }
 
 pub fn orphans(conn: &Connection) -> Result<Vec<Orphan>, AppError> {
     let mut stmt = conn.prepare(
-        "SELECT id, purpose, pending, created_at FROM payment_attempts WHERE status = 'pending' AND orphaned = 1
+        "SELECT id, purpose, pending, intent_id, created_at FROM payment_attempts
+         WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < ?1)
          ORDER BY created_at, rowid",
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(Orphan { id: r.get(0)?, purpose: r.get(1)?, pending: r.get(2)?, created_at: store::from_ts(r.get(3)?) })
+    let rows = stmt.query_map([crate::webhooks::now_millis()], |r| {
+        Ok(Orphan {
+            id: r.get(0)?,
+            purpose: r.get(1)?,
+            pending: r.get(2)?,
+            intent_id: r.get(3)?,
+            created_at: store::from_ts(r.get(4)?),
+        })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// At start: attempts a stopped server left pending. The test processor keeps no state, so
-/// nothing was charged that is not recorded: they end as `abandoned` and free their accounts.
-pub fn settle_abandoned(conn: &Connection, now: OffsetDateTime) -> Result<usize, AppError> {
-    let settled = conn.execute(
-        "UPDATE payment_attempts SET status = 'abandoned', finished_at = ?1 WHERE status = 'pending'",
-        params![store::ts(now)],
+/// The account whose money PaymentIntent `intent` holds when no attempt of ours granted it, is
+/// still settling it or refunded it; `None` otherwise, and for a PaymentIntent we never made.
+pub fn ungranted_intent(conn: &Connection, intent: &str) -> Result<Option<String>, AppError> {
+    let mut stmt = conn.prepare("SELECT account_id, status FROM payment_attempts WHERE intent_id = ?1")?;
+    let attempts: Vec<(String, String)> =
+        stmt.query_map([intent], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    let settled = attempts.iter().any(|(_, status)| {
+        matches!(status.as_str(), "succeeded" | "pending" | "recording" | "refunded" | "refund_failed")
+    });
+    Ok(if settled { None } else { attempts.into_iter().next().map(|(account, _)| account) })
+}
+
+/// Keeps a refund of money no attempt could grant as an attempt of its own (purpose
+/// `late_payment`): the books say where the money went.
+pub fn keep_refund(
+    conn: &Connection,
+    account_id: &str,
+    intent: &str,
+    status: &str,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
+    conn.execute(
+        "INSERT INTO payment_attempts (id, account_id, purpose, status, created_at, finished_at, intent_id)
+         VALUES (?1, ?2, 'late_payment', ?3, ?4, ?4, ?5)",
+        params![new_id("att"), account_id, status, store::ts(now), intent],
     )?;
-    if settled > 0 {
-        tracing::warn!(settled, "settled payment attempts left pending by a stop");
-    }
-    Ok(settled)
+    Ok(())
 }
 
 /// What the first step of a charging request found.
@@ -327,13 +442,13 @@ where
 {
     let deadline = tokio::time::Instant::now() + state.config.charge_wait;
     loop {
-        let prepare = prepare.clone();
+        let (prepare, lease) = (prepare.clone(), state.config.attempt_lease);
         let prepared = state
             .store
             .write(move |tx| {
                 let prepared = prepare(tx)?;
                 if let Prepared::Charge(pending) = &prepared {
-                    keep_pending(tx, pending)?;
+                    keep_pending(tx, pending, lease)?;
                 }
                 Ok(prepared)
             })
@@ -351,20 +466,47 @@ where
     }
 }
 
-/// The charge, outside any transaction, then its record.
+/// The charge, outside any transaction (the attempt's lease renewed meanwhile), then its record.
 async fn charge_and_record<P: PendingCharge>(
     state: AppState,
     pending: P,
     now: OffsetDateTime,
 ) -> Result<P::Outcome, AppError> {
-    let charged = state.processor.charge(&pending.charge()).await;
+    let attempt_id = pending.attempt_id().to_string();
+    let charged = match holding_lease(&state, &attempt_id, pay(&state, &pending.charge())).await {
+        Ok(charged) => charged,
+        Err(error) => {
+            // Nothing was charged: the account may pay again at once.
+            state.store.write(move |tx| finish(tx, &attempt_id, "failed", now).map(|_| ())).await?;
+            return Err(error);
+        }
+    };
     if charged.result == ChargeResult::Unknown {
         // Not known whether it charged: nothing is recorded; the account waits until Stripe says.
-        let attempt_id = pending.attempt_id().to_string();
         state.store.write(move |tx| orphan(tx, &attempt_id)).await?;
         return Err(AppError::ProcessorUnavailable);
     }
     record_result(&state, pending, charged, now).await
+}
+
+/// Runs `work` while renewing this process's lease on `attempt_id` (every third of the lease), so
+/// no other instance takes a live attempt for an orphan; a process that dies stops renewing.
+async fn holding_lease<T>(state: &AppState, attempt_id: &str, work: impl std::future::Future<Output = T>) -> T {
+    let lease = state.config.attempt_lease;
+    let period = (lease / 3).max(Duration::from_millis(10));
+    let mut renewals = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = renewals.tick() => {
+                let id = attempt_id.to_string();
+                if let Err(e) = state.store.write(move |tx| renew_lease(tx, &id, lease)).await {
+                    tracing::warn!(error = %e, "could not renew a payment attempt's lease");
+                }
+            }
+        }
+    }
 }
 
 /// Records a charge's result (at `now`, the request's instant) and finishes its attempt. When the
@@ -399,7 +541,7 @@ pub async fn record_result<P: PendingCharge>(
     };
     let ending = match (&taken, &state.processor) {
         (Some(_), Processor::Stripe(_)) if matches!(error, AppError::Internal(_)) => None,
-        (Some(intent), Processor::Stripe(client)) => Some(refund(client, &intent.id, &attempt_id).await),
+        (Some(intent), Processor::Stripe(client)) => Some(refund(client, &intent.id).await),
         _ => Some("failed"),
     };
     let id = attempt_id.clone();
@@ -413,8 +555,9 @@ pub async fn record_result<P: PendingCharge>(
 
 /// Gives back a charge that can no longer be granted (the checks made again refused it); the
 /// attempt's status says whether it was.
-async fn refund(client: &StripeClient, intent: &str, attempt_id: &str) -> &'static str {
-    match client.refund(intent, &format!("refund-{attempt_id}")).await {
+pub async fn refund(client: &StripeClient, intent: &str) -> &'static str {
+    // One key per PaymentIntent, whoever refunds it: it is given back once.
+    match client.refund(intent, &format!("refund-{intent}")).await {
         Ok(_) => "refunded",
         Err(e) => {
             tracing::error!(%intent, error = %e, "a charge that was not granted could not be refunded: refund it by hand");

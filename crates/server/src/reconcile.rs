@@ -1,10 +1,12 @@
-//! Settling orphaned payment attempts with Stripe (Stripe mode): the server stopped between a
-//! charge and its record, Stripe gave no answer, or the record failed after Stripe charged. Each
-//! attempt kept what recording its result needs; its PaymentIntent is looked up by our attempt
-//! id. Charged: the result is recorded as the request would have recorded it (as of the request's
-//! instant), so what was paid is granted; never reached Stripe: the attempt is abandoned and its
-//! account free to pay; Stripe cannot say yet: it is asked again on the next round. Runs at start
-//! and every minute.
+//! Settling orphaned payment attempts: attempts whose lease ran out because their process stopped
+//! between a charge and its record, Stripe gave no answer, or the record failed after Stripe
+//! charged. Each attempt kept what recording its result needs and (Stripe mode) the id of its
+//! PaymentIntent, recorded before the PaymentIntent was confirmed. Charged: the result is recorded
+//! as the request would have recorded it (as of the request's instant), so what was paid is
+//! granted; no PaymentIntent, or one cancelled now before it could be confirmed: the attempt is
+//! abandoned and its account free to pay; Stripe cannot say yet: it is asked again on the next
+//! round. In test mode nothing unrecorded was charged: orphans are abandoned. Runs at start and as
+//! often as a lease lasts, on every instance; an attempt is settled once (its first record wins).
 
 use crate::AppState;
 use crate::account_charge::{PendingCard, PendingInvoice};
@@ -46,7 +48,7 @@ async fn settle<P: PendingCharge>(state: &AppState, orphan: &Orphan) -> Result<b
     let Some(pending) = orphan.pending.as_deref().and_then(|json| serde_json::from_str::<P>(json).ok()) else {
         return abandon(state, orphan).await;
     };
-    match state.processor.look_up(&pending.charge(), orphan.created_at).await {
+    match state.processor.look_up(&pending.charge(), orphan.intent_id.as_deref()).await {
         None => abandon(state, orphan).await,
         Some(charged) if charged.result == ChargeResult::Unknown => Ok(false),
         Some(charged) => {

@@ -177,6 +177,17 @@ ALTER TABLE payment_attempts ADD COLUMN intent_id TEXT;
 ALTER TABLE challenges ADD COLUMN invoice_id TEXT;
 CREATE INDEX payment_attempts_orphaned ON payment_attempts(created_at) WHERE status = 'pending' AND orphaned = 1;
 "#,
+    r#"
+-- A pending attempt belongs to the process that holds its lease (wall-clock milliseconds),
+-- renewed while it works; only an expired lease is orphaned, so a second instance (or a restart)
+-- never takes a live attempt. Attempts left pending by the version before leases are orphaned.
+ALTER TABLE payment_attempts ADD COLUMN lease_until INTEGER;
+UPDATE payment_attempts SET lease_until = 0 WHERE status = 'pending';
+DROP INDEX payment_attempts_orphaned;
+CREATE INDEX payment_attempts_leases ON payment_attempts(lease_until) WHERE status = 'pending';
+-- A PaymentIntent's attempts: whether money Stripe took was granted, refunded, or is in flight.
+CREATE INDEX payment_attempts_by_intent ON payment_attempts(intent_id) WHERE intent_id IS NOT NULL;
+"#,
 ];
 
 /// How long a connection waits for the writer's lock before giving up.

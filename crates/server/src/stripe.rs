@@ -23,8 +23,6 @@ pub const WEBHOOK_TOLERANCE_SECS: i64 = 300;
 const TRIES: u32 = 3;
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// How many pages of 100 PaymentIntents a search for one attempt's looks through.
-const FIND_PAGES: usize = 20;
 
 /// The client: one connection pool, the secret key, the API origin.
 #[derive(Clone)]
@@ -117,14 +115,6 @@ pub struct Refund {
     pub status: Option<String>,
 }
 
-/// A page of one of Stripe's lists.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct List<T> {
-    pub data: Vec<T>,
-    #[serde(default)]
-    pub has_more: bool,
-}
-
 /// A saved card: what the pages may show of it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct PaymentMethod {
@@ -141,15 +131,13 @@ pub struct CardDetails {
     pub exp_year: u16,
 }
 
-/// A charge of a saved card, confirmed on creation.
+/// A charge of a saved card, created unconfirmed (see [`StripeClient::create_payment`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewPayment<'a> {
     pub amount_cents: i64,
     pub currency: &'a str,
     pub customer: &'a str,
     pub payment_method: &'a str,
-    /// True when the user is not on the page (renewals, upgrades with the card on file).
-    pub off_session: bool,
     pub metadata: &'a [(&'a str, &'a str)],
 }
 
@@ -202,21 +190,39 @@ impl StripeClient {
         self.post("/v1/setup_intents", form, key).await
     }
 
-    /// Creates and confirms a PaymentIntent for a saved card. A decline is `Err(Api)` with its
-    /// code; `requires_action` comes back as the intent, for the page to finish with Stripe.js.
+    /// Creates a PaymentIntent for a saved card, *not* confirmed: no money moves until
+    /// [`StripeClient::confirm_payment`], which is called only once the intent's id is recorded, so
+    /// a charge can always be found again by the id we kept.
     pub async fn create_payment(&self, payment: &NewPayment<'_>, key: &str) -> Result<PaymentIntent, StripeError> {
         let mut form = vec![
             field("amount", payment.amount_cents),
             field("currency", payment.currency),
             field("customer", payment.customer),
             field("payment_method", payment.payment_method),
-            field("confirm", "true"),
         ];
-        if payment.off_session {
-            form.push(field("off_session", "true"));
-        }
         metadata(&mut form, payment.metadata);
         self.post("/v1/payment_intents", form, key).await
+    }
+
+    /// Confirms a PaymentIntent: this is where the card is charged. A decline is `Err(Api)` with
+    /// its code; `requires_action` comes back as the intent, for the page to finish with Stripe.js.
+    /// `off_session` goes with the confirm, as Stripe wants it; localstripe refuses the parameter
+    /// there ("Unexpected off_session"), so it is then confirmed without it.
+    pub async fn confirm_payment(&self, id: &str, off_session: bool, key: &str) -> Result<PaymentIntent, StripeError> {
+        let path = format!("/v1/payment_intents/{}/confirm", path_segment(id)?);
+        if off_session {
+            match self.post(&path, vec![field("off_session", "true")], key).await {
+                Err(StripeError::Api { status: 400, message, .. }) if message.contains("off_session") => {}
+                answer => return answer,
+            }
+        }
+        self.post(&path, Vec::new(), key).await
+    }
+
+    /// Cancels a PaymentIntent we stopped waiting for, so it can never be paid later. Stripe
+    /// refuses once it succeeded (or is processing): the caller retrieves it to see which.
+    pub async fn cancel_payment(&self, id: &str, key: &str) -> Result<PaymentIntent, StripeError> {
+        self.post(&format!("/v1/payment_intents/{}/cancel", path_segment(id)?), Vec::new(), key).await
     }
 
     /// Makes `payment_method` the Customer's default, as Stripe's Dashboard and invoices show it.
@@ -233,44 +239,6 @@ impl StripeClient {
     /// Refunds the whole of a PaymentIntent's charge.
     pub async fn refund(&self, payment_intent: &str, key: &str) -> Result<Refund, StripeError> {
         self.post("/v1/refunds", vec![field("payment_intent", payment_intent)], key).await
-    }
-
-    /// The PaymentIntent our attempt `attempt_id` made for `customer`, if Stripe has one: newest
-    /// first, looked at back to `since` (Unix seconds). Stripe filters the list by Customer;
-    /// localstripe refuses that filter (400), so then the whole list is read and the Customer
-    /// checked here.
-    pub async fn find_payment(
-        &self,
-        customer: &str,
-        attempt_id: &str,
-        since: i64,
-    ) -> Result<Option<PaymentIntent>, StripeError> {
-        let mut filter = format!("&customer={}", path_segment(customer)?);
-        let mut after = String::new();
-        for _ in 0..FIND_PAGES {
-            let page: List<PaymentIntent> =
-                match self.get(&format!("/v1/payment_intents?limit=100{filter}{after}")).await {
-                    Err(StripeError::Api { status: 400, .. }) if !filter.is_empty() => {
-                        filter.clear();
-                        continue;
-                    }
-                    page => page?,
-                };
-            let ours = |i: &&PaymentIntent| {
-                i.customer.as_deref() == Some(customer)
-                    && i.metadata.get("attempt").map(String::as_str) == Some(attempt_id)
-            };
-            if let Some(found) = page.data.iter().find(ours) {
-                return Ok(Some(found.clone()));
-            }
-            match page.data.last() {
-                Some(last) if page.has_more && last.created >= since => {
-                    after = format!("&starting_after={}", path_segment(&last.id)?)
-                }
-                _ => return Ok(None),
-            }
-        }
-        Err(StripeError::Unavailable("too many PaymentIntents to look through".into()))
     }
 
     pub async fn payment_intent(&self, id: &str) -> Result<PaymentIntent, StripeError> {

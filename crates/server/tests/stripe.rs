@@ -30,23 +30,35 @@ fn payment<'a>(customer: &'a str, card: &'a str) -> NewPayment<'a> {
         currency: "usd",
         customer,
         payment_method: card,
-        off_session: true,
         metadata: &[("account_id", "acct_1"), ("attempt", "att_1")],
     }
 }
 
 #[tokio::test]
-async fn a_saved_card_is_charged_and_the_intent_reads_back_as_charged() {
+async fn a_saved_card_is_charged_only_when_confirmed_and_the_intent_reads_back_as_charged() {
     let stripe = LocalStripe::start();
     let client = StripeClient::new(&stripe.base, SECRET_KEY);
     let (customer, card) = customer_with_card(&stripe, &client, "4242424242424242").await;
-    let paid = client.create_payment(&payment(&customer, &card), "pi-key-1").await.unwrap();
+    let created = client.create_payment(&payment(&customer, &card), "pi-key-1").await.unwrap();
+    assert_eq!(created.status, "requires_confirmation");
+    assert!(stripe.succeeded_payments().await.is_empty(), "creating moves no money");
+    let paid = client.confirm_payment(&created.id, true, "confirm-key-1").await.unwrap();
     assert_eq!(
         (paid.status.as_str(), paid.amount, paid.currency.as_str(), paid.customer.as_deref()),
         ("succeeded", 2000, "usd", Some(customer.as_str()))
     );
     assert_eq!(paid.metadata.get("attempt").map(String::as_str), Some("att_1"));
     assert_eq!(client.payment_intent(&paid.id).await.unwrap(), paid);
+    assert_eq!(stripe.succeeded_payments().await, [2000]);
+    // Paid is final: Stripe refuses to cancel it.
+    assert!(matches!(client.cancel_payment(&paid.id, "cancel-1").await, Err(StripeError::Api { status: 400, .. })));
+
+    // Cancelled before its confirm: a confirm that lands late charges nothing.
+    let created = client.create_payment(&payment(&customer, &card), "pi-key-2").await.unwrap();
+    assert_eq!(client.cancel_payment(&created.id, "cancel-2").await.unwrap().status, "canceled");
+    let late = client.confirm_payment(&created.id, false, "confirm-key-2").await;
+    assert!(matches!(late, Err(StripeError::Api { status: 400, .. })), "{late:?}");
+    assert_eq!(stripe.succeeded_payments().await, [2000], "nothing more was charged");
 }
 
 #[tokio::test]
@@ -59,13 +71,15 @@ async fn declines_and_bank_checks_come_back_as_stripe_says() {
     stripe.confirm_setup_with_card(&setup.id, "4000002760003184").await;
     assert_eq!(client.setup_intent(&setup.id).await.unwrap().status, "requires_action");
     let card = stripe.payment_method("4000002760003184").await;
-    let pending = client.create_payment(&payment(&customer, &card), "pi-key-3ds").await.unwrap();
+    let created = client.create_payment(&payment(&customer, &card), "pi-key-3ds").await.unwrap();
+    let pending = client.confirm_payment(&created.id, false, "confirm-key-3ds").await.unwrap();
     assert_eq!(pending.status, "requires_action");
     assert!(pending.client_secret.is_some(), "the page finishes it with Stripe.js");
 
     // 0341 saves fine and fails every charge.
     let (customer, card) = customer_with_card(&stripe, &client, "4000000000000341").await;
-    let declined = client.create_payment(&payment(&customer, &card), "pi-key-0341").await.unwrap_err();
+    let created = client.create_payment(&payment(&customer, &card), "pi-key-0341").await.unwrap();
+    let declined = client.confirm_payment(&created.id, true, "confirm-key-0341").await.unwrap_err();
     assert_eq!(declined.decline(), Some(DeclineCode::Generic), "{declined:?}");
     // Declined cards are refused when saved (what Stripe.js shows the user).
     let setup = client.create_setup_intent(&customer, &[], "seti-key-0002").await.unwrap();

@@ -136,6 +136,80 @@ async fn three_d_secure_is_checked_with_stripe_not_taken_from_the_page() {
     }
 }
 
+/// The page answers before the bank's check is done (a double click, a second tab, a Stripe.js
+/// error): the PaymentIntent is cancelled at Stripe before the decline is recorded, so finishing
+/// the check afterwards charges nothing, and paying again charges once.
+#[tokio::test]
+async fn an_early_answer_cancels_the_payment_so_a_late_bank_check_charges_nothing() {
+    let stripe = LocalStripe::start();
+    let app = stripe_app(&stripe);
+    let session = app.new_session("acct-3ds-early", "pro").await;
+    let card = save_card(&app, &stripe, &session, "4000002760003184").await.unwrap();
+    for (key, early) in [("k1", "fail"), ("k2", "complete")] {
+        let waiting = app.confirm(&session, &card, key).await;
+        assert_eq!(waiting.body["status"], "requires_action", "{:?}", waiting.body);
+        let secret = waiting.body["client_secret"].as_str().unwrap().to_string();
+        let answer = json!({"challenge_id": waiting.body["challenge_id"], "outcome": early});
+        let answered = app.post(&format!("/api/checkout/{session}/challenge"), None, &answer).await;
+        assert_eq!(answered.body["status"], "declined", "{early}: {:?}", answered.body);
+        // The user finishes the bank's check at Stripe afterwards: too late, nothing is charged.
+        assert_ne!(stripe.authenticate(&secret, true).await.status(), 200, "{early}: the payment was cancelled");
+        deliver_succeeded(&app, &format!("evt_late_{key}"), &secret).await;
+        assert!(stripe.succeeded_payments().await.is_empty(), "{early}: nothing taken");
+        assert!(app.invoices("acct-3ds-early").await.is_empty(), "{early}");
+    }
+    let waiting = app.confirm(&session, &card, "k3").await;
+    let secret = waiting.body["client_secret"].as_str().unwrap();
+    stripe.authenticate(secret, true).await;
+    let answer = json!({"challenge_id": waiting.body["challenge_id"], "outcome": "complete"});
+    let paid = app.post(&format!("/api/checkout/{session}/challenge"), None, &answer).await;
+    assert_eq!(paid.body["status"], "succeeded", "{:?}", paid.body);
+    let total = paid.body["receipt"]["amount_charged"].as_i64().unwrap();
+    assert_eq!(stripe.succeeded_payments().await, [total], "charged once");
+}
+
+/// The bank's check finished at Stripe, then a second tab (or a Stripe.js error) answers `fail`:
+/// Stripe took the money, so the plan is granted, not declined.
+#[tokio::test]
+async fn a_fail_answer_after_the_bank_said_yes_grants_what_stripe_took() {
+    let stripe = LocalStripe::start();
+    let app = stripe_app(&stripe);
+    let session = app.new_session("acct-3ds-other-tab", "pro").await;
+    let card = save_card(&app, &stripe, &session, "4000002760003184").await.unwrap();
+    let waiting = app.confirm(&session, &card, "k1").await;
+    stripe.authenticate(waiting.body["client_secret"].as_str().unwrap(), true).await;
+    let answer = json!({"challenge_id": waiting.body["challenge_id"], "outcome": "fail"});
+    let answered = app.post(&format!("/api/checkout/{session}/challenge"), None, &answer).await;
+    assert_eq!(answered.body["status"], "succeeded", "{:?}", answered.body);
+    assert_eq!(app.invoices("acct-3ds-other-tab").await.len(), 1);
+    assert!(stripe.refunded_payments().await.is_empty());
+}
+
+/// The bank's check finishes after the checkout session expired: Stripe took the money, the plan
+/// can no longer be granted, so the money is given back, once, whoever tells us (the page coming
+/// back, Stripe's webhook, again).
+#[tokio::test]
+async fn money_taken_after_the_session_expired_is_refunded_once() {
+    let stripe = LocalStripe::start();
+    let app = stripe_app(&stripe);
+    let session = app.new_session("acct-3ds-expired", "pro").await;
+    let card = save_card(&app, &stripe, &session, "4000002760003184").await.unwrap();
+    let waiting = app.confirm(&session, &card, "k1").await;
+    let secret = waiting.body["client_secret"].as_str().unwrap().to_string();
+    assert_eq!(app.set_clock("2026-11-17T00:00:01Z").await.status, StatusCode::OK, "a day later");
+    stripe.authenticate(&secret, true).await;
+    let total = stripe.succeeded_payments().await;
+    assert_eq!(total.len(), 1, "Stripe took the money");
+
+    let answer = json!({"challenge_id": waiting.body["challenge_id"], "outcome": "complete"});
+    let late = app.post(&format!("/api/checkout/{session}/challenge"), None, &answer).await;
+    assert_error(&late, StatusCode::GONE, "session_expired");
+    deliver_succeeded(&app, "evt_expired_paid", &secret).await;
+    deliver_succeeded(&app, "evt_expired_paid_again", &secret).await;
+    assert_eq!(stripe.refunded_payments().await, total, "given back once");
+    assert!(app.invoices("acct-3ds-expired").await.is_empty());
+}
+
 /// Stripe mode serves the checkout bundle with Stripe's Element, and a CSP that admits exactly
 /// Stripe.js's and the API's origins besides our own.
 #[tokio::test]
@@ -307,6 +381,9 @@ async fn an_upgrade_that_needs_3d_secure_is_completed_with_stripe_and_checked_wi
     let lied = answer(waiting.body["challenge_id"].as_str().unwrap().into(), "complete").await;
     assert_eq!(lied.body["status"], "declined", "{:?}", lied.body);
     assert_eq!(app.get(&format!("/api/portal/{portal}"), None).await.body["subscription"]["plan"]["id"], "pro");
+    // Finishing the bank's check after that decline charges nothing: the payment was cancelled.
+    assert_ne!(stripe.authenticate(&secret, true).await.status(), 200);
+    assert_eq!(stripe.succeeded_payments().await, vec![1000]);
 
     let waiting = app.change(&portal, "pro_plus", amount, "up-2").await;
     let secret2 = waiting.body["client_secret"].as_str().unwrap().to_string();

@@ -3,9 +3,11 @@
 //! then started again on the same database. Nothing is charged twice; what was paid is granted.
 //!
 //! A proxy between the server and localstripe does the killing, at the exact moment: it forwards
-//! the PaymentIntent's creation, and kills the server before the answer can reach it. It can also
-//! hold Stripe's answer while the month ends, so that the checks made again refuse a charge
-//! Stripe took: it is refunded.
+//! the PaymentIntent's confirm (where money moves), and kills the server before the answer can
+//! reach it. It can also hold Stripe's answer while the month ends, so that the checks made again
+//! refuse a charge Stripe took: it is refunded. And it can hold the confirm itself on its way to
+//! Stripe while the server restarts or a second instance starts on the same database: the
+//! PaymentIntent whose id was recorded first is settled by that id, never charged and forgotten.
 //!
 //! The same runs show what a deployment keeps: neither the logs nor the database file hold a
 //! card number or a secret, and the logs no whole session id. And what `--demo` prints.
@@ -29,12 +31,17 @@ use std::time::{Duration, Instant};
 const AT_MOST: Duration = Duration::from_secs(60);
 
 const PASS: u8 = 0;
-/// Kill the server once Stripe has answered the PaymentIntent's creation (it charged).
+/// Kill the server once Stripe has answered the PaymentIntent's confirm (it charged).
 const KILL_AFTER_CHARGE: u8 = 1;
 /// Kill the server when it asks Stripe to charge, before the request reaches Stripe.
 const KILL_BEFORE_CHARGE: u8 = 2;
 /// Hold Stripe's answer to the charge until `released` is notified (`holding` says it came).
 const HOLD_ANSWER: u8 = 3;
+/// Hold the charge itself before it reaches Stripe until `released` is notified; `forwarded`
+/// says when Stripe has answered it.
+const HOLD_REQUEST: u8 = 4;
+/// The lease the servers here hold on a payment attempt: short, so a killed one's is soon over.
+const LEASE_SECS: &str = "1";
 
 #[derive(Clone)]
 struct Proxy {
@@ -43,6 +50,7 @@ struct Proxy {
     server: Arc<Mutex<Option<Child>>>,
     holding: Arc<tokio::sync::Notify>,
     released: Arc<tokio::sync::Notify>,
+    forwarded: Arc<tokio::sync::Notify>,
 }
 
 impl Proxy {
@@ -57,22 +65,28 @@ impl Proxy {
 async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let body: Bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-    let creates_charge = parts.method == Method::POST && parts.uri.path() == "/v1/payment_intents";
-    let mode = if creates_charge { proxy.mode.swap(PASS, Ordering::SeqCst) } else { PASS };
+    let path = parts.uri.path();
+    let charges =
+        parts.method == Method::POST && path.starts_with("/v1/payment_intents/") && path.ends_with("/confirm");
+    let mode = if charges { proxy.mode.swap(PASS, Ordering::SeqCst) } else { PASS };
     if mode == KILL_BEFORE_CHARGE {
         proxy.kill_server();
         return StatusCode::BAD_GATEWAY.into_response();
     }
-    let url = format!("{}{}", proxy.upstream, parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
-    let mut headers = HeaderMap::new();
-    for name in ["authorization", "content-type", "idempotency-key", "stripe-version"] {
-        if let Some(value) = parts.headers.get(name) {
-            headers.insert(name, value.clone());
-        }
+    if mode == HOLD_REQUEST {
+        // Its own task: the held charge still lands when the server that sent it is gone.
+        let (proxy, parts) = (proxy.clone(), parts.clone());
+        let forwarding = tokio::spawn(async move {
+            proxy.holding.notify_one();
+            proxy.released.notified().await;
+            let answer = pass_on(&proxy, parts, body).await;
+            proxy.forwarded.notify_one();
+            answer
+        });
+        let (status, bytes) = forwarding.await.unwrap();
+        return (status, bytes).into_response();
     }
-    let answer = reqwest::Client::new().request(parts.method, url).headers(headers).body(body).send().await.unwrap();
-    let status = answer.status();
-    let bytes = answer.bytes().await.unwrap();
+    let (status, bytes) = pass_on(&proxy, parts, body).await;
     if mode == KILL_AFTER_CHARGE {
         proxy.kill_server();
         return StatusCode::BAD_GATEWAY.into_response();
@@ -84,6 +98,20 @@ async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
     (status, bytes).into_response()
 }
 
+/// Sends the request on to localstripe: its status and body.
+async fn pass_on(proxy: &Proxy, parts: axum::http::request::Parts, body: Bytes) -> (StatusCode, Bytes) {
+    let url = format!("{}{}", proxy.upstream, parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+    let mut headers = HeaderMap::new();
+    for name in ["authorization", "content-type", "idempotency-key", "stripe-version"] {
+        if let Some(value) = parts.headers.get(name) {
+            headers.insert(name, value.clone());
+        }
+    }
+    let answer = reqwest::Client::new().request(parts.method, url).headers(headers).body(body).send().await.unwrap();
+    let status = answer.status();
+    (status, answer.bytes().await.unwrap())
+}
+
 async fn start_proxy(upstream: &str) -> (Proxy, String) {
     let proxy = Proxy {
         upstream: upstream.to_string(),
@@ -91,6 +119,7 @@ async fn start_proxy(upstream: &str) -> (Proxy, String) {
         server: Arc::new(Mutex::new(None)),
         holding: Arc::default(),
         released: Arc::default(),
+        forwarded: Arc::default(),
     };
     let router = axum::Router::new().fallback(forward).with_state(proxy.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -119,7 +148,7 @@ async fn start_server(db: &Path, dist: &Path, api_base: &str, js_url: &str) -> (
     let log = std::fs::OpenOptions::new().create(true).append(true).open(db.with_file_name("server.log")).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_checkout-server"))
         .args(["--processor", "stripe", "--port", &port.to_string(), "--stripe-api-base", api_base])
-        .args(["--stripe-js-url", js_url, "--db"])
+        .args(["--stripe-js-url", js_url, "--attempt-lease-secs", LEASE_SECS, "--db"])
         .arg(db)
         .arg("--dist")
         .arg(dist)
@@ -171,6 +200,20 @@ async fn ready_to_pay(base: &str, stripe: &LocalStripe, account: &str) -> (Strin
     (id, card["id"].as_str().unwrap().to_string(), total)
 }
 
+/// Confirms, again while the account's earlier attempt is still being settled (`409
+/// payment_in_progress` until its lease runs out), as a page's retry would.
+async fn pay_when_free(base: &str, confirm: &str, body: Value) -> Value {
+    let deadline = Instant::now() + AT_MOST;
+    loop {
+        let (status, answer) = post(base, confirm, body.clone()).await;
+        if status != 409 || answer["error"]["code"] != "payment_in_progress" {
+            return answer;
+        }
+        assert!(Instant::now() < deadline, "the account was never free to pay: {answer}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 async fn invoices(base: &str, account: &str) -> Vec<Value> {
     let (_, list) = call(base, Method::GET, &format!("/v1/accounts/{account}/invoices"), None).await.unwrap();
     list["invoices"].as_array().cloned().unwrap_or_default()
@@ -218,7 +261,7 @@ async fn a_server_killed_mid_payment_charges_once_and_grants_what_was_paid() {
     assert!(call(&base, Method::POST, &confirm, Some(confirm_body(&card, "k1", total))).await.is_err());
     let (child, base) = start().await;
     *proxy.server.lock().unwrap() = Some(child);
-    let (_, paid) = post(&base, &confirm, confirm_body(&card, "k2", total)).await;
+    let paid = pay_when_free(&base, &confirm, confirm_body(&card, "k2", total)).await;
     assert_eq!(paid["status"], "succeeded", "{paid}");
     assert_eq!(stripe.succeeded_payments().await, [total, total], "one charge for each account");
     assert_eq!(invoices(&base, "acct-crash-uncharged").await.len(), 1);
@@ -276,6 +319,80 @@ async fn a_charge_the_checks_refuse_after_stripe_took_it_is_refunded() {
     let (_, sub) = call(&base, Method::GET, "/v1/accounts/acct-refund/subscription", None).await.unwrap();
     assert_eq!(sub["plan"], "pro", "{sub}");
     proxy.kill_server();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A second instance starts on the same database while the first one's charge is on its way to
+/// Stripe. The attempt is the first one's while it renews its lease: the second instance's
+/// reconciliation leaves it alone, and the charge, when it lands, is granted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_instance_never_takes_a_live_attempt_for_an_orphan() {
+    let stripe = LocalStripe::start();
+    let (proxy, proxy_base) = start_proxy(&stripe.base).await;
+    let dir = std::env::temp_dir().join(format!("kiro-two-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (db, dist) = (dir.join("billing.sqlite3"), shell_dist(&dir));
+    let (first, base) = start_server(&db, &dist, &proxy_base, &stripe.js_url()).await;
+    *proxy.server.lock().unwrap() = Some(first);
+    let (session, card, total) = ready_to_pay(&base, &stripe, "acct-two-instances").await;
+
+    proxy.mode.store(HOLD_REQUEST, Ordering::SeqCst);
+    let confirm = format!("/api/checkout/{session}/confirm");
+    let paying = tokio::spawn(call_owned(base.clone(), confirm.clone(), confirm_body(&card, "k1", total)));
+    proxy.holding.notified().await;
+    let (mut second, second_base) = start_server(&db, &dist, &proxy_base, &stripe.js_url()).await;
+    // Several of the second instance's reconciliations, and several leases, go by.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    proxy.released.notify_one();
+    let (status, paid) = paying.await.unwrap();
+    assert_eq!((status, paid["status"].as_str()), (200, Some("succeeded")), "{paid}");
+
+    assert_eq!(stripe.succeeded_payments().await, [total], "charged once");
+    assert!(stripe.refunded_payments().await.is_empty(), "nothing to give back");
+    assert_eq!(invoices(&second_base, "acct-two-instances").await.len(), 1, "granted once, seen by both");
+    let (status, again) = post(&second_base, &confirm, confirm_body(&card, "k1", total)).await;
+    assert_eq!((status, again["status"].as_str()), (200, Some("succeeded")), "the retry replays it: {again}");
+    second.kill().unwrap();
+    second.wait().unwrap();
+    proxy.kill_server();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The server is killed while its charge is on its way to Stripe, and starts again before the
+/// charge lands. The attempt's PaymentIntent was recorded before it was confirmed: the new process
+/// cancels it, so the confirm that lands afterwards charges nothing, and the account pays once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_charge_landing_after_a_restart_is_cancelled_not_taken() {
+    let stripe = LocalStripe::start();
+    let (proxy, proxy_base) = start_proxy(&stripe.base).await;
+    let dir = std::env::temp_dir().join(format!("kiro-late-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (db, dist) = (dir.join("billing.sqlite3"), shell_dist(&dir));
+    let js_url = stripe.js_url();
+    let (child, base) = start_server(&db, &dist, &proxy_base, &js_url).await;
+    *proxy.server.lock().unwrap() = Some(child);
+    let (session, card, total) = ready_to_pay(&base, &stripe, "acct-late-landing").await;
+
+    proxy.mode.store(HOLD_REQUEST, Ordering::SeqCst);
+    let confirm = format!("/api/checkout/{session}/confirm");
+    let request = (base.clone(), confirm.clone(), confirm_body(&card, "k1", total));
+    let lost = tokio::spawn(async move { call(&request.0, Method::POST, &request.1, Some(request.2)).await.is_err() });
+    proxy.holding.notified().await;
+    proxy.kill_server();
+    let (child, base) = start_server(&db, &dist, &proxy_base, &js_url).await;
+    *proxy.server.lock().unwrap() = Some(child);
+    // The page's retry waits while the orphan is settled, then pays with a new PaymentIntent.
+    let paid = pay_when_free(&base, &confirm, confirm_body(&card, "k2", total)).await;
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    proxy.released.notify_one();
+    proxy.forwarded.notified().await;
+    assert!(lost.await.unwrap(), "the first server was killed mid-payment");
+
+    assert_eq!(stripe.succeeded_payments().await, [total], "the confirm that landed late charged nothing");
+    assert_eq!(invoices(&base, "acct-late-landing").await.len(), 1);
+    proxy.kill_server();
+    let log = std::fs::read_to_string(dir.join("server.log")).unwrap();
+    assert!(log.contains("cancelled a PaymentIntent we stopped waiting for"), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

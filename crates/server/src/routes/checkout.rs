@@ -5,7 +5,7 @@ use crate::error::{ApiJson, AppError};
 use crate::ids::new_id;
 use crate::limits::{self, SessionLimit};
 use crate::store::{self, PaymentMethod};
-use crate::{AppState, checkout, idempotency, payments, processor};
+use crate::{AppState, answers, checkout, idempotency, payments, processor};
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -91,9 +91,5 @@ pub async fn answer_challenge(
     Path(id): Path<String>,
     ApiJson(answer): ApiJson<ChallengeAnswer>,
 ) -> Result<Json<PaymentOutcome>, AppError> {
-    let now = state.clock.now();
-    let asked = Arc::new((id, answer));
-    payments::charge_once(&state, now, move |tx| checkout_charge::prepare_answer(tx, &asked.0, &asked.1, now))
-        .await
-        .map(Json)
+    answers::answer(&state, id, answer, checkout_charge::prepare_answer).await.map(Json)
 }

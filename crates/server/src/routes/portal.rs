@@ -6,7 +6,7 @@ use crate::error::{ApiJson, AppError};
 use crate::plan_changes::{self, open_portal};
 use crate::portal_charge::{self, Change};
 use crate::store::{self, PortalSession, Subscription};
-use crate::{AppState, account, checkout, idempotency, payments, processor, renewals};
+use crate::{AppState, account, answers, checkout, idempotency, payments, processor, renewals};
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -127,10 +127,7 @@ pub async fn answer_challenge(
 ) -> Result<Json<ChangeOutcome>, AppError> {
     let now = state.clock.now();
     up_to_date(&state, &id, now).await?;
-    let asked = Arc::new((id, answer));
-    payments::charge_once(&state, now, move |tx| portal_charge::prepare_answer(tx, &asked.0, &asked.1, now))
-        .await
-        .map(Json)
+    answers::answer(&state, id, answer, portal_charge::prepare_answer).await.map(Json)
 }
 
 /// Saves a new card as the one charged from now on (with 3-D Secure when the bank asks).
@@ -193,9 +190,7 @@ pub async fn answer_invoice_challenge(
 ) -> Result<Json<InvoicePaymentOutcome>, AppError> {
     let now = state.clock.now();
     up_to_date(&state, &id, now).await?;
-    let asked = Arc::new((id, answer));
-    let prepared = move |tx: &Connection| account_charge::prepare_invoice_answer(tx, &asked.0, &asked.1, now);
-    payments::charge_once(&state, now, prepared).await.map(Json)
+    answers::answer(&state, id, answer, account_charge::prepare_invoice_answer).await.map(Json)
 }
 
 async fn set_cancel(state: AppState, id: String, cancel: bool) -> Result<Json<PortalView>, AppError> {

@@ -6,13 +6,12 @@
 use super::stripe_checkout::{CHECKOUT_SESSION, PORTAL_SESSION, save_setup_card, stripe_client};
 use super::stripe_portal::replace_card;
 use crate::error::AppError;
-use crate::{AppState, account_charge, checkout_charge, payments, portal_charge, store, stripe};
+use crate::{AppState, account_charge, answers, checkout_charge, portal_charge, store, stripe};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use billing::wire::{ChallengeAnswer, ChallengeOutcome};
-use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -95,7 +94,7 @@ async fn saved_card(state: &AppState, setup: &EventObject) -> Result<(), AppErro
 /// The 3-D Secure answer the page would have sent for the checkout, the upgrade or the past-due
 /// invoice waiting on `intent`; the intent is checked with Stripe as for the page.
 async fn answer_challenge(state: &AppState, intent: &str, outcome: ChallengeOutcome) -> Result<(), AppError> {
-    let intent = intent.to_string();
+    let (intent, intent_id) = (intent.to_string(), intent.to_string());
     let waiting = state
         .store
         .read(move |conn| {
@@ -108,23 +107,20 @@ async fn answer_challenge(state: &AppState, intent: &str, outcome: ChallengeOutc
         })
         .await?;
     let Some((challenge, in_portal)) = waiting else {
+        // No challenge waits on it: if Stripe took money no attempt granted (a decline recorded
+        // before, a session gone), it is given back.
+        if outcome == ChallengeOutcome::Complete {
+            answers::refund_if_ungranted(state, &intent_id).await?;
+        }
         return Ok(());
     };
-    let now = state.clock.now();
     let session_id = challenge.session_id.clone();
     let answer = ChallengeAnswer { challenge_id: challenge.id.clone().into(), outcome };
     match (in_portal, challenge.invoice_id.is_some()) {
-        (false, _) => {
-            let prepared = move |tx: &Connection| checkout_charge::prepare_answer(tx, &session_id, &answer, now);
-            payments::charge_once(state, now, prepared).await.map(|_| ())
-        }
-        (true, false) => {
-            let prepared = move |tx: &Connection| portal_charge::prepare_answer(tx, &session_id, &answer, now);
-            payments::charge_once(state, now, prepared).await.map(|_| ())
-        }
+        (false, _) => answers::answer(state, session_id, answer, checkout_charge::prepare_answer).await.map(|_| ()),
+        (true, false) => answers::answer(state, session_id, answer, portal_charge::prepare_answer).await.map(|_| ()),
         (true, true) => {
-            let prepared = move |tx: &Connection| account_charge::prepare_invoice_answer(tx, &session_id, &answer, now);
-            payments::charge_once(state, now, prepared).await.map(|_| ())
+            answers::answer(state, session_id, answer, account_charge::prepare_invoice_answer).await.map(|_| ())
         }
     }
 }
