@@ -6,12 +6,15 @@ mod common;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use axum::routing::get as get_route;
+use checkout_server::limits::MAX_FAILURES;
 use checkout_server::store::{self, Account, Subscription};
 use checkout_server::{Store, guarded, payments, renewals};
 use common::*;
 use serde_json::{Value, json};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 async fn answer_challenge(app: &TestApp, session: &str, challenge: &str) -> Reply {
@@ -260,19 +263,54 @@ async fn a_session_opens_at_most_20_three_d_secure_challenges() {
     assert!(refused.headers.contains_key(header::RETRY_AFTER));
 }
 
-#[tokio::test]
-async fn an_address_that_keeps_guessing_the_key_is_refused_even_with_the_right_one() {
-    let app = TestApp::new();
-    for _ in 0..checkout_server::limits::MAX_FAILURES {
-        assert_error(
-            &app.get("/v1/accounts/a/subscription", Some("sk_wrong")).await,
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-        );
+/// `GET /v1/accounts/a/subscription` with `key`, as if sent from `client`.
+async fn subscription_from(app: &TestApp, client: IpAddr, key: &str) -> Reply {
+    let mut request =
+        Request::get("/v1/accounts/a/subscription").header(header::AUTHORIZATION, format!("Bearer {key}"));
+    request.extensions_mut().unwrap().insert(ConnectInfo(SocketAddr::new(client, 50_000)));
+    app.send(request.body(Body::empty()).unwrap()).await
+}
+
+/// Presents [`MAX_FAILURES`] wrong keys from `client`, each answered 401.
+async fn use_up_the_wrong_keys_of(app: &TestApp, client: IpAddr) {
+    for _ in 0..MAX_FAILURES {
+        assert_error(&subscription_from(app, client, "sk_wrong").await, StatusCode::UNAUTHORIZED, "unauthorized");
     }
-    let locked = app.get("/v1/accounts/a/subscription", Some(KEY)).await;
+}
+
+const GUESSER: IpAddr = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7));
+
+#[tokio::test]
+async fn an_address_that_keeps_guessing_the_key_is_refused_but_the_right_key_still_gets_through() {
+    let app = TestApp::new();
+    use_up_the_wrong_keys_of(&app, GUESSER).await;
+    let locked = subscription_from(&app, GUESSER, "sk_wrong").await;
     assert_error(&locked, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     assert!(locked.headers.contains_key(header::RETRY_AFTER));
+
+    let mut create =
+        post_raw("/v1/checkout/sessions", Some(KEY), "application/json", session_body("acct-1", "pro").to_string());
+    create.extensions_mut().insert(ConnectInfo(SocketAddr::new(GUESSER, 50_000)));
+    let created = app.send(create).await;
+    assert_eq!(
+        created.status,
+        StatusCode::CREATED,
+        "the backend behind the guesser's address was locked out: {:?}",
+        created.body
+    );
+}
+
+#[tokio::test]
+async fn a_locked_address_stays_locked_while_20000_other_addresses_fail_once_each() {
+    let app = TestApp::new();
+    use_up_the_wrong_keys_of(&app, GUESSER).await;
+    let first_other = u32::from(Ipv4Addr::new(198, 18, 0, 0));
+    for n in 0..20_000 {
+        let other = IpAddr::V4(Ipv4Addr::from(first_other + n));
+        assert_error(&subscription_from(&app, other, "sk_wrong").await, StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    let still_locked = subscription_from(&app, GUESSER, "sk_wrong").await;
+    assert_error(&still_locked, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
 }
 
 // ---- 8. Every error is the JSON error body -----------------------------------------------------

@@ -34,8 +34,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Proof that the request carried the secret key (`Authorization: Bearer <key>`; the scheme is
-/// case-insensitive, as RFC 7235 says). An address that keeps presenting wrong keys is refused
-/// for a while, right key or not, so guessing gets nowhere.
+/// case-insensitive, as RFC 7235 says). An address that keeps presenting wrong keys gets `429`
+/// for them, so guessing gets nowhere; the right key is checked first and always gets through.
 pub struct SecretKey;
 
 impl FromRequestParts<AppState> for SecretKey {
@@ -43,13 +43,12 @@ impl FromRequestParts<AppState> for SecretKey {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let client = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
-        state.failed_keys.check(client)?;
         let presented =
             parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_token);
         match presented {
             Some(key) if state.config.key_matches(key) => Ok(SecretKey),
             _ => {
-                state.failed_keys.record_failure(client);
+                state.failed_keys.record_failure(client)?;
                 Err(AppError::Unauthorized)
             }
         }
