@@ -97,6 +97,9 @@ fn serve_connection(
     async move {
         tokio::pin!(connection);
         tokio::select! {
+            // The connection first: a request already in the socket's buffer is read, and so
+            // counts as sent, before an eviction is acted on.
+            biased;
             _ = connection.as_mut() => {},
             () = entry.connection.close.cancelled() => {
                 // One that never sent a request has nothing to finish (and hyper would wait for

@@ -131,8 +131,10 @@ async fn an_idle_keep_alive_connection_makes_room_at_the_cap() {
     assert!(rest.ends_with("ok"), "the idle connection got its answer before it was closed: {rest}");
 }
 
-/// `sockets` connections that never send a byte, each reopened as soon as the server closes it,
-/// until `until` at the latest; counts the reopenings in `reopened`.
+/// `sockets` connections that never send a byte, each reopened a moment after the server closes
+/// it, until `until` at the latest; counts the reopenings in `reopened`. The moment keeps the
+/// churn to a few thousand connections, well within the loopback's ephemeral ports (reused
+/// ports still in TIME_WAIT would delay a connect by the SYN retry's second).
 fn silent_flood(
     addr: SocketAddr,
     sockets: usize,
@@ -149,11 +151,14 @@ fn silent_flood(
                     break;
                 }
                 reopened.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(REOPEN_AFTER).await;
             }
         });
     }
     flood
 }
+
+const REOPEN_AFTER: Duration = Duration::from_millis(250);
 
 /// The bound: with thousands of silent sockets open, a health check answered within 1 s.
 const HEALTH_CHECK_BOUND: Duration = Duration::from_secs(1);
