@@ -1,8 +1,9 @@
 //! Delivering the outbox's events to the IDE's backend: signed like Stripe's
 //! (`Kiro-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">`), after commit, at least once, in
 //! order per account and endpoint, retried on a non-2xx answer or a timeout with exponential
-//! backoff and jitter for up to 3 days. It runs on its own task with its own HTTP client: a slow
-//! or failing endpoint never holds a request, a transaction or a payment.
+//! backoff and jitter for up to 3 days. It runs on tasks of its own (one per endpoint) with its own
+//! HTTP client: a slow or failing endpoint never holds a request, a transaction, a payment or
+//! another endpoint's deliveries.
 
 use crate::Store;
 use crate::error::AppError;
@@ -89,7 +90,9 @@ struct Due {
     enqueued_at: i64,
 }
 
-/// Delivers due events until the process ends. Call once, after start.
+/// Delivers due events until the process ends (or the returned task is aborted). Call once,
+/// after start. Each endpoint has its own loop, so one that is slow or hangs until the timeout
+/// holds back only its own deliveries.
 pub async fn run(store: Store, secret: String, schedule: Schedule) {
     let client = match reqwest::Client::builder().timeout(schedule.timeout).build() {
         Ok(client) => client,
@@ -98,8 +101,36 @@ pub async fn run(store: Store, secret: String, schedule: Schedule) {
             return;
         }
     };
+    let endpoints = match store.read(endpoints).await {
+        Ok(endpoints) => endpoints,
+        Err(e) => {
+            tracing::error!(?e, "webhooks: reading the endpoints failed; events are kept for GET /v1/events");
+            return;
+        }
+    };
+    // Dropped with this task, which aborts every endpoint's loop.
+    let mut loops = tokio::task::JoinSet::new();
+    for endpoint in endpoints {
+        loops.spawn(deliver_to(endpoint, client.clone(), store.clone(), secret.clone(), schedule));
+    }
+    while let Some(ended) = loops.join_next().await {
+        if let Err(e) = ended {
+            tracing::error!(error = %e, "webhooks: an endpoint's delivery loop ended; its events wait for a restart");
+        }
+    }
+}
+
+/// The endpoints configured at start.
+fn endpoints(conn: &rusqlite::Connection) -> Result<Vec<String>, AppError> {
+    let mut stmt = conn.prepare_cached("SELECT url FROM webhook_endpoints ORDER BY url")?;
+    let urls = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(urls.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Delivers `endpoint`'s due events, a batch at a time, for as long as the task lives.
+async fn deliver_to(endpoint: String, client: reqwest::Client, store: Store, secret: String, schedule: Schedule) {
     loop {
-        match next_due(&store).await {
+        match next_due(&store, &endpoint).await {
             Ok(due) if !due.is_empty() => {
                 let attempts = due.into_iter().map(|d| deliver(&client, &store, &secret, &schedule, d));
                 futures_util::future::join_all(attempts).await;
@@ -112,24 +143,24 @@ pub async fn run(store: Store, secret: String, schedule: Schedule) {
     }
 }
 
-/// The oldest undelivered event of each (endpoint, account) whose next attempt is due. Later
-/// events of the same account wait behind it, which keeps each account's events in order.
-async fn next_due(store: &Store) -> Result<Vec<Due>, AppError> {
+/// The oldest undelivered event of each account for `endpoint`, where its next attempt is due.
+/// Later events of the same account wait behind it, which keeps each account's events in order.
+async fn next_due(store: &Store, endpoint: &str) -> Result<Vec<Due>, AppError> {
     let now = now_millis();
+    let endpoint = endpoint.to_string();
     store
         .read(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT d.event_seq, d.endpoint, e.body, d.attempts, d.enqueued_at
                  FROM deliveries d JOIN events e ON e.seq = d.event_seq
-                 WHERE d.done_at IS NULL
-                   AND d.endpoint IN (SELECT url FROM webhook_endpoints)
+                 WHERE d.done_at IS NULL AND d.endpoint = ?2
                    AND d.event_seq = (SELECT MIN(d2.event_seq) FROM deliveries d2 JOIN events e2 ON e2.seq = d2.event_seq
                                       WHERE d2.endpoint = d.endpoint AND e2.account_id = e.account_id
                                         AND d2.done_at IS NULL)
                    AND d.next_attempt_at <= ?1
                  ORDER BY d.event_seq LIMIT 32",
             )?;
-            let rows = stmt.query_map([now], |r| {
+            let rows = stmt.query_map(params![now, endpoint], |r| {
                 Ok(Due {
                     event_seq: r.get(0)?,
                     endpoint: r.get(1)?,

@@ -15,18 +15,23 @@ use checkout_server::webhooks::Schedule;
 use checkout_server::{AppState, Config, Store, app, config};
 use common::*;
 use serde_json::{Value, json};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// A webhook endpoint that fails its first `failures` answers and records every attempt.
+/// A webhook endpoint that fails its first `failures` answers and records every attempt it
+/// answers. While `hanging`, it takes requests and never answers them (the sender times out).
 #[derive(Clone, Default)]
 struct Receiver {
     attempts: Arc<Mutex<Vec<(String, Bytes)>>>,
     failures_left: Arc<AtomicUsize>,
+    hanging: Arc<AtomicBool>,
 }
 
 async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    if receiver.hanging.load(Ordering::SeqCst) {
+        std::future::pending::<()>().await;
+    }
     let signature = headers.get("kiro-signature").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     receiver.attempts.lock().unwrap().push((signature, body));
     let failing = receiver.failures_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
@@ -61,16 +66,22 @@ impl Receiver {
         events
     }
 
-    /// Waits (bounded) until `count` distinct events have arrived and the last was accepted.
+    /// Waits (10 s at most) until `count` distinct events have arrived and the last was accepted.
     async fn wait_for(&self, secret: &str, count: usize) -> Vec<Value> {
-        for _ in 0..400 {
+        self.wait_for_within(secret, count, Duration::from_secs(10)).await
+    }
+
+    async fn wait_for_within(&self, secret: &str, count: usize, within: Duration) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + within;
+        while tokio::time::Instant::now() < deadline {
             let events = self.events(secret);
             if events.len() >= count && self.failures_left.load(Ordering::SeqCst) == 0 {
                 return events;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!("only {} of {count} events arrived: {:?}", self.events(secret).len(), self.events(secret));
+        let events = self.events(secret);
+        panic!("only {} of {count} events arrived within {within:?}", events.len());
     }
 }
 
@@ -82,12 +93,16 @@ fn quick() -> Schedule {
 }
 
 fn state_with_webhook(store: Store, url: &str) -> AppState {
+    state_with_webhooks(store, &[url], quick())
+}
+
+fn state_with_webhooks(store: Store, urls: &[&str], schedule: Schedule) -> AppState {
     let mut cfg = Config::new(KEY, "http://checkout.test");
     cfg.initial_clock = Some(time::macros::datetime!(2026-11-16 00:00 UTC));
     cfg.allowed_return_origins.push(config::parse_allowed_origin("https://app.kiro.dev").unwrap());
-    cfg.webhook_urls = vec![url.to_string()];
+    cfg.webhook_urls = urls.iter().map(|url| url.to_string()).collect();
     cfg.webhook_secret = Some(SECRET.into());
-    cfg.webhook_schedule = quick();
+    cfg.webhook_schedule = schedule;
     AppState::new(cfg, store).unwrap()
 }
 
@@ -207,6 +222,65 @@ async fn deliveries_pending_at_a_restart_are_made_after_it() {
     let worker = second.start_webhooks();
     let events = receiver.wait_for(SECRET, 2).await;
     assert_eq!(types(&events), ["subscription.created", "invoice.paid"]);
+    worker.abort();
+}
+
+/// Every event in the log, oldest first (`GET /v1/events` a page at a time).
+async fn logged_events(app: &TestApp) -> Vec<Value> {
+    let mut events: Vec<Value> = Vec::new();
+    loop {
+        let after = events.last().map(|e| format!("&after={}", e["id"].as_str().unwrap())).unwrap_or_default();
+        let page = app.get(&format!("/v1/events?limit=100{after}"), Some(KEY)).await;
+        events.extend(page.body["data"].as_array().unwrap().iter().cloned());
+        if page.body["has_more"] != true {
+            return events;
+        }
+    }
+}
+
+/// Each account's event ids, in the order given.
+fn ids_by_account(events: &[Value]) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut by_account = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for event in events {
+        let account = event["data"]["account_id"].as_str().unwrap().to_string();
+        by_account.entry(account).or_default().push(event["id"].as_str().unwrap().to_string());
+    }
+    by_account
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_that_hangs_does_not_hold_back_another() {
+    let (healthy, healthy_url) = Receiver::start(0).await;
+    let (hanging, hanging_url) = Receiver::start(0).await;
+    hanging.hanging.store(true, Ordering::SeqCst);
+    let schedule = Schedule { timeout: Duration::from_secs(2), ..quick() };
+    let state = state_with_webhooks(Store::in_memory().unwrap(), &[&healthy_url, &hanging_url], schedule);
+    let app = TestApp::from(app(state.clone()));
+
+    // 4 accounts x (2 + 74) = 304 events, all waiting before the worker starts.
+    for n in 0..4 {
+        let portal = app.subscribed_portal(&format!("acct-hang-{n}"), "pro", "4242424242424242").await;
+        for toggle in 0..74 {
+            let reply =
+                app.post(&format!("/api/portal/{portal}/overage"), None, &json!({"enabled": toggle % 2 == 0})).await;
+            assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        }
+    }
+    let logged = logged_events(&app).await;
+    assert_eq!(logged.len(), 304);
+
+    // Alone, the healthy endpoint takes these in well under a second. If deliveries waited on the
+    // hanging endpoint's 2 s timeouts, it would get about one event per account per 2 s: 4 events
+    // per 2 s, some 150 s for all 304 (at most ~60 within the 30 s allowed here).
+    let worker = state.start_webhooks();
+    let received = healthy.wait_for_within(SECRET, logged.len(), Duration::from_secs(30)).await;
+    assert_eq!(ids_by_account(&received), ids_by_account(&logged), "in order per account");
+
+    // The hanging endpoint comes back and gets every event, each account's in order.
+    assert!(hanging.attempts.lock().unwrap().is_empty(), "nothing was answered while it hung");
+    hanging.hanging.store(false, Ordering::SeqCst);
+    let recovered = hanging.wait_for_within(SECRET, logged.len(), Duration::from_secs(30)).await;
+    assert_eq!(ids_by_account(&recovered), ids_by_account(&logged), "in order per account");
     worker.abort();
 }
 
