@@ -229,6 +229,10 @@ impl Store {
     }
 
     fn init(path: &Path, temporary: Option<PathBuf>) -> Result<Store, rusqlite::Error> {
+        make_private(path).map_err(|e| {
+            let code = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN);
+            rusqlite::Error::SqliteFailure(code, Some(format!("making {} private: {e}", path.display())))
+        })?;
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -288,6 +292,35 @@ impl Store {
         drop(tx);
         result
     }
+}
+
+/// The database file and its `-wal` and `-shm` hold the webhook signing secret, accounts and
+/// sessions: only the server's user may read them. SQLite creates `-wal` and `-shm` with the main
+/// file's mode, so the main file is created 0600 before SQLite opens it; files that others could
+/// read (made by an older version) are tightened, with a warning.
+#[cfg(unix)]
+fn make_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        let Ok(metadata) = std::fs::metadata(&file) else { continue };
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+            tracing::warn!(file = %file.display(), was = %format!("{mode:o}"), "the database file was readable by other users: made it 0600");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn make_private(_: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Runs blocking work off the async workers; a panic in it is an internal error, not a crash.
