@@ -1,6 +1,7 @@
 //! What the server is configured with, and the checks that depend on it (return URLs, the key).
 
 use billing::wire::Branding;
+use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use subtle::ConstantTimeEq;
 use time::Duration;
@@ -8,7 +9,8 @@ use url::Url;
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub secret_key: String,
+    /// What the server API's bearer key is checked against; the key itself is not kept.
+    pub secret_key_hash: SecretKeyHash,
     /// The origin session URLs are built on, e.g. `http://127.0.0.1:8080`.
     pub public_url: String,
     /// https origins (scheme, host, port) a `return_url` may point at, besides `kiro://`.
@@ -113,8 +115,13 @@ impl Config {
     /// sessions for 24 hours and portal sessions for 1 hour, no extra return origins, 20 seconds
     /// for a whole request.
     pub fn new(secret_key: &str, public_url: &str) -> Config {
+        Config::with_key_hash(SecretKeyHash::of(secret_key), public_url)
+    }
+
+    /// [`Config::new`] for a key known only by its hash (generated on an earlier start).
+    pub fn with_key_hash(secret_key_hash: SecretKeyHash, public_url: &str) -> Config {
         Config {
-            secret_key: secret_key.into(),
+            secret_key_hash,
             public_url: public_url.into(),
             allowed_return_origins: Vec::new(),
             test_mode: true,
@@ -133,9 +140,9 @@ impl Config {
         }
     }
 
-    /// Compares a presented key with the configured one in constant time.
+    /// Whether a presented key is the server API's key (see [`SecretKeyHash::matches`]).
     pub fn key_matches(&self, presented: &str) -> bool {
-        bool::from(presented.as_bytes().ct_eq(self.secret_key.as_bytes()))
+        self.secret_key_hash.matches(presented)
     }
 
     /// Checks a `return_url` by parsing it: `kiro://kiro.kiroAgent/...` or an allowed https origin,
@@ -184,6 +191,39 @@ pub fn return_url_with_session(return_url: &str, session_id: &str) -> String {
             url.to_string()
         }
         Err(_) => return_url.to_string(),
+    }
+}
+
+/// The SHA-256 of the server API's secret key (lowercase hex): all the server keeps of the key.
+/// A plain hash is enough: a generated key is 192 random bits (nothing to guess from its hash),
+/// and a key given with `--secret-key` is never stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretKeyHash(String);
+
+impl SecretKeyHash {
+    pub fn of(key: &str) -> SecretKeyHash {
+        SecretKeyHash(format!("{:x}", Sha256::digest(key.as_bytes())))
+    }
+
+    /// A hash as [`SecretKeyHash::as_hex`] wrote it; `None` if it is not one.
+    pub fn from_hex(hex: &str) -> Option<SecretKeyHash> {
+        let is_hash = hex.len() == 64 && hex.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f'));
+        is_hash.then(|| SecretKeyHash(hex.to_string()))
+    }
+
+    pub fn as_hex(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `presented` is the key, compared in constant time (hashes are all one length).
+    pub fn matches(&self, presented: &str) -> bool {
+        bool::from(SecretKeyHash::of(presented).0.as_bytes().ct_eq(self.0.as_bytes()))
+    }
+}
+
+impl std::fmt::Debug for SecretKeyHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKeyHash(..)")
     }
 }
 
@@ -275,6 +315,16 @@ mod tests {
         assert!(!c.key_matches("sk_tes"));
         assert!(!c.key_matches("sk_test2"));
         assert!(!c.key_matches(""));
+    }
+
+    #[test]
+    fn a_key_hash_reads_back_and_never_shows_the_key() {
+        let hash = SecretKeyHash::of("sk_test_0123456789abcdef");
+        assert_eq!(SecretKeyHash::from_hex(hash.as_hex()), Some(hash.clone()));
+        assert!(SecretKeyHash::from_hex("sk_test_0123456789abcdef").is_none());
+        assert!(SecretKeyHash::from_hex(&hash.as_hex().to_uppercase()).is_none());
+        let shown = format!("{:?}", Config::new("sk_test_0123456789abcdef", "http://x"));
+        assert!(!shown.contains("sk_test_0123456789abcdef") && !shown.contains(hash.as_hex()), "{shown}");
     }
 
     #[test]

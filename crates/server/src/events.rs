@@ -132,7 +132,9 @@ pub fn list(conn: &Connection, after: Option<&str>, limit: usize) -> Result<(Vec
 /// The meta key of the generated webhook signing secret.
 pub const SECRET_KEY: &str = "webhook_secret";
 
-/// The signing secret: the configured one, or the one generated once and kept.
+/// The signing secret: the configured one, or the one generated once and kept. It is kept as it
+/// is, not hashed: events are signed with it (HMAC). The database file being readable by the
+/// server's user only (0600, see [`crate::store::Store::open`]) is what protects it.
 pub fn signing_secret(conn: &Connection, configured: Option<&str>) -> Result<String, AppError> {
     if let Some(secret) = configured {
         return Ok(secret.to_string());

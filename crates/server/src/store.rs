@@ -6,6 +6,7 @@
 //! and never wait behind a write's fsync. All database work runs on tokio's blocking threads,
 //! never on the async workers.
 
+use crate::config::SecretKeyHash;
 use crate::error::AppError;
 use billing::validate::CardBrand;
 use billing::wire::{CardSummary, InvoiceStatus, Login, PaymentMethodId, SubscriptionStatus};
@@ -216,7 +217,8 @@ impl Drop for Inner {
 }
 
 impl Store {
-    /// A database file, created if missing, migrated to the current schema.
+    /// A database file, created if missing (readable by the server's user only), migrated to the
+    /// current schema.
     pub fn open(path: &Path) -> Result<Store, rusqlite::Error> {
         Self::init(path, None)
     }
@@ -237,6 +239,8 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Deleted rows (a key kept in plain text by an older version) leave no bytes behind.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         let version: usize =
             conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
@@ -246,6 +250,7 @@ impl Store {
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
         }
+        forget_plain_secret_key(&mut conn)?;
         let manager = SqliteConnectionManager::file(path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
             .with_init(|c| c.busy_timeout(BUSY_TIMEOUT));
@@ -374,6 +379,47 @@ pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), AppErro
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         [key, value],
     )?;
+    Ok(())
+}
+
+// --- the server API's secret key -----------------------------------------------------------------
+
+/// Where the hash of the server API's generated key is kept. The key itself is shown once, when
+/// it is made, and never kept.
+const SECRET_KEY_HASH: &str = "secret_key_sha256";
+/// Where versions before the hash kept the generated key itself.
+const PLAIN_SECRET_KEY: &str = "secret_key";
+
+/// The hash of the server API's generated key, and the key itself when it was made just now (to
+/// be shown once).
+pub fn secret_key_hash_or_new(conn: &Connection) -> Result<(SecretKeyHash, Option<String>), AppError> {
+    if let Some(hex) = get_meta(conn, SECRET_KEY_HASH)? {
+        let hash = SecretKeyHash::from_hex(&hex)
+            .ok_or_else(|| AppError::Internal(format!("the meta row {SECRET_KEY_HASH} is not a SHA-256")))?;
+        return Ok((hash, None));
+    }
+    let key = crate::ids::new_id("sk_test");
+    let hash = SecretKeyHash::of(&key);
+    set_meta(conn, SECRET_KEY_HASH, hash.as_hex())?;
+    Ok((hash, Some(key)))
+}
+
+/// Replaces a generated key an older version kept in plain text by its hash: the IDE's backend
+/// goes on using the key. The WAL is then checkpointed and emptied, so the old page leaves the
+/// main file and the log (with `secure_delete`, the deleted row is zeroed).
+fn forget_plain_secret_key(conn: &mut Connection) -> rusqlite::Result<()> {
+    let plain: Option<String> =
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [PLAIN_SECRET_KEY], |r| r.get(0)).optional()?;
+    let Some(plain) = plain else { return Ok(()) };
+    let tx = conn.transaction()?;
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [SECRET_KEY_HASH, SecretKeyHash::of(&plain).as_hex()],
+    )?;
+    tx.execute("DELETE FROM meta WHERE key = ?1", [PLAIN_SECRET_KEY])?;
+    tx.commit()?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    tracing::info!("the generated secret key kept in the database is replaced by its hash");
     Ok(())
 }
 
