@@ -11,7 +11,7 @@ use axum::http::{Request, StatusCode, header};
 use axum::routing::get as get_route;
 use checkout_server::limits::MAX_FAILURES;
 use checkout_server::store::{self, Account, Subscription};
-use checkout_server::{Store, guarded, payments, renewals};
+use checkout_server::{AppState, Store, guarded, payments, reconcile, renewals};
 use common::*;
 use serde_json::{Value, json};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -45,18 +45,23 @@ async fn a_bank_approval_after_another_tab_paid_charges_nothing() {
     assert_eq!(sub.body["plan"], "pro");
 }
 
-/// A charge is recorded as pending before the processor is asked: one a stop left pending is
-/// settled when the server starts again, and frees the account.
+/// A charge is recorded as pending before the processor is asked: one a stop left pending (no
+/// process renews its lease) is settled by the reconciliation every instance runs from its start,
+/// and frees the account.
 #[tokio::test]
 async fn a_charge_left_pending_by_a_stop_is_settled_when_the_server_starts_again() {
     let store = Store::in_memory().unwrap();
-    let app = TestApp::on(store.clone());
+    let app = TestApp::configured(store.clone(), |cfg| cfg.charge_wait = Duration::from_millis(200));
     let session = app.new_session("acct-stopped", "pro").await;
     let pm = app.tokenize(&session, "4242424242424242").await;
     let now = time::macros::datetime!(2026-11-16 00:00 UTC);
     store.write_blocking(|tx| payments::claim(tx, "acct-stopped", "checkout", now)).unwrap().unwrap();
+    let busy = app.confirm(&session, &pm, "k0").await;
+    assert_error(&busy, StatusCode::CONFLICT, "payment_in_progress");
 
-    let restarted = TestApp::on(store.clone());
+    let state = AppState::new(test_config(), store.clone()).unwrap();
+    assert_eq!(reconcile::reconcile(&state).await.unwrap(), 1, "the stop's attempt is abandoned");
+    let restarted = TestApp::from(checkout_server::app(state));
     assert_eq!(restarted.confirm(&session, &pm, "k1").await.body["status"], "succeeded");
     assert_eq!(restarted.invoices("acct-stopped").await.len(), 1);
 }

@@ -79,7 +79,7 @@ pub fn stripe_settings(stripe: &headless::localstripe::LocalStripe) -> config::S
     .unwrap()
 }
 
-fn test_config() -> Config {
+pub fn test_config() -> Config {
     let mut cfg = Config::new(KEY, "http://checkout.test");
     cfg.initial_clock = Some(time::macros::datetime!(2026-11-16 00:00 UTC));
     cfg.allowed_return_origins.push(config::parse_allowed_origin("https://app.kiro.dev").unwrap());
