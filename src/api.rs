@@ -1,6 +1,5 @@
 //! The one client of the billing API, over gloo-net, with one error type.
 
-use billing::PlanId;
 use billing::proration::Quote;
 use billing::wire::{
     CardSummary, ChallengeAnswer, ChangeOutcome, CheckoutView, ConfirmChange, ConfirmCheckout, ErrorBody, ErrorCode,
@@ -9,6 +8,7 @@ use billing::wire::{
 };
 #[cfg(feature = "stripe")]
 use billing::wire::{SavedStripeCard, StripeSetup};
+use billing::{Money, PlanId};
 use gloo_net::http::{Request, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -205,11 +205,17 @@ pub async fn answer_card_challenge(
     post(&portal_path(session_id, "/payment-method/challenge"), answer).await
 }
 
-pub async fn pay_invoice(session_id: &str, idempotency_key: String) -> Result<InvoicePaymentOutcome, ApiError> {
-    post(&portal_path(session_id, "/pay-invoice"), &PayInvoice { idempotency_key }).await
+/// Pays every open invoice with the card on file, at the total the page showed.
+pub async fn pay_invoice(
+    session_id: &str,
+    idempotency_key: String,
+    expected_total: Money,
+) -> Result<InvoicePaymentOutcome, ApiError> {
+    let request = PayInvoice { idempotency_key, expected_total: Some(expected_total) };
+    post(&portal_path(session_id, "/pay-invoice"), &request).await
 }
 
-/// Stripe mode: the answer after Stripe.js ran the bank's check for paying the open invoice.
+/// Stripe mode: the answer after Stripe.js ran the bank's check for paying the open invoices.
 #[cfg(feature = "stripe")]
 pub async fn answer_invoice_challenge(
     session_id: &str,

@@ -226,6 +226,28 @@ pub struct SubscriptionView {
     pub scheduled_change: Option<ScheduledChange>,
     pub cancel_at_period_end: bool,
     pub overage_enabled: bool,
+    /// Why a canceled subscription ended (`null` unless `status` is `canceled`).
+    #[serde(default)]
+    pub cancellation_reason: Option<CancellationReason>,
+}
+
+/// Why a subscription was canceled (Stripe's `cancellation_details.reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancellationReason {
+    /// The user canceled (or moved to Free), effective at the period end.
+    CancellationRequested,
+    /// The renewal and every retry of it failed.
+    PaymentFailed,
+}
+
+impl CancellationReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CancellationReason::CancellationRequested => "cancellation_requested",
+            CancellationReason::PaymentFailed => "payment_failed",
+        }
+    }
 }
 
 /// `POST /v1/test_helpers/clock`.
@@ -526,11 +548,26 @@ pub struct PortalView {
     /// Every plan, cheapest first.
     pub plans: Vec<PlanSummary>,
     pub overage_enabled: bool,
-    /// A renewal that could not be charged (the subscription is past due until it is paid).
-    pub open_invoice: Option<InvoiceSummary>,
+    /// What is owed for renewals that could not be charged (the subscription is past due until
+    /// it is paid).
+    pub amount_due: Option<AmountDue>,
     /// Stripe mode: what the page needs to load Stripe.js (new cards, 3-D Secure).
     #[serde(default)]
     pub stripe: Option<StripeElements>,
+}
+
+/// A past-due account's debt: every invoice whose charge failed, oldest first, paid together in
+/// one charge of their total.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmountDue {
+    pub amount: Money,
+    pub invoices: Vec<InvoiceSummary>,
+    /// When the card on file is charged again, if it will be.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_retry_at: Option<OffsetDateTime>,
+    /// When the subscription is canceled (and the invoices voided) if the last retry fails.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub cancels_at: Option<OffsetDateTime>,
 }
 
 /// One line of the billing history.
@@ -544,12 +581,14 @@ pub struct InvoiceSummary {
     pub status: InvoiceStatus,
 }
 
-/// Whether an invoice has been paid. Renewals that fail leave theirs open until paid.
+/// Whether an invoice has been paid. Renewals that fail leave theirs open until paid, or void
+/// once the subscription is canceled for them (nothing is owed any more).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InvoiceStatus {
     Paid,
     Open,
+    Void,
 }
 
 impl InvoiceStatus {
@@ -557,6 +596,7 @@ impl InvoiceStatus {
         match self {
             InvoiceStatus::Paid => "paid",
             InvoiceStatus::Open => "open",
+            InvoiceStatus::Void => "void",
         }
     }
 
@@ -565,6 +605,7 @@ impl InvoiceStatus {
         match self {
             InvoiceStatus::Paid => "Paid",
             InvoiceStatus::Open => "Unpaid",
+            InvoiceStatus::Void => "Void",
         }
     }
 }
@@ -599,10 +640,13 @@ pub struct UpdatePaymentMethod {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case", try_from = "PaymentMethodOutcomeFields")]
 pub enum PaymentMethodOutcome {
-    /// The card is now the one charged; `paid_invoice` is set when it also paid a past-due invoice.
+    /// The card is now the one charged; `paid_invoice` is set when it also paid what a past-due
+    /// account owed (`invoices_paid` invoices, in one charge).
     Updated {
         card: CardSummary,
         paid_invoice: Option<Money>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        invoices_paid: Option<u32>,
     },
     RequiresAction {
         challenge_id: ChallengeId,
@@ -614,25 +658,33 @@ pub enum PaymentMethodOutcome {
 
 flat_decoding! {
     PaymentMethodOutcome via PaymentMethodOutcomeFields, PaymentMethodStatus {
-        fields { card: CardSummary, paid_invoice: Money, challenge_id: ChallengeId, decline: Decline }
-        Updated { card: required, paid_invoice: optional }
+        fields { card: CardSummary, paid_invoice: Money, invoices_paid: u32, challenge_id: ChallengeId, decline: Decline }
+        Updated { card: required, paid_invoice: optional, invoices_paid: optional }
         RequiresAction { challenge_id: required }
         Declined { decline: required }
     }
 }
 
-/// `POST /api/portal/{id}/pay-invoice`: pays the open invoice with the card on file.
+/// `POST /api/portal/{id}/pay-invoice`: pays every open invoice with the card on file, in one
+/// charge of their total.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PayInvoice {
     pub idempotency_key: String,
+    /// The total the page showed: another total owed now is refused (`quote_changed`) before
+    /// anything is charged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_total: Option<Money>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case", try_from = "InvoicePaymentOutcomeFields")]
 pub enum InvoicePaymentOutcome {
+    /// Every open invoice (`invoices` of them) paid with one charge of `amount`.
     Paid {
         amount: Money,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        invoices: Option<u32>,
     },
     /// Stripe mode: the bank asks for 3-D Secure; `client_secret` is the PaymentIntent's, for
     /// Stripe.js's `confirmCardPayment`, then the answer goes to `/pay-invoice/challenge`.
@@ -648,8 +700,8 @@ pub enum InvoicePaymentOutcome {
 
 flat_decoding! {
     InvoicePaymentOutcome via InvoicePaymentOutcomeFields, InvoicePaymentStatus {
-        fields { amount: Money, challenge_id: ChallengeId, client_secret: String, decline: Decline }
-        Paid { amount: required }
+        fields { amount: Money, invoices: u32, challenge_id: ChallengeId, client_secret: String, decline: Decline }
+        Paid { amount: required, invoices: optional }
         RequiresAction { challenge_id: required, client_secret: optional }
         Declined { decline: required }
     }
@@ -770,11 +822,16 @@ mod tests {
             client_secret: Some("pi_1_secret".into()),
         });
         round_trips(PaymentOutcome::Declined { decline: decline(), attempts_left: 3 });
-        round_trips(PaymentMethodOutcome::Updated { card: card.clone(), paid_invoice: None });
-        round_trips(PaymentMethodOutcome::Updated { card, paid_invoice: Some(Money::from_cents(1234)) });
+        round_trips(PaymentMethodOutcome::Updated { card: card.clone(), paid_invoice: None, invoices_paid: None });
+        round_trips(PaymentMethodOutcome::Updated {
+            card,
+            paid_invoice: Some(Money::from_cents(1234)),
+            invoices_paid: Some(2),
+        });
         round_trips(PaymentMethodOutcome::RequiresAction { challenge_id: "ch_2".into() });
         round_trips(PaymentMethodOutcome::Declined { decline: decline() });
-        round_trips(InvoicePaymentOutcome::Paid { amount: Money::from_cents(2000) });
+        round_trips(InvoicePaymentOutcome::Paid { amount: Money::from_cents(2000), invoices: None });
+        round_trips(InvoicePaymentOutcome::Paid { amount: Money::from_cents(4000), invoices: Some(2) });
         round_trips(InvoicePaymentOutcome::Declined { decline: decline() });
         round_trips(InvoicePaymentOutcome::RequiresAction {
             challenge_id: "ch_4".into(),

@@ -1,5 +1,5 @@
-//! Portal account management: the card on file, paying a past-due invoice, cancel and resume,
-//! overage, and the billing history.
+//! Portal account management: the card on file, paying what a past-due account owes, cancel and
+//! resume, overage, and the billing history.
 
 use crate::error::AppError;
 use crate::events::{self, EventType};
@@ -7,10 +7,11 @@ use crate::ids::new_id;
 use crate::limits::SessionLimit;
 use crate::payments::Charged;
 use crate::processor::{ChargeResult, TokenizedCard};
+use crate::renewals::{self, Owed};
 use crate::store::{self, Invoice, PaymentMethod, PortalSession, Subscription};
 use billing::period::Period;
 use billing::wire::{
-    Branding, CardSummary, Decline, DeclineCode, InvoiceDetail, InvoicePaymentOutcome, InvoiceStatus, InvoiceSummary,
+    AmountDue, Branding, CardSummary, Decline, DeclineCode, InvoiceDetail, InvoicePaymentOutcome, InvoiceSummary,
     PaymentMethodOutcome, SubscriptionStatus,
 };
 use rusqlite::Connection;
@@ -26,52 +27,58 @@ pub fn summary(invoice: &Invoice) -> InvoiceSummary {
     }
 }
 
-/// The newest unpaid invoice of the account whose charge failed (not one still waiting for its
-/// renewal charge), if any.
-pub fn open_invoice(conn: &Connection, account_id: &str) -> Result<Option<Invoice>, AppError> {
-    for invoice in store::account_invoices(conn, account_id)?.into_iter().rev() {
-        if invoice.status == InvoiceStatus::Open && !store::is_charge_pending(conn, &invoice.id)? {
-            return Ok(Some(invoice));
-        }
+/// What a past-due account owes: its invoices whose charge failed (not one still waiting for its
+/// renewal charge), oldest first, their total, and when the card on file is tried again and the
+/// subscription canceled if that fails too.
+pub fn amount_due(conn: &Connection, sub: &Subscription) -> Result<Option<AmountDue>, AppError> {
+    let owed = store::open_invoices(conn, &sub.account_id, false)?;
+    if owed.is_empty() || sub.status == SubscriptionStatus::Canceled {
+        return Ok(None);
     }
-    Ok(None)
+    let retries = store::get_retries(conn, &sub.account_id)?;
+    let cancels_at = match &retries {
+        Some(retries) => renewals::cancels_at(conn, retries)?,
+        None => None,
+    };
+    Ok(Some(AmountDue {
+        amount: Owed::of(&owed)?.amount,
+        invoices: owed.iter().map(summary).collect(),
+        next_retry_at: retries.and_then(|r| r.next_at),
+        cancels_at,
+    }))
 }
 
-/// Acts on the charge of the open invoice `invoice_id` to `pm`: on success it is paid and the
-/// subscription active again. Checked again here: the invoice must still be the open one.
+/// Acts on the charge of a past-due account's open invoices (`owed`, in one charge) to `pm`: on
+/// success they are all paid and the subscription active again. Checked again here: exactly
+/// those invoices must still be open, at that total (else the charge is refused, or refunded).
 pub fn record_invoice_payment(
     conn: &Connection,
     session: &PortalSession,
     sub: &mut Subscription,
-    invoice_id: &str,
+    owed: &Owed,
     pm: &PaymentMethod,
     charged: &Charged,
     now: OffsetDateTime,
 ) -> Result<InvoicePaymentOutcome, AppError> {
-    let invoice = open_invoice(conn, &sub.account_id)?
-        .filter(|open| open.id == invoice_id)
-        .ok_or_else(|| AppError::InvalidRequest("There is no unpaid invoice.".into()))?;
+    let invoices = owed.still_open(conn, &sub.account_id, false)?;
+    if invoices.is_empty() {
+        return Err(AppError::InvalidRequest("There is no unpaid invoice.".into()));
+    }
     match charged.result {
         ChargeResult::Succeeded => {
-            store::set_invoice_paid(conn, &invoice.id, &pm.card.id)?;
-            store::record_payment(conn, &pm.card.id, &sub.account_id)?;
-            sub.status = SubscriptionStatus::Active;
-            sub.paid_this_period = invoice.amount;
-            store::save_subscription(conn, sub)?;
-            let paid = store::get_invoice(conn, &invoice.id)?.unwrap_or(invoice);
-            events::invoice_event(conn, EventType::InvoicePaid, &paid, now)?;
-            events::subscription_event(conn, EventType::SubscriptionUpdated, &sub.account_id, now)?;
-            tracing::info!(amount = paid.amount.cents(), "past-due invoice paid");
-            Ok(InvoicePaymentOutcome::Paid { amount: paid.amount })
+            renewals::settle(conn, sub, &invoices, pm, now)?;
+            tracing::info!(amount = owed.amount.cents(), invoices = invoices.len(), "past-due invoices paid");
+            let count = u32::try_from(invoices.len()).ok();
+            Ok(InvoicePaymentOutcome::Paid { amount: owed.amount, invoices: count })
         }
         ChargeResult::Declined(code) => Ok(InvoicePaymentOutcome::Declined { decline: decline(code) }),
         ChargeResult::RequiresAuthentication => match &charged.intent {
             // Stripe mode: the user completes the bank's check with Stripe.js, then answers.
             Some(intent) => {
                 let challenge = store::Challenge {
-                    expected_total: Some(invoice.amount),
+                    expected_total: Some(owed.amount),
                     intent_id: Some(intent.id.clone()),
-                    invoice_id: Some(invoice.id.clone()),
+                    invoice_id: Some(owed.invoice_ids.join(",")),
                     ..store::Challenge::new(&session.id, &pm.card.id)
                 };
                 let challenge_id = crate::limits::open_challenge(conn, &challenge, session.expires_at, now)?;
@@ -117,7 +124,7 @@ pub fn store_card(
 
 /// Acts on the check of a new card (a zero-amount check that may need 3-D Secure): it becomes
 /// the card charged from now on (the old one is no longer used), or a challenge, or a decline.
-/// A past-due invoice is paid with it afterwards, as a charge of its own.
+/// What a past-due account owes is paid with it afterwards, as a charge of its own.
 pub fn record_card_check(
     conn: &Connection,
     session: &PortalSession,
@@ -140,7 +147,7 @@ pub fn record_card_check(
     sub.payment_method_id = Some(pm.card.id.to_string());
     store::save_subscription(conn, sub)?;
     tracing::info!(session = %crate::ids::redact(&session.id), "payment method replaced");
-    Ok(PaymentMethodOutcome::Updated { card: pm.card.clone(), paid_invoice: None })
+    Ok(PaymentMethodOutcome::Updated { card: pm.card.clone(), paid_invoice: None, invoices_paid: None })
 }
 
 /// Cancels at the end of the period (or resumes): the plan stays until then.

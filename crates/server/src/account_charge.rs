@@ -1,6 +1,7 @@
 //! The portal's other charges, in the three steps of [`payments::charge_once`]: checking a new
-//! card (and its 3-D Secure answer), and paying the past-due invoice (with the card on file, or
-//! with a new card once it is saved; and, in Stripe mode, its 3-D Secure answer).
+//! card (and its 3-D Secure answer), and paying what a past-due account owes, every open invoice
+//! in one charge of their total (with the card on file, or with a new card once it is saved; and,
+//! in Stripe mode, its 3-D Secure answer).
 
 use crate::AppState;
 use crate::account;
@@ -9,6 +10,7 @@ use crate::idempotency::{self, AnswerTo, Keyed};
 use crate::payments::{self, Attempt, Charge, Charged, PendingCharge, Prepared};
 use crate::plan_changes::open_portal;
 use crate::processor::{ChargeKind, TokenizedCard};
+use crate::renewals::Owed;
 use crate::store::{self, PaymentMethod};
 use billing::Money;
 use billing::wire::{
@@ -109,28 +111,34 @@ impl PendingCharge for PendingCard {
     }
 }
 
-/// The open invoice's charge recorded as pending.
+/// The charge of a past-due account's open invoices recorded as pending.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PendingInvoice {
     attempt: Attempt,
     session_id: String,
-    invoice_id: String,
-    amount: Money,
+    #[serde(flatten)]
+    owed: Owed,
     pm: PaymentMethod,
     /// Stripe mode, a 3-D Secure answer: the PaymentIntent that waited for it.
     intent: Option<String>,
     answer_to: Option<AnswerTo>,
 }
 
-/// Step one of paying the open invoice with the card on file, once per idempotency key.
+/// Step one of paying every open invoice with the card on file, once per idempotency key: at the
+/// total the page showed (`expected_total`), else `quote_changed` before anything is charged.
 pub fn prepare_invoice(
     conn: &Connection,
     session_id: &str,
     key: &str,
+    expected_total: Option<Money>,
     now: OffsetDateTime,
 ) -> Result<Prepared<PendingInvoice>, AppError> {
     let scope = format!("portal-invoice:{session_id}");
-    let keyed = Keyed { scope: &scope, key, fingerprint: "pay open invoice" };
+    let fingerprint = match expected_total {
+        Some(total) => format!("pay open invoices: {}", total.cents()),
+        None => "pay open invoice".to_string(),
+    };
+    let keyed = Keyed { scope: &scope, key, fingerprint: &fingerprint };
     if let Some(answer) = idempotency::stored(conn, &keyed, OffsetDateTime::UNIX_EPOCH)? {
         return Ok(Prepared::Answered(answer));
     }
@@ -139,12 +147,12 @@ pub fn prepare_invoice(
     let pm = store::get_payment_method(conn, &pm_id)?.ok_or(AppError::InvalidPaymentMethod)?;
     let answer_to = AnswerTo::Key { scope: scope.clone(), key: key.to_string(), fingerprint: keyed.fingerprint.into() };
     let payer = InvoicePayer { session_id, account_id: &sub.account_id, pm, answer_to: Some(answer_to) };
-    pending_invoice(conn, payer, None, now)
+    pending_invoice(conn, payer, None, expected_total, now)
 }
 
-/// Step one of the 3-D Secure answer for paying the past-due invoice (Stripe mode): the kept
-/// outcome of an earlier answer, a failed check, or the pending attempt that checks the
-/// PaymentIntent with Stripe.
+/// Step one of the 3-D Secure answer for paying a past-due account's invoices (Stripe mode): the
+/// kept outcome of an earlier answer, a failed check, or the pending attempt that checks the
+/// PaymentIntent with Stripe (for the same invoices, at the same total).
 pub fn prepare_invoice_answer(
     conn: &Connection,
     session_id: &str,
@@ -166,16 +174,16 @@ pub fn prepare_invoice_answer(
     }
     let pm = store::get_payment_method(conn, &challenge.payment_method_id)?.ok_or(AppError::InvalidPaymentMethod)?;
     let payer = InvoicePayer { session_id, account_id: &sub.account_id, pm, answer_to: Some(answer_to) };
-    let prepared = pending_invoice(conn, payer, challenge.intent_id, now)?;
+    let prepared = pending_invoice(conn, payer, challenge.intent_id, challenge.expected_total, now)?;
     match &prepared {
-        Prepared::Charge(pending) if Some(&pending.invoice_id) != challenge.invoice_id.as_ref() => {
+        Prepared::Charge(pending) if Some(pending.owed.invoice_ids.join(",")) != challenge.invoice_id => {
             Err(AppError::ChallengeNotFound)
         }
         _ => Ok(prepared),
     }
 }
 
-/// Who pays the open invoice, with which card, and where the answer is kept.
+/// Who pays the open invoices, with which card, and where the answer is kept.
 struct InvoicePayer<'a> {
     session_id: &'a str,
     account_id: &'a str,
@@ -183,26 +191,28 @@ struct InvoicePayer<'a> {
     answer_to: Option<AnswerTo>,
 }
 
+/// Every invoice whose charge failed, oldest first, as one charge of their total (at
+/// `expected_total`, when the page sent the total it showed).
 fn pending_invoice(
     conn: &Connection,
     payer: InvoicePayer<'_>,
     intent: Option<String>,
+    expected_total: Option<Money>,
     now: OffsetDateTime,
 ) -> Result<Prepared<PendingInvoice>, AppError> {
-    let invoice = account::open_invoice(conn, payer.account_id)?
-        .ok_or_else(|| AppError::InvalidRequest("There is no unpaid invoice.".into()))?;
+    let open = store::open_invoices(conn, payer.account_id, false)?;
+    if open.is_empty() {
+        return Err(AppError::InvalidRequest("There is no unpaid invoice.".into()));
+    }
+    let owed = Owed::of(&open)?;
+    if expected_total.is_some_and(|total| total != owed.amount) {
+        return Err(AppError::QuoteChanged);
+    }
     let Some(attempt) = payments::claim(conn, payer.account_id, PendingInvoice::PURPOSE, now)? else {
         return Ok(Prepared::Busy);
     };
-    Ok(Prepared::Charge(PendingInvoice {
-        attempt,
-        session_id: payer.session_id.to_string(),
-        invoice_id: invoice.id,
-        amount: invoice.amount,
-        pm: payer.pm,
-        intent,
-        answer_to: payer.answer_to,
-    }))
+    let session_id = payer.session_id.to_string();
+    Ok(Prepared::Charge(PendingInvoice { attempt, session_id, owed, pm: payer.pm, intent, answer_to: payer.answer_to }))
 }
 
 impl PendingCharge for PendingInvoice {
@@ -216,7 +226,7 @@ impl PendingCharge for PendingInvoice {
     fn charge(&self) -> Charge {
         // The user is on the page (the bank may ask them: Stripe mode), and the card was
         // verified when it was saved (the test processor asks no more).
-        let charge = Charge::new(&self.attempt, &self.pm, self.amount, ChargeKind::Later);
+        let charge = Charge::new(&self.attempt, &self.pm, self.owed.amount, ChargeKind::Later);
         Charge { authenticated: true, intent: self.intent.clone(), ..charge }
     }
 
@@ -227,8 +237,7 @@ impl PendingCharge for PendingInvoice {
         now: OffsetDateTime,
     ) -> Result<InvoicePaymentOutcome, AppError> {
         let (session, mut sub) = open_portal(conn, &self.session_id, now)?;
-        let outcome =
-            account::record_invoice_payment(conn, &session, &mut sub, &self.invoice_id, &self.pm, charged, now)?;
+        let outcome = account::record_invoice_payment(conn, &session, &mut sub, &self.owed, &self.pm, charged, now)?;
         if let Some(answer_to) = &self.answer_to {
             answer_to.keep(conn, &outcome, now)?;
         }
@@ -244,8 +253,8 @@ impl PendingCharge for PendingInvoice {
     }
 }
 
-/// After a new card is saved: a past-due account's open invoice is paid with it, as a charge of
-/// its own; `paid_invoice` says whether it was.
+/// After a new card is saved: what a past-due account owes (every open invoice) is paid with it,
+/// as a charge of its own; `paid_invoice` says whether it was, and `invoices_paid` how many.
 pub async fn then_pay_past_due(
     state: &AppState,
     session_id: String,
@@ -262,18 +271,16 @@ pub async fn then_pay_past_due(
             return Err(AppError::InvalidRequest("There is no unpaid invoice.".into()));
         }
         let pm = store::get_payment_method(tx, &card_id)?.ok_or(AppError::InvalidPaymentMethod)?;
-        pending_invoice(
-            tx,
-            InvoicePayer { session_id: &session_id, account_id: &sub.account_id, pm, answer_to: None },
-            None,
-            now,
-        )
+        let payer = InvoicePayer { session_id: &session_id, account_id: &sub.account_id, pm, answer_to: None };
+        pending_invoice(tx, payer, None, None, now)
     })
     .await;
     // Not paid (declined, or the bank asks: the banner's Pay now runs the check): still due.
-    let paid_invoice = match paid {
-        Ok(InvoicePaymentOutcome::Paid { amount }) => Some(amount),
-        Ok(InvoicePaymentOutcome::RequiresAction { .. } | InvoicePaymentOutcome::Declined { .. }) | Err(_) => None,
+    let (paid_invoice, invoices_paid) = match paid {
+        Ok(InvoicePaymentOutcome::Paid { amount, invoices }) => (Some(amount), invoices),
+        Ok(InvoicePaymentOutcome::RequiresAction { .. } | InvoicePaymentOutcome::Declined { .. }) | Err(_) => {
+            (None, None)
+        }
     };
-    PaymentMethodOutcome::Updated { card, paid_invoice }
+    PaymentMethodOutcome::Updated { card, paid_invoice, invoices_paid }
 }

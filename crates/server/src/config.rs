@@ -40,6 +40,9 @@ pub struct Config {
     pub attempt_lease: std::time::Duration,
     /// Stripe mode (`--processor stripe`); `None` is the test processor.
     pub stripe: Option<StripeSettings>,
+    /// When a failed renewal is charged again, counted from the failure; after the last retry
+    /// fails the subscription is canceled ([`crate::renewals::DEFAULT_RETRIES`]: 3, 5, 7 days).
+    pub payment_retries: Vec<Duration>,
 }
 
 /// Stripe mode's keys and origins (SPEC section 7).
@@ -137,6 +140,7 @@ impl Config {
             charge_wait: std::time::Duration::from_secs(15),
             attempt_lease: std::time::Duration::from_secs(30),
             stripe: None,
+            payment_retries: crate::renewals::DEFAULT_RETRIES.to_vec(),
         }
     }
 

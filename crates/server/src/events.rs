@@ -20,6 +20,8 @@ pub enum EventType {
     SubscriptionCanceled,
     InvoicePaid,
     InvoicePaymentFailed,
+    /// A canceled subscription's unpaid invoice: nothing is owed for it any more.
+    InvoiceVoided,
 }
 
 impl EventType {
@@ -31,6 +33,7 @@ impl EventType {
             EventType::SubscriptionCanceled => "subscription.canceled",
             EventType::InvoicePaid => "invoice.paid",
             EventType::InvoicePaymentFailed => "invoice.payment_failed",
+            EventType::InvoiceVoided => "invoice.voided",
         }
     }
 }

@@ -97,6 +97,7 @@ impl AppState {
         let webhook_secret = store
             .write_blocking(|tx| {
                 events::set_endpoints(tx, &config.webhook_urls)?;
+                renewals::keep_retry_schedule(tx, &config.payment_retries)?;
                 events::signing_secret(tx, config.webhook_secret.as_deref())
             })
             .map_err(|e| format!("{e:?}"))?;

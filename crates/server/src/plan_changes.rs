@@ -76,7 +76,7 @@ pub fn portal_view(
         payment_method,
         plans: PlanId::ALL.into_iter().map(PlanSummary::from).collect(),
         overage_enabled: sub.overage_enabled,
-        open_invoice: crate::account::open_invoice(conn, &sub.account_id)?.as_ref().map(crate::account::summary),
+        amount_due: crate::account::amount_due(conn, sub)?,
         stripe: crate::checkout::stripe_elements(state),
     })
 }

@@ -9,7 +9,7 @@
 use crate::config::SecretKeyHash;
 use crate::error::AppError;
 use billing::validate::CardBrand;
-use billing::wire::{CardSummary, InvoiceStatus, Login, PaymentMethodId, SubscriptionStatus};
+use billing::wire::{CancellationReason, CardSummary, InvoiceStatus, Login, PaymentMethodId, SubscriptionStatus};
 use billing::{Money, PlanId};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
@@ -188,6 +188,22 @@ DROP INDEX payment_attempts_orphaned;
 CREATE INDEX payment_attempts_leases ON payment_attempts(lease_until) WHERE status = 'pending';
 -- A PaymentIntent's attempts: whether money Stripe took was granted, refunded, or is in flight.
 CREATE INDEX payment_attempts_by_intent ON payment_attempts(intent_id) WHERE intent_id IS NOT NULL;
+"#,
+    r#"
+-- A failed renewal is retried on a schedule counted from the failure (`failed_at`): `retries`
+-- made so far, the next at `retry_at`. After the last the subscription is canceled, and why is
+-- kept. Past-due subscriptions of earlier builds are retried from their oldest unpaid invoice
+-- (3 days on, the default schedule's first retry), so they too are paid or canceled.
+ALTER TABLE subscriptions ADD COLUMN failed_at INTEGER;
+ALTER TABLE subscriptions ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE subscriptions ADD COLUMN retry_at INTEGER;
+ALTER TABLE subscriptions ADD COLUMN cancellation_reason TEXT;
+CREATE INDEX subscriptions_retry_due ON subscriptions(retry_at) WHERE retry_at IS NOT NULL;
+CREATE INDEX invoices_open ON invoices(account_id, created_at) WHERE status = 'open';
+UPDATE subscriptions SET failed_at = (SELECT MIN(i.created_at) FROM invoices i
+    WHERE i.account_id = subscriptions.account_id AND i.status = 'open' AND i.charge_pending = 0)
+  WHERE status = 'past_due';
+UPDATE subscriptions SET retry_at = failed_at + 259200 WHERE failed_at IS NOT NULL;
 "#,
 ];
 
@@ -754,7 +770,8 @@ pub fn get_subscription(conn: &Connection, account_id: &str) -> Result<Option<Su
         .optional()?)
 }
 
-/// Up to `limit` subscriptions with a period that ended by `now` (all accounts, or one).
+/// Up to `limit` subscriptions with a period that ended by `now` (all accounts, or one) whose
+/// period end comes next: not while a renewal waits for its charge, nor a retry due before it.
 pub fn subscriptions_due(
     conn: &Connection,
     now: OffsetDateTime,
@@ -762,8 +779,10 @@ pub fn subscriptions_due(
     limit: usize,
 ) -> Result<Vec<Subscription>, AppError> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {SUB_COLUMNS} FROM subscriptions WHERE period_end <= ?1 AND status != 'canceled'
-         AND (?2 IS NULL OR account_id = ?2) ORDER BY period_end LIMIT ?3"
+        "SELECT {SUB_COLUMNS} FROM subscriptions s WHERE period_end <= ?1 AND status != 'canceled'
+         AND (?2 IS NULL OR account_id = ?2) AND (retry_at IS NULL OR retry_at > period_end)
+         AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.account_id = s.account_id AND i.charge_pending = 1)
+         ORDER BY period_end LIMIT ?3"
     ))?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = stmt.query_map(params![ts(now), account_id, limit], sub_from_row)?.collect::<Result<Vec<_>, _>>()?;
@@ -780,7 +799,8 @@ pub fn insert_subscription(conn: &Connection, s: &Subscription) -> Result<(), Ap
                  first_paid_at = excluded.first_paid_at, period_start = excluded.period_start,
                  period_end = excluded.period_end, paid_this_period = excluded.paid_this_period,
                  scheduled_plan = excluded.scheduled_plan, cancel_at_period_end = excluded.cancel_at_period_end,
-                 overage_enabled = excluded.overage_enabled, payment_method_id = excluded.payment_method_id
+                 overage_enabled = excluded.overage_enabled, payment_method_id = excluded.payment_method_id,
+                 failed_at = NULL, retries = 0, retry_at = NULL, cancellation_reason = NULL
              WHERE subscriptions.status = 'canceled' OR subscriptions.plan = 'free'"
         ),
         subscription_params(s),
@@ -802,6 +822,85 @@ pub fn save_subscription(conn: &Connection, s: &Subscription) -> Result<(), AppE
 
 type SubscriptionRow<'a> =
     (&'a str, &'static str, &'static str, i64, i64, i64, i64, Option<&'static str>, bool, bool, Option<&'a str>);
+
+/// A past-due subscription's retries, counted from the failure that started them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retries {
+    pub failed_at: OffsetDateTime,
+    /// Retries made so far.
+    pub made: u32,
+    /// The next one; `None` once there is none (the subscription is then canceled).
+    pub next_at: Option<OffsetDateTime>,
+}
+
+pub fn get_retries(conn: &Connection, account_id: &str) -> Result<Option<Retries>, AppError> {
+    let row: Option<(Option<i64>, u32, Option<i64>)> = conn
+        .query_row("SELECT failed_at, retries, retry_at FROM subscriptions WHERE account_id = ?1", [account_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    Ok(row.and_then(|(failed_at, made, next_at)| {
+        failed_at.map(|at| Retries { failed_at: from_ts(at), made, next_at: next_at.map(from_ts) })
+    }))
+}
+
+/// Keeps the account's retries (`None`: nothing is being retried).
+pub fn set_retries(conn: &Connection, account_id: &str, retries: Option<&Retries>) -> Result<(), AppError> {
+    conn.execute(
+        "UPDATE subscriptions SET failed_at = ?2, retries = ?3, retry_at = ?4 WHERE account_id = ?1",
+        params![
+            account_id,
+            retries.map(|r| ts(r.failed_at)),
+            retries.map_or(0, |r| r.made),
+            retries.and_then(|r| r.next_at).map(ts)
+        ],
+    )?;
+    Ok(())
+}
+
+/// The account (`account_id`, or any with no charge in flight) whose retry fell due the
+/// earliest by `now`, before its period's end, with no renewal waiting for its charge; and when.
+pub fn next_retry_due(
+    conn: &Connection,
+    account_id: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Option<(String, OffsetDateTime)>, AppError> {
+    let due: Option<(String, i64)> = conn
+        .query_row(
+            "SELECT account_id, retry_at FROM subscriptions s
+             WHERE retry_at <= ?2 AND retry_at <= period_end AND status = 'past_due' AND (?1 IS NULL OR account_id = ?1)
+               AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.account_id = s.account_id AND i.charge_pending = 1)
+               AND (?1 IS NOT NULL OR account_id NOT IN (SELECT account_id FROM payment_attempts WHERE status = 'pending'))
+             ORDER BY retry_at LIMIT 1",
+            params![account_id, ts(now)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(due.map(|(account, at)| (account, from_ts(at))))
+}
+
+pub fn set_cancellation_reason(
+    conn: &Connection,
+    account_id: &str,
+    reason: Option<CancellationReason>,
+) -> Result<(), AppError> {
+    conn.execute(
+        "UPDATE subscriptions SET cancellation_reason = ?2 WHERE account_id = ?1",
+        params![account_id, reason.map(CancellationReason::as_str)],
+    )?;
+    Ok(())
+}
+
+pub fn cancellation_reason(conn: &Connection, account_id: &str) -> Result<Option<CancellationReason>, AppError> {
+    let reason: Option<Option<String>> = conn
+        .query_row("SELECT cancellation_reason FROM subscriptions WHERE account_id = ?1", [account_id], |r| r.get(0))
+        .optional()?;
+    Ok(match reason.flatten().as_deref() {
+        Some("payment_failed") => Some(CancellationReason::PaymentFailed),
+        Some(_) => Some(CancellationReason::CancellationRequested),
+        None => None,
+    })
+}
 
 fn subscription_params(s: &Subscription) -> SubscriptionRow<'_> {
     (
@@ -860,7 +959,11 @@ pub fn insert_invoice(conn: &Connection, mut invoice: Invoice) -> Result<Invoice
 }
 
 fn invoice_status_from(s: &str) -> InvoiceStatus {
-    if s == "paid" { InvoiceStatus::Paid } else { InvoiceStatus::Open }
+    match s {
+        "paid" => InvoiceStatus::Paid,
+        "void" => InvoiceStatus::Void,
+        _ => InvoiceStatus::Open,
+    }
 }
 
 pub fn get_invoice(conn: &Connection, id: &str) -> Result<Option<Invoice>, AppError> {
@@ -902,7 +1005,24 @@ pub fn account_invoices(conn: &Connection, account_id: &str) -> Result<Vec<Invoi
     ids.iter().filter_map(|id| get_invoice(conn, id).transpose()).collect()
 }
 
-/// Marks an invoice paid by `pm_id`.
+/// The account's open invoices, oldest first: every one, or only those whose charge failed (not
+/// those still waiting for their renewal charge).
+pub fn open_invoices(conn: &Connection, account_id: &str, with_waiting: bool) -> Result<Vec<Invoice>, AppError> {
+    let mut stmt = conn.prepare(
+        "SELECT id FROM invoices WHERE account_id = ?1 AND status = 'open' AND (?2 OR charge_pending = 0)
+         ORDER BY created_at, rowid",
+    )?;
+    let ids = stmt.query_map(params![account_id, with_waiting], |r| r.get::<_, String>(0))?;
+    let ids = ids.collect::<Result<Vec<_>, _>>()?;
+    ids.iter().filter_map(|id| get_invoice(conn, id).transpose()).collect()
+}
+
+/// Marks an open invoice void: nothing is owed for it any more.
+pub fn set_invoice_void(conn: &Connection, id: &str) -> Result<(), AppError> {
+    conn.execute("UPDATE invoices SET status = 'void', charge_pending = 0 WHERE id = ?1 AND status = 'open'", [id])?;
+    Ok(())
+}
+
 /// Marks a renewal invoice as waiting for its charge (see [`crate::renewals::charge_pending`]).
 pub fn set_charge_pending(conn: &Connection, id: &str, pending: bool) -> Result<(), AppError> {
     conn.execute("UPDATE invoices SET charge_pending = ?2 WHERE id = ?1", params![id, pending])?;
@@ -934,8 +1054,12 @@ pub fn is_charge_pending(conn: &Connection, id: &str) -> Result<bool, AppError> 
     Ok(pending.unwrap_or(false))
 }
 
+/// Marks an invoice paid by `pm_id` (no longer waiting for a charge).
 pub fn set_invoice_paid(conn: &Connection, id: &str, pm_id: &str) -> Result<(), AppError> {
-    conn.execute("UPDATE invoices SET status = 'paid', payment_method_id = ?2 WHERE id = ?1", [id, pm_id])?;
+    conn.execute(
+        "UPDATE invoices SET status = 'paid', payment_method_id = ?2, charge_pending = 0 WHERE id = ?1",
+        [id, pm_id],
+    )?;
     Ok(())
 }
 
@@ -1002,7 +1126,7 @@ pub struct Challenge {
     pub expected_total: Option<Money>,
     /// Stripe mode: the PaymentIntent waiting for 3-D Secure, retrieved to check the answer.
     pub intent_id: Option<String>,
-    /// For paying a past-due invoice: the invoice.
+    /// For paying a past-due account's invoices: their ids, oldest first, comma-separated.
     pub invoice_id: Option<String>,
 }
 

@@ -81,6 +81,10 @@ pub fn subscription_view(conn: &Connection, account_id: &str) -> Result<Subscrip
                     .map(|plan| billing::wire::ScheduledChange { plan, effective_at: s.period_end }),
                 cancel_at_period_end: s.cancel_at_period_end,
                 overage_enabled: s.overage_enabled,
+                cancellation_reason: match s.status {
+                    SubscriptionStatus::Canceled => store::cancellation_reason(conn, account_id)?,
+                    _ => None,
+                },
             }
         }
         None => SubscriptionView {
@@ -94,6 +98,7 @@ pub fn subscription_view(conn: &Connection, account_id: &str) -> Result<Subscrip
             scheduled_change: None,
             cancel_at_period_end: false,
             overage_enabled: false,
+            cancellation_reason: None,
         },
     })
 }

@@ -42,7 +42,7 @@ async fn a_failed_renewal_is_paid_with_a_new_card() {
     let portal = app.open_portal("acct-pd").await;
     let view = app.get(&format!("/api/portal/{portal}"), None).await;
     assert_eq!(view.body["subscription"]["status"], "past_due");
-    assert_eq!(view.body["open_invoice"]["amount"], 2000);
+    assert_eq!(view.body["amount_due"]["amount"], 2000);
     // The same failing card again: still declined.
     let retry = app.post(&format!("/api/portal/{portal}/pay-invoice"), None, &json!({"idempotency_key": "p1"})).await;
     assert_eq!(retry.body["status"], "declined");

@@ -5,8 +5,18 @@
 mod common;
 
 use axum::http::StatusCode;
+use checkout_server::Store;
 use common::*;
 use serde_json::{Value, json};
+use time::Duration;
+
+/// Retries over five weeks (the default's 3, 5 and 7 days, then 35 days after the failure), so the
+/// next month's renewal falls due, and fails, before the last retry cancels the subscription.
+fn patient() -> TestApp {
+    TestApp::configured(Store::in_memory().unwrap(), |cfg| {
+        cfg.payment_retries = [3, 5, 7, 35].map(Duration::days).to_vec();
+    })
+}
 
 /// Every event of `account`, oldest first, as `(type, data)`.
 async fn events_of(app: &TestApp, account: &str) -> Vec<(String, Value)> {
@@ -46,7 +56,7 @@ async fn portal_view(app: &TestApp, portal: &str) -> Value {
 /// total: nothing is left open and the plan is active again.
 #[tokio::test]
 async fn a_new_card_pays_every_open_invoice_in_one_charge() {
-    let app = TestApp::new();
+    let app = patient();
     app.set_clock("2027-01-10T00:00:00Z").await;
     app.subscribed_portal("acct-owes-two", "pro", "4000000000000341").await;
     app.set_clock("2027-03-01T00:00:00Z").await;
@@ -58,7 +68,11 @@ async fn a_new_card_pays_every_open_invoice_in_one_charge() {
 
     let updated = app.post(&format!("/api/portal/{portal}/payment-method"), None, &new_card("4242424242424242")).await;
     assert_eq!(updated.body["status"], "updated", "{:?}", updated.body);
-    assert_eq!((&updated.body["paid_invoice"], &updated.body["invoices_paid"]), (&json!(4000), &json!(2)), "one charge");
+    assert_eq!(
+        (&updated.body["paid_invoice"], &updated.body["invoices_paid"]),
+        (&json!(4000), &json!(2)),
+        "one charge"
+    );
     assert_eq!(statuses(&app, "acct-owes-two").await, ["paid", "paid", "paid"]);
     let sub = app.get("/v1/accounts/acct-owes-two/subscription", Some(KEY)).await;
     assert_eq!((sub.body["status"].as_str(), sub.body["credits"].as_i64()), (Some("active"), Some(1000)));
@@ -72,7 +86,7 @@ async fn a_new_card_pays_every_open_invoice_in_one_charge() {
 /// page pays) once for the total the page showed; a stale total is refused before any charge.
 #[tokio::test]
 async fn pay_settles_every_open_invoice_at_the_total_shown() {
-    let app = TestApp::new();
+    let app = patient();
     app.set_clock("2027-01-10T00:00:00Z").await;
     let portal = app.subscribed_portal("acct-pay-two", "pro", "4242424242424242").await;
     let saved = app.post(&format!("/api/portal/{portal}/payment-method"), None, &new_card("4000002760003184")).await;

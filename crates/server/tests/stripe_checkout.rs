@@ -345,17 +345,44 @@ async fn a_card_replaced_with_stripe_is_charged_and_a_new_one_clears_a_failed_re
     let portal = app.open_portal("acct-stripe-0341").await;
     let view = app.get(&format!("/api/portal/{portal}"), None).await;
     assert_eq!(view.body["subscription"]["status"], "past_due", "{:?}", view.body);
-    let owed = view.body["open_invoice"]["amount"].as_i64().unwrap();
+    let owed = view.body["amount_due"]["amount"].as_i64().unwrap();
 
     let good = replace_card(&app, &stripe, &portal, "4242424242424242").await;
     assert_eq!(good["paid_invoice"], owed, "{good:?}");
     let view = app.get(&format!("/api/portal/{portal}"), None).await;
     assert_eq!(view.body["subscription"]["status"], "active");
-    assert_eq!(view.body["open_invoice"], serde_json::Value::Null);
+    assert_eq!(view.body["amount_due"], serde_json::Value::Null);
     assert_eq!(view.body["payment_method"]["last4"], "4242");
     let invoices = app.invoices("acct-stripe-0341").await;
     assert!(invoices.iter().all(|i| i["status"] == "paid"), "{invoices:?}");
     assert_eq!(stripe.succeeded_payments().await, vec![1000, owed], "one charge each, nothing twice");
+}
+
+/// The renewals of Feb 1 and Mar 1 both fail with 0341 (retries over five weeks, so the second
+/// falls due before the last retry); a new card pays both with one PaymentIntent for their total.
+#[tokio::test]
+async fn a_new_card_pays_every_open_invoice_with_one_payment_intent() {
+    let stripe = LocalStripe::start();
+    let app = TestApp::configured(Store::in_memory().unwrap(), |cfg| {
+        cfg.stripe = Some(stripe_settings(&stripe));
+        cfg.payment_retries = [3, 5, 7, 35].map(time::Duration::days).to_vec();
+    });
+    app.set_clock("2027-01-10T00:00:00Z").await;
+    let portal = subscribed(&app, &stripe, "acct-stripe-two").await;
+    replace_card(&app, &stripe, &portal, "4000000000000341").await;
+    assert_eq!(app.set_clock("2027-03-01T00:00:01Z").await.status, StatusCode::OK);
+    let portal = app.open_portal("acct-stripe-two").await;
+    let view = app.get(&format!("/api/portal/{portal}"), None).await;
+    assert_eq!(view.body["amount_due"]["amount"], 4000, "{:?}", view.body);
+    let first = stripe.succeeded_payments().await;
+
+    let good = replace_card(&app, &stripe, &portal, "4242424242424242").await;
+    assert_eq!((&good["paid_invoice"], &good["invoices_paid"]), (&json!(4000), &json!(2)), "{good:?}");
+    assert_eq!(stripe.succeeded_payments().await, [first, vec![4000]].concat(), "one PaymentIntent for both");
+    let invoices = app.invoices("acct-stripe-two").await;
+    assert!(invoices.iter().all(|i| i["status"] == "paid"), "{invoices:?}");
+    let view = app.get(&format!("/api/portal/{portal}"), None).await;
+    assert_eq!((&view.body["subscription"]["status"], &view.body["amount_due"]), (&json!("active"), &json!(null)));
 }
 
 /// An upgrade whose card asks for 3-D Secure goes back to the page with the PaymentIntent's
@@ -418,7 +445,7 @@ async fn paying_a_past_due_invoice_can_ask_for_3d_secure_and_is_checked_with_str
     let portal = app.open_portal("acct-stripe-3ds-late").await;
     let view = app.get(&format!("/api/portal/{portal}"), None).await;
     assert_eq!(view.body["subscription"]["status"], "past_due", "{:?}", view.body);
-    let owed = view.body["open_invoice"]["amount"].as_i64().unwrap();
+    let owed = view.body["amount_due"]["amount"].as_i64().unwrap();
 
     let (app, portal) = (&app, portal.as_str());
     let pay = |key: &'static str| async move {
@@ -441,7 +468,8 @@ async fn paying_a_past_due_invoice_can_ask_for_3d_secure_and_is_checked_with_str
     let view = app.get(&format!("/api/portal/{portal}"), None).await;
     assert_eq!(view.body["subscription"]["status"], "active");
     let paid = answer(waiting.body["challenge_id"].clone()).await;
-    assert_eq!(paid.body, json!({"status": "paid", "amount": owed}), "the page coming back gets the outcome");
+    let outcome = json!({"status": "paid", "amount": owed, "invoices": 1});
+    assert_eq!(paid.body, outcome, "the page coming back gets the outcome");
     assert_eq!(stripe.succeeded_payments().await, vec![1000, owed]);
 }
 

@@ -18,7 +18,8 @@ use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use common::{KEY, confirm_body, session_body};
+use checkout_server::{Store, config};
+use common::{KEY, TestApp, confirm_body, session_body};
 use headless::localstripe::{LocalStripe, PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -394,6 +395,56 @@ async fn a_charge_landing_after_a_restart_is_cancelled_not_taken() {
     let log = std::fs::read_to_string(dir.join("server.log")).unwrap();
     assert!(log.contains("cancelled a PaymentIntent we stopped waiting for"), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A past-due account pays with a new card while the month ends and the cancel it asked for
+/// takes effect: by the time the charge is recorded, the invoice it was for is void. Checked
+/// again, it no longer holds: what Stripe took is given back and nothing is marked paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_for_invoices_voided_meanwhile_is_refunded() {
+    let stripe = LocalStripe::start();
+    let (proxy, proxy_base) = start_proxy(&stripe.base).await;
+    let app = TestApp::configured(Store::in_memory().unwrap(), |cfg| {
+        let keys = (Some(SECRET_KEY), Some(PUBLISHABLE_KEY), Some(WEBHOOK_SECRET));
+        let settings = config::StripeSettings::new(keys.0, keys.1, keys.2, &proxy_base, &stripe.js_url());
+        cfg.stripe = Some(settings.unwrap());
+        // Retried only after the next period end, so that period end comes first.
+        cfg.payment_retries = vec![time::Duration::days(35)];
+    });
+    app.set_clock("2027-01-10T00:00:00Z").await;
+    let session = app.new_session("acct-voided", "pro").await;
+    let card = stripe_card(&app, &stripe, "checkout", &session, "4242424242424242").await;
+    assert_eq!(app.confirm(&session, card["id"].as_str().unwrap(), "k1").await.body["status"], "succeeded");
+    let portal = app.open_portal("acct-voided").await;
+    assert_eq!(stripe_card(&app, &stripe, "portal", &portal, "4000000000000341").await["status"], "updated");
+    app.set_clock("2027-02-01T00:00:01Z").await;
+    let portal = app.open_portal("acct-voided").await;
+    let canceled = app.post(&format!("/api/portal/{portal}/cancel"), None, &json!({})).await;
+    assert_eq!(canceled.body["amount_due"]["amount"], 2000, "{:?}", canceled.body);
+
+    proxy.mode.store(HOLD_ANSWER, Ordering::SeqCst);
+    let month_ends = async {
+        proxy.holding.notified().await;
+        // Stripe has charged; the answer is on its way when the period ends.
+        assert_eq!(app.set_clock("2027-03-01T00:00:01Z").await.status, StatusCode::OK);
+        proxy.released.notify_one();
+    };
+    let (saved, ()) = tokio::join!(stripe_card(&app, &stripe, "portal", &portal, "4242424242424242"), month_ends);
+    assert_eq!((&saved["status"], &saved["paid_invoice"]), (&json!("updated"), &Value::Null), "{saved}");
+    assert_eq!(stripe.refunded_payments().await, [2000], "the payment was given back");
+    let statuses: Vec<Value> = app.invoices("acct-voided").await.iter().map(|i| i["status"].clone()).collect();
+    assert_eq!(statuses, [json!("paid"), json!("void")]);
+    let sub = app.get("/v1/accounts/acct-voided/subscription", Some(KEY)).await;
+    assert_eq!(sub.body["status"], "canceled", "{:?}", sub.body);
+}
+
+/// A card saved with Stripe for a checkout or portal (`area`) session: our answer.
+async fn stripe_card(app: &TestApp, stripe: &LocalStripe, area: &str, session: &str, number: &str) -> Value {
+    let setup = app.post(&format!("/api/{area}/{session}/setup-intent"), None, &json!({})).await;
+    let secret = setup.body["client_secret"].as_str().unwrap();
+    let setup_intent = secret.split("_secret_").next().unwrap().to_string();
+    assert_eq!(stripe.confirm_setup_with_card(&setup_intent, number).await.status(), 200);
+    app.post(&format!("/api/{area}/{session}/stripe-card"), None, &json!({ "setup_intent": setup_intent })).await.body
 }
 
 async fn call_owned(base: String, path: String, body: Value) -> (u16, Value) {

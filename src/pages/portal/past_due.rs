@@ -1,26 +1,55 @@
-//! The past-due banner every portal page shows while a renewal is unpaid: what failed, and the
-//! ways to pay (the card on file, or another card). In Stripe mode the bank may ask to confirm
-//! the payment: Stripe.js runs that check, then the server asks Stripe how it went.
+//! The past-due banner every portal page shows while renewals are unpaid: what is owed (every
+//! invoice whose charge failed, paid together in one charge of their total), when the card is tried
+//! again and when the subscription is canceled if it is not paid, and the ways to pay (the card on
+//! file, or another card). In Stripe mode the bank may ask to confirm the payment: Stripe.js runs
+//! that check, then the server asks Stripe how it went.
 
 use super::use_portal;
 use crate::api::{self, ApiError};
 use crate::browser;
 use crate::components::alert::BusyButton;
 use billing::period::long_date;
-use billing::wire::{InvoicePaymentOutcome, PortalView, StripeElements};
+use billing::wire::{AmountDue, ErrorCode, InvoicePaymentOutcome, PortalView, StripeElements};
 use leptos::prelude::*;
 
-/// Shown while the subscription has an open invoice; once it is paid the portal loads again and
-/// the banner goes.
+/// Shown while the subscription owes anything; once it is paid the portal loads again and the
+/// banner goes. A notice (the amount owed changed) outlives the banner it came from.
 #[component]
 pub fn PastDueBanner() -> impl IntoView {
     let context = use_portal();
-    move || context.view().map(|portal| view! { <Banner portal=portal /> })
+    let notice = RwSignal::new(None::<String>);
+    move || context.view().map(|portal| view! { <Banner portal=portal notice=notice /> })
+}
+
+/// What failed and what is owed, in a sentence or two.
+fn owed_text(due: &AmountDue) -> String {
+    let what = match due.invoices.as_slice() {
+        [only] => format!("We couldn't charge {} for your plan on {}", due.amount, long_date(only.created_at)),
+        [first, ..] => format!(
+            "We couldn't charge your plan since {}: {} is due for {} invoices",
+            long_date(first.created_at),
+            due.amount,
+            due.invoices.len(),
+        ),
+        [] => format!("{} is due", due.amount),
+    };
+    let then = match (due.next_retry_at, due.cancels_at) {
+        (Some(retry), Some(cancel)) if retry < cancel => format!(
+            " We'll try your card again on {}; if it is still unpaid on {}, your subscription will be canceled.",
+            long_date(retry),
+            long_date(cancel),
+        ),
+        (_, Some(cancel)) => {
+            format!(" If it is still unpaid on {}, your subscription will be canceled.", long_date(cancel))
+        }
+        _ => String::new(),
+    };
+    format!("{what}, so paid features are paused. Pay now to get them back.{then}")
 }
 
 #[component]
-fn Banner(portal: PortalView) -> impl IntoView {
-    let Some(invoice) = portal.open_invoice.clone() else {
+fn Banner(portal: PortalView, notice: RwSignal<Option<String>>) -> impl IntoView {
+    let Some(due) = portal.amount_due.clone() else {
         return ().into_any();
     };
     let context = use_portal();
@@ -28,10 +57,12 @@ fn Banner(portal: PortalView) -> impl IntoView {
     let key = StoredValue::new(browser::new_idempotency_key());
     let sid = context.session_id();
     let stripe = portal.stripe.clone();
+    let total = due.amount;
     let pay = Action::new_local(move |_: &()| {
         let (sid, stripe) = (sid.clone(), stripe.clone());
         async move {
-            let outcome = api::pay_invoice(&sid, key.get_value()).await;
+            notice.set(None);
+            let outcome = api::pay_invoice(&sid, key.get_value(), total).await;
             match with_bank_check(&sid, outcome, stripe).await {
                 Ok(InvoicePaymentOutcome::Paid { .. }) => {
                     context.reload();
@@ -46,24 +77,26 @@ fn Banner(portal: PortalView) -> impl IntoView {
                     key.set_value(browser::new_idempotency_key());
                     Some(decline.message)
                 }
+                Err(error) if error.code() == Some(ErrorCode::QuoteChanged) => {
+                    // Nothing was charged: show what is owed now.
+                    notice.set(Some("What you owe changed since this page loaded. Nothing was charged; check the amount and pay again.".into()));
+                    context.reload();
+                    None
+                }
                 Err(error) => Some(error.message()),
             }
         }
     });
-    let error = move || pay.value().get().flatten();
+    let error = move || pay.value().get().flatten().or_else(|| notice.get());
     let pay_label = match &card {
-        Some(card) => format!("Pay {} with {}", invoice.amount, card.label()),
-        None => format!("Pay {}", invoice.amount),
+        Some(card) => format!("Pay {} with {}", due.amount, card.label()),
+        None => format!("Pay {}", due.amount),
     };
     view! {
         <div class="banner-danger" role="alert">
             <p>
                 <strong>"Your payment failed. "</strong>
-                {format!(
-                    "We couldn't charge {} for your plan on {}, so paid features are paused. Pay now to get them back.",
-                    invoice.amount,
-                    long_date(invoice.created_at),
-                )}
+                {owed_text(&due)}
             </p>
             <div class="actions">
                 <BusyButton

@@ -62,7 +62,7 @@ async fn save_with_stripe(
 
 #[derive(Clone, Debug, PartialEq)]
 enum CardResult {
-    Saved { card: CardSummary, paid_invoice: Option<Money> },
+    Saved { card: CardSummary, paid: Option<PaidOwed> },
     NeedsAuthentication { challenge_id: ChallengeId },
     Declined(String),
     Failed(ApiError),
@@ -86,7 +86,10 @@ async fn run_card_step(session_id: String, step: CardStep, stripe: StripeHandle,
         }
     };
     match outcome {
-        Ok(PaymentMethodOutcome::Updated { card, paid_invoice }) => CardResult::Saved { card, paid_invoice },
+        Ok(PaymentMethodOutcome::Updated { card, paid_invoice, invoices_paid }) => {
+            let paid = paid_invoice.map(|amount| PaidOwed { amount, invoices: invoices_paid.unwrap_or(1) });
+            CardResult::Saved { card, paid }
+        }
         Ok(PaymentMethodOutcome::RequiresAction { challenge_id }) => CardResult::NeedsAuthentication { challenge_id },
         Ok(PaymentMethodOutcome::Declined { decline }) => CardResult::Declined(decline.message),
         Err(error) => CardResult::Failed(error),
@@ -114,7 +117,7 @@ fn UpdateCard(portal: PortalView) -> impl IntoView {
     });
     let result = save.value();
     let saved = Memo::new(move |_| match result.get() {
-        Some(CardResult::Saved { card, paid_invoice }) => Some((card, paid_invoice)),
+        Some(CardResult::Saved { card, paid }) => Some((card, paid)),
         _ => None,
     });
     let challenge = Memo::new(move |_| match result.get() {
@@ -130,7 +133,7 @@ fn UpdateCard(portal: PortalView) -> impl IntoView {
         <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode return_url=portal.return_url.clone()>
             <div class="portal">
                 {move || match saved.get() {
-                    Some((card, paid)) => view! { <CardSaved card=card paid_invoice=paid /> }.into_any(),
+                    Some((card, paid)) => view! { <CardSaved card=card paid=paid /> }.into_any(),
                     None => {
                         view! {
                             <PageHeading text="Update payment method" />
@@ -219,15 +222,31 @@ fn NewCardForm(
     }
 }
 
-/// The card is saved (and a past-due invoice paid with it).
+/// What a past-due account owed, paid with the new card in one charge.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct PaidOwed {
+    amount: Money,
+    invoices: u32,
+}
+
+impl PaidOwed {
+    fn sentence(self) -> String {
+        match self.invoices {
+            0 | 1 => format!("We also paid your open invoice of {}: your plan is active again.", self.amount),
+            n => format!("We also paid your {n} open invoices, {} in all: your plan is active again.", self.amount),
+        }
+    }
+}
+
+/// The card is saved (and what a past-due account owed paid with it).
 #[component]
-fn CardSaved(card: CardSummary, paid_invoice: Option<Money>) -> impl IntoView {
+fn CardSaved(card: CardSummary, paid: Option<PaidOwed>) -> impl IntoView {
     view! {
         <section class="card success">
             <div class="success-mark" aria-hidden="true">"✓"</div>
             <PageHeading text="Your card is updated" />
             <p class="lead">{format!("{} will be charged from now on.", card.label())}</p>
-            <p>{paid_invoice.map(|amount| format!("We also paid your open invoice of {amount}: your plan is active again."))}</p>
+            <p>{paid.map(PaidOwed::sentence)}</p>
             <a class="button primary" href=use_portal().href("")>
                 "Back to your subscription"
             </a>

@@ -169,7 +169,8 @@ pub async fn answer_card_challenge(
     Ok(Json(account_charge::then_pay_past_due(&state, id, checked, now).await))
 }
 
-/// Pays the past-due invoice with the card on file, once per idempotency key.
+/// Pays what a past-due account owes (every open invoice, one charge of their total, at the total
+/// the page showed) with the card on file, once per idempotency key.
 pub async fn pay_invoice(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -178,10 +179,12 @@ pub async fn pay_invoice(
     let key = idempotency::checked_key(&req.idempotency_key)?.to_string();
     let now = state.clock.now();
     up_to_date(&state, &id, now).await?;
-    payments::charge_once(&state, now, move |tx| account_charge::prepare_invoice(tx, &id, &key, now)).await.map(Json)
+    let total = req.expected_total;
+    let prepared = move |tx: &Connection| account_charge::prepare_invoice(tx, &id, &key, total, now);
+    payments::charge_once(&state, now, prepared).await.map(Json)
 }
 
-/// The 3-D Secure answer for paying the past-due invoice (Stripe mode), checked with Stripe.
+/// The 3-D Secure answer for paying what a past-due account owes (Stripe mode), checked with Stripe.
 /// Answering twice gives the first answer's outcome.
 pub async fn answer_invoice_challenge(
     State(state): State<AppState>,
