@@ -119,6 +119,13 @@ impl LocalStripe {
         intents.iter().map(|i| i["amount"].as_i64().unwrap()).collect()
     }
 
+    /// The status of every PaymentIntent, oldest first.
+    pub async fn payment_statuses(&self) -> Vec<String> {
+        let mut intents = self.list("/v1/payment_intents?limit=100").await;
+        intents.sort_by_key(|i| i["created"].as_i64());
+        intents.iter().map(|i| i["status"].as_str().unwrap_or_default().to_string()).collect()
+    }
+
     /// The amounts of every refund, oldest first: what was given back.
     pub async fn refunded_payments(&self) -> Vec<i64> {
         let mut refunds = self.list("/v1/refunds?limit=100").await;

@@ -103,10 +103,11 @@ impl Charge {
 impl Processor {
     /// What the processor knows of the charge an orphaned attempt was making: `None` when
     /// nothing was charged (and nothing can be any more), `Unknown` while it cannot say. In
-    /// Stripe mode money moves only on a PaymentIntent whose id was recorded first
-    /// (`intent_id`): without one, nothing was confirmed; with one, a PaymentIntent still open
-    /// is cancelled first, so a confirm that lands late cannot charge it.
-    pub async fn look_up(&self, charge: &Charge, intent_id: Option<&str>) -> Option<Charged> {
+    /// Stripe mode money moves only on a PaymentIntent whose id was recorded first: without one,
+    /// nothing was confirmed (attempts of the version before are looked up by our attempt id);
+    /// with one, a PaymentIntent still open is cancelled first, so a confirm that lands late
+    /// cannot charge it.
+    pub async fn look_up(&self, charge: &Charge, orphan: &Orphan) -> Option<Charged> {
         if charge.moves_no_money() {
             return Some(ChargeResult::Succeeded.into());
         }
@@ -118,10 +119,19 @@ impl Processor {
             // A 3-D Secure answer: the PaymentIntent that waited for it decides.
             return Some(settle_intent(client, charge, intent).await);
         }
-        let intent = intent_id?;
         let customer = charge.payment_method.stripe_customer.as_deref()?;
-        let found = match client.payment_intent(intent).await {
-            Ok(found) => found,
+        let found = match (&orphan.intent_id, orphan.legacy) {
+            (Some(intent), _) => client.payment_intent(intent).await.map(Some),
+            // An attempt of the version that recorded no id before confirming: found by our
+            // attempt id (a day's margin: the billing clock may differ from Stripe's).
+            (None, true) => {
+                let since = orphan.created_at.unix_timestamp() - 86_400;
+                client.find_payment(customer, &charge.attempt_id, since).await
+            }
+            (None, false) => return None,
+        };
+        let found = match found {
+            Ok(found) => found?,
             Err(e) => {
                 tracing::warn!(error = %e, "could not look the charge up with Stripe");
                 return Some(ChargeResult::Unknown.into());
@@ -131,7 +141,7 @@ impl Processor {
             "succeeded" | "requires_action" | "processing" => Some(from_intent(found, charge, customer)),
             "canceled" => None,
             // Never confirmed, or declined: cancelled, so nothing can charge it later.
-            _ => match cancel_or_succeeded(client, intent).await {
+            _ => match cancel_or_succeeded(client, &found.id).await {
                 Some(found) if found.status == "canceled" => None,
                 Some(found) => Some(from_intent(found, charge, customer)),
                 None => Some(ChargeResult::Unknown.into()),
@@ -285,7 +295,8 @@ pub fn claim(
 ) -> Result<Option<Attempt>, AppError> {
     let id = new_id("att");
     let inserted = conn.execute(
-        "INSERT INTO payment_attempts (id, account_id, purpose, status, created_at) VALUES (?1, ?2, ?3, 'pending', ?4)",
+        "INSERT INTO payment_attempts (id, account_id, purpose, status, created_at, recorded_first)
+         VALUES (?1, ?2, ?3, 'pending', ?4, 1)",
         params![id, account_id, purpose, store::ts(now)],
     );
     match inserted {
@@ -339,6 +350,17 @@ fn renew_lease(conn: &Connection, attempt_id: &str, lease: Duration) -> Result<(
     Ok(())
 }
 
+/// Takes an orphan's expired lease for this process: false when another instance took it first
+/// (or it was settled meanwhile), so each orphan is settled by one instance at a time.
+pub fn take_lease(conn: &Connection, attempt_id: &str, lease: Duration) -> Result<bool, AppError> {
+    let taken = conn.execute(
+        "UPDATE payment_attempts SET lease_until = ?2
+         WHERE id = ?1 AND status = 'pending' AND (lease_until IS NULL OR lease_until < ?3)",
+        params![attempt_id, lease_until(lease), crate::webhooks::now_millis()],
+    )?;
+    Ok(taken == 1)
+}
+
 /// Leaves a pending attempt to [`crate::reconcile`] at once: no request waits for it any more.
 pub fn orphan(conn: &Connection, attempt_id: &str) -> Result<(), AppError> {
     conn.execute("UPDATE payment_attempts SET lease_until = 0 WHERE id = ?1 AND status = 'pending'", [attempt_id])?;
@@ -354,13 +376,15 @@ pub struct Orphan {
     pub pending: Option<String>,
     /// The PaymentIntent it created (Stripe mode), recorded before it was confirmed.
     pub intent_id: Option<String>,
+    /// Made by a version that recorded the PaymentIntent's id only with the result.
+    pub legacy: bool,
     /// The instant of the request that made it: its result is recorded as of then.
     pub created_at: OffsetDateTime,
 }
 
 pub fn orphans(conn: &Connection) -> Result<Vec<Orphan>, AppError> {
     let mut stmt = conn.prepare(
-        "SELECT id, purpose, pending, intent_id, created_at FROM payment_attempts
+        "SELECT id, purpose, pending, intent_id, created_at, recorded_first = 0 FROM payment_attempts
          WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < ?1)
          ORDER BY created_at, rowid",
     )?;
@@ -371,6 +395,7 @@ pub fn orphans(conn: &Connection) -> Result<Vec<Orphan>, AppError> {
             pending: r.get(2)?,
             intent_id: r.get(3)?,
             created_at: store::from_ts(r.get(4)?),
+            legacy: r.get(5)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -422,6 +447,10 @@ pub trait PendingCharge: serde::Serialize + serde::de::DeserializeOwned + Send +
     type Outcome: Send + 'static;
     /// What the attempt is for, as recorded with it (and how [`crate::reconcile`] reads it back).
     const PURPOSE: &'static str;
+    /// Whether a charge the bank wants to check waits for the user to do it (a challenge on the
+    /// page), or is given up at once because nobody is there (renewals): its PaymentIntent is
+    /// then cancelled before the failure is recorded.
+    const WAITS_FOR_BANK_CHECK: bool = true;
     fn attempt_id(&self) -> &str;
     fn charge(&self) -> Charge;
     /// Acts on the result in the transaction that records it; checks again that the charge may
@@ -486,12 +515,27 @@ async fn charge_and_record<P: PendingCharge>(
         state.store.write(move |tx| orphan(tx, &attempt_id)).await?;
         return Err(AppError::ProcessorUnavailable);
     }
-    record_result(&state, pending, charged, now).await
+    // The lease is held until the result is recorded (or the money refunded).
+    holding_lease(&state, &attempt_id, record_result(&state, pending, charged, now)).await
+}
+
+/// A charge the bank wants to check, when nobody waits to do it (renewals): its PaymentIntent is
+/// cancelled before the failure is recorded (or, paid meanwhile, recorded as paid).
+async fn unless_nobody_waits<P: PendingCharge>(state: &AppState, charge: Charge, charged: Charged) -> Charged {
+    match (&state.processor, &charged.intent) {
+        (Processor::Stripe(client), Some(intent))
+            if !P::WAITS_FOR_BANK_CHECK && charged.result == ChargeResult::RequiresAuthentication =>
+        {
+            let given_up = Charge { intent: Some(intent.id.clone()), ..charge };
+            settle_intent(client, &given_up, &intent.id).await
+        }
+        _ => charged,
+    }
 }
 
 /// Runs `work` while renewing this process's lease on `attempt_id` (every third of the lease), so
 /// no other instance takes a live attempt for an orphan; a process that dies stops renewing.
-async fn holding_lease<T>(state: &AppState, attempt_id: &str, work: impl std::future::Future<Output = T>) -> T {
+pub async fn holding_lease<T>(state: &AppState, attempt_id: &str, work: impl std::future::Future<Output = T>) -> T {
     let lease = state.config.attempt_lease;
     let period = (lease / 3).max(Duration::from_millis(10));
     let mut renewals = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -519,6 +563,12 @@ pub async fn record_result<P: PendingCharge>(
     charged: Charged,
     now: OffsetDateTime,
 ) -> Result<P::Outcome, AppError> {
+    let charged = unless_nobody_waits::<P>(state, pending.charge(), charged).await;
+    if charged.result == ChargeResult::Unknown {
+        let attempt_id = pending.attempt_id().to_string();
+        state.store.write(move |tx| orphan(tx, &attempt_id)).await?;
+        return Err(AppError::ProcessorUnavailable);
+    }
     let attempt_id = pending.attempt_id().to_string();
     let taken = charged.intent.clone().filter(|_| charged.result == ChargeResult::Succeeded);
     let recorded = state

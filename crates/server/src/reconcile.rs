@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::account_charge::{PendingCard, PendingInvoice};
 use crate::checkout_charge::PendingCheckout;
 use crate::error::AppError;
-use crate::payments::{self, Orphan, PendingCharge};
+use crate::payments::{self, Orphan, PendingCharge, Processor};
 use crate::portal_charge::PendingChange;
 use crate::processor::ChargeResult;
 use crate::renewals::PendingRenewal;
@@ -22,14 +22,13 @@ pub async fn reconcile(state: &AppState) -> Result<usize, AppError> {
     let orphans = state.store.read(payments::orphans).await?;
     let mut settled = 0;
     for orphan in orphans {
-        let done = match orphan.purpose.as_str() {
-            PendingCheckout::PURPOSE => settle::<PendingCheckout>(state, &orphan).await,
-            PendingChange::PURPOSE => settle::<PendingChange>(state, &orphan).await,
-            PendingCard::PURPOSE => settle::<PendingCard>(state, &orphan).await,
-            PendingInvoice::PURPOSE => settle::<PendingInvoice>(state, &orphan).await,
-            PendingRenewal::PURPOSE => settle::<PendingRenewal>(state, &orphan).await,
-            _ => abandon(state, &orphan).await,
-        };
+        // Each orphan is settled by one instance: the one that takes its expired lease, and holds
+        // it (renewed) until it is settled.
+        let (id, lease) = (orphan.id.clone(), state.config.attempt_lease);
+        if !state.store.write(move |tx| payments::take_lease(tx, &id, lease)).await? {
+            continue;
+        }
+        let done = payments::holding_lease(state, &orphan.id, settle_orphan(state, &orphan)).await;
         match done {
             Ok(true) => settled += 1,
             Ok(false) => {}
@@ -42,13 +41,24 @@ pub async fn reconcile(state: &AppState) -> Result<usize, AppError> {
     Ok(settled)
 }
 
+async fn settle_orphan(state: &AppState, orphan: &Orphan) -> Result<bool, AppError> {
+    match orphan.purpose.as_str() {
+        PendingCheckout::PURPOSE => settle::<PendingCheckout>(state, orphan).await,
+        PendingChange::PURPOSE => settle::<PendingChange>(state, orphan).await,
+        PendingCard::PURPOSE => settle::<PendingCard>(state, orphan).await,
+        PendingInvoice::PURPOSE => settle::<PendingInvoice>(state, orphan).await,
+        PendingRenewal::PURPOSE => settle::<PendingRenewal>(state, orphan).await,
+        _ => abandon(state, orphan).await,
+    }
+}
+
 /// One attempt: true once it is settled.
 async fn settle<P: PendingCharge>(state: &AppState, orphan: &Orphan) -> Result<bool, AppError> {
     // The charge is kept before the processor is called: without it, nothing was charged.
     let Some(pending) = orphan.pending.as_deref().and_then(|json| serde_json::from_str::<P>(json).ok()) else {
         return abandon(state, orphan).await;
     };
-    match state.processor.look_up(&pending.charge(), orphan.intent_id.as_deref()).await {
+    match state.processor.look_up(&pending.charge(), orphan).await {
         None => abandon(state, orphan).await,
         Some(charged) if charged.result == ChargeResult::Unknown => Ok(false),
         Some(charged) => {
@@ -58,10 +68,24 @@ async fn settle<P: PendingCharge>(state: &AppState, orphan: &Orphan) -> Result<b
     }
 }
 
-/// Nothing was charged: the attempt ends and its account may pay again.
+/// Nothing to record: the attempt ends and its account may pay again. A PaymentIntent it recorded
+/// is settled first (cancelled if open): one that was paid although nothing can record it (an
+/// attempt this build cannot read) is refunded, never kept.
 async fn abandon(state: &AppState, orphan: &Orphan) -> Result<bool, AppError> {
+    let mut ending = "abandoned";
+    if let (Processor::Stripe(client), Some(intent)) = (&state.processor, &orphan.intent_id) {
+        let Some(settled) = payments::settle_waiting(client, intent).await else {
+            return Ok(false);
+        };
+        if settled.status == "succeeded" {
+            ending = payments::refund(client, intent).await;
+            tracing::warn!(attempt = %orphan.id, %intent, ending, "a paid charge no request can record was given back");
+        } else if settled.status != "canceled" {
+            return Ok(false);
+        }
+    }
     let (id, at) = (orphan.id.clone(), orphan.created_at);
-    state.store.write(move |tx| payments::finish(tx, &id, "abandoned", at)).await?;
-    tracing::info!(attempt = %orphan.id, "an orphaned payment attempt charged nothing: abandoned");
+    state.store.write(move |tx| payments::finish(tx, &id, ending, at)).await?;
+    tracing::info!(attempt = %orphan.id, ending, "an orphaned payment attempt was settled without a record");
     Ok(true)
 }

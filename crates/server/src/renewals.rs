@@ -312,6 +312,7 @@ fn prepare_collection(
 impl PendingCharge for PendingRenewal {
     type Outcome = Renewal;
     const PURPOSE: &'static str = "renewal";
+    const WAITS_FOR_BANK_CHECK: bool = false;
 
     fn attempt_id(&self) -> &str {
         &self.attempt.id

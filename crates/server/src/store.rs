@@ -184,6 +184,9 @@ CREATE INDEX payment_attempts_orphaned ON payment_attempts(created_at) WHERE sta
 -- never takes a live attempt. Attempts left pending by the version before leases are orphaned.
 ALTER TABLE payment_attempts ADD COLUMN lease_until INTEGER;
 UPDATE payment_attempts SET lease_until = 0 WHERE status = 'pending';
+-- Attempts whose PaymentIntent id is recorded before it is confirmed; older ones (0) may have
+-- charged without an id recorded, so reconciliation looks theirs up by our attempt id.
+ALTER TABLE payment_attempts ADD COLUMN recorded_first INTEGER NOT NULL DEFAULT 0;
 DROP INDEX payment_attempts_orphaned;
 CREATE INDEX payment_attempts_leases ON payment_attempts(lease_until) WHERE status = 'pending';
 -- A PaymentIntent's attempts: whether money Stripe took was granted, refunded, or is in flight.

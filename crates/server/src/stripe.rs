@@ -23,6 +23,8 @@ pub const WEBHOOK_TOLERANCE_SECS: i64 = 300;
 const TRIES: u32 = 3;
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many pages of 100 PaymentIntents a search for one attempt's looks through.
+const FIND_PAGES: usize = 20;
 
 /// The client: one connection pool, the secret key, the API origin.
 #[derive(Clone)]
@@ -60,7 +62,7 @@ pub enum StripeError {
 impl StripeError {
     /// The card's decline as our code, if this error is one.
     pub fn decline(&self) -> Option<DeclineCode> {
-        let StripeError::Api { code, decline_code, .. } = self else {
+        let StripeError::Api { status, code, decline_code, .. } = self else {
             return None;
         };
         let reason = decline_code.as_deref().or(code.as_deref())?;
@@ -73,6 +75,8 @@ impl StripeError {
             "card_declined" | "generic_decline" | "do_not_honor" | "lost_card" | "stolen_card" | "fraudulent" => {
                 DeclineCode::Generic
             }
+            // A card error (402) with a reason we do not name is still the card's decline.
+            _ if *status == 402 => DeclineCode::Generic,
             _ => return None,
         })
     }
@@ -113,6 +117,14 @@ pub struct PaymentIntent {
 pub struct Refund {
     pub id: String,
     pub status: Option<String>,
+}
+
+/// A page of one of Stripe's lists.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct List<T> {
+    pub data: Vec<T>,
+    #[serde(default)]
+    pub has_more: bool,
 }
 
 /// A saved card: what the pages may show of it.
@@ -210,13 +222,15 @@ impl StripeClient {
     /// there ("Unexpected off_session"), so it is then confirmed without it.
     pub async fn confirm_payment(&self, id: &str, off_session: bool, key: &str) -> Result<PaymentIntent, StripeError> {
         let path = format!("/v1/payment_intents/{}/confirm", path_segment(id)?);
-        if off_session {
-            match self.post(&path, vec![field("off_session", "true")], key).await {
-                Err(StripeError::Api { status: 400, message, .. }) if message.contains("off_session") => {}
-                answer => return answer,
-            }
+        if !off_session {
+            return self.post(&path, Vec::new(), key).await;
         }
-        self.post(&path, Vec::new(), key).await
+        match self.post(&path, vec![field("off_session", "true")], key).await {
+            Err(StripeError::Api { status: 400, message, .. }) if message == "Unexpected off_session" => {
+                self.post(&path, Vec::new(), &format!("{key}-without-off-session")).await
+            }
+            answer => answer,
+        }
     }
 
     /// Cancels a PaymentIntent we stopped waiting for, so it can never be paid later. Stripe
@@ -239,6 +253,45 @@ impl StripeClient {
     /// Refunds the whole of a PaymentIntent's charge.
     pub async fn refund(&self, payment_intent: &str, key: &str) -> Result<Refund, StripeError> {
         self.post("/v1/refunds", vec![field("payment_intent", payment_intent)], key).await
+    }
+
+    /// The PaymentIntent our attempt `attempt_id` made for `customer`, if Stripe has one (only for
+    /// attempts of the version before PaymentIntent ids were recorded first): newest
+    /// first, looked at back to `since` (Unix seconds). Stripe filters the list by Customer;
+    /// localstripe refuses that filter (400), so then the whole list is read and the Customer
+    /// checked here.
+    pub async fn find_payment(
+        &self,
+        customer: &str,
+        attempt_id: &str,
+        since: i64,
+    ) -> Result<Option<PaymentIntent>, StripeError> {
+        let mut filter = format!("&customer={}", path_segment(customer)?);
+        let mut after = String::new();
+        for _ in 0..FIND_PAGES {
+            let page: List<PaymentIntent> =
+                match self.get(&format!("/v1/payment_intents?limit=100{filter}{after}")).await {
+                    Err(StripeError::Api { status: 400, .. }) if !filter.is_empty() => {
+                        filter.clear();
+                        continue;
+                    }
+                    page => page?,
+                };
+            let ours = |i: &&PaymentIntent| {
+                i.customer.as_deref() == Some(customer)
+                    && i.metadata.get("attempt").map(String::as_str) == Some(attempt_id)
+            };
+            if let Some(found) = page.data.iter().find(ours) {
+                return Ok(Some(found.clone()));
+            }
+            match page.data.last() {
+                Some(last) if page.has_more && last.created >= since => {
+                    after = format!("&starting_after={}", path_segment(&last.id)?)
+                }
+                _ => return Ok(None),
+            }
+        }
+        Err(StripeError::Unavailable("too many PaymentIntents to look through".into()))
     }
 
     pub async fn payment_intent(&self, id: &str) -> Result<PaymentIntent, StripeError> {
@@ -394,7 +447,15 @@ mod tests {
         assert_eq!(api("card_declined", None).decline(), Some(DeclineCode::Generic));
         assert_eq!(api("expired_card", None).decline(), Some(DeclineCode::ExpiredCard));
         assert_eq!(api("incorrect_cvc", None).decline(), Some(DeclineCode::IncorrectCvc));
-        assert_eq!(api("resource_missing", None).decline(), None);
+        // A card error (402) for a reason we do not name is still a decline; other errors are not.
+        assert_eq!(api("card_declined", Some("card_velocity_exceeded")).decline(), Some(DeclineCode::Generic));
+        let missing = StripeError::Api {
+            status: 404,
+            code: Some("resource_missing".into()),
+            decline_code: None,
+            message: String::new(),
+        };
+        assert_eq!(missing.decline(), None);
         assert_eq!(StripeError::Unavailable("x".into()).decline(), None);
     }
 

@@ -446,6 +446,8 @@ async fn paying_a_past_due_invoice_can_ask_for_3d_secure_and_is_checked_with_str
     let view = app.get(&format!("/api/portal/{portal}"), None).await;
     assert_eq!(view.body["subscription"]["status"], "past_due", "{:?}", view.body);
     let owed = view.body["amount_due"]["amount"].as_i64().unwrap();
+    // Nobody was there for the renewal's bank check: its PaymentIntent was cancelled, not left open.
+    assert_eq!(stripe.payment_statuses().await.last().map(String::as_str), Some("canceled"));
 
     let (app, portal) = (&app, portal.as_str());
     let pay = |key: &'static str| async move {
