@@ -1,7 +1,8 @@
-//! Builds the two bundles with trunk (release, offline), minifies their JS glue, puts both in
-//! `dist/` and precompresses it for the server.
+//! Writes the trunk entries from their template, builds the four bundles with trunk (release,
+//! offline), minifies their JS glue, puts them all in `dist/` and precompresses it for the server.
 
 use crate::bootstrap::{path_with_tools, tools_dir};
+use crate::entries::{self, ENTRIES};
 use crate::{run, step};
 use base64::Engine;
 use sha2::{Digest, Sha384};
@@ -9,37 +10,34 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-/// The HTML entries, one bundle each: `checkout.html` serves `/checkout/*`, `portal.html` the rest;
-/// in Stripe mode `checkout-stripe.html` and `portal-stripe.html` (the same apps with Stripe.js's
-/// card Element and 3-D Secure).
-pub const ENTRIES: [&str; 4] = ["checkout", "checkout-stripe", "portal", "portal-stripe"];
-
 pub fn app() -> Result<(), String> {
+    step("Writing the trunk entries from xtask/entry.html");
+    entries::write_all(Path::new("."))?;
     let dist = Path::new("dist");
     if dist.exists() {
         std::fs::remove_dir_all(dist).map_err(|e| format!("can't clear dist/: {e}"))?;
     }
     std::fs::create_dir_all(dist).map_err(|e| e.to_string())?;
-    for entry in ENTRIES {
-        step(&format!("Building the {entry} bundle (trunk build --release --offline {entry}.html)"));
-        let staged = Path::new("target/trunk").join(entry);
+    for entry in &ENTRIES {
+        let (source, served) = (entry.source, entry.served);
+        step(&format!("Building {served} (trunk build --release --offline {source})"));
+        let staged = Path::new("target/trunk").join(served.trim_end_matches(".html"));
+        // Named as served, so no bundle's HTML lands on another's (trunk's default is index.html).
         run(Command::new("trunk")
-            .args(["build", &format!("{entry}.html"), "--release", "--offline", "--dist"])
+            .args(["build", source, "--release", "--offline", "--html-output", served, "--dist"])
             .arg(&staged)
             .env("PATH", path_with_tools()))?;
-        minify_glue(&staged)?;
+        minify_glue(&staged.join(served))?;
         copy_into(&staged, dist)?;
-        // trunk names every entry's output index.html.
-        std::fs::rename(dist.join("index.html"), dist.join(format!("{entry}.html"))).map_err(|e| e.to_string())?;
     }
     compress(dist)
 }
 
 /// Minifies wasm-bindgen's JS glue with esbuild (trunk's minifier breaks it) and writes the new
 /// digest into the HTML's `integrity` attribute, which trunk computed for the unminified file.
-fn minify_glue(staged: &Path) -> Result<(), String> {
-    let html_path = staged.join("index.html");
-    let mut html = std::fs::read_to_string(&html_path).map_err(|e| e.to_string())?;
+fn minify_glue(html_path: &Path) -> Result<(), String> {
+    let staged = html_path.parent().unwrap_or(Path::new("."));
+    let mut html = std::fs::read_to_string(html_path).map_err(|e| e.to_string())?;
     let glue = std::fs::read_dir(staged)
         .map_err(|e| e.to_string())?
         .flatten()
@@ -57,7 +55,7 @@ fn minify_glue(staged: &Path) -> Result<(), String> {
         return Err(format!("{}: no integrity attribute for {}", html_path.display(), glue.display()));
     }
     html = html.replace(&old, &new);
-    std::fs::write(&html_path, html).map_err(|e| e.to_string())?;
+    std::fs::write(html_path, html).map_err(|e| e.to_string())?;
     println!("    minified {} ({} -> {} bytes)", glue.display(), before.len(), after.len());
     Ok(())
 }

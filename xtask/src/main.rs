@@ -5,6 +5,7 @@
 
 mod bootstrap;
 mod build;
+mod entries;
 
 use std::process::{Command, ExitCode};
 
