@@ -863,6 +863,8 @@ pub fn set_retries(conn: &Connection, account_id: &str, retries: Option<&Retries
 
 /// The account (`account_id`, or any with no charge in flight) whose retry fell due the
 /// earliest by `now`, before its period's end, with no renewal waiting for its charge; and when.
+/// Not while its user is at their bank paying those invoices (a 3-D Secure challenge of a live
+/// portal session): a retry then would charge them a second time.
 pub fn next_retry_due(
     conn: &Connection,
     account_id: Option<&str>,
@@ -874,6 +876,9 @@ pub fn next_retry_due(
              WHERE retry_at <= ?2 AND retry_at <= period_end AND status = 'past_due' AND (?1 IS NULL OR account_id = ?1)
                AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.account_id = s.account_id AND i.charge_pending = 1)
                AND (?1 IS NOT NULL OR account_id NOT IN (SELECT account_id FROM payment_attempts WHERE status = 'pending'))
+               AND NOT EXISTS (SELECT 1 FROM challenges c JOIN portal_sessions p ON p.id = c.session_id
+                   WHERE p.account_id = s.account_id AND c.invoice_id IS NOT NULL AND c.resolved_body IS NULL
+                     AND p.expires_at > ?2)
              ORDER BY retry_at LIMIT 1",
             params![account_id, ts(now)],
             |r| Ok((r.get(0)?, r.get(1)?)),

@@ -438,7 +438,11 @@ async fn an_upgrade_that_needs_3d_secure_is_completed_with_stripe_and_checked_wi
 #[tokio::test]
 async fn paying_a_past_due_invoice_can_ask_for_3d_secure_and_is_checked_with_stripe() {
     let stripe = LocalStripe::start();
-    let app = stripe_app(&stripe);
+    // Portal sessions that outlast a retry's date, so the user is still "at the bank" then.
+    let app = TestApp::configured(Store::in_memory().unwrap(), |cfg| {
+        cfg.stripe = Some(stripe_settings(&stripe));
+        cfg.portal_ttl = time::Duration::days(30);
+    });
     let portal = subscribed(&app, &stripe, "acct-stripe-3ds-late").await;
     replace_card(&app, &stripe, &portal, "4000002760003184").await;
     assert_eq!(app.set_clock("2026-12-01T00:00:01Z").await.status, StatusCode::OK);
@@ -464,6 +468,10 @@ async fn paying_a_past_due_invoice_can_ask_for_3d_secure_and_is_checked_with_str
 
     let waiting = pay("pay-2").await;
     let secret = waiting.body["client_secret"].as_str().unwrap();
+    // The first retry falls due while the user is at their bank: it waits, charging nothing.
+    let intents = stripe.payment_statuses().await.len();
+    assert_eq!(app.set_clock("2026-12-04T00:00:01Z").await.status, StatusCode::OK);
+    assert_eq!(stripe.payment_statuses().await.len(), intents, "no second charge of the same invoice");
     stripe.authenticate(secret, true).await;
     // The tab closed after the bank's check: Stripe's webhook pays the invoice.
     deliver_succeeded(app, "evt_invoice_paid", secret).await;
