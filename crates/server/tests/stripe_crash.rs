@@ -220,20 +220,55 @@ async fn invoices(base: &str, account: &str) -> Vec<Value> {
     list["invoices"].as_array().cloned().unwrap_or_default()
 }
 
+/// One test's world: localstripe, the proxy in front of it, and a folder with the database and a
+/// shell app for the server processes (removed at the end).
+struct Rig {
+    stripe: LocalStripe,
+    proxy: Proxy,
+    proxy_base: String,
+    dir: PathBuf,
+    db: PathBuf,
+    dist: PathBuf,
+}
+
+impl Rig {
+    async fn new(name: &str) -> Rig {
+        let stripe = LocalStripe::start();
+        let (proxy, proxy_base) = start_proxy(&stripe.base).await;
+        let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (db, dist) = (dir.join("billing.sqlite3"), shell_dist(&dir));
+        Rig { stripe, proxy, proxy_base, dir, db, dist }
+    }
+
+    /// A server process on the rig's database, talking to Stripe through the proxy.
+    async fn start_unowned(&self) -> (Child, String) {
+        start_server(&self.db, &self.dist, &self.proxy_base, &self.stripe.js_url()).await
+    }
+
+    /// [`Rig::start_unowned`], the process given to the proxy (which may kill it): its base URL.
+    async fn start(&self) -> String {
+        let (child, base) = self.start_unowned().await;
+        *self.proxy.server.lock().unwrap() = Some(child);
+        base
+    }
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        self.proxy.kill_server();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_mid_payment_charges_once_and_grants_what_was_paid() {
-    let stripe = LocalStripe::start();
-    let (proxy, proxy_base) = start_proxy(&stripe.base).await;
-    let dir = std::env::temp_dir().join(format!("kiro-crash-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (db, dist) = (dir.join("billing.sqlite3"), shell_dist(&dir));
-    let js_url = stripe.js_url();
-    let start = || start_server(&db, &dist, &proxy_base, &js_url);
+    let rig = Rig::new("kiro-crash").await;
+    let (stripe, proxy) = (&rig.stripe, &rig.proxy);
 
     // Killed after Stripe charged, before the record.
-    let (child, base) = start().await;
-    *proxy.server.lock().unwrap() = Some(child);
-    let (session, card, total) = ready_to_pay(&base, &stripe, "acct-crash-charged").await;
+    let base = rig.start().await;
+    let (session, card, total) = ready_to_pay(&base, stripe, "acct-crash-charged").await;
     proxy.mode.store(KILL_AFTER_CHARGE, Ordering::SeqCst);
     let confirm = format!("/api/checkout/{session}/confirm");
     let lost = call(&base, Method::POST, &confirm, Some(confirm_body(&card, "k1", total))).await;
@@ -241,8 +276,7 @@ async fn a_server_killed_mid_payment_charges_once_and_grants_what_was_paid() {
     assert_eq!(stripe.succeeded_payments().await, [total], "Stripe charged");
 
     // Started again: the charge is found with Stripe and granted, once.
-    let (child, base) = start().await;
-    *proxy.server.lock().unwrap() = Some(child);
+    let base = rig.start().await;
     let deadline = Instant::now() + AT_MOST;
     while invoices(&base, "acct-crash-charged").await.is_empty() {
         assert!(Instant::now() < deadline, "what was paid was never granted");
@@ -256,29 +290,27 @@ async fn a_server_killed_mid_payment_charges_once_and_grants_what_was_paid() {
     assert_eq!(stripe.succeeded_payments().await, [total], "charged once");
 
     // Killed before the request reached Stripe: nothing charged, the account may pay again.
-    let (session, card, total) = ready_to_pay(&base, &stripe, "acct-crash-uncharged").await;
+    let (session, card, total) = ready_to_pay(&base, stripe, "acct-crash-uncharged").await;
     proxy.mode.store(KILL_BEFORE_CHARGE, Ordering::SeqCst);
     let confirm = format!("/api/checkout/{session}/confirm");
     assert!(call(&base, Method::POST, &confirm, Some(confirm_body(&card, "k1", total))).await.is_err());
-    let (child, base) = start().await;
-    *proxy.server.lock().unwrap() = Some(child);
+    let base = rig.start().await;
     let paid = pay_when_free(&base, &confirm, confirm_body(&card, "k2", total)).await;
     assert_eq!(paid["status"], "succeeded", "{paid}");
     assert_eq!(stripe.succeeded_payments().await, [total, total], "one charge for each account");
     assert_eq!(invoices(&base, "acct-crash-uncharged").await.len(), 1);
     proxy.kill_server();
 
-    let log = std::fs::read_to_string(dir.join("server.log")).unwrap();
+    let log = std::fs::read_to_string(rig.dir.join("server.log")).unwrap();
     assert!(log.contains("recording a charge a request left unrecorded"), "{log}");
-    let mut stored = std::fs::read(&db).unwrap();
-    stored.extend(std::fs::read(db.with_extension("sqlite3-wal")).unwrap_or_default());
+    let mut stored = std::fs::read(&rig.db).unwrap();
+    stored.extend(std::fs::read(rig.db.with_extension("sqlite3-wal")).unwrap_or_default());
     let stored = String::from_utf8_lossy(&stored);
     for secret in ["4242424242424242", SECRET_KEY, WEBHOOK_SECRET, KEY] {
         assert!(!log.contains(secret), "{secret} in the logs");
         assert!(!stored.contains(secret), "{secret} in the database");
     }
     assert!(!log.contains(&session), "a whole session id in the logs");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A month ends while an upgrade's charge is with Stripe: the renewal moves the subscription into
@@ -287,17 +319,13 @@ async fn a_server_killed_mid_payment_charges_once_and_grants_what_was_paid() {
 /// the new price.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_charge_the_checks_refuse_after_stripe_took_it_is_refunded() {
-    let stripe = LocalStripe::start();
-    let (proxy, proxy_base) = start_proxy(&stripe.base).await;
-    let dir = std::env::temp_dir().join(format!("kiro-refund-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (db, dist) = (dir.join("billing.sqlite3"), shell_dist(&dir));
-    let (child, base) = start_server(&db, &dist, &proxy_base, &stripe.js_url()).await;
-    *proxy.server.lock().unwrap() = Some(child);
+    let rig = Rig::new("kiro-refund").await;
+    let (stripe, proxy) = (&rig.stripe, &rig.proxy);
+    let base = rig.start().await;
     let set_clock = |now: &'static str| post(&base, "/v1/test_helpers/clock", json!({ "now": now }));
     // Frozen ahead of the real date, so the test does not depend on the day it runs.
     assert_eq!(set_clock("2027-01-10T00:00:00Z").await.0, 200);
-    let (session, card, total) = ready_to_pay(&base, &stripe, "acct-refund").await;
+    let (session, card, total) = ready_to_pay(&base, stripe, "acct-refund").await;
     let (_, paid) = post(&base, &format!("/api/checkout/{session}/confirm"), confirm_body(&card, "k1", total)).await;
     assert_eq!(paid["status"], "succeeded", "{paid}");
     let portal_body = json!({"account_id": "acct-refund", "return_url": "kiro://kiro.kiroAgent/manage-plan"});
@@ -319,8 +347,6 @@ async fn a_charge_the_checks_refuse_after_stripe_took_it_is_refunded() {
     assert_eq!(stripe.refunded_payments().await, [amount], "the upgrade's charge was given back");
     let (_, sub) = call(&base, Method::GET, "/v1/accounts/acct-refund/subscription", None).await.unwrap();
     assert_eq!(sub["plan"], "pro", "{sub}");
-    proxy.kill_server();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A second instance starts on the same database while the first one's charge is on its way to
@@ -328,20 +354,16 @@ async fn a_charge_the_checks_refuse_after_stripe_took_it_is_refunded() {
 /// reconciliation leaves it alone, and the charge, when it lands, is granted once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_instance_never_takes_a_live_attempt_for_an_orphan() {
-    let stripe = LocalStripe::start();
-    let (proxy, proxy_base) = start_proxy(&stripe.base).await;
-    let dir = std::env::temp_dir().join(format!("kiro-two-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (db, dist) = (dir.join("billing.sqlite3"), shell_dist(&dir));
-    let (first, base) = start_server(&db, &dist, &proxy_base, &stripe.js_url()).await;
-    *proxy.server.lock().unwrap() = Some(first);
-    let (session, card, total) = ready_to_pay(&base, &stripe, "acct-two-instances").await;
+    let rig = Rig::new("kiro-two").await;
+    let (stripe, proxy) = (&rig.stripe, &rig.proxy);
+    let base = rig.start().await;
+    let (session, card, total) = ready_to_pay(&base, stripe, "acct-two-instances").await;
 
     proxy.mode.store(HOLD_REQUEST, Ordering::SeqCst);
     let confirm = format!("/api/checkout/{session}/confirm");
     let paying = tokio::spawn(call_owned(base.clone(), confirm.clone(), confirm_body(&card, "k1", total)));
     proxy.holding.notified().await;
-    let (mut second, second_base) = start_server(&db, &dist, &proxy_base, &stripe.js_url()).await;
+    let (mut second, second_base) = rig.start_unowned().await;
     // Several of the second instance's reconciliations, and several leases, go by.
     tokio::time::sleep(Duration::from_secs(4)).await;
     proxy.released.notify_one();
@@ -355,8 +377,6 @@ async fn a_second_instance_never_takes_a_live_attempt_for_an_orphan() {
     assert_eq!((status, again["status"].as_str()), (200, Some("succeeded")), "the retry replays it: {again}");
     second.kill().unwrap();
     second.wait().unwrap();
-    proxy.kill_server();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The server is killed while its charge is on its way to Stripe, and starts again before the
@@ -364,15 +384,10 @@ async fn a_second_instance_never_takes_a_live_attempt_for_an_orphan() {
 /// cancels it, so the confirm that lands afterwards charges nothing, and the account pays once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_charge_landing_after_a_restart_is_cancelled_not_taken() {
-    let stripe = LocalStripe::start();
-    let (proxy, proxy_base) = start_proxy(&stripe.base).await;
-    let dir = std::env::temp_dir().join(format!("kiro-late-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (db, dist) = (dir.join("billing.sqlite3"), shell_dist(&dir));
-    let js_url = stripe.js_url();
-    let (child, base) = start_server(&db, &dist, &proxy_base, &js_url).await;
-    *proxy.server.lock().unwrap() = Some(child);
-    let (session, card, total) = ready_to_pay(&base, &stripe, "acct-late-landing").await;
+    let rig = Rig::new("kiro-late").await;
+    let (stripe, proxy) = (&rig.stripe, &rig.proxy);
+    let base = rig.start().await;
+    let (session, card, total) = ready_to_pay(&base, stripe, "acct-late-landing").await;
 
     proxy.mode.store(HOLD_REQUEST, Ordering::SeqCst);
     let confirm = format!("/api/checkout/{session}/confirm");
@@ -380,8 +395,7 @@ async fn a_charge_landing_after_a_restart_is_cancelled_not_taken() {
     let lost = tokio::spawn(async move { call(&request.0, Method::POST, &request.1, Some(request.2)).await.is_err() });
     proxy.holding.notified().await;
     proxy.kill_server();
-    let (child, base) = start_server(&db, &dist, &proxy_base, &js_url).await;
-    *proxy.server.lock().unwrap() = Some(child);
+    let base = rig.start().await;
     // The page's retry waits while the orphan is settled, then pays with a new PaymentIntent.
     let paid = pay_when_free(&base, &confirm, confirm_body(&card, "k2", total)).await;
     assert_eq!(paid["status"], "succeeded", "{paid}");
@@ -392,9 +406,8 @@ async fn a_charge_landing_after_a_restart_is_cancelled_not_taken() {
     assert_eq!(stripe.succeeded_payments().await, [total], "the confirm that landed late charged nothing");
     assert_eq!(invoices(&base, "acct-late-landing").await.len(), 1);
     proxy.kill_server();
-    let log = std::fs::read_to_string(dir.join("server.log")).unwrap();
+    let log = std::fs::read_to_string(rig.dir.join("server.log")).unwrap();
     assert!(log.contains("cancelled a PaymentIntent we stopped waiting for"), "{log}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A past-due account pays with a new card while the month ends and the cancel it asked for
