@@ -3,7 +3,8 @@
 //! bank's check at Stripe and Stripe's `payment_intent.succeeded` all arrive together, in an
 //! order that changes from account to account. Whatever wins, every PaymentIntent Stripe took
 //! money on is granted (a paid invoice) or given back (a refund), exactly one of the two, and
-//! nobody gets a 500.
+//! nobody gets a 500. The same again while the sessions expire, so that some of that money can no
+//! longer be granted and is refunded.
 
 mod common;
 
@@ -206,14 +207,24 @@ fn assert_money_kept_straight(books: &Books, waiting: &Waiting, invoices: &[Valu
     assert_eq!(seen.webhook.last().map(|w| w.0), Some(StatusCode::OK), "Stripe's event is taken: {context}");
 }
 
-/// Races every waiting challenge at once, then checks the money of each account, before and
-/// after Stripe delivers its own `payment_intent.succeeded` for each PaymentIntent it charged.
-async fn race_all(app: &TestApp, stripe: &Arc<LocalStripe>, waiting: Vec<(Waiting, usize)>) {
+/// Races every waiting challenge at once (the clock moved to `clock_moves.1` meanwhile, after
+/// `clock_moves.0`), then checks the money of each account, before and after Stripe delivers its
+/// own `payment_intent.succeeded` for each PaymentIntent it charged.
+async fn race_all(
+    app: &TestApp,
+    stripe: &Arc<LocalStripe>,
+    waiting: Vec<(Waiting, usize)>,
+    clock_moves: Option<(Duration, &'static str)>,
+) {
     let racing: Vec<_> = waiting
         .iter()
         .enumerate()
         .map(|(n, (w, _))| tokio::spawn(race(app.clone(), stripe.clone(), w.clone(), delay_for(n))))
         .collect();
+    if let Some((after, now)) = clock_moves {
+        tokio::time::sleep(after).await;
+        assert_eq!(app.set_clock(now).await.status, StatusCode::OK);
+    }
     let mut seen = Vec::new();
     for racer in racing {
         seen.push(racer.await.unwrap());
@@ -254,39 +265,84 @@ async fn save_card(app: &TestApp, stripe: &LocalStripe, area: &str, session: &st
     saved
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn racing_answers_to_a_checkouts_bank_check_grant_or_refund_what_stripe_took_once() {
-    let stripe = Arc::new(LocalStripe::start());
-    let app = stripe_app(&stripe);
+/// Checkouts of `ACCOUNTS` accounts, each waiting for its bank's check of 3184 (no paid invoice
+/// before).
+async fn waiting_checkouts(app: &TestApp, stripe: &LocalStripe, tag: &str) -> Vec<(Waiting, usize)> {
     let mut waiting = Vec::new();
     for n in 0..ACCOUNTS {
-        let account = format!("acct-race-checkout-{n}");
+        let account = format!("acct-race-{tag}-{n}");
         let session = app.new_session(&account, "pro").await;
-        let card = save_card(&app, &stripe, "checkout", &session, CARD_3DS).await;
+        let card = save_card(app, stripe, "checkout", &session, CARD_3DS).await;
         let confirmed = app.confirm(&session, card.body["id"].as_str().unwrap(), "k1").await;
         let path = format!("/api/checkout/{session}/challenge");
         waiting.push((Waiting::new(&account, path, &confirmed), 0));
     }
-    race_all(&app, &stripe, waiting).await;
+    waiting
+}
+
+/// Upgrades of `ACCOUNTS` accounts subscribed with 4242 (one paid invoice), 3184 then on file,
+/// each waiting for its bank's check.
+async fn waiting_upgrades(app: &TestApp, stripe: &LocalStripe, tag: &str) -> Vec<(Waiting, usize)> {
+    let mut waiting = Vec::new();
+    for n in 0..ACCOUNTS {
+        let account = format!("acct-race-{tag}-{n}");
+        let session = app.new_session(&account, "pro").await;
+        let card = save_card(app, stripe, "checkout", &session, "4242424242424242").await;
+        let paid = app.confirm(&session, card.body["id"].as_str().unwrap(), "k1").await;
+        assert_eq!(paid.body["status"], "succeeded", "{:?}", paid.body);
+        let portal = app.open_portal(&account).await;
+        let replaced = save_card(app, stripe, "portal", &portal, CARD_3DS).await;
+        assert_eq!(replaced.body["status"], "updated", "{:?}", replaced.body);
+        let amount = app.preview(&portal, "pro_plus").await.body["total_due_today"].as_i64().unwrap();
+        let upgrade = app.change(&portal, "pro_plus", amount, "up-1").await;
+        waiting.push((Waiting::new(&account, format!("/api/portal/{portal}/challenge"), &upgrade), 1));
+    }
+    waiting
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_answers_to_a_checkouts_bank_check_grant_or_refund_what_stripe_took_once() {
+    let stripe = Arc::new(LocalStripe::start());
+    let app = stripe_app(&stripe);
+    let waiting = waiting_checkouts(&app, &stripe, "checkout").await;
+    race_all(&app, &stripe, waiting, None).await;
+}
+
+/// The same race while the checkout sessions expire: money taken after that is refunded, once.
+///
+/// Fails (about one run in two): an answer that began before the expiry is granting the
+/// PaymentIntent (its attempt pending, without the PaymentIntent's id until recorded) when another
+/// (the other tab, or Stripe's event) begins after it, is refused `session_expired` before any
+/// claim, finds the PaymentIntent "ungranted" and refunds it: granted and refunded. Two refusals
+/// racing each both pass `ungranted_intent` before either keeps its refund: refunded twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "bug: refund_if_ungranted checks then refunds with no claim, and an answer's pending attempt has no \
+            intent_id, so a refusal racing a grant refunds money that is granted, and two refusals refund twice"]
+async fn racing_answers_while_the_checkout_expires_grant_or_refund_what_stripe_took_once() {
+    let stripe = Arc::new(LocalStripe::start());
+    let app = stripe_app(&stripe);
+    let waiting = waiting_checkouts(&app, &stripe, "checkout-expiring").await;
+    let expired = (Duration::from_millis(40), "2026-11-17T00:00:01Z");
+    race_all(&app, &stripe, waiting, Some(expired)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_answers_to_an_upgrades_bank_check_grant_or_refund_what_stripe_took_once() {
     let stripe = Arc::new(LocalStripe::start());
     let app = stripe_app(&stripe);
-    let mut waiting = Vec::new();
-    for n in 0..ACCOUNTS {
-        let account = format!("acct-race-upgrade-{n}");
-        let session = app.new_session(&account, "pro").await;
-        let card = save_card(&app, &stripe, "checkout", &session, "4242424242424242").await;
-        let paid = app.confirm(&session, card.body["id"].as_str().unwrap(), "k1").await;
-        assert_eq!(paid.body["status"], "succeeded", "{:?}", paid.body);
-        let portal = app.open_portal(&account).await;
-        let replaced = save_card(&app, &stripe, "portal", &portal, CARD_3DS).await;
-        assert_eq!(replaced.body["status"], "updated", "{:?}", replaced.body);
-        let amount = app.preview(&portal, "pro_plus").await.body["total_due_today"].as_i64().unwrap();
-        let upgrade = app.change(&portal, "pro_plus", amount, "up-1").await;
-        waiting.push((Waiting::new(&account, format!("/api/portal/{portal}/challenge"), &upgrade), 1));
-    }
-    race_all(&app, &stripe, waiting).await;
+    let waiting = waiting_upgrades(&app, &stripe, "upgrade").await;
+    race_all(&app, &stripe, waiting, None).await;
+}
+
+/// The same race while the portal sessions (an hour) expire. Fails as the checkout's does (most
+/// runs): an upgrade granted and refunded, or refunded twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "bug: refund_if_ungranted checks then refunds with no claim, and an answer's pending attempt has no \
+            intent_id, so a refusal racing a grant refunds money that is granted, and two refusals refund twice"]
+async fn racing_answers_while_the_portal_expires_grant_or_refund_what_stripe_took_once() {
+    let stripe = Arc::new(LocalStripe::start());
+    let app = stripe_app(&stripe);
+    let waiting = waiting_upgrades(&app, &stripe, "upgrade-expiring").await;
+    let expired = (Duration::from_millis(40), "2026-11-16T02:00:00Z");
+    race_all(&app, &stripe, waiting, Some(expired)).await;
 }
