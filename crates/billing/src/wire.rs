@@ -74,6 +74,7 @@ pub enum ErrorCode {
     NoSubscription,
     IdempotencyConflict,
     PaymentInProgress,
+    PaymentRefunded,
     ProcessorUnavailable,
     ChallengeNotFound,
     QuoteChanged,

@@ -74,26 +74,37 @@ async fn settled_answer(
 }
 
 /// Refunds PaymentIntent `intent` if Stripe took its money and no attempt of ours granted it, is
-/// still settling it, or refunded it already. PaymentIntents no attempt of ours made are not ours
-/// to refund.
+/// still settling it, or refunded it already; the refund is claimed as an attempt first (see
+/// [`payments::claim_refund`]), and one this process does not finish is finished by
+/// reconciliation. PaymentIntents no attempt of ours made are not ours to refund.
 pub async fn refund_if_ungranted(state: &AppState, intent: &str) -> Result<(), AppError> {
     let Processor::Stripe(client) = &state.processor else {
         return Ok(());
     };
-    let id = intent.to_string();
-    let Some(account_id) = state.store.read(move |conn| payments::ungranted_intent(conn, &id)).await? else {
+    let (id, lease, now) = (intent.to_string(), state.config.attempt_lease, state.clock.now());
+    let Some(attempt) = state.store.write(move |tx| payments::claim_refund(tx, &id, lease, now)).await? else {
         return Ok(());
     };
-    match client.payment_intent(intent).await {
-        Ok(found) if found.status == "succeeded" => {}
-        Ok(_) => return Ok(()),
-        Err(e) => {
-            tracing::warn!(%intent, error = %e, "could not read a PaymentIntent to refund");
-            return Err(AppError::ProcessorUnavailable);
+    let ending = payments::holding_lease(state, &attempt.id, async {
+        match client.payment_intent(intent).await {
+            Ok(found) if found.status == "succeeded" => Some(payments::refund(client, intent).await),
+            // Not paid: nothing to give back.
+            Ok(_) => Some("abandoned"),
+            Err(e) => {
+                tracing::warn!(%intent, error = %e, "could not read a PaymentIntent to refund");
+                None
+            }
         }
+    })
+    .await;
+    let Some(ending) = ending else {
+        // Left to reconciliation, which refunds it if it was paid.
+        let id = attempt.id.clone();
+        state.store.write(move |tx| payments::orphan(tx, &id)).await?;
+        return Err(AppError::ProcessorUnavailable);
+    };
+    if ending != "abandoned" {
+        tracing::warn!(%intent, ending, "money Stripe took that could not be granted was given back");
     }
-    let status = payments::refund(client, intent).await;
-    tracing::warn!(%intent, status, "money Stripe took that could not be granted was given back");
-    let (id, now) = (intent.to_string(), state.clock.now());
-    state.store.write(move |tx| payments::keep_refund(tx, &account_id, &id, status, now)).await
+    state.store.write(move |tx| payments::finish(tx, &attempt.id, ending, now).map(|_| ())).await
 }

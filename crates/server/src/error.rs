@@ -53,6 +53,8 @@ pub enum AppError {
     IdempotencyConflict,
     #[error("Another payment for this account is still being processed. Wait a moment, then try again.")]
     PaymentInProgress,
+    #[error("This payment could not be completed here, and what your bank took for it was refunded.")]
+    PaymentRefunded,
     #[error(
         "We couldn't reach the payment processor, so we don't know yet whether the payment went through. We'll find out before you can pay again; nothing will be charged twice."
     )]
@@ -112,6 +114,7 @@ impl AppError {
             E::NoSubscription => ErrorCode::NoSubscription,
             E::IdempotencyConflict => ErrorCode::IdempotencyConflict,
             E::PaymentInProgress => ErrorCode::PaymentInProgress,
+            E::PaymentRefunded => ErrorCode::PaymentRefunded,
             E::ProcessorUnavailable => ErrorCode::ProcessorUnavailable,
             E::ChallengeNotFound => ErrorCode::ChallengeNotFound,
             E::QuoteChanged => ErrorCode::QuoteChanged,
@@ -140,6 +143,7 @@ impl AppError {
             | C::NoSubscription
             | C::IdempotencyConflict
             | C::PaymentInProgress
+            | C::PaymentRefunded
             | C::QuoteChanged
             | C::ClockBackwards => StatusCode::CONFLICT,
             C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

@@ -24,7 +24,7 @@ use crate::store::{self, PaymentMethod};
 use crate::stripe::{NewPayment, PaymentIntent, StripeClient, StripeError};
 use billing::Money;
 use billing::wire::DeclineCode;
-use rusqlite::{Connection, ErrorCode, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -318,13 +318,36 @@ pub fn finish(conn: &Connection, attempt_id: &str, result: &str, now: OffsetDate
 
 /// Keeps with the attempt what recording its result needs, and gives it a lease of `lease`
 /// from now (wall clock): the attempt belongs to this process while the lease is renewed.
+///
+/// An attempt that answers a 3-D Secure challenge carries its PaymentIntent from the start, so
+/// it counts as settling that PaymentIntent (no refund races it); one that was refunded already
+/// is never granted.
 fn keep_pending<P: PendingCharge>(conn: &Connection, pending: &P, lease: Duration) -> Result<(), AppError> {
     let json = serde_json::to_string(pending).map_err(|e| AppError::Internal(format!("pending charge: {e}")))?;
+    let intent = pending.charge().intent;
+    if let Some(intent) = &intent
+        && intent_refunded(conn, intent)?
+    {
+        return Err(AppError::PaymentRefunded);
+    }
     conn.execute(
-        "UPDATE payment_attempts SET pending = ?2, lease_until = ?3 WHERE id = ?1",
-        params![pending.attempt_id(), json, lease_until(lease)],
+        "UPDATE payment_attempts SET pending = ?2, lease_until = ?3, intent_id = COALESCE(?4, intent_id) WHERE id = ?1",
+        params![pending.attempt_id(), json, lease_until(lease), intent],
     )?;
     Ok(())
+}
+
+/// Whether an attempt gave PaymentIntent `intent`'s money back (or is doing so).
+fn intent_refunded(conn: &Connection, intent: &str) -> Result<bool, AppError> {
+    let refunded: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM payment_attempts WHERE intent_id = ?1
+               AND (status IN ('refunded', 'refund_failed') OR (purpose = 'late_payment' AND status = 'pending'))",
+            [intent],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(refunded.is_some())
 }
 
 fn lease_until(lease: Duration) -> i64 {
@@ -413,21 +436,29 @@ pub fn ungranted_intent(conn: &Connection, intent: &str) -> Result<Option<String
     Ok(if settled { None } else { attempts.into_iter().next().map(|(account, _)| account) })
 }
 
-/// Keeps a refund of money no attempt could grant as an attempt of its own (purpose
-/// `late_payment`): the books say where the money went.
-pub fn keep_refund(
+/// What a refund of money no attempt could grant is for (its attempt's purpose).
+pub const LATE_PAYMENT: &str = "late_payment";
+
+/// Claims the refund of PaymentIntent `intent` as a pending attempt of its own (purpose
+/// [`LATE_PAYMENT`], leased like any charge, the PaymentIntent recorded), in the transaction that
+/// finds no attempt granted it, settles it, or refunded it: two callers never both refund, and no
+/// grant starts while it is pending. `None`: nothing to refund (or not ours); `PaymentInProgress`
+/// while another charge of the account is in flight.
+pub fn claim_refund(
     conn: &Connection,
-    account_id: &str,
     intent: &str,
-    status: &str,
+    lease: Duration,
     now: OffsetDateTime,
-) -> Result<(), AppError> {
+) -> Result<Option<Attempt>, AppError> {
+    let Some(account_id) = ungranted_intent(conn, intent)? else {
+        return Ok(None);
+    };
+    let attempt = claim(conn, &account_id, LATE_PAYMENT, now)?.ok_or(AppError::PaymentInProgress)?;
     conn.execute(
-        "INSERT INTO payment_attempts (id, account_id, purpose, status, created_at, finished_at, intent_id)
-         VALUES (?1, ?2, 'late_payment', ?3, ?4, ?4, ?5)",
-        params![new_id("att"), account_id, status, store::ts(now), intent],
+        "UPDATE payment_attempts SET intent_id = ?2, lease_until = ?3 WHERE id = ?1",
+        params![attempt.id, intent, lease_until(lease)],
     )?;
-    Ok(())
+    Ok(Some(attempt))
 }
 
 /// What the first step of a charging request found.

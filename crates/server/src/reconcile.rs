@@ -68,9 +68,10 @@ async fn settle<P: PendingCharge>(state: &AppState, orphan: &Orphan) -> Result<b
     }
 }
 
-/// Nothing to record: the attempt ends and its account may pay again. A PaymentIntent it recorded
-/// is settled first (cancelled if open): one that was paid although nothing can record it (an
-/// attempt this build cannot read) is refunded, never kept.
+/// Nothing to record (or a refund a process left unfinished): the attempt ends and its account may
+/// pay again. A PaymentIntent it recorded is settled first (cancelled if open): one that was paid
+/// although nothing can record it (an attempt this build cannot read, a refund left unfinished)
+/// is refunded, never kept.
 async fn abandon(state: &AppState, orphan: &Orphan) -> Result<bool, AppError> {
     let mut ending = "abandoned";
     if let (Processor::Stripe(client), Some(intent)) = (&state.processor, &orphan.intent_id) {

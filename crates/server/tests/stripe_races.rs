@@ -309,15 +309,9 @@ async fn racing_answers_to_a_checkouts_bank_check_grant_or_refund_what_stripe_to
 }
 
 /// The same race while the checkout sessions expire: money taken after that is refunded, once.
-///
-/// Fails (about one run in two): an answer that began before the expiry is granting the
-/// PaymentIntent (its attempt pending, without the PaymentIntent's id until recorded) when another
-/// (the other tab, or Stripe's event) begins after it, is refused `session_expired` before any
-/// claim, finds the PaymentIntent "ungranted" and refunds it: granted and refunded. Two refusals
-/// racing each both pass `ungranted_intent` before either keeps its refund: refunded twice.
+/// (It found, before the fix, an answer refused `session_expired` refunding a PaymentIntent that
+/// an answer begun before the expiry was granting, and two refusals both refunding.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "bug: refund_if_ungranted checks then refunds with no claim, and an answer's pending attempt has no \
-            intent_id, so a refusal racing a grant refunds money that is granted, and two refusals refund twice"]
 async fn racing_answers_while_the_checkout_expires_grant_or_refund_what_stripe_took_once() {
     let stripe = Arc::new(LocalStripe::start());
     let app = stripe_app(&stripe);
@@ -334,11 +328,9 @@ async fn racing_answers_to_an_upgrades_bank_check_grant_or_refund_what_stripe_to
     race_all(&app, &stripe, waiting, None).await;
 }
 
-/// The same race while the portal sessions (an hour) expire. Fails as the checkout's does (most
-/// runs): an upgrade granted and refunded, or refunded twice.
+/// The same race while the portal sessions (an hour) expire: an upgrade is granted or refunded,
+/// once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "bug: refund_if_ungranted checks then refunds with no claim, and an answer's pending attempt has no \
-            intent_id, so a refusal racing a grant refunds money that is granted, and two refusals refund twice"]
 async fn racing_answers_while_the_portal_expires_grant_or_refund_what_stripe_took_once() {
     let stripe = Arc::new(LocalStripe::start());
     let app = stripe_app(&stripe);
