@@ -541,11 +541,6 @@ async fn charge_and_record<P: PendingCharge>(
             return Err(error);
         }
     };
-    if charged.result == ChargeResult::Unknown {
-        // Not known whether it charged: nothing is recorded; the account waits until Stripe says.
-        state.store.write(move |tx| orphan(tx, &attempt_id)).await?;
-        return Err(AppError::ProcessorUnavailable);
-    }
     // The lease is held until the result is recorded (or the money refunded).
     holding_lease(&state, &attempt_id, record_result(&state, pending, charged, now)).await
 }
@@ -584,8 +579,8 @@ pub async fn holding_lease<T>(state: &AppState, attempt_id: &str, work: impl std
     }
 }
 
-/// Records a charge's result (at `now`, the request's instant) and finishes its attempt. When the
-/// record fails: money Stripe took is refunded if the checks made again refuse it, or left to
+/// Records a charge's result (at `now`, the request's instant) and finishes its attempt; a result
+/// Stripe cannot give yet leaves the attempt to [`crate::reconcile`]. When the record fails: money Stripe took is refunded if the checks made again refuse it, or left to
 /// [`crate::reconcile`] if the database failed; otherwise the attempt is finished as `failed`, so
 /// the account is not left waiting.
 pub async fn record_result<P: PendingCharge>(
@@ -596,6 +591,7 @@ pub async fn record_result<P: PendingCharge>(
 ) -> Result<P::Outcome, AppError> {
     let charged = unless_nobody_waits::<P>(state, pending.charge(), charged).await;
     if charged.result == ChargeResult::Unknown {
+        // Not known whether it charged: nothing is recorded; the account waits until Stripe says.
         let attempt_id = pending.attempt_id().to_string();
         state.store.write(move |tx| orphan(tx, &attempt_id)).await?;
         return Err(AppError::ProcessorUnavailable);
