@@ -10,45 +10,17 @@ use common::*;
 use headless::localstripe::LocalStripe;
 use serde_json::json;
 
-fn stripe_app(stripe: &LocalStripe) -> TestApp {
-    TestApp::configured(Store::in_memory().unwrap(), |cfg| cfg.stripe = Some(stripe_settings(stripe)))
-}
-
-/// The page's part: a SetupIntent from us (`area` is `checkout` or `portal`), confirmed with the
-/// card by Stripe.js, then the saved card sent to us. Our answer, or the status Stripe.js's
-/// confirm answered.
-async fn setup_card(
-    app: &TestApp,
-    stripe: &LocalStripe,
-    area: &str,
-    session: &str,
-    number: &str,
-) -> Result<Reply, u16> {
-    let setup = app.post(&format!("/api/{area}/{session}/setup-intent"), None, &json!({})).await;
-    assert_eq!(setup.status, StatusCode::OK, "{:?}", setup.body);
-    let secret = setup.body["client_secret"].as_str().unwrap();
-    let setup_intent = secret.split("_secret_").next().unwrap().to_string();
-    let confirmed = stripe.confirm_setup_with_card(&setup_intent, number).await.status().as_u16();
-    if confirmed != 200 {
-        return Err(confirmed);
-    }
-    if number == "4000002760003184" {
-        stripe.reconfirm_setup(&setup_intent).await;
-    }
-    Ok(app.post(&format!("/api/{area}/{session}/stripe-card"), None, &json!({ "setup_intent": setup_intent })).await)
-}
-
-/// [`setup_card`] for a checkout: the saved card's id.
+/// [`setup_stripe_card`] for a checkout: the saved card's id.
 async fn save_card(app: &TestApp, stripe: &LocalStripe, session: &str, number: &str) -> Result<String, u16> {
-    let card = setup_card(app, stripe, "checkout", session, number).await?;
+    let card = setup_stripe_card(app, stripe, "checkout", session, number).await?;
     assert_eq!(card.status, StatusCode::OK, "{:?}", card.body);
     assert_eq!(card.body["last4"], &number[12..]);
     Ok(card.body["id"].as_str().unwrap().to_string())
 }
 
-/// [`setup_card`] in the portal: the card becomes the account's (its outcome).
+/// [`setup_stripe_card`] in the portal: the card becomes the account's (its outcome).
 async fn replace_card(app: &TestApp, stripe: &LocalStripe, portal: &str, number: &str) -> serde_json::Value {
-    let outcome = setup_card(app, stripe, "portal", portal, number).await.unwrap();
+    let outcome = setup_stripe_card(app, stripe, "portal", portal, number).await.unwrap();
     assert_eq!(outcome.status, StatusCode::OK, "{:?}", outcome.body);
     assert_eq!(outcome.body["status"], "updated", "{:?}", outcome.body);
     assert_eq!(outcome.body["card"]["last4"], &number[12..]);
@@ -234,15 +206,6 @@ async fn stripe_mode_serves_its_own_bundles_and_admits_only_stripes_origins() {
     let portal = app.get("/portal/ps_x", None).await;
     assert!(portal.body.as_str().unwrap().contains("portal-stripe shell"), "{:?}", portal.body);
     std::fs::remove_dir_all(&dist).unwrap();
-}
-
-/// What Stripe sends: the event, signed with the endpoint's secret at `t`.
-fn stripe_signature(body: &str, secret: &str, t: i64) -> String {
-    use hmac::Mac;
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(format!("{t}.{body}").as_bytes());
-    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    format!("t={t},v1={hex}")
 }
 
 async fn send_event(app: &TestApp, body: &str, signature: &str) -> Reply {

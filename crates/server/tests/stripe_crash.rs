@@ -19,7 +19,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use checkout_server::{Store, config};
-use common::{KEY, TestApp, confirm_body, session_body};
+use common::{KEY, TestApp, confirm_body, session_body, setup_stripe_card};
 use headless::localstripe::{LocalStripe, PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -453,11 +453,7 @@ async fn a_payment_for_invoices_voided_meanwhile_is_refunded() {
 
 /// A card saved with Stripe for a checkout or portal (`area`) session: our answer.
 async fn stripe_card(app: &TestApp, stripe: &LocalStripe, area: &str, session: &str, number: &str) -> Value {
-    let setup = app.post(&format!("/api/{area}/{session}/setup-intent"), None, &json!({})).await;
-    let secret = setup.body["client_secret"].as_str().unwrap();
-    let setup_intent = secret.split("_secret_").next().unwrap().to_string();
-    assert_eq!(stripe.confirm_setup_with_card(&setup_intent, number).await.status(), 200);
-    app.post(&format!("/api/{area}/{session}/stripe-card"), None, &json!({ "setup_intent": setup_intent })).await.body
+    setup_stripe_card(app, stripe, area, session, number).await.unwrap().body
 }
 
 async fn call_owned(base: String, path: String, body: Value) -> (u16, Value) {

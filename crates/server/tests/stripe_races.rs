@@ -9,7 +9,6 @@
 mod common;
 
 use axum::http::StatusCode;
-use checkout_server::Store;
 use common::*;
 use headless::localstripe::{LocalStripe, SECRET_KEY, WEBHOOK_SECRET};
 use serde_json::{Value, json};
@@ -18,10 +17,6 @@ use std::time::Duration;
 
 const ACCOUNTS: usize = 8;
 const CARD_3DS: &str = "4000002760003184";
-
-fn stripe_app(stripe: &LocalStripe) -> TestApp {
-    TestApp::configured(Store::in_memory().unwrap(), |cfg| cfg.stripe = Some(stripe_settings(stripe)))
-}
 
 /// A challenge waiting for its answer: where the page answers it, and the PaymentIntent's secret.
 #[derive(Clone)]
@@ -109,15 +104,6 @@ async fn deliver_until_taken(app: &TestApp, event_id: &str, intent: &str) -> Vec
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     answers
-}
-
-/// What Stripe sends: the event, signed with the endpoint's secret at `t`.
-fn stripe_signature(body: &str, secret: &str, t: i64) -> String {
-    use hmac::Mac;
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(format!("{t}.{body}").as_bytes());
-    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    format!("t={t},v1={hex}")
 }
 
 /// Racer `racer`'s delay for account `n`: who goes first turns with the account, and the gap
@@ -248,19 +234,9 @@ async fn race_all(
     }
 }
 
-/// The page's part of saving a card in `area` (`checkout` or `portal`): a SetupIntent from us,
-/// confirmed with the card and its bank's check by Stripe.js, then sent to us.
+/// A card saved with Stripe in `area` (`checkout` or `portal`): our answer.
 async fn save_card(app: &TestApp, stripe: &LocalStripe, area: &str, session: &str, number: &str) -> Reply {
-    let setup = app.post(&format!("/api/{area}/{session}/setup-intent"), None, &json!({})).await;
-    assert_eq!(setup.status, StatusCode::OK, "{:?}", setup.body);
-    let secret = setup.body["client_secret"].as_str().unwrap();
-    let setup_intent = secret.split("_secret_").next().unwrap().to_string();
-    assert_eq!(stripe.confirm_setup_with_card(&setup_intent, number).await.status(), 200);
-    if number == CARD_3DS {
-        stripe.reconfirm_setup(&setup_intent).await;
-    }
-    let saved =
-        app.post(&format!("/api/{area}/{session}/stripe-card"), None, &json!({ "setup_intent": setup_intent })).await;
+    let saved = setup_stripe_card(app, stripe, area, session, number).await.unwrap();
     assert_eq!(saved.status, StatusCode::OK, "{:?}", saved.body);
     saved
 }

@@ -79,6 +79,44 @@ pub fn stripe_settings(stripe: &headless::localstripe::LocalStripe) -> config::S
     .unwrap()
 }
 
+/// A test app in Stripe mode against `stripe`.
+pub fn stripe_app(stripe: &headless::localstripe::LocalStripe) -> TestApp {
+    TestApp::configured(Store::in_memory().unwrap(), |cfg| cfg.stripe = Some(stripe_settings(stripe)))
+}
+
+/// What Stripe sends with an event: `body` signed with the endpoint's `secret` at `t`.
+pub fn stripe_signature(body: &str, secret: &str, t: i64) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    format!("t={t},v1={hex}")
+}
+
+/// The page's part of saving a card in Stripe mode: a SetupIntent from us (`area` is `checkout`
+/// or `portal`), confirmed with the card (and, for 3184, its bank's check) by Stripe.js, then the
+/// saved card sent to us. Our answer, or the status Stripe.js's confirm answered.
+pub async fn setup_stripe_card(
+    app: &TestApp,
+    stripe: &headless::localstripe::LocalStripe,
+    area: &str,
+    session: &str,
+    number: &str,
+) -> Result<Reply, u16> {
+    let setup = app.post(&format!("/api/{area}/{session}/setup-intent"), None, &json!({})).await;
+    assert_eq!(setup.status, StatusCode::OK, "{:?}", setup.body);
+    let secret = setup.body["client_secret"].as_str().unwrap();
+    let setup_intent = secret.split("_secret_").next().unwrap().to_string();
+    let confirmed = stripe.confirm_setup_with_card(&setup_intent, number).await.status().as_u16();
+    if confirmed != 200 {
+        return Err(confirmed);
+    }
+    if number == "4000002760003184" {
+        stripe.reconfirm_setup(&setup_intent).await;
+    }
+    Ok(app.post(&format!("/api/{area}/{session}/stripe-card"), None, &json!({ "setup_intent": setup_intent })).await)
+}
+
 pub fn test_config() -> Config {
     let mut cfg = Config::new(KEY, "http://checkout.test");
     cfg.initial_clock = Some(time::macros::datetime!(2026-11-16 00:00 UTC));
