@@ -342,8 +342,8 @@ fn intent_refunded(conn: &Connection, intent: &str) -> Result<bool, AppError> {
     let refunded: Option<i64> = conn
         .query_row(
             "SELECT 1 FROM payment_attempts WHERE intent_id = ?1
-               AND (status IN ('refunded', 'refund_failed') OR (purpose = 'late_payment' AND status = 'pending'))",
-            [intent],
+               AND (status IN ('refunded', 'refund_failed') OR (purpose = ?2 AND status = 'pending'))",
+            [intent, LATE_PAYMENT],
             |r| r.get(0),
         )
         .optional()?;

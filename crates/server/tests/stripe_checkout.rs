@@ -18,6 +18,15 @@ async fn save_card(app: &TestApp, stripe: &LocalStripe, session: &str, number: &
     Ok(card.body["id"].as_str().unwrap().to_string())
 }
 
+/// A checkout of `account` confirmed with a saved 3184 card: the session and the confirm's answer
+/// (`requires_action`, the bank's check not done yet).
+async fn waiting_for_the_bank(app: &TestApp, stripe: &LocalStripe, account: &str) -> (String, Reply) {
+    let session = app.new_session(account, "pro").await;
+    let card = save_card(app, stripe, &session, "4000002760003184").await.unwrap();
+    let waiting = app.confirm(&session, &card, "k1").await;
+    (session, waiting)
+}
+
 /// [`setup_stripe_card`] in the portal: the card becomes the account's (its outcome).
 async fn replace_card(app: &TestApp, stripe: &LocalStripe, portal: &str, number: &str) -> serde_json::Value {
     let outcome = setup_stripe_card(app, stripe, "portal", portal, number).await.unwrap();
@@ -93,9 +102,7 @@ async fn three_d_secure_is_checked_with_stripe_not_taken_from_the_page() {
     let stripe = LocalStripe::start();
     let app = stripe_app(&stripe);
     for (account, success, status) in [("acct-3ds-ok", true, "succeeded"), ("acct-3ds-fail", false, "declined")] {
-        let session = app.new_session(account, "pro").await;
-        let card = save_card(&app, &stripe, &session, "4000002760003184").await.unwrap();
-        let waiting = app.confirm(&session, &card, "k1").await;
+        let (session, waiting) = waiting_for_the_bank(&app, &stripe, account).await;
         assert_eq!(waiting.body["status"], "requires_action", "{:?}", waiting.body);
         let secret = waiting.body["client_secret"].as_str().unwrap();
         let challenge = waiting.body["challenge_id"].as_str().unwrap();
@@ -146,9 +153,7 @@ async fn an_early_answer_cancels_the_payment_so_a_late_bank_check_charges_nothin
 async fn a_fail_answer_after_the_bank_said_yes_grants_what_stripe_took() {
     let stripe = LocalStripe::start();
     let app = stripe_app(&stripe);
-    let session = app.new_session("acct-3ds-other-tab", "pro").await;
-    let card = save_card(&app, &stripe, &session, "4000002760003184").await.unwrap();
-    let waiting = app.confirm(&session, &card, "k1").await;
+    let (session, waiting) = waiting_for_the_bank(&app, &stripe, "acct-3ds-other-tab").await;
     stripe.authenticate(waiting.body["client_secret"].as_str().unwrap(), true).await;
     let answer = json!({"challenge_id": waiting.body["challenge_id"], "outcome": "fail"});
     let answered = app.post(&format!("/api/checkout/{session}/challenge"), None, &answer).await;
@@ -164,9 +169,7 @@ async fn a_fail_answer_after_the_bank_said_yes_grants_what_stripe_took() {
 async fn money_taken_after_the_session_expired_is_refunded_once() {
     let stripe = LocalStripe::start();
     let app = stripe_app(&stripe);
-    let session = app.new_session("acct-3ds-expired", "pro").await;
-    let card = save_card(&app, &stripe, &session, "4000002760003184").await.unwrap();
-    let waiting = app.confirm(&session, &card, "k1").await;
+    let (session, waiting) = waiting_for_the_bank(&app, &stripe, "acct-3ds-expired").await;
     let secret = waiting.body["client_secret"].as_str().unwrap().to_string();
     assert_eq!(app.set_clock("2026-11-17T00:00:01Z").await.status, StatusCode::OK, "a day later");
     stripe.authenticate(&secret, true).await;
@@ -224,9 +227,7 @@ async fn a_bank_check_finished_after_the_tab_closed_grants_the_plan_through_stri
     use headless::localstripe::WEBHOOK_SECRET;
     let stripe = LocalStripe::start();
     let app = stripe_app(&stripe);
-    let session = app.new_session("acct-webhook", "pro").await;
-    let card = save_card(&app, &stripe, &session, "4000002760003184").await.unwrap();
-    let waiting = app.confirm(&session, &card, "k1").await;
+    let (session, waiting) = waiting_for_the_bank(&app, &stripe, "acct-webhook").await;
     let secret = waiting.body["client_secret"].as_str().unwrap().to_string();
     stripe.authenticate(&secret, true).await;
     let intent = secret.split("_secret_").next().unwrap();
