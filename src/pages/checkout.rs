@@ -4,7 +4,7 @@
 #[cfg(feature = "stripe")]
 use crate::api::StripeArea;
 use crate::api::{self, ApiError};
-use crate::app::AppRoot;
+use crate::components::frame::AppRoot;
 use crate::browser;
 use crate::components::alert::{AlertText, BusyButton, ErrorAlert};
 use crate::components::card_form::{CardErrors, CardForm, CardFormState, CheckedCard, check_card};
