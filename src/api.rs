@@ -216,7 +216,6 @@ pub async fn pay_invoice(
 }
 
 /// Stripe mode: the answer after Stripe.js ran the bank's check for paying the open invoices.
-#[cfg(feature = "stripe")]
 pub async fn answer_invoice_challenge(
     session_id: &str,
     answer: &ChallengeAnswer,

@@ -1,6 +1,8 @@
-//! The two apps, one per bundle: the checkout (one page, no router, so its bundle carries no
-//! portal code) and the portal (its routes under one parent that loads the portal once).
+//! The two apps, one per bundle, each only mounting its pages: the checkout (one page, no router,
+//! so its bundle carries no portal code) and the portal (its routes under one parent that loads
+//! the portal once).
 
+use crate::components::frame::AppRoot;
 use crate::pages::checkout::CheckoutPage;
 use crate::pages::not_found::NotFoundPage;
 use crate::pages::portal::PortalLayout;
@@ -44,16 +46,4 @@ pub fn PortalApp() -> impl IntoView {
             </AppRoot>
         </Router>
     }
-}
-
-/// The app's content. Once it is in the page, the HTML's static shell (painted before the wasm
-/// arrived) is hidden by CSS at once, then removed so its ids and text are not there twice.
-#[component]
-pub fn AppRoot(children: Children) -> impl IntoView {
-    Effect::new(|_| {
-        if let Some(shell) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("shell")) {
-            shell.remove();
-        }
-    });
-    view! { <div class="app">{children()}</div> }
 }

@@ -8,5 +8,6 @@ pub mod app;
 pub mod browser;
 pub mod components;
 pub mod pages;
+pub mod payment;
 #[cfg(feature = "stripe")]
 pub mod stripe_js;

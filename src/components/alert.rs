@@ -1,7 +1,9 @@
 //! The error alert every form shares: announced, focused when it appears (so keyboard and screen
 //! reader users land on it), with a note and a Retry when the failure allows one.
 
+use crate::api::ApiError;
 use crate::components::frame::focus_when;
+use crate::payment::PayResult;
 use leptos::html;
 use leptos::prelude::*;
 
@@ -27,6 +29,18 @@ impl AlertText {
     pub fn retryable(mut self) -> AlertText {
         self.can_retry = true;
         self
+    }
+}
+
+/// What the alert next to a payment says after a step that did not go through; `unreachable` is
+/// the message when the server could not be reached (the payment may have gone through: Retry).
+pub fn payment_alert<D, Q>(result: &PayResult<D, Q>, unreachable: &'static str) -> Option<AlertText> {
+    match result {
+        PayResult::Declined { decline, .. } => Some(AlertText::new(decline.message.clone())),
+        PayResult::Repriced { message, .. } | PayResult::CardRefused(message) => Some(AlertText::new(message.clone())),
+        PayResult::Failed(ApiError::Network) => Some(AlertText::new(unreachable).retryable()),
+        PayResult::Failed(error) => Some(AlertText::new(error.message())),
+        PayResult::Done(_) | PayResult::NeedsAuthentication { .. } => None,
     }
 }
 

@@ -3,10 +3,11 @@
 
 use crate::browser;
 use crate::components::field::{InputHints, TextField};
+use crate::payment::BankCheck;
 use billing::countries::{self, COUNTRIES, PostalRequirement};
 use billing::format;
 use billing::validate::{self, CardBrand};
-use billing::wire::{BillingDetails, TokenizeCard};
+use billing::wire::{BillingDetails, StripeElements, TokenizeCard};
 use leptos::prelude::*;
 use std::collections::HashSet;
 use wasm_bindgen::JsCast;
@@ -103,6 +104,41 @@ pub fn check_holder(inputs: &CardInputs) -> Result<CheckedHolder, Box<CardErrors
             ..CardErrors::default()
         })),
     }
+}
+
+/// A new card that passed the checks: typed into our fields, or (Stripe mode) in Stripe's Element
+/// as of its `n`th change, with our fields.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NewCard {
+    Typed(CheckedCard),
+    #[cfg(feature = "stripe")]
+    Element(CheckedHolder, u32),
+}
+
+impl NewCard {
+    pub fn billing(&self) -> &BillingDetails {
+        match self {
+            NewCard::Typed(checked) => &checked.billing,
+            #[cfg(feature = "stripe")]
+            NewCard::Element(holder, _) => &holder.billing,
+        }
+    }
+}
+
+/// The check of a new card's fields, and what stands in for our card number fields: Stripe's
+/// Element where the session is in Stripe mode (`elements`), nothing in test mode.
+#[cfg_attr(not(feature = "stripe"), allow(unused_variables))]
+pub fn new_card(
+    card: CardFormState,
+    elements: Option<StripeElements>,
+    bank: BankCheck,
+) -> (Memo<Result<NewCard, Box<CardErrors>>>, Option<ViewFn>) {
+    #[cfg(feature = "stripe")]
+    if let Some(elements) = elements {
+        return crate::components::stripe_card::element_card(card, elements, bank);
+    }
+    let today = browser::current_year_month();
+    (Memo::new(move |_| check_card(&card.inputs(), today).map(NewCard::Typed)), None)
 }
 
 /// The form's live state: one signal per field and which fields the user has left.

@@ -1,6 +1,7 @@
 //! The stand-in for the bank's 3-D Secure page: a labelled modal dialog that traps focus, with
 //! Complete and Fail.
 
+use crate::payment::{PayResult, Step};
 use billing::wire::{ChallengeId, ChallengeOutcome};
 use leptos::html;
 use leptos::prelude::*;
@@ -87,8 +88,7 @@ pub fn ChallengeDialog(
 }
 
 /// The bank's dialog while `challenge` waits for an answer. `on_answer` gets the challenge and the
-/// user's answer once (not while the previous answer is still being sent). Checkout, plan changes
-/// and card updates all ask the bank through this.
+/// user's answer once (not while the previous answer is still being sent).
 #[component]
 pub fn PendingChallenge(
     challenge: Memo<Option<ChallengeId>>,
@@ -108,4 +108,24 @@ pub fn PendingChallenge(
             .get()
             .map(|_| view! { <ChallengeDialog amount=amount.get_untracked() on_choice=on_choice busy=busy /> })
     }
+}
+
+/// The bank's dialog while the last step of a payment waits for the bank; the user's answer is the
+/// payment's next step.
+#[component]
+pub fn PaymentChallenge<R, D, Q>(
+    pay: Action<Step<R>, PayResult<D, Q>>,
+    #[prop(into)] amount: Signal<String>,
+) -> impl IntoView
+where
+    R: Send + Sync + 'static,
+    D: Send + Sync + 'static,
+    Q: Send + Sync + 'static,
+{
+    let result = pay.value();
+    let challenge = Memo::new(move |_| result.with(|r| r.as_ref().and_then(PayResult::challenge)));
+    let on_answer = Callback::new(move |(challenge_id, choice)| {
+        pay.dispatch(Step::Authenticate { challenge_id, choice });
+    });
+    view! { <PendingChallenge challenge=challenge amount=amount busy=pay.pending() on_answer=on_answer /> }
 }

@@ -1,9 +1,22 @@
-//! The browser-side pieces of the frame: the page heading that takes focus, focus on alerts. The
-//! frame itself is in the `views` crate, which the server renders too.
+//! The browser-side pieces of the frame: the app's root that replaces the HTML's shell, the page
+//! heading that takes focus, focus on alerts. The frame itself is in the `views` crate, which the
+//! server renders too.
 
 use leptos::html;
 use leptos::prelude::*;
 pub use views::frame::PageFrame;
+
+/// The app's content. Once it is in the page, the HTML's static shell (painted before the wasm
+/// arrived) is hidden by CSS at once, then removed so its ids and text are not there twice.
+#[component]
+pub fn AppRoot(children: Children) -> impl IntoView {
+    Effect::new(|_| {
+        if let Some(shell) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("shell")) {
+            shell.remove();
+        }
+    });
+    view! { <div class="app">{children()}</div> }
+}
 
 /// The page's `<h1>`, focused when it appears so screen readers announce the new page.
 #[component]

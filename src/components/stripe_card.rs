@@ -2,22 +2,13 @@
 //! card with it (a SetupIntent from our server, confirmed by Stripe.js, then the saved card from
 //! our server). The card number never reaches our page's code or our server.
 
-use crate::api::{self, ApiError, StripeArea};
+use crate::api::{self, StripeArea};
+use crate::components::card_form::{CardErrors, CardFormState, CheckedHolder, NewCard, check_holder};
+use crate::payment::{BankCheck, PayError, StripeHandle};
 use crate::stripe_js::{BillingDetailsJs, StripeJs};
-use billing::wire::{BillingDetails, StripeElements};
+use billing::wire::StripeElements;
 use leptos::html;
 use leptos::prelude::*;
-
-/// The mounted Element, once Stripe.js has loaded.
-pub type StripeHandle = StoredValue<Option<StripeJs>, LocalStorage>;
-
-/// Why a card was not saved.
-#[derive(Clone, Debug, PartialEq)]
-pub enum SaveError {
-    /// Stripe.js's answer for the user (a decline, an incomplete card, a failed bank check).
-    Refused(String),
-    Api(ApiError),
-}
 
 /// Stripe's card Element. `changes` counts the Element's changes (a changed card is a new card).
 #[component]
@@ -49,11 +40,19 @@ pub fn StripeCardElement(elements: StripeElements, handle: StripeHandle, changes
     }
 }
 
-/// The cardholder's details Stripe keeps with a card.
-pub struct Holder<'a> {
-    pub name: &'a str,
-    pub email: &'a str,
-    pub billing: &'a BillingDetails,
+/// The check of our fields (name, country, postal code) and Stripe's Element in place of the card
+/// number fields; its changes are counted, so a changed card is a new card.
+pub fn element_card(
+    card: CardFormState,
+    elements: StripeElements,
+    bank: BankCheck,
+) -> (Memo<Result<NewCard, Box<CardErrors>>>, Option<ViewFn>) {
+    let (handle, changes) = (bank.handle(), RwSignal::new(0u32));
+    let check = Memo::new(move |_| check_holder(&card.inputs()).map(|holder| NewCard::Element(holder, changes.get())));
+    let element = ViewFn::from(move || {
+        view! { <StripeCardElement elements=elements.clone() handle=handle changes=changes /> }.into_any()
+    });
+    (check, Some(element))
 }
 
 /// Saves the card in the Element for this session (a SetupIntent from our server, confirmed by
@@ -62,34 +61,20 @@ pub struct Holder<'a> {
 pub async fn save_card<T: serde::de::DeserializeOwned>(
     area: StripeArea,
     session_id: &str,
-    handle: StripeHandle,
-    holder: Holder<'_>,
-) -> Result<T, SaveError> {
-    let Some(stripe) = handle.get_value() else {
-        return Err(SaveError::Refused("The card form is still loading. Try again in a moment.".into()));
+    bank: BankCheck,
+    holder: &CheckedHolder,
+    email: &str,
+) -> Result<T, PayError> {
+    let Some(stripe) = bank.handle().get_value() else {
+        return Err(PayError::CardRefused("The card form is still loading. Try again in a moment.".into()));
     };
-    let setup = api::stripe_setup_intent(area, session_id).await.map_err(SaveError::Api)?;
-    let billing = holder.billing;
+    let setup = api::stripe_setup_intent(area, session_id).await?;
     let details = BillingDetailsJs {
-        name: holder.name,
-        email: holder.email,
-        country: &billing.country,
-        postal_code: billing.postal_code.as_deref(),
+        name: &holder.name,
+        email,
+        country: &holder.billing.country,
+        postal_code: holder.billing.postal_code.as_deref(),
     };
-    let setup_intent = stripe.confirm_card_setup(&setup.client_secret, details).await.map_err(SaveError::Refused)?;
-    api::stripe_card(area, session_id, &setup_intent).await.map_err(SaveError::Api)
-}
-
-/// Runs the bank's check for a payment with Stripe.js (the Element's, or one loaded for it);
-/// true when the user completed it (the server asks Stripe either way).
-pub async fn authenticate(mounted: Option<StripeJs>, elements: Option<&StripeElements>, client_secret: &str) -> bool {
-    let stripe = match (mounted, elements) {
-        (Some(stripe), _) => stripe,
-        (None, Some(elements)) => match StripeJs::load(&elements.js_url, &elements.publishable_key).await {
-            Ok(stripe) => stripe,
-            Err(_) => return false,
-        },
-        (None, None) => return false,
-    };
-    stripe.confirm_card_payment(client_secret).await.is_ok()
+    let setup_intent = stripe.confirm_card_setup(&setup.client_secret, details).await.map_err(PayError::CardRefused)?;
+    Ok(api::stripe_card(area, session_id, &setup_intent).await?)
 }

@@ -2,22 +2,21 @@
 //! the next renewal; **Confirm** and a way back. Then the done page with **Return to Kiro**.
 
 use super::past_due::PastDueBanner;
-use super::{PortalErrorPage, use_portal};
+use super::{PaymentAction, PortalErrorPage, payment_action, use_portal};
 use crate::api::{self, ApiError};
-use crate::browser;
-use crate::components::alert::{AlertText, BusyButton, ErrorAlert};
-use crate::components::challenge_dialog::PendingChallenge;
+use crate::components::alert::{BusyButton, ErrorAlert, payment_alert};
+use crate::components::challenge_dialog::PaymentChallenge;
 use crate::components::frame::{PageFrame, PageHeading};
 use crate::components::status::{ExpiredSessionPage, Loading, StatusPage};
 use crate::pages::PlanChangeParams;
+use crate::payment::{Answer, BankCheck, PayError, PayResult, Payment, Step};
 use billing::Money;
 use billing::PlanId;
 use billing::period::long_date;
 use billing::plans::format_credits;
 use billing::proration::{ChangeKind, Quote};
 use billing::wire::{
-    CardSummary, ChallengeAnswer, ChallengeId, ChallengeOutcome, ChangeOutcome, ChangeReceipt, ConfirmChange,
-    ErrorCode, PlanSummary, PortalView, StripeElements,
+    CardSummary, ChallengeAnswer, ChangeOutcome, ChangeReceipt, ConfirmChange, ErrorCode, PlanSummary, PortalView,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::use_params;
@@ -62,104 +61,62 @@ pub fn ConfirmChangePage() -> impl IntoView {
     }
 }
 
-/// A step of confirming: the change itself, or the bank's answer.
-#[derive(Clone, Debug, PartialEq)]
-enum ChangeStep {
-    Confirm(ConfirmChange),
-    Authenticate { challenge_id: ChallengeId, choice: ChallengeOutcome },
-}
-
-#[derive(Clone, Debug, PartialEq)]
-enum ChangeResult {
-    Done(Box<ChangeReceipt>),
-    NeedsAuthentication {
-        challenge_id: ChallengeId,
-    },
-    Declined(String),
-    /// The price changed (a new month began): the new quote, nothing charged.
-    Stale {
-        message: String,
-        quote: Box<Quote>,
-    },
-    Expired,
-    Failed(ApiError),
-}
-
-#[cfg_attr(not(feature = "stripe"), allow(unused_variables))]
-async fn run_change(
+/// A portal session's change to `plan`, at the total the page showed.
+#[derive(Clone)]
+struct PlanChange {
     session_id: String,
     plan: PlanId,
-    step: ChangeStep,
-    last: StoredValue<Option<ConfirmChange>>,
-    stripe: Option<StripeElements>,
-) -> ChangeResult {
-    let outcome = match step {
-        ChangeStep::Confirm(mut request) => {
-            // A retry of the same change reuses its key, so the server answers it once.
-            if let Some(previous) =
-                last.get_value().filter(|p| p.plan == request.plan && p.expected_total == request.expected_total)
-            {
-                request.idempotency_key = previous.idempotency_key;
+}
+
+impl Payment for PlanChange {
+    /// The total the page showed: the same total again is a retry of the same change.
+    type Request = Money;
+    type Outcome = ChangeOutcome;
+    type Done = Box<ChangeReceipt>;
+    type Quote = Box<Quote>;
+
+    async fn send(
+        &self,
+        expected_total: Money,
+        idempotency_key: String,
+        _: BankCheck,
+    ) -> Result<ChangeOutcome, PayError> {
+        let request = ConfirmChange { plan: self.plan, expected_total, idempotency_key };
+        Ok(api::confirm_change(&self.session_id, &request).await?)
+    }
+
+    async fn answer(&self, answer: ChallengeAnswer) -> Result<ChangeOutcome, ApiError> {
+        api::answer_portal_challenge(&self.session_id, &answer).await
+    }
+
+    fn read(outcome: ChangeOutcome) -> Answer<Box<ChangeReceipt>> {
+        match outcome {
+            ChangeOutcome::Succeeded { change } => Answer::Done(Box::new(change)),
+            ChangeOutcome::RequiresAction { challenge_id, client_secret } => {
+                Answer::Challenge { challenge_id, client_secret }
             }
-            last.set_value(Some(request.clone()));
-            api::confirm_change(&session_id, &request).await
+            ChangeOutcome::Declined { decline } => Answer::Declined { decline, attempts_left: None },
         }
-        ChangeStep::Authenticate { challenge_id, choice } => {
-            let outcome = choice;
-            api::answer_portal_challenge(&session_id, &ChallengeAnswer { challenge_id, outcome }).await
-        }
-    };
-    #[cfg(feature = "stripe")]
-    let outcome = match outcome {
-        // Stripe mode: Stripe.js runs the bank's check; the server then asks Stripe how it went.
-        Ok(ChangeOutcome::RequiresAction { challenge_id, client_secret: Some(secret) }) => {
-            let completed = crate::components::stripe_card::authenticate(None, stripe.as_ref(), &secret).await;
-            let outcome = if completed { ChallengeOutcome::Complete } else { ChallengeOutcome::Fail };
-            api::answer_portal_challenge(&session_id, &ChallengeAnswer { challenge_id, outcome }).await
-        }
-        other => other,
-    };
-    match outcome {
-        Ok(ChangeOutcome::Succeeded { change }) => ChangeResult::Done(Box::new(change)),
-        Ok(ChangeOutcome::RequiresAction { challenge_id, .. }) => ChangeResult::NeedsAuthentication { challenge_id },
-        Ok(ChangeOutcome::Declined { decline }) => {
-            last.set_value(None);
-            ChangeResult::Declined(decline.message)
-        }
-        Err(ApiError::Api { code: ErrorCode::QuoteChanged, message, .. }) => {
-            last.set_value(None);
-            match api::preview_change(&session_id, plan).await {
-                Ok(quote) => ChangeResult::Stale { message, quote: Box::new(quote) },
-                Err(error) => ChangeResult::Failed(error),
-            }
-        }
-        Err(ApiError::Api { code: ErrorCode::SessionExpired, .. }) => ChangeResult::Expired,
-        Err(error) => ChangeResult::Failed(error),
+    }
+
+    async fn requote(&self) -> Result<Box<Quote>, ApiError> {
+        api::preview_change(&self.session_id, self.plan).await.map(Box::new)
     }
 }
+
+/// Confirming the change, one step at a time.
+type ChangeAction = PaymentAction<PlanChange>;
 
 /// The confirm page, then the done page.
 #[component]
 fn ChangeFlow(portal: PortalView, quote: Quote) -> impl IntoView {
-    let context = use_portal();
-    let last = StoredValue::new(None::<ConfirmChange>);
-    let plan = quote.to_plan;
-    let stripe = portal.stripe.clone();
-    let change = Action::new_local(move |step: &ChangeStep| {
-        let (step, stripe) = (step.clone(), stripe.clone());
-        async move {
-            let result = run_change(context.session_id(), plan, step, last, stripe).await;
-            if matches!(result, ChangeResult::Done(_)) {
-                context.reload();
-            }
-            result
-        }
-    });
+    let change = PlanChange { session_id: use_portal().session_id(), plan: quote.to_plan };
+    let change = payment_action(change, BankCheck::new(portal.stripe.clone()));
     let result = change.value();
     // Only a change of page re-renders; declines, failures and new prices stay on the confirm page.
     let page = Memo::new(move |_| match result.get() {
-        Some(ChangeResult::Done(receipt)) => Some(Ok(receipt)),
-        Some(ChangeResult::Expired) => Some(Err(())),
+        Some(PayResult::Done(receipt)) => Some(Ok(receipt)),
+        Some(PayResult::Failed(error)) if error.code() == Some(ErrorCode::SessionExpired) => Some(Err(())),
         _ => None,
     });
     let portal = StoredValue::new(portal);
@@ -217,46 +174,25 @@ fn ChangeSummary(from: PlanSummary, quote: Quote, card: Option<CardSummary>) -> 
     }
 }
 
+/// The server could not be reached: the change may have gone through.
+const UNREACHABLE: &str = "We couldn't reach the server, so we don't know yet whether the change went through. Retry: you won't be charged twice.";
+
 /// The confirm page: the change, Confirm and Back, and the answers to Confirm.
 #[component]
-fn ConfirmDetails(portal: PortalView, initial: Quote, change: Action<ChangeStep, ChangeResult>) -> impl IntoView {
+fn ConfirmDetails(portal: PortalView, initial: Quote, change: ChangeAction) -> impl IntoView {
     let pending = change.pending();
     let result = change.value();
     // The quote shown: the first one, or the new one the server gave when the price changed.
     let quote = Memo::new(move |previous: Option<&Quote>| match result.get() {
-        Some(ChangeResult::Stale { quote, .. }) => *quote,
+        Some(PayResult::Repriced { quote, .. }) => *quote,
         _ => previous.cloned().unwrap_or_else(|| initial.clone()),
     });
-    let confirm = move || {
+    let confirm = Callback::new(move |_| {
         if !pending.get_untracked() {
-            let quote = quote.get_untracked();
-            change.dispatch(ChangeStep::Confirm(ConfirmChange {
-                plan: quote.to_plan,
-                expected_total: quote.total_due_today,
-                idempotency_key: browser::new_idempotency_key(),
-            }));
+            change.dispatch(Step::Pay(quote.with_untracked(|q| q.total_due_today)));
         }
-    };
-    let alert = Signal::derive(move || {
-        match result.get() {
-        Some(ChangeResult::Declined(text) | ChangeResult::Stale { message: text, .. }) => Some(AlertText::new(text)),
-        Some(ChangeResult::Failed(ApiError::Network)) => Some(
-            AlertText::new(
-                "We couldn't reach the server, so we don't know yet whether the change went through. Retry: you won't be charged twice.",
-            )
-            .retryable(),
-        ),
-        Some(ChangeResult::Failed(error)) => Some(AlertText::new(error.message())),
-        _ => None,
-    }
     });
-    let challenge = Memo::new(move |_| match result.get() {
-        Some(ChangeResult::NeedsAuthentication { challenge_id }) => Some(challenge_id),
-        _ => None,
-    });
-    let on_answer = Callback::new(move |(challenge_id, choice)| {
-        change.dispatch(ChangeStep::Authenticate { challenge_id, choice });
-    });
+    let alert = Signal::derive(move || result.with(|r| r.as_ref().and_then(|r| payment_alert(r, UNREACHABLE))));
     let amount = Signal::derive(move || quote.with(|q| q.total_due_today.to_string()));
     let from = portal.subscription.plan.clone();
     let card = portal.payment_method.clone();
@@ -267,16 +203,16 @@ fn ConfirmDetails(portal: PortalView, initial: Quote, change: Action<ChangeStep,
                 <PastDueBanner />
                 <section class="card" aria-labelledby="change-title">
                     {move || view! { <ChangeSummary from=from.clone() quote=quote.get() card=card.clone() /> }}
-                    <ErrorAlert text=alert on_retry=Callback::new(move |_| confirm()) />
+                    <ErrorAlert text=alert on_retry=confirm />
                     <div class="actions">
-                        <BusyButton label="Confirm" busy_label="Processing…" loading=pending on_click=Callback::new(move |_| confirm()) />
+                        <BusyButton label="Confirm" busy_label="Processing…" loading=pending on_click=confirm />
                         <a class="button secondary" href=use_portal().href("/update")>
                             "Back"
                         </a>
                     </div>
                 </section>
             </div>
-            <PendingChallenge challenge=challenge amount=amount busy=pending on_answer=on_answer />
+            <PaymentChallenge pay=change amount=amount />
         </PageFrame>
     }
 }

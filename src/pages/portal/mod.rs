@@ -13,6 +13,7 @@ pub mod plans;
 use crate::api::{self, ApiError};
 use crate::components::status::{ExpiredSessionPage, Loading, StatusPage, UnknownSessionPage, UnreachablePage};
 use crate::pages::SessionParams;
+use crate::payment::{BankCheck, PayResult, Payment, PaymentFlow, Step};
 use billing::wire::{ErrorCode, PortalView};
 use leptos::prelude::*;
 use leptos_router::components::Outlet;
@@ -118,4 +119,24 @@ pub fn PortalErrorPage(error: ApiError, on_retry: Callback<()>) -> impl IntoView
         .into_any(),
         _ => view! { <UnreachablePage on_retry=on_retry /> }.into_any(),
     }
+}
+
+/// A portal payment's steps, as an action: each through the one payment flow; the portal loads
+/// again once one went through, since the plan, the card or what is owed changed.
+pub type PaymentAction<P> =
+    Action<Step<<P as Payment>::Request>, PayResult<<P as Payment>::Done, <P as Payment>::Quote>>;
+
+pub fn payment_action<P: Payment>(payment: P, bank: BankCheck) -> PaymentAction<P> {
+    let context = use_portal();
+    let flow = PaymentFlow::new(payment, bank);
+    Action::new_local(move |step: &Step<P::Request>| {
+        let step = step.clone();
+        async move {
+            let result = flow.run(step).await;
+            if matches!(result, PayResult::Done(_)) {
+                context.reload();
+            }
+            result
+        }
+    })
 }

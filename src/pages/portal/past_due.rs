@@ -6,10 +6,11 @@
 
 use super::use_portal;
 use crate::api::{self, ApiError};
-use crate::browser;
 use crate::components::alert::BusyButton;
+use crate::payment::{Answer, BankCheck, PayError, PayResult, Payment, PaymentFlow, Step};
+use billing::Money;
 use billing::period::long_date;
-use billing::wire::{AmountDue, ErrorCode, InvoicePaymentOutcome, PortalView, StripeElements};
+use billing::wire::{AmountDue, ChallengeAnswer, InvoicePaymentOutcome, PortalView};
 use leptos::prelude::*;
 
 /// Shown while the subscription owes anything; once it is paid the portal loads again and the
@@ -47,6 +48,81 @@ fn owed_text(due: &AmountDue) -> String {
     format!("{what}, so paid features are paused. Pay now to get them back.{then}")
 }
 
+/// Paying every open invoice with the card on file, at the total the banner showed.
+#[derive(Clone)]
+struct InvoicePayment {
+    session_id: String,
+}
+
+impl Payment for InvoicePayment {
+    /// The total owed the banner showed.
+    type Request = Money;
+    type Outcome = InvoicePaymentOutcome;
+    type Done = ();
+    /// The new total comes with the portal, which the banner loads again.
+    type Quote = ();
+
+    async fn send(
+        &self,
+        total: Money,
+        idempotency_key: String,
+        _: BankCheck,
+    ) -> Result<InvoicePaymentOutcome, PayError> {
+        Ok(api::pay_invoice(&self.session_id, idempotency_key, total).await?)
+    }
+
+    async fn answer(&self, answer: ChallengeAnswer) -> Result<InvoicePaymentOutcome, ApiError> {
+        api::answer_invoice_challenge(&self.session_id, &answer).await
+    }
+
+    fn read(outcome: InvoicePaymentOutcome) -> Answer<()> {
+        match outcome {
+            InvoicePaymentOutcome::Paid { .. } => Answer::Done(()),
+            InvoicePaymentOutcome::RequiresAction { challenge_id, client_secret } => {
+                Answer::Challenge { challenge_id, client_secret }
+            }
+            InvoicePaymentOutcome::Declined { decline } => Answer::Declined { decline, attempts_left: None },
+        }
+    }
+
+    async fn requote(&self) -> Result<(), ApiError> {
+        Ok(())
+    }
+}
+
+/// Pays what is owed; the answer is the message for the banner, if any.
+fn pay_action(portal: &PortalView, notice: RwSignal<Option<String>>) -> Action<Money, Option<String>> {
+    let context = use_portal();
+    let payment = InvoicePayment { session_id: context.session_id() };
+    let flow = PaymentFlow::new(payment, BankCheck::new(portal.stripe.clone()));
+    Action::new_local(move |total: &Money| {
+        let total = *total;
+        async move {
+            notice.set(None);
+            match flow.run(Step::Pay(total)).await {
+                PayResult::Done(()) => {
+                    context.reload();
+                    None
+                }
+                PayResult::NeedsAuthentication { .. } => {
+                    // The banner has no bank dialog: trying again is a new payment.
+                    flow.new_attempt();
+                    Some("Your bank needs to confirm this payment. Try again.".to_string())
+                }
+                PayResult::Declined { decline, .. } => Some(decline.message),
+                PayResult::Repriced { .. } => {
+                    // Nothing was charged: show what is owed now.
+                    notice.set(Some("What you owe changed since this page loaded. Nothing was charged; check the amount and pay again.".into()));
+                    context.reload();
+                    None
+                }
+                PayResult::CardRefused(message) => Some(message),
+                PayResult::Failed(error) => Some(error.message()),
+            }
+        }
+    })
+}
+
 #[component]
 fn Banner(portal: PortalView, notice: RwSignal<Option<String>>) -> impl IntoView {
     let Some(due) = portal.amount_due.clone() else {
@@ -54,39 +130,8 @@ fn Banner(portal: PortalView, notice: RwSignal<Option<String>>) -> impl IntoView
     };
     let context = use_portal();
     let card = portal.payment_method.clone();
-    let key = StoredValue::new(browser::new_idempotency_key());
-    let sid = context.session_id();
-    let stripe = portal.stripe.clone();
     let total = due.amount;
-    let pay = Action::new_local(move |_: &()| {
-        let (sid, stripe) = (sid.clone(), stripe.clone());
-        async move {
-            notice.set(None);
-            let outcome = api::pay_invoice(&sid, key.get_value(), total).await;
-            match with_bank_check(&sid, outcome, stripe).await {
-                Ok(InvoicePaymentOutcome::Paid { .. }) => {
-                    context.reload();
-                    None
-                }
-                Ok(InvoicePaymentOutcome::RequiresAction { .. }) => {
-                    key.set_value(browser::new_idempotency_key());
-                    Some("Your bank needs to confirm this payment. Try again.".to_string())
-                }
-                Ok(InvoicePaymentOutcome::Declined { decline }) => {
-                    // A decline is final for this attempt; the next one is a new payment.
-                    key.set_value(browser::new_idempotency_key());
-                    Some(decline.message)
-                }
-                Err(error) if error.code() == Some(ErrorCode::QuoteChanged) => {
-                    // Nothing was charged: show what is owed now.
-                    notice.set(Some("What you owe changed since this page loaded. Nothing was charged; check the amount and pay again.".into()));
-                    context.reload();
-                    None
-                }
-                Err(error) => Some(error.message()),
-            }
-        }
-    });
+    let pay = pay_action(&portal, notice);
     let error = move || pay.value().get().flatten().or_else(|| notice.get());
     let pay_label = match &card {
         Some(card) => format!("Pay {} with {}", due.amount, card.label()),
@@ -104,7 +149,7 @@ fn Banner(portal: PortalView, notice: RwSignal<Option<String>>) -> impl IntoView
                     busy_label="Processing…"
                     loading=pay.pending()
                     on_click=Callback::new(move |_| {
-                        pay.dispatch(());
+                        pay.dispatch(total);
                     })
                 />
                 <a class="button secondary" href=context.href("/payment-method")>
@@ -115,23 +160,4 @@ fn Banner(portal: PortalView, notice: RwSignal<Option<String>>) -> impl IntoView
         </div>
     }
     .into_any()
-}
-
-/// Stripe mode: when the bank asks, Stripe.js runs its check and the answer goes to the server,
-/// which asks Stripe; any other outcome is as it was.
-#[cfg_attr(not(feature = "stripe"), allow(unused_variables))]
-async fn with_bank_check(
-    session_id: &str,
-    outcome: Result<InvoicePaymentOutcome, ApiError>,
-    stripe: Option<StripeElements>,
-) -> Result<InvoicePaymentOutcome, ApiError> {
-    #[cfg(feature = "stripe")]
-    if let Ok(InvoicePaymentOutcome::RequiresAction { challenge_id, client_secret: Some(secret) }) = &outcome {
-        use billing::wire::{ChallengeAnswer, ChallengeOutcome};
-        let completed = crate::components::stripe_card::authenticate(None, stripe.as_ref(), secret).await;
-        let outcome = if completed { ChallengeOutcome::Complete } else { ChallengeOutcome::Fail };
-        let answer = ChallengeAnswer { challenge_id: challenge_id.clone(), outcome };
-        return api::answer_invoice_challenge(session_id, &answer).await;
-    }
-    outcome
 }

@@ -1,0 +1,167 @@
+//! The hosted checkout: plan confirmation, email, payment method, card details, Subscribe, then
+//! the success page with Get started. Every state of the session has its own page, chosen here;
+//! the form is in `form`, paying in `pay` (through the app's one payment flow), the success page
+//! in `success`.
+
+mod form;
+mod pay;
+mod success;
+
+use crate::api::{self, ApiError};
+use crate::components::frame::AppRoot;
+use crate::components::status::{ExpiredSessionPage, StatusPage, UnknownSessionPage, UnreachablePage};
+use crate::payment::{BankCheck, PayResult, Payer, PaymentFlow};
+use billing::proration::Quote;
+use billing::wire::{CheckoutReceipt, CheckoutStatus, CheckoutView, Eligibility, ErrorCode};
+use form::CheckoutFormPage;
+use leptos::prelude::*;
+use pay::CheckoutPayment;
+use success::SuccessPage;
+
+/// `/checkout/{session_id}`: loads the session and shows the page for its state. Until it has
+/// loaded, nothing is mounted: the HTML's shell (with the order summary the server put in it)
+/// stays on screen, so the summary does not flash away. A retry keeps the page until it answers.
+#[component]
+pub fn CheckoutPage(session_id: String) -> impl IntoView {
+    let session = RwSignal::new(None::<Result<CheckoutView, ApiError>>);
+    let load = {
+        let session_id = session_id.clone();
+        move || {
+            let session_id = session_id.clone();
+            leptos::task::spawn_local(async move { session.set(Some(api::checkout_session(session_id).await)) });
+        }
+    };
+    load();
+    let reload = Callback::new(move |_| load());
+    move || {
+        let page = match session.get()? {
+            Ok(checkout) => view! { <CheckoutForSession session_id=session_id.clone() checkout=checkout /> }.into_any(),
+            Err(error) => view! { <CheckoutErrorPage error=error on_retry=reload /> }.into_any(),
+        };
+        Some(view! { <AppRoot>{page}</AppRoot> })
+    }
+}
+
+/// The page for a session that could not be loaded.
+#[component]
+fn CheckoutErrorPage(error: ApiError, on_retry: Callback<()>) -> impl IntoView {
+    match error.code() {
+        Some(ErrorCode::SessionNotFound) => view! { <UnknownSessionPage kind="checkout" /> }.into_any(),
+        Some(ErrorCode::SessionExpired) => view! { <ExpiredSessionPage kind="checkout" /> }.into_any(),
+        Some(ErrorCode::SessionLocked) => view! { <LockedPage /> }.into_any(),
+        _ => view! { <UnreachablePage on_retry=on_retry /> }.into_any(),
+    }
+}
+
+/// Too many declines: the session no longer takes payments.
+#[component]
+fn LockedPage() -> impl IntoView {
+    view! {
+        <StatusPage
+            title="This checkout is locked"
+            message="After several declined payments we locked this checkout to protect your card. Nothing was charged. Go back to Kiro to start again, or ask your bank why the card was declined."
+        />
+    }
+}
+
+/// Chooses between success, the ineligible pages and the payment form.
+#[component]
+fn CheckoutForSession(session_id: String, checkout: CheckoutView) -> impl IntoView {
+    if let (CheckoutStatus::Complete, Some(receipt)) = (checkout.status, checkout.receipt.clone()) {
+        return view! { <SuccessPage checkout=checkout receipt=receipt /> }.into_any();
+    }
+    match checkout.eligibility {
+        Eligibility::AccountLinkedToAws => {
+            let (title, message) = LINKED_TO_AWS;
+            view! { <CannotBuyPage checkout=checkout title=title message=message /> }.into_any()
+        }
+        Eligibility::AlreadySubscribed => {
+            let (title, message) = ALREADY_SUBSCRIBED;
+            view! { <CannotBuyPage checkout=checkout title=title message=message /> }.into_any()
+        }
+        Eligibility::Eligible => view! { <PayingPages session_id=session_id checkout=checkout /> }.into_any(),
+    }
+}
+
+/// A session that cannot buy here: why, what to do, and the way back to the IDE.
+#[component]
+fn CannotBuyPage(checkout: CheckoutView, title: &'static str, message: &'static str) -> impl IntoView {
+    view! {
+        <StatusPage title=title message=message test_mode=checkout.test_mode>
+            <a class="button secondary" href=checkout.return_url.clone()>
+                {checkout.branding.return_link_text.clone()}
+            </a>
+        </StatusPage>
+    }
+}
+
+/// Builder ID accounts linked to AWS subscribe through AWS.
+const LINKED_TO_AWS: (&str, &str) = (
+    "Upgrade through your AWS account",
+    "You signed in to Kiro with a Builder ID that is linked to an AWS account, so your plan is managed in AWS and can't be bought here. Ask your AWS administrator to give you a paid Kiro plan, or sign in to Kiro with a personal account to subscribe yourself. Nothing has been charged.",
+);
+
+/// The account already pays: changes happen in the portal, opened from the IDE.
+const ALREADY_SUBSCRIBED: (&str, &str) = (
+    "You already have a paid plan",
+    "This account already has a Kiro subscription, so there's nothing to buy here. To change your plan, open Kiro, go to the account menu and choose Manage Plan.",
+);
+
+/// Where paying stands after a step.
+type CheckoutResult = PayResult<CheckoutReceipt, Box<Quote>>;
+
+/// Paying for the checkout: one step at a time, the latest step's result, and whether one is on
+/// its way.
+type CheckoutPayer = Payer<CheckoutPayment>;
+
+/// Which page paying is on. Only a change of page re-renders: declines and failures stay on the
+/// form, which keeps every value.
+#[derive(Clone, Debug, PartialEq)]
+enum FlowPage {
+    Form,
+    Paid(Box<CheckoutReceipt>),
+    Locked,
+    Expired,
+    CannotBuy(&'static str, &'static str),
+}
+
+impl FlowPage {
+    /// The page for the last step's result: another tab or a change of account may have ended
+    /// the checkout (nothing was charged), and the page says why.
+    fn after(result: Option<CheckoutResult>) -> FlowPage {
+        let error = match result {
+            Some(PayResult::Done(receipt)) => return FlowPage::Paid(Box::new(receipt)),
+            Some(PayResult::Declined { attempts_left: Some(0), .. }) => return FlowPage::Locked,
+            Some(PayResult::Failed(error)) => error,
+            _ => return FlowPage::Form,
+        };
+        match error.code() {
+            Some(ErrorCode::AlreadySubscribed) => FlowPage::CannotBuy(ALREADY_SUBSCRIBED.0, ALREADY_SUBSCRIBED.1),
+            Some(ErrorCode::AccountLinkedToAws) => FlowPage::CannotBuy(LINKED_TO_AWS.0, LINKED_TO_AWS.1),
+            Some(ErrorCode::SessionLocked) => FlowPage::Locked,
+            Some(ErrorCode::SessionExpired) => FlowPage::Expired,
+            _ => FlowPage::Form,
+        }
+    }
+}
+
+/// The checkout form and what follows it.
+#[component]
+fn PayingPages(session_id: String, checkout: CheckoutView) -> impl IntoView {
+    // The checkout's Stripe.js is the one its card Element mounts.
+    let bank = BankCheck::new(None);
+    let flow = PaymentFlow::new(CheckoutPayment::new(session_id), bank);
+    let pay: CheckoutPayer = Payer::new(flow);
+    let result = pay.value();
+    let page = Memo::new(move |_| FlowPage::after(result.get()));
+    let checkout = StoredValue::new(checkout);
+    move || match page.get() {
+        FlowPage::Paid(receipt) => view! { <SuccessPage checkout=checkout.get_value() receipt=*receipt /> }.into_any(),
+        FlowPage::Locked => view! { <LockedPage /> }.into_any(),
+        FlowPage::Expired => view! { <ExpiredSessionPage kind="checkout" /> }.into_any(),
+        FlowPage::CannotBuy(title, message) => {
+            view! { <CannotBuyPage checkout=checkout.get_value() title=title message=message /> }.into_any()
+        }
+        FlowPage::Form => view! { <CheckoutFormPage checkout=checkout.get_value() pay=pay bank=bank /> }.into_any(),
+    }
+}
