@@ -1,6 +1,6 @@
 //! What the server is configured with, and the checks that depend on it (return URLs, the key).
 
-use billing::wire::Branding;
+use billing::wire::{Branding, CreatedSession};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use subtle::ConstantTimeEq;
@@ -25,12 +25,12 @@ pub struct Config {
     pub initial_clock: Option<time::OffsetDateTime>,
     /// A whole request, body included, must arrive and be answered within this.
     pub request_timeout: std::time::Duration,
-    /// Where events are delivered (`--webhook-url`, checked with [`crate::webhooks::check_endpoint`]).
+    /// Where events are delivered (`--webhook-url`, checked with [`crate::jobs::webhooks::check_endpoint`]).
     pub webhook_urls: Vec<String>,
     /// The secret events are signed with; generated once and kept in the database when unset.
     pub webhook_secret: Option<String>,
     /// How deliveries are retried.
-    pub webhook_schedule: crate::webhooks::Schedule,
+    pub webhook_schedule: crate::jobs::webhooks::Schedule,
     /// How long a charge waits for another charge of the same account (another tab) to finish
     /// before it answers `payment_in_progress`.
     pub charge_wait: std::time::Duration,
@@ -41,7 +41,7 @@ pub struct Config {
     /// Stripe mode (`--processor stripe`); `None` is the test processor.
     pub stripe: Option<StripeSettings>,
     /// When a failed renewal is charged again, counted from the failure; after the last retry
-    /// fails the subscription is canceled ([`crate::renewals::DEFAULT_RETRIES`]: 3, 5, 7 days).
+    /// fails the subscription is canceled ([`crate::jobs::renewals::DEFAULT_RETRIES`]: 3, 5, 7 days).
     pub payment_retries: Vec<Duration>,
 }
 
@@ -114,6 +114,12 @@ impl StripeSettings {
 }
 
 impl Config {
+    /// A new page session's id, its page URL and its expiry.
+    pub fn created_session(&self, page: &str, id: &str, expires_at: time::OffsetDateTime) -> CreatedSession {
+        let url = format!("{}/{page}/{id}", self.public_url);
+        CreatedSession { id: id.to_string(), url, expires_at }
+    }
+
     /// Kiro's defaults: test mode (the only processor is the test one), Kiro branding, checkout
     /// sessions for 24 hours and portal sessions for 1 hour, no extra return origins, 20 seconds
     /// for a whole request.
@@ -136,11 +142,11 @@ impl Config {
             request_timeout: std::time::Duration::from_secs(20),
             webhook_urls: Vec::new(),
             webhook_secret: None,
-            webhook_schedule: crate::webhooks::Schedule::default(),
+            webhook_schedule: crate::jobs::webhooks::Schedule::default(),
             charge_wait: std::time::Duration::from_secs(15),
             attempt_lease: std::time::Duration::from_secs(30),
             stripe: None,
-            payment_retries: crate::renewals::DEFAULT_RETRIES.to_vec(),
+            payment_retries: crate::jobs::renewals::DEFAULT_RETRIES.to_vec(),
         }
     }
 

@@ -131,3 +131,20 @@ pub fn challenge_and_answer<T: DeserializeOwned>(
     };
     Ok((challenge, kept))
 }
+
+/// Runs a session creation once per `Idempotency-Key` (when one was sent) for 24 hours.
+pub fn once_per_key<T: Serialize + DeserializeOwned>(
+    tx: &Connection,
+    scope: &str,
+    key: Option<&str>,
+    request: &impl Serialize,
+    now: time::OffsetDateTime,
+    work: impl FnOnce() -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let Some(key) = key else {
+        return work();
+    };
+    let body = serde_json::to_string(request).map_err(|e| AppError::Internal(e.to_string()))?;
+    let fingerprint = fingerprint(&[&body]);
+    once_a_day(tx, &Keyed { scope, key, fingerprint: &fingerprint }, now, work)
+}

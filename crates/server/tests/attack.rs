@@ -9,9 +9,11 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use axum::routing::get as get_route;
-use checkout_server::limits::MAX_FAILURES;
+use checkout_server::http::failed_keys::MAX_FAILURES;
+use checkout_server::jobs::renewals;
+use checkout_server::payments::reconcile;
 use checkout_server::store::{self, Account, Subscription};
-use checkout_server::{AppState, Store, guarded, payments, reconcile, renewals};
+use checkout_server::{AppState, Store, guarded};
 use common::*;
 use serde_json::{Value, json};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -55,12 +57,12 @@ async fn a_charge_left_pending_by_a_stop_is_settled_when_the_server_starts_again
     let session = app.new_session("acct-stopped", "pro").await;
     let pm = app.tokenize(&session, "4242424242424242").await;
     let now = time::macros::datetime!(2026-11-16 00:00 UTC);
-    store.write_blocking(|tx| payments::claim(tx, "acct-stopped", "checkout", now)).unwrap().unwrap();
+    store.write_blocking(|tx| store::claim_attempt(tx, "acct-stopped", "checkout", now)).unwrap().unwrap();
     let busy = app.confirm(&session, &pm, "k0").await;
     assert_error(&busy, StatusCode::CONFLICT, "payment_in_progress");
 
     let state = AppState::new(test_config(), store.clone()).unwrap();
-    assert_eq!(reconcile::reconcile(&state).await.unwrap(), 1, "the stop's attempt is abandoned");
+    assert_eq!(reconcile::reconcile(&state.payments).await.unwrap(), 1, "the stop's attempt is abandoned");
     let restarted = TestApp::from(checkout_server::app(state));
     assert_eq!(restarted.confirm(&session, &pm, "k1").await.body["status"], "succeeded");
     assert_eq!(restarted.invoices("acct-stopped").await.len(), 1);
@@ -76,14 +78,15 @@ async fn a_confirm_waits_for_the_accounts_charge_in_flight_and_never_overlaps_it
     let session = app.new_session("acct-in-flight", "pro").await;
     let pm = app.tokenize(&session, "4242424242424242").await;
     let now = time::macros::datetime!(2026-11-16 00:00 UTC);
-    let other = store.write_blocking(|tx| payments::claim(tx, "acct-in-flight", "checkout", now)).unwrap().unwrap();
-    assert_eq!(store.write_blocking(|tx| payments::claim(tx, "acct-in-flight", "portal", now)).unwrap(), None);
+    let other =
+        store.write_blocking(|tx| store::claim_attempt(tx, "acct-in-flight", "checkout", now)).unwrap().unwrap();
+    assert_eq!(store.write_blocking(|tx| store::claim_attempt(tx, "acct-in-flight", "portal", now)).unwrap(), None);
 
     let waited = app.confirm(&session, &pm, "k1").await;
     assert_error(&waited, StatusCode::CONFLICT, "payment_in_progress");
     assert!(app.invoices("acct-in-flight").await.is_empty());
 
-    store.write_blocking(|tx| payments::finish(tx, &other.id, "declined", now)).unwrap();
+    store.write_blocking(|tx| store::finish_attempt(tx, &other.id, "declined", now)).unwrap();
     assert_eq!(app.confirm(&session, &pm, "k1").await.body["status"], "succeeded");
     assert_eq!(app.invoices("acct-in-flight").await.len(), 1);
 }

@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post as post_route;
-use checkout_server::webhooks::Schedule;
+use checkout_server::jobs::webhooks::Schedule;
 use checkout_server::{AppState, Config, Store, app, config};
 use common::*;
 use serde_json::{Value, json};
@@ -290,7 +290,7 @@ async fn the_readme_shows_the_verification_this_test_uses() {
     let snippet = include_str!("common/verify_webhook.rs");
     assert!(readme.contains(snippet.trim()), "README.md must show tests/common/verify_webhook.rs as it is");
     let body = br#"{"id":"evt_1"}"#;
-    let header = checkout_server::webhooks::signature(SECRET, 1_800_000_000, std::str::from_utf8(body).unwrap());
+    let header = checkout_server::jobs::webhooks::signature(SECRET, 1_800_000_000, std::str::from_utf8(body).unwrap());
     assert!(verify_kiro_signature(SECRET, &header, body, 1_800_000_100));
     assert!(!verify_kiro_signature(SECRET, &header, body, 1_800_000_301), "stale");
     assert!(!verify_kiro_signature(SECRET, &header, br#"{"id":"evt_2"}"#, 1_800_000_100), "forged body");
@@ -298,7 +298,7 @@ async fn the_readme_shows_the_verification_this_test_uses() {
 
 #[tokio::test]
 async fn webhook_urls_are_https_or_loopback_http() {
-    use checkout_server::webhooks::check_endpoint;
+    use checkout_server::jobs::webhooks::check_endpoint;
     for ok in ["https://ide.example/hooks", "http://127.0.0.1:9000/x", "http://localhost/x", "http://[::1]:8/x"] {
         assert!(check_endpoint(ok).is_ok(), "{ok}");
     }

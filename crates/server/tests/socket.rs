@@ -4,7 +4,7 @@
 
 mod common;
 
-use checkout_server::serve::{Limits, serve};
+use checkout_server::http::serve::{Limits, serve};
 use checkout_server::{AppState, Config, Store, app};
 use common::KEY;
 use std::io::{BufRead, BufReader};

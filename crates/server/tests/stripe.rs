@@ -8,7 +8,7 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use billing::wire::DeclineCode;
-use checkout_server::stripe::{NewPayment, STRIPE_VERSION, StripeClient, StripeError};
+use checkout_server::payments::stripe::{NewPayment, STRIPE_VERSION, StripeClient, StripeError};
 use headless::localstripe::{LocalStripe, SECRET_KEY};
 use std::sync::{Arc, Mutex};
 

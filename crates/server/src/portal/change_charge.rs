@@ -1,0 +1,151 @@
+//! An upgrade's charge in the three steps of [`payments::charge_once`]: prepare (replay a kept
+//! answer; schedule a downgrade; or check the upgrade and record the account's pending attempt),
+//! charge the card on file, record (quote again, act on the result, keep the answer). Used by
+//! the portal's confirm and by its 3-D Secure answer.
+
+use super::plan_changes::{self, ChangeStep, open_portal};
+use crate::error::AppError;
+use crate::idempotency::{self, AnswerTo, Keyed};
+use crate::payments::test_cards::ChargeKind;
+use crate::payments::{Attempt, Charge, Charged, PendingCharge, Prepared};
+use crate::store::{self, PaymentMethod};
+use billing::wire::{ChallengeAnswer, ChallengeOutcome, ChangeOutcome, ConfirmChange, DeclineCode};
+use billing::{Money, PlanId};
+use rusqlite::Connection;
+use time::OffsetDateTime;
+
+/// An upgrade's charge recorded as pending, with what recording its result needs.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PendingChange {
+    attempt: Attempt,
+    session_id: String,
+    target: PlanId,
+    expected_total: Money,
+    amount: Money,
+    pm: PaymentMethod,
+    /// A 3-D Secure answer: the bank's check was completed, and (Stripe mode) the PaymentIntent
+    /// that waited for it.
+    answered: Option<Option<String>>,
+    answer_to: AnswerTo,
+}
+
+/// A plan change with its idempotency key, as the page sent it.
+pub struct Change {
+    pub session_id: String,
+    pub key: String,
+    pub request: ConfirmChange,
+}
+
+type Step = Prepared<PendingChange>;
+
+/// Step one of a confirmed change: the kept answer for its key, a scheduled downgrade, or the
+/// upgrade's pending attempt.
+pub fn prepare_change(conn: &Connection, change: &Change, now: OffsetDateTime) -> Result<Step, AppError> {
+    let scope = format!("portal:{}", change.session_id);
+    let req = &change.request;
+    let fingerprint = idempotency::fingerprint(&[req.plan.as_str(), &req.expected_total.cents().to_string()]);
+    let keyed = Keyed { scope: &scope, key: &change.key, fingerprint: &fingerprint };
+    if let Some(answer) = idempotency::stored(conn, &keyed, OffsetDateTime::UNIX_EPOCH)? {
+        return Ok(Prepared::Answered(answer));
+    }
+    let answer_to = AnswerTo::Key { scope: scope.clone(), key: change.key.clone(), fingerprint: fingerprint.clone() };
+    begin(conn, &change.session_id, req.plan, req.expected_total, None, answer_to, now)
+}
+
+/// Step one of a 3-D Secure answer for an upgrade: the kept outcome of an earlier answer, a
+/// failed check (nothing to charge), or the upgrade's pending attempt.
+pub fn prepare_answer(
+    conn: &Connection,
+    session_id: &str,
+    answer: &ChallengeAnswer,
+    now: OffsetDateTime,
+) -> Result<Step, AppError> {
+    let (challenge, kept) =
+        idempotency::challenge_and_answer(conn, &answer.challenge_id, session_id, |c| c.plan.is_some())?;
+    if let Some(outcome) = kept {
+        return Ok(Prepared::Answered(outcome));
+    }
+    open_portal(conn, session_id, now)?;
+    let (Some(plan), Some(expected_total)) = (challenge.plan, challenge.expected_total) else {
+        return Err(AppError::ChallengeNotFound);
+    };
+    let answer_to = AnswerTo::Challenge(challenge.id);
+    if answer.outcome == ChallengeOutcome::Fail {
+        let outcome = plan_changes::declined(DeclineCode::AuthenticationFailed);
+        answer_to.keep(conn, &outcome, now)?;
+        return Ok(Prepared::Answered(outcome));
+    }
+    begin(conn, session_id, plan, expected_total, Some(challenge.intent_id), answer_to, now)
+}
+
+fn begin(
+    conn: &Connection,
+    session_id: &str,
+    target: PlanId,
+    expected_total: Money,
+    answered: Option<Option<String>>,
+    answer_to: AnswerTo,
+    now: OffsetDateTime,
+) -> Result<Step, AppError> {
+    let (session, sub) = open_portal(conn, session_id, now)?;
+    let account_id = sub.account_id.clone();
+    let (pm, amount) = match plan_changes::begin_change(conn, &session, sub, target, expected_total, now)? {
+        ChangeStep::Done(outcome) => {
+            answer_to.keep(conn, &outcome, now)?;
+            return Ok(Prepared::Answered(outcome));
+        }
+        ChangeStep::Charge { pm, amount } => (pm, amount),
+    };
+    let Some(attempt) = store::claim_attempt(conn, &account_id, PendingChange::PURPOSE, now)? else {
+        return Ok(Prepared::Busy);
+    };
+    Ok(Prepared::Charge(PendingChange {
+        attempt,
+        session_id: session.id,
+        target,
+        expected_total,
+        amount,
+        pm,
+        answered,
+        answer_to,
+    }))
+}
+
+impl PendingCharge for PendingChange {
+    type Outcome = ChangeOutcome;
+    const PURPOSE: &'static str = "upgrade";
+
+    fn attempt_id(&self) -> &str {
+        &self.attempt.id
+    }
+
+    fn charge(&self) -> Charge {
+        let charge = Charge::new(&self.attempt, &self.pm, self.amount, ChargeKind::Later);
+        let intent = self.answered.clone().flatten();
+        Charge { authenticated: self.answered.is_some(), off_session: true, intent, ..charge }
+    }
+
+    fn record(&self, conn: &Connection, charged: &Charged, now: OffsetDateTime) -> Result<ChangeOutcome, AppError> {
+        let (session, sub) = open_portal(conn, &self.session_id, now)?;
+        let outcome = plan_changes::record_upgrade(
+            conn,
+            &session,
+            sub,
+            self.target,
+            self.expected_total,
+            &self.pm,
+            charged,
+            now,
+        )?;
+        self.answer_to.keep(conn, &outcome, now)?;
+        Ok(outcome)
+    }
+
+    fn status(outcome: &ChangeOutcome) -> &'static str {
+        match outcome {
+            ChangeOutcome::Succeeded { .. } => "succeeded",
+            ChangeOutcome::RequiresAction { .. } => "requires_action",
+            ChangeOutcome::Declined { .. } => "declined",
+        }
+    }
+}
