@@ -6,10 +6,8 @@
 //! nobody gets a 500. The same again while the sessions expire, so that some of that money can no
 //! longer be granted and is refunded.
 
-mod common;
-
+use crate::common::*;
 use axum::http::StatusCode;
-use common::*;
 use headless::localstripe::{LocalStripe, SECRET_KEY, WEBHOOK_SECRET};
 use serde_json::{Value, json};
 use std::sync::Arc;

@@ -2,10 +2,9 @@
 //! retried until accepted, in order per account, across a restart; `GET /v1/events` for what it
 //! missed; and the session lookup for a user coming back with `session_id`.
 
-mod common;
-
 include!("common/verify_webhook.rs");
 
+use crate::common::*;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -13,7 +12,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post as post_route;
 use checkout_server::jobs::webhooks::Schedule;
 use checkout_server::{AppState, Config, Store, app, config};
-use common::*;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -288,7 +286,7 @@ async fn an_endpoint_that_hangs_does_not_hold_back_another() {
 async fn the_readme_shows_the_verification_this_test_uses() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
     let snippet = include_str!("common/verify_webhook.rs");
-    assert!(readme.contains(snippet.trim()), "README.md must show tests/common/verify_webhook.rs as it is");
+    assert!(readme.contains(snippet.trim()), "README.md must show tests/it/common/verify_webhook.rs as it is");
     let body = br#"{"id":"evt_1"}"#;
     let header = checkout_server::jobs::webhooks::signature(SECRET, 1_800_000_000, std::str::from_utf8(body).unwrap());
     assert!(verify_kiro_signature(SECRET, &header, body, 1_800_000_100));

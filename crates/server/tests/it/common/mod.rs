@@ -1,7 +1,6 @@
 //! What every server test file shares: [`TestApp`], the server on a fresh database with its
 //! clock frozen at 2026-11-16 00:00 UTC and a method per request, and assertions on the JSON
 //! error body.
-#![allow(dead_code)]
 
 use axum::Router;
 use axum::body::Body;

@@ -1,9 +1,8 @@
-//! Logs never hold card data, the secret key or whole session ids. Its own test binary, so the
-//! capturing subscriber is the process's global one.
+//! Logs never hold card data, the secret key or whole session ids. The capturing subscriber is
+//! the process's global one, so it also hears the tests running beside it (which must not leak
+//! either).
 
-mod common;
-
-use common::{KEY, TestApp};
+use crate::common::{KEY, TestApp};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 

@@ -12,14 +12,12 @@
 //! The same runs show what a deployment keeps: neither the logs nor the database file hold a
 //! card number or a secret, and the logs no whole session id. And what `--demo` prints.
 
-mod common;
-
+use crate::common::{KEY, TestApp, confirm_body, session_body, setup_stripe_card};
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use checkout_server::{Store, config};
-use common::{KEY, TestApp, confirm_body, session_body, setup_stripe_card};
 use headless::localstripe::{LocalStripe, PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};

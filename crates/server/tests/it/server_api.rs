@@ -1,12 +1,10 @@
 //! The server API the IDE's backend calls: session creation and every bad input, the key, the
 //! test clock, session expiry, security headers, and serving the app.
 
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use billing::wire::Branding;
-use common::*;
 use serde_json::json;
 
 #[tokio::test]

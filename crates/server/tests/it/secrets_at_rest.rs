@@ -1,10 +1,8 @@
 //! Secrets at rest: the database's files are readable by the server's user only, and the server
 //! API's secret key is kept only as its hash (printed once, when it is generated).
 
-mod common;
-
+use crate::common::session_body;
 use checkout_server::{Store, ids, store};
-use common::session_body;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -113,7 +111,7 @@ async fn create_session_with(port: u16, key: &str) -> u16 {
 #[tokio::test]
 async fn a_generated_secret_key_is_printed_once_and_kept_only_as_its_hash() {
     let dir = fresh_dir("generated-key");
-    let (db, dist) = (dir.join("billing.sqlite3"), common::fake_dist("generated-key"));
+    let (db, dist) = (dir.join("billing.sqlite3"), crate::common::fake_dist("generated-key"));
 
     let port = free_port();
     let (server, demo) = start_demo(&db, &dist, port);
@@ -143,7 +141,7 @@ async fn a_generated_secret_key_is_printed_once_and_kept_only_as_its_hash() {
 #[tokio::test]
 async fn a_key_an_older_version_kept_in_plain_text_is_replaced_by_its_hash() {
     let dir = fresh_dir("older-key");
-    let (db, dist) = (dir.join("billing.sqlite3"), common::fake_dist("older-key"));
+    let (db, dist) = (dir.join("billing.sqlite3"), crate::common::fake_dist("older-key"));
     let key = ids::new_id("sk_test");
     let older = Store::open(&db).unwrap();
     older.write_blocking(|tx| store::set_meta(tx, "secret_key", &key)).unwrap();

@@ -2,11 +2,9 @@
 //! dropped, connections are capped, logs go to stderr and the demo to stdout, short keys are
 //! refused at start.
 
-mod common;
-
+use crate::common::KEY;
 use checkout_server::http::serve::{Limits, serve};
 use checkout_server::{AppState, Config, Store, app};
-use common::KEY;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};

@@ -1,10 +1,8 @@
 //! The checkout's browser API: one charge per session whatever the retries and races, declines,
 //! 3-D Secure, and the accounts that may not buy.
 
-mod common;
-
+use crate::common::*;
 use axum::http::StatusCode;
-use common::*;
 use serde_json::json;
 
 #[tokio::test]

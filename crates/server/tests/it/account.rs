@@ -1,10 +1,8 @@
 //! Account management and what time brings: renewals, past due, a new card, cancel and resume,
 //! overage, the billing history.
 
-mod common;
-
+use crate::common::*;
 use axum::http::StatusCode;
-use common::*;
 use serde_json::{Value, json};
 
 #[tokio::test]

@@ -2,8 +2,7 @@
 //! no crash or hang from the clock, JSON for every error, limits on card testing and key
 //! guessing, idempotent session creation, invisible characters refused.
 
-mod common;
-
+use crate::common::*;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -14,7 +13,6 @@ use checkout_server::jobs::renewals;
 use checkout_server::payments::reconcile;
 use checkout_server::store::{self, Account, Subscription};
 use checkout_server::{AppState, Store, guarded};
-use common::*;
 use serde_json::{Value, json};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;

@@ -2,11 +2,9 @@
 //! SetupIntent (never to us), is charged with a PaymentIntent once, and 3-D Secure is checked with
 //! Stripe, not taken from the page.
 
-mod common;
-
+use crate::common::*;
 use axum::http::StatusCode;
 use checkout_server::Store;
-use common::*;
 use headless::localstripe::LocalStripe;
 use serde_json::json;
 

@@ -1,10 +1,8 @@
 //! The portal's plan changes: Kiro's proration, downgrades that wait, stale quotes, and sessions
 //! that are forged or expired.
 
-mod common;
-
+use crate::common::*;
 use axum::http::StatusCode;
-use common::*;
 use serde_json::{Value, json};
 
 #[tokio::test]

@@ -2,8 +2,6 @@
 //! retrieval) and against a stand-in that fails on purpose (retries with the same idempotency key,
 //! final answers not retried, an unreachable API).
 
-mod common;
-
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;

@@ -2,11 +2,9 @@
 //! failed renewals are retried on a schedule, and after the last retry the subscription is
 //! canceled: no invoices pile up however far the clock moves, and the account may subscribe again.
 
-mod common;
-
+use crate::common::*;
 use axum::http::StatusCode;
 use checkout_server::Store;
-use common::*;
 use serde_json::{Value, json};
 use time::Duration;
 
