@@ -1,6 +1,7 @@
 //! What the server is configured with, and the checks that depend on it (return URLs, the key).
 
 use billing::wire::{Branding, CreatedSession};
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use subtle::ConstantTimeEq;
@@ -28,7 +29,7 @@ pub struct Config {
     /// Where events are delivered (`--webhook-url`, checked with [`crate::jobs::webhooks::check_endpoint`]).
     pub webhook_urls: Vec<String>,
     /// The secret events are signed with; generated once and kept in the database when unset.
-    pub webhook_secret: Option<String>,
+    pub webhook_secret: Option<SecretString>,
     /// How deliveries are retried.
     pub webhook_schedule: crate::jobs::webhooks::Schedule,
     /// How long a charge waits for another charge of the same account (another tab) to finish
@@ -46,22 +47,15 @@ pub struct Config {
 }
 
 /// Stripe mode's keys and origins (SPEC section 7).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct StripeSettings {
-    pub secret_key: String,
+    pub secret_key: SecretString,
     pub publishable_key: String,
-    pub webhook_secret: String,
+    pub webhook_secret: SecretString,
     /// Stripe's API origin (`--stripe-api-base`), e.g. `https://api.stripe.com`.
     pub api_base: String,
     /// Stripe.js (`--stripe-js-url`), e.g. `https://js.stripe.com/v3/`.
     pub js_url: String,
-}
-
-impl std::fmt::Debug for StripeSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never a key.
-        f.debug_struct("StripeSettings").field("api_base", &self.api_base).field("js_url", &self.js_url).finish()
-    }
 }
 
 /// Stripe.js's documented address, the default of `--stripe-js-url`.
@@ -97,12 +91,14 @@ impl StripeSettings {
             }
         }
         let (api_base, js_url) = (api_base.trim_end_matches('/').to_string(), js_url.to_string());
+        let (secret_key, webhook_secret) = (SecretString::from(secret_key), SecretString::from(webhook_secret));
         Ok(StripeSettings { secret_key, publishable_key, webhook_secret, api_base, js_url })
     }
 
     /// Test keys move no real money: the pages say "Test mode".
     pub fn is_test(&self) -> bool {
-        self.secret_key.starts_with("sk_test_") || self.secret_key.starts_with("rk_test_")
+        let key = self.secret_key.expose_secret();
+        key.starts_with("sk_test_") || key.starts_with("rk_test_")
     }
 
     /// The origins the CSP admits for Stripe: Stripe.js's (script and its frames) and the API's
@@ -212,13 +208,14 @@ pub struct SecretKeyHash(String);
 
 impl SecretKeyHash {
     pub fn of(key: &str) -> SecretKeyHash {
-        SecretKeyHash(format!("{:x}", Sha256::digest(key.as_bytes())))
+        SecretKeyHash(hex::encode(Sha256::digest(key.as_bytes())))
     }
 
     /// A hash as [`SecretKeyHash::as_hex`] wrote it; `None` if it is not one.
-    pub fn from_hex(hex: &str) -> Option<SecretKeyHash> {
-        let is_hash = hex.len() == 64 && hex.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f'));
-        is_hash.then(|| SecretKeyHash(hex.to_string()))
+    pub fn from_hex(text: &str) -> Option<SecretKeyHash> {
+        let mut digest = [0u8; 32];
+        hex::decode_to_slice(text, &mut digest).ok()?;
+        (hex::encode(digest) == text).then(|| SecretKeyHash(text.to_string()))
     }
 
     pub fn as_hex(&self) -> &str {

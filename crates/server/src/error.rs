@@ -76,12 +76,31 @@ pub enum AppError {
     RequestTimeout,
     #[error("Too many attempts. Wait before trying again.")]
     RateLimited { retry_after_secs: u64 },
-    /// The detail is logged, never sent.
+    /// The detail (what failed, and why, as its source) is logged, never sent.
     #[error("Something went wrong on our side. Nothing was charged; try again.")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// An internal failure: what we were doing, and the error that stopped it.
+#[derive(Debug, thiserror::Error)]
+#[error("{doing}")]
+pub struct Failed {
+    doing: String,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
 }
 
 impl AppError {
+    /// An internal failure with nothing below it (a broken invariant).
+    pub fn internal(what: impl Into<String>) -> AppError {
+        AppError::Internal(what.into().into())
+    }
+
+    /// An internal failure while `doing` something, the error that stopped it kept as the source.
+    pub fn internal_from(doing: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> AppError {
+        AppError::Internal(Box::new(Failed { doing: doing.into(), source: Box::new(source) }))
+    }
+
     /// A failure that may not recur: the same request later (a retry, Stripe's next delivery,
     /// the next reconciliation) may succeed, so nothing is given up on it.
     pub fn is_transient(&self) -> bool {
@@ -159,14 +178,26 @@ impl AppError {
     }
 }
 
+/// An error and its sources, outermost first: `"database: disk I/O error"`.
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        if let AppError::Internal(detail) = &self {
-            tracing::error!(%detail, "internal error");
+        if let AppError::Internal(failure) = &self {
+            tracing::error!(detail = %chain(failure.as_ref()), "internal error");
         }
         let mut response = (self.status(), Json(self.body())).into_response();
         if let AppError::RateLimited { retry_after_secs } = self {
@@ -178,6 +209,6 @@ impl IntoResponse for AppError {
 
 impl From<rusqlite::Error> for AppError {
     fn from(e: rusqlite::Error) -> Self {
-        AppError::Internal(format!("database: {e}"))
+        AppError::internal_from("database", e)
     }
 }

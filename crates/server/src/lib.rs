@@ -17,6 +17,7 @@ pub mod ids;
 pub mod jobs;
 pub mod payments;
 pub mod portal;
+pub mod signing;
 pub mod startup;
 pub mod state;
 pub mod store;

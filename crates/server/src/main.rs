@@ -111,7 +111,7 @@ async fn run(args: Args) -> Result<(), String> {
         args.allow_return_origins.iter().map(|o| config::parse_allowed_origin(o)).collect::<Result<_, _>>()?;
     cfg.dist_dir = Some(args.dist.clone());
     cfg.webhook_urls = args.webhook_urls.iter().map(|u| webhooks::check_endpoint(u)).collect::<Result<_, _>>()?;
-    cfg.webhook_secret = args.webhook_secret.filter(|s| !s.trim().is_empty());
+    cfg.webhook_secret = args.webhook_secret.filter(|s| !s.trim().is_empty()).map(Into::into);
     cfg.attempt_lease = std::time::Duration::from_secs(args.attempt_lease_secs);
     if args.processor == "stripe" {
         let stripe = config::StripeSettings::new(

@@ -10,6 +10,7 @@ use crate::{Clock, Config, MAX_BODY_BYTES, Store, config, http, ids, jobs, store
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request, header};
+use secrecy::ExposeSecret;
 use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -33,7 +34,7 @@ impl AppState {
         let site = Site::load(config.dist_dir.as_deref())?;
         let clock = Clock::new(frozen);
         let processor = match &config.stripe {
-            Some(stripe) => Processor::Stripe(StripeClient::new(&stripe.api_base, &stripe.secret_key)),
+            Some(stripe) => Processor::Stripe(StripeClient::new(&stripe.api_base, stripe.secret_key.clone())),
             None => Processor::Test,
         };
         // Attempts a stop left pending are not touched here: another instance on the same
@@ -42,7 +43,10 @@ impl AppState {
             .write_blocking(|tx| {
                 store::set_endpoints(tx, &config.webhook_urls)?;
                 jobs::renewals::keep_retry_schedule(tx, &config.payment_retries)?;
-                subscriptions::events::signing_secret(tx, config.webhook_secret.as_deref())
+                subscriptions::events::signing_secret(
+                    tx,
+                    config.webhook_secret.as_ref().map(ExposeSecret::expose_secret),
+                )
             })
             .map_err(|e| format!("{e:?}"))?;
         let failed_keys = FailedKeys::default();

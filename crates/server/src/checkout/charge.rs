@@ -127,8 +127,8 @@ pub fn prepare_answer(
 }
 
 fn check_quote(plan: billing::PlanId, expected: Money, now: OffsetDateTime) -> Result<(), AppError> {
-    let quote =
-        billing::proration::quote_new_subscription(plan, now).map_err(|e| AppError::Internal(format!("{e:?}")))?;
+    let quote = billing::proration::quote_new_subscription(plan, now)
+        .map_err(|e| AppError::internal_from("quoting a new subscription", e))?;
     if quote.total_due_today == expected { Ok(()) } else { Err(AppError::QuoteChanged) }
 }
 

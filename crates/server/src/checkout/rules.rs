@@ -80,7 +80,8 @@ pub fn checkout_view(
     let quote = match receipt {
         Some(_) => None,
         None => Some(
-            proration::quote_new_subscription(session.plan, now).map_err(|e| AppError::Internal(format!("{e:?}")))?,
+            proration::quote_new_subscription(session.plan, now)
+                .map_err(|e| AppError::internal_from("quoting a new subscription", e))?,
         ),
     };
     let saved_cards = store::account_payment_methods(conn, &account.id)?.into_iter().map(|pm| pm.card).collect();
@@ -115,10 +116,9 @@ fn receipt_for(
     account: &Account,
     invoice_id: &str,
 ) -> Result<CheckoutReceipt, AppError> {
-    let invoice = store::get_invoice(conn, invoice_id)?.ok_or_else(|| AppError::Internal("invoice missing".into()))?;
+    let invoice = store::get_invoice(conn, invoice_id)?.ok_or_else(|| AppError::internal("invoice missing"))?;
     let pm_id = invoice.payment_method_id.as_deref().unwrap_or_default();
-    let pm =
-        store::get_payment_method(conn, pm_id)?.ok_or_else(|| AppError::Internal("payment method missing".into()))?;
+    let pm = store::get_payment_method(conn, pm_id)?.ok_or_else(|| AppError::internal("payment method missing"))?;
     Ok(CheckoutReceipt {
         plan: PlanSummary::from(session.plan),
         amount_charged: invoice.amount,

@@ -77,7 +77,7 @@ pub async fn json_error_bodies(request: Request, next: axum::middleware::Next) -
         StatusCode::REQUEST_TIMEOUT => AppError::RequestTimeout,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType,
         s if s.is_client_error() => AppError::InvalidRequest("The request's address or headers are not valid.".into()),
-        s => AppError::Internal(format!("{s} from a layer below")),
+        s => AppError::internal(format!("{s} from a layer below")),
     };
     let (mut parts, _) = response.into_parts();
     let replaced = error.into_response();
@@ -94,5 +94,5 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
         .map(String::as_str)
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("(no message)");
-    AppError::Internal(format!("panic: {detail}")).into_response()
+    AppError::internal(format!("panic: {detail}")).into_response()
 }

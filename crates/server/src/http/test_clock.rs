@@ -53,7 +53,7 @@ pub async fn set_clock(
     let rest = tokio::spawn(async move { renewals::catch_up(&st.payments, to).await });
     match tokio::time::timeout(std::time::Duration::from_secs(10), rest).await {
         Ok(Ok(result)) => result?,
-        Ok(Err(e)) => return Err(AppError::Internal(format!("catching up: {e}"))),
+        Ok(Err(e)) => return Err(AppError::internal_from("catching up", e)),
         Err(_) => tracing::warn!("the test clock moved far; due work goes on in the background"),
     }
     tracing::info!(now = %to, "test clock moved");

@@ -193,7 +193,7 @@ impl Owed {
         let amount = invoices
             .iter()
             .try_fold(Money::ZERO, |sum, invoice| sum.checked_add(invoice.amount))
-            .ok_or_else(|| AppError::Internal("overflow".into()))?;
+            .ok_or_else(|| AppError::internal("overflow"))?;
         Ok(Owed { invoice_ids: invoices.iter().map(|i| i.id.clone()).collect(), amount })
     }
 

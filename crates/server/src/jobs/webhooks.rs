@@ -8,9 +8,7 @@
 use crate::Store;
 use crate::error::AppError;
 use crate::store::{self, DeliveryAttempt, Due};
-use hmac::{Hmac, Mac};
 use rand::Rng;
-use sha2::Sha256;
 use std::time::Duration;
 
 /// How deliveries are paced.
@@ -49,10 +47,7 @@ impl Schedule {
 
 /// `t=<unix>,v1=<hex HMAC-SHA256 of "t.body">`.
 pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(format!("{timestamp}.{body}").as_bytes());
-    let digest: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    format!("t={timestamp},v1={digest}")
+    format!("t={timestamp},v1={}", crate::signing::sign(secret, timestamp, body.as_bytes()))
 }
 
 /// A `--webhook-url`: https anywhere, or http to this machine (development).

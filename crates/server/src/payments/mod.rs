@@ -317,7 +317,7 @@ fn from_intent(intent: PaymentIntent, charge: &Charge, customer: &str) -> Charge
 
 /// Keeps with the attempt what recording its result needs, and gives it a lease of `lease`.
 fn keep_pending<P: PendingCharge>(conn: &Connection, pending: &P, lease: Duration) -> Result<(), AppError> {
-    let json = serde_json::to_string(pending).map_err(|e| AppError::Internal(format!("pending charge: {e}")))?;
+    let json = serde_json::to_string(pending).map_err(|e| AppError::internal_from("pending charge", e))?;
     let intent = pending.charge().intent;
     store::keep_pending_charge(conn, pending.attempt_id(), &json, intent.as_deref(), lease)
 }
@@ -379,7 +379,7 @@ where
             Prepared::Charge(pending) => {
                 // Recorded at the request's instant: the amount checked again is the one quoted.
                 let task = tokio::spawn(charge_and_record(payments.clone(), pending, now));
-                return task.await.unwrap_or_else(|e| Err(AppError::Internal(format!("charge task: {e}"))));
+                return task.await.unwrap_or_else(|e| Err(AppError::internal_from("charge task", e)));
             }
             Prepared::Busy if tokio::time::Instant::now() >= deadline => return Err(AppError::PaymentInProgress),
             Prepared::Busy => tokio::time::sleep(WAIT_STEP).await,
@@ -463,7 +463,7 @@ pub async fn record_result<P: PendingCharge>(
         .store
         .write(move |tx| {
             if !store::finish_attempt(tx, pending.attempt_id(), "recording", now)? {
-                return Err(AppError::Internal("this attempt was settled already".into()));
+                return Err(AppError::internal("this attempt was settled already"));
             }
             let outcome = pending.record(tx, &charged, now)?;
             let intent = charged.intent.as_ref().map(|i| i.id.as_str());

@@ -6,10 +6,10 @@
 //! 5xx; any other answer is final. `Stripe-Version` pins the API version this was written against.
 //! Why not async-stripe: see the README's Stripe section.
 
+use backon::{ExponentialBuilder, Retryable};
 use billing::wire::DeclineCode;
-use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use sha2::Sha256;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use subtle::ConstantTimeEq;
@@ -26,19 +26,12 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How many pages of 100 PaymentIntents a search for one attempt's looks through.
 const FIND_PAGES: usize = 20;
 
-/// The client: one connection pool, the secret key, the API origin.
-#[derive(Clone)]
+/// The client: one connection pool, the secret key (never printed), the API origin.
+#[derive(Debug, Clone)]
 pub struct StripeClient {
     http: reqwest::Client,
     base: String,
-    secret_key: String,
-}
-
-impl std::fmt::Debug for StripeClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never the key.
-        f.debug_struct("StripeClient").field("base", &self.base).finish_non_exhaustive()
-    }
+    secret_key: SecretString,
 }
 
 /// Why a call did not give the object asked for.
@@ -176,9 +169,9 @@ fn metadata(form: &mut Form, pairs: &[(&str, &str)]) {
 }
 
 impl StripeClient {
-    pub fn new(base: &str, secret_key: &str) -> StripeClient {
+    pub fn new(base: &str, secret_key: impl Into<SecretString>) -> StripeClient {
         let http = reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build().unwrap_or_default();
-        StripeClient { http, base: base.trim_end_matches('/').to_string(), secret_key: secret_key.to_string() }
+        StripeClient { http, base: base.trim_end_matches('/').to_string(), secret_key: secret_key.into() }
     }
 
     /// A Customer for one of our accounts.
@@ -320,21 +313,19 @@ impl StripeClient {
         &self,
         request: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<T, StripeError> {
-        let mut backoff = FIRST_BACKOFF;
-        let mut last = String::new();
-        for attempt in 1..=TRIES {
-            let sent = request().bearer_auth(&self.secret_key).header("Stripe-Version", STRIPE_VERSION).send().await;
-            match sent {
-                Ok(response) if !is_retryable(response.status()) => return decode(response).await,
-                Ok(response) => last = format!("HTTP {}", response.status().as_u16()),
-                Err(e) => last = if e.is_timeout() { "timed out".into() } else { "connection failed".into() },
+        let once = || async {
+            let sent = request().bearer_auth(self.secret_key.expose_secret()).header("Stripe-Version", STRIPE_VERSION);
+            match sent.send().await {
+                Ok(response) if !is_retryable(response.status()) => Ok(response),
+                Ok(response) => Err(format!("HTTP {}", response.status().as_u16())),
+                Err(e) => Err(if e.is_timeout() { "timed out".into() } else { "connection failed".into() }),
             }
-            if attempt < TRIES {
-                tokio::time::sleep(backoff).await;
-                backoff *= 2;
-            }
-        }
-        Err(StripeError::Unavailable(last))
+        };
+        // Doubling waits from FIRST_BACKOFF, no jitter: one caller per request.
+        let backoff =
+            ExponentialBuilder::new().with_min_delay(FIRST_BACKOFF).with_factor(2.0).with_max_times(TRIES as usize - 1);
+        let response = once.retry(backoff).sleep(tokio::time::sleep).await.map_err(StripeError::Unavailable)?;
+        decode(response).await
     }
 }
 
@@ -393,10 +384,7 @@ pub fn verify_webhook(body: &[u8], header: &str, secret: &str, now_unix: i64) ->
     if (now_unix - t).abs() > WEBHOOK_TOLERANCE_SECS {
         return Err(WebhookError::Stale);
     }
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| WebhookError::Malformed)?;
-    mac.update(format!("{t}.").as_bytes());
-    mac.update(body);
-    let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let expected = crate::signing::sign(secret, t, body);
     let matches = signatures.iter().any(|s| bool::from(s.as_bytes().ct_eq(expected.as_bytes())));
     if matches { Ok(()) } else { Err(WebhookError::Forged) }
 }
@@ -406,9 +394,7 @@ mod tests {
     use super::*;
 
     fn sign(body: &str, secret: &str, t: i64) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-        mac.update(format!("{t}.{body}").as_bytes());
-        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+        crate::signing::sign(secret, t, body.as_bytes())
     }
 
     #[test]

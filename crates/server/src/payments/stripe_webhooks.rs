@@ -15,6 +15,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use billing::wire::{ChallengeAnswer, ChallengeOutcome};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -47,7 +48,7 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
     let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
     // Stripe signs with the wall clock, whatever the billing (test) clock says.
     let now_unix = time::OffsetDateTime::now_utc().unix_timestamp();
-    stripe::verify_webhook(&body, signature, &settings.webhook_secret, now_unix)
+    stripe::verify_webhook(&body, signature, settings.webhook_secret.expose_secret(), now_unix)
         .map_err(|e| AppError::InvalidRequest(format!("Stripe-Signature: {e}.")))?;
     let event: Event =
         serde_json::from_slice(&body).map_err(|_| AppError::InvalidRequest("This is not a Stripe event.".into()))?;

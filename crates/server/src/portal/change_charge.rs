@@ -23,10 +23,52 @@ pub struct PendingChange {
     expected_total: Money,
     amount: Money,
     pm: PaymentMethod,
-    /// A 3-D Secure answer: the bank's check was completed, and (Stripe mode) the PaymentIntent
-    /// that waited for it.
-    answered: Option<Option<String>>,
+    /// Whether this answers a 3-D Secure challenge.
+    answered: BankCheck,
     answer_to: AnswerTo,
+}
+
+/// The bank's check (3-D Secure) behind an upgrade's charge.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", from = "StoredBankCheck")]
+pub enum BankCheck {
+    /// Not done: a first confirm (the bank may still ask).
+    NotDone,
+    /// Done on the test processor's stand-in.
+    Done,
+    /// Done in Stripe mode: the PaymentIntent that waited for it decides.
+    DoneOn(String),
+}
+
+/// A [`BankCheck`] as kept with a pending attempt, now or by the version before it, which kept
+/// the PaymentIntent's id, or `null` (read as not done, as that version read it back).
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum StoredBankCheck {
+    Now(BankCheckNow),
+    Intent(String),
+    Nothing(()),
+}
+
+/// [`BankCheck`]'s own form (what `Serialize` writes), without the `from` above.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum BankCheckNow {
+    NotDone,
+    Done,
+    DoneOn(String),
+}
+
+impl From<StoredBankCheck> for BankCheck {
+    fn from(stored: StoredBankCheck) -> BankCheck {
+        match stored {
+            StoredBankCheck::Now(BankCheckNow::NotDone) | StoredBankCheck::Nothing(()) => BankCheck::NotDone,
+            StoredBankCheck::Now(BankCheckNow::Done) => BankCheck::Done,
+            StoredBankCheck::Now(BankCheckNow::DoneOn(intent)) | StoredBankCheck::Intent(intent) => {
+                BankCheck::DoneOn(intent)
+            }
+        }
+    }
 }
 
 /// A plan change with its idempotency key, as the page sent it.
@@ -49,7 +91,7 @@ pub fn prepare_change(conn: &Connection, change: &Change, now: OffsetDateTime) -
         return Ok(Prepared::Answered(answer));
     }
     let answer_to = AnswerTo::Key { scope: scope.clone(), key: change.key.clone(), fingerprint: fingerprint.clone() };
-    begin(conn, &change.session_id, req.plan, req.expected_total, None, answer_to, now)
+    begin(conn, &change.session_id, req.plan, req.expected_total, BankCheck::NotDone, answer_to, now)
 }
 
 /// Step one of a 3-D Secure answer for an upgrade: the kept outcome of an earlier answer, a
@@ -75,7 +117,11 @@ pub fn prepare_answer(
         answer_to.keep(conn, &outcome, now)?;
         return Ok(Prepared::Answered(outcome));
     }
-    begin(conn, session_id, plan, expected_total, Some(challenge.intent_id), answer_to, now)
+    let answered = match challenge.intent_id {
+        Some(intent) => BankCheck::DoneOn(intent),
+        None => BankCheck::Done,
+    };
+    begin(conn, session_id, plan, expected_total, answered, answer_to, now)
 }
 
 fn begin(
@@ -83,7 +129,7 @@ fn begin(
     session_id: &str,
     target: PlanId,
     expected_total: Money,
-    answered: Option<Option<String>>,
+    answered: BankCheck,
     answer_to: AnswerTo,
     now: OffsetDateTime,
 ) -> Result<Step, AppError> {
@@ -121,8 +167,12 @@ impl PendingCharge for PendingChange {
 
     fn charge(&self) -> Charge {
         let charge = Charge::new(&self.attempt, &self.pm, self.amount, ChargeKind::Later);
-        let intent = self.answered.clone().flatten();
-        Charge { authenticated: self.answered.is_some(), off_session: true, intent, ..charge }
+        let (authenticated, intent) = match &self.answered {
+            BankCheck::NotDone => (false, None),
+            BankCheck::Done => (true, None),
+            BankCheck::DoneOn(intent) => (true, Some(intent.clone())),
+        };
+        Charge { authenticated, off_session: true, intent, ..charge }
     }
 
     fn record(&self, conn: &Connection, charged: &Charged, now: OffsetDateTime) -> Result<ChangeOutcome, AppError> {
@@ -147,5 +197,20 @@ impl PendingCharge for PendingChange {
             ChangeOutcome::RequiresAction { .. } => "requires_action",
             ChangeOutcome::Declined { .. } => "declined",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BankCheck;
+
+    #[test]
+    fn a_bank_check_reads_back_as_it_was_kept_now_and_by_the_version_before() {
+        for check in [BankCheck::NotDone, BankCheck::Done, BankCheck::DoneOn("pi_1".into())] {
+            let kept = serde_json::to_string(&check).unwrap();
+            assert_eq!(serde_json::from_str::<BankCheck>(&kept).unwrap(), check, "{kept}");
+        }
+        assert_eq!(serde_json::from_str::<BankCheck>(r#""pi_1""#).unwrap(), BankCheck::DoneOn("pi_1".into()));
+        assert_eq!(serde_json::from_str::<BankCheck>("null").unwrap(), BankCheck::NotDone);
     }
 }

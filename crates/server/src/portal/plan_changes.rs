@@ -90,7 +90,7 @@ pub fn quote(sub: &Subscription, target: PlanId, now: OffsetDateTime) -> Result<
         PaidHistory { plan: sub.plan, first_paid_at: sub.first_paid_at, paid_this_period: sub.paid_this_period };
     proration::quote_change(&history, target, now).map_err(|e| match e {
         QuoteError::SamePlan => AppError::InvalidRequest("That is already your plan. Choose a different one.".into()),
-        other => AppError::Internal(format!("{other:?}")),
+        other => AppError::internal_from("quoting a change", other),
     })
 }
 
@@ -159,7 +159,7 @@ pub fn record_upgrade(
             sub.paid_this_period = sub
                 .paid_this_period
                 .checked_add(quote.total_due_today)
-                .ok_or_else(|| AppError::Internal("overflow".into()))?;
+                .ok_or_else(|| AppError::internal("overflow"))?;
             sub.scheduled_plan = None;
             sub.cancel_at_period_end = false;
             store::save_subscription(conn, &sub)?;

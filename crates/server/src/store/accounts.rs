@@ -1,5 +1,6 @@
 //! The `accounts` table: what the IDE's backend says of an account, and its Stripe Customer.
 
+use super::named;
 use crate::error::AppError;
 use billing::wire::Login;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -22,14 +23,6 @@ fn login_str(login: Login) -> &'static str {
     }
 }
 
-fn login_from(s: &str) -> Login {
-    match s {
-        "google" => Login::Google,
-        "github" => Login::Github,
-        _ => Login::BuilderId,
-    }
-}
-
 /// Records what the IDE's backend says about an account (its latest word wins).
 pub fn upsert_account(conn: &Connection, account: &Account) -> Result<(), AppError> {
     conn.execute(
@@ -43,8 +36,11 @@ pub fn upsert_account(conn: &Connection, account: &Account) -> Result<(), AppErr
 
 /// The account's Stripe Customer (Stripe mode), if one was made.
 pub fn stripe_customer(conn: &Connection, account_id: &str) -> Result<Option<String>, AppError> {
-    let customer: Option<Option<String>> =
-        conn.query_row("SELECT stripe_customer FROM accounts WHERE id = ?1", [account_id], |r| r.get(0)).optional()?;
+    let customer = conn
+        .query_row("SELECT stripe_customer FROM accounts WHERE id = ?1", [account_id], |r| {
+            r.get::<_, Option<String>>(0)
+        })
+        .optional()?;
     Ok(customer.flatten())
 }
 
@@ -60,12 +56,7 @@ pub fn keep_stripe_customer(conn: &Connection, account_id: &str, customer: &str)
 pub fn get_account(conn: &Connection, id: &str) -> Result<Option<Account>, AppError> {
     Ok(conn
         .query_row("SELECT id, email, login, aws_account_linked FROM accounts WHERE id = ?1", [id], |r| {
-            Ok(Account {
-                id: r.get(0)?,
-                email: r.get(1)?,
-                login: login_from(&r.get::<_, String>(2)?),
-                aws_account_linked: r.get(3)?,
-            })
+            Ok(Account { id: r.get(0)?, email: r.get(1)?, login: named(r.get(2)?)?, aws_account_linked: r.get(3)? })
         })
         .optional()?)
 }

@@ -101,7 +101,7 @@ pub fn keep_intent(conn: &Connection, attempt_id: &str, intent_id: &str) -> Resu
         "UPDATE payment_attempts SET intent_id = ?2 WHERE id = ?1 AND status = 'pending'",
         params![attempt_id, intent_id],
     )?;
-    if kept == 1 { Ok(()) } else { Err(AppError::Internal("the attempt was settled before its charge".into())) }
+    if kept == 1 { Ok(()) } else { Err(AppError::internal("the attempt was settled before its charge")) }
 }
 
 /// Renews this process's lease on a pending attempt.

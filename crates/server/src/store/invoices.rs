@@ -1,6 +1,6 @@
 //! The `invoices` table.
 
-use super::{from_ts, ts};
+use super::{from_ts, named, ts};
 use crate::error::AppError;
 use billing::Money;
 use billing::wire::InvoiceStatus;
@@ -27,7 +27,7 @@ pub struct Invoice {
 pub fn insert_invoice(conn: &Connection, mut invoice: Invoice) -> Result<Invoice, AppError> {
     let count: i64 = conn.query_row("SELECT COALESCE(MAX(rowid), 0) FROM invoices", [], |r| r.get(0))?;
     invoice.number = format!("KIRO-{:06}", count + 1);
-    let lines = serde_json::to_string(&invoice.lines).map_err(|e| AppError::Internal(e.to_string()))?;
+    let lines = serde_json::to_string(&invoice.lines).map_err(|e| AppError::internal_from("invoice lines", e))?;
     conn.execute(
         "INSERT INTO invoices (id, number, account_id, created_at, period_start, period_end, lines, amount, status, payment_method_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -47,14 +47,6 @@ pub fn insert_invoice(conn: &Connection, mut invoice: Invoice) -> Result<Invoice
     Ok(invoice)
 }
 
-fn invoice_status_from(s: &str) -> InvoiceStatus {
-    match s {
-        "paid" => InvoiceStatus::Paid,
-        "void" => InvoiceStatus::Void,
-        _ => InvoiceStatus::Open,
-    }
-}
-
 pub fn get_invoice(conn: &Connection, id: &str) -> Result<Option<Invoice>, AppError> {
     let row = conn
         .query_row(
@@ -72,7 +64,7 @@ pub fn get_invoice(conn: &Connection, id: &str) -> Result<Option<Invoice>, AppEr
                         period_end: from_ts(r.get(5)?),
                         lines: Vec::new(),
                         amount: Money::from_cents(r.get(7)?),
-                        status: invoice_status_from(&r.get::<_, String>(8)?),
+                        status: named(r.get(8)?)?,
                         payment_method_id: r.get(9)?,
                     },
                     r.get::<_, String>(6)?,
@@ -81,7 +73,7 @@ pub fn get_invoice(conn: &Connection, id: &str) -> Result<Option<Invoice>, AppEr
         )
         .optional()?;
     row.map(|(mut invoice, lines)| {
-        invoice.lines = serde_json::from_str(&lines).map_err(|e| AppError::Internal(e.to_string()))?;
+        invoice.lines = serde_json::from_str(&lines).map_err(|e| AppError::internal_from("invoice lines", e))?;
         Ok(invoice)
     })
     .transpose()

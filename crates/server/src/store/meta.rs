@@ -42,7 +42,7 @@ const PLAIN_SECRET_KEY: &str = "secret_key";
 pub fn secret_key_hash_or_new(conn: &Connection) -> Result<(SecretKeyHash, Option<String>), AppError> {
     if let Some(hex) = get_meta(conn, SECRET_KEY_HASH)? {
         let hash = SecretKeyHash::from_hex(&hex)
-            .ok_or_else(|| AppError::Internal(format!("the meta row {SECRET_KEY_HASH} is not a SHA-256")))?;
+            .ok_or_else(|| AppError::internal(format!("the meta row {SECRET_KEY_HASH} is not a SHA-256")))?;
         return Ok((hash, None));
     }
     let key = crate::ids::new_id("sk_test");

@@ -1,8 +1,14 @@
 //! The schema: each migration moves it one version forward.
 
-/// Each entry moves the schema one version forward; `PRAGMA user_version` records how far.
-pub const MIGRATIONS: &[&str] = &[
-    r#"
+use rusqlite_migration::{M, Migrations};
+
+/// Each entry moves the schema one version forward; `PRAGMA user_version` records how far (the
+/// count the versions before rusqlite_migration kept there too, so their databases carry on).
+pub static MIGRATIONS: Migrations<'static> = Migrations::from_slice(STEPS);
+
+const STEPS: &[M<'static>] = &[
+    M::up(
+        r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE accounts (
     id TEXT PRIMARY KEY,
@@ -82,12 +88,16 @@ CREATE TABLE challenges (
     resolved_body TEXT
 );
 "#,
-    r#"
+    ),
+    M::up(
+        r#"
 -- Portal plan changes wait on 3-D Secure too: remember what was being bought.
 ALTER TABLE challenges ADD COLUMN plan TEXT;
 ALTER TABLE challenges ADD COLUMN expected_total INTEGER;
 "#,
-    r#"
+    ),
+    M::up(
+        r#"
 -- A second live subscription for an account is refused by the primary key: new subscriptions are
 -- inserted, never replaced. Idempotent answers remember when they were given (kept 24 hours).
 ALTER TABLE idempotency ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
@@ -96,7 +106,9 @@ CREATE INDEX payment_methods_by_session ON payment_methods(session_id);
 CREATE INDEX invoices_by_account ON invoices(account_id, created_at);
 CREATE INDEX subscriptions_due ON subscriptions(period_end) WHERE status != 'canceled';
 "#,
-    r#"
+    ),
+    M::up(
+        r#"
 -- The outbox: every event, in order, and its delivery to each webhook endpoint. Delivery times
 -- are wall-clock milliseconds; `created` is the billing clock's second.
 CREATE TABLE events (
@@ -122,7 +134,9 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_pending ON deliveries(endpoint, event_seq) WHERE done_at IS NULL;
 CREATE INDEX events_by_account ON events(account_id, seq);
 "#,
-    r#"
+    ),
+    M::up(
+        r#"
 -- Charges are recorded before the processor is called and finished after: one in flight per
 -- account (the unique index), settled at start if a stop left one pending.
 CREATE TABLE payment_attempts (
@@ -139,7 +153,9 @@ CREATE UNIQUE INDEX payment_attempts_one_pending ON payment_attempts(account_id)
 ALTER TABLE invoices ADD COLUMN charge_pending INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX invoices_charge_pending ON invoices(account_id, created_at) WHERE charge_pending = 1;
 "#,
-    r#"
+    ),
+    M::up(
+        r#"
 -- Stripe mode: the Customer of each account, the Customer a saved card belongs to, and the
 -- PaymentIntent a 3-D Secure challenge waits on.
 ALTER TABLE accounts ADD COLUMN stripe_customer TEXT;
@@ -149,7 +165,9 @@ CREATE INDEX challenges_by_intent ON challenges(intent_id) WHERE intent_id IS NO
 -- Stripe's webhook events already handled (Stripe may deliver one more than once).
 CREATE TABLE stripe_events (id TEXT PRIMARY KEY, type TEXT NOT NULL, received_at INTEGER NOT NULL);
 "#,
-    r#"
+    ),
+    M::up(
+        r#"
 -- Each pending attempt keeps what recording its result needs (JSON), so an attempt no request
 -- owns any more ("orphaned": a stop, no answer from Stripe, a failed record) can be settled
 -- with Stripe later.
@@ -161,7 +179,9 @@ ALTER TABLE payment_attempts ADD COLUMN intent_id TEXT;
 ALTER TABLE challenges ADD COLUMN invoice_id TEXT;
 CREATE INDEX payment_attempts_orphaned ON payment_attempts(created_at) WHERE status = 'pending' AND orphaned = 1;
 "#,
-    r#"
+    ),
+    M::up(
+        r#"
 -- A pending attempt belongs to the process that holds its lease (wall-clock milliseconds),
 -- renewed while it works; only an expired lease is orphaned, so a second instance (or a restart)
 -- never takes a live attempt. Attempts left pending by the version before leases are orphaned.
@@ -175,7 +195,9 @@ CREATE INDEX payment_attempts_leases ON payment_attempts(lease_until) WHERE stat
 -- A PaymentIntent's attempts: whether money Stripe took was granted, refunded, or is in flight.
 CREATE INDEX payment_attempts_by_intent ON payment_attempts(intent_id) WHERE intent_id IS NOT NULL;
 "#,
-    r#"
+    ),
+    M::up(
+        r#"
 -- A failed renewal is retried on a schedule counted from the failure (`failed_at`): `retries`
 -- made so far, the next at `retry_at`. After the last the subscription is canceled, and why is
 -- kept. Past-due subscriptions of earlier builds are retried from their oldest unpaid invoice
@@ -191,4 +213,5 @@ UPDATE subscriptions SET failed_at = (SELECT MIN(i.created_at) FROM invoices i
   WHERE status = 'past_due';
 UPDATE subscriptions SET retry_at = failed_at + 259200 WHERE failed_at IS NOT NULL;
 "#,
+    ),
 ];

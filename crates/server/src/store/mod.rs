@@ -92,14 +92,13 @@ impl Store {
         // Deleted rows (a key kept in plain text by an older version) leave no bytes behind.
         conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        let version: usize =
-            conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-            let tx = conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.commit()?;
-        }
+        MIGRATIONS.to_latest(&mut conn).map_err(|e| match e {
+            rusqlite_migration::Error::RusqliteError { err, .. } => err,
+            other => rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+                Some(format!("migrating the database: {other}")),
+            ),
+        })?;
         forget_plain_secret_key(&mut conn)?;
         let manager = SqliteConnectionManager::file(path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
@@ -141,7 +140,7 @@ impl Store {
 
     /// [`Store::read`] for code that is not async.
     pub fn read_blocking<R>(&self, f: impl FnOnce(&Connection) -> Result<R, AppError>) -> Result<R, AppError> {
-        let conn = self.0.readers.get().map_err(|e| AppError::Internal(format!("read pool: {e}")))?;
+        let conn = self.0.readers.get().map_err(|e| AppError::internal_from("read pool", e))?;
         let tx = conn.unchecked_transaction()?;
         let result = f(&tx);
         drop(tx);
@@ -180,7 +179,7 @@ fn make_private(_: &Path) -> std::io::Result<()> {
 
 /// Runs blocking work off the async workers; a panic in it is an internal error, not a crash.
 async fn blocking<R: Send + 'static>(f: impl FnOnce() -> Result<R, AppError> + Send + 'static) -> Result<R, AppError> {
-    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| Err(AppError::Internal(format!("database task: {e}"))))
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| Err(AppError::internal_from("database task", e)))
 }
 
 /// The meta key the test clock's reading is saved under.
@@ -205,4 +204,12 @@ pub fn from_ts(secs: i64) -> OffsetDateTime {
 
 fn plan_from(s: String) -> rusqlite::Result<PlanId> {
     s.parse().map_err(|_| rusqlite::Error::InvalidColumnType(0, s, rusqlite::types::Type::Text))
+}
+
+/// An enum from the name it is stored under (its serde name, the one it has on the wire): a name
+/// this build does not know is an error, never read as some default.
+fn named<T: serde::de::DeserializeOwned>(text: String) -> rusqlite::Result<T> {
+    use serde::de::IntoDeserializer;
+    let parsed: Result<T, serde::de::value::Error> = T::deserialize(text.as_str().into_deserializer());
+    parsed.map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
 }

@@ -1,6 +1,6 @@
 //! The `payment_methods` table: cards tokenized in a session and saved on an account.
 
-use super::ts;
+use super::{named, ts};
 use crate::error::AppError;
 use billing::validate::CardBrand;
 use billing::wire::{CardSummary, PaymentMethodId};
@@ -34,7 +34,8 @@ fn brand_str(brand: CardBrand) -> &'static str {
     }
 }
 
-/// A brand from its stored (and Stripe's) name: `visa`, `mastercard`, `amex`, ...
+/// A brand from Stripe's name for it: `visa`, `mastercard`, `amex`, ...; one we do not list
+/// (Stripe adds brands) is `Unknown`, shown as a card without a logo.
 pub fn brand_from(s: &str) -> CardBrand {
     [
         CardBrand::Visa,
@@ -77,7 +78,7 @@ fn pm_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PaymentMethod> {
     Ok(PaymentMethod {
         card: CardSummary {
             id: PaymentMethodId(r.get(0)?),
-            brand: brand_from(&r.get::<_, String>(3)?),
+            brand: named(r.get(3)?)?,
             last4: r.get(4)?,
             exp_month: r.get(5)?,
             exp_year: r.get(6)?,

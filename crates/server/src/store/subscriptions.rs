@@ -1,6 +1,6 @@
 //! The `subscriptions` table, with a past-due subscription's retries and why one was cancelled.
 
-use super::{from_ts, plan_from, ts};
+use super::{from_ts, named, plan_from, ts};
 use crate::error::AppError;
 use billing::wire::{CancellationReason, SubscriptionStatus};
 use billing::{Money, PlanId};
@@ -32,14 +32,6 @@ fn status_str(s: SubscriptionStatus) -> &'static str {
     }
 }
 
-fn status_from(s: &str) -> SubscriptionStatus {
-    match s {
-        "past_due" => SubscriptionStatus::PastDue,
-        "canceled" => SubscriptionStatus::Canceled,
-        _ => SubscriptionStatus::Active,
-    }
-}
-
 const SUB_COLUMNS: &str = "account_id, plan, status, first_paid_at, period_start, period_end, paid_this_period,
     scheduled_plan, cancel_at_period_end, overage_enabled, payment_method_id";
 
@@ -47,7 +39,7 @@ fn sub_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscription> {
     Ok(Subscription {
         account_id: r.get(0)?,
         plan: plan_from(r.get(1)?)?,
-        status: status_from(&r.get::<_, String>(2)?),
+        status: named(r.get(2)?)?,
         first_paid_at: from_ts(r.get(3)?),
         period_start: from_ts(r.get(4)?),
         period_end: from_ts(r.get(5)?),
@@ -116,7 +108,7 @@ pub fn save_subscription(conn: &Connection, s: &Subscription) -> Result<(), AppE
          WHERE account_id = ?1",
         subscription_params(s),
     )?;
-    if updated == 1 { Ok(()) } else { Err(AppError::Internal("saving a subscription that does not exist".into())) }
+    if updated == 1 { Ok(()) } else { Err(AppError::internal("saving a subscription that does not exist")) }
 }
 
 type SubscriptionRow<'a> =
@@ -196,14 +188,11 @@ pub fn set_cancellation_reason(
 }
 
 pub fn cancellation_reason(conn: &Connection, account_id: &str) -> Result<Option<CancellationReason>, AppError> {
-    let reason: Option<Option<String>> = conn
+    let reason: Option<String> = conn
         .query_row("SELECT cancellation_reason FROM subscriptions WHERE account_id = ?1", [account_id], |r| r.get(0))
-        .optional()?;
-    Ok(match reason.flatten().as_deref() {
-        Some("payment_failed") => Some(CancellationReason::PaymentFailed),
-        Some(_) => Some(CancellationReason::CancellationRequested),
-        None => None,
-    })
+        .optional()?
+        .flatten();
+    Ok(reason.map(named).transpose()?)
 }
 
 fn subscription_params(s: &Subscription) -> SubscriptionRow<'_> {

@@ -61,7 +61,7 @@ pub fn subscription_event(
     now: OffsetDateTime,
 ) -> Result<(), AppError> {
     let view = crate::subscriptions::subscription_view(conn, account_id)?;
-    let data = serde_json::to_value(view).map_err(|e| AppError::Internal(e.to_string()))?;
+    let data = serde_json::to_value(view).map_err(|e| AppError::internal_from("an event body", e))?;
     record(conn, kind, account_id, data, now)
 }
 
@@ -97,7 +97,7 @@ pub fn list(conn: &Connection, after: Option<&str>, limit: usize) -> Result<(Vec
     let has_more = bodies.len() > limit;
     bodies.truncate(limit);
     let events = bodies.iter().map(|b| serde_json::from_str(b)).collect::<Result<Vec<Value>, _>>();
-    Ok((events.map_err(|e| AppError::Internal(e.to_string()))?, has_more))
+    Ok((events.map_err(|e| AppError::internal_from("an event body", e))?, has_more))
 }
 
 /// The meta key of the generated webhook signing secret.

@@ -25,7 +25,8 @@ pub fn start_subscription(
     pm_id: &str,
     now: OffsetDateTime,
 ) -> Result<(Quote, Invoice), AppError> {
-    let quote = proration::quote_new_subscription(plan, now).map_err(|e| AppError::Internal(format!("{e:?}")))?;
+    let quote = proration::quote_new_subscription(plan, now)
+        .map_err(|e| AppError::internal_from("quoting a new subscription", e))?;
     let invoice = store::insert_invoice(conn, invoice_from_quote(account_id, &quote, pm_id, now))?;
     store::record_payment(conn, pm_id, account_id)?;
     store::insert_subscription(

@@ -147,6 +147,25 @@ async fn the_schema_refuses_a_second_live_subscription() {
     assert_eq!(kept.plan, billing::PlanId::Pro);
 }
 
+/// A status this build does not know (written by a newer version, or by hand) is never read as
+/// `active`: the account's subscription is an internal error until someone looks.
+#[tokio::test]
+async fn a_stored_status_this_build_does_not_know_is_an_error_not_active() {
+    let store = Store::in_memory().unwrap();
+    let app = TestApp::on(store.clone());
+    app.subscribed_portal("acct-paused", "pro", "4242424242424242").await;
+    let before = app.get("/v1/accounts/acct-paused/subscription", Some(KEY)).await;
+    assert_eq!(before.body["status"], "active", "{}", before.body);
+    store
+        .write_blocking(|tx| {
+            tx.execute("UPDATE subscriptions SET status = 'paused' WHERE account_id = 'acct-paused'", [])?;
+            Ok(())
+        })
+        .unwrap();
+    let after = app.get("/v1/accounts/acct-paused/subscription", Some(KEY)).await;
+    assert_error(&after, StatusCode::INTERNAL_SERVER_ERROR, "internal");
+}
+
 // ---- 2, 3, 7. The clock cannot crash, hang or fall behind ------------------------------------
 
 #[tokio::test]
