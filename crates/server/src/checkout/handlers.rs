@@ -37,8 +37,7 @@ pub async fn tokenize_card(
     }
     let now = state.clock.now();
     let today = test_cards::year_month(now);
-    let token = test_cards::tokenize(&card.number, card.exp_month, card.exp_year, &card.cvc, &card.name, today)
-        .map_err(AppError::InvalidCard)?;
+    let token = test_cards::tokenize(&card, today).map_err(AppError::InvalidCard)?;
     state
         .store
         .write(move |tx| {

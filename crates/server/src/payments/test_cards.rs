@@ -3,7 +3,7 @@
 //! digits, the expiry and which test behaviour the card has.
 
 use billing::validate::{self, CardBrand};
-use billing::wire::DeclineCode;
+use billing::wire::{DeclineCode, TokenizeCard};
 
 /// How a test card behaves when charged. Stored with the token instead of the number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,14 +79,9 @@ pub fn year_month(now: time::OffsetDateTime) -> (u16, u8) {
 }
 
 /// Validates a card (with the same rules as the page) and keeps only what a token may keep.
-pub fn tokenize(
-    number: &str,
-    exp_month: u8,
-    exp_year: u16,
-    cvc: &str,
-    name: &str,
-    (current_year, current_month): (u16, u8),
-) -> Result<TokenizedCard, String> {
+pub fn tokenize(card: &TokenizeCard, (current_year, current_month): (u16, u8)) -> Result<TokenizedCard, String> {
+    let TokenizeCard { number, exp_month, exp_year, cvc, name } = card;
+    let (exp_month, exp_year) = (*exp_month, *exp_year);
     let card = validate::validate_card_number(number).map_err(|e| e.message().to_string())?;
     let expiry = format!("{exp_month:02}{:02}", exp_year % 100);
     if !(2000..2100).contains(&exp_year) {
@@ -140,9 +135,13 @@ mod tests {
 
     const NOW: (u16, u8) = (2026, 11);
 
+    fn card(number: &str, exp_month: u8, exp_year: u16, cvc: &str, name: &str) -> TokenizeCard {
+        TokenizeCard { number: number.into(), exp_month, exp_year, cvc: cvc.into(), name: name.into() }
+    }
+
     fn tok(number: &str) -> Result<TokenizedCard, String> {
         let cvc = if number.starts_with("37") { "1234" } else { "123" };
-        tokenize(number, 12, 2030, cvc, "Ada Lovelace", NOW)
+        tokenize(&card(number, 12, 2030, cvc, "Ada Lovelace"), NOW)
     }
 
     #[test]
@@ -179,11 +178,11 @@ mod tests {
 
     #[test]
     fn expiry_and_cvc_are_checked() {
-        assert!(tokenize("4242424242424242", 10, 2026, "123", "A B", NOW).is_err());
-        assert!(tokenize("4242424242424242", 13, 2030, "123", "A B", NOW).is_err());
-        assert!(tokenize("4242424242424242", 12, 2030, "12", "A B", NOW).is_err());
-        assert!(tokenize("4242424242424242", 12, 2030, "123", "", NOW).is_err());
-        assert!(tokenize("4242424242424242", 12, 2230, "123", "A B", NOW).is_err());
+        assert!(tokenize(&card("4242424242424242", 10, 2026, "123", "A B"), NOW).is_err());
+        assert!(tokenize(&card("4242424242424242", 13, 2030, "123", "A B"), NOW).is_err());
+        assert!(tokenize(&card("4242424242424242", 12, 2030, "12", "A B"), NOW).is_err());
+        assert!(tokenize(&card("4242424242424242", 12, 2030, "123", ""), NOW).is_err());
+        assert!(tokenize(&card("4242424242424242", 12, 2230, "123", "A B"), NOW).is_err());
     }
 
     #[test]

@@ -48,18 +48,26 @@ pub fn amount_due(conn: &Connection, sub: &Subscription) -> Result<Option<Amount
     }))
 }
 
+/// A past-due account's charge as the processor answered it: in which session, for what was
+/// owed, on which card.
+#[derive(Clone, Copy)]
+pub struct ChargedInvoices<'a> {
+    pub session: &'a PortalSession,
+    pub owed: &'a Owed,
+    pub pm: &'a PaymentMethod,
+    pub charged: &'a Charged,
+}
+
 /// Acts on the charge of a past-due account's open invoices (`owed`, in one charge) to `pm`: on
 /// success they are all paid and the subscription active again. Checked again here: exactly
 /// those invoices must still be open, at that total (else the charge is refused, or refunded).
 pub fn record_invoice_payment(
     conn: &Connection,
-    session: &PortalSession,
     sub: &mut Subscription,
-    owed: &Owed,
-    pm: &PaymentMethod,
-    charged: &Charged,
+    payment: &ChargedInvoices<'_>,
     now: OffsetDateTime,
 ) -> Result<InvoicePaymentOutcome, AppError> {
+    let ChargedInvoices { session, owed, pm, charged } = *payment;
     let invoices = owed.still_open(conn, &sub.account_id, false)?;
     if invoices.is_empty() {
         return Err(AppError::InvalidRequest("There is no unpaid invoice.".into()));

@@ -3,7 +3,7 @@
 //! in one charge of their total (with the card on file, or with a new card once it is saved; and,
 //! in Stripe mode, its 3-D Secure answer).
 
-use super::account;
+use super::account::{self, ChargedInvoices};
 use super::plan_changes::open_portal;
 use crate::error::AppError;
 use crate::idempotency::{self, AnswerTo, Keyed};
@@ -236,7 +236,8 @@ impl PendingCharge for PendingInvoice {
         now: OffsetDateTime,
     ) -> Result<InvoicePaymentOutcome, AppError> {
         let (session, mut sub) = open_portal(conn, &self.session_id, now)?;
-        let outcome = account::record_invoice_payment(conn, &session, &mut sub, &self.owed, &self.pm, charged, now)?;
+        let payment = ChargedInvoices { session: &session, owed: &self.owed, pm: &self.pm, charged };
+        let outcome = account::record_invoice_payment(conn, &mut sub, &payment, now)?;
         if let Some(answer_to) = &self.answer_to {
             answer_to.keep(conn, &outcome, now)?;
         }

@@ -3,7 +3,7 @@
 //! charge the card on file, record (quote again, act on the result, keep the answer). Used by
 //! the portal's confirm and by its 3-D Secure answer.
 
-use super::plan_changes::{self, ChangeStep, open_portal};
+use super::plan_changes::{self, ChangeStep, ChargedUpgrade, open_portal};
 use crate::error::AppError;
 use crate::idempotency::{self, AnswerTo, Keyed};
 use crate::payments::test_cards::ChargeKind;
@@ -91,7 +91,14 @@ pub fn prepare_change(conn: &Connection, change: &Change, now: OffsetDateTime) -
         return Ok(Prepared::Answered(answer));
     }
     let answer_to = AnswerTo::Key { scope: scope.clone(), key: change.key.clone(), fingerprint: fingerprint.clone() };
-    begin(conn, &change.session_id, req.plan, req.expected_total, BankCheck::NotDone, answer_to, now)
+    let asked = ChangeAsked {
+        session_id: &change.session_id,
+        target: req.plan,
+        expected_total: req.expected_total,
+        answered: BankCheck::NotDone,
+        answer_to,
+    };
+    begin(conn, asked, now)
 }
 
 /// Step one of a 3-D Secure answer for an upgrade: the kept outcome of an earlier answer, a
@@ -121,18 +128,21 @@ pub fn prepare_answer(
         Some(intent) => BankCheck::DoneOn(intent),
         None => BankCheck::Done,
     };
-    begin(conn, session_id, plan, expected_total, answered, answer_to, now)
+    begin(conn, ChangeAsked { session_id, target: plan, expected_total, answered, answer_to }, now)
 }
 
-fn begin(
-    conn: &Connection,
-    session_id: &str,
+/// What a confirm or a 3-D Secure answer asks of an upgrade: in which session, to which plan at
+/// which total (as quoted on the page), after which bank check, and where its answer is kept.
+struct ChangeAsked<'a> {
+    session_id: &'a str,
     target: PlanId,
     expected_total: Money,
     answered: BankCheck,
     answer_to: AnswerTo,
-    now: OffsetDateTime,
-) -> Result<Step, AppError> {
+}
+
+fn begin(conn: &Connection, asked: ChangeAsked<'_>, now: OffsetDateTime) -> Result<Step, AppError> {
+    let ChangeAsked { session_id, target, expected_total, answered, answer_to } = asked;
     let (session, sub) = open_portal(conn, session_id, now)?;
     let account_id = sub.account_id.clone();
     let (pm, amount) = match plan_changes::begin_change(conn, &session, sub, target, expected_total, now)? {
@@ -177,16 +187,14 @@ impl PendingCharge for PendingChange {
 
     fn record(&self, conn: &Connection, charged: &Charged, now: OffsetDateTime) -> Result<ChangeOutcome, AppError> {
         let (session, sub) = open_portal(conn, &self.session_id, now)?;
-        let outcome = plan_changes::record_upgrade(
-            conn,
-            &session,
-            sub,
-            self.target,
-            self.expected_total,
-            &self.pm,
+        let upgrade = ChargedUpgrade {
+            session: &session,
+            target: self.target,
+            expected_total: self.expected_total,
+            pm: &self.pm,
             charged,
-            now,
-        )?;
+        };
+        let outcome = plan_changes::record_upgrade(conn, sub, &upgrade, now)?;
         self.answer_to.keep(conn, &outcome, now)?;
         Ok(outcome)
     }

@@ -129,9 +129,7 @@ pub async fn update_payment_method(
     }
     let now = state.clock.now();
     let today = test_cards::year_month(now);
-    let card = &req.card;
-    let token = test_cards::tokenize(&card.number, card.exp_month, card.exp_year, &card.cvc, &card.name, today)
-        .map_err(AppError::InvalidCard)?;
+    let token = test_cards::tokenize(&req.card, today).map_err(AppError::InvalidCard)?;
     check_billing(&req.billing)?;
     up_to_date(&state, &id, now).await?;
     let session_id = id.clone();

@@ -132,19 +132,27 @@ pub fn begin_change(
     Ok(ChangeStep::Charge { pm, amount: quote.total_due_today })
 }
 
+/// An upgrade's charge as the processor answered it: in which session, to which plan at which
+/// total (as quoted on the page), on which card.
+#[derive(Clone, Copy)]
+pub struct ChargedUpgrade<'a> {
+    pub session: &'a PortalSession,
+    pub target: PlanId,
+    pub expected_total: Money,
+    pub pm: &'a PaymentMethod,
+    pub charged: &'a Charged,
+}
+
 /// Acts on an upgrade's charge: the new plan (a decline leaves the plan as it was), or a 3-D
 /// Secure challenge. The quote is made again: the charge stands only at the price it was for.
 #[allow(clippy::too_many_arguments)]
 pub fn record_upgrade(
     conn: &Connection,
-    session: &PortalSession,
     mut sub: Subscription,
-    target: PlanId,
-    expected_total: Money,
-    pm: &PaymentMethod,
-    charged: &Charged,
+    upgrade: &ChargedUpgrade<'_>,
     now: OffsetDateTime,
 ) -> Result<ChangeOutcome, AppError> {
+    let ChargedUpgrade { session, target, expected_total, pm, charged } = *upgrade;
     let quote = quote(&sub, target, now)?;
     if quote.total_due_today != expected_total || quote.kind == ChangeKind::Downgrade {
         return Err(AppError::QuoteChanged);
