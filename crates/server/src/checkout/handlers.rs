@@ -5,11 +5,8 @@ use super::rules;
 use crate::error::AppError;
 use crate::http::extract::ApiJson;
 use crate::idempotency;
-use crate::ids::new_id;
-use crate::payments::limits::{self, SessionLimit};
-use crate::payments::{self, Processor, answers, test_cards};
+use crate::payments::{self, answers, test_cards};
 use crate::state::AppState;
-use crate::store::{self, PaymentMethod};
 use axum::Json;
 use axum::extract::{Path, State};
 use billing::wire::{CardSummary, ChallengeAnswer, CheckoutView, ConfirmCheckout, PaymentOutcome, TokenizeCard};
@@ -31,35 +28,14 @@ pub async fn tokenize_card(
     Path(id): Path<String>,
     ApiJson(card): ApiJson<TokenizeCard>,
 ) -> Result<Json<CardSummary>, AppError> {
-    // In Stripe mode card numbers never come here: the page gives them to Stripe.js.
-    if !matches!(state.payments.processor, Processor::Test) {
-        return Err(AppError::NotFound);
-    }
     let now = state.clock.now();
-    let today = test_cards::year_month(now);
-    let token = test_cards::tokenize(&card, today).map_err(AppError::InvalidCard)?;
+    let token = state.payments.tokenize(&card, now)?;
     state
         .store
         .write(move |tx| {
             let (session, _) = rules::open_checkout(tx, &id, now)?;
-            limits::check_limit(tx, SessionLimit::Cards, &session.id, session.expires_at, now)?;
-            let summary = CardSummary {
-                id: new_id("pm").into(),
-                brand: token.brand,
-                last4: token.last4.clone(),
-                exp_month: token.exp_month,
-                exp_year: token.exp_year,
-            };
-            let pm = PaymentMethod {
-                account_id: None,
-                session_id: Some(session.id),
-                card: summary.clone(),
-                behavior: token.behavior.as_str().into(),
-                payments: 0,
-                stripe_customer: None,
-            };
-            store::insert_payment_method(tx, &pm, now)?;
-            Ok(Json(summary))
+            let pm = test_cards::keep_card(tx, &session.id, session.expires_at, &token, now)?;
+            Ok(Json(pm.card))
         })
         .await
 }

@@ -24,7 +24,7 @@ use billing::wire::DeclineCode;
 use rusqlite::Connection;
 use std::time::Duration;
 use stripe::{NewPayment, PaymentIntent, StripeClient, StripeError};
-use test_cards::{CardBehavior, ChargeKind, ChargeResult};
+use test_cards::{CardBehavior, ChargeKind, ChargeResult, TokenizedCard};
 use time::OffsetDateTime;
 
 pub mod answers;
@@ -61,6 +61,15 @@ pub struct Payments {
 }
 
 impl Payments {
+    /// The test processor's tokenize step for `card` at `now`; in Stripe mode card numbers never
+    /// come here (the page gives them to Stripe.js), and the routes that take them are not found.
+    pub fn tokenize(&self, card: &billing::wire::TokenizeCard, now: OffsetDateTime) -> Result<TokenizedCard, AppError> {
+        if !matches!(self.processor, Processor::Test) {
+            return Err(AppError::NotFound);
+        }
+        test_cards::tokenize(card, test_cards::year_month(now)).map_err(AppError::InvalidCard)
+    }
+
     /// The Stripe client: in test mode there is no Stripe, and its routes are not found.
     pub fn stripe_client(&self) -> Result<StripeClient, AppError> {
         match &self.processor {

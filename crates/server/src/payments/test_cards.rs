@@ -2,8 +2,14 @@
 //! come in only through [`tokenize`], which keeps nothing of them but the brand, the last four
 //! digits, the expiry and which test behaviour the card has.
 
+use super::limits::{self, SessionLimit};
+use crate::error::AppError;
+use crate::ids::new_id;
+use crate::store::{self, PaymentMethod};
 use billing::validate::{self, CardBrand};
-use billing::wire::{DeclineCode, TokenizeCard};
+use billing::wire::{CardSummary, DeclineCode, TokenizeCard};
+use rusqlite::Connection;
+use time::OffsetDateTime;
 
 /// How a test card behaves when charged. Stored with the token instead of the number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +133,34 @@ pub fn charge(behavior: CardBehavior, kind: ChargeKind, authenticated: bool) -> 
         (CardBehavior::FailsAfterFirst, ChargeKind::First) => ChargeResult::Succeeded,
         (CardBehavior::FailsAfterFirst, ChargeKind::Later) => ChargeResult::Declined(DeclineCode::Generic),
     }
+}
+
+/// Keeps a tokenized card for page session `session_id` (which expires at `expires_at`), one of
+/// the cards it may tokenize, not yet on any account.
+pub fn keep_card(
+    conn: &Connection,
+    session_id: &str,
+    expires_at: OffsetDateTime,
+    token: &TokenizedCard,
+    now: OffsetDateTime,
+) -> Result<PaymentMethod, AppError> {
+    limits::check_limit(conn, SessionLimit::Cards, session_id, expires_at, now)?;
+    let pm = PaymentMethod {
+        account_id: None,
+        session_id: Some(session_id.to_string()),
+        card: CardSummary {
+            id: new_id("pm").into(),
+            brand: token.brand,
+            last4: token.last4.clone(),
+            exp_month: token.exp_month,
+            exp_year: token.exp_year,
+        },
+        behavior: token.behavior.as_str().into(),
+        payments: 0,
+        stripe_customer: None,
+    };
+    store::insert_payment_method(conn, &pm, now)?;
+    Ok(pm)
 }
 
 #[cfg(test)]

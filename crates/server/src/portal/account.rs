@@ -2,17 +2,16 @@
 //! resume, overage, and the billing history.
 
 use crate::error::AppError;
-use crate::ids::new_id;
 use crate::jobs::renewals::{self, Owed};
-use crate::payments::limits::{self, SessionLimit};
-use crate::payments::test_cards::{ChargeResult, TokenizedCard};
+use crate::payments::limits::{self};
+use crate::payments::test_cards::ChargeResult;
 use crate::payments::{self, Charged};
 use crate::store::{self, Invoice, PaymentMethod, PortalSession, Subscription};
 use crate::subscriptions::events::{self, EventType};
 use billing::period::Period;
 use billing::wire::{
-    AmountDue, Branding, CardSummary, DeclineCode, InvoiceDetail, InvoicePaymentOutcome, InvoiceSummary,
-    PaymentMethodOutcome, SubscriptionStatus,
+    AmountDue, Branding, DeclineCode, InvoiceDetail, InvoicePaymentOutcome, InvoiceSummary, PaymentMethodOutcome,
+    SubscriptionStatus,
 };
 use rusqlite::Connection;
 use time::OffsetDateTime;
@@ -99,32 +98,6 @@ pub fn record_invoice_payment(
         },
         ChargeResult::Unknown => Err(AppError::ProcessorUnavailable),
     }
-}
-
-/// Saves a tokenized card for the session, not yet attached to the subscription.
-pub fn store_card(
-    conn: &Connection,
-    session: &PortalSession,
-    token: &TokenizedCard,
-    now: OffsetDateTime,
-) -> Result<PaymentMethod, AppError> {
-    limits::check_limit(conn, SessionLimit::Cards, &session.id, session.expires_at, now)?;
-    let pm = PaymentMethod {
-        account_id: None,
-        session_id: Some(session.id.clone()),
-        card: CardSummary {
-            id: new_id("pm").into(),
-            brand: token.brand,
-            last4: token.last4.clone(),
-            exp_month: token.exp_month,
-            exp_year: token.exp_year,
-        },
-        behavior: token.behavior.as_str().into(),
-        payments: 0,
-        stripe_customer: None,
-    };
-    store::insert_payment_method(conn, &pm, now)?;
-    Ok(pm)
 }
 
 /// Acts on the check of a new card (a zero-amount check that may need 3-D Secure): it becomes

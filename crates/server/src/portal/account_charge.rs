@@ -8,7 +8,7 @@ use super::plan_changes::open_portal;
 use crate::error::AppError;
 use crate::idempotency::{self, AnswerTo, Keyed};
 use crate::jobs::renewals::Owed;
-use crate::payments::test_cards::{ChargeKind, TokenizedCard};
+use crate::payments::test_cards::{self, ChargeKind, TokenizedCard};
 use crate::payments::{self, Attempt, Charge, Charged, Payments, PendingCharge, Prepared};
 use crate::store::{self, PaymentMethod};
 use billing::Money;
@@ -40,7 +40,7 @@ pub fn prepare_card(
     let Some(attempt) = store::claim_attempt(conn, &sub.account_id, PendingCard::PURPOSE, now)? else {
         return Ok(Prepared::Busy);
     };
-    let pm = account::store_card(conn, &session, token, now)?;
+    let pm = test_cards::keep_card(conn, &session.id, session.expires_at, token, now)?;
     Ok(Prepared::Charge(PendingCard { attempt, session_id: session.id, pm, authenticated: false, answer_to: None }))
 }
 

@@ -9,7 +9,7 @@ use crate::error::AppError;
 use crate::http::extract::ApiJson;
 use crate::idempotency;
 use crate::jobs::renewals;
-use crate::payments::{self, Processor, answers, test_cards};
+use crate::payments::{self, answers};
 use crate::state::AppState;
 use crate::store::{self, PortalSession, Subscription};
 use axum::Json;
@@ -124,12 +124,8 @@ pub async fn update_payment_method(
     ApiJson(req): ApiJson<UpdatePaymentMethod>,
 ) -> Result<Json<PaymentMethodOutcome>, AppError> {
     // Stripe mode replaces cards through Stripe.js: /setup-intent, then /stripe-card.
-    if !matches!(state.payments.processor, Processor::Test) {
-        return Err(AppError::NotFound);
-    }
     let now = state.clock.now();
-    let today = test_cards::year_month(now);
-    let token = test_cards::tokenize(&req.card, today).map_err(AppError::InvalidCard)?;
+    let token = state.payments.tokenize(&req.card, now)?;
     check_billing(&req.billing)?;
     up_to_date(&state, &id, now).await?;
     let session_id = id.clone();
