@@ -69,6 +69,18 @@ pub enum QuoteError {
     Overflow,
 }
 
+impl std::fmt::Display for QuoteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            QuoteError::SamePlan => "the target is the plan the account already has",
+            QuoteError::NotAPaidPlan => "a new subscription must be to a paid plan",
+            QuoteError::Overflow => "an amount is out of range",
+        })
+    }
+}
+
+impl std::error::Error for QuoteError {}
+
 /// The first charge of a new subscription bought at `now`: the plan's price for what is left of
 /// this calendar month.
 pub fn quote_new_subscription(plan: PlanId, now: OffsetDateTime) -> Result<Quote, QuoteError> {

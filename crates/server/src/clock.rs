@@ -1,17 +1,18 @@
 //! The server's clock: the system time, or in test mode a frozen instant that the test-clock
 //! endpoint moves forwards (as Stripe's test clocks do). Kept in the database so a restart keeps it.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
-#[derive(Debug, Default)]
+/// Clones share one reading: a move shows in every clone.
+#[derive(Debug, Default, Clone)]
 pub struct Clock {
-    frozen_at: Mutex<Option<OffsetDateTime>>,
+    frozen_at: Arc<Mutex<Option<OffsetDateTime>>>,
 }
 
 impl Clock {
     pub fn new(frozen_at: Option<OffsetDateTime>) -> Clock {
-        Clock { frozen_at: Mutex::new(frozen_at) }
+        Clock { frozen_at: Arc::new(Mutex::new(frozen_at)) }
     }
 
     pub fn now(&self) -> OffsetDateTime {
@@ -30,6 +31,11 @@ impl Clock {
             *frozen = Some(to);
         }
     }
+}
+
+/// Wall-clock milliseconds: deliveries happen in real time, whatever the billing clock says.
+pub fn now_millis() -> i64 {
+    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! What the server is configured with, and the checks that depend on it (return URLs, the key).
 
-use billing::wire::Branding;
+use billing::wire::{Branding, CreatedSession};
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use subtle::ConstantTimeEq;
@@ -25,12 +26,12 @@ pub struct Config {
     pub initial_clock: Option<time::OffsetDateTime>,
     /// A whole request, body included, must arrive and be answered within this.
     pub request_timeout: std::time::Duration,
-    /// Where events are delivered (`--webhook-url`, checked with [`crate::webhooks::check_endpoint`]).
+    /// Where events are delivered (`--webhook-url`, checked with [`crate::jobs::webhooks::check_endpoint`]).
     pub webhook_urls: Vec<String>,
     /// The secret events are signed with; generated once and kept in the database when unset.
-    pub webhook_secret: Option<String>,
+    pub webhook_secret: Option<SecretString>,
     /// How deliveries are retried.
-    pub webhook_schedule: crate::webhooks::Schedule,
+    pub webhook_schedule: crate::jobs::webhooks::Schedule,
     /// How long a charge waits for another charge of the same account (another tab) to finish
     /// before it answers `payment_in_progress`.
     pub charge_wait: std::time::Duration,
@@ -41,27 +42,20 @@ pub struct Config {
     /// Stripe mode (`--processor stripe`); `None` is the test processor.
     pub stripe: Option<StripeSettings>,
     /// When a failed renewal is charged again, counted from the failure; after the last retry
-    /// fails the subscription is canceled ([`crate::renewals::DEFAULT_RETRIES`]: 3, 5, 7 days).
+    /// fails the subscription is canceled ([`crate::jobs::renewals::DEFAULT_RETRIES`]: 3, 5, 7 days).
     pub payment_retries: Vec<Duration>,
 }
 
 /// Stripe mode's keys and origins (SPEC section 7).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct StripeSettings {
-    pub secret_key: String,
+    pub secret_key: SecretString,
     pub publishable_key: String,
-    pub webhook_secret: String,
+    pub webhook_secret: SecretString,
     /// Stripe's API origin (`--stripe-api-base`), e.g. `https://api.stripe.com`.
     pub api_base: String,
     /// Stripe.js (`--stripe-js-url`), e.g. `https://js.stripe.com/v3/`.
     pub js_url: String,
-}
-
-impl std::fmt::Debug for StripeSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never a key.
-        f.debug_struct("StripeSettings").field("api_base", &self.api_base).field("js_url", &self.js_url).finish()
-    }
 }
 
 /// Stripe.js's documented address, the default of `--stripe-js-url`.
@@ -97,12 +91,14 @@ impl StripeSettings {
             }
         }
         let (api_base, js_url) = (api_base.trim_end_matches('/').to_string(), js_url.to_string());
+        let (secret_key, webhook_secret) = (SecretString::from(secret_key), SecretString::from(webhook_secret));
         Ok(StripeSettings { secret_key, publishable_key, webhook_secret, api_base, js_url })
     }
 
     /// Test keys move no real money: the pages say "Test mode".
     pub fn is_test(&self) -> bool {
-        self.secret_key.starts_with("sk_test_") || self.secret_key.starts_with("rk_test_")
+        let key = self.secret_key.expose_secret();
+        key.starts_with("sk_test_") || key.starts_with("rk_test_")
     }
 
     /// The origins the CSP admits for Stripe: Stripe.js's (script and its frames) and the API's
@@ -114,6 +110,12 @@ impl StripeSettings {
 }
 
 impl Config {
+    /// A new page session's id, its page URL and its expiry.
+    pub fn created_session(&self, page: &str, id: &str, expires_at: time::OffsetDateTime) -> CreatedSession {
+        let url = format!("{}/{page}/{id}", self.public_url);
+        CreatedSession { id: id.to_string(), url, expires_at }
+    }
+
     /// Kiro's defaults: test mode (the only processor is the test one), Kiro branding, checkout
     /// sessions for 24 hours and portal sessions for 1 hour, no extra return origins, 20 seconds
     /// for a whole request.
@@ -136,11 +138,11 @@ impl Config {
             request_timeout: std::time::Duration::from_secs(20),
             webhook_urls: Vec::new(),
             webhook_secret: None,
-            webhook_schedule: crate::webhooks::Schedule::default(),
+            webhook_schedule: crate::jobs::webhooks::Schedule::default(),
             charge_wait: std::time::Duration::from_secs(15),
             attempt_lease: std::time::Duration::from_secs(30),
             stripe: None,
-            payment_retries: crate::renewals::DEFAULT_RETRIES.to_vec(),
+            payment_retries: crate::jobs::renewals::DEFAULT_RETRIES.to_vec(),
         }
     }
 
@@ -206,13 +208,14 @@ pub struct SecretKeyHash(String);
 
 impl SecretKeyHash {
     pub fn of(key: &str) -> SecretKeyHash {
-        SecretKeyHash(format!("{:x}", Sha256::digest(key.as_bytes())))
+        SecretKeyHash(hex::encode(Sha256::digest(key.as_bytes())))
     }
 
     /// A hash as [`SecretKeyHash::as_hex`] wrote it; `None` if it is not one.
-    pub fn from_hex(hex: &str) -> Option<SecretKeyHash> {
-        let is_hash = hex.len() == 64 && hex.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f'));
-        is_hash.then(|| SecretKeyHash(hex.to_string()))
+    pub fn from_hex(text: &str) -> Option<SecretKeyHash> {
+        let mut digest = [0u8; 32];
+        hex::decode_to_slice(text, &mut digest).ok()?;
+        (hex::encode(digest) == text).then(|| SecretKeyHash(text.to_string()))
     }
 
     pub fn as_hex(&self) -> &str {

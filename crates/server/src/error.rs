@@ -1,9 +1,8 @@
 //! The server's one error type. Every failure leaves as `{"error": {"code", "message"}}` with a
-//! 4xx/5xx status, including bad JSON caught by the [`ApiJson`] extractor.
+//! 4xx/5xx status, including bad JSON caught by the
+//! [`crate::http::extract::ApiJson`] extractor.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use billing::wire::{ErrorBody, ErrorCode, ErrorDetail};
@@ -77,12 +76,31 @@ pub enum AppError {
     RequestTimeout,
     #[error("Too many attempts. Wait before trying again.")]
     RateLimited { retry_after_secs: u64 },
-    /// The detail is logged, never sent.
+    /// The detail (what failed, and why, as its source) is logged, never sent.
     #[error("Something went wrong on our side. Nothing was charged; try again.")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// An internal failure: what we were doing, and the error that stopped it.
+#[derive(Debug, thiserror::Error)]
+#[error("{doing}")]
+pub struct Failed {
+    doing: String,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
 }
 
 impl AppError {
+    /// An internal failure with nothing below it (a broken invariant).
+    pub fn internal(what: impl Into<String>) -> AppError {
+        AppError::Internal(what.into().into())
+    }
+
+    /// An internal failure while `doing` something, the error that stopped it kept as the source.
+    pub fn internal_from(doing: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> AppError {
+        AppError::Internal(Box::new(Failed { doing: doing.into(), source: Box::new(source) }))
+    }
+
     /// A failure that may not recur: the same request later (a retry, Stripe's next delivery,
     /// the next reconciliation) may succeed, so nothing is given up on it.
     pub fn is_transient(&self) -> bool {
@@ -160,14 +178,26 @@ impl AppError {
     }
 }
 
+/// An error and its sources, outermost first: `"database: disk I/O error"`.
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        if let AppError::Internal(detail) = &self {
-            tracing::error!(%detail, "internal error");
+        if let AppError::Internal(failure) = &self {
+            tracing::error!(detail = %chain(failure.as_ref()), "internal error");
         }
         let mut response = (self.status(), Json(self.body())).into_response();
         if let AppError::RateLimited { retry_after_secs } = self {
@@ -179,63 +209,6 @@ impl IntoResponse for AppError {
 
 impl From<rusqlite::Error> for AppError {
     fn from(e: rusqlite::Error) -> Self {
-        AppError::Internal(format!("database: {e}"))
+        AppError::internal_from("database", e)
     }
-}
-
-impl From<JsonRejection> for AppError {
-    fn from(rejection: JsonRejection) -> Self {
-        match rejection {
-            JsonRejection::JsonSyntaxError(e) => AppError::InvalidJson(e.body_text()),
-            JsonRejection::JsonDataError(e) => AppError::InvalidRequest(e.body_text()),
-            JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType,
-            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::BodyTooLarge,
-            other => AppError::InvalidRequest(other.body_text()),
-        }
-    }
-}
-
-/// `Json<T>` whose rejections are [`AppError`]s, so bad input gets the spec's error body.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(AppError))]
-pub struct ApiJson<T>(pub T);
-
-/// The error body for a response some layer answered without one (axum's 405, a path that does
-/// not decode, a timeout): same status and headers (`Allow`, `Retry-After`), the spec's JSON.
-pub async fn json_error_bodies(request: Request, next: axum::middleware::Next) -> Response {
-    let response = next.run(request).await;
-    let status = response.status();
-    let is_json =
-        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
-        return response;
-    }
-    let error = match status {
-        StatusCode::METHOD_NOT_ALLOWED => {
-            let allowed = response.headers().get(header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or("");
-            AppError::MethodNotAllowed(if allowed.is_empty() { "other methods".into() } else { allowed.to_string() })
-        }
-        StatusCode::NOT_FOUND => AppError::NotFound,
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::BodyTooLarge,
-        StatusCode::REQUEST_TIMEOUT => AppError::RequestTimeout,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType,
-        s if s.is_client_error() => AppError::InvalidRequest("The request's address or headers are not valid.".into()),
-        s => AppError::Internal(format!("{s} from a layer below")),
-    };
-    let (mut parts, _) = response.into_parts();
-    let replaced = error.into_response();
-    parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.remove(header::CONTENT_ENCODING);
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    Response::from_parts(parts, replaced.into_body())
-}
-
-/// A panic in a handler: logged, answered with a JSON 500, and the server goes on.
-pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    let detail = panic
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| panic.downcast_ref::<&str>().copied())
-        .unwrap_or("(no message)");
-    AppError::Internal(format!("panic: {detail}")).into_response()
 }

@@ -24,7 +24,7 @@ pub fn checked_key(key: &str) -> Result<&str, AppError> {
 
 /// A fingerprint of what a request asks for (everything but its key).
 pub fn fingerprint(parts: &[&str]) -> String {
-    format!("{:x}", Sha256::digest(parts.join("\n").as_bytes()))
+    hex::encode(Sha256::digest(parts.join("\n").as_bytes()))
 }
 
 /// One idempotent request: where its key lives, the key, and what the request asks for.
@@ -73,7 +73,7 @@ pub fn stored<T: DeserializeOwned>(
     if stored != request.fingerprint {
         return Err(AppError::IdempotencyConflict);
     }
-    serde_json::from_str(&body).map(Some).map_err(|e| AppError::Internal(e.to_string()))
+    serde_json::from_str(&body).map(Some).map_err(|e| AppError::internal_from("a stored answer", e))
 }
 
 /// Keeps `answer` as this key's, for good.
@@ -83,7 +83,7 @@ pub fn keep<T: Serialize>(
     answer: &T,
     now: OffsetDateTime,
 ) -> Result<(), AppError> {
-    let body = serde_json::to_string(answer).map_err(|e| AppError::Internal(e.to_string()))?;
+    let body = serde_json::to_string(answer).map_err(|e| AppError::internal_from("a stored answer", e))?;
     let stored = IdempotentAnswer {
         scope: request.scope,
         key: request.key,
@@ -107,7 +107,7 @@ impl AnswerTo {
         match self {
             AnswerTo::Key { scope, key, fingerprint } => keep(conn, &Keyed { scope, key, fingerprint }, answer, now),
             AnswerTo::Challenge(id) => {
-                let body = serde_json::to_string(answer).map_err(|e| AppError::Internal(e.to_string()))?;
+                let body = serde_json::to_string(answer).map_err(|e| AppError::internal_from("a stored answer", e))?;
                 store::resolve_challenge(conn, id, &body)
             }
         }
@@ -126,8 +126,25 @@ pub fn challenge_and_answer<T: DeserializeOwned>(
     let challenge =
         store::get_challenge(conn, challenge_id, session_id)?.filter(accept).ok_or(AppError::ChallengeNotFound)?;
     let kept = match &challenge.resolved_body {
-        Some(body) => Some(serde_json::from_str(body).map_err(|e| AppError::Internal(e.to_string()))?),
+        Some(body) => Some(serde_json::from_str(body).map_err(|e| AppError::internal_from("a stored answer", e))?),
         None => None,
     };
     Ok((challenge, kept))
+}
+
+/// Runs a session creation once per `Idempotency-Key` (when one was sent) for 24 hours.
+pub fn once_per_key<T: Serialize + DeserializeOwned>(
+    tx: &Connection,
+    scope: &str,
+    key: Option<&str>,
+    request: &impl Serialize,
+    now: time::OffsetDateTime,
+    work: impl FnOnce() -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let Some(key) = key else {
+        return work();
+    };
+    let body = serde_json::to_string(request).map_err(|e| AppError::internal_from("a stored answer", e))?;
+    let fingerprint = fingerprint(&[&body]);
+    once_a_day(tx, &Keyed { scope, key, fingerprint: &fingerprint }, now, work)
 }

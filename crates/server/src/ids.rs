@@ -1,5 +1,6 @@
 //! Bearer ids (sessions, tokens, challenges) and their redaction for logs.
 
+use crate::error::AppError;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
@@ -20,6 +21,22 @@ pub fn redact(id: &str) -> String {
 /// A request path with every long segment (ids) redacted.
 pub fn redact_path(path: &str) -> String {
     path.split('/').map(|seg| if seg.len() > 12 { redact(seg) } else { seg.to_string() }).collect::<Vec<_>>().join("/")
+}
+
+/// Account ids are opaque to us but must be sane: 1-128 characters of `A-Za-z0-9._:@-`.
+pub fn check_account_id(id: &str) -> Result<(), AppError> {
+    if id.is_empty() || id.len() > 128 {
+        return Err(AppError::InvalidAccount("`id` must be 1 to 128 characters"));
+    }
+    if !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '@' | '-')) {
+        return Err(AppError::InvalidAccount("`id` may contain only letters, digits and . _ : @ -"));
+    }
+    Ok(())
+}
+
+/// An instant as RFC 3339 text, as the server API shows it.
+pub fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -3,8 +3,10 @@
 use billing::PlanId;
 use billing::wire::Login;
 use checkout_server::config::SecretKeyHash;
+use checkout_server::http::serve;
+use checkout_server::jobs::{self, webhooks};
 use checkout_server::store::{self, Account, CheckoutSession, PortalSession};
-use checkout_server::{AppState, Config, Store, app, config, ids, reconcile, renewals, serve, subscriptions, webhooks};
+use checkout_server::{AppState, Config, Store, app, config, ids, subscriptions};
 use clap::Parser;
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
@@ -63,7 +65,7 @@ struct Args {
     #[arg(skip = std::env::var("STRIPE_WEBHOOK_SECRET").ok())]
     stripe_webhook_secret: Option<String>,
     /// Stripe mode: Stripe's API origin.
-    #[arg(long, default_value = checkout_server::stripe::DEFAULT_API_BASE)]
+    #[arg(long, default_value = checkout_server::payments::stripe::DEFAULT_API_BASE)]
     stripe_api_base: String,
     /// Stripe mode: where the page loads Stripe.js from.
     #[arg(long, default_value = config::DEFAULT_STRIPE_JS_URL)]
@@ -109,7 +111,7 @@ async fn run(args: Args) -> Result<(), String> {
         args.allow_return_origins.iter().map(|o| config::parse_allowed_origin(o)).collect::<Result<_, _>>()?;
     cfg.dist_dir = Some(args.dist.clone());
     cfg.webhook_urls = args.webhook_urls.iter().map(|u| webhooks::check_endpoint(u)).collect::<Result<_, _>>()?;
-    cfg.webhook_secret = args.webhook_secret.filter(|s| !s.trim().is_empty());
+    cfg.webhook_secret = args.webhook_secret.filter(|s| !s.trim().is_empty()).map(Into::into);
     cfg.attempt_lease = std::time::Duration::from_secs(args.attempt_lease_secs);
     if args.processor == "stripe" {
         let stripe = config::StripeSettings::new(
@@ -130,29 +132,8 @@ async fn run(args: Args) -> Result<(), String> {
     if args.demo {
         print_demo(&state, &shown_key)?;
     }
-    // Charges whose lease ran out (a stop, Stripe's silence, a failed record) are settled as
-    // often as a lease lasts, from the start.
-    let settler = state.clone();
-    tokio::spawn(async move {
-        let mut every_lease = tokio::time::interval(settler.config.attempt_lease);
-        loop {
-            every_lease.tick().await;
-            if let Err(e) = reconcile::reconcile(&settler).await {
-                tracing::error!(?e, "settling orphaned payments failed");
-            }
-        }
-    });
-    // Renewals fall due as time passes (and a far test-clock move may leave work for later).
-    let ticker = state.clone();
-    tokio::spawn(async move {
-        let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
-        loop {
-            every_minute.tick().await;
-            if let Err(e) = renewals::catch_up(&ticker, ticker.clock.now()).await {
-                tracing::error!(?e, "renewals failed");
-            }
-        }
-    });
+    jobs::start_reconciling(state.payments.clone());
+    jobs::start_renewals(state.payments.clone(), state.clock.clone());
     state.start_webhooks();
     tracing::info!(%addr, webhooks = state.config.webhook_urls.len(), "listening");
     let limits = serve::Limits { max_connections: args.max_connections, ..serve::Limits::default() };

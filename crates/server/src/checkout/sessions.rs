@@ -1,0 +1,119 @@
+//! `/v1/checkout/sessions`: the IDE's backend opens a checkout session for an account and a
+//! plan, and reads it back (open, complete or expired).
+
+use crate::error::AppError;
+use crate::http::extract::{ApiJson, SecretKey, idempotency_key};
+use crate::idempotency;
+use crate::ids::{self, new_id, redact};
+use crate::state::AppState;
+use crate::store::{self, Account, CheckoutSession};
+use crate::subscriptions::{self, events};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use billing::PlanId;
+use billing::validate;
+use billing::wire::{CreateCheckoutSession, CreatedSession};
+use serde_json::{Value, json};
+
+/// `/v1/checkout/sessions...`
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/checkout/sessions", post(create_checkout_session))
+        .route("/checkout/sessions/{session_id}", get(get_checkout_session))
+}
+
+pub async fn create_checkout_session(
+    _: SecretKey,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<CreateCheckoutSession>,
+) -> Result<(StatusCode, Json<CreatedSession>), AppError> {
+    let key = idempotency_key(&headers)?;
+    ids::check_account_id(&req.account.id)?;
+    let email = match req.account.email.as_deref() {
+        Some(e) => Some(validate::validate_email(e).map_err(|e| AppError::InvalidEmail(e.message()))?),
+        None => None,
+    };
+    let plan: PlanId = req.plan.parse().map_err(|_| AppError::UnknownPlan(req.plan.clone()))?;
+    if !plan.is_paid() {
+        return Err(AppError::UnknownPlan(req.plan.clone()));
+    }
+    let return_url = state.config.check_return_url(&req.return_url).map_err(AppError::InvalidReturnUrl)?;
+    let now = state.clock.now();
+    let session = CheckoutSession {
+        id: new_id("cs"),
+        account_id: req.account.id.clone(),
+        plan,
+        return_url: return_url.to_string(),
+        created_at: now,
+        expires_at: now + state.config.checkout_ttl,
+        completed_at: None,
+        declines: 0,
+        invoice_id: None,
+    };
+    let answer = state.config.created_session("checkout", &session.id, session.expires_at);
+    let account = Account {
+        id: req.account.id.clone(),
+        email,
+        login: req.account.login,
+        aws_account_linked: req.account.aws_account_linked,
+    };
+    let created = state
+        .store
+        .write(move |tx| {
+            idempotency::once_per_key(tx, "v1:checkout_sessions", key.as_deref(), &req, now, || {
+                store::upsert_account(tx, &account)?;
+                store::insert_checkout_session(tx, &session)?;
+                tracing::info!(session = %redact(&session.id), %plan, "checkout session created");
+                Ok(answer)
+            })
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// A checkout session as the IDE's backend sees it, e.g. when Get started brings the user back
+/// with its id: open, complete (with the subscription and invoice it created) or expired.
+pub async fn get_checkout_session(
+    _: SecretKey,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let now = state.clock.now();
+    state.store.read(move |conn| checkout_session_object(conn, &id, now)).await.map(Json)
+}
+
+fn checkout_session_object(
+    conn: &rusqlite::Connection,
+    id: &str,
+    now: time::OffsetDateTime,
+) -> Result<Value, AppError> {
+    let session = store::get_checkout_session(conn, id)?.ok_or(AppError::SessionNotFound)?;
+    let invoice = match (&session.completed_at, &session.invoice_id) {
+        (Some(_), Some(invoice_id)) => store::get_invoice(conn, invoice_id)?,
+        _ => None,
+    };
+    let status = match (&invoice, now >= session.expires_at) {
+        (Some(_), _) => "complete",
+        (None, true) => "expired",
+        (None, false) => "open",
+    };
+    let subscription = match invoice {
+        Some(_) => Some(subscriptions::subscription_view(conn, &session.account_id)?),
+        None => None,
+    };
+    Ok(json!({
+        "id": session.id,
+        "object": "checkout_session",
+        "status": status,
+        "account_id": session.account_id,
+        "plan": session.plan,
+        "created_at": ids::rfc3339(session.created_at),
+        "expires_at": ids::rfc3339(session.expires_at),
+        "completed_at": session.completed_at.map(ids::rfc3339),
+        "subscription": subscription,
+        "invoice": invoice.as_ref().map(events::invoice_object),
+    }))
+}

@@ -1,0 +1,42 @@
+//! `/v1/test_helpers/clock` (test mode): reading the test clock and moving it forwards.
+
+use crate::error::AppError;
+use crate::http::extract::{ApiJson, SecretKey};
+use crate::jobs;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use billing::wire::{ClockView, SetClock};
+
+/// `/v1/test_helpers/clock`
+pub fn router() -> Router<AppState> {
+    Router::new().route("/test_helpers/clock", post(set_clock).get(get_clock))
+}
+
+/// Moves the test clock forwards (never back) and runs what fell due on the way.
+pub async fn set_clock(
+    _: SecretKey,
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<SetClock>,
+) -> Result<Json<ClockView>, AppError> {
+    if !state.config.test_mode {
+        return Err(AppError::NotFound);
+    }
+    let to = req.now;
+    if !billing::period::is_supported(to) {
+        return Err(AppError::ClockOutOfRange(
+            "The test clock accepts instants from 2000-01-01T00:00:00Z to 2999-12-31T23:59:59Z.",
+        ));
+    }
+    jobs::move_test_clock(&state.payments, &state.clock, to).await?;
+    tracing::info!(now = %to, "test clock moved");
+    Ok(Json(ClockView { now: to, frozen: true }))
+}
+
+pub async fn get_clock(_: SecretKey, State(state): State<AppState>) -> Result<Json<ClockView>, AppError> {
+    if !state.config.test_mode {
+        return Err(AppError::NotFound);
+    }
+    Ok(Json(ClockView { now: state.clock.now(), frozen: state.clock.frozen().is_some() }))
+}

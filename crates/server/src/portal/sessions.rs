@@ -1,0 +1,78 @@
+//! `/v1/portal/sessions`: the IDE's backend opens a portal session for a subscribed account, and
+//! reads it back.
+
+use crate::error::AppError;
+use crate::http::extract::{ApiJson, SecretKey, idempotency_key};
+use crate::ids::{self, new_id, redact};
+use crate::state::AppState;
+use crate::store::{self, PortalSession};
+use crate::{idempotency, subscriptions};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use billing::wire::{CreatePortalSession, CreatedSession};
+use serde_json::{Value, json};
+
+/// `/v1/portal/sessions...`
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/portal/sessions", post(create_portal_session))
+        .route("/portal/sessions/{session_id}", get(get_portal_session))
+}
+
+pub async fn create_portal_session(
+    _: SecretKey,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<CreatePortalSession>,
+) -> Result<(StatusCode, Json<CreatedSession>), AppError> {
+    let key = idempotency_key(&headers)?;
+    ids::check_account_id(&req.account_id)?;
+    let return_url = state.config.check_return_url(&req.return_url).map_err(AppError::InvalidReturnUrl)?;
+    let now = state.clock.now();
+    let session = PortalSession {
+        id: new_id("ps"),
+        account_id: req.account_id.clone(),
+        return_url: return_url.to_string(),
+        expires_at: now + state.config.portal_ttl,
+    };
+    let answer = state.config.created_session("portal", &session.id, session.expires_at);
+    let created = state
+        .store
+        .write(move |tx| {
+            idempotency::once_per_key(tx, "v1:portal_sessions", key.as_deref(), &req, now, || {
+                store::get_subscription(tx, &req.account_id)?.ok_or(AppError::NoSubscription)?;
+                store::insert_portal_session(tx, &session, now)?;
+                tracing::info!(session = %redact(&session.id), "portal session created");
+                Ok(answer)
+            })
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// A portal session: open or expired, with the account's subscription as it now is.
+pub async fn get_portal_session(
+    _: SecretKey,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let now = state.clock.now();
+    state
+        .store
+        .read(move |conn| {
+            let session = store::get_portal_session(conn, &id)?.ok_or(AppError::SessionNotFound)?;
+            let subscription = subscriptions::subscription_view(conn, &session.account_id)?;
+            Ok(Json(json!({
+                "id": session.id,
+                "object": "portal_session",
+                "status": if now >= session.expires_at { "expired" } else { "open" },
+                "account_id": session.account_id,
+                "plan": subscription.plan,
+                "expires_at": ids::rfc3339(session.expires_at),
+                "subscription": subscription,
+            })))
+        })
+        .await
+}

@@ -1,0 +1,216 @@
+//! The `payment_attempts` table: each charge in flight, the account's only one, with what
+//! recording its result needs, the PaymentIntent it made (Stripe mode) and this process's lease on
+//! it; orphans (leases run out) and refunds of money no attempt could grant.
+
+use super::{from_ts, ts};
+use crate::error::AppError;
+use crate::ids::new_id;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// A charge in flight: the account's only one until it is finished.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Attempt {
+    pub id: String,
+    pub account_id: String,
+}
+
+/// Records a pending attempt for `account_id`, or `None` while another one is in flight.
+pub fn claim_attempt(
+    conn: &Connection,
+    account_id: &str,
+    purpose: &str,
+    now: OffsetDateTime,
+) -> Result<Option<Attempt>, AppError> {
+    let id = new_id("att");
+    let inserted = conn.execute(
+        "INSERT INTO payment_attempts (id, account_id, purpose, status, created_at, recorded_first)
+         VALUES (?1, ?2, ?3, 'pending', ?4, 1)",
+        params![id, account_id, purpose, ts(now)],
+    );
+    match inserted {
+        Ok(_) => Ok(Some(Attempt { id, account_id: account_id.to_string() })),
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::ConstraintViolation => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Records how an attempt ended (`succeeded`, `requires_action`, `declined`, `failed`,
+/// `refunded`, `abandoned`); false when it had ended already.
+pub fn finish_attempt(
+    conn: &Connection,
+    attempt_id: &str,
+    result: &str,
+    now: OffsetDateTime,
+) -> Result<bool, AppError> {
+    let finished = conn.execute(
+        "UPDATE payment_attempts SET status = ?2, finished_at = ?3 WHERE id = ?1 AND status = 'pending'",
+        params![attempt_id, result, ts(now)],
+    )?;
+    Ok(finished == 1)
+}
+
+/// Keeps with the attempt what recording its result needs (`pending`, JSON), and gives it a lease
+/// of `lease` from now (wall clock): the attempt belongs to this process while the lease is
+/// renewed.
+///
+/// An attempt that answers a 3-D Secure challenge carries its PaymentIntent from the start, so
+/// it counts as settling that PaymentIntent (no refund races it); one that was refunded already
+/// is never granted.
+pub fn keep_pending_charge(
+    conn: &Connection,
+    attempt_id: &str,
+    pending: &str,
+    intent: Option<&str>,
+    lease: Duration,
+) -> Result<(), AppError> {
+    if let Some(intent) = intent
+        && intent_refunded(conn, intent)?
+    {
+        return Err(AppError::PaymentRefunded);
+    }
+    conn.execute(
+        "UPDATE payment_attempts SET pending = ?2, lease_until = ?3, intent_id = COALESCE(?4, intent_id) WHERE id = ?1",
+        params![attempt_id, pending, lease_until(lease), intent],
+    )?;
+    Ok(())
+}
+
+/// Whether an attempt gave PaymentIntent `intent`'s money back (or is doing so).
+fn intent_refunded(conn: &Connection, intent: &str) -> Result<bool, AppError> {
+    let refunded: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM payment_attempts WHERE intent_id = ?1
+               AND (status IN ('refunded', 'refund_failed') OR (purpose = ?2 AND status = 'pending'))",
+            [intent, LATE_PAYMENT],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(refunded.is_some())
+}
+
+fn lease_until(lease: Duration) -> i64 {
+    crate::clock::now_millis().saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Records the PaymentIntent an attempt created, before it is confirmed: reconciliation always
+/// has an id to retrieve.
+pub fn keep_intent(conn: &Connection, attempt_id: &str, intent_id: &str) -> Result<(), AppError> {
+    let kept = conn.execute(
+        "UPDATE payment_attempts SET intent_id = ?2 WHERE id = ?1 AND status = 'pending'",
+        params![attempt_id, intent_id],
+    )?;
+    if kept == 1 { Ok(()) } else { Err(AppError::internal("the attempt was settled before its charge")) }
+}
+
+/// Renews this process's lease on a pending attempt.
+pub fn renew_lease(conn: &Connection, attempt_id: &str, lease: Duration) -> Result<(), AppError> {
+    conn.execute(
+        "UPDATE payment_attempts SET lease_until = ?2 WHERE id = ?1 AND status = 'pending'",
+        params![attempt_id, lease_until(lease)],
+    )?;
+    Ok(())
+}
+
+/// Takes an orphan's expired lease for this process: false when another instance took it first
+/// (or it was settled meanwhile), so each orphan is settled by one instance at a time.
+pub fn take_lease(conn: &Connection, attempt_id: &str, lease: Duration) -> Result<bool, AppError> {
+    let taken = conn.execute(
+        "UPDATE payment_attempts SET lease_until = ?2
+         WHERE id = ?1 AND status = 'pending' AND (lease_until IS NULL OR lease_until < ?3)",
+        params![attempt_id, lease_until(lease), crate::clock::now_millis()],
+    )?;
+    Ok(taken == 1)
+}
+
+/// Leaves a pending attempt to [`crate::payments::reconcile`] at once: no request waits for it any more.
+pub fn orphan_attempt(conn: &Connection, attempt_id: &str) -> Result<(), AppError> {
+    conn.execute("UPDATE payment_attempts SET lease_until = 0 WHERE id = ?1 AND status = 'pending'", [attempt_id])?;
+    Ok(())
+}
+
+/// An orphaned attempt (its lease ran out: its process stopped, or gave it up), as
+/// [`crate::payments::reconcile`] settles it.
+#[derive(Debug, Clone)]
+pub struct Orphan {
+    pub id: String,
+    pub purpose: String,
+    pub pending: Option<String>,
+    /// The PaymentIntent it created (Stripe mode), recorded before it was confirmed.
+    pub intent_id: Option<String>,
+    /// Made by a version that recorded the PaymentIntent's id only with the result.
+    pub legacy: bool,
+    /// The instant of the request that made it: its result is recorded as of then.
+    pub created_at: OffsetDateTime,
+}
+
+pub fn orphans(conn: &Connection) -> Result<Vec<Orphan>, AppError> {
+    let mut stmt = conn.prepare(
+        "SELECT id, purpose, pending, intent_id, created_at, recorded_first = 0 FROM payment_attempts
+         WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < ?1)
+         ORDER BY created_at, rowid",
+    )?;
+    let rows = stmt.query_map([crate::clock::now_millis()], |r| {
+        Ok(Orphan {
+            id: r.get(0)?,
+            purpose: r.get(1)?,
+            pending: r.get(2)?,
+            intent_id: r.get(3)?,
+            created_at: from_ts(r.get(4)?),
+            legacy: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The account whose money PaymentIntent `intent` holds when no attempt of ours granted it, is
+/// still settling it or refunded it; `None` otherwise, and for a PaymentIntent we never made.
+pub fn ungranted_intent(conn: &Connection, intent: &str) -> Result<Option<String>, AppError> {
+    let mut stmt = conn.prepare("SELECT account_id, status FROM payment_attempts WHERE intent_id = ?1")?;
+    let attempts: Vec<(String, String)> =
+        stmt.query_map([intent], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    let settled = attempts.iter().any(|(_, status)| {
+        matches!(status.as_str(), "succeeded" | "pending" | "recording" | "refunded" | "refund_failed")
+    });
+    Ok(if settled { None } else { attempts.into_iter().next().map(|(account, _)| account) })
+}
+
+/// What a refund of money no attempt could grant is for (its attempt's purpose).
+pub const LATE_PAYMENT: &str = "late_payment";
+
+/// Claims the refund of PaymentIntent `intent` as a pending attempt of its own (purpose
+/// [`LATE_PAYMENT`], leased like any charge, the PaymentIntent recorded), in the transaction that
+/// finds no attempt granted it, settles it, or refunded it: two callers never both refund, and no
+/// grant starts while it is pending. `None`: nothing to refund (or not ours); `PaymentInProgress`
+/// while another charge of the account is in flight.
+pub fn claim_refund(
+    conn: &Connection,
+    intent: &str,
+    lease: Duration,
+    now: OffsetDateTime,
+) -> Result<Option<Attempt>, AppError> {
+    let Some(account_id) = ungranted_intent(conn, intent)? else {
+        return Ok(None);
+    };
+    let attempt = claim_attempt(conn, &account_id, LATE_PAYMENT, now)?.ok_or(AppError::PaymentInProgress)?;
+    conn.execute(
+        "UPDATE payment_attempts SET intent_id = ?2, lease_until = ?3 WHERE id = ?1",
+        params![attempt.id, intent, lease_until(lease)],
+    )?;
+    Ok(Some(attempt))
+}
+
+/// Records the status an attempt's outcome gives it, and the PaymentIntent it was paid with.
+pub fn set_attempt_outcome(
+    conn: &Connection,
+    attempt_id: &str,
+    status: &str,
+    intent: Option<&str>,
+) -> Result<(), AppError> {
+    conn.execute(
+        "UPDATE payment_attempts SET status = ?2, intent_id = ?3 WHERE id = ?1",
+        params![attempt_id, status, intent],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! The `events` table: every event, in the order it happened, with a delivery queued per endpoint.
+
+use crate::error::AppError;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Writes an event and one pending delivery per configured endpoint.
+pub fn insert_event(
+    conn: &Connection,
+    id: &str,
+    kind: &str,
+    account_id: &str,
+    created: i64,
+    body: &str,
+) -> Result<(), AppError> {
+    conn.execute(
+        "INSERT INTO events (id, type, account_id, created, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id, kind, account_id, created, body],
+    )?;
+    let seq = conn.last_insert_rowid();
+    let enqueued = crate::clock::now_millis();
+    let mut endpoints = conn.prepare_cached("SELECT url FROM webhook_endpoints")?;
+    let urls = endpoints.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+    for url in urls {
+        conn.execute(
+            "INSERT INTO deliveries (event_seq, endpoint, enqueued_at, next_attempt_at) VALUES (?1, ?2, ?3, ?3)",
+            params![seq, url, enqueued],
+        )?;
+    }
+    Ok(())
+}
+
+/// Makes the configured endpoints the ones new events are delivered to (at start).
+pub fn set_endpoints(conn: &Connection, urls: &[String]) -> Result<(), AppError> {
+    conn.execute("DELETE FROM webhook_endpoints", [])?;
+    for url in urls {
+        conn.execute("INSERT OR IGNORE INTO webhook_endpoints (url) VALUES (?1)", [url])?;
+    }
+    Ok(())
+}
+
+/// Up to `fetch` event bodies after the one with id `after` (from the first without it), oldest
+/// first.
+pub fn event_bodies_after(conn: &Connection, after: Option<&str>, fetch: usize) -> Result<Vec<String>, AppError> {
+    let after_seq = match after {
+        None => 0,
+        Some(id) => conn
+            .query_row("SELECT seq FROM events WHERE id = ?1", [id], |r| r.get::<_, i64>(0))
+            .optional()?
+            .ok_or_else(|| AppError::InvalidRequest("`after` is not the id of an event.".into()))?,
+    };
+    let mut stmt = conn.prepare("SELECT body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+    let fetch = i64::try_from(fetch).unwrap_or(i64::MAX);
+    let bodies =
+        stmt.query_map(params![after_seq, fetch], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+    Ok(bodies)
+}

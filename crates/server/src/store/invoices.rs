@@ -1,0 +1,145 @@
+//! The `invoices` table.
+
+use super::{from_ts, named, ts};
+use crate::error::AppError;
+use billing::Money;
+use billing::wire::InvoiceStatus;
+use rusqlite::{Connection, OptionalExtension, params};
+use time::OffsetDateTime;
+
+// --- invoices ------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct Invoice {
+    pub id: String,
+    pub number: String,
+    pub account_id: String,
+    pub created_at: OffsetDateTime,
+    pub period_start: OffsetDateTime,
+    pub period_end: OffsetDateTime,
+    pub lines: Vec<billing::proration::LineItem>,
+    pub amount: Money,
+    pub status: InvoiceStatus,
+    pub payment_method_id: Option<String>,
+}
+
+/// Writes an invoice with the next number (`KIRO-000001`, ...).
+pub fn insert_invoice(conn: &Connection, mut invoice: Invoice) -> Result<Invoice, AppError> {
+    let count: i64 = conn.query_row("SELECT COALESCE(MAX(rowid), 0) FROM invoices", [], |r| r.get(0))?;
+    invoice.number = format!("KIRO-{:06}", count + 1);
+    let lines = serde_json::to_string(&invoice.lines).map_err(|e| AppError::internal_from("invoice lines", e))?;
+    conn.execute(
+        "INSERT INTO invoices (id, number, account_id, created_at, period_start, period_end, lines, amount, status, payment_method_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            invoice.id,
+            invoice.number,
+            invoice.account_id,
+            ts(invoice.created_at),
+            ts(invoice.period_start),
+            ts(invoice.period_end),
+            lines,
+            invoice.amount.cents(),
+            invoice.status.as_str(),
+            invoice.payment_method_id
+        ],
+    )?;
+    Ok(invoice)
+}
+
+pub fn get_invoice(conn: &Connection, id: &str) -> Result<Option<Invoice>, AppError> {
+    let row = conn
+        .query_row(
+            "SELECT id, number, account_id, created_at, period_start, period_end, lines, amount, status, payment_method_id
+             FROM invoices WHERE id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    Invoice {
+                        id: r.get(0)?,
+                        number: r.get(1)?,
+                        account_id: r.get(2)?,
+                        created_at: from_ts(r.get(3)?),
+                        period_start: from_ts(r.get(4)?),
+                        period_end: from_ts(r.get(5)?),
+                        lines: Vec::new(),
+                        amount: Money::from_cents(r.get(7)?),
+                        status: named(r.get(8)?)?,
+                        payment_method_id: r.get(9)?,
+                    },
+                    r.get::<_, String>(6)?,
+                ))
+            },
+        )
+        .optional()?;
+    row.map(|(mut invoice, lines)| {
+        invoice.lines = serde_json::from_str(&lines).map_err(|e| AppError::internal_from("invoice lines", e))?;
+        Ok(invoice)
+    })
+    .transpose()
+}
+
+/// Every invoice of an account, oldest first.
+pub fn account_invoices(conn: &Connection, account_id: &str) -> Result<Vec<Invoice>, AppError> {
+    let mut stmt = conn.prepare("SELECT id FROM invoices WHERE account_id = ?1 ORDER BY created_at, number")?;
+    let ids = stmt.query_map([account_id], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+    ids.iter().filter_map(|id| get_invoice(conn, id).transpose()).collect()
+}
+
+/// The account's open invoices, oldest first: every one, or only those whose charge failed (not
+/// those still waiting for their renewal charge).
+pub fn open_invoices(conn: &Connection, account_id: &str, with_waiting: bool) -> Result<Vec<Invoice>, AppError> {
+    let mut stmt = conn.prepare(
+        "SELECT id FROM invoices WHERE account_id = ?1 AND status = 'open' AND (?2 OR charge_pending = 0)
+         ORDER BY created_at, rowid",
+    )?;
+    let ids = stmt.query_map(params![account_id, with_waiting], |r| r.get::<_, String>(0))?;
+    let ids = ids.collect::<Result<Vec<_>, _>>()?;
+    ids.iter().filter_map(|id| get_invoice(conn, id).transpose()).collect()
+}
+
+/// Marks an open invoice void: nothing is owed for it any more.
+pub fn set_invoice_void(conn: &Connection, id: &str) -> Result<(), AppError> {
+    conn.execute("UPDATE invoices SET status = 'void', charge_pending = 0 WHERE id = ?1 AND status = 'open'", [id])?;
+    Ok(())
+}
+
+/// Marks a renewal invoice as waiting for its charge (see [`crate::jobs::renewals::charge_pending`]).
+pub fn set_charge_pending(conn: &Connection, id: &str, pending: bool) -> Result<(), AppError> {
+    conn.execute("UPDATE invoices SET charge_pending = ?2 WHERE id = ?1", params![id, pending])?;
+    Ok(())
+}
+
+/// The oldest renewal invoice waiting for its charge, of `account_id` or of any account with no
+/// charge in flight.
+pub fn next_charge_pending(conn: &Connection, account_id: Option<&str>) -> Result<Option<Invoice>, AppError> {
+    let id: Option<String> = conn
+        .query_row(
+            "SELECT id FROM invoices WHERE charge_pending = 1 AND (?1 IS NULL OR account_id = ?1)
+               AND (?1 IS NOT NULL OR account_id NOT IN (SELECT account_id FROM payment_attempts WHERE status = 'pending'))
+             ORDER BY created_at, rowid LIMIT 1",
+            params![account_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match id {
+        Some(id) => get_invoice(conn, &id),
+        None => Ok(None),
+    }
+}
+
+/// Whether an invoice waits for its renewal charge.
+pub fn is_charge_pending(conn: &Connection, id: &str) -> Result<bool, AppError> {
+    let pending: Option<bool> =
+        conn.query_row("SELECT charge_pending FROM invoices WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+    Ok(pending.unwrap_or(false))
+}
+
+/// Marks an invoice paid by `pm_id` (no longer waiting for a charge).
+pub fn set_invoice_paid(conn: &Connection, id: &str, pm_id: &str) -> Result<(), AppError> {
+    conn.execute(
+        "UPDATE invoices SET status = 'paid', payment_method_id = ?2, charge_pending = 0 WHERE id = ?1",
+        [id, pm_id],
+    )?;
+    Ok(())
+}

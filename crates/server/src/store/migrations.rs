@@ -1,0 +1,217 @@
+//! The schema: each migration moves it one version forward.
+
+use rusqlite_migration::{M, Migrations};
+
+/// Each entry moves the schema one version forward; `PRAGMA user_version` records how far (the
+/// count the versions before rusqlite_migration kept there too, so their databases carry on).
+pub static MIGRATIONS: Migrations<'static> = Migrations::from_slice(STEPS);
+
+const STEPS: &[M<'static>] = &[
+    M::up(
+        r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE accounts (
+    id TEXT PRIMARY KEY,
+    email TEXT,
+    login TEXT NOT NULL,
+    aws_account_linked INTEGER NOT NULL
+);
+CREATE TABLE checkout_sessions (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    plan TEXT NOT NULL,
+    return_url TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    completed_at INTEGER,
+    declines INTEGER NOT NULL DEFAULT 0,
+    invoice_id TEXT
+);
+CREATE TABLE portal_sessions (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    return_url TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE payment_methods (
+    id TEXT PRIMARY KEY,
+    account_id TEXT REFERENCES accounts(id),
+    session_id TEXT,
+    brand TEXT NOT NULL,
+    last4 TEXT NOT NULL,
+    exp_month INTEGER NOT NULL,
+    exp_year INTEGER NOT NULL,
+    behavior TEXT NOT NULL,
+    payments INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE subscriptions (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id),
+    plan TEXT NOT NULL,
+    status TEXT NOT NULL,
+    first_paid_at INTEGER NOT NULL,
+    period_start INTEGER NOT NULL,
+    period_end INTEGER NOT NULL,
+    paid_this_period INTEGER NOT NULL,
+    scheduled_plan TEXT,
+    cancel_at_period_end INTEGER NOT NULL DEFAULT 0,
+    overage_enabled INTEGER NOT NULL DEFAULT 0,
+    payment_method_id TEXT REFERENCES payment_methods(id)
+);
+CREATE TABLE invoices (
+    id TEXT PRIMARY KEY,
+    number TEXT NOT NULL UNIQUE,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    created_at INTEGER NOT NULL,
+    period_start INTEGER NOT NULL,
+    period_end INTEGER NOT NULL,
+    lines TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    payment_method_id TEXT REFERENCES payment_methods(id)
+);
+CREATE TABLE idempotency (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (scope, key)
+);
+CREATE TABLE challenges (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    payment_method_id TEXT NOT NULL REFERENCES payment_methods(id),
+    email TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    resolved_body TEXT
+);
+"#,
+    ),
+    M::up(
+        r#"
+-- Portal plan changes wait on 3-D Secure too: remember what was being bought.
+ALTER TABLE challenges ADD COLUMN plan TEXT;
+ALTER TABLE challenges ADD COLUMN expected_total INTEGER;
+"#,
+    ),
+    M::up(
+        r#"
+-- A second live subscription for an account is refused by the primary key: new subscriptions are
+-- inserted, never replaced. Idempotent answers remember when they were given (kept 24 hours).
+ALTER TABLE idempotency ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX challenges_by_session ON challenges(session_id);
+CREATE INDEX payment_methods_by_session ON payment_methods(session_id);
+CREATE INDEX invoices_by_account ON invoices(account_id, created_at);
+CREATE INDEX subscriptions_due ON subscriptions(period_end) WHERE status != 'canceled';
+"#,
+    ),
+    M::up(
+        r#"
+-- The outbox: every event, in order, and its delivery to each webhook endpoint. Delivery times
+-- are wall-clock milliseconds; `created` is the billing clock's second.
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE webhook_endpoints (url TEXT PRIMARY KEY);
+CREATE TABLE deliveries (
+    event_seq INTEGER NOT NULL REFERENCES events(seq),
+    endpoint TEXT NOT NULL,
+    enqueued_at INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    done_at INTEGER,
+    delivered INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (event_seq, endpoint)
+);
+CREATE INDEX deliveries_pending ON deliveries(endpoint, event_seq) WHERE done_at IS NULL;
+CREATE INDEX events_by_account ON events(account_id, seq);
+"#,
+    ),
+    M::up(
+        r#"
+-- Charges are recorded before the processor is called and finished after: one in flight per
+-- account (the unique index), settled at start if a stop left one pending.
+CREATE TABLE payment_attempts (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    finished_at INTEGER
+);
+CREATE UNIQUE INDEX payment_attempts_one_pending ON payment_attempts(account_id) WHERE status = 'pending';
+-- A renewal's invoice is written when its period ends and charged afterwards, outside that
+-- transaction: until then it waits here.
+ALTER TABLE invoices ADD COLUMN charge_pending INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX invoices_charge_pending ON invoices(account_id, created_at) WHERE charge_pending = 1;
+"#,
+    ),
+    M::up(
+        r#"
+-- Stripe mode: the Customer of each account, the Customer a saved card belongs to, and the
+-- PaymentIntent a 3-D Secure challenge waits on.
+ALTER TABLE accounts ADD COLUMN stripe_customer TEXT;
+ALTER TABLE payment_methods ADD COLUMN stripe_customer TEXT;
+ALTER TABLE challenges ADD COLUMN intent_id TEXT;
+CREATE INDEX challenges_by_intent ON challenges(intent_id) WHERE intent_id IS NOT NULL;
+-- Stripe's webhook events already handled (Stripe may deliver one more than once).
+CREATE TABLE stripe_events (id TEXT PRIMARY KEY, type TEXT NOT NULL, received_at INTEGER NOT NULL);
+"#,
+    ),
+    M::up(
+        r#"
+-- Each pending attempt keeps what recording its result needs (JSON), so an attempt no request
+-- owns any more ("orphaned": a stop, no answer from Stripe, a failed record) can be settled
+-- with Stripe later.
+ALTER TABLE payment_attempts ADD COLUMN pending TEXT;
+ALTER TABLE payment_attempts ADD COLUMN orphaned INTEGER NOT NULL DEFAULT 0;
+-- The PaymentIntent an attempt made (Stripe mode), once its result is recorded.
+ALTER TABLE payment_attempts ADD COLUMN intent_id TEXT;
+-- Paying a past-due invoice can wait on 3-D Secure too (Stripe mode): which invoice.
+ALTER TABLE challenges ADD COLUMN invoice_id TEXT;
+CREATE INDEX payment_attempts_orphaned ON payment_attempts(created_at) WHERE status = 'pending' AND orphaned = 1;
+"#,
+    ),
+    M::up(
+        r#"
+-- A pending attempt belongs to the process that holds its lease (wall-clock milliseconds),
+-- renewed while it works; only an expired lease is orphaned, so a second instance (or a restart)
+-- never takes a live attempt. Attempts left pending by the version before leases are orphaned.
+ALTER TABLE payment_attempts ADD COLUMN lease_until INTEGER;
+UPDATE payment_attempts SET lease_until = 0 WHERE status = 'pending';
+-- Attempts whose PaymentIntent id is recorded before it is confirmed; older ones (0) may have
+-- charged without an id recorded, so reconciliation looks theirs up by our attempt id.
+ALTER TABLE payment_attempts ADD COLUMN recorded_first INTEGER NOT NULL DEFAULT 0;
+DROP INDEX payment_attempts_orphaned;
+CREATE INDEX payment_attempts_leases ON payment_attempts(lease_until) WHERE status = 'pending';
+-- A PaymentIntent's attempts: whether money Stripe took was granted, refunded, or is in flight.
+CREATE INDEX payment_attempts_by_intent ON payment_attempts(intent_id) WHERE intent_id IS NOT NULL;
+"#,
+    ),
+    M::up(
+        r#"
+-- A failed renewal is retried on a schedule counted from the failure (`failed_at`): `retries`
+-- made so far, the next at `retry_at`. After the last the subscription is canceled, and why is
+-- kept. Past-due subscriptions of earlier builds are retried from their oldest unpaid invoice
+-- (3 days on, the default schedule's first retry), so they too are paid or canceled.
+ALTER TABLE subscriptions ADD COLUMN failed_at INTEGER;
+ALTER TABLE subscriptions ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE subscriptions ADD COLUMN retry_at INTEGER;
+ALTER TABLE subscriptions ADD COLUMN cancellation_reason TEXT;
+CREATE INDEX subscriptions_retry_due ON subscriptions(retry_at) WHERE retry_at IS NOT NULL;
+CREATE INDEX invoices_open ON invoices(account_id, created_at) WHERE status = 'open';
+UPDATE subscriptions SET failed_at = (SELECT MIN(i.created_at) FROM invoices i
+    WHERE i.account_id = subscriptions.account_id AND i.status = 'open' AND i.charge_pending = 0)
+  WHERE status = 'past_due';
+UPDATE subscriptions SET retry_at = failed_at + 259200 WHERE failed_at IS NOT NULL;
+"#,
+    ),
+];

@@ -1,0 +1,103 @@
+//! The `checkout_sessions` and `portal_sessions` tables.
+
+use super::{from_ts, plan_from, ts};
+use crate::error::AppError;
+use billing::PlanId;
+use rusqlite::{Connection, OptionalExtension, params};
+use time::OffsetDateTime;
+
+// --- sessions ------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct CheckoutSession {
+    pub id: String,
+    pub account_id: String,
+    pub plan: PlanId,
+    pub return_url: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub completed_at: Option<OffsetDateTime>,
+    pub declines: u32,
+    pub invoice_id: Option<String>,
+}
+
+pub fn insert_checkout_session(conn: &Connection, s: &CheckoutSession) -> Result<(), AppError> {
+    conn.execute(
+        "INSERT INTO checkout_sessions (id, account_id, plan, return_url, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![s.id, s.account_id, s.plan.as_str(), s.return_url, ts(s.created_at), ts(s.expires_at)],
+    )?;
+    Ok(())
+}
+
+pub fn get_checkout_session(conn: &Connection, id: &str) -> Result<Option<CheckoutSession>, AppError> {
+    Ok(conn
+        .query_row(
+            "SELECT id, account_id, plan, return_url, created_at, expires_at, completed_at, declines, invoice_id
+             FROM checkout_sessions WHERE id = ?1",
+            [id],
+            |r| {
+                Ok(CheckoutSession {
+                    id: r.get(0)?,
+                    account_id: r.get(1)?,
+                    plan: plan_from(r.get(2)?)?,
+                    return_url: r.get(3)?,
+                    created_at: from_ts(r.get(4)?),
+                    expires_at: from_ts(r.get(5)?),
+                    completed_at: r.get::<_, Option<i64>>(6)?.map(from_ts),
+                    declines: r.get(7)?,
+                    invoice_id: r.get(8)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+pub fn record_decline(conn: &Connection, session_id: &str) -> Result<u32, AppError> {
+    Ok(conn.query_row(
+        "UPDATE checkout_sessions SET declines = declines + 1 WHERE id = ?1 RETURNING declines",
+        [session_id],
+        |r| r.get(0),
+    )?)
+}
+
+pub fn complete_checkout_session(
+    conn: &Connection,
+    id: &str,
+    at: OffsetDateTime,
+    invoice_id: &str,
+) -> Result<(), AppError> {
+    conn.execute(
+        "UPDATE checkout_sessions SET completed_at = ?2, invoice_id = ?3 WHERE id = ?1",
+        params![id, ts(at), invoice_id],
+    )?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct PortalSession {
+    pub id: String,
+    pub account_id: String,
+    pub return_url: String,
+    pub expires_at: OffsetDateTime,
+}
+
+pub fn insert_portal_session(conn: &Connection, s: &PortalSession, now: OffsetDateTime) -> Result<(), AppError> {
+    conn.execute(
+        "INSERT INTO portal_sessions (id, account_id, return_url, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![s.id, s.account_id, s.return_url, ts(now), ts(s.expires_at)],
+    )?;
+    Ok(())
+}
+
+pub fn get_portal_session(conn: &Connection, id: &str) -> Result<Option<PortalSession>, AppError> {
+    Ok(conn
+        .query_row("SELECT id, account_id, return_url, expires_at FROM portal_sessions WHERE id = ?1", [id], |r| {
+            Ok(PortalSession {
+                id: r.get(0)?,
+                account_id: r.get(1)?,
+                return_url: r.get(2)?,
+                expires_at: from_ts(r.get(3)?),
+            })
+        })
+        .optional()?)
+}

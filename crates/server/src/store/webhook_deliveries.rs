@@ -1,0 +1,76 @@
+//! The `webhook_endpoints` and `deliveries` tables: where events go, and each delivery's attempts.
+
+use crate::error::AppError;
+use rusqlite::{Connection, params};
+
+/// One delivery that is due: the head of its account's queue for its endpoint.
+pub struct Due {
+    pub event_seq: i64,
+    pub endpoint: String,
+    pub body: String,
+    pub attempts: u32,
+    pub enqueued_at: i64,
+}
+
+/// The endpoints configured at start.
+pub fn webhook_endpoints(conn: &Connection) -> Result<Vec<String>, AppError> {
+    let mut stmt = conn.prepare_cached("SELECT url FROM webhook_endpoints ORDER BY url")?;
+    let urls = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(urls.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The oldest undelivered event of each account for `endpoint`, where its next attempt is due by
+/// `now` (wall-clock milliseconds).
+pub fn due_deliveries(conn: &Connection, endpoint: &str, now: i64) -> Result<Vec<Due>, AppError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT d.event_seq, d.endpoint, e.body, d.attempts, d.enqueued_at
+         FROM deliveries d JOIN events e ON e.seq = d.event_seq
+         WHERE d.done_at IS NULL AND d.endpoint = ?2
+           AND d.event_seq = (SELECT MIN(d2.event_seq) FROM deliveries d2 JOIN events e2 ON e2.seq = d2.event_seq
+                              WHERE d2.endpoint = d.endpoint AND e2.account_id = e.account_id
+                                AND d2.done_at IS NULL)
+           AND d.next_attempt_at <= ?1
+         ORDER BY d.event_seq LIMIT 32",
+    )?;
+    let rows = stmt.query_map(params![now, endpoint], |r| {
+        Ok(Due {
+            event_seq: r.get(0)?,
+            endpoint: r.get(1)?,
+            body: r.get(2)?,
+            attempts: r.get(3)?,
+            enqueued_at: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// One delivery attempt's outcome: `error` when it failed; `done_at` once delivered or given up.
+pub struct DeliveryAttempt<'a> {
+    pub attempts: u32,
+    pub error: Option<&'a str>,
+    pub done_at: Option<i64>,
+    pub next_attempt: i64,
+}
+
+pub fn record_delivery(
+    conn: &Connection,
+    seq: i64,
+    endpoint: &str,
+    attempt: &DeliveryAttempt<'_>,
+) -> Result<(), AppError> {
+    conn.execute(
+        "UPDATE deliveries SET attempts = ?3, last_error = ?4, done_at = ?5, delivered = ?6,
+             next_attempt_at = ?7
+         WHERE event_seq = ?1 AND endpoint = ?2",
+        params![
+            seq,
+            endpoint,
+            attempt.attempts,
+            attempt.error,
+            attempt.done_at,
+            attempt.error.is_none(),
+            attempt.next_attempt
+        ],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! Paid subscriptions: starting one with its first invoice, how the IDE's backend sees one, and
+//! the events every change records.
+
+pub mod events;
+pub mod handlers;
+
+use crate::error::AppError;
+use crate::ids::new_id;
+use crate::payments::test_cards::CardBehavior;
+use crate::store::{self, Account, Invoice, PaymentMethod, Subscription};
+use billing::period::Period;
+use billing::proration::{self, Quote};
+use billing::validate;
+use billing::wire::{InvoiceStatus, SubscriptionStatus, SubscriptionView};
+use billing::{Money, PlanId};
+use rusqlite::Connection;
+use time::OffsetDateTime;
+
+/// A new paid subscription to `plan` from `now`: the first (prorated) charge's invoice, the card
+/// counted as used, and the subscription itself.
+pub fn start_subscription(
+    conn: &Connection,
+    account_id: &str,
+    plan: PlanId,
+    pm_id: &str,
+    now: OffsetDateTime,
+) -> Result<(Quote, Invoice), AppError> {
+    let quote = proration::quote_new_subscription(plan, now)
+        .map_err(|e| AppError::internal_from("quoting a new subscription", e))?;
+    let invoice = store::insert_invoice(conn, invoice_from_quote(account_id, &quote, pm_id, now))?;
+    store::record_payment(conn, pm_id, account_id)?;
+    store::insert_subscription(
+        conn,
+        &Subscription {
+            account_id: account_id.to_string(),
+            plan,
+            status: SubscriptionStatus::Active,
+            first_paid_at: now,
+            period_start: quote.period.start,
+            period_end: quote.period.end,
+            paid_this_period: quote.total_due_today,
+            scheduled_plan: None,
+            cancel_at_period_end: false,
+            overage_enabled: false,
+            payment_method_id: Some(pm_id.to_string()),
+        },
+    )?;
+    Ok((quote, invoice))
+}
+
+/// A paid invoice for what `quote` charges today.
+pub fn invoice_from_quote(account_id: &str, quote: &Quote, pm_id: &str, now: OffsetDateTime) -> Invoice {
+    Invoice {
+        id: new_id("in"),
+        number: String::new(),
+        account_id: account_id.to_string(),
+        created_at: now,
+        period_start: quote.period.start,
+        period_end: quote.period.end,
+        lines: quote.lines.clone(),
+        amount: quote.total_due_today,
+        status: InvoiceStatus::Paid,
+        payment_method_id: Some(pm_id.to_string()),
+    }
+}
+
+/// The subscription as the IDE's backend sees it. Accounts without one are on Free.
+pub fn subscription_view(conn: &Connection, account_id: &str) -> Result<SubscriptionView, AppError> {
+    store::get_account(conn, account_id)?.ok_or(AppError::NotFound)?;
+    let sub = store::get_subscription(conn, account_id)?;
+    Ok(match sub {
+        Some(s) => {
+            // Past due: paid features stop and Free's credits apply until the invoice is paid.
+            let effective_plan = if s.status == SubscriptionStatus::Active { s.plan } else { PlanId::Free };
+            SubscriptionView {
+                account_id: account_id.to_string(),
+                plan: s.plan,
+                plan_name: s.plan.plan().name.into(),
+                status: s.status,
+                credits: effective_plan.plan().monthly_credits,
+                monthly_price: s.plan.plan().monthly_price,
+                current_period: (s.status != SubscriptionStatus::Canceled)
+                    .then_some(Period { start: s.period_start, end: s.period_end }),
+                scheduled_change: s
+                    .scheduled_plan
+                    .map(|plan| billing::wire::ScheduledChange { plan, effective_at: s.period_end }),
+                cancel_at_period_end: s.cancel_at_period_end,
+                overage_enabled: s.overage_enabled,
+                cancellation_reason: match s.status {
+                    SubscriptionStatus::Canceled => store::cancellation_reason(conn, account_id)?,
+                    _ => None,
+                },
+            }
+        }
+        None => SubscriptionView {
+            account_id: account_id.to_string(),
+            plan: PlanId::Free,
+            plan_name: PlanId::Free.plan().name.into(),
+            status: SubscriptionStatus::Active,
+            credits: PlanId::Free.plan().monthly_credits,
+            monthly_price: Money::ZERO,
+            current_period: None,
+            scheduled_change: None,
+            cancel_at_period_end: false,
+            overage_enabled: false,
+            cancellation_reason: None,
+        },
+    })
+}
+
+/// Gives `account_id` a paid subscription to `plan` bought at `bought_at` with a Visa 4242 (demo).
+pub fn seed_subscription(
+    conn: &Connection,
+    account: &Account,
+    plan: PlanId,
+    bought_at: OffsetDateTime,
+) -> Result<(), AppError> {
+    store::upsert_account(conn, account)?;
+    if store::get_subscription(conn, &account.id)?.is_some() {
+        return Ok(());
+    }
+    let pm = PaymentMethod {
+        account_id: Some(account.id.clone()),
+        session_id: None,
+        card: billing::wire::CardSummary {
+            id: new_id("pm").into(),
+            brand: validate::CardBrand::Visa,
+            last4: "4242".into(),
+            exp_month: 12,
+            exp_year: 2034,
+        },
+        behavior: CardBehavior::Succeeds.as_str().into(),
+        payments: 0,
+        stripe_customer: None,
+    };
+    store::insert_payment_method(conn, &pm, bought_at)?;
+    start_subscription(conn, &account.id, plan, &pm.card.id, bought_at).map(|_| ())
+}

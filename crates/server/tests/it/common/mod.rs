@@ -1,0 +1,257 @@
+//! What every server test file shares: [`TestApp`], the server on a fresh database with its
+//! clock frozen at 2026-11-16 00:00 UTC and a method per request, and assertions on the JSON
+//! error body.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use billing::wire::Branding;
+use checkout_server::{AppState, Config, Store, app, config};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use tower::ServiceExt;
+
+pub const KEY: &str = "sk_test_0123456789abcdef";
+
+/// The whole server, driven through `app(state)` without a socket, with a method per request.
+#[derive(Clone)]
+pub struct TestApp {
+    pub router: Router,
+}
+
+impl From<Router> for TestApp {
+    fn from(router: Router) -> TestApp {
+        TestApp { router }
+    }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+pub fn post_raw(path: &str, key: Option<&str>, content_type: &str, body: impl Into<Body>) -> Request<Body> {
+    let mut req = Request::post(path).header(header::CONTENT_TYPE, content_type);
+    if let Some(key) = key {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {key}"));
+    }
+    req.body(body.into()).unwrap()
+}
+
+pub fn session_body(account: &str, plan: &str) -> Value {
+    json!({
+        "account": {"id": account, "email": "dev@example.com", "login": "github", "aws_account_linked": false},
+        "plan": plan,
+        "return_url": "kiro://kiro.kiroAgent/upgrade-success"
+    })
+}
+
+pub fn assert_error(reply: &Reply, status: StatusCode, code: &str) {
+    assert_eq!(reply.status, status, "{:?}", reply.body);
+    assert_eq!(reply.body["error"]["code"], code, "{:?}", reply.body);
+    assert!(reply.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+}
+
+pub fn confirm_body(pm: &str, key: &str, expected_total: i64) -> Value {
+    json!({"email": "dev@example.com", "payment_method": pm, "billing": {"country": "US", "postal_code": "94107"},
+           "expected_total": expected_total, "idempotency_key": key})
+}
+
+/// A card for `POST /api/portal/{id}/payment-method`.
+pub fn new_card(number: &str) -> Value {
+    json!({"card": {"number": number, "exp_month": 12, "exp_year": 2035, "cvc": "123", "name": "Ada Lovelace"},
+           "billing": {"country": "GB", "postal_code": "SW1A 1AA"}})
+}
+
+/// Stripe mode against `stripe`.
+pub fn stripe_settings(stripe: &headless::localstripe::LocalStripe) -> config::StripeSettings {
+    use headless::localstripe::{PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET};
+    config::StripeSettings::new(
+        Some(SECRET_KEY),
+        Some(PUBLISHABLE_KEY),
+        Some(WEBHOOK_SECRET),
+        &stripe.base,
+        &stripe.js_url(),
+    )
+    .unwrap()
+}
+
+/// A test app in Stripe mode against `stripe`.
+pub fn stripe_app(stripe: &headless::localstripe::LocalStripe) -> TestApp {
+    TestApp::configured(Store::in_memory().unwrap(), |cfg| cfg.stripe = Some(stripe_settings(stripe)))
+}
+
+/// What Stripe sends with an event: `body` signed with the endpoint's `secret` at `t`.
+pub fn stripe_signature(body: &str, secret: &str, t: i64) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    format!("t={t},v1={hex}")
+}
+
+/// The page's part of saving a card in Stripe mode: a SetupIntent from us (`area` is `checkout`
+/// or `portal`), confirmed with the card (and, for 3184, its bank's check) by Stripe.js, then the
+/// saved card sent to us. Our answer, or the status Stripe.js's confirm answered.
+pub async fn setup_stripe_card(
+    app: &TestApp,
+    stripe: &headless::localstripe::LocalStripe,
+    area: &str,
+    session: &str,
+    number: &str,
+) -> Result<Reply, u16> {
+    let setup = app.post(&format!("/api/{area}/{session}/setup-intent"), None, &json!({})).await;
+    assert_eq!(setup.status, StatusCode::OK, "{:?}", setup.body);
+    let secret = setup.body["client_secret"].as_str().unwrap();
+    let setup_intent = secret.split("_secret_").next().unwrap().to_string();
+    let confirmed = stripe.confirm_setup_with_card(&setup_intent, number).await.status().as_u16();
+    if confirmed != 200 {
+        return Err(confirmed);
+    }
+    if number == "4000002760003184" {
+        stripe.reconfirm_setup(&setup_intent).await;
+    }
+    Ok(app.post(&format!("/api/{area}/{session}/stripe-card"), None, &json!({ "setup_intent": setup_intent })).await)
+}
+
+pub fn test_config() -> Config {
+    let mut cfg = Config::new(KEY, "http://checkout.test");
+    cfg.initial_clock = Some(time::macros::datetime!(2026-11-16 00:00 UTC));
+    cfg.allowed_return_origins.push(config::parse_allowed_origin("https://app.kiro.dev").unwrap());
+    cfg
+}
+
+/// A built app's entries as the build writes them (minified, the shell last in the body), each
+/// with its own inline script (`init_checkout()`, `init_checkout-stripe()`, `init_portal()`,
+/// `init_portal-stripe()`), in a fresh folder.
+pub fn fake_dist(tag: &str) -> PathBuf {
+    let dist = std::env::temp_dir().join(format!("kiro-dist-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dist).unwrap();
+    for entry in ["checkout", "checkout-stripe", "portal", "portal-stripe"] {
+        let html = format!(
+            "<!doctype html><html lang=en><title>Kiro</title><script type=module>init_{entry}()</script>\
+             <body><div id=shell><p>{entry} shell</p></div></body></html>"
+        );
+        std::fs::write(dist.join(format!("{entry}.html")), html).unwrap();
+    }
+    dist
+}
+
+impl TestApp {
+    /// A server whose clock starts frozen at 2026-11-16 00:00 UTC: 15 of November's 30 days left.
+    pub fn new() -> TestApp {
+        TestApp::on(Store::in_memory().unwrap())
+    }
+
+    /// The app on `store` (a restart keeps the store and makes a new app).
+    pub fn on(store: Store) -> TestApp {
+        TestApp::from(app(AppState::new(test_config(), store).unwrap()))
+    }
+
+    /// The app on `store` with the test configuration changed by `change`.
+    pub fn configured(store: Store, change: impl FnOnce(&mut Config)) -> TestApp {
+        let mut cfg = test_config();
+        change(&mut cfg);
+        TestApp::from(app(AppState::new(cfg, store).unwrap()))
+    }
+
+    /// The app serving the built app in `dist` (see [`fake_dist`]).
+    pub fn serving(dist: &Path, branding: Branding) -> TestApp {
+        let mut cfg = test_config();
+        cfg.dist_dir = Some(dist.to_path_buf());
+        cfg.branding = branding;
+        TestApp::from(app(AppState::new(cfg, Store::in_memory().unwrap()).unwrap()))
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(req).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+        Reply { status, headers, body }
+    }
+
+    pub async fn post(&self, path: &str, key: Option<&str>, body: &Value) -> Reply {
+        self.send(post_raw(path, key, "application/json", body.to_string())).await
+    }
+
+    pub async fn get(&self, path: &str, key: Option<&str>) -> Reply {
+        let mut req = Request::get(path);
+        if let Some(key) = key {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {key}"));
+        }
+        self.send(req.body(Body::empty()).unwrap()).await
+    }
+
+    pub async fn set_clock(&self, now: &str) -> Reply {
+        self.post("/v1/test_helpers/clock", Some(KEY), &json!({ "now": now })).await
+    }
+
+    pub async fn new_session(&self, account: &str, plan: &str) -> String {
+        let reply = self.post("/v1/checkout/sessions", Some(KEY), &session_body(account, plan)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        reply.body["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn tokenize(&self, session: &str, number: &str) -> String {
+        let cvc = if number.starts_with("37") { "1234" } else { "123" };
+        let reply = self
+            .post(
+                &format!("/api/checkout/{session}/card"),
+                None,
+                &json!({"number": number, "exp_month": 12, "exp_year": 2034, "cvc": cvc, "name": "Ada Lovelace"}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        reply.body["id"].as_str().unwrap().to_string()
+    }
+
+    /// Confirms with the total the page would show: today's charge at the server's clock.
+    pub async fn confirm(&self, session: &str, pm: &str, key: &str) -> Reply {
+        let view = self.get(&format!("/api/checkout/{session}"), None).await;
+        let total = view.body["quote"]["total_due_today"].as_i64().unwrap_or(0);
+        self.post(&format!("/api/checkout/{session}/confirm"), None, &confirm_body(pm, key, total)).await
+    }
+
+    pub async fn invoices(&self, account: &str) -> Vec<Value> {
+        let reply = self.get(&format!("/v1/accounts/{account}/invoices"), Some(KEY)).await;
+        reply.body["invoices"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Subscribes `account` to `plan` with `card` at the server's clock and opens a portal session.
+    pub async fn subscribed_portal(&self, account: &str, plan: &str, card: &str) -> String {
+        let session = self.new_session(account, plan).await;
+        let pm = self.tokenize(&session, card).await;
+        assert_eq!(self.confirm(&session, &pm, "first").await.body["status"], "succeeded");
+        self.open_portal(account).await
+    }
+
+    /// A portal session (they last an hour) for an account that has subscribed.
+    pub async fn open_portal(&self, account: &str) -> String {
+        let portal = self
+            .post(
+                "/v1/portal/sessions",
+                Some(KEY),
+                &json!({"account_id": account, "return_url": "kiro://kiro.kiroAgent/manage-plan"}),
+            )
+            .await;
+        assert_eq!(portal.status, StatusCode::CREATED, "{:?}", portal.body);
+        portal.body["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn preview(&self, portal: &str, plan: &str) -> Reply {
+        self.post(&format!("/api/portal/{portal}/preview"), None, &json!({"plan": plan})).await
+    }
+
+    pub async fn change(&self, portal: &str, plan: &str, expected: i64, key: &str) -> Reply {
+        self.post(
+            &format!("/api/portal/{portal}/change"),
+            None,
+            &json!({"plan": plan, "expected_total": expected, "idempotency_key": key}),
+        )
+        .await
+    }
+}

@@ -1,0 +1,19 @@
+//! The server's integration tests, one module per area, built as one binary: `common` (the
+//! [`common::TestApp`] and what the areas share) is compiled once.
+
+mod common;
+
+mod account;
+mod attack;
+mod checkout;
+mod events;
+mod logs;
+mod past_due;
+mod portal;
+mod secrets_at_rest;
+mod server_api;
+mod socket;
+mod stripe;
+mod stripe_checkout;
+mod stripe_crash;
+mod stripe_races;
