@@ -37,7 +37,7 @@ struct Args {
     /// Create a demo checkout session and a demo portal session and print their URLs.
     #[arg(long)]
     demo: bool,
-    /// Connections served at once; more wait in the kernel's backlog.
+    /// Connections open at once; at the cap the longest-idle one is closed to make room.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
     /// Seconds a payment attempt stays its instance's without renewal (renewed while it works):
