@@ -126,7 +126,7 @@ async fn run(args: Args) -> Result<(), String> {
 
     let addr: SocketAddr =
         format!("{}:{}", args.host, args.port).parse().map_err(|e| format!("bad --host/--port: {e}"))?;
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("can't listen on {addr}: {e}"))?;
+    let listener = serve::bind(addr).map_err(|e| format!("can't listen on {addr}: {e}"))?;
     if args.demo {
         print_demo(&state, &shown_key)?;
     }

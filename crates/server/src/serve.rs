@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
@@ -35,6 +35,20 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits { max_connections: 1024, header_timeout: Duration::from_secs(10) }
     }
+}
+
+/// Connections the kernel completes and queues while the accept loop catches up (Linux caps it at
+/// `net.core.somaxconn`, 4096 by default). Tokio's `TcpListener::bind` asks for 128: under a
+/// connection flood a lag of 128 connects overflows it, and the kernel then drops every SYN, a
+/// real client's too, which the client retries only after 1 s, then 3 s, then 7 s.
+const BACKLOG: u32 = 1024;
+
+/// Listens on `addr` with a backlog of [`BACKLOG`] (address reuse as tokio's `bind`).
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
 }
 
 /// Accepts connections until `shutdown` resolves, then lets open requests finish (up to 10 s).

@@ -4,7 +4,7 @@
 
 mod common;
 
-use checkout_server::serve::{Limits, serve};
+use checkout_server::serve::{Limits, bind, serve};
 use checkout_server::{AppState, Config, Store, app};
 use common::KEY;
 use std::io::{BufRead, BufReader};
@@ -26,7 +26,7 @@ async fn start(limits: Limits, request_timeout: Duration) -> SocketAddr {
     let mut cfg = Config::new(KEY, "http://checkout.test");
     cfg.request_timeout = request_timeout;
     let router = app(AppState::new(cfg, Store::in_memory().unwrap()).unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(serve(listener, router, limits, std::future::pending()));
     addr
