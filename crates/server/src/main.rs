@@ -39,7 +39,7 @@ struct Args {
     /// Create a demo checkout session and a demo portal session and print their URLs.
     #[arg(long)]
     demo: bool,
-    /// Connections served at once; more wait in the kernel's backlog.
+    /// Connections open at once; at the cap the longest-idle one is closed to make room.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
     /// Seconds a payment attempt stays its instance's without renewal (renewed while it works):
@@ -128,7 +128,7 @@ async fn run(args: Args) -> Result<(), String> {
 
     let addr: SocketAddr =
         format!("{}:{}", args.host, args.port).parse().map_err(|e| format!("bad --host/--port: {e}"))?;
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("can't listen on {addr}: {e}"))?;
+    let listener = serve::bind(addr).map_err(|e| format!("can't listen on {addr}: {e}"))?;
     if args.demo {
         print_demo(&state, &shown_key)?;
     }
