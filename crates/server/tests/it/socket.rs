@@ -80,7 +80,7 @@ enum Then {
 
 /// A session creation whose headers are sent and whose body is half sent: a request in flight.
 async fn upload_half(addr: SocketAddr, account: &str, then: Then) -> (TcpStream, String) {
-    let body = common::session_body(account, "pro").to_string();
+    let body = crate::common::session_body(account, "pro").to_string();
     let (first_half, rest) = body.split_at(body.len() / 2);
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let connection = match then {
