@@ -22,6 +22,7 @@ pub mod reconcile;
 pub mod renewals;
 pub mod routes;
 pub mod serve;
+pub mod session_tokens;
 pub mod static_files;
 pub mod store;
 pub mod stripe;

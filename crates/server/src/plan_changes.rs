@@ -8,6 +8,7 @@ use crate::events::{self, EventType};
 use crate::payments::Charged;
 use crate::processor::ChargeResult;
 use crate::renewals::run_due;
+use crate::session_tokens::SessionToken;
 use crate::store::{self, PaymentMethod, PortalSession, Subscription};
 use crate::subscriptions::invoice_from_quote;
 use billing::period::Period;
@@ -47,9 +48,11 @@ fn next_renewal(sub: &Subscription) -> (Option<OffsetDateTime>, Money) {
     }
 }
 
+/// What the portal page of `token` (the session `session`) shows.
 pub fn portal_view(
     conn: &Connection,
     state: &AppState,
+    token: &SessionToken,
     session: &PortalSession,
     sub: &Subscription,
 ) -> Result<PortalView, AppError> {
@@ -62,7 +65,7 @@ pub fn portal_view(
     Ok(PortalView {
         test_mode: state.config.test_mode,
         branding: state.config.branding.clone(),
-        return_url: crate::config::return_url_with_session(&session.return_url, &session.id),
+        return_url: crate::config::return_url_with_session(&session.return_url, token.whole()),
         email: account.email,
         subscription: PortalSubscription {
             plan: sub.plan.into(),

@@ -5,6 +5,7 @@
 //! the entries carry, by hash. A checkout that can be paid gets its frame and order summary in the
 //! first HTML, rendered from the same views the app mounts.
 
+use crate::session_tokens::{self, SessionKind};
 use crate::{AppState, checkout};
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -186,7 +187,14 @@ async fn page(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
 async fn checkout_first_paint(state: &AppState, id: String) -> Option<(String, String)> {
     let now = state.clock.now();
     let st = state.clone();
-    let view = state.store.read(move |conn| checkout::checkout_view(conn, &st, &id, now)).await.ok()?;
+    let view = state
+        .store
+        .read(move |conn| {
+            let token = session_tokens::check(conn, SessionKind::Checkout, &id)?;
+            checkout::checkout_view(conn, &st, &token, now)
+        })
+        .await
+        .ok()?;
     views::first_paint::checkout(&view)
 }
 

@@ -208,6 +208,13 @@ UPDATE subscriptions SET failed_at = (SELECT MIN(i.created_at) FROM invoices i
   WHERE status = 'past_due';
 UPDATE subscriptions SET retry_at = failed_at + 259200 WHERE failed_at IS NOT NULL;
 "#,
+    r#"
+-- Session ids are bearer secrets: a session's row keeps only the public part of its id (`id`)
+-- and a SHA-256 of the secret part (see session_tokens.rs). Sessions of earlier builds have none
+-- (NULL) and are opened by their whole id, as before, until they expire.
+ALTER TABLE checkout_sessions ADD COLUMN verifier_hash BLOB;
+ALTER TABLE portal_sessions ADD COLUMN verifier_hash BLOB;
+"#,
 ];
 
 /// How long a connection waits for the writer's lock before giving up.
@@ -523,10 +530,12 @@ pub struct CheckoutSession {
     pub invoice_id: Option<String>,
 }
 
-pub fn insert_checkout_session(conn: &Connection, s: &CheckoutSession) -> Result<(), AppError> {
+/// A new checkout session, opened by its id followed by the verifier hashed to `verifier_hash`.
+pub fn insert_checkout_session(conn: &Connection, s: &CheckoutSession, verifier_hash: &[u8]) -> Result<(), AppError> {
     conn.execute(
-        "INSERT INTO checkout_sessions (id, account_id, plan, return_url, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![s.id, s.account_id, s.plan.as_str(), s.return_url, ts(s.created_at), ts(s.expires_at)],
+        "INSERT INTO checkout_sessions (id, account_id, plan, return_url, created_at, expires_at, verifier_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![s.id, s.account_id, s.plan.as_str(), s.return_url, ts(s.created_at), ts(s.expires_at), verifier_hash],
     )?;
     Ok(())
 }
@@ -583,10 +592,17 @@ pub struct PortalSession {
     pub expires_at: OffsetDateTime,
 }
 
-pub fn insert_portal_session(conn: &Connection, s: &PortalSession, now: OffsetDateTime) -> Result<(), AppError> {
+/// A new portal session, opened by its id followed by the verifier hashed to `verifier_hash`.
+pub fn insert_portal_session(
+    conn: &Connection,
+    s: &PortalSession,
+    verifier_hash: &[u8],
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
     conn.execute(
-        "INSERT INTO portal_sessions (id, account_id, return_url, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![s.id, s.account_id, s.return_url, ts(now), ts(s.expires_at)],
+        "INSERT INTO portal_sessions (id, account_id, return_url, created_at, expires_at, verifier_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![s.id, s.account_id, s.return_url, ts(now), ts(s.expires_at), verifier_hash],
     )?;
     Ok(())
 }

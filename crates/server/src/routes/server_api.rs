@@ -1,7 +1,8 @@
 //! The server-to-server API the IDE's backend calls with the secret key (SPEC section 5).
 
 use crate::error::{ApiJson, AppError};
-use crate::ids::{new_id, redact};
+use crate::ids::redact;
+use crate::session_tokens::{CheckoutToken, NewToken, PortalToken, SessionKind, SessionToken};
 use crate::store::{self, Account, CheckoutSession, PortalSession};
 use crate::{AppState, events, idempotency, renewals, subscriptions};
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
@@ -36,7 +37,8 @@ pub fn router() -> Router<AppState> {
 /// Proof that the request carried the secret key (`Authorization: Bearer <key>`; the scheme is
 /// case-insensitive, as RFC 7235 says). An address that keeps presenting wrong keys gets `429`
 /// for them, so guessing gets nowhere; the right key is checked first and always gets through.
-pub struct SecretKey;
+/// Holds the key as presented (a session creation derives ids from it).
+pub struct SecretKey(String);
 
 impl FromRequestParts<AppState> for SecretKey {
     type Rejection = AppError;
@@ -46,7 +48,7 @@ impl FromRequestParts<AppState> for SecretKey {
         let presented =
             parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_token);
         match presented {
-            Some(key) if state.config.key_matches(key) => Ok(SecretKey),
+            Some(key) if state.config.key_matches(key) => Ok(SecretKey(key.to_string())),
             _ => {
                 state.failed_keys.record_failure(client)?;
                 Err(AppError::Unauthorized)
@@ -104,7 +106,7 @@ fn check_account_id(id: &str) -> Result<(), AppError> {
 }
 
 pub async fn create_checkout_session(
-    _: SecretKey,
+    SecretKey(api_key): SecretKey,
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<CreateCheckoutSession>,
@@ -121,8 +123,9 @@ pub async fn create_checkout_session(
     }
     let return_url = state.config.check_return_url(&req.return_url).map_err(AppError::InvalidReturnUrl)?;
     let now = state.clock.now();
+    let token = NewToken::for_creation(SessionKind::Checkout, &api_key, key.as_deref());
     let session = CheckoutSession {
-        id: new_id("cs"),
+        id: token.id.clone(),
         account_id: req.account.id.clone(),
         plan,
         return_url: return_url.to_string(),
@@ -132,25 +135,29 @@ pub async fn create_checkout_session(
         declines: 0,
         invoice_id: None,
     };
+    // Kept for an idempotent replay: the session's id without its verifier.
     let answer = created(&state, "checkout", &session.id, session.expires_at);
+    let verifier_hash = token.verifier_hash;
+    let idempotency_key = key.clone();
     let account = Account {
         id: req.account.id.clone(),
         email,
         login: req.account.login,
         aws_account_linked: req.account.aws_account_linked,
     };
-    let created = state
+    let kept: CreatedSession = state
         .store
         .write(move |tx| {
             once_per_key(tx, "v1:checkout_sessions", key.as_deref(), &req, now, || {
                 store::upsert_account(tx, &account)?;
-                store::insert_checkout_session(tx, &session)?;
+                store::insert_checkout_session(tx, &session, &verifier_hash)?;
                 tracing::info!(session = %redact(&session.id), %plan, "checkout session created");
                 Ok(answer)
             })
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    let whole = token.whole_for(SessionKind::Checkout, &kept.id, &api_key, idempotency_key.as_deref());
+    Ok((StatusCode::CREATED, Json(created(&state, "checkout", &whole, kept.expires_at))))
 }
 
 /// The session's id, its page URL and its expiry.
@@ -160,7 +167,7 @@ fn created(state: &AppState, page: &str, id: &str, expires_at: time::OffsetDateT
 }
 
 pub async fn create_portal_session(
-    _: SecretKey,
+    SecretKey(api_key): SecretKey,
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<CreatePortalSession>,
@@ -169,25 +176,30 @@ pub async fn create_portal_session(
     check_account_id(&req.account_id)?;
     let return_url = state.config.check_return_url(&req.return_url).map_err(AppError::InvalidReturnUrl)?;
     let now = state.clock.now();
+    let token = NewToken::for_creation(SessionKind::Portal, &api_key, key.as_deref());
     let session = PortalSession {
-        id: new_id("ps"),
+        id: token.id.clone(),
         account_id: req.account_id.clone(),
         return_url: return_url.to_string(),
         expires_at: now + state.config.portal_ttl,
     };
+    // Kept for an idempotent replay: the session's id without its verifier.
     let answer = created(&state, "portal", &session.id, session.expires_at);
-    let created = state
+    let verifier_hash = token.verifier_hash;
+    let idempotency_key = key.clone();
+    let kept: CreatedSession = state
         .store
         .write(move |tx| {
             once_per_key(tx, "v1:portal_sessions", key.as_deref(), &req, now, || {
                 store::get_subscription(tx, &req.account_id)?.ok_or(AppError::NoSubscription)?;
-                store::insert_portal_session(tx, &session, now)?;
+                store::insert_portal_session(tx, &session, &verifier_hash, now)?;
                 tracing::info!(session = %redact(&session.id), "portal session created");
                 Ok(answer)
             })
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    let whole = token.whole_for(SessionKind::Portal, &kept.id, &api_key, idempotency_key.as_deref());
+    Ok((StatusCode::CREATED, Json(created(&state, "portal", &whole, kept.expires_at))))
 }
 
 pub async fn get_subscription(
@@ -220,18 +232,18 @@ pub async fn list_invoices(
 pub async fn get_checkout_session(
     _: SecretKey,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    CheckoutToken(token): CheckoutToken,
 ) -> Result<Json<Value>, AppError> {
     let now = state.clock.now();
-    state.store.read(move |conn| checkout_session_object(conn, &id, now)).await.map(Json)
+    state.store.read(move |conn| checkout_session_object(conn, &token, now)).await.map(Json)
 }
 
 fn checkout_session_object(
     conn: &rusqlite::Connection,
-    id: &str,
+    token: &SessionToken,
     now: time::OffsetDateTime,
 ) -> Result<Value, AppError> {
-    let session = store::get_checkout_session(conn, id)?.ok_or(AppError::SessionNotFound)?;
+    let session = store::get_checkout_session(conn, token.id())?.ok_or(AppError::SessionNotFound)?;
     let invoice = match (&session.completed_at, &session.invoice_id) {
         (Some(_), Some(invoice_id)) => store::get_invoice(conn, invoice_id)?,
         _ => None,
@@ -246,7 +258,7 @@ fn checkout_session_object(
         None => None,
     };
     Ok(json!({
-        "id": session.id,
+        "id": token.whole(),
         "object": "checkout_session",
         "status": status,
         "account_id": session.account_id,
@@ -263,16 +275,16 @@ fn checkout_session_object(
 pub async fn get_portal_session(
     _: SecretKey,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PortalToken(token): PortalToken,
 ) -> Result<Json<Value>, AppError> {
     let now = state.clock.now();
     state
         .store
         .read(move |conn| {
-            let session = store::get_portal_session(conn, &id)?.ok_or(AppError::SessionNotFound)?;
+            let session = store::get_portal_session(conn, token.id())?.ok_or(AppError::SessionNotFound)?;
             let subscription = subscriptions::subscription_view(conn, &session.account_id)?;
             Ok(Json(json!({
-                "id": session.id,
+                "id": token.whole(),
                 "object": "portal_session",
                 "status": if now >= session.expires_at { "expired" } else { "open" },
                 "account_id": session.account_id,

@@ -4,11 +4,12 @@
 use crate::error::{ApiJson, AppError};
 use crate::limits::{self, SessionLimit};
 use crate::payments::Processor;
+use crate::session_tokens::CheckoutToken;
 use crate::store::{self, Account, PaymentMethod};
 use crate::stripe::{StripeClient, StripeError};
 use crate::{AppState, checkout, ids};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use billing::wire::{CardSummary, SavedStripeCard, StripeSetup};
 use rusqlite::Connection;
 use time::OffsetDateTime;
@@ -55,9 +56,9 @@ async fn customer_of(
 /// `POST /api/checkout/{id}/setup-intent`: a SetupIntent on the account's Customer.
 pub async fn setup_intent(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    CheckoutToken(token): CheckoutToken,
 ) -> Result<Json<StripeSetup>, AppError> {
-    setup_intent_for(state, id, CHECKOUT_SESSION, |conn, session_id, now| {
+    setup_intent_for(state, token.id().to_string(), CHECKOUT_SESSION, |conn, session_id, now| {
         let (session, account) = checkout::open_checkout(conn, session_id, now)?;
         checkout::ensure_eligible(conn, &account)?;
         limits::check_limit(conn, SessionLimit::Cards, &session.id, session.expires_at, now)?;
@@ -100,11 +101,11 @@ async fn new_setup_intent(
 /// succeeded for this session's Customer; the answer is the card to confirm with.
 pub async fn stripe_card(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    CheckoutToken(token): CheckoutToken,
     ApiJson(req): ApiJson<SavedStripeCard>,
 ) -> Result<Json<CardSummary>, AppError> {
     let client = stripe_client(&state)?;
-    save_setup_card(&state, &client, id, &req.setup_intent).await.map(Json)
+    save_setup_card(&state, &client, token.id().to_string(), &req.setup_intent).await.map(Json)
 }
 
 /// Keeps the card a SetupIntent saved for checkout session `session_id` (from the page, or from

@@ -9,18 +9,19 @@ use crate::error::{ApiJson, AppError};
 use crate::limits::{self, SessionLimit};
 use crate::plan_changes::open_portal;
 use crate::processor::ChargeResult;
+use crate::session_tokens::PortalToken;
 use crate::stripe::StripeClient;
 use crate::{AppState, account, account_charge, store};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use billing::wire::{PaymentMethodOutcome, SavedStripeCard, StripeSetup};
 
 /// `POST /api/portal/{id}/setup-intent`: a SetupIntent for a new card on the account's Customer.
 pub async fn setup_intent(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PortalToken(token): PortalToken,
 ) -> Result<Json<StripeSetup>, AppError> {
-    setup_intent_for(state, id, PORTAL_SESSION, |tx, session_id, now| {
+    setup_intent_for(state, token.id().to_string(), PORTAL_SESSION, |tx, session_id, now| {
         let (session, sub) = open_portal(tx, session_id, now)?;
         limits::check_limit(tx, SessionLimit::Cards, &session.id, session.expires_at, now)?;
         store::get_account(tx, &sub.account_id)?.ok_or(AppError::NoSubscription)
@@ -31,13 +32,13 @@ pub async fn setup_intent(
 /// `POST /api/portal/{id}/stripe-card`: the card a SetupIntent saved becomes the one charged.
 pub async fn stripe_card(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PortalToken(token): PortalToken,
     ApiJson(req): ApiJson<SavedStripeCard>,
 ) -> Result<Json<PaymentMethodOutcome>, AppError> {
     let client = stripe_client(&state)?;
     let now = state.clock.now();
-    up_to_date(&state, &id, now).await?;
-    replace_card(&state, &client, id, &req.setup_intent).await.map(Json)
+    up_to_date(&state, token.id(), now).await?;
+    replace_card(&state, &client, token.id().to_string(), &req.setup_intent).await.map(Json)
 }
 
 /// Makes the card `setup_intent` saved for portal session `session_id` the account's card (from
