@@ -4,6 +4,7 @@ use billing::PlanId;
 use billing::wire::Login;
 use checkout_server::config::SecretKeyHash;
 use checkout_server::http::serve;
+use checkout_server::http::session_tokens::{NewToken, SessionKind};
 use checkout_server::jobs::{self, webhooks};
 use checkout_server::store::{self, Account, CheckoutSession, PortalSession};
 use checkout_server::{AppState, Config, Store, app, config, ids, subscriptions};
@@ -171,7 +172,7 @@ impl ShownKey {
 /// account on Pro. In Stripe mode there is no such account (its card would have to be Stripe's):
 /// the demo says how to open the portal once the checkout is paid.
 fn print_demo(state: &AppState, shown_key: &ShownKey) -> Result<(), String> {
-    let (checkout, portal) = seed_demo(state)?;
+    let demo = seed_demo(state)?;
     let base = &state.config.public_url;
     let (key_said, key) = shown_key.describe();
     let mode = match (&state.config.stripe, state.config.test_mode) {
@@ -186,18 +187,18 @@ fn print_demo(state: &AppState, shown_key: &ShownKey) -> Result<(), String> {
         writeln!(out, "  Kiro checkout is running ({mode}) at {base}")?;
         writeln!(out)?;
         writeln!(out, "  Checkout (a new account buying Kiro Pro):")?;
-        writeln!(out, "    {base}/checkout/{}", checkout.id)?;
-        match &portal {
+        writeln!(out, "    {base}/checkout/{}", demo.checkout)?;
+        match &demo.portal {
             Some(portal) => {
                 writeln!(out, "  Manage subscription (an account that already has Kiro Pro):")?;
-                writeln!(out, "    {base}/portal/{}", portal.id)?;
+                writeln!(out, "    {base}/portal/{portal}")?;
             }
             None => {
                 writeln!(out, "  Manage subscription: pay the checkout above, then open its account's portal:")?;
                 writeln!(
                     out,
                     "    curl -s -X POST {base}/v1/portal/sessions -H \"Authorization: Bearer {key}\" -H 'Content-Type: application/json' \\\n      -d '{{\"account_id\":\"{}\",\"return_url\":\"kiro://kiro.kiroAgent/manage-plan\"}}'",
-                    checkout.account_id
+                    demo.account_id
                 )?;
             }
         }
@@ -223,11 +224,14 @@ fn print_demo(state: &AppState, shown_key: &ShownKey) -> Result<(), String> {
     Ok(())
 }
 
-/// The demo's sessions: a checkout for a new account, and (test mode) a portal for `demo-pro`.
-fn seed_demo(state: &AppState) -> Result<(CheckoutSession, Option<PortalSession>), String> {
+/// The demo's sessions: a checkout for a new account, and (test mode) a portal for `demo-pro`;
+/// their whole ids (the database keeps only their selectors).
+fn seed_demo(state: &AppState) -> Result<DemoSessions, String> {
     let now = state.clock.now();
+    let (checkout_token, portal_token) =
+        (NewToken::random(SessionKind::Checkout), NewToken::random(SessionKind::Portal));
     let checkout = CheckoutSession {
-        id: ids::new_id("cs"),
+        id: checkout_token.id.clone(),
         account_id: format!("demo-{}", &ids::new_id("a")[2..10]),
         plan: PlanId::Pro,
         return_url: "kiro://kiro.kiroAgent/upgrade-success".into(),
@@ -238,12 +242,13 @@ fn seed_demo(state: &AppState) -> Result<(CheckoutSession, Option<PortalSession>
         invoice_id: None,
     };
     let portal = state.config.stripe.is_none().then(|| PortalSession {
-        id: ids::new_id("ps"),
+        id: portal_token.id.clone(),
         account_id: "demo-pro".into(),
         return_url: "kiro://kiro.kiroAgent/manage-plan".into(),
         expires_at: now + state.config.portal_ttl,
     });
     let (new_checkout, new_portal) = (checkout.clone(), portal.clone());
+    let (checkout_hash, portal_hash) = (checkout_token.verifier_hash, portal_token.verifier_hash);
     state
         .store
         .write_blocking(move |tx| {
@@ -254,7 +259,7 @@ fn seed_demo(state: &AppState) -> Result<(CheckoutSession, Option<PortalSession>
                 aws_account_linked: false,
             };
             store::upsert_account(tx, &new_account)?;
-            store::insert_checkout_session(tx, &new_checkout)?;
+            store::insert_checkout_session(tx, &new_checkout, &checkout_hash)?;
             let Some(portal) = new_portal else { return Ok(()) };
             let pro = Account {
                 id: "demo-pro".into(),
@@ -263,8 +268,19 @@ fn seed_demo(state: &AppState) -> Result<(CheckoutSession, Option<PortalSession>
                 aws_account_linked: false,
             };
             subscriptions::seed_subscription(tx, &pro, PlanId::Pro, now)?;
-            store::insert_portal_session(tx, &portal, now)
+            store::insert_portal_session(tx, &portal, &portal_hash, now)
         })
         .map_err(|e| format!("{e:?}"))?;
-    Ok((checkout, portal))
+    Ok(DemoSessions {
+        checkout: checkout_token.whole,
+        account_id: checkout.account_id,
+        portal: portal.map(|_| portal_token.whole),
+    })
+}
+
+/// The demo's session ids, whole, and the account of its checkout.
+struct DemoSessions {
+    checkout: String,
+    account_id: String,
+    portal: Option<String>,
 }

@@ -1,33 +1,36 @@
-//! The browser API of the checkout page. The session id in the path is the page's only credential.
+//! The browser API of the checkout page. The session id in the path is the page's only credential,
+//! checked by [`CheckoutToken`] before anything else.
 
 use super::charge::{self, Confirm};
 use super::rules;
 use crate::error::AppError;
 use crate::http::extract::ApiJson;
+use crate::http::session_tokens::CheckoutToken;
 use crate::idempotency;
 use crate::payments::{self, answers, test_cards};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use billing::wire::{CardSummary, ChallengeAnswer, CheckoutView, ConfirmCheckout, PaymentOutcome, TokenizeCard};
 use std::sync::Arc;
 
 pub async fn get_session(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    CheckoutToken(token): CheckoutToken,
 ) -> Result<Json<CheckoutView>, AppError> {
     let now = state.clock.now();
     let st = state.clone();
-    state.store.read(move |conn| rules::checkout_view(conn, &st.config, &id, now)).await.map(Json)
+    state.store.read(move |conn| rules::checkout_view(conn, &st.config, &token, now)).await.map(Json)
 }
 
 /// The processor's tokenize step: the card number is checked and dropped here, never stored or
 /// logged; the token keeps brand, last 4 and expiry.
 pub async fn tokenize_card(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    CheckoutToken(token): CheckoutToken,
     ApiJson(card): ApiJson<TokenizeCard>,
 ) -> Result<Json<CardSummary>, AppError> {
+    let id = token.id().to_string();
     let now = state.clock.now();
     let token = state.payments.tokenize(&card, now)?;
     state
@@ -43,9 +46,10 @@ pub async fn tokenize_card(
 /// Confirms the checkout: one charge per session whatever the retries, double clicks or races.
 pub async fn confirm(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    CheckoutToken(token): CheckoutToken,
     ApiJson(req): ApiJson<ConfirmCheckout>,
 ) -> Result<Json<PaymentOutcome>, AppError> {
+    let id = token.id().to_string();
     let key = idempotency::checked_key(&req.idempotency_key)?.to_string();
     let now = state.clock.now();
     let confirm = Arc::new(Confirm { session_id: id, key, request: req });
@@ -55,8 +59,9 @@ pub async fn confirm(
 /// The answer from the 3-D Secure stand-in. Answering twice gives the first answer's outcome.
 pub async fn answer_challenge(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    CheckoutToken(token): CheckoutToken,
     ApiJson(answer): ApiJson<ChallengeAnswer>,
 ) -> Result<Json<PaymentOutcome>, AppError> {
+    let id = token.id().to_string();
     answers::answer(&state.payments, state.clock.now(), id, answer, charge::prepare_answer).await.map(Json)
 }

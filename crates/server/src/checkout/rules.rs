@@ -4,6 +4,7 @@
 
 use crate::Config;
 use crate::error::AppError;
+use crate::http::session_tokens::SessionToken;
 use crate::payments::Charged;
 use crate::payments::test_cards::{ChargeKind, ChargeResult};
 use crate::store::{self, Account, CheckoutSession, PaymentMethod};
@@ -56,14 +57,14 @@ pub fn ensure_eligible(conn: &Connection, account: &Account) -> Result<(), AppEr
     }
 }
 
-/// Everything the checkout page shows, at `now`.
+/// Everything the checkout page of `token` shows, at `now`.
 pub fn checkout_view(
     conn: &Connection,
     config: &Config,
-    id: &str,
+    token: &SessionToken,
     now: OffsetDateTime,
 ) -> Result<CheckoutView, AppError> {
-    let session = store::get_checkout_session(conn, id)?.ok_or(AppError::SessionNotFound)?;
+    let session = store::get_checkout_session(conn, token.id())?.ok_or(AppError::SessionNotFound)?;
     let account = store::get_account(conn, &session.account_id)?.ok_or(AppError::SessionNotFound)?;
     let receipt = match &session.invoice_id {
         Some(invoice_id) if session.completed_at.is_some() => Some(receipt_for(conn, &session, &account, invoice_id)?),
@@ -95,7 +96,7 @@ pub fn checkout_view(
         quote,
         saved_cards,
         receipt,
-        return_url: crate::config::return_url_with_session(&session.return_url, &session.id),
+        return_url: crate::config::return_url_with_session(&session.return_url, token.whole()),
         expires_at: session.expires_at,
         attempts_left: MAX_DECLINES.saturating_sub(session.declines),
         stripe: stripe_elements(config),

@@ -3,12 +3,13 @@
 
 use crate::error::AppError;
 use crate::http::extract::{ApiJson, SecretKey, idempotency_key};
+use crate::http::session_tokens::{CheckoutToken, NewToken, SessionKind, SessionToken};
 use crate::idempotency;
-use crate::ids::{self, new_id, redact};
+use crate::ids::{self, redact};
 use crate::state::AppState;
 use crate::store::{self, Account, CheckoutSession};
 use crate::subscriptions::{self, events};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -25,7 +26,7 @@ pub fn router() -> Router<AppState> {
 }
 
 pub async fn create_checkout_session(
-    _: SecretKey,
+    SecretKey(api_key): SecretKey,
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<CreateCheckoutSession>,
@@ -42,8 +43,9 @@ pub async fn create_checkout_session(
     }
     let return_url = state.config.check_return_url(&req.return_url).map_err(AppError::InvalidReturnUrl)?;
     let now = state.clock.now();
+    let token = NewToken::for_creation(SessionKind::Checkout, &api_key, key.as_deref());
     let session = CheckoutSession {
-        id: new_id("cs"),
+        id: token.id.clone(),
         account_id: req.account.id.clone(),
         plan,
         return_url: return_url.to_string(),
@@ -53,25 +55,28 @@ pub async fn create_checkout_session(
         declines: 0,
         invoice_id: None,
     };
+    // Kept for an idempotent replay: the session's id without its verifier.
     let answer = state.config.created_session("checkout", &session.id, session.expires_at);
+    let (verifier_hash, idempotency_key) = (token.verifier_hash, key.clone());
     let account = Account {
         id: req.account.id.clone(),
         email,
         login: req.account.login,
         aws_account_linked: req.account.aws_account_linked,
     };
-    let created = state
+    let kept: CreatedSession = state
         .store
         .write(move |tx| {
             idempotency::once_per_key(tx, "v1:checkout_sessions", key.as_deref(), &req, now, || {
                 store::upsert_account(tx, &account)?;
-                store::insert_checkout_session(tx, &session)?;
+                store::insert_checkout_session(tx, &session, &verifier_hash)?;
                 tracing::info!(session = %redact(&session.id), %plan, "checkout session created");
                 Ok(answer)
             })
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    let whole = token.whole_for(SessionKind::Checkout, &kept.id, &api_key, idempotency_key.as_deref());
+    Ok((StatusCode::CREATED, Json(state.config.created_session("checkout", &whole, kept.expires_at))))
 }
 
 /// A checkout session as the IDE's backend sees it, e.g. when Get started brings the user back
@@ -79,18 +84,18 @@ pub async fn create_checkout_session(
 pub async fn get_checkout_session(
     _: SecretKey,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    CheckoutToken(token): CheckoutToken,
 ) -> Result<Json<Value>, AppError> {
     let now = state.clock.now();
-    state.store.read(move |conn| checkout_session_object(conn, &id, now)).await.map(Json)
+    state.store.read(move |conn| checkout_session_object(conn, &token, now)).await.map(Json)
 }
 
 fn checkout_session_object(
     conn: &rusqlite::Connection,
-    id: &str,
+    token: &SessionToken,
     now: time::OffsetDateTime,
 ) -> Result<Value, AppError> {
-    let session = store::get_checkout_session(conn, id)?.ok_or(AppError::SessionNotFound)?;
+    let session = store::get_checkout_session(conn, token.id())?.ok_or(AppError::SessionNotFound)?;
     let invoice = match (&session.completed_at, &session.invoice_id) {
         (Some(_), Some(invoice_id)) => store::get_invoice(conn, invoice_id)?,
         _ => None,
@@ -105,7 +110,7 @@ fn checkout_session_object(
         None => None,
     };
     Ok(json!({
-        "id": session.id,
+        "id": token.whole(),
         "object": "checkout_session",
         "status": status,
         "account_id": session.account_id,

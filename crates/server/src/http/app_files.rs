@@ -3,6 +3,7 @@
 
 use super::static_files::{is_hashed_asset, with_first_paint};
 use crate::checkout;
+use crate::http::session_tokens::{self, SessionKind};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -70,7 +71,14 @@ async fn page(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
 async fn checkout_first_paint(state: &AppState, id: String) -> Option<(String, String)> {
     let now = state.clock.now();
     let st = state.clone();
-    let view = state.store.read(move |conn| checkout::rules::checkout_view(conn, &st.config, &id, now)).await.ok()?;
+    let view = state
+        .store
+        .read(move |conn| {
+            let token = session_tokens::check(conn, SessionKind::Checkout, &id)?;
+            checkout::rules::checkout_view(conn, &st.config, &token, now)
+        })
+        .await
+        .ok()?;
     views::first_paint::checkout(&view)
 }
 

@@ -30,7 +30,9 @@ impl From<JsonRejection> for AppError {
 /// Proof that the request carried the secret key (`Authorization: Bearer <key>`; the scheme is
 /// case-insensitive, as RFC 7235 says). An address that keeps presenting wrong keys gets `429`
 /// for them, so guessing gets nowhere; the right key is checked first and always gets through.
-pub struct SecretKey;
+/// Holds the key as presented (a session creation derives its ids' verifiers from it); it has no
+/// `Debug`, so it cannot reach a log.
+pub struct SecretKey(pub String);
 
 impl FromRequestParts<AppState> for SecretKey {
     type Rejection = AppError;
@@ -40,7 +42,7 @@ impl FromRequestParts<AppState> for SecretKey {
         let presented =
             parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_token);
         match presented {
-            Some(key) if state.config.key_matches(key) => Ok(SecretKey),
+            Some(key) if state.config.key_matches(key) => Ok(SecretKey(key.to_string())),
             _ => {
                 state.failed_keys.record_failure(client)?;
                 Err(AppError::Unauthorized)

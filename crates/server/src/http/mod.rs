@@ -7,6 +7,7 @@ pub mod app_files;
 pub mod extract;
 pub mod failed_keys;
 pub mod serve;
+pub mod session_tokens;
 pub mod static_files;
 pub mod test_clock;
 

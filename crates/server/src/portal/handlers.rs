@@ -1,5 +1,5 @@
 //! The browser API of the manage-subscription portal. The session id in the path is the page's
-//! only credential.
+//! only credential, checked by [`PortalToken`] before anything else.
 
 use super::change_charge::{self, Change};
 use super::plan_changes::{self, open_portal};
@@ -7,6 +7,7 @@ use super::{account, account_charge};
 use crate::checkout::rules::check_billing;
 use crate::error::AppError;
 use crate::http::extract::ApiJson;
+use crate::http::session_tokens::{PortalToken, SessionToken};
 use crate::idempotency;
 use crate::jobs::renewals;
 use crate::payments::{self, answers};
@@ -26,6 +27,7 @@ use time::OffsetDateTime;
 /// What a portal handler works on: the live session, its subscription with anything due applied,
 /// the server's clock and the app's state.
 struct InPortal {
+    token: SessionToken,
     session: PortalSession,
     sub: Subscription,
     now: OffsetDateTime,
@@ -35,7 +37,7 @@ struct InPortal {
 impl InPortal {
     /// The portal view after a change to `sub`.
     fn view(&self, tx: &Connection) -> Result<Json<PortalView>, AppError> {
-        plan_changes::portal_view(tx, &self.state.config, &self.session, &self.sub).map(Json)
+        plan_changes::portal_view(tx, &self.state.config, &self.token, &self.session, &self.sub).map(Json)
     }
 }
 
@@ -53,41 +55,45 @@ pub async fn up_to_date(state: &AppState, id: &str, now: OffsetDateTime) -> Resu
     }
 }
 
-/// Runs `f` on the portal session `id` in one write transaction at the server's clock.
+/// Runs `f` on the portal session of `token` in one write transaction at the server's clock.
 async fn in_portal<T: Send + 'static>(
     state: AppState,
-    id: String,
+    token: SessionToken,
     f: impl FnOnce(&Connection, InPortal) -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
     let now = state.clock.now();
-    up_to_date(&state, &id, now).await?;
+    up_to_date(&state, token.id(), now).await?;
     let store = state.store.clone();
     store
         .write(move |tx| {
-            let (session, sub) = open_portal(tx, &id, now)?;
-            f(tx, InPortal { session, sub, now, state })
+            let (session, sub) = open_portal(tx, token.id(), now)?;
+            f(tx, InPortal { token, session, sub, now, state })
         })
         .await
 }
 
-pub async fn get_session(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PortalView>, AppError> {
-    in_portal(state, id, |tx, portal| portal.view(tx)).await
+pub async fn get_session(
+    State(state): State<AppState>,
+    PortalToken(token): PortalToken,
+) -> Result<Json<PortalView>, AppError> {
+    in_portal(state, token, |tx, portal| portal.view(tx)).await
 }
 
 pub async fn preview(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PortalToken(token): PortalToken,
     ApiJson(req): ApiJson<PreviewChange>,
 ) -> Result<Json<Quote>, AppError> {
-    in_portal(state, id, move |_, p| plan_changes::quote(&p.sub, req.plan, p.now).map(Json)).await
+    in_portal(state, token, move |_, p| plan_changes::quote(&p.sub, req.plan, p.now).map(Json)).await
 }
 
 /// Confirms a change once, whatever the double clicks and retries, and only at the price shown.
 pub async fn change(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PortalToken(token): PortalToken,
     ApiJson(req): ApiJson<ConfirmChange>,
 ) -> Result<Json<ChangeOutcome>, AppError> {
+    let id = token.id().to_string();
     let key = idempotency::checked_key(&req.idempotency_key)?.to_string();
     let now = state.clock.now();
     up_to_date(&state, &id, now).await?;
@@ -98,8 +104,11 @@ pub async fn change(
 }
 
 /// Keeps the current plan: undoes a scheduled downgrade.
-pub async fn keep_plan(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PortalView>, AppError> {
-    in_portal(state, id, |tx, mut p| {
+pub async fn keep_plan(
+    State(state): State<AppState>,
+    PortalToken(token): PortalToken,
+) -> Result<Json<PortalView>, AppError> {
+    in_portal(state, token, |tx, mut p| {
         plan_changes::keep_current_plan(tx, &mut p.sub, p.now)?;
         p.view(tx)
     })
@@ -109,9 +118,10 @@ pub async fn keep_plan(State(state): State<AppState>, Path(id): Path<String>) ->
 /// The 3-D Secure answer for an upgrade. Answering twice gives the first answer's outcome.
 pub async fn answer_challenge(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PortalToken(token): PortalToken,
     ApiJson(answer): ApiJson<ChallengeAnswer>,
 ) -> Result<Json<ChangeOutcome>, AppError> {
+    let id = token.id().to_string();
     let now = state.clock.now();
     up_to_date(&state, &id, now).await?;
     answers::answer(&state.payments, now, id, answer, change_charge::prepare_answer).await.map(Json)
@@ -120,9 +130,10 @@ pub async fn answer_challenge(
 /// Saves a new card as the one charged from now on (with 3-D Secure when the bank asks).
 pub async fn update_payment_method(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PortalToken(token): PortalToken,
     ApiJson(req): ApiJson<UpdatePaymentMethod>,
 ) -> Result<Json<PaymentMethodOutcome>, AppError> {
+    let id = token.id().to_string();
     // Stripe mode replaces cards through Stripe.js: /setup-intent, then /stripe-card.
     let now = state.clock.now();
     let token = state.payments.tokenize(&req.card, now)?;
@@ -139,9 +150,10 @@ pub async fn update_payment_method(
 /// The 3-D Secure answer for a new card. Answering twice gives the first answer's outcome.
 pub async fn answer_card_challenge(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PortalToken(token): PortalToken,
     ApiJson(answer): ApiJson<ChallengeAnswer>,
 ) -> Result<Json<PaymentMethodOutcome>, AppError> {
+    let id = token.id().to_string();
     let now = state.clock.now();
     up_to_date(&state, &id, now).await?;
     let asked = Arc::new((id.clone(), answer));
@@ -156,9 +168,10 @@ pub async fn answer_card_challenge(
 /// the page showed) with the card on file, once per idempotency key.
 pub async fn pay_invoice(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PortalToken(token): PortalToken,
     ApiJson(req): ApiJson<PayInvoice>,
 ) -> Result<Json<InvoicePaymentOutcome>, AppError> {
+    let id = token.id().to_string();
     let key = idempotency::checked_key(&req.idempotency_key)?.to_string();
     let now = state.clock.now();
     up_to_date(&state, &id, now).await?;
@@ -171,16 +184,17 @@ pub async fn pay_invoice(
 /// Answering twice gives the first answer's outcome.
 pub async fn answer_invoice_challenge(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PortalToken(token): PortalToken,
     ApiJson(answer): ApiJson<ChallengeAnswer>,
 ) -> Result<Json<InvoicePaymentOutcome>, AppError> {
+    let id = token.id().to_string();
     let now = state.clock.now();
     up_to_date(&state, &id, now).await?;
     answers::answer(&state.payments, now, id, answer, account_charge::prepare_invoice_answer).await.map(Json)
 }
 
-async fn set_cancel(state: AppState, id: String, cancel: bool) -> Result<Json<PortalView>, AppError> {
-    in_portal(state, id, move |tx, mut p| {
+async fn set_cancel(state: AppState, token: SessionToken, cancel: bool) -> Result<Json<PortalView>, AppError> {
+    in_portal(state, token, move |tx, mut p| {
         account::set_cancel_at_period_end(tx, &mut p.sub, cancel, p.now)?;
         p.view(tx)
     })
@@ -188,37 +202,49 @@ async fn set_cancel(state: AppState, id: String, cancel: bool) -> Result<Json<Po
 }
 
 /// Cancels at the end of the period.
-pub async fn cancel(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PortalView>, AppError> {
-    set_cancel(state, id, true).await
+pub async fn cancel(
+    State(state): State<AppState>,
+    PortalToken(token): PortalToken,
+) -> Result<Json<PortalView>, AppError> {
+    set_cancel(state, token, true).await
 }
 
 /// Takes the cancellation back before the period ends.
-pub async fn resume(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PortalView>, AppError> {
-    set_cancel(state, id, false).await
+pub async fn resume(
+    State(state): State<AppState>,
+    PortalToken(token): PortalToken,
+) -> Result<Json<PortalView>, AppError> {
+    set_cancel(state, token, false).await
 }
 
 pub async fn overage(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PortalToken(token): PortalToken,
     ApiJson(req): ApiJson<SetOverage>,
 ) -> Result<Json<PortalView>, AppError> {
-    in_portal(state, id, move |tx, mut p| {
+    in_portal(state, token, move |tx, mut p| {
         account::set_overage(tx, &mut p.sub, req.enabled, p.now)?;
         p.view(tx)
     })
     .await
 }
 
-pub async fn invoices(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<InvoiceList>, AppError> {
-    in_portal(state, id, |tx, p| Ok(Json(InvoiceList { invoices: account::invoice_list(tx, &p.session.account_id)? })))
-        .await
+pub async fn invoices(
+    State(state): State<AppState>,
+    PortalToken(token): PortalToken,
+) -> Result<Json<InvoiceList>, AppError> {
+    in_portal(state, token, |tx, p| {
+        Ok(Json(InvoiceList { invoices: account::invoice_list(tx, &p.session.account_id)? }))
+    })
+    .await
 }
 
 pub async fn invoice(
     State(state): State<AppState>,
-    Path((id, invoice_id)): Path<(String, String)>,
+    PortalToken(token): PortalToken,
+    Path((_, invoice_id)): Path<(String, String)>,
 ) -> Result<Json<InvoiceDetail>, AppError> {
-    in_portal(state, id, move |tx, p| {
+    in_portal(state, token, move |tx, p| {
         let config = &p.state.config;
         account::invoice_detail(tx, &p.session.account_id, &invoice_id, &config.branding, config.test_mode).map(Json)
     })

@@ -4,6 +4,7 @@
 
 use crate::Config;
 use crate::error::AppError;
+use crate::http::session_tokens::SessionToken;
 use crate::jobs::renewals::run_due;
 use crate::payments::Charged;
 use crate::payments::test_cards::ChargeResult;
@@ -47,9 +48,11 @@ fn next_renewal(sub: &Subscription) -> (Option<OffsetDateTime>, Money) {
     }
 }
 
+/// What the portal page of `token` (the session `session`) shows.
 pub fn portal_view(
     conn: &Connection,
     config: &Config,
+    token: &SessionToken,
     session: &PortalSession,
     sub: &Subscription,
 ) -> Result<PortalView, AppError> {
@@ -62,7 +65,7 @@ pub fn portal_view(
     Ok(PortalView {
         test_mode: config.test_mode,
         branding: config.branding.clone(),
-        return_url: crate::config::return_url_with_session(&session.return_url, &session.id),
+        return_url: crate::config::return_url_with_session(&session.return_url, token.whole()),
         email: account.email,
         subscription: PortalSubscription {
             plan: sub.plan.into(),

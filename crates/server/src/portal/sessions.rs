@@ -3,11 +3,12 @@
 
 use crate::error::AppError;
 use crate::http::extract::{ApiJson, SecretKey, idempotency_key};
-use crate::ids::{self, new_id, redact};
+use crate::http::session_tokens::{NewToken, PortalToken, SessionKind};
+use crate::ids::{self, redact};
 use crate::state::AppState;
 use crate::store::{self, PortalSession};
 use crate::{idempotency, subscriptions};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -22,7 +23,7 @@ pub fn router() -> Router<AppState> {
 }
 
 pub async fn create_portal_session(
-    _: SecretKey,
+    SecretKey(api_key): SecretKey,
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<CreatePortalSession>,
@@ -31,41 +32,45 @@ pub async fn create_portal_session(
     ids::check_account_id(&req.account_id)?;
     let return_url = state.config.check_return_url(&req.return_url).map_err(AppError::InvalidReturnUrl)?;
     let now = state.clock.now();
+    let token = NewToken::for_creation(SessionKind::Portal, &api_key, key.as_deref());
     let session = PortalSession {
-        id: new_id("ps"),
+        id: token.id.clone(),
         account_id: req.account_id.clone(),
         return_url: return_url.to_string(),
         expires_at: now + state.config.portal_ttl,
     };
+    // Kept for an idempotent replay: the session's id without its verifier.
     let answer = state.config.created_session("portal", &session.id, session.expires_at);
-    let created = state
+    let (verifier_hash, idempotency_key) = (token.verifier_hash, key.clone());
+    let kept: CreatedSession = state
         .store
         .write(move |tx| {
             idempotency::once_per_key(tx, "v1:portal_sessions", key.as_deref(), &req, now, || {
                 store::get_subscription(tx, &req.account_id)?.ok_or(AppError::NoSubscription)?;
-                store::insert_portal_session(tx, &session, now)?;
+                store::insert_portal_session(tx, &session, &verifier_hash, now)?;
                 tracing::info!(session = %redact(&session.id), "portal session created");
                 Ok(answer)
             })
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    let whole = token.whole_for(SessionKind::Portal, &kept.id, &api_key, idempotency_key.as_deref());
+    Ok((StatusCode::CREATED, Json(state.config.created_session("portal", &whole, kept.expires_at))))
 }
 
 /// A portal session: open or expired, with the account's subscription as it now is.
 pub async fn get_portal_session(
     _: SecretKey,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PortalToken(token): PortalToken,
 ) -> Result<Json<Value>, AppError> {
     let now = state.clock.now();
     state
         .store
         .read(move |conn| {
-            let session = store::get_portal_session(conn, &id)?.ok_or(AppError::SessionNotFound)?;
+            let session = store::get_portal_session(conn, token.id())?.ok_or(AppError::SessionNotFound)?;
             let subscription = subscriptions::subscription_view(conn, &session.account_id)?;
             Ok(Json(json!({
-                "id": session.id,
+                "id": token.whole(),
                 "object": "portal_session",
                 "status": if now >= session.expires_at { "expired" } else { "open" },
                 "account_id": session.account_id,

@@ -8,19 +8,21 @@ use super::plan_changes::open_portal;
 use super::stripe_card::replace_card;
 use crate::error::AppError;
 use crate::http::extract::ApiJson;
+use crate::http::session_tokens::PortalToken;
 use crate::payments::limits::{self, SessionLimit};
 use crate::payments::stripe_setup::{PORTAL_SESSION, setup_intent_for};
 use crate::state::AppState;
 use crate::store;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use billing::wire::{PaymentMethodOutcome, SavedStripeCard, StripeSetup};
 
 /// `POST /api/portal/{id}/setup-intent`: a SetupIntent for a new card on the account's Customer.
 pub async fn setup_intent(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PortalToken(token): PortalToken,
 ) -> Result<Json<StripeSetup>, AppError> {
+    let id = token.id().to_string();
     setup_intent_for(&state.payments, id, PORTAL_SESSION, state.clock.now(), |tx, session_id, now| {
         let (session, sub) = open_portal(tx, session_id, now)?;
         limits::check_limit(tx, SessionLimit::Cards, &session.id, session.expires_at, now)?;
@@ -33,9 +35,10 @@ pub async fn setup_intent(
 /// `POST /api/portal/{id}/stripe-card`: the card a SetupIntent saved becomes the one charged.
 pub async fn stripe_card(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PortalToken(token): PortalToken,
     ApiJson(req): ApiJson<SavedStripeCard>,
 ) -> Result<Json<PaymentMethodOutcome>, AppError> {
+    let id = token.id().to_string();
     let client = state.payments.stripe_client()?;
     let now = state.clock.now();
     up_to_date(&state, &id, now).await?;

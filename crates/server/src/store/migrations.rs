@@ -214,4 +214,13 @@ UPDATE subscriptions SET failed_at = (SELECT MIN(i.created_at) FROM invoices i
 UPDATE subscriptions SET retry_at = failed_at + 259200 WHERE failed_at IS NOT NULL;
 "#,
     ),
+    M::up(
+        r#"
+-- Session ids are bearer secrets: a session's row keeps only the public part of its id (`id`)
+-- and a SHA-256 of the secret part (see http/session_tokens.rs). Sessions of earlier builds have
+-- none (NULL) and are opened by their whole id, as before, until they expire.
+ALTER TABLE checkout_sessions ADD COLUMN verifier_hash BLOB;
+ALTER TABLE portal_sessions ADD COLUMN verifier_hash BLOB;
+"#,
+    ),
 ];

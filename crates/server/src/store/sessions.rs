@@ -21,10 +21,12 @@ pub struct CheckoutSession {
     pub invoice_id: Option<String>,
 }
 
-pub fn insert_checkout_session(conn: &Connection, s: &CheckoutSession) -> Result<(), AppError> {
+/// A new checkout session, opened by its id followed by the verifier hashed to `verifier_hash`.
+pub fn insert_checkout_session(conn: &Connection, s: &CheckoutSession, verifier_hash: &[u8]) -> Result<(), AppError> {
     conn.execute(
-        "INSERT INTO checkout_sessions (id, account_id, plan, return_url, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![s.id, s.account_id, s.plan.as_str(), s.return_url, ts(s.created_at), ts(s.expires_at)],
+        "INSERT INTO checkout_sessions (id, account_id, plan, return_url, created_at, expires_at, verifier_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![s.id, s.account_id, s.plan.as_str(), s.return_url, ts(s.created_at), ts(s.expires_at), verifier_hash],
     )?;
     Ok(())
 }
@@ -81,10 +83,17 @@ pub struct PortalSession {
     pub expires_at: OffsetDateTime,
 }
 
-pub fn insert_portal_session(conn: &Connection, s: &PortalSession, now: OffsetDateTime) -> Result<(), AppError> {
+/// A new portal session, opened by its id followed by the verifier hashed to `verifier_hash`.
+pub fn insert_portal_session(
+    conn: &Connection,
+    s: &PortalSession,
+    verifier_hash: &[u8],
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
     conn.execute(
-        "INSERT INTO portal_sessions (id, account_id, return_url, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![s.id, s.account_id, s.return_url, ts(now), ts(s.expires_at)],
+        "INSERT INTO portal_sessions (id, account_id, return_url, created_at, expires_at, verifier_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![s.id, s.account_id, s.return_url, ts(now), ts(s.expires_at), verifier_hash],
     )?;
     Ok(())
 }
@@ -100,4 +109,29 @@ pub fn get_portal_session(conn: &Connection, id: &str) -> Result<Option<PortalSe
             })
         })
         .optional()?)
+}
+
+/// What a session's row keeps of its id's secret part.
+pub enum KeptVerifier {
+    /// No session has this selector.
+    NoSession,
+    /// A session of an earlier build: its whole id is the selector, no verifier.
+    WholeId,
+    /// The SHA-256 of the verifier.
+    Hash(Vec<u8>),
+}
+
+/// What the checkout (or portal) session `id` keeps of its verifier.
+pub fn kept_verifier(conn: &Connection, portal: bool, id: &str) -> Result<KeptVerifier, AppError> {
+    let sql = if portal {
+        "SELECT verifier_hash FROM portal_sessions WHERE id = ?1"
+    } else {
+        "SELECT verifier_hash FROM checkout_sessions WHERE id = ?1"
+    };
+    let kept: Option<Option<Vec<u8>>> = conn.query_row(sql, [id], |r| r.get(0)).optional()?;
+    Ok(match kept {
+        None => KeptVerifier::NoSession,
+        Some(None) => KeptVerifier::WholeId,
+        Some(Some(hash)) => KeptVerifier::Hash(hash),
+    })
 }

@@ -12,6 +12,7 @@ mod past_due;
 mod portal;
 mod secrets_at_rest;
 mod server_api;
+mod session_tokens;
 mod socket;
 mod stripe;
 mod stripe_checkout;
