@@ -7,9 +7,14 @@ use rand::RngCore;
 
 /// `prefix_` and 192 random bits from the OS-seeded CSPRNG, URL-safe (32 characters).
 pub fn new_id(prefix: &str) -> String {
-    let mut bytes = [0u8; 24];
+    format!("{prefix}_{}", random_text::<24>())
+}
+
+/// `N` random bytes from the OS-seeded CSPRNG as URL-safe base64 without padding.
+pub fn random_text<const N: usize>() -> String {
+    let mut bytes = [0u8; N];
     rand::rng().fill_bytes(&mut bytes);
-    format!("{prefix}_{}", URL_SAFE_NO_PAD.encode(bytes))
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// The first 8 characters of an id and an ellipsis: enough to correlate logs, useless as a key.

@@ -32,12 +32,12 @@ pub async fn tokenize_card(
 ) -> Result<Json<CardSummary>, AppError> {
     let id = token.id().to_string();
     let now = state.clock.now();
-    let token = state.payments.tokenize(&card, now)?;
+    let card_token = state.payments.tokenize(&card, now)?;
     state
         .store
         .write(move |tx| {
             let (session, _) = rules::open_checkout(tx, &id, now)?;
-            let pm = test_cards::keep_card(tx, &session.id, session.expires_at, &token, now)?;
+            let pm = test_cards::keep_card(tx, &session.id, session.expires_at, &card_token, now)?;
             Ok(Json(pm.card))
         })
         .await

@@ -75,8 +75,7 @@ pub async fn create_checkout_session(
             })
         })
         .await?;
-    let whole = token.whole_for(SessionKind::Checkout, &kept.id, &api_key, idempotency_key.as_deref());
-    Ok((StatusCode::CREATED, Json(state.config.created_session("checkout", &whole, kept.expires_at))))
+    Ok((StatusCode::CREATED, Json(token.answer(&state.config, &kept, &api_key, idempotency_key.as_deref()))))
 }
 
 /// A checkout session as the IDE's backend sees it, e.g. when Get started brings the user back

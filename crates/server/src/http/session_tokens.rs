@@ -15,15 +15,15 @@
 //! Sessions stored by earlier builds (a 32-character id kept whole, no verifier hash) are opened
 //! by their whole id until they expire, so an upgrade leaves open checkouts open.
 
-use crate::AppState;
 use crate::error::AppError;
 use crate::store::{self, KeptVerifier};
+use crate::{AppState, Config, ids};
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use billing::wire::CreatedSession;
 use hmac::{Hmac, Mac};
-use rand::RngCore;
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -81,6 +81,7 @@ impl SessionToken {
 /// A new session's id: `id` and `verifier_hash` go into the database, `whole` only to the IDE's
 /// backend.
 pub struct NewToken {
+    kind: SessionKind,
     pub id: String,
     pub whole: String,
     pub verifier_hash: [u8; 32],
@@ -89,9 +90,7 @@ pub struct NewToken {
 impl NewToken {
     /// A new id with a random verifier.
     pub fn random(kind: SessionKind) -> NewToken {
-        let mut verifier = [0u8; VERIFIER_BYTES];
-        rand::rng().fill_bytes(&mut verifier);
-        NewToken::with_verifier(new_selector(kind), &URL_SAFE_NO_PAD.encode(verifier))
+        NewToken::with_verifier(kind, new_selector(kind), &ids::random_text::<VERIFIER_BYTES>())
     }
 
     /// A new id for a session creation: with an `Idempotency-Key`, its verifier is derived from
@@ -102,7 +101,7 @@ impl NewToken {
             Some(key) => {
                 let id = new_selector(kind);
                 let verifier = keyed_verifier(api_key, key, &id);
-                NewToken::with_verifier(id, &verifier)
+                NewToken::with_verifier(kind, id, &verifier)
             }
             None => NewToken::random(kind),
         }
@@ -110,28 +109,42 @@ impl NewToken {
 
     /// The whole id to answer a creation with, given the id of the session its idempotency key
     /// kept (this one's, or an earlier creation's when this one is a replay).
-    pub fn whole_for(&self, kind: SessionKind, kept_id: &str, api_key: &str, idempotency_key: Option<&str>) -> String {
+    pub fn whole_for(&self, kept_id: &str, api_key: &str, idempotency_key: Option<&str>) -> String {
         match idempotency_key {
             _ if kept_id == self.id => self.whole.clone(),
             // A selector: its verifier is derived again. A whole id an earlier build kept: as kept.
-            Some(key) if kept_id.len() == kind.selector_len() => {
+            Some(key) if kept_id.len() == self.kind.selector_len() => {
                 format!("{kept_id}{}", keyed_verifier(api_key, key, kept_id))
             }
             _ => kept_id.to_string(),
         }
     }
 
-    fn with_verifier(id: String, verifier: &str) -> NewToken {
+    /// The creation's answer, from what its idempotency key kept (the session's id without its
+    /// verifier): the whole id and its page's URL.
+    pub fn answer(
+        &self,
+        config: &Config,
+        kept: &CreatedSession,
+        api_key: &str,
+        idempotency_key: Option<&str>,
+    ) -> CreatedSession {
+        let page = match self.kind {
+            SessionKind::Checkout => "checkout",
+            SessionKind::Portal => "portal",
+        };
+        config.created_session(page, &self.whole_for(&kept.id, api_key, idempotency_key), kept.expires_at)
+    }
+
+    fn with_verifier(kind: SessionKind, id: String, verifier: &str) -> NewToken {
         let whole = format!("{id}{verifier}");
-        NewToken { id, whole, verifier_hash: Sha256::digest(verifier.as_bytes()).into() }
+        NewToken { kind, id, whole, verifier_hash: Sha256::digest(verifier.as_bytes()).into() }
     }
 }
 
 /// `cs_` (or `ps_`) and [`SELECTOR_BYTES`] random bytes.
 fn new_selector(kind: SessionKind) -> String {
-    let mut bytes = [0u8; SELECTOR_BYTES];
-    rand::rng().fill_bytes(&mut bytes);
-    format!("{}_{}", kind.prefix(), URL_SAFE_NO_PAD.encode(bytes))
+    format!("{}_{}", kind.prefix(), ids::random_text::<SELECTOR_BYTES>())
 }
 
 /// The verifier of session `id` created under `idempotency_key`: HMAC-SHA256 keyed with the
@@ -239,12 +252,12 @@ mod tests {
     fn a_keyed_creation_gives_the_same_whole_id_again_only_with_the_same_keys() {
         let made = NewToken::for_creation(SessionKind::Portal, "sk_1", Some("idem-1"));
         let other = NewToken::for_creation(SessionKind::Portal, "sk_1", Some("idem-1"));
-        let replayed = other.whole_for(SessionKind::Portal, &made.id, "sk_1", Some("idem-1"));
+        let replayed = other.whole_for(&made.id, "sk_1", Some("idem-1"));
         assert_eq!(replayed, made.whole);
-        assert_ne!(other.whole_for(SessionKind::Portal, &made.id, "sk_2", Some("idem-1")), made.whole);
-        assert_ne!(other.whole_for(SessionKind::Portal, &made.id, "sk_1", Some("idem-2")), made.whole);
+        assert_ne!(other.whole_for(&made.id, "sk_2", Some("idem-1")), made.whole);
+        assert_ne!(other.whole_for(&made.id, "sk_1", Some("idem-2")), made.whole);
         // A whole id an earlier build kept under the key is given back as kept.
         let legacy = crate::ids::new_id("ps");
-        assert_eq!(other.whole_for(SessionKind::Portal, &legacy, "sk_1", Some("idem-1")), legacy);
+        assert_eq!(other.whole_for(&legacy, "sk_1", Some("idem-1")), legacy);
     }
 }

@@ -136,12 +136,12 @@ pub async fn update_payment_method(
     let id = token.id().to_string();
     // Stripe mode replaces cards through Stripe.js: /setup-intent, then /stripe-card.
     let now = state.clock.now();
-    let token = state.payments.tokenize(&req.card, now)?;
+    let card_token = state.payments.tokenize(&req.card, now)?;
     check_billing(&req.billing)?;
     up_to_date(&state, &id, now).await?;
     let session_id = id.clone();
     let checked = payments::charge_once(&state.payments, now, move |tx| {
-        account_charge::prepare_card(tx, &session_id, &token, now)
+        account_charge::prepare_card(tx, &session_id, &card_token, now)
     })
     .await?;
     Ok(Json(account_charge::then_pay_past_due(&state.payments, id, checked, now).await))

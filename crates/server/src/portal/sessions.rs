@@ -53,8 +53,7 @@ pub async fn create_portal_session(
             })
         })
         .await?;
-    let whole = token.whole_for(SessionKind::Portal, &kept.id, &api_key, idempotency_key.as_deref());
-    Ok((StatusCode::CREATED, Json(state.config.created_session("portal", &whole, kept.expires_at))))
+    Ok((StatusCode::CREATED, Json(token.answer(&state.config, &kept, &api_key, idempotency_key.as_deref()))))
 }
 
 /// A portal session: open or expired, with the account's subscription as it now is.
