@@ -76,6 +76,7 @@ pub enum ErrorCode {
     PaymentInProgress,
     PaymentRefunded,
     ProcessorUnavailable,
+    DatabaseUnavailable,
     ChallengeNotFound,
     QuoteChanged,
     ClockBackwards,

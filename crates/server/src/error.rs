@@ -58,6 +58,8 @@ pub enum AppError {
         "We couldn't reach the payment processor, so we don't know yet whether the payment went through. We'll find out before you can pay again; nothing will be charged twice."
     )]
     ProcessorUnavailable,
+    #[error("We can't reach our billing database for a moment. Nothing was charged; try again shortly.")]
+    DatabaseUnavailable,
     #[error("There is no authentication waiting for this payment.")]
     ChallengeNotFound,
     #[error(
@@ -104,7 +106,13 @@ impl AppError {
     /// A failure that may not recur: the same request later (a retry, Stripe's next delivery,
     /// the next reconciliation) may succeed, so nothing is given up on it.
     pub fn is_transient(&self) -> bool {
-        matches!(self, AppError::ProcessorUnavailable | AppError::PaymentInProgress | AppError::Internal(_))
+        matches!(
+            self,
+            AppError::ProcessorUnavailable
+                | AppError::DatabaseUnavailable
+                | AppError::PaymentInProgress
+                | AppError::Internal(_)
+        )
     }
 
     /// The stable code clients branch on.
@@ -134,6 +142,7 @@ impl AppError {
             E::PaymentInProgress => ErrorCode::PaymentInProgress,
             E::PaymentRefunded => ErrorCode::PaymentRefunded,
             E::ProcessorUnavailable => ErrorCode::ProcessorUnavailable,
+            E::DatabaseUnavailable => ErrorCode::DatabaseUnavailable,
             E::ChallengeNotFound => ErrorCode::ChallengeNotFound,
             E::QuoteChanged => ErrorCode::QuoteChanged,
             E::ClockBackwards => ErrorCode::ClockBackwards,
@@ -168,6 +177,7 @@ impl AppError {
             C::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             C::ProcessorUnavailable => StatusCode::BAD_GATEWAY,
+            C::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             C::Internal | C::Unknown => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -207,8 +217,13 @@ impl IntoResponse for AppError {
     }
 }
 
-impl From<rusqlite::Error> for AppError {
-    fn from(e: rusqlite::Error) -> Self {
-        AppError::internal_from("database", e)
+impl From<crate::store::DbError> for AppError {
+    fn from(e: crate::store::DbError) -> Self {
+        if e.is_unreachable() {
+            tracing::warn!(error = %e, "the database is not reachable");
+            AppError::DatabaseUnavailable
+        } else {
+            AppError::internal_from("database", e)
+        }
     }
 }

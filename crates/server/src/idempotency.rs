@@ -3,8 +3,8 @@
 //! transaction, so racing requests are serialised and the second one replays the first.
 
 use crate::error::AppError;
+use crate::store::Conn;
 use crate::store::{self, IdempotentAnswer};
-use rusqlite::Connection;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -37,7 +37,7 @@ pub struct Keyed<'a> {
 /// Runs `work` once per `(scope, key)` for the server API: its answer is replayed for
 /// [`SERVER_KEY_LIFETIME`], then forgotten.
 pub fn once_a_day<T: Serialize + DeserializeOwned>(
-    conn: &Connection,
+    conn: &Conn<'_>,
     request: &Keyed<'_>,
     now: OffsetDateTime,
     work: impl FnOnce() -> Result<T, AppError>,
@@ -46,7 +46,7 @@ pub fn once_a_day<T: Serialize + DeserializeOwned>(
 }
 
 fn replay_or_run<T: Serialize + DeserializeOwned>(
-    conn: &Connection,
+    conn: &Conn<'_>,
     request: &Keyed<'_>,
     since: OffsetDateTime,
     now: OffsetDateTime,
@@ -63,7 +63,7 @@ fn replay_or_run<T: Serialize + DeserializeOwned>(
 /// The answer kept for this key since `since`, if any; the key with another request is a
 /// conflict.
 pub fn stored<T: DeserializeOwned>(
-    conn: &Connection,
+    conn: &Conn<'_>,
     request: &Keyed<'_>,
     since: OffsetDateTime,
 ) -> Result<Option<T>, AppError> {
@@ -78,7 +78,7 @@ pub fn stored<T: DeserializeOwned>(
 
 /// Keeps `answer` as this key's, for good.
 pub fn keep<T: Serialize>(
-    conn: &Connection,
+    conn: &Conn<'_>,
     request: &Keyed<'_>,
     answer: &T,
     now: OffsetDateTime,
@@ -103,7 +103,7 @@ pub enum AnswerTo {
 }
 
 impl AnswerTo {
-    pub fn keep<T: Serialize>(&self, conn: &Connection, answer: &T, now: OffsetDateTime) -> Result<(), AppError> {
+    pub fn keep<T: Serialize>(&self, conn: &Conn<'_>, answer: &T, now: OffsetDateTime) -> Result<(), AppError> {
         match self {
             AnswerTo::Key { scope, key, fingerprint } => keep(conn, &Keyed { scope, key, fingerprint }, answer, now),
             AnswerTo::Challenge(id) => {
@@ -118,7 +118,7 @@ impl AnswerTo {
 /// card; others are `challenge_not_found`), with the outcome of its first answer if it has one: a
 /// repeat (a double click, a retry, Stripe's webhook) replays it.
 pub fn challenge_and_answer<T: DeserializeOwned>(
-    conn: &Connection,
+    conn: &Conn<'_>,
     challenge_id: &str,
     session_id: &str,
     accept: impl Fn(&store::Challenge) -> bool,
@@ -134,7 +134,7 @@ pub fn challenge_and_answer<T: DeserializeOwned>(
 
 /// Runs a session creation once per `Idempotency-Key` (when one was sent) for 24 hours.
 pub fn once_per_key<T: Serialize + DeserializeOwned>(
-    tx: &Connection,
+    tx: &Conn<'_>,
     scope: &str,
     key: Option<&str>,
     request: &impl Serialize,

@@ -260,7 +260,7 @@ fn seed_demo(state: &AppState) -> Result<DemoSessions, String> {
             };
             store::upsert_account(tx, &new_account)?;
             store::insert_checkout_session(tx, &new_checkout, &checkout_hash)?;
-            let Some(portal) = new_portal else { return Ok(()) };
+            let Some(portal) = &new_portal else { return Ok(()) };
             let pro = Account {
                 id: "demo-pro".into(),
                 email: Some("pro@example.com".into()),
@@ -268,7 +268,7 @@ fn seed_demo(state: &AppState) -> Result<DemoSessions, String> {
                 aws_account_linked: false,
             };
             subscriptions::seed_subscription(tx, &pro, PlanId::Pro, now)?;
-            store::insert_portal_session(tx, &portal, &portal_hash, now)
+            store::insert_portal_session(tx, portal, &portal_hash, now)
         })
         .map_err(|e| format!("{e:?}"))?;
     Ok(DemoSessions {

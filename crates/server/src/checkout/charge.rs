@@ -6,11 +6,11 @@ use super::rules::{self as checkout, CheckoutPayment};
 use crate::error::AppError;
 use crate::idempotency::{self, AnswerTo, Keyed};
 use crate::payments::{Attempt, Charge, Charged, PendingCharge, Prepared};
+use crate::store::Conn;
 use crate::store::{self, PaymentMethod};
 use billing::Money;
 use billing::validate;
 use billing::wire::{ChallengeAnswer, ChallengeOutcome, ConfirmCheckout, DeclineCode, PaymentOutcome};
-use rusqlite::Connection;
 use time::OffsetDateTime;
 
 /// A charge recorded as pending, with what recording its result needs.
@@ -56,7 +56,7 @@ impl Confirm {
 type Step = Prepared<PendingCheckout>;
 
 /// Step one of a confirm: the kept answer for its key, or the checks and the pending attempt.
-pub fn prepare_confirm(conn: &Connection, confirm: &Confirm, now: OffsetDateTime) -> Result<Step, AppError> {
+pub fn prepare_confirm(conn: &Conn<'_>, confirm: &Confirm, now: OffsetDateTime) -> Result<Step, AppError> {
     let (scope, fingerprint) = (confirm.scope(), confirm.fingerprint());
     let keyed = Keyed { scope: &scope, key: &confirm.key, fingerprint: &fingerprint };
     if let Some(answer) = idempotency::stored(conn, &keyed, time::OffsetDateTime::UNIX_EPOCH)? {
@@ -91,7 +91,7 @@ pub fn prepare_confirm(conn: &Connection, confirm: &Confirm, now: OffsetDateTime
 /// Step one of a 3-D Secure answer: the kept outcome of an earlier answer, a failed check (a
 /// decline, nothing to charge), or the checks and the pending attempt.
 pub fn prepare_answer(
-    conn: &Connection,
+    conn: &Conn<'_>,
     session_id: &str,
     answer: &ChallengeAnswer,
     now: OffsetDateTime,
@@ -145,7 +145,7 @@ impl PendingCharge for PendingCheckout {
         Charge { authenticated: self.authenticated, intent: self.intent.clone(), ..charge }
     }
 
-    fn record(&self, conn: &Connection, charged: &Charged, now: OffsetDateTime) -> Result<PaymentOutcome, AppError> {
+    fn record(&self, conn: &Conn<'_>, charged: &Charged, now: OffsetDateTime) -> Result<PaymentOutcome, AppError> {
         let (session, account) = checkout::open_checkout(conn, &self.session_id, now)?;
         let payment = CheckoutPayment {
             session: &session,

@@ -7,6 +7,7 @@ use crate::error::AppError;
 use crate::http::session_tokens::SessionToken;
 use crate::payments::Charged;
 use crate::payments::test_cards::{ChargeKind, ChargeResult};
+use crate::store::Conn;
 use crate::store::{self, Account, CheckoutSession, PaymentMethod};
 use crate::subscriptions::events::{self, EventType};
 use billing::Money;
@@ -16,14 +17,13 @@ use billing::wire::{
     BillingDetails, CheckoutReceipt, CheckoutStatus, CheckoutView, DeclineCode, Eligibility, PaymentOutcome,
     PlanSummary, StripeElements, SubscriptionStatus,
 };
-use rusqlite::Connection;
 use time::OffsetDateTime;
 
 /// Declined payments a checkout session tolerates before it locks (card-testing defence).
 pub const MAX_DECLINES: u32 = 5;
 
 /// A session that can still take a payment, with its account.
-pub fn open_checkout(conn: &Connection, id: &str, now: OffsetDateTime) -> Result<(CheckoutSession, Account), AppError> {
+pub fn open_checkout(conn: &Conn<'_>, id: &str, now: OffsetDateTime) -> Result<(CheckoutSession, Account), AppError> {
     let session = store::get_checkout_session(conn, id)?.ok_or(AppError::SessionNotFound)?;
     if session.completed_at.is_some() {
         return Err(AppError::SessionCompleted);
@@ -39,7 +39,7 @@ pub fn open_checkout(conn: &Connection, id: &str, now: OffsetDateTime) -> Result
 }
 
 /// Whether the account may buy here at all.
-pub fn eligibility(conn: &Connection, account: &Account) -> Result<Eligibility, AppError> {
+pub fn eligibility(conn: &Conn<'_>, account: &Account) -> Result<Eligibility, AppError> {
     if account.aws_account_linked && account.login == billing::wire::Login::BuilderId {
         return Ok(Eligibility::AccountLinkedToAws);
     }
@@ -49,7 +49,7 @@ pub fn eligibility(conn: &Connection, account: &Account) -> Result<Eligibility, 
 }
 
 /// The account's eligibility as an error when it may not buy.
-pub fn ensure_eligible(conn: &Connection, account: &Account) -> Result<(), AppError> {
+pub fn ensure_eligible(conn: &Conn<'_>, account: &Account) -> Result<(), AppError> {
     match eligibility(conn, account)? {
         Eligibility::AccountLinkedToAws => Err(AppError::AccountLinkedToAws),
         Eligibility::AlreadySubscribed => Err(AppError::AlreadySubscribed),
@@ -59,7 +59,7 @@ pub fn ensure_eligible(conn: &Connection, account: &Account) -> Result<(), AppEr
 
 /// Everything the checkout page of `token` shows, at `now`.
 pub fn checkout_view(
-    conn: &Connection,
+    conn: &Conn<'_>,
     config: &Config,
     token: &SessionToken,
     now: OffsetDateTime,
@@ -112,7 +112,7 @@ pub fn stripe_elements(config: &Config) -> Option<StripeElements> {
 }
 
 fn receipt_for(
-    conn: &Connection,
+    conn: &Conn<'_>,
     session: &CheckoutSession,
     account: &Account,
     invoice_id: &str,
@@ -142,7 +142,7 @@ pub fn check_billing(billing: &BillingDetails) -> Result<(), AppError> {
 
 /// Whether a payment method may pay for this session: tokenized in it, or saved on its account.
 pub fn usable_payment_method(
-    conn: &Connection,
+    conn: &Conn<'_>,
     pm_id: &str,
     session: &CheckoutSession,
 ) -> Result<PaymentMethod, AppError> {
@@ -168,7 +168,7 @@ pub struct CheckoutPayment<'a> {
 
 /// Acts on a checkout's charge result: the subscription, a 3-D Secure challenge, or a decline.
 pub fn record_charge(
-    conn: &Connection,
+    conn: &Conn<'_>,
     payment: &CheckoutPayment<'_>,
     pm: &PaymentMethod,
     charged: &Charged,
@@ -200,7 +200,7 @@ pub fn record_charge(
 }
 
 /// Counts a decline against the session (it locks at [`MAX_DECLINES`]).
-pub fn decline(conn: &Connection, session: &CheckoutSession, code: DeclineCode) -> Result<PaymentOutcome, AppError> {
+pub fn decline(conn: &Conn<'_>, session: &CheckoutSession, code: DeclineCode) -> Result<PaymentOutcome, AppError> {
     let declines = store::record_decline(conn, &session.id)?;
     tracing::info!(session = %crate::ids::redact(&session.id), ?code, declines, "payment declined");
     Ok(PaymentOutcome::Declined {
@@ -211,7 +211,7 @@ pub fn decline(conn: &Connection, session: &CheckoutSession, code: DeclineCode) 
 
 /// The subscription, the paid invoice and the completed session, written together.
 fn fulfil_checkout(
-    conn: &Connection,
+    conn: &Conn<'_>,
     session: &CheckoutSession,
     account: &Account,
     pm: &PaymentMethod,

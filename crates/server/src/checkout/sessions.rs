@@ -7,7 +7,7 @@ use crate::http::session_tokens::{CheckoutToken, NewToken, SessionKind, SessionT
 use crate::idempotency;
 use crate::ids::{self, redact};
 use crate::state::AppState;
-use crate::store::{self, Account, CheckoutSession};
+use crate::store::{self, Account, CheckoutSession, Conn};
 use crate::subscriptions::{self, events};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -71,7 +71,7 @@ pub async fn create_checkout_session(
                 store::upsert_account(tx, &account)?;
                 store::insert_checkout_session(tx, &session, &verifier_hash)?;
                 tracing::info!(session = %redact(&session.id), %plan, "checkout session created");
-                Ok(answer)
+                Ok(answer.clone())
             })
         })
         .await?;
@@ -90,7 +90,7 @@ pub async fn get_checkout_session(
 }
 
 fn checkout_session_object(
-    conn: &rusqlite::Connection,
+    conn: &Conn<'_>,
     token: &SessionToken,
     now: time::OffsetDateTime,
 ) -> Result<Value, AppError> {

@@ -16,6 +16,7 @@
 //! by their whole id until they expire, so an upgrade leaves open checkouts open.
 
 use crate::error::AppError;
+use crate::store::Conn;
 use crate::store::{self, KeptVerifier};
 use crate::{AppState, Config, ids};
 use axum::extract::{FromRequestParts, RawPathParams};
@@ -24,7 +25,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use billing::wire::CreatedSession;
 use hmac::{Hmac, Mac};
-use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -173,7 +173,7 @@ fn split(kind: SessionKind, presented: &str) -> Option<(&str, Option<&str>)> {
 /// an earlier build stored without one). Anything else is `session_not_found`, as for an id
 /// never issued: the verifier is hashed before the lookup and compared in constant time, so a
 /// wrong one costs what an unknown id does.
-pub fn check(conn: &Connection, kind: SessionKind, presented: &str) -> Result<SessionToken, AppError> {
+pub fn check(conn: &Conn<'_>, kind: SessionKind, presented: &str) -> Result<SessionToken, AppError> {
     let (id, verifier) = split(kind, presented).ok_or(AppError::SessionNotFound)?;
     let presented_hash: Option<[u8; 32]> = verifier.map(|v| Sha256::digest(v.as_bytes()).into());
     let kept = store::kept_verifier(conn, kind == SessionKind::Portal, id)?;

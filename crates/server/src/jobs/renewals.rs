@@ -13,13 +13,13 @@ use crate::error::AppError;
 use crate::ids::new_id;
 use crate::payments::test_cards::{ChargeKind, ChargeResult};
 use crate::payments::{self, Attempt, Charge, Charged, Payments, PendingCharge, Prepared};
+use crate::store::Conn;
 use crate::store::{self, Invoice, PaymentMethod, Retries, Subscription};
 use crate::subscriptions::events::{self, EventType};
 use billing::period::Period;
 use billing::proration::LineItem;
 use billing::wire::{CancellationReason, DeclineCode, InvoiceStatus, SubscriptionStatus};
 use billing::{Money, PlanId};
-use rusqlite::Connection;
 use serde::{Deserialize, Deserializer};
 use time::{Duration, OffsetDateTime};
 
@@ -43,7 +43,7 @@ pub enum Progress {
 }
 
 /// Keeps the configured retry schedule for the transactions that record charges (at start).
-pub fn keep_retry_schedule(conn: &Connection, schedule: &[Duration]) -> Result<(), AppError> {
+pub fn keep_retry_schedule(conn: &Conn<'_>, schedule: &[Duration]) -> Result<(), AppError> {
     let mut seconds: Vec<i64> = schedule.iter().map(|d| d.whole_seconds()).filter(|s| *s > 0).collect();
     seconds.sort_unstable();
     seconds.dedup();
@@ -52,7 +52,7 @@ pub fn keep_retry_schedule(conn: &Connection, schedule: &[Duration]) -> Result<(
 }
 
 /// The retry schedule kept at start, ascending (the default when none was kept).
-fn retry_schedule(conn: &Connection) -> Result<Vec<Duration>, AppError> {
+fn retry_schedule(conn: &Conn<'_>) -> Result<Vec<Duration>, AppError> {
     Ok(match store::get_meta(conn, RETRIES_KEY)? {
         Some(kept) => kept.split(',').filter_map(|s| s.parse().ok()).map(Duration::seconds).collect(),
         None => DEFAULT_RETRIES.to_vec(),
@@ -60,7 +60,7 @@ fn retry_schedule(conn: &Connection) -> Result<Vec<Duration>, AppError> {
 }
 
 /// When a past-due subscription is canceled if every retry fails: its last retry.
-pub fn cancels_at(conn: &Connection, retries: &Retries) -> Result<Option<OffsetDateTime>, AppError> {
+pub fn cancels_at(conn: &Conn<'_>, retries: &Retries) -> Result<Option<OffsetDateTime>, AppError> {
     Ok(retry_schedule(conn)?.last().map(|after| retries.failed_at + *after))
 }
 
@@ -68,7 +68,7 @@ pub fn cancels_at(conn: &Connection, retries: &Retries) -> Result<Option<OffsetD
 /// subscriptions, one period each: a renewal waits for its charge before the next period end,
 /// and a retry due first runs first. Each period end is handled once, whatever the clock moves.
 pub fn run_due(
-    conn: &Connection,
+    conn: &Conn<'_>,
     now: OffsetDateTime,
     account_id: Option<&str>,
     budget: usize,
@@ -107,7 +107,7 @@ pub async fn bring_up_to_date(payments: &Payments, account_id: String, now: Offs
 /// Ends `sub`'s current period and starts the next: the scheduled plan applies, a cancellation or
 /// a downgrade to Free ends the subscription, a paid plan renews (its invoice waits for its
 /// charge). Saved, with its events, dated when the period ended.
-fn close_period(conn: &Connection, sub: &mut Subscription) -> Result<(), AppError> {
+fn close_period(conn: &Conn<'_>, sub: &mut Subscription) -> Result<(), AppError> {
     let next = Period::containing(sub.period_end);
     let at = sub.period_end;
     if let Some(plan) = sub.scheduled_plan.take() {
@@ -144,7 +144,7 @@ fn close_period(conn: &Connection, sub: &mut Subscription) -> Result<(), AppErro
 
 /// Ends `sub` at `at` for `reason`: Free from then on and nothing owed (its open invoices void).
 fn cancel(
-    conn: &Connection,
+    conn: &Conn<'_>,
     sub: &mut Subscription,
     reason: CancellationReason,
     at: OffsetDateTime,
@@ -200,12 +200,7 @@ impl Owed {
     /// The account's open invoices (with those still waiting for their renewal charge, or not)
     /// if they are exactly these, at this total: what the charge was made for is still what is
     /// owed. Else `quote_changed`: the charge is refused (refunded, if it was made).
-    pub fn still_open(
-        &self,
-        conn: &Connection,
-        account_id: &str,
-        with_waiting: bool,
-    ) -> Result<Vec<Invoice>, AppError> {
+    pub fn still_open(&self, conn: &Conn<'_>, account_id: &str, with_waiting: bool) -> Result<Vec<Invoice>, AppError> {
         let open = store::open_invoices(conn, account_id, with_waiting)?;
         if Owed::of(&open)? == *self { Ok(open) } else { Err(AppError::QuoteChanged) }
     }
@@ -214,7 +209,7 @@ impl Owed {
 /// Marks `owed` paid by `pm` with one charge: nothing is owed, the subscription is active again
 /// and its retries are over. Told with `invoice.paid` for each and `subscription.updated`.
 pub fn settle(
-    conn: &Connection,
+    conn: &Conn<'_>,
     sub: &mut Subscription,
     owed: &[Invoice],
     pm: &PaymentMethod,
@@ -281,7 +276,7 @@ pub struct PendingRenewal {
 }
 
 fn prepare_collection(
-    conn: &Connection,
+    conn: &Conn<'_>,
     account_id: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Prepared<PendingRenewal>, AppError> {
@@ -322,7 +317,7 @@ impl PendingCharge for PendingRenewal {
         Charge { off_session: true, ..Charge::new(&self.attempt, &self.pm, self.owed.amount, ChargeKind::Later) }
     }
 
-    fn record(&self, conn: &Connection, charged: &Charged, _now: OffsetDateTime) -> Result<Renewal, AppError> {
+    fn record(&self, conn: &Conn<'_>, charged: &Charged, _now: OffsetDateTime) -> Result<Renewal, AppError> {
         record_collection(conn, &self.attempt.account_id, &self.owed, Some(&self.pm), charged.result)
     }
 
@@ -338,7 +333,7 @@ impl PendingCharge for PendingRenewal {
 /// retry's date): everything owed paid and the subscription active, or the invoices still open,
 /// the subscription past due and the next retry scheduled (or, after the last, canceled).
 fn record_collection(
-    conn: &Connection,
+    conn: &Conn<'_>,
     account_id: &str,
     owed: &Owed,
     pm: Option<&PaymentMethod>,

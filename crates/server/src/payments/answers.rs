@@ -13,14 +13,14 @@ use super::{Payments, PendingCharge, Prepared, Processor};
 use crate::error::AppError;
 use crate::payments;
 use crate::store;
+use crate::store::Conn;
 use billing::wire::{ChallengeAnswer, ChallengeOutcome};
-use rusqlite::Connection;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// How one of the three answers (checkout, upgrade, past-due invoice) starts: the kept outcome,
 /// or the checks and the pending attempt.
-pub type PrepareAnswer<P> = fn(&Connection, &str, &ChallengeAnswer, OffsetDateTime) -> Result<Prepared<P>, AppError>;
+pub type PrepareAnswer<P> = fn(&Conn<'_>, &str, &ChallengeAnswer, OffsetDateTime) -> Result<Prepared<P>, AppError>;
 
 /// Answers challenge `answer.challenge_id` of `session_id` with what Stripe says (Stripe mode) or
 /// the page's word (test mode, where the challenge is our own stand-in), then charges and records

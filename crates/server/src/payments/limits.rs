@@ -3,7 +3,7 @@
 
 use crate::error::AppError;
 use crate::store;
-use rusqlite::Connection;
+use crate::store::Conn;
 use time::OffsetDateTime;
 
 /// What a checkout or portal session may do only so often: enough for any honest user, too few
@@ -21,7 +21,7 @@ pub const MAX_PER_SESSION: u32 = 20;
 /// Opens a 3-D Secure challenge in a session that expires at `expires_at`: one of at most
 /// [`MAX_PER_SESSION`]; its id.
 pub fn open_challenge(
-    conn: &Connection,
+    conn: &Conn<'_>,
     challenge: &crate::store::Challenge,
     expires_at: OffsetDateTime,
     now: OffsetDateTime,
@@ -33,7 +33,7 @@ pub fn open_challenge(
 
 /// `rate_limited` (retry when the session has expired, i.e. not in it) once `limit` is reached.
 pub fn check_limit(
-    conn: &Connection,
+    conn: &Conn<'_>,
     limit: SessionLimit,
     session_id: &str,
     expires_at: OffsetDateTime,

@@ -18,10 +18,10 @@
 
 use crate::Store;
 use crate::error::AppError;
+use crate::store::Conn;
 use crate::store::{self, Orphan, PaymentMethod};
 use billing::Money;
 use billing::wire::DeclineCode;
-use rusqlite::Connection;
 use std::time::Duration;
 use stripe::{NewPayment, PaymentIntent, StripeClient, StripeError};
 use test_cards::{CardBehavior, ChargeKind, ChargeResult, TokenizedCard};
@@ -325,7 +325,7 @@ fn from_intent(intent: PaymentIntent, charge: &Charge, customer: &str) -> Charge
 }
 
 /// Keeps with the attempt what recording its result needs, and gives it a lease of `lease`.
-fn keep_pending<P: PendingCharge>(conn: &Connection, pending: &P, lease: Duration) -> Result<(), AppError> {
+fn keep_pending<P: PendingCharge>(conn: &Conn<'_>, pending: &P, lease: Duration) -> Result<(), AppError> {
     let json = serde_json::to_string(pending).map_err(|e| AppError::internal_from("pending charge", e))?;
     let intent = pending.charge().intent;
     store::keep_pending_charge(conn, pending.attempt_id(), &json, intent.as_deref(), lease)
@@ -356,7 +356,7 @@ pub trait PendingCharge: serde::Serialize + serde::de::DeserializeOwned + Send +
     fn charge(&self) -> Charge;
     /// Acts on the result in the transaction that records it; checks again that the charge may
     /// stand (eligibility, the quoted amount).
-    fn record(&self, conn: &Connection, charged: &Charged, now: OffsetDateTime) -> Result<Self::Outcome, AppError>;
+    fn record(&self, conn: &Conn<'_>, charged: &Charged, now: OffsetDateTime) -> Result<Self::Outcome, AppError>;
     /// The attempt's final status for this outcome.
     fn status(outcome: &Self::Outcome) -> &'static str;
 }
@@ -368,7 +368,7 @@ pub trait PendingCharge: serde::Serialize + serde::de::DeserializeOwned + Send +
 pub async fn charge_once<P, F>(payments: &Payments, now: OffsetDateTime, prepare: F) -> Result<P::Outcome, AppError>
 where
     P: PendingCharge + std::fmt::Debug,
-    F: Fn(&Connection) -> Result<Prepared<P>, AppError> + Clone + Send + 'static,
+    F: Fn(&Conn<'_>) -> Result<Prepared<P>, AppError> + Clone + Send + 'static,
 {
     let deadline = tokio::time::Instant::now() + payments.charge_wait;
     loop {

@@ -6,9 +6,9 @@ use super::Payments;
 use super::stripe::{StripeClient, StripeError};
 use crate::error::AppError;
 use crate::ids;
+use crate::store::Conn;
 use crate::store::{self, Account, PaymentMethod};
 use billing::wire::{CardSummary, StripeSetup};
-use rusqlite::Connection;
 use time::OffsetDateTime;
 
 /// Stripe's errors as ours: an unknown object is the page's mistake, anything else the
@@ -50,7 +50,7 @@ pub async fn setup_intent_for(
     id: String,
     metadata_key: &'static str,
     now: OffsetDateTime,
-    account_of: impl FnOnce(&Connection, &str, OffsetDateTime) -> Result<Account, AppError> + Send + 'static,
+    account_of: impl Fn(&Conn<'_>, &str, OffsetDateTime) -> Result<Account, AppError> + Send + 'static,
 ) -> Result<StripeSetup, AppError> {
     let client = payments.stripe_client()?;
     let session_id = id.clone();

@@ -5,10 +5,10 @@
 use super::limits::{self, SessionLimit};
 use crate::error::AppError;
 use crate::ids::new_id;
+use crate::store::Conn;
 use crate::store::{self, PaymentMethod};
 use billing::validate::{self, CardBrand};
 use billing::wire::{CardSummary, DeclineCode, TokenizeCard};
-use rusqlite::Connection;
 use time::OffsetDateTime;
 
 /// How a test card behaves when charged. Stored with the token instead of the number.
@@ -138,7 +138,7 @@ pub fn charge(behavior: CardBehavior, kind: ChargeKind, authenticated: bool) -> 
 /// Keeps a tokenized card for page session `session_id` (which expires at `expires_at`), one of
 /// the cards it may tokenize, not yet on any account.
 pub fn keep_card(
-    conn: &Connection,
+    conn: &Conn<'_>,
     session_id: &str,
     expires_at: OffsetDateTime,
     token: &TokenizedCard,

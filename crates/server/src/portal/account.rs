@@ -6,6 +6,7 @@ use crate::jobs::renewals::{self, Owed};
 use crate::payments::limits::{self};
 use crate::payments::test_cards::ChargeResult;
 use crate::payments::{self, Charged};
+use crate::store::Conn;
 use crate::store::{self, Invoice, PaymentMethod, PortalSession, Subscription};
 use crate::subscriptions::events::{self, EventType};
 use billing::period::Period;
@@ -13,7 +14,6 @@ use billing::wire::{
     AmountDue, Branding, DeclineCode, InvoiceDetail, InvoicePaymentOutcome, InvoiceSummary, PaymentMethodOutcome,
     SubscriptionStatus,
 };
-use rusqlite::Connection;
 use time::OffsetDateTime;
 
 pub fn summary(invoice: &Invoice) -> InvoiceSummary {
@@ -29,7 +29,7 @@ pub fn summary(invoice: &Invoice) -> InvoiceSummary {
 /// What a past-due account owes: its invoices whose charge failed (not one still waiting for its
 /// renewal charge), oldest first, their total, and when the card on file is tried again and the
 /// subscription canceled if that fails too.
-pub fn amount_due(conn: &Connection, sub: &Subscription) -> Result<Option<AmountDue>, AppError> {
+pub fn amount_due(conn: &Conn<'_>, sub: &Subscription) -> Result<Option<AmountDue>, AppError> {
     let owed = store::open_invoices(conn, &sub.account_id, false)?;
     if owed.is_empty() || sub.status == SubscriptionStatus::Canceled {
         return Ok(None);
@@ -61,7 +61,7 @@ pub struct ChargedInvoices<'a> {
 /// success they are all paid and the subscription active again. Checked again here: exactly
 /// those invoices must still be open, at that total (else the charge is refused, or refunded).
 pub fn record_invoice_payment(
-    conn: &Connection,
+    conn: &Conn<'_>,
     sub: &mut Subscription,
     payment: &ChargedInvoices<'_>,
     now: OffsetDateTime,
@@ -104,7 +104,7 @@ pub fn record_invoice_payment(
 /// the card charged from now on (the old one is no longer used), or a challenge, or a decline.
 /// What a past-due account owes is paid with it afterwards, as a charge of its own.
 pub fn record_card_check(
-    conn: &Connection,
+    conn: &Conn<'_>,
     session: &PortalSession,
     sub: &mut Subscription,
     pm: &PaymentMethod,
@@ -130,7 +130,7 @@ pub fn record_card_check(
 
 /// Cancels at the end of the period (or resumes): the plan stays until then.
 pub fn set_cancel_at_period_end(
-    conn: &Connection,
+    conn: &Conn<'_>,
     sub: &mut Subscription,
     cancel: bool,
     now: OffsetDateTime,
@@ -148,7 +148,7 @@ pub fn set_cancel_at_period_end(
 
 /// Overage is for paid plans only.
 pub fn set_overage(
-    conn: &Connection,
+    conn: &Conn<'_>,
     sub: &mut Subscription,
     enabled: bool,
     now: OffsetDateTime,
@@ -162,13 +162,13 @@ pub fn set_overage(
 }
 
 /// The billing history, newest first.
-pub fn invoice_list(conn: &Connection, account_id: &str) -> Result<Vec<InvoiceSummary>, AppError> {
+pub fn invoice_list(conn: &Conn<'_>, account_id: &str) -> Result<Vec<InvoiceSummary>, AppError> {
     Ok(store::account_invoices(conn, account_id)?.iter().rev().map(summary).collect())
 }
 
 /// One invoice of the session's account.
 pub fn invoice_detail(
-    conn: &Connection,
+    conn: &Conn<'_>,
     account_id: &str,
     invoice_id: &str,
     branding: &Branding,

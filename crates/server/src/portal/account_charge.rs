@@ -10,12 +10,12 @@ use crate::idempotency::{self, AnswerTo, Keyed};
 use crate::jobs::renewals::Owed;
 use crate::payments::test_cards::{self, ChargeKind, TokenizedCard};
 use crate::payments::{self, Attempt, Charge, Charged, Payments, PendingCharge, Prepared};
+use crate::store::Conn;
 use crate::store::{self, PaymentMethod};
 use billing::Money;
 use billing::wire::{
     ChallengeAnswer, ChallengeOutcome, DeclineCode, InvoicePaymentOutcome, PaymentMethodOutcome, SubscriptionStatus,
 };
-use rusqlite::Connection;
 use time::OffsetDateTime;
 
 /// A new card's check recorded as pending.
@@ -31,7 +31,7 @@ pub struct PendingCard {
 /// Step one of saving a card: the account's pending attempt, then the card (so a wait for
 /// another charge stores nothing).
 pub fn prepare_card(
-    conn: &Connection,
+    conn: &Conn<'_>,
     session_id: &str,
     token: &TokenizedCard,
     now: OffsetDateTime,
@@ -47,7 +47,7 @@ pub fn prepare_card(
 /// Step one of a new card's 3-D Secure answer: the kept outcome of an earlier answer, a failed
 /// check, or the pending attempt.
 pub fn prepare_card_answer(
-    conn: &Connection,
+    conn: &Conn<'_>,
     session_id: &str,
     answer: &ChallengeAnswer,
     now: OffsetDateTime,
@@ -89,7 +89,7 @@ impl PendingCharge for PendingCard {
 
     fn record(
         &self,
-        conn: &Connection,
+        conn: &Conn<'_>,
         charged: &Charged,
         now: OffsetDateTime,
     ) -> Result<PaymentMethodOutcome, AppError> {
@@ -126,7 +126,7 @@ pub struct PendingInvoice {
 /// Step one of paying every open invoice with the card on file, once per idempotency key: at the
 /// total the page showed (`expected_total`), else `quote_changed` before anything is charged.
 pub fn prepare_invoice(
-    conn: &Connection,
+    conn: &Conn<'_>,
     session_id: &str,
     key: &str,
     expected_total: Option<Money>,
@@ -153,7 +153,7 @@ pub fn prepare_invoice(
 /// kept outcome of an earlier answer, a failed check, or the pending attempt that checks the
 /// PaymentIntent with Stripe (for the same invoices, at the same total).
 pub fn prepare_invoice_answer(
-    conn: &Connection,
+    conn: &Conn<'_>,
     session_id: &str,
     answer: &ChallengeAnswer,
     now: OffsetDateTime,
@@ -193,7 +193,7 @@ struct InvoicePayer<'a> {
 /// Every invoice whose charge failed, oldest first, as one charge of their total (at
 /// `expected_total`, when the page sent the total it showed).
 fn pending_invoice(
-    conn: &Connection,
+    conn: &Conn<'_>,
     payer: InvoicePayer<'_>,
     intent: Option<String>,
     expected_total: Option<Money>,
@@ -231,7 +231,7 @@ impl PendingCharge for PendingInvoice {
 
     fn record(
         &self,
-        conn: &Connection,
+        conn: &Conn<'_>,
         charged: &Charged,
         now: OffsetDateTime,
     ) -> Result<InvoicePaymentOutcome, AppError> {

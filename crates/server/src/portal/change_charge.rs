@@ -8,10 +8,10 @@ use crate::error::AppError;
 use crate::idempotency::{self, AnswerTo, Keyed};
 use crate::payments::test_cards::ChargeKind;
 use crate::payments::{Attempt, Charge, Charged, PendingCharge, Prepared};
+use crate::store::Conn;
 use crate::store::{self, PaymentMethod};
 use billing::wire::{ChallengeAnswer, ChallengeOutcome, ChangeOutcome, ConfirmChange, DeclineCode};
 use billing::{Money, PlanId};
-use rusqlite::Connection;
 use time::OffsetDateTime;
 
 /// An upgrade's charge recorded as pending, with what recording its result needs.
@@ -82,7 +82,7 @@ type Step = Prepared<PendingChange>;
 
 /// Step one of a confirmed change: the kept answer for its key, a scheduled downgrade, or the
 /// upgrade's pending attempt.
-pub fn prepare_change(conn: &Connection, change: &Change, now: OffsetDateTime) -> Result<Step, AppError> {
+pub fn prepare_change(conn: &Conn<'_>, change: &Change, now: OffsetDateTime) -> Result<Step, AppError> {
     let scope = format!("portal:{}", change.session_id);
     let req = &change.request;
     let fingerprint = idempotency::fingerprint(&[req.plan.as_str(), &req.expected_total.cents().to_string()]);
@@ -104,7 +104,7 @@ pub fn prepare_change(conn: &Connection, change: &Change, now: OffsetDateTime) -
 /// Step one of a 3-D Secure answer for an upgrade: the kept outcome of an earlier answer, a
 /// failed check (nothing to charge), or the upgrade's pending attempt.
 pub fn prepare_answer(
-    conn: &Connection,
+    conn: &Conn<'_>,
     session_id: &str,
     answer: &ChallengeAnswer,
     now: OffsetDateTime,
@@ -141,7 +141,7 @@ struct ChangeAsked<'a> {
     answer_to: AnswerTo,
 }
 
-fn begin(conn: &Connection, asked: ChangeAsked<'_>, now: OffsetDateTime) -> Result<Step, AppError> {
+fn begin(conn: &Conn<'_>, asked: ChangeAsked<'_>, now: OffsetDateTime) -> Result<Step, AppError> {
     let ChangeAsked { session_id, target, expected_total, answered, answer_to } = asked;
     let (session, sub) = open_portal(conn, session_id, now)?;
     let account_id = sub.account_id.clone();
@@ -185,7 +185,7 @@ impl PendingCharge for PendingChange {
         Charge { authenticated, off_session: true, intent, ..charge }
     }
 
-    fn record(&self, conn: &Connection, charged: &Charged, now: OffsetDateTime) -> Result<ChangeOutcome, AppError> {
+    fn record(&self, conn: &Conn<'_>, charged: &Charged, now: OffsetDateTime) -> Result<ChangeOutcome, AppError> {
         let (session, sub) = open_portal(conn, &self.session_id, now)?;
         let upgrade = ChargedUpgrade {
             session: &session,

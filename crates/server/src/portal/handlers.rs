@@ -12,6 +12,7 @@ use crate::idempotency;
 use crate::jobs::renewals;
 use crate::payments::{self, answers};
 use crate::state::AppState;
+use crate::store::Conn;
 use crate::store::{self, PortalSession, Subscription};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -20,7 +21,6 @@ use billing::wire::{
     ChallengeAnswer, ChangeOutcome, ConfirmChange, InvoiceDetail, InvoiceList, InvoicePaymentOutcome, PayInvoice,
     PaymentMethodOutcome, PortalView, PreviewChange, SetOverage, UpdatePaymentMethod,
 };
-use rusqlite::Connection;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -36,7 +36,7 @@ struct InPortal {
 
 impl InPortal {
     /// The portal view after a change to `sub`.
-    fn view(&self, tx: &Connection) -> Result<Json<PortalView>, AppError> {
+    fn view(&self, tx: &Conn<'_>) -> Result<Json<PortalView>, AppError> {
         plan_changes::portal_view(tx, &self.state.config, &self.token, &self.session, &self.sub).map(Json)
     }
 }
@@ -59,7 +59,7 @@ pub async fn up_to_date(state: &AppState, id: &str, now: OffsetDateTime) -> Resu
 async fn in_portal<T: Send + 'static>(
     state: AppState,
     token: SessionToken,
-    f: impl FnOnce(&Connection, InPortal) -> Result<T, AppError> + Send + 'static,
+    mut f: impl FnMut(&Conn<'_>, InPortal) -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
     let now = state.clock.now();
     up_to_date(&state, token.id(), now).await?;
@@ -67,7 +67,7 @@ async fn in_portal<T: Send + 'static>(
     store
         .write(move |tx| {
             let (session, sub) = open_portal(tx, token.id(), now)?;
-            f(tx, InPortal { token, session, sub, now, state })
+            f(tx, InPortal { token: token.clone(), session, sub, now, state: state.clone() })
         })
         .await
 }
@@ -176,7 +176,7 @@ pub async fn pay_invoice(
     let now = state.clock.now();
     up_to_date(&state, &id, now).await?;
     let total = req.expected_total;
-    let prepared = move |tx: &Connection| account_charge::prepare_invoice(tx, &id, &key, total, now);
+    let prepared = move |tx: &Conn<'_>| account_charge::prepare_invoice(tx, &id, &key, total, now);
     payments::charge_once(&state.payments, now, prepared).await.map(Json)
 }
 

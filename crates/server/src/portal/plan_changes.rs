@@ -8,6 +8,7 @@ use crate::http::session_tokens::SessionToken;
 use crate::jobs::renewals::run_due;
 use crate::payments::Charged;
 use crate::payments::test_cards::ChargeResult;
+use crate::store::Conn;
 use crate::store::{self, PaymentMethod, PortalSession, Subscription};
 use crate::subscriptions::events::{self, EventType};
 use crate::subscriptions::invoice_from_quote;
@@ -18,15 +19,10 @@ use billing::wire::{
     SubscriptionStatus,
 };
 use billing::{Money, PlanId};
-use rusqlite::Connection;
 use time::OffsetDateTime;
 
 /// A live portal session and its account's subscription, with anything that fell due applied.
-pub fn open_portal(
-    conn: &Connection,
-    id: &str,
-    now: OffsetDateTime,
-) -> Result<(PortalSession, Subscription), AppError> {
+pub fn open_portal(conn: &Conn<'_>, id: &str, now: OffsetDateTime) -> Result<(PortalSession, Subscription), AppError> {
     let session = store::get_portal_session(conn, id)?.ok_or(AppError::SessionNotFound)?;
     if now >= session.expires_at {
         return Err(AppError::SessionExpired);
@@ -50,7 +46,7 @@ fn next_renewal(sub: &Subscription) -> (Option<OffsetDateTime>, Money) {
 
 /// What the portal page of `token` (the session `session`) shows.
 pub fn portal_view(
-    conn: &Connection,
+    conn: &Conn<'_>,
     config: &Config,
     token: &SessionToken,
     session: &PortalSession,
@@ -110,7 +106,7 @@ pub enum ChangeStep {
 /// period and charge nothing; upgrades are charged to the card on file (outside this
 /// transaction).
 pub fn begin_change(
-    conn: &Connection,
+    conn: &Conn<'_>,
     session: &PortalSession,
     mut sub: Subscription,
     target: PlanId,
@@ -150,7 +146,7 @@ pub struct ChargedUpgrade<'a> {
 /// Secure challenge. The quote is made again: the charge stands only at the price it was for.
 #[allow(clippy::too_many_arguments)]
 pub fn record_upgrade(
-    conn: &Connection,
+    conn: &Conn<'_>,
     mut sub: Subscription,
     upgrade: &ChargedUpgrade<'_>,
     now: OffsetDateTime,
@@ -225,7 +221,7 @@ fn receipt(
 }
 
 /// Undoes a scheduled downgrade: the current plan simply renews.
-pub fn keep_current_plan(conn: &Connection, sub: &mut Subscription, now: OffsetDateTime) -> Result<(), AppError> {
+pub fn keep_current_plan(conn: &Conn<'_>, sub: &mut Subscription, now: OffsetDateTime) -> Result<(), AppError> {
     sub.scheduled_plan = None;
     store::save_subscription(conn, sub)?;
     events::subscription_event(conn, EventType::SubscriptionUpdated, &sub.account_id, now)

@@ -49,7 +49,7 @@ pub async fn create_portal_session(
                 store::get_subscription(tx, &req.account_id)?.ok_or(AppError::NoSubscription)?;
                 store::insert_portal_session(tx, &session, &verifier_hash, now)?;
                 tracing::info!(session = %redact(&session.id), "portal session created");
-                Ok(answer)
+                Ok(answer.clone())
             })
         })
         .await?;

@@ -1,9 +1,9 @@
 //! The `accounts` table: what the IDE's backend says of an account, and its Stripe Customer.
 
 use super::named;
+use super::{Conn, OptionalExtension, params};
 use crate::error::AppError;
 use billing::wire::Login;
-use rusqlite::{Connection, OptionalExtension, params};
 
 // --- accounts ------------------------------------------------------------------------------------
 
@@ -24,7 +24,7 @@ fn login_str(login: Login) -> &'static str {
 }
 
 /// Records what the IDE's backend says about an account (its latest word wins).
-pub fn upsert_account(conn: &Connection, account: &Account) -> Result<(), AppError> {
+pub fn upsert_account(conn: &Conn<'_>, account: &Account) -> Result<(), AppError> {
     conn.execute(
         "INSERT INTO accounts (id, email, login, aws_account_linked) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT(id) DO UPDATE SET email = COALESCE(excluded.email, accounts.email),
@@ -35,7 +35,7 @@ pub fn upsert_account(conn: &Connection, account: &Account) -> Result<(), AppErr
 }
 
 /// The account's Stripe Customer (Stripe mode), if one was made.
-pub fn stripe_customer(conn: &Connection, account_id: &str) -> Result<Option<String>, AppError> {
+pub fn stripe_customer(conn: &Conn<'_>, account_id: &str) -> Result<Option<String>, AppError> {
     let customer = conn
         .query_row("SELECT stripe_customer FROM accounts WHERE id = ?1", [account_id], |r| {
             r.get::<_, Option<String>>(0)
@@ -45,7 +45,7 @@ pub fn stripe_customer(conn: &Connection, account_id: &str) -> Result<Option<Str
 }
 
 /// Keeps the account's Stripe Customer, unless one was kept first; returns the one kept.
-pub fn keep_stripe_customer(conn: &Connection, account_id: &str, customer: &str) -> Result<String, AppError> {
+pub fn keep_stripe_customer(conn: &Conn<'_>, account_id: &str, customer: &str) -> Result<String, AppError> {
     conn.execute(
         "UPDATE accounts SET stripe_customer = ?2 WHERE id = ?1 AND stripe_customer IS NULL",
         [account_id, customer],
@@ -53,7 +53,7 @@ pub fn keep_stripe_customer(conn: &Connection, account_id: &str, customer: &str)
     stripe_customer(conn, account_id)?.ok_or(AppError::SessionNotFound)
 }
 
-pub fn get_account(conn: &Connection, id: &str) -> Result<Option<Account>, AppError> {
+pub fn get_account(conn: &Conn<'_>, id: &str) -> Result<Option<Account>, AppError> {
     Ok(conn
         .query_row("SELECT id, email, login, aws_account_linked FROM accounts WHERE id = ?1", [id], |r| {
             Ok(Account { id: r.get(0)?, email: r.get(1)?, login: named(r.get(2)?)?, aws_account_linked: r.get(3)? })

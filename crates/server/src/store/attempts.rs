@@ -2,10 +2,10 @@
 //! recording its result needs, the PaymentIntent it made (Stripe mode) and this process's lease on
 //! it; orphans (leases run out) and refunds of money no attempt could grant.
 
+use super::{Conn, OptionalExtension, params};
 use super::{from_ts, ts};
 use crate::error::AppError;
 use crate::ids::new_id;
-use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -18,32 +18,25 @@ pub struct Attempt {
 
 /// Records a pending attempt for `account_id`, or `None` while another one is in flight.
 pub fn claim_attempt(
-    conn: &Connection,
+    conn: &Conn<'_>,
     account_id: &str,
     purpose: &str,
     now: OffsetDateTime,
 ) -> Result<Option<Attempt>, AppError> {
     let id = new_id("att");
+    // The unique index on pending attempts refuses a second one; DO NOTHING, not an error, so the
+    // transaction goes on (PostgreSQL aborts a transaction at its first error).
     let inserted = conn.execute(
         "INSERT INTO payment_attempts (id, account_id, purpose, status, created_at, recorded_first)
-         VALUES (?1, ?2, ?3, 'pending', ?4, 1)",
+         VALUES (?1, ?2, ?3, 'pending', ?4, 1) ON CONFLICT DO NOTHING",
         params![id, account_id, purpose, ts(now)],
-    );
-    match inserted {
-        Ok(_) => Ok(Some(Attempt { id, account_id: account_id.to_string() })),
-        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::ConstraintViolation => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    )?;
+    Ok((inserted == 1).then(|| Attempt { id, account_id: account_id.to_string() }))
 }
 
 /// Records how an attempt ended (`succeeded`, `requires_action`, `declined`, `failed`,
 /// `refunded`, `abandoned`); false when it had ended already.
-pub fn finish_attempt(
-    conn: &Connection,
-    attempt_id: &str,
-    result: &str,
-    now: OffsetDateTime,
-) -> Result<bool, AppError> {
+pub fn finish_attempt(conn: &Conn<'_>, attempt_id: &str, result: &str, now: OffsetDateTime) -> Result<bool, AppError> {
     let finished = conn.execute(
         "UPDATE payment_attempts SET status = ?2, finished_at = ?3 WHERE id = ?1 AND status = 'pending'",
         params![attempt_id, result, ts(now)],
@@ -59,7 +52,7 @@ pub fn finish_attempt(
 /// it counts as settling that PaymentIntent (no refund races it); one that was refunded already
 /// is never granted.
 pub fn keep_pending_charge(
-    conn: &Connection,
+    conn: &Conn<'_>,
     attempt_id: &str,
     pending: &str,
     intent: Option<&str>,
@@ -78,7 +71,7 @@ pub fn keep_pending_charge(
 }
 
 /// Whether an attempt gave PaymentIntent `intent`'s money back (or is doing so).
-fn intent_refunded(conn: &Connection, intent: &str) -> Result<bool, AppError> {
+fn intent_refunded(conn: &Conn<'_>, intent: &str) -> Result<bool, AppError> {
     let refunded: Option<i64> = conn
         .query_row(
             "SELECT 1 FROM payment_attempts WHERE intent_id = ?1
@@ -96,7 +89,7 @@ fn lease_until(lease: Duration) -> i64 {
 
 /// Records the PaymentIntent an attempt created, before it is confirmed: reconciliation always
 /// has an id to retrieve.
-pub fn keep_intent(conn: &Connection, attempt_id: &str, intent_id: &str) -> Result<(), AppError> {
+pub fn keep_intent(conn: &Conn<'_>, attempt_id: &str, intent_id: &str) -> Result<(), AppError> {
     let kept = conn.execute(
         "UPDATE payment_attempts SET intent_id = ?2 WHERE id = ?1 AND status = 'pending'",
         params![attempt_id, intent_id],
@@ -105,7 +98,7 @@ pub fn keep_intent(conn: &Connection, attempt_id: &str, intent_id: &str) -> Resu
 }
 
 /// Renews this process's lease on a pending attempt.
-pub fn renew_lease(conn: &Connection, attempt_id: &str, lease: Duration) -> Result<(), AppError> {
+pub fn renew_lease(conn: &Conn<'_>, attempt_id: &str, lease: Duration) -> Result<(), AppError> {
     conn.execute(
         "UPDATE payment_attempts SET lease_until = ?2 WHERE id = ?1 AND status = 'pending'",
         params![attempt_id, lease_until(lease)],
@@ -115,7 +108,7 @@ pub fn renew_lease(conn: &Connection, attempt_id: &str, lease: Duration) -> Resu
 
 /// Takes an orphan's expired lease for this process: false when another instance took it first
 /// (or it was settled meanwhile), so each orphan is settled by one instance at a time.
-pub fn take_lease(conn: &Connection, attempt_id: &str, lease: Duration) -> Result<bool, AppError> {
+pub fn take_lease(conn: &Conn<'_>, attempt_id: &str, lease: Duration) -> Result<bool, AppError> {
     let taken = conn.execute(
         "UPDATE payment_attempts SET lease_until = ?2
          WHERE id = ?1 AND status = 'pending' AND (lease_until IS NULL OR lease_until < ?3)",
@@ -125,7 +118,7 @@ pub fn take_lease(conn: &Connection, attempt_id: &str, lease: Duration) -> Resul
 }
 
 /// Leaves a pending attempt to [`crate::payments::reconcile`] at once: no request waits for it any more.
-pub fn orphan_attempt(conn: &Connection, attempt_id: &str) -> Result<(), AppError> {
+pub fn orphan_attempt(conn: &Conn<'_>, attempt_id: &str) -> Result<(), AppError> {
     conn.execute("UPDATE payment_attempts SET lease_until = 0 WHERE id = ?1 AND status = 'pending'", [attempt_id])?;
     Ok(())
 }
@@ -145,7 +138,7 @@ pub struct Orphan {
     pub created_at: OffsetDateTime,
 }
 
-pub fn orphans(conn: &Connection) -> Result<Vec<Orphan>, AppError> {
+pub fn orphans(conn: &Conn<'_>) -> Result<Vec<Orphan>, AppError> {
     let mut stmt = conn.prepare(
         "SELECT id, purpose, pending, intent_id, created_at, recorded_first = 0 FROM payment_attempts
          WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < ?1)
@@ -166,7 +159,7 @@ pub fn orphans(conn: &Connection) -> Result<Vec<Orphan>, AppError> {
 
 /// The account whose money PaymentIntent `intent` holds when no attempt of ours granted it, is
 /// still settling it or refunded it; `None` otherwise, and for a PaymentIntent we never made.
-pub fn ungranted_intent(conn: &Connection, intent: &str) -> Result<Option<String>, AppError> {
+pub fn ungranted_intent(conn: &Conn<'_>, intent: &str) -> Result<Option<String>, AppError> {
     let mut stmt = conn.prepare("SELECT account_id, status FROM payment_attempts WHERE intent_id = ?1")?;
     let attempts: Vec<(String, String)> =
         stmt.query_map([intent], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
@@ -185,7 +178,7 @@ pub const LATE_PAYMENT: &str = "late_payment";
 /// grant starts while it is pending. `None`: nothing to refund (or not ours); `PaymentInProgress`
 /// while another charge of the account is in flight.
 pub fn claim_refund(
-    conn: &Connection,
+    conn: &Conn<'_>,
     intent: &str,
     lease: Duration,
     now: OffsetDateTime,
@@ -203,7 +196,7 @@ pub fn claim_refund(
 
 /// Records the status an attempt's outcome gives it, and the PaymentIntent it was paid with.
 pub fn set_attempt_outcome(
-    conn: &Connection,
+    conn: &Conn<'_>,
     attempt_id: &str,
     status: &str,
     intent: Option<&str>,

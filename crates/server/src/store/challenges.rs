@@ -1,21 +1,21 @@
 //! The `challenges` table (3-D Secure), what a session used of its limits, and Stripe's events
 //! already handled.
 
+use super::{Conn, OptionalExtension, params};
 use super::{plan_from, ts};
 use crate::error::AppError;
 use billing::{Money, PlanId};
-use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
 // --- limits --------------------------------------------------------------------------------------
 
 /// Cards tokenized in a checkout or portal session.
-pub fn cards_tokenized_in(conn: &Connection, session_id: &str) -> Result<u32, AppError> {
+pub fn cards_tokenized_in(conn: &Conn<'_>, session_id: &str) -> Result<u32, AppError> {
     Ok(conn.query_row("SELECT COUNT(*) FROM payment_methods WHERE session_id = ?1", [session_id], |r| r.get(0))?)
 }
 
 /// 3-D Secure challenges opened in a checkout or portal session.
-pub fn challenges_opened_in(conn: &Connection, session_id: &str) -> Result<u32, AppError> {
+pub fn challenges_opened_in(conn: &Conn<'_>, session_id: &str) -> Result<u32, AppError> {
     Ok(conn.query_row("SELECT COUNT(*) FROM challenges WHERE session_id = ?1", [session_id], |r| r.get(0))?)
 }
 
@@ -55,7 +55,7 @@ impl Challenge {
     }
 }
 
-pub fn insert_challenge(conn: &Connection, c: &Challenge, now: OffsetDateTime) -> Result<(), AppError> {
+pub fn insert_challenge(conn: &Conn<'_>, c: &Challenge, now: OffsetDateTime) -> Result<(), AppError> {
     conn.execute(
         "INSERT INTO challenges (id, session_id, payment_method_id, email, created_at, plan, expected_total, intent_id, invoice_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -74,7 +74,7 @@ pub fn insert_challenge(conn: &Connection, c: &Challenge, now: OffsetDateTime) -
     Ok(())
 }
 
-pub fn get_challenge(conn: &Connection, id: &str, session_id: &str) -> Result<Option<Challenge>, AppError> {
+pub fn get_challenge(conn: &Conn<'_>, id: &str, session_id: &str) -> Result<Option<Challenge>, AppError> {
     Ok(conn
         .query_row(
             "SELECT id, session_id, payment_method_id, email, resolved_body, plan, expected_total, intent_id, invoice_id
@@ -98,7 +98,7 @@ pub fn get_challenge(conn: &Connection, id: &str, session_id: &str) -> Result<Op
 }
 
 /// The unanswered challenge (id, session) waiting on a Stripe PaymentIntent, if any.
-pub fn challenge_for_intent(conn: &Connection, intent_id: &str) -> Result<Option<(String, String)>, AppError> {
+pub fn challenge_for_intent(conn: &Conn<'_>, intent_id: &str) -> Result<Option<(String, String)>, AppError> {
     Ok(conn
         .query_row(
             "SELECT id, session_id FROM challenges WHERE intent_id = ?1 AND resolved_body IS NULL",
@@ -109,21 +109,21 @@ pub fn challenge_for_intent(conn: &Connection, intent_id: &str) -> Result<Option
 }
 
 /// Whether Stripe's event `id` was handled already.
-pub fn stripe_event_seen(conn: &Connection, id: &str) -> Result<bool, AppError> {
+pub fn stripe_event_seen(conn: &Conn<'_>, id: &str) -> Result<bool, AppError> {
     let seen: Option<i64> =
         conn.query_row("SELECT 1 FROM stripe_events WHERE id = ?1", [id], |r| r.get(0)).optional()?;
     Ok(seen.is_some())
 }
 
-pub fn remember_stripe_event(conn: &Connection, id: &str, kind: &str, now: OffsetDateTime) -> Result<(), AppError> {
+pub fn remember_stripe_event(conn: &Conn<'_>, id: &str, kind: &str, now: OffsetDateTime) -> Result<(), AppError> {
     conn.execute(
-        "INSERT OR IGNORE INTO stripe_events (id, type, received_at) VALUES (?1, ?2, ?3)",
+        "INSERT INTO stripe_events (id, type, received_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
         params![id, kind, ts(now)],
     )?;
     Ok(())
 }
 
-pub fn resolve_challenge(conn: &Connection, id: &str, body: &str) -> Result<(), AppError> {
+pub fn resolve_challenge(conn: &Conn<'_>, id: &str, body: &str) -> Result<(), AppError> {
     conn.execute("UPDATE challenges SET resolved_body = ?2 WHERE id = ?1", [id, body])?;
     Ok(())
 }

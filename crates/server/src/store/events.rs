@@ -1,25 +1,25 @@
 //! The `events` table: every event, in the order it happened, with a delivery queued per endpoint.
 
+use super::{Conn, OptionalExtension, params};
 use crate::error::AppError;
-use rusqlite::{Connection, OptionalExtension, params};
 
 /// Writes an event and one pending delivery per configured endpoint.
 pub fn insert_event(
-    conn: &Connection,
+    conn: &Conn<'_>,
     id: &str,
     kind: &str,
     account_id: &str,
     created: i64,
     body: &str,
 ) -> Result<(), AppError> {
-    conn.execute(
-        "INSERT INTO events (id, type, account_id, created, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+    let seq: i64 = conn.query_row(
+        "INSERT INTO events (id, type, account_id, created, body) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING seq",
         params![id, kind, account_id, created, body],
+        |r| r.get(0),
     )?;
-    let seq = conn.last_insert_rowid();
     let enqueued = crate::clock::now_millis();
     let mut endpoints = conn.prepare_cached("SELECT url FROM webhook_endpoints")?;
-    let urls = endpoints.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+    let urls = endpoints.query_map((), |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
     for url in urls {
         conn.execute(
             "INSERT INTO deliveries (event_seq, endpoint, enqueued_at, next_attempt_at) VALUES (?1, ?2, ?3, ?3)",
@@ -30,17 +30,17 @@ pub fn insert_event(
 }
 
 /// Makes the configured endpoints the ones new events are delivered to (at start).
-pub fn set_endpoints(conn: &Connection, urls: &[String]) -> Result<(), AppError> {
-    conn.execute("DELETE FROM webhook_endpoints", [])?;
+pub fn set_endpoints(conn: &Conn<'_>, urls: &[String]) -> Result<(), AppError> {
+    conn.execute("DELETE FROM webhook_endpoints", ())?;
     for url in urls {
-        conn.execute("INSERT OR IGNORE INTO webhook_endpoints (url) VALUES (?1)", [url])?;
+        conn.execute("INSERT INTO webhook_endpoints (url) VALUES (?1) ON CONFLICT DO NOTHING", [url])?;
     }
     Ok(())
 }
 
 /// Up to `fetch` event bodies after the one with id `after` (from the first without it), oldest
 /// first.
-pub fn event_bodies_after(conn: &Connection, after: Option<&str>, fetch: usize) -> Result<Vec<String>, AppError> {
+pub fn event_bodies_after(conn: &Conn<'_>, after: Option<&str>, fetch: usize) -> Result<Vec<String>, AppError> {
     let after_seq = match after {
         None => 0,
         Some(id) => conn

@@ -1,8 +1,8 @@
 //! The `idempotency` table: stored answers to idempotent requests.
 
 use super::ts;
+use super::{Conn, OptionalExtension, params};
 use crate::error::AppError;
-use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
 // --- idempotency ---------------------------------------------------------------------------------
@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 /// A stored answer to an idempotent request given at or after `since`: the hash of the request
 /// it answered, its status and its body. Older answers are forgotten.
 pub fn get_idempotent(
-    conn: &Connection,
+    conn: &Conn<'_>,
     scope: &str,
     key: &str,
     since: OffsetDateTime,
@@ -32,7 +32,7 @@ pub struct IdempotentAnswer<'a> {
     pub body: &'a str,
 }
 
-pub fn put_idempotent(conn: &Connection, answer: &IdempotentAnswer<'_>, now: OffsetDateTime) -> Result<(), AppError> {
+pub fn put_idempotent(conn: &Conn<'_>, answer: &IdempotentAnswer<'_>, now: OffsetDateTime) -> Result<(), AppError> {
     conn.execute(
         "INSERT INTO idempotency (scope, key, request_hash, status, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT(scope, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,

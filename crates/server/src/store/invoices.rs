@@ -1,10 +1,10 @@
 //! The `invoices` table.
 
+use super::{Conn, OptionalExtension, params};
 use super::{from_ts, named, ts};
 use crate::error::AppError;
 use billing::Money;
 use billing::wire::InvoiceStatus;
-use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
 // --- invoices ------------------------------------------------------------------------------------
@@ -23,10 +23,15 @@ pub struct Invoice {
     pub payment_method_id: Option<String>,
 }
 
-/// Writes an invoice with the next number (`KIRO-000001`, ...).
-pub fn insert_invoice(conn: &Connection, mut invoice: Invoice) -> Result<Invoice, AppError> {
-    let count: i64 = conn.query_row("SELECT COALESCE(MAX(rowid), 0) FROM invoices", [], |r| r.get(0))?;
-    invoice.number = format!("KIRO-{:06}", count + 1);
+/// Writes an invoice with the next number (`KIRO-000001`, ...), taken in the same transaction, so
+/// numbers have no gaps and no two instances give one twice.
+pub fn insert_invoice(conn: &Conn<'_>, mut invoice: Invoice) -> Result<Invoice, AppError> {
+    let number: i64 = conn.query_row(
+        "UPDATE counters SET value = value + 1 WHERE name = 'invoice_number' RETURNING value",
+        (),
+        |r| r.get(0),
+    )?;
+    invoice.number = format!("KIRO-{number:06}");
     let lines = serde_json::to_string(&invoice.lines).map_err(|e| AppError::internal_from("invoice lines", e))?;
     conn.execute(
         "INSERT INTO invoices (id, number, account_id, created_at, period_start, period_end, lines, amount, status, payment_method_id)
@@ -47,7 +52,7 @@ pub fn insert_invoice(conn: &Connection, mut invoice: Invoice) -> Result<Invoice
     Ok(invoice)
 }
 
-pub fn get_invoice(conn: &Connection, id: &str) -> Result<Option<Invoice>, AppError> {
+pub fn get_invoice(conn: &Conn<'_>, id: &str) -> Result<Option<Invoice>, AppError> {
     let row = conn
         .query_row(
             "SELECT id, number, account_id, created_at, period_start, period_end, lines, amount, status, payment_method_id
@@ -80,7 +85,7 @@ pub fn get_invoice(conn: &Connection, id: &str) -> Result<Option<Invoice>, AppEr
 }
 
 /// Every invoice of an account, oldest first.
-pub fn account_invoices(conn: &Connection, account_id: &str) -> Result<Vec<Invoice>, AppError> {
+pub fn account_invoices(conn: &Conn<'_>, account_id: &str) -> Result<Vec<Invoice>, AppError> {
     let mut stmt = conn.prepare("SELECT id FROM invoices WHERE account_id = ?1 ORDER BY created_at, number")?;
     let ids = stmt.query_map([account_id], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
     ids.iter().filter_map(|id| get_invoice(conn, id).transpose()).collect()
@@ -88,7 +93,7 @@ pub fn account_invoices(conn: &Connection, account_id: &str) -> Result<Vec<Invoi
 
 /// The account's open invoices, oldest first: every one, or only those whose charge failed (not
 /// those still waiting for their renewal charge).
-pub fn open_invoices(conn: &Connection, account_id: &str, with_waiting: bool) -> Result<Vec<Invoice>, AppError> {
+pub fn open_invoices(conn: &Conn<'_>, account_id: &str, with_waiting: bool) -> Result<Vec<Invoice>, AppError> {
     let mut stmt = conn.prepare(
         "SELECT id FROM invoices WHERE account_id = ?1 AND status = 'open' AND (?2 OR charge_pending = 0)
          ORDER BY created_at, rowid",
@@ -99,20 +104,20 @@ pub fn open_invoices(conn: &Connection, account_id: &str, with_waiting: bool) ->
 }
 
 /// Marks an open invoice void: nothing is owed for it any more.
-pub fn set_invoice_void(conn: &Connection, id: &str) -> Result<(), AppError> {
+pub fn set_invoice_void(conn: &Conn<'_>, id: &str) -> Result<(), AppError> {
     conn.execute("UPDATE invoices SET status = 'void', charge_pending = 0 WHERE id = ?1 AND status = 'open'", [id])?;
     Ok(())
 }
 
 /// Marks a renewal invoice as waiting for its charge (see [`crate::jobs::renewals::charge_pending`]).
-pub fn set_charge_pending(conn: &Connection, id: &str, pending: bool) -> Result<(), AppError> {
+pub fn set_charge_pending(conn: &Conn<'_>, id: &str, pending: bool) -> Result<(), AppError> {
     conn.execute("UPDATE invoices SET charge_pending = ?2 WHERE id = ?1", params![id, pending])?;
     Ok(())
 }
 
 /// The oldest renewal invoice waiting for its charge, of `account_id` or of any account with no
 /// charge in flight.
-pub fn next_charge_pending(conn: &Connection, account_id: Option<&str>) -> Result<Option<Invoice>, AppError> {
+pub fn next_charge_pending(conn: &Conn<'_>, account_id: Option<&str>) -> Result<Option<Invoice>, AppError> {
     let id: Option<String> = conn
         .query_row(
             "SELECT id FROM invoices WHERE charge_pending = 1 AND (?1 IS NULL OR account_id = ?1)
@@ -129,14 +134,14 @@ pub fn next_charge_pending(conn: &Connection, account_id: Option<&str>) -> Resul
 }
 
 /// Whether an invoice waits for its renewal charge.
-pub fn is_charge_pending(conn: &Connection, id: &str) -> Result<bool, AppError> {
+pub fn is_charge_pending(conn: &Conn<'_>, id: &str) -> Result<bool, AppError> {
     let pending: Option<bool> =
         conn.query_row("SELECT charge_pending FROM invoices WHERE id = ?1", [id], |r| r.get(0)).optional()?;
     Ok(pending.unwrap_or(false))
 }
 
 /// Marks an invoice paid by `pm_id` (no longer waiting for a charge).
-pub fn set_invoice_paid(conn: &Connection, id: &str, pm_id: &str) -> Result<(), AppError> {
+pub fn set_invoice_paid(conn: &Conn<'_>, id: &str, pm_id: &str) -> Result<(), AppError> {
     conn.execute(
         "UPDATE invoices SET status = 'paid', payment_method_id = ?2, charge_pending = 0 WHERE id = ?1",
         [id, pm_id],

@@ -1,18 +1,18 @@
 //! The `meta` table: generated secrets, the test clock's reading, the server API key's hash.
 
+use super::{Conn, OptionalExtension};
 use crate::config::SecretKeyHash;
 use crate::error::AppError;
-use rusqlite::{Connection, OptionalExtension};
 
 // --- meta ----------------------------------------------------------------------------------------
 
-pub fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>, AppError> {
+pub fn get_meta(conn: &Conn<'_>, key: &str) -> Result<Option<String>, AppError> {
     Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
 }
 
 /// The value kept under `key`, made with `make` and kept the first time it is asked for
 /// (generated secrets).
-pub fn meta_or_insert(conn: &Connection, key: &str, make: impl FnOnce() -> String) -> Result<String, AppError> {
+pub fn meta_or_insert(conn: &Conn<'_>, key: &str, make: impl FnOnce() -> String) -> Result<String, AppError> {
     if let Some(value) = get_meta(conn, key)? {
         return Ok(value);
     }
@@ -21,7 +21,7 @@ pub fn meta_or_insert(conn: &Connection, key: &str, make: impl FnOnce() -> Strin
     Ok(value)
 }
 
-pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), AppError> {
+pub fn set_meta(conn: &Conn<'_>, key: &str, value: &str) -> Result<(), AppError> {
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         [key, value],
@@ -39,7 +39,7 @@ const PLAIN_SECRET_KEY: &str = "secret_key";
 
 /// The hash of the server API's generated key, and the key itself when it was made just now (to
 /// be shown once).
-pub fn secret_key_hash_or_new(conn: &Connection) -> Result<(SecretKeyHash, Option<String>), AppError> {
+pub fn secret_key_hash_or_new(conn: &Conn<'_>) -> Result<(SecretKeyHash, Option<String>), AppError> {
     if let Some(hex) = get_meta(conn, SECRET_KEY_HASH)? {
         let hash = SecretKeyHash::from_hex(&hex)
             .ok_or_else(|| AppError::internal(format!("the meta row {SECRET_KEY_HASH} is not a SHA-256")))?;
@@ -54,7 +54,8 @@ pub fn secret_key_hash_or_new(conn: &Connection) -> Result<(SecretKeyHash, Optio
 /// Replaces a generated key an older version kept in plain text by its hash: the IDE's backend
 /// goes on using the key. The WAL is then checkpointed and emptied, so the old page leaves the
 /// main file and the log (with `secure_delete`, the deleted row is zeroed).
-pub(super) fn forget_plain_secret_key(conn: &mut Connection) -> rusqlite::Result<()> {
+pub(super) fn forget_plain_secret_key(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
+    use rusqlite::OptionalExtension;
     let plain: Option<String> =
         conn.query_row("SELECT value FROM meta WHERE key = ?1", [PLAIN_SECRET_KEY], |r| r.get(0)).optional()?;
     let Some(plain) = plain else { return Ok(()) };

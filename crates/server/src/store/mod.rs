@@ -1,180 +1,139 @@
-//! SQLite storage: the schema, its migrations, and every row the server reads and writes (all the
-//! SQL is here, one file per table or area).
+//! Storage: the schema, its migrations, and every row the server reads and writes (all the SQL is
+//! here, one file per table or area), on SQLite (embedded, one process) or PostgreSQL (several
+//! instances). Nothing outside this folder knows which, or sees SQL.
 //!
-//! One writer connection behind a mutex: every request that writes runs in one immediate
-//! transaction, so two confirms racing on one session are serialised and the second sees the
-//! first's result. Reads use a pool of read-only connections; with WAL they see the last commit
-//! and never wait behind a write's fsync. All database work runs on tokio's blocking threads,
-//! never on the async workers.
+//! Every request that writes runs in one transaction that is serializable on both backends (SQLite:
+//! one writer at a time; PostgreSQL: serializable isolation, run again on a conflict), so two
+//! confirms racing on one session, on one instance or two, are serialised and the second sees the
+//! first's result. Reads see one consistent snapshot. All database work runs on tokio's blocking
+//! threads, never on the async workers, and no network call happens inside a transaction.
 
 use crate::error::AppError;
 use billing::PlanId;
-use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 mod accounts;
 mod attempts;
 mod challenges;
+mod db;
 mod events;
 mod idempotency;
 mod invoices;
 mod meta;
 mod migrations;
 mod payment_methods;
+mod postgres;
 mod sessions;
+mod sqlite;
 mod subscriptions;
 mod webhook_deliveries;
 
 pub use accounts::*;
 pub use attempts::*;
 pub use challenges::*;
+pub use db::{Conn, DbError, DbResult, FromValue, Kind, OptionalExtension, Params, Row, ToValue, Value, params};
 pub use events::*;
 pub use idempotency::*;
 pub use invoices::*;
 pub use meta::*;
-use migrations::MIGRATIONS;
 pub use payment_methods::*;
+pub use postgres::PostgresOptions;
 pub use sessions::*;
 pub use subscriptions::*;
 pub use webhook_deliveries::*;
 
-/// How long a connection waits for the writer's lock before giving up.
-const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-/// Read connections in the pool: more than the blocking threads that usually read at once.
-const READERS: u32 = 8;
+/// Attempts at a PostgreSQL transaction that conflicts with concurrent ones before giving up.
+const MAX_TRIES: u32 = 12;
 
+/// The database: an embedded SQLite file (one process) or a PostgreSQL server (one or several
+/// instances). Clones share it.
 #[derive(Clone)]
-pub struct Store(Arc<Inner>);
+pub struct Store(Arc<Backend>);
 
-struct Inner {
-    writer: Mutex<Connection>,
-    readers: r2d2::Pool<SqliteConnectionManager>,
-    /// A throwaway database file, deleted when the store goes.
-    temporary: Option<PathBuf>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        if let Some(path) = &self.temporary {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-            }
-        }
-    }
+enum Backend {
+    Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
 }
 
 impl Store {
     /// A database file, created if missing (readable by the server's user only), migrated to the
     /// current schema.
-    pub fn open(path: &Path) -> Result<Store, rusqlite::Error> {
-        Self::init(path, None)
+    pub fn open(path: &Path) -> Result<Store, DbError> {
+        Ok(Store(Arc::new(Backend::Sqlite(sqlite::Sqlite::open(path, None)?))))
     }
 
     /// A throwaway database (tests, `--db :memory:`): a private file in the temp directory, so
     /// it behaves exactly like a real one (WAL, separate readers), removed when the store goes.
-    pub fn in_memory() -> Result<Store, rusqlite::Error> {
+    pub fn in_memory() -> Result<Store, DbError> {
         let path = std::env::temp_dir().join(format!("kiro-checkout-{}.sqlite3", crate::ids::new_id("db")));
-        Self::init(&path, Some(path.clone()))
+        Ok(Store(Arc::new(Backend::Sqlite(sqlite::Sqlite::open(&path, Some(path.clone()))?))))
     }
 
-    fn init(path: &Path, temporary: Option<PathBuf>) -> Result<Store, rusqlite::Error> {
-        make_private(path).map_err(|e| {
-            let code = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN);
-            rusqlite::Error::SqliteFailure(code, Some(format!("making {} private: {e}", path.display())))
-        })?;
-        let mut conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        // Deleted rows (a key kept in plain text by an older version) leave no bytes behind.
-        conn.pragma_update(None, "secure_delete", "ON")?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        MIGRATIONS.to_latest(&mut conn).map_err(|e| match e {
-            rusqlite_migration::Error::RusqliteError { err, .. } => err,
-            other => rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
-                Some(format!("migrating the database: {other}")),
-            ),
-        })?;
-        forget_plain_secret_key(&mut conn)?;
-        let manager = SqliteConnectionManager::file(path)
-            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
-            .with_init(|c| c.busy_timeout(BUSY_TIMEOUT));
-        let readers = r2d2::Pool::builder().max_size(READERS).min_idle(Some(1)).build(manager).map_err(|e| {
-            let code = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN);
-            rusqlite::Error::SqliteFailure(code, Some(format!("read pool: {e}")))
-        })?;
-        Ok(Store(Arc::new(Inner { writer: Mutex::new(conn), readers, temporary })))
+    /// A PostgreSQL database (`postgres://user@host:port/db`), migrated to the current schema
+    /// (one instance at a time when several start together).
+    pub fn connect(url: &str, options: &PostgresOptions) -> Result<Store, DbError> {
+        Ok(Store(Arc::new(Backend::Postgres(postgres::Postgres::connect(url, options)?))))
     }
 
-    /// Runs `f` in one immediate transaction on a blocking thread, committed only when it
-    /// returns `Ok`. A panic in `f` rolls back and becomes an internal error.
+    pub fn kind(&self) -> Kind {
+        match &*self.0 {
+            Backend::Sqlite(_) => Kind::Sqlite,
+            Backend::Postgres(_) => Kind::Postgres,
+        }
+    }
+
+    /// Runs `f` in one transaction on a blocking thread, committed only when it returns `Ok`.
+    /// SQLite: one writer at a time. PostgreSQL: serializable, and run again from the start when
+    /// it conflicts with a concurrent transaction (so `f` does nothing but database work). A panic
+    /// in `f` rolls back and becomes an internal error.
     pub async fn write<R: Send + 'static>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<R, AppError> + Send + 'static,
+        f: impl FnMut(&Conn<'_>) -> Result<R, AppError> + Send + 'static,
     ) -> Result<R, AppError> {
         let store = self.clone();
         blocking(move || store.write_blocking(f)).await
     }
 
     /// [`Store::write`] for code that is not async (start-up, the demo).
-    pub fn write_blocking<R>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
-        let mut conn = self.0.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let result = f(&tx)?;
-        tx.commit()?;
-        Ok(result)
+    pub fn write_blocking<R>(&self, f: impl FnMut(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
+        match &*self.0 {
+            Backend::Sqlite(db) => db.write(f),
+            Backend::Postgres(db) => db.write(f),
+        }
     }
 
-    /// Runs a read on a pooled read-only connection, on a blocking thread.
+    /// Runs a read on a consistent snapshot, on a blocking thread.
     pub async fn read<R: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<R, AppError> + Send + 'static,
+        f: impl FnOnce(&Conn<'_>) -> Result<R, AppError> + Send + 'static,
     ) -> Result<R, AppError> {
         let store = self.clone();
         blocking(move || store.read_blocking(f)).await
     }
 
     /// [`Store::read`] for code that is not async.
-    pub fn read_blocking<R>(&self, f: impl FnOnce(&Connection) -> Result<R, AppError>) -> Result<R, AppError> {
-        let conn = self.0.readers.get().map_err(|e| AppError::internal_from("read pool", e))?;
-        let tx = conn.unchecked_transaction()?;
-        let result = f(&tx);
-        drop(tx);
-        result
-    }
-}
-
-/// The database file and its `-wal` and `-shm` hold the webhook signing secret, accounts and
-/// sessions: only the server's user may read them. SQLite creates `-wal` and `-shm` with the main
-/// file's mode, so the main file is created 0600 before SQLite opens it; files that others could
-/// read (made by an older version) are tightened, with a warning.
-#[cfg(unix)]
-fn make_private(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(e),
-    }
-    for suffix in ["", "-wal", "-shm"] {
-        let file = PathBuf::from(format!("{}{suffix}", path.display()));
-        let Ok(metadata) = std::fs::metadata(&file) else { continue };
-        let mode = metadata.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
-            tracing::warn!(file = %file.display(), was = %format!("{mode:o}"), "the database file was readable by other users: made it 0600");
+    pub fn read_blocking<R>(&self, f: impl FnOnce(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
+        match &*self.0 {
+            Backend::Sqlite(db) => db.read(f),
+            Backend::Postgres(db) => db.read(f),
         }
     }
-    Ok(())
-}
 
-#[cfg(not(unix))]
-fn make_private(_: &Path) -> std::io::Result<()> {
-    Ok(())
+    /// Whether the database answers (readiness).
+    pub async fn ping(&self) -> Result<(), AppError> {
+        self.read(|conn| Ok(conn.query_row("SELECT 1", (), |r| r.get::<_, i64>(0))?)).await.map(drop)
+    }
+
+    /// Connections in use and idle (PostgreSQL's pool; SQLite's readers).
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = match &*self.0 {
+            Backend::Sqlite(db) => db.pool_state(),
+            Backend::Postgres(db) => db.pool_state(),
+        };
+        (state.connections - state.idle_connections, state.idle_connections)
+    }
 }
 
 /// Runs blocking work off the async workers; a panic in it is an internal error, not a crash.
@@ -186,11 +145,11 @@ async fn blocking<R: Send + 'static>(f: impl FnOnce() -> Result<R, AppError> + S
 const CLOCK_KEY: &str = "clock_frozen_at";
 
 /// The test clock's saved reading, if it was ever moved.
-pub fn saved_clock(conn: &Connection) -> Result<Option<OffsetDateTime>, AppError> {
+pub fn saved_clock(conn: &Conn<'_>) -> Result<Option<OffsetDateTime>, AppError> {
     Ok(get_meta(conn, CLOCK_KEY)?.and_then(|v| v.parse::<i64>().ok()).map(from_ts))
 }
 
-pub fn save_clock(conn: &Connection, at: OffsetDateTime) -> Result<(), AppError> {
+pub fn save_clock(conn: &Conn<'_>, at: OffsetDateTime) -> Result<(), AppError> {
     set_meta(conn, CLOCK_KEY, &ts(at).to_string())
 }
 
@@ -202,14 +161,14 @@ pub fn from_ts(secs: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-fn plan_from(s: String) -> rusqlite::Result<PlanId> {
-    s.parse().map_err(|_| rusqlite::Error::InvalidColumnType(0, s, rusqlite::types::Type::Text))
+fn plan_from(s: String) -> DbResult<PlanId> {
+    s.parse().map_err(|_| DbError::column(0, format!("{s:?} is not a plan")))
 }
 
 /// An enum from the name it is stored under (its serde name, the one it has on the wire): a name
 /// this build does not know is an error, never read as some default.
-fn named<T: serde::de::DeserializeOwned>(text: String) -> rusqlite::Result<T> {
+fn named<T: serde::de::DeserializeOwned>(text: String) -> DbResult<T> {
     use serde::de::IntoDeserializer;
     let parsed: Result<T, serde::de::value::Error> = T::deserialize(text.as_str().into_deserializer());
-    parsed.map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+    parsed.map_err(|e| DbError::column(0, format!("{text:?}: {e}")))
 }

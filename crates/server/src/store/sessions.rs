@@ -1,9 +1,9 @@
 //! The `checkout_sessions` and `portal_sessions` tables.
 
+use super::{Conn, OptionalExtension, params};
 use super::{from_ts, plan_from, ts};
 use crate::error::AppError;
 use billing::PlanId;
-use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
 // --- sessions ------------------------------------------------------------------------------------
@@ -22,7 +22,7 @@ pub struct CheckoutSession {
 }
 
 /// A new checkout session, opened by its id followed by the verifier hashed to `verifier_hash`.
-pub fn insert_checkout_session(conn: &Connection, s: &CheckoutSession, verifier_hash: &[u8]) -> Result<(), AppError> {
+pub fn insert_checkout_session(conn: &Conn<'_>, s: &CheckoutSession, verifier_hash: &[u8]) -> Result<(), AppError> {
     conn.execute(
         "INSERT INTO checkout_sessions (id, account_id, plan, return_url, created_at, expires_at, verifier_hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -31,7 +31,7 @@ pub fn insert_checkout_session(conn: &Connection, s: &CheckoutSession, verifier_
     Ok(())
 }
 
-pub fn get_checkout_session(conn: &Connection, id: &str) -> Result<Option<CheckoutSession>, AppError> {
+pub fn get_checkout_session(conn: &Conn<'_>, id: &str) -> Result<Option<CheckoutSession>, AppError> {
     Ok(conn
         .query_row(
             "SELECT id, account_id, plan, return_url, created_at, expires_at, completed_at, declines, invoice_id
@@ -54,7 +54,7 @@ pub fn get_checkout_session(conn: &Connection, id: &str) -> Result<Option<Checko
         .optional()?)
 }
 
-pub fn record_decline(conn: &Connection, session_id: &str) -> Result<u32, AppError> {
+pub fn record_decline(conn: &Conn<'_>, session_id: &str) -> Result<u32, AppError> {
     Ok(conn.query_row(
         "UPDATE checkout_sessions SET declines = declines + 1 WHERE id = ?1 RETURNING declines",
         [session_id],
@@ -63,7 +63,7 @@ pub fn record_decline(conn: &Connection, session_id: &str) -> Result<u32, AppErr
 }
 
 pub fn complete_checkout_session(
-    conn: &Connection,
+    conn: &Conn<'_>,
     id: &str,
     at: OffsetDateTime,
     invoice_id: &str,
@@ -85,7 +85,7 @@ pub struct PortalSession {
 
 /// A new portal session, opened by its id followed by the verifier hashed to `verifier_hash`.
 pub fn insert_portal_session(
-    conn: &Connection,
+    conn: &Conn<'_>,
     s: &PortalSession,
     verifier_hash: &[u8],
     now: OffsetDateTime,
@@ -98,7 +98,7 @@ pub fn insert_portal_session(
     Ok(())
 }
 
-pub fn get_portal_session(conn: &Connection, id: &str) -> Result<Option<PortalSession>, AppError> {
+pub fn get_portal_session(conn: &Conn<'_>, id: &str) -> Result<Option<PortalSession>, AppError> {
     Ok(conn
         .query_row("SELECT id, account_id, return_url, expires_at FROM portal_sessions WHERE id = ?1", [id], |r| {
             Ok(PortalSession {
@@ -122,7 +122,7 @@ pub enum KeptVerifier {
 }
 
 /// What the checkout (or portal) session `id` keeps of its verifier.
-pub fn kept_verifier(conn: &Connection, portal: bool, id: &str) -> Result<KeptVerifier, AppError> {
+pub fn kept_verifier(conn: &Conn<'_>, portal: bool, id: &str) -> Result<KeptVerifier, AppError> {
     let sql = if portal {
         "SELECT verifier_hash FROM portal_sessions WHERE id = ?1"
     } else {

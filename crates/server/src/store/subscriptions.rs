@@ -1,10 +1,10 @@
 //! The `subscriptions` table, with a past-due subscription's retries and why one was cancelled.
 
+use super::{Conn, DbResult, OptionalExtension, Row, params};
 use super::{from_ts, named, plan_from, ts};
 use crate::error::AppError;
 use billing::wire::{CancellationReason, SubscriptionStatus};
 use billing::{Money, PlanId};
-use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
 // --- subscriptions -------------------------------------------------------------------------------
@@ -35,7 +35,7 @@ fn status_str(s: SubscriptionStatus) -> &'static str {
 const SUB_COLUMNS: &str = "account_id, plan, status, first_paid_at, period_start, period_end, paid_this_period,
     scheduled_plan, cancel_at_period_end, overage_enabled, payment_method_id";
 
-fn sub_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscription> {
+fn sub_from_row(r: &Row) -> DbResult<Subscription> {
     Ok(Subscription {
         account_id: r.get(0)?,
         plan: plan_from(r.get(1)?)?,
@@ -51,7 +51,7 @@ fn sub_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscription> {
     })
 }
 
-pub fn get_subscription(conn: &Connection, account_id: &str) -> Result<Option<Subscription>, AppError> {
+pub fn get_subscription(conn: &Conn<'_>, account_id: &str) -> Result<Option<Subscription>, AppError> {
     Ok(conn
         .query_row(
             &format!("SELECT {SUB_COLUMNS} FROM subscriptions WHERE account_id = ?1"),
@@ -64,7 +64,7 @@ pub fn get_subscription(conn: &Connection, account_id: &str) -> Result<Option<Su
 /// Up to `limit` subscriptions with a period that ended by `now` (all accounts, or one) whose
 /// period end comes next: not while a renewal waits for its charge, nor a retry due before it.
 pub fn subscriptions_due(
-    conn: &Connection,
+    conn: &Conn<'_>,
     now: OffsetDateTime,
     account_id: Option<&str>,
     limit: usize,
@@ -82,7 +82,7 @@ pub fn subscriptions_due(
 
 /// Starts a paid subscription. An account's earlier subscription is replaced only when it has
 /// ended: a live one makes this fail with `already_subscribed`, whatever the caller checked.
-pub fn insert_subscription(conn: &Connection, s: &Subscription) -> Result<(), AppError> {
+pub fn insert_subscription(conn: &Conn<'_>, s: &Subscription) -> Result<(), AppError> {
     let inserted = conn.execute(
         &format!(
             "INSERT INTO subscriptions ({SUB_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -100,7 +100,7 @@ pub fn insert_subscription(conn: &Connection, s: &Subscription) -> Result<(), Ap
 }
 
 /// Writes back a subscription that exists.
-pub fn save_subscription(conn: &Connection, s: &Subscription) -> Result<(), AppError> {
+pub fn save_subscription(conn: &Conn<'_>, s: &Subscription) -> Result<(), AppError> {
     let updated = conn.execute(
         "UPDATE subscriptions SET plan = ?2, status = ?3, first_paid_at = ?4, period_start = ?5, period_end = ?6,
              paid_this_period = ?7, scheduled_plan = ?8, cancel_at_period_end = ?9, overage_enabled = ?10,
@@ -124,7 +124,7 @@ pub struct Retries {
     pub next_at: Option<OffsetDateTime>,
 }
 
-pub fn get_retries(conn: &Connection, account_id: &str) -> Result<Option<Retries>, AppError> {
+pub fn get_retries(conn: &Conn<'_>, account_id: &str) -> Result<Option<Retries>, AppError> {
     let row: Option<(Option<i64>, u32, Option<i64>)> = conn
         .query_row("SELECT failed_at, retries, retry_at FROM subscriptions WHERE account_id = ?1", [account_id], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -136,7 +136,7 @@ pub fn get_retries(conn: &Connection, account_id: &str) -> Result<Option<Retries
 }
 
 /// Keeps the account's retries (`None`: nothing is being retried).
-pub fn set_retries(conn: &Connection, account_id: &str, retries: Option<&Retries>) -> Result<(), AppError> {
+pub fn set_retries(conn: &Conn<'_>, account_id: &str, retries: Option<&Retries>) -> Result<(), AppError> {
     conn.execute(
         "UPDATE subscriptions SET failed_at = ?2, retries = ?3, retry_at = ?4 WHERE account_id = ?1",
         params![
@@ -154,7 +154,7 @@ pub fn set_retries(conn: &Connection, account_id: &str, retries: Option<&Retries
 /// Not while its user is at their bank paying those invoices (a 3-D Secure challenge of a live
 /// portal session): a retry then would charge them a second time.
 pub fn next_retry_due(
-    conn: &Connection,
+    conn: &Conn<'_>,
     account_id: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Option<(String, OffsetDateTime)>, AppError> {
@@ -176,7 +176,7 @@ pub fn next_retry_due(
 }
 
 pub fn set_cancellation_reason(
-    conn: &Connection,
+    conn: &Conn<'_>,
     account_id: &str,
     reason: Option<CancellationReason>,
 ) -> Result<(), AppError> {
@@ -187,7 +187,7 @@ pub fn set_cancellation_reason(
     Ok(())
 }
 
-pub fn cancellation_reason(conn: &Connection, account_id: &str) -> Result<Option<CancellationReason>, AppError> {
+pub fn cancellation_reason(conn: &Conn<'_>, account_id: &str) -> Result<Option<CancellationReason>, AppError> {
     let reason: Option<String> = conn
         .query_row("SELECT cancellation_reason FROM subscriptions WHERE account_id = ?1", [account_id], |r| r.get(0))
         .optional()?

@@ -1,7 +1,7 @@
 //! The `webhook_endpoints` and `deliveries` tables: where events go, and each delivery's attempts.
 
+use super::{Conn, params};
 use crate::error::AppError;
-use rusqlite::{Connection, params};
 
 /// One delivery that is due: the head of its account's queue for its endpoint.
 pub struct Due {
@@ -13,15 +13,15 @@ pub struct Due {
 }
 
 /// The endpoints configured at start.
-pub fn webhook_endpoints(conn: &Connection) -> Result<Vec<String>, AppError> {
+pub fn webhook_endpoints(conn: &Conn<'_>) -> Result<Vec<String>, AppError> {
     let mut stmt = conn.prepare_cached("SELECT url FROM webhook_endpoints ORDER BY url")?;
-    let urls = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    let urls = stmt.query_map((), |r| r.get::<_, String>(0))?;
     Ok(urls.collect::<Result<Vec<_>, _>>()?)
 }
 
 /// The oldest undelivered event of each account for `endpoint`, where its next attempt is due by
 /// `now` (wall-clock milliseconds).
-pub fn due_deliveries(conn: &Connection, endpoint: &str, now: i64) -> Result<Vec<Due>, AppError> {
+pub fn due_deliveries(conn: &Conn<'_>, endpoint: &str, now: i64) -> Result<Vec<Due>, AppError> {
     let mut stmt = conn.prepare_cached(
         "SELECT d.event_seq, d.endpoint, e.body, d.attempts, d.enqueued_at
          FROM deliveries d JOIN events e ON e.seq = d.event_seq
@@ -53,7 +53,7 @@ pub struct DeliveryAttempt<'a> {
 }
 
 pub fn record_delivery(
-    conn: &Connection,
+    conn: &Conn<'_>,
     seq: i64,
     endpoint: &str,
     attempt: &DeliveryAttempt<'_>,

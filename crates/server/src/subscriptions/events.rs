@@ -5,8 +5,8 @@
 
 use crate::error::AppError;
 use crate::ids::new_id;
+use crate::store::Conn;
 use crate::store::{self, Invoice};
-use rusqlite::Connection;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -55,7 +55,7 @@ pub fn invoice_object(invoice: &Invoice) -> Value {
 
 /// Records `subscription.*` with the account's subscription as it now is.
 pub fn subscription_event(
-    conn: &Connection,
+    conn: &Conn<'_>,
     kind: EventType,
     account_id: &str,
     now: OffsetDateTime,
@@ -66,18 +66,13 @@ pub fn subscription_event(
 }
 
 /// Records `invoice.*` with the invoice as it now is.
-pub fn invoice_event(
-    conn: &Connection,
-    kind: EventType,
-    invoice: &Invoice,
-    now: OffsetDateTime,
-) -> Result<(), AppError> {
+pub fn invoice_event(conn: &Conn<'_>, kind: EventType, invoice: &Invoice, now: OffsetDateTime) -> Result<(), AppError> {
     record(conn, kind, &invoice.account_id, invoice_object(invoice), now)
 }
 
 /// Writes the event and one pending delivery per configured endpoint.
 fn record(
-    conn: &Connection,
+    conn: &Conn<'_>,
     kind: EventType,
     account_id: &str,
     data: Value,
@@ -92,7 +87,7 @@ fn record(
 
 /// Up to `limit` events after the one with id `after` (from the first without it), oldest first,
 /// and whether more follow.
-pub fn list(conn: &Connection, after: Option<&str>, limit: usize) -> Result<(Vec<Value>, bool), AppError> {
+pub fn list(conn: &Conn<'_>, after: Option<&str>, limit: usize) -> Result<(Vec<Value>, bool), AppError> {
     let mut bodies = store::event_bodies_after(conn, after, limit + 1)?;
     let has_more = bodies.len() > limit;
     bodies.truncate(limit);
@@ -106,7 +101,7 @@ pub const SECRET_KEY: &str = "webhook_secret";
 /// The signing secret: the configured one, or the one generated once and kept. It is kept as it
 /// is, not hashed: events are signed with it (HMAC). The database file being readable by the
 /// server's user only (0600, see [`crate::store::Store::open`]) is what protects it.
-pub fn signing_secret(conn: &Connection, configured: Option<&str>) -> Result<String, AppError> {
+pub fn signing_secret(conn: &Conn<'_>, configured: Option<&str>) -> Result<String, AppError> {
     if let Some(secret) = configured {
         return Ok(secret.to_string());
     }

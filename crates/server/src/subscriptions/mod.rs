@@ -7,19 +7,19 @@ pub mod handlers;
 use crate::error::AppError;
 use crate::ids::new_id;
 use crate::payments::test_cards::CardBehavior;
+use crate::store::Conn;
 use crate::store::{self, Account, Invoice, PaymentMethod, Subscription};
 use billing::period::Period;
 use billing::proration::{self, Quote};
 use billing::validate;
 use billing::wire::{InvoiceStatus, SubscriptionStatus, SubscriptionView};
 use billing::{Money, PlanId};
-use rusqlite::Connection;
 use time::OffsetDateTime;
 
 /// A new paid subscription to `plan` from `now`: the first (prorated) charge's invoice, the card
 /// counted as used, and the subscription itself.
 pub fn start_subscription(
-    conn: &Connection,
+    conn: &Conn<'_>,
     account_id: &str,
     plan: PlanId,
     pm_id: &str,
@@ -65,7 +65,7 @@ pub fn invoice_from_quote(account_id: &str, quote: &Quote, pm_id: &str, now: Off
 }
 
 /// The subscription as the IDE's backend sees it. Accounts without one are on Free.
-pub fn subscription_view(conn: &Connection, account_id: &str) -> Result<SubscriptionView, AppError> {
+pub fn subscription_view(conn: &Conn<'_>, account_id: &str) -> Result<SubscriptionView, AppError> {
     store::get_account(conn, account_id)?.ok_or(AppError::NotFound)?;
     let sub = store::get_subscription(conn, account_id)?;
     Ok(match sub {
@@ -110,7 +110,7 @@ pub fn subscription_view(conn: &Connection, account_id: &str) -> Result<Subscrip
 
 /// Gives `account_id` a paid subscription to `plan` bought at `bought_at` with a Visa 4242 (demo).
 pub fn seed_subscription(
-    conn: &Connection,
+    conn: &Conn<'_>,
     account: &Account,
     plan: PlanId,
     bought_at: OffsetDateTime,

@@ -158,7 +158,7 @@ async fn a_stored_status_this_build_does_not_know_is_an_error_not_active() {
     assert_eq!(before.body["status"], "active", "{}", before.body);
     store
         .write_blocking(|tx| {
-            tx.execute("UPDATE subscriptions SET status = 'paused' WHERE account_id = 'acct-paused'", [])?;
+            tx.execute("UPDATE subscriptions SET status = 'paused' WHERE account_id = 'acct-paused'", ())?;
             Ok(())
         })
         .unwrap();

@@ -261,12 +261,12 @@ async fn sessions_an_older_version_stored_whole_keep_working_until_they_expire()
             tx.execute(
                 "INSERT INTO checkout_sessions (id, account_id, plan, return_url, created_at, expires_at) \
                  VALUES (?1, 'acct-old', 'pro', 'kiro://kiro.kiroAgent/upgrade-success', ?2, ?3)",
-                rusqlite::params![checkout_id, now, now + 86_400],
+                checkout_server::params![checkout_id, now, now + 86_400],
             )?;
             tx.execute(
                 "INSERT INTO portal_sessions (id, account_id, return_url, created_at, expires_at) \
                  VALUES (?1, 'acct-pro', 'kiro://kiro.kiroAgent/manage-plan', ?2, ?3)",
-                rusqlite::params![portal_id, now, now + 3_600],
+                checkout_server::params![portal_id, now, now + 3_600],
             )?;
             Ok(())
         })
