@@ -21,9 +21,16 @@ struct Args {
     host: String,
     #[arg(long, default_value_t = 8080)]
     port: u16,
-    /// SQLite database file (`:memory:` for a throwaway one).
+    /// SQLite database file (`:memory:` for a throwaway one): the embedded default, one instance.
     #[arg(long, default_value = "data/checkout.sqlite3")]
     db: PathBuf,
+    /// A PostgreSQL database (`postgres://user:password@host:port/dbname`) instead of `--db`:
+    /// several instances may share it.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// PostgreSQL connections this instance keeps open at most.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    database_pool: u32,
     /// The secret key the IDE's backend sends. If unset, one is generated once and shown by
     /// `--demo` that once; the database keeps only its hash.
     #[arg(long, env = "CHECKOUT_SECRET_KEY", hide_env_values = true)]
@@ -87,8 +94,14 @@ async fn main() {
     }
 }
 
-async fn run(args: Args) -> Result<(), String> {
-    let store = if args.db.as_os_str() == ":memory:" {
+fn open_store(args: &Args) -> Result<Store, String> {
+    if let Some(url) = args.database_url.as_deref().filter(|u| !u.trim().is_empty()) {
+        let options = store::PostgresOptions { max_connections: args.database_pool, ..Default::default() };
+        // The URL may hold a password: only its host is shown.
+        let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+        return Store::connect(url, &options).map_err(|e| format!("can't open the PostgreSQL database on {host}: {e}"));
+    }
+    if args.db.as_os_str() == ":memory:" {
         Store::in_memory()
     } else {
         if let Some(dir) = args.db.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -96,13 +109,16 @@ async fn run(args: Args) -> Result<(), String> {
         }
         Store::open(&args.db)
     }
-    .map_err(|e| format!("can't open the database {}: {e}", args.db.display()))?;
+    .map_err(|e| format!("can't open the database {}: {e}", args.db.display()))
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let store = open_store(&args)?;
 
     let (key_hash, shown_key) = match args.secret_key.filter(|k| !k.trim().is_empty()) {
         Some(key) => config::check_secret_key(&key).map(|()| (SecretKeyHash::of(&key), ShownKey::Given))?,
         None => {
-            let (hash, new_key) =
-                store.write_blocking(|tx| store::secret_key_hash_or_new(tx)).map_err(|e| format!("{e:?}"))?;
+            let (hash, new_key) = store.write_blocking(store::secret_key_hash_or_new).map_err(|e| format!("{e:?}"))?;
             (hash, new_key.map_or(ShownKey::Kept, ShownKey::New))
         }
     };

@@ -95,7 +95,7 @@ pub fn account_invoices(conn: &Conn<'_>, account_id: &str) -> Result<Vec<Invoice
 /// those still waiting for their renewal charge).
 pub fn open_invoices(conn: &Conn<'_>, account_id: &str, with_waiting: bool) -> Result<Vec<Invoice>, AppError> {
     let mut stmt = conn.prepare(
-        "SELECT id FROM invoices WHERE account_id = ?1 AND status = 'open' AND (?2 OR charge_pending = 0)
+        "SELECT id FROM invoices WHERE account_id = ?1 AND status = 'open' AND (?2 = 1 OR charge_pending = 0)
          ORDER BY created_at, rowid",
     )?;
     let ids = stmt.query_map(params![account_id, with_waiting], |r| r.get::<_, String>(0))?;
@@ -120,8 +120,8 @@ pub fn set_charge_pending(conn: &Conn<'_>, id: &str, pending: bool) -> Result<()
 pub fn next_charge_pending(conn: &Conn<'_>, account_id: Option<&str>) -> Result<Option<Invoice>, AppError> {
     let id: Option<String> = conn
         .query_row(
-            "SELECT id FROM invoices WHERE charge_pending = 1 AND (?1 IS NULL OR account_id = ?1)
-               AND (?1 IS NOT NULL OR account_id NOT IN (SELECT account_id FROM payment_attempts WHERE status = 'pending'))
+            "SELECT id FROM invoices WHERE charge_pending = 1 AND (CAST(?1 AS TEXT) IS NULL OR account_id = ?1)
+               AND (CAST(?1 AS TEXT) IS NOT NULL OR account_id NOT IN (SELECT account_id FROM payment_attempts WHERE status = 'pending'))
              ORDER BY created_at, rowid LIMIT 1",
             params![account_id],
             |r| r.get(0),

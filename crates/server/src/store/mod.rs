@@ -74,7 +74,8 @@ impl Store {
     /// A PostgreSQL database (`postgres://user@host:port/db`), migrated to the current schema
     /// (one instance at a time when several start together).
     pub fn connect(url: &str, options: &PostgresOptions) -> Result<Store, DbError> {
-        Ok(Store(Arc::new(Backend::Postgres(postgres::Postgres::connect(url, options)?))))
+        let db = off_runtime(|| postgres::Postgres::connect(url, options))?;
+        Ok(Store(Arc::new(Backend::Postgres(db))))
     }
 
     pub fn kind(&self) -> Kind {
@@ -93,11 +94,18 @@ impl Store {
         f: impl FnMut(&Conn<'_>) -> Result<R, AppError> + Send + 'static,
     ) -> Result<R, AppError> {
         let store = self.clone();
-        blocking(move || store.write_blocking(f)).await
+        blocking(move || store.write_here(f)).await
     }
 
-    /// [`Store::write`] for code that is not async (start-up, the demo).
-    pub fn write_blocking<R>(&self, f: impl FnMut(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
+    /// [`Store::write`] for code that is not async (start-up, the demo, tests).
+    pub fn write_blocking<R: Send>(
+        &self,
+        f: impl FnMut(&Conn<'_>) -> Result<R, AppError> + Send,
+    ) -> Result<R, AppError> {
+        off_runtime(|| self.write_here(f))
+    }
+
+    fn write_here<R>(&self, f: impl FnMut(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
         match &*self.0 {
             Backend::Sqlite(db) => db.write(f),
             Backend::Postgres(db) => db.write(f),
@@ -110,11 +118,18 @@ impl Store {
         f: impl FnOnce(&Conn<'_>) -> Result<R, AppError> + Send + 'static,
     ) -> Result<R, AppError> {
         let store = self.clone();
-        blocking(move || store.read_blocking(f)).await
+        blocking(move || store.read_here(f)).await
     }
 
     /// [`Store::read`] for code that is not async.
-    pub fn read_blocking<R>(&self, f: impl FnOnce(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
+    pub fn read_blocking<R: Send>(
+        &self,
+        f: impl FnOnce(&Conn<'_>) -> Result<R, AppError> + Send,
+    ) -> Result<R, AppError> {
+        off_runtime(|| self.read_here(f))
+    }
+
+    fn read_here<R>(&self, f: impl FnOnce(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
         match &*self.0 {
             Backend::Sqlite(db) => db.read(f),
             Backend::Postgres(db) => db.read(f),
@@ -132,13 +147,22 @@ impl Store {
             Backend::Sqlite(db) => db.pool_state(),
             Backend::Postgres(db) => db.pool_state(),
         };
-        (state.connections - state.idle_connections, state.idle_connections)
+        state.map_or((0, 0), |s| (s.connections - s.idle_connections, s.idle_connections))
     }
 }
 
 /// Runs blocking work off the async workers; a panic in it is an internal error, not a crash.
 async fn blocking<R: Send + 'static>(f: impl FnOnce() -> Result<R, AppError> + Send + 'static) -> Result<R, AppError> {
     tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| Err(AppError::internal_from("database task", e)))
+}
+
+/// Runs `f` here, or on a thread of its own when this thread runs async tasks: PostgreSQL's
+/// blocking client runs a runtime of its own, which cannot start inside another.
+fn off_runtime<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|scope| scope.spawn(f).join()).unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// The meta key the test clock's reading is saved under.

@@ -32,10 +32,25 @@ impl Default for PostgresOptions {
 }
 
 /// The lock two instances starting at once take in turn to migrate (any constant of our own).
-const MIGRATION_LOCK: i64 = 0x6b69_726f_6d69_67;
+const MIGRATION_LOCK: i64 = 0x006b_6972_6f6d_6967;
+
+type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 
 pub(super) struct Postgres {
-    pool: r2d2::Pool<PostgresConnectionManager<NoTls>>,
+    /// Always there until the store is dropped.
+    pool: Option<Pool>,
+}
+
+impl Drop for Postgres {
+    /// Closing a blocking client waits on its own runtime, which cannot run on a thread that runs
+    /// async tasks: the pool is let go on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            let _ = std::thread::Builder::new().name("closing postgres pool".into()).spawn(move || drop(pool));
+        }
+    }
 }
 
 impl Postgres {
@@ -54,13 +69,17 @@ impl Postgres {
             .connection_timeout(options.wait)
             .test_on_check_out(false)
             .build_unchecked(manager);
-        let db = Postgres { pool };
+        let db = Postgres { pool: Some(pool) };
         db.migrate()?;
         Ok(db)
     }
 
+    fn pool(&self) -> Result<&Pool, DbError> {
+        self.pool.as_ref().ok_or_else(|| DbError::Unreachable("the store is closing".into()))
+    }
+
     fn client(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, DbError> {
-        self.pool.get().map_err(|e| DbError::Unreachable(e.to_string()))
+        self.pool()?.get().map_err(|e| DbError::Unreachable(e.to_string()))
     }
 
     /// Runs the steps this database has not had yet, in one transaction, holding a lock that
@@ -125,7 +144,7 @@ impl Postgres {
         result
     }
 
-    pub(super) fn pool_state(&self) -> r2d2::State {
-        self.pool.state()
+    pub(super) fn pool_state(&self) -> Option<r2d2::State> {
+        self.pool().ok().map(r2d2::Pool::state)
     }
 }

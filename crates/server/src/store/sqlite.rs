@@ -82,8 +82,8 @@ impl Sqlite {
         result
     }
 
-    pub(super) fn pool_state(&self) -> r2d2::State {
-        self.readers.state()
+    pub(super) fn pool_state(&self) -> Option<r2d2::State> {
+        Some(self.readers.state())
     }
 }
 

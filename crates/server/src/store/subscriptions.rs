@@ -71,7 +71,7 @@ pub fn subscriptions_due(
 ) -> Result<Vec<Subscription>, AppError> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {SUB_COLUMNS} FROM subscriptions s WHERE period_end <= ?1 AND status != 'canceled'
-         AND (?2 IS NULL OR account_id = ?2) AND (retry_at IS NULL OR retry_at > period_end)
+         AND (CAST(?2 AS TEXT) IS NULL OR account_id = ?2) AND (retry_at IS NULL OR retry_at > period_end)
          AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.account_id = s.account_id AND i.charge_pending = 1)
          ORDER BY period_end LIMIT ?3"
     ))?;
@@ -161,9 +161,9 @@ pub fn next_retry_due(
     let due: Option<(String, i64)> = conn
         .query_row(
             "SELECT account_id, retry_at FROM subscriptions s
-             WHERE retry_at <= ?2 AND retry_at <= period_end AND status = 'past_due' AND (?1 IS NULL OR account_id = ?1)
+             WHERE retry_at <= ?2 AND retry_at <= period_end AND status = 'past_due' AND (CAST(?1 AS TEXT) IS NULL OR account_id = ?1)
                AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.account_id = s.account_id AND i.charge_pending = 1)
-               AND (?1 IS NOT NULL OR account_id NOT IN (SELECT account_id FROM payment_attempts WHERE status = 'pending'))
+               AND (CAST(?1 AS TEXT) IS NOT NULL OR account_id NOT IN (SELECT account_id FROM payment_attempts WHERE status = 'pending'))
                AND NOT EXISTS (SELECT 1 FROM challenges c JOIN portal_sessions p ON p.id = c.session_id
                    WHERE p.account_id = s.account_id AND c.invoice_id IS NOT NULL AND c.resolved_body IS NULL
                      AND p.expires_at > ?2)

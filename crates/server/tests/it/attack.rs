@@ -12,7 +12,7 @@ use checkout_server::http::failed_keys::MAX_FAILURES;
 use checkout_server::jobs::renewals;
 use checkout_server::payments::reconcile;
 use checkout_server::store::{self, Account, Subscription};
-use checkout_server::{AppState, Store, guarded};
+use checkout_server::{AppState, guarded};
 use serde_json::{Value, json};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -50,7 +50,7 @@ async fn a_bank_approval_after_another_tab_paid_charges_nothing() {
 /// and frees the account.
 #[tokio::test]
 async fn a_charge_left_pending_by_a_stop_is_settled_when_the_server_starts_again() {
-    let store = Store::in_memory().unwrap();
+    let store = fresh_store();
     let app = TestApp::configured(store.clone(), |cfg| cfg.charge_wait = Duration::from_millis(200));
     let session = app.new_session("acct-stopped", "pro").await;
     let pm = app.tokenize(&session, "4242424242424242").await;
@@ -71,7 +71,7 @@ async fn a_charge_left_pending_by_a_stop_is_settled_when_the_server_starts_again
 /// goes through.
 #[tokio::test]
 async fn a_confirm_waits_for_the_accounts_charge_in_flight_and_never_overlaps_it() {
-    let store = Store::in_memory().unwrap();
+    let store = fresh_store();
     let app = TestApp::configured(store.clone(), |cfg| cfg.charge_wait = std::time::Duration::from_millis(300));
     let session = app.new_session("acct-in-flight", "pro").await;
     let pm = app.tokenize(&session, "4242424242424242").await;
@@ -93,7 +93,7 @@ async fn a_confirm_waits_for_the_accounts_charge_in_flight_and_never_overlaps_it
 /// stop in between leaves it waiting, and the next catch-up charges it, once.
 #[tokio::test]
 async fn a_renewal_written_but_not_charged_before_a_stop_is_charged_once_afterwards() {
-    let store = Store::in_memory().unwrap();
+    let store = fresh_store();
     let app = TestApp::on(store.clone());
     app.subscribed_portal("acct-renew-stop", "pro", "4242424242424242").await;
     let period_end = time::macros::datetime!(2026-12-01 00:00:01 UTC);
@@ -114,7 +114,7 @@ async fn a_renewal_written_but_not_charged_before_a_stop_is_charged_once_afterwa
 
 #[tokio::test]
 async fn the_schema_refuses_a_second_live_subscription() {
-    let store = Store::in_memory().unwrap();
+    let store = fresh_store();
     let now = time::macros::datetime!(2026-11-16 00:00 UTC);
     let sub = |plan| Subscription {
         account_id: "acct-schema".into(),
@@ -151,7 +151,7 @@ async fn the_schema_refuses_a_second_live_subscription() {
 /// `active`: the account's subscription is an internal error until someone looks.
 #[tokio::test]
 async fn a_stored_status_this_build_does_not_know_is_an_error_not_active() {
-    let store = Store::in_memory().unwrap();
+    let store = fresh_store();
     let app = TestApp::on(store.clone());
     app.subscribed_portal("acct-paused", "pro", "4242424242424242").await;
     let before = app.get("/v1/accounts/acct-paused/subscription", Some(KEY)).await;
@@ -184,7 +184,7 @@ async fn a_clock_outside_the_supported_range_is_refused_and_pages_keep_working()
 
 #[tokio::test]
 async fn a_saved_clock_no_build_can_serve_is_ignored_on_restart() {
-    let store = Store::in_memory().unwrap();
+    let store = fresh_store();
     let year_9999 = time::macros::datetime!(9999-12-15 00:00 UTC);
     store.write_blocking(|tx| store::save_clock(tx, year_9999)).unwrap();
     let app = TestApp::on(store);
@@ -220,7 +220,7 @@ async fn a_far_clock_move_catches_up_every_period_exactly_once() {
 
 #[tokio::test]
 async fn racing_clock_moves_never_leave_the_saved_clock_behind() {
-    let store = Store::in_memory().unwrap();
+    let store = fresh_store();
     let app = TestApp::on(store.clone());
     let mut moves = Vec::new();
     for day in 1..=40 {
@@ -358,8 +358,7 @@ async fn wrong_methods_bad_paths_and_long_paths_answer_in_json() {
     }
     let mut cfg = checkout_server::Config::new(KEY, "http://checkout.test");
     cfg.dist_dir = Some(dist.clone());
-    let app =
-        TestApp::from(checkout_server::app(checkout_server::AppState::new(cfg, Store::in_memory().unwrap()).unwrap()));
+    let app = TestApp::from(checkout_server::app(checkout_server::AppState::new(cfg, fresh_store()).unwrap()));
     let long = "a".repeat(300);
     for (path, status, code) in [
         ("/api/checkout/%FF%FE%FD".to_string(), StatusCode::BAD_REQUEST, "invalid_request"),

@@ -111,7 +111,7 @@ fn types(events: &[Value]) -> Vec<&str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_change_is_delivered_signed_in_order_and_retried_until_accepted() {
     let (receiver, url) = Receiver::start(3).await;
-    let state = state_with_webhook(Store::in_memory().unwrap(), &url);
+    let state = state_with_webhook(fresh_store(), &url);
     let worker = state.start_webhooks();
     let app = TestApp::from(app(state));
 
@@ -169,7 +169,7 @@ async fn every_change_is_delivered_signed_in_order_and_retried_until_accepted() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_renewals_and_ended_cancellations_are_told() {
     let (receiver, url) = Receiver::start(0).await;
-    let state = state_with_webhook(Store::in_memory().unwrap(), &url);
+    let state = state_with_webhook(fresh_store(), &url);
     let worker = state.start_webhooks();
     let app = TestApp::from(app(state));
     app.subscribed_portal("acct-past-due", "pro", "4000000000000341").await;
@@ -197,7 +197,7 @@ async fn failed_renewals_and_ended_cancellations_are_told() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliveries_pending_at_a_restart_are_made_after_it() {
-    let store = Store::in_memory().unwrap();
+    let store = fresh_store();
     // The endpoint is down while the first server runs.
     let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = down.local_addr().unwrap().port();
@@ -252,7 +252,7 @@ async fn an_endpoint_that_hangs_does_not_hold_back_another() {
     let (hanging, hanging_url) = Receiver::start(0).await;
     hanging.hanging.store(true, Ordering::SeqCst);
     let schedule = Schedule { timeout: Duration::from_secs(2), ..quick() };
-    let state = state_with_webhooks(Store::in_memory().unwrap(), &[&healthy_url, &hanging_url], schedule);
+    let state = state_with_webhooks(fresh_store(), &[&healthy_url, &hanging_url], schedule);
     let app = TestApp::from(app(state.clone()));
 
     // 4 accounts x (2 + 74) = 304 events, all waiting before the worker starts.

@@ -4,14 +4,13 @@
 
 use crate::common::*;
 use axum::http::StatusCode;
-use checkout_server::Store;
 use serde_json::{Value, json};
 use time::Duration;
 
 /// Retries over five weeks (the default's 3, 5 and 7 days, then 35 days after the failure), so the
 /// next month's renewal falls due, and fails, before the last retry cancels the subscription.
 fn patient() -> TestApp {
-    TestApp::configured(Store::in_memory().unwrap(), |cfg| {
+    TestApp::configured(fresh_store(), |cfg| {
         cfg.payment_retries = [3, 5, 7, 35].map(Duration::days).to_vec();
     })
 }

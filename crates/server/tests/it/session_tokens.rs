@@ -154,7 +154,7 @@ async fn answer_as_unknown(app: &TestApp, routes: &[(&str, String, Value)], pref
 
 #[tokio::test]
 async fn what_the_database_keeps_of_a_session_id_opens_nothing() {
-    let store = Store::in_memory().unwrap();
+    let store = fresh_store();
     let app = TestApp::on(store.clone());
     let checkout = app.new_session("acct-copy", "pro").await;
     let portal = app.subscribed_portal("acct-portal", "pro", "4242424242424242").await;
@@ -176,7 +176,7 @@ async fn what_the_database_keeps_of_a_session_id_opens_nothing() {
 #[tokio::test]
 async fn the_first_html_of_a_checkout_page_needs_the_whole_id() {
     let dist = fake_dist("session-first-paint");
-    let store = Store::in_memory().unwrap();
+    let store = fresh_store();
     let app = TestApp::configured(store.clone(), |cfg| cfg.dist_dir = Some(dist.clone()));
     let session = app.new_session("acct-paint", "pro_plus").await;
     let stored = stored_id(&store, "checkout_sessions", "acct-paint");
@@ -195,7 +195,7 @@ async fn the_first_html_of_a_checkout_page_needs_the_whole_id() {
 #[tokio::test]
 async fn stripe_mode_routes_answer_a_wrong_secret_part_as_an_unknown_session() {
     let stripe = LocalStripe::start();
-    let store = Store::in_memory().unwrap();
+    let store = fresh_store();
     let app = TestApp::configured(store.clone(), |cfg| cfg.stripe = Some(stripe_settings(&stripe)));
     let paid = app.new_session("acct-stripe", "pro").await;
     let card = setup_stripe_card(&app, &stripe, "checkout", &paid, "4242424242424242").await.unwrap();
@@ -242,7 +242,7 @@ async fn an_idempotent_replay_gives_the_same_id_and_it_works() {
 
 #[tokio::test]
 async fn sessions_an_older_version_stored_whole_keep_working_until_they_expire() {
-    let store = Store::in_memory().unwrap();
+    let store = fresh_store();
     let app = TestApp::on(store.clone());
     app.subscribed_portal("acct-pro", "pro", "4242424242424242").await;
     let (checkout, portal) = (ids::new_id("cs"), ids::new_id("ps"));

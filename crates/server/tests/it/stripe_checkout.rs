@@ -4,7 +4,6 @@
 
 use crate::common::*;
 use axum::http::StatusCode;
-use checkout_server::Store;
 use headless::localstripe::LocalStripe;
 use serde_json::json;
 
@@ -189,7 +188,7 @@ async fn money_taken_after_the_session_expired_is_refunded_once() {
 async fn stripe_mode_serves_its_own_bundles_and_admits_only_stripes_origins() {
     let stripe = LocalStripe::start();
     let dist = fake_dist("stripe-mode");
-    let app = TestApp::configured(Store::in_memory().unwrap(), |cfg| {
+    let app = TestApp::configured(fresh_store(), |cfg| {
         cfg.stripe = Some(stripe_settings(&stripe));
         cfg.dist_dir = Some(dist.clone());
     });
@@ -325,7 +324,7 @@ async fn a_card_replaced_with_stripe_is_charged_and_a_new_one_clears_a_failed_re
 #[tokio::test]
 async fn a_new_card_pays_every_open_invoice_with_one_payment_intent() {
     let stripe = LocalStripe::start();
-    let app = TestApp::configured(Store::in_memory().unwrap(), |cfg| {
+    let app = TestApp::configured(fresh_store(), |cfg| {
         cfg.stripe = Some(stripe_settings(&stripe));
         cfg.payment_retries = [3, 5, 7, 35].map(time::Duration::days).to_vec();
     });
@@ -401,7 +400,7 @@ async fn an_upgrade_that_needs_3d_secure_is_completed_with_stripe_and_checked_wi
 async fn paying_a_past_due_invoice_can_ask_for_3d_secure_and_is_checked_with_stripe() {
     let stripe = LocalStripe::start();
     // Portal sessions that outlast a retry's date, so the user is still "at the bank" then.
-    let app = TestApp::configured(Store::in_memory().unwrap(), |cfg| {
+    let app = TestApp::configured(fresh_store(), |cfg| {
         cfg.stripe = Some(stripe_settings(&stripe));
         cfg.portal_ttl = time::Duration::days(30);
     });

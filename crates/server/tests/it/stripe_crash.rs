@@ -12,12 +12,12 @@
 //! The same runs show what a deployment keeps: neither the logs nor the database file hold a
 //! card number or a secret, and the logs no whole session id. And what `--demo` prints.
 
-use crate::common::{KEY, TestApp, confirm_body, session_body, setup_stripe_card};
+use crate::common::{KEY, TestApp, confirm_body, fresh_store, session_body, setup_stripe_card};
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use checkout_server::{Store, config};
+use checkout_server::config;
 use headless::localstripe::{LocalStripe, PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -140,15 +140,16 @@ fn shell_dist(dir: &Path) -> PathBuf {
     dist
 }
 
-/// The server as a process in Stripe mode on `db`, talking to Stripe through `api_base`, its
-/// logs appended to `db`'s folder's `server.log`.
-async fn start_server(db: &Path, dist: &Path, api_base: &str, js_url: &str) -> (Child, String) {
+/// The server as a process in Stripe mode on the database `db` opens (see
+/// [`crate::common::database_args`]), talking to Stripe through `api_base`, its logs appended to
+/// `log`.
+async fn start_server(db: &[String], log: &Path, dist: &Path, api_base: &str, js_url: &str) -> (Child, String) {
     let port = free_port();
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(db.with_file_name("server.log")).unwrap();
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_checkout-server"))
         .args(["--processor", "stripe", "--port", &port.to_string(), "--stripe-api-base", api_base])
-        .args(["--stripe-js-url", js_url, "--attempt-lease-secs", LEASE_SECS, "--db"])
-        .arg(db)
+        .args(["--stripe-js-url", js_url, "--attempt-lease-secs", LEASE_SECS])
+        .args(db)
         .arg("--dist")
         .arg(dist)
         .env("CHECKOUT_SECRET_KEY", KEY)
@@ -225,7 +226,8 @@ struct Rig {
     proxy: Proxy,
     proxy_base: String,
     dir: PathBuf,
-    db: PathBuf,
+    /// The one database every server of the rig opens.
+    db: Vec<String>,
     dist: PathBuf,
 }
 
@@ -235,13 +237,13 @@ impl Rig {
         let (proxy, proxy_base) = start_proxy(&stripe.base).await;
         let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let (db, dist) = (dir.join("billing.sqlite3"), shell_dist(&dir));
+        let (db, dist) = (crate::common::database_args(&dir.join("billing.sqlite3")), shell_dist(&dir));
         Rig { stripe, proxy, proxy_base, dir, db, dist }
     }
 
     /// A server process on the rig's database, talking to Stripe through the proxy.
     async fn start_unowned(&self) -> (Child, String) {
-        start_server(&self.db, &self.dist, &self.proxy_base, &self.stripe.js_url()).await
+        start_server(&self.db, &self.dir.join("server.log"), &self.dist, &self.proxy_base, &self.stripe.js_url()).await
     }
 
     /// [`Rig::start_unowned`], the process given to the proxy (which may kill it): its base URL.
@@ -301,9 +303,7 @@ async fn a_server_killed_mid_payment_charges_once_and_grants_what_was_paid() {
 
     let log = std::fs::read_to_string(rig.dir.join("server.log")).unwrap();
     assert!(log.contains("recording a charge a request left unrecorded"), "{log}");
-    let mut stored = std::fs::read(&rig.db).unwrap();
-    stored.extend(std::fs::read(rig.db.with_extension("sqlite3-wal")).unwrap_or_default());
-    let stored = String::from_utf8_lossy(&stored);
+    let stored = crate::common::stored_text(&rig.db);
     for secret in ["4242424242424242", SECRET_KEY, WEBHOOK_SECRET, KEY] {
         assert!(!log.contains(secret), "{secret} in the logs");
         assert!(!stored.contains(secret), "{secret} in the database");
@@ -415,7 +415,7 @@ async fn a_charge_landing_after_a_restart_is_cancelled_not_taken() {
 async fn a_payment_for_invoices_voided_meanwhile_is_refunded() {
     let stripe = LocalStripe::start();
     let (proxy, proxy_base) = start_proxy(&stripe.base).await;
-    let app = TestApp::configured(Store::in_memory().unwrap(), |cfg| {
+    let app = TestApp::configured(fresh_store(), |cfg| {
         let keys = (Some(SECRET_KEY), Some(PUBLISHABLE_KEY), Some(WEBHOOK_SECRET));
         let settings = config::StripeSettings::new(keys.0, keys.1, keys.2, &proxy_base, &stripe.js_url());
         cfg.stripe = Some(settings.unwrap());

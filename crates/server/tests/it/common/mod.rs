@@ -80,7 +80,7 @@ pub fn stripe_settings(stripe: &headless::localstripe::LocalStripe) -> config::S
 
 /// A test app in Stripe mode against `stripe`.
 pub fn stripe_app(stripe: &headless::localstripe::LocalStripe) -> TestApp {
-    TestApp::configured(Store::in_memory().unwrap(), |cfg| cfg.stripe = Some(stripe_settings(stripe)))
+    TestApp::configured(fresh_store(), |cfg| cfg.stripe = Some(stripe_settings(stripe)))
 }
 
 /// What Stripe sends with an event: `body` signed with the endpoint's `secret` at `t`.
@@ -116,6 +116,78 @@ pub async fn setup_stripe_card(
     Ok(app.post(&format!("/api/{area}/{session}/stripe-card"), None, &json!({ "setup_intent": setup_intent })).await)
 }
 
+/// Where the suite's PostgreSQL is (`cargo xtask test` starts one and runs the suite a second time
+/// with this set); unset, every test runs on its own SQLite file.
+pub const POSTGRES_URL_VAR: &str = "KIRO_TEST_POSTGRES_URL";
+
+/// A fresh, empty database of the backend under test: a throwaway SQLite file, or a schema of its
+/// own in the suite's PostgreSQL.
+pub fn fresh_store() -> Store {
+    match fresh_database_url() {
+        Some(url) => Store::connect(&url, &Default::default()).unwrap(),
+        None => Store::in_memory().unwrap(),
+    }
+}
+
+/// A URL to a new, empty schema of the suite's PostgreSQL, when the suite runs on PostgreSQL.
+pub fn fresh_database_url() -> Option<String> {
+    let base = std::env::var(POSTGRES_URL_VAR).ok().filter(|u| !u.is_empty())?;
+    let schema = format!("t_{}", checkout_server::ids::new_id("s").to_lowercase().replace(['-', '.'], "_"));
+    let admin = base.clone();
+    let create = format!("CREATE SCHEMA {schema}");
+    // The blocking client runs a runtime of its own: not on a thread that runs async tasks.
+    std::thread::spawn(move || postgres::Client::connect(&admin, postgres::NoTls)?.batch_execute(&create))
+        .join()
+        .unwrap()
+        .unwrap();
+    let joiner = if base.contains('?') { '&' } else { '?' };
+    Some(format!("{base}{joiner}options=-c%20search_path%3D{schema}"))
+}
+
+/// How a server process started by a test opens a fresh database of the backend under test.
+pub fn database_args(sqlite_path: &Path) -> Vec<String> {
+    match fresh_database_url() {
+        Some(url) => vec!["--database-url".into(), url],
+        None => vec!["--db".into(), sqlite_path.display().to_string()],
+    }
+}
+
+/// Everything the database of `database_args` holds, as text: a SQLite file and its log, or every
+/// row of every table of a PostgreSQL schema.
+pub fn stored_text(database_args: &[String]) -> String {
+    match database_args {
+        [flag, path] if flag == "--db" => {
+            let mut stored = std::fs::read(path).unwrap();
+            stored.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+            String::from_utf8_lossy(&stored).into_owned()
+        }
+        [_, url] => {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+                let tables = client
+                    .query(
+                        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()",
+                        &[],
+                    )
+                    .unwrap();
+                let mut text = String::new();
+                for table in tables {
+                    let name: String = table.get(0);
+                    for row in client.query(&format!("SELECT t::text FROM {name} t"), &[]).unwrap() {
+                        text.push_str(&row.get::<_, String>(0));
+                        text.push('\n');
+                    }
+                }
+                text
+            })
+            .join()
+            .unwrap()
+        }
+        other => panic!("not database arguments: {other:?}"),
+    }
+}
+
 pub fn test_config() -> Config {
     let mut cfg = Config::new(KEY, "http://checkout.test");
     cfg.initial_clock = Some(time::macros::datetime!(2026-11-16 00:00 UTC));
@@ -142,7 +214,7 @@ pub fn fake_dist(tag: &str) -> PathBuf {
 impl TestApp {
     /// A server whose clock starts frozen at 2026-11-16 00:00 UTC: 15 of November's 30 days left.
     pub fn new() -> TestApp {
-        TestApp::on(Store::in_memory().unwrap())
+        TestApp::on(fresh_store())
     }
 
     /// The app on `store` (a restart keeps the store and makes a new app).
@@ -162,7 +234,7 @@ impl TestApp {
         let mut cfg = test_config();
         cfg.dist_dir = Some(dist.to_path_buf());
         cfg.branding = branding;
-        TestApp::from(app(AppState::new(cfg, Store::in_memory().unwrap()).unwrap()))
+        TestApp::from(app(AppState::new(cfg, fresh_store()).unwrap()))
     }
 
     pub async fn send(&self, req: Request<Body>) -> Reply {
