@@ -6,6 +6,7 @@
 mod bootstrap;
 mod build;
 mod entries;
+mod postgres;
 
 use std::process::{Command, ExitCode};
 
@@ -19,16 +20,19 @@ fn main() -> ExitCode {
         "build" => bootstrap::build_tools().and_then(|_| build::app()),
         "bench" => bench(&rest),
         "soak" => soak(&rest),
+        "postgres" => postgres::hold(),
         _ => {
             eprintln!("usage: cargo xtask <serve|test|build|bench|soak> [options]");
             eprintln!("  serve [--port N] [--host H] [--db PATH] [--secret-key K] [--allow-return-origin URL]...");
             eprintln!("        builds the app and runs the server with a demo checkout and portal session");
             eprintln!("        --stripe-local: in Stripe mode, against localstripe started on a free port");
+            eprintln!("        --postgres: on a throwaway PostgreSQL (initdb under target/, a free port)");
             eprintln!("  test  runs fmt, clippy (native and wasm32), unit, server and browser tests");
             eprintln!("  build installs the tools and builds the app into dist/");
+            eprintln!("  postgres starts a throwaway PostgreSQL and prints its URL; Enter stops it");
             eprintln!("  bench [--runs N] sizes and throttled cold-load timings, written into README.md");
-            eprintln!("  soak  [--clients N] [--readers N] [--seconds N] load on the release server, then a");
-            eprintln!("        consistency check; figures written into README.md");
+            eprintln!("  soak  [--clients N] [--readers N] [--seconds N] [--postgres] [--instances N] load on");
+            eprintln!("        release servers, then a consistency check; figures written into README.md");
             return ExitCode::from(2);
         }
     };
@@ -55,7 +59,10 @@ pub fn step(what: &str) {
 fn serve(args: &[String]) -> Result<(), String> {
     bootstrap::build_tools()?;
     let stripe_local = args.iter().any(|a| a == "--stripe-local");
-    let args: Vec<&String> = args.iter().filter(|a| *a != "--stripe-local").collect();
+    let on_postgres = args.iter().any(|a| a == "--postgres");
+    let args: Vec<&String> = args.iter().filter(|a| *a != "--stripe-local" && *a != "--postgres").collect();
+    // The demo on a throwaway PostgreSQL, stopped with the server.
+    let postgres = if on_postgres { Some(postgres::LocalPostgres::start("serve-postgres")?) } else { None };
     // Stripe mode against localstripe on a free port, stopped with the server.
     let _localstripe = if stripe_local {
         bootstrap::localstripe()?;
@@ -67,6 +74,9 @@ fn serve(args: &[String]) -> Result<(), String> {
     step("Starting the server (Ctrl-C stops it)");
     let mut cmd = Command::new("cargo");
     cmd.args(["run", "--quiet", "--release", "-p", "checkout-server", "--", "--demo"]).args(args);
+    if let Some(postgres) = &postgres {
+        cmd.args(["--database-url", &postgres.url]);
+    }
     if let Some(localstripe) = &_localstripe {
         println!("    Stripe mode against localstripe at {} (test keys, no real money)", localstripe.base);
         cmd.args(["--processor", "stripe", "--stripe-api-base", &localstripe.base])
@@ -112,17 +122,28 @@ fn test(args: &[String]) -> Result<(), String> {
 
     build::app()?;
 
+    let postgres = postgres::LocalPostgres::start("test-postgres")?;
     let driver = bootstrap::start_chromedriver()?;
-    step("cargo test --workspace (unit, server and browser tests)");
+    step("cargo test --workspace (unit, server and browser tests; the server's on SQLite)");
     let dist = std::env::current_dir().map_err(|e| e.to_string())?.join("dist");
+    // The server's tests that only PostgreSQL can run (`on_postgres::`) run in the next step.
+    let only_postgres: &[&str] = if args.is_empty() { &["--", "--skip", "on_postgres::"] } else { &[] };
     let result = run(Command::new("cargo")
         .args(["test", "--workspace"])
         .args(args)
+        .args(only_postgres)
         .env("APP_DIST", &dist)
         .env("WEBDRIVER_URL", &driver.url)
         .env("CHROMIUM", bootstrap::CHROMIUM));
     drop(driver);
     result?;
+    step("cargo test -p checkout-server --test it, on PostgreSQL (every test that touches storage)");
+    // The connection cap and the SQLite file's own checks do not depend on the backend.
+    run(Command::new("cargo")
+        .args(["test", "-p", "checkout-server", "--test", "it", "--", "--skip", "socket::"])
+        .args(["--skip", "secrets_at_rest::"])
+        .env("KIRO_TEST_POSTGRES_URL", &postgres.url))?;
+    drop(postgres);
     println!("\nxtask test: all passed in {:.0?}", started.elapsed());
     Ok(())
 }
@@ -145,6 +166,17 @@ fn bench(args: &[String]) -> Result<(), String> {
 fn soak(args: &[String]) -> Result<(), String> {
     step("Building the release server");
     run(Command::new("cargo").args(["build", "--quiet", "--release", "-p", "checkout-server"]))?;
+    // `--postgres`: the servers share a throwaway PostgreSQL, stopped at the end.
+    let postgres = if args.iter().any(|a| a == "--postgres") {
+        Some(postgres::LocalPostgres::start("soak-postgres")?)
+    } else {
+        None
+    };
     step("Soaking (cargo run --release -p bench --bin soak)");
-    run(Command::new("cargo").args(["run", "--quiet", "--release", "-p", "bench", "--bin", "soak", "--"]).args(args))
+    let mut cmd = Command::new("cargo");
+    cmd.args(["run", "--quiet", "--release", "-p", "bench", "--bin", "soak", "--"]).args(args);
+    if let Some(postgres) = &postgres {
+        cmd.env("KIRO_SOAK_POSTGRES_URL", &postgres.url);
+    }
+    run(&mut cmd)
 }
