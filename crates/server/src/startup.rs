@@ -59,6 +59,17 @@ impl AppState {
         Ok(AppState(Arc::new(Inner { config, store, clock, site, failed_keys, webhook_secret, payments })))
     }
 
+    /// Moves this instance's test clock to the one saved in the database, when another instance
+    /// moved it further.
+    pub async fn catch_up_clock(&self) -> Result<(), crate::error::AppError> {
+        if let Some(saved) = self.store.read(store::saved_clock).await?
+            && billing::period::is_supported(saved)
+        {
+            self.clock.move_forward_to(saved);
+        }
+        Ok(())
+    }
+
     /// Starts delivering events to the configured webhook endpoints (once, inside a runtime).
     /// Deliveries left pending by an earlier run resume.
     pub fn start_webhooks(&self) -> tokio::task::JoinHandle<()> {
@@ -75,7 +86,12 @@ pub fn app(state: AppState) -> Router {
     let api = http::api_router()
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
-    let router = Router::new().merge(api).fallback_service(app_files::service(state.clone())).with_state(state.clone());
+    let mut router =
+        Router::new().merge(api).fallback_service(app_files::service(state.clone())).with_state(state.clone());
+    if state.config.test_mode && state.store.kind() == store::Kind::Postgres {
+        router =
+            router.layer(axum::middleware::from_fn_with_state(state.clone(), http::test_clock::follow_saved_clock));
+    }
     http::guarded(router, state.config.request_timeout)
         .layer(CompressionLayer::new().br(true).gzip(true))
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, csp))

@@ -44,7 +44,7 @@ impl FromRequestParts<AppState> for SecretKey {
         match presented {
             Some(key) if state.config.key_matches(key) => Ok(SecretKey(key.to_string())),
             _ => {
-                state.failed_keys.record_failure(client)?;
+                state.failed_keys.record_shared_failure(client, &state.store).await?;
                 Err(AppError::Unauthorized)
             }
         }

@@ -1,4 +1,5 @@
-//! Limits on guessing the secret key, per address: [`MAX_FAILURES`] wrong keys at once, then one
+//! Limits on guessing the secret key, per address (counted by each instance, and in the database
+//! when several share one): [`MAX_FAILURES`] wrong keys at once, then one
 //! per [`WINDOW`]; past that a wrong key gets `429 rate_limited`, so the key cannot be guessed
 //! faster. The right key is never refused, so nobody sharing the backend's address can lock the
 //! backend out.
@@ -69,6 +70,29 @@ impl<C: Clock> FailedKeys<C> {
                 let wait = not_until.wait_time_from(self.limiter.clock().now());
                 let retry_after_secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
                 Err(AppError::RateLimited { retry_after_secs })
+            }
+        }
+    }
+
+    /// [`FailedKeys::record_failure`], and with several instances on one database
+    /// (PostgreSQL) counted there too, so the limit holds for the addresses' guesses at all of
+    /// them together: ten instances do not mean ten times the guesses.
+    pub async fn record_shared_failure(&self, client: Option<IpAddr>, store: &crate::Store) -> Result<(), AppError> {
+        self.record_failure(client)?;
+        if store.kind() != crate::store::Kind::Postgres {
+            return Ok(());
+        }
+        let address = address(client).to_string();
+        let now = crate::clock::now_millis();
+        let allowance = crate::store::KeyAllowance {
+            burst: MAX_FAILURES,
+            interval_ms: i64::try_from(WINDOW.as_millis()).unwrap_or(i64::MAX),
+        };
+        let wait = store.write(move |tx| crate::store::count_failed_key(tx, &address, now, allowance)).await?;
+        match wait {
+            None => Ok(()),
+            Some(ms) => {
+                Err(AppError::RateLimited { retry_after_secs: u64::try_from(ms).unwrap_or(1).div_ceil(1000).max(1) })
             }
         }
     }

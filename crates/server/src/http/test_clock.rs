@@ -40,3 +40,17 @@ pub async fn get_clock(_: SecretKey, State(state): State<AppState>) -> Result<Js
     }
     Ok(Json(ClockView { now: state.clock.now(), frozen: state.clock.frozen().is_some() }))
 }
+
+/// With several instances on one database (PostgreSQL), a move of the test clock made on one is
+/// read back before each request on every other: what one instance's clock reads, all do. (A
+/// single instance's clock is already the saved one.)
+pub async fn follow_saved_clock(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if let Err(e) = state.catch_up_clock().await {
+        return axum::response::IntoResponse::into_response(e);
+    }
+    next.run(request).await
+}

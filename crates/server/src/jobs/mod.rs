@@ -29,6 +29,12 @@ pub fn start_renewals(payments: Payments, clock: Clock) -> tokio::task::JoinHand
         let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             every_minute.tick().await;
+            // Another instance may have moved the shared test clock.
+            if let Ok(Some(saved)) = payments.store.read(store::saved_clock).await
+                && billing::period::is_supported(saved)
+            {
+                clock.move_forward_to(saved);
+            }
             if let Err(e) = renewals::catch_up(&payments, clock.now()).await {
                 tracing::error!(?e, "renewals failed");
             }

@@ -103,7 +103,7 @@ pub async fn run(store: Store, secret: String, schedule: Schedule) {
 /// Delivers `endpoint`'s due events, a batch at a time, for as long as the task lives.
 async fn deliver_to(endpoint: String, client: reqwest::Client, store: Store, secret: String, schedule: Schedule) {
     loop {
-        match next_due(&store, &endpoint).await {
+        match next_due(&store, &endpoint, &schedule).await {
             Ok(due) if !due.is_empty() => {
                 let attempts = due.into_iter().map(|d| deliver(&client, &store, &secret, &schedule, d));
                 futures_util::future::join_all(attempts).await;
@@ -116,13 +116,23 @@ async fn deliver_to(endpoint: String, client: reqwest::Client, store: Store, sec
     }
 }
 
-/// The oldest undelivered event of each account for `endpoint`, where its next attempt is due.
-/// Later events of the same account wait behind it, which keeps each account's events in order.
-async fn next_due(store: &Store, endpoint: &str) -> Result<Vec<Due>, AppError> {
+/// The oldest undelivered event of each account for `endpoint`, where its next attempt is due,
+/// taken for this instance for as long as an attempt can last (and a margin). Later events of the
+/// same account wait behind it, which keeps each account's events in order, across instances.
+async fn next_due(store: &Store, endpoint: &str, schedule: &Schedule) -> Result<Vec<Due>, AppError> {
     let now = crate::clock::now_millis();
+    let lease_until = now.saturating_add(millis(schedule.timeout + LEASE_MARGIN));
     let endpoint = endpoint.to_string();
-    store.read(move |conn| store::due_deliveries(conn, &endpoint, now)).await
+    // A read first: an idle outbox costs no write.
+    let looked = endpoint.clone();
+    if store.read(move |conn| store::due_deliveries(conn, &looked, now)).await?.is_empty() {
+        return Ok(Vec::new());
+    }
+    store.write(move |tx| store::claim_due_deliveries(tx, &endpoint, now, lease_until)).await
 }
+
+/// Beyond the request timeout, how long a delivery stays its instance's: time to record the result.
+const LEASE_MARGIN: Duration = Duration::from_secs(30);
 
 /// One attempt, and its outcome written down.
 async fn deliver(client: &reqwest::Client, store: &Store, secret: &str, schedule: &Schedule, due: Due) {

@@ -6,6 +6,7 @@
 use postgres::error::SqlState;
 use postgres::types::{IsNull, ToSql, Type};
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 
 /// A value as both backends store it: booleans are integers, times are Unix seconds.
 #[derive(Debug, Clone, PartialEq)]
@@ -278,7 +279,10 @@ pub struct Conn<'a> {
 
 enum Backend<'a> {
     Sqlite(&'a rusqlite::Connection),
-    Postgres(RefCell<postgres::Transaction<'a>>),
+    Postgres {
+        tx: RefCell<postgres::Transaction<'a>>,
+        statements: RefCell<&'a mut HashMap<String, postgres::Statement>>,
+    },
 }
 
 /// Which backend a connection is on.
@@ -293,14 +297,18 @@ impl<'a> Conn<'a> {
         Conn { backend: Backend::Sqlite(conn), conflicted: Cell::new(false) }
     }
 
-    pub(super) fn postgres(tx: postgres::Transaction<'a>) -> Conn<'a> {
-        Conn { backend: Backend::Postgres(RefCell::new(tx)), conflicted: Cell::new(false) }
+    pub(super) fn postgres(
+        tx: postgres::Transaction<'a>,
+        statements: &'a mut HashMap<String, postgres::Statement>,
+    ) -> Conn<'a> {
+        let backend = Backend::Postgres { tx: RefCell::new(tx), statements: RefCell::new(statements) };
+        Conn { backend, conflicted: Cell::new(false) }
     }
 
     /// The PostgreSQL transaction back, to commit or roll back.
     pub(super) fn into_postgres(self) -> Option<postgres::Transaction<'a>> {
         match self.backend {
-            Backend::Postgres(tx) => Some(tx.into_inner()),
+            Backend::Postgres { tx, .. } => Some(tx.into_inner()),
             Backend::Sqlite(_) => None,
         }
     }
@@ -308,7 +316,7 @@ impl<'a> Conn<'a> {
     pub fn kind(&self) -> Kind {
         match self.backend {
             Backend::Sqlite(_) => Kind::Sqlite,
-            Backend::Postgres(_) => Kind::Postgres,
+            Backend::Postgres { .. } => Kind::Postgres,
         }
     }
 
@@ -317,12 +325,12 @@ impl<'a> Conn<'a> {
         let values = params.values();
         let result = match &self.backend {
             Backend::Sqlite(c) => c.execute(sql, rusqlite::params_from_iter(values.iter())).map_err(DbError::from),
-            Backend::Postgres(tx) => {
+            Backend::Postgres { tx, statements } => {
                 let params = pg_params(&values);
-                tx.borrow_mut()
-                    .execute(postgres_sql(sql).as_str(), &pg_refs(&params))
-                    .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
-                    .map_err(DbError::from)
+                prepared(tx, statements, sql).and_then(|statement| {
+                    let changed = tx.borrow_mut().execute(&statement, &pg_refs(&params))?;
+                    Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+                })
             }
         };
         self.noted(result)
@@ -345,12 +353,12 @@ impl<'a> Conn<'a> {
     fn rows(&self, sql: &str, values: &[Value]) -> DbResult<Vec<Row>> {
         let result = match &self.backend {
             Backend::Sqlite(c) => sqlite_rows(c, sql, values),
-            Backend::Postgres(tx) => {
+            Backend::Postgres { tx, statements } => {
                 let params = pg_params(values);
-                tx.borrow_mut()
-                    .query(postgres_sql(sql).as_str(), &pg_refs(&params))
-                    .map_err(DbError::from)
-                    .and_then(|rows| rows.iter().map(pg_row).collect())
+                prepared(tx, statements, sql).and_then(|statement| {
+                    let rows = tx.borrow_mut().query(&statement, &pg_refs(&params))?;
+                    rows.iter().map(pg_row).collect()
+                })
             }
         };
         self.noted(result)
@@ -364,6 +372,20 @@ impl<'a> Conn<'a> {
         }
         result
     }
+}
+
+/// `sql` prepared on this connection: the first time it is used here, then from the cache.
+fn prepared(
+    tx: &RefCell<postgres::Transaction<'_>>,
+    statements: &RefCell<&mut HashMap<String, postgres::Statement>>,
+    sql: &str,
+) -> DbResult<postgres::Statement> {
+    if let Some(statement) = statements.borrow().get(sql) {
+        return Ok(statement.clone());
+    }
+    let statement = tx.borrow_mut().prepare(&postgres_sql(sql))?;
+    statements.borrow_mut().insert(sql.to_owned(), statement.clone());
+    Ok(statement)
 }
 
 fn sqlite_rows(conn: &rusqlite::Connection, sql: &str, values: &[Value]) -> DbResult<Vec<Row>> {

@@ -19,6 +19,7 @@ mod attempts;
 mod challenges;
 mod db;
 mod events;
+mod failed_keys;
 mod idempotency;
 mod invoices;
 mod meta;
@@ -35,6 +36,7 @@ pub use attempts::*;
 pub use challenges::*;
 pub use db::{Conn, DbError, DbResult, FromValue, Kind, OptionalExtension, Params, Row, ToValue, Value, params};
 pub use events::*;
+pub use failed_keys::*;
 pub use idempotency::*;
 pub use invoices::*;
 pub use meta::*;
@@ -43,9 +45,6 @@ pub use postgres::PostgresOptions;
 pub use sessions::*;
 pub use subscriptions::*;
 pub use webhook_deliveries::*;
-
-/// Attempts at a PostgreSQL transaction that conflicts with concurrent ones before giving up.
-const MAX_TRIES: u32 = 12;
 
 /// The database: an embedded SQLite file (one process) or a PostgreSQL server (one or several
 /// instances). Clones share it.

@@ -6,7 +6,7 @@ use super::db::{Conn, DbError};
 use super::migrations::POSTGRES_STEPS;
 use crate::error::AppError;
 use postgres::{IsolationLevel, NoTls};
-use r2d2_postgres::PostgresConnectionManager;
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// How the pool reaches PostgreSQL.
@@ -34,7 +34,36 @@ impl Default for PostgresOptions {
 /// The lock two instances starting at once take in turn to migrate (any constant of our own).
 const MIGRATION_LOCK: i64 = 0x006b_6972_6f6d_6967;
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+type Pool = r2d2::Pool<Manager>;
+
+/// A connection and the statements prepared on it (each SQL text is parsed once per connection,
+/// then only bound and run: one round trip per query instead of two).
+pub(super) struct PgConnection {
+    client: postgres::Client,
+    pub(super) statements: HashMap<String, postgres::Statement>,
+}
+
+/// Opens [`PgConnection`]s for the pool.
+pub(super) struct Manager {
+    config: postgres::Config,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = PgConnection;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<PgConnection, postgres::Error> {
+        Ok(PgConnection { client: self.config.connect(NoTls)?, statements: HashMap::new() })
+    }
+
+    fn is_valid(&self, conn: &mut PgConnection) -> Result<(), postgres::Error> {
+        conn.client.simple_query("").map(drop)
+    }
+
+    fn has_broken(&self, conn: &mut PgConnection) -> bool {
+        conn.client.is_closed()
+    }
+}
 
 pub(super) struct Postgres {
     /// Always there until the store is dropped.
@@ -61,7 +90,7 @@ impl Postgres {
         let timeout = format!("-c statement_timeout={}", options.statement_timeout.as_millis());
         let given = config.get_options().map(str::to_owned);
         config.options(&given.map_or(timeout.clone(), |given| format!("{given} {timeout}")));
-        let manager = PostgresConnectionManager::new(config, NoTls);
+        let manager = Manager { config };
         // Not `build`: a server started while PostgreSQL is down waits for it instead of failing.
         let pool = r2d2::Pool::builder()
             .max_size(options.max_connections)
@@ -78,15 +107,15 @@ impl Postgres {
         self.pool.as_ref().ok_or_else(|| DbError::Unreachable("the store is closing".into()))
     }
 
-    fn client(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, DbError> {
+    fn client(&self) -> Result<r2d2::PooledConnection<Manager>, DbError> {
         self.pool()?.get().map_err(|e| DbError::Unreachable(e.to_string()))
     }
 
     /// Runs the steps this database has not had yet, in one transaction, holding a lock that
     /// any other instance migrating at the same time waits for.
     fn migrate(&self) -> Result<(), DbError> {
-        let mut client = self.client()?;
-        let mut tx = client.transaction()?;
+        let mut conn = self.client()?;
+        let mut tx = conn.client.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
         tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")?;
         let done: i64 = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?.get(0);
@@ -101,44 +130,78 @@ impl Postgres {
         Ok(())
     }
 
+    /// Runs `f` in a serializable transaction. Writers run side by side, holding the write lock
+    /// shared; one that conflicted [`OPTIMISTIC_TRIES`] times runs once more holding it alone
+    /// (PostgreSQL queues later shared requests behind it), where nothing can conflict with it:
+    /// every write ends, however hot the rows it touches.
     pub(super) fn write<R>(&self, mut f: impl FnMut(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
-        let mut client = self.client()?;
-        for attempt in 1..=super::MAX_TRIES {
-            let tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::Serializable)
-                .start()
-                .map_err(DbError::from)?;
-            let conn = Conn::postgres(tx);
-            let result = f(&conn);
-            let conflicted = conn.conflicted.get();
-            let Some(tx) = conn.into_postgres() else { return Err(AppError::internal("not a PostgreSQL transaction")) };
-            match result {
-                Ok(value) => match tx.commit().map_err(DbError::from) {
-                    Ok(()) => return Ok(value),
-                    Err(e) if e.is_retryable() => {}
-                    Err(e) => return Err(e.into()),
-                },
-                Err(_) if conflicted => drop(tx),
-                Err(e) => return Err(e),
+        let mut conn = self.client()?;
+        for attempt in 1..=OPTIMISTIC_TRIES + 1 {
+            let alone = attempt > OPTIMISTIC_TRIES;
+            let lock = if alone { "SELECT pg_advisory_lock($1)" } else { "SELECT pg_advisory_lock_shared($1)" };
+            conn.client.execute(lock, &[&WRITE_LOCK]).map_err(DbError::from)?;
+            let outcome = try_write(&mut conn, &mut f);
+            let unlock = if alone { "SELECT pg_advisory_unlock($1)" } else { "SELECT pg_advisory_unlock_shared($1)" };
+            // A failed unlock means a broken connection, whose session (and lock) PostgreSQL ends.
+            let _ = conn.client.execute(unlock, &[&WRITE_LOCK]);
+            match outcome {
+                Tried::Done(result) => return result,
+                Tried::Conflicted if alone => break,
+                Tried::Conflicted => {
+                    // A short, jittered pause, so writers that collided do not collide again in step.
+                    std::thread::sleep(Duration::from_millis(rand::random_range(1..=4 * u64::from(attempt))));
+                }
             }
-            // Concurrent writers of the same rows: a short, growing, jittered pause before the
-            // next try, so they do not collide again in step.
-            let jitter = rand::random_range(0..=u64::from(attempt) * 2);
-            std::thread::sleep(Duration::from_millis(u64::from(attempt) + jitter));
         }
-        Err(AppError::internal("a transaction kept conflicting with concurrent ones"))
+        Err(AppError::internal("a transaction conflicted even when run alone"))
     }
+}
 
+/// Serializable tries side by side before a write runs alone.
+const OPTIMISTIC_TRIES: u32 = 3;
+/// The advisory lock writers hold shared, and a write that kept conflicting holds alone.
+const WRITE_LOCK: i64 = 0x006b_6972_6f77_7269;
+
+enum Tried<R> {
+    Done(Result<R, AppError>),
+    /// Serialization failure or deadlock: run again from the start.
+    Conflicted,
+}
+
+fn try_write<R>(conn: &mut PgConnection, f: &mut impl FnMut(&Conn<'_>) -> Result<R, AppError>) -> Tried<R> {
+    let PgConnection { client, statements } = conn;
+    let tx = match client.build_transaction().isolation_level(IsolationLevel::Serializable).start() {
+        Ok(tx) => tx,
+        Err(e) => return Tried::Done(Err(DbError::from(e).into())),
+    };
+    let conn = Conn::postgres(tx, statements);
+    let result = f(&conn);
+    let conflicted = conn.conflicted.get();
+    let Some(tx) = conn.into_postgres() else {
+        return Tried::Done(Err(AppError::internal("not a PostgreSQL transaction")));
+    };
+    match result {
+        Ok(value) => match tx.commit().map_err(DbError::from) {
+            Ok(()) => Tried::Done(Ok(value)),
+            Err(e) if e.is_retryable() => Tried::Conflicted,
+            Err(e) => Tried::Done(Err(e.into())),
+        },
+        Err(_) if conflicted => Tried::Conflicted,
+        Err(e) => Tried::Done(Err(e)),
+    }
+}
+
+impl Postgres {
     pub(super) fn read<R>(&self, f: impl FnOnce(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
-        let mut client = self.client()?;
+        let mut conn = self.client()?;
+        let PgConnection { client, statements } = &mut *conn;
         let tx = client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()
             .map_err(DbError::from)?;
-        let conn = Conn::postgres(tx);
+        let conn = Conn::postgres(tx, statements);
         let result = f(&conn);
         drop(conn);
         result

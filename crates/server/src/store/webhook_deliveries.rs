@@ -19,8 +19,23 @@ pub fn webhook_endpoints(conn: &Conn<'_>) -> Result<Vec<String>, AppError> {
     Ok(urls.collect::<Result<Vec<_>, _>>()?)
 }
 
+/// Takes the due deliveries of `endpoint` (see [`due_deliveries`]) for this instance until
+/// `lease_until` (wall-clock milliseconds): no other instance sends them meanwhile, and if this
+/// one stops mid-delivery another sends them once the lease has run out.
+pub fn claim_due_deliveries(conn: &Conn<'_>, endpoint: &str, now: i64, lease_until: i64) -> Result<Vec<Due>, AppError> {
+    let due = due_deliveries(conn, endpoint, now)?;
+    for d in &due {
+        conn.execute(
+            "UPDATE deliveries SET lease_until = ?3 WHERE event_seq = ?1 AND endpoint = ?2",
+            params![d.event_seq, d.endpoint, lease_until],
+        )?;
+    }
+    Ok(due)
+}
+
 /// The oldest undelivered event of each account for `endpoint`, where its next attempt is due by
-/// `now` (wall-clock milliseconds).
+/// `now` (wall-clock milliseconds) and no instance holds it. An account whose oldest event is
+/// being sent by another instance waits: its events go out one at a time, in order.
 pub fn due_deliveries(conn: &Conn<'_>, endpoint: &str, now: i64) -> Result<Vec<Due>, AppError> {
     let mut stmt = conn.prepare_cached(
         "SELECT d.event_seq, d.endpoint, e.body, d.attempts, d.enqueued_at
@@ -29,7 +44,7 @@ pub fn due_deliveries(conn: &Conn<'_>, endpoint: &str, now: i64) -> Result<Vec<D
            AND d.event_seq = (SELECT MIN(d2.event_seq) FROM deliveries d2 JOIN events e2 ON e2.seq = d2.event_seq
                               WHERE d2.endpoint = d.endpoint AND e2.account_id = e.account_id
                                 AND d2.done_at IS NULL)
-           AND d.next_attempt_at <= ?1
+           AND d.next_attempt_at <= ?1 AND (d.lease_until IS NULL OR d.lease_until < ?1)
          ORDER BY d.event_seq LIMIT 32",
     )?;
     let rows = stmt.query_map(params![now, endpoint], |r| {
@@ -60,7 +75,7 @@ pub fn record_delivery(
 ) -> Result<(), AppError> {
     conn.execute(
         "UPDATE deliveries SET attempts = ?3, last_error = ?4, done_at = ?5, delivered = ?6,
-             next_attempt_at = ?7
+             next_attempt_at = ?7, lease_until = NULL
          WHERE event_seq = ?1 AND endpoint = ?2",
         params![
             seq,

@@ -8,6 +8,7 @@ mod attack;
 mod checkout;
 mod events;
 mod logs;
+mod on_postgres_instances;
 mod past_due;
 mod portal;
 mod secrets_at_rest;

@@ -1,0 +1,191 @@
+//! Several instances on one PostgreSQL database, as a load balancer without sticky sessions sees
+//! them: what one instance does, every other sees (the test clock, the wrong-key limit, invoice
+//! numbers, a charge in flight, webhook deliveries). Only on PostgreSQL: `cargo xtask test` runs
+//! this module with `KIRO_TEST_POSTGRES_URL` set.
+
+use crate::common::*;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post as post_route;
+use checkout_server::jobs::webhooks::Schedule;
+use checkout_server::store::PostgresOptions;
+use checkout_server::{AppState, Store, app};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Two stores on one new PostgreSQL schema: two instances' views of one database.
+fn one_database(instances: usize) -> Vec<Store> {
+    let url = fresh_database_url().expect("this module runs only on PostgreSQL: set KIRO_TEST_POSTGRES_URL");
+    (0..instances).map(|_| Store::connect(&url, &PostgresOptions::default()).unwrap()).collect()
+}
+
+fn instances(count: usize) -> Vec<TestApp> {
+    one_database(count).into_iter().map(TestApp::on).collect()
+}
+
+#[tokio::test]
+async fn a_clock_moved_on_one_instance_is_what_every_instance_reads() {
+    let apps = instances(2);
+    let session = apps[0].new_session("acct-clock", "pro").await;
+    let pm = apps[0].tokenize(&session, "4242424242424242").await;
+    assert_eq!(apps[1].confirm(&session, &pm, "k1").await.body["status"], "succeeded");
+    assert_eq!(apps[0].set_clock("2027-01-15T00:00:00Z").await.status, StatusCode::OK);
+    let clock = apps[1].get("/v1/test_helpers/clock", Some(KEY)).await;
+    assert_eq!(clock.body["now"], "2027-01-15T00:00:00Z", "{}", clock.body);
+    // The renewals that fell due on the way were run once, and every instance shows them.
+    let invoices = apps[1].invoices("acct-clock").await;
+    assert_eq!(invoices.len(), 3, "the first payment and two renewals: {invoices:?}");
+    // And it only moves forwards, whichever instance is asked.
+    let back = apps[1].set_clock("2027-01-01T00:00:00Z").await;
+    assert_error(&back, StatusCode::CONFLICT, "clock_backwards");
+}
+
+#[tokio::test]
+async fn wrong_keys_count_at_every_instance_together() {
+    let apps = instances(3);
+    let body = session_body("acct-guess", "pro");
+    for n in 0..10 {
+        let reply = apps[n % 3].post("/v1/checkout/sessions", Some("sk_test_wrong_guess_000000"), &body).await;
+        assert_error(&reply, StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    // Ten wrong keys spread over three instances use up the address's allowance at all of them.
+    for app in &apps {
+        let reply = app.post("/v1/checkout/sessions", Some("sk_test_wrong_guess_000000"), &body).await;
+        assert_error(&reply, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    }
+    // The right key is never refused.
+    assert_eq!(apps[2].post("/v1/checkout/sessions", Some(KEY), &body).await.status, StatusCode::CREATED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn payments_made_at_once_on_two_instances_get_distinct_invoice_numbers_without_gaps() {
+    let apps = instances(2);
+    let mut paying = Vec::new();
+    for n in 0..12 {
+        let app = apps[n % 2].clone();
+        paying.push(tokio::spawn(async move {
+            let account = format!("acct-number-{n}");
+            let session = app.new_session(&account, "pro").await;
+            let pm = app.tokenize(&session, "4242424242424242").await;
+            let paid = app.confirm(&session, &pm, "k1").await;
+            assert_eq!(paid.body["status"], "succeeded", "{}", paid.body);
+            account
+        }));
+    }
+    let mut numbers = Vec::new();
+    for paid in paying {
+        let account = paid.await.unwrap();
+        numbers.extend(apps[0].invoices(&account).await.iter().map(|i| i["number"].as_str().unwrap().to_string()));
+    }
+    numbers.sort();
+    let expected: Vec<String> = (1..=12).map(|n| format!("KIRO-{n:06}")).collect();
+    assert_eq!(numbers, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_checkout_confirmed_on_two_instances_at_once_is_charged_once() {
+    let apps = instances(2);
+    for round in 0..6 {
+        let account = format!("acct-two-tabs-{round}");
+        let session = apps[0].new_session(&account, "pro").await;
+        let pm = apps[0].tokenize(&session, "4242424242424242").await;
+        let tabs = [0, 1].map(|tab| {
+            let (app, session, pm) = (apps[tab].clone(), session.clone(), pm.clone());
+            tokio::spawn(async move { app.confirm(&session, &pm, &format!("tab-{tab}")).await })
+        });
+        let mut succeeded = 0;
+        for tab in tabs {
+            let reply = tab.await.unwrap();
+            match reply.body["status"].as_str() {
+                Some("succeeded") => succeeded += 1,
+                _ => assert!(
+                    ["session_completed", "payment_in_progress", "already_subscribed"]
+                        .contains(&reply.body["error"]["code"].as_str().unwrap_or_default()),
+                    "{}",
+                    reply.body
+                ),
+            }
+        }
+        assert!(succeeded >= 1, "neither tab's payment went through");
+        let paid = apps[1].invoices(&account).await;
+        assert_eq!(paid.len(), 1, "one invoice, one charge: {paid:?}");
+    }
+}
+
+/// Records every delivery it receives (the event's id and account, in arrival order).
+#[derive(Clone, Default)]
+struct Receiver(Arc<Mutex<Vec<(String, String)>>>);
+
+async fn receive(State(receiver): State<Receiver>, body: Bytes) -> StatusCode {
+    let event: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let account = event["data"]["account_id"].as_str().unwrap_or_default();
+    receiver.0.lock().unwrap().push((event["id"].as_str().unwrap_or_default().to_string(), account.to_string()));
+    StatusCode::OK
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_deliver_each_event_once_and_each_accounts_events_in_order() {
+    let receiver = Receiver::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    let router = Router::new().route("/events", post_route(receive)).with_state(receiver.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let schedule = Schedule { first_retry: Duration::from_millis(40), ..Schedule::default() };
+    let states: Vec<AppState> = one_database(2)
+        .into_iter()
+        .map(|store| {
+            let mut cfg = test_config();
+            cfg.webhook_urls = vec![url.clone()];
+            cfg.webhook_secret = Some("whsec_test_0123456789abcdef".into());
+            cfg.webhook_schedule = schedule;
+            AppState::new(cfg, store).unwrap()
+        })
+        .collect();
+    let senders: Vec<_> = states.iter().map(AppState::start_webhooks).collect();
+    let apps: Vec<TestApp> = states.into_iter().map(|s| TestApp::from(app(s))).collect();
+    for n in 0..8 {
+        let app = &apps[n % 2];
+        let account = format!("acct-events-{n}");
+        let session = app.new_session(&account, "pro").await;
+        let pm = app.tokenize(&session, "4242424242424242").await;
+        assert_eq!(apps[(n + 1) % 2].confirm(&session, &pm, "k").await.body["status"], "succeeded");
+        let portal = app.open_portal(&account).await;
+        let change = app.preview(&portal, "pro_plus").await;
+        let total = change.body["total_due_today"].as_i64().unwrap_or_default();
+        let changed = apps[(n + 1) % 2].change(&portal, "pro_plus", total, "up").await;
+        assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    }
+    let listed = apps[0].get("/v1/events?limit=100", Some(KEY)).await;
+    let expected: Vec<(String, String)> = listed.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (e["id"].as_str().unwrap().to_string(), e["data"]["account_id"].as_str().unwrap_or_default().to_string())
+        })
+        .collect();
+    assert!(expected.len() >= 16, "{}", listed.body);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while receiver.0.lock().unwrap().len() < expected.len() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let received = receiver.0.lock().unwrap().clone();
+    senders.iter().for_each(tokio::task::JoinHandle::abort);
+    let ids: HashSet<&String> = received.iter().map(|(id, _)| id).collect();
+    assert_eq!(ids.len(), received.len(), "an event was delivered twice: {received:?}");
+    assert_eq!(received.len(), expected.len(), "every event delivered once");
+    let mut order: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (id, account) in &expected {
+        order.entry(account).or_default().push(id);
+    }
+    let mut arrived: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (id, account) in &received {
+        arrived.entry(account).or_default().push(id);
+    }
+    assert_eq!(arrived, order, "each account's events arrive in the order they happened");
+}
