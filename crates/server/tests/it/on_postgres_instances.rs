@@ -189,3 +189,58 @@ async fn two_instances_deliver_each_event_once_and_each_accounts_events_in_order
     }
     assert_eq!(arrived, order, "each account's events arrive in the order they happened");
 }
+
+/// The tables and columns of a database, each column with whether it may be NULL.
+type Schema = std::collections::BTreeMap<String, std::collections::BTreeSet<(String, bool)>>;
+
+fn sqlite_schema(path: &std::path::Path) -> Schema {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut tables =
+        conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").unwrap();
+    let names: Vec<String> = tables.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let mut schema = Schema::new();
+    for table in names {
+        let mut columns = conn.prepare(&format!("PRAGMA table_info({table})")).unwrap();
+        let rows = columns
+            .query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, i64>(3)? == 0 && r.get::<_, i64>(5)? == 0)));
+        schema.insert(table, rows.unwrap().map(Result::unwrap).collect());
+    }
+    schema
+}
+
+fn postgres_schema(url: String) -> Schema {
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let rows = client
+            .query(
+                "SELECT c.table_name::text, c.column_name::text, c.is_nullable = 'YES'
+                 FROM information_schema.columns c WHERE c.table_schema = current_schema()",
+                &[],
+            )
+            .unwrap();
+        let mut schema = Schema::new();
+        for row in rows {
+            let (table, column, nullable): (String, String, bool) = (row.get(0), row.get(1), row.get(2));
+            // PostgreSQL's own bookkeeping and the explicit `rowid` SQLite has implicitly.
+            if table != "schema_migrations" && column != "rowid" {
+                schema.entry(table).or_default().insert((column, nullable));
+            }
+        }
+        schema
+    })
+    .join()
+    .unwrap()
+}
+
+#[test]
+fn both_backends_have_the_same_tables_and_columns() {
+    let url = fresh_database_url().expect("this module runs only on PostgreSQL: set KIRO_TEST_POSTGRES_URL");
+    drop(Store::connect(&url, &PostgresOptions::default()).unwrap());
+    let path = std::env::temp_dir().join(format!("kiro-schema-{}.sqlite3", std::process::id()));
+    drop(Store::open(&path).unwrap());
+    let (sqlite, postgres) = (sqlite_schema(&path), postgres_schema(url));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    assert_eq!(sqlite, postgres);
+}
