@@ -8,6 +8,8 @@ mod attack;
 mod checkout;
 mod events;
 mod logs;
+mod on_postgres;
+mod ops;
 mod past_due;
 mod portal;
 mod secrets_at_rest;
