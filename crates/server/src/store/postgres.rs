@@ -35,6 +35,7 @@ impl Default for PostgresOptions {
 const MIGRATION_LOCK: i64 = 0x006b_6972_6f6d_6967;
 
 type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+type Pooled = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
 
 pub(super) struct Postgres {
     /// Always there until the store is dropped.
@@ -78,8 +79,21 @@ impl Postgres {
         self.pool.as_ref().ok_or_else(|| DbError::Unreachable("the store is closing".into()))
     }
 
-    fn client(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, DbError> {
+    fn client(&self) -> Result<Pooled, DbError> {
         self.pool()?.get().map_err(|e| DbError::Unreachable(e.to_string()))
+    }
+
+    /// After a transaction could not start on `client`: when PostgreSQL had closed the connection
+    /// while it sat in the pool (a restart, a failover), `client` becomes another one (the closed
+    /// one leaves the pool), at most once per pooled connection; else the error. So the first
+    /// requests after an outage do not fail on connections the outage broke.
+    fn replace_closed(&self, client: &mut Pooled, error: postgres::Error, spare: &mut u32) -> Result<(), DbError> {
+        if !client.is_closed() || *spare == 0 {
+            return Err(error.into());
+        }
+        *spare -= 1;
+        *client = self.client()?;
+        Ok(())
     }
 
     /// Runs the steps this database has not had yet, in one transaction, holding a lock that
@@ -103,12 +117,15 @@ impl Postgres {
 
     pub(super) fn write<R>(&self, mut f: impl FnMut(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
         let mut client = self.client()?;
+        let mut spare = self.pool()?.max_size();
         for attempt in 1..=super::MAX_TRIES {
-            let tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::Serializable)
-                .start()
-                .map_err(DbError::from)?;
+            let tx = loop {
+                let failed = match client.build_transaction().isolation_level(IsolationLevel::Serializable).start() {
+                    Ok(tx) => break tx,
+                    Err(e) => e,
+                };
+                self.replace_closed(&mut client, failed, &mut spare)?;
+            };
             let conn = Conn::postgres(tx);
             let result = f(&conn);
             let conflicted = conn.conflicted.get();
@@ -132,12 +149,15 @@ impl Postgres {
 
     pub(super) fn read<R>(&self, f: impl FnOnce(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
         let mut client = self.client()?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(DbError::from)?;
+        let mut spare = self.pool()?.max_size();
+        let tx = loop {
+            let read_only = client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true);
+            let failed = match read_only.start() {
+                Ok(tx) => break tx,
+                Err(e) => e,
+            };
+            self.replace_closed(&mut client, failed, &mut spare)?;
+        };
         let conn = Conn::postgres(tx);
         let result = f(&conn);
         drop(conn);
