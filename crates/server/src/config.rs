@@ -44,6 +44,9 @@ pub struct Config {
     /// When a failed renewal is charged again, counted from the failure; after the last retry
     /// fails the subscription is canceled ([`crate::jobs::renewals::DEFAULT_RETRIES`]: 3, 5, 7 days).
     pub payment_retries: Vec<Duration>,
+    /// What `/metrics` also accepts besides the secret key (`--metrics-token`), so the scraper
+    /// need not hold the key that creates sessions; only its hash is kept.
+    pub metrics_token: Option<SecretKeyHash>,
 }
 
 /// Stripe mode's keys and origins (SPEC section 7).
@@ -143,12 +146,19 @@ impl Config {
             attempt_lease: std::time::Duration::from_secs(30),
             stripe: None,
             payment_retries: crate::jobs::renewals::DEFAULT_RETRIES.to_vec(),
+            metrics_token: None,
         }
     }
 
     /// Whether a presented key is the server API's key (see [`SecretKeyHash::matches`]).
     pub fn key_matches(&self, presented: &str) -> bool {
         self.secret_key_hash.matches(presented)
+    }
+
+    /// Whether a presented token may read `/metrics`: the metrics token or the secret key.
+    pub fn metrics_token_matches(&self, presented: &str) -> bool {
+        let token = self.metrics_token.as_ref().is_some_and(|hash| hash.matches(presented));
+        token | self.key_matches(presented)
     }
 
     /// Checks a `return_url` by parsing it: `kiro://kiro.kiroAgent/...` or an allowed https origin,

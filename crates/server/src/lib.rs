@@ -4,8 +4,9 @@
 //!
 //! One folder per area: `http` (routers, extractors, error bodies, serving, the app's files),
 //! `checkout`, `portal`, `subscriptions`, `payments` (the processors, the three-step charge, 3-D
-//! Secure answers, reconciliation, Stripe's webhooks), `jobs` (work that runs as time passes) and
-//! `store` (all the SQL). `state` and `startup` build what the HTTP layer hands its handlers.
+//! Secure answers, reconciliation, Stripe's webhooks), `jobs` (work that runs as time passes),
+//! `metrics` (what `/metrics` shows) and `store` (all the SQL). `state` and `startup` build what
+//! the HTTP layer hands its handlers.
 
 pub mod checkout;
 pub mod clock;
@@ -15,6 +16,7 @@ pub mod http;
 pub mod idempotency;
 pub mod ids;
 pub mod jobs;
+pub mod metrics;
 pub mod payments;
 pub mod portal;
 pub mod signing;

@@ -78,17 +78,34 @@ struct Args {
     /// Stripe mode: where the page loads Stripe.js from.
     #[arg(long, default_value = config::DEFAULT_STRIPE_JS_URL)]
     stripe_js_url: String,
+    /// A token `/metrics` accepts (`Authorization: Bearer <token>`) besides the secret key, for
+    /// the scraper. At least 24 characters.
+    #[arg(long, env = "CHECKOUT_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
+    /// How logs are written to stderr: `text` (for people) or `json` (one object a line, for a
+    /// log collector).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[tokio::main]
 async fn main() {
+    let args = Args::parse();
     // Logs go to stderr (plain when it is not a terminal); the demo's links and key to stdout.
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
-    if let Err(e) = run(Args::parse()).await {
+        .with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
+    }
+    if let Err(e) = run(args).await {
         eprintln!("error: {e}");
         std::process::exit(1);
     }
@@ -130,6 +147,15 @@ async fn run(args: Args) -> Result<(), String> {
     cfg.webhook_urls = args.webhook_urls.iter().map(|u| webhooks::check_endpoint(u)).collect::<Result<_, _>>()?;
     cfg.webhook_secret = args.webhook_secret.filter(|s| !s.trim().is_empty()).map(Into::into);
     cfg.attempt_lease = std::time::Duration::from_secs(args.attempt_lease_secs);
+    if let Some(token) = args.metrics_token.filter(|t| !t.trim().is_empty()) {
+        if token.chars().count() < config::MIN_SECRET_KEY_LEN {
+            return Err(format!(
+                "the metrics token (--metrics-token or CHECKOUT_METRICS_TOKEN) must be at least {} characters",
+                config::MIN_SECRET_KEY_LEN
+            ));
+        }
+        cfg.metrics_token = Some(SecretKeyHash::of(&token));
+    }
     if args.processor == "stripe" {
         let stripe = config::StripeSettings::new(
             args.stripe_secret_key.as_deref(),
@@ -152,14 +178,36 @@ async fn run(args: Args) -> Result<(), String> {
     jobs::start_reconciling(state.payments.clone());
     jobs::start_renewals(state.payments.clone(), state.clock.clone());
     state.start_webhooks();
+    let stopped = stop_signal();
     tracing::info!(%addr, webhooks = state.config.webhook_urls.len(), "listening");
     let limits = serve::Limits { max_connections: args.max_connections, ..serve::Limits::default() };
     serve::serve(listener, app(state.clone()), limits, async {
-        let _ = tokio::signal::ctrl_c().await;
+        stopped.await;
         tracing::info!("shutting down");
     })
     .await;
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (what a service manager or an orchestrator sends to stop an instance during
+/// a rolling deploy): either lets the requests in flight finish. Listened for from the call on,
+/// before the server says it is listening, so an early SIGTERM is not the default kill.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .inspect_err(|e| tracing::warn!(error = %e, "can't listen for SIGTERM; only Ctrl-C stops gracefully"))
+        .ok();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut terminate) = terminate {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// The server API's key, as far as the demo may show it: the database keeps only its hash.

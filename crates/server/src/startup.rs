@@ -4,6 +4,7 @@
 use crate::http::app_files;
 use crate::http::failed_keys::FailedKeys;
 use crate::http::static_files::Site;
+use crate::metrics::Metrics;
 use crate::payments::{Payments, Processor, stripe::StripeClient};
 use crate::state::{AppState, Inner};
 use crate::{Clock, Config, MAX_BODY_BYTES, Store, config, http, ids, jobs, store, subscriptions};
@@ -50,13 +51,15 @@ impl AppState {
             })
             .map_err(|e| format!("{e:?}"))?;
         let failed_keys = FailedKeys::default();
+        let metrics = Metrics::new();
         let payments = Payments {
+            metrics: metrics.clone(),
             store: store.clone(),
             processor,
             charge_wait: config.charge_wait,
             attempt_lease: config.attempt_lease,
         };
-        Ok(AppState(Arc::new(Inner { config, store, clock, site, failed_keys, webhook_secret, payments })))
+        Ok(AppState(Arc::new(Inner { config, store, clock, site, failed_keys, webhook_secret, payments, metrics })))
     }
 
     /// Moves this instance's test clock to the one saved in the database, when another instance
@@ -93,6 +96,7 @@ pub fn app(state: AppState) -> Router {
             router.layer(axum::middleware::from_fn_with_state(state.clone(), http::test_clock::follow_saved_clock));
     }
     http::guarded(router, state.config.request_timeout)
+        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), http::ops::count_requests))
         .layer(CompressionLayer::new().br(true).gzip(true))
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, csp))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

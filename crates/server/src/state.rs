@@ -1,8 +1,9 @@
 //! What the HTTP layer hands every handler: the configuration, the store, the clock, the built
-//! app, the wrong-key limiter, the webhook secret and what charging needs.
+//! app, the wrong-key limiter, the webhook secret, what charging needs and the metrics.
 
 use crate::http::failed_keys::FailedKeys;
 use crate::http::static_files::Site;
+use crate::metrics::Metrics;
 use crate::payments::Payments;
 use crate::{Clock, Config, Store};
 use std::sync::Arc;
@@ -21,6 +22,8 @@ pub struct Inner {
     pub webhook_secret: String,
     /// Who moves the money, and how charges wait and hold their attempts.
     pub payments: Payments,
+    /// What `/metrics` shows (requests here, payments in `payments`, which shares it).
+    pub metrics: Metrics,
 }
 
 impl std::ops::Deref for AppState {

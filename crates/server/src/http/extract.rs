@@ -52,7 +52,7 @@ impl FromRequestParts<AppState> for SecretKey {
 }
 
 /// The token of `Bearer <token>`: the scheme in any case, then one or more spaces.
-fn bearer_token(header: &str) -> Option<&str> {
+pub fn bearer_token(header: &str) -> Option<&str> {
     let (scheme, token) = header.split_once(' ')?;
     let token = token.trim_start_matches(' ');
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ')).then_some(token)

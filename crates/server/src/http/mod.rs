@@ -1,11 +1,12 @@
 //! The HTTP layer: the API's routers (`/v1/...` for the IDE's backend with the secret key,
-//! `/api/...` for the pages, where the session id in the path is the bearer secret, `/healthz`),
-//! extractors, error bodies, serving and the app's files. Each area owns its handlers and
-//! routes; they are merged here.
+//! `/api/...` for the pages, where the session id in the path is the bearer secret, `/healthz`,
+//! `/readyz` and `/metrics` for operators), extractors, error bodies, serving and the app's
+//! files. Each area owns its handlers and routes; they are merged here.
 
 pub mod app_files;
 pub mod extract;
 pub mod failed_keys;
+pub mod ops;
 pub mod serve;
 pub mod session_tokens;
 pub mod static_files;
@@ -28,6 +29,8 @@ use tower_http::timeout::TimeoutLayer;
 pub fn api_router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
         .nest("/v1", server_api_router().fallback(not_found))
         .nest("/api/checkout", checkout::router().fallback(not_found))
         .nest("/api/portal", portal::router().fallback(not_found))

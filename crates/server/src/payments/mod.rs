@@ -58,6 +58,8 @@ pub struct Payments {
     pub charge_wait: Duration,
     /// How long a pending attempt stays this process's without a renewal.
     pub attempt_lease: Duration,
+    /// Where each charge's outcome is counted.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Payments {
@@ -407,6 +409,7 @@ async fn charge_and_record<P: PendingCharge>(
         Ok(charged) => charged,
         Err(error) => {
             // Nothing was charged: the account may pay again at once.
+            payments.metrics.record_payment(P::PURPOSE, "failed");
             payments.store.write(move |tx| store::finish_attempt(tx, &attempt_id, "failed", now).map(|_| ())).await?;
             return Err(error);
         }
@@ -463,6 +466,7 @@ pub async fn record_result<P: PendingCharge>(
     if charged.result == ChargeResult::Unknown {
         // Not known whether it charged: nothing is recorded; the account waits until Stripe says.
         let attempt_id = pending.attempt_id().to_string();
+        payments.metrics.record_payment(P::PURPOSE, "unknown");
         payments.store.write(move |tx| store::orphan_attempt(tx, &attempt_id)).await?;
         return Err(AppError::ProcessorUnavailable);
     }
@@ -480,14 +484,19 @@ pub async fn record_result<P: PendingCharge>(
             Ok(outcome)
         })
         .await;
-    let Err(error) = &recorded else {
-        return recorded;
+    let error = match &recorded {
+        Ok(outcome) => {
+            payments.metrics.record_payment(P::PURPOSE, P::status(outcome));
+            return recorded;
+        }
+        Err(error) => error,
     };
     let ending = match (&taken, &payments.processor) {
         (Some(_), Processor::Stripe(_)) if matches!(error, AppError::Internal(_)) => None,
         (Some(intent), Processor::Stripe(client)) => Some(refund(client, &intent.id).await),
         _ => Some("failed"),
     };
+    payments.metrics.record_payment(P::PURPOSE, ending.unwrap_or("left_to_reconcile"));
     let id = attempt_id.clone();
     match ending {
         Some(status) => payments.store.write(move |tx| store::finish_attempt(tx, &id, status, now).map(|_| ())).await?,

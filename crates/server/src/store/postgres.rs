@@ -35,6 +35,7 @@ impl Default for PostgresOptions {
 const MIGRATION_LOCK: i64 = 0x006b_6972_6f6d_6967;
 
 type Pool = r2d2::Pool<Manager>;
+type Pooled = r2d2::PooledConnection<Manager>;
 
 /// A connection and the statements prepared on it (each SQL text is parsed once per connection,
 /// then only bound and run: one round trip per query instead of two).
@@ -107,8 +108,22 @@ impl Postgres {
         self.pool.as_ref().ok_or_else(|| DbError::Unreachable("the store is closing".into()))
     }
 
-    fn client(&self) -> Result<r2d2::PooledConnection<Manager>, DbError> {
+    fn client(&self) -> Result<Pooled, DbError> {
         self.pool()?.get().map_err(|e| DbError::Unreachable(e.to_string()))
+    }
+
+    /// After the first statement on `conn` failed: when PostgreSQL had closed the connection
+    /// while it sat in the pool (a restart, a failover), `conn` becomes another one (the closed one
+    /// leaves the pool), at most once per pooled connection; else the error. So the first requests
+    /// after an outage do not fail on connections the outage broke, and no connection is tested
+    /// on check-out (a round trip per transaction).
+    fn replace_closed(&self, conn: &mut Pooled, error: postgres::Error, spare: &mut u32) -> Result<(), DbError> {
+        if !conn.client.is_closed() || *spare == 0 {
+            return Err(error.into());
+        }
+        *spare -= 1;
+        *conn = self.client()?;
+        Ok(())
     }
 
     /// Runs the steps this database has not had yet, in one transaction, holding a lock that
@@ -136,10 +151,13 @@ impl Postgres {
     /// every write ends, however hot the rows it touches.
     pub(super) fn write<R>(&self, mut f: impl FnMut(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
         let mut conn = self.client()?;
+        let mut spare = self.pool()?.max_size();
         for attempt in 1..=OPTIMISTIC_TRIES + 1 {
             let alone = attempt > OPTIMISTIC_TRIES;
             let lock = if alone { "SELECT pg_advisory_lock($1)" } else { "SELECT pg_advisory_lock_shared($1)" };
-            conn.client.execute(lock, &[&WRITE_LOCK]).map_err(DbError::from)?;
+            while let Err(e) = conn.client.execute(lock, &[&WRITE_LOCK]) {
+                self.replace_closed(&mut conn, e, &mut spare)?;
+            }
             let outcome = try_write(&mut conn, &mut f);
             let unlock = if alone { "SELECT pg_advisory_unlock($1)" } else { "SELECT pg_advisory_unlock_shared($1)" };
             // A failed unlock means a broken connection, whose session (and lock) PostgreSQL ends.
@@ -194,17 +212,23 @@ fn try_write<R>(conn: &mut PgConnection, f: &mut impl FnMut(&Conn<'_>) -> Result
 impl Postgres {
     pub(super) fn read<R>(&self, f: impl FnOnce(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
         let mut conn = self.client()?;
-        let PgConnection { client, statements } = &mut *conn;
-        let tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(DbError::from)?;
-        let conn = Conn::postgres(tx, statements);
-        let result = f(&conn);
-        drop(conn);
-        result
+        let mut spare = self.pool()?.max_size();
+        let mut f = Some(f);
+        loop {
+            let PgConnection { client, statements } = &mut *conn;
+            let read_only = client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true);
+            let failed = match read_only.start() {
+                Ok(tx) => {
+                    let Some(f) = f.take() else { return Err(AppError::internal("a read ran twice")) };
+                    let conn = Conn::postgres(tx, statements);
+                    let result = f(&conn);
+                    drop(conn);
+                    return result;
+                }
+                Err(e) => e,
+            };
+            self.replace_closed(&mut conn, failed, &mut spare)?;
+        }
     }
 
     pub(super) fn pool_state(&self) -> Option<r2d2::State> {
