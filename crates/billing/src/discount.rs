@@ -73,6 +73,23 @@ pub struct DiscountSummary {
     pub full_renewal_amount: Money,
 }
 
+/// A discount running on a subscription, as the backend and the portal see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscountView {
+    pub code: String,
+    /// `20% off` or `$5.00 off`.
+    pub label: String,
+    #[serde(flatten)]
+    pub duration: CouponDuration,
+    /// Plans it applies to (`null`: all).
+    pub plans: Option<Vec<PlanId>>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    /// The first instant no charge is covered any more (`null`: never ends).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub ends_at: Option<OffsetDateTime>,
+}
+
 impl Off {
     /// What comes off `line` (never more than it, never below zero), by the module's rule.
     pub fn amount_off(self, line: Money) -> Money {
@@ -110,6 +127,17 @@ impl Discount {
         }
     }
 
+    pub fn view(&self) -> DiscountView {
+        DiscountView {
+            code: self.code.clone(),
+            label: self.terms.off.label(),
+            duration: self.terms.duration,
+            plans: self.terms.plans.clone(),
+            started_at: self.started_at,
+            ends_at: self.ends_at(),
+        }
+    }
+
     /// Whether a charge for `plan` made at `at` is discounted.
     pub fn covers(&self, plan: PlanId, at: OffsetDateTime) -> bool {
         self.terms.covers_plan(plan) && at >= self.started_at && self.ends_at().is_none_or(|end| at < end)
@@ -142,6 +170,14 @@ impl Discount {
             return quote;
         };
         if !self.covers(quote.to_plan, now) {
+            if self.ends_at().is_none_or(|end| end > now) && !self.terms.covers_plan(quote.to_plan) {
+                quote.discount_note = Some(format!(
+                    "Your promotion {} ({}) doesn't cover {}: it is charged at the full price.",
+                    self.code,
+                    self.terms.off.label(),
+                    quote.to_plan.plan().name
+                ));
+            }
             return quote;
         }
         let line = self.line(plan_line);
@@ -262,7 +298,12 @@ mod tests {
         d.terms.plans = Some(vec![PlanId::Pro]);
         let history = PaidHistory { plan: PlanId::Pro, first_paid_at: now, paid_this_period: cents(800) };
         let upgrade = quote_change(&history, PlanId::Power, datetime!(2026-11-20 00:00 UTC)).unwrap();
-        assert_eq!(d.apply(upgrade.clone(), now), upgrade);
+        let applied = d.apply(upgrade.clone(), now);
+        assert_eq!((applied.total_due_today, &applied.lines), (upgrade.total_due_today, &upgrade.lines));
+        assert_eq!(
+            applied.discount_note.as_deref(),
+            Some("Your promotion LAUNCH (20% off) doesn't cover Kiro Power: it is charged at the full price.")
+        );
     }
 
     #[test]

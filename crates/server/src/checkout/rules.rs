@@ -10,7 +10,6 @@ use crate::payments::test_cards::{ChargeKind, ChargeResult};
 use crate::store::{self, Account, CheckoutSession, PaymentMethod};
 use crate::subscriptions::events::{self, EventType};
 use billing::Money;
-use billing::proration::{self};
 use billing::validate;
 use billing::wire::{
     BillingDetails, CheckoutReceipt, CheckoutStatus, CheckoutView, DeclineCode, Eligibility, PaymentOutcome,
@@ -80,10 +79,7 @@ pub fn checkout_view(
     }
     let quote = match receipt {
         Some(_) => None,
-        None => Some(
-            proration::quote_new_subscription(session.plan, now)
-                .map_err(|e| AppError::internal_from("quoting a new subscription", e))?,
-        ),
+        None => Some(crate::promotions::checkout::session_quote(conn, &session, now)?),
     };
     let saved_cards = store::account_payment_methods(conn, &account.id)?.into_iter().map(|pm| pm.card).collect();
     Ok(CheckoutView {
@@ -100,6 +96,7 @@ pub fn checkout_view(
         expires_at: session.expires_at,
         attempts_left: MAX_DECLINES.saturating_sub(session.declines),
         stripe: stripe_elements(config),
+        promotion_codes: crate::promotions::checkout::allows_codes(conn, &session.id)?,
     })
 }
 
@@ -202,6 +199,8 @@ pub fn record_charge(
 /// Counts a decline against the session (it locks at [`MAX_DECLINES`]).
 pub fn decline(conn: &Connection, session: &CheckoutSession, code: DeclineCode) -> Result<PaymentOutcome, AppError> {
     let declines = store::record_decline(conn, &session.id)?;
+    // A declined payment (or a failed bank check) frees the redemption its code held.
+    store::release_redemption(conn, &session.id)?;
     tracing::info!(session = %crate::ids::redact(&session.id), ?code, declines, "payment declined");
     Ok(PaymentOutcome::Declined {
         decline: crate::payments::decline(code),
@@ -218,7 +217,9 @@ fn fulfil_checkout(
     email: &str,
     now: OffsetDateTime,
 ) -> Result<CheckoutReceipt, AppError> {
-    let (quote, invoice) = crate::subscriptions::start_subscription(conn, &account.id, session.plan, &pm.card.id, now)?;
+    let discount = crate::promotions::checkout::redeem_for_payment(conn, session, now)?;
+    let (quote, invoice) =
+        crate::subscriptions::start_subscription(conn, &account.id, session.plan, &pm.card.id, discount.as_ref(), now)?;
     store::upsert_account(conn, &Account { email: Some(email.to_string()), ..account.clone() })?;
     store::complete_checkout_session(conn, &session.id, now, &invoice.id)?;
     events::subscription_event(conn, EventType::SubscriptionCreated, &account.id, now)?;
@@ -231,6 +232,6 @@ fn fulfil_checkout(
         email: email.to_string(),
         invoice_number: invoice.number,
         next_renewal_at: quote.period.end,
-        next_renewal_amount: session.plan.plan().monthly_price,
+        next_renewal_amount: quote.next_renewal_amount,
     })
 }

@@ -124,6 +124,14 @@ fn close_period(conn: &Connection, sub: &mut Subscription) -> Result<(), AppErro
         description: format!("{} for {}", sub.plan.plan().name, billing::period::month_and_year(next.start)),
         amount: price,
     };
+    let mut lines = vec![line];
+    // A discount covers the renewals its duration reaches, then stops by itself.
+    let discount = crate::promotions::running_discount(conn, &sub.account_id)?;
+    if let Some(discount) = discount.filter(|d| d.covers(sub.plan, next.start)) {
+        lines.push(discount.line(price));
+    }
+    let amount = lines.iter().try_fold(Money::ZERO, |sum, l| sum.checked_add(l.amount));
+    let amount = amount.ok_or_else(|| AppError::internal("overflow"))?.at_least_zero();
     let invoice = Invoice {
         id: new_id("in"),
         number: String::new(),
@@ -131,8 +139,8 @@ fn close_period(conn: &Connection, sub: &mut Subscription) -> Result<(), AppErro
         created_at: next.start,
         period_start: next.start,
         period_end: next.end,
-        lines: vec![line],
-        amount: price,
+        lines,
+        amount,
         status: InvoiceStatus::Open,
         payment_method_id: sub.payment_method_id.clone(),
     };

@@ -223,4 +223,104 @@ ALTER TABLE checkout_sessions ADD COLUMN verifier_hash BLOB;
 ALTER TABLE portal_sessions ADD COLUMN verifier_hash BLOB;
 "#,
     ),
+    M::up(PROMOTIONS_SQLITE),
 ];
+
+/// Issue 22: coupons, their promotion codes, redemptions (held while a payment is in flight or
+/// at the bank, counted once paid), the code a checkout session carries (and its wrong guesses),
+/// and the discount running on an account's subscription. Booleans are INTEGER 0/1.
+const PROMOTIONS_SQLITE: &str = r#"
+CREATE TABLE coupons (
+    id TEXT PRIMARY KEY,
+    name TEXT,
+    percent_off INTEGER,
+    amount_off INTEGER,
+    duration TEXT NOT NULL,
+    duration_in_months INTEGER,
+    plans TEXT,
+    valid INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE promotion_codes (
+    id TEXT PRIMARY KEY,
+    code TEXT NOT NULL,
+    code_key TEXT NOT NULL UNIQUE,
+    coupon_id TEXT NOT NULL REFERENCES coupons(id),
+    active INTEGER NOT NULL,
+    max_redemptions INTEGER,
+    expires_at INTEGER,
+    first_time_transaction INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE redemptions (
+    session_id TEXT PRIMARY KEY,
+    promotion_code_id TEXT NOT NULL REFERENCES promotion_codes(id),
+    account_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    held_until INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX redemptions_by_code ON redemptions(promotion_code_id, status);
+CREATE TABLE checkout_promotions (
+    session_id TEXT PRIMARY KEY,
+    allow_codes INTEGER NOT NULL,
+    promotion_code_id TEXT REFERENCES promotion_codes(id),
+    wrong_codes INTEGER NOT NULL
+);
+CREATE TABLE subscription_discounts (
+    account_id TEXT PRIMARY KEY,
+    promotion_code_id TEXT NOT NULL REFERENCES promotion_codes(id),
+    coupon_id TEXT NOT NULL REFERENCES coupons(id),
+    code TEXT NOT NULL,
+    started_at INTEGER NOT NULL
+);
+"#;
+
+/// The same tables for PostgreSQL (the lead adds them to its list).
+#[allow(dead_code)]
+pub const PROMOTIONS_POSTGRES: &str = r#"
+CREATE TABLE coupons (
+    id TEXT PRIMARY KEY,
+    name TEXT,
+    percent_off BIGINT,
+    amount_off BIGINT,
+    duration TEXT NOT NULL,
+    duration_in_months BIGINT,
+    plans TEXT,
+    valid BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE promotion_codes (
+    id TEXT PRIMARY KEY,
+    code TEXT NOT NULL,
+    code_key TEXT NOT NULL UNIQUE,
+    coupon_id TEXT NOT NULL REFERENCES coupons(id),
+    active BIGINT NOT NULL,
+    max_redemptions BIGINT,
+    expires_at BIGINT,
+    first_time_transaction BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE redemptions (
+    session_id TEXT PRIMARY KEY,
+    promotion_code_id TEXT NOT NULL REFERENCES promotion_codes(id),
+    account_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    held_until BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX redemptions_by_code ON redemptions(promotion_code_id, status);
+CREATE TABLE checkout_promotions (
+    session_id TEXT PRIMARY KEY,
+    allow_codes BIGINT NOT NULL,
+    promotion_code_id TEXT REFERENCES promotion_codes(id),
+    wrong_codes BIGINT NOT NULL
+);
+CREATE TABLE subscription_discounts (
+    account_id TEXT PRIMARY KEY,
+    promotion_code_id TEXT NOT NULL REFERENCES promotion_codes(id),
+    coupon_id TEXT NOT NULL REFERENCES coupons(id),
+    code TEXT NOT NULL,
+    started_at BIGINT NOT NULL
+);
+"#;

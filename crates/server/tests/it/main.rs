@@ -10,6 +10,7 @@ mod events;
 mod logs;
 mod past_due;
 mod portal;
+mod promotions;
 mod secrets_at_rest;
 mod server_api;
 mod session_tokens;

@@ -1,0 +1,50 @@
+//! The checkout page's promotion code: `POST .../promotion-code` applies the code typed (the page
+//! gets its new view, the discount on its own line), `DELETE` takes it off. A refusal names its
+//! reason and counts against the session; the coupon behind a code is shown only once it applies.
+
+use super::rules;
+use crate::error::AppError;
+use crate::http::extract::ApiJson;
+use crate::http::session_tokens::CheckoutToken;
+use crate::promotions::checkout as promotions;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use billing::wire::{ApplyPromotionCode, CheckoutView};
+
+pub async fn apply_code(
+    State(state): State<AppState>,
+    CheckoutToken(token): CheckoutToken,
+    ApiJson(req): ApiJson<ApplyPromotionCode>,
+) -> Result<Json<CheckoutView>, AppError> {
+    let now = state.clock.now();
+    let id = token.id().to_string();
+    let applied = state
+        .store
+        .write(move |tx| {
+            let (session, _) = rules::open_checkout(tx, &id, now)?;
+            promotions::apply_code(tx, &session, &req.code, now)
+        })
+        .await?;
+    // A refusal was counted (committed) before it is answered.
+    applied?;
+    let st = state.clone();
+    state.store.read(move |conn| rules::checkout_view(conn, &st.config, &token, now)).await.map(Json)
+}
+
+pub async fn remove_code(
+    State(state): State<AppState>,
+    CheckoutToken(token): CheckoutToken,
+) -> Result<Json<CheckoutView>, AppError> {
+    let now = state.clock.now();
+    let id = token.id().to_string();
+    state
+        .store
+        .write(move |tx| {
+            let (session, _) = rules::open_checkout(tx, &id, now)?;
+            promotions::remove_code(tx, &session)
+        })
+        .await?;
+    let st = state.clone();
+    state.store.read(move |conn| rules::checkout_view(conn, &st.config, &token, now)).await.map(Json)
+}
