@@ -150,7 +150,10 @@ impl PendingCharge for PendingCheckout {
 
     fn charge(&self) -> Charge {
         let charge = Charge::new(&self.attempt, &self.pm, self.expected_total, checkout::charge_kind(&self.pm));
-        Charge { authenticated: self.authenticated, intent: self.intent.clone(), ..charge }
+        // Nothing due today (a 100% first period): the card is still checked for the renewals,
+        // by the test processor here (Stripe's SetupIntent checked it when it was saved).
+        let check_only = self.expected_total == Money::ZERO && self.pm.stripe_customer.is_none();
+        Charge { authenticated: self.authenticated, intent: self.intent.clone(), check_only, ..charge }
     }
 
     fn record(&self, conn: &Connection, charged: &Charged, now: OffsetDateTime) -> Result<PaymentOutcome, AppError> {

@@ -394,3 +394,48 @@ async fn a_portal_upgrade_honours_a_running_discount_or_says_it_is_not_covered()
     );
     assert_eq!(preview.body["total_due_today"], 4000);
 }
+
+/// 100% off `once`: nothing charged today, but the card is checked and saved, and the first
+/// renewal is charged to it at the full price. A card that declines is refused even at $0.00.
+#[tokio::test]
+async fn a_free_first_period_charges_nothing_and_keeps_the_card_for_the_renewal() {
+    let app = TestApp::new();
+    let free = coupon(&app, json!({"percent_off": 100, "duration": "once"})).await;
+    code(&app, json!({"code": "FIRSTFREE", "coupon": free})).await;
+    let session = open_session(&app, "acct-free", "pro", Some("FIRSTFREE")).await;
+    let view = app.get(&format!("/api/checkout/{session}"), None).await;
+    assert_eq!(amounts(&view.body["quote"]["lines"]), vec![1000, -1000]);
+    assert_eq!(view.body["quote"]["total_due_today"], 0);
+    assert_eq!(view.body["quote"]["next_renewal_amount"], 2000);
+
+    let bad_card = app.tokenize(&session, "4000000000000002").await;
+    let declined = app.confirm(&session, &bad_card, "k1").await;
+    assert_eq!(declined.body["status"], "declined", "{:?}", declined.body);
+    let card = app.tokenize(&session, "4242424242424242").await;
+    let paid = app.confirm(&session, &card, "k2").await;
+    assert_eq!(paid.body["status"], "succeeded", "{:?}", paid.body);
+    assert_eq!(paid.body["receipt"]["amount_charged"], 0);
+    assert_eq!(paid.body["receipt"]["card"]["last4"], "4242");
+
+    app.set_clock("2026-12-01T00:00:00Z").await;
+    let invoices = app.invoices("acct-free").await;
+    assert_eq!(invoices.iter().map(|i| i["amount"].as_i64().unwrap()).collect::<Vec<_>>(), vec![0, 2000]);
+    assert_eq!(invoices[1]["status"], "paid");
+    assert_eq!(app.get("/v1/accounts/acct-free/subscription", Some(KEY)).await.body["status"], "active");
+}
+
+/// 100% off `forever` with a card: every charge is $0.00 and the subscription stays active.
+#[tokio::test]
+async fn a_forever_free_code_keeps_every_renewal_at_zero() {
+    let app = TestApp::new();
+    let free = coupon(&app, json!({"percent_off": 100, "duration": "forever"})).await;
+    code(&app, json!({"code": "STAFF", "coupon": free})).await;
+    let session = open_session(&app, "acct-staff", "power", Some("staff")).await;
+    let card = app.tokenize(&session, "4242424242424242").await;
+    assert_eq!(app.confirm(&session, &card, "k").await.body["receipt"]["amount_charged"], 0);
+    app.set_clock("2027-02-01T00:00:00Z").await;
+    let invoices = app.invoices("acct-staff").await;
+    assert_eq!(invoices.iter().map(|i| i["amount"].as_i64().unwrap()).collect::<Vec<_>>(), vec![0, 0, 0, 0]);
+    assert!(invoices.iter().all(|i| i["status"] == "paid"));
+    assert_eq!(amounts(&invoices[3]["lines"]), vec![20000, -20000]);
+}
