@@ -439,3 +439,27 @@ async fn a_forever_free_code_keeps_every_renewal_at_zero() {
     assert!(invoices.iter().all(|i| i["status"] == "paid"));
     assert_eq!(amounts(&invoices[3]["lines"]), vec![20000, -20000]);
 }
+
+/// Stripe mode against localstripe: the PaymentIntents are our discounted quote ($8.00 today,
+/// $16.00 on Dec 1), and a free first period makes none until the renewal ($20.00).
+#[tokio::test]
+async fn in_stripe_mode_the_payment_intents_are_the_discounted_quote() {
+    let stripe = headless::localstripe::LocalStripe::start();
+    let app = stripe_app(&stripe);
+    launch_code(&app, json!({})).await;
+    let free = coupon(&app, json!({"percent_off": 100, "duration": "once"})).await;
+    code(&app, json!({"code": "FIRSTFREE", "coupon": free})).await;
+    for (account, typed) in [("acct-stripe-launch", "launch"), ("acct-stripe-free", "firstfree")] {
+        let session = open_session(&app, account, "pro", Some(typed)).await;
+        let card = setup_stripe_card(&app, &stripe, "checkout", &session, "4242424242424242").await.unwrap();
+        let card = card.body["id"].as_str().unwrap().to_string();
+        let paid = app.confirm(&session, &card, "k").await;
+        assert_eq!(paid.body["status"], "succeeded", "{:?}", paid.body);
+    }
+    assert_eq!(stripe.succeeded_payments().await, vec![800]);
+    app.set_clock("2026-12-01T00:00:00Z").await;
+    let mut payments = stripe.succeeded_payments().await;
+    payments.sort_unstable();
+    assert_eq!(payments, vec![800, 1600, 2000]);
+    assert_eq!(app.invoices("acct-stripe-free").await[0]["amount"], 0);
+}
