@@ -3,6 +3,7 @@
 
 use super::CheckoutPayer;
 use super::pay::{Order, PaymentChoice};
+use super::promotion::PromotionCode;
 use crate::browser;
 use crate::components::alert::{AlertText, BusyButton, ErrorAlert, payment_alert};
 use crate::components::card_form::{CardForm, CardFormState, new_card};
@@ -21,16 +22,34 @@ use views::order_summary::OrderSummary;
 
 /// Summary and form side by side (summary first on narrow screens).
 #[component]
-pub fn CheckoutFormPage(checkout: CheckoutView, pay: CheckoutPayer, bank: BankCheck) -> impl IntoView {
-    // The quote shown: the session's, or the new one the server gave when the price changed.
-    let initial = checkout.quote.clone();
+pub fn CheckoutFormPage(
+    session_id: String,
+    checkout: CheckoutView,
+    pay: CheckoutPayer,
+    bank: BankCheck,
+) -> impl IntoView {
+    // The quote shown: the session's, the new one the server gave when the price changed, or the
+    // one a promotion code's Apply or Remove answered.
+    let shown = RwSignal::new(checkout.quote.clone());
     let result = pay.value();
-    let quote = Memo::new(move |previous: Option<&Option<Quote>>| match result.get() {
-        Some(PayResult::Repriced { quote, .. }) => Some(*quote),
-        _ => previous.cloned().unwrap_or_else(|| initial.clone()),
+    Effect::new(move |_| {
+        if let Some(PayResult::Repriced { quote, .. }) = result.get() {
+            shown.set(Some(*quote));
+        }
     });
+    let quote = Memo::new(move |_| shown.get());
     let plan = checkout.plan.clone();
-    let summary = move || quote.get().map(|q| view! { <OrderSummary plan=plan.clone() quote=q /> });
+    let offers_codes = checkout.promotion_codes || checkout.quote.as_ref().is_some_and(|q| q.discount.is_some());
+    let pending = pay.pending();
+    let summary = move || {
+        let promotion = offers_codes.then(|| {
+            view! { <PromotionCode session_id=session_id.clone() quote=shown disabled=pending /> }
+        });
+        view! {
+            {quote.get().map(|q| view! { <OrderSummary plan=plan.clone() quote=q /> })}
+            {promotion}
+        }
+    };
     let title = views::checkout_heading(&checkout.plan.name);
     view! {
         <PageFrame branding=checkout.branding.clone() test_mode=checkout.test_mode>
@@ -167,14 +186,19 @@ fn BankDialog(pay: CheckoutPayer, quote: Memo<Option<Quote>>, return_focus: Node
 #[component]
 fn ConsentLine(product: String, quote: Memo<Option<Quote>>) -> impl IntoView {
     let consent = move || {
-        quote.get().and_then(|q| q.next_renewal_at.map(|at| (q.total_due_today, q.next_renewal_amount, at))).map(
-            |(today, amount, at)| {
-                format!(
-                    "By subscribing, you authorize {product} to charge your card {today} today and {amount} on the 1st of every month from {} until you cancel. You can cancel any time from Manage Plan in {product}.",
-                    long_date(at),
-                )
-            },
-        )
+        let q = quote.get()?;
+        let at = q.next_renewal_at?;
+        let today = q.total_due_today;
+        // With a discount, what follows today's charge changes once it ends: said as it is.
+        let then = match &q.discount {
+            Some(discount) => format!("{} on the 1st of every month", billing::discount::what_follows(discount)),
+            None => format!("and {} on the 1st of every month", q.next_renewal_amount),
+        };
+        let comma = if q.discount.is_some() { "," } else { "" };
+        Some(format!(
+            "By subscribing, you authorize {product} to charge your card {today} today{comma} {then} from {} until you cancel. You can cancel any time from Manage Plan in {product}.",
+            long_date(at),
+        ))
     };
     view! { <p class="consent">{consent}</p> }
 }
