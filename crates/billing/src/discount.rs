@@ -221,6 +221,23 @@ pub fn what_follows(summary: &DiscountSummary) -> String {
     }
 }
 
+/// A running discount in one sentence, for the portal: `Promotion LAUNCH: 20% off your payments
+/// until February 16, 2027.`
+pub fn running_sentence(view: &DiscountView) -> String {
+    let until = match view.ends_at {
+        Some(at) => format!("until {}", crate::period::long_date(at)),
+        None => "for as long as you stay subscribed".to_string(),
+    };
+    let plans = match &view.plans {
+        Some(plans) => {
+            let names: Vec<&str> = plans.iter().map(|p| p.plan().name).collect();
+            format!(" ({} only)", names.join(", "))
+        }
+        None => String::new(),
+    };
+    format!("Promotion {}: {} your payments{plans} {until}.", view.code, view.label)
+}
+
 /// `at` moved `months` calendar months on, the day clamped to the month's last (Jan 31 + 1 month
 /// is Feb 28 or 29).
 pub fn add_months(at: OffsetDateTime, months: u32) -> OffsetDateTime {
@@ -317,6 +334,22 @@ mod tests {
         assert_eq!(q.lines.iter().map(|l| l.amount.cents()).collect::<Vec<_>>(), vec![2000, -400, -800]);
         assert_eq!(q.total_due_today, cents(800));
         assert_eq!(q.next_renewal_amount, cents(3200));
+    }
+
+    #[test]
+    fn a_running_discount_says_what_and_until_when() {
+        let d = discount(
+            Off::Percent(20),
+            CouponDuration::Repeating { duration_in_months: 3 },
+            datetime!(2026-11-16 00:00 UTC),
+        );
+        assert_eq!(running_sentence(&d.view()), "Promotion LAUNCH: 20% off your payments until February 16, 2027.");
+        let mut d = discount(Off::Amount(cents(500)), CouponDuration::Forever, datetime!(2026-11-16 00:00 UTC));
+        d.terms.plans = Some(vec![PlanId::Pro]);
+        assert_eq!(
+            running_sentence(&d.view()),
+            "Promotion LAUNCH: $5.00 off your payments (Kiro Pro only) for as long as you stay subscribed."
+        );
     }
 
     #[test]
