@@ -128,6 +128,14 @@ pub async fn apply_promotion_code(session_id: &str, code: &str) -> Result<Checko
     post(&checkout_path(session_id, "/promotion-code"), &body).await
 }
 
+/// Subscribes without a card (a promotion makes every charge $0.00).
+pub async fn confirm_free_checkout(
+    session_id: &str,
+    request: &billing::wire::ConfirmFreeCheckout,
+) -> Result<PaymentOutcome, ApiError> {
+    post(&checkout_path(session_id, "/confirm-free"), request).await
+}
+
 /// Takes the promotion code off the checkout: the session's view with the list price.
 pub async fn remove_promotion_code(session_id: &str) -> Result<CheckoutView, ApiError> {
     let request = Request::delete(&checkout_path(session_id, "/promotion-code"));

@@ -120,3 +120,28 @@ async fn the_portal_shows_the_running_discount_and_what_it_does_not_cover() {
     browser.screenshot("portal-promotion-not-covered").await;
     browser.close().await;
 }
+
+/// 100% off forever: the page asks for no card, and Subscribe subscribes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forever_free_code_subscribes_without_a_card() {
+    let server = TestServer::start().await;
+    let post = reqwest::Method::POST;
+    let coupon = json!({"percent_off": 100, "duration": "forever"});
+    let (_, coupon) = server.api(post.clone(), "/v1/coupons", Some(coupon)).await;
+    let code = json!({"code": "STAFF", "coupon": coupon["id"]});
+    assert_eq!(server.api(post.clone(), "/v1/promotion_codes", Some(code)).await.0, 201);
+    let session = json!({
+        "account": {"id": "acct-staff", "email": "dev@example.com", "login": "github", "aws_account_linked": false},
+        "plan": "pro", "return_url": "kiro://kiro.kiroAgent/upgrade-success", "promotion_code": "STAFF"
+    });
+    let (_, created) = server.api(post, "/v1/checkout/sessions", Some(session)).await;
+    let browser = Browser::open().await;
+    browser.goto(created["url"].as_str().unwrap()).await;
+    browser.wait_for_heading("Subscribe to Kiro Pro").await;
+    browser.wait_for_text("Your promotion makes every payment $0.00, so no card is needed.").await;
+    assert!(!browser.text().await.contains("Card number"));
+    browser.click_button("Subscribe").await;
+    browser.wait_for_heading("You're subscribed to Kiro Pro").await;
+    assert_eq!(server.invoices("acct-staff").await, vec![(0, "paid".to_string())]);
+    browser.close().await;
+}

@@ -221,6 +221,15 @@ pub fn what_follows(summary: &DiscountSummary) -> String {
     }
 }
 
+/// Whether a quote asks nothing today nor ever after (100% off forever): no card is needed.
+pub fn free_forever(quote: &Quote) -> bool {
+    quote.total_due_today == Money::ZERO
+        && quote
+            .discount
+            .as_ref()
+            .is_some_and(|d| d.discounted_renewals.is_none() && d.discounted_renewal_amount == Money::ZERO)
+}
+
 /// A running discount in one sentence, for the portal: `Promotion LAUNCH: 20% off your payments
 /// until February 16, 2027.`
 pub fn running_sentence(view: &DiscountView) -> String {

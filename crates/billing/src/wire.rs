@@ -369,7 +369,9 @@ pub enum Eligibility {
 pub struct CheckoutReceipt {
     pub plan: PlanSummary,
     pub amount_charged: Money,
-    pub card: CardSummary,
+    /// The card charged and kept for renewals; `null` for a subscription free forever (issue 22).
+    #[serde(default)]
+    pub card: Option<CardSummary>,
     pub email: String,
     pub invoice_number: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -402,6 +404,16 @@ pub struct CheckoutView {
     /// The order summary offers "Add promotion code" (the quote carries an applied one).
     #[serde(default)]
     pub promotion_codes: bool,
+}
+
+/// `POST /api/checkout/{session}/confirm-free`: subscribing without a card, when a promotion
+/// makes every charge $0.00 (100% off forever).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmFreeCheckout {
+    pub email: String,
+    /// The total the page showed ($0.00).
+    pub expected_total: Money,
 }
 
 /// `POST /api/checkout/{session}/promotion-code`: the code the buyer typed.

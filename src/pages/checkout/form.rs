@@ -77,7 +77,10 @@ fn PaymentForm(
     let card = CardFormState::new();
     let (card_check, card_element) = new_card(card, checkout.stripe.clone(), bank);
     let card_errors = Signal::derive(move || card_check.get().err().map(|e| *e).unwrap_or_default());
+    // 100% off forever: nothing to pay, ever, so no card is asked for.
+    let no_card = Memo::new(move |_| quote.with(|q| q.as_ref().is_some_and(billing::discount::free_forever)));
     let choice = Memo::new(move |_| match saved_choice.get() {
+        _ if no_card.get() => Some(PaymentChoice::NoCard),
         Some(id) => Some(PaymentChoice::Saved(id)),
         None => card_check.get().ok().map(PaymentChoice::New),
     });
@@ -112,10 +115,10 @@ fn PaymentForm(
             }
         >
             <EmailField email=email touched=email_touched error=email_error disabled=pending />
-            <Show when=move || has_saved>
+            <Show when=move || has_saved && !no_card.get()>
                 <SavedCardChoice cards=saved_cards.clone() choice=saved_choice disabled=pending />
             </Show>
-            <Show when=move || saved_choice.get().is_none()>
+            <Show when=move || saved_choice.get().is_none() && !no_card.get()>
                 <CardForm state=card errors=card_errors disabled=pending card_element=card_element.clone() />
             </Show>
             <ErrorAlert text=pay_alert(pay) on_retry=retry />
@@ -188,6 +191,11 @@ fn ConsentLine(product: String, quote: Memo<Option<Quote>>) -> impl IntoView {
     let consent = move || {
         let q = quote.get()?;
         let at = q.next_renewal_at?;
+        if billing::discount::free_forever(&q) {
+            return Some(format!(
+                "Your promotion makes every payment $0.00, so no card is needed. You can cancel any time from Manage Plan in {product}."
+            ));
+        }
         let today = q.total_due_today;
         // With a discount, what follows today's charge changes once it ends: said as it is.
         let then = match &q.discount {

@@ -10,7 +10,8 @@ use crate::promotions::checkout as promotions;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use billing::wire::{ApplyPromotionCode, CheckoutView};
+use billing::validate;
+use billing::wire::{ApplyPromotionCode, CheckoutView, ConfirmFreeCheckout, PaymentOutcome};
 
 pub async fn apply_code(
     State(state): State<AppState>,
@@ -47,4 +48,32 @@ pub async fn remove_code(
         .await?;
     let st = state.clone();
     state.store.read(move |conn| rules::checkout_view(conn, &st.config, &token, now)).await.map(Json)
+}
+
+/// Subscribes without a card when the session's code makes every charge $0.00 (100% off
+/// forever); any other checkout needs a card. Racing confirms subscribe once: the second finds
+/// the session complete.
+pub async fn confirm_free(
+    State(state): State<AppState>,
+    CheckoutToken(token): CheckoutToken,
+    ApiJson(req): ApiJson<ConfirmFreeCheckout>,
+) -> Result<Json<PaymentOutcome>, AppError> {
+    let now = state.clock.now();
+    let id = token.id().to_string();
+    let write = move |tx: &rusqlite::Transaction<'_>| {
+        let (session, account) = rules::open_checkout(tx, &id, now)?;
+        rules::ensure_eligible(tx, &account)?;
+        let quote = promotions::session_quote(tx, &session, now)?;
+        if quote.total_due_today != req.expected_total {
+            return Err(AppError::QuoteChanged);
+        }
+        if !promotions::free_forever(&quote) {
+            return Err(AppError::InvalidRequest("This checkout needs a card.".into()));
+        }
+        let email = validate::validate_email(&req.email).map_err(|e| AppError::InvalidEmail(e.message()))?;
+        promotions::hold_for_payment(tx, &session, now)?;
+        let receipt = rules::fulfil_checkout(tx, &session, &account, None, &email, now)?;
+        Ok(PaymentOutcome::Succeeded { receipt })
+    };
+    state.store.write(write).await.map(Json)
 }

@@ -115,16 +115,25 @@ fn receipt_for(
     invoice_id: &str,
 ) -> Result<CheckoutReceipt, AppError> {
     let invoice = store::get_invoice(conn, invoice_id)?.ok_or_else(|| AppError::internal("invoice missing"))?;
-    let pm_id = invoice.payment_method_id.as_deref().unwrap_or_default();
-    let pm = store::get_payment_method(conn, pm_id)?.ok_or_else(|| AppError::internal("payment method missing"))?;
+    // No card: a subscription free forever (issue 22).
+    let card = match invoice.payment_method_id.as_deref() {
+        Some(pm_id) => Some(
+            store::get_payment_method(conn, pm_id)?.ok_or_else(|| AppError::internal("payment method missing"))?.card,
+        ),
+        None => None,
+    };
+    let next_renewal_amount = match crate::promotions::running_discount(conn, &account.id)? {
+        Some(discount) => discount.renewal_amount(session.plan, invoice.period_end),
+        None => session.plan.plan().monthly_price,
+    };
     Ok(CheckoutReceipt {
         plan: PlanSummary::from(session.plan),
         amount_charged: invoice.amount,
-        card: pm.card,
+        card,
         email: account.email.clone().unwrap_or_default(),
         invoice_number: invoice.number,
         next_renewal_at: invoice.period_end,
-        next_renewal_amount: session.plan.plan().monthly_price,
+        next_renewal_amount,
     })
 }
 
@@ -177,7 +186,7 @@ pub fn record_charge(
     ensure_eligible(conn, account)?;
     match charged.result {
         ChargeResult::Succeeded => {
-            let receipt = fulfil_checkout(conn, session, account, pm, email, now)?;
+            let receipt = fulfil_checkout(conn, session, account, Some(pm), email, now)?;
             Ok(PaymentOutcome::Succeeded { receipt })
         }
         ChargeResult::RequiresAuthentication => {
@@ -208,18 +217,26 @@ pub fn decline(conn: &Connection, session: &CheckoutSession, code: DeclineCode) 
     })
 }
 
-/// The subscription, the paid invoice and the completed session, written together.
-fn fulfil_checkout(
+/// The subscription, the paid invoice and the completed session, written together. Without a
+/// card only for a subscription free forever (issue 22).
+pub fn fulfil_checkout(
     conn: &Connection,
     session: &CheckoutSession,
     account: &Account,
-    pm: &PaymentMethod,
+    pm: Option<&PaymentMethod>,
     email: &str,
     now: OffsetDateTime,
 ) -> Result<CheckoutReceipt, AppError> {
     let discount = crate::promotions::checkout::redeem_for_payment(conn, session, now)?;
-    let (quote, invoice) =
-        crate::subscriptions::start_subscription(conn, &account.id, session.plan, &pm.card.id, discount.as_ref(), now)?;
+    let pm_id = pm.map(|pm| pm.card.id.to_string());
+    let (quote, invoice) = crate::subscriptions::start_subscription(
+        conn,
+        &account.id,
+        session.plan,
+        pm_id.as_deref(),
+        discount.as_ref(),
+        now,
+    )?;
     store::upsert_account(conn, &Account { email: Some(email.to_string()), ..account.clone() })?;
     store::complete_checkout_session(conn, &session.id, now, &invoice.id)?;
     events::subscription_event(conn, EventType::SubscriptionCreated, &account.id, now)?;
@@ -228,7 +245,7 @@ fn fulfil_checkout(
     Ok(CheckoutReceipt {
         plan: PlanSummary::from(session.plan),
         amount_charged: invoice.amount,
-        card: pm.card.clone(),
+        card: pm.map(|pm| pm.card.clone()),
         email: email.to_string(),
         invoice_number: invoice.number,
         next_renewal_at: quote.period.end,

@@ -6,6 +6,7 @@ use crate::error::AppError;
 use crate::store::{self, CheckoutSession, Coupon, PromotionCode, SubscriptionDiscount};
 use billing::PlanId;
 use billing::discount::Discount;
+pub use billing::discount::free_forever;
 use billing::proration::{self, Quote};
 use rusqlite::Connection;
 use time::{Duration, OffsetDateTime};

@@ -23,7 +23,7 @@ pub fn start_subscription(
     conn: &Connection,
     account_id: &str,
     plan: PlanId,
-    pm_id: &str,
+    pm_id: Option<&str>,
     discount: Option<&Discount>,
     now: OffsetDateTime,
 ) -> Result<(Quote, Invoice), AppError> {
@@ -33,8 +33,12 @@ pub fn start_subscription(
         Some(discount) => discount.apply(quote, now),
         None => quote,
     };
-    let invoice = store::insert_invoice(conn, invoice_from_quote(account_id, &quote, pm_id, now))?;
-    store::record_payment(conn, pm_id, account_id)?;
+    let mut invoice = invoice_from_quote(account_id, &quote, pm_id.unwrap_or_default(), now);
+    invoice.payment_method_id = pm_id.map(str::to_string);
+    let invoice = store::insert_invoice(conn, invoice)?;
+    if let Some(pm_id) = pm_id {
+        store::record_payment(conn, pm_id, account_id)?;
+    }
     store::insert_subscription(
         conn,
         &Subscription {
@@ -48,7 +52,7 @@ pub fn start_subscription(
             scheduled_plan: None,
             cancel_at_period_end: false,
             overage_enabled: false,
-            payment_method_id: Some(pm_id.to_string()),
+            payment_method_id: pm_id.map(str::to_string),
         },
     )?;
     Ok((quote, invoice))
@@ -155,5 +159,5 @@ pub fn seed_subscription(
         stripe_customer: None,
     };
     store::insert_payment_method(conn, &pm, bought_at)?;
-    start_subscription(conn, &account.id, plan, &pm.card.id, None, bought_at).map(|_| ())
+    start_subscription(conn, &account.id, plan, Some(&pm.card.id), None, bought_at).map(|_| ())
 }

@@ -463,3 +463,39 @@ async fn in_stripe_mode_the_payment_intents_are_the_discounted_quote() {
     assert_eq!(payments, vec![800, 1600, 2000]);
     assert_eq!(app.invoices("acct-stripe-free").await[0]["amount"], 0);
 }
+
+/// 100% off `forever` subscribes without a card (and renews at $0.00 with none); a checkout with
+/// anything to pay, now or later, still needs one.
+#[tokio::test]
+async fn a_forever_free_code_subscribes_without_a_card() {
+    let app = TestApp::new();
+    let free = coupon(&app, json!({"percent_off": 100, "duration": "forever"})).await;
+    code(&app, json!({"code": "STAFF", "coupon": free})).await;
+    launch_code(&app, json!({})).await;
+    let paying = open_session(&app, "acct-needs-card", "pro", Some("LAUNCH")).await;
+    let body = json!({"email": "dev@example.com", "expected_total": 800});
+    let refused = app.post(&format!("/api/checkout/{paying}/confirm-free"), None, &body).await;
+    assert_error(&refused, StatusCode::BAD_REQUEST, "invalid_request");
+    assert!(app.invoices("acct-needs-card").await.is_empty());
+
+    let session = open_session(&app, "acct-no-card", "pro", Some("STAFF")).await;
+    let body = json!({"email": "staff@example.com", "expected_total": 0});
+    let done = app.post(&format!("/api/checkout/{session}/confirm-free"), None, &body).await;
+    assert_eq!(done.body["status"], "succeeded", "{:?}", done.body);
+    assert_eq!(done.body["receipt"]["card"], Value::Null);
+    assert_eq!(done.body["receipt"]["amount_charged"], 0);
+    assert_error(
+        &app.post(&format!("/api/checkout/{session}/confirm-free"), None, &body).await,
+        StatusCode::CONFLICT,
+        "session_completed",
+    );
+    app.set_clock("2027-01-01T00:00:00Z").await;
+    let invoices = app.invoices("acct-no-card").await;
+    assert_eq!(invoices.iter().map(|i| i["amount"].as_i64().unwrap()).collect::<Vec<_>>(), vec![0, 0, 0]);
+    assert!(invoices.iter().all(|i| i["status"] == "paid"), "{invoices:?}");
+    let sub = app.get("/v1/accounts/acct-no-card/subscription", Some(KEY)).await;
+    assert_eq!((sub.body["status"].as_str(), sub.body["plan"].as_str()), (Some("active"), Some("pro")));
+    // The page shows the receipt again after a reload.
+    let view = app.get(&format!("/api/checkout/{session}"), None).await;
+    assert_eq!(view.body["receipt"]["card"], Value::Null);
+}
