@@ -2,18 +2,19 @@
 //! coupon invalid or a code inactive. Each object carries its `id` and `times_redeemed`.
 
 use crate::error::AppError;
-use crate::http::extract::{ApiJson, SecretKey};
+use crate::http::extract::{ApiJson, SecretKey, idempotency_key};
+use crate::idempotency;
 use crate::ids::{self, new_id};
 use crate::state::AppState;
 use crate::store::{self, Coupon, PromotionCode};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use billing::discount::{CouponDuration, CouponTerms, Off};
 use billing::{Money, PlanId};
 use rusqlite::Connection;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// `/v1/coupons...` and `/v1/promotion_codes...`
@@ -25,14 +26,14 @@ pub fn router() -> Router<AppState> {
         .route("/promotion_codes/{id}", get(get_promotion_code).post(update_promotion_code))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppliesTo {
     plans: Vec<String>,
 }
 
 /// `POST /v1/coupons`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCoupon {
     percent_off: Option<i64>,
@@ -86,21 +87,27 @@ impl CreateCoupon {
     }
 }
 
+/// With an `Idempotency-Key`, a retry of the same body within 24 hours gets the first answer.
 async fn create_coupon(
     _: SecretKey,
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<CreateCoupon>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
+    let key = idempotency_key(&headers)?;
     let terms = req.terms()?;
     if req.name.as_deref().is_some_and(|n| n.chars().count() > 40) {
         return Err(invalid("`name` is at most 40 characters."));
     }
-    let coupon = Coupon { id: new_id("co"), name: req.name, terms, valid: true, created_at: state.clock.now() };
+    let now = state.clock.now();
+    let coupon = Coupon { id: new_id("co"), name: req.name.clone(), terms, valid: true, created_at: now };
     let object = state
         .store
         .write(move |tx| {
-            store::insert_coupon(tx, &coupon)?;
-            coupon_object(tx, &coupon)
+            idempotency::once_per_key(tx, "v1:coupons", key.as_deref(), &req, now, || {
+                store::insert_coupon(tx, &coupon)?;
+                coupon_object(tx, &coupon)
+            })
         })
         .await?;
     Ok((StatusCode::CREATED, Json(object)))
@@ -199,7 +206,7 @@ pub fn coupon_object(conn: &Connection, coupon: &Coupon) -> Result<Value, AppErr
 }
 
 /// `POST /v1/promotion_codes`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePromotionCode {
     code: String,
@@ -225,34 +232,40 @@ fn check_code_text(code: &str) -> Result<(), AppError> {
     if fits { Ok(()) } else { Err(invalid("`code` is 3 to 40 letters, digits, `-` and `_`.")) }
 }
 
+/// With an `Idempotency-Key`, a retry of the same body within 24 hours gets the first answer.
 async fn create_promotion_code(
     _: SecretKey,
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<CreatePromotionCode>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
+    let key = idempotency_key(&headers)?;
     check_code_text(&req.code)?;
     if req.max_redemptions.is_some_and(|m| m < 1) {
         return Err(invalid("`max_redemptions` must be at least 1."));
     }
+    let now = state.clock.now();
     let code = PromotionCode {
         id: new_id("promo"),
-        code: req.code,
-        coupon_id: req.coupon,
+        code: req.code.clone(),
+        coupon_id: req.coupon.clone(),
         active: req.active,
         max_redemptions: req.max_redemptions,
         expires_at: req.expires_at,
         first_time_transaction: req.first_time_transaction,
-        created_at: state.clock.now(),
+        created_at: now,
     };
     let write = move |tx: &rusqlite::Transaction<'_>| {
-        if store::get_coupon(tx, &code.coupon_id)?.is_none_or(|c| !c.valid) {
-            return Err(invalid("`coupon` is not a valid coupon's id."));
-        }
-        if !store::insert_promotion_code(tx, &code)? {
-            return Err(AppError::PromotionCodeTaken);
-        }
-        tracing::info!(code = %ids::redact(&code.id), "promotion code created");
-        promotion_code_object(tx, &code)
+        idempotency::once_per_key(tx, "v1:promotion_codes", key.as_deref(), &req, now, || {
+            if store::get_coupon(tx, &code.coupon_id)?.is_none_or(|c| !c.valid) {
+                return Err(invalid("`coupon` is not a valid coupon's id."));
+            }
+            if !store::insert_promotion_code(tx, &code)? {
+                return Err(AppError::PromotionCodeTaken);
+            }
+            tracing::info!(code = %ids::redact(&code.id), "promotion code created");
+            promotion_code_object(tx, &code)
+        })
     };
     let object = state.store.write(write).await?;
     Ok((StatusCode::CREATED, Json(object)))

@@ -499,3 +499,32 @@ async fn a_forever_free_code_subscribes_without_a_card() {
     let view = app.get(&format!("/api/checkout/{session}"), None).await;
     assert_eq!(view.body["receipt"]["card"], Value::Null);
 }
+
+/// A creation retried with the same `Idempotency-Key` gets the first answer (one coupon, one
+/// code); the same key with another body is refused.
+#[tokio::test]
+async fn creations_retried_with_an_idempotency_key_happen_once() {
+    let app = TestApp::new();
+    let keyed = |path: &str, key: &str, body: &Value| {
+        axum::http::Request::post(path)
+            .header("authorization", format!("Bearer {KEY}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap()
+    };
+    let body = json!({"amount_off": 500, "duration": "once"});
+    let first = app.send(keyed("/v1/coupons", "c-1", &body)).await;
+    let again = app.send(keyed("/v1/coupons", "c-1", &body)).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    assert_eq!(again.body["id"], first.body["id"]);
+    assert_eq!(app.get("/v1/coupons", Some(KEY)).await.body["data"].as_array().unwrap().len(), 1);
+    let other = app.send(keyed("/v1/coupons", "c-1", &json!({"amount_off": 600, "duration": "once"}))).await;
+    assert_error(&other, StatusCode::CONFLICT, "idempotency_conflict");
+
+    let code_body = json!({"code": "RETRY", "coupon": first.body["id"]});
+    let first = app.send(keyed("/v1/promotion_codes", "p-1", &code_body)).await;
+    let again = app.send(keyed("/v1/promotion_codes", "p-1", &code_body)).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    assert_eq!((again.status, &again.body["id"]), (StatusCode::CREATED, &first.body["id"]));
+}
