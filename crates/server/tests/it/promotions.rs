@@ -199,6 +199,8 @@ async fn a_code_discounts_the_first_charge_and_the_renewals_it_covers_then_stops
         events.body["data"].as_array().unwrap().iter().filter(|e| e["type"] == "invoice.paid").collect();
     assert_eq!(amounts(&paid_events[0]["data"]["lines"]), vec![1000, -200]);
     assert_eq!(amounts(&paid_events[1]["data"]["lines"]), vec![2000, -400]);
+    let created = events.body["data"].as_array().unwrap().iter().find(|e| e["type"] == "subscription.created").unwrap();
+    assert_eq!(created["data"]["discount"]["code"], "LAUNCH");
 }
 
 fn delete_api(path: &str) -> axum::http::Request<axum::body::Body> {
