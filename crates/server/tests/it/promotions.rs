@@ -379,6 +379,11 @@ async fn a_portal_upgrade_honours_a_running_discount_or_says_it_is_not_covered()
     assert_eq!(changed.body["status"], "succeeded", "{:?}", changed.body);
     let invoices = app.invoices("acct-up").await;
     assert_eq!(amounts(&invoices[1]["lines"]), vec![2000, -400, -800]);
+    // The portal's invoice page (and its printable copy) shows the same lines.
+    let first = invoices[0]["id"].as_str().unwrap();
+    let detail = app.get(&format!("/api/portal/{portal}/invoices/{first}"), None).await;
+    assert_eq!(detail.body["lines"][1]["description"], "Promotion ALWAYS (20% off)", "{:?}", detail.body);
+    assert_eq!(amounts(&detail.body["lines"]), vec![1000, -200]);
 
     let pro_only =
         coupon(&app, json!({"amount_off": 500, "duration": "forever", "applies_to": {"plans": ["pro"]}})).await;
