@@ -10,6 +10,7 @@ use crate::promotions::checkout as promotions;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
+use billing::Money;
 use billing::validate;
 use billing::wire::{ApplyPromotionCode, CheckoutView, ConfirmFreeCheckout, PaymentOutcome};
 
@@ -43,7 +44,7 @@ pub async fn remove_code(
         .store
         .write(move |tx| {
             let (session, _) = rules::open_checkout(tx, &id, now)?;
-            promotions::remove_code(tx, &session)
+            promotions::remove_code(tx, &session, now)
         })
         .await?;
     let st = state.clone();
@@ -72,7 +73,7 @@ pub async fn confirm_free(
         }
         let email = validate::validate_email(&req.email).map_err(|e| AppError::InvalidEmail(e.message()))?;
         promotions::hold_for_payment(tx, &session, now)?;
-        let receipt = rules::fulfil_checkout(tx, &session, &account, None, &email, now)?;
+        let receipt = rules::fulfil_checkout(tx, &session, &account, None, Money::ZERO, &email, now)?;
         Ok(PaymentOutcome::Succeeded { receipt })
     };
     state.store.write(write).await.map(Json)

@@ -186,7 +186,7 @@ pub fn record_charge(
     ensure_eligible(conn, account)?;
     match charged.result {
         ChargeResult::Succeeded => {
-            let receipt = fulfil_checkout(conn, session, account, Some(pm), email, now)?;
+            let receipt = fulfil_checkout(conn, session, account, Some(pm), expected_total, email, now)?;
             Ok(PaymentOutcome::Succeeded { receipt })
         }
         ChargeResult::RequiresAuthentication => {
@@ -217,13 +217,15 @@ pub fn decline(conn: &Connection, session: &CheckoutSession, code: DeclineCode) 
     })
 }
 
-/// The subscription, the paid invoice and the completed session, written together. Without a
-/// card only for a subscription free forever (issue 22).
+/// The subscription, the paid invoice (of exactly what was `charged`, else `quote_changed`) and
+/// the completed session, written together. Without a card only for a subscription free forever
+/// (issue 22).
 pub fn fulfil_checkout(
     conn: &Connection,
     session: &CheckoutSession,
     account: &Account,
     pm: Option<&PaymentMethod>,
+    charged: Money,
     email: &str,
     now: OffsetDateTime,
 ) -> Result<CheckoutReceipt, AppError> {
@@ -237,6 +239,10 @@ pub fn fulfil_checkout(
         discount.as_ref(),
         now,
     )?;
+    if invoice.amount != charged {
+        // The quote moved under the payment (a code changed meanwhile): nothing is granted.
+        return Err(AppError::QuoteChanged);
+    }
     store::upsert_account(conn, &Account { email: Some(email.to_string()), ..account.clone() })?;
     store::complete_checkout_session(conn, &session.id, now, &invoice.id)?;
     events::subscription_event(conn, EventType::SubscriptionCreated, &account.id, now)?;

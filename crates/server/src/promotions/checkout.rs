@@ -90,6 +90,7 @@ pub fn apply_code(
 ) -> Result<Result<(), AppError>, AppError> {
     let promotion = store::get_checkout_promotion(conn, &session.id)?.filter(|p| p.allow_codes);
     let promotion = promotion.ok_or(AppError::PromotionCodesNotAllowed)?;
+    unless_paying(conn, session, now)?;
     if promotion.wrong_codes >= MAX_WRONG_CODES {
         tracing::warn!(session = %crate::ids::redact(&session.id), "too many wrong promotion codes");
         let seconds = (session.expires_at - now).whole_seconds().max(1);
@@ -119,10 +120,16 @@ fn is_refusal(error: &AppError) -> bool {
     )
 }
 
-/// Takes the session's code off (and frees what it held).
-pub fn remove_code(conn: &Connection, session: &CheckoutSession) -> Result<(), AppError> {
-    store::set_checkout_code(conn, &session.id, None)?;
-    store::release_redemption(conn, &session.id)
+/// Takes the session's code off.
+pub fn remove_code(conn: &Connection, session: &CheckoutSession, now: OffsetDateTime) -> Result<(), AppError> {
+    unless_paying(conn, session, now)?;
+    store::set_checkout_code(conn, &session.id, None)
+}
+
+/// A payment in flight or at the bank was quoted with the session's code: it stays until that
+/// payment is recorded (or its hold runs out).
+fn unless_paying(conn: &Connection, session: &CheckoutSession, now: OffsetDateTime) -> Result<(), AppError> {
+    if store::holds_redemption(conn, &session.id, now)? { Err(AppError::PaymentInProgress) } else { Ok(()) }
 }
 
 /// Whether the session's page offers codes.

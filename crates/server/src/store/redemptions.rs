@@ -55,6 +55,16 @@ pub fn hold_redemption(
     Ok(())
 }
 
+/// Whether the session holds a redemption at `now` (its payment is in flight or at the bank).
+pub fn holds_redemption(conn: &Connection, session_id: &str, now: OffsetDateTime) -> Result<bool, AppError> {
+    let held: i64 = conn.query_row(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM redemptions WHERE session_id = ?1 AND status = 'held' AND held_until > ?2",
+        params![session_id, ts(now)],
+        |r| r.get(0),
+    )?;
+    Ok(held > 0)
+}
+
 /// The session's held redemption, now paid: `false` when it holds none.
 pub fn redeem(conn: &Connection, session_id: &str) -> Result<bool, AppError> {
     Ok(conn.execute(

@@ -535,3 +535,23 @@ async fn creations_retried_with_an_idempotency_key_happen_once() {
     assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
     assert_eq!((again.status, &again.body["id"]), (StatusCode::CREATED, &first.body["id"]));
 }
+
+/// While a payment waits at the bank, the code it was quoted with stays: Remove (or another code)
+/// is refused, and the payment is recorded at the amount charged, its discount line with it.
+#[tokio::test]
+async fn a_code_cannot_be_removed_while_its_payment_waits_at_the_bank() {
+    let app = TestApp::new();
+    launch_code(&app, json!({})).await;
+    let session = open_session(&app, "acct-swap", "pro", Some("LAUNCH")).await;
+    let card = app.tokenize(&session, "4000002760003184").await;
+    let waiting = app.confirm(&session, &card, "k").await;
+    assert_eq!(waiting.body["status"], "requires_action", "{:?}", waiting.body);
+    let removed = app.send(delete_api(&format!("/api/checkout/{session}/promotion-code"))).await;
+    assert_error(&removed, StatusCode::CONFLICT, "payment_in_progress");
+    let challenge = waiting.body["challenge_id"].as_str().unwrap();
+    let path = format!("/api/checkout/{session}/challenge");
+    let done = app.post(&path, None, &json!({"challenge_id": challenge, "outcome": "complete"})).await;
+    assert_eq!(done.body["receipt"]["amount_charged"], 800, "{:?}", done.body);
+    let invoices = app.invoices("acct-swap").await;
+    assert_eq!((invoices[0]["amount"].as_i64(), amounts(&invoices[0]["lines"])), (Some(800), vec![1000, -200]));
+}
