@@ -122,6 +122,26 @@ pub async fn checkout_session(session_id: String) -> Result<CheckoutView, ApiErr
     get(&checkout_path(&session_id, "")).await
 }
 
+/// Applies a promotion code to the checkout: the session's view with the new quote.
+pub async fn apply_promotion_code(session_id: &str, code: &str) -> Result<CheckoutView, ApiError> {
+    let body = billing::wire::ApplyPromotionCode { code: code.to_string() };
+    post(&checkout_path(session_id, "/promotion-code"), &body).await
+}
+
+/// Subscribes without a card (a promotion makes every charge $0.00).
+pub async fn confirm_free_checkout(
+    session_id: &str,
+    request: &billing::wire::ConfirmFreeCheckout,
+) -> Result<PaymentOutcome, ApiError> {
+    post(&checkout_path(session_id, "/confirm-free"), request).await
+}
+
+/// Takes the promotion code off the checkout: the session's view with the list price.
+pub async fn remove_promotion_code(session_id: &str) -> Result<CheckoutView, ApiError> {
+    let request = Request::delete(&checkout_path(session_id, "/promotion-code"));
+    decode(body_of(request.send().await.map_err(|_| ApiError::Network)?).await)
+}
+
 pub async fn tokenize_card(session_id: &str, card: &TokenizeCard) -> Result<CardSummary, ApiError> {
     post(&checkout_path(session_id, "/card"), card).await
 }

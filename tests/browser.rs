@@ -11,6 +11,7 @@ mod browser {
     mod checkout;
     mod layout;
     mod portal;
+    mod promotions;
     mod smoke;
     mod stripe;
 }

@@ -6,6 +6,7 @@
 //! and the server (the authority) compute the same numbers from the same inputs.
 
 pub mod countries;
+pub mod discount;
 pub mod format;
 pub mod money;
 pub mod period;

@@ -57,6 +57,12 @@ pub struct Quote {
     pub next_renewal_at: Option<OffsetDateTime>,
     pub next_renewal_amount: Money,
     pub period: Period,
+    /// A promotion's discount on this charge and what follows it (issue 22); absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount: Option<crate::discount::DiscountSummary>,
+    /// A running discount this change is not covered by, said before it is confirmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount_note: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +107,8 @@ pub fn quote_new_subscription(plan: PlanId, now: OffsetDateTime) -> Result<Quote
         next_renewal_at: Some(period.end),
         next_renewal_amount: plan.plan().monthly_price,
         period,
+        discount: None,
+        discount_note: None,
     })
 }
 
@@ -126,6 +134,8 @@ pub fn quote_change(history: &PaidHistory, target: PlanId, now: OffsetDateTime) 
             next_renewal_at: target.is_paid().then_some(period.end),
             next_renewal_amount: target_price,
             period,
+            discount: None,
+            discount_note: None,
         });
     }
     // Re-rate under the higher plan from the moment the user became paid, or from the start of
@@ -151,6 +161,8 @@ pub fn quote_change(history: &PaidHistory, target: PlanId, now: OffsetDateTime) 
         next_renewal_at: Some(period.end),
         next_renewal_amount: target_price,
         period,
+        discount: None,
+        discount_note: None,
     })
 }
 
@@ -168,6 +180,8 @@ pub fn quote_cancel(history: &PaidHistory, now: OffsetDateTime) -> Quote {
         next_renewal_at: None,
         next_renewal_amount: Money::ZERO,
         period,
+        discount: None,
+        discount_note: None,
     }
 }
 

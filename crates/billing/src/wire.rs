@@ -85,6 +85,14 @@ pub enum ErrorCode {
     RequestTimeout,
     RateLimited,
     ClockOutOfRange,
+    /// Promotion codes (issue 22): each refusal its own code, so the page says which.
+    PromotionCodeNotFound,
+    PromotionCodeExpired,
+    PromotionCodeUsedUp,
+    PromotionCodeWrongPlan,
+    PromotionCodeFirstTimeOnly,
+    PromotionCodesNotAllowed,
+    PromotionCodeTaken,
     Internal,
     /// A code this build does not know yet (a newer server).
     #[serde(other)]
@@ -180,6 +188,12 @@ pub struct CreateCheckoutSession {
     pub account: AccountInput,
     pub plan: String,
     pub return_url: String,
+    /// The page offers "Add promotion code" (issue 22).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_promotion_codes: bool,
+    /// A promotion code's text, applied in advance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion_code: Option<String>,
 }
 
 /// `POST /v1/portal/sessions`.
@@ -231,6 +245,9 @@ pub struct SubscriptionView {
     /// Why a canceled subscription ended (`null` unless `status` is `canceled`).
     #[serde(default)]
     pub cancellation_reason: Option<CancellationReason>,
+    /// The promotion's discount while it still covers a charge to come (`null` otherwise).
+    #[serde(default)]
+    pub discount: Option<crate::discount::DiscountView>,
 }
 
 /// Why a subscription was canceled (Stripe's `cancellation_details.reason`).
@@ -353,7 +370,9 @@ pub enum Eligibility {
 pub struct CheckoutReceipt {
     pub plan: PlanSummary,
     pub amount_charged: Money,
-    pub card: CardSummary,
+    /// The card charged and kept for renewals; `null` for a subscription free forever (issue 22).
+    #[serde(default)]
+    pub card: Option<CardSummary>,
     pub email: String,
     pub invoice_number: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -383,6 +402,26 @@ pub struct CheckoutView {
     /// Stripe mode: the page takes the card with Stripe's Element instead of its own fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stripe: Option<StripeElements>,
+    /// The order summary offers "Add promotion code" (the quote carries an applied one).
+    #[serde(default)]
+    pub promotion_codes: bool,
+}
+
+/// `POST /api/checkout/{session}/confirm-free`: subscribing without a card, when a promotion
+/// makes every charge $0.00 (100% off forever).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmFreeCheckout {
+    pub email: String,
+    /// The total the page showed ($0.00).
+    pub expected_total: Money,
+}
+
+/// `POST /api/checkout/{session}/promotion-code`: the code the buyer typed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyPromotionCode {
+    pub code: String,
 }
 
 /// What the page needs to load Stripe.js and mount its card Element (Stripe mode only).
@@ -535,6 +574,9 @@ pub struct PortalSubscription {
     pub next_renewal_amount: Money,
     pub scheduled_change: Option<ScheduledChange>,
     pub cancel_at_period_end: bool,
+    /// The promotion's discount while it covers a charge to come, and when it ends.
+    #[serde(default)]
+    pub discount: Option<crate::discount::DiscountView>,
 }
 
 /// `GET /api/portal/{id}`: everything the portal pages show.

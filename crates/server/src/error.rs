@@ -76,6 +76,20 @@ pub enum AppError {
     MethodNotAllowed(String),
     #[error("The request took too long to arrive. Send it again.")]
     RequestTimeout,
+    #[error("That code isn't valid. Check it and try again.")]
+    PromotionCodeNotFound,
+    #[error("That code has expired.")]
+    PromotionCodeExpired,
+    #[error("That code has already been used as many times as it can be.")]
+    PromotionCodeUsedUp,
+    #[error("That code can't be used with {0}.")]
+    PromotionCodeWrongPlan(&'static str),
+    #[error("That code is for first-time subscribers only.")]
+    PromotionCodeFirstTimeOnly,
+    #[error("This checkout doesn't take promotion codes.")]
+    PromotionCodesNotAllowed,
+    #[error("A promotion code with this text exists already (codes are case-insensitive).")]
+    PromotionCodeTaken,
     #[error("Too many attempts. Wait before trying again.")]
     RateLimited { retry_after_secs: u64 },
     /// The detail (what failed, and why, as its source) is logged, never sent.
@@ -151,6 +165,13 @@ impl AppError {
             E::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
             E::RequestTimeout => ErrorCode::RequestTimeout,
             E::RateLimited { .. } => ErrorCode::RateLimited,
+            E::PromotionCodeNotFound => ErrorCode::PromotionCodeNotFound,
+            E::PromotionCodeExpired => ErrorCode::PromotionCodeExpired,
+            E::PromotionCodeUsedUp => ErrorCode::PromotionCodeUsedUp,
+            E::PromotionCodeWrongPlan(_) => ErrorCode::PromotionCodeWrongPlan,
+            E::PromotionCodeFirstTimeOnly => ErrorCode::PromotionCodeFirstTimeOnly,
+            E::PromotionCodesNotAllowed => ErrorCode::PromotionCodesNotAllowed,
+            E::PromotionCodeTaken => ErrorCode::PromotionCodeTaken,
             E::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -172,6 +193,7 @@ impl AppError {
             | C::PaymentInProgress
             | C::PaymentRefunded
             | C::QuoteChanged
+            | C::PromotionCodeTaken
             | C::ClockBackwards => StatusCode::CONFLICT,
             C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             C::RequestTimeout => StatusCode::REQUEST_TIMEOUT,

@@ -11,12 +11,18 @@ use leptos::prelude::*;
 /// The plan confirmation column of the checkout.
 #[component]
 pub fn OrderSummary(plan: PlanSummary, quote: Quote) -> impl IntoView {
-    let renewal = quote.next_renewal_at.map(|at| {
-        format!(
+    let renewal = quote.next_renewal_at.map(|at| match &quote.discount {
+        // A promotion: what it charges while it runs, and after.
+        Some(discount) => format!(
+            "From {}: {}, billed on the 1st of each month.",
+            short_date(at),
+            billing::discount::what_follows(discount).trim_start_matches("then ")
+        ),
+        None => format!(
             "Then {} per month from {}, billed on the 1st of each month.",
             quote.next_renewal_amount,
             short_date(at)
-        )
+        ),
     });
     let renewal_date = quote.next_renewal_at.map(long_date);
     let note = if quote.lines.len() == 1 && quote.total_due_today < plan.monthly_price {

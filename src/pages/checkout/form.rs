@@ -3,6 +3,7 @@
 
 use super::CheckoutPayer;
 use super::pay::{Order, PaymentChoice};
+use super::promotion::PromotionCode;
 use crate::browser;
 use crate::components::alert::{AlertText, BusyButton, ErrorAlert, payment_alert};
 use crate::components::card_form::{CardForm, CardFormState, new_card};
@@ -21,16 +22,34 @@ use views::order_summary::OrderSummary;
 
 /// Summary and form side by side (summary first on narrow screens).
 #[component]
-pub fn CheckoutFormPage(checkout: CheckoutView, pay: CheckoutPayer, bank: BankCheck) -> impl IntoView {
-    // The quote shown: the session's, or the new one the server gave when the price changed.
-    let initial = checkout.quote.clone();
+pub fn CheckoutFormPage(
+    session_id: String,
+    checkout: CheckoutView,
+    pay: CheckoutPayer,
+    bank: BankCheck,
+) -> impl IntoView {
+    // The quote shown: the session's, the new one the server gave when the price changed, or the
+    // one a promotion code's Apply or Remove answered.
+    let shown = RwSignal::new(checkout.quote.clone());
     let result = pay.value();
-    let quote = Memo::new(move |previous: Option<&Option<Quote>>| match result.get() {
-        Some(PayResult::Repriced { quote, .. }) => Some(*quote),
-        _ => previous.cloned().unwrap_or_else(|| initial.clone()),
+    Effect::new(move |_| {
+        if let Some(PayResult::Repriced { quote, .. }) = result.get() {
+            shown.set(Some(*quote));
+        }
     });
+    let quote = Memo::new(move |_| shown.get());
     let plan = checkout.plan.clone();
-    let summary = move || quote.get().map(|q| view! { <OrderSummary plan=plan.clone() quote=q /> });
+    let offers_codes = checkout.promotion_codes || checkout.quote.as_ref().is_some_and(|q| q.discount.is_some());
+    let pending = pay.pending();
+    let summary = move || {
+        let promotion = offers_codes.then(|| {
+            view! { <PromotionCode session_id=session_id.clone() quote=shown disabled=pending /> }
+        });
+        view! {
+            {quote.get().map(|q| view! { <OrderSummary plan=plan.clone() quote=q /> })}
+            {promotion}
+        }
+    };
     let title = views::checkout_heading(&checkout.plan.name);
     view! {
         <PageFrame branding=checkout.branding.clone() test_mode=checkout.test_mode>
@@ -58,7 +77,10 @@ fn PaymentForm(
     let card = CardFormState::new();
     let (card_check, card_element) = new_card(card, checkout.stripe.clone(), bank);
     let card_errors = Signal::derive(move || card_check.get().err().map(|e| *e).unwrap_or_default());
+    // 100% off forever: nothing to pay, ever, so no card is asked for.
+    let no_card = Memo::new(move |_| quote.with(|q| q.as_ref().is_some_and(billing::discount::free_forever)));
     let choice = Memo::new(move |_| match saved_choice.get() {
+        _ if no_card.get() => Some(PaymentChoice::NoCard),
         Some(id) => Some(PaymentChoice::Saved(id)),
         None => card_check.get().ok().map(PaymentChoice::New),
     });
@@ -93,10 +115,10 @@ fn PaymentForm(
             }
         >
             <EmailField email=email touched=email_touched error=email_error disabled=pending />
-            <Show when=move || has_saved>
+            <Show when=move || has_saved && !no_card.get()>
                 <SavedCardChoice cards=saved_cards.clone() choice=saved_choice disabled=pending />
             </Show>
-            <Show when=move || saved_choice.get().is_none()>
+            <Show when=move || saved_choice.get().is_none() && !no_card.get()>
                 <CardForm state=card errors=card_errors disabled=pending card_element=card_element.clone() />
             </Show>
             <ErrorAlert text=pay_alert(pay) on_retry=retry />
@@ -167,14 +189,24 @@ fn BankDialog(pay: CheckoutPayer, quote: Memo<Option<Quote>>, return_focus: Node
 #[component]
 fn ConsentLine(product: String, quote: Memo<Option<Quote>>) -> impl IntoView {
     let consent = move || {
-        quote.get().and_then(|q| q.next_renewal_at.map(|at| (q.total_due_today, q.next_renewal_amount, at))).map(
-            |(today, amount, at)| {
-                format!(
-                    "By subscribing, you authorize {product} to charge your card {today} today and {amount} on the 1st of every month from {} until you cancel. You can cancel any time from Manage Plan in {product}.",
-                    long_date(at),
-                )
-            },
-        )
+        let q = quote.get()?;
+        let at = q.next_renewal_at?;
+        if billing::discount::free_forever(&q) {
+            return Some(format!(
+                "Your promotion makes every payment $0.00, so no card is needed. You can cancel any time from Manage Plan in {product}."
+            ));
+        }
+        let today = q.total_due_today;
+        // With a discount, what follows today's charge changes once it ends: said as it is.
+        let then = match &q.discount {
+            Some(discount) => format!("{} on the 1st of every month", billing::discount::what_follows(discount)),
+            None => format!("and {} on the 1st of every month", q.next_renewal_amount),
+        };
+        let comma = if q.discount.is_some() { "," } else { "" };
+        Some(format!(
+            "By subscribing, you authorize {product} to charge your card {today} today{comma} {then} from {} until you cancel. You can cancel any time from Manage Plan in {product}.",
+            long_date(at),
+        ))
     };
     view! { <p class="consent">{consent}</p> }
 }

@@ -5,6 +5,7 @@
 
 mod form;
 mod pay;
+mod promotion;
 mod success;
 
 use crate::api::{self, ApiError};
@@ -150,18 +151,24 @@ impl FlowPage {
 fn PayingPages(session_id: String, checkout: CheckoutView) -> impl IntoView {
     // The checkout's Stripe.js is the one its card Element mounts.
     let bank = BankCheck::new(None);
-    let flow = PaymentFlow::new(CheckoutPayment::new(session_id), bank);
+    let flow = PaymentFlow::new(CheckoutPayment::new(session_id.clone()), bank);
     let pay: CheckoutPayer = Payer::new(flow);
+    let session_id = StoredValue::new(session_id);
     let result = pay.value();
     let page = Memo::new(move |_| FlowPage::after(result.get()));
     let checkout = StoredValue::new(checkout);
-    move || match page.get() {
+    move || {
+        match page.get() {
         FlowPage::Paid(receipt) => view! { <SuccessPage checkout=checkout.get_value() receipt=*receipt /> }.into_any(),
         FlowPage::Locked => view! { <LockedPage /> }.into_any(),
         FlowPage::Expired => view! { <ExpiredSessionPage kind="checkout" /> }.into_any(),
         FlowPage::CannotBuy(title, message) => {
             view! { <CannotBuyPage checkout=checkout.get_value() title=title message=message /> }.into_any()
         }
-        FlowPage::Form => view! { <CheckoutFormPage checkout=checkout.get_value() pay=pay bank=bank /> }.into_any(),
+        FlowPage::Form => {
+            view! { <CheckoutFormPage session_id=session_id.get_value() checkout=checkout.get_value() pay=pay bank=bank /> }
+                .into_any()
+        }
+    }
     }
 }

@@ -7,7 +7,8 @@ use crate::payment::{Answer, BankCheck, PayError, Payment};
 use billing::Money;
 use billing::proration::Quote;
 use billing::wire::{
-    ChallengeAnswer, CheckoutReceipt, CheckoutView, ConfirmCheckout, ErrorCode, PaymentMethodId, PaymentOutcome,
+    ChallengeAnswer, CheckoutReceipt, CheckoutView, ConfirmCheckout, ConfirmFreeCheckout, ErrorCode, PaymentMethodId,
+    PaymentOutcome,
 };
 use leptos::prelude::*;
 
@@ -20,11 +21,13 @@ pub struct Order {
     pub expected_total: Money,
 }
 
-/// How the user pays: a saved card or a new one.
+/// How the user pays: a saved card or a new one, or no card at all when a promotion makes every
+/// charge $0.00.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PaymentChoice {
     Saved(PaymentMethodId),
     New(NewCard),
+    NoCard,
 }
 
 /// A checkout session's payment.
@@ -83,6 +86,10 @@ impl Payment for CheckoutPayment {
 
     async fn send(&self, order: Order, idempotency_key: String, bank: BankCheck) -> Result<PaymentOutcome, PayError> {
         let (payment_method, billing) = match order.choice {
+            PaymentChoice::NoCard => {
+                let request = ConfirmFreeCheckout { email: order.email, expected_total: order.expected_total };
+                return Ok(self.or_completed(api::confirm_free_checkout(&self.session_id, &request).await).await?);
+            }
             PaymentChoice::Saved(id) => (id, None),
             PaymentChoice::New(card) => {
                 (self.save_card(&card, &order.email, bank).await?, Some(card.billing().clone()))

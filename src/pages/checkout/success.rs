@@ -24,7 +24,10 @@ pub fn SuccessPage(checkout: CheckoutView, receipt: CheckoutReceipt) -> impl Int
                     <div>
                         <dt>"Charged today"</dt>
                         <dd>
-                            {format!("{} to {}", receipt.amount_charged, receipt.card.label())}
+                            {match &receipt.card {
+                                Some(card) => format!("{} to {}", receipt.amount_charged, card.label()),
+                                None => receipt.amount_charged.to_string(),
+                            }}
                         </dd>
                     </div>
                     <div>

@@ -154,9 +154,16 @@ fn ChangeSummary(from: PlanSummary, quote: Quote, card: Option<CardSummary>) -> 
         (Some(card), true) => Some(format!("{} will be charged to {}.", quote.total_due_today, card.label())),
         _ => None,
     };
-    let renewal_text = match quote.next_renewal_at {
-        Some(at) => format!("Then {} per month from {}.", quote.next_renewal_amount, long_date(at)),
-        None => format!("No further payments after {}.", long_date(quote.period.end)),
+    // A running discount the new plan is outside of is said before Confirm.
+    let discount_note = quote.discount_note.clone().map(|note| view! { <p class="notice-text">{note}</p> });
+    let renewal_text = match (quote.next_renewal_at, &quote.discount) {
+        (Some(at), Some(discount)) => format!(
+            "From {}: {}.",
+            long_date(at),
+            billing::discount::what_follows(discount).trim_start_matches("then ")
+        ),
+        (Some(at), None) => format!("Then {} per month from {}.", quote.next_renewal_amount, long_date(at)),
+        (None, _) => format!("No further payments after {}.", long_date(quote.period.end)),
     };
     view! {
         <h2 id="change-title" class="change-title">
@@ -168,6 +175,7 @@ fn ChangeSummary(from: PlanSummary, quote: Quote, card: Option<CardSummary>) -> 
         <p>{format!("{} per month, {} credits per month.", to.monthly_price, format_credits(to.monthly_credits))}</p>
         <h3 class="lines-title">"Today's charge"</h3>
         <LineItems quote=quote />
+        {discount_note}
         <p>{card_text}</p>
         <p>{effect_text}</p>
         <p class="muted">{renewal_text}</p>

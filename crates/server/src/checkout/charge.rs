@@ -6,8 +6,9 @@ use super::rules::{self as checkout, CheckoutPayment};
 use crate::error::AppError;
 use crate::idempotency::{self, AnswerTo, Keyed};
 use crate::payments::{Attempt, Charge, Charged, PendingCharge, Prepared};
+use crate::promotions::checkout as promotions;
 use crate::store::Conn;
-use crate::store::{self, PaymentMethod};
+use crate::store::{self, CheckoutSession, PaymentMethod};
 use billing::Money;
 use billing::validate;
 use billing::wire::{ChallengeAnswer, ChallengeOutcome, ConfirmCheckout, DeclineCode, PaymentOutcome};
@@ -65,7 +66,7 @@ pub fn prepare_confirm(conn: &Conn<'_>, confirm: &Confirm, now: OffsetDateTime) 
     let req = &confirm.request;
     let (session, account) = checkout::open_checkout(conn, &confirm.session_id, now)?;
     checkout::ensure_eligible(conn, &account)?;
-    check_quote(session.plan, req.expected_total, now)?;
+    check_quote(conn, &session, req.expected_total, now)?;
     let email = validate::validate_email(&req.email).map_err(|e| AppError::InvalidEmail(e.message()))?;
     let pm = checkout::usable_payment_method(conn, &req.payment_method, &session)?;
     match (&req.billing, pm.account_id.is_none()) {
@@ -76,6 +77,7 @@ pub fn prepare_confirm(conn: &Conn<'_>, confirm: &Confirm, now: OffsetDateTime) 
     let Some(attempt) = store::claim_attempt(conn, &account.id, PendingCheckout::PURPOSE, now)? else {
         return Ok(Prepared::Busy);
     };
+    promotions::hold_for_payment(conn, &session, now)?;
     Ok(Prepared::Charge(PendingCheckout {
         attempt,
         session_id: session.id,
@@ -110,10 +112,11 @@ pub fn prepare_answer(
     }
     // The bank said yes; charge only the amount the user saw when they subscribed.
     let expected_total = challenge.expected_total.unwrap_or_default();
-    check_quote(session.plan, expected_total, now)?;
+    check_quote(conn, &session, expected_total, now)?;
     let Some(attempt) = store::claim_attempt(conn, &account.id, PendingCheckout::PURPOSE, now)? else {
         return Ok(Prepared::Busy);
     };
+    promotions::hold_for_payment(conn, &session, now)?;
     Ok(Prepared::Charge(PendingCheckout {
         attempt,
         session_id: session.id,
@@ -126,9 +129,14 @@ pub fn prepare_answer(
     }))
 }
 
-fn check_quote(plan: billing::PlanId, expected: Money, now: OffsetDateTime) -> Result<(), AppError> {
-    let quote = billing::proration::quote_new_subscription(plan, now)
-        .map_err(|e| AppError::internal_from("quoting a new subscription", e))?;
+/// The session's first charge at `now` (with its code's discount) is the total the user saw.
+fn check_quote(
+    conn: &Conn<'_>,
+    session: &CheckoutSession,
+    expected: Money,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
+    let quote = promotions::session_quote(conn, session, now)?;
     if quote.total_due_today == expected { Ok(()) } else { Err(AppError::QuoteChanged) }
 }
 
@@ -142,7 +150,10 @@ impl PendingCharge for PendingCheckout {
 
     fn charge(&self) -> Charge {
         let charge = Charge::new(&self.attempt, &self.pm, self.expected_total, checkout::charge_kind(&self.pm));
-        Charge { authenticated: self.authenticated, intent: self.intent.clone(), ..charge }
+        // Nothing due today (a 100% first period): the card is still checked for the renewals,
+        // by the test processor here (Stripe's SetupIntent checked it when it was saved).
+        let check_only = self.expected_total == Money::ZERO && self.pm.stripe_customer.is_none();
+        Charge { authenticated: self.authenticated, intent: self.intent.clone(), check_only, ..charge }
     }
 
     fn record(&self, conn: &Conn<'_>, charged: &Charged, now: OffsetDateTime) -> Result<PaymentOutcome, AppError> {

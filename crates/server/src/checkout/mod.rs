@@ -3,6 +3,7 @@
 
 pub mod charge;
 pub mod handlers;
+pub mod promotion_routes;
 pub mod rules;
 pub mod sessions;
 pub mod stripe_card;
@@ -19,6 +20,8 @@ pub fn router() -> Router<AppState> {
         .route("/{session_id}/card", post(handlers::tokenize_card))
         .route("/{session_id}/confirm", post(handlers::confirm))
         .route("/{session_id}/challenge", post(handlers::answer_challenge))
+        .route("/{session_id}/promotion-code", post(promotion_routes::apply_code).delete(promotion_routes::remove_code))
+        .route("/{session_id}/confirm-free", post(promotion_routes::confirm_free))
         .route("/{session_id}/setup-intent", post(stripe_routes::setup_intent))
         .route("/{session_id}/stripe-card", post(stripe_routes::stripe_card))
 }

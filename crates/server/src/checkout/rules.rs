@@ -11,7 +11,6 @@ use crate::store::Conn;
 use crate::store::{self, Account, CheckoutSession, PaymentMethod};
 use crate::subscriptions::events::{self, EventType};
 use billing::Money;
-use billing::proration::{self};
 use billing::validate;
 use billing::wire::{
     BillingDetails, CheckoutReceipt, CheckoutStatus, CheckoutView, DeclineCode, Eligibility, PaymentOutcome,
@@ -80,10 +79,7 @@ pub fn checkout_view(
     }
     let quote = match receipt {
         Some(_) => None,
-        None => Some(
-            proration::quote_new_subscription(session.plan, now)
-                .map_err(|e| AppError::internal_from("quoting a new subscription", e))?,
-        ),
+        None => Some(crate::promotions::checkout::session_quote(conn, &session, now)?),
     };
     let saved_cards = store::account_payment_methods(conn, &account.id)?.into_iter().map(|pm| pm.card).collect();
     Ok(CheckoutView {
@@ -100,6 +96,7 @@ pub fn checkout_view(
         expires_at: session.expires_at,
         attempts_left: MAX_DECLINES.saturating_sub(session.declines),
         stripe: stripe_elements(config),
+        promotion_codes: crate::promotions::checkout::allows_codes(conn, &session.id)?,
     })
 }
 
@@ -118,16 +115,25 @@ fn receipt_for(
     invoice_id: &str,
 ) -> Result<CheckoutReceipt, AppError> {
     let invoice = store::get_invoice(conn, invoice_id)?.ok_or_else(|| AppError::internal("invoice missing"))?;
-    let pm_id = invoice.payment_method_id.as_deref().unwrap_or_default();
-    let pm = store::get_payment_method(conn, pm_id)?.ok_or_else(|| AppError::internal("payment method missing"))?;
+    // No card: a subscription free forever (issue 22).
+    let card = match invoice.payment_method_id.as_deref() {
+        Some(pm_id) => Some(
+            store::get_payment_method(conn, pm_id)?.ok_or_else(|| AppError::internal("payment method missing"))?.card,
+        ),
+        None => None,
+    };
+    let next_renewal_amount = match crate::promotions::running_discount(conn, &account.id)? {
+        Some(discount) => discount.renewal_amount(session.plan, invoice.period_end),
+        None => session.plan.plan().monthly_price,
+    };
     Ok(CheckoutReceipt {
         plan: PlanSummary::from(session.plan),
         amount_charged: invoice.amount,
-        card: pm.card,
+        card,
         email: account.email.clone().unwrap_or_default(),
         invoice_number: invoice.number,
         next_renewal_at: invoice.period_end,
-        next_renewal_amount: session.plan.plan().monthly_price,
+        next_renewal_amount,
     })
 }
 
@@ -180,7 +186,7 @@ pub fn record_charge(
     ensure_eligible(conn, account)?;
     match charged.result {
         ChargeResult::Succeeded => {
-            let receipt = fulfil_checkout(conn, session, account, pm, email, now)?;
+            let receipt = fulfil_checkout(conn, session, account, Some(pm), expected_total, email, now)?;
             Ok(PaymentOutcome::Succeeded { receipt })
         }
         ChargeResult::RequiresAuthentication => {
@@ -202,6 +208,8 @@ pub fn record_charge(
 /// Counts a decline against the session (it locks at [`MAX_DECLINES`]).
 pub fn decline(conn: &Conn<'_>, session: &CheckoutSession, code: DeclineCode) -> Result<PaymentOutcome, AppError> {
     let declines = store::record_decline(conn, &session.id)?;
+    // A declined payment (or a failed bank check) frees the redemption its code held.
+    store::release_redemption(conn, &session.id)?;
     tracing::info!(session = %crate::ids::redact(&session.id), ?code, declines, "payment declined");
     Ok(PaymentOutcome::Declined {
         decline: crate::payments::decline(code),
@@ -209,16 +217,32 @@ pub fn decline(conn: &Conn<'_>, session: &CheckoutSession, code: DeclineCode) ->
     })
 }
 
-/// The subscription, the paid invoice and the completed session, written together.
-fn fulfil_checkout(
+/// The subscription, the paid invoice (of exactly what was `charged`, else `quote_changed`) and
+/// the completed session, written together. Without a card only for a subscription free forever
+/// (issue 22).
+pub fn fulfil_checkout(
     conn: &Conn<'_>,
     session: &CheckoutSession,
     account: &Account,
-    pm: &PaymentMethod,
+    pm: Option<&PaymentMethod>,
+    charged: Money,
     email: &str,
     now: OffsetDateTime,
 ) -> Result<CheckoutReceipt, AppError> {
-    let (quote, invoice) = crate::subscriptions::start_subscription(conn, &account.id, session.plan, &pm.card.id, now)?;
+    let discount = crate::promotions::checkout::redeem_for_payment(conn, session, now)?;
+    let pm_id = pm.map(|pm| pm.card.id.to_string());
+    let (quote, invoice) = crate::subscriptions::start_subscription(
+        conn,
+        &account.id,
+        session.plan,
+        pm_id.as_deref(),
+        discount.as_ref(),
+        now,
+    )?;
+    if invoice.amount != charged {
+        // The quote moved under the payment (a code changed meanwhile): nothing is granted.
+        return Err(AppError::QuoteChanged);
+    }
     store::upsert_account(conn, &Account { email: Some(email.to_string()), ..account.clone() })?;
     store::complete_checkout_session(conn, &session.id, now, &invoice.id)?;
     events::subscription_event(conn, EventType::SubscriptionCreated, &account.id, now)?;
@@ -227,10 +251,10 @@ fn fulfil_checkout(
     Ok(CheckoutReceipt {
         plan: PlanSummary::from(session.plan),
         amount_charged: invoice.amount,
-        card: pm.card.clone(),
+        card: pm.map(|pm| pm.card.clone()),
         email: email.to_string(),
         invoice_number: invoice.number,
         next_renewal_at: quote.period.end,
-        next_renewal_amount: session.plan.plan().monthly_price,
+        next_renewal_amount: quote.next_renewal_amount,
     })
 }

@@ -6,6 +6,7 @@ use crate::http::extract::{ApiJson, SecretKey, idempotency_key};
 use crate::http::session_tokens::{CheckoutToken, NewToken, SessionKind, SessionToken};
 use crate::idempotency;
 use crate::ids::{self, redact};
+use crate::promotions;
 use crate::state::AppState;
 use crate::store::{self, Account, CheckoutSession, Conn};
 use crate::subscriptions::{self, events};
@@ -58,6 +59,7 @@ pub async fn create_checkout_session(
     // Kept for an idempotent replay: the session's id without its verifier.
     let answer = state.config.created_session("checkout", &session.id, session.expires_at);
     let (verifier_hash, idempotency_key) = (token.verifier_hash, key.clone());
+    let (allow_codes, promotion_code) = (req.allow_promotion_codes, req.promotion_code.clone());
     let account = Account {
         id: req.account.id.clone(),
         email,
@@ -70,6 +72,7 @@ pub async fn create_checkout_session(
             idempotency::once_per_key(tx, "v1:checkout_sessions", key.as_deref(), &req, now, || {
                 store::upsert_account(tx, &account)?;
                 store::insert_checkout_session(tx, &session, &verifier_hash)?;
+                promotions::checkout::keep_at_creation(tx, &session, allow_codes, promotion_code.as_deref())?;
                 tracing::info!(session = %redact(&session.id), %plan, "checkout session created");
                 Ok(answer.clone())
             })

@@ -124,6 +124,14 @@ fn close_period(conn: &Conn<'_>, sub: &mut Subscription) -> Result<(), AppError>
         description: format!("{} for {}", sub.plan.plan().name, billing::period::month_and_year(next.start)),
         amount: price,
     };
+    let mut lines = vec![line];
+    // A discount covers the renewals its duration reaches, then stops by itself.
+    let discount = crate::promotions::running_discount(conn, &sub.account_id)?;
+    if let Some(discount) = discount.filter(|d| d.covers(sub.plan, next.start)) {
+        lines.push(discount.line(price));
+    }
+    let amount = lines.iter().try_fold(Money::ZERO, |sum, l| sum.checked_add(l.amount));
+    let amount = amount.ok_or_else(|| AppError::internal("overflow"))?.at_least_zero();
     let invoice = Invoice {
         id: new_id("in"),
         number: String::new(),
@@ -131,8 +139,8 @@ fn close_period(conn: &Conn<'_>, sub: &mut Subscription) -> Result<(), AppError>
         created_at: next.start,
         period_start: next.start,
         period_end: next.end,
-        lines: vec![line],
-        amount: price,
+        lines,
+        amount,
         status: InvoiceStatus::Open,
         payment_method_id: sub.payment_method_id.clone(),
     };
@@ -206,23 +214,25 @@ impl Owed {
     }
 }
 
-/// Marks `owed` paid by `pm` with one charge: nothing is owed, the subscription is active again
-/// and its retries are over. Told with `invoice.paid` for each and `subscription.updated`.
+/// Marks `owed` paid by `pm` with one charge (no card: $0.00 owed, a subscription free
+/// forever): nothing is owed, the subscription is active again and its retries are over. Told
+/// with `invoice.paid` for each and `subscription.updated`.
 pub fn settle(
     conn: &Conn<'_>,
     sub: &mut Subscription,
     owed: &[Invoice],
-    pm: &PaymentMethod,
+    pm: Option<&PaymentMethod>,
     at: OffsetDateTime,
 ) -> Result<(), AppError> {
+    let pm_id = pm.map(|pm| pm.card.id.to_string());
     for invoice in owed {
-        store::set_invoice_paid(conn, &invoice.id, &pm.card.id)?;
+        store::set_invoice_paid(conn, &invoice.id, pm_id.as_deref())?;
         if invoice.period_start == sub.period_start {
             sub.paid_this_period = invoice.amount;
         }
     }
-    if !owed.is_empty() {
-        store::record_payment(conn, &pm.card.id, &sub.account_id)?;
+    if let (false, Some(pm_id)) = (owed.is_empty(), &pm_id) {
+        store::record_payment(conn, pm_id, &sub.account_id)?;
     }
     if sub.status != SubscriptionStatus::Canceled {
         sub.status = SubscriptionStatus::Active;
@@ -230,8 +240,7 @@ pub fn settle(
     store::save_subscription(conn, sub)?;
     store::set_retries(conn, &sub.account_id, None)?;
     for invoice in owed {
-        let paid =
-            Invoice { status: InvoiceStatus::Paid, payment_method_id: Some(pm.card.id.to_string()), ..invoice.clone() };
+        let paid = Invoice { status: InvoiceStatus::Paid, payment_method_id: pm_id.clone(), ..invoice.clone() };
         events::invoice_event(conn, EventType::InvoicePaid, &paid, at)?;
     }
     events::subscription_event(conn, EventType::SubscriptionUpdated, &sub.account_id, at)
@@ -294,8 +303,12 @@ fn prepare_collection(
         None => None,
     };
     let Some(pm) = pm else {
-        let declined = ChargeResult::Declined(DeclineCode::Generic);
-        return record_collection(conn, &account, &owed, None, declined).map(Prepared::Answered);
+        // No card: paid only when nothing is owed (a subscription free forever).
+        let result = match owed.amount {
+            Money::ZERO => ChargeResult::Succeeded,
+            _ => ChargeResult::Declined(DeclineCode::Generic),
+        };
+        return record_collection(conn, &account, &owed, None, result).map(Prepared::Answered);
     };
     let Some(attempt) = store::claim_attempt(conn, &account, PendingRenewal::PURPOSE, now)? else {
         return Ok(Prepared::Busy);
@@ -351,7 +364,7 @@ fn record_collection(
     let Some(at) = renewed.or(retries.and_then(|r| r.next_at)) else {
         return Ok(Renewal::NothingDue);
     };
-    if let (ChargeResult::Succeeded, Some(pm)) = (result, pm) {
+    if result == ChargeResult::Succeeded && (pm.is_some() || owed.amount == Money::ZERO) {
         settle(conn, &mut sub, &invoices, pm, at)?;
         return Ok(Renewal::Paid);
     }

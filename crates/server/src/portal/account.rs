@@ -73,7 +73,7 @@ pub fn record_invoice_payment(
     }
     match charged.result {
         ChargeResult::Succeeded => {
-            renewals::settle(conn, sub, &invoices, pm, now)?;
+            renewals::settle(conn, sub, &invoices, Some(pm), now)?;
             tracing::info!(amount = owed.amount.cents(), invoices = invoices.len(), "past-due invoices paid");
             let count = u32::try_from(invoices.len()).ok();
             Ok(InvoicePaymentOutcome::Paid { amount: owed.amount, invoices: count })

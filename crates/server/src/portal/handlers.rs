@@ -84,7 +84,7 @@ pub async fn preview(
     PortalToken(token): PortalToken,
     ApiJson(req): ApiJson<PreviewChange>,
 ) -> Result<Json<Quote>, AppError> {
-    in_portal(state, token, move |_, p| plan_changes::quote(&p.sub, req.plan, p.now).map(Json)).await
+    in_portal(state, token, move |tx, p| plan_changes::quote(tx, &p.sub, req.plan, p.now).map(Json)).await
 }
 
 /// Confirms a change once, whatever the double clicks and retries, and only at the price shown.

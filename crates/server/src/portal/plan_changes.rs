@@ -57,7 +57,13 @@ pub fn portal_view(
         Some(id) => store::get_payment_method(conn, id)?.map(|pm| pm.card),
         None => None,
     };
-    let (next_renewal_at, next_renewal_amount) = next_renewal(sub);
+    let (next_renewal_at, mut next_renewal_amount) = next_renewal(sub);
+    let running = crate::promotions::running_discount(conn, &sub.account_id)?;
+    let running = running.filter(|d| d.ends_at().is_none_or(|end| end > sub.period_end));
+    if let (Some(discount), Some(at)) = (&running, next_renewal_at) {
+        let next_plan = sub.scheduled_plan.unwrap_or(sub.plan);
+        next_renewal_amount = discount.renewal_amount(next_plan, at);
+    }
     Ok(PortalView {
         test_mode: config.test_mode,
         branding: config.branding.clone(),
@@ -71,6 +77,7 @@ pub fn portal_view(
             next_renewal_amount,
             scheduled_change: sub.scheduled_plan.map(|plan| ScheduledChange { plan, effective_at: sub.period_end }),
             cancel_at_period_end: sub.cancel_at_period_end,
+            discount: running.map(|d| d.view()),
         },
         payment_method,
         plans: PlanId::ALL.into_iter().map(PlanSummary::from).collect(),
@@ -81,15 +88,20 @@ pub fn portal_view(
 }
 
 /// Today's charge for moving `sub` to `target` at `now`.
-pub fn quote(sub: &Subscription, target: PlanId, now: OffsetDateTime) -> Result<Quote, AppError> {
+pub fn quote(conn: &Conn<'_>, sub: &Subscription, target: PlanId, now: OffsetDateTime) -> Result<Quote, AppError> {
     if sub.status == SubscriptionStatus::Canceled {
         return Err(AppError::NoSubscription);
     }
     let history =
         PaidHistory { plan: sub.plan, first_paid_at: sub.first_paid_at, paid_this_period: sub.paid_this_period };
-    proration::quote_change(&history, target, now).map_err(|e| match e {
+    let quote = proration::quote_change(&history, target, now).map_err(|e| match e {
         QuoteError::SamePlan => AppError::InvalidRequest("That is already your plan. Choose a different one.".into()),
         other => AppError::internal_from("quoting a change", other),
+    })?;
+    // A discount still running takes its share of the upgrade, as of any renewal it covers.
+    Ok(match crate::promotions::running_discount(conn, &sub.account_id)? {
+        Some(discount) => discount.apply(quote, now),
+        None => quote,
     })
 }
 
@@ -113,7 +125,7 @@ pub fn begin_change(
     expected_total: Money,
     now: OffsetDateTime,
 ) -> Result<ChangeStep, AppError> {
-    let quote = quote(&sub, target, now)?;
+    let quote = quote(conn, &sub, target, now)?;
     if quote.total_due_today != expected_total {
         return Err(AppError::QuoteChanged);
     }
@@ -152,7 +164,7 @@ pub fn record_upgrade(
     now: OffsetDateTime,
 ) -> Result<ChangeOutcome, AppError> {
     let ChargedUpgrade { session, target, expected_total, pm, charged } = *upgrade;
-    let quote = quote(&sub, target, now)?;
+    let quote = quote(conn, &sub, target, now)?;
     if quote.total_due_today != expected_total || quote.kind == ChangeKind::Downgrade {
         return Err(AppError::QuoteChanged);
     }

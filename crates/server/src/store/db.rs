@@ -35,7 +35,7 @@ pub enum DbError {
 }
 
 impl DbError {
-    pub(crate) fn column(column: usize, message: impl Into<String>) -> DbError {
+    pub fn column(column: usize, message: impl Into<String>) -> DbError {
         DbError::Column { column, message: message.into() }
     }
 

@@ -140,11 +140,11 @@ pub fn is_charge_pending(conn: &Conn<'_>, id: &str) -> Result<bool, AppError> {
     Ok(pending.unwrap_or(false))
 }
 
-/// Marks an invoice paid by `pm_id` (no longer waiting for a charge).
-pub fn set_invoice_paid(conn: &Conn<'_>, id: &str, pm_id: &str) -> Result<(), AppError> {
+/// Marks an invoice paid by `pm_id` (none: $0.00, no card), no longer waiting for a charge.
+pub fn set_invoice_paid(conn: &Conn<'_>, id: &str, pm_id: Option<&str>) -> Result<(), AppError> {
     conn.execute(
         "UPDATE invoices SET status = 'paid', payment_method_id = ?2, charge_pending = 0 WHERE id = ?1",
-        [id, pm_id],
+        params![id, pm_id],
     )?;
     Ok(())
 }

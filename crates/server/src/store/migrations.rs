@@ -238,6 +238,7 @@ ALTER TABLE deliveries ADD COLUMN lease_until INTEGER;
 CREATE TABLE failed_keys (address TEXT PRIMARY KEY, full_at INTEGER NOT NULL);
 "#,
     ),
+    M::up(PROMOTIONS_SQLITE),
 ];
 
 /// The same schema on PostgreSQL, from its current shape (PostgreSQL databases start here; each
@@ -245,7 +246,8 @@ CREATE TABLE failed_keys (address TEXT PRIMARY KEY, full_at INTEGER NOT NULL);
 /// integers, so the SQL is the same on both. Tables whose rows are ordered by insertion (`ORDER BY
 /// created_at, rowid`) get an explicit `rowid`, SQLite's implicit one. A test compares the two
 /// schemas' columns.
-pub static POSTGRES_STEPS: &[&str] = &[r#"
+pub static POSTGRES_STEPS: &[&str] = &[
+    r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
 INSERT INTO counters (name, value) VALUES ('invoice_number', 0);
@@ -392,4 +394,104 @@ CREATE INDEX payment_attempts_leases ON payment_attempts(lease_until) WHERE stat
 CREATE INDEX payment_attempts_by_intent ON payment_attempts(intent_id) WHERE intent_id IS NOT NULL;
 CREATE TABLE stripe_events (id TEXT PRIMARY KEY, type TEXT NOT NULL, received_at BIGINT NOT NULL);
 CREATE TABLE failed_keys (address TEXT PRIMARY KEY, full_at BIGINT NOT NULL);
-"#];
+"#,
+    PROMOTIONS_POSTGRES,
+];
+
+/// Issue 22: coupons, their promotion codes, redemptions (held while a payment is in flight or
+/// at the bank, counted once paid), the code a checkout session carries (and its wrong guesses),
+/// and the discount running on an account's subscription. Booleans are INTEGER 0/1.
+const PROMOTIONS_SQLITE: &str = r#"
+CREATE TABLE coupons (
+    id TEXT PRIMARY KEY,
+    name TEXT,
+    percent_off INTEGER,
+    amount_off INTEGER,
+    duration TEXT NOT NULL,
+    duration_in_months INTEGER,
+    plans TEXT,
+    valid INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE promotion_codes (
+    id TEXT PRIMARY KEY,
+    code TEXT NOT NULL,
+    code_key TEXT NOT NULL UNIQUE,
+    coupon_id TEXT NOT NULL REFERENCES coupons(id),
+    active INTEGER NOT NULL,
+    max_redemptions INTEGER,
+    expires_at INTEGER,
+    first_time_transaction INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE redemptions (
+    session_id TEXT PRIMARY KEY,
+    promotion_code_id TEXT NOT NULL REFERENCES promotion_codes(id),
+    account_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    held_until INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX redemptions_by_code ON redemptions(promotion_code_id, status);
+CREATE TABLE checkout_promotions (
+    session_id TEXT PRIMARY KEY,
+    allow_codes INTEGER NOT NULL,
+    promotion_code_id TEXT REFERENCES promotion_codes(id),
+    wrong_codes INTEGER NOT NULL
+);
+CREATE TABLE subscription_discounts (
+    account_id TEXT PRIMARY KEY,
+    promotion_code_id TEXT NOT NULL REFERENCES promotion_codes(id),
+    coupon_id TEXT NOT NULL REFERENCES coupons(id),
+    code TEXT NOT NULL,
+    started_at INTEGER NOT NULL
+);
+"#;
+
+/// The same tables for PostgreSQL (its second step).
+const PROMOTIONS_POSTGRES: &str = r#"
+CREATE TABLE coupons (
+    id TEXT PRIMARY KEY,
+    name TEXT,
+    percent_off BIGINT,
+    amount_off BIGINT,
+    duration TEXT NOT NULL,
+    duration_in_months BIGINT,
+    plans TEXT,
+    valid BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE promotion_codes (
+    id TEXT PRIMARY KEY,
+    code TEXT NOT NULL,
+    code_key TEXT NOT NULL UNIQUE,
+    coupon_id TEXT NOT NULL REFERENCES coupons(id),
+    active BIGINT NOT NULL,
+    max_redemptions BIGINT,
+    expires_at BIGINT,
+    first_time_transaction BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE redemptions (
+    session_id TEXT PRIMARY KEY,
+    promotion_code_id TEXT NOT NULL REFERENCES promotion_codes(id),
+    account_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    held_until BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX redemptions_by_code ON redemptions(promotion_code_id, status);
+CREATE TABLE checkout_promotions (
+    session_id TEXT PRIMARY KEY,
+    allow_codes BIGINT NOT NULL,
+    promotion_code_id TEXT REFERENCES promotion_codes(id),
+    wrong_codes BIGINT NOT NULL
+);
+CREATE TABLE subscription_discounts (
+    account_id TEXT PRIMARY KEY,
+    promotion_code_id TEXT NOT NULL REFERENCES promotion_codes(id),
+    coupon_id TEXT NOT NULL REFERENCES coupons(id),
+    code TEXT NOT NULL,
+    started_at BIGINT NOT NULL
+);
+"#;

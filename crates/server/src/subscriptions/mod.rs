@@ -9,6 +9,7 @@ use crate::ids::new_id;
 use crate::payments::test_cards::CardBehavior;
 use crate::store::Conn;
 use crate::store::{self, Account, Invoice, PaymentMethod, Subscription};
+use billing::discount::Discount;
 use billing::period::Period;
 use billing::proration::{self, Quote};
 use billing::validate;
@@ -22,13 +23,22 @@ pub fn start_subscription(
     conn: &Conn<'_>,
     account_id: &str,
     plan: PlanId,
-    pm_id: &str,
+    pm_id: Option<&str>,
+    discount: Option<&Discount>,
     now: OffsetDateTime,
 ) -> Result<(Quote, Invoice), AppError> {
     let quote = proration::quote_new_subscription(plan, now)
         .map_err(|e| AppError::internal_from("quoting a new subscription", e))?;
-    let invoice = store::insert_invoice(conn, invoice_from_quote(account_id, &quote, pm_id, now))?;
-    store::record_payment(conn, pm_id, account_id)?;
+    let quote = match discount {
+        Some(discount) => discount.apply(quote, now),
+        None => quote,
+    };
+    let mut invoice = invoice_from_quote(account_id, &quote, pm_id.unwrap_or_default(), now);
+    invoice.payment_method_id = pm_id.map(str::to_string);
+    let invoice = store::insert_invoice(conn, invoice)?;
+    if let Some(pm_id) = pm_id {
+        store::record_payment(conn, pm_id, account_id)?;
+    }
     store::insert_subscription(
         conn,
         &Subscription {
@@ -42,7 +52,7 @@ pub fn start_subscription(
             scheduled_plan: None,
             cancel_at_period_end: false,
             overage_enabled: false,
-            payment_method_id: Some(pm_id.to_string()),
+            payment_method_id: pm_id.map(str::to_string),
         },
     )?;
     Ok((quote, invoice))
@@ -90,6 +100,10 @@ pub fn subscription_view(conn: &Conn<'_>, account_id: &str) -> Result<Subscripti
                     SubscriptionStatus::Canceled => store::cancellation_reason(conn, account_id)?,
                     _ => None,
                 },
+                discount: match s.status {
+                    SubscriptionStatus::Canceled => None,
+                    _ => still_running(conn, account_id, s.period_end)?,
+                },
             }
         }
         None => SubscriptionView {
@@ -104,8 +118,19 @@ pub fn subscription_view(conn: &Conn<'_>, account_id: &str) -> Result<Subscripti
             cancel_at_period_end: false,
             overage_enabled: false,
             cancellation_reason: None,
+            discount: None,
         },
     })
+}
+
+/// The account's discount while it covers a charge from `next_charge_at` on.
+fn still_running(
+    conn: &Conn<'_>,
+    account_id: &str,
+    next_charge_at: OffsetDateTime,
+) -> Result<Option<billing::discount::DiscountView>, AppError> {
+    let running = crate::promotions::running_discount(conn, account_id)?;
+    Ok(running.filter(|d| d.ends_at().is_none_or(|end| end > next_charge_at)).map(|d| d.view()))
 }
 
 /// Gives `account_id` a paid subscription to `plan` bought at `bought_at` with a Visa 4242 (demo).
@@ -134,5 +159,5 @@ pub fn seed_subscription(
         stripe_customer: None,
     };
     store::insert_payment_method(conn, &pm, bought_at)?;
-    start_subscription(conn, &account.id, plan, &pm.card.id, bought_at).map(|_| ())
+    start_subscription(conn, &account.id, plan, Some(&pm.card.id), None, bought_at).map(|_| ())
 }

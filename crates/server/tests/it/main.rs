@@ -13,6 +13,7 @@ mod on_postgres_instances;
 mod ops;
 mod past_due;
 mod portal;
+mod promotions;
 mod secrets_at_rest;
 mod server_api;
 mod session_tokens;

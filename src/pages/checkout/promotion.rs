@@ -1,0 +1,106 @@
+//! "Add promotion code" under the order summary: Apply shows the discount as its own line, the new
+//! total and what follows; Remove takes it off; a refused code gets the server's plain message
+//! (unknown, expired, used up, another plan, first-time only, too many tries).
+
+use crate::api;
+use billing::discount::what_follows;
+use billing::proration::Quote;
+use leptos::prelude::*;
+
+/// The code control. `quote` is the summary's: Apply and Remove replace it with the server's.
+#[component]
+pub fn PromotionCode(
+    session_id: String,
+    quote: RwSignal<Option<Quote>>,
+    #[prop(into)] disabled: Signal<bool>,
+) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let typed = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let session = StoredValue::new(session_id);
+    let applied = Memo::new(move |_| quote.with(|q| q.as_ref().and_then(|q| q.discount.clone())));
+    let run = move |remove: bool| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        let (session_id, code) = (session.get_value(), typed.get_untracked());
+        leptos::task::spawn_local(async move {
+            let answer = if remove {
+                api::remove_promotion_code(&session_id).await
+            } else {
+                api::apply_promotion_code(&session_id, code.trim()).await
+            };
+            match answer {
+                Ok(view) => {
+                    quote.set(view.quote);
+                    error.set(None);
+                    typed.set(String::new());
+                    open.set(false);
+                }
+                Err(e) => error.set(Some(e.message())),
+            }
+            busy.set(false);
+        });
+    };
+    let off = move || disabled.get() || busy.get();
+    move || {
+        match applied.get() {
+        Some(discount) => view! {
+            <div class="promotion applied">
+                <p>
+                    <strong>{discount.code.clone()}</strong>
+                    {format!(" applied: {}. ", discount.label)}
+                    {capitalized(&what_follows(&discount))}
+                    "."
+                </p>
+                <button type="button" class="link" disabled=off on:click=move |_| run(true)>
+                    "Remove"
+                </button>
+            </div>
+        }
+        .into_any(),
+        None if !open.get() => view! {
+            <button type="button" class="link promotion-add" disabled=off on:click=move |_| open.set(true)>
+                "Add promotion code"
+            </button>
+        }
+        .into_any(),
+        None => view! {
+            <form
+                class="promotion"
+                novalidate=true
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    run(false);
+                }
+            >
+                <label for="promotion-code">"Promotion code"</label>
+                <input
+                    id="promotion-code"
+                    type="text"
+                    autocomplete="off"
+                    autocapitalize="characters"
+                    spellcheck="false"
+                    prop:value=move || typed.get()
+                    on:input=move |ev| typed.set(event_target_value(&ev))
+                    aria-invalid=move || error.with(Option::is_some).to_string()
+                    aria-describedby="promotion-error"
+                />
+                <button type="submit" class="button secondary" disabled=move || off() || typed.with(|t| t.trim().is_empty())>
+                    "Apply"
+                </button>
+                <p id="promotion-error" class="field-error" role="alert">{move || error.get()}</p>
+            </form>
+        }
+        .into_any(),
+    }
+    }
+}
+
+/// `then $16.00 ...` as the start of a sentence.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
