@@ -155,7 +155,7 @@ async fn deliver(client: &reqwest::Client, store: &Store, secret: &str, schedule
     let wait = schedule.wait_after(attempts);
     let next = now.saturating_add(millis(wait));
     let give_up = now.saturating_sub(due.enqueued_at) >= millis(schedule.give_up_after);
-    let (seq, endpoint) = (due.event_seq, due.endpoint.clone());
+    let (seq, endpoint, lease) = (due.event_seq, due.endpoint.clone(), due.lease_until);
     let outcome = failure.clone();
     let written = store
         .write(move |tx| {
@@ -163,7 +163,13 @@ async fn deliver(client: &reqwest::Client, store: &Store, secret: &str, schedule
                 (None, _) | (Some(_), true) => (Some(now), now),
                 (Some(_), false) => (None, next),
             };
-            let attempt = DeliveryAttempt { attempts, error: outcome.as_deref(), done_at: done, next_attempt };
+            let attempt = DeliveryAttempt {
+                lease_until: lease,
+                attempts,
+                error: outcome.as_deref(),
+                done_at: done,
+                next_attempt,
+            };
             store::record_delivery(tx, seq, &endpoint, &attempt)
         })
         .await;

@@ -492,7 +492,11 @@ pub async fn record_result<P: PendingCharge>(
         Err(error) => error,
     };
     let ending = match (&taken, &payments.processor) {
-        (Some(_), Processor::Stripe(_)) if matches!(error, AppError::Internal(_)) => None,
+        // Not recorded for a reason of ours (a failure, the database away, which may even have
+        // committed it): reconciliation settles it with Stripe. Only a refusal is refunded.
+        (Some(_), Processor::Stripe(_)) if matches!(error, AppError::Internal(_) | AppError::DatabaseUnavailable) => {
+            None
+        }
         (Some(intent), Processor::Stripe(client)) => Some(refund(client, &intent.id).await),
         _ => Some("failed"),
     };

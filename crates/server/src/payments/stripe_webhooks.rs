@@ -74,7 +74,7 @@ async fn handle(payments: &Payments, event: &Event, now: OffsetDateTime) -> Resu
         _ => Ok(()),
     };
     match result {
-        Err(e @ (AppError::ProcessorUnavailable | AppError::PaymentInProgress | AppError::Internal(_))) => Err(e),
+        Err(e) if e.is_transient() => Err(e),
         Err(e) => {
             tracing::info!(event = %event.kind, error = %e, "Stripe event changed nothing");
             Ok(())

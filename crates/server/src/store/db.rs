@@ -50,7 +50,9 @@ impl DbError {
     pub fn is_unreachable(&self) -> bool {
         match self {
             DbError::Unreachable(_) => true,
-            DbError::Postgres(e) => e.is_closed() || e.code().is_none() && e.as_db_error().is_none(),
+            DbError::Postgres(e) => {
+                e.is_closed() || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+            }
             _ => false,
         }
     }
@@ -275,6 +277,9 @@ pub struct Conn<'a> {
     /// Set when a statement failed because of a concurrent transaction: the caller runs the whole
     /// transaction again.
     pub(super) conflicted: Cell<bool>,
+    /// Set when any statement failed: PostgreSQL has aborted the transaction, and a `COMMIT` would
+    /// quietly roll it back, so it is never committed, even if the caller went on.
+    pub(super) failed: Cell<bool>,
 }
 
 enum Backend<'a> {
@@ -294,7 +299,7 @@ pub enum Kind {
 
 impl<'a> Conn<'a> {
     pub(super) fn sqlite(conn: &'a rusqlite::Connection) -> Conn<'a> {
-        Conn { backend: Backend::Sqlite(conn), conflicted: Cell::new(false) }
+        Conn { backend: Backend::Sqlite(conn), conflicted: Cell::new(false), failed: Cell::new(false) }
     }
 
     pub(super) fn postgres(
@@ -302,7 +307,7 @@ impl<'a> Conn<'a> {
         statements: &'a mut HashMap<String, postgres::Statement>,
     ) -> Conn<'a> {
         let backend = Backend::Postgres { tx: RefCell::new(tx), statements: RefCell::new(statements) };
-        Conn { backend, conflicted: Cell::new(false) }
+        Conn { backend, conflicted: Cell::new(false), failed: Cell::new(false) }
     }
 
     /// The PostgreSQL transaction back, to commit or roll back.
@@ -365,10 +370,9 @@ impl<'a> Conn<'a> {
     }
 
     fn noted<T>(&self, result: DbResult<T>) -> DbResult<T> {
-        if let Err(e) = &result
-            && e.is_retryable()
-        {
-            self.conflicted.set(true);
+        if let Err(e) = &result {
+            self.failed.set(true);
+            self.conflicted.set(self.conflicted.get() || e.is_retryable());
         }
         result
     }
@@ -427,13 +431,15 @@ impl rusqlite::ToSql for Value {
 pub(super) fn postgres_sql(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
     let mut in_literal = false;
-    for c in sql.chars() {
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '\'' => {
                 in_literal = !in_literal;
                 out.push(c);
             }
-            '?' if !in_literal => out.push('$'),
+            // Only `?` and a number is a placeholder (`?1`); the store writes no other `?`.
+            '?' if !in_literal && chars.peek().is_some_and(char::is_ascii_digit) => out.push('$'),
             _ => out.push(c),
         }
     }
@@ -513,5 +519,6 @@ mod tests {
             postgres_sql("SELECT a FROM t WHERE b = ?1 AND c = '?2' AND d = ?12"),
             "SELECT a FROM t WHERE b = $1 AND c = '?2' AND d = $12"
         );
+        assert_eq!(postgres_sql("SELECT ?? FROM t WHERE a = ?1"), "SELECT ?? FROM t WHERE a = $1");
     }
 }

@@ -12,10 +12,17 @@ pub fn insert_event(
     created: i64,
     body: &str,
 ) -> Result<(), AppError> {
-    let seq: i64 = conn.query_row(
-        "INSERT INTO events (id, type, account_id, created, body) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING seq",
-        params![id, kind, account_id, created, body],
-        |r| r.get(0),
+    // The position comes from a counter advanced in this transaction, not from a sequence: on
+    // PostgreSQL two transactions could take 9 and 10 and commit 10 first, and a reader of
+    // `after=<10>` would never see 9. Advancing one row serialises the writers of events, so
+    // positions are in commit order on both backends.
+    let seq: i64 =
+        conn.query_row("UPDATE counters SET value = value + 1 WHERE name = 'event_seq' RETURNING value", (), |r| {
+            r.get(0)
+        })?;
+    conn.execute(
+        "INSERT INTO events (seq, id, type, account_id, created, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![seq, id, kind, account_id, created, body],
     )?;
     let enqueued = crate::clock::now_millis();
     let mut endpoints = conn.prepare_cached("SELECT url FROM webhook_endpoints")?;

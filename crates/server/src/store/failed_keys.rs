@@ -11,6 +11,12 @@ pub struct KeyAllowance {
     pub interval_ms: i64,
 }
 
+/// Forgets the addresses whose allowance is whole again (a periodic job, never a request: a scan
+/// of the table in every wrong key's transaction would make them conflict with each other).
+pub fn forget_whole_allowances(conn: &Conn<'_>, now_ms: i64) -> Result<usize, AppError> {
+    Ok(conn.execute("DELETE FROM failed_keys WHERE full_at < ?1", [now_ms])?)
+}
+
 /// Counts one wrong key from `address` at `now_ms` (wall clock), as a generic cell rate: the row
 /// keeps the moment the address's allowance is whole again. `Some(ms)` to wait when it has none
 /// left (nothing is counted then).
@@ -27,11 +33,6 @@ pub fn count_failed_key(
     let over = next_full_at - now_ms - tolerated;
     if over > 0 {
         return Ok(Some(over));
-    }
-    if full_at.is_none() {
-        // A new address: forget those whose allowance is whole again, so the table holds only
-        // addresses that failed recently.
-        conn.execute("DELETE FROM failed_keys WHERE full_at < ?1", [now_ms])?;
     }
     conn.execute(
         "INSERT INTO failed_keys (address, full_at) VALUES (?1, ?2)

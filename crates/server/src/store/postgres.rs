@@ -42,6 +42,9 @@ type Pooled = r2d2::PooledConnection<Manager>;
 pub(super) struct PgConnection {
     client: postgres::Client,
     pub(super) statements: HashMap<String, postgres::Statement>,
+    /// Left in a state the next user must not inherit (a lock it could not give back): closed
+    /// by the pool instead of reused.
+    poisoned: bool,
 }
 
 /// Opens [`PgConnection`]s for the pool.
@@ -54,7 +57,7 @@ impl r2d2::ManageConnection for Manager {
     type Error = postgres::Error;
 
     fn connect(&self) -> Result<PgConnection, postgres::Error> {
-        Ok(PgConnection { client: self.config.connect(NoTls)?, statements: HashMap::new() })
+        Ok(PgConnection { client: self.config.connect(NoTls)?, statements: HashMap::new(), poisoned: false })
     }
 
     fn is_valid(&self, conn: &mut PgConnection) -> Result<(), postgres::Error> {
@@ -62,7 +65,7 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut PgConnection) -> bool {
-        conn.client.is_closed()
+        conn.poisoned || conn.client.is_closed()
     }
 }
 
@@ -158,10 +161,15 @@ impl Postgres {
             while let Err(e) = conn.client.execute(lock, &[&WRITE_LOCK]) {
                 self.replace_closed(&mut conn, e, &mut spare)?;
             }
-            let outcome = try_write(&mut conn, &mut f);
+            // A panic in `f` rolls back (the transaction's drop) and must not leave the session's
+            // lock held on a connection that goes back to the pool: unlocked first, then resumed.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| try_write(&mut conn, &mut f)));
             let unlock = if alone { "SELECT pg_advisory_unlock($1)" } else { "SELECT pg_advisory_unlock_shared($1)" };
-            // A failed unlock means a broken connection, whose session (and lock) PostgreSQL ends.
-            let _ = conn.client.execute(unlock, &[&WRITE_LOCK]);
+            if conn.client.execute(unlock, &[&WRITE_LOCK]).is_err() && !conn.client.is_closed() {
+                // Still open but not unlocked: the connection must not go back to the pool.
+                conn.poisoned = true;
+            }
+            let outcome = outcome.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             match outcome {
                 Tried::Done(result) => return result,
                 Tried::Conflicted if alone => break,
@@ -187,18 +195,21 @@ enum Tried<R> {
 }
 
 fn try_write<R>(conn: &mut PgConnection, f: &mut impl FnMut(&Conn<'_>) -> Result<R, AppError>) -> Tried<R> {
-    let PgConnection { client, statements } = conn;
+    let PgConnection { client, statements, .. } = conn;
     let tx = match client.build_transaction().isolation_level(IsolationLevel::Serializable).start() {
         Ok(tx) => tx,
         Err(e) => return Tried::Done(Err(DbError::from(e).into())),
     };
     let conn = Conn::postgres(tx, statements);
     let result = f(&conn);
-    let conflicted = conn.conflicted.get();
+    let (conflicted, failed) = (conn.conflicted.get(), conn.failed.get());
     let Some(tx) = conn.into_postgres() else {
         return Tried::Done(Err(AppError::internal("not a PostgreSQL transaction")));
     };
     match result {
+        Ok(_) if conflicted => Tried::Conflicted,
+        // PostgreSQL aborted the transaction at the failed statement: its COMMIT would roll back.
+        Ok(_) if failed => Tried::Done(Err(AppError::internal("a statement failed in a transaction that went on"))),
         Ok(value) => match tx.commit().map_err(DbError::from) {
             Ok(()) => Tried::Done(Ok(value)),
             Err(e) if e.is_retryable() => Tried::Conflicted,
@@ -215,7 +226,7 @@ impl Postgres {
         let mut spare = self.pool()?.max_size();
         let mut f = Some(f);
         loop {
-            let PgConnection { client, statements } = &mut *conn;
+            let PgConnection { client, statements, .. } = &mut *conn;
             let read_only = client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true);
             let failed = match read_only.start() {
                 Ok(tx) => {

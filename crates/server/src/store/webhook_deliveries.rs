@@ -10,6 +10,9 @@ pub struct Due {
     pub body: String,
     pub attempts: u32,
     pub enqueued_at: i64,
+    /// This instance's lease on it (see [`claim_due_deliveries`]); its outcome is recorded only
+    /// while the lease is still this one.
+    pub lease_until: i64,
 }
 
 /// The endpoints configured at start.
@@ -23,8 +26,9 @@ pub fn webhook_endpoints(conn: &Conn<'_>) -> Result<Vec<String>, AppError> {
 /// `lease_until` (wall-clock milliseconds): no other instance sends them meanwhile, and if this
 /// one stops mid-delivery another sends them once the lease has run out.
 pub fn claim_due_deliveries(conn: &Conn<'_>, endpoint: &str, now: i64, lease_until: i64) -> Result<Vec<Due>, AppError> {
-    let due = due_deliveries(conn, endpoint, now)?;
-    for d in &due {
+    let mut due = due_deliveries(conn, endpoint, now)?;
+    for d in &mut due {
+        d.lease_until = lease_until;
         conn.execute(
             "UPDATE deliveries SET lease_until = ?3 WHERE event_seq = ?1 AND endpoint = ?2",
             params![d.event_seq, d.endpoint, lease_until],
@@ -54,6 +58,7 @@ pub fn due_deliveries(conn: &Conn<'_>, endpoint: &str, now: i64) -> Result<Vec<D
             body: r.get(2)?,
             attempts: r.get(3)?,
             enqueued_at: r.get(4)?,
+            lease_until: 0,
         })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -61,6 +66,9 @@ pub fn due_deliveries(conn: &Conn<'_>, endpoint: &str, now: i64) -> Result<Vec<D
 
 /// One delivery attempt's outcome: `error` when it failed; `done_at` once delivered or given up.
 pub struct DeliveryAttempt<'a> {
+    /// The lease the attempt was made under: a late record from an instance whose lease ran out
+    /// (another instance has sent the event since) changes nothing.
+    pub lease_until: i64,
     pub attempts: u32,
     pub error: Option<&'a str>,
     pub done_at: Option<i64>,
@@ -76,7 +84,7 @@ pub fn record_delivery(
     conn.execute(
         "UPDATE deliveries SET attempts = ?3, last_error = ?4, done_at = ?5, delivered = ?6,
              next_attempt_at = ?7, lease_until = NULL
-         WHERE event_seq = ?1 AND endpoint = ?2",
+         WHERE event_seq = ?1 AND endpoint = ?2 AND lease_until = ?8 AND done_at IS NULL",
         params![
             seq,
             endpoint,
@@ -84,7 +92,8 @@ pub fn record_delivery(
             attempt.error,
             attempt.done_at,
             attempt.error.is_none(),
-            attempt.next_attempt
+            attempt.next_attempt,
+            attempt.lease_until
         ],
     )?;
     Ok(())

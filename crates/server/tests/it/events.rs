@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post as post_route;
 use checkout_server::jobs::webhooks::Schedule;
-use checkout_server::{AppState, Config, Store, app, config};
+use checkout_server::{AppState, Config, Store, app, config, store};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -372,4 +372,38 @@ async fn the_event_log_refuses_unknown_cursors_and_silly_limits() {
     assert_error(&app.get("/v1/events", None).await, StatusCode::UNAUTHORIZED, "unauthorized");
     let empty = app.get("/v1/events", Some(KEY)).await;
     assert_eq!(empty.body, json!({"data": [], "has_more": false}));
+}
+
+/// A delivery's outcome is recorded only under the lease it was sent under: an instance whose
+/// lease ran out (another sent the event since) cannot undo the other's record.
+#[test]
+fn a_late_record_from_an_expired_lease_changes_nothing() {
+    let store = fresh_store();
+    let url = "http://127.0.0.1:9/events".to_string();
+    store
+        .write_blocking(|tx| {
+            store::set_endpoints(tx, std::slice::from_ref(&url))?;
+            store::insert_event(tx, "evt_lease", "invoice.paid", "acct-lease", 0, "{}")
+        })
+        .unwrap();
+    let now = checkout_server::clock::now_millis();
+    let first = store.write_blocking(|tx| store::claim_due_deliveries(tx, &url, now, now + 10)).unwrap();
+    assert_eq!(first.len(), 1);
+    // Still leased: no other claim gets it.
+    assert!(store.write_blocking(|tx| store::claim_due_deliveries(tx, &url, now + 5, now + 100)).unwrap().is_empty());
+    // The lease ran out: a second instance takes it and delivers it.
+    let second = store.write_blocking(|tx| store::claim_due_deliveries(tx, &url, now + 20, now + 100)).unwrap();
+    assert_eq!(second.len(), 1);
+    let delivered = |lease_until| store::DeliveryAttempt {
+        lease_until,
+        attempts: 1,
+        error: None,
+        done_at: Some(now + 30),
+        next_attempt: now + 30,
+    };
+    store.write_blocking(|tx| store::record_delivery(tx, second[0].event_seq, &url, &delivered(now + 100))).unwrap();
+    // The first instance's late failure changes nothing: the event stays delivered.
+    let failed = store::DeliveryAttempt { error: Some("timed out"), done_at: None, ..delivered(now + 10) };
+    store.write_blocking(|tx| store::record_delivery(tx, first[0].event_seq, &url, &failed)).unwrap();
+    assert!(store.read_blocking(|c| store::due_deliveries(c, &url, now + 1_000_000)).unwrap().is_empty());
 }

@@ -244,3 +244,16 @@ fn both_backends_have_the_same_tables_and_columns() {
     }
     assert_eq!(sqlite, postgres);
 }
+
+/// On PostgreSQL a failed statement aborts its transaction, and a COMMIT after it quietly rolls
+/// back: a write that went on after one is an error, never a success that kept nothing.
+#[test]
+fn a_write_that_went_on_after_a_failed_statement_is_an_error_not_a_lost_success() {
+    let store = one_database(1).remove(0);
+    let went_on = store.write_blocking(|tx| {
+        let _ = tx.execute("INSERT INTO no_such_table (x) VALUES (1)", ());
+        checkout_server::store::set_meta(tx, "probe", "written")
+    });
+    assert!(went_on.is_err(), "reported as written");
+    assert_eq!(store.read_blocking(|c| checkout_server::store::get_meta(c, "probe")).unwrap(), None);
+}
