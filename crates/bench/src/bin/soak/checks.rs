@@ -178,3 +178,70 @@ fn against_books(listed: &[Value], paying: &HashSet<String>) -> Vec<String> {
     }
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(id: &str, account: &str, kind: &str) -> Value {
+        json!({"id": id, "type": kind, "data": {"account_id": account}})
+    }
+
+    fn arrived(ids: &[(&str, &str)]) -> Vec<Arrival> {
+        ids.iter().map(|(id, account)| Arrival { id: id.to_string(), account: account.to_string() }).collect()
+    }
+
+    fn listed() -> Vec<Value> {
+        vec![
+            event("e1", "a", "subscription.created"),
+            event("e2", "b", "subscription.created"),
+            event("e3", "a", "invoice.paid"),
+        ]
+    }
+
+    #[test]
+    fn every_event_in_order_per_account_is_consistent() {
+        let d = compare(&listed(), &arrived(&[("e2", "b"), ("e1", "a"), ("e3", "a")]));
+        assert!(d.found.is_empty(), "{:?}", d.found);
+        assert_eq!((d.lost, d.duplicates), (0, 0));
+    }
+
+    #[test]
+    fn a_lost_event_is_found() {
+        let d = compare(&listed(), &arrived(&[("e1", "a"), ("e3", "a")]));
+        assert_eq!(d.lost, 1);
+        assert!(d.found[0].starts_with("b: 1 of 1 events never delivered"), "{:?}", d.found);
+    }
+
+    #[test]
+    fn an_account_s_events_out_of_order_are_found() {
+        let d = compare(&listed(), &arrived(&[("e3", "a"), ("e2", "b"), ("e1", "a")]));
+        assert_eq!(d.found.len(), 1, "{:?}", d.found);
+        assert!(d.found[0].starts_with("a: events arrived in the order"));
+    }
+
+    #[test]
+    fn duplicates_are_counted_not_found() {
+        let d = compare(&listed(), &arrived(&[("e1", "a"), ("e1", "a"), ("e2", "b"), ("e3", "a"), ("e1", "a")]));
+        assert!(d.found.is_empty(), "{:?}", d.found);
+        assert_eq!((d.duplicates, d.late_duplicates), (2, 1));
+    }
+
+    #[test]
+    fn an_event_not_listed_is_found() {
+        let d = compare(&listed(), &arrived(&[("e1", "a"), ("e2", "b"), ("e3", "a"), ("e9", "a")]));
+        assert_eq!(d.found.len(), 1, "{:?}", d.found);
+    }
+
+    #[test]
+    fn a_second_payment_event_or_one_without_a_payment_is_found() {
+        let paying: HashSet<String> = ["a".to_string()].into();
+        assert!(against_books(&listed()[..1], &paying).iter().any(|f| f == "a: paid, but no invoice.paid event"));
+        let mut twice = listed();
+        twice.push(event("e4", "a", "invoice.paid"));
+        let found = against_books(&twice, &paying);
+        assert!(found.contains(&"a: 2 invoice.paid events, 1 paid invoices".to_string()), "{found:?}");
+        assert!(found.contains(&"b: 1 subscription.created events, 0 paid invoices".to_string()), "{found:?}");
+    }
+}

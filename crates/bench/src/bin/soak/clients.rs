@@ -26,7 +26,8 @@ pub struct Record {
     pub busy: usize,
     pub paid: Vec<(String, i64)>,
     pub attempted: Vec<String>,
-    /// Confirms whose first attempt got no answer and whose outcome the client never saw.
+    /// Accounts where a confirm got no answer, its retry `session_completed`, and no tab saw the
+    /// payment succeed: the client cannot tell from the confirm whether it paid.
     pub unknown: Vec<String>,
 }
 
@@ -202,6 +203,8 @@ async fn confirm(
     } else {
         vec![tab(0).await]
     };
+    let mut someone_saw_it = false;
+    let mut lost_answer = false;
     for (outcome, own) in outcomes {
         r.confirms.extend(own.confirms);
         for (what, count) in own.errors {
@@ -210,15 +213,17 @@ async fn confirm(
         r.unanswered += own.unanswered;
         r.busy += own.busy;
         match outcome {
-            Some((200, answer)) if answer["status"] == "succeeded" => r.paid.push((account.to_string(), total)),
-            // The other tab paid: a careful client that lost its own answer cannot tell.
-            Some((409, answer)) if answer["error"]["code"] == "session_completed" => {
-                if own.unanswered > 0 {
-                    r.unknown.push(account.to_string());
-                }
+            Some((200, answer)) if answer["status"] == "succeeded" => {
+                someone_saw_it = true;
+                r.paid.push((account.to_string(), total));
             }
+            // The other tab paid, or (its own answer lost) its own first attempt did.
+            Some((409, answer)) if answer["error"]["code"] == "session_completed" => lost_answer |= own.unanswered > 0,
             other => r.failed("confirm", &other),
         }
+    }
+    if lost_answer && !someone_saw_it {
+        r.unknown.push(account.to_string());
     }
 }
 

@@ -250,7 +250,7 @@ fn column(run: &Figures) -> Vec<(&'static str, String)> {
         ("failed requests", sum(Record::error_count).to_string()),
         ("sent again (no answer: instance killed)", sum(|r| r.unanswered).to_string()),
         ("confirms sent again (`payment_in_progress`)", sum(|r| r.busy).to_string()),
-        ("confirm outcomes a client never saw", sum(|r| r.unknown.len()).to_string()),
+        ("confirms whose outcome no tab saw (answer lost)", sum(|r| r.unknown.len()).to_string()),
         ("events delivered / listed", format!("{} / {}", d.events - d.lost, d.events)),
         (
             "deliveries (duplicates; of them after a later event)",
