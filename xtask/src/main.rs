@@ -32,7 +32,9 @@ fn main() -> ExitCode {
             eprintln!("  postgres starts a throwaway PostgreSQL and prints its URL; Enter stops it");
             eprintln!("  bench [--runs N] sizes and throttled cold-load timings, written into README.md");
             eprintln!("  soak  [--clients N] [--readers N] [--seconds N] [--postgres] [--instances N] load on");
-            eprintln!("        release servers, then a consistency check; figures written into README.md");
+            eprintln!("        release servers (several: one killed and restarted mid-run), then a consistency");
+            eprintln!("        check of payments and webhook deliveries; figures written into README.md");
+            eprintln!("        --compare: SQLite (1 instance), PostgreSQL (1 and 3 instances) in one table");
             return ExitCode::from(2);
         }
     };
@@ -167,8 +169,9 @@ fn bench(args: &[String]) -> Result<(), String> {
 fn soak(args: &[String]) -> Result<(), String> {
     step("Building the release server");
     run(Command::new("cargo").args(["build", "--quiet", "--release", "-p", "checkout-server"]))?;
-    // `--postgres`: the servers share a throwaway PostgreSQL, stopped at the end.
-    let postgres = if args.iter().any(|a| a == "--postgres") {
+    // `--postgres` (and `--compare`, which measures it too): the servers share a throwaway
+    // PostgreSQL, stopped at the end.
+    let postgres = if args.iter().any(|a| a == "--postgres" || a == "--compare") {
         Some(postgres::LocalPostgres::start("soak-postgres")?)
     } else {
         None
