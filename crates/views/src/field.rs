@@ -1,6 +1,7 @@
 //! A labelled text input with its inline error, wired for assistive technology.
 
 use leptos::prelude::*;
+use leptos::web_sys;
 
 /// How an input is described to the browser so it can help (autofill, keyboards).
 #[derive(Clone, Copy)]
@@ -17,7 +18,8 @@ impl InputHints {
 }
 
 /// One form field: label, input, and an error that is linked with `aria-describedby` and shown
-/// once `show_error` says so.
+/// once `show_error` says so. The value is the input's property (what the user typed) and, as it
+/// was at first, its attribute, so the server's first HTML shows it too.
 #[component]
 pub fn TextField(
     #[prop(into)] id: String,
@@ -27,7 +29,7 @@ pub fn TextField(
     #[prop(into)] error: Signal<Option<String>>,
     #[prop(into)] show_error: Signal<bool>,
     /// Called on every input with the event; defaults to storing the text as typed.
-    #[prop(optional)]
+    #[prop(default = None, into)]
     on_input: Option<Callback<web_sys::Event>>,
     #[prop(into)] on_blur: Callback<()>,
     #[prop(optional, into)] placeholder: Option<String>,
@@ -39,6 +41,7 @@ pub fn TextField(
     let visible_error = move || if show_error.get() { error.get() } else { None };
     let invalid = move || visible_error().is_some();
     let described_by = error_id.clone();
+    let initial_value = value.get_untracked();
     view! {
         <div class="field" class:invalid=invalid>
             <label for=id.clone()>{move || label.get()}</label>
@@ -55,6 +58,7 @@ pub fn TextField(
                     disabled=move || disabled.get()
                     aria-invalid=move || if invalid() { "true" } else { "false" }
                     aria-describedby=move || invalid().then(|| described_by.clone())
+                    value=initial_value
                     prop:value=move || value.get()
                     on:input=move |ev| match on_input {
                         Some(handler) => handler.run(ev),
