@@ -1,6 +1,6 @@
-//! The browser-side pieces of the frame: the app's root that replaces the HTML's shell, the page
-//! heading that takes focus, focus on alerts. The frame itself is in the `views` crate, which the
-//! server renders too.
+//! The browser-side pieces of the frame: the app's root that takes over the HTML's shell (with the
+//! focus of a user typing in it), the page heading that takes focus otherwise. The frame itself is
+//! in the `views` crate, which the server renders too.
 
 use crate::browser::TypingAt;
 use leptos::html;
