@@ -2,7 +2,7 @@
 //! so its bundle carries no portal code) and the portal (its routes under one parent that loads
 //! the portal once).
 
-use crate::components::frame::AppRoot;
+use crate::components::frame::{AppRoot, PageShown};
 use crate::pages::checkout::CheckoutPage;
 use crate::pages::not_found::NotFoundPage;
 use crate::pages::portal::PortalLayout;
@@ -26,13 +26,20 @@ pub fn CheckoutApp() -> impl IntoView {
     }
 }
 
-/// The portal: every page under `/portal/:session_id`, anything else is "not found".
+/// The portal: every page under `/portal/:session_id`, anything else is "not found". The server's
+/// first paint (the home's, for a portal session) stays until the page has its session.
 #[component]
 pub fn PortalApp() -> impl IntoView {
+    let shown = RwSignal::new(false);
+    provide_context(PageShown(shown));
+    let not_found = || {
+        PageShown::mark();
+        view! { <NotFoundPage /> }
+    };
     view! {
         <Router>
-            <AppRoot>
-                <Routes fallback=NotFoundPage>
+            <AppRoot ready=shown>
+                <Routes fallback=not_found>
                     <ParentRoute path=path!("/portal/:session_id") view=PortalLayout>
                         <Route path=path!("") view=PortalHomePage />
                         <Route path=path!("update") view=ChoosePlanPage />

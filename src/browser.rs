@@ -1,4 +1,7 @@
-//! The few facts the pages need from the browser: the date, the locale, random keys, navigation.
+//! The few facts the pages need from the browser: the date, the locale, random keys, navigation,
+//! and what the user did in the server's first paint before the app took it over.
+
+use wasm_bindgen::JsCast;
 
 /// `(year, month)` of today, for card expiry checks.
 pub fn current_year_month() -> (u16, u8) {
@@ -31,5 +34,61 @@ pub fn navigate_to(url: &str) {
 pub fn mark(name: &str) {
     if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
         let _ = performance.mark(name);
+    }
+}
+
+/// The value of field `id` in the server's first paint (`#shell`), as the user left it before the
+/// app took over; `None` where the first paint has no such field.
+pub fn typed_before_app(id: &str) -> Option<String> {
+    let field = shell_field(id)?;
+    js_sys::Reflect::get(&field, &"value".into()).ok()?.as_string()
+}
+
+fn shell_field(id: &str) -> Option<web_sys::Element> {
+    let document = web_sys::window()?.document()?;
+    document.query_selector(&format!("#shell [id=\"{id}\"]")).ok().flatten()
+}
+
+/// Where the user is typing in the server's first paint: the focused field's id and its selection.
+#[derive(Clone, Debug)]
+pub struct TypingAt {
+    id: String,
+    selection: Option<(u32, u32)>,
+    /// The length of what was typed, in UTF-16 units as the selection counts.
+    typed_len: u32,
+}
+
+impl TypingAt {
+    /// The field of the first paint that has the focus, if any.
+    pub fn in_shell() -> Option<TypingAt> {
+        let active = web_sys::window()?.document()?.active_element()?;
+        active.closest("#shell").ok().flatten()?;
+        let id = active.id();
+        if id.is_empty() {
+            return None;
+        }
+        let input = active.dyn_ref::<web_sys::HtmlInputElement>();
+        let selection = input.and_then(|i| Some((i.selection_start().ok()??, i.selection_end().ok()??)));
+        let typed_len = input.map_or(0, |i| js_sys::JsString::from(i.value()).length());
+        Some(TypingAt { id, selection, typed_len })
+    }
+
+    /// Puts the focus (and the caret) in the app's field of the same id, where the user goes on
+    /// typing.
+    pub fn restore(&self) {
+        let Some(field) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id(&self.id))
+        else {
+            return;
+        };
+        if let Some(element) = field.dyn_ref::<web_sys::HtmlElement>() {
+            let _ = element.focus();
+        }
+        if let (Some(input), Some((start, end))) = (field.dyn_ref::<web_sys::HtmlInputElement>(), self.selection) {
+            // The app may have formatted what was typed (spaces in a card number): a caret at the
+            // end stays at the end.
+            let len = js_sys::JsString::from(input.value()).length();
+            let (start, end) = if end >= self.typed_len { (len, len) } else { (start.min(len), end.min(len)) };
+            let _ = input.set_selection_range(start, end);
+        }
     }
 }

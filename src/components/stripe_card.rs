@@ -9,6 +9,7 @@ use crate::stripe_js::{BillingDetailsJs, StripeJs};
 use billing::wire::StripeElements;
 use leptos::html;
 use leptos::prelude::*;
+use views::checkout_form::StripeCardField;
 
 /// Stripe's card Element. `changes` counts the Element's changes (a changed card is a new card).
 #[component]
@@ -31,13 +32,7 @@ pub fn StripeCardElement(elements: StripeElements, handle: StripeHandle, changes
             }
         });
     });
-    view! {
-        <div class="field">
-            <span class="label" id="stripe-card-label">"Card"</span>
-            <div class="stripe-card" role="group" aria-labelledby="stripe-card-label" node_ref=container></div>
-            {move || failed.get().map(|message| view! { <p class="field-error" role="alert">{message}</p> })}
-        </div>
-    }
+    view! { <StripeCardField container=container failed=failed /> }
 }
 
 /// The check of our fields (name, country, postal code) and Stripe's Element in place of the card

@@ -444,22 +444,27 @@ async fn a_returning_account_can_pay_with_its_saved_card() {
     browser.close().await;
 }
 
-/// The summary's place and content, and the page's text as a user sees it.
-const SUMMARY_NOW: &str = "
+/// The summary's and the form's place and content (their markup, attributes sorted, text joined).
+const PAGE_NOW: &str = "
     const norm = (n) => n.nodeType === 3 ? n.textContent
         : n.nodeType !== 1 ? ''
         : '<' + n.tagName + ' ' + [...n.attributes].map(a => a.name + '=' + a.value).sort().join(' ') + '>'
           + [...n.childNodes].map(norm).join('') + '</' + n.tagName + '>';
-    const summary = document.querySelector('.checkout-summary');
-    if (!summary) return null;
-    const r = summary.getBoundingClientRect();
-    return { markup: norm(summary), rect: [r.x, r.y, r.width, r.height], shell: !!document.getElementById('shell') };
+    const part = (selector) => {
+        const e = document.querySelector(selector);
+        if (!e) return null;
+        const r = e.getBoundingClientRect();
+        return { markup: norm(e), rect: [r.x, r.y, r.width, r.height] };
+    };
+    return { summary: part('.checkout-summary'), form: part('.checkout-form'), consent: part('.consent'),
+             footer: part('footer'), shell: !!document.getElementById('shell') };
 ";
 
 /// What the server paints before the wasm arrives is what the app then mounts, in the same place:
-/// for a mid-month, a first-of-the-month and a last-day session, at desktop and phone widths.
+/// the summary and the whole form (every field, Subscribe, the consent line) and the footer, for a
+/// mid-month, a first-of-the-month and a last-day session, at desktop and phone widths.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_summary_painted_before_the_app_is_the_one_it_mounts_in_the_same_place() {
+async fn the_page_painted_before_the_app_is_the_one_it_mounts_in_the_same_place() {
     let server = TestServer::start().await;
     for (at, plan) in
         [("2026-11-16T09:00:00Z", "pro"), ("2026-12-01T09:00:00Z", "power"), ("2026-12-31T20:00:00Z", "pro_plus")]
@@ -470,20 +475,85 @@ async fn the_summary_painted_before_the_app_is_the_one_it_mounts_in_the_same_pla
             let browser = Browser::open_sized(width, 900).await;
             browser.cdp("Network.enable", json!({})).await;
             browser.cdp("Network.setBlockedURLs", json!({"urls": ["*.wasm"]})).await;
-            browser.goto(&url).await;
-            let painted = browser.client.execute(SUMMARY_NOW, vec![]).await.unwrap();
+            browser.client.goto(&url).await.unwrap();
+            let painted = browser.client.execute(PAGE_NOW, vec![]).await.unwrap();
             assert_eq!(painted["shell"], true, "{plan}: without the wasm, the server's shell is the page");
-            assert!(painted["markup"].as_str().is_some_and(|m| m.contains("Total due today")), "{plan}: {painted}");
+            let markup = |part: &str| painted[part]["markup"].as_str().unwrap_or_default().to_string();
+            assert!(markup("summary").contains("Total due today"), "{plan}: {painted}");
+            for text in ["Email", "Card number", "Name on card", "Country or region", "Subscribe"] {
+                assert!(markup("form").contains(text), "{plan}: {text} in the first paint: {painted}");
+            }
+            assert!(markup("consent").contains("By subscribing, you authorize Kiro"), "{plan}: {painted}");
             browser.screenshot(&format!("checkout-first-paint-{plan}-{width}")).await;
 
             browser.cdp("Network.setBlockedURLs", json!({"urls": []})).await;
             browser.goto(&url).await;
             browser.wait_for_text("Card number").await;
-            let mounted = browser.client.execute(SUMMARY_NOW, vec![]).await.unwrap();
+            let mounted = browser.client.execute(PAGE_NOW, vec![]).await.unwrap();
             assert_eq!(mounted["shell"], false, "{plan}: the app removed the shell");
-            assert_eq!(painted["markup"], mounted["markup"], "{plan} at {width} px: the same summary");
-            assert_eq!(painted["rect"], mounted["rect"], "{plan} at {width} px: in the same place");
+            for part in ["summary", "form", "consent", "footer"] {
+                assert_eq!(painted[part]["markup"], mounted[part]["markup"], "{plan} at {width} px: the same {part}");
+                assert_eq!(
+                    painted[part]["rect"], mounted[part]["rect"],
+                    "{plan} at {width} px: {part} in the same place"
+                );
+            }
             browser.close().await;
         }
     }
+}
+
+/// A user who types into the server's form while the wasm is still downloading keeps what they
+/// typed, and the focus; the card number is formatted as soon as the app mounts; Subscribe and
+/// Enter send nothing before the app can pay, and the form says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_is_typed_before_the_app_has_loaded_is_kept() {
+    let server = TestServer::start().await;
+    let url = server.checkout_session("acct-early", "pro").await;
+    let browser = Browser::open_before_load().await;
+    server.faults.hold_wasm.store(true, Ordering::SeqCst);
+    browser.client.goto(&url).await.unwrap();
+    // The page is still loading (its wasm held back): a script may run before its document does.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while browser.client.execute("return !!document.querySelector('#shell #card-number')", vec![]).await.ok()
+        != Some(json!(true))
+    {
+        assert!(std::time::Instant::now() < deadline, "the server's form never appeared");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    browser.fill("Email", "early@example.com").await;
+    browser.fill("Card number", "4242424242424242").await;
+    browser.fill("Expiry date (MM / YY)", "1234").await;
+    browser.fill("Security code", "123").await;
+    browser.fill("ZIP code", "94107").await;
+    browser.fill("Name on card", "Ada Love").await;
+    browser.press(ENTER).await;
+    browser.wait_for_text("The payment form is still loading: you can subscribe in a moment.").await;
+    browser.client.execute("document.querySelector('#shell .subscribe').click()", vec![]).await.unwrap();
+    let before_app = browser.client.execute(
+        "return { shell: !!document.getElementById('shell'), url: location.href, focused: document.activeElement.id }",
+        vec![],
+    )
+    .await
+    .unwrap();
+    assert_eq!(before_app, json!({"shell": true, "url": url, "focused": "card-name"}), "still the first paint");
+    let sent = server.faults.received.lock().unwrap().clone();
+    assert!(!sent.iter().any(|r| r.contains("/card") || r.contains("/confirm") || r.contains("4242")), "{sent:?}");
+
+    server.faults.hold_wasm.store(false, Ordering::SeqCst);
+    browser.wait_until("the app to take over", "!document.getElementById('shell')", vec![]).await;
+    assert_eq!(browser.value_of("Email").await, "early@example.com");
+    assert_eq!(browser.value_of("Card number").await, "4242 4242 4242 4242", "formatted on mount");
+    assert_eq!(browser.value_of("Expiry date (MM / YY)").await, "12 / 34");
+    assert_eq!(browser.value_of("Security code").await, "123");
+    assert_eq!(browser.value_of("ZIP code").await, "94107");
+    // The user goes on typing where they were.
+    browser.wait_until("focus kept in the name", "document.activeElement.id === 'card-name'", vec![]).await;
+    browser.press("lace").await;
+    assert_eq!(browser.value_of("Name on card").await, "Ada Lovelace");
+    assert!(!browser.text().await.contains("still loading"));
+    browser.click_button("Subscribe").await;
+    browser.wait_for_heading("You're subscribed to Kiro Pro").await;
+    assert_eq!(server.invoices("acct-early").await, vec![(1000, "paid".to_string())]);
+    browser.close().await;
 }

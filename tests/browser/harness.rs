@@ -29,6 +29,8 @@ pub struct Faults {
     pub confirm_delay_ms: AtomicU64,
     /// Every request the server received: its path and body (what a card number could be in).
     pub received: std::sync::Mutex<Vec<String>>,
+    /// Hold every `.wasm` download until this is false again (a slow network, at will).
+    pub hold_wasm: AtomicBool,
 }
 
 async fn inject_faults(State(faults): State<Arc<Faults>>, req: Request, next: Next) -> Response {
@@ -38,6 +40,11 @@ async fn inject_faults(State(faults): State<Arc<Faults>>, req: Request, next: Ne
     faults.received.lock().unwrap().push(seen);
     let req = Request::from_parts(parts, axum::body::Body::from(body));
     let path = req.uri().path();
+    if path.ends_with(".wasm") {
+        while faults.hold_wasm.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
     let is_confirm = path.ends_with("/confirm") || path.ends_with("/change");
     let response = next.run(req).await;
     if is_confirm {
@@ -312,12 +319,22 @@ impl Browser {
         Browser { client: chromium.client.clone(), _chromium: chromium }
     }
 
+    /// A browser whose commands do not wait for a page to finish loading, so a test can use the
+    /// server's first paint while the wasm is still on its way.
+    pub async fn open_before_load() -> Browser {
+        let chromium = headless::launch_with(1280, 1000, "none").await;
+        Browser { client: chromium.client.clone(), _chromium: chromium }
+    }
+
     pub async fn close(self) {
         let _ = self.client.close().await;
     }
 
+    /// Opens `url` and waits until the app has taken over the server's first paint (whose form a
+    /// test could otherwise start filling in just before the app replaces it).
     pub async fn goto(&self, url: &str) {
         self.client.goto(url).await.unwrap();
+        self.wait_until("the app to take over the first paint", "!document.getElementById('shell')", vec![]).await;
     }
 
     /// The visible text of the page.

@@ -277,3 +277,63 @@ async fn an_upgrade_on_a_3_d_secure_card_asks_the_bank_then_changes_the_plan() {
     assert_eq!(server.invoices("acct-3ds-up").await.len(), 2);
     browser.close().await;
 }
+
+/// The portal home's markup and place (attributes sorted, text joined), and whether the server's
+/// shell is still the page.
+const HOME_NOW: &str = "
+    const norm = (n) => n.nodeType === 3 ? n.textContent
+        : n.nodeType !== 1 ? ''
+        : '<' + n.tagName + ' ' + [...n.attributes].map(a => a.name + '=' + a.value).sort().join(' ') + '>'
+          + [...n.childNodes].map(norm).join('') + '</' + n.tagName + '>';
+    const home = document.querySelector('.portal');
+    if (!home) return null;
+    const r = home.getBoundingClientRect();
+    return { markup: norm(home), rect: [r.x, r.y, r.width, r.height], shell: !!document.getElementById('shell') };
+";
+
+/// Counts the moments (DOM changes) when the home's heading, once shown, is not on screen: a
+/// spinner in its place while the app loads the session would be one.
+const HOME_GAPS: &str = "window.__homeSeen = false; window.__homeGaps = 0;
+    new MutationObserver(() => {
+        const shown = [...document.querySelectorAll('.portal h1')].some(h => h.getClientRects().length > 0);
+        if (shown) window.__homeSeen = true; else if (window.__homeSeen) window.__homeGaps++;
+    }).observe(document, { subtree: true, childList: true, attributes: true });";
+
+/// A portal session's home is in the first HTML (plan, next payment, card on file), and the app
+/// mounts the same markup in the same place, at desktop and phone widths, with no moment between
+/// without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_home_painted_before_the_app_is_the_one_it_mounts_in_the_same_place() {
+    let server = TestServer::start().await;
+    server.subscribe("acct-home-paint", "pro", "4242424242424242").await;
+    let portal = server.portal_session("acct-home-paint").await;
+    for width in [1280, 375] {
+        let browser = Browser::open_sized(width, 900).await;
+        browser.cdp("Network.enable", serde_json::json!({})).await;
+        browser.cdp("Network.setBlockedURLs", serde_json::json!({"urls": ["*.wasm"]})).await;
+        browser.client.goto(&portal).await.unwrap();
+        let painted = browser.client.execute(HOME_NOW, vec![]).await.unwrap();
+        assert_eq!(painted["shell"], true, "without the wasm, the server's shell is the page");
+        let markup = painted["markup"].as_str().unwrap_or_default();
+        for text in ["Kiro Pro", "Next payment: $20.00 on December 1, 2026", "Visa ending in 4242"] {
+            assert!(markup.contains(text), "{text} in the first paint: {painted}");
+        }
+        browser.screenshot(&format!("portal-first-paint-{width}")).await;
+
+        browser.cdp("Network.setBlockedURLs", serde_json::json!({"urls": []})).await;
+        browser.cdp("Page.addScriptToEvaluateOnNewDocument", serde_json::json!({"source": HOME_GAPS})).await;
+        browser.goto(&portal).await;
+        browser.wait_for_heading("Your subscription").await;
+        let mounted = browser.client.execute(HOME_NOW, vec![]).await.unwrap();
+        assert_eq!(mounted["shell"], false, "the app removed the shell");
+        let gaps = browser.client.execute("return [window.__homeSeen, window.__homeGaps]", vec![]).await.unwrap();
+        assert_eq!(
+            gaps,
+            serde_json::json!([true, 0]),
+            "at {width} px: the home stayed on screen while the app took over"
+        );
+        assert_eq!(painted["markup"], mounted["markup"], "at {width} px: the same home");
+        assert_eq!(painted["rect"], mounted["rect"], "at {width} px: in the same place");
+        browser.close().await;
+    }
+}

@@ -18,18 +18,37 @@ const LATENCY_MS: u32 = 150;
 const DOWN_BYTES_PER_S: u32 = 1_638_400 / 8;
 const UP_BYTES_PER_S: u32 = 750_000 / 8;
 const CPU_SLOWDOWN: u32 = 4;
-/// Issue 12's budgets: first visits in brotli bytes, and the checkout against its static copy.
-const BUDGET_CHECKOUT_BYTES: u64 = 125 * 1024;
-const BUDGET_PORTAL_BYTES: u64 = 200 * 1024;
-const BUDGET_LCP_RATIO: f64 = 1.2;
+/// Issue 21's budgets: first visits in brotli bytes, the checkout's largest paint and usable time
+/// against its static copy, the portal home's largest paint against its own static copy.
+const BUDGET_CHECKOUT_BYTES: u64 = 100 * 1024;
+const BUDGET_PORTAL_BYTES: u64 = 160 * 1024;
+const BUDGET_LCP_RATIO: f64 = 1.1;
+const BUDGET_PORTAL_LCP_RATIO: f64 = 1.2;
 const BUDGET_USABLE_RATIO: f64 = 3.5;
+/// Issue 12's, kept.
 const BUDGET_REQUESTS: usize = 6;
+/// The viewports every page is measured at: a desktop window and a phone.
+const DESKTOP: (u32, u32) = (1280, 900);
+const PHONE: (u32, u32) = (375, 812);
+
+/// Records every `largest-contentful-paint` entry from the first byte of the document on (before
+/// any page script), with the element it was for. The figure is the last one, as Chromium reports
+/// it to the page (and to tools like Lighthouse): the largest element painted until the user's
+/// first input.
+const LCP_RECORDER: &str = "window.__lcp = [];
+new PerformanceObserver(list => { for (const e of list.getEntries()) {
+  const el = e.element;
+  const what = el ? el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).split(' ')[0] : '') : '(removed)';
+  window.__lcp.push({ t: e.startTime, size: e.size, what });
+} }).observe({ type: 'largest-contentful-paint', buffered: true });";
 
 /// One cold page load's figures, in milliseconds from navigation start.
 #[derive(Debug, Default, Clone)]
 struct Load {
     fcp: f64,
     lcp: f64,
+    /// The element of the last largest-contentful-paint entry (`p.consent`).
+    lcp_element: String,
     usable: f64,
     requests_before_usable: usize,
     transferred: u64,
@@ -51,10 +70,19 @@ async fn json_of(request: reqwest::RequestBuilder) -> Value {
     request.send().await.unwrap().json().await.unwrap()
 }
 
-/// Loads `url` cold and throttled in a fresh browser; `ready` is the performance mark (or
-/// `None` for the static page, usable once parsed).
-async fn cold_load(url: &str, ready: Option<&str>) -> (Client, Load) {
-    let client = headless::launch(1280, 900).await.client;
+/// Loads `url` cold and throttled in a fresh browser with a `viewport` of exactly that many CSS
+/// pixels; `ready` is the performance mark (or `None` for a static page, usable once parsed).
+async fn cold_load(url: &str, ready: Option<&str>, viewport: (u32, u32)) -> (Client, Load) {
+    let (width, height) = viewport;
+    let client = headless::launch(width, height).await.client;
+    // The window's size is not the page's: set the viewport itself, as a phone or a desktop has it.
+    cdp(
+        &client,
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600}),
+    )
+    .await;
+    cdp(&client, "Page.addScriptToEvaluateOnNewDocument", json!({"source": LCP_RECORDER})).await;
     cdp(&client, "Network.enable", json!({})).await;
     cdp(&client, "Network.setCacheDisabled", json!({"cacheDisabled": true})).await;
     cdp(
@@ -78,21 +106,17 @@ async fn cold_load(url: &str, ready: Option<&str>) -> (Client, Load) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let usable = usable.as_f64().unwrap_or_else(|| panic!("{url} never became usable"));
-    // Let the last paints land, then read what the browser measured.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Let the last paints land (the CPU is slowed), then read what the browser measured.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let figures = client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             let lcp = 0;
-             new PerformanceObserver(list => { for (const e of list.getEntries()) lcp = e.startTime; })
-               .observe({ type: 'largest-contentful-paint', buffered: true });
-             setTimeout(() => {
-               const paint = performance.getEntriesByType('paint').find(p => p.name === 'first-contentful-paint');
-               const nav = performance.getEntriesByType('navigation')[0];
-               const resources = performance.getEntriesByType('resource').map(r => ({
-                 name: r.name, start: r.startTime, end: r.responseEnd, size: r.transferSize }));
-               done({ fcp: paint ? paint.startTime : null, lcp, nav: nav.transferSize, resources });
-             }, 100);",
+        .execute(
+            "const paint = performance.getEntriesByType('paint').find(p => p.name === 'first-contentful-paint');
+             const nav = performance.getEntriesByType('navigation')[0];
+             const resources = performance.getEntriesByType('resource').map(r => ({
+               name: r.name, start: r.startTime, end: r.responseEnd, size: r.transferSize }));
+             const last = window.__lcp[window.__lcp.length - 1];
+             return { fcp: paint ? paint.startTime : null, lcp: last ? last.t : null, lcp_element: last ? last.what : '',
+                      nav: nav.transferSize, resources };",
             vec![],
         )
         .await
@@ -102,6 +126,7 @@ async fn cold_load(url: &str, ready: Option<&str>) -> (Client, Load) {
     let load = Load {
         fcp: figures["fcp"].as_f64().unwrap_or(f64::NAN),
         lcp: figures["lcp"].as_f64().unwrap_or(f64::NAN),
+        lcp_element: figures["lcp_element"].as_str().unwrap_or_default().to_string(),
         usable,
         requests_before_usable: 1 + resources
             .iter()
@@ -113,6 +138,18 @@ async fn cold_load(url: &str, ready: Option<&str>) -> (Client, Load) {
         wasm_end: find(".wasm").and_then(|r| r["end"].as_f64()),
     };
     (client, load)
+}
+
+/// The page as it is on screen now, as a static HTML file in `served` named `name`.
+async fn save_static_copy(client: &Client, served: &Path, name: &str) {
+    let html: String = client
+        .execute("return '<!doctype html>' + document.documentElement.outerHTML", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .into();
+    std::fs::write(served.join(name), static_copy(&html)).unwrap();
 }
 
 /// Milliseconds from an input event in the card number field to the formatted value painted.
@@ -291,71 +328,74 @@ async fn main() {
     };
 
     eprintln!(
-        "bench: {runs} cold loads each of the checkout, the portal and a static copy (CPU x{CPU_SLOWDOWN}, slow 4G)"
+        "bench: {runs} cold loads each of the checkout (at {DESKTOP:?} and {PHONE:?}), the portal home and their static copies (CPU x{CPU_SLOWDOWN}, slow 4G)"
     );
-    let mut checkout = Vec::new();
-    let mut portal = Vec::new();
-    let mut statik = Vec::new();
-    let mut keypress = Vec::new();
-    // What a first visit downloads besides the static files: the served checkout HTML (with its
-    // first paint) and each page's session JSON, brotli-compressed.
-    let (mut checkout_extra, mut portal_extra) = (0, 0);
+    let mut m = Measured::default();
     for run in 0..runs {
-        let url = create(format!("bench-{run}")).await;
-        let (client, load) = cold_load(&url, Some("checkout-ready")).await;
-        if run == 0 {
-            let html: String = client
-                .execute("return '<!doctype html>' + document.documentElement.outerHTML", vec![])
-                .await
-                .unwrap()
-                .as_str()
-                .unwrap()
-                .into();
-            std::fs::write(served.join("static-checkout.html"), static_copy(&html)).unwrap();
-            let id = url.rsplit('/').next().unwrap();
-            let body = |url: String| async { http.get(url).send().await.unwrap().bytes().await.unwrap().to_vec() };
-            checkout_extra =
-                brotli_len(&body(url.clone()).await) + brotli_len(&body(format!("{base}/api/checkout/{id}")).await);
+        for (viewport, at) in [(DESKTOP, 0), (PHONE, 1)] {
+            let url = create(format!("bench-{run}-{at}")).await;
+            let (client, load) = cold_load(&url, Some("checkout-ready"), viewport).await;
+            if run == 0 && at == 0 {
+                save_static_copy(&client, &served, "static-checkout.html").await;
+                let id = url.rsplit('/').next().unwrap();
+                let body = |url: String| async { http.get(url).send().await.unwrap().bytes().await.unwrap().to_vec() };
+                m.checkout_extra =
+                    brotli_len(&body(url.clone()).await) + brotli_len(&body(format!("{base}/api/checkout/{id}")).await);
+            }
+            if at == 0 {
+                m.keypress.push(keypress_latency(&client).await);
+            }
+            let _ = client.close().await;
+            m.checkout[at].push(load);
+            let (client, load) = cold_load(&format!("{base}/static-checkout.html"), None, viewport).await;
+            let _ = client.close().await;
+            m.statik[at].push(load);
         }
-        keypress.push(keypress_latency(&client).await);
-        let _ = client.close().await;
-        checkout.push(load);
 
         let portal_url = subscribed_portal(&http, &base, &create(format!("bench-paid-{run}")).await, run).await;
         let portal_url = portal_url.as_str();
+        let (client, load) = cold_load(portal_url, Some("portal-ready"), DESKTOP).await;
         if run == 0 {
+            save_static_copy(&client, &served, "static-portal.html").await;
             let id = portal_url.rsplit('/').next().unwrap();
-            let json = http.get(format!("{base}/api/portal/{id}")).send().await.unwrap().bytes().await.unwrap();
-            portal_extra = brotli_len(&json);
+            let body = |url: String| async { http.get(url).send().await.unwrap().bytes().await.unwrap().to_vec() };
+            m.portal_extra = brotli_len(&body(portal_url.to_string()).await)
+                + brotli_len(&body(format!("{base}/api/portal/{id}")).await);
         }
-        let (client, load) = cold_load(portal_url, Some("portal-ready")).await;
         let _ = client.close().await;
-        portal.push(load);
-
-        let (client, load) = cold_load(&format!("{base}/static-checkout.html"), None).await;
+        m.portal.push(load);
+        let (client, load) = cold_load(&format!("{base}/static-portal.html"), None, DESKTOP).await;
         let _ = client.close().await;
-        statik.push(load);
+        m.portal_static.push(load);
         eprintln!("bench: run {} of {runs} done", run + 1);
     }
 
-    let sizes = Sizes::of(&dist);
-    let figures = Figures { runs, checkout, portal, statik, keypress, sizes, checkout_extra, portal_extra };
+    let figures = Figures { runs, m, sizes: Sizes::of(&dist) };
     let report = figures.report();
     println!("{report}");
     write_into_readme(&root.join("README.md"), &report);
     let _ = std::fs::remove_dir_all(&served);
 }
 
+/// Every load, by page and viewport (`[desktop, phone]`).
+#[derive(Default)]
+struct Measured {
+    checkout: [Vec<Load>; 2],
+    statik: [Vec<Load>; 2],
+    portal: Vec<Load>,
+    portal_static: Vec<Load>,
+    keypress: Vec<f64>,
+    /// What a first visit downloads besides the static files: the served HTML (with its first
+    /// paint) and the page's session JSON, brotli-compressed.
+    checkout_extra: u64,
+    portal_extra: u64,
+}
+
 /// Everything measured, and the README table made of it.
 struct Figures {
     runs: usize,
-    checkout: Vec<Load>,
-    portal: Vec<Load>,
-    statik: Vec<Load>,
-    keypress: Vec<f64>,
+    m: Measured,
     sizes: Sizes,
-    checkout_extra: u64,
-    portal_extra: u64,
 }
 
 fn kb(bytes: u64) -> String {
@@ -370,9 +410,30 @@ fn verdict(ok: bool) -> &'static str {
     if ok { "met" } else { "NOT MET" }
 }
 
+fn median_of(loads: &[Load], f: fn(&Load) -> f64) -> f64 {
+    median(loads.iter().map(f).collect())
+}
+
+/// The element most loads ended their largest paint on.
+fn lcp_element(loads: &[Load]) -> String {
+    let mut names: Vec<&str> = loads.iter().map(|l| l.lcp_element.as_str()).collect();
+    names.sort_unstable();
+    let most = names.chunk_by(|a, b| a == b).max_by_key(|run| run.len()).and_then(|run| run.first().copied());
+    format!("`{}`", most.unwrap_or("?"))
+}
+
 impl Figures {
-    fn median_of(loads: &[Load], f: fn(&Load) -> f64) -> f64 {
-        median(loads.iter().map(f).collect())
+    /// The pages side by side: (column name, loads).
+    fn columns(&self) -> [(&'static str, &[Load]); 6] {
+        let m = &self.m;
+        [
+            ("checkout 1280", &m.checkout[0]),
+            ("static 1280", &m.statik[0]),
+            ("checkout 375", &m.checkout[1]),
+            ("static 375", &m.statik[1]),
+            ("portal home", &m.portal),
+            ("static portal", &m.portal_static),
+        ]
     }
 
     fn report(&self) -> String {
@@ -381,48 +442,39 @@ impl Figures {
         let runs = self.runs;
         let _ = writeln!(
             w,
-            "Measured by `cargo xtask bench` ({runs} cold loads each, Chromium headless, CPU slowed {CPU_SLOWDOWN}x, slow 4G: {LATENCY_MS} ms RTT, 1.6 Mbit/s; medians).\n"
+            "Measured by `cargo xtask bench` ({runs} cold loads each, Chromium headless, viewports 1280 x 900 and 375 x 812, CPU slowed {CPU_SLOWDOWN}x, slow 4G: {LATENCY_MS} ms RTT, 1.6 Mbit/s; medians; the largest paint is the last `largest-contentful-paint` entry).\n"
         );
         let _ = writeln!(w, "| file | raw | gzip | brotli |\n|---|---:|---:|---:|");
         for (name, raw, gz, br) in &self.sizes.rows {
             let _ = writeln!(w, "| {name} | {} | {} | {} |", kb(*raw), kb(*gz), kb(*br));
         }
-        let _ = writeln!(
-            w,
-            "\n| figure | checkout | portal home | static checkout | checkout / static |\n|---|---:|---:|---:|---:|"
-        );
+        let columns = self.columns();
+        let header: String = columns.iter().map(|(name, _)| format!(" {name} |")).collect();
+        let _ = writeln!(w, "\n| figure |{header}\n|---|{}", "---:|".repeat(columns.len()));
         for (name, f) in [
             ("first contentful paint", (|l: &Load| l.fcp) as fn(&Load) -> f64),
             ("largest contentful paint", |l| l.lcp),
             ("Subscribe / page usable", |l| l.usable),
         ] {
-            let (c, p, s) = (
-                Self::median_of(&self.checkout, f),
-                Self::median_of(&self.portal, f),
-                Self::median_of(&self.statik, f),
-            );
-            let _ = writeln!(w, "| {name} | {} | {} | {} | {:.1}x |", ms(c), ms(p), ms(s), c / s);
+            let cells: String = columns.iter().map(|(_, loads)| format!(" {} |", ms(median_of(loads, f)))).collect();
+            let _ = writeln!(w, "| {name} |{cells}");
         }
-        let transferred = |loads: &[Load]| kb(Self::median_of(loads, |l| l.transferred as f64) as u64);
-        let _ = writeln!(
-            w,
-            "| transferred (as served, brotli) | {} | {} | {} | |",
-            transferred(&self.checkout),
-            transferred(&self.portal),
-            transferred(&self.statik)
-        );
-        let requests = |loads: &[Load]| loads.iter().map(|l| l.requests_before_usable).max().unwrap_or(0);
-        let _ = writeln!(
-            w,
-            "| requests before usable | {} | {} | {} | |",
-            requests(&self.checkout),
-            requests(&self.portal),
-            requests(&self.statik)
-        );
+        let cells: String = columns.iter().map(|(_, loads)| format!(" {} |", lcp_element(loads))).collect();
+        let _ = writeln!(w, "| largest paint's element |{cells}");
+        let cells: String = columns
+            .iter()
+            .map(|(_, loads)| format!(" {} |", kb(median_of(loads, |l| l.transferred as f64) as u64)))
+            .collect();
+        let _ = writeln!(w, "| transferred (as served, brotli) |{cells}");
+        let cells: String = columns
+            .iter()
+            .map(|(_, loads)| format!(" {} |", loads.iter().map(|l| l.requests_before_usable).max().unwrap_or(0)))
+            .collect();
+        let _ = writeln!(w, "| requests before usable |{cells}");
         let _ = writeln!(
             w,
             "\nKeypress in the card number to the formatted value on screen: {} (median of 8 keystrokes x {runs} loads, CPU x{CPU_SLOWDOWN}).\n",
-            ms(median(self.keypress.clone())),
+            ms(median(self.m.keypress.clone())),
         );
         self.budgets(&mut w);
         w
@@ -430,33 +482,46 @@ impl Figures {
 
     fn budgets(&self, w: &mut String) {
         use std::fmt::Write as _;
+        let m = &self.m;
         let (checkout_br, checkout_gz) = self.sizes.first_visit("checkout");
-        // The served checkout HTML (with its first paint) replaces checkout.html in the sum.
-        let html_br = self.sizes.rows.iter().find(|r| r.0 == "checkout.html").map_or(0, |r| r.3);
-        let checkout_br = checkout_br - html_br + self.checkout_extra;
-        let portal_br = self.sizes.first_visit("portal").0 + self.portal_extra;
-        let ratio = |f: fn(&Load) -> f64| Self::median_of(&self.checkout, f) / Self::median_of(&self.statik, f);
-        let (lcp, usable) = (ratio(|l| l.lcp), ratio(|l| l.usable));
-        let requests = self.checkout.iter().map(|l| l.requests_before_usable).max().unwrap_or(0);
+        // The served HTML (with its first paint) replaces the entry's HTML in the sums.
+        let html_br = |entry: &str| self.sizes.rows.iter().find(|r| r.0 == format!("{entry}.html")).map_or(0, |r| r.3);
+        let checkout_br = checkout_br - html_br("checkout") + m.checkout_extra;
+        let portal_br = self.sizes.first_visit("portal").0 - html_br("portal") + m.portal_extra;
+        let ratio = |page: &[Load], statik: &[Load], f: fn(&Load) -> f64| median_of(page, f) / median_of(statik, f);
+        let lcp = |at: usize| ratio(&m.checkout[at], &m.statik[at], |l| l.lcp);
+        let usable = ratio(&m.checkout[0], &m.statik[0], |l| l.usable);
+        let portal_lcp = ratio(&m.portal, &m.portal_static, |l| l.lcp);
+        let requests = m.checkout[0].iter().map(|l| l.requests_before_usable).max().unwrap_or(0);
         let parallel =
-            self.checkout.iter().all(|l| matches!((l.session_fetch_start, l.wasm_end), (Some(s), Some(w)) if s < w));
-        let summary_first = self.checkout.iter().all(|l| l.wasm_end.is_some_and(|w| l.lcp < w));
+            m.checkout[0].iter().all(|l| matches!((l.session_fetch_start, l.wasm_end), (Some(s), Some(w)) if s < w));
+        let paint_first = m.checkout.iter().flatten().all(|l| l.wasm_end.is_some_and(|w| l.lcp < w));
         let rows = [
             (
-                "checkout first visit, brotli, at most 125 KB".to_string(),
+                "checkout first visit, brotli, at most 100 KB".to_string(),
                 kb(checkout_br),
                 checkout_br <= BUDGET_CHECKOUT_BYTES,
             ),
-            ("portal first visit, brotli, at most 200 KB".into(), kb(portal_br), portal_br <= BUDGET_PORTAL_BYTES),
+            ("portal first visit, brotli, at most 160 KB".into(), kb(portal_br), portal_br <= BUDGET_PORTAL_BYTES),
             (
-                format!("checkout largest paint, at most {BUDGET_LCP_RATIO}x the static copy"),
-                format!("{lcp:.1}x"),
-                lcp <= BUDGET_LCP_RATIO,
+                format!("checkout largest paint at 1280 x 900, at most {BUDGET_LCP_RATIO}x the static copy"),
+                format!("{:.2}x", lcp(0)),
+                lcp(0) <= BUDGET_LCP_RATIO,
+            ),
+            (
+                format!("checkout largest paint at 375 x 812, at most {BUDGET_LCP_RATIO}x the static copy"),
+                format!("{:.2}x", lcp(1)),
+                lcp(1) <= BUDGET_LCP_RATIO,
             ),
             (
                 format!("checkout usable, at most {BUDGET_USABLE_RATIO}x the static copy"),
                 format!("{usable:.1}x"),
                 usable <= BUDGET_USABLE_RATIO,
+            ),
+            (
+                format!("portal home largest paint, at most {BUDGET_PORTAL_LCP_RATIO}x its static copy"),
+                format!("{portal_lcp:.2}x"),
+                portal_lcp <= BUDGET_PORTAL_LCP_RATIO,
             ),
             (
                 format!("requests before the checkout is usable, at most {BUDGET_REQUESTS}"),
@@ -469,9 +534,9 @@ impl Figures {
                 parallel,
             ),
             (
-                "largest paint (the order summary) before the wasm has loaded".into(),
-                (if summary_first { "yes" } else { "no" }).into(),
-                summary_first,
+                "checkout's largest paint before the wasm has loaded (both viewports)".into(),
+                (if paint_first { "yes" } else { "no" }).into(),
+                paint_first,
             ),
         ];
         let _ = writeln!(w, "| budget | measured | |\n|---|---:|---|");

@@ -46,10 +46,17 @@ fn driver() -> (String, Option<OwnDriver>) {
 
 /// Starts a headless Chromium (`CHROMIUM`, else Debian's) with a `width` x `height` window.
 pub async fn launch(width: u32, height: u32) -> Chromium {
+    launch_with(width, height, "normal").await
+}
+
+/// As [`launch`], with WebDriver's `page_load` strategy: `"none"` lets commands run while a page
+/// is still loading (a test that holds the wasm back and types meanwhile).
+pub async fn launch_with(width: u32, height: u32, page_load: &str) -> Chromium {
     let (url, own) = driver();
     let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let caps = json!({
         "browserName": "chrome",
+        "pageLoadStrategy": page_load,
         "goog:chromeOptions": {
             "binary": binary,
             "args": [

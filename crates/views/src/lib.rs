@@ -1,9 +1,19 @@
-//! Views that exist twice: rendered by the server into the checkout's first HTML, so the order
-//! summary paints before the wasm arrives, and mounted by the app over it with the same markup.
-//! Pure markup from values: no signals written, no browser APIs.
+//! Views that exist twice: rendered by the server into the checkout's first HTML, so the whole
+//! page (summary and form) paints before the wasm arrives, and mounted by the app over it with
+//! the same markup.
+//! Markup from values and signals: nothing here calls a browser API while rendering, so the
+//! server renders the same views natively.
 
+// The form's nested view types, natively (the wasm erases them: `erase_components`).
+#![recursion_limit = "256"]
+
+pub mod alert;
+pub mod card_form;
+pub mod checkout_form;
+pub mod field;
 pub mod frame;
 pub mod order_summary;
+pub mod portal_home;
 
 use leptos::prelude::*;
 
@@ -31,17 +41,30 @@ pub fn page_title(heading: &str) -> String {
     format!("{heading} · Kiro")
 }
 
+/// The portal home's heading.
+pub const PORTAL_HEADING: &str = "Your subscription";
+
+/// The session id of a portal home's address (`/portal/{id}`, a trailing slash allowed): the
+/// server renders that session's home into the first HTML.
+pub fn portal_home_session_id(path: &str) -> Option<String> {
+    session_id_after(path, "/portal/")
+}
+
 /// The session id of a checkout page's address (`/checkout/{id}`, a trailing slash allowed): the
 /// server renders that session's first paint, the app loads it.
 pub fn checkout_session_id(path: &str) -> Option<String> {
-    let id = path.strip_prefix("/checkout/")?;
+    session_id_after(path, "/checkout/")
+}
+
+fn session_id_after(path: &str, prefix: &str) -> Option<String> {
+    let id = path.strip_prefix(prefix)?;
     let id = id.strip_suffix('/').unwrap_or(id);
     (!id.is_empty() && !id.contains('/')).then(|| id.to_string())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::checkout_session_id;
+    use super::{checkout_session_id, portal_home_session_id};
 
     #[test]
     fn finds_the_checkout_session_in_the_address() {
@@ -49,6 +72,14 @@ mod tests {
         assert_eq!(checkout_session_id("/checkout/cs_1/").as_deref(), Some("cs_1"));
         for path in ["/checkout/", "/checkout", "/checkout/cs_1/more", "/portal/ps_1", "/", "/checkout//"] {
             assert_eq!(checkout_session_id(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn finds_the_portal_home_session_in_the_address() {
+        assert_eq!(portal_home_session_id("/portal/ps_1/").as_deref(), Some("ps_1"));
+        for path in ["/portal/ps_1/update", "/portal/", "/checkout/cs_1"] {
+            assert_eq!(portal_home_session_id(path), None, "{path}");
         }
     }
 }

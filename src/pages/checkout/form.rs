@@ -1,22 +1,21 @@
-//! The checkout form: summary and form side by side, email, saved card or a new one, Subscribe,
-//! the answers to it in the alert, the bank's dialog and the consent line.
+//! The checkout form: summary and form side by side (the form's markup is `views::checkout_form`,
+//! which the server renders too), what paying does with it, and the bank's dialog.
 
 use super::CheckoutPayer;
 use super::pay::{Order, PaymentChoice};
 use super::promotion::PromotionCode;
 use crate::browser;
-use crate::components::alert::{AlertText, BusyButton, ErrorAlert, payment_alert};
-use crate::components::card_form::{CardForm, CardFormState, new_card};
+use crate::components::alert::{AlertText, payment_alert};
+use crate::components::card_form::{card_form_state, card_formatters, new_card};
 use crate::components::challenge_dialog::PendingChallenge;
-use crate::components::field::{InputHints, TextField};
 use crate::components::frame::{PageFrame, PageHeading};
 use crate::payment::{BankCheck, PayResult, Step};
-use billing::period::long_date;
 use billing::proration::Quote;
 use billing::validate;
-use billing::wire::{CardSummary, CheckoutView, PaymentMethodId};
+use billing::wire::CheckoutView;
 use leptos::html;
 use leptos::prelude::*;
+use views::checkout_form::{CheckoutFormState, FormBehaviour, FormStatus, PaymentFormView};
 use views::frame::CheckoutColumns;
 use views::order_summary::OrderSummary;
 
@@ -61,7 +60,8 @@ pub fn CheckoutFormPage(
     }
 }
 
-/// Email, payment method, card details, Subscribe and the answers to it.
+/// Email, payment method, card details, Subscribe and the answers to it. What was typed into the
+/// server's form before the app took over is kept.
 #[component]
 fn PaymentForm(
     checkout: CheckoutView,
@@ -69,12 +69,13 @@ fn PaymentForm(
     bank: BankCheck,
     quote: Memo<Option<Quote>>,
 ) -> impl IntoView {
-    let email = RwSignal::new(checkout.email.clone().unwrap_or_default());
+    let typed_email = browser::typed_before_app("email");
+    let email = RwSignal::new(typed_email.or(checkout.email.clone()).unwrap_or_default());
     let email_touched = RwSignal::new(false);
     let email_error = Memo::new(move |_| validate::validate_email(&email.get()).err().map(|e| e.message().to_string()));
     let saved_cards = checkout.saved_cards.clone();
     let saved_choice = RwSignal::new(saved_cards.first().map(|c| c.id.clone()));
-    let card = CardFormState::new();
+    let card = card_form_state();
     let (card_check, card_element) = new_card(card, checkout.stripe.clone(), bank);
     let card_errors = Signal::derive(move || card_check.get().err().map(|e| *e).unwrap_or_default());
     // 100% off forever: nothing to pay, ever, so no card is asked for.
@@ -99,67 +100,35 @@ fn PaymentForm(
         let expected_total = quote.with_untracked(|q| q.as_ref().map(|q| q.total_due_today)).unwrap_or_default();
         pay.dispatch(Step::Pay(Order { email, choice, expected_total }));
     };
-    // The same order again, so the server answers it once.
-    let retry = Callback::new(move |_| pay.retry());
     let subscribe_button = NodeRef::<html::Button>::new();
-    let has_saved = !saved_cards.is_empty();
+    let state = CheckoutFormState { email, email_touched, saved_choice, card };
+    let status = FormStatus {
+        email_error: email_error.into(),
+        card_errors,
+        valid: valid.into(),
+        pending: pending.into(),
+        alert: pay_alert(pay),
+    };
+    let behaviour = FormBehaviour {
+        on_submit: Some(Callback::new(move |_| submit())),
+        // The same order again, so the server answers it once.
+        on_retry: Some(Callback::new(move |_| pay.retry())),
+        formatters: card_element.is_none().then(|| card_formatters(card)),
+        card_element,
+        subscribe_button,
+    };
     // The moment the form (and its Subscribe button) can be used, for `cargo xtask bench`.
     Effect::new(move |_| browser::mark("checkout-ready"));
     view! {
-        <form
-            class="payment-form"
-            novalidate=true
-            on:submit=move |ev| {
-                ev.prevent_default();
-                submit();
-            }
-        >
-            <EmailField email=email touched=email_touched error=email_error disabled=pending />
-            <Show when=move || has_saved && !no_card.get()>
-                <SavedCardChoice cards=saved_cards.clone() choice=saved_choice disabled=pending />
-            </Show>
-            <Show when=move || saved_choice.get().is_none() && !no_card.get()>
-                <CardForm state=card errors=card_errors disabled=pending card_element=card_element.clone() />
-            </Show>
-            <ErrorAlert text=pay_alert(pay) on_retry=retry />
-            <BusyButton
-                label="Subscribe"
-                busy_label="Processing…"
-                submit=true
-                loading=pending
-                disabled=Signal::derive(move || !valid.get())
-                button_ref=subscribe_button
-                class="button primary subscribe"
-            />
-            <p class="form-hint" aria-live="polite">
-                {move || (!valid.get()).then_some("Fill in the form to subscribe.")}
-            </p>
-            <ConsentLine product=checkout.branding.product_name.clone() quote=quote />
-        </form>
-        <BankDialog pay=pay quote=quote return_focus=subscribe_button />
-    }
-}
-
-/// Where the receipt goes.
-#[component]
-fn EmailField(
-    email: RwSignal<String>,
-    touched: RwSignal<bool>,
-    #[prop(into)] error: Signal<Option<String>>,
-    #[prop(into)] disabled: Signal<bool>,
-) -> impl IntoView {
-    view! {
-        <TextField
-            id="email"
-            label="Email"
-            value=email
-            hints=InputHints::new("email", "email", "email")
-            placeholder="you@example.com"
-            error=error
-            show_error=touched
-            on_blur=Callback::new(move |_| touched.set(true))
-            disabled=disabled
+        <PaymentFormView
+            state=state
+            saved_cards=saved_cards
+            status=status
+            behaviour=behaviour
+            product=checkout.branding.product_name.clone()
+            quote=quote
         />
+        <BankDialog pay=pay quote=quote return_focus=subscribe_button />
     }
 }
 
@@ -185,32 +154,6 @@ fn BankDialog(pay: CheckoutPayer, quote: Memo<Option<Quote>>, return_focus: Node
     view! { <PendingChallenge challenge=challenge amount=amount busy=pay.pending() on_answer=on_answer /> }
 }
 
-/// What the user authorizes by subscribing: today's charge and every renewal until they cancel.
-#[component]
-fn ConsentLine(product: String, quote: Memo<Option<Quote>>) -> impl IntoView {
-    let consent = move || {
-        let q = quote.get()?;
-        let at = q.next_renewal_at?;
-        if billing::discount::free_forever(&q) {
-            return Some(format!(
-                "Your promotion makes every payment $0.00, so no card is needed. You can cancel any time from Manage Plan in {product}."
-            ));
-        }
-        let today = q.total_due_today;
-        // With a discount, what follows today's charge changes once it ends: said as it is.
-        let then = match &q.discount {
-            Some(discount) => format!("{} on the 1st of every month", billing::discount::what_follows(discount)),
-            None => format!("and {} on the 1st of every month", q.next_renewal_amount),
-        };
-        let comma = if q.discount.is_some() { "," } else { "" };
-        Some(format!(
-            "By subscribing, you authorize {product} to charge your card {today} today{comma} {then} from {} until you cancel. You can cancel any time from Manage Plan in {product}.",
-            long_date(at),
-        ))
-    };
-    view! { <p class="consent">{consent}</p> }
-}
-
 /// The server could not be reached: the payment may have gone through.
 const UNREACHABLE: &str = "We couldn't reach the server, so we don't know yet whether the payment went through. Retry: you won't be charged twice.";
 
@@ -230,47 +173,4 @@ fn pay_alert(pay: CheckoutPayer) -> Signal<Option<AlertText>> {
             _ => alert,
         })
     })
-}
-
-/// The account's saved cards and "a new card", as radio buttons.
-#[component]
-fn SavedCardChoice(
-    cards: Vec<CardSummary>,
-    choice: RwSignal<Option<PaymentMethodId>>,
-    #[prop(into)] disabled: Signal<bool>,
-) -> impl IntoView {
-    view! {
-        <fieldset class="methods" disabled=move || disabled.get()>
-            <legend class="section-title">"Payment method"</legend>
-            {cards
-                .into_iter()
-                .map(|card| {
-                    let id = card.id.clone();
-                    let checked_id = id.clone();
-                    view! {
-                        <label class="method">
-                            <input
-                                type="radio"
-                                name="payment-method"
-                                prop:checked=move || choice.get().as_ref() == Some(&checked_id)
-                                on:change=move |_| choice.set(Some(id.clone()))
-                            />
-                            <span>
-                                {card.label_with_expiry()}
-                            </span>
-                        </label>
-                    }
-                })
-                .collect_view()}
-            <label class="method">
-                <input
-                    type="radio"
-                    name="payment-method"
-                    prop:checked=move || choice.get().is_none()
-                    on:change=move |_| choice.set(None)
-                />
-                <span>"A new card"</span>
-            </label>
-        </fieldset>
-    }
 }

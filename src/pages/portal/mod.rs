@@ -11,6 +11,7 @@ pub mod payment_method;
 pub mod plans;
 
 use crate::api::{self, ApiError};
+use crate::components::frame::PageShown;
 use crate::components::status::{ExpiredSessionPage, Loading, StatusPage, UnknownSessionPage, UnreachablePage};
 use crate::pages::SessionParams;
 use crate::payment::{BankCheck, PayResult, Payment, PaymentFlow, Step};
@@ -88,6 +89,11 @@ pub fn PortalLayout() -> impl IntoView {
         (Some(Err(error)), _) => Load::Failed(error),
         (None, Some(Load::Ready)) => Load::Ready,
         (None, _) => Load::Loading,
+    });
+    Effect::new(move |_| {
+        if load.get() != Load::Loading {
+            PageShown::mark();
+        }
     });
     move || match load.get() {
         Load::Loading => view! { <Loading label="Loading your subscription…" /> }.into_any(),

@@ -6,7 +6,7 @@ use super::past_due::PastDueBanner;
 use super::{PaymentAction, payment_action, use_portal};
 use crate::api::{self, ApiError};
 use crate::components::alert::{AlertText, BusyButton, ErrorAlert};
-use crate::components::card_form::{CardForm, CardFormState, NewCard, new_card};
+use crate::components::card_form::{CardForm, NewCard, card_form_state, card_formatters, new_card};
 use crate::components::challenge_dialog::PaymentChallenge;
 use crate::components::frame::{PageFrame, PageHeading};
 use crate::payment::{Answer, BankCheck, PayError, PayResult, Payment, Step};
@@ -121,8 +121,9 @@ fn NewCardForm(
     bank: BankCheck,
     elements: Option<StripeElements>,
 ) -> impl IntoView {
-    let card = CardFormState::new();
+    let card = card_form_state();
     let (check, card_element) = new_card(card, elements, bank);
+    let formatters = card_element.is_none().then(|| card_formatters(card));
     let errors = Signal::derive(move || check.get().err().map(|e| *e).unwrap_or_default());
     let pending = save.pending();
     let result = save.value();
@@ -145,7 +146,7 @@ fn NewCardForm(
             }
         >
             <p class="muted">{current.map(|c| format!("Now charged: {}.", c.label()))}</p>
-            <CardForm state=card errors=errors disabled=pending card_element=card_element />
+            <CardForm state=card errors=errors disabled=pending card_element=card_element formatters=formatters />
             <ErrorAlert text=alert />
             <div class="actions">
                 <BusyButton

@@ -1,17 +1,21 @@
 //! Serving the built app ([`super::static_files::Site`]): files from `dist/` with their cache
-//! headers, and any other address its entry's HTML, with a checkout's first paint.
+//! headers, and any other address its entry's HTML, with a checkout's or a portal home's first
+//! paint.
 
 use super::static_files::{is_hashed_asset, with_first_paint};
 use crate::checkout;
-use crate::http::session_tokens::{self, SessionKind};
+use crate::http::session_tokens::{self, PortalToken, SessionKind};
+use crate::portal;
 use crate::state::AppState;
+use axum::Json;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use tower_http::services::ServeDir;
+use views::first_paint::Visitor;
 
 /// The app: files from `dist/`, any other address gets its entry's HTML so the app can take it.
 pub fn service(state: AppState) -> axum::Router {
@@ -38,7 +42,7 @@ async fn refuse_impossible_names(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-async fn page(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
+async fn page(State(state): State<AppState>, uri: axum::http::Uri, headers: HeaderMap) -> Response {
     // A missing file (a stale hashed asset, a typo) is a 404, not the app: only pages fall back.
     if uri.path().rsplit('/').next().is_some_and(|last| last.contains('.')) {
         return (StatusCode::NOT_FOUND, "Not found").into_response();
@@ -53,11 +57,18 @@ async fn page(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
     let stripe_mode = state.config.stripe.is_some();
     if !uri.path().starts_with("/checkout/") {
         let portal = if stripe_mode { &entries.portal_stripe } else { &entries.portal };
-        return Html(portal.clone()).into_response();
+        let first_paint = match views::portal_home_session_id(uri.path()) {
+            Some(id) => portal_first_paint(&state, id).await,
+            None => None,
+        };
+        return match first_paint {
+            Some((title, body)) => Html(with_first_paint(portal, &title, &body)).into_response(),
+            None => Html(portal.clone()).into_response(),
+        };
     }
     let checkout = if stripe_mode { &entries.checkout_stripe } else { &entries.checkout };
     let first_paint = match views::checkout_session_id(uri.path()) {
-        Some(id) => checkout_first_paint(&state, id).await,
+        Some(id) => checkout_first_paint(&state, id, visitor(&state, &headers)).await,
         None => None,
     };
     match first_paint {
@@ -66,9 +77,22 @@ async fn page(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
     }
 }
 
-/// The session's frame and summary when it can be paid; nothing session-specific otherwise
-/// (unknown, expired, locked, complete, ineligible, or the store failing).
-async fn checkout_first_paint(state: &AppState, id: String) -> Option<(String, String)> {
+/// What the first paint assumes of the browser, as the app will find it: the country of its
+/// preferred language (`navigator.language`, the first of `Accept-Language`), and today.
+fn visitor(state: &AppState, headers: &HeaderMap) -> Visitor {
+    let language = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let first = language.split(',').next().unwrap_or_default().split(';').next().unwrap_or_default().trim();
+    let now = state.clock.now();
+    Visitor {
+        country: billing::countries::country_from_locale(first).unwrap_or("US").to_string(),
+        today: (u16::try_from(now.year()).unwrap_or(u16::MAX), u8::from(now.month())),
+    }
+}
+
+/// The session's whole page (frame, summary, the form) when it can be paid; nothing
+/// session-specific otherwise (unknown, expired, locked, complete, ineligible, or the store
+/// failing).
+async fn checkout_first_paint(state: &AppState, id: String, visitor: Visitor) -> Option<(String, String)> {
     let now = state.clock.now();
     let st = state.clone();
     let view = state
@@ -79,7 +103,16 @@ async fn checkout_first_paint(state: &AppState, id: String) -> Option<(String, S
         })
         .await
         .ok()?;
-    views::first_paint::checkout(&view)
+    views::first_paint::checkout(&view, &visitor)
+}
+
+/// The portal home of a live portal session, as its page's API would show it (the account brought
+/// up to date first); nothing session-specific otherwise.
+async fn portal_first_paint(state: &AppState, id: String) -> Option<(String, String)> {
+    let base = format!("/portal/{id}");
+    let token = state.store.read(move |conn| session_tokens::check(conn, SessionKind::Portal, &id)).await.ok()?;
+    let Json(view) = portal::handlers::get_session(State(state.clone()), PortalToken(token)).await.ok()?;
+    views::first_paint::portal_home(&view, &base)
 }
 
 async fn cache_headers(req: Request, next: Next) -> Response<Body> {

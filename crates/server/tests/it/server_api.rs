@@ -288,6 +288,74 @@ async fn serves_each_bundle_its_entry_with_caching_compression_and_a_hashed_csp(
     std::fs::remove_dir_all(&dist).unwrap();
 }
 
+/// The whole checkout in its first HTML (issue 21): every label and field of the form, Subscribe
+/// (which waits for the form to be filled in), the consent line and the footer, with the country
+/// the browser's language suggests chosen, as the app would choose it.
+#[tokio::test]
+async fn a_payable_checkout_has_its_whole_form_in_the_first_html() {
+    let dist = fake_dist("first-paint-form");
+    let app = TestApp::serving(&dist, Branding::default());
+    let session = app.new_session("acct_first_paint_form", "pro").await;
+    let page = |language: &'static str| {
+        let req = Request::get(format!("/checkout/{session}")).header(header::ACCEPT_LANGUAGE, language);
+        app.send(req.body(Body::empty()).unwrap())
+    };
+    let html = page("en-US,en;q=0.9").await.body.as_str().unwrap().replace("<!>", "");
+    for text in [
+        "<form method=\"post\" novalidate class=\"payment-form\">",
+        "<label for=\"email\">Email</label>",
+        "value=\"dev@example.com\"",
+        "<legend class=\"section-title\">Card details</legend>",
+        "<label for=\"card-number\">Card number</label>",
+        "autocomplete=\"cc-number\"",
+        "<label for=\"card-expiry\">Expiry date (MM / YY)</label>",
+        "<label for=\"card-cvc\">Security code</label>",
+        "<label for=\"card-name\">Name on card</label>",
+        "<label for=\"country\">Country or region</label>",
+        "<option value=\"US\" selected>United States</option>",
+        "<label for=\"postal-code\">ZIP code</label>",
+        "<button type=\"submit\" disabled aria-busy=\"false\" class=\"button primary subscribe\">Subscribe</button>",
+        "Fill in the form to subscribe.",
+        "By subscribing, you authorize Kiro to charge your card $10.00 today and $20.00 on the 1st of every month from December 1, 2026 until you cancel.",
+        "<footer class=\"legal\">",
+    ] {
+        assert!(html.contains(text), "{text} in {html}");
+    }
+    assert!(!html.contains("Loading the payment form"), "{html}");
+    let british = page("en-GB").await.body.as_str().unwrap().replace("<!>", "");
+    assert!(british.contains("<option value=\"GB\" selected>United Kingdom</option>"), "{british}");
+    assert!(british.contains("<label for=\"postal-code\">Postcode</label>"), "{british}");
+    std::fs::remove_dir_all(&dist).unwrap();
+}
+
+/// A portal session's home in its first HTML (issue 21): plan, next payment and card on file;
+/// nothing session-specific for an unknown session or another portal page.
+#[tokio::test]
+async fn a_portal_home_is_in_its_first_html() {
+    let dist = fake_dist("first-paint-portal");
+    let app = TestApp::serving(&dist, Branding::default());
+    let portal = app.subscribed_portal("acct_first_paint_portal", "pro", "4242424242424242").await;
+    let id = portal.rsplit('/').next().unwrap().to_string();
+    let html = app.get(&format!("/portal/{id}"), None).await.body.as_str().unwrap().replace("<!>", "");
+    for text in [
+        "<title>Your subscription · Kiro</title>",
+        "<h1 tabindex=\"-1\">Your subscription</h1>",
+        "Kiro Pro",
+        "$20.00",
+        "Next payment: $20.00 on December 1, 2026",
+        "Visa ending in 4242, expires 12/34",
+        &format!("<a href=\"/portal/{id}/update\" class=\"button primary\">Update subscription</a>"),
+    ] {
+        assert!(html.contains(text), "{text} in {html}");
+    }
+    assert!(!html.contains("portal shell"), "{html}");
+    for path in [format!("/portal/{id}/update"), "/portal/ps_unknown".to_string()] {
+        let html = app.get(&path, None).await.body.as_str().unwrap().to_string();
+        assert!(html.contains("portal shell") && html.contains("<title>Kiro</title>"), "{path}: {html}");
+    }
+    std::fs::remove_dir_all(&dist).unwrap();
+}
+
 /// The summary a checkout page paints before its wasm arrives: in the first HTML, for sessions
 /// that can pay; nothing session-specific for any other.
 #[tokio::test]
