@@ -399,7 +399,48 @@ async fn a_portal_upgrade_honours_a_running_discount_or_says_it_is_not_covered()
         preview.body["discount_note"],
         "Your promotion PROFIVE ($5.00 off) doesn't cover Kiro Power: it is charged at the full price."
     );
-    assert_eq!(preview.body["total_due_today"], 4000);
+    // Power from Nov 25 ($40.00), less the $4.00 the code already took off Pro: as without it.
+    assert_eq!(amounts(&preview.body["lines"]), vec![4000, -400]);
+    assert_eq!(preview.body["total_due_today"], 3600);
+}
+
+/// An upgrade never takes back a discount already given. 100% off `once` on Nov 16 (Pro, $0.00 to
+/// Dec 1): Pro+ on Nov 17 costs $10.00, what a buyer without a code pays (Pro+ from Nov 16, less
+/// the $10.00 Pro was worth), not $20.00. 20% off for 1 month on Nov 16 ($16.00 on Dec 1, ended
+/// Dec 16): Pro+ on Dec 20 costs $20.00 as without the code, not $24.00.
+#[tokio::test]
+async fn an_upgrade_after_a_discount_stopped_does_not_take_it_back() {
+    let app = TestApp::new();
+    let free = coupon(&app, json!({"percent_off": 100, "duration": "once"})).await;
+    code(&app, json!({"code": "FIRSTFREE", "coupon": free})).await;
+    let month = coupon(&app, json!({"percent_off": 20, "duration": "repeating", "duration_in_months": 1})).await;
+    code(&app, json!({"code": "MONTH", "coupon": month})).await;
+    for (account, typed) in [("acct-once", "FIRSTFREE"), ("acct-month", "MONTH")] {
+        let session = open_session(&app, account, "pro", Some(typed)).await;
+        let card = app.tokenize(&session, "4242424242424242").await;
+        assert_eq!(app.confirm(&session, &card, "k").await.body["status"], "succeeded");
+    }
+    app.subscribed_portal("acct-plain", "pro", "4242424242424242").await;
+
+    app.set_clock("2026-11-17T00:00:00Z").await;
+    let plain = app.open_portal("acct-plain").await;
+    assert_eq!(app.preview(&plain, "pro_plus").await.body["total_due_today"], 1000);
+    let portal = app.open_portal("acct-once").await;
+    let preview = app.preview(&portal, "pro_plus").await;
+    assert_eq!(preview.body["total_due_today"], 1000, "{:?}", preview.body);
+    assert_eq!(amounts(&preview.body["lines"]).iter().sum::<i64>(), 1000);
+    let changed = app.change(&portal, "pro_plus", 1000, "up").await;
+    assert_eq!(changed.body["status"], "succeeded", "{:?}", changed.body);
+    assert_eq!(changed.body["change"]["amount_charged"], 1000, "{:?}", changed.body);
+
+    app.set_clock("2026-12-20T00:00:00Z").await;
+    assert_eq!(app.invoices("acct-month").await[1]["amount"], 1600);
+    let portal = app.open_portal("acct-month").await;
+    let preview = app.preview(&portal, "pro_plus").await;
+    assert_eq!(preview.body["total_due_today"], 2000, "{:?}", preview.body);
+    let changed = app.change(&portal, "pro_plus", 2000, "up").await;
+    assert_eq!(changed.body["status"], "succeeded", "{:?}", changed.body);
+    assert_eq!(app.invoices("acct-month").await[2]["amount"], 2000);
 }
 
 /// 100% off `once`: nothing charged today, but the card is checked and saved, and the first
