@@ -126,10 +126,14 @@ pub fn remove_code(conn: &Conn<'_>, session: &CheckoutSession, now: OffsetDateTi
     store::set_checkout_code(conn, &session.id, None)
 }
 
-/// A payment in flight or at the bank was quoted with the session's code: it stays until that
-/// payment is recorded (or its hold runs out).
+/// A payment in flight or at the bank was quoted with the session's code, or without one: the
+/// code stays as it is until that payment is recorded (a check left at the bank, or its hold,
+/// lets go after [`HOLD`]).
 fn unless_paying(conn: &Conn<'_>, session: &CheckoutSession, now: OffsetDateTime) -> Result<(), AppError> {
-    if store::holds_redemption(conn, &session.id, now)? { Err(AppError::PaymentInProgress) } else { Ok(()) }
+    let paying = store::holds_redemption(conn, &session.id, now)?
+        || store::has_pending_attempt(conn, &session.account_id)?
+        || store::has_open_challenge(conn, &session.id, now - HOLD)?;
+    if paying { Err(AppError::PaymentInProgress) } else { Ok(()) }
 }
 
 /// Whether the session's page offers codes.

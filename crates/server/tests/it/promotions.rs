@@ -596,3 +596,24 @@ async fn a_code_cannot_be_removed_while_its_payment_waits_at_the_bank() {
     let invoices = app.invoices("acct-swap").await;
     assert_eq!((invoices[0]["amount"].as_i64(), amounts(&invoices[0]["lines"])), (Some(800), vec![1000, -200]));
 }
+
+/// While a payment quoted without a code waits at the bank, no code can be applied (nor removed):
+/// the payment is recorded at the amount it was quoted, with its lines.
+#[tokio::test]
+async fn a_code_cannot_be_applied_while_a_payment_without_one_waits_at_the_bank() {
+    let app = TestApp::new();
+    launch_code(&app, json!({})).await;
+    let session = open_session(&app, "acct-late-code", "pro", None).await;
+    let card = app.tokenize(&session, "4000002760003184").await;
+    let waiting = app.confirm(&session, &card, "k").await;
+    assert_eq!(waiting.body["status"], "requires_action", "{:?}", waiting.body);
+    assert_error(&apply(&app, &session, "LAUNCH").await, StatusCode::CONFLICT, "payment_in_progress");
+    let removed = app.send(delete_api(&format!("/api/checkout/{session}/promotion-code"))).await;
+    assert_error(&removed, StatusCode::CONFLICT, "payment_in_progress");
+    let challenge = waiting.body["challenge_id"].as_str().unwrap();
+    let path = format!("/api/checkout/{session}/challenge");
+    let done = app.post(&path, None, &json!({"challenge_id": challenge, "outcome": "complete"})).await;
+    assert_eq!(done.body["receipt"]["amount_charged"], 1000, "{:?}", done.body);
+    let invoices = app.invoices("acct-late-code").await;
+    assert_eq!((invoices[0]["amount"].as_i64(), amounts(&invoices[0]["lines"])), (Some(1000), vec![1000]));
+}
