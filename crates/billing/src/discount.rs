@@ -166,12 +166,10 @@ impl Discount {
         if let Some(at) = quote.next_renewal_at {
             quote.next_renewal_amount = self.renewal_amount(quote.to_plan, at);
         }
-        let Some(plan_line) = quote.lines.first().map(|l| l.amount) else {
-            // Nothing charged today (a downgrade, a cancel): only the renewal changes.
-            return quote;
-        };
         if !self.covers(quote.to_plan, now) {
-            if self.ends_at().is_none_or(|end| end > now) && !self.terms.covers_plan(quote.to_plan) {
+            // Said for a downgrade too, though it charges nothing today.
+            let running = self.ends_at().is_none_or(|end| end > now);
+            if running && quote.to_plan.is_paid() && !self.terms.covers_plan(quote.to_plan) {
                 quote.discount_note = Some(format!(
                     "Your promotion {} ({}) doesn't cover {}: it is charged at the full price.",
                     self.code,
@@ -181,6 +179,10 @@ impl Discount {
             }
             return quote;
         }
+        let Some(plan_line) = quote.lines.first().map(|l| l.amount) else {
+            // Nothing charged today (a downgrade, a cancel): only the renewal changes.
+            return quote;
+        };
         let line = self.line(plan_line);
         let amount_off_today = Money::from_cents(-line.amount.cents());
         quote.lines.insert(1, line);
@@ -369,6 +371,24 @@ mod tests {
             applied.discount_note.as_deref(),
             Some("Your promotion LAUNCH (20% off) doesn't cover Kiro Power: it is charged at the full price.")
         );
+    }
+
+    #[test]
+    fn a_downgrade_to_a_plan_the_coupon_does_not_cover_says_so() {
+        let now = datetime!(2026-11-16 00:00 UTC);
+        let mut d = discount(Off::Percent(20), CouponDuration::Forever, now);
+        d.terms.plans = Some(vec![PlanId::ProPlus]);
+        let history = PaidHistory { plan: PlanId::ProPlus, first_paid_at: now, paid_this_period: cents(1600) };
+        let later = datetime!(2026-11-20 00:00 UTC);
+        let q = d.apply_to_change(quote_change(&history, PlanId::Pro, later).unwrap(), &history, later);
+        assert_eq!(
+            q.discount_note.as_deref(),
+            Some("Your promotion LAUNCH (20% off) doesn't cover Kiro Pro: it is charged at the full price.")
+        );
+        assert_eq!(q.next_renewal_amount, cents(2000));
+        // Free costs nothing: nothing to say.
+        let q = d.apply_to_change(quote_change(&history, PlanId::Free, later).unwrap(), &history, later);
+        assert_eq!(q.discount_note, None);
     }
 
     #[test]

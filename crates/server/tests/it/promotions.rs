@@ -617,3 +617,23 @@ async fn a_code_cannot_be_applied_while_a_payment_without_one_waits_at_the_bank(
     let invoices = app.invoices("acct-late-code").await;
     assert_eq!((invoices[0]["amount"].as_i64(), amounts(&invoices[0]["lines"])), (Some(1000), vec![1000]));
 }
+
+/// A downgrade to a plan the running coupon does not cover says so before Confirm.
+#[tokio::test]
+async fn a_downgrade_the_coupon_does_not_cover_says_so_before_confirm() {
+    let app = TestApp::new();
+    let plus_only =
+        coupon(&app, json!({"percent_off": 20, "duration": "forever", "applies_to": {"plans": ["pro_plus"]}})).await;
+    code(&app, json!({"code": "PLUSONLY", "coupon": plus_only})).await;
+    let session = open_session(&app, "acct-down", "pro_plus", Some("PLUSONLY")).await;
+    let card = app.tokenize(&session, "4242424242424242").await;
+    assert_eq!(app.confirm(&session, &card, "k").await.body["status"], "succeeded");
+    let portal = app.open_portal("acct-down").await;
+    let preview = app.preview(&portal, "pro").await;
+    assert_eq!(preview.body["kind"], "downgrade", "{:?}", preview.body);
+    assert_eq!(
+        preview.body["discount_note"],
+        "Your promotion PLUSONLY (20% off) doesn't cover Kiro Pro: it is charged at the full price."
+    );
+    assert_eq!(preview.body["next_renewal_amount"], 2000);
+}
