@@ -120,18 +120,18 @@ fn is_refusal(error: &AppError) -> bool {
     )
 }
 
-/// Takes the session's code off.
+/// Takes the session's code off, and frees any hold it kept (no payment of it is in flight).
 pub fn remove_code(conn: &Conn<'_>, session: &CheckoutSession, now: OffsetDateTime) -> Result<(), AppError> {
     unless_paying(conn, session, now)?;
+    store::release_redemption(conn, &session.id)?;
     store::set_checkout_code(conn, &session.id, None)
 }
 
 /// A payment in flight or at the bank was quoted with the session's code, or without one: the
-/// code stays as it is until that payment is recorded (a check left at the bank, or its hold,
-/// lets go after [`HOLD`]).
+/// code stays as it is until that payment is recorded (a check left at the bank lets go after
+/// [`HOLD`]). A hold left without either is stale: it does not count.
 fn unless_paying(conn: &Conn<'_>, session: &CheckoutSession, now: OffsetDateTime) -> Result<(), AppError> {
-    let paying = store::holds_redemption(conn, &session.id, now)?
-        || store::has_pending_attempt(conn, &session.account_id)?
+    let paying = store::has_pending_attempt(conn, &session.account_id)?
         || store::has_open_challenge(conn, &session.id, now - HOLD)?;
     if paying { Err(AppError::PaymentInProgress) } else { Ok(()) }
 }

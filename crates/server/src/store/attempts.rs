@@ -51,6 +51,10 @@ pub fn finish_attempt(conn: &Conn<'_>, attempt_id: &str, result: &str, now: Offs
         "UPDATE payment_attempts SET status = ?2, finished_at = ?3 WHERE id = ?1 AND status = 'pending'",
         params![attempt_id, result, ts(now)],
     )?;
+    if finished == 1 && !matches!(result, "recording" | "succeeded" | "requires_action") {
+        // Ended without success and without a bank check waiting: its code's hold is freed.
+        super::release_holds_of_attempt(conn, attempt_id)?;
+    }
     Ok(finished == 1)
 }
 

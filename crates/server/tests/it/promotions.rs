@@ -637,3 +637,35 @@ async fn a_downgrade_the_coupon_does_not_cover_says_so_before_confirm() {
     );
     assert_eq!(preview.body["next_renewal_amount"], 2000);
 }
+
+/// A payment whose attempt ends without success other than by a decline (a processor error, a
+/// record that failed) frees its code's hold: the last redemption of a limited code is free again
+/// for others, and the session's own Remove works (before: 30 minutes of `used_up` and
+/// `payment_in_progress`).
+#[tokio::test]
+async fn a_failed_attempt_frees_its_hold_for_others_and_for_remove() {
+    use checkout_server::store;
+    let db = fresh_store();
+    let app = TestApp::on(db.clone());
+    launch_code(&app, json!({"code": "SOLO", "max_redemptions": 1})).await;
+    let failed = open_session(&app, "acct-failed", "pro", Some("SOLO")).await;
+    // As the confirm does: the attempt and the hold, then (the charge failing) the attempt ended.
+    db.write(|tx| {
+        let now = time::macros::datetime!(2026-11-16 00:00 UTC);
+        let id: String =
+            tx.query_row("SELECT id FROM checkout_sessions WHERE account_id = ?1", ["acct-failed"], |r| r.get(0))?;
+        let session = store::get_checkout_session(tx, &id)?.unwrap();
+        let attempt = store::claim_attempt(tx, &session.account_id, "checkout", now)?.unwrap();
+        checkout_server::promotions::checkout::hold_for_payment(tx, &session, now)?;
+        store::finish_attempt(tx, &attempt.id, "failed", now)?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let other = open_session(&app, "acct-other", "pro", None).await;
+    let applied = apply(&app, &other, "SOLO").await;
+    assert_eq!(applied.status, StatusCode::OK, "{:?}", applied.body);
+    let removed = app.send(delete_api(&format!("/api/checkout/{failed}/promotion-code"))).await;
+    assert_eq!(removed.status, StatusCode::OK, "{:?}", removed.body);
+    assert_eq!(removed.body["quote"]["total_due_today"], 1000);
+}
