@@ -14,6 +14,9 @@ use time::{Duration, OffsetDateTime};
 /// Refused codes a checkout session may try before it gets `429 rate_limited` (guessing).
 pub const MAX_WRONG_CODES: i64 = 5;
 
+/// The longest code the API creates.
+pub const MAX_CODE_LEN: usize = 40;
+
 /// How long a payment holds its code's redemption (a 3-D Secure check left unanswered frees it
 /// after this).
 pub const HOLD: Duration = Duration::minutes(30);
@@ -91,6 +94,10 @@ pub fn apply_code(
     let promotion = store::get_checkout_promotion(conn, &session.id)?.filter(|p| p.allow_codes);
     let promotion = promotion.ok_or(AppError::PromotionCodesNotAllowed)?;
     unless_paying(conn, session, now)?;
+    // No code is longer (see the API's check): nothing longer is looked up.
+    if typed.trim().len() > MAX_CODE_LEN {
+        return Err(AppError::InvalidRequest(format!("A promotion code is at most {MAX_CODE_LEN} characters.")));
+    }
     if promotion.wrong_codes >= MAX_WRONG_CODES {
         tracing::warn!(session = %crate::ids::redact(&session.id), "too many wrong promotion codes");
         let seconds = (session.expires_at - now).whole_seconds().max(1);

@@ -214,7 +214,7 @@ async fn each_refusal_is_named_the_coupon_stays_hidden_and_guessing_is_limited()
     let app = TestApp::new();
     let pro_only = coupon(&app, json!({"percent_off": 35, "duration": "once", "applies_to": {"plans": ["pro"]}})).await;
     code(&app, json!({"code": "PROONLY", "coupon": pro_only})).await;
-    code(&app, json!({"code": "OLD", "coupon": pro_only, "expires_at": "2026-11-15T00:00:00Z"})).await;
+    code(&app, json!({"code": "OLD", "coupon": pro_only, "expires_at": "2026-11-16T00:00:30Z"})).await;
     code(&app, json!({"code": "NEWBIES", "coupon": pro_only, "first_time_transaction": true})).await;
     code(&app, json!({"code": "GONE", "coupon": pro_only, "max_redemptions": 1})).await;
     // GONE's one redemption is taken by another account.
@@ -226,6 +226,7 @@ async fn each_refusal_is_named_the_coupon_stays_hidden_and_guessing_is_limited()
     let first_time = apply(&app, &returning, "newbies").await;
     assert_error(&first_time, StatusCode::BAD_REQUEST, "promotion_code_first_time_only");
 
+    app.set_clock("2026-11-16T00:01:00Z").await; // OLD has expired.
     let session = open_session(&app, "acct-guess", "power", None).await;
     for (typed, code, message) in [
         ("NOPE", "promotion_code_not_found", "That code isn't valid. Check it and try again."),
@@ -668,4 +669,21 @@ async fn a_failed_attempt_frees_its_hold_for_others_and_for_remove() {
     let removed = app.send(delete_api(&format!("/api/checkout/{failed}/promotion-code"))).await;
     assert_eq!(removed.status, StatusCode::OK, "{:?}", removed.body);
     assert_eq!(removed.body["quote"]["total_due_today"], 1000);
+}
+
+/// A code that has expired already, a coupon name with control or invisible characters, and a
+/// typed code longer than any code can be are refused before anything is stored or looked up.
+#[tokio::test]
+async fn past_expiry_odd_names_and_overlong_typed_codes_are_refused() {
+    let app = TestApp::new();
+    let coupon_id = coupon(&app, json!({"percent_off": 20, "duration": "once"})).await;
+    let past = json!({"code": "OLD", "coupon": coupon_id, "expires_at": "2026-11-15T00:00:00Z"});
+    assert_error(&app.post("/v1/promotion_codes", Some(KEY), &past).await, StatusCode::BAD_REQUEST, "invalid_request");
+    for name in ["Launch\u{7}", "Launch\u{200B}", "Laun\u{202E}ch", "Launch\nday"] {
+        let body = json!({"percent_off": 20, "duration": "once", "name": name});
+        assert_error(&app.post("/v1/coupons", Some(KEY), &body).await, StatusCode::BAD_REQUEST, "invalid_request");
+    }
+    let session = open_session(&app, "acct-long", "pro", None).await;
+    let long = "A".repeat(41);
+    assert_error(&apply(&app, &session, &long).await, StatusCode::BAD_REQUEST, "invalid_request");
 }
