@@ -13,8 +13,9 @@
 //! only.
 
 use crate::money::Money;
+use crate::period::Period;
 use crate::plans::PlanId;
-use crate::proration::{LineItem, Quote};
+use crate::proration::{self, ChangeKind, LineItem, PaidHistory, Quote};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -165,12 +166,10 @@ impl Discount {
         if let Some(at) = quote.next_renewal_at {
             quote.next_renewal_amount = self.renewal_amount(quote.to_plan, at);
         }
-        let Some(plan_line) = quote.lines.first().map(|l| l.amount) else {
-            // Nothing charged today (a downgrade, a cancel): only the renewal changes.
-            return quote;
-        };
         if !self.covers(quote.to_plan, now) {
-            if self.ends_at().is_none_or(|end| end > now) && !self.terms.covers_plan(quote.to_plan) {
+            // Said for a downgrade too, though it charges nothing today.
+            let running = self.ends_at().is_none_or(|end| end > now);
+            if running && quote.to_plan.is_paid() && !self.terms.covers_plan(quote.to_plan) {
                 quote.discount_note = Some(format!(
                     "Your promotion {} ({}) doesn't cover {}: it is charged at the full price.",
                     self.code,
@@ -180,6 +179,10 @@ impl Discount {
             }
             return quote;
         }
+        let Some(plan_line) = quote.lines.first().map(|l| l.amount) else {
+            // Nothing charged today (a downgrade, a cancel): only the renewal changes.
+            return quote;
+        };
         let line = self.line(plan_line);
         let amount_off_today = Money::from_cents(-line.amount.cents());
         quote.lines.insert(1, line);
@@ -195,6 +198,44 @@ impl Discount {
             full_renewal_amount: quote.to_plan.plan().monthly_price,
         });
         quote
+    }
+
+    /// `quote`, a change of the subscription with `history` quoted at `now`, with this discount.
+    /// An upgrade it does not cover (a `once` or ended discount, another plan) is still credited
+    /// what the discount took off this period's charges: it never costs more than without the code.
+    pub fn apply_to_change(&self, quote: Quote, history: &PaidHistory, now: OffsetDateTime) -> Quote {
+        let mut quote = self.apply(quote, now);
+        if quote.kind != ChangeKind::Upgrade || self.covers(quote.to_plan, now) {
+            return quote;
+        }
+        let given = self.given_this_period(history, quote.period);
+        if given > Money::ZERO {
+            quote.lines.push(LineItem {
+                description: format!(
+                    "Promotion {} ({}) already given on {}",
+                    self.code,
+                    self.terms.off.label(),
+                    history.plan.plan().name
+                ),
+                amount: Money::from_cents(-given.cents()),
+            });
+            let sum = quote.lines.iter().try_fold(Money::ZERO, |sum, l| sum.checked_add(l.amount));
+            quote.total_due_today = sum.unwrap_or(quote.total_due_today).at_least_zero();
+        }
+        quote
+    }
+
+    /// What this discount took off the current plan's charges this period: what was not paid of
+    /// the plan's list price for it, at most what the discount takes off that price; nothing when
+    /// the discount did not run when the period's charge was made.
+    fn given_this_period(&self, history: &PaidHistory, period: Period) -> Money {
+        let charged_at = proration::rated_from(history, period);
+        let ran = charged_at >= self.started_at && self.ends_at().is_none_or(|end| charged_at < end);
+        let Some(worth) = proration::current_plan_worth(history, period).filter(|_| ran) else {
+            return Money::ZERO;
+        };
+        let unpaid = worth.checked_sub(history.paid_this_period).unwrap_or(Money::ZERO).at_least_zero();
+        unpaid.min(self.terms.off.amount_off(worth))
     }
 
     /// Renewals on the 1st from `first_renewal` on that are still covered (`None`: all of them).
@@ -266,7 +307,7 @@ pub fn add_months(at: OffsetDateTime, months: u32) -> OffsetDateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proration::{PaidHistory, quote_change, quote_new_subscription};
+    use crate::proration::{quote_change, quote_new_subscription};
     use proptest::prelude::*;
     use time::macros::datetime;
 
@@ -333,6 +374,24 @@ mod tests {
     }
 
     #[test]
+    fn a_downgrade_to_a_plan_the_coupon_does_not_cover_says_so() {
+        let now = datetime!(2026-11-16 00:00 UTC);
+        let mut d = discount(Off::Percent(20), CouponDuration::Forever, now);
+        d.terms.plans = Some(vec![PlanId::ProPlus]);
+        let history = PaidHistory { plan: PlanId::ProPlus, first_paid_at: now, paid_this_period: cents(1600) };
+        let later = datetime!(2026-11-20 00:00 UTC);
+        let q = d.apply_to_change(quote_change(&history, PlanId::Pro, later).unwrap(), &history, later);
+        assert_eq!(
+            q.discount_note.as_deref(),
+            Some("Your promotion LAUNCH (20% off) doesn't cover Kiro Pro: it is charged at the full price.")
+        );
+        assert_eq!(q.next_renewal_amount, cents(2000));
+        // Free costs nothing: nothing to say.
+        let q = d.apply_to_change(quote_change(&history, PlanId::Free, later).unwrap(), &history, later);
+        assert_eq!(q.discount_note, None);
+    }
+
+    #[test]
     fn an_upgrade_while_the_discount_runs_is_discounted_too() {
         let bought = datetime!(2026-11-16 00:00 UTC);
         let d = discount(Off::Percent(20), CouponDuration::Forever, bought);
@@ -343,6 +402,52 @@ mod tests {
         assert_eq!(q.lines.iter().map(|l| l.amount.cents()).collect::<Vec<_>>(), vec![2000, -400, -800]);
         assert_eq!(q.total_due_today, cents(800));
         assert_eq!(q.next_renewal_amount, cents(3200));
+    }
+
+    /// What a buyer with `d` (bought on `from` at `bought`) and one without paid for the period
+    /// containing `now`, and the upgrade to `to` quoted for each at `now`.
+    fn upgrades_with_and_without(d: &Discount, from: PlanId, to: PlanId, now: OffsetDateTime) -> (Quote, Quote) {
+        let bought = d.started_at;
+        let period = crate::period::Period::containing(now);
+        let (with_code, without) = if period.start <= bought {
+            let first = quote_new_subscription(from, bought).unwrap();
+            (d.apply(first.clone(), bought).total_due_today, first.total_due_today)
+        } else {
+            (d.renewal_amount(from, period.start), from.plan().monthly_price)
+        };
+        let history = |paid| PaidHistory { plan: from, first_paid_at: bought, paid_this_period: paid };
+        let with_quote =
+            d.apply_to_change(quote_change(&history(with_code), to, now).unwrap(), &history(with_code), now);
+        (with_quote, quote_change(&history(without), to, now).unwrap())
+    }
+
+    #[test]
+    fn an_upgrade_keeps_a_once_discount_already_given() {
+        // 100% off once on Nov 16: $0.00 for Pro to Dec 1. Pro+ on Nov 17 costs what it costs
+        // without the code ($20.00 less $10.00), not the whole $20.00.
+        let bought = datetime!(2026-11-16 00:00 UTC);
+        let d = discount(Off::Percent(100), CouponDuration::Once, bought);
+        let (with_code, without) =
+            upgrades_with_and_without(&d, PlanId::Pro, PlanId::ProPlus, datetime!(2026-11-17 00:00 UTC));
+        assert_eq!(without.total_due_today, cents(1000));
+        assert_eq!(with_code.total_due_today, cents(1000));
+        assert_eq!(with_code.lines.iter().map(|l| l.amount.cents()).sum::<i64>(), 1000);
+        assert_eq!(with_code.discount, None);
+    }
+
+    #[test]
+    fn an_upgrade_after_a_repeating_discount_ended_keeps_what_it_gave_this_month() {
+        // 20% for 1 month from Nov 16: Dec 1's renewal was $16.00; it ended Dec 16. Pro+ on Dec 20
+        // costs $40.00 less $20.00, as without the code.
+        let d = discount(
+            Off::Percent(20),
+            CouponDuration::Repeating { duration_in_months: 1 },
+            datetime!(2026-11-16 00:00 UTC),
+        );
+        let (with_code, without) =
+            upgrades_with_and_without(&d, PlanId::Pro, PlanId::ProPlus, datetime!(2026-12-20 00:00 UTC));
+        assert_eq!(without.total_due_today, cents(2000));
+        assert_eq!(with_code.total_due_today, cents(2000));
     }
 
     #[test]
@@ -383,7 +488,39 @@ mod tests {
         prop::sample::select(PlanId::ALL.to_vec())
     }
 
+    /// A paid plan and a dearer one.
+    fn any_upgrade() -> impl Strategy<Value = (PlanId, PlanId)> {
+        let price = |p: PlanId| p.plan().monthly_price;
+        let pairs = PlanId::ALL.iter().flat_map(|&from| PlanId::ALL.iter().map(move |&to| (from, to)));
+        let upgrades: Vec<_> = pairs.filter(|&(from, to)| from.is_paid() && price(to) > price(from)).collect();
+        prop::sample::select(upgrades)
+    }
+
     proptest! {
+        /// An upgrade never costs a buyer with a code more than one without, whether the discount
+        /// still runs, has ended (`once`, `repeating`) or does not cover the new plan: what it
+        /// took off this period's charges stays taken off.
+        #[test]
+        fn an_upgrade_never_costs_more_than_without_the_code(
+            start in 946_684_800i64..4_102_444_800i64,
+            elapsed in 0i64..(3 * 366 * 86_400),
+            off in any_off(),
+            duration in any_duration(),
+            only_the_bought_plan in any::<bool>(),
+            (from, to) in any_upgrade(),
+        ) {
+            let bought = OffsetDateTime::from_unix_timestamp(start).unwrap();
+            let mut d = discount(off, duration, bought);
+            if only_the_bought_plan {
+                d.terms.plans = Some(vec![from]);
+            }
+            let (with_code, without) = upgrades_with_and_without(&d, from, to, bought + time::Duration::seconds(elapsed));
+            prop_assert!(with_code.total_due_today <= without.total_due_today);
+            prop_assert!(with_code.total_due_today >= Money::ZERO);
+            let sum: i64 = with_code.lines.iter().map(|l| l.amount.cents()).sum();
+            prop_assert_eq!(with_code.total_due_today.cents(), sum.max(0));
+        }
+
         /// No total below zero; the total is the lines' sum (or zero); the discount never takes
         /// more than the plan line; and the amount quoted is the amount charged: quoting again at
         /// any later moment of the same day, or at the renewal, gives the same figures.

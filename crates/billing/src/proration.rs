@@ -138,9 +138,7 @@ pub fn quote_change(history: &PaidHistory, target: PlanId, now: OffsetDateTime) 
             discount_note: None,
         });
     }
-    // Re-rate under the higher plan from the moment the user became paid, or from the start of
-    // this period when that was in an earlier one.
-    let rated_from = history.first_paid_at.max(period.start);
+    let rated_from = rated_from(history, period);
     let new_line = prorated_line(target, rated_from, period)?;
     let mut lines = vec![new_line.clone()];
     if history.paid_this_period > Money::ZERO {
@@ -183,6 +181,18 @@ pub fn quote_cancel(history: &PaidHistory, now: OffsetDateTime) -> Quote {
         discount: None,
         discount_note: None,
     }
+}
+
+/// Where an upgrade re-rates this period from: the moment the user became paid, or the start of
+/// this period when that was in an earlier one.
+pub fn rated_from(history: &PaidHistory, period: Period) -> OffsetDateTime {
+    history.first_paid_at.max(period.start)
+}
+
+/// What the current plan is worth, at its list price, for the part of this period an upgrade
+/// re-rates.
+pub fn current_plan_worth(history: &PaidHistory, period: Period) -> Option<Money> {
+    prorated_line(history.plan, rated_from(history, period), period).ok().map(|l| l.amount)
 }
 
 /// `plan`'s price for the part of `period` from `from` to its end, as a described line.

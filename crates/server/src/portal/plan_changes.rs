@@ -98,9 +98,9 @@ pub fn quote(conn: &Conn<'_>, sub: &Subscription, target: PlanId, now: OffsetDat
         QuoteError::SamePlan => AppError::InvalidRequest("That is already your plan. Choose a different one.".into()),
         other => AppError::internal_from("quoting a change", other),
     })?;
-    // A discount still running takes its share of the upgrade, as of any renewal it covers.
+    // A discount still running takes its share of the upgrade; one that stopped keeps what it gave.
     Ok(match crate::promotions::running_discount(conn, &sub.account_id)? {
-        Some(discount) => discount.apply(quote, now),
+        Some(discount) => discount.apply_to_change(quote, &history, now),
         None => quote,
     })
 }

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use billing::discount::{CouponDuration, CouponTerms, Off};
+use billing::validate;
 use billing::{Money, PlanId};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -98,6 +99,10 @@ async fn create_coupon(
     let terms = req.terms()?;
     if req.name.as_deref().is_some_and(|n| n.chars().count() > 40) {
         return Err(invalid("`name` is at most 40 characters."));
+    }
+    // Shown to buyers: nothing that renders as nothing or moves the text around.
+    if req.name.as_deref().is_some_and(|n| n.chars().any(|c| c.is_control() || validate::is_invisible_format_char(c))) {
+        return Err(invalid("`name` may not contain control or invisible characters."));
     }
     let now = state.clock.now();
     let coupon = Coupon { id: new_id("co"), name: req.name.clone(), terms, valid: true, created_at: now };
@@ -227,8 +232,8 @@ fn active_by_default() -> bool {
 
 /// Codes are what buyers type: 3 to 40 letters, digits, `-` and `_`.
 fn check_code_text(code: &str) -> Result<(), AppError> {
-    let fits =
-        (3..=40).contains(&code.len()) && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let fits = (3..=super::checkout::MAX_CODE_LEN).contains(&code.len())
+        && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if fits { Ok(()) } else { Err(invalid("`code` is 3 to 40 letters, digits, `-` and `_`.")) }
 }
 
@@ -245,6 +250,9 @@ async fn create_promotion_code(
         return Err(invalid("`max_redemptions` must be at least 1."));
     }
     let now = state.clock.now();
+    if req.expires_at.is_some_and(|at| at <= now) {
+        return Err(invalid("`expires_at` must be in the future."));
+    }
     let code = PromotionCode {
         id: new_id("promo"),
         code: req.code.clone(),

@@ -14,6 +14,9 @@ use time::{Duration, OffsetDateTime};
 /// Refused codes a checkout session may try before it gets `429 rate_limited` (guessing).
 pub const MAX_WRONG_CODES: i64 = 5;
 
+/// The longest code the API creates.
+pub const MAX_CODE_LEN: usize = 40;
+
 /// How long a payment holds its code's redemption (a 3-D Secure check left unanswered frees it
 /// after this).
 pub const HOLD: Duration = Duration::minutes(30);
@@ -91,6 +94,10 @@ pub fn apply_code(
     let promotion = store::get_checkout_promotion(conn, &session.id)?.filter(|p| p.allow_codes);
     let promotion = promotion.ok_or(AppError::PromotionCodesNotAllowed)?;
     unless_paying(conn, session, now)?;
+    // No code is longer (see the API's check): nothing longer is looked up.
+    if typed.trim().len() > MAX_CODE_LEN {
+        return Err(AppError::InvalidRequest(format!("A promotion code is at most {MAX_CODE_LEN} characters.")));
+    }
     if promotion.wrong_codes >= MAX_WRONG_CODES {
         tracing::warn!(session = %crate::ids::redact(&session.id), "too many wrong promotion codes");
         let seconds = (session.expires_at - now).whole_seconds().max(1);
@@ -120,16 +127,20 @@ fn is_refusal(error: &AppError) -> bool {
     )
 }
 
-/// Takes the session's code off.
+/// Takes the session's code off, and frees any hold it kept (no payment of it is in flight).
 pub fn remove_code(conn: &Conn<'_>, session: &CheckoutSession, now: OffsetDateTime) -> Result<(), AppError> {
     unless_paying(conn, session, now)?;
+    store::release_redemption(conn, &session.id)?;
     store::set_checkout_code(conn, &session.id, None)
 }
 
-/// A payment in flight or at the bank was quoted with the session's code: it stays until that
-/// payment is recorded (or its hold runs out).
+/// A payment in flight or at the bank was quoted with the session's code, or without one: the
+/// code stays as it is until that payment is recorded (a check left at the bank lets go after
+/// [`HOLD`]). A hold left without either is stale: it does not count.
 fn unless_paying(conn: &Conn<'_>, session: &CheckoutSession, now: OffsetDateTime) -> Result<(), AppError> {
-    if store::holds_redemption(conn, &session.id, now)? { Err(AppError::PaymentInProgress) } else { Ok(()) }
+    let paying = store::has_pending_attempt(conn, &session.account_id)?
+        || store::has_open_challenge(conn, &session.id, now - HOLD)?;
+    if paying { Err(AppError::PaymentInProgress) } else { Ok(()) }
 }
 
 /// Whether the session's page offers codes.

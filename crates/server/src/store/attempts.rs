@@ -34,6 +34,16 @@ pub fn claim_attempt(
     Ok((inserted == 1).then(|| Attempt { id, account_id: account_id.to_string() }))
 }
 
+/// Whether `account_id` has a charge in flight.
+pub fn has_pending_attempt(conn: &Conn<'_>, account_id: &str) -> Result<bool, AppError> {
+    let pending: i64 = conn.query_row(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM payment_attempts WHERE account_id = ?1 AND status = 'pending'",
+        [account_id],
+        |r| r.get(0),
+    )?;
+    Ok(pending > 0)
+}
+
 /// Records how an attempt ended (`succeeded`, `requires_action`, `declined`, `failed`,
 /// `refunded`, `abandoned`); false when it had ended already.
 pub fn finish_attempt(conn: &Conn<'_>, attempt_id: &str, result: &str, now: OffsetDateTime) -> Result<bool, AppError> {
@@ -41,6 +51,10 @@ pub fn finish_attempt(conn: &Conn<'_>, attempt_id: &str, result: &str, now: Offs
         "UPDATE payment_attempts SET status = ?2, finished_at = ?3 WHERE id = ?1 AND status = 'pending'",
         params![attempt_id, result, ts(now)],
     )?;
+    if finished == 1 && !matches!(result, "recording" | "succeeded" | "requires_action") {
+        // Ended without success and without a bank check waiting: its code's hold is freed.
+        super::release_holds_of_attempt(conn, attempt_id)?;
+    }
     Ok(finished == 1)
 }
 

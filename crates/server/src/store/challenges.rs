@@ -19,6 +19,17 @@ pub fn challenges_opened_in(conn: &Conn<'_>, session_id: &str) -> Result<u32, Ap
     Ok(conn.query_row("SELECT COUNT(*) FROM challenges WHERE session_id = ?1", [session_id], |r| r.get(0))?)
 }
 
+/// Whether `session_id` has a 3-D Secure challenge opened after `since` and not answered yet.
+pub fn has_open_challenge(conn: &Conn<'_>, session_id: &str, since: OffsetDateTime) -> Result<bool, AppError> {
+    let open: i64 = conn.query_row(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM challenges
+         WHERE session_id = ?1 AND resolved_body IS NULL AND created_at > ?2",
+        params![session_id, ts(since)],
+        |r| r.get(0),
+    )?;
+    Ok(open > 0)
+}
+
 // --- 3-D Secure challenges -----------------------------------------------------------------------
 
 #[derive(Debug, Clone)]

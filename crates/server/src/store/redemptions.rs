@@ -55,16 +55,6 @@ pub fn hold_redemption(
     Ok(())
 }
 
-/// Whether the session holds a redemption at `now` (its payment is in flight or at the bank).
-pub fn holds_redemption(conn: &Conn<'_>, session_id: &str, now: OffsetDateTime) -> Result<bool, AppError> {
-    let held: i64 = conn.query_row(
-        "SELECT CAST(COUNT(*) AS BIGINT) FROM redemptions WHERE session_id = ?1 AND status = 'held' AND held_until > ?2",
-        params![session_id, ts(now)],
-        |r| r.get(0),
-    )?;
-    Ok(held > 0)
-}
-
 /// The session's held redemption, now paid: `false` when it holds none.
 pub fn redeem(conn: &Conn<'_>, session_id: &str) -> Result<bool, AppError> {
     Ok(conn.execute(
@@ -76,6 +66,19 @@ pub fn redeem(conn: &Conn<'_>, session_id: &str) -> Result<bool, AppError> {
 /// Frees the session's held redemption (a decline, a failed bank check, a code removed).
 pub fn release_redemption(conn: &Conn<'_>, session_id: &str) -> Result<(), AppError> {
     conn.execute("DELETE FROM redemptions WHERE session_id = ?1 AND status = 'held'", params![session_id])?;
+    Ok(())
+}
+
+/// Frees the held redemptions of attempt `attempt_id`'s account, but for a session whose 3-D
+/// Secure check still waits (that payment may still be made).
+pub fn release_holds_of_attempt(conn: &Conn<'_>, attempt_id: &str) -> Result<(), AppError> {
+    conn.execute(
+        "DELETE FROM redemptions WHERE status = 'held'
+           AND account_id = (SELECT account_id FROM payment_attempts WHERE id = ?1)
+           AND NOT EXISTS (SELECT 1 FROM challenges c
+                           WHERE c.session_id = redemptions.session_id AND c.resolved_body IS NULL)",
+        params![attempt_id],
+    )?;
     Ok(())
 }
 

@@ -214,7 +214,7 @@ async fn each_refusal_is_named_the_coupon_stays_hidden_and_guessing_is_limited()
     let app = TestApp::new();
     let pro_only = coupon(&app, json!({"percent_off": 35, "duration": "once", "applies_to": {"plans": ["pro"]}})).await;
     code(&app, json!({"code": "PROONLY", "coupon": pro_only})).await;
-    code(&app, json!({"code": "OLD", "coupon": pro_only, "expires_at": "2026-11-15T00:00:00Z"})).await;
+    code(&app, json!({"code": "OLD", "coupon": pro_only, "expires_at": "2026-11-16T00:00:30Z"})).await;
     code(&app, json!({"code": "NEWBIES", "coupon": pro_only, "first_time_transaction": true})).await;
     code(&app, json!({"code": "GONE", "coupon": pro_only, "max_redemptions": 1})).await;
     // GONE's one redemption is taken by another account.
@@ -226,6 +226,7 @@ async fn each_refusal_is_named_the_coupon_stays_hidden_and_guessing_is_limited()
     let first_time = apply(&app, &returning, "newbies").await;
     assert_error(&first_time, StatusCode::BAD_REQUEST, "promotion_code_first_time_only");
 
+    app.set_clock("2026-11-16T00:01:00Z").await; // OLD has expired.
     let session = open_session(&app, "acct-guess", "power", None).await;
     for (typed, code, message) in [
         ("NOPE", "promotion_code_not_found", "That code isn't valid. Check it and try again."),
@@ -399,7 +400,48 @@ async fn a_portal_upgrade_honours_a_running_discount_or_says_it_is_not_covered()
         preview.body["discount_note"],
         "Your promotion PROFIVE ($5.00 off) doesn't cover Kiro Power: it is charged at the full price."
     );
-    assert_eq!(preview.body["total_due_today"], 4000);
+    // Power from Nov 25 ($40.00), less the $4.00 the code already took off Pro: as without it.
+    assert_eq!(amounts(&preview.body["lines"]), vec![4000, -400]);
+    assert_eq!(preview.body["total_due_today"], 3600);
+}
+
+/// An upgrade never takes back a discount already given. 100% off `once` on Nov 16 (Pro, $0.00 to
+/// Dec 1): Pro+ on Nov 17 costs $10.00, what a buyer without a code pays (Pro+ from Nov 16, less
+/// the $10.00 Pro was worth), not $20.00. 20% off for 1 month on Nov 16 ($16.00 on Dec 1, ended
+/// Dec 16): Pro+ on Dec 20 costs $20.00 as without the code, not $24.00.
+#[tokio::test]
+async fn an_upgrade_after_a_discount_stopped_does_not_take_it_back() {
+    let app = TestApp::new();
+    let free = coupon(&app, json!({"percent_off": 100, "duration": "once"})).await;
+    code(&app, json!({"code": "FIRSTFREE", "coupon": free})).await;
+    let month = coupon(&app, json!({"percent_off": 20, "duration": "repeating", "duration_in_months": 1})).await;
+    code(&app, json!({"code": "MONTH", "coupon": month})).await;
+    for (account, typed) in [("acct-once", "FIRSTFREE"), ("acct-month", "MONTH")] {
+        let session = open_session(&app, account, "pro", Some(typed)).await;
+        let card = app.tokenize(&session, "4242424242424242").await;
+        assert_eq!(app.confirm(&session, &card, "k").await.body["status"], "succeeded");
+    }
+    app.subscribed_portal("acct-plain", "pro", "4242424242424242").await;
+
+    app.set_clock("2026-11-17T00:00:00Z").await;
+    let plain = app.open_portal("acct-plain").await;
+    assert_eq!(app.preview(&plain, "pro_plus").await.body["total_due_today"], 1000);
+    let portal = app.open_portal("acct-once").await;
+    let preview = app.preview(&portal, "pro_plus").await;
+    assert_eq!(preview.body["total_due_today"], 1000, "{:?}", preview.body);
+    assert_eq!(amounts(&preview.body["lines"]).iter().sum::<i64>(), 1000);
+    let changed = app.change(&portal, "pro_plus", 1000, "up").await;
+    assert_eq!(changed.body["status"], "succeeded", "{:?}", changed.body);
+    assert_eq!(changed.body["change"]["amount_charged"], 1000, "{:?}", changed.body);
+
+    app.set_clock("2026-12-20T00:00:00Z").await;
+    assert_eq!(app.invoices("acct-month").await[1]["amount"], 1600);
+    let portal = app.open_portal("acct-month").await;
+    let preview = app.preview(&portal, "pro_plus").await;
+    assert_eq!(preview.body["total_due_today"], 2000, "{:?}", preview.body);
+    let changed = app.change(&portal, "pro_plus", 2000, "up").await;
+    assert_eq!(changed.body["status"], "succeeded", "{:?}", changed.body);
+    assert_eq!(app.invoices("acct-month").await[2]["amount"], 2000);
 }
 
 /// 100% off `once`: nothing charged today, but the card is checked and saved, and the first
@@ -554,4 +596,94 @@ async fn a_code_cannot_be_removed_while_its_payment_waits_at_the_bank() {
     assert_eq!(done.body["receipt"]["amount_charged"], 800, "{:?}", done.body);
     let invoices = app.invoices("acct-swap").await;
     assert_eq!((invoices[0]["amount"].as_i64(), amounts(&invoices[0]["lines"])), (Some(800), vec![1000, -200]));
+}
+
+/// While a payment quoted without a code waits at the bank, no code can be applied (nor removed):
+/// the payment is recorded at the amount it was quoted, with its lines.
+#[tokio::test]
+async fn a_code_cannot_be_applied_while_a_payment_without_one_waits_at_the_bank() {
+    let app = TestApp::new();
+    launch_code(&app, json!({})).await;
+    let session = open_session(&app, "acct-late-code", "pro", None).await;
+    let card = app.tokenize(&session, "4000002760003184").await;
+    let waiting = app.confirm(&session, &card, "k").await;
+    assert_eq!(waiting.body["status"], "requires_action", "{:?}", waiting.body);
+    assert_error(&apply(&app, &session, "LAUNCH").await, StatusCode::CONFLICT, "payment_in_progress");
+    let removed = app.send(delete_api(&format!("/api/checkout/{session}/promotion-code"))).await;
+    assert_error(&removed, StatusCode::CONFLICT, "payment_in_progress");
+    let challenge = waiting.body["challenge_id"].as_str().unwrap();
+    let path = format!("/api/checkout/{session}/challenge");
+    let done = app.post(&path, None, &json!({"challenge_id": challenge, "outcome": "complete"})).await;
+    assert_eq!(done.body["receipt"]["amount_charged"], 1000, "{:?}", done.body);
+    let invoices = app.invoices("acct-late-code").await;
+    assert_eq!((invoices[0]["amount"].as_i64(), amounts(&invoices[0]["lines"])), (Some(1000), vec![1000]));
+}
+
+/// A downgrade to a plan the running coupon does not cover says so before Confirm.
+#[tokio::test]
+async fn a_downgrade_the_coupon_does_not_cover_says_so_before_confirm() {
+    let app = TestApp::new();
+    let plus_only =
+        coupon(&app, json!({"percent_off": 20, "duration": "forever", "applies_to": {"plans": ["pro_plus"]}})).await;
+    code(&app, json!({"code": "PLUSONLY", "coupon": plus_only})).await;
+    let session = open_session(&app, "acct-down", "pro_plus", Some("PLUSONLY")).await;
+    let card = app.tokenize(&session, "4242424242424242").await;
+    assert_eq!(app.confirm(&session, &card, "k").await.body["status"], "succeeded");
+    let portal = app.open_portal("acct-down").await;
+    let preview = app.preview(&portal, "pro").await;
+    assert_eq!(preview.body["kind"], "downgrade", "{:?}", preview.body);
+    assert_eq!(
+        preview.body["discount_note"],
+        "Your promotion PLUSONLY (20% off) doesn't cover Kiro Pro: it is charged at the full price."
+    );
+    assert_eq!(preview.body["next_renewal_amount"], 2000);
+}
+
+/// A payment whose attempt ends without success other than by a decline (a processor error, a
+/// record that failed) frees its code's hold: the last redemption of a limited code is free again
+/// for others, and the session's own Remove works (before: 30 minutes of `used_up` and
+/// `payment_in_progress`).
+#[tokio::test]
+async fn a_failed_attempt_frees_its_hold_for_others_and_for_remove() {
+    use checkout_server::store;
+    let db = fresh_store();
+    let app = TestApp::on(db.clone());
+    launch_code(&app, json!({"code": "SOLO", "max_redemptions": 1})).await;
+    let failed = open_session(&app, "acct-failed", "pro", Some("SOLO")).await;
+    // As the confirm does: the attempt and the hold, then (the charge failing) the attempt ended.
+    db.write(|tx| {
+        let now = time::macros::datetime!(2026-11-16 00:00 UTC);
+        let id: String =
+            tx.query_row("SELECT id FROM checkout_sessions WHERE account_id = ?1", ["acct-failed"], |r| r.get(0))?;
+        let session = store::get_checkout_session(tx, &id)?.unwrap();
+        let attempt = store::claim_attempt(tx, &session.account_id, "checkout", now)?.unwrap();
+        checkout_server::promotions::checkout::hold_for_payment(tx, &session, now)?;
+        store::finish_attempt(tx, &attempt.id, "failed", now)?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let other = open_session(&app, "acct-other", "pro", None).await;
+    let applied = apply(&app, &other, "SOLO").await;
+    assert_eq!(applied.status, StatusCode::OK, "{:?}", applied.body);
+    let removed = app.send(delete_api(&format!("/api/checkout/{failed}/promotion-code"))).await;
+    assert_eq!(removed.status, StatusCode::OK, "{:?}", removed.body);
+    assert_eq!(removed.body["quote"]["total_due_today"], 1000);
+}
+
+/// A code that has expired already, a coupon name with control or invisible characters, and a
+/// typed code longer than any code can be are refused before anything is stored or looked up.
+#[tokio::test]
+async fn past_expiry_odd_names_and_overlong_typed_codes_are_refused() {
+    let app = TestApp::new();
+    let coupon_id = coupon(&app, json!({"percent_off": 20, "duration": "once"})).await;
+    let past = json!({"code": "OLD", "coupon": coupon_id, "expires_at": "2026-11-15T00:00:00Z"});
+    assert_error(&app.post("/v1/promotion_codes", Some(KEY), &past).await, StatusCode::BAD_REQUEST, "invalid_request");
+    for name in ["Launch\u{7}", "Launch\u{200B}", "Laun\u{202E}ch", "Launch\nday"] {
+        let body = json!({"percent_off": 20, "duration": "once", "name": name});
+        assert_error(&app.post("/v1/coupons", Some(KEY), &body).await, StatusCode::BAD_REQUEST, "invalid_request");
+    }
+    let session = open_session(&app, "acct-long", "pro", None).await;
+    let long = "A".repeat(41);
+    assert_error(&apply(&app, &session, &long).await, StatusCode::BAD_REQUEST, "invalid_request");
 }
