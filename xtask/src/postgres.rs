@@ -93,7 +93,8 @@ impl LocalPostgres {
             }
             None => Command::new(&program),
         };
-        run(cmd.args(args).stdout(Stdio::null()))
+        // From the cluster's folder: the server's user may not be allowed into ours.
+        run(cmd.args(args).current_dir(&self.data).stdout(Stdio::null()))
     }
 }
 

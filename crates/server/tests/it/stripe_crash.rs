@@ -106,7 +106,18 @@ async fn pass_on(proxy: &Proxy, parts: axum::http::request::Parts, body: Bytes) 
             headers.insert(name, value.clone());
         }
     }
-    let answer = reqwest::Client::new().request(parts.method, url).headers(headers).body(body).send().await.unwrap();
+    // localstripe (one Python process) has been seen refusing a connection on a loaded machine:
+    // the proxy tries again, as a network would, before it gives up.
+    let mut tries = 0;
+    let answer = loop {
+        let sent =
+            reqwest::Client::new().request(parts.method.clone(), &url).headers(headers.clone()).body(body.clone());
+        match sent.send().await {
+            Err(e) if e.is_connect() && tries < 5 => tries += 1,
+            sent => break sent.unwrap(),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     let status = answer.status();
     (status, answer.bytes().await.unwrap())
 }
