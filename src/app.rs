@@ -1,6 +1,6 @@
 //! The two apps, one per bundle, each only mounting its pages: the checkout (one page, no router,
 //! so its bundle carries no portal code) and the portal (its routes under one parent that loads
-//! the portal once).
+//! the portal once). Each provides the page's catalog (`i18n`), which the server put in the HTML.
 
 use crate::components::frame::{AppRoot, PageShown};
 use crate::pages::checkout::CheckoutPage;
@@ -19,6 +19,7 @@ use leptos_router::path;
 /// `/checkout/{session_id}`; any other address the server sends here is "not found".
 #[component]
 pub fn CheckoutApp() -> impl IntoView {
+    provide_context(i18n::I18n::new(i18n::Catalog::from_page()));
     let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
     match views::checkout_session_id(&path) {
         Some(session_id) => view! { <CheckoutPage session_id=session_id /> }.into_any(),
@@ -30,6 +31,7 @@ pub fn CheckoutApp() -> impl IntoView {
 /// first paint (the home's, for a portal session) stays until the page has its session.
 #[component]
 pub fn PortalApp() -> impl IntoView {
+    provide_context(i18n::I18n::new(i18n::Catalog::from_page()));
     let shown = RwSignal::new(false);
     provide_context(PageShown(shown));
     let not_found = || {

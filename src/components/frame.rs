@@ -54,7 +54,7 @@ impl PageShown {
 pub fn PageHeading(#[prop(into)] text: String) -> impl IntoView {
     let heading = NodeRef::<html::H1>::new();
     if let Some(document) = web_sys::window().and_then(|w| w.document()) {
-        document.set_title(&views::page_title(&text));
+        document.set_title(&views::page_title(&views::i18n(), &text));
     }
     Effect::new(move |_| {
         if let Some(el) = heading.get() {

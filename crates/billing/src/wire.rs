@@ -194,6 +194,9 @@ pub struct CreateCheckoutSession {
     /// A promotion code's text, applied in advance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promotion_code: Option<String>,
+    /// The page's language: `auto` (the browser's, the default) or a locale's tag (issue 23).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
 }
 
 /// `POST /v1/portal/sessions`.
@@ -202,6 +205,9 @@ pub struct CreateCheckoutSession {
 pub struct CreatePortalSession {
     pub account_id: String,
     pub return_url: String,
+    /// The portal's language, as for a checkout session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
 }
 
 /// The answer to both session creations.

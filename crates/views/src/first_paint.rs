@@ -9,6 +9,7 @@ use crate::order_summary::OrderSummary;
 use crate::portal_home::{HomeBehaviour, PortalHomeView};
 use billing::validate;
 use billing::wire::{CheckoutStatus, CheckoutView, Eligibility, PortalView, SubscriptionStatus};
+use i18n::I18n;
 use leptos::prelude::*;
 
 /// What the first paint knows of the browser: the country its language suggests (`US` when it
@@ -20,16 +21,17 @@ pub struct Visitor {
 
 /// The first paint of a checkout that can be paid: `(title, body)`, HTML-escaped. `None` for
 /// every other state (complete, ineligible): their pages do not start with a summary.
-pub fn checkout(checkout: &CheckoutView, visitor: &Visitor) -> Option<(String, String)> {
+pub fn checkout(checkout: &CheckoutView, visitor: &Visitor, i18n: &I18n) -> Option<(String, String)> {
     if checkout.status != CheckoutStatus::Open || checkout.eligibility != Eligibility::Eligible {
         return None;
     }
     let quote = checkout.quote.clone()?;
-    let heading = crate::checkout_heading(&checkout.plan.name);
-    let title = crate::page_title(&heading);
+    let heading = crate::checkout_heading(i18n, &checkout.plan.name);
+    let title = crate::page_title(i18n, &heading);
     // The signals live as long as this rendering: the owner disposes of them when dropped.
     let owner = Owner::new();
     let body = owner.with(|| {
+        provide_context(i18n.clone());
         let plan = checkout.plan.clone();
         let form = fresh_form(checkout, visitor, Signal::stored(Some(quote.clone())));
         view! {
@@ -85,16 +87,17 @@ fn fresh_form(
 /// The first paint of a portal session's home (`base` is its address, `/portal/{session}`):
 /// `(title, body)`, HTML-escaped. `None` for a past-due account, whose home starts with the banner
 /// only the app shows (with its ways to pay).
-pub fn portal_home(portal: &PortalView, base: &str) -> Option<(String, String)> {
+pub fn portal_home(portal: &PortalView, base: &str, i18n: &I18n) -> Option<(String, String)> {
     if portal.amount_due.is_some() || portal.subscription.status == SubscriptionStatus::PastDue {
         return None;
     }
     let owner = Owner::new();
     let body = owner.with(|| {
+        provide_context(i18n.clone());
         let (portal, base) = (portal.clone(), base.to_string());
         view! { <PortalHomeView portal=portal base=base behaviour=HomeBehaviour::default() /> }.to_html()
     });
-    Some((escape(&crate::page_title(crate::PORTAL_HEADING)), body))
+    Some((escape(&crate::page_title(i18n, &crate::portal_heading(i18n))), body))
 }
 
 /// Text for an HTML text node.

@@ -2,6 +2,7 @@
 //! checkout's two columns.
 
 use billing::wire::Branding;
+use i18n::CommonText;
 use leptos::prelude::*;
 
 /// Header, main content and footer around every page. `return_url` puts the way back to the
@@ -39,7 +40,8 @@ pub fn PageFrame(
 /// Tells the user that nothing here moves real money.
 #[component]
 pub fn TestModeBadge() -> impl IntoView {
-    view! { <span class="badge-test" title="No real payments are made in test mode">"Test mode"</span> }
+    let i18n = crate::i18n();
+    view! { <span class="badge-test" title=i18n.t(CommonText::TestModeBadgeTitle)>{i18n.t(CommonText::TestModeBadge)}</span> }
 }
 
 /// The checkout's columns: what is bought beside the form (summary first on narrow screens).

@@ -15,7 +15,14 @@ pub mod frame;
 pub mod order_summary;
 pub mod portal_home;
 
+use i18n::{CheckoutText, CommonText, I18n, PortalText};
 use leptos::prelude::*;
+
+/// The page's catalog (its language's texts and formats), provided where the page mounts (the
+/// app from the page's JSON, the server for its first paint); English when none is.
+pub fn i18n() -> I18n {
+    use_context::<I18n>().unwrap_or_default()
+}
 
 /// A spinner with a text that screen readers hear.
 #[component]
@@ -32,17 +39,19 @@ pub fn Loading(#[prop(into)] label: String) -> impl IntoView {
 pub mod first_paint;
 
 /// The checkout's heading, on the server's first paint and in the app alike.
-pub fn checkout_heading(plan_name: &str) -> String {
-    format!("Subscribe to {plan_name}")
+pub fn checkout_heading(i18n: &I18n, plan_name: &str) -> String {
+    i18n.f(CheckoutText::CheckoutHeading, &[("plan", plan_name)])
 }
 
 /// The document title for a page whose heading is `heading`.
-pub fn page_title(heading: &str) -> String {
-    format!("{heading} · Kiro")
+pub fn page_title(i18n: &I18n, heading: &str) -> String {
+    i18n.f(CommonText::PageTitle, &[("heading", heading)])
 }
 
 /// The portal home's heading.
-pub const PORTAL_HEADING: &str = "Your subscription";
+pub fn portal_heading(i18n: &I18n) -> String {
+    i18n.t(PortalText::PortalHeading)
+}
 
 /// The session id of a portal home's address (`/portal/{id}`, a trailing slash allowed): the
 /// server renders that session's home into the first HTML.

@@ -34,8 +34,10 @@ pub fn PortalHomeView(portal: PortalView, base: String, behaviour: HomeBehaviour
     let sub = portal.subscription.clone();
     let ended = sub.status == SubscriptionStatus::Canceled;
     let act = Act { on_action, pending };
-    let heading =
-        heading.map_or_else(|| view! { <h1 tabindex="-1">{crate::PORTAL_HEADING}</h1> }.into_any(), |h| h.run());
+    let heading = heading.map_or_else(
+        || view! { <h1 tabindex="-1">{crate::portal_heading(&crate::i18n())}</h1> }.into_any(),
+        |h| h.run(),
+    );
     view! {
         <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode return_url=portal.return_url.clone()>
             <div class="portal">

@@ -49,7 +49,7 @@ pub fn CheckoutFormPage(
             {promotion}
         }
     };
-    let title = views::checkout_heading(&checkout.plan.name);
+    let title = views::checkout_heading(&views::i18n(), &checkout.plan.name);
     view! {
         <PageFrame branding=checkout.branding.clone() test_mode=checkout.test_mode>
             <CheckoutColumns summary=summary.into_any()>

@@ -40,7 +40,7 @@ fn PortalHome(portal: PortalView) -> impl IntoView {
         pending: act.pending().into(),
         error: Signal::derive(move || act.value().get().flatten().map(|e| e.message())),
         banner: Some(ViewFn::from(|| view! { <PastDueBanner /> })),
-        heading: Some(ViewFn::from(|| view! { <PageHeading text=views::PORTAL_HEADING /> })),
+        heading: Some(ViewFn::from(|| view! { <PageHeading text=views::portal_heading(&views::i18n()) /> })),
     };
     view! { <PortalHomeView portal=portal base=context.href("") behaviour=behaviour /> }
 }

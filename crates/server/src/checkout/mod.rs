@@ -24,4 +24,5 @@ pub fn router() -> Router<AppState> {
         .route("/{session_id}/confirm-free", post(promotion_routes::confirm_free))
         .route("/{session_id}/setup-intent", post(stripe_routes::setup_intent))
         .route("/{session_id}/stripe-card", post(stripe_routes::stripe_card))
+        .route("/{session_id}/locale", post(crate::http::languages::choose_for_checkout))
 }

@@ -3,6 +3,7 @@
 
 use crate::error::AppError;
 use crate::http::extract::{ApiJson, SecretKey, idempotency_key};
+use crate::http::languages;
 use crate::http::session_tokens::{CheckoutToken, NewToken, SessionKind, SessionToken};
 use crate::idempotency;
 use crate::ids::{self, redact};
@@ -43,6 +44,7 @@ pub async fn create_checkout_session(
         return Err(AppError::UnknownPlan(req.plan.clone()));
     }
     let return_url = state.config.check_return_url(&req.return_url).map_err(AppError::InvalidReturnUrl)?;
+    let locale = languages::requested(req.locale.as_deref())?;
     let now = state.clock.now();
     let token = NewToken::for_creation(SessionKind::Checkout, &api_key, key.as_deref());
     let session = CheckoutSession {
@@ -72,6 +74,7 @@ pub async fn create_checkout_session(
             idempotency::once_per_key(tx, "v1:checkout_sessions", key.as_deref(), &req, now, || {
                 store::upsert_account(tx, &account)?;
                 store::insert_checkout_session(tx, &session, &verifier_hash)?;
+                store::set_session_locale(tx, &session.id, locale)?;
                 promotions::checkout::keep_at_creation(tx, &session, allow_codes, promotion_code.as_deref())?;
                 tracing::info!(session = %redact(&session.id), %plan, "checkout session created");
                 Ok(answer.clone())
@@ -98,6 +101,7 @@ fn checkout_session_object(
     now: time::OffsetDateTime,
 ) -> Result<Value, AppError> {
     let session = store::get_checkout_session(conn, token.id())?.ok_or(AppError::SessionNotFound)?;
+    let locale = store::session_locale(conn, token.id())?;
     let invoice = match (&session.completed_at, &session.invoice_id) {
         (Some(_), Some(invoice_id)) => store::get_invoice(conn, invoice_id)?,
         _ => None,
@@ -117,6 +121,7 @@ fn checkout_session_object(
         "status": status,
         "account_id": session.account_id,
         "plan": session.plan,
+        "locale": languages::tag_or_auto(locale),
         "created_at": ids::rfc3339(session.created_at),
         "expires_at": ids::rfc3339(session.expires_at),
         "completed_at": session.completed_at.map(ids::rfc3339),

@@ -2,7 +2,8 @@
 //! headers, and any other address its entry's HTML, with a checkout's or a portal home's first
 //! paint.
 
-use super::static_files::{is_hashed_asset, with_first_paint};
+use super::languages;
+use super::static_files::{is_hashed_asset, with_catalog, with_first_paint};
 use crate::checkout;
 use crate::http::session_tokens::{self, PortalToken, SessionKind};
 use crate::portal;
@@ -14,6 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use i18n::{Area, I18n};
 use tower_http::services::ServeDir;
 use views::first_paint::Visitor;
 
@@ -55,25 +57,40 @@ async fn page(State(state): State<AppState>, uri: axum::http::Uri, headers: Head
             .into_response();
     };
     let stripe_mode = state.config.stripe.is_some();
-    if !uri.path().starts_with("/checkout/") {
+    let path = uri.path();
+    if !path.starts_with("/checkout/") {
         let portal = if stripe_mode { &entries.portal_stripe } else { &entries.portal };
-        let first_paint = match views::portal_home_session_id(uri.path()) {
-            Some(id) => portal_first_paint(&state, id).await,
+        let presented = path.strip_prefix("/portal/").and_then(|rest| rest.split('/').next());
+        let i18n = page_catalog(&state, SessionKind::Portal, presented, &headers).await;
+        let first_paint = match views::portal_home_session_id(path) {
+            Some(id) => portal_first_paint(&state, id, &i18n).await,
             None => None,
         };
-        return match first_paint {
-            Some((title, body)) => Html(with_first_paint(portal, &title, &body)).into_response(),
-            None => Html(portal.clone()).into_response(),
-        };
+        return Html(localized(portal, first_paint, &i18n, Area::Portal)).into_response();
     }
     let checkout = if stripe_mode { &entries.checkout_stripe } else { &entries.checkout };
-    let first_paint = match views::checkout_session_id(uri.path()) {
-        Some(id) => checkout_first_paint(&state, id, visitor(&state, &headers)).await,
+    let presented = views::checkout_session_id(path);
+    let i18n = page_catalog(&state, SessionKind::Checkout, presented.as_deref(), &headers).await;
+    let first_paint = match presented {
+        Some(id) => checkout_first_paint(&state, id, visitor(&state, &headers), &i18n).await,
         None => None,
     };
+    Html(localized(checkout, first_paint, &i18n, Area::Checkout)).into_response()
+}
+
+/// The catalog of the page's language (the session's choice, else the browser's).
+async fn page_catalog(state: &AppState, kind: SessionKind, presented: Option<&str>, headers: &HeaderMap) -> I18n {
+    let locale = languages::for_page(state, kind, presented, headers).await;
+    I18n::new(i18n::catalog(locale).clone())
+}
+
+/// The entry's HTML in the page's language: `<html lang>`, its catalog for the app, and the first
+/// paint when there is one.
+fn localized(html: &str, first_paint: Option<(String, String)>, i18n: &I18n, area: Area) -> String {
+    let html = with_catalog(html, i18n.locale.tag(), &i18n.page_json(area));
     match first_paint {
-        Some((title, body)) => Html(with_first_paint(checkout, &title, &body)).into_response(),
-        None => Html(checkout.clone()).into_response(),
+        Some((title, body)) => with_first_paint(&html, &title, &body),
+        None => html,
     }
 }
 
@@ -92,7 +109,7 @@ fn visitor(state: &AppState, headers: &HeaderMap) -> Visitor {
 /// The session's whole page (frame, summary, the form) when it can be paid; nothing
 /// session-specific otherwise (unknown, expired, locked, complete, ineligible, or the store
 /// failing).
-async fn checkout_first_paint(state: &AppState, id: String, visitor: Visitor) -> Option<(String, String)> {
+async fn checkout_first_paint(state: &AppState, id: String, visitor: Visitor, i18n: &I18n) -> Option<(String, String)> {
     let now = state.clock.now();
     let st = state.clone();
     let view = state
@@ -103,16 +120,16 @@ async fn checkout_first_paint(state: &AppState, id: String, visitor: Visitor) ->
         })
         .await
         .ok()?;
-    views::first_paint::checkout(&view, &visitor)
+    views::first_paint::checkout(&view, &visitor, i18n)
 }
 
 /// The portal home of a live portal session, as its page's API would show it (the account brought
 /// up to date first); nothing session-specific otherwise.
-async fn portal_first_paint(state: &AppState, id: String) -> Option<(String, String)> {
+async fn portal_first_paint(state: &AppState, id: String, i18n: &I18n) -> Option<(String, String)> {
     let base = format!("/portal/{id}");
     let token = state.store.read(move |conn| session_tokens::check(conn, SessionKind::Portal, &id)).await.ok()?;
     let Json(view) = portal::handlers::get_session(State(state.clone()), PortalToken(token)).await.ok()?;
-    views::first_paint::portal_home(&view, &base)
+    views::first_paint::portal_home(&view, &base, i18n)
 }
 
 async fn cache_headers(req: Request, next: Next) -> Response<Body> {

@@ -6,6 +6,7 @@
 pub mod app_files;
 pub mod extract;
 pub mod failed_keys;
+pub mod languages;
 pub mod ops;
 pub mod serve;
 pub mod session_tokens;

@@ -85,6 +85,14 @@ pub(super) fn with_first_paint(html: &str, title: &str, body: &str) -> String {
     format!("{head}<div id=\"shell\">{body}</div>{}", &html[end..])
 }
 
+/// The HTML in language `lang` (`<html lang>`) with the page's catalog (`json`, already safe inside
+/// a script element) at the end of its head, where the app reads it.
+pub(super) fn with_catalog(html: &str, lang: &str, json: &str) -> String {
+    let html = html.replacen("<html lang=\"en\">", &format!("<html lang=\"{lang}\">"), 1);
+    let script = format!("<script type=\"application/json\" id=\"{}\">{json}</script></head>", i18n::PAGE_ELEMENT_ID);
+    html.replacen("</head>", &script, 1)
+}
+
 /// The bodies of `<script>` elements without `src`.
 fn inline_scripts(html: &str) -> Vec<&str> {
     let mut found = Vec::new();

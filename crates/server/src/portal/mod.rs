@@ -34,4 +34,5 @@ pub fn router() -> Router<AppState> {
         .route("/{session_id}/overage", post(handlers::overage))
         .route("/{session_id}/invoices", get(handlers::invoices))
         .route("/{session_id}/invoices/{invoice_id}", get(handlers::invoice))
+        .route("/{session_id}/locale", post(crate::http::languages::choose_for_portal))
 }

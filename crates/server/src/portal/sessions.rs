@@ -3,6 +3,7 @@
 
 use crate::error::AppError;
 use crate::http::extract::{ApiJson, SecretKey, idempotency_key};
+use crate::http::languages;
 use crate::http::session_tokens::{NewToken, PortalToken, SessionKind};
 use crate::ids::{self, redact};
 use crate::state::AppState;
@@ -31,6 +32,7 @@ pub async fn create_portal_session(
     let key = idempotency_key(&headers)?;
     ids::check_account_id(&req.account_id)?;
     let return_url = state.config.check_return_url(&req.return_url).map_err(AppError::InvalidReturnUrl)?;
+    let locale = languages::requested(req.locale.as_deref())?;
     let now = state.clock.now();
     let token = NewToken::for_creation(SessionKind::Portal, &api_key, key.as_deref());
     let session = PortalSession {
@@ -48,6 +50,7 @@ pub async fn create_portal_session(
             idempotency::once_per_key(tx, "v1:portal_sessions", key.as_deref(), &req, now, || {
                 store::get_subscription(tx, &req.account_id)?.ok_or(AppError::NoSubscription)?;
                 store::insert_portal_session(tx, &session, &verifier_hash, now)?;
+                store::set_session_locale(tx, &session.id, locale)?;
                 tracing::info!(session = %redact(&session.id), "portal session created");
                 Ok(answer.clone())
             })
@@ -68,12 +71,14 @@ pub async fn get_portal_session(
         .read(move |conn| {
             let session = store::get_portal_session(conn, token.id())?.ok_or(AppError::SessionNotFound)?;
             let subscription = subscriptions::subscription_view(conn, &session.account_id)?;
+            let locale = store::session_locale(conn, token.id())?;
             Ok(Json(json!({
                 "id": token.whole(),
                 "object": "portal_session",
                 "status": if now >= session.expires_at { "expired" } else { "open" },
                 "account_id": session.account_id,
                 "plan": subscription.plan,
+                "locale": languages::tag_or_auto(locale),
                 "expires_at": ids::rfc3339(session.expires_at),
                 "subscription": subscription,
             })))

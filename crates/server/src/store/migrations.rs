@@ -241,6 +241,7 @@ CREATE TABLE failed_keys (address TEXT PRIMARY KEY, full_at INTEGER NOT NULL);
 "#,
     ),
     M::up(PROMOTIONS_SQLITE),
+    M::up(SESSION_LOCALES),
 ];
 
 /// The same schema on PostgreSQL, from its current shape (PostgreSQL databases start here; each
@@ -398,7 +399,15 @@ CREATE TABLE stripe_events (id TEXT PRIMARY KEY, type TEXT NOT NULL, received_at
 CREATE TABLE failed_keys (address TEXT PRIMARY KEY, full_at BIGINT NOT NULL);
 "#,
     PROMOTIONS_POSTGRES,
+    SESSION_LOCALES,
 ];
+
+/// Issue 23: the language a session's pages speak, when its creator or its user chose one
+/// (otherwise the browser's `Accept-Language` decides). Checkout and portal session ids never
+/// collide (their prefixes differ). The same SQL on both backends.
+const SESSION_LOCALES: &str = r#"
+CREATE TABLE session_locales (session_id TEXT PRIMARY KEY, locale TEXT NOT NULL);
+"#;
 
 /// Issue 22: coupons, their promotion codes, redemptions (held while a payment is in flight or
 /// at the bank, counted once paid), the code a checkout session carries (and its wrong guesses),

@@ -6,6 +6,30 @@ use crate::error::AppError;
 use billing::PlanId;
 use time::OffsetDateTime;
 
+// --- languages ---------------------------------------------------------------------------------
+
+/// The language chosen for a session (checkout or portal), if any. An unknown stored tag reads
+/// as no choice: the browser's language applies.
+pub fn session_locale(conn: &Conn<'_>, session_id: &str) -> Result<Option<i18n::Locale>, AppError> {
+    let tag: Option<String> = conn
+        .query_row("SELECT locale FROM session_locales WHERE session_id = ?1", [session_id], |r| r.get(0))
+        .optional()?;
+    Ok(tag.as_deref().and_then(i18n::Locale::from_tag))
+}
+
+/// Chooses a session's language (`None`: the browser's, again).
+pub fn set_session_locale(conn: &Conn<'_>, session_id: &str, locale: Option<i18n::Locale>) -> Result<(), AppError> {
+    match locale {
+        Some(locale) => conn.execute(
+            "INSERT INTO session_locales (session_id, locale) VALUES (?1, ?2)
+             ON CONFLICT (session_id) DO UPDATE SET locale = excluded.locale",
+            params![session_id, locale.tag()],
+        )?,
+        None => conn.execute("DELETE FROM session_locales WHERE session_id = ?1", [session_id])?,
+    };
+    Ok(())
+}
+
 // --- sessions ------------------------------------------------------------------------------------
 
 #[derive(Debug, Clone)]
