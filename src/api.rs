@@ -118,6 +118,15 @@ fn checkout_path(session_id: &str, rest: &str) -> String {
     format!("/api/checkout/{}{rest}", js_sys::encode_uri_component(session_id))
 }
 
+/// Saves the language picked in the menu of the page at `page_path` (`/checkout/{id}` or
+/// `/portal/{id}/...`) for its session.
+pub async fn choose_locale(page_path: &str, tag: &str) -> Result<(), ApiError> {
+    let mut parts = page_path.trim_start_matches('/').split('/');
+    let (area, session_id) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    let path = format!("/api/{area}/{}/locale", js_sys::encode_uri_component(session_id));
+    post_text(&path, serde_json::json!({ "locale": tag }).to_string()).await.map(|_| ())
+}
+
 pub async fn checkout_session(session_id: String) -> Result<CheckoutView, ApiError> {
     get(&checkout_path(&session_id, "")).await
 }

@@ -16,10 +16,28 @@ use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
+/// The page's catalog (from its HTML), and what the language menu does: save the choice for the
+/// session of this address, then load the page again in that language.
+fn provide_language() {
+    provide_context(i18n::I18n::new(i18n::Catalog::from_page()));
+    let choose = Callback::new(|tag: String| {
+        leptos::task::spawn_local(async move {
+            let Some(location) = web_sys::window().map(|w| w.location()) else {
+                return;
+            };
+            let path = location.pathname().unwrap_or_default();
+            if crate::api::choose_locale(&path, &tag).await.is_ok() {
+                let _ = location.reload();
+            }
+        });
+    });
+    provide_context(views::frame::LanguageChoice(choose));
+}
+
 /// `/checkout/{session_id}`; any other address the server sends here is "not found".
 #[component]
 pub fn CheckoutApp() -> impl IntoView {
-    provide_context(i18n::I18n::new(i18n::Catalog::from_page()));
+    provide_language();
     let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
     match views::checkout_session_id(&path) {
         Some(session_id) => view! { <CheckoutPage session_id=session_id /> }.into_any(),
@@ -31,7 +49,7 @@ pub fn CheckoutApp() -> impl IntoView {
 /// first paint (the home's, for a portal session) stays until the page has its session.
 #[component]
 pub fn PortalApp() -> impl IntoView {
-    provide_context(i18n::I18n::new(i18n::Catalog::from_page()));
+    provide_language();
     let shown = RwSignal::new(false);
     provide_context(PageShown(shown));
     let not_found = || {

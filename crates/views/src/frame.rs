@@ -33,7 +33,42 @@ pub fn PageFrame(
         </main>
         <footer class="legal">
             <p>{branding.legal_line.clone()}</p>
+            <LanguageMenu />
         </footer>
+    }
+}
+
+/// What the app does with a language picked in the menu (save it for the session, reload): the
+/// server's first paint has no such context, so its menu waits for the app.
+#[derive(Clone, Copy)]
+pub struct LanguageChoice(pub Callback<String>);
+
+/// The footer's language menu: every language by its own name, the page's chosen.
+#[component]
+pub fn LanguageMenu() -> impl IntoView {
+    let i18n = crate::i18n();
+    let choice = use_context::<LanguageChoice>();
+    let current = i18n.locale.tag();
+    let options = i18n
+        .languages
+        .iter()
+        .map(|(tag, name)| {
+            view! {
+                <option value=tag.clone() lang=tag.clone() selected=tag == current>
+                    {name.clone()}
+                </option>
+            }
+        })
+        .collect_view();
+    view! {
+        <label class="language-menu">
+            <span>{i18n.t(CommonText::LanguageMenuLabel)}</span>
+            <select on:change=move |ev| {
+                if let Some(LanguageChoice(choose)) = choice {
+                    choose.run(event_target_value(&ev));
+                }
+            }>{options}</select>
+        </label>
     }
 }
 

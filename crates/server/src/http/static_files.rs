@@ -88,9 +88,17 @@ pub(super) fn with_first_paint(html: &str, title: &str, body: &str) -> String {
 /// The HTML in language `lang` (`<html lang>`) with the page's catalog (`json`, already safe inside
 /// a script element) at the end of its head, where the app reads it.
 pub(super) fn with_catalog(html: &str, lang: &str, json: &str) -> String {
-    let html = html.replacen("<html lang=\"en\">", &format!("<html lang=\"{lang}\">"), 1);
-    let script = format!("<script type=\"application/json\" id=\"{}\">{json}</script></head>", i18n::PAGE_ELEMENT_ID);
-    html.replacen("</head>", &script, 1)
+    let lang_attribute = format!("<html lang=\"{lang}\">");
+    let html = match ["<html lang=en>", "<html lang=\"en\">"].into_iter().find(|tag| html.contains(tag)) {
+        Some(tag) => html.replacen(tag, &lang_attribute, 1),
+        None => html.to_string(),
+    };
+    let script = format!("<script type=\"application/json\" id=\"{}\">{json}</script>", i18n::PAGE_ELEMENT_ID);
+    // Minified HTML may leave out `</head>`: then before the body (or the shell).
+    match ["</head>", "<body", "<div id=shell>", "<div id=\"shell\">"].into_iter().find_map(|mark| html.find(mark)) {
+        Some(at) => format!("{}{script}{}", &html[..at], &html[at..]),
+        None => format!("{script}{html}"),
+    }
 }
 
 /// The bodies of `<script>` elements without `src`.
@@ -142,6 +150,18 @@ mod tests {
         assert!(!is_hashed_asset("/index.html"));
         assert!(!is_hashed_asset("/checkout/cs_abc"));
         assert!(!is_hashed_asset("/favicon.svg"));
+    }
+
+    #[test]
+    fn puts_the_language_and_the_catalog_in_the_head() {
+        let minified =
+            "<!doctype html><html lang=en><title>Kiro</title></head><body><div id=shell></div></body></html>";
+        assert_eq!(
+            with_catalog(minified, "de", "{}"),
+            "<!doctype html><html lang=\"de\"><title>Kiro</title><script type=\"application/json\" id=\"kiro-i18n\">{}</script></head><body><div id=shell></div></body></html>"
+        );
+        let no_head = "<html lang=\"en\"><title>Kiro</title><body><div id=shell></div></body></html>";
+        assert!(with_catalog(no_head, "ja", "{}").starts_with("<html lang=\"ja\"><title>Kiro</title><script"));
     }
 
     #[test]

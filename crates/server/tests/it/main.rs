@@ -7,6 +7,7 @@ mod account;
 mod attack;
 mod checkout;
 mod events;
+mod languages;
 mod logs;
 mod on_postgres;
 mod on_postgres_instances;
