@@ -48,6 +48,10 @@ pub struct Catalog {
     pub formats: Formats,
     /// Every language the menu offers: `(tag, its name in itself)`.
     pub languages: Vec<(String, String)>,
+    /// The card form's countries `(code, name)` in this language, in its alphabetical order
+    /// (CLDR's names and collation); empty in English, whose list the app has built in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<(String, String)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     common: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

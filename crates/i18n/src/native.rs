@@ -3,10 +3,12 @@
 
 use crate::{Area, Catalog, CheckoutText, CommonText, Formats, Locale, PortalText};
 use icu_calendar::{Date, Gregorian};
+use icu_collator::Collator;
 use icu_datetime::{FixedCalendarDateTimeFormatter, fieldsets};
 use icu_decimal::DecimalFormatter;
 use icu_decimal::input::Decimal;
 use icu_experimental::dimension::currency::formatter::CurrencyFormatter;
+use icu_experimental::displaynames::multi::RegionDisplayNames;
 use icu_locale::preferences::extensions::unicode::keywords::currency;
 use icu_plurals::{PluralCategory, PluralRuleType, PluralRules};
 use std::sync::OnceLock;
@@ -25,6 +27,9 @@ impl Catalog {
     /// `area`.
     pub fn page_json(&self, area: Area) -> String {
         let mut page = Catalog { common: Vec::new(), checkout: Vec::new(), portal: Vec::new(), ..self.clone() };
+        if area == Area::Common {
+            page.regions = Vec::new();
+        }
         if self.locale != Locale::En {
             page.common = self.common.clone();
             match area {
@@ -48,6 +53,7 @@ fn build(locale: Locale) -> Catalog {
         locale,
         formats: formats(locale),
         languages,
+        regions: if locale == Locale::En { Vec::new() } else { regions(locale) },
         common: texts(locale, crate::COMMON_SOURCES, CommonText::KEYS.len()),
         checkout: texts(locale, crate::CHECKOUT_SOURCES, CheckoutText::KEYS.len()),
         portal: texts(locale, crate::PORTAL_SOURCES, PortalText::KEYS.len()),
@@ -69,6 +75,28 @@ fn texts(locale: Locale, sources: Sources, len: usize) -> Vec<String> {
             if locale == Locale::Pseudo { crate::pseudo::pseudo(text) } else { text.to_string() }
         })
         .collect()
+}
+
+/// The card form's countries in `locale`: CLDR's names, sorted by its collation.
+fn regions(locale: Locale) -> Vec<(String, String)> {
+    let loc = icu_locale(locale);
+    let names = RegionDisplayNames::try_new((&loc).into(), Default::default()).ok();
+    let mut regions: Vec<(String, String)> = billing::countries::COUNTRIES
+        .iter()
+        .map(|(code, english)| {
+            let region = code.parse::<icu_locale::subtags::Region>().ok();
+            let name = match (locale, &names, region) {
+                (Locale::Pseudo, _, _) => crate::pseudo::pseudo(english),
+                (_, Some(names), Some(region)) => names.of(region).unwrap_or(english).to_string(),
+                _ => english.to_string(),
+            };
+            (code.to_string(), name)
+        })
+        .collect();
+    if let Ok(collator) = Collator::try_new((&loc).into(), Default::default()) {
+        regions.sort_by(|a, b| collator.compare(&a.1, &b.1));
+    }
+    regions
 }
 
 /// A language's name in itself (its catalog's `language_name`), the menu's entry.
@@ -277,6 +305,11 @@ mod tests {
         assert_eq!(catalog(Locale::De).short_date(datetime!(2026-11-16 00:00 UTC)), "16. Nov.");
         assert_eq!(catalog(Locale::Ja).month_year(datetime!(2026-11-16 00:00 UTC)), "2026年11月");
         assert_eq!(catalog(Locale::Pseudo).money(2000), "$20.00");
+        let german = &catalog(Locale::De).regions;
+        assert!(german.contains(&("US".into(), "Vereinigte Staaten".into())), "{german:?}");
+        let japanese = &catalog(Locale::Ja).regions;
+        assert!(japanese.contains(&("DE".into(), "ドイツ".into())), "{japanese:?}");
+        assert!(catalog(Locale::En).regions.is_empty());
     }
 
     #[test]
@@ -309,6 +342,39 @@ mod tests {
     fn every_catalog_has_every_key_with_englishs_placeholders() {
         let problems = check_catalogs();
         assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    }
+
+    /// Every `.rs` file's text under `dir`.
+    fn sources(dir: &std::path::Path, out: &mut String) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+            }
+        }
+    }
+
+    #[test]
+    fn every_key_is_used() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut code = String::new();
+        for dir in ["src", "crates/views/src", "crates/i18n/src"] {
+            sources(&root.join(dir), &mut code);
+        }
+        let areas: [(&str, &[&str]); 3] =
+            [("CommonText", CommonText::KEYS), ("CheckoutText", CheckoutText::KEYS), ("PortalText", PortalText::KEYS)];
+        let unused: Vec<String> = areas
+            .iter()
+            .flat_map(|(name, keys)| keys.iter().map(move |key| (name, key)))
+            .filter(|(name, key)| {
+                let variant: String = key.split('_').map(|p| p[..1].to_uppercase() + &p[1..]).collect();
+                !code.contains(&format!("{name}::{variant}"))
+            })
+            .map(|(name, key)| format!("{name}: {key}"))
+            .collect();
+        assert!(unused.is_empty(), "keys no code uses:\n{}", unused.join("\n"));
     }
 
     #[test]
