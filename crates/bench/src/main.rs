@@ -22,6 +22,13 @@ const CPU_SLOWDOWN: u32 = 4;
 /// against its static copy, the portal home's largest paint against its own static copy.
 const BUDGET_CHECKOUT_BYTES: u64 = 100 * 1024;
 const BUDGET_PORTAL_BYTES: u64 = 160 * 1024;
+/// Issue 23: the checkout's first visit in English before languages (measured on b546521), and
+/// how much English and each other language may add.
+const CHECKOUT_BYTES_BEFORE_LANGUAGES: u64 = 168_960;
+const BUDGET_ENGLISH_GROWTH: u64 = 3 * 1024;
+const BUDGET_OTHER_LANGUAGE_EXTRA: u64 = 10 * 1024;
+/// Every language's tag, English first.
+const LANGUAGES: [&str; 8] = ["en", "de", "fr", "es", "pt-BR", "ja", "zh-CN", "ko"];
 const BUDGET_LCP_RATIO: f64 = 1.1;
 const BUDGET_PORTAL_LCP_RATIO: f64 = 1.2;
 const BUDGET_USABLE_RATIO: f64 = 3.5;
@@ -341,6 +348,11 @@ async fn main() {
                 let body = |url: String| async { http.get(url).send().await.unwrap().bytes().await.unwrap().to_vec() };
                 m.checkout_extra =
                     brotli_len(&body(url.clone()).await) + brotli_len(&body(format!("{base}/api/checkout/{id}")).await);
+                for tag in LANGUAGES {
+                    let html =
+                        http.get(&url).header("accept-language", tag).send().await.unwrap().bytes().await.unwrap();
+                    m.checkout_html_by_language.push((tag, brotli_len(&html)));
+                }
             }
             if at == 0 {
                 m.keypress.push(keypress_latency(&client).await);
@@ -389,6 +401,8 @@ struct Measured {
     /// paint) and the page's session JSON, brotli-compressed.
     checkout_extra: u64,
     portal_extra: u64,
+    /// The served checkout HTML (first paint and catalog) in each language, brotli.
+    checkout_html_by_language: Vec<(&'static str, u64)>,
 }
 
 /// Everything measured, and the README table made of it.
@@ -539,10 +553,40 @@ impl Figures {
                 paint_first,
             ),
         ];
+        let html_in = |tag: &str| m.checkout_html_by_language.iter().find(|(t, _)| *t == tag).map_or(0, |(_, b)| *b);
+        let english = html_in("en");
+        let (worst_tag, worst) = m
+            .checkout_html_by_language
+            .iter()
+            .map(|(tag, bytes)| (*tag, bytes.saturating_sub(english)))
+            .max_by_key(|(_, extra)| *extra)
+            .unwrap_or(("en", 0));
+        let growth = checkout_br.saturating_sub(CHECKOUT_BYTES_BEFORE_LANGUAGES);
+        let rows = rows.into_iter().chain([
+            (
+                format!(
+                    "checkout first visit in English, at most 3 KB more than before languages ({})",
+                    kb(CHECKOUT_BYTES_BEFORE_LANGUAGES)
+                ),
+                format!("+{}", kb(growth)),
+                growth <= BUDGET_ENGLISH_GROWTH,
+            ),
+            (
+                "checkout first visit in any other language, at most 10 KB more than in English".into(),
+                format!("+{} ({worst_tag})", kb(worst)),
+                worst <= BUDGET_OTHER_LANGUAGE_EXTRA,
+            ),
+        ]);
         let _ = writeln!(w, "| budget | measured | |\n|---|---:|---|");
         for (name, measured, ok) in rows {
             let _ = writeln!(w, "| {name} | {measured} | {} |", verdict(ok));
         }
         let _ = writeln!(w, "| checkout first visit, gzip (browsers without brotli) | {} | |", kb(checkout_gz));
+        let cells: String = m
+            .checkout_html_by_language
+            .iter()
+            .map(|(tag, bytes)| format!(" {tag} +{} |", kb(bytes.saturating_sub(english))))
+            .collect();
+        let _ = writeln!(w, "| served checkout HTML over English's, by language (brotli) |{cells}");
     }
 }

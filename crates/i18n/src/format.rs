@@ -65,7 +65,7 @@ impl Formats {
         }
         let mut out = String::with_capacity(digits.len() + 8);
         for (i, ch) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push_str(&self.group);
             }
             out.push(ch);

@@ -154,6 +154,9 @@ fn number_template(formatted: &str) -> String {
     format!("{}{{n}}{}", &formatted[..first], &formatted[last..])
 }
 
+/// A formatter for one kind of date.
+type DateFormat = Box<dyn Fn(&Date<Gregorian>) -> String>;
+
 enum DateKind {
     Long,
     Short,
@@ -163,7 +166,7 @@ enum DateKind {
 /// One template per month: a probe date (the 23rd, 2045) formatted, its year and day replaced.
 fn month_templates(loc: &icu_locale::Locale, kind: DateKind) -> Option<Vec<String>> {
     let prefs = loc.into();
-    let format: Box<dyn Fn(&Date<Gregorian>) -> String> = match kind {
+    let format: DateFormat = match kind {
         DateKind::Long => {
             let f = FixedCalendarDateTimeFormatter::<Gregorian, _>::try_new(prefs, fieldsets::YMD::long()).ok()?;
             Box::new(move |d| f.format(d).to_string())
