@@ -14,6 +14,7 @@ pub fn PageFrame(
     #[prop(optional, into)] return_url: Option<String>,
     children: Children,
 ) -> impl IntoView {
+    let branding = localized(&branding);
     let back = return_url.map(|href| {
         view! {
             <a class="return-link" href=href>
@@ -36,6 +37,21 @@ pub fn PageFrame(
             <LanguageMenu />
         </footer>
     }
+}
+
+/// The branding's texts in the page's language: the server's defaults (Kiro's) come from the
+/// catalog; an operator's own texts are shown as given.
+pub fn localized(branding: &Branding) -> Branding {
+    let i18n = crate::i18n();
+    let default = Branding::default();
+    let mut shown = branding.clone();
+    if branding.return_link_text == default.return_link_text {
+        shown.return_link_text = i18n.f(CommonText::ReturnLink, &[("product", &branding.product_name)]);
+    }
+    if branding.legal_line == default.legal_line {
+        shown.legal_line = i18n.t(CommonText::LegalLine);
+    }
+    shown
 }
 
 /// What the app does with a language picked in the menu (save it for the session, reload): the
