@@ -194,7 +194,9 @@ fn PlanCard(sub: PortalSubscription, base: String) -> impl IntoView {
             <p class="price">
                 <span class="amount small">{i18n.money(sub.plan.monthly_price.cents())}</span>
                 <span class="per">{i18n.t(PortalText::PerMonth)}</span>
-                <span class=format!("status status-{:?}", sub.status).to_lowercase()>{status_label(&i18n, sub.status)}</span>
+                <span class=format!("status status-{:?}", sub.status).to_lowercase()>
+                    {status_label(&i18n, sub.status)}
+                </span>
             </p>
             <p>{plan_credits(&i18n, sub.plan.monthly_credits)}</p>
             {sub.discount.as_ref().map(|d| view! { <p class="discount">{billing::discount::running_sentence(d)}</p> })}

@@ -47,20 +47,22 @@ pub fn ConfirmChangePage() -> impl IntoView {
             {move || {
                 let i18n = i18n.clone();
                 Suspend::new(async move {
-                match (quote.await, snapshot.get_value()) {
-                    (Ok(Some(quote)), Some(portal)) => view! { <ChangeFlow portal=portal quote=quote /> }.into_any(),
-                    (Ok(_), _) => {
-                        view! {
-                            <StatusPage
-                                title=i18n.t(PortalText::UnknownPlanTitle)
-                                message=i18n.t(PortalText::UnknownPlanMessage)
-                            />
+                    match (quote.await, snapshot.get_value()) {
+                        (Ok(Some(quote)), Some(portal)) => {
+                            view! { <ChangeFlow portal=portal quote=quote /> }.into_any()
                         }
-                            .into_any()
+                        (Ok(_), _) => {
+                            view! {
+                                <StatusPage
+                                    title=i18n.t(PortalText::UnknownPlanTitle)
+                                    message=i18n.t(PortalText::UnknownPlanMessage)
+                                />
+                            }
+                                .into_any()
+                        }
+                        (Err(error), _) => view! { <PortalErrorPage error=error on_retry=reload /> }.into_any(),
                     }
-                    (Err(error), _) => view! { <PortalErrorPage error=error on_retry=reload /> }.into_any(),
-                }
-            })
+                })
             }}
         </Transition>
     }

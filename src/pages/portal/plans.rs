@@ -9,6 +9,7 @@ use billing::wire::PortalView;
 use i18n::{I18n, PortalText};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
+use views::portal_home::plan_credits;
 
 /// `/portal/:session_id/update`.
 #[component]
@@ -51,6 +52,7 @@ fn ChoosePlan(portal: PortalView) -> impl IntoView {
             let note = change_note(&i18n, current, id, &portal);
             let price = i18n.f(PortalText::PricePerMonth, &[("price", &i18n.money(plan.monthly_price.cents()))]);
             let badge = (id == current).then(|| i18n.t(PortalText::CurrentPlan));
+            let credits = plan_credits(&i18n, plan.monthly_credits);
             view! {
                 <label class="plan-option" class:current=id == current>
                     <input
@@ -66,7 +68,7 @@ fn ChoosePlan(portal: PortalView) -> impl IntoView {
                             {badge.map(|badge| view! { <span class="badge-current">{badge}</span> })}
                         </span>
                         <span class="plan-option-price">{price}</span>
-                        <span class="plan-option-credits">{views::portal_home::plan_credits(&i18n, plan.monthly_credits)}</span>
+                        <span class="plan-option-credits">{credits}</span>
                         <span class="plan-option-note">{note}</span>
                     </span>
                 </label>
