@@ -212,7 +212,8 @@ fn ConfirmDetails(portal: PortalView, initial: Quote, change: ChangeAction) -> i
             change.dispatch(Step::Pay(quote.with_untracked(|q| q.total_due_today)));
         }
     });
-    // The server could not be reached: the change may have gone through.
+    // The server could not be reached: the change may have gone through. Answered here since
+    // `payment_alert` takes a `&'static str` and the catalog's text is not one.
     let unreachable = i18n.t(PortalText::ChangeUnreachable);
     let alert = Signal::derive(move || {
         result.with(|r| match r.as_ref()? {
