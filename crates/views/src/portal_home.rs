@@ -3,9 +3,9 @@
 //! the server renders it into the first HTML of a portal session.
 
 use crate::frame::PageFrame;
-use billing::period::long_date;
-use billing::plans::format_credits;
+use billing::validate::CardBrand;
 use billing::wire::{CardSummary, PortalSubscription, PortalView, SubscriptionStatus};
+use i18n::{I18n, PortalText};
 use leptos::prelude::*;
 
 /// What the home page's buttons do.
@@ -31,13 +31,12 @@ pub struct HomeBehaviour {
 #[component]
 pub fn PortalHomeView(portal: PortalView, base: String, behaviour: HomeBehaviour) -> impl IntoView {
     let HomeBehaviour { on_action, pending, error, banner, heading } = behaviour;
+    let i18n = crate::i18n();
     let sub = portal.subscription.clone();
     let ended = sub.status == SubscriptionStatus::Canceled;
     let act = Act { on_action, pending };
-    let heading = heading.map_or_else(
-        || view! { <h1 tabindex="-1">{crate::portal_heading(&crate::i18n())}</h1> }.into_any(),
-        |h| h.run(),
-    );
+    let heading =
+        heading.map_or_else(|| view! { <h1 tabindex="-1">{crate::portal_heading(&i18n)}</h1> }.into_any(), |h| h.run());
     view! {
         <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode return_url=portal.return_url.clone()>
             <div class="portal">
@@ -53,10 +52,10 @@ pub fn PortalHomeView(portal: PortalView, base: String, behaviour: HomeBehaviour
                     .then(|| view! { <OverageCard sub=sub.clone() enabled=portal.overage_enabled act=act /> })}
                 <PaymentMethodCard card=portal.payment_method.clone() base=base.clone() />
                 <section class="card" aria-labelledby="history-title">
-                    <h2 id="history-title">"Billing history"</h2>
-                    <p>"Every invoice, ready to print."</p>
+                    <h2 id="history-title">{i18n.t(PortalText::BillingHistory)}</h2>
+                    <p>{i18n.t(PortalText::HistoryText)}</p>
                     <a class="button secondary" href=format!("{base}/invoices")>
-                        "View invoices"
+                        {i18n.t(PortalText::ViewInvoices)}
                     </a>
                 </section>
             </div>
@@ -79,33 +78,58 @@ impl Act {
     }
 }
 
-fn status_label(status: SubscriptionStatus) -> &'static str {
-    match status {
-        SubscriptionStatus::Active => "Active",
-        SubscriptionStatus::PastDue => "Payment past due",
-        SubscriptionStatus::Canceled => "Canceled",
-    }
+fn status_label(i18n: &I18n, status: SubscriptionStatus) -> String {
+    i18n.t(match status {
+        SubscriptionStatus::Active => PortalText::StatusActive,
+        SubscriptionStatus::PastDue => PortalText::StatusPastDue,
+        SubscriptionStatus::Canceled => PortalText::StatusCanceled,
+    })
 }
 
 /// One sentence about the next payment.
-pub fn next_payment_sentence(sub: &PortalSubscription) -> String {
+pub fn next_payment_sentence(i18n: &I18n, sub: &PortalSubscription) -> String {
     match sub.next_renewal_at {
-        Some(at) => format!("Next payment: {} on {}", sub.next_renewal_amount, long_date(at)),
-        None => format!("No further payments. Your plan ends on {}.", long_date(sub.period.end)),
+        Some(at) => i18n.f(
+            PortalText::NextPayment,
+            &[("amount", &i18n.money(sub.next_renewal_amount.cents())), ("date", &i18n.long_date(at))],
+        ),
+        None => i18n.f(PortalText::NoFurtherPaymentsPlanEnds, &[("date", &i18n.long_date(sub.period.end))]),
     }
+}
+
+/// `Visa ending in 4242`.
+pub fn card_label(i18n: &I18n, card: &CardSummary) -> String {
+    let brand = match card.brand {
+        CardBrand::Unknown => i18n.t(PortalText::CardBrandUnknown),
+        known => known.display_name().to_string(),
+    };
+    i18n.f(PortalText::CardEndingIn, &[("brand", &brand), ("last4", &card.last4)])
+}
+
+/// `Visa ending in 4242, expires 12/34`.
+pub fn card_label_with_expiry(i18n: &I18n, card: &CardSummary) -> String {
+    let (month, year) = (format!("{:02}", card.exp_month), format!("{:02}", card.exp_year % 100));
+    i18n.f(PortalText::CardWithExpiry, &[("card", &card_label(i18n, card)), ("month", &month), ("year", &year)])
+}
+
+/// A plan's monthly credits: `1,000 credits per month`.
+pub fn plan_credits(i18n: &I18n, credits: u32) -> String {
+    i18n.plural(PortalText::PlanCredits, u64::from(credits), &[])
 }
 
 /// A downgrade waiting for the next period, and **Keep** to undo it.
 #[component]
 fn ScheduledChangeNotice(sub: PortalSubscription, act: Act) -> impl IntoView {
+    let i18n = crate::i18n();
     sub.scheduled_change.map(|change| {
         let current = sub.plan.name.clone();
         let target = billing::PlanId::plan(change.plan).name;
-        let text = format!(
-            "Your plan changes to {target} on {}. You keep {current} and its credits until then.",
-            long_date(change.effective_at),
+        let text = i18n.f(
+            PortalText::ScheduledChange,
+            &[("plan", target), ("date", &i18n.long_date(change.effective_at)), ("current", &current)],
         );
-        view! { <Notice text=text button=format!("Keep {current}") class="button secondary" act=act then=HomeAction::KeepPlan /> }
+        let button = i18n.f(PortalText::KeepPlan, &[("plan", &current)]);
+        view! { <Notice text=text button=button class="button secondary" act=act then=HomeAction::KeepPlan /> }
     })
 }
 
@@ -113,13 +137,12 @@ fn ScheduledChangeNotice(sub: PortalSubscription, act: Act) -> impl IntoView {
 #[component]
 fn EndingNotice(sub: PortalSubscription, act: Act) -> impl IntoView {
     let ending = sub.cancel_at_period_end && sub.status != SubscriptionStatus::Canceled;
+    let i18n = crate::i18n();
     ending.then(|| {
-        let text = format!(
-            "Your plan ends on {}. You keep {} and its credits until then, and you won't be charged again.",
-            long_date(sub.period.end),
-            sub.plan.name,
-        );
-        view! { <Notice text=text button="Resume subscription" class="button primary" act=act then=HomeAction::Resume /> }
+        let text =
+            i18n.f(PortalText::PlanEnding, &[("date", &i18n.long_date(sub.period.end)), ("plan", &sub.plan.name)]);
+        let button = i18n.t(PortalText::ResumeSubscription);
+        view! { <Notice text=text button=button class="button primary" act=act then=HomeAction::Resume /> }
     })
 }
 
@@ -145,19 +168,20 @@ fn Notice(
 /// The current plan, its price, status and next payment, with **Update subscription**.
 #[component]
 fn PlanCard(sub: PortalSubscription, base: String) -> impl IntoView {
+    let i18n = crate::i18n();
     let ended = sub.status == SubscriptionStatus::Canceled;
     let plan_actions = (!ended).then(|| {
         let cancel = (!sub.cancel_at_period_end).then(|| {
             view! {
                 <a class="button secondary" href=format!("{base}/cancel")>
-                    "Cancel plan"
+                    {i18n.t(PortalText::CancelPlan)}
                 </a>
             }
         });
         view! {
             <div class="actions">
                 <a class="button primary" href=format!("{base}/update")>
-                    "Update subscription"
+                    {i18n.t(PortalText::UpdateSubscription)}
                 </a>
                 {cancel}
             </div>
@@ -165,21 +189,19 @@ fn PlanCard(sub: PortalSubscription, base: String) -> impl IntoView {
     });
     view! {
         <section class="card plan-card" aria-labelledby="current-plan">
-            <p class="eyebrow">"Current plan"</p>
+            <p class="eyebrow">{i18n.t(PortalText::CurrentPlan)}</p>
             <h2 id="current-plan">{if ended { "Kiro Free".to_string() } else { sub.plan.name.clone() }}</h2>
             <p class="price">
-                <span class="amount small">{sub.plan.monthly_price.to_string()}</span>
-                <span class="per">"per month"</span>
-                <span class=format!("status status-{:?}", sub.status).to_lowercase()>{status_label(sub.status)}</span>
+                <span class="amount small">{i18n.money(sub.plan.monthly_price.cents())}</span>
+                <span class="per">{i18n.t(PortalText::PerMonth)}</span>
+                <span class=format!("status status-{:?}", sub.status).to_lowercase()>
+                    {status_label(&i18n, sub.status)}
+                </span>
             </p>
-            <p>{format_credits(sub.plan.monthly_credits)} " credits per month"</p>
+            <p>{plan_credits(&i18n, sub.plan.monthly_credits)}</p>
             {sub.discount.as_ref().map(|d| view! { <p class="discount">{billing::discount::running_sentence(d)}</p> })}
             <p class="muted">
-                {if ended {
-                    "Your subscription has ended. To subscribe again, choose Upgrade in Kiro.".to_string()
-                } else {
-                    next_payment_sentence(&sub)
-                }}
+                {if ended { i18n.t(PortalText::SubscriptionEnded) } else { next_payment_sentence(&i18n, &sub) }}
             </p>
             {plan_actions}
         </section>
@@ -189,10 +211,13 @@ fn PlanCard(sub: PortalSubscription, base: String) -> impl IntoView {
 /// The overage switch (paid plans only).
 #[component]
 fn OverageCard(sub: PortalSubscription, enabled: bool, act: Act) -> impl IntoView {
-    let credits = format_credits(sub.plan.monthly_credits);
+    let i18n = crate::i18n();
+    let price = i18n.money(billing::plans::OVERAGE_PRICE_PER_CREDIT.cents());
+    let explained =
+        i18n.plural(PortalText::OverageExplained, u64::from(sub.plan.monthly_credits), &[("price", &price)]);
     view! {
         <section class="card" aria-labelledby="overage-title">
-            <h2 id="overage-title">"Overage"</h2>
+            <h2 id="overage-title">{i18n.t(PortalText::OverageTitle)}</h2>
             <label class="switch">
                 <input
                     type="checkbox"
@@ -202,14 +227,9 @@ fn OverageCard(sub: PortalSubscription, enabled: bool, act: Act) -> impl IntoVie
                     disabled=move || act.pending.get()
                     on:change=move |ev| act.run(HomeAction::Overage(event_target_checked(&ev)))
                 />
-                <span>"Keep working past my plan's credits"</span>
+                <span>{i18n.t(PortalText::OverageSwitch)}</span>
             </label>
-            <p class="muted">
-                {format!(
-                    "When you use all {credits} credits of a month, extra credits cost {} each and are billed with your next payment. Off: Kiro stops at your plan's credits.",
-                    billing::plans::OVERAGE_PRICE_PER_CREDIT,
-                )}
-            </p>
+            <p class="muted">{explained}</p>
         </section>
     }
 }
@@ -217,12 +237,14 @@ fn OverageCard(sub: PortalSubscription, enabled: bool, act: Act) -> impl IntoVie
 /// The card on file.
 #[component]
 fn PaymentMethodCard(card: Option<CardSummary>, base: String) -> impl IntoView {
+    let i18n = crate::i18n();
+    let card = card.map_or_else(|| i18n.t(PortalText::NoCardOnFile), |card| card_label_with_expiry(&i18n, &card));
     view! {
         <section class="card" aria-labelledby="payment-method">
-            <h2 id="payment-method">"Payment method"</h2>
-            <p>{card.as_ref().map_or_else(|| "No card on file.".to_string(), CardSummary::label_with_expiry)}</p>
+            <h2 id="payment-method">{i18n.t(PortalText::PaymentMethodTitle)}</h2>
+            <p>{card}</p>
             <a class="button secondary" href=format!("{base}/payment-method")>
-                "Update payment method"
+                {i18n.t(PortalText::UpdatePaymentMethod)}
             </a>
         </section>
     }

@@ -6,9 +6,8 @@ use crate::api;
 use crate::components::alert::BusyButton;
 use crate::components::frame::{PageFrame, PageHeading};
 use billing::PlanId;
-use billing::period::long_date;
-use billing::plans::format_credits;
 use billing::wire::PortalView;
+use i18n::PortalText;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
@@ -37,33 +36,28 @@ fn CancelPlan(portal: PortalView) -> impl IntoView {
         }
     });
     let free = PlanId::Free.plan();
+    let i18n = views::i18n();
+    let keep_until = i18n.plural(
+        PortalText::CancelKeepUntil,
+        u64::from(sub.plan.monthly_credits),
+        &[("plan", &sub.plan.name), ("date", &i18n.long_date(sub.period.end))],
+    );
+    let then_free = i18n.plural(PortalText::CancelThenFree, u64::from(free.monthly_credits), &[("plan", free.name)]);
+    let cancel_plan = i18n.t(PortalText::CancelPlan);
     view! {
         <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode return_url=portal.return_url.clone()>
             <div class="portal">
-                <PageHeading text="Cancel your plan?" />
+                <PageHeading text=i18n.t(PortalText::CancelHeading) />
                 <section class="card">
-                    <p class="lead">
-                        {format!(
-                            "You keep {} and its {} credits a month until {}.",
-                            sub.plan.name,
-                            format_credits(sub.plan.monthly_credits),
-                            long_date(sub.period.end),
-                        )}
-                    </p>
-                    <p>
-                        {format!(
-                            "After that your account moves to {} ({} credits a month) and you won't be charged again. You can resume any time before then.",
-                            free.name,
-                            free.monthly_credits,
-                        )}
-                    </p>
+                    <p class="lead">{keep_until}</p>
+                    <p>{then_free}</p>
                     <p class="field-error" role="alert">
                         {move || cancel.value().get().flatten()}
                     </p>
                     <div class="actions">
                         <BusyButton
-                            label="Cancel plan"
-                            busy_label="Cancel plan"
+                            label=cancel_plan.clone()
+                            busy_label=cancel_plan
                             class="button danger"
                             loading=cancel.pending()
                             on_click=Callback::new(move |_| {
@@ -71,7 +65,7 @@ fn CancelPlan(portal: PortalView) -> impl IntoView {
                             })
                         />
                         <a class="button secondary" href=context.href("")>
-                            "Keep my plan"
+                            {i18n.t(PortalText::KeepMyPlan)}
                         </a>
                     </div>
                 </section>

@@ -4,7 +4,7 @@
 use super::past_due::PastDueBanner;
 use super::{PaymentAction, PortalErrorPage, payment_action, use_portal};
 use crate::api::{self, ApiError};
-use crate::components::alert::{BusyButton, ErrorAlert, payment_alert};
+use crate::components::alert::{AlertText, BusyButton, ErrorAlert, payment_alert};
 use crate::components::challenge_dialog::PaymentChallenge;
 use crate::components::frame::{PageFrame, PageHeading};
 use crate::components::status::{ExpiredSessionPage, Loading, StatusPage};
@@ -12,15 +12,15 @@ use crate::pages::PlanChangeParams;
 use crate::payment::{Answer, BankCheck, PayError, PayResult, Payment, Step};
 use billing::Money;
 use billing::PlanId;
-use billing::period::long_date;
-use billing::plans::format_credits;
 use billing::proration::{ChangeKind, Quote};
 use billing::wire::{
     CardSummary, ChallengeAnswer, ChangeOutcome, ChangeReceipt, ConfirmChange, ErrorCode, PlanSummary, PortalView,
 };
+use i18n::{I18n, PortalText};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params;
 use views::order_summary::LineItems;
+use views::portal_home::card_label;
 
 /// `/portal/:session_id/update/:plan`.
 #[component]
@@ -40,23 +40,30 @@ pub fn ConfirmChangePage() -> impl IntoView {
     let reload = Callback::new(move |_| quote.refetch());
     // A snapshot, taken once: the done page must outlive the reload a paid change triggers.
     let snapshot = StoredValue::new(context.snapshot());
+    let i18n = views::i18n();
+    let loading = i18n.t(PortalText::LoadingChange);
     view! {
-        <Transition fallback=|| view! { <Loading label="Working out today's charge…" /> }>
-            {move || Suspend::new(async move {
-                match (quote.await, snapshot.get_value()) {
-                    (Ok(Some(quote)), Some(portal)) => view! { <ChangeFlow portal=portal quote=quote /> }.into_any(),
-                    (Ok(_), _) => {
-                        view! {
-                            <StatusPage
-                                title="That plan doesn't exist"
-                                message="Go back and choose one of the plans on the list."
-                            />
+        <Transition fallback=move || view! { <Loading label=loading.clone() /> }>
+            {move || {
+                let i18n = i18n.clone();
+                Suspend::new(async move {
+                    match (quote.await, snapshot.get_value()) {
+                        (Ok(Some(quote)), Some(portal)) => {
+                            view! { <ChangeFlow portal=portal quote=quote /> }.into_any()
                         }
-                            .into_any()
+                        (Ok(_), _) => {
+                            view! {
+                                <StatusPage
+                                    title=i18n.t(PortalText::UnknownPlanTitle)
+                                    message=i18n.t(PortalText::UnknownPlanMessage)
+                                />
+                            }
+                                .into_any()
+                        }
+                        (Err(error), _) => view! { <PortalErrorPage error=error on_retry=reload /> }.into_any(),
                     }
-                    (Err(error), _) => view! { <PortalErrorPage error=error on_retry=reload /> }.into_any(),
-                }
-            })}
+                })
+            }}
         </Transition>
     }
 }
@@ -134,46 +141,37 @@ fn ChangeFlow(portal: PortalView, quote: Quote) -> impl IntoView {
 /// What the change does and what it costs: each line, the total, the card, when it starts.
 #[component]
 fn ChangeSummary(from: PlanSummary, quote: Quote, card: Option<CardSummary>) -> impl IntoView {
+    let i18n = views::i18n();
     let to = PlanSummary::from(quote.to_plan);
     let effect_text = match quote.kind {
         ChangeKind::Upgrade => {
-            format!(
-                "{} starts today, with {} credits a month available at once.",
-                to.name,
-                format_credits(to.monthly_credits)
-            )
+            i18n.plural(PortalText::UpgradeStartsToday, u64::from(to.monthly_credits), &[("plan", &to.name)])
         }
-        _ => format!(
-            "{} starts on {}. You keep {} until then. Nothing is charged today.",
-            to.name,
-            long_date(quote.effective_at),
-            from.name
+        _ => i18n.f(
+            PortalText::DowngradeStarts,
+            &[("plan", &to.name), ("date", &i18n.long_date(quote.effective_at)), ("current", &from.name)],
         ),
     };
     let card_text = match (card, quote.total_due_today > Money::ZERO) {
-        (Some(card), true) => Some(format!("{} will be charged to {}.", quote.total_due_today, card.label())),
+        (Some(card), true) => Some(i18n.f(
+            PortalText::ChargedToCard,
+            &[("amount", &i18n.money(quote.total_due_today.cents())), ("card", &card_label(&i18n, &card))],
+        )),
         _ => None,
     };
     // A running discount the new plan is outside of is said before Confirm.
     let discount_note = quote.discount_note.clone().map(|note| view! { <p class="notice-text">{note}</p> });
-    let renewal_text = match (quote.next_renewal_at, &quote.discount) {
-        (Some(at), Some(discount)) => format!(
-            "From {}: {}.",
-            long_date(at),
-            billing::discount::what_follows(discount).trim_start_matches("then ")
-        ),
-        (Some(at), None) => format!("Then {} per month from {}.", quote.next_renewal_amount, long_date(at)),
-        (None, _) => format!("No further payments after {}.", long_date(quote.period.end)),
-    };
+    let renewal_text = renewal_text(&i18n, &quote);
+    let names = [("from", from.name.as_str()), ("to", to.name.as_str())];
+    let price = i18n.money(to.monthly_price.cents());
+    let terms = i18n.plural(PortalText::ChangePlanTerms, u64::from(to.monthly_credits), &[("price", &price)]);
     view! {
         <h2 id="change-title" class="change-title">
-            {from.name.clone()}
-            <span aria-hidden="true">" → "</span>
-            <span class="sr-only">" to "</span>
-            {to.name.clone()}
+            <span aria-hidden="true">{i18n.f(PortalText::ChangeTitleSeen, &names)}</span>
+            <span class="sr-only">{i18n.f(PortalText::ChangeTitleSpoken, &names)}</span>
         </h2>
-        <p>{format!("{} per month, {} credits per month.", to.monthly_price, format_credits(to.monthly_credits))}</p>
-        <h3 class="lines-title">"Today's charge"</h3>
+        <p>{terms}</p>
+        <h3 class="lines-title">{i18n.t(PortalText::TodaysCharge)}</h3>
         <LineItems quote=quote />
         {discount_note}
         <p>{card_text}</p>
@@ -182,12 +180,26 @@ fn ChangeSummary(from: PlanSummary, quote: Quote, card: Option<CardSummary>) -> 
     }
 }
 
-/// The server could not be reached: the change may have gone through.
-const UNREACHABLE: &str = "We couldn't reach the server, so we don't know yet whether the change went through. Retry: you won't be charged twice.";
+/// What is paid after the change: from the next renewal on, or nothing more.
+fn renewal_text(i18n: &I18n, quote: &Quote) -> String {
+    match (quote.next_renewal_at, &quote.discount) {
+        (Some(at), Some(discount)) => {
+            let terms = billing::discount::what_follows(discount);
+            let terms = terms.trim_start_matches("then ");
+            i18n.f(PortalText::RenewalWithPromotion, &[("date", &i18n.long_date(at)), ("terms", terms)])
+        }
+        (Some(at), None) => i18n.f(
+            PortalText::RenewalThen,
+            &[("amount", &i18n.money(quote.next_renewal_amount.cents())), ("date", &i18n.long_date(at))],
+        ),
+        (None, _) => i18n.f(PortalText::NoPaymentsAfter, &[("date", &i18n.long_date(quote.period.end))]),
+    }
+}
 
 /// The confirm page: the change, Confirm and Back, and the answers to Confirm.
 #[component]
 fn ConfirmDetails(portal: PortalView, initial: Quote, change: ChangeAction) -> impl IntoView {
+    let i18n = views::i18n();
     let pending = change.pending();
     let result = change.value();
     // The quote shown: the first one, or the new one the server gave when the price changed.
@@ -200,22 +212,36 @@ fn ConfirmDetails(portal: PortalView, initial: Quote, change: ChangeAction) -> i
             change.dispatch(Step::Pay(quote.with_untracked(|q| q.total_due_today)));
         }
     });
-    let alert = Signal::derive(move || result.with(|r| r.as_ref().and_then(|r| payment_alert(r, UNREACHABLE))));
-    let amount = Signal::derive(move || quote.with(|q| q.total_due_today.to_string()));
+    // The server could not be reached: the change may have gone through. Answered here since
+    // `payment_alert` takes a `&'static str` and the catalog's text is not one.
+    let unreachable = i18n.t(PortalText::ChangeUnreachable);
+    let alert = Signal::derive(move || {
+        result.with(|r| match r.as_ref()? {
+            PayResult::Failed(ApiError::Network) => Some(AlertText::new(unreachable.clone()).retryable()),
+            r => payment_alert(r, ""),
+        })
+    });
+    let money = i18n.clone();
+    let amount = Signal::derive(move || quote.with(|q| money.money(q.total_due_today.cents())));
     let from = portal.subscription.plan.clone();
     let card = portal.payment_method.clone();
     view! {
         <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode return_url=portal.return_url.clone()>
             <div class="portal">
-                <PageHeading text="Confirm your new plan" />
+                <PageHeading text=i18n.t(PortalText::ConfirmHeading) />
                 <PastDueBanner />
                 <section class="card" aria-labelledby="change-title">
                     {move || view! { <ChangeSummary from=from.clone() quote=quote.get() card=card.clone() /> }}
                     <ErrorAlert text=alert on_retry=confirm />
                     <div class="actions">
-                        <BusyButton label="Confirm" busy_label="Processing…" loading=pending on_click=confirm />
+                        <BusyButton
+                            label=i18n.t(PortalText::Confirm)
+                            busy_label=i18n.t(PortalText::Processing)
+                            loading=pending
+                            on_click=confirm
+                        />
                         <a class="button secondary" href=use_portal().href("/update")>
-                            "Back"
+                            {i18n.t(PortalText::Back)}
                         </a>
                     </div>
                 </section>
@@ -225,38 +251,42 @@ fn ConfirmDetails(portal: PortalView, initial: Quote, change: ChangeAction) -> i
     }
 }
 
-/// What changed, and the way back to the IDE.
-#[component]
-fn DonePage(portal: PortalView, receipt: ChangeReceipt) -> impl IntoView {
-    let (title, detail) = match receipt.kind {
+/// The done page's heading and what the change did.
+fn done_texts(i18n: &I18n, receipt: &ChangeReceipt) -> (String, String) {
+    let to = &receipt.to_plan;
+    let credits = u64::from(to.monthly_credits);
+    let effective = i18n.long_date(receipt.effective_at);
+    match receipt.kind {
         ChangeKind::Upgrade => (
-            format!("You're now on {}", receipt.to_plan.name),
+            i18n.f(PortalText::NowOnPlan, &[("plan", &to.name)]),
             match &receipt.card {
-                Some(card) => format!(
-                    "We charged {} to {}. Your {} credits a month are ready to use.",
-                    receipt.amount_charged,
-                    card.label(),
-                    format_credits(receipt.to_plan.monthly_credits)
-                ),
-                None => format!(
-                    "Your {} credits a month are ready to use.",
-                    format_credits(receipt.to_plan.monthly_credits)
-                ),
+                Some(card) => {
+                    let amount = i18n.money(receipt.amount_charged.cents());
+                    let args = [("amount", amount.as_str()), ("card", &card_label(i18n, card))];
+                    i18n.plural(PortalText::UpgradeCharged, credits, &args)
+                }
+                None => i18n.plural(PortalText::UpgradeCreditsReady, credits, &[]),
             },
         ),
         _ => (
-            format!("Your plan changes on {}", long_date(receipt.effective_at)),
-            format!(
-                "You keep {} until then; {} starts on {}. Nothing was charged today.",
-                receipt.from_plan.name,
-                receipt.to_plan.name,
-                long_date(receipt.effective_at)
+            i18n.f(PortalText::PlanChangesOn, &[("date", &effective)]),
+            i18n.f(
+                PortalText::DowngradeDone,
+                &[("current", &receipt.from_plan.name), ("plan", &to.name), ("date", &effective)],
             ),
         ),
-    };
-    let next = receipt
-        .next_renewal_at
-        .map(|at| format!("Next payment: {} on {}.", receipt.next_renewal_amount, long_date(at)));
+    }
+}
+
+/// What changed, and the way back to the IDE.
+#[component]
+fn DonePage(portal: PortalView, receipt: ChangeReceipt) -> impl IntoView {
+    let i18n = views::i18n();
+    let (title, detail) = done_texts(&i18n, &receipt);
+    let next = receipt.next_renewal_at.map(|at| {
+        let amount = i18n.money(receipt.next_renewal_amount.cents());
+        i18n.f(PortalText::NextPaymentSentence, &[("amount", &amount), ("date", &i18n.long_date(at))])
+    });
     view! {
         <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode>
             <section class="card success">

@@ -5,13 +5,14 @@ use super::{PortalErrorPage, use_portal, with_view};
 use crate::api;
 use crate::components::frame::{PageFrame, PageHeading};
 use crate::components::status::{Loading, StatusPage, UnreachablePage};
-use billing::period::{long_date, short_date};
-use billing::wire::{CardSummary, ErrorCode, InvoiceDetail, InvoiceList, PortalView};
+use billing::wire::{ErrorCode, InvoiceDetail, InvoiceList, InvoiceStatus, PortalView};
+use i18n::{I18n, PortalText};
 use leptos::Params;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params;
 use leptos_router::params::Params;
 use views::order_summary::InvoiceLines;
+use views::portal_home::card_label;
 
 /// `/portal/:session_id/invoices`.
 #[component]
@@ -23,13 +24,15 @@ pub fn BillingHistoryPage() -> impl IntoView {
 fn BillingHistory(portal: PortalView) -> impl IntoView {
     let context = use_portal();
     let list = LocalResource::new(move || api::invoices(context.session_id()));
+    let i18n = views::i18n();
+    let loading = i18n.t(PortalText::LoadingInvoices);
     view! {
         <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode return_url=portal.return_url.clone()>
             <div class="portal">
-                <PageHeading text="Billing history" />
+                <PageHeading text=i18n.t(PortalText::BillingHistory) />
                 <PastDueBanner />
                 <section class="card">
-                    <Transition fallback=|| view! { <Loading label="Loading invoices…" /> }>
+                    <Transition fallback=move || view! { <Loading label=loading.clone() /> }>
                         {move || Suspend::new(async move {
                             match list.await {
                                 Ok(list) => view! { <InvoiceTable list=list /> }.into_any(),
@@ -39,7 +42,7 @@ fn BillingHistory(portal: PortalView) -> impl IntoView {
                     </Transition>
                     <div class="actions">
                         <a class="button secondary" href=context.href("")>
-                            "Back to your subscription"
+                            {i18n.t(PortalText::BackToSubscription)}
                         </a>
                     </div>
                 </section>
@@ -48,35 +51,47 @@ fn BillingHistory(portal: PortalView) -> impl IntoView {
     }
 }
 
+/// An invoice's status, in a word.
+fn status_label(i18n: &I18n, status: InvoiceStatus) -> String {
+    i18n.t(match status {
+        InvoiceStatus::Paid => PortalText::InvoicePaid,
+        InvoiceStatus::Open => PortalText::InvoiceUnpaid,
+        InvoiceStatus::Void => PortalText::InvoiceVoid,
+    })
+}
+
 /// Every invoice, newest first, each linking to its printable page.
 #[component]
 fn InvoiceTable(list: InvoiceList) -> impl IntoView {
     let context = use_portal();
+    let i18n = views::i18n();
     let rows = list
         .invoices
         .into_iter()
         .map(|invoice| {
             view! {
                 <tr>
-                    <td>{long_date(invoice.created_at)}</td>
+                    <td>{i18n.long_date(invoice.created_at)}</td>
                     <td>
                         <a href=context.href(&format!("/invoices/{}", invoice.id))>{invoice.number.clone()}</a>
                     </td>
-                    <td class="num">{invoice.amount.to_string()}</td>
-                    <td>{invoice.status.label()}</td>
+                    <td class="num">{i18n.money(invoice.amount.cents())}</td>
+                    <td>{status_label(&i18n, invoice.status)}</td>
                 </tr>
             }
         })
         .collect_view();
     view! {
         <table class="invoices">
-            <caption class="sr-only">"Invoices, newest first"</caption>
+            <caption class="sr-only">{i18n.t(PortalText::InvoicesCaption)}</caption>
             <thead>
                 <tr>
-                    <th scope="col">"Date"</th>
-                    <th scope="col">"Invoice"</th>
-                    <th scope="col" class="num">"Amount"</th>
-                    <th scope="col">"Status"</th>
+                    <th scope="col">{i18n.t(PortalText::Date)}</th>
+                    <th scope="col">{i18n.t(PortalText::Invoice)}</th>
+                    <th scope="col" class="num">
+                        {i18n.t(PortalText::Amount)}
+                    </th>
+                    <th scope="col">{i18n.t(PortalText::Status)}</th>
                 </tr>
             </thead>
             <tbody>{rows}</tbody>
@@ -98,19 +113,31 @@ pub fn InvoicePage() -> impl IntoView {
     let invoice_id = Memo::new(move |_| params.get().ok().and_then(|p| p.invoice_id).unwrap_or_default());
     let invoice = LocalResource::new(move || api::invoice(context.session_id(), invoice_id.get()));
     let reload = Callback::new(move |_| invoice.refetch());
+    let i18n = views::i18n();
+    let loading = i18n.t(PortalText::LoadingInvoice);
     view! {
-        <Transition fallback=|| view! { <Loading label="Loading the invoice…" /> }>
-            {move || Suspend::new(async move {
-                match invoice.await {
-                    Ok(detail) => view! { <PrintableInvoice detail=detail /> }.into_any(),
-                    Err(error) if error.code() == Some(ErrorCode::NotFound) => {
-                        view! { <StatusPage title="Invoice not found" message="This invoice doesn't belong to this account." /> }
-                            .into_any()
+        <Transition fallback=move || view! { <Loading label=loading.clone() /> }>
+            {move || {
+                let i18n = i18n.clone();
+                Suspend::new(async move {
+                    match invoice.await {
+                        Ok(detail) => view! { <PrintableInvoice detail=detail /> }.into_any(),
+                        Err(error) if error.code() == Some(ErrorCode::NotFound) => {
+                            view! {
+                                <StatusPage
+                                    title=i18n.t(PortalText::InvoiceNotFoundTitle)
+                                    message=i18n.t(PortalText::InvoiceNotFoundMessage)
+                                />
+                            }
+                                .into_any()
+                        }
+                        Err(error) if error.code().is_some() => {
+                            view! { <PortalErrorPage error=error on_retry=reload /> }.into_any()
+                        }
+                        Err(_) => view! { <UnreachablePage on_retry=reload /> }.into_any(),
                     }
-                    Err(error) if error.code().is_some() => view! { <PortalErrorPage error=error on_retry=reload /> }.into_any(),
-                    Err(_) => view! { <UnreachablePage on_retry=reload /> }.into_any(),
-                }
-            })}
+                })
+            }}
         </Transition>
     }
 }
@@ -118,42 +145,45 @@ pub fn InvoicePage() -> impl IntoView {
 #[component]
 fn PrintableInvoice(detail: InvoiceDetail) -> impl IntoView {
     let context = use_portal();
+    let i18n = views::i18n();
     let summary = detail.summary.clone();
-    let paid_with = detail.card.as_ref().map(CardSummary::label);
+    let paid_with = detail.card.as_ref().map_or_else(|| i18n.t(PortalText::NotPaid), |card| card_label(&i18n, card));
+    let (start, end) = (i18n.short_date(detail.period.start), i18n.long_date(detail.period.end));
+    let period = i18n.f(PortalText::ServicePeriodDates, &[("start", &start), ("end", &end)]);
     view! {
         <PageFrame branding=detail.branding.clone() test_mode=detail.test_mode>
             <article class="card invoice">
                 <p class="invoice-from">{detail.branding.product_name.clone()}</p>
                 <header class="invoice-head">
-                    <PageHeading text=format!("Invoice {}", summary.number) />
-                    <p class="invoice-status">{summary.status.label()}</p>
+                    <PageHeading text=i18n.f(PortalText::InvoiceHeading, &[("number", &summary.number)]) />
+                    <p class="invoice-status">{status_label(&i18n, summary.status)}</p>
                 </header>
                 <dl class="receipt">
                     <div>
-                        <dt>"Date"</dt>
-                        <dd>{long_date(summary.created_at)}</dd>
+                        <dt>{i18n.t(PortalText::Date)}</dt>
+                        <dd>{i18n.long_date(summary.created_at)}</dd>
                     </div>
                     <div>
-                        <dt>"Billed to"</dt>
+                        <dt>{i18n.t(PortalText::BilledTo)}</dt>
                         <dd>{detail.email.clone().unwrap_or_default()}</dd>
                     </div>
                     <div>
-                        <dt>"Service period"</dt>
-                        <dd>{format!("{} to {}", short_date(detail.period.start), long_date(detail.period.end))}</dd>
+                        <dt>{i18n.t(PortalText::ServicePeriod)}</dt>
+                        <dd>{period}</dd>
                     </div>
                     <div>
-                        <dt>"Paid with"</dt>
-                        <dd>{paid_with.unwrap_or_else(|| "Not paid".into())}</dd>
+                        <dt>{i18n.t(PortalText::PaidWith)}</dt>
+                        <dd>{paid_with}</dd>
                     </div>
                 </dl>
-                <InvoiceLines lines=detail.lines.clone() total=summary.amount total_label="Total" />
+                <InvoiceLines lines=detail.lines.clone() total=summary.amount total_label=i18n.t(PortalText::Total) />
                 <p class="muted">{detail.branding.legal_line.clone()}</p>
                 <div class="actions no-print">
                     <button type="button" class="button primary" on:click=move |_| browser_print()>
-                        "Print"
+                        {i18n.t(PortalText::Print)}
                     </button>
                     <a class="button secondary" href=context.href("/invoices")>
-                        "Back to billing history"
+                        {i18n.t(PortalText::BackToHistory)}
                     </a>
                 </div>
             </article>

@@ -16,6 +16,7 @@ use crate::components::status::{ExpiredSessionPage, Loading, StatusPage, Unknown
 use crate::pages::SessionParams;
 use crate::payment::{BankCheck, PayResult, Payment, PaymentFlow, Step};
 use billing::wire::{ErrorCode, PortalView};
+use i18n::PortalText;
 use leptos::prelude::*;
 use leptos_router::components::Outlet;
 use leptos_router::hooks::use_params;
@@ -83,6 +84,7 @@ pub fn PortalLayout() -> impl IntoView {
     let session_id = Memo::new(move |_| params.get().ok().and_then(|p| p.session_id).unwrap_or_default());
     let loaded = LocalResource::new(move || api::portal_session(session_id.get()));
     let portal = Portal { session_id, loaded, latest: RwSignal::new(None) };
+    let loading = views::i18n().t(PortalText::LoadingSubscription);
     provide_context(portal);
     let load = Memo::new(move |previous: Option<&Load>| match (loaded.get(), previous) {
         (Some(Ok(_)), _) => Load::Ready,
@@ -96,7 +98,7 @@ pub fn PortalLayout() -> impl IntoView {
         }
     });
     move || match load.get() {
-        Load::Loading => view! { <Loading label="Loading your subscription…" /> }.into_any(),
+        Load::Loading => view! { <Loading label=loading.clone() /> }.into_any(),
         Load::Ready => view! { <Outlet /> }.into_any(),
         Load::Failed(error) => {
             view! { <PortalErrorPage error=error on_retry=Callback::new(move |_| portal.reload()) /> }.into_any()
@@ -113,13 +115,14 @@ pub fn with_view<V: IntoView + 'static>(page: impl Fn(PortalView) -> V + Send + 
 /// The page for a portal session that could not be loaded.
 #[component]
 pub fn PortalErrorPage(error: ApiError, on_retry: Callback<()>) -> impl IntoView {
+    let i18n = views::i18n();
     match error.code() {
         Some(ErrorCode::SessionNotFound) => view! { <UnknownSessionPage kind="subscription management" /> }.into_any(),
         Some(ErrorCode::SessionExpired) => view! { <ExpiredSessionPage kind="subscription management" /> }.into_any(),
         Some(ErrorCode::NoSubscription) => view! {
             <StatusPage
-                title="This link is no longer valid"
-                message="There's no subscription to manage on this account any more. Open Kiro and choose Upgrade to start a new one."
+                title=i18n.t(PortalText::NoSubscriptionTitle)
+                message=i18n.t(PortalText::NoSubscriptionMessage)
             />
         }
         .into_any(),

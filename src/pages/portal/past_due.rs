@@ -9,9 +9,10 @@ use crate::api::{self, ApiError};
 use crate::components::alert::BusyButton;
 use crate::payment::{Answer, BankCheck, PayError, PayResult, Payment, PaymentFlow, Step};
 use billing::Money;
-use billing::period::long_date;
 use billing::wire::{AmountDue, ChallengeAnswer, InvoicePaymentOutcome, PortalView};
+use i18n::{I18n, PortalText};
 use leptos::prelude::*;
+use views::portal_home::card_label;
 
 /// Shown while the subscription owes anything; once it is paid the portal loads again and the
 /// banner goes. A notice (the amount owed changed) outlives the banner it came from.
@@ -23,29 +24,26 @@ pub fn PastDueBanner() -> impl IntoView {
 }
 
 /// What failed and what is owed, in a sentence or two.
-fn owed_text(due: &AmountDue) -> String {
+fn owed_text(i18n: &I18n, due: &AmountDue) -> String {
+    let amount = i18n.money(due.amount.cents());
     let what = match due.invoices.as_slice() {
-        [only] => format!("We couldn't charge {} for your plan on {}", due.amount, long_date(only.created_at)),
-        [first, ..] => format!(
-            "We couldn't charge your plan since {}: {} is due for {} invoices",
-            long_date(first.created_at),
-            due.amount,
-            due.invoices.len(),
+        [only] => {
+            i18n.f(PortalText::OwedOneInvoice, &[("amount", &amount), ("date", &i18n.long_date(only.created_at))])
+        }
+        [first, ..] => i18n.plural(
+            PortalText::OwedInvoices,
+            due.invoices.len() as u64,
+            &[("date", &i18n.long_date(first.created_at)), ("amount", &amount)],
         ),
-        [] => format!("{} is due", due.amount),
+        [] => i18n.f(PortalText::OwedAmount, &[("amount", &amount)]),
     };
     let then = match (due.next_retry_at, due.cancels_at) {
-        (Some(retry), Some(cancel)) if retry < cancel => format!(
-            " We'll try your card again on {}; if it is still unpaid on {}, your subscription will be canceled.",
-            long_date(retry),
-            long_date(cancel),
-        ),
-        (_, Some(cancel)) => {
-            format!(" If it is still unpaid on {}, your subscription will be canceled.", long_date(cancel))
-        }
-        _ => String::new(),
+        (Some(retry), Some(cancel)) if retry < cancel => i18n
+            .f(PortalText::RetryThenCancel, &[("retry", &i18n.long_date(retry)), ("cancel", &i18n.long_date(cancel))]),
+        (_, Some(cancel)) => i18n.f(PortalText::CancelIfUnpaid, &[("cancel", &i18n.long_date(cancel))]),
+        _ => return what,
     };
-    format!("{what}, so paid features are paused. Pay now to get them back.{then}")
+    i18n.f(PortalText::TwoSentences, &[("first", &what), ("second", &then)])
 }
 
 /// Paying every open invoice with the card on file, at the total the banner showed.
@@ -93,10 +91,12 @@ impl Payment for InvoicePayment {
 /// Pays what is owed; the answer is the message for the banner, if any.
 fn pay_action(portal: &PortalView, notice: RwSignal<Option<String>>) -> Action<Money, Option<String>> {
     let context = use_portal();
+    let i18n = views::i18n();
     let payment = InvoicePayment { session_id: context.session_id() };
     let flow = PaymentFlow::new(payment, BankCheck::new(portal.stripe.clone()));
     Action::new_local(move |total: &Money| {
         let total = *total;
+        let i18n = i18n.clone();
         async move {
             notice.set(None);
             match flow.run(Step::Pay(total)).await {
@@ -107,12 +107,12 @@ fn pay_action(portal: &PortalView, notice: RwSignal<Option<String>>) -> Action<M
                 PayResult::NeedsAuthentication { .. } => {
                     // The banner has no bank dialog: trying again is a new payment.
                     flow.new_attempt();
-                    Some("Your bank needs to confirm this payment. Try again.".to_string())
+                    Some(i18n.t(PortalText::BankNeedsConfirmation))
                 }
                 PayResult::Declined { decline, .. } => Some(decline.message),
                 PayResult::Repriced { .. } => {
                     // Nothing was charged: show what is owed now.
-                    notice.set(Some("What you owe changed since this page loaded. Nothing was charged; check the amount and pay again.".into()));
+                    notice.set(Some(i18n.t(PortalText::OwedChanged)));
                     context.reload();
                     None
                 }
@@ -129,31 +129,34 @@ fn Banner(portal: PortalView, notice: RwSignal<Option<String>>) -> impl IntoView
         return ().into_any();
     };
     let context = use_portal();
+    let i18n = views::i18n();
     let card = portal.payment_method.clone();
     let total = due.amount;
     let pay = pay_action(&portal, notice);
     let error = move || pay.value().get().flatten().or_else(|| notice.get());
+    let amount = i18n.money(due.amount.cents());
     let pay_label = match &card {
-        Some(card) => format!("Pay {} with {}", due.amount, card.label()),
-        None => format!("Pay {}", due.amount),
+        Some(card) => i18n.f(PortalText::PayWithCard, &[("amount", &amount), ("card", &card_label(&i18n, card))]),
+        None => i18n.f(PortalText::PayAmount, &[("amount", &amount)]),
     };
     view! {
         <div class="banner-danger" role="alert">
             <p>
-                <strong>"Your payment failed. "</strong>
-                {owed_text(&due)}
+                <strong>{i18n.t(PortalText::PaymentFailed)}</strong>
+                " "
+                {owed_text(&i18n, &due)}
             </p>
             <div class="actions">
                 <BusyButton
                     label=pay_label
-                    busy_label="Processing…"
+                    busy_label=i18n.t(PortalText::Processing)
                     loading=pay.pending()
                     on_click=Callback::new(move |_| {
                         pay.dispatch(total);
                     })
                 />
                 <a class="button secondary" href=context.href("/payment-method")>
-                    "Use another card"
+                    {i18n.t(PortalText::UseAnotherCard)}
                 </a>
             </div>
             <p class="banner-error">{error}</p>

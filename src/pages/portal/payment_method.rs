@@ -14,7 +14,9 @@ use billing::Money;
 use billing::wire::{
     CardSummary, ChallengeAnswer, PaymentMethodOutcome, PortalView, StripeElements, UpdatePaymentMethod,
 };
+use i18n::{I18n, PortalText};
 use leptos::prelude::*;
+use views::portal_home::card_label;
 
 /// `/portal/:session_id/payment-method`.
 #[component]
@@ -93,6 +95,9 @@ fn UpdateCard(portal: PortalView) -> impl IntoView {
     });
     let current = portal.payment_method.clone();
     let elements = portal.stripe.clone();
+    let i18n = views::i18n();
+    let heading = i18n.t(PortalText::UpdatePaymentMethod);
+    let no_charge = i18n.money(0);
     view! {
         <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode return_url=portal.return_url.clone()>
             <div class="portal">
@@ -100,7 +105,7 @@ fn UpdateCard(portal: PortalView) -> impl IntoView {
                     Some((card, paid)) => view! { <CardSaved card=card paid=paid /> }.into_any(),
                     None => {
                         view! {
-                            <PageHeading text="Update payment method" />
+                            <PageHeading text=heading.clone() />
                             <PastDueBanner />
                             <NewCardForm current=current.clone() save=save bank=bank elements=elements.clone() />
                         }
@@ -108,7 +113,7 @@ fn UpdateCard(portal: PortalView) -> impl IntoView {
                     }
                 }}
             </div>
-            <PaymentChallenge pay=save amount="$0.00" />
+            <PaymentChallenge pay=save amount=no_charge />
         </PageFrame>
     }
 }
@@ -121,6 +126,7 @@ fn NewCardForm(
     bank: BankCheck,
     elements: Option<StripeElements>,
 ) -> impl IntoView {
+    let i18n = views::i18n();
     let card = card_form_state();
     let (check, card_element) = new_card(card, elements, bank);
     let formatters = card_element.is_none().then(|| card_formatters(card));
@@ -145,19 +151,19 @@ fn NewCardForm(
                 }
             }
         >
-            <p class="muted">{current.map(|c| format!("Now charged: {}.", c.label()))}</p>
+            <p class="muted">{current.map(|c| i18n.f(PortalText::NowCharged, &[("card", &card_label(&i18n, &c))]))}</p>
             <CardForm state=card errors=errors disabled=pending card_element=card_element formatters=formatters />
             <ErrorAlert text=alert />
             <div class="actions">
                 <BusyButton
-                    label="Save card"
-                    busy_label="Saving…"
+                    label=i18n.t(PortalText::SaveCard)
+                    busy_label=i18n.t(PortalText::Saving)
                     submit=true
                     loading=pending
                     disabled=Signal::derive(move || check.with(Result::is_err))
                 />
                 <a class="button secondary" href=use_portal().href("")>
-                    "Back"
+                    {i18n.t(PortalText::Back)}
                 </a>
             </div>
         </form>
@@ -172,25 +178,24 @@ struct PaidOwed {
 }
 
 impl PaidOwed {
-    fn sentence(self) -> String {
-        match self.invoices {
-            0 | 1 => format!("We also paid your open invoice of {}: your plan is active again.", self.amount),
-            n => format!("We also paid your {n} open invoices, {} in all: your plan is active again.", self.amount),
-        }
+    fn sentence(self, i18n: &I18n) -> String {
+        let amount = i18n.money(self.amount.cents());
+        i18n.plural(PortalText::PaidOpenInvoices, u64::from(self.invoices.max(1)), &[("amount", &amount)])
     }
 }
 
 /// The card is saved (and what a past-due account owed paid with it).
 #[component]
 fn CardSaved(card: CardSummary, paid: Option<PaidOwed>) -> impl IntoView {
+    let i18n = views::i18n();
     view! {
         <section class="card success">
             <div class="success-mark" aria-hidden="true">"✓"</div>
-            <PageHeading text="Your card is updated" />
-            <p class="lead">{format!("{} will be charged from now on.", card.label())}</p>
-            <p>{paid.map(PaidOwed::sentence)}</p>
+            <PageHeading text=i18n.t(PortalText::CardUpdated) />
+            <p class="lead">{i18n.f(PortalText::ChargedFromNowOn, &[("card", &card_label(&i18n, &card))])}</p>
+            <p>{paid.map(|paid| paid.sentence(&i18n))}</p>
             <a class="button primary" href=use_portal().href("")>
-                "Back to your subscription"
+                {i18n.t(PortalText::BackToSubscription)}
             </a>
         </section>
     }

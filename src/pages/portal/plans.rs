@@ -5,11 +5,11 @@ use super::past_due::PastDueBanner;
 use super::{use_portal, with_view};
 use crate::components::frame::{PageFrame, PageHeading};
 use billing::PlanId;
-use billing::period::long_date;
-use billing::plans::format_credits;
 use billing::wire::PortalView;
+use i18n::{I18n, PortalText};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
+use views::portal_home::plan_credits;
 
 /// `/portal/:session_id/update`.
 #[component]
@@ -18,21 +18,22 @@ pub fn ChoosePlanPage() -> impl IntoView {
 }
 
 /// What choosing `plan` would do, in a few words.
-fn change_note(current: PlanId, plan: PlanId, portal: &PortalView) -> String {
+fn change_note(i18n: &I18n, current: PlanId, plan: PlanId, portal: &PortalView) -> String {
     let current_price = current.plan().monthly_price;
     let price = plan.plan().monthly_price;
     if plan == current {
-        "Your current plan".into()
+        i18n.t(PortalText::NoteCurrentPlan)
     } else if price > current_price {
-        "Upgrade: starts today with its full credits".into()
+        i18n.t(PortalText::NoteUpgrade)
     } else {
-        format!("Downgrade: starts on {}", long_date(portal.subscription.period.end))
+        i18n.f(PortalText::NoteDowngrade, &[("date", &i18n.long_date(portal.subscription.period.end))])
     }
 }
 
 /// The plan list and Continue.
 #[component]
 fn ChoosePlan(portal: PortalView) -> impl IntoView {
+    let i18n = views::i18n();
     let context = use_portal();
     let current = portal.subscription.plan.id;
     let selected = RwSignal::new(current);
@@ -48,7 +49,10 @@ fn ChoosePlan(portal: PortalView) -> impl IntoView {
         .iter()
         .map(|plan| {
             let id = plan.id;
-            let note = change_note(current, id, &portal);
+            let note = change_note(&i18n, current, id, &portal);
+            let price = i18n.f(PortalText::PricePerMonth, &[("price", &i18n.money(plan.monthly_price.cents()))]);
+            let badge = (id == current).then(|| i18n.t(PortalText::CurrentPlan));
+            let credits = plan_credits(&i18n, plan.monthly_credits);
             view! {
                 <label class="plan-option" class:current=id == current>
                     <input
@@ -61,10 +65,10 @@ fn ChoosePlan(portal: PortalView) -> impl IntoView {
                     <span class="plan-option-body">
                         <span class="plan-option-name">
                             {plan.name.clone()}
-                            {(id == current).then(|| view! { <span class="badge-current">"Current plan"</span> })}
+                            {badge.map(|badge| view! { <span class="badge-current">{badge}</span> })}
                         </span>
-                        <span class="plan-option-price">{format!("{} per month", plan.monthly_price)}</span>
-                        <span class="plan-option-credits">{format!("{} credits per month", format_credits(plan.monthly_credits))}</span>
+                        <span class="plan-option-price">{price}</span>
+                        <span class="plan-option-credits">{credits}</span>
                         <span class="plan-option-note">{note}</span>
                     </span>
                 </label>
@@ -74,7 +78,7 @@ fn ChoosePlan(portal: PortalView) -> impl IntoView {
     view! {
         <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode return_url=portal.return_url.clone()>
             <div class="portal">
-                <PageHeading text="Choose a plan" />
+                <PageHeading text=i18n.t(PortalText::ChoosePlanHeading) />
                 <PastDueBanner />
                 <form
                     class="card"
@@ -84,15 +88,15 @@ fn ChoosePlan(portal: PortalView) -> impl IntoView {
                     }
                 >
                     <fieldset class="plans">
-                        <legend class="section-title">"Plans"</legend>
+                        <legend class="section-title">{i18n.t(PortalText::PlansLegend)}</legend>
                         {options}
                     </fieldset>
                     <div class="actions">
                         <button type="submit" class="button primary" disabled=move || selected.get() == current>
-                            "Continue"
+                            {i18n.t(PortalText::Continue)}
                         </button>
                         <a class="button secondary" href=context.href("")>
-                            "Back"
+                            {i18n.t(PortalText::Back)}
                         </a>
                     </div>
                 </form>
