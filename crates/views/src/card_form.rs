@@ -521,4 +521,52 @@ mod tests {
         let inputs = CardInputs { cvc: "1234".into(), ..inputs };
         assert_eq!(check_card(&inputs, (2026, 11), &Catalog::default()).unwrap().billing.postal_code, None);
     }
+
+    #[test]
+    fn english_says_what_the_domain_says() {
+        let en = Catalog::default();
+        use CardNumberError as N;
+        for e in [N::Empty, N::InvalidCharacters, N::Incomplete, N::TooLong, N::UnsupportedBrand, N::Invalid] {
+            assert_eq!(en.t(number_error(e)), e.message());
+        }
+        use ExpiryError as X;
+        for e in [X::Empty, X::Incomplete, X::InvalidMonth, X::InPast, X::TooFarAhead] {
+            assert_eq!(en.t(expiry_error(e)), e.message());
+        }
+        for e in [CvcError::Empty, CvcError::Incomplete, CvcError::Invalid] {
+            assert_eq!(en.t(cvc_error(e)), e.message());
+        }
+        for e in [NameError::Empty, NameError::TooLong, NameError::Invalid, NameError::InvisibleCharacters] {
+            assert_eq!(en.t(name_error(e)), e.message());
+        }
+        for e in [CountryError::Empty, CountryError::Unsupported] {
+            assert_eq!(en.t(country_error(e)), e.message());
+        }
+        for country in ["US", "GB", "CA", "DE", "HK"] {
+            for e in [PostalError::Empty, PostalError::Incomplete, PostalError::Invalid] {
+                assert_eq!(en.t(postal_error(e, country)), e.message(country));
+            }
+            assert_eq!(en.t(postal_label(country)), countries::postal_label(country));
+        }
+        let names: Vec<_> = countries_by_name(&en);
+        let expected: Vec<_> = COUNTRIES.iter().map(|(code, name)| (*code, name.to_string())).collect();
+        assert_eq!(names, expected);
+    }
+
+    #[test]
+    fn cards_are_named_as_the_domain_names_them() {
+        let en = Catalog::default();
+        let card = CardSummary {
+            id: billing::wire::PaymentMethodId("pm_1".into()),
+            brand: CardBrand::Visa,
+            last4: "4242".into(),
+            exp_month: 12,
+            exp_year: 2034,
+        };
+        assert_eq!(card_label_with_expiry(&en, &card), "Visa ending in 4242, expires 12/34");
+        for brand in [CardBrand::Visa, CardBrand::Amex, CardBrand::Unknown] {
+            let card = CardSummary { brand, ..card.clone() };
+            assert_eq!(card_label(&en, &card), card.label());
+        }
+    }
 }
