@@ -10,7 +10,11 @@ use billing::format;
 use billing::validate;
 use billing::wire::BillingDetails;
 use billing::wire::StripeElements;
+#[cfg(feature = "stripe")]
+use i18n::Catalog;
 use leptos::prelude::*;
+#[cfg(feature = "stripe")]
+use views::card_form;
 pub use views::card_form::{CardErrors, CardForm, CardFormState, CardFormatters, CardInputs, CheckedCard, check_card};
 use wasm_bindgen::JsCast;
 
@@ -24,7 +28,7 @@ pub struct CheckedHolder {
 
 /// Checks our fields in Stripe mode: name, country, postal code.
 #[cfg(feature = "stripe")]
-pub fn check_holder(inputs: &CardInputs) -> Result<CheckedHolder, Box<CardErrors>> {
+pub fn check_holder(inputs: &CardInputs, i18n: &Catalog) -> Result<CheckedHolder, Box<CardErrors>> {
     let name = validate::validate_cardholder_name(&inputs.name);
     let country = validate::validate_country(&inputs.country);
     let postal = validate::validate_postal_code(&inputs.postal, &inputs.country);
@@ -34,9 +38,9 @@ pub fn check_holder(inputs: &CardInputs) -> Result<CheckedHolder, Box<CardErrors
             billing: BillingDetails { country: (*country).to_string(), postal_code: postal.clone() },
         }),
         _ => Err(Box::new(CardErrors {
-            name: name.err().map(|e| e.message().to_string()),
-            country: country.err().map(|e| e.message().to_string()),
-            postal: postal.err().map(|e| e.message(&inputs.country)),
+            name: name.err().map(|e| i18n.t(card_form::name_error(e))),
+            country: country.err().map(|e| i18n.t(card_form::country_error(e))),
+            postal: postal.err().map(|e| i18n.t(card_form::postal_error(e, &inputs.country))),
             ..CardErrors::default()
         })),
     }
@@ -74,7 +78,8 @@ pub fn new_card(
         return crate::components::stripe_card::element_card(card, elements, bank);
     }
     let today = browser::current_year_month();
-    (Memo::new(move |_| check_card(&card.inputs(), today).map(NewCard::Typed)), None)
+    let i18n = views::i18n();
+    (Memo::new(move |_| check_card(&card.inputs(), today, &i18n).map(NewCard::Typed)), None)
 }
 
 /// The card form's state: what was typed into the server's form before the app took over

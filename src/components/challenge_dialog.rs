@@ -3,6 +3,7 @@
 
 use crate::payment::{PayResult, Step};
 use billing::wire::{ChallengeId, ChallengeOutcome};
+use i18n::CommonText;
 use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -16,6 +17,11 @@ pub fn ChallengeDialog(
 ) -> impl IntoView {
     let dialog = NodeRef::<html::Div>::new();
     let complete = NodeRef::<html::Button>::new();
+    let i18n = views::i18n();
+    // The amount is in bold wherever the sentence puts it.
+    let text = i18n.t(CommonText::ChallengeText);
+    let (before, after) = text.split_once("{amount}").unwrap_or((&text, ""));
+    let (before, after) = (before.to_string(), after.to_string());
     Effect::new(move |_| {
         if let Some(button) = complete.get() {
             let _ = button.focus();
@@ -60,11 +66,8 @@ pub fn ChallengeDialog(
                 node_ref=dialog
                 on:keydown=on_keydown
             >
-                <h2 id="challenge-title">"Confirm this payment with your bank"</h2>
-                <p id="challenge-text">
-                    "Your bank asks you to confirm the payment of " <strong>{amount}</strong>
-                    ". In test mode, choose whether the authentication succeeds."
-                </p>
+                <h2 id="challenge-title">{i18n.t(CommonText::ChallengeTitle)}</h2>
+                <p id="challenge-text">{before}<strong>{amount}</strong>{after}</p>
                 <div class="dialog-actions">
                     <button
                         class="button primary"
@@ -72,14 +75,14 @@ pub fn ChallengeDialog(
                         disabled=move || busy.get()
                         on:click=move |_| on_choice.run(ChallengeOutcome::Complete)
                     >
-                        "Complete authentication"
+                        {i18n.t(CommonText::ChallengeComplete)}
                     </button>
                     <button
                         class="button secondary"
                         disabled=move || busy.get()
                         on:click=move |_| on_choice.run(ChallengeOutcome::Fail)
                     >
-                        "Fail authentication"
+                        {i18n.t(CommonText::ChallengeFail)}
                     </button>
                 </div>
             </div>

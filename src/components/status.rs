@@ -2,6 +2,7 @@
 
 use crate::components::frame::{PageFrame, PageHeading};
 use billing::wire::Branding;
+use i18n::CommonText;
 use leptos::prelude::*;
 pub use views::Loading;
 
@@ -27,40 +28,42 @@ pub fn StatusPage(
 /// The server could not be reached; Retry calls `on_retry`.
 #[component]
 pub fn UnreachablePage(on_retry: Callback<()>) -> impl IntoView {
+    let i18n = views::i18n();
     view! {
-        <StatusPage
-            title="We can't reach the server"
-            message="Check your internet connection, then try again. Nothing has been charged."
-        >
+        <StatusPage title=i18n.t(CommonText::UnreachableTitle) message=i18n.t(CommonText::UnreachableMessage)>
             <button class="button primary" on:click=move |_| on_retry.run(())>
-                "Retry"
+                {i18n.t(CommonText::RetryButton)}
             </button>
         </StatusPage>
     }
 }
 
+/// Which kind of session a link opens: its pages say so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionKind {
+    Checkout,
+    /// The portal.
+    SubscriptionManagement,
+}
+
 /// The session id is not one we know.
 #[component]
-pub fn UnknownSessionPage(#[prop(into)] kind: String) -> impl IntoView {
-    view! {
-        <StatusPage
-            title="This link doesn't work"
-            message=format!(
-                "We can't find this {kind}. Check that you opened the whole link, or start again from Kiro.",
-            )
-        />
-    }
+pub fn UnknownSessionPage(kind: SessionKind) -> impl IntoView {
+    let i18n = views::i18n();
+    let message = match kind {
+        SessionKind::Checkout => CommonText::UnknownCheckoutMessage,
+        SessionKind::SubscriptionManagement => CommonText::UnknownPortalMessage,
+    };
+    view! { <StatusPage title=i18n.t(CommonText::UnknownLinkTitle) message=i18n.t(message) /> }
 }
 
 /// The session is past its expiry.
 #[component]
-pub fn ExpiredSessionPage(#[prop(into)] kind: String) -> impl IntoView {
-    view! {
-        <StatusPage
-            title="This link has expired"
-            message=format!(
-                "For your security, {kind} links work for a limited time. Go back to Kiro and open it again; nothing has been charged.",
-            )
-        />
-    }
+pub fn ExpiredSessionPage(kind: SessionKind) -> impl IntoView {
+    let i18n = views::i18n();
+    let message = match kind {
+        SessionKind::Checkout => CommonText::ExpiredCheckoutMessage,
+        SessionKind::SubscriptionManagement => CommonText::ExpiredPortalMessage,
+    };
+    view! { <StatusPage title=i18n.t(CommonText::ExpiredLinkTitle) message=i18n.t(message) /> }
 }

@@ -7,6 +7,7 @@ use crate::components::card_form::{CardErrors, CardFormState, CheckedHolder, New
 use crate::payment::{BankCheck, PayError, StripeHandle};
 use crate::stripe_js::{BillingDetailsJs, StripeJs};
 use billing::wire::StripeElements;
+use i18n::CommonText;
 use leptos::html;
 use leptos::prelude::*;
 use views::checkout_form::StripeCardField;
@@ -16,14 +17,15 @@ use views::checkout_form::StripeCardField;
 pub fn StripeCardElement(elements: StripeElements, handle: StripeHandle, changes: RwSignal<u32>) -> impl IntoView {
     let container = NodeRef::<html::Div>::new();
     let failed = RwSignal::new(None::<String>);
+    let i18n = views::i18n();
     Effect::new(move |_| {
         let Some(element) = container.get() else { return };
         if handle.with_value(Option::is_some) {
             return;
         }
-        let elements = elements.clone();
+        let (elements, i18n) = (elements.clone(), i18n.clone());
         leptos::task::spawn_local(async move {
-            match StripeJs::mount(&elements.js_url, &elements.publishable_key, &element).await {
+            match StripeJs::mount(&elements.js_url, &elements.publishable_key, &element, i18n).await {
                 Ok(stripe) => {
                     stripe.on_change(move || changes.update(|n| *n += 1));
                     handle.set_value(Some(stripe));
@@ -43,7 +45,9 @@ pub fn element_card(
     bank: BankCheck,
 ) -> (Memo<Result<NewCard, Box<CardErrors>>>, Option<ViewFn>) {
     let (handle, changes) = (bank.handle(), RwSignal::new(0u32));
-    let check = Memo::new(move |_| check_holder(&card.inputs()).map(|holder| NewCard::Element(holder, changes.get())));
+    let i18n = views::i18n();
+    let check =
+        Memo::new(move |_| check_holder(&card.inputs(), &i18n).map(|holder| NewCard::Element(holder, changes.get())));
     let element = ViewFn::from(move || {
         view! { <StripeCardElement elements=elements.clone() handle=handle changes=changes /> }.into_any()
     });
@@ -61,7 +65,7 @@ pub async fn save_card<T: serde::de::DeserializeOwned>(
     email: &str,
 ) -> Result<T, PayError> {
     let Some(stripe) = bank.handle().get_value() else {
-        return Err(PayError::CardRefused("The card form is still loading. Try again in a moment.".into()));
+        return Err(PayError::CardRefused(bank.i18n().t(CommonText::StripeCardStillLoading)));
     };
     let setup = api::stripe_setup_intent(area, session_id).await?;
     let details = BillingDetailsJs {

@@ -1,15 +1,12 @@
 //! Any address the router does not know.
 
 use crate::components::status::StatusPage;
+use i18n::CommonText;
 use leptos::prelude::*;
 
 /// The not-found page.
 #[component]
 pub fn NotFoundPage() -> impl IntoView {
-    view! {
-        <StatusPage
-            title="Page not found"
-            message="There's nothing at this address. To upgrade or manage your plan, start from Kiro: open the account menu and choose Upgrade or Manage Plan."
-        />
-    }
+    let i18n = views::i18n();
+    view! { <StatusPage title=i18n.t(CommonText::NotFoundTitle) message=i18n.t(CommonText::NotFoundMessage) /> }
 }

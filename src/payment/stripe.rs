@@ -5,6 +5,7 @@
 use super::{Answer, PayError, Payment};
 use crate::stripe_js::StripeJs;
 use billing::wire::{ChallengeAnswer, ChallengeOutcome, StripeElements};
+use i18n::I18n;
 use leptos::prelude::*;
 
 /// When the bank asks for a PaymentIntent, Stripe.js runs its check and the answer goes to the
@@ -30,11 +31,23 @@ pub type StripeHandle = StoredValue<Option<StripeJs>, LocalStorage>;
 pub struct BankCheck {
     mounted: StripeHandle,
     elements: StoredValue<Option<StripeElements>, LocalStorage>,
+    /// The page's catalog, for Stripe.js's messages.
+    i18n: StoredValue<I18n>,
 }
 
 impl BankCheck {
+    /// Made in a component, whose page's catalog it keeps.
     pub fn new(elements: Option<StripeElements>) -> BankCheck {
-        BankCheck { mounted: StoredValue::new_local(None), elements: StoredValue::new_local(elements) }
+        BankCheck {
+            mounted: StoredValue::new_local(None),
+            elements: StoredValue::new_local(elements),
+            i18n: StoredValue::new(views::i18n()),
+        }
+    }
+
+    /// The page's catalog.
+    pub fn i18n(self) -> I18n {
+        self.i18n.get_value()
     }
 
     /// Where the page's card Element keeps Stripe.js once it has mounted.
@@ -57,6 +70,6 @@ impl BankCheck {
             return Some(stripe);
         }
         let elements = self.elements.get_value()?;
-        StripeJs::load(&elements.js_url, &elements.publishable_key).await.ok()
+        StripeJs::load(&elements.js_url, &elements.publishable_key, self.i18n.get_value()).await.ok()
     }
 }

@@ -2,6 +2,7 @@
 //! reader users land on it), with a note and a Retry when the failure allows one; and the button
 //! that says it is working.
 
+use i18n::CommonText;
 use leptos::html;
 use leptos::prelude::*;
 
@@ -38,11 +39,13 @@ pub fn ErrorAlert(
 ) -> impl IntoView {
     let alert = NodeRef::<html::Div>::new();
     focus_when(move || text.with(Option::is_some), alert);
+    let retry_label = crate::i18n().t(CommonText::RetryButton);
     let retry = move |can_retry: bool| {
+        let retry_label = retry_label.clone();
         on_retry.filter(|_| can_retry).map(|on_retry| {
             view! {
                 <button type="button" class="button secondary" on:click=move |_| on_retry.run(())>
-                    "Retry"
+                    {retry_label}
                 </button>
             }
         })

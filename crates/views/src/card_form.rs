@@ -4,8 +4,11 @@
 
 use crate::field::{InputHints, TextField};
 use billing::countries::{self, COUNTRIES, PostalRequirement};
-use billing::validate::{self, CardBrand};
-use billing::wire::{BillingDetails, TokenizeCard};
+use billing::validate::{
+    self, CardBrand, CardNumberError, CountryError, CvcError, ExpiryError, NameError, PostalError,
+};
+use billing::wire::{BillingDetails, CardSummary, TokenizeCard};
+use i18n::{Catalog, CommonText};
 use leptos::prelude::*;
 use leptos::web_sys;
 use std::collections::HashSet;
@@ -45,8 +48,9 @@ pub struct CheckedCard {
     pub billing: BillingDetails,
 }
 
-/// Checks every field with the domain rules; `today` is `(year, month)`.
-pub fn check_card(inputs: &CardInputs, today: (u16, u8)) -> Result<CheckedCard, Box<CardErrors>> {
+/// Checks every field with the domain rules; `today` is `(year, month)`. The messages are in the
+/// language of `i18n`.
+pub fn check_card(inputs: &CardInputs, today: (u16, u8), i18n: &Catalog) -> Result<CheckedCard, Box<CardErrors>> {
     let number = validate::validate_card_number(&inputs.number);
     let brand = CardBrand::detect(&inputs.number.replace(' ', ""));
     let expiry = validate::validate_expiry(&inputs.expiry, today.0, today.1);
@@ -66,13 +70,161 @@ pub fn check_card(inputs: &CardInputs, today: (u16, u8)) -> Result<CheckedCard, 
             billing: BillingDetails { country: (*country).to_string(), postal_code: postal.clone() },
         }),
         _ => Err(Box::new(CardErrors {
-            number: number.err().map(|e| e.message().to_string()),
-            expiry: expiry.err().map(|e| e.message().to_string()),
-            cvc: cvc.err().map(|e| e.message().to_string()),
-            name: name.err().map(|e| e.message().to_string()),
-            country: country.err().map(|e| e.message().to_string()),
-            postal: postal.err().map(|e| e.message(&inputs.country)),
+            number: number.err().map(|e| i18n.t(number_error(e))),
+            expiry: expiry.err().map(|e| i18n.t(expiry_error(e))),
+            cvc: cvc.err().map(|e| i18n.t(cvc_error(e))),
+            name: name.err().map(|e| i18n.t(name_error(e))),
+            country: country.err().map(|e| i18n.t(country_error(e))),
+            postal: postal.err().map(|e| i18n.t(postal_error(e, &inputs.country))),
         })),
+    }
+}
+
+fn number_error(error: CardNumberError) -> CommonText {
+    match error {
+        CardNumberError::Empty => CommonText::CardNumberEmpty,
+        CardNumberError::InvalidCharacters => CommonText::CardNumberInvalidCharacters,
+        CardNumberError::Incomplete => CommonText::CardNumberIncomplete,
+        CardNumberError::TooLong => CommonText::CardNumberTooLong,
+        CardNumberError::UnsupportedBrand => CommonText::CardNumberUnsupportedBrand,
+        CardNumberError::Invalid => CommonText::CardNumberInvalid,
+    }
+}
+
+fn expiry_error(error: ExpiryError) -> CommonText {
+    match error {
+        ExpiryError::Empty => CommonText::CardExpiryEmpty,
+        ExpiryError::Incomplete => CommonText::CardExpiryIncomplete,
+        ExpiryError::InvalidMonth => CommonText::CardExpiryInvalidMonth,
+        ExpiryError::InPast => CommonText::CardExpiryInPast,
+        ExpiryError::TooFarAhead => CommonText::CardExpiryTooFarAhead,
+    }
+}
+
+fn cvc_error(error: CvcError) -> CommonText {
+    match error {
+        CvcError::Empty => CommonText::CardCvcEmpty,
+        CvcError::Incomplete => CommonText::CardCvcIncomplete,
+        CvcError::Invalid => CommonText::CardCvcInvalid,
+    }
+}
+
+/// The message of a wrong cardholder name.
+pub fn name_error(error: NameError) -> CommonText {
+    match error {
+        NameError::Empty => CommonText::CardNameEmpty,
+        NameError::TooLong => CommonText::CardNameTooLong,
+        NameError::Invalid => CommonText::CardNameInvalid,
+        NameError::InvisibleCharacters => CommonText::CardNameInvisibleCharacters,
+    }
+}
+
+/// The message of a wrong country.
+pub fn country_error(error: CountryError) -> CommonText {
+    match error {
+        CountryError::Empty => CommonText::CountryEmpty,
+        CountryError::Unsupported => CommonText::CountryUnsupported,
+    }
+}
+
+/// The message of a wrong postal code, in `country`'s terms (as its field is labelled).
+pub fn postal_error(error: PostalError, country: &str) -> CommonText {
+    use CommonText::*;
+    let [empty, incomplete, invalid] = match country {
+        "US" => [PostalEmptyUs, PostalIncompleteUs, PostalInvalidUs],
+        "GB" => [PostalEmptyGb, PostalIncompleteGb, PostalInvalidGb],
+        _ => [PostalEmptyOther, PostalIncompleteOther, PostalInvalidOther],
+    };
+    match error {
+        PostalError::Empty => empty,
+        PostalError::Incomplete => incomplete,
+        PostalError::Invalid => invalid,
+    }
+}
+
+/// The postal code field's label for `country` (its own terms: ZIP code, postcode).
+fn postal_label(country: &str) -> CommonText {
+    match country {
+        "US" => CommonText::PostalLabelUs,
+        "GB" => CommonText::PostalLabelGb,
+        "CA" => CommonText::PostalLabelCa,
+        _ => CommonText::PostalLabelOther,
+    }
+}
+
+/// `Visa ending in 4242`: how a saved card is named everywhere it is shown.
+pub fn card_label(i18n: &Catalog, card: &CardSummary) -> String {
+    i18n.f(CommonText::CardLabel, &[("brand", &brand_name(i18n, card.brand)), ("last4", &card.last4)])
+}
+
+/// `Visa ending in 4242, expires 12/34`.
+pub fn card_label_with_expiry(i18n: &Catalog, card: &CardSummary) -> String {
+    let expiry = format!("{:02}/{:02}", card.exp_month, card.exp_year % 100);
+    let args = [("brand", brand_name(i18n, card.brand)), ("last4", card.last4.clone()), ("expiry", expiry)];
+    let args: Vec<_> = args.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    i18n.f(CommonText::CardLabelWithExpiry, &args)
+}
+
+/// A brand's name (not translated), or the word for a card of unknown brand.
+fn brand_name(i18n: &Catalog, brand: CardBrand) -> String {
+    match brand {
+        CardBrand::Unknown => i18n.t(CommonText::CardBrandUnknown),
+        known => known.display_name().to_string(),
+    }
+}
+
+/// The supported countries as `(code, name in the page's language)`, sorted by name.
+fn countries_by_name(i18n: &Catalog) -> Vec<(&'static str, String)> {
+    let mut list: Vec<_> = COUNTRIES.iter().map(|(code, _)| (*code, i18n.t(country_name(code)))).collect();
+    list.sort_by(|a, b| a.1.cmp(&b.1));
+    list
+}
+
+/// The catalog key of a supported country's name.
+fn country_name(code: &str) -> CommonText {
+    use CommonText::*;
+    match code {
+        "AR" => CountryAr,
+        "AU" => CountryAu,
+        "AT" => CountryAt,
+        "BD" => CountryBd,
+        "BE" => CountryBe,
+        "BR" => CountryBr,
+        "BG" => CountryBg,
+        "CA" => CountryCa,
+        "CL" => CountryCl,
+        "CN" => CountryCn,
+        "CO" => CountryCo,
+        "CZ" => CountryCz,
+        "FR" => CountryFr,
+        "DE" => CountryDe,
+        "HK" => CountryHk,
+        "IN" => CountryIn,
+        "ID" => CountryId,
+        "IL" => CountryIl,
+        "IT" => CountryIt,
+        "JP" => CountryJp,
+        "MY" => CountryMy,
+        "MX" => CountryMx,
+        "MA" => CountryMa,
+        "NP" => CountryNp,
+        "NL" => CountryNl,
+        "NZ" => CountryNz,
+        "NO" => CountryNo,
+        "PH" => CountryPh,
+        "PL" => CountryPl,
+        "PT" => CountryPt,
+        "RO" => CountryRo,
+        "SG" => CountrySg,
+        "ZA" => CountryZa,
+        "KR" => CountryKr,
+        "ES" => CountryEs,
+        "SE" => CountrySe,
+        "CH" => CountryCh,
+        "TH" => CountryTh,
+        "AE" => CountryAe,
+        "GB" => CountryGb,
+        _ => CountryUs,
     }
 }
 
@@ -152,6 +304,7 @@ pub fn CardForm(
     #[prop(default = None)] card_element: Option<ViewFn>,
     #[prop(default = None)] formatters: Option<CardFormatters>,
 ) -> impl IntoView {
+    let i18n = crate::i18n();
     let err = move |f: fn(&CardErrors) -> Option<String>| Signal::derive(move || errors.with(f));
     let card = match card_element {
         Some(element) => element.run(),
@@ -159,11 +312,11 @@ pub fn CardForm(
     };
     view! {
         <fieldset class="card-form" disabled=move || disabled.get()>
-            <legend class="section-title">"Card details"</legend>
+            <legend class="section-title">{i18n.t(CommonText::CardDetailsLegend)}</legend>
             {card}
             <TextField
                 id="card-name"
-                label="Name on card"
+                label=i18n.t(CommonText::CardNameLabel)
                 value=state.name
                 hints=InputHints::new("text", "cc-name", "text")
                 error=err(|e| e.name.clone())
@@ -189,10 +342,11 @@ fn CardNumberFields(
     let cvc_len = Signal::derive(move || brand.get().cvc_length());
     let err = move |f: fn(&CardErrors) -> Option<String>| Signal::derive(move || errors.with(f));
     let brand_badge = ViewFn::from(move || view! { <CardBrandBadge brand=brand /> });
+    let i18n = crate::i18n();
     view! {
             <TextField
                 id="card-number"
-                label="Card number"
+                label=i18n.t(CommonText::CardNumberLabel)
                 value=state.number
                 hints=InputHints::new("text", "cc-number", "numeric")
                 placeholder="1234 1234 1234 1234"
@@ -205,10 +359,10 @@ fn CardNumberFields(
             <div class="field-row">
                 <TextField
                     id="card-expiry"
-                    label="Expiry date (MM / YY)"
+                    label=i18n.t(CommonText::CardExpiryLabel)
                     value=state.expiry
                     hints=InputHints::new("text", "cc-exp", "numeric")
-                    placeholder="MM / YY"
+                    placeholder=i18n.t(CommonText::CardExpiryPlaceholder)
                     error=err(|e| e.expiry.clone())
                     show_error=state.shows("expiry")
                     on_input=formatters.map(|f| f.expiry)
@@ -216,10 +370,10 @@ fn CardNumberFields(
                 />
                 <TextField
                     id="card-cvc"
-                    label="Security code"
+                    label=i18n.t(CommonText::CardCvcLabel)
                     value=state.cvc
                     hints=InputHints::new("text", "cc-csc", "numeric")
-                    placeholder="CVC"
+                    placeholder=i18n.t(CommonText::CardCvcPlaceholder)
                     maxlength=cvc_len
                     error=err(|e| e.cvc.clone())
                     show_error=state.shows("cvc")
@@ -248,7 +402,8 @@ fn CardBrandBadge(brand: Memo<CardBrand>) -> impl IntoView {
 #[component]
 fn PostalField(state: CardFormState, #[prop(into)] error: Signal<Option<String>>) -> impl IntoView {
     let requirement = Memo::new(move |_| countries::postal_requirement(&state.country.get()));
-    let label = Signal::derive(move || countries::postal_label(&state.country.get()).to_string());
+    let i18n = crate::i18n();
+    let label = Signal::derive(move || i18n.t(postal_label(&state.country.get())));
     view! {
         <Show when=move || requirement.get() != PostalRequirement::None>
             <TextField
@@ -273,9 +428,10 @@ fn PostalField(state: CardFormState, #[prop(into)] error: Signal<Option<String>>
 fn CountrySelect(state: CardFormState, #[prop(into)] error: Signal<Option<String>>) -> impl IntoView {
     let show = state.shows("country");
     let visible_error = move || if show.get() { error.get() } else { None };
+    let i18n = crate::i18n();
     view! {
         <div class="field" class:invalid=move || visible_error().is_some()>
-            <label for="country">"Country or region"</label>
+            <label for="country">{i18n.t(CommonText::CountryLabel)}</label>
             <div class="input-wrap">
                 <select
                     id="country"
@@ -287,13 +443,13 @@ fn CountrySelect(state: CardFormState, #[prop(into)] error: Signal<Option<String
                     on:change=move |ev| state.country.set(event_target_value(&ev))
                     on:blur=move |_| state.touch("country").run(())
                 >
-                    <option value="" disabled=true>"Choose…"</option>
-                    {COUNTRIES
-                        .iter()
+                    <option value="" disabled=true>{i18n.t(CommonText::CountryChoose)}</option>
+                    {countries_by_name(&i18n)
+                        .into_iter()
                         .map(|(code, name)| {
                             view! {
-                                <option value=*code selected=move || state.country.get() == *code>
-                                    {*name}
+                                <option value=code selected=move || state.country.get() == code>
+                                    {name}
                                 </option>
                             }
                         })
@@ -324,7 +480,7 @@ mod tests {
 
     #[test]
     fn a_complete_form_becomes_a_card_and_billing_details() {
-        let checked = check_card(&good(), (2026, 11)).unwrap();
+        let checked = check_card(&good(), (2026, 11), &Catalog::default()).unwrap();
         assert_eq!(checked.card.number, "4242424242424242");
         assert_eq!((checked.card.exp_month, checked.card.exp_year), (12, 2030));
         assert_eq!(checked.billing, BillingDetails { country: "US".into(), postal_code: Some("94107".into()) });
@@ -340,7 +496,7 @@ mod tests {
             country: "US".into(),
             postal: "941".into(),
         };
-        let errors = check_card(&inputs, (2026, 11)).unwrap_err();
+        let errors = check_card(&inputs, (2026, 11), &Catalog::default()).unwrap_err();
         assert_eq!(errors.number.as_deref(), Some("Your card number is invalid. Check it and try again."));
         assert_eq!(errors.expiry.as_deref(), Some("Your card's expiry date is in the past."));
         assert_eq!(errors.cvc.as_deref(), Some("Your card's security code is incomplete."));
@@ -359,10 +515,58 @@ mod tests {
             ..good()
         };
         assert_eq!(
-            check_card(&inputs, (2026, 11)).unwrap_err().cvc.as_deref(),
+            check_card(&inputs, (2026, 11), &Catalog::default()).unwrap_err().cvc.as_deref(),
             Some("Your card's security code is incomplete.")
         );
         let inputs = CardInputs { cvc: "1234".into(), ..inputs };
-        assert_eq!(check_card(&inputs, (2026, 11)).unwrap().billing.postal_code, None);
+        assert_eq!(check_card(&inputs, (2026, 11), &Catalog::default()).unwrap().billing.postal_code, None);
+    }
+
+    #[test]
+    fn english_says_what_the_domain_says() {
+        let en = Catalog::default();
+        use CardNumberError as N;
+        for e in [N::Empty, N::InvalidCharacters, N::Incomplete, N::TooLong, N::UnsupportedBrand, N::Invalid] {
+            assert_eq!(en.t(number_error(e)), e.message());
+        }
+        use ExpiryError as X;
+        for e in [X::Empty, X::Incomplete, X::InvalidMonth, X::InPast, X::TooFarAhead] {
+            assert_eq!(en.t(expiry_error(e)), e.message());
+        }
+        for e in [CvcError::Empty, CvcError::Incomplete, CvcError::Invalid] {
+            assert_eq!(en.t(cvc_error(e)), e.message());
+        }
+        for e in [NameError::Empty, NameError::TooLong, NameError::Invalid, NameError::InvisibleCharacters] {
+            assert_eq!(en.t(name_error(e)), e.message());
+        }
+        for e in [CountryError::Empty, CountryError::Unsupported] {
+            assert_eq!(en.t(country_error(e)), e.message());
+        }
+        for country in ["US", "GB", "CA", "DE", "HK"] {
+            for e in [PostalError::Empty, PostalError::Incomplete, PostalError::Invalid] {
+                assert_eq!(en.t(postal_error(e, country)), e.message(country));
+            }
+            assert_eq!(en.t(postal_label(country)), countries::postal_label(country));
+        }
+        let names: Vec<_> = countries_by_name(&en);
+        let expected: Vec<_> = COUNTRIES.iter().map(|(code, name)| (*code, name.to_string())).collect();
+        assert_eq!(names, expected);
+    }
+
+    #[test]
+    fn cards_are_named_as_the_domain_names_them() {
+        let en = Catalog::default();
+        let card = CardSummary {
+            id: billing::wire::PaymentMethodId("pm_1".into()),
+            brand: CardBrand::Visa,
+            last4: "4242".into(),
+            exp_month: 12,
+            exp_year: 2034,
+        };
+        assert_eq!(card_label_with_expiry(&en, &card), "Visa ending in 4242, expires 12/34");
+        for brand in [CardBrand::Visa, CardBrand::Amex, CardBrand::Unknown] {
+            let card = CardSummary { brand, ..card.clone() };
+            assert_eq!(card_label(&en, &card), card.label());
+        }
     }
 }

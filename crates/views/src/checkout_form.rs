@@ -3,11 +3,12 @@
 //! fresh page starts with, so the whole form is in the first HTML.
 
 use crate::alert::{AlertText, BusyButton, ErrorAlert};
-use crate::card_form::{CardErrors, CardForm, CardFormState, CardFormatters};
+use crate::card_form::{CardErrors, CardForm, CardFormState, CardFormatters, card_label_with_expiry};
 use crate::field::{InputHints, TextField};
-use billing::period::long_date;
 use billing::proration::Quote;
+use billing::validate::EmailError;
 use billing::wire::{CardSummary, PaymentMethodId};
+use i18n::{CheckoutText, CommonText, I18n};
 use leptos::html;
 use leptos::prelude::*;
 
@@ -59,6 +60,8 @@ pub fn PaymentFormView(
     let has_saved = !saved_cards.is_empty();
     // 100% off forever: nothing to pay, ever, so no card is asked for.
     let no_card = Signal::derive(move || quote.with(|q| q.as_ref().is_some_and(billing::discount::free_forever)));
+    let i18n = crate::i18n();
+    let fill_in_hint = i18n.t(CheckoutText::FillInHint);
     view! {
         // `post`: without the app nothing is sent anyway (the page's script stops it), and a card
         // number never ends up in an address.
@@ -88,16 +91,18 @@ pub fn PaymentFormView(
             </Show>
             <ErrorAlert text=alert on_retry=on_retry />
             <BusyButton
-                label="Subscribe"
-                busy_label="Processing…"
+                label=i18n.t(CheckoutText::SubscribeButton)
+                busy_label=i18n.t(CheckoutText::SubscribeBusy)
                 submit=true
                 loading=pending
                 disabled=Signal::derive(move || !valid.get())
                 button_ref=subscribe_button
                 class="button primary subscribe"
             />
-            <p class="form-hint" aria-live="polite">
-                {move || (!valid.get()).then_some("Fill in the form to subscribe.")}
+            // `data-loading`: what the page's script says here when Subscribe is pressed before
+            // the app has started (xtask/entry.html).
+            <p class="form-hint" aria-live="polite" data-loading=i18n.t(CheckoutText::FormLoadingHint)>
+                {move || (!valid.get()).then(|| fill_in_hint.clone())}
             </p>
             <ConsentLine product=product quote=quote />
         </form>
@@ -112,13 +117,14 @@ fn EmailField(
     #[prop(into)] error: Signal<Option<String>>,
     #[prop(into)] disabled: Signal<bool>,
 ) -> impl IntoView {
+    let i18n = crate::i18n();
     view! {
         <TextField
             id="email"
-            label="Email"
+            label=i18n.t(CheckoutText::EmailLabel)
             value=email
             hints=InputHints::new("email", "email", "email")
-            placeholder="you@example.com"
+            placeholder=i18n.t(CheckoutText::EmailPlaceholder)
             error=error
             show_error=touched
             on_blur=Callback::new(move |_| touched.set(true))
@@ -127,30 +133,46 @@ fn EmailField(
     }
 }
 
+/// The message of a wrong email address, in the page's language.
+pub fn email_error(i18n: &I18n, error: EmailError) -> String {
+    i18n.t(match error {
+        EmailError::Empty => CheckoutText::EmailEmpty,
+        EmailError::TooLong => CheckoutText::EmailTooLong,
+        EmailError::Invalid => CheckoutText::EmailInvalid,
+        EmailError::InvisibleCharacters => CheckoutText::EmailInvisibleCharacters,
+    })
+}
+
 /// What the user authorizes by subscribing: today's charge and every renewal until they cancel.
 #[component]
 fn ConsentLine(product: String, quote: Signal<Option<Quote>>) -> impl IntoView {
-    let consent = move || {
-        let q = quote.get()?;
-        let at = q.next_renewal_at?;
-        if billing::discount::free_forever(&q) {
-            return Some(format!(
-                "Your promotion makes every payment $0.00, so no card is needed. You can cancel any time from Manage Plan in {product}."
-            ));
-        }
-        let today = q.total_due_today;
-        // With a discount, what follows today's charge changes once it ends: said as it is.
-        let then = match &q.discount {
-            Some(discount) => format!("{} on the 1st of every month", billing::discount::what_follows(discount)),
-            None => format!("and {} on the 1st of every month", q.next_renewal_amount),
-        };
-        let comma = if q.discount.is_some() { "," } else { "" };
-        Some(format!(
-            "By subscribing, you authorize {product} to charge your card {today} today{comma} {then} from {} until you cancel. You can cancel any time from Manage Plan in {product}.",
-            long_date(at),
-        ))
-    };
+    let i18n = crate::i18n();
+    let consent = move || consent(&i18n, &product, &quote.get()?);
     view! { <p class="consent">{consent}</p> }
+}
+
+/// The consent line's sentence for `quote` (none before the first renewal is known).
+fn consent(i18n: &I18n, product: &str, q: &Quote) -> Option<String> {
+    let at = q.next_renewal_at?;
+    if billing::discount::free_forever(q) {
+        let zero = i18n.money(0);
+        return Some(i18n.f(CheckoutText::ConsentFree, &[("zero", &zero), ("product", product)]));
+    }
+    let today = i18n.money(q.total_due_today.cents());
+    let day = i18n.ordinal(CommonText::DayOrdinal, 1);
+    let date = i18n.long_date(at);
+    let args = [("product", product), ("today", &today), ("day", &day), ("date", &date)];
+    Some(match &q.discount {
+        // With a discount, what follows today's charge changes once it ends: said as it is.
+        Some(discount) => {
+            let then = billing::discount::what_follows(discount);
+            i18n.f(CheckoutText::ConsentWithPromotion, &[&args[..], &[("then", &then)]].concat())
+        }
+        None => {
+            let amount = i18n.money(q.next_renewal_amount.cents());
+            i18n.f(CheckoutText::Consent, &[&args[..], &[("amount", &amount)]].concat())
+        }
+    })
 }
 
 /// The account's saved cards and "a new card", as radio buttons.
@@ -160,9 +182,10 @@ fn SavedCardChoice(
     choice: RwSignal<Option<PaymentMethodId>>,
     #[prop(into)] disabled: Signal<bool>,
 ) -> impl IntoView {
+    let i18n = crate::i18n();
     view! {
         <fieldset class="methods" disabled=move || disabled.get()>
-            <legend class="section-title">"Payment method"</legend>
+            <legend class="section-title">{i18n.t(CheckoutText::PaymentMethodLegend)}</legend>
             {cards
                 .into_iter()
                 .map(|card| {
@@ -179,7 +202,7 @@ fn SavedCardChoice(
                                 on:change=move |_| choice.set(Some(id.clone()))
                             />
                             <span>
-                                {card.label_with_expiry()}
+                                {card_label_with_expiry(&i18n, &card)}
                             </span>
                         </label>
                     }
@@ -193,7 +216,7 @@ fn SavedCardChoice(
                     prop:checked=move || choice.get().is_none()
                     on:change=move |_| choice.set(None)
                 />
-                <span>"A new card"</span>
+                <span>{i18n.t(CheckoutText::NewCardChoice)}</span>
             </label>
         </fieldset>
     }
@@ -205,9 +228,10 @@ pub fn StripeCardField(
     #[prop(optional)] container: NodeRef<html::Div>,
     #[prop(optional, into)] failed: Signal<Option<String>>,
 ) -> impl IntoView {
+    let i18n = crate::i18n();
     view! {
         <div class="field">
-            <span class="label" id="stripe-card-label">"Card"</span>
+            <span class="label" id="stripe-card-label">{i18n.t(CommonText::StripeCardLabel)}</span>
             <div class="stripe-card" role="group" aria-labelledby="stripe-card-label" node_ref=container></div>
             {move || failed.get().map(|message| view! { <p class="field-error" role="alert">{message}</p> })}
         </div>

@@ -60,7 +60,7 @@ fn fresh_form(
         card: CardFormState::new(&visitor.country),
     };
     let email_ok = validate::validate_email(&state.email.get_untracked()).is_ok();
-    let card_ok = check_card(&state.card.inputs(), visitor.today).is_ok();
+    let card_ok = check_card(&state.card.inputs(), visitor.today, &crate::i18n()).is_ok();
     let valid = email_ok && (state.saved_choice.get_untracked().is_some() || card_ok);
     let status = FormStatus {
         email_error: Signal::stored(None),

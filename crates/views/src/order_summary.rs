@@ -2,63 +2,74 @@
 //! the total and what follows.
 
 use billing::Money;
-use billing::period::{long_date, short_date};
-use billing::plans::format_credits;
 use billing::proration::{LineItem, Quote};
 use billing::wire::PlanSummary;
+use i18n::{CheckoutText, CommonText, I18n};
 use leptos::prelude::*;
 
 /// The plan confirmation column of the checkout.
 #[component]
 pub fn OrderSummary(plan: PlanSummary, quote: Quote) -> impl IntoView {
-    let renewal = quote.next_renewal_at.map(|at| match &quote.discount {
-        // A promotion: what it charges while it runs, and after.
-        Some(discount) => format!(
-            "From {}: {}, billed on the 1st of each month.",
-            short_date(at),
-            billing::discount::what_follows(discount).trim_start_matches("then ")
-        ),
-        None => format!(
-            "Then {} per month from {}, billed on the 1st of each month.",
-            quote.next_renewal_amount,
-            short_date(at)
-        ),
-    });
-    let renewal_date = quote.next_renewal_at.map(long_date);
+    let i18n = crate::i18n();
+    let day = i18n.ordinal(CommonText::DayOrdinal, 1);
     let note = if quote.lines.len() == 1 && quote.total_due_today < plan.monthly_price {
-        "You pay only for what is left of this month today, then the full price on the 1st."
+        CheckoutText::NoteProrated
     } else {
-        "Billed monthly on the 1st."
+        CheckoutText::NoteBilledMonthly
     };
+    let next_renewal =
+        quote.next_renewal_at.map(|at| i18n.f(CheckoutText::NextRenewal, &[("date", &i18n.long_date(at))]));
+    let credits = u64::from(plan.monthly_credits);
     view! {
         <section class="summary" aria-labelledby="summary-title">
             <h2 class="eyebrow" id="summary-title">{plan.name.clone()}</h2>
             <p class="price">
-                <span class="amount">{plan.monthly_price.to_string()}</span>
-                <span class="per">"per month"</span>
+                <span class="amount">{i18n.money(plan.monthly_price.cents())}</span>
+                <span class="per">{i18n.t(CheckoutText::PerMonth)}</span>
             </p>
             <ul class="plan-facts">
-                <li>{format_credits(plan.monthly_credits)} " credits every month"</li>
-                <li>"Credits are available as soon as you subscribe"</li>
+                <li>{i18n.plural(CheckoutText::CreditsEveryMonth, credits, &[])}</li>
+                <li>{i18n.t(CheckoutText::CreditsAvailableAtOnce)}</li>
             </ul>
-            <h3 class="lines-title">"Today's charge"</h3>
-            <p class="lines-note">{note}</p>
+            <h3 class="lines-title">{i18n.t(CheckoutText::TodaysChargeTitle)}</h3>
+            <p class="lines-note">{i18n.f(note, &[("day", &day)])}</p>
             <LineItems quote=quote.clone() />
-            <p class="renewal">{renewal}</p>
-            <p class="sr-only">{renewal_date.map(|d| format!("Next renewal on {d}."))}</p>
+            <p class="renewal">{renewal(&i18n, &quote)}</p>
+            <p class="sr-only">{next_renewal}</p>
         </section>
     }
+}
+
+/// What is charged after today, and on which day: `Then $20.00 per month from Feb 1, billed on
+/// the 1st of each month.`
+fn renewal(i18n: &I18n, quote: &Quote) -> Option<String> {
+    let date = i18n.short_date(quote.next_renewal_at?);
+    let day = i18n.ordinal(CommonText::DayOrdinal, 1);
+    Some(match &quote.discount {
+        // A promotion: what it charges while it runs, and after.
+        Some(discount) => {
+            let then = billing::discount::what_follows(discount);
+            let then = then.trim_start_matches("then ");
+            i18n.f(CheckoutText::RenewalWithPromotion, &[("date", &date), ("then", then), ("day", &day)])
+        }
+        None => {
+            let amount = i18n.money(quote.next_renewal_amount.cents());
+            i18n.f(CheckoutText::RenewalThen, &[("amount", &amount), ("date", &date), ("day", &day)])
+        }
+    })
 }
 
 /// Each line of today's charge and the total due today.
 #[component]
 pub fn LineItems(quote: Quote) -> impl IntoView {
-    view! { <InvoiceLines lines=quote.lines.clone() total=quote.total_due_today total_label="Total due today" /> }
+    let total_label = crate::i18n().t(CommonText::TotalDueToday);
+    view! { <InvoiceLines lines=quote.lines.clone() total=quote.total_due_today total_label=total_label /> }
 }
 
 /// Lines with their amounts and a total.
 #[component]
 pub fn InvoiceLines(lines: Vec<LineItem>, total: Money, #[prop(into)] total_label: String) -> impl IntoView {
+    let i18n = crate::i18n();
     view! {
         <dl class="lines">
             {lines
@@ -67,14 +78,14 @@ pub fn InvoiceLines(lines: Vec<LineItem>, total: Money, #[prop(into)] total_labe
                     view! {
                         <div class="line">
                             <dt>{line.description}</dt>
-                            <dd>{line.amount.to_string()}</dd>
+                            <dd>{i18n.money(line.amount.cents())}</dd>
                         </div>
                     }
                 })
                 .collect_view()}
             <div class="line total">
                 <dt>{total_label}</dt>
-                <dd>{total.to_string()}</dd>
+                <dd>{i18n.money(total.cents())}</dd>
             </div>
         </dl>
     }

@@ -13,9 +13,12 @@ use crate::payment::{BankCheck, PayResult, Step};
 use billing::proration::Quote;
 use billing::validate;
 use billing::wire::CheckoutView;
+use i18n::CheckoutText;
 use leptos::html;
 use leptos::prelude::*;
-use views::checkout_form::{CheckoutFormState, FormBehaviour, FormStatus, PaymentFormView};
+use views::checkout_form::{
+    CheckoutFormState, FormBehaviour, FormStatus, PaymentFormView, email_error as email_message,
+};
 use views::frame::CheckoutColumns;
 use views::order_summary::OrderSummary;
 
@@ -72,7 +75,8 @@ fn PaymentForm(
     let typed_email = browser::typed_before_app("email");
     let email = RwSignal::new(typed_email.or(checkout.email.clone()).unwrap_or_default());
     let email_touched = RwSignal::new(false);
-    let email_error = Memo::new(move |_| validate::validate_email(&email.get()).err().map(|e| e.message().to_string()));
+    let i18n = views::i18n();
+    let email_error = Memo::new(move |_| validate::validate_email(&email.get()).err().map(|e| email_message(&i18n, e)));
     let saved_cards = checkout.saved_cards.clone();
     let saved_choice = RwSignal::new(saved_cards.first().map(|c| c.id.clone()));
     let card = card_form_state();
@@ -149,27 +153,26 @@ fn BankDialog(pay: CheckoutPayer, quote: Memo<Option<Quote>>, return_focus: Node
     });
     let on_answer =
         Callback::new(move |(challenge_id, choice)| pay.dispatch(Step::Authenticate { challenge_id, choice }));
-    let amount =
-        Signal::derive(move || quote.with(|q| q.as_ref().map(|q| q.total_due_today.to_string()).unwrap_or_default()));
+    let i18n = views::i18n();
+    let amount = Signal::derive(move || {
+        quote.with(|q| q.as_ref().map(|q| i18n.money(q.total_due_today.cents())).unwrap_or_default())
+    });
     view! { <PendingChallenge challenge=challenge amount=amount busy=pay.pending() on_answer=on_answer /> }
 }
-
-/// The server could not be reached: the payment may have gone through.
-const UNREACHABLE: &str = "We couldn't reach the server, so we don't know yet whether the payment went through. Retry: you won't be charged twice.";
 
 /// What went wrong with the last payment attempt, in the alert next to the form.
 fn pay_alert(pay: CheckoutPayer) -> Signal<Option<AlertText>> {
     let result = pay.value();
+    let i18n = views::i18n();
     Signal::derive(move || {
         let result = result.get()?;
-        let alert = payment_alert(&result, UNREACHABLE)?;
+        // The server could not be reached: the payment may have gone through.
+        let alert = payment_alert(&result, &i18n.t(CheckoutText::PaymentUnreachable))?;
         Some(match result {
             PayResult::Declined { attempts_left, .. } => alert.with_note(
-                attempts_left.filter(|n| *n <= 2).map(|n| format!("{n} more attempts before this checkout locks.")),
+                attempts_left.filter(|n| *n <= 2).map(|n| i18n.plural(CheckoutText::AttemptsLeft, u64::from(n), &[])),
             ),
-            PayResult::Repriced { .. } => {
-                alert.with_note(Some("Nothing was charged. Check the new total, then subscribe again.".to_string()))
-            }
+            PayResult::Repriced { .. } => alert.with_note(Some(i18n.t(CheckoutText::RepricedNote))),
             _ => alert,
         })
     })

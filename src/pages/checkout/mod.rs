@@ -10,11 +10,12 @@ mod success;
 
 use crate::api::{self, ApiError};
 use crate::components::frame::AppRoot;
-use crate::components::status::{ExpiredSessionPage, StatusPage, UnknownSessionPage, UnreachablePage};
+use crate::components::status::{ExpiredSessionPage, SessionKind, StatusPage, UnknownSessionPage, UnreachablePage};
 use crate::payment::{BankCheck, PayResult, Payer, PaymentFlow};
 use billing::proration::Quote;
 use billing::wire::{CheckoutReceipt, CheckoutStatus, CheckoutView, Eligibility, ErrorCode};
 use form::CheckoutFormPage;
+use i18n::CheckoutText;
 use leptos::prelude::*;
 use pay::CheckoutPayment;
 use success::SuccessPage;
@@ -47,8 +48,8 @@ pub fn CheckoutPage(session_id: String) -> impl IntoView {
 #[component]
 fn CheckoutErrorPage(error: ApiError, on_retry: Callback<()>) -> impl IntoView {
     match error.code() {
-        Some(ErrorCode::SessionNotFound) => view! { <UnknownSessionPage kind="checkout" /> }.into_any(),
-        Some(ErrorCode::SessionExpired) => view! { <ExpiredSessionPage kind="checkout" /> }.into_any(),
+        Some(ErrorCode::SessionNotFound) => view! { <UnknownSessionPage kind=SessionKind::Checkout /> }.into_any(),
+        Some(ErrorCode::SessionExpired) => view! { <ExpiredSessionPage kind=SessionKind::Checkout /> }.into_any(),
         Some(ErrorCode::SessionLocked) => view! { <LockedPage /> }.into_any(),
         _ => view! { <UnreachablePage on_retry=on_retry /> }.into_any(),
     }
@@ -57,12 +58,8 @@ fn CheckoutErrorPage(error: ApiError, on_retry: Callback<()>) -> impl IntoView {
 /// Too many declines: the session no longer takes payments.
 #[component]
 fn LockedPage() -> impl IntoView {
-    view! {
-        <StatusPage
-            title="This checkout is locked"
-            message="After several declined payments we locked this checkout to protect your card. Nothing was charged. Go back to Kiro to start again, or ask your bank why the card was declined."
-        />
-    }
+    let i18n = views::i18n();
+    view! { <StatusPage title=i18n.t(CheckoutText::LockedTitle) message=i18n.t(CheckoutText::LockedMessage) /> }
 }
 
 /// Chooses between success, the ineligible pages and the payment form.
@@ -86,9 +83,10 @@ fn CheckoutForSession(session_id: String, checkout: CheckoutView) -> impl IntoVi
 
 /// A session that cannot buy here: why, what to do, and the way back to the IDE.
 #[component]
-fn CannotBuyPage(checkout: CheckoutView, title: &'static str, message: &'static str) -> impl IntoView {
+fn CannotBuyPage(checkout: CheckoutView, title: CheckoutText, message: CheckoutText) -> impl IntoView {
+    let i18n = views::i18n();
     view! {
-        <StatusPage title=title message=message test_mode=checkout.test_mode>
+        <StatusPage title=i18n.t(title) message=i18n.t(message) test_mode=checkout.test_mode>
             <a class="button secondary" href=checkout.return_url.clone()>
                 {checkout.branding.return_link_text.clone()}
             </a>
@@ -96,17 +94,12 @@ fn CannotBuyPage(checkout: CheckoutView, title: &'static str, message: &'static 
     }
 }
 
-/// Builder ID accounts linked to AWS subscribe through AWS.
-const LINKED_TO_AWS: (&str, &str) = (
-    "Upgrade through your AWS account",
-    "You signed in to Kiro with a Builder ID that is linked to an AWS account, so your plan is managed in AWS and can't be bought here. Ask your AWS administrator to give you a paid Kiro plan, or sign in to Kiro with a personal account to subscribe yourself. Nothing has been charged.",
-);
+/// Builder ID accounts linked to AWS subscribe through AWS: title and message.
+const LINKED_TO_AWS: (CheckoutText, CheckoutText) = (CheckoutText::LinkedToAwsTitle, CheckoutText::LinkedToAwsMessage);
 
 /// The account already pays: changes happen in the portal, opened from the IDE.
-const ALREADY_SUBSCRIBED: (&str, &str) = (
-    "You already have a paid plan",
-    "This account already has a Kiro subscription, so there's nothing to buy here. To change your plan, open Kiro, go to the account menu and choose Manage Plan.",
-);
+const ALREADY_SUBSCRIBED: (CheckoutText, CheckoutText) =
+    (CheckoutText::AlreadySubscribedTitle, CheckoutText::AlreadySubscribedMessage);
 
 /// Where paying stands after a step.
 type CheckoutResult = PayResult<CheckoutReceipt, Box<Quote>>;
@@ -123,7 +116,7 @@ enum FlowPage {
     Paid(Box<CheckoutReceipt>),
     Locked,
     Expired,
-    CannotBuy(&'static str, &'static str),
+    CannotBuy(CheckoutText, CheckoutText),
 }
 
 impl FlowPage {
@@ -161,7 +154,7 @@ fn PayingPages(session_id: String, checkout: CheckoutView) -> impl IntoView {
         match page.get() {
         FlowPage::Paid(receipt) => view! { <SuccessPage checkout=checkout.get_value() receipt=*receipt /> }.into_any(),
         FlowPage::Locked => view! { <LockedPage /> }.into_any(),
-        FlowPage::Expired => view! { <ExpiredSessionPage kind="checkout" /> }.into_any(),
+        FlowPage::Expired => view! { <ExpiredSessionPage kind=SessionKind::Checkout /> }.into_any(),
         FlowPage::CannotBuy(title, message) => {
             view! { <CannotBuyPage checkout=checkout.get_value() title=title message=message /> }.into_any()
         }

@@ -5,6 +5,7 @@
 use crate::api;
 use billing::discount::what_follows;
 use billing::proration::Quote;
+use i18n::CheckoutText;
 use leptos::prelude::*;
 
 /// The code control. `quote` is the summary's: Apply and Remove replace it with the server's.
@@ -45,25 +46,21 @@ pub fn PromotionCode(
         });
     };
     let off = move || disabled.get() || busy.get();
+    let i18n = views::i18n();
     move || {
         match applied.get() {
         Some(discount) => view! {
             <div class="promotion applied">
-                <p>
-                    <strong>{discount.code.clone()}</strong>
-                    {format!(" applied: {}. ", discount.label)}
-                    {capitalized(&what_follows(&discount))}
-                    "."
-                </p>
+                <p>{applied_text(&i18n, &discount)}</p>
                 <button type="button" class="link" disabled=off on:click=move |_| run(true)>
-                    "Remove"
+                    {i18n.t(CheckoutText::PromotionRemove)}
                 </button>
             </div>
         }
         .into_any(),
         None if !open.get() => view! {
             <button type="button" class="link promotion-add" disabled=off on:click=move |_| open.set(true)>
-                "Add promotion code"
+                {i18n.t(CheckoutText::PromotionAdd)}
             </button>
         }
         .into_any(),
@@ -76,7 +73,7 @@ pub fn PromotionCode(
                     run(false);
                 }
             >
-                <label for="promotion-code">"Promotion code"</label>
+                <label for="promotion-code">{i18n.t(CheckoutText::PromotionCodeLabel)}</label>
                 <input
                     id="promotion-code"
                     type="text"
@@ -89,7 +86,7 @@ pub fn PromotionCode(
                     aria-describedby="promotion-error"
                 />
                 <button type="submit" class="button secondary" disabled=move || off() || typed.with(|t| t.trim().is_empty())>
-                    "Apply"
+                    {i18n.t(CheckoutText::PromotionApply)}
                 </button>
                 <p id="promotion-error" class="field-error" role="alert">{move || error.get()}</p>
             </form>
@@ -97,6 +94,15 @@ pub fn PromotionCode(
         .into_any(),
     }
     }
+}
+
+/// `SPRING20 applied: 20% off for 3 months. Then $16.00 ….`, the code in bold wherever the
+/// sentence puts it.
+fn applied_text(i18n: &i18n::I18n, discount: &billing::discount::DiscountSummary) -> impl IntoView + use<> {
+    let then = capitalized(&what_follows(discount));
+    let text = i18n.f(CheckoutText::PromotionApplied, &[("label", &discount.label), ("then", &then)]);
+    let (before, after) = text.split_once("{code}").unwrap_or(("", &text));
+    view! { {before.to_string()}<strong>{discount.code.clone()}</strong>{after.to_string()} }
 }
 
 /// `then $16.00 ...` as the start of a sentence.

@@ -7,7 +7,7 @@ use crate::api::{self, ApiError};
 use crate::components::alert::{AlertText, BusyButton, ErrorAlert, payment_alert};
 use crate::components::challenge_dialog::PaymentChallenge;
 use crate::components::frame::{PageFrame, PageHeading};
-use crate::components::status::{ExpiredSessionPage, Loading, StatusPage};
+use crate::components::status::{ExpiredSessionPage, Loading, SessionKind, StatusPage};
 use crate::pages::PlanChangeParams;
 use crate::payment::{Answer, BankCheck, PayError, PayResult, Payment, Step};
 use billing::Money;
@@ -130,7 +130,7 @@ fn ChangeFlow(portal: PortalView, quote: Quote) -> impl IntoView {
     let quote = StoredValue::new(quote);
     move || match page.get() {
         Some(Ok(receipt)) => view! { <DonePage portal=portal.get_value() receipt=*receipt /> }.into_any(),
-        Some(Err(())) => view! { <ExpiredSessionPage kind="subscription management" /> }.into_any(),
+        Some(Err(())) => view! { <ExpiredSessionPage kind=SessionKind::SubscriptionManagement /> }.into_any(),
         None => view! {
             <ConfirmDetails portal=portal.get_value() initial=quote.get_value() change=change />
         }

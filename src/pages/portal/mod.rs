@@ -12,7 +12,9 @@ pub mod plans;
 
 use crate::api::{self, ApiError};
 use crate::components::frame::PageShown;
-use crate::components::status::{ExpiredSessionPage, Loading, StatusPage, UnknownSessionPage, UnreachablePage};
+use crate::components::status::{
+    ExpiredSessionPage, Loading, SessionKind, StatusPage, UnknownSessionPage, UnreachablePage,
+};
 use crate::pages::SessionParams;
 use crate::payment::{BankCheck, PayResult, Payment, PaymentFlow, Step};
 use billing::wire::{ErrorCode, PortalView};
@@ -117,8 +119,8 @@ pub fn with_view<V: IntoView + 'static>(page: impl Fn(PortalView) -> V + Send + 
 pub fn PortalErrorPage(error: ApiError, on_retry: Callback<()>) -> impl IntoView {
     let i18n = views::i18n();
     match error.code() {
-        Some(ErrorCode::SessionNotFound) => view! { <UnknownSessionPage kind="subscription management" /> }.into_any(),
-        Some(ErrorCode::SessionExpired) => view! { <ExpiredSessionPage kind="subscription management" /> }.into_any(),
+        Some(ErrorCode::SessionNotFound) => view! { <UnknownSessionPage kind=SessionKind::SubscriptionManagement /> }.into_any(),
+        Some(ErrorCode::SessionExpired) => view! { <ExpiredSessionPage kind=SessionKind::SubscriptionManagement /> }.into_any(),
         Some(ErrorCode::NoSubscription) => view! {
             <StatusPage
                 title=i18n.t(PortalText::NoSubscriptionTitle)
