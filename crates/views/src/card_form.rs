@@ -173,59 +173,13 @@ fn brand_name(i18n: &Catalog, brand: CardBrand) -> String {
     }
 }
 
-/// The supported countries as `(code, name in the page's language)`, sorted by name.
-fn countries_by_name(i18n: &Catalog) -> Vec<(&'static str, String)> {
-    let mut list: Vec<_> = COUNTRIES.iter().map(|(code, _)| (*code, i18n.t(country_name(code)))).collect();
-    list.sort_by(|a, b| a.1.cmp(&b.1));
-    list
-}
-
-/// The catalog key of a supported country's name.
-fn country_name(code: &str) -> CommonText {
-    use CommonText::*;
-    match code {
-        "AR" => CountryAr,
-        "AU" => CountryAu,
-        "AT" => CountryAt,
-        "BD" => CountryBd,
-        "BE" => CountryBe,
-        "BR" => CountryBr,
-        "BG" => CountryBg,
-        "CA" => CountryCa,
-        "CL" => CountryCl,
-        "CN" => CountryCn,
-        "CO" => CountryCo,
-        "CZ" => CountryCz,
-        "FR" => CountryFr,
-        "DE" => CountryDe,
-        "HK" => CountryHk,
-        "IN" => CountryIn,
-        "ID" => CountryId,
-        "IL" => CountryIl,
-        "IT" => CountryIt,
-        "JP" => CountryJp,
-        "MY" => CountryMy,
-        "MX" => CountryMx,
-        "MA" => CountryMa,
-        "NP" => CountryNp,
-        "NL" => CountryNl,
-        "NZ" => CountryNz,
-        "NO" => CountryNo,
-        "PH" => CountryPh,
-        "PL" => CountryPl,
-        "PT" => CountryPt,
-        "RO" => CountryRo,
-        "SG" => CountrySg,
-        "ZA" => CountryZa,
-        "KR" => CountryKr,
-        "ES" => CountryEs,
-        "SE" => CountrySe,
-        "CH" => CountryCh,
-        "TH" => CountryTh,
-        "AE" => CountryAe,
-        "GB" => CountryGb,
-        _ => CountryUs,
+/// The supported countries as `(code, name in the page's language)`, in its alphabetical order:
+/// CLDR's names and collation from the server's catalog, or the English list built in.
+fn countries_by_name(i18n: &Catalog) -> Vec<(String, String)> {
+    if i18n.regions.is_empty() {
+        return COUNTRIES.iter().map(|(code, name)| (code.to_string(), name.to_string())).collect();
     }
+    i18n.regions.clone()
 }
 
 /// The form's live state: one signal per field and which fields the user has left.
@@ -448,7 +402,7 @@ fn CountrySelect(state: CardFormState, #[prop(into)] error: Signal<Option<String
                         .into_iter()
                         .map(|(code, name)| {
                             view! {
-                                <option value=code selected=move || state.country.get() == code>
+                                <option value=code.clone() selected=move || state.country.get() == code>
                                     {name}
                                 </option>
                             }
@@ -549,7 +503,7 @@ mod tests {
             assert_eq!(en.t(postal_label(country)), countries::postal_label(country));
         }
         let names: Vec<_> = countries_by_name(&en);
-        let expected: Vec<_> = COUNTRIES.iter().map(|(code, name)| (*code, name.to_string())).collect();
+        let expected: Vec<_> = COUNTRIES.iter().map(|(code, name)| (code.to_string(), name.to_string())).collect();
         assert_eq!(names, expected);
     }
 

@@ -119,8 +119,12 @@ pub fn with_view<V: IntoView + 'static>(page: impl Fn(PortalView) -> V + Send + 
 pub fn PortalErrorPage(error: ApiError, on_retry: Callback<()>) -> impl IntoView {
     let i18n = views::i18n();
     match error.code() {
-        Some(ErrorCode::SessionNotFound) => view! { <UnknownSessionPage kind=SessionKind::SubscriptionManagement /> }.into_any(),
-        Some(ErrorCode::SessionExpired) => view! { <ExpiredSessionPage kind=SessionKind::SubscriptionManagement /> }.into_any(),
+        Some(ErrorCode::SessionNotFound) => {
+            view! { <UnknownSessionPage kind=SessionKind::SubscriptionManagement /> }.into_any()
+        }
+        Some(ErrorCode::SessionExpired) => {
+            view! { <ExpiredSessionPage kind=SessionKind::SubscriptionManagement /> }.into_any()
+        }
         Some(ErrorCode::NoSubscription) => view! {
             <StatusPage
                 title=i18n.t(PortalText::NoSubscriptionTitle)
