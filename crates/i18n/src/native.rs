@@ -363,7 +363,7 @@ mod tests {
     fn every_key_is_used() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let mut code = String::new();
-        for dir in ["src", "crates/views/src", "crates/i18n/src"] {
+        for dir in ["src", "crates/views/src", "crates/i18n/src", "crates/server/src"] {
             sources(&root.join(dir), &mut code);
         }
         let areas: [(&str, &[&str]); 3] =

@@ -129,11 +129,10 @@ pub fn country_error(error: CountryError) -> CommonText {
 
 /// The message of a wrong postal code, in `country`'s terms (as its field is labelled).
 pub fn postal_error(error: PostalError, country: &str) -> CommonText {
-    use CommonText::*;
     let [empty, incomplete, invalid] = match country {
-        "US" => [PostalEmptyUs, PostalIncompleteUs, PostalInvalidUs],
-        "GB" => [PostalEmptyGb, PostalIncompleteGb, PostalInvalidGb],
-        _ => [PostalEmptyOther, PostalIncompleteOther, PostalInvalidOther],
+        "US" => [CommonText::PostalEmptyUs, CommonText::PostalIncompleteUs, CommonText::PostalInvalidUs],
+        "GB" => [CommonText::PostalEmptyGb, CommonText::PostalIncompleteGb, CommonText::PostalInvalidGb],
+        _ => [CommonText::PostalEmptyOther, CommonText::PostalIncompleteOther, CommonText::PostalInvalidOther],
     };
     match error {
         PostalError::Empty => empty,

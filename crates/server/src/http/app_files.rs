@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use i18n::{Area, I18n};
+use i18n::{Area, CommonText, I18n};
 use tower_http::services::ServeDir;
 use views::first_paint::Visitor;
 
@@ -90,7 +90,8 @@ fn localized(html: &str, first_paint: Option<(String, String)>, i18n: &I18n, are
     let html = with_catalog(html, i18n.locale.tag(), &i18n.page_json(area));
     match first_paint {
         Some((title, body)) => with_first_paint(&html, &title, &body),
-        None => html,
+        // The static shell's spinner, in the page's language.
+        None => html.replacen(">Loading…<", &format!(">{}<", i18n.t(CommonText::Loading)), 1),
     }
 }
 
