@@ -185,7 +185,7 @@ pub fn quote_change(history: &PaidHistory, target: PlanId, now: OffsetDateTime) 
             period,
             discount: None,
             discount_note: None,
-        not_covered: None,
+            not_covered: None,
         });
     }
     let rated_from = rated_from(history, period);

@@ -862,7 +862,8 @@ mod tests {
     /// The flat decoding reads exactly what the tagged encoding writes, for every variant.
     #[test]
     fn every_outcome_reads_back_what_it_writes() {
-        let decline = || Decline { code: DeclineCode::InsufficientFunds, message: "No funds.".into(), plan_unchanged: false };
+        let decline =
+            || Decline { code: DeclineCode::InsufficientFunds, message: "No funds.".into(), plan_unchanged: false };
         let card = CardSummary {
             id: "pm_1".into(),
             brand: CardBrand::Visa,

@@ -130,6 +130,7 @@ fn EmailField(
 /// What the user authorizes by subscribing: today's charge and every renewal until they cancel.
 #[component]
 fn ConsentLine(product: String, quote: Signal<Option<Quote>>) -> impl IntoView {
+    let i18n = crate::i18n();
     let consent = move || {
         let q = quote.get()?;
         let at = q.next_renewal_at?;
@@ -141,7 +142,7 @@ fn ConsentLine(product: String, quote: Signal<Option<Quote>>) -> impl IntoView {
         let today = q.total_due_today;
         // With a discount, what follows today's charge changes once it ends: said as it is.
         let then = match &q.discount {
-            Some(discount) => format!("{} on the 1st of every month", billing::discount::what_follows(discount)),
+            Some(discount) => format!("{} on the 1st of every month", crate::words::what_follows(&i18n, discount)),
             None => format!("and {} on the 1st of every month", q.next_renewal_amount),
         };
         let comma = if q.discount.is_some() { "," } else { "" };

@@ -16,7 +16,7 @@ pub fn OrderSummary(plan: PlanSummary, quote: Quote) -> impl IntoView {
         Some(discount) => format!(
             "From {}: {}, billed on the 1st of each month.",
             short_date(at),
-            billing::discount::what_follows(discount).trim_start_matches("then ")
+            crate::words::discount_schedule(&crate::i18n(), discount)
         ),
         None => format!(
             "Then {} per month from {}, billed on the 1st of each month.",
@@ -59,6 +59,7 @@ pub fn LineItems(quote: Quote) -> impl IntoView {
 /// Lines with their amounts and a total.
 #[component]
 pub fn InvoiceLines(lines: Vec<LineItem>, total: Money, #[prop(into)] total_label: String) -> impl IntoView {
+    let i18n = crate::i18n();
     view! {
         <dl class="lines">
             {lines
@@ -66,7 +67,7 @@ pub fn InvoiceLines(lines: Vec<LineItem>, total: Money, #[prop(into)] total_labe
                 .map(|line| {
                     view! {
                         <div class="line">
-                            <dt>{line.description}</dt>
+                            <dt>{crate::words::line_text(&i18n, &line)}</dt>
                             <dd>{line.amount.to_string()}</dd>
                         </div>
                     }

@@ -173,7 +173,7 @@ fn PlanCard(sub: PortalSubscription, base: String) -> impl IntoView {
                 <span class=format!("status status-{:?}", sub.status).to_lowercase()>{status_label(sub.status)}</span>
             </p>
             <p>{format_credits(sub.plan.monthly_credits)} " credits per month"</p>
-            {sub.discount.as_ref().map(|d| view! { <p class="discount">{billing::discount::running_sentence(d)}</p> })}
+            {sub.discount.as_ref().map(|d| view! { <p class="discount">{crate::words::running_sentence(&crate::i18n(), d)}</p> })}
             <p class="muted">
                 {if ended {
                     "Your subscription has ended. To subscribe again, choose Upgrade in Kiro.".to_string()

@@ -26,10 +26,8 @@ pub fn line_text(i18n: &Catalog, line: &LineItem) -> String {
         LineLabel::Promotion { code, off } => {
             i18n.f(T::LinePromotion, &[("code", code), ("off", &off_label(i18n, *off))])
         }
-        LineLabel::PromotionGiven { code, off, plan } => i18n.f(
-            T::LinePromotionGiven,
-            &[("code", code), ("off", &off_label(i18n, *off)), ("plan", plan_name(*plan))],
-        ),
+        LineLabel::PromotionGiven { code, off, plan } => i18n
+            .f(T::LinePromotionGiven, &[("code", code), ("off", &off_label(i18n, *off)), ("plan", plan_name(*plan))]),
     }
 }
 
@@ -220,7 +218,10 @@ mod tests {
         let bought = discount.apply(quote_new_subscription(PlanId::Pro, now).unwrap(), now);
         assert_eq!(texts(en(), &bought.lines), ["Kiro Pro from Nov 16 to Dec 1", "Promotion LAUNCH (20% off)"]);
         assert_eq!(texts(en(), &bought.lines), descriptions(&bought.lines));
-        assert_eq!(texts(de(), &bought.lines), ["Kiro Pro vom 16. Nov. bis 1. Dez.", "Aktion LAUNCH (20\u{a0}% Rabatt)"]);
+        assert_eq!(
+            texts(de(), &bought.lines),
+            ["Kiro Pro vom 16. Nov. bis 1. Dez.", "Aktion LAUNCH (20\u{a0}% Rabatt)"]
+        );
 
         // Later that month, the once-only discount no longer covers the upgrade: it is credited.
         let history = PaidHistory { plan: PlanId::Pro, first_paid_at: now, paid_this_period: cents(800) };
@@ -308,17 +309,20 @@ mod tests {
     #[test]
     fn the_note_that_a_promotion_does_not_cover_a_plan() {
         let now = datetime!(2026-11-20 00:00 UTC);
-        let discount = launch(
-            Off::Percent(20),
-            CouponDuration::Repeating { duration_in_months: 3 },
-            Some(vec![PlanId::Pro]),
-        );
-        let history =
-            PaidHistory { plan: PlanId::Pro, first_paid_at: datetime!(2026-11-16 00:00 UTC), paid_this_period: cents(800) };
+        let discount =
+            launch(Off::Percent(20), CouponDuration::Repeating { duration_in_months: 3 }, Some(vec![PlanId::Pro]));
+        let history = PaidHistory {
+            plan: PlanId::Pro,
+            first_paid_at: datetime!(2026-11-16 00:00 UTC),
+            paid_this_period: cents(800),
+        };
         let quote = discount.apply_to_change(quote_change(&history, PlanId::ProPlus, now).unwrap(), &history, now);
         let note = quote.not_covered.as_ref().unwrap();
         let english = not_covered_note(en(), note, quote.to_plan);
-        assert_eq!(english, "Your promotion LAUNCH (20% off) doesn't cover Kiro Pro+: it is charged at the full price.");
+        assert_eq!(
+            english,
+            "Your promotion LAUNCH (20% off) doesn't cover Kiro Pro+: it is charged at the full price."
+        );
         assert_eq!(Some(english), quote.discount_note);
         assert_eq!(
             not_covered_note(de(), note, quote.to_plan),
@@ -330,9 +334,11 @@ mod tests {
     fn a_running_promotion_in_one_sentence() {
         let until = launch(Off::Percent(20), CouponDuration::Repeating { duration_in_months: 3 }, None).view();
         let forever = launch(Off::Amount(cents(500)), CouponDuration::Forever, None).view();
-        let pro_only = launch(Off::Percent(20), CouponDuration::Repeating { duration_in_months: 3 }, Some(vec![PlanId::Pro]))
-            .view();
-        let two_plans = launch(Off::Percent(20), CouponDuration::Forever, Some(vec![PlanId::Pro, PlanId::ProPlus])).view();
+        let pro_only =
+            launch(Off::Percent(20), CouponDuration::Repeating { duration_in_months: 3 }, Some(vec![PlanId::Pro]))
+                .view();
+        let two_plans =
+            launch(Off::Percent(20), CouponDuration::Forever, Some(vec![PlanId::Pro, PlanId::ProPlus])).view();
         let cases = [
             (
                 &until,
@@ -366,7 +372,10 @@ mod tests {
     fn every_error_code_has_its_own_sentence_in_english_and_german() {
         let quote_changed = "The price changed since you looked (a new billing month may have started). Review the new amount and confirm again.";
         assert_eq!(error_text(en(), ErrorCode::QuoteChanged), quote_changed);
-        assert_eq!(error_text(en(), ErrorCode::PromotionCodeNotFound), "That code isn't valid. Check it and try again.");
+        assert_eq!(
+            error_text(en(), ErrorCode::PromotionCodeNotFound),
+            "That code isn't valid. Check it and try again."
+        );
         assert_eq!(
             error_text(de(), ErrorCode::PromotionCodeNotFound),
             "Dieser Code ist ungültig. Prüfen Sie ihn und versuchen Sie es erneut."
@@ -408,11 +417,7 @@ mod tests {
             assert_eq!(decline_text(en(), &checkout), code.message());
             assert_ne!(decline_text(de(), &checkout), code.message(), "{code:?}");
         }
-        let change = Decline {
-            code: DeclineCode::Generic,
-            message: String::new(),
-            plan_unchanged: true,
-        };
+        let change = Decline { code: DeclineCode::Generic, message: String::new(), plan_unchanged: true };
         assert_eq!(
             decline_text(en(), &change),
             "Your card was declined. Try another card, or contact your bank. Your plan has not changed."
