@@ -160,9 +160,10 @@ const UNREACHABLE: &str = "We couldn't reach the server, so we don't know yet wh
 /// What went wrong with the last payment attempt, in the alert next to the form.
 fn pay_alert(pay: CheckoutPayer) -> Signal<Option<AlertText>> {
     let result = pay.value();
+    let i18n = views::i18n();
     Signal::derive(move || {
         let result = result.get()?;
-        let alert = payment_alert(&result, UNREACHABLE)?;
+        let alert = payment_alert(&i18n, &result, UNREACHABLE)?;
         Some(match result {
             PayResult::Declined { attempts_left, .. } => alert.with_note(
                 attempts_left.filter(|n| *n <= 2).map(|n| format!("{n} more attempts before this checkout locks.")),

@@ -3,7 +3,6 @@
 //! (unknown, expired, used up, another plan, first-time only, too many tries).
 
 use crate::api;
-use billing::discount::what_follows;
 use billing::proration::Quote;
 use leptos::prelude::*;
 
@@ -19,13 +18,14 @@ pub fn PromotionCode(
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let session = StoredValue::new(session_id);
+    let catalog = StoredValue::new(views::i18n());
     let applied = Memo::new(move |_| quote.with(|q| q.as_ref().and_then(|q| q.discount.clone())));
     let run = move |remove: bool| {
         if busy.get_untracked() {
             return;
         }
         busy.set(true);
-        let (session_id, code) = (session.get_value(), typed.get_untracked());
+        let (session_id, code, catalog) = (session.get_value(), typed.get_untracked(), catalog.get_value());
         leptos::task::spawn_local(async move {
             let answer = if remove {
                 api::remove_promotion_code(&session_id).await
@@ -39,7 +39,7 @@ pub fn PromotionCode(
                     typed.set(String::new());
                     open.set(false);
                 }
-                Err(e) => error.set(Some(e.message())),
+                Err(e) => error.set(Some(e.message(&catalog))),
             }
             busy.set(false);
         });
@@ -51,8 +51,8 @@ pub fn PromotionCode(
             <div class="promotion applied">
                 <p>
                     <strong>{discount.code.clone()}</strong>
-                    {format!(" applied: {}. ", discount.label)}
-                    {capitalized(&what_follows(&discount))}
+                    {format!(" applied: {}. ", views::words::discount_label(&catalog.get_value(), &discount))}
+                    {capitalized(&views::words::what_follows(&catalog.get_value(), &discount))}
                     "."
                 </p>
                 <button type="button" class="link" disabled=off on:click=move |_| run(true)>

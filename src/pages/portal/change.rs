@@ -155,13 +155,15 @@ fn ChangeSummary(from: PlanSummary, quote: Quote, card: Option<CardSummary>) -> 
         _ => None,
     };
     // A running discount the new plan is outside of is said before Confirm.
-    let discount_note = quote.discount_note.clone().map(|note| view! { <p class="notice-text">{note}</p> });
+    let discount_note = match &quote.not_covered {
+        Some(note) => Some(views::words::not_covered_note(&views::i18n(), note, quote.to_plan)),
+        None => quote.discount_note.clone(),
+    };
+    let discount_note = discount_note.map(|note| view! { <p class="notice-text">{note}</p> });
     let renewal_text = match (quote.next_renewal_at, &quote.discount) {
-        (Some(at), Some(discount)) => format!(
-            "From {}: {}.",
-            long_date(at),
-            billing::discount::what_follows(discount).trim_start_matches("then ")
-        ),
+        (Some(at), Some(discount)) => {
+            format!("From {}: {}.", long_date(at), views::words::discount_schedule(&views::i18n(), discount))
+        }
         (Some(at), None) => format!("Then {} per month from {}.", quote.next_renewal_amount, long_date(at)),
         (None, _) => format!("No further payments after {}.", long_date(quote.period.end)),
     };
@@ -200,7 +202,8 @@ fn ConfirmDetails(portal: PortalView, initial: Quote, change: ChangeAction) -> i
             change.dispatch(Step::Pay(quote.with_untracked(|q| q.total_due_today)));
         }
     });
-    let alert = Signal::derive(move || result.with(|r| r.as_ref().and_then(|r| payment_alert(r, UNREACHABLE))));
+    let i18n = views::i18n();
+    let alert = Signal::derive(move || result.with(|r| r.as_ref().and_then(|r| payment_alert(&i18n, r, UNREACHABLE))));
     let amount = Signal::derive(move || quote.with(|q| q.total_due_today.to_string()));
     let from = portal.subscription.plan.clone();
     let card = portal.payment_method.clone();

@@ -23,6 +23,7 @@ pub fn BillingHistoryPage() -> impl IntoView {
 fn BillingHistory(portal: PortalView) -> impl IntoView {
     let context = use_portal();
     let list = LocalResource::new(move || api::invoices(context.session_id()));
+    let i18n = views::i18n();
     view! {
         <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode return_url=portal.return_url.clone()>
             <div class="portal">
@@ -30,12 +31,12 @@ fn BillingHistory(portal: PortalView) -> impl IntoView {
                 <PastDueBanner />
                 <section class="card">
                     <Transition fallback=|| view! { <Loading label="Loading invoices…" /> }>
-                        {move || Suspend::new(async move {
+                        {move || { let i18n = i18n.clone(); Suspend::new(async move {
                             match list.await {
                                 Ok(list) => view! { <InvoiceTable list=list /> }.into_any(),
-                                Err(error) => view! { <p role="alert">{error.message()}</p> }.into_any(),
+                                Err(error) => view! { <p role="alert">{error.message(&i18n)}</p> }.into_any(),
                             }
-                        })}
+                        })}}
                     </Transition>
                     <div class="actions">
                         <a class="button secondary" href=context.href("")>

@@ -95,8 +95,9 @@ fn pay_action(portal: &PortalView, notice: RwSignal<Option<String>>) -> Action<M
     let context = use_portal();
     let payment = InvoicePayment { session_id: context.session_id() };
     let flow = PaymentFlow::new(payment, BankCheck::new(portal.stripe.clone()));
+    let i18n = views::i18n();
     Action::new_local(move |total: &Money| {
-        let total = *total;
+        let (total, i18n) = (*total, i18n.clone());
         async move {
             notice.set(None);
             match flow.run(Step::Pay(total)).await {
@@ -109,7 +110,7 @@ fn pay_action(portal: &PortalView, notice: RwSignal<Option<String>>) -> Action<M
                     flow.new_attempt();
                     Some("Your bank needs to confirm this payment. Try again.".to_string())
                 }
-                PayResult::Declined { decline, .. } => Some(decline.message),
+                PayResult::Declined { decline, .. } => Some(views::words::decline_text(&i18n, &decline)),
                 PayResult::Repriced { .. } => {
                     // Nothing was charged: show what is owed now.
                     notice.set(Some("What you owe changed since this page loaded. Nothing was charged; check the amount and pay again.".into()));
@@ -117,7 +118,7 @@ fn pay_action(portal: &PortalView, notice: RwSignal<Option<String>>) -> Action<M
                     None
                 }
                 PayResult::CardRefused(message) => Some(message),
-                PayResult::Failed(error) => Some(error.message()),
+                PayResult::Failed(error) => Some(error.message(&i18n)),
             }
         }
     })
