@@ -32,19 +32,24 @@ impl ApiError {
         }
     }
 
-    /// A sentence for the user.
-    pub fn message(&self) -> String {
+    /// A sentence for the user, in the page's language (by the error's code: the server's
+    /// message is English).
+    pub fn message(&self, i18n: &i18n::Catalog) -> String {
         match self {
-            ApiError::Network => "We couldn't reach the server. Check your connection and try again.".into(),
-            ApiError::Api { message, .. } => message.clone(),
-            ApiError::Unexpected(_) => "Something went wrong on our side. Try again in a moment.".into(),
+            ApiError::Network => views::words::network_error_text(i18n),
+            ApiError::Api { code, .. } => views::words::error_text(i18n, *code),
+            ApiError::Unexpected(_) => views::words::unexpected_error_text(i18n),
         }
     }
 }
 
+/// In English, with the server's own message: for logs, not for the page.
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message())
+        match self {
+            ApiError::Api { message, .. } => f.write_str(message),
+            other => f.write_str(&other.message(&i18n::Catalog::default())),
+        }
     }
 }
 

@@ -105,7 +105,6 @@ pub enum PayResult<D, Q> {
     /// The price changed (a new month began, an invoice was paid): here is the new one, nothing
     /// was charged.
     Repriced {
-        message: String,
         quote: Q,
     },
     /// Stripe mode: Stripe.js did not save the card (its message says why); nothing was charged.
@@ -169,10 +168,10 @@ impl<P: Payment> PaymentFlow<P> {
                 self.new_attempt();
                 PayResult::Declined { decline, attempts_left }
             }
-            Err(PayError::Api(ApiError::Api { code: ErrorCode::QuoteChanged, message, .. })) => {
+            Err(PayError::Api(ApiError::Api { code: ErrorCode::QuoteChanged, .. })) => {
                 self.new_attempt();
                 match payment.requote().await {
-                    Ok(quote) => PayResult::Repriced { message, quote },
+                    Ok(quote) => PayResult::Repriced { quote },
                     Err(error) => PayResult::Failed(error),
                 }
             }

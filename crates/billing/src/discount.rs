@@ -15,7 +15,7 @@
 use crate::money::Money;
 use crate::period::Period;
 use crate::plans::PlanId;
-use crate::proration::{self, ChangeKind, LineItem, PaidHistory, Quote};
+use crate::proration::{self, ChangeKind, LineItem, LineLabel, PaidHistory, Quote};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -60,8 +60,11 @@ pub struct Discount {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiscountSummary {
     pub code: String,
-    /// `20% off` or `$5.00 off`.
+    /// `20% off` or `$5.00 off`, in English.
     pub label: String,
+    /// What `label` says, as data, for a page in another language (absent from older servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off: Option<Off>,
     pub amount_off_today: Money,
     /// The first instant no charge is covered any more; `None` for `forever`.
     #[serde(with = "time::serde::rfc3339::option")]
@@ -74,12 +77,23 @@ pub struct DiscountSummary {
     pub full_renewal_amount: Money,
 }
 
+/// A running promotion a quote's plan is outside of (`discount_note` in data): the plan is the
+/// quote's `to_plan`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotCovered {
+    pub code: String,
+    pub off: Off,
+}
+
 /// A discount running on a subscription, as the backend and the portal see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiscountView {
     pub code: String,
-    /// `20% off` or `$5.00 off`.
+    /// `20% off` or `$5.00 off`, in English.
     pub label: String,
+    /// What `label` says, as data, for a page in another language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off: Option<Off>,
     #[serde(flatten)]
     pub duration: CouponDuration,
     /// Plans it applies to (`null`: all).
@@ -132,6 +146,7 @@ impl Discount {
         DiscountView {
             code: self.code.clone(),
             label: self.terms.off.label(),
+            off: Some(self.terms.off),
             duration: self.terms.duration,
             plans: self.terms.plans.clone(),
             started_at: self.started_at,
@@ -153,10 +168,11 @@ impl Discount {
     /// The line this discount adds to a charge whose plan line is `line`.
     pub fn line(&self, line: Money) -> LineItem {
         let off = self.terms.off.amount_off(line);
-        LineItem {
-            description: format!("Promotion {} ({})", self.code, self.terms.off.label()),
-            amount: Money::from_cents(-off.cents()),
-        }
+        LineItem::new(
+            format!("Promotion {} ({})", self.code, self.terms.off.label()),
+            Money::from_cents(-off.cents()),
+            LineLabel::Promotion { code: self.code.clone(), off: self.terms.off },
+        )
     }
 
     /// `quote` with this discount, when it covers the quote's plan at `now`: its line after the
@@ -176,6 +192,7 @@ impl Discount {
                     self.terms.off.label(),
                     quote.to_plan.plan().name
                 ));
+                quote.not_covered = Some(NotCovered { code: self.code.clone(), off: self.terms.off });
             }
             return quote;
         }
@@ -191,6 +208,7 @@ impl Discount {
         quote.discount = Some(DiscountSummary {
             code: self.code.clone(),
             label: self.terms.off.label(),
+            off: Some(self.terms.off),
             amount_off_today,
             ends_at: self.ends_at(),
             discounted_renewals: self.discounted_renewals(quote.period.end),
@@ -210,15 +228,16 @@ impl Discount {
         }
         let given = self.given_this_period(history, quote.period);
         if given > Money::ZERO {
-            quote.lines.push(LineItem {
-                description: format!(
+            quote.lines.push(LineItem::new(
+                format!(
                     "Promotion {} ({}) already given on {}",
                     self.code,
                     self.terms.off.label(),
                     history.plan.plan().name
                 ),
-                amount: Money::from_cents(-given.cents()),
-            });
+                Money::from_cents(-given.cents()),
+                LineLabel::PromotionGiven { code: self.code.clone(), off: self.terms.off, plan: history.plan },
+            ));
             let sum = quote.lines.iter().try_fold(Money::ZERO, |sum, l| sum.checked_add(l.amount));
             quote.total_due_today = sum.unwrap_or(quote.total_due_today).at_least_zero();
         }
@@ -324,7 +343,14 @@ mod tests {
         let now = datetime!(2026-11-16 00:00 UTC);
         let d = discount(Off::Percent(20), CouponDuration::Repeating { duration_in_months: 3 }, now);
         let q = d.apply(quote_new_subscription(PlanId::Pro, now).unwrap(), now);
-        assert_eq!(q.lines[1], LineItem { description: "Promotion LAUNCH (20% off)".into(), amount: cents(-200) });
+        assert_eq!(
+            q.lines[1],
+            LineItem::new(
+                "Promotion LAUNCH (20% off)".into(),
+                cents(-200),
+                LineLabel::Promotion { code: "LAUNCH".into(), off: Off::Percent(20) }
+            )
+        );
         assert_eq!(q.total_due_today, cents(800));
         assert_eq!(q.next_renewal_amount, cents(1600));
         let summary = q.discount.unwrap();

@@ -35,8 +35,53 @@ pub enum ChangeKind {
 /// One line of today's charge, in plain words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineItem {
+    /// In English, for the API, the backend's events and stored invoices.
     pub description: String,
     pub amount: Money,
+    /// What the line is, as data, so a page says it in its own language; absent on invoices
+    /// stored before it existed (the page then shows `description`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<LineLabel>,
+}
+
+/// The kinds of line and what each says. Externally tagged (`{"plan_period": {...}}`): cheaper
+/// for the wasm to decode than an internally tagged enum.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineLabel {
+    /// `Kiro Pro from Nov 16 to Dec 1`.
+    PlanPeriod {
+        plan: PlanId,
+        #[serde(with = "time::serde::rfc3339")]
+        from: OffsetDateTime,
+        #[serde(with = "time::serde::rfc3339")]
+        to: OffsetDateTime,
+    },
+    /// `Kiro Pro for December 2026`: a whole month, `month` its first instant.
+    PlanMonth {
+        plan: PlanId,
+        #[serde(with = "time::serde::rfc3339")]
+        month: OffsetDateTime,
+    },
+    /// `Already paid for Kiro Pro this month`.
+    AlreadyPaid { plan: PlanId },
+    /// `Promotion LAUNCH (20% off)`.
+    Promotion { code: String, off: crate::discount::Off },
+    /// `Promotion LAUNCH (20% off) already given on Kiro Pro`.
+    PromotionGiven { code: String, off: crate::discount::Off, plan: PlanId },
+}
+
+impl LineItem {
+    /// A line with its English description and its label.
+    pub fn new(description: String, amount: Money, label: LineLabel) -> LineItem {
+        LineItem { description, amount, label: Some(label) }
+    }
+
+    /// `plan` for the whole month that starts at `month`, as renewals charge it.
+    pub fn plan_month(plan: PlanId, month: OffsetDateTime, amount: Money) -> LineItem {
+        let description = format!("{} for {}", plan.plan().name, crate::period::month_and_year(month));
+        LineItem::new(description, amount, LineLabel::PlanMonth { plan, month })
+    }
 }
 
 /// Everything the user is shown before anything is charged.
@@ -63,6 +108,9 @@ pub struct Quote {
     /// A running discount this change is not covered by, said before it is confirmed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount_note: Option<String>,
+    /// What `discount_note` says, as data, for a page in another language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_covered: Option<crate::discount::NotCovered>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +157,7 @@ pub fn quote_new_subscription(plan: PlanId, now: OffsetDateTime) -> Result<Quote
         period,
         discount: None,
         discount_note: None,
+        not_covered: None,
     })
 }
 
@@ -136,16 +185,18 @@ pub fn quote_change(history: &PaidHistory, target: PlanId, now: OffsetDateTime) 
             period,
             discount: None,
             discount_note: None,
+            not_covered: None,
         });
     }
     let rated_from = rated_from(history, period);
     let new_line = prorated_line(target, rated_from, period)?;
     let mut lines = vec![new_line.clone()];
     if history.paid_this_period > Money::ZERO {
-        lines.push(LineItem {
-            description: format!("Already paid for {} this month", current.plan().name),
-            amount: history.paid_this_period.checked_neg().ok_or(QuoteError::Overflow)?,
-        });
+        lines.push(LineItem::new(
+            format!("Already paid for {} this month", current.plan().name),
+            history.paid_this_period.checked_neg().ok_or(QuoteError::Overflow)?,
+            LineLabel::AlreadyPaid { plan: current },
+        ));
     }
     let total = new_line.amount.checked_sub(history.paid_this_period).ok_or(QuoteError::Overflow)?.at_least_zero();
     Ok(Quote {
@@ -161,6 +212,7 @@ pub fn quote_change(history: &PaidHistory, target: PlanId, now: OffsetDateTime) 
         period,
         discount: None,
         discount_note: None,
+        not_covered: None,
     })
 }
 
@@ -180,6 +232,7 @@ pub fn quote_cancel(history: &PaidHistory, now: OffsetDateTime) -> Quote {
         period,
         discount: None,
         discount_note: None,
+        not_covered: None,
     }
 }
 
@@ -199,12 +252,11 @@ pub fn current_plan_worth(history: &PaidHistory, period: Period) -> Option<Money
 fn prorated_line(plan: PlanId, from: OffsetDateTime, period: Period) -> Result<LineItem, QuoteError> {
     let price = plan.plan().monthly_price;
     let amount = price.mul_ratio(period.days_left_from(from), period.total_days()).ok_or(QuoteError::Overflow)?;
-    let description = if from <= period.start {
-        format!("{} for {}", plan.plan().name, crate::period::month_and_year(period.start))
-    } else {
-        format!("{} from {} to {}", plan.plan().name, short_date(from), short_date(period.end))
-    };
-    Ok(LineItem { description, amount })
+    if from <= period.start {
+        return Ok(LineItem::plan_month(plan, period.start, amount));
+    }
+    let description = format!("{} from {} to {}", plan.plan().name, short_date(from), short_date(period.end));
+    Ok(LineItem::new(description, amount, LineLabel::PlanPeriod { plan, from, to: period.end }))
 }
 
 #[cfg(test)]
@@ -223,7 +275,15 @@ mod tests {
         assert_eq!(q.total_due_today, cents(1000));
         assert_eq!(
             q.lines,
-            vec![LineItem { description: "Kiro Pro from Nov 16 to Dec 1".into(), amount: cents(1000) }]
+            vec![LineItem::new(
+                "Kiro Pro from Nov 16 to Dec 1".into(),
+                cents(1000),
+                LineLabel::PlanPeriod {
+                    plan: PlanId::Pro,
+                    from: datetime!(2026-11-16 00:00 UTC),
+                    to: datetime!(2026-12-01 00:00 UTC)
+                }
+            )]
         );
         assert_eq!(q.next_renewal_at, Some(datetime!(2026-12-01 00:00 UTC)));
         assert_eq!(q.next_renewal_amount, cents(2000));
@@ -243,8 +303,20 @@ mod tests {
         assert_eq!(
             q.lines,
             vec![
-                LineItem { description: "Kiro Pro+ from Nov 16 to Dec 1".into(), amount: cents(2000) },
-                LineItem { description: "Already paid for Kiro Pro this month".into(), amount: cents(-1000) },
+                LineItem::new(
+                    "Kiro Pro+ from Nov 16 to Dec 1".into(),
+                    cents(2000),
+                    LineLabel::PlanPeriod {
+                        plan: PlanId::ProPlus,
+                        from: datetime!(2026-11-16 00:00 UTC),
+                        to: datetime!(2026-12-01 00:00 UTC)
+                    }
+                ),
+                LineItem::new(
+                    "Already paid for Kiro Pro this month".into(),
+                    cents(-1000),
+                    LineLabel::AlreadyPaid { plan: PlanId::Pro }
+                ),
             ]
         );
         assert_eq!(q.next_renewal_amount, cents(4000));

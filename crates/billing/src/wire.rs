@@ -536,7 +536,11 @@ impl DeclineCode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decline {
     pub code: DeclineCode,
+    /// In English: the code's message, and for a plan change that the plan has not changed.
     pub message: String,
+    /// A declined plan change: the plan stays as it was (pages say so in their language).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub plan_unchanged: bool,
 }
 
 /// The outcome of a confirm or a 3-D Secure answer.
@@ -858,7 +862,8 @@ mod tests {
     /// The flat decoding reads exactly what the tagged encoding writes, for every variant.
     #[test]
     fn every_outcome_reads_back_what_it_writes() {
-        let decline = || Decline { code: DeclineCode::InsufficientFunds, message: "No funds.".into() };
+        let decline =
+            || Decline { code: DeclineCode::InsufficientFunds, message: "No funds.".into(), plan_unchanged: false };
         let card = CardSummary {
             id: "pm_1".into(),
             brand: CardBrand::Visa,

@@ -371,9 +371,14 @@ mod tests {
         let unused: Vec<String> = areas
             .iter()
             .flat_map(|(name, keys)| keys.iter().map(move |key| (name, key)))
-            .filter(|(name, key)| {
+            .filter(|(_, key)| {
                 let variant: String = key.split('_').map(|p| p[..1].to_uppercase() + &p[1..]).collect();
-                !code.contains(&format!("{name}::{variant}"))
+                // `CommonText::Loading`, or through an alias (`T::Loading`): the variant's path
+                // ends there (not `T::LoadingInvoices`).
+                let path = format!("::{variant}");
+                !code.match_indices(&path).any(|(at, _)| {
+                    !code[at + path.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                })
             })
             .map(|(name, key)| format!("{name}: {key}"))
             .collect();

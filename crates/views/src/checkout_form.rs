@@ -165,7 +165,7 @@ fn consent(i18n: &I18n, product: &str, q: &Quote) -> Option<String> {
     Some(match &q.discount {
         // With a discount, what follows today's charge changes once it ends: said as it is.
         Some(discount) => {
-            let then = billing::discount::what_follows(discount);
+            let then = crate::words::what_follows(i18n, discount);
             i18n.f(CheckoutText::ConsentWithPromotion, &[&args[..], &[("then", &then)]].concat())
         }
         None => {

@@ -48,9 +48,8 @@ fn renewal(i18n: &I18n, quote: &Quote) -> Option<String> {
     Some(match &quote.discount {
         // A promotion: what it charges while it runs, and after.
         Some(discount) => {
-            let then = billing::discount::what_follows(discount);
-            let then = then.trim_start_matches("then ");
-            i18n.f(CheckoutText::RenewalWithPromotion, &[("date", &date), ("then", then), ("day", &day)])
+            let then = crate::words::discount_schedule(i18n, discount);
+            i18n.f(CheckoutText::RenewalWithPromotion, &[("date", &date), ("then", &then), ("day", &day)])
         }
         None => {
             let amount = i18n.money(quote.next_renewal_amount.cents());
@@ -77,7 +76,7 @@ pub fn InvoiceLines(lines: Vec<LineItem>, total: Money, #[prop(into)] total_labe
                 .map(|line| {
                     view! {
                         <div class="line">
-                            <dt>{line.description}</dt>
+                            <dt>{crate::words::line_text(&i18n, &line)}</dt>
                             <dd>{i18n.money(line.amount.cents())}</dd>
                         </div>
                     }

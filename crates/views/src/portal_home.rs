@@ -199,7 +199,7 @@ fn PlanCard(sub: PortalSubscription, base: String) -> impl IntoView {
                 </span>
             </p>
             <p>{plan_credits(&i18n, sub.plan.monthly_credits)}</p>
-            {sub.discount.as_ref().map(|d| view! { <p class="discount">{billing::discount::running_sentence(d)}</p> })}
+            {sub.discount.as_ref().map(|d| view! { <p class="discount">{crate::words::running_sentence(&crate::i18n(), d)}</p> })}
             <p class="muted">
                 {if ended { i18n.t(PortalText::SubscriptionEnded) } else { next_payment_sentence(&i18n, &sub) }}
             </p>

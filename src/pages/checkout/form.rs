@@ -167,7 +167,7 @@ fn pay_alert(pay: CheckoutPayer) -> Signal<Option<AlertText>> {
     Signal::derive(move || {
         let result = result.get()?;
         // The server could not be reached: the payment may have gone through.
-        let alert = payment_alert(&result, &i18n.t(CheckoutText::PaymentUnreachable))?;
+        let alert = payment_alert(&i18n, &result, &i18n.t(CheckoutText::PaymentUnreachable))?;
         Some(match result {
             PayResult::Declined { attempts_left, .. } => alert.with_note(
                 attempts_left.filter(|n| *n <= 2).map(|n| i18n.plural(CheckoutText::AttemptsLeft, u64::from(n), &[])),

@@ -3,7 +3,6 @@
 //! (unknown, expired, used up, another plan, first-time only, too many tries).
 
 use crate::api;
-use billing::discount::what_follows;
 use billing::proration::Quote;
 use i18n::CheckoutText;
 use leptos::prelude::*;
@@ -20,13 +19,14 @@ pub fn PromotionCode(
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let session = StoredValue::new(session_id);
+    let catalog = StoredValue::new(views::i18n());
     let applied = Memo::new(move |_| quote.with(|q| q.as_ref().and_then(|q| q.discount.clone())));
     let run = move |remove: bool| {
         if busy.get_untracked() {
             return;
         }
         busy.set(true);
-        let (session_id, code) = (session.get_value(), typed.get_untracked());
+        let (session_id, code, catalog) = (session.get_value(), typed.get_untracked(), catalog.get_value());
         leptos::task::spawn_local(async move {
             let answer = if remove {
                 api::remove_promotion_code(&session_id).await
@@ -40,7 +40,7 @@ pub fn PromotionCode(
                     typed.set(String::new());
                     open.set(false);
                 }
-                Err(e) => error.set(Some(e.message())),
+                Err(e) => error.set(Some(e.message(&catalog))),
             }
             busy.set(false);
         });
@@ -99,8 +99,9 @@ pub fn PromotionCode(
 /// `SPRING20 applied: 20% off for 3 months. Then $16.00 ….`, the code in bold wherever the
 /// sentence puts it.
 fn applied_text(i18n: &i18n::I18n, discount: &billing::discount::DiscountSummary) -> impl IntoView + use<> {
-    let then = capitalized(&what_follows(discount));
-    let text = i18n.f(CheckoutText::PromotionApplied, &[("label", &discount.label), ("then", &then)]);
+    let then = capitalized(&views::words::what_follows(i18n, discount));
+    let label = views::words::discount_label(i18n, discount);
+    let text = i18n.f(CheckoutText::PromotionApplied, &[("label", &label), ("then", &then)]);
     let (before, after) = text.split_once("{code}").unwrap_or(("", &text));
     view! { {before.to_string()}<strong>{discount.code.clone()}</strong>{after.to_string()} }
 }

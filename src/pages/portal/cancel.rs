@@ -22,8 +22,9 @@ fn CancelPlan(portal: PortalView) -> impl IntoView {
     let context = use_portal();
     let sub = portal.subscription.clone();
     let navigate = use_navigate();
+    let i18n = views::i18n();
     let cancel = Action::new_local(move |_: &()| {
-        let navigate = navigate.clone();
+        let (navigate, i18n) = (navigate.clone(), i18n.clone());
         async move {
             match api::set_cancel(&context.session_id(), true).await {
                 Ok(view) => {
@@ -31,7 +32,7 @@ fn CancelPlan(portal: PortalView) -> impl IntoView {
                     navigate(&context.href(""), Default::default());
                     None
                 }
-                Err(e) => Some(e.message()),
+                Err(e) => Some(e.message(&i18n)),
             }
         }
     });

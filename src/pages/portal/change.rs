@@ -4,7 +4,7 @@
 use super::past_due::PastDueBanner;
 use super::{PaymentAction, PortalErrorPage, payment_action, use_portal};
 use crate::api::{self, ApiError};
-use crate::components::alert::{AlertText, BusyButton, ErrorAlert, payment_alert};
+use crate::components::alert::{BusyButton, ErrorAlert, payment_alert};
 use crate::components::challenge_dialog::PaymentChallenge;
 use crate::components::frame::{PageFrame, PageHeading};
 use crate::components::status::{ExpiredSessionPage, Loading, SessionKind, StatusPage};
@@ -160,7 +160,11 @@ fn ChangeSummary(from: PlanSummary, quote: Quote, card: Option<CardSummary>) -> 
         _ => None,
     };
     // A running discount the new plan is outside of is said before Confirm.
-    let discount_note = quote.discount_note.clone().map(|note| view! { <p class="notice-text">{note}</p> });
+    let discount_note = match &quote.not_covered {
+        Some(note) => Some(views::words::not_covered_note(&i18n, note, quote.to_plan)),
+        None => quote.discount_note.clone(),
+    };
+    let discount_note = discount_note.map(|note| view! { <p class="notice-text">{note}</p> });
     let renewal_text = renewal_text(&i18n, &quote);
     let names = [("from", from.name.as_str()), ("to", to.name.as_str())];
     let price = i18n.money(to.monthly_price.cents());
@@ -184,9 +188,8 @@ fn ChangeSummary(from: PlanSummary, quote: Quote, card: Option<CardSummary>) -> 
 fn renewal_text(i18n: &I18n, quote: &Quote) -> String {
     match (quote.next_renewal_at, &quote.discount) {
         (Some(at), Some(discount)) => {
-            let terms = billing::discount::what_follows(discount);
-            let terms = terms.trim_start_matches("then ");
-            i18n.f(PortalText::RenewalWithPromotion, &[("date", &i18n.long_date(at)), ("terms", terms)])
+            let terms = views::words::discount_schedule(i18n, discount);
+            i18n.f(PortalText::RenewalWithPromotion, &[("date", &i18n.long_date(at)), ("terms", &terms)])
         }
         (Some(at), None) => i18n.f(
             PortalText::RenewalThen,
@@ -212,15 +215,9 @@ fn ConfirmDetails(portal: PortalView, initial: Quote, change: ChangeAction) -> i
             change.dispatch(Step::Pay(quote.with_untracked(|q| q.total_due_today)));
         }
     });
-    // The server could not be reached: the change may have gone through. Answered here since
-    // `payment_alert` takes a `&'static str` and the catalog's text is not one.
     let unreachable = i18n.t(PortalText::ChangeUnreachable);
-    let alert = Signal::derive(move || {
-        result.with(|r| match r.as_ref()? {
-            PayResult::Failed(ApiError::Network) => Some(AlertText::new(unreachable.clone()).retryable()),
-            r => payment_alert(r, ""),
-        })
-    });
+    let catalog = i18n.clone();
+    let alert = Signal::derive(move || result.with(|r| payment_alert(&catalog, r.as_ref()?, &unreachable)));
     let money = i18n.clone();
     let amount = Signal::derive(move || quote.with(|q| money.money(q.total_due_today.cents())));
     let from = portal.subscription.plan.clone();

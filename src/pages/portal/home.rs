@@ -20,6 +20,7 @@ pub fn PortalHomePage() -> impl IntoView {
 #[component]
 fn PortalHome(portal: PortalView) -> impl IntoView {
     let context = use_portal();
+    let i18n = views::i18n();
     // Keep plan, resume and overage all answer with the new portal view.
     let act = Action::new_local(move |what: &HomeAction| {
         let (sid, what) = (context.session_id(), *what);
@@ -38,7 +39,7 @@ fn PortalHome(portal: PortalView) -> impl IntoView {
             act.dispatch(what);
         })),
         pending: act.pending().into(),
-        error: Signal::derive(move || act.value().get().flatten().map(|e| e.message())),
+        error: Signal::derive(move || act.value().get().flatten().map(|e| e.message(&i18n))),
         banner: Some(ViewFn::from(|| view! { <PastDueBanner /> })),
         heading: Some(ViewFn::from(|| view! { <PageHeading text=views::portal_heading(&views::i18n()) /> })),
     };

@@ -26,6 +26,7 @@ fn BillingHistory(portal: PortalView) -> impl IntoView {
     let list = LocalResource::new(move || api::invoices(context.session_id()));
     let i18n = views::i18n();
     let loading = i18n.t(PortalText::LoadingInvoices);
+    let catalog = i18n.clone();
     view! {
         <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode return_url=portal.return_url.clone()>
             <div class="portal">
@@ -33,12 +34,12 @@ fn BillingHistory(portal: PortalView) -> impl IntoView {
                 <PastDueBanner />
                 <section class="card">
                     <Transition fallback=move || view! { <Loading label=loading.clone() /> }>
-                        {move || Suspend::new(async move {
+                        {move || { let i18n = catalog.clone(); Suspend::new(async move {
                             match list.await {
                                 Ok(list) => view! { <InvoiceTable list=list /> }.into_any(),
-                                Err(error) => view! { <p role="alert">{error.message()}</p> }.into_any(),
+                                Err(error) => view! { <p role="alert">{error.message(&i18n)}</p> }.into_any(),
                             }
-                        })}
+                        })}}
                     </Transition>
                     <div class="actions">
                         <a class="button secondary" href=context.href("")>

@@ -91,9 +91,9 @@ impl Payment for InvoicePayment {
 /// Pays what is owed; the answer is the message for the banner, if any.
 fn pay_action(portal: &PortalView, notice: RwSignal<Option<String>>) -> Action<Money, Option<String>> {
     let context = use_portal();
-    let i18n = views::i18n();
     let payment = InvoicePayment { session_id: context.session_id() };
     let flow = PaymentFlow::new(payment, BankCheck::new(portal.stripe.clone()));
+    let i18n = views::i18n();
     Action::new_local(move |total: &Money| {
         let total = *total;
         let i18n = i18n.clone();
@@ -109,7 +109,7 @@ fn pay_action(portal: &PortalView, notice: RwSignal<Option<String>>) -> Action<M
                     flow.new_attempt();
                     Some(i18n.t(PortalText::BankNeedsConfirmation))
                 }
-                PayResult::Declined { decline, .. } => Some(decline.message),
+                PayResult::Declined { decline, .. } => Some(views::words::decline_text(&i18n, &decline)),
                 PayResult::Repriced { .. } => {
                     // Nothing was charged: show what is owed now.
                     notice.set(Some(i18n.t(PortalText::OwedChanged)));
@@ -117,7 +117,7 @@ fn pay_action(portal: &PortalView, notice: RwSignal<Option<String>>) -> Action<M
                     None
                 }
                 PayResult::CardRefused(message) => Some(message),
-                PayResult::Failed(error) => Some(error.message()),
+                PayResult::Failed(error) => Some(error.message(&i18n)),
             }
         }
     })

@@ -133,10 +133,11 @@ fn NewCardForm(
     let errors = Signal::derive(move || check.get().err().map(|e| *e).unwrap_or_default());
     let pending = save.pending();
     let result = save.value();
+    let catalog = i18n.clone();
     let alert = Signal::derive(move || match result.get()? {
-        PayResult::Declined { decline, .. } => Some(AlertText::new(decline.message)),
+        PayResult::Declined { decline, .. } => Some(AlertText::new(views::words::decline_text(&catalog, &decline))),
         PayResult::CardRefused(text) => Some(AlertText::new(text)),
-        PayResult::Failed(error) => Some(AlertText::new(error.message())),
+        PayResult::Failed(error) => Some(AlertText::new(error.message(&catalog))),
         _ => None,
     });
     view! {

@@ -120,10 +120,7 @@ fn close_period(conn: &Conn<'_>, sub: &mut Subscription) -> Result<(), AppError>
         return cancel(conn, sub, CancellationReason::CancellationRequested, at);
     }
     let price = sub.plan.plan().monthly_price;
-    let line = LineItem {
-        description: format!("{} for {}", sub.plan.plan().name, billing::period::month_and_year(next.start)),
-        amount: price,
-    };
+    let line = LineItem::plan_month(sub.plan, next.start, price);
     let mut lines = vec![line];
     // A discount covers the renewals its duration reaches, then stops by itself.
     let discount = crate::promotions::running_discount(conn, &sub.account_id)?;

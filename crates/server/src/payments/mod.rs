@@ -83,7 +83,7 @@ impl Payments {
 
 /// A decline with our message for its code.
 pub fn decline(code: DeclineCode) -> billing::wire::Decline {
-    billing::wire::Decline { code, message: code.message().into() }
+    billing::wire::Decline { code, message: code.message().into(), plan_unchanged: false }
 }
 
 /// One charge, as the processor needs it.

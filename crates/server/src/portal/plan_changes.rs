@@ -209,7 +209,11 @@ pub fn record_upgrade(
 /// A declined upgrade: the reason, and that the plan has not changed.
 pub fn declined(code: DeclineCode) -> ChangeOutcome {
     ChangeOutcome::Declined {
-        decline: Decline { code, message: format!("{} Your plan has not changed.", code.message()) },
+        decline: Decline {
+            code,
+            message: format!("{} Your plan has not changed.", code.message()),
+            plan_unchanged: true,
+        },
     }
 }
 
