@@ -10,6 +10,7 @@ mod browser {
     mod account;
     mod checkout;
     mod layout;
+    mod locales;
     mod portal;
     mod promotions;
     mod smoke;

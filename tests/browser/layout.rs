@@ -2,9 +2,10 @@
 //! Screenshots of each land in `test-artifacts/`. Reduced motion stops the spinner.
 
 use super::harness::{Browser, TestServer};
+use serde_json::json;
 
 /// Fails if the page scrolls sideways or any visible element sticks out of the viewport.
-async fn assert_fits(browser: &Browser, what: &str) {
+pub(super) async fn assert_fits(browser: &Browser, what: &str) {
     let overflow = browser
         .client
         .execute(
@@ -24,6 +25,67 @@ async fn assert_fits(browser: &Browser, what: &str) {
     assert_eq!(overflow["out"], serde_json::json!([]), "{what} has elements outside the viewport: {overflow}");
 }
 
+/// Fails on any button, label, legend, badge or select whose text does not fit in it: wider than
+/// its box (a word that cannot wrap), outside its parent, or a select's chosen option cut short
+/// (measured against the same select sized to its content by the browser).
+pub(super) async fn assert_no_clipped_text(browser: &Browser, what: &str) {
+    let clipped = browser
+        .client
+        .execute(
+        "const name = e => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).trim().split(/\\s+/).join('.') : '')
+                           + ' ' + JSON.stringify(tidy(e.innerText || e.value || ''));
+         const tidy = t => t.replace(/\\s+/g, ' ').trim().slice(0, 60);
+         const out = [];
+         const all = document.body.querySelectorAll(
+           'button, .button, label, legend, select, [class*=badge], .status, .card-brand, .return-link, .link, th, dt, dd');
+         for (const e of all) {
+           if (!e.checkVisibility({ visibilityProperty: true }) || e.closest('.sr-only')) continue;
+           const box = e.getBoundingClientRect();
+           if (box.width === 0 || box.height === 0) continue;
+           if (e.tagName === 'SELECT') {
+             const sized = e.cloneNode(true);
+             sized.removeAttribute('id');
+             sized.value = e.value;
+             sized.style.cssText = 'field-sizing: content; width: auto; min-width: 0; max-width: none; position: absolute; visibility: hidden';
+             e.parentElement.append(sized);
+             const needs = sized.getBoundingClientRect().width;
+             sized.remove();
+             if (needs > box.width + 0.5) out.push(name(e) + ` shows ${Math.round(box.width)} of ${Math.round(needs)} px`);
+             continue;
+           }
+           if (getComputedStyle(e).display === 'inline') {
+             const outer = e.parentElement.getBoundingClientRect();
+             if (box.left < outer.left - 1 || box.right > outer.right + 1) out.push(name(e) + ' sticks out of its parent');
+           } else if (e.scrollWidth > e.clientWidth + 1) {
+             out.push(name(e) + ` needs ${e.scrollWidth} px, has ${e.clientWidth}`);
+           }
+         }
+         return out;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(clipped, json!([]), "{what}: text clipped or sticking out");
+}
+
+/// Fails unless the inputs of the fields side by side (expiry and security code) start at the
+/// same height, whichever label wraps.
+async fn assert_side_by_side_fields_line_up(browser: &Browser) {
+    let tops = browser
+        .client
+        .execute(
+            "return ['card-expiry', 'card-cvc'].map(id => document.getElementById(id).getBoundingClientRect())
+                     .map(r => [Math.round(r.left), Math.round(r.top)]);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (expiry, cvc) = (&tops[0], &tops[1]);
+    if expiry[0] != cvc[0] {
+        assert_eq!(expiry[1], cvc[1], "the expiry's and the security code's inputs at different heights");
+    }
+}
+
 async fn pages_at(width: u32) {
     let server = TestServer::start().await;
     let checkout = server.checkout_session(&format!("acct-w{width}"), "pro_plus").await;
@@ -37,21 +99,26 @@ async fn pages_at(width: u32) {
     browser.blur().await;
     browser.wait_for_text("Your card number is incomplete.").await;
     assert_fits(&browser, "the checkout form").await;
+    assert_no_clipped_text(&browser, "the checkout form").await;
+    assert_side_by_side_fields_line_up(&browser).await;
     browser.screenshot(&format!("layout-{width}-checkout")).await;
 
     browser.goto(&portal).await;
     browser.wait_for_heading("Your subscription").await;
     assert_fits(&browser, "the portal home").await;
+    assert_no_clipped_text(&browser, "the portal home").await;
     browser.screenshot(&format!("layout-{width}-portal-home")).await;
 
     browser.goto(&format!("{portal}/update")).await;
     browser.wait_for_heading("Choose a plan").await;
     assert_fits(&browser, "the plan chooser").await;
+    assert_no_clipped_text(&browser, "the plan chooser").await;
     browser.screenshot(&format!("layout-{width}-portal-plans")).await;
 
     browser.goto(&format!("{portal}/update/power")).await;
     browser.wait_for_heading("Confirm your new plan").await;
     assert_fits(&browser, "the confirm page").await;
+    assert_no_clipped_text(&browser, "the confirm page").await;
     browser.screenshot(&format!("layout-{width}-portal-confirm")).await;
     browser.close().await;
 }
