@@ -16,18 +16,31 @@ use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
-/// The page's catalog (from its HTML), and what the language menu does: save the choice for the
-/// session of this address, then load the page again in that language.
+/// The page's catalog (from its HTML), and, on a session's page, what its language menu does:
+/// save the choice for the session, then load the page again in that language (if saving fails,
+/// the menu goes back to the page's language).
 fn provide_language() {
-    provide_context(i18n::I18n::new(i18n::Catalog::from_page()));
-    let choose = Callback::new(|tag: String| {
+    let catalog = i18n::I18n::new(i18n::Catalog::from_page());
+    let current = catalog.locale.tag();
+    provide_context(catalog);
+    let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
+    if views::checkout_session_id(&path).is_none() && !path.starts_with("/portal/") {
+        return;
+    }
+    let choose = Callback::new(move |tag: String| {
+        let path = path.clone();
         leptos::task::spawn_local(async move {
-            let Some(location) = web_sys::window().map(|w| w.location()) else {
-                return;
-            };
-            let path = location.pathname().unwrap_or_default();
+            let window = web_sys::window();
             if crate::api::choose_locale(&path, &tag).await.is_ok() {
-                let _ = location.reload();
+                let _ = window.map(|w| w.location().reload());
+                return;
+            }
+            let menu = window
+                .and_then(|w| w.document())
+                .and_then(|d| d.query_selector(".language-menu select").ok().flatten());
+            if let Some(menu) = menu.and_then(|m| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlSelectElement>(m).ok())
+            {
+                menu.set_value(current);
             }
         });
     });

@@ -67,9 +67,13 @@ impl StripeJs {
         if load_script(js_url).await.is_err() {
             return Err(i18n.t(CommonText::StripeJsNotLoaded));
         }
+        // Stripe.js's own messages and its 3-D Secure window speak the page's language too.
+        let options = object(&[("locale", JsValue::from_str(stripe_locale(i18n.locale)))]);
         let stripe = web_sys::window()
             .ok_or(())
-            .and_then(|window| call(&window.into(), "Stripe", &[JsValue::from_str(publishable_key)]).map_err(|_| ()))
+            .and_then(|window| {
+                call(&window.into(), "Stripe", &[JsValue::from_str(publishable_key), options]).map_err(|_| ())
+            })
             .map_err(|_| i18n.t(CommonText::StripeJsNotStarted))?;
         Ok(StripeJs { stripe, card: JsValue::UNDEFINED, i18n })
     }

@@ -26,8 +26,14 @@ fn main() {
         .collect();
     tags.sort();
     let mut out = String::new();
+    // FNV-1a of every key in order: a page's texts are found by position, so a page built from
+    // other catalogs than the server's must not use them.
+    let mut version: u32 = 0x811c_9dc5;
     for (area, enum_name) in AREAS {
         let english = read_area(&root.join("en"), area);
+        for byte in english.iter().flat_map(|(key, _)| key.bytes().chain([b'\n'])) {
+            version = (version ^ u32::from(byte)).wrapping_mul(0x0100_0193);
+        }
         write_enum(&mut out, area, enum_name, &english);
         out.push_str("#[cfg(not(target_arch = \"wasm32\"))]\n");
         let _ = writeln!(out, "pub(crate) const {}_SOURCES: &[(&str, &[Option<&str>])] = &[", area.to_uppercase());
@@ -46,6 +52,8 @@ fn main() {
         }
         out.push_str("];\n");
     }
+    let _ = writeln!(out, "/// Which keys, in which order, the catalogs have (a hash of the English keys).");
+    let _ = writeln!(out, "pub const CATALOG_VERSION: u32 = {version};");
     let dest = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("texts.rs");
     std::fs::write(dest, out).expect("write texts.rs");
 }

@@ -100,7 +100,9 @@ fn test(args: &[String]) -> Result<(), String> {
     run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
     step("cargo clippy (native, all targets)");
     run(Command::new("cargo").args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
-    step("cargo clippy (wasm32: the app, the shared views, the catalogs and the domain crate; the app with Stripe mode too)");
+    step(
+        "cargo clippy (wasm32: the app, the shared views, the catalogs and the domain crate; the app with Stripe mode too)",
+    );
     let wasm_clippy = |extra: &[&str]| {
         run(Command::new("cargo")
             .args([

@@ -18,7 +18,7 @@ pub mod pseudo;
 pub use format::Formats;
 pub use locale::Locale;
 #[cfg(not(target_arch = "wasm32"))]
-pub use native::{catalog, check_catalogs};
+pub use native::{catalog, check_catalogs, page_json};
 
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -45,6 +45,10 @@ pub trait Key: Copy {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Catalog {
     pub locale: Locale,
+    /// The keys' [`CATALOG_VERSION`] when the server made it: the app uses the texts only if it
+    /// has the same keys in the same order.
+    #[serde(default)]
+    pub version: u32,
     pub formats: Formats,
     /// Every language the menu offers: `(tag, its name in itself)`.
     pub languages: Vec<(String, String)>,
@@ -134,7 +138,14 @@ impl Catalog {
             .and_then(|w| w.document())
             .and_then(|d| d.get_element_by_id(PAGE_ELEMENT_ID))
             .and_then(|e| e.text_content());
-        text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+        let mut catalog: Catalog = text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+        if catalog.version != CATALOG_VERSION {
+            // Another build's keys: its texts would land on the wrong keys. English instead.
+            catalog.common.clear();
+            catalog.checkout.clear();
+            catalog.portal.clear();
+        }
+        catalog
     }
 
     /// Off the browser there is no page: English. (The app's crate is also built natively, for

@@ -1,7 +1,7 @@
 //! The server's side: every language's catalog, its formats made from CLDR by ICU4X, plural
 //! categories, the JSON a page carries, and the catalogs' consistency check.
 
-use crate::{Area, Catalog, CheckoutText, CommonText, Formats, Locale, PortalText};
+use crate::{Area, Catalog, CheckoutText, CommonText, Formats, I18n, Locale, PortalText};
 use icu_calendar::{Date, Gregorian};
 use icu_collator::Collator;
 use icu_datetime::{FixedCalendarDateTimeFormatter, fieldsets};
@@ -13,12 +13,32 @@ use icu_locale::preferences::extensions::unicode::keywords::currency;
 use icu_plurals::{PluralCategory, PluralRuleType, PluralRules};
 use std::sync::OnceLock;
 
-/// `locale`'s catalog, every area filled (English where a text is missing).
-pub fn catalog(locale: Locale) -> &'static Catalog {
-    static CATALOGS: OnceLock<Vec<Catalog>> = OnceLock::new();
-    let all = CATALOGS.get_or_init(|| Locale::ALL.into_iter().map(build).collect());
-    let index = Locale::ALL.iter().position(|l| *l == locale).unwrap_or(0);
-    &all[index]
+/// `locale`'s catalog, every area filled (English where a text is missing); made once.
+pub fn catalog(locale: Locale) -> &'static I18n {
+    static CATALOGS: OnceLock<Vec<I18n>> = OnceLock::new();
+    let all = CATALOGS.get_or_init(|| Locale::ALL.into_iter().map(|l| I18n::new(build(l))).collect());
+    &all[locale_index(locale)]
+}
+
+fn locale_index(locale: Locale) -> usize {
+    Locale::ALL.iter().position(|l| *l == locale).unwrap_or(0)
+}
+
+/// The JSON a page of `area` in `locale` carries ([`Catalog::page_json`]); made once.
+pub fn page_json(locale: Locale, area: Area) -> &'static str {
+    static PAGES: OnceLock<Vec<[String; 3]>> = OnceLock::new();
+    let all = PAGES.get_or_init(|| {
+        Locale::ALL
+            .into_iter()
+            .map(|l| [Area::Common, Area::Checkout, Area::Portal].map(|a| catalog(l).page_json(a)))
+            .collect()
+    });
+    let area_index = match area {
+        Area::Common => 0,
+        Area::Checkout => 1,
+        Area::Portal => 2,
+    };
+    &all[locale_index(locale)][area_index]
 }
 
 impl Catalog {
@@ -51,6 +71,7 @@ fn build(locale: Locale) -> Catalog {
         .collect();
     Catalog {
         locale,
+        version: crate::CATALOG_VERSION,
         formats: formats(locale),
         languages,
         regions: if locale == Locale::En { Vec::new() } else { regions(locale) },

@@ -4,7 +4,7 @@
 
 use crate::card_form::{CardFormState, check_card};
 use crate::checkout_form::{CheckoutFormState, FormBehaviour, FormStatus, PaymentFormView, StripeCardField};
-use crate::frame::{CheckoutColumns, PageFrame};
+use crate::frame::{CheckoutColumns, LanguageChoice, PageFrame};
 use crate::order_summary::OrderSummary;
 use crate::portal_home::{HomeBehaviour, PortalHomeView};
 use billing::validate;
@@ -32,6 +32,7 @@ pub fn checkout(checkout: &CheckoutView, visitor: &Visitor, i18n: &I18n) -> Opti
     let owner = Owner::new();
     let body = owner.with(|| {
         provide_context(i18n.clone());
+        provide_context(LanguageChoice(Callback::new(|_: String| {})));
         let plan = checkout.plan.clone();
         let form = fresh_form(checkout, visitor, Signal::stored(Some(quote.clone())));
         view! {
@@ -94,6 +95,7 @@ pub fn portal_home(portal: &PortalView, base: &str, i18n: &I18n) -> Option<(Stri
     let owner = Owner::new();
     let body = owner.with(|| {
         provide_context(i18n.clone());
+        provide_context(LanguageChoice(Callback::new(|_: String| {})));
         let (portal, base) = (portal.clone(), base.to_string());
         view! { <PortalHomeView portal=portal base=base behaviour=HomeBehaviour::default() /> }.to_html()
     });

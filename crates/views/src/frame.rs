@@ -54,8 +54,9 @@ pub fn localized(branding: &Branding) -> Branding {
     shown
 }
 
-/// What the app does with a language picked in the menu (save it for the session, reload): the
-/// server's first paint has no such context, so its menu waits for the app.
+/// What a language picked in the menu does (the app: save it for the session, load the page
+/// again). The menu is shown only where there is one: pages of a session (the server's first
+/// paint provides a stand-in, so its menu is the one the app mounts), not the "not found" pages.
 #[derive(Clone, Copy)]
 pub struct LanguageChoice(pub Callback<String>);
 
@@ -63,7 +64,7 @@ pub struct LanguageChoice(pub Callback<String>);
 #[component]
 pub fn LanguageMenu() -> impl IntoView {
     let i18n = crate::i18n();
-    let choice = use_context::<LanguageChoice>();
+    let LanguageChoice(choose) = use_context::<LanguageChoice>()?;
     let current = i18n.locale.tag();
     let options = i18n
         .languages
@@ -76,16 +77,12 @@ pub fn LanguageMenu() -> impl IntoView {
             }
         })
         .collect_view();
-    view! {
+    Some(view! {
         <label class="language-menu">
             <span>{i18n.t(CommonText::LanguageMenuLabel)}</span>
-            <select on:change=move |ev| {
-                if let Some(LanguageChoice(choose)) = choice {
-                    choose.run(event_target_value(&ev));
-                }
-            }>{options}</select>
+            <select on:change=move |ev| choose.run(event_target_value(&ev))>{options}</select>
         </label>
-    }
+    })
 }
 
 /// Tells the user that nothing here moves real money.

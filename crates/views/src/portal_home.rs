@@ -3,7 +3,6 @@
 //! the server renders it into the first HTML of a portal session.
 
 use crate::frame::PageFrame;
-use billing::validate::CardBrand;
 use billing::wire::{CardSummary, PortalSubscription, PortalView, SubscriptionStatus};
 use i18n::{I18n, PortalText};
 use leptos::prelude::*;
@@ -97,20 +96,7 @@ pub fn next_payment_sentence(i18n: &I18n, sub: &PortalSubscription) -> String {
     }
 }
 
-/// `Visa ending in 4242`.
-pub fn card_label(i18n: &I18n, card: &CardSummary) -> String {
-    let brand = match card.brand {
-        CardBrand::Unknown => i18n.t(PortalText::CardBrandUnknown),
-        known => known.display_name().to_string(),
-    };
-    i18n.f(PortalText::CardEndingIn, &[("brand", &brand), ("last4", &card.last4)])
-}
-
-/// `Visa ending in 4242, expires 12/34`.
-pub fn card_label_with_expiry(i18n: &I18n, card: &CardSummary) -> String {
-    let (month, year) = (format!("{:02}", card.exp_month), format!("{:02}", card.exp_year % 100));
-    i18n.f(PortalText::CardWithExpiry, &[("card", &card_label(i18n, card)), ("month", &month), ("year", &year)])
-}
+pub use crate::card_form::{card_label, card_label_with_expiry};
 
 /// A plan's monthly credits: `1,000 credits per month`.
 pub fn plan_credits(i18n: &I18n, credits: u32) -> String {
@@ -190,7 +176,7 @@ fn PlanCard(sub: PortalSubscription, base: String) -> impl IntoView {
     view! {
         <section class="card plan-card" aria-labelledby="current-plan">
             <p class="eyebrow">{i18n.t(PortalText::CurrentPlan)}</p>
-            <h2 id="current-plan">{if ended { "Kiro Free".to_string() } else { sub.plan.name.clone() }}</h2>
+            <h2 id="current-plan">{if ended { billing::PlanId::Free.plan().name.to_string() } else { sub.plan.name.clone() }}</h2>
             <p class="price">
                 <span class="amount small">{i18n.money(sub.plan.monthly_price.cents())}</span>
                 <span class="per">{i18n.t(PortalText::PerMonth)}</span>

@@ -88,7 +88,7 @@ fn CannotBuyPage(checkout: CheckoutView, title: CheckoutText, message: CheckoutT
     view! {
         <StatusPage title=i18n.t(title) message=i18n.t(message) test_mode=checkout.test_mode>
             <a class="button secondary" href=checkout.return_url.clone()>
-                {checkout.branding.return_link_text.clone()}
+                {views::frame::localized(&checkout.branding).return_link_text}
             </a>
         </StatusPage>
     }

@@ -292,7 +292,7 @@ fn DonePage(portal: PortalView, receipt: ChangeReceipt) -> impl IntoView {
                 <p class="lead">{detail}</p>
                 <p class="muted">{next}</p>
                 <a class="button primary" href=portal.return_url.clone()>
-                    {portal.branding.return_link_text.clone()}
+                    {views::frame::localized(&portal.branding).return_link_text}
                 </a>
             </section>
         </PageFrame>

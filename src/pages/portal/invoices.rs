@@ -178,7 +178,7 @@ fn PrintableInvoice(detail: InvoiceDetail) -> impl IntoView {
                     </div>
                 </dl>
                 <InvoiceLines lines=detail.lines.clone() total=summary.amount total_label=i18n.t(PortalText::Total) />
-                <p class="muted">{detail.branding.legal_line.clone()}</p>
+                <p class="muted">{views::frame::localized(&detail.branding).legal_line}</p>
                 <div class="actions no-print">
                     <button type="button" class="button primary" on:click=move |_| browser_print()>
                         {i18n.t(PortalText::Print)}

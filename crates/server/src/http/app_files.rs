@@ -66,7 +66,7 @@ async fn page(State(state): State<AppState>, uri: axum::http::Uri, headers: Head
             Some(id) => portal_first_paint(&state, id, &i18n).await,
             None => None,
         };
-        return Html(localized(portal, first_paint, &i18n, Area::Portal)).into_response();
+        return in_language(Html(localized(portal, first_paint, &i18n, Area::Portal)), &i18n);
     }
     let checkout = if stripe_mode { &entries.checkout_stripe } else { &entries.checkout };
     let presented = views::checkout_session_id(path);
@@ -75,19 +75,31 @@ async fn page(State(state): State<AppState>, uri: axum::http::Uri, headers: Head
         Some(id) => checkout_first_paint(&state, id, visitor(&state, &headers), &i18n).await,
         None => None,
     };
-    Html(localized(checkout, first_paint, &i18n, Area::Checkout)).into_response()
+    in_language(Html(localized(checkout, first_paint, &i18n, Area::Checkout)), &i18n)
+}
+
+/// A page whose words depend on the browser's languages (when the session chose none) says so to
+/// caches, and says which language it is in.
+fn in_language(page: Html<String>, i18n: &I18n) -> Response {
+    let mut response = page.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Language"));
+    if let Ok(language) = HeaderValue::from_str(i18n.locale.tag()) {
+        headers.insert(header::CONTENT_LANGUAGE, language);
+    }
+    response
 }
 
 /// The catalog of the page's language (the session's choice, else the browser's).
 async fn page_catalog(state: &AppState, kind: SessionKind, presented: Option<&str>, headers: &HeaderMap) -> I18n {
     let locale = languages::for_page(state, kind, presented, headers).await;
-    I18n::new(i18n::catalog(locale).clone())
+    i18n::catalog(locale).clone()
 }
 
 /// The entry's HTML in the page's language: `<html lang>`, its catalog for the app, and the first
 /// paint when there is one.
 fn localized(html: &str, first_paint: Option<(String, String)>, i18n: &I18n, area: Area) -> String {
-    let html = with_catalog(html, i18n.locale.tag(), &i18n.page_json(area));
+    let html = with_catalog(html, i18n.locale.tag(), i18n::page_json(i18n.locale, area));
     match first_paint {
         Some((title, body)) => with_first_paint(&html, &title, &body),
         // The static shell's spinner, in the page's language.

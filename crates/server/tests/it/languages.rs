@@ -48,10 +48,11 @@ async fn a_session_keeps_the_language_it_was_created_with() {
     }
     let default = app.new_session("acct_lang_default", "pro").await;
     assert_eq!(app.get(&format!("/v1/checkout/sessions/{default}"), Some(KEY)).await.body["locale"], "auto");
-    for wrong in [json!("xx"), json!("de-DE"), json!(""), json!("de\u{200b}")] {
+    for wrong in [json!("xx"), json!("de-DE"), json!(""), json!("de\u{200b}"), json!("<script>")] {
         let reply = session_with_locale(&app, "acct_lang_wrong", wrong.clone()).await;
         assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_request");
-        assert!(reply.body["error"]["message"].as_str().unwrap().contains("pt-BR"), "{wrong}: {:?}", reply.body);
+        let message = reply.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("pt-BR") && !message.contains("en-XA"), "{wrong}: {message}");
     }
     let reply = session_with_locale(&app, "acct_lang_type", json!(7)).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{:?}", reply.body);
@@ -81,6 +82,13 @@ async fn the_page_speaks_the_sessions_language_else_the_browsers() {
     let catalog = catalog_of(&html);
     assert!(catalog.get("common").is_none() && catalog.get("checkout").is_none(), "{catalog}");
     assert!(html.contains("$10.00"));
+
+    // Caches keep a copy per language; the page says which it is in.
+    let req =
+        Request::get(format!("/checkout/{auto}")).header(header::ACCEPT_LANGUAGE, "ko").body(Body::empty()).unwrap();
+    let reply = app.send(req).await;
+    assert_eq!(reply.headers[header::VARY], "Accept-Language");
+    assert_eq!(reply.headers[header::CONTENT_LANGUAGE], "ko");
 
     // Unknown sessions and other pages: the browser's language.
     assert_eq!(lang_of(&page(&app, "/checkout/cs_forged_0123", "ko-KR").await), "ko");
