@@ -268,6 +268,7 @@ const DATA_WORDS: &[&str] = &[
     "KIRO",
     "Pro",
     "Power",
+    "Free",
     "Visa",
     "Mastercard",
     "American",
@@ -372,6 +373,51 @@ async fn the_pseudo_locale_shows_every_text_that_escaped_the_catalogs() {
         browser.close().await;
     }
     assert_eq!(escaped_on_pages, Vec::<String>::new(), "English that escaped the catalogs");
+}
+
+/// The escaped English on the page now shown, each named by `page`.
+async fn escaped_on(browser: &Browser, page: &str) -> Vec<String> {
+    wait_for_lang(browser, "en-XA").await;
+    escaped_english(&visible_texts(browser).await).into_iter().map(|t| format!("{page}: {t}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pseudo_locale_pays_and_changes_plan_with_every_text_from_the_catalogs() {
+    let server = TestServer::start().await;
+    let (_, checkout) = checkout_in(&server, "acct-xa-pay", "pro", Some("en-XA")).await;
+    let browser = Browser::open_sized(1280, 900).await;
+    browser.goto(&checkout).await;
+    wait_for_lang(&browser, "en-XA").await;
+    browser.wait_until("the checkout", "document.querySelector('form.payment-form')", vec![]).await;
+    pay(&browser, "4242424242424242").await;
+    wait_for_success(&browser).await;
+    let mut escaped = escaped_on(&browser, "success page").await;
+    assert_sound(&browser, "the pseudo-locale success page").await;
+
+    let portal = portal_in(&server, "acct-xa-pay", "en-XA").await;
+    browser.goto(&portal).await;
+    browser.wait_until("the current plan", "document.querySelector('.plan-card')", vec![]).await;
+    browser.client.find(Locator::Css("a.button[href$='/update']")).await.unwrap().click().await.unwrap();
+    browser.wait_until("the plan chooser", "document.querySelector('input[type=radio]')", vec![]).await;
+    escaped.extend(escaped_on(&browser, "plan chooser").await);
+    let pro_plus = "//label[.//*[normalize-space()='Kiro Pro+']]//input[@type='radio']";
+    browser.client.find(Locator::XPath(pro_plus)).await.unwrap().click().await.unwrap();
+    browser.client.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
+    browser
+        .wait_until(
+            "the confirm page",
+            "location.pathname.endsWith('/update/pro_plus') && document.querySelector('.actions button')",
+            vec![],
+        )
+        .await;
+    escaped.extend(escaped_on(&browser, "confirm page").await);
+    assert_sound(&browser, "the pseudo-locale confirm page").await;
+    browser.client.find(Locator::Css(".actions button")).await.unwrap().click().await.unwrap();
+    browser.wait_until("the done page", "document.querySelector('.success h1')", vec![]).await;
+    escaped.extend(escaped_on(&browser, "done page").await);
+    assert_eq!(server.subscription("acct-xa-pay").await["plan"], "pro_plus");
+    browser.close().await;
+    assert_eq!(escaped, Vec::<String>::new(), "English that escaped the catalogs");
 }
 
 #[test]
