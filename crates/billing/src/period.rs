@@ -61,8 +61,9 @@ fn first_of_month(year: i32, month: Month) -> OffsetDateTime {
     PrimitiveDateTime::new(date, Time::MIDNIGHT).assume_utc()
 }
 
-const MONTH_ABBR: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-const MONTH_NAME: [&str; 12] = [
+/// English month abbreviations and names, January first (also the pages' fallback formats).
+pub const MONTH_ABBR: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+pub const MONTH_NAME: [&str; 12] = [
     "January",
     "February",
     "March",

@@ -24,28 +24,15 @@ pub struct Formats {
 impl Default for Formats {
     /// English's, for a page whose server sent no catalog.
     fn default() -> Formats {
-        const MONTHS: [&str; 12] = [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ];
+        use billing::period::{MONTH_ABBR, MONTH_NAME};
         Formats {
             money: ["${n}".into(), "-${n}".into()],
             group: ",".into(),
             decimal: ".".into(),
             min_grouping: 1,
-            long_date: MONTHS.iter().map(|m| format!("{m} {{d}}, {{y}}")).collect(),
-            short_date: MONTHS.iter().map(|m| format!("{} {{d}}", &m[..3])).collect(),
-            month_year: MONTHS.iter().map(|m| format!("{m} {{y}}")).collect(),
+            long_date: MONTH_NAME.iter().map(|m| format!("{m} {{d}}, {{y}}")).collect(),
+            short_date: MONTH_ABBR.iter().map(|m| format!("{m} {{d}}")).collect(),
+            month_year: MONTH_NAME.iter().map(|m| format!("{m} {{y}}")).collect(),
         }
     }
 }

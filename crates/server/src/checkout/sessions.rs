@@ -74,7 +74,9 @@ pub async fn create_checkout_session(
             idempotency::once_per_key(tx, "v1:checkout_sessions", key.as_deref(), &req, now, || {
                 store::upsert_account(tx, &account)?;
                 store::insert_checkout_session(tx, &session, &verifier_hash)?;
-                store::set_session_locale(tx, &session.id, locale)?;
+                if locale.is_some() {
+                    store::set_session_locale(tx, &session.id, locale)?;
+                }
                 promotions::checkout::keep_at_creation(tx, &session, allow_codes, promotion_code.as_deref())?;
                 tracing::info!(session = %redact(&session.id), %plan, "checkout session created");
                 Ok(answer.clone())

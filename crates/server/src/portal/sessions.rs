@@ -50,7 +50,9 @@ pub async fn create_portal_session(
             idempotency::once_per_key(tx, "v1:portal_sessions", key.as_deref(), &req, now, || {
                 store::get_subscription(tx, &req.account_id)?.ok_or(AppError::NoSubscription)?;
                 store::insert_portal_session(tx, &session, &verifier_hash, now)?;
-                store::set_session_locale(tx, &session.id, locale)?;
+                if locale.is_some() {
+                    store::set_session_locale(tx, &session.id, locale)?;
+                }
                 tracing::info!(session = %redact(&session.id), "portal session created");
                 Ok(answer.clone())
             })
