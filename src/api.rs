@@ -9,9 +9,8 @@ use billing::wire::{
 #[cfg(feature = "stripe")]
 use billing::wire::{SavedStripeCard, StripeSetup};
 use billing::{Money, PlanId};
+use billing::json::{FromJson, ToJson};
 use gloo_net::http::{Request, Response};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 /// Why a call failed, in the terms the pages act on.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,14 +63,14 @@ async fn body_of(response: Response) -> Result<String, ApiError> {
     if (200..300).contains(&status) {
         return Ok(text);
     }
-    match serde_json::from_str::<ErrorBody>(&text) {
+    match ErrorBody::from_json_text(&text) {
         Ok(body) => Err(ApiError::Api { status, code: body.error.code, message: body.error.message }),
         Err(_) => Err(ApiError::Unexpected(format!("HTTP {status}"))),
     }
 }
 
-fn decode<T: DeserializeOwned>(text: Result<String, ApiError>) -> Result<T, ApiError> {
-    serde_json::from_str(&text?).map_err(|e| ApiError::Unexpected(e.to_string()))
+fn decode<T: FromJson>(text: Result<String, ApiError>) -> Result<T, ApiError> {
+    T::from_json_text(&text?).map_err(|e| ApiError::Unexpected(e.0))
 }
 
 /// The answer to the request `index.html` started for `path` while the app downloaded, taken
@@ -110,13 +109,21 @@ async fn post_text(path: &str, body: String) -> Result<String, ApiError> {
     body_of(request.send().await.map_err(|_| ApiError::Network)?).await
 }
 
-async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+async fn get<T: FromJson>(path: &str) -> Result<T, ApiError> {
     decode(get_text(path).await)
 }
 
-async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
-    let body = serde_json::to_string(body).map_err(|e| ApiError::Unexpected(e.to_string()))?;
-    decode(post_text(path, body).await)
+async fn post<B: ToJson, T: FromJson>(path: &str, body: &B) -> Result<T, ApiError> {
+    decode(post_text(path, body.to_json()).await)
+}
+
+/// A request without a body of its own: `{}`.
+struct NoFields;
+
+impl ToJson for NoFields {
+    fn write_json(&self, out: &mut String) {
+        out.push_str("{}");
+    }
 }
 
 fn checkout_path(session_id: &str, rest: &str) -> String {
@@ -129,7 +136,9 @@ pub async fn choose_locale(page_path: &str, tag: &str) -> Result<(), ApiError> {
     let mut parts = page_path.trim_start_matches('/').split('/');
     let (area, session_id) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
     let path = format!("/api/{area}/{}/locale", js_sys::encode_uri_component(session_id));
-    post_text(&path, serde_json::json!({ "locale": tag }).to_string()).await.map(|_| ())
+    let mut body = String::new();
+    billing::json::write_object(&mut body, &[("locale", &tag.to_string())]);
+    post_text(&path, body).await.map(|_| ())
 }
 
 pub async fn checkout_session(session_id: String) -> Result<CheckoutView, ApiError> {
@@ -179,13 +188,13 @@ fn stripe_path(area: StripeArea, session_id: &str, rest: &str) -> String {
 /// Stripe mode: a SetupIntent for Stripe.js to save the card with.
 #[cfg(feature = "stripe")]
 pub async fn stripe_setup_intent(area: StripeArea, session_id: &str) -> Result<StripeSetup, ApiError> {
-    post(&stripe_path(area, session_id, "/setup-intent"), &serde_json::json!({})).await
+    post(&stripe_path(area, session_id, "/setup-intent"), &NoFields).await
 }
 
 /// Stripe mode: the card the SetupIntent saved: the card to pay with (checkout), or the outcome
 /// of making it the account's card (portal).
 #[cfg(feature = "stripe")]
-pub async fn stripe_card<T: serde::de::DeserializeOwned>(
+pub async fn stripe_card<T: FromJson>(
     area: StripeArea,
     session_id: &str,
     setup_intent: &str,
@@ -218,7 +227,7 @@ pub async fn confirm_change(session_id: &str, request: &ConfirmChange) -> Result
 }
 
 pub async fn keep_plan(session_id: &str) -> Result<PortalView, ApiError> {
-    post(&portal_path(session_id, "/keep-plan"), &serde_json::json!({})).await
+    post(&portal_path(session_id, "/keep-plan"), &NoFields).await
 }
 
 pub async fn answer_portal_challenge(session_id: &str, answer: &ChallengeAnswer) -> Result<ChangeOutcome, ApiError> {
@@ -260,7 +269,7 @@ pub async fn answer_invoice_challenge(
 /// Cancels at period end (`true`) or resumes (`false`).
 pub async fn set_cancel(session_id: &str, cancel: bool) -> Result<PortalView, ApiError> {
     let rest = if cancel { "/cancel" } else { "/resume" };
-    post(&portal_path(session_id, rest), &serde_json::json!({})).await
+    post(&portal_path(session_id, rest), &NoFields).await
 }
 
 pub async fn set_overage(session_id: &str, enabled: bool) -> Result<PortalView, ApiError> {

@@ -57,7 +57,7 @@ pub fn element_card(
 /// Saves the card in the Element for this session (a SetupIntent from our server, confirmed by
 /// Stripe.js, then sent back to our server); our server's answer: the card to pay with
 /// (checkout), or the outcome of making it the account's card (portal).
-pub async fn save_card<T: serde::de::DeserializeOwned>(
+pub async fn save_card<T: billing::json::FromJson>(
     area: StripeArea,
     session_id: &str,
     bank: BankCheck,

@@ -16,6 +16,7 @@ use crate::money::Money;
 use crate::period::Period;
 use crate::plans::PlanId;
 use crate::proration::{self, ChangeKind, LineItem, LineLabel, PaidHistory, Quote};
+use crate::json::{FromJson, Json, JsonError};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -320,6 +321,59 @@ pub fn add_months(at: OffsetDateTime, months: u32) -> OffsetDateTime {
     match time::Date::from_calendar_date(year, month, day) {
         Ok(date) => at.replace_date(date),
         Err(_) => at,
+    }
+}
+
+/// Externally tagged, as serde writes it: `{"percent": 20}` or `{"amount": 500}`.
+impl FromJson for Off {
+    fn from_json(value: &Json) -> Result<Self, JsonError> {
+        match value {
+            Json::Object(entries) if entries.len() == 1 => match entries[0].0.as_str() {
+                "percent" => Ok(Off::Percent(u8::from_json(&entries[0].1)?)),
+                "amount" => Ok(Off::Amount(Money::from_json(&entries[0].1)?)),
+                _ => Err(JsonError("expected percent or amount off".into())),
+            },
+            _ => Err(JsonError("expected percent or amount off".into())),
+        }
+    }
+}
+
+/// Read from the object it is flattened into (`"duration": "repeating", "duration_in_months": 3`).
+impl FromJson for CouponDuration {
+    fn from_json(value: &Json) -> Result<Self, JsonError> {
+        match value.get("duration").as_str()? {
+            "once" => Ok(CouponDuration::Once),
+            "repeating" => Ok(CouponDuration::Repeating { duration_in_months: value.field("duration_in_months")? }),
+            "forever" => Ok(CouponDuration::Forever),
+            _ => Err(JsonError("expected a coupon duration".into())),
+        }
+    }
+}
+
+crate::from_json_struct!(DiscountSummary {
+    code,
+    label,
+    off,
+    amount_off_today,
+    ends_at,
+    discounted_renewals,
+    discounted_renewal_amount,
+    full_renewal_amount,
+});
+crate::from_json_struct!(NotCovered { code, off });
+
+impl FromJson for DiscountView {
+    fn from_json(value: &Json) -> Result<Self, JsonError> {
+        let object = value.object()?;
+        Ok(DiscountView {
+            code: object.field("code")?,
+            label: object.field("label")?,
+            off: object.field("off")?,
+            duration: CouponDuration::from_json(object)?,
+            plans: object.field("plans")?,
+            started_at: object.field("started_at")?,
+            ends_at: object.field("ends_at")?,
+        })
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod countries;
 pub mod discount;
 pub mod format;
+pub mod json;
 pub mod money;
 pub mod period;
 pub mod plans;

@@ -96,6 +96,8 @@ pub fn month_and_year(at: OffsetDateTime) -> String {
     format!("{} {}", MONTH_NAME[at.month() as usize - 1], at.year())
 }
 
+crate::from_json_struct!(Period { start, end });
+
 #[cfg(test)]
 mod tests {
     use super::*;

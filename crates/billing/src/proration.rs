@@ -9,6 +9,7 @@
 use crate::money::Money;
 use crate::period::{Period, short_date};
 use crate::plans::PlanId;
+use crate::json::{FromJson, Json, JsonError};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -257,6 +258,53 @@ fn prorated_line(plan: PlanId, from: OffsetDateTime, period: Period) -> Result<L
     }
     let description = format!("{} from {} to {}", plan.plan().name, short_date(from), short_date(period.end));
     Ok(LineItem::new(description, amount, LineLabel::PlanPeriod { plan, from, to: period.end }))
+}
+
+crate::json_string_enum!(ChangeKind {
+    NewSubscription: "new_subscription",
+    Upgrade: "upgrade",
+    Downgrade: "downgrade",
+    Cancel: "cancel",
+});
+crate::from_json_struct!(LineItem { description, amount, label });
+crate::from_json_struct!(Quote {
+    kind,
+    from_plan,
+    to_plan,
+    lines,
+    total_due_today,
+    effective_at,
+    takes_effect_now,
+    next_renewal_at,
+    next_renewal_amount,
+    period,
+    discount,
+    discount_note,
+    not_covered,
+});
+
+/// Externally tagged, as serde writes it: `{"plan_month": {"plan": "pro", "month": "..."}}`.
+impl FromJson for LineLabel {
+    fn from_json(value: &Json) -> Result<Self, JsonError> {
+        let (kind, fields) = match value {
+            Json::Object(entries) if entries.len() == 1 => (entries[0].0.as_str(), entries[0].1.object()?),
+            _ => return Err(JsonError("expected a line label".into())),
+        };
+        Ok(match kind {
+            "plan_period" => {
+                LineLabel::PlanPeriod { plan: fields.field("plan")?, from: fields.field("from")?, to: fields.field("to")? }
+            }
+            "plan_month" => LineLabel::PlanMonth { plan: fields.field("plan")?, month: fields.field("month")? },
+            "already_paid" => LineLabel::AlreadyPaid { plan: fields.field("plan")? },
+            "promotion" => LineLabel::Promotion { code: fields.field("code")?, off: fields.field("off")? },
+            "promotion_given" => LineLabel::PromotionGiven {
+                code: fields.field("code")?,
+                off: fields.field("off")?,
+                plan: fields.field("plan")?,
+            },
+            _ => return Err(JsonError("expected a line label".into())),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -509,6 +509,17 @@ pub fn is_invisible_format_char(c: char) -> bool {
     CF.iter().any(|&(low, high)| (low..=high).contains(&c))
 }
 
+crate::json_string_enum!(CardBrand {
+    Visa: "visa",
+    Mastercard: "mastercard",
+    Amex: "amex",
+    Discover: "discover",
+    Diners: "diners",
+    Jcb: "jcb",
+    Unionpay: "unionpay",
+    Unknown: "unknown",
+});
+
 #[cfg(test)]
 mod tests {
     use super::*;

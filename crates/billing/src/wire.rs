@@ -6,6 +6,8 @@ use crate::period::Period;
 use crate::plans::PlanId;
 use crate::proration::Quote;
 use crate::validate::CardBrand;
+use crate::json::{FromJson, Json, JsonError, ToJson};
+use crate::{from_json_struct, json_string_enum, to_json_struct};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -22,11 +24,13 @@ macro_rules! flat_decoding {
     };
     ($outcome:ident via $fields:ident, $status:ident {
         fields { $($field:ident : $ty:ty),* $(,)? }
-        $($variant:ident { $($vfield:ident : $how:ident),* $(,)? })*
+        $($variant:ident $wire:literal { $($vfield:ident : $how:ident),* $(,)? })*
     }) => {
-        #[derive(Deserialize)]
+        #[derive(Clone, Copy, Deserialize)]
         #[serde(rename_all = "snake_case")]
         enum $status { $($variant),* }
+
+        json_string_enum!($status { $($variant: $wire),* });
 
         #[doc = concat!("Every field a [`", stringify!($outcome), "`] can have, as received.")]
         #[derive(Deserialize)]
@@ -42,6 +46,19 @@ macro_rules! flat_decoding {
                 Ok(match fields.status {
                     $($status::$variant => $outcome::$variant {
                         $($vfield: flat_decoding!(@take $how, fields.$vfield, $vfield)),*
+                    },)*
+                })
+            }
+        }
+
+        /// The app's reading: the status, then that status's fields (an optional one may be
+        /// missing, a required one may not).
+        impl FromJson for $outcome {
+            fn from_json(value: &Json) -> Result<Self, JsonError> {
+                let object = value.object()?;
+                Ok(match object.field::<$status>("status")? {
+                    $($status::$variant => $outcome::$variant {
+                        $($vfield: object.field(stringify!($vfield))?),*
                     },)*
                 })
             }
@@ -129,6 +146,18 @@ macro_rules! id_type {
         impl From<&str> for $name {
             fn from(id: &str) -> Self {
                 $name(id.to_string())
+            }
+        }
+
+        impl FromJson for $name {
+            fn from_json(value: &Json) -> Result<Self, JsonError> {
+                String::from_json(value).map($name)
+            }
+        }
+
+        impl ToJson for $name {
+            fn write_json(&self, out: &mut String) {
+                self.0.write_json(out);
             }
         }
     };
@@ -566,9 +595,9 @@ pub enum PaymentOutcome {
 flat_decoding! {
     PaymentOutcome via PaymentOutcomeFields, PaymentStatus {
         fields { receipt: CheckoutReceipt, challenge_id: ChallengeId, client_secret: String, decline: Decline, attempts_left: u32 }
-        Succeeded { receipt: required }
-        RequiresAction { challenge_id: required, client_secret: optional }
-        Declined { decline: required, attempts_left: required }
+        Succeeded "succeeded" { receipt: required }
+        RequiresAction "requires_action" { challenge_id: required, client_secret: optional }
+        Declined "declined" { decline: required, attempts_left: required }
     }
 }
 
@@ -713,9 +742,9 @@ pub enum PaymentMethodOutcome {
 flat_decoding! {
     PaymentMethodOutcome via PaymentMethodOutcomeFields, PaymentMethodStatus {
         fields { card: CardSummary, paid_invoice: Money, invoices_paid: u32, challenge_id: ChallengeId, decline: Decline }
-        Updated { card: required, paid_invoice: optional, invoices_paid: optional }
-        RequiresAction { challenge_id: required }
-        Declined { decline: required }
+        Updated "updated" { card: required, paid_invoice: optional, invoices_paid: optional }
+        RequiresAction "requires_action" { challenge_id: required }
+        Declined "declined" { decline: required }
     }
 }
 
@@ -755,9 +784,9 @@ pub enum InvoicePaymentOutcome {
 flat_decoding! {
     InvoicePaymentOutcome via InvoicePaymentOutcomeFields, InvoicePaymentStatus {
         fields { amount: Money, invoices: u32, challenge_id: ChallengeId, client_secret: String, decline: Decline }
-        Paid { amount: required, invoices: optional }
-        RequiresAction { challenge_id: required, client_secret: optional }
-        Declined { decline: required }
+        Paid "paid" { amount: required, invoices: optional }
+        RequiresAction "requires_action" { challenge_id: required, client_secret: optional }
+        Declined "declined" { decline: required }
     }
 }
 
@@ -822,15 +851,167 @@ pub enum ChangeOutcome {
 flat_decoding! {
     ChangeOutcome via ChangeOutcomeFields, ChangeStatus {
         fields { change: ChangeReceipt, challenge_id: ChallengeId, client_secret: String, decline: Decline }
-        Succeeded { change: required }
-        RequiresAction { challenge_id: required, client_secret: optional }
-        Declined { decline: required }
+        Succeeded "succeeded" { change: required }
+        RequiresAction "requires_action" { challenge_id: required, client_secret: optional }
+        Declined "declined" { decline: required }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The app's JSON (`crate::json`): what the pages read and what they send, field by field.
+// ---------------------------------------------------------------------------------------------
+
+json_string_enum!(ErrorCode {
+    Unauthorized: "unauthorized",
+    InvalidJson: "invalid_json",
+    InvalidRequest: "invalid_request",
+    UnsupportedMediaType: "unsupported_media_type",
+    BodyTooLarge: "body_too_large",
+    UnknownPlan: "unknown_plan",
+    InvalidReturnUrl: "invalid_return_url",
+    InvalidAccount: "invalid_account",
+    InvalidEmail: "invalid_email",
+    InvalidCard: "invalid_card",
+    InvalidBillingDetails: "invalid_billing_details",
+    InvalidPaymentMethod: "invalid_payment_method",
+    SessionNotFound: "session_not_found",
+    SessionExpired: "session_expired",
+    SessionCompleted: "session_completed",
+    SessionLocked: "session_locked",
+    AccountLinkedToAws: "account_linked_to_aws",
+    AlreadySubscribed: "already_subscribed",
+    NoSubscription: "no_subscription",
+    IdempotencyConflict: "idempotency_conflict",
+    PaymentInProgress: "payment_in_progress",
+    PaymentRefunded: "payment_refunded",
+    ProcessorUnavailable: "processor_unavailable",
+    DatabaseUnavailable: "database_unavailable",
+    ChallengeNotFound: "challenge_not_found",
+    QuoteChanged: "quote_changed",
+    ClockBackwards: "clock_backwards",
+    NotFound: "not_found",
+    MethodNotAllowed: "method_not_allowed",
+    RequestTimeout: "request_timeout",
+    RateLimited: "rate_limited",
+    ClockOutOfRange: "clock_out_of_range",
+    PromotionCodeNotFound: "promotion_code_not_found",
+    PromotionCodeExpired: "promotion_code_expired",
+    PromotionCodeUsedUp: "promotion_code_used_up",
+    PromotionCodeWrongPlan: "promotion_code_wrong_plan",
+    PromotionCodeFirstTimeOnly: "promotion_code_first_time_only",
+    PromotionCodesNotAllowed: "promotion_codes_not_allowed",
+    PromotionCodeTaken: "promotion_code_taken",
+    Internal: "internal",
+    Unknown: "unknown",
+} else Unknown);
+json_string_enum!(SubscriptionStatus { Active: "active", PastDue: "past_due", Canceled: "canceled" });
+json_string_enum!(CheckoutStatus { Open: "open", Complete: "complete" });
+json_string_enum!(Eligibility {
+    Eligible: "eligible",
+    AccountLinkedToAws: "account_linked_to_aws",
+    AlreadySubscribed: "already_subscribed",
+});
+json_string_enum!(ChallengeOutcome { Complete: "complete", Fail: "fail" });
+json_string_enum!(DeclineCode {
+    Generic: "generic",
+    InsufficientFunds: "insufficient_funds",
+    ExpiredCard: "expired_card",
+    IncorrectCvc: "incorrect_cvc",
+    ProcessingError: "processing_error",
+    AuthenticationFailed: "authentication_failed",
+    TestCardsOnly: "test_cards_only",
+});
+json_string_enum!(InvoiceStatus { Paid: "paid", Open: "open", Void: "void" });
+
+from_json_struct!(ErrorBody { error });
+from_json_struct!(ErrorDetail { code, message });
+from_json_struct!(ScheduledChange { plan, effective_at });
+from_json_struct!(Branding { product_name, return_link_text, legal_line });
+from_json_struct!(PlanSummary { id, name, monthly_price, monthly_credits });
+from_json_struct!(CardSummary { id, brand, last4, exp_month, exp_year });
+from_json_struct!(CheckoutReceipt {
+    plan,
+    amount_charged,
+    card,
+    email,
+    invoice_number,
+    next_renewal_at,
+    next_renewal_amount,
+});
+from_json_struct!(CheckoutView {
+    status,
+    test_mode,
+    branding,
+    plan,
+    email,
+    eligibility,
+    quote,
+    saved_cards,
+    receipt,
+    return_url,
+    expires_at,
+    attempts_left,
+    stripe;
+    default promotion_codes
+});
+from_json_struct!(StripeElements { publishable_key, js_url });
+from_json_struct!(StripeSetup { client_secret });
+from_json_struct!(Decline { code, message; default plan_unchanged });
+from_json_struct!(PortalSubscription {
+    plan,
+    status,
+    period,
+    next_renewal_at,
+    next_renewal_amount,
+    scheduled_change,
+    cancel_at_period_end,
+    discount,
+});
+from_json_struct!(PortalView {
+    test_mode,
+    branding,
+    return_url,
+    email,
+    subscription,
+    payment_method,
+    plans,
+    overage_enabled,
+    amount_due,
+    stripe,
+});
+from_json_struct!(AmountDue { amount, invoices, next_retry_at, cancels_at });
+from_json_struct!(InvoiceSummary { id, number, created_at, amount, status });
+from_json_struct!(InvoiceList { invoices });
+from_json_struct!(InvoiceDetail { summary, period, lines, card, email, branding, test_mode });
+from_json_struct!(ChangeReceipt {
+    kind,
+    from_plan,
+    to_plan,
+    amount_charged,
+    card,
+    effective_at,
+    invoice_number,
+    next_renewal_at,
+    next_renewal_amount,
+});
+
+to_json_struct!(ConfirmFreeCheckout { email, expected_total });
+to_json_struct!(ApplyPromotionCode { code });
+to_json_struct!(SavedStripeCard { setup_intent });
+to_json_struct!(TokenizeCard { number, exp_month, exp_year, cvc, name });
+to_json_struct!(BillingDetails { country, postal_code });
+to_json_struct!(ConfirmCheckout { email, payment_method, billing, expected_total, idempotency_key });
+to_json_struct!(ChallengeAnswer { challenge_id, outcome });
+to_json_struct!(UpdatePaymentMethod { card, billing });
+to_json_struct!(PayInvoice { idempotency_key, expected_total });
+to_json_struct!(SetOverage { enabled });
+to_json_struct!(PreviewChange { plan });
+to_json_struct!(ConfirmChange { plan, expected_total, idempotency_key });
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proration::ChangeKind;
 
     #[test]
     fn error_body_shape_and_unknown_codes() {
@@ -906,5 +1087,205 @@ mod tests {
         assert!(missing.unwrap_err().to_string().contains("missing field `decline`"));
         assert!(serde_json::from_str::<ChangeOutcome>(r#"{"status":"exploded"}"#).is_err());
         assert!(serde_json::from_str::<InvoicePaymentOutcome>(r#"{"amount":5}"#).is_err());
+    }
+    /// Every answer the pages read, with every optional part present and absent, as serde writes
+    /// it on the server: the app's reader gets the same value back.
+    #[test]
+    fn the_app_reads_every_answer_as_the_server_writes_it() {
+        use crate::discount::{CouponDuration, CouponTerms, Discount, Off};
+        use crate::json::tests::reads_serde;
+        use crate::proration::{PaidHistory, quote_cancel, quote_change, quote_new_subscription};
+        use time::macros::datetime;
+
+        let now = datetime!(2026-11-16 10:20:30.123456 UTC);
+        let card = CardSummary { id: "pm_1".into(), brand: CardBrand::Amex, last4: "0005".into(), exp_month: 1, exp_year: 2030 };
+        let history = PaidHistory { plan: PlanId::Pro, first_paid_at: now, paid_this_period: Money::from_cents(800) };
+        let discount = |off, duration| Discount {
+            code: "LAUNCH".into(),
+            terms: CouponTerms { off, duration, plans: Some(vec![PlanId::Pro, PlanId::Power]) },
+            started_at: now,
+        };
+        let mut quotes = vec![
+            quote_new_subscription(PlanId::ProPlus, now).unwrap(),
+            quote_change(&history, PlanId::Power, now).unwrap(),
+            quote_change(&history, PlanId::Free, now).unwrap(),
+            quote_cancel(&history, now),
+        ];
+        for d in [
+            discount(Off::Percent(20), CouponDuration::Repeating { duration_in_months: 3 }),
+            discount(Off::Amount(Money::from_cents(500)), CouponDuration::Once),
+            discount(Off::Percent(100), CouponDuration::Forever),
+        ] {
+            quotes.push(d.apply(quote_new_subscription(PlanId::Pro, now).unwrap(), now));
+            quotes.push(d.apply_to_change(quote_change(&history, PlanId::Power, now).unwrap(), &history, now));
+            quotes.push(d.apply_to_change(quote_change(&history, PlanId::ProPlus, now).unwrap(), &history, now));
+            reads_serde(&d.view());
+        }
+        assert!(quotes.iter().any(|q| q.discount.is_some()) && quotes.iter().any(|q| q.not_covered.is_some()));
+        let receipt = CheckoutReceipt {
+            plan: PlanId::Pro.into(),
+            amount_charged: Money::from_cents(2000),
+            card: Some(card.clone()),
+            email: "a\"b@example.com".into(),
+            invoice_number: "KIRO-1".into(),
+            next_renewal_at: now,
+            next_renewal_amount: Money::from_cents(2000),
+        };
+        for quote in quotes.iter().cloned().map(Some).chain([None]) {
+            let view = CheckoutView {
+                status: CheckoutStatus::Open,
+                test_mode: true,
+                branding: Branding::default(),
+                plan: PlanId::Power.into(),
+                email: Some("dev@example.com".into()),
+                eligibility: Eligibility::AccountLinkedToAws,
+                quote,
+                saved_cards: vec![card.clone(), card.clone()],
+                receipt: Some(receipt.clone()),
+                return_url: "kiro://kiro.kiroAgent/done?x=1&y=\u{e9}".into(),
+                expires_at: now,
+                attempts_left: 3,
+                stripe: Some(StripeElements { publishable_key: "pk_test".into(), js_url: "/v3/".into() }),
+                promotion_codes: true,
+            };
+            reads_serde(&view);
+            reads_serde(&CheckoutView { email: None, receipt: None, stripe: None, saved_cards: vec![], ..view });
+        }
+        let decline = Decline { code: DeclineCode::TestCardsOnly, message: "No.".into(), plan_unchanged: true };
+        reads_serde(&PaymentOutcome::Succeeded { receipt: CheckoutReceipt { card: None, ..receipt } });
+        reads_serde(&PaymentOutcome::RequiresAction { challenge_id: "ch_1".into(), client_secret: Some("s".into()) });
+        reads_serde(&PaymentOutcome::RequiresAction { challenge_id: "ch_1".into(), client_secret: None });
+        reads_serde(&PaymentOutcome::Declined { decline: decline.clone(), attempts_left: 0 });
+        reads_serde(&PaymentMethodOutcome::Updated { card: card.clone(), paid_invoice: Some(Money::from_cents(1)), invoices_paid: Some(2) });
+        reads_serde(&PaymentMethodOutcome::Updated { card: card.clone(), paid_invoice: None, invoices_paid: None });
+        reads_serde(&PaymentMethodOutcome::RequiresAction { challenge_id: "ch_2".into() });
+        reads_serde(&PaymentMethodOutcome::Declined { decline: decline.clone() });
+        reads_serde(&InvoicePaymentOutcome::Paid { amount: Money::from_cents(4000), invoices: Some(2) });
+        reads_serde(&InvoicePaymentOutcome::RequiresAction { challenge_id: "ch_3".into(), client_secret: None });
+        reads_serde(&InvoicePaymentOutcome::Declined { decline: decline.clone() });
+        let change = ChangeReceipt {
+            kind: ChangeKind::Upgrade,
+            from_plan: PlanId::Pro.into(),
+            to_plan: PlanId::Power.into(),
+            amount_charged: Money::from_cents(15000),
+            card: Some(card.clone()),
+            effective_at: now,
+            invoice_number: Some("KIRO-2".into()),
+            next_renewal_at: Some(now),
+            next_renewal_amount: Money::from_cents(20000),
+        };
+        reads_serde(&ChangeOutcome::Succeeded { change: change.clone() });
+        reads_serde(&ChangeOutcome::Succeeded { change: ChangeReceipt { card: None, invoice_number: None, next_renewal_at: None, ..change } });
+        reads_serde(&ChangeOutcome::RequiresAction { challenge_id: "ch_4".into(), client_secret: Some("s".into()) });
+        reads_serde(&ChangeOutcome::Declined { decline });
+        reads_serde(&StripeSetup { client_secret: "seti_1_secret".into() });
+
+        let invoice = InvoiceSummary { id: "in_1".into(), number: "KIRO-1".into(), created_at: now, amount: Money::from_cents(2000), status: InvoiceStatus::Open };
+        let period = crate::period::Period::containing(now);
+        let portal = PortalView {
+            test_mode: false,
+            branding: Branding { product_name: "P".into(), return_link_text: "Back".into(), legal_line: "L".into() },
+            return_url: "https://example.com/".into(),
+            email: None,
+            subscription: PortalSubscription {
+                plan: PlanId::Pro.into(),
+                status: SubscriptionStatus::PastDue,
+                period,
+                next_renewal_at: Some(now),
+                next_renewal_amount: Money::from_cents(2000),
+                scheduled_change: Some(ScheduledChange { plan: PlanId::Free, effective_at: now }),
+                cancel_at_period_end: true,
+                discount: Some(discount(Off::Percent(20), CouponDuration::Forever).view()),
+            },
+            payment_method: Some(card.clone()),
+            plans: PlanId::ALL.into_iter().map(PlanSummary::from).collect(),
+            overage_enabled: true,
+            amount_due: Some(AmountDue { amount: Money::from_cents(2000), invoices: vec![invoice.clone()], next_retry_at: Some(now), cancels_at: None }),
+            stripe: None,
+        };
+        reads_serde(&portal);
+        reads_serde(&PortalView {
+            subscription: PortalSubscription { next_renewal_at: None, scheduled_change: None, discount: None, ..portal.subscription.clone() },
+            payment_method: None,
+            amount_due: None,
+            ..portal
+        });
+        reads_serde(&InvoiceList { invoices: vec![invoice.clone(), InvoiceSummary { status: InvoiceStatus::Void, ..invoice.clone() }] });
+        reads_serde(&InvoiceDetail {
+            summary: invoice,
+            period,
+            lines: quotes.iter().flat_map(|q| q.lines.clone()).collect(),
+            card: Some(card),
+            email: Some("e".into()),
+            branding: Branding::default(),
+            test_mode: true,
+        });
+        for code in ALL_ERROR_CODES {
+            reads_serde(&ErrorBody { error: ErrorDetail { code, message: "m".into() } });
+        }
+    }
+
+    const ALL_ERROR_CODES: [ErrorCode; 41] = {
+        use ErrorCode::*;
+        [
+            Unauthorized, InvalidJson, InvalidRequest, UnsupportedMediaType, BodyTooLarge, UnknownPlan,
+            InvalidReturnUrl, InvalidAccount, InvalidEmail, InvalidCard, InvalidBillingDetails,
+            InvalidPaymentMethod, SessionNotFound, SessionExpired, SessionCompleted, SessionLocked,
+            AccountLinkedToAws, AlreadySubscribed, NoSubscription, IdempotencyConflict, PaymentInProgress,
+            PaymentRefunded, ProcessorUnavailable, DatabaseUnavailable, ChallengeNotFound, QuoteChanged,
+            ClockBackwards, NotFound, MethodNotAllowed, RequestTimeout, RateLimited, ClockOutOfRange,
+            PromotionCodeNotFound, PromotionCodeExpired, PromotionCodeUsedUp, PromotionCodeWrongPlan,
+            PromotionCodeFirstTimeOnly, PromotionCodesNotAllowed, PromotionCodeTaken, Internal, Unknown,
+        ]
+    };
+
+    /// What older or newer servers send: fields the app doesn't know are skipped, fields that
+    /// came later read as their defaults, codes it doesn't know read as `unknown`.
+    #[test]
+    fn the_app_reads_older_and_newer_answers() {
+        use crate::json::FromJson;
+        let line = crate::proration::LineItem::from_json_text(r#"{"description": "Kiro Pro for December 2026", "amount": 2000, "new": [1.5, {"x": null}]}"#).unwrap();
+        assert_eq!((line.label, line.amount), (None, Money::from_cents(2000)));
+        let decline = Decline::from_json_text(r#"{"code": "generic", "message": "m"}"#).unwrap();
+        assert!(!decline.plan_unchanged);
+        let error = ErrorBody::from_json_text(r#"{"error": {"code": "brand_new_code", "message": "x"}}"#).unwrap();
+        assert_eq!(error.error.code, ErrorCode::Unknown);
+        let missing = PaymentOutcome::from_json_text(r#"{"status": "declined", "attempts_left": 2}"#).unwrap_err();
+        assert!(missing.to_string().contains("decline"), "{missing}");
+        assert!(ChangeOutcome::from_json_text(r#"{"status": "exploded"}"#).is_err());
+        assert!(InvoicePaymentOutcome::from_json_text(r#"{"amount": 5}"#).is_err());
+        assert!(CardSummary::from_json_text(r#"{"id": "pm_1", "brand": "visa", "last4": "4242", "exp_month": 300, "exp_year": 2030}"#).is_err());
+        assert!(CheckoutView::from_json_text("[]").is_err());
+    }
+
+    /// Every body the pages send reads back through serde (with `deny_unknown_fields`) as written.
+    #[test]
+    fn the_server_reads_every_request_as_the_app_writes_it() {
+        use crate::json::tests::serde_reads;
+        let card = TokenizeCard { number: "4242 4242 4242 4242".into(), exp_month: 12, exp_year: 2034, cvc: "123".into(), name: "Zoë \"Q\" \\ \n".into() };
+        let billing = BillingDetails { country: "US".into(), postal_code: Some("94107".into()) };
+        serde_reads(&card);
+        serde_reads(&BillingDetails { postal_code: None, ..billing.clone() });
+        serde_reads(&ConfirmCheckout {
+            email: "dev@example.com".into(),
+            payment_method: "pm_1".into(),
+            billing: Some(billing.clone()),
+            expected_total: Money::from_cents(2000),
+            idempotency_key: "k".into(),
+        });
+        serde_reads(&ConfirmCheckout { email: "e".into(), payment_method: "pm_1".into(), billing: None, expected_total: Money::from_cents(0), idempotency_key: "k".into() });
+        serde_reads(&ConfirmFreeCheckout { email: "e".into(), expected_total: Money::from_cents(0) });
+        serde_reads(&ApplyPromotionCode { code: "LAUNCH".into() });
+        serde_reads(&SavedStripeCard { setup_intent: "seti_1".into() });
+        serde_reads(&ChallengeAnswer { challenge_id: "ch_1".into(), outcome: ChallengeOutcome::Fail });
+        serde_reads(&ChallengeAnswer { challenge_id: "ch_1".into(), outcome: ChallengeOutcome::Complete });
+        serde_reads(&UpdatePaymentMethod { card, billing });
+        serde_reads(&PayInvoice { idempotency_key: "k".into(), expected_total: Some(Money::from_cents(4000)) });
+        serde_reads(&PayInvoice { idempotency_key: "k".into(), expected_total: None });
+        serde_reads(&SetOverage { enabled: true });
+        for plan in PlanId::ALL {
+            serde_reads(&PreviewChange { plan });
+            serde_reads(&ConfirmChange { plan, expected_total: Money::from_cents(-5), idempotency_key: "k".into() });
+        }
     }
 }

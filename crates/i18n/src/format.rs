@@ -37,6 +37,8 @@ impl Default for Formats {
     }
 }
 
+billing::from_json_struct!(Formats { money, group, decimal, min_grouping, long_date, short_date, month_year });
+
 impl Formats {
     pub fn money(&self, cents: i64) -> String {
         let abs = cents.unsigned_abs();

@@ -20,6 +20,7 @@ pub use locale::Locale;
 #[cfg(not(target_arch = "wasm32"))]
 pub use native::{catalog, check_catalogs, page_json};
 
+use billing::json::{FromJson, Json, JsonError};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -138,7 +139,7 @@ impl Catalog {
             .and_then(|w| w.document())
             .and_then(|d| d.get_element_by_id(PAGE_ELEMENT_ID))
             .and_then(|e| e.text_content());
-        let mut catalog: Catalog = text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+        let mut catalog = text.and_then(|t| Catalog::from_json_text(&t).ok()).unwrap_or_default();
         if catalog.version != CATALOG_VERSION {
             // Another build's keys: its texts would land on the wrong keys. English instead.
             catalog.common.clear();
@@ -169,6 +170,23 @@ impl Catalog {
     #[cfg(not(target_arch = "wasm32"))]
     fn plural_category(&self, n: u64, ordinal: bool) -> String {
         native::plural_category(self.locale, n, ordinal).to_string()
+    }
+}
+
+/// How the app reads the page's catalog (the server writes it with serde).
+impl FromJson for Catalog {
+    fn from_json(value: &Json) -> Result<Self, JsonError> {
+        let object = value.object()?;
+        Ok(Catalog {
+            locale: object.field("locale")?,
+            version: object.field_or_default("version")?,
+            formats: object.field("formats")?,
+            languages: object.field("languages")?,
+            regions: object.field_or_default("regions")?,
+            common: object.field_or_default("common")?,
+            checkout: object.field_or_default("checkout")?,
+            portal: object.field_or_default("portal")?,
+        })
     }
 }
 

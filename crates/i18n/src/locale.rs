@@ -122,6 +122,12 @@ impl TryFrom<String> for Locale {
     }
 }
 
+impl billing::json::FromJson for Locale {
+    fn from_json(value: &billing::json::Json) -> Result<Self, billing::json::JsonError> {
+        Locale::from_tag(value.as_str()?).ok_or_else(|| billing::json::JsonError("expected a locale".into()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Locale;

@@ -412,8 +412,14 @@ mod tests {
         assert!(!de.contains('<') && de.contains("\"checkout\"") && !de.contains("\"portal\""), "{de}");
         let en = catalog(Locale::En).page_json(Area::Checkout);
         assert!(!en.contains("\"common\"") && !en.contains("\"checkout\""), "{en}");
-        let back: Catalog = serde_json::from_str(&de).unwrap();
-        assert_eq!(back.locale, Locale::De);
-        assert_eq!(back.formats, catalog(Locale::De).formats);
+        // The app reads what the server writes, texts and all.
+        use billing::json::FromJson;
+        for (locale, area) in [(Locale::De, Area::Checkout), (Locale::Ja, Area::Portal), (Locale::En, Area::Checkout)] {
+            let back = Catalog::from_json_text(&catalog(locale).page_json(area)).unwrap();
+            let serde: Catalog = serde_json::from_str(&catalog(locale).page_json(area)).unwrap();
+            assert_eq!((back.locale, back.version, &back.formats), (locale, crate::CATALOG_VERSION, &catalog(locale).formats));
+            assert_eq!((&back.languages, &back.regions), (&serde.languages, &serde.regions));
+            assert_eq!((&back.common, &back.checkout, &back.portal), (&serde.common, &serde.checkout, &serde.portal));
+        }
     }
 }
