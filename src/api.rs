@@ -1,5 +1,6 @@
 //! The one client of the billing API, over gloo-net, with one error type.
 
+use billing::json::{FromJson, ToJson};
 use billing::proration::Quote;
 use billing::wire::{
     CardSummary, ChallengeAnswer, ChangeOutcome, CheckoutView, ConfirmChange, ConfirmCheckout, ErrorBody, ErrorCode,
@@ -9,7 +10,6 @@ use billing::wire::{
 #[cfg(feature = "stripe")]
 use billing::wire::{SavedStripeCard, StripeSetup};
 use billing::{Money, PlanId};
-use billing::json::{FromJson, ToJson};
 use gloo_net::http::{Request, Response};
 
 /// Why a call failed, in the terms the pages act on.
@@ -194,11 +194,7 @@ pub async fn stripe_setup_intent(area: StripeArea, session_id: &str) -> Result<S
 /// Stripe mode: the card the SetupIntent saved: the card to pay with (checkout), or the outcome
 /// of making it the account's card (portal).
 #[cfg(feature = "stripe")]
-pub async fn stripe_card<T: FromJson>(
-    area: StripeArea,
-    session_id: &str,
-    setup_intent: &str,
-) -> Result<T, ApiError> {
+pub async fn stripe_card<T: FromJson>(area: StripeArea, session_id: &str, setup_intent: &str) -> Result<T, ApiError> {
     post(&stripe_path(area, session_id, "/stripe-card"), &SavedStripeCard { setup_intent: setup_intent.into() }).await
 }
 

@@ -12,11 +12,11 @@
 //! `forever` covers every charge. A coupon limited to some plans covers charges for those plans
 //! only.
 
+use crate::json::{FromJson, Json, JsonError};
 use crate::money::Money;
 use crate::period::Period;
 use crate::plans::PlanId;
 use crate::proration::{self, ChangeKind, LineItem, LineLabel, PaidHistory, Quote};
-use crate::json::{FromJson, Json, JsonError};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 

@@ -6,10 +6,10 @@
 //! for the part of this period since the user became paid (the whole period from the second paid
 //! month on), minus what was already paid this period, never below zero.
 
+use crate::json::{FromJson, Json, JsonError};
 use crate::money::Money;
 use crate::period::{Period, short_date};
 use crate::plans::PlanId;
-use crate::json::{FromJson, Json, JsonError};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -291,9 +291,11 @@ impl FromJson for LineLabel {
             _ => return Err(JsonError("expected a line label".into())),
         };
         Ok(match kind {
-            "plan_period" => {
-                LineLabel::PlanPeriod { plan: fields.field("plan")?, from: fields.field("from")?, to: fields.field("to")? }
-            }
+            "plan_period" => LineLabel::PlanPeriod {
+                plan: fields.field("plan")?,
+                from: fields.field("from")?,
+                to: fields.field("to")?,
+            },
             "plan_month" => LineLabel::PlanMonth { plan: fields.field("plan")?, month: fields.field("month")? },
             "already_paid" => LineLabel::AlreadyPaid { plan: fields.field("plan")? },
             "promotion" => LineLabel::Promotion { code: fields.field("code")?, off: fields.field("off")? },

@@ -1,12 +1,12 @@
 //! The JSON that crosses the wire: the server API the IDE's backend calls (`/v1/...`), the
 //! browser API the app calls (`/api/...`), and the error body both use.
 
+use crate::json::{FromJson, Json, JsonError, ToJson};
 use crate::money::Money;
 use crate::period::Period;
 use crate::plans::PlanId;
 use crate::proration::Quote;
 use crate::validate::CardBrand;
-use crate::json::{FromJson, Json, JsonError, ToJson};
 use crate::{from_json_struct, json_string_enum, to_json_struct};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -1098,7 +1098,13 @@ mod tests {
         use time::macros::datetime;
 
         let now = datetime!(2026-11-16 10:20:30.123456 UTC);
-        let card = CardSummary { id: "pm_1".into(), brand: CardBrand::Amex, last4: "0005".into(), exp_month: 1, exp_year: 2030 };
+        let card = CardSummary {
+            id: "pm_1".into(),
+            brand: CardBrand::Amex,
+            last4: "0005".into(),
+            exp_month: 1,
+            exp_year: 2030,
+        };
         let history = PaidHistory { plan: PlanId::Pro, first_paid_at: now, paid_this_period: Money::from_cents(800) };
         let discount = |off, duration| Discount {
             code: "LAUNCH".into(),
@@ -1156,7 +1162,11 @@ mod tests {
         reads_serde(&PaymentOutcome::RequiresAction { challenge_id: "ch_1".into(), client_secret: Some("s".into()) });
         reads_serde(&PaymentOutcome::RequiresAction { challenge_id: "ch_1".into(), client_secret: None });
         reads_serde(&PaymentOutcome::Declined { decline: decline.clone(), attempts_left: 0 });
-        reads_serde(&PaymentMethodOutcome::Updated { card: card.clone(), paid_invoice: Some(Money::from_cents(1)), invoices_paid: Some(2) });
+        reads_serde(&PaymentMethodOutcome::Updated {
+            card: card.clone(),
+            paid_invoice: Some(Money::from_cents(1)),
+            invoices_paid: Some(2),
+        });
         reads_serde(&PaymentMethodOutcome::Updated { card: card.clone(), paid_invoice: None, invoices_paid: None });
         reads_serde(&PaymentMethodOutcome::RequiresAction { challenge_id: "ch_2".into() });
         reads_serde(&PaymentMethodOutcome::Declined { decline: decline.clone() });
@@ -1175,12 +1185,20 @@ mod tests {
             next_renewal_amount: Money::from_cents(20000),
         };
         reads_serde(&ChangeOutcome::Succeeded { change: change.clone() });
-        reads_serde(&ChangeOutcome::Succeeded { change: ChangeReceipt { card: None, invoice_number: None, next_renewal_at: None, ..change } });
+        reads_serde(&ChangeOutcome::Succeeded {
+            change: ChangeReceipt { card: None, invoice_number: None, next_renewal_at: None, ..change },
+        });
         reads_serde(&ChangeOutcome::RequiresAction { challenge_id: "ch_4".into(), client_secret: Some("s".into()) });
         reads_serde(&ChangeOutcome::Declined { decline });
         reads_serde(&StripeSetup { client_secret: "seti_1_secret".into() });
 
-        let invoice = InvoiceSummary { id: "in_1".into(), number: "KIRO-1".into(), created_at: now, amount: Money::from_cents(2000), status: InvoiceStatus::Open };
+        let invoice = InvoiceSummary {
+            id: "in_1".into(),
+            number: "KIRO-1".into(),
+            created_at: now,
+            amount: Money::from_cents(2000),
+            status: InvoiceStatus::Open,
+        };
         let period = crate::period::Period::containing(now);
         let portal = PortalView {
             test_mode: false,
@@ -1200,17 +1218,29 @@ mod tests {
             payment_method: Some(card.clone()),
             plans: PlanId::ALL.into_iter().map(PlanSummary::from).collect(),
             overage_enabled: true,
-            amount_due: Some(AmountDue { amount: Money::from_cents(2000), invoices: vec![invoice.clone()], next_retry_at: Some(now), cancels_at: None }),
+            amount_due: Some(AmountDue {
+                amount: Money::from_cents(2000),
+                invoices: vec![invoice.clone()],
+                next_retry_at: Some(now),
+                cancels_at: None,
+            }),
             stripe: None,
         };
         reads_serde(&portal);
         reads_serde(&PortalView {
-            subscription: PortalSubscription { next_renewal_at: None, scheduled_change: None, discount: None, ..portal.subscription.clone() },
+            subscription: PortalSubscription {
+                next_renewal_at: None,
+                scheduled_change: None,
+                discount: None,
+                ..portal.subscription.clone()
+            },
             payment_method: None,
             amount_due: None,
             ..portal
         });
-        reads_serde(&InvoiceList { invoices: vec![invoice.clone(), InvoiceSummary { status: InvoiceStatus::Void, ..invoice.clone() }] });
+        reads_serde(&InvoiceList {
+            invoices: vec![invoice.clone(), InvoiceSummary { status: InvoiceStatus::Void, ..invoice.clone() }],
+        });
         reads_serde(&InvoiceDetail {
             summary: invoice,
             period,
@@ -1228,14 +1258,47 @@ mod tests {
     const ALL_ERROR_CODES: [ErrorCode; 41] = {
         use ErrorCode::*;
         [
-            Unauthorized, InvalidJson, InvalidRequest, UnsupportedMediaType, BodyTooLarge, UnknownPlan,
-            InvalidReturnUrl, InvalidAccount, InvalidEmail, InvalidCard, InvalidBillingDetails,
-            InvalidPaymentMethod, SessionNotFound, SessionExpired, SessionCompleted, SessionLocked,
-            AccountLinkedToAws, AlreadySubscribed, NoSubscription, IdempotencyConflict, PaymentInProgress,
-            PaymentRefunded, ProcessorUnavailable, DatabaseUnavailable, ChallengeNotFound, QuoteChanged,
-            ClockBackwards, NotFound, MethodNotAllowed, RequestTimeout, RateLimited, ClockOutOfRange,
-            PromotionCodeNotFound, PromotionCodeExpired, PromotionCodeUsedUp, PromotionCodeWrongPlan,
-            PromotionCodeFirstTimeOnly, PromotionCodesNotAllowed, PromotionCodeTaken, Internal, Unknown,
+            Unauthorized,
+            InvalidJson,
+            InvalidRequest,
+            UnsupportedMediaType,
+            BodyTooLarge,
+            UnknownPlan,
+            InvalidReturnUrl,
+            InvalidAccount,
+            InvalidEmail,
+            InvalidCard,
+            InvalidBillingDetails,
+            InvalidPaymentMethod,
+            SessionNotFound,
+            SessionExpired,
+            SessionCompleted,
+            SessionLocked,
+            AccountLinkedToAws,
+            AlreadySubscribed,
+            NoSubscription,
+            IdempotencyConflict,
+            PaymentInProgress,
+            PaymentRefunded,
+            ProcessorUnavailable,
+            DatabaseUnavailable,
+            ChallengeNotFound,
+            QuoteChanged,
+            ClockBackwards,
+            NotFound,
+            MethodNotAllowed,
+            RequestTimeout,
+            RateLimited,
+            ClockOutOfRange,
+            PromotionCodeNotFound,
+            PromotionCodeExpired,
+            PromotionCodeUsedUp,
+            PromotionCodeWrongPlan,
+            PromotionCodeFirstTimeOnly,
+            PromotionCodesNotAllowed,
+            PromotionCodeTaken,
+            Internal,
+            Unknown,
         ]
     };
 
@@ -1244,7 +1307,10 @@ mod tests {
     #[test]
     fn the_app_reads_older_and_newer_answers() {
         use crate::json::FromJson;
-        let line = crate::proration::LineItem::from_json_text(r#"{"description": "Kiro Pro for December 2026", "amount": 2000, "new": [1.5, {"x": null}]}"#).unwrap();
+        let line = crate::proration::LineItem::from_json_text(
+            r#"{"description": "Kiro Pro for December 2026", "amount": 2000, "new": [1.5, {"x": null}]}"#,
+        )
+        .unwrap();
         assert_eq!((line.label, line.amount), (None, Money::from_cents(2000)));
         let decline = Decline::from_json_text(r#"{"code": "generic", "message": "m"}"#).unwrap();
         assert!(!decline.plan_unchanged);
@@ -1254,7 +1320,12 @@ mod tests {
         assert!(missing.to_string().contains("decline"), "{missing}");
         assert!(ChangeOutcome::from_json_text(r#"{"status": "exploded"}"#).is_err());
         assert!(InvoicePaymentOutcome::from_json_text(r#"{"amount": 5}"#).is_err());
-        assert!(CardSummary::from_json_text(r#"{"id": "pm_1", "brand": "visa", "last4": "4242", "exp_month": 300, "exp_year": 2030}"#).is_err());
+        assert!(
+            CardSummary::from_json_text(
+                r#"{"id": "pm_1", "brand": "visa", "last4": "4242", "exp_month": 300, "exp_year": 2030}"#
+            )
+            .is_err()
+        );
         assert!(CheckoutView::from_json_text("[]").is_err());
     }
 
@@ -1262,7 +1333,13 @@ mod tests {
     #[test]
     fn the_server_reads_every_request_as_the_app_writes_it() {
         use crate::json::tests::serde_reads;
-        let card = TokenizeCard { number: "4242 4242 4242 4242".into(), exp_month: 12, exp_year: 2034, cvc: "123".into(), name: "Zoë \"Q\" \\ \n".into() };
+        let card = TokenizeCard {
+            number: "4242 4242 4242 4242".into(),
+            exp_month: 12,
+            exp_year: 2034,
+            cvc: "123".into(),
+            name: "Zoë \"Q\" \\ \n".into(),
+        };
         let billing = BillingDetails { country: "US".into(), postal_code: Some("94107".into()) };
         serde_reads(&card);
         serde_reads(&BillingDetails { postal_code: None, ..billing.clone() });
@@ -1273,7 +1350,13 @@ mod tests {
             expected_total: Money::from_cents(2000),
             idempotency_key: "k".into(),
         });
-        serde_reads(&ConfirmCheckout { email: "e".into(), payment_method: "pm_1".into(), billing: None, expected_total: Money::from_cents(0), idempotency_key: "k".into() });
+        serde_reads(&ConfirmCheckout {
+            email: "e".into(),
+            payment_method: "pm_1".into(),
+            billing: None,
+            expected_total: Money::from_cents(0),
+            idempotency_key: "k".into(),
+        });
         serde_reads(&ConfirmFreeCheckout { email: "e".into(), expected_total: Money::from_cents(0) });
         serde_reads(&ApplyPromotionCode { code: "LAUNCH".into() });
         serde_reads(&SavedStripeCard { setup_intent: "seti_1".into() });

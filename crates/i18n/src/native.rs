@@ -417,7 +417,10 @@ mod tests {
         for (locale, area) in [(Locale::De, Area::Checkout), (Locale::Ja, Area::Portal), (Locale::En, Area::Checkout)] {
             let back = Catalog::from_json_text(&catalog(locale).page_json(area)).unwrap();
             let serde: Catalog = serde_json::from_str(&catalog(locale).page_json(area)).unwrap();
-            assert_eq!((back.locale, back.version, &back.formats), (locale, crate::CATALOG_VERSION, &catalog(locale).formats));
+            assert_eq!(
+                (back.locale, back.version, &back.formats),
+                (locale, crate::CATALOG_VERSION, &catalog(locale).formats)
+            );
             assert_eq!((&back.languages, &back.regions), (&serde.languages, &serde.regions));
             assert_eq!((&back.common, &back.checkout, &back.portal), (&serde.common, &serde.checkout, &serde.portal));
         }
