@@ -561,15 +561,19 @@ impl Figures {
             .map(|(tag, bytes)| (*tag, bytes.saturating_sub(english)))
             .max_by_key(|(_, extra)| *extra)
             .unwrap_or(("en", 0));
-        let growth = checkout_br.saturating_sub(CHECKOUT_BYTES_BEFORE_LANGUAGES);
+        // Signed: the checkout is now smaller than before the languages (issue 21's own JSON).
+        let (growth, sign) = match checkout_br.checked_sub(CHECKOUT_BYTES_BEFORE_LANGUAGES) {
+            Some(more) => (more, "+"),
+            None => (CHECKOUT_BYTES_BEFORE_LANGUAGES - checkout_br, "-"),
+        };
         let rows = rows.into_iter().chain([
             (
                 format!(
                     "checkout first visit in English, at most 3 KB more than before languages ({})",
                     kb(CHECKOUT_BYTES_BEFORE_LANGUAGES)
                 ),
-                format!("+{}", kb(growth)),
-                growth <= BUDGET_ENGLISH_GROWTH,
+                format!("{sign}{}", kb(growth)),
+                sign == "-" || growth <= BUDGET_ENGLISH_GROWTH,
             ),
             (
                 "checkout first visit in any other language, at most 10 KB more than in English".into(),
