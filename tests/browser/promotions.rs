@@ -121,12 +121,14 @@ async fn the_portal_shows_the_running_discount_and_what_it_does_not_cover() {
     browser.close().await;
 }
 
-/// 100% off forever: the page asks for no card, and Subscribe subscribes.
+/// 100% off forever: the page asks for no card, and Subscribe subscribes. In the portal, an
+/// upgrade the discount covers needs no card either; one it doesn't asks for a card instead of
+/// offering a Confirm the server would refuse.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forever_free_code_subscribes_without_a_card() {
     let server = TestServer::start().await;
     let post = reqwest::Method::POST;
-    let coupon = json!({"percent_off": 100, "duration": "forever"});
+    let coupon = json!({"percent_off": 100, "duration": "forever", "applies_to": {"plans": ["pro", "pro_plus"]}});
     let (_, coupon) = server.api(post.clone(), "/v1/coupons", Some(coupon)).await;
     let code = json!({"code": "STAFF", "coupon": coupon["id"]});
     assert_eq!(server.api(post.clone(), "/v1/promotion_codes", Some(code)).await.0, 201);
@@ -143,5 +145,18 @@ async fn a_forever_free_code_subscribes_without_a_card() {
     browser.click_button("Subscribe").await;
     browser.wait_for_heading("You're subscribed to Kiro Pro").await;
     assert_eq!(server.invoices("acct-staff").await, vec![(0, "paid".to_string())]);
+
+    let portal = server.portal_session("acct-staff").await;
+    super::portal::choose(&browser, &portal, "Kiro Power").await;
+    browser.wait_for_text("Add a card to pay the ").await;
+    let confirms = browser.client.find_all(fantoccini::Locator::XPath("//button[normalize-space()='Confirm']")).await;
+    assert!(confirms.unwrap().is_empty(), "a Confirm that can't work:\n{}", browser.text().await);
+    let add_card = browser.link("Update payment method").await;
+    assert!(add_card.attr("href").await.unwrap().unwrap_or_default().ends_with("/payment-method"));
+    browser.audit("a change that needs a card").await;
+    super::portal::choose(&browser, &portal, "Kiro Pro+").await;
+    browser.click_button("Confirm").await;
+    browser.wait_for_heading("You're now on Kiro Pro+").await;
+    assert_eq!(server.invoices("acct-staff").await, vec![(0, "paid".to_string()), (0, "paid".to_string())]);
     browser.close().await;
 }

@@ -157,7 +157,10 @@ fn ChangeSummary(from: PlanSummary, quote: Quote, card: Option<CardSummary>) -> 
             PortalText::ChargedToCard,
             &[("amount", &i18n.money(quote.total_due_today.cents())), ("card", &card_label(&i18n, &card))],
         )),
-        _ => None,
+        (None, true) => {
+            Some(i18n.f(PortalText::CardNeededToPay, &[("amount", &i18n.money(quote.total_due_today.cents()))]))
+        }
+        (_, false) => None,
     };
     // A running discount the new plan is outside of is said before Confirm.
     let discount_note = match &quote.not_covered {
@@ -222,6 +225,14 @@ fn ConfirmDetails(portal: PortalView, initial: Quote, change: ChangeAction) -> i
     let amount = Signal::derive(move || quote.with(|q| money.money(q.total_due_today.cents())));
     let from = portal.subscription.plan.clone();
     let card = portal.payment_method.clone();
+    // No card on file (a subscription free for good) and something to pay: the way on is adding
+    // one, not a Confirm the server must refuse.
+    let no_card = card.is_none();
+    let needs_card = Memo::new(move |_| no_card && quote.with(|q| q.total_due_today > Money::ZERO));
+    let (confirm_label, processing_label) = (i18n.t(PortalText::Confirm), i18n.t(PortalText::Processing));
+    let (add_card_href, add_card_label) =
+        (use_portal().href("/payment-method"), i18n.t(PortalText::UpdatePaymentMethod));
+    let add_card = move || view! { <a class="button primary" href=add_card_href.clone()>{add_card_label.clone()}</a> };
     view! {
         <PageFrame branding=portal.branding.clone() test_mode=portal.test_mode return_url=portal.return_url.clone()>
             <div class="portal">
@@ -231,12 +242,14 @@ fn ConfirmDetails(portal: PortalView, initial: Quote, change: ChangeAction) -> i
                     {move || view! { <ChangeSummary from=from.clone() quote=quote.get() card=card.clone() /> }}
                     <ErrorAlert text=alert on_retry=confirm />
                     <div class="actions">
-                        <BusyButton
-                            label=i18n.t(PortalText::Confirm)
-                            busy_label=i18n.t(PortalText::Processing)
-                            loading=pending
-                            on_click=confirm
-                        />
+                        <Show when=move || !needs_card.get() fallback=add_card>
+                            <BusyButton
+                                label=confirm_label.clone()
+                                busy_label=processing_label.clone()
+                                loading=pending
+                                on_click=confirm
+                            />
+                        </Show>
                         <a class="button secondary" href=use_portal().href("/update")>
                             {i18n.t(PortalText::Back)}
                         </a>

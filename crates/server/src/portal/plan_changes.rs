@@ -138,9 +138,45 @@ pub fn begin_change(
         tracing::info!(session = %crate::ids::redact(&session.id), %from, %target, "downgrade scheduled");
         return Ok(ChangeStep::Done(ChangeOutcome::Succeeded { change: receipt(&quote, from, None, None) }));
     }
-    let pm_id = sub.payment_method_id.clone().ok_or(AppError::InvalidPaymentMethod)?;
+    let Some(pm_id) = sub.payment_method_id.clone() else {
+        // Free for good, so no card: an upgrade the discount covers in full has nothing to
+        // charge and happens here; anything more needs a card first.
+        if quote.total_due_today != Money::ZERO {
+            return Err(AppError::InvalidPaymentMethod);
+        }
+        let from = sub.plan;
+        let invoice = apply_upgrade(conn, &mut sub, &quote, None, now)?;
+        tracing::info!(session = %crate::ids::redact(&session.id), %from, %target, "upgrade at no charge, no card");
+        return Ok(ChangeStep::Done(ChangeOutcome::Succeeded { change: receipt(&quote, from, None, Some(invoice)) }));
+    };
     let pm = store::get_payment_method(conn, &pm_id)?.ok_or(AppError::InvalidPaymentMethod)?;
     Ok(ChangeStep::Charge { pm, amount: quote.total_due_today })
+}
+
+/// Moves `sub` to the quote's plan now, with the paid invoice for what it cost (on `pm_id`, the
+/// card charged, if any) and the events; the invoice's number.
+fn apply_upgrade(
+    conn: &Conn<'_>,
+    sub: &mut Subscription,
+    quote: &Quote,
+    pm_id: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<String, AppError> {
+    let mut invoice = invoice_from_quote(&sub.account_id, quote, pm_id.unwrap_or_default(), now);
+    invoice.payment_method_id = pm_id.map(str::to_string);
+    let invoice = store::insert_invoice(conn, invoice)?;
+    if let Some(pm_id) = pm_id {
+        store::record_payment(conn, pm_id, &sub.account_id)?;
+    }
+    sub.plan = quote.to_plan;
+    sub.paid_this_period =
+        sub.paid_this_period.checked_add(quote.total_due_today).ok_or_else(|| AppError::internal("overflow"))?;
+    sub.scheduled_plan = None;
+    sub.cancel_at_period_end = false;
+    store::save_subscription(conn, sub)?;
+    events::invoice_event(conn, EventType::InvoicePaid, &invoice, now)?;
+    events::subscription_event(conn, EventType::SubscriptionUpdated, &sub.account_id, now)?;
+    Ok(invoice.number)
 }
 
 /// An upgrade's charge as the processor answered it: in which session, to which plan at which
@@ -171,21 +207,9 @@ pub fn record_upgrade(
     let from = sub.plan;
     match charged.result {
         ChargeResult::Succeeded => {
-            let pm_id = pm.card.id.to_string();
-            let invoice = store::insert_invoice(conn, invoice_from_quote(&sub.account_id, &quote, &pm_id, now))?;
-            store::record_payment(conn, &pm_id, &sub.account_id)?;
-            sub.plan = target;
-            sub.paid_this_period = sub
-                .paid_this_period
-                .checked_add(quote.total_due_today)
-                .ok_or_else(|| AppError::internal("overflow"))?;
-            sub.scheduled_plan = None;
-            sub.cancel_at_period_end = false;
-            store::save_subscription(conn, &sub)?;
-            events::invoice_event(conn, EventType::InvoicePaid, &invoice, now)?;
-            events::subscription_event(conn, EventType::SubscriptionUpdated, &sub.account_id, now)?;
+            let invoice = apply_upgrade(conn, &mut sub, &quote, Some(&pm.card.id), now)?;
             tracing::info!(session = %crate::ids::redact(&session.id), %from, %target, amount = quote.total_due_today.cents(), "upgrade paid");
-            Ok(ChangeOutcome::Succeeded { change: receipt(&quote, from, Some(pm.card.clone()), Some(invoice.number)) })
+            Ok(ChangeOutcome::Succeeded { change: receipt(&quote, from, Some(pm.card.clone()), Some(invoice)) })
         }
         ChargeResult::RequiresAuthentication => {
             let challenge = store::Challenge {

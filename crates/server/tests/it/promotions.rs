@@ -549,6 +549,45 @@ async fn a_forever_free_code_subscribes_without_a_card() {
     assert_eq!(view.body["receipt"]["card"], Value::Null);
 }
 
+/// A subscriber free for good, with no card, upgrades at $0.00 when the discount covers the new
+/// plan (once, however often Confirm is sent); a plan it doesn't cover needs a card first, and
+/// the refusal says so without changing anything.
+#[tokio::test]
+async fn a_forever_free_subscriber_without_a_card_upgrades_when_the_discount_covers_it() {
+    let app = TestApp::new();
+    let free =
+        coupon(&app, json!({"percent_off": 100, "duration": "forever", "applies_to": {"plans": ["pro", "pro_plus"]}}))
+            .await;
+    code(&app, json!({"code": "STAFF", "coupon": free})).await;
+    let session = open_session(&app, "acct-staff", "pro", Some("STAFF")).await;
+    let body = json!({"email": "staff@example.com", "expected_total": 0});
+    let done = app.post(&format!("/api/checkout/{session}/confirm-free"), None, &body).await;
+    assert_eq!(done.body["status"], "succeeded", "{:?}", done.body);
+    app.set_clock("2026-11-25T00:00:00Z").await;
+    let portal = app.open_portal("acct-staff").await;
+
+    let power = app.preview(&portal, "power").await;
+    assert!(power.body["total_due_today"].as_i64().unwrap() > 0, "{:?}", power.body);
+    let refused = app.change(&portal, "power", power.body["total_due_today"].as_i64().unwrap(), "p").await;
+    assert_error(&refused, StatusCode::BAD_REQUEST, "invalid_payment_method");
+    assert_eq!(app.invoices("acct-staff").await.len(), 1);
+
+    let plus = app.preview(&portal, "pro_plus").await;
+    assert_eq!(plus.body["total_due_today"], 0, "{:?}", plus.body);
+    let changed = app.change(&portal, "pro_plus", 0, "up").await;
+    assert_eq!(changed.body["status"], "succeeded", "{:?}", changed.body);
+    assert_eq!(changed.body["change"]["card"], Value::Null);
+    assert_eq!(changed.body["change"]["amount_charged"], 0);
+    assert_eq!(changed.body["change"]["to_plan"]["id"], "pro_plus");
+    let again = app.change(&portal, "pro_plus", 0, "up").await;
+    assert_eq!(again.body, changed.body);
+    let invoices = app.invoices("acct-staff").await;
+    assert_eq!(invoices.iter().map(|i| i["amount"].as_i64().unwrap()).collect::<Vec<_>>(), vec![0, 0]);
+    assert!(invoices.iter().all(|i| i["status"] == "paid"), "{invoices:?}");
+    let sub = app.get("/v1/accounts/acct-staff/subscription", Some(KEY)).await;
+    assert_eq!((sub.body["status"].as_str(), sub.body["plan"].as_str()), (Some("active"), Some("pro_plus")));
+}
+
 /// A creation retried with the same `Idempotency-Key` gets the first answer (one coupon, one
 /// code); the same key with another body is refused.
 #[tokio::test]
