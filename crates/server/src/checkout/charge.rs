@@ -116,7 +116,7 @@ pub fn prepare_answer(
     let Some(attempt) = store::claim_attempt(conn, &account.id, PendingCheckout::PURPOSE, now)? else {
         return Ok(Prepared::Busy);
     };
-    promotions::hold_for_payment(conn, &session, now)?;
+    promotions::keep_hold_after_bank(conn, &session, now)?;
     Ok(Prepared::Charge(PendingCheckout {
         attempt,
         session_id: session.id,

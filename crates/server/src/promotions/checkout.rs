@@ -183,6 +183,20 @@ pub fn hold_for_payment(conn: &Conn<'_>, session: &CheckoutSession, now: OffsetD
     store::hold_redemption(conn, &code.id, &session.id, &session.account_id, now + HOLD, now)
 }
 
+/// After the bank approved a payment: the redemption its confirm held is kept (renewed), without
+/// checking the code again. The buyer was quoted and approved that total, so a code deactivated
+/// meanwhile doesn't undo it. Without a live hold (it expired), the code is checked as for a
+/// confirm.
+pub fn keep_hold_after_bank(conn: &Conn<'_>, session: &CheckoutSession, now: OffsetDateTime) -> Result<(), AppError> {
+    let Some((code, _)) = session_discount(conn, session, now)? else {
+        return Ok(());
+    };
+    if store::held_code(conn, &session.id, now)?.as_deref() == Some(code.id.as_str()) {
+        return store::hold_redemption(conn, &code.id, &session.id, &session.account_id, now + HOLD, now);
+    }
+    hold_for_payment(conn, session, now)
+}
+
 /// In the transaction that records the payment: the held redemption counted (checked again
 /// against the code's limit) and the discount started on the subscription; none without a code.
 pub fn redeem_for_payment(

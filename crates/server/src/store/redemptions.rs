@@ -55,6 +55,17 @@ pub fn hold_redemption(
     Ok(())
 }
 
+/// The code the session holds a redemption of at `now` (held, not yet paid, not yet expired).
+pub fn held_code(conn: &Conn<'_>, session_id: &str, now: OffsetDateTime) -> Result<Option<String>, AppError> {
+    Ok(conn
+        .query_row(
+            "SELECT promotion_code_id FROM redemptions WHERE session_id = ?1 AND status = 'held' AND held_until > ?2",
+            params![session_id, ts(now)],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 /// The session's held redemption, now paid: `false` when it holds none.
 pub fn redeem(conn: &Conn<'_>, session_id: &str) -> Result<bool, AppError> {
     Ok(conn.execute(

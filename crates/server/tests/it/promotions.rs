@@ -637,6 +637,33 @@ async fn a_code_cannot_be_removed_while_its_payment_waits_at_the_bank() {
     assert_eq!((invoices[0]["amount"].as_i64(), amounts(&invoices[0]["lines"])), (Some(800), vec![1000, -200]));
 }
 
+/// The bank's approval is the end of the checks: a code deactivated (or its coupon deleted)
+/// while the payment waited at the bank does not undo a payment the buyer was quoted and approved.
+/// The payment is recorded with its discount, and the code counts one more redemption.
+#[tokio::test]
+async fn a_code_deactivated_while_its_payment_waits_at_the_bank_still_holds_for_it() {
+    let app = TestApp::new();
+    let launch = launch_code(&app, json!({})).await;
+    let session = open_session(&app, "acct-late-off", "pro", Some("LAUNCH")).await;
+    let card = app.tokenize(&session, "4000002760003184").await;
+    let waiting = app.confirm(&session, &card, "k").await;
+    assert_eq!(waiting.body["status"], "requires_action", "{:?}", waiting.body);
+    let code_path = format!("/v1/promotion_codes/{}", launch["id"].as_str().unwrap());
+    let off = app.post(&code_path, Some(KEY), &json!({"active": false})).await;
+    assert_eq!(off.body["active"], false, "{:?}", off.body);
+    let challenge = waiting.body["challenge_id"].as_str().unwrap();
+    let path = format!("/api/checkout/{session}/challenge");
+    let done = app.post(&path, None, &json!({"challenge_id": challenge, "outcome": "complete"})).await;
+    assert_eq!(done.body["status"], "succeeded", "{:?}", done.body);
+    assert_eq!(done.body["receipt"]["amount_charged"], 800);
+    let invoices = app.invoices("acct-late-off").await;
+    assert_eq!(amounts(&invoices[0]["lines"]), vec![1000, -200]);
+    assert_eq!(app.get(&code_path, Some(KEY)).await.body["times_redeemed"], 1);
+    // A new checkout can't use it any more.
+    let refused = session_with_codes(&app, "acct-other", "pro", Some("LAUNCH")).await;
+    assert_ne!(refused.status, StatusCode::CREATED, "{:?}", refused.body);
+}
+
 /// While a payment quoted without a code waits at the bank, no code can be applied (nor removed):
 /// the payment is recorded at the amount it was quoted, with its lines.
 #[tokio::test]
