@@ -391,12 +391,49 @@ impl FromJson for [String; 2] {
     }
 }
 
-/// An RFC 3339 time, as the server writes it.
+/// An RFC 3339 time, as the server writes it: `2027-01-23T04:05:06.5Z` or with an offset
+/// (`+01:00`). Read by hand: `time`'s own parser costs the checkout 1 KB of brotli.
 impl FromJson for OffsetDateTime {
     fn from_json(value: &Json) -> Result<Self, JsonError> {
-        OffsetDateTime::parse(value.as_str()?, &time::format_description::well_known::Rfc3339)
-            .map_err(|_| JsonError::expected("an RFC 3339 time"))
+        rfc3339(value.as_str()?).ok_or_else(|| JsonError::expected("an RFC 3339 time"))
     }
+}
+
+fn rfc3339(text: &str) -> Option<OffsetDateTime> {
+    let b = text.as_bytes();
+    let digits = |from: usize, len: usize| -> Option<u32> {
+        let part = b.get(from..from + len)?;
+        part.iter().try_fold(0u32, |n, d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
+    };
+    let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+    if !separators.iter().all(|&(at, c)| b.get(at).is_some_and(|x| x.eq_ignore_ascii_case(&c))) {
+        return None;
+    }
+    let month = time::Month::try_from(u8::try_from(digits(5, 2)?).ok()?).ok()?;
+    let date = time::Date::from_calendar_date(i32::try_from(digits(0, 4)?).ok()?, month, digits(8, 2)? as u8).ok()?;
+    let mut at = 19;
+    let mut nanos = 0u32;
+    if b.get(at) == Some(&b'.') {
+        let len = b[at + 1..].iter().take_while(|d| d.is_ascii_digit()).count();
+        if len == 0 {
+            return None;
+        }
+        let kept = len.min(9);
+        nanos = digits(at + 1, kept)? * 10u32.pow((9 - kept) as u32);
+        at += 1 + len;
+    }
+    let hms = (digits(11, 2)? as u8, digits(14, 2)? as u8, digits(17, 2)? as u8);
+    let time = time::Time::from_hms_nano(hms.0, hms.1, hms.2, nanos).ok()?;
+    let offset = match b.get(at)? {
+        b'Z' | b'z' if at + 1 == b.len() => time::UtcOffset::UTC,
+        sign @ (b'+' | b'-') if at + 6 == b.len() && b[at + 3] == b':' => {
+            let (h, m) = (digits(at + 1, 2)? as i8, digits(at + 4, 2)? as i8);
+            let sign = if *sign == b'-' { -1 } else { 1 };
+            time::UtcOffset::from_hms(sign * h, sign * m, 0).ok()?
+        }
+        _ => return None,
+    };
+    Some(time::PrimitiveDateTime::new(date, time).assume_offset(offset))
 }
 
 impl FromJson for Money {
@@ -563,7 +600,22 @@ pub(crate) mod tests {
         assert_eq!(Option::<u32>::from_json_text("null").unwrap(), None);
         let at = time::macros::datetime!(2027-01-23 04:05:06.5 UTC);
         reads_serde(&Period { start: at, end: at });
-        assert!(OffsetDateTime::from_json_text("\"2027-13-01T00:00:00Z\"").is_err());
+        for bad in [
+            "2027-13-01T00:00:00Z", "2027-02-30T00:00:00Z", "2027-01-01T24:00:00Z", "2027-01-01T00:00:00",
+            "2027-01-01 00:00:00Z", "2027-01-01T00:00:00.Z", "2027-01-01T00:00:00Zx", "2027-1-01T00:00:00Z",
+            "2027-01-01T00:00:00+0100", "+2027-01-01T00:00:00Z", "",
+        ] {
+            assert!(OffsetDateTime::from_json_text(&format!("\"{bad}\"")).is_err(), "{bad}");
+        }
+        // What `time` reads, this reads the same (fractions, offsets, lower-case separators).
+        for good in [
+            "2027-01-23T04:05:06Z", "2027-01-23T04:05:06.5Z", "2026-11-16T10:20:30.123456789Z",
+            "2026-11-16T10:20:30.1234567891Z", "2027-01-23t04:05:06z", "2027-01-23T04:05:06+01:30",
+            "2027-01-23T04:05:06.25-05:00", "2000-02-29T23:59:59Z",
+        ] {
+            let expected = OffsetDateTime::parse(good, &time::format_description::well_known::Rfc3339).unwrap();
+            assert_eq!(OffsetDateTime::from_json_text(&format!("\"{good}\"")).unwrap(), expected, "{good}");
+        }
         reads_serde(&Money::from_cents(-2000));
         serde_reads(&Money::from_cents(2000));
         for plan in PlanId::ALL {

@@ -180,7 +180,7 @@ fn PlanCard(sub: PortalSubscription, base: String) -> impl IntoView {
             <p class="price">
                 <span class="amount small">{i18n.money(sub.plan.monthly_price.cents())}</span>
                 <span class="per">{i18n.t(PortalText::PerMonth)}</span>
-                <span class=format!("status status-{:?}", sub.status).to_lowercase()>
+                <span class=format!("status status-{}", sub.status.wire_name().replace('_', ""))>
                     {status_label(&i18n, sub.status)}
                 </span>
             </p>

@@ -109,5 +109,17 @@ fn applied_text(i18n: &i18n::I18n, discount: &billing::discount::DiscountSummary
 /// `then $16.00 ...` as the start of a sentence.
 fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
-    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+    chars.next().map(|first| upper_case(first) + chars.as_str()).unwrap_or_default()
+}
+
+/// By the browser's case rules: Rust's would bring Unicode's case tables into the checkout (4 KB
+/// of brotli).
+#[cfg(target_arch = "wasm32")]
+fn upper_case(c: char) -> String {
+    js_sys::JsString::from(c).to_upper_case().into()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn upper_case(c: char) -> String {
+    c.to_uppercase().collect()
 }
