@@ -27,18 +27,11 @@ use views::order_summary::OrderSummary;
 pub fn CheckoutFormPage(
     session_id: String,
     checkout: CheckoutView,
+    /// The quote shown (a promotion code's Apply and Remove write it, as a new price does).
+    shown: RwSignal<Option<Quote>>,
     pay: CheckoutPayer,
     bank: BankCheck,
 ) -> impl IntoView {
-    // The quote shown: the session's, the new one the server gave when the price changed, or the
-    // one a promotion code's Apply or Remove answered.
-    let shown = RwSignal::new(checkout.quote.clone());
-    let result = pay.value();
-    Effect::new(move |_| {
-        if let Some(PayResult::Repriced { quote, .. }) = result.get() {
-            shown.set(Some(*quote));
-        }
-    });
     let quote = Memo::new(move |_| shown.get());
     let plan = checkout.plan.clone();
     let offers_codes = checkout.promotion_codes || checkout.quote.as_ref().is_some_and(|q| q.discount.is_some());

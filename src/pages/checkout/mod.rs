@@ -144,24 +144,31 @@ impl FlowPage {
 fn PayingPages(session_id: String, checkout: CheckoutView) -> impl IntoView {
     // The checkout's Stripe.js is the one its card Element mounts.
     let bank = BankCheck::new(None);
-    let flow = PaymentFlow::new(CheckoutPayment::new(session_id.clone()), bank);
+    // The quote shown: the session's, then the one a promotion code's Apply or Remove answered,
+    // or the new one the server gave when the price changed (each written by its answer).
+    let shown_quote = RwSignal::new(checkout.quote.clone());
+    let flow = PaymentFlow::new(CheckoutPayment::new(session_id.clone(), shown_quote), bank);
     let pay: CheckoutPayer = Payer::new(flow);
     let session_id = StoredValue::new(session_id);
     let result = pay.value();
     let page = Memo::new(move |_| FlowPage::after(result.get()));
     let checkout = StoredValue::new(checkout);
-    move || {
-        match page.get() {
+    move || match page.get() {
         FlowPage::Paid(receipt) => view! { <SuccessPage checkout=checkout.get_value() receipt=*receipt /> }.into_any(),
         FlowPage::Locked => view! { <LockedPage /> }.into_any(),
         FlowPage::Expired => view! { <ExpiredSessionPage kind=SessionKind::Checkout /> }.into_any(),
         FlowPage::CannotBuy(title, message) => {
             view! { <CannotBuyPage checkout=checkout.get_value() title=title message=message /> }.into_any()
         }
-        FlowPage::Form => {
-            view! { <CheckoutFormPage session_id=session_id.get_value() checkout=checkout.get_value() pay=pay bank=bank /> }
-                .into_any()
+        FlowPage::Form => view! {
+            <CheckoutFormPage
+                session_id=session_id.get_value()
+                checkout=checkout.get_value()
+                shown=shown_quote
+                pay=pay
+                bank=bank
+            />
         }
-    }
+        .into_any(),
     }
 }

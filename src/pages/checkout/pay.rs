@@ -37,11 +37,13 @@ pub struct CheckoutPayment {
     /// The new card last saved for this session: the same card is not sent again, so a retry
     /// confirms with the same payment method.
     last_card: StoredValue<Option<(NewCard, PaymentMethodId)>>,
+    /// The quote the page shows: a new price the server gave replaces it here.
+    shown_quote: RwSignal<Option<Quote>>,
 }
 
 impl CheckoutPayment {
-    pub fn new(session_id: String) -> CheckoutPayment {
-        CheckoutPayment { session_id, last_card: StoredValue::new(None) }
+    pub fn new(session_id: String, shown_quote: RwSignal<Option<Quote>>) -> CheckoutPayment {
+        CheckoutPayment { session_id, last_card: StoredValue::new(None), shown_quote }
     }
 
     /// The payment method for a new card: tokenized (test mode), saved with Stripe (Stripe mode).
@@ -118,7 +120,10 @@ impl Payment for CheckoutPayment {
 
     async fn requote(&self) -> Result<Box<Quote>, ApiError> {
         match api::checkout_session(self.session_id.clone()).await? {
-            CheckoutView { quote: Some(quote), .. } => Ok(Box::new(quote)),
+            CheckoutView { quote: Some(quote), .. } => {
+                self.shown_quote.set(Some(quote.clone()));
+                Ok(Box::new(quote))
+            }
             _ => Err(ApiError::Unexpected("no quote".into())),
         }
     }
