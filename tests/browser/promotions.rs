@@ -154,6 +154,7 @@ async fn a_forever_free_code_subscribes_without_a_card() {
     let add_card = browser.link("Update payment method").await;
     assert!(add_card.attr("href").await.unwrap().unwrap_or_default().ends_with("/payment-method"));
     browser.audit("a change that needs a card").await;
+    browser.screenshot("portal-change-needs-card").await;
     super::portal::choose(&browser, &portal, "Kiro Pro+").await;
     browser.click_button("Confirm").await;
     browser.wait_for_heading("You're now on Kiro Pro+").await;
