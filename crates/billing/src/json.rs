@@ -524,6 +524,22 @@ macro_rules! json_string_enum {
     };
 }
 
+/// Declares an enum of unit variants with each one's wire name written once: serde's
+/// (`#[serde(rename)]`, for the server) and [`json_string_enum!`]'s (for the app).
+#[macro_export]
+macro_rules! wire_string_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),* $(,)? }
+        $(else $other:ident)?
+    ) => {
+        $(#[$meta])*
+        $vis enum $name { $($(#[$vmeta])* #[serde(rename = $text)] $variant),* }
+
+        $crate::json_string_enum!($name { $($variant: $text),* } $(else $other)?);
+    };
+}
+
 json_string_enum!(PlanId { Free: "free", Pro: "pro", ProPlus: "pro_plus", Power: "power" });
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::period::Period;
 use crate::plans::PlanId;
 use crate::proration::Quote;
 use crate::validate::CardBrand;
-use crate::{from_json_struct, json_string_enum, to_json_struct};
+use crate::{from_json_struct, json_string_enum, to_json_struct, wire_string_enum};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -66,54 +66,55 @@ macro_rules! flat_decoding {
     };
 }
 
-/// Stable machine-readable error codes, `snake_case` on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    Unauthorized,
-    InvalidJson,
-    InvalidRequest,
-    UnsupportedMediaType,
-    BodyTooLarge,
-    UnknownPlan,
-    InvalidReturnUrl,
-    InvalidAccount,
-    InvalidEmail,
-    InvalidCard,
-    InvalidBillingDetails,
-    InvalidPaymentMethod,
-    SessionNotFound,
-    SessionExpired,
-    SessionCompleted,
-    SessionLocked,
-    AccountLinkedToAws,
-    AlreadySubscribed,
-    NoSubscription,
-    IdempotencyConflict,
-    PaymentInProgress,
-    PaymentRefunded,
-    ProcessorUnavailable,
-    DatabaseUnavailable,
-    ChallengeNotFound,
-    QuoteChanged,
-    ClockBackwards,
-    NotFound,
-    MethodNotAllowed,
-    RequestTimeout,
-    RateLimited,
-    ClockOutOfRange,
-    /// Promotion codes (issue 22): each refusal its own code, so the page says which.
-    PromotionCodeNotFound,
-    PromotionCodeExpired,
-    PromotionCodeUsedUp,
-    PromotionCodeWrongPlan,
-    PromotionCodeFirstTimeOnly,
-    PromotionCodesNotAllowed,
-    PromotionCodeTaken,
-    Internal,
-    /// A code this build does not know yet (a newer server).
-    #[serde(other)]
-    Unknown,
+wire_string_enum! {
+    /// Stable machine-readable error codes, `snake_case` on the wire.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum ErrorCode {
+        Unauthorized = "unauthorized",
+        InvalidJson = "invalid_json",
+        InvalidRequest = "invalid_request",
+        UnsupportedMediaType = "unsupported_media_type",
+        BodyTooLarge = "body_too_large",
+        UnknownPlan = "unknown_plan",
+        InvalidReturnUrl = "invalid_return_url",
+        InvalidAccount = "invalid_account",
+        InvalidEmail = "invalid_email",
+        InvalidCard = "invalid_card",
+        InvalidBillingDetails = "invalid_billing_details",
+        InvalidPaymentMethod = "invalid_payment_method",
+        SessionNotFound = "session_not_found",
+        SessionExpired = "session_expired",
+        SessionCompleted = "session_completed",
+        SessionLocked = "session_locked",
+        AccountLinkedToAws = "account_linked_to_aws",
+        AlreadySubscribed = "already_subscribed",
+        NoSubscription = "no_subscription",
+        IdempotencyConflict = "idempotency_conflict",
+        PaymentInProgress = "payment_in_progress",
+        PaymentRefunded = "payment_refunded",
+        ProcessorUnavailable = "processor_unavailable",
+        DatabaseUnavailable = "database_unavailable",
+        ChallengeNotFound = "challenge_not_found",
+        QuoteChanged = "quote_changed",
+        ClockBackwards = "clock_backwards",
+        NotFound = "not_found",
+        MethodNotAllowed = "method_not_allowed",
+        RequestTimeout = "request_timeout",
+        RateLimited = "rate_limited",
+        ClockOutOfRange = "clock_out_of_range",
+        /// Promotion codes (issue 22): each refusal its own code, so the page says which.
+        PromotionCodeNotFound = "promotion_code_not_found",
+        PromotionCodeExpired = "promotion_code_expired",
+        PromotionCodeUsedUp = "promotion_code_used_up",
+        PromotionCodeWrongPlan = "promotion_code_wrong_plan",
+        PromotionCodeFirstTimeOnly = "promotion_code_first_time_only",
+        PromotionCodesNotAllowed = "promotion_codes_not_allowed",
+        PromotionCodeTaken = "promotion_code_taken",
+        Internal = "internal",
+        /// A code this build does not know yet (a newer server).
+        #[serde(other)]
+        Unknown = "unknown",
+    } else Unknown
 }
 
 /// Ids that cross the wire, each its own type so one can't be passed where another belongs.
@@ -861,49 +862,6 @@ flat_decoding! {
 // The app's JSON (`crate::json`): what the pages read and what they send, field by field.
 // ---------------------------------------------------------------------------------------------
 
-json_string_enum!(ErrorCode {
-    Unauthorized: "unauthorized",
-    InvalidJson: "invalid_json",
-    InvalidRequest: "invalid_request",
-    UnsupportedMediaType: "unsupported_media_type",
-    BodyTooLarge: "body_too_large",
-    UnknownPlan: "unknown_plan",
-    InvalidReturnUrl: "invalid_return_url",
-    InvalidAccount: "invalid_account",
-    InvalidEmail: "invalid_email",
-    InvalidCard: "invalid_card",
-    InvalidBillingDetails: "invalid_billing_details",
-    InvalidPaymentMethod: "invalid_payment_method",
-    SessionNotFound: "session_not_found",
-    SessionExpired: "session_expired",
-    SessionCompleted: "session_completed",
-    SessionLocked: "session_locked",
-    AccountLinkedToAws: "account_linked_to_aws",
-    AlreadySubscribed: "already_subscribed",
-    NoSubscription: "no_subscription",
-    IdempotencyConflict: "idempotency_conflict",
-    PaymentInProgress: "payment_in_progress",
-    PaymentRefunded: "payment_refunded",
-    ProcessorUnavailable: "processor_unavailable",
-    DatabaseUnavailable: "database_unavailable",
-    ChallengeNotFound: "challenge_not_found",
-    QuoteChanged: "quote_changed",
-    ClockBackwards: "clock_backwards",
-    NotFound: "not_found",
-    MethodNotAllowed: "method_not_allowed",
-    RequestTimeout: "request_timeout",
-    RateLimited: "rate_limited",
-    ClockOutOfRange: "clock_out_of_range",
-    PromotionCodeNotFound: "promotion_code_not_found",
-    PromotionCodeExpired: "promotion_code_expired",
-    PromotionCodeUsedUp: "promotion_code_used_up",
-    PromotionCodeWrongPlan: "promotion_code_wrong_plan",
-    PromotionCodeFirstTimeOnly: "promotion_code_first_time_only",
-    PromotionCodesNotAllowed: "promotion_codes_not_allowed",
-    PromotionCodeTaken: "promotion_code_taken",
-    Internal: "internal",
-    Unknown: "unknown",
-} else Unknown);
 json_string_enum!(SubscriptionStatus { Active: "active", PastDue: "past_due", Canceled: "canceled" });
 json_string_enum!(CheckoutStatus { Open: "open", Complete: "complete" });
 json_string_enum!(Eligibility {
