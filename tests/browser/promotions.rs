@@ -148,7 +148,9 @@ async fn a_forever_free_code_subscribes_without_a_card() {
 
     let portal = server.portal_session("acct-staff").await;
     super::portal::choose(&browser, &portal, "Kiro Power").await;
-    browser.wait_for_text("Add a card to pay the ").await;
+    browser
+        .wait_for_text("This plan needs a card on file for its payments. Add one, then choose the plan again.")
+        .await;
     let confirms = browser.client.find_all(fantoccini::Locator::XPath("//button[normalize-space()='Confirm']")).await;
     assert!(confirms.unwrap().is_empty(), "a Confirm that can't work:\n{}", browser.text().await);
     let add_card = browser.link("Update payment method").await;

@@ -147,7 +147,7 @@ impl Reader<'_> {
             Some(b't') => self.literal("true", Json::Bool(true)),
             Some(b'f') => self.literal("false", Json::Bool(false)),
             Some(b'n') => self.literal("null", Json::Null),
-            Some(b'-' | b'0'..=b'9') => Ok(self.number()),
+            Some(b'-' | b'0'..=b'9') => self.number(),
             _ => Err(JsonError::expected("a value")),
         }
     }
@@ -193,16 +193,42 @@ impl Reader<'_> {
         }
     }
 
-    /// An integer, or [`Json::OtherNumber`] for a fraction, an exponent or one beyond `i64`.
-    fn number(&mut self) -> Json {
+    /// JSON's number grammar: an integer, or [`Json::OtherNumber`] for a fraction, an exponent
+    /// or one beyond `i64`.
+    fn number(&mut self) -> Result<Json, JsonError> {
         let start = self.at;
         self.at += usize::from(self.bytes[self.at] == b'-');
-        let number_byte = |b: &u8| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-');
-        while self.bytes.get(self.at).is_some_and(number_byte) {
+        let integer = self.digits();
+        if integer == 0 || (integer > 1 && self.bytes[self.at - integer] == b'0') {
+            return Err(JsonError::expected("a number"));
+        }
+        let mut whole = true;
+        if self.bytes.get(self.at) == Some(&b'.') {
             self.at += 1;
+            whole = false;
+            if self.digits() == 0 {
+                return Err(JsonError::expected("a number"));
+            }
+        }
+        if matches!(self.bytes.get(self.at), Some(b'e' | b'E')) {
+            self.at += 1;
+            self.at += usize::from(matches!(self.bytes.get(self.at), Some(b'+' | b'-')));
+            whole = false;
+            if self.digits() == 0 {
+                return Err(JsonError::expected("a number"));
+            }
         }
         let text = std::str::from_utf8(&self.bytes[start..self.at]).unwrap_or_default();
-        text.parse().map_or(Json::OtherNumber, Json::Int)
+        Ok(if whole { text.parse().map_or(Json::OtherNumber, Json::Int) } else { Json::OtherNumber })
+    }
+
+    /// Skips a run of ASCII digits: how many.
+    fn digits(&mut self) -> usize {
+        let start = self.at;
+        while self.bytes.get(self.at).is_some_and(u8::is_ascii_digit) {
+            self.at += 1;
+        }
+        self.at - start
     }
 
     fn string(&mut self) -> Result<String, JsonError> {
@@ -239,13 +265,17 @@ impl Reader<'_> {
         })
     }
 
-    /// `\uXXXX`, a surrogate pair taking the next `\uXXXX` with it.
+    /// `\uXXXX`, a surrogate pair taking the next `\uXXXX` with it; a lone or broken surrogate
+    /// is an error (as serde_json has it).
     fn unicode_escape(&mut self) -> Result<char, JsonError> {
         let high = self.hex4()?;
         let code = if (0xD800..0xDC00).contains(&high) && self.bytes[self.at..].starts_with(b"\\u") {
             self.at += 2;
             let low = self.hex4()?;
-            0x10000 + ((high - 0xD800) << 10) + low.wrapping_sub(0xDC00)
+            if !(0xDC00..0xE000).contains(&low) {
+                return Err(JsonError::expected("a surrogate pair"));
+            }
+            0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
         } else {
             high
         };
@@ -253,10 +283,10 @@ impl Reader<'_> {
     }
 
     fn hex4(&mut self) -> Result<u32, JsonError> {
-        let digits = self.bytes.get(self.at..self.at + 4).ok_or_else(|| JsonError::expected("4 hex digits"))?;
+        let digits = self.bytes.get(self.at..self.at + 4).filter(|d| d.iter().all(u8::is_ascii_hexdigit));
+        let digits = digits.ok_or_else(|| JsonError::expected("4 hex digits"))?;
         self.at += 4;
-        let text = std::str::from_utf8(digits).map_err(|_| JsonError::expected("4 hex digits"))?;
-        u32::from_str_radix(text, 16).map_err(|_| JsonError::expected("4 hex digits"))
+        Ok(digits.iter().fold(0, |n, d| n * 16 + char::from(*d).to_digit(16).unwrap_or(0)))
     }
 }
 
@@ -428,6 +458,9 @@ fn rfc3339(text: &str) -> Option<OffsetDateTime> {
         b'Z' | b'z' if at + 1 == b.len() => time::UtcOffset::UTC,
         sign @ (b'+' | b'-') if at + 6 == b.len() && b[at + 3] == b':' => {
             let (h, m) = (digits(at + 1, 2)? as i8, digits(at + 4, 2)? as i8);
+            if h > 23 || m > 59 {
+                return None;
+            }
             let sign = if *sign == b'-' { -1 } else { 1 };
             time::UtcOffset::from_hms(sign * h, sign * m, 0).ok()?
         }
@@ -588,8 +621,26 @@ pub(crate) mod tests {
             "\"a\u{1}b\"",
             "[1 2]",
             "nul",
+            "-",
+            "1.2.3",
+            "1e",
+            "1-2",
+            "--1",
+            "01",
+            "-01",
+            "1.",
+            ".5",
+            "1e+",
+            r#""\u+041""#,
+            r#""\ud800\u0041""#,
+            r#""\udbff\u0000""#,
+            r#""\ud800\ud800""#,
+            r#""\udc00""#,
         ] {
             assert!(Json::parse(bad).is_err(), "{bad:?}");
+        }
+        for number in ["0", "-0", "10", "1.5", "-0.25e-3", "1E+9", "2e5"] {
+            assert!(Json::parse(number).is_ok(), "{number}");
         }
         let deep = "[".repeat(MAX_DEPTH + 2) + &"]".repeat(MAX_DEPTH + 2);
         assert!(Json::parse(&deep).is_err());
@@ -628,6 +679,8 @@ pub(crate) mod tests {
             "2027-01-01T00:00:00+0100",
             "+2027-01-01T00:00:00Z",
             "",
+            "2027-01-01T00:00:00+24:00",
+            "2027-01-01T00:00:00-01:60",
         ] {
             assert!(OffsetDateTime::from_json_text(&format!("\"{bad}\"")).is_err(), "{bad}");
         }

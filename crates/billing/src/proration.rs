@@ -266,7 +266,18 @@ crate::json_string_enum!(ChangeKind {
     Downgrade: "downgrade",
     Cancel: "cancel",
 });
-crate::from_json_struct!(LineItem { description, amount, label });
+/// A label of a kind this build doesn't know (a newer server) reads as none: the page then shows
+/// the English `description`, as for invoices stored before labels existed.
+impl FromJson for LineItem {
+    fn from_json(value: &Json) -> Result<Self, JsonError> {
+        let object = value.object()?;
+        let label = match object.get("label") {
+            Json::Null => None,
+            label => LineLabel::from_json(label).ok(),
+        };
+        Ok(LineItem { description: object.field("description")?, amount: object.field("amount")?, label })
+    }
+}
 crate::from_json_struct!(Quote {
     kind,
     from_plan,

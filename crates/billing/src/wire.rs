@@ -1053,6 +1053,7 @@ mod tests {
         use crate::discount::{CouponDuration, CouponTerms, Discount, Off};
         use crate::json::tests::reads_serde;
         use crate::proration::{PaidHistory, quote_cancel, quote_change, quote_new_subscription};
+        use CardBrand::*;
         use time::macros::datetime;
 
         let now = datetime!(2026-11-16 10:20:30.123456 UTC);
@@ -1211,6 +1212,52 @@ mod tests {
         for code in ALL_ERROR_CODES {
             reads_serde(&ErrorBody { error: ErrorDetail { code, message: "m".into() } });
         }
+        // Every variant of every enum the pages read, as serde writes it.
+        for brand in [Visa, Mastercard, Amex, Discover, Diners, Jcb, Unionpay, CardBrand::Unknown] {
+            reads_serde(&brand);
+        }
+        use DeclineCode::*;
+        let declines = [Generic, InsufficientFunds, ExpiredCard, IncorrectCvc, ProcessingError, AuthenticationFailed];
+        for code in declines.into_iter().chain([TestCardsOnly]) {
+            reads_serde(&code);
+        }
+        for eligibility in [Eligibility::Eligible, Eligibility::AccountLinkedToAws, Eligibility::AlreadySubscribed] {
+            reads_serde(&eligibility);
+        }
+        for status in [CheckoutStatus::Open, CheckoutStatus::Complete] {
+            reads_serde(&status);
+        }
+        for status in [InvoiceStatus::Paid, InvoiceStatus::Open, InvoiceStatus::Void] {
+            reads_serde(&status);
+        }
+        for status in [SubscriptionStatus::Active, SubscriptionStatus::PastDue, SubscriptionStatus::Canceled] {
+            reads_serde(&status);
+        }
+        for kind in [ChangeKind::NewSubscription, ChangeKind::Upgrade, ChangeKind::Downgrade, ChangeKind::Cancel] {
+            reads_serde(&kind);
+        }
+    }
+
+    /// The codes' names on the wire, pinned: the reader and serde take them from one literal each,
+    /// so only this catches a renamed one.
+    #[test]
+    fn error_codes_keep_their_wire_names() {
+        let names = serde_json::to_string(&ALL_ERROR_CODES[..]).unwrap();
+        assert_eq!(
+            names,
+            concat!(
+                r#"["unauthorized","invalid_json","invalid_request","unsupported_media_type","body_too_large","#,
+                r#""unknown_plan","invalid_return_url","invalid_account","invalid_email","invalid_card","#,
+                r#""invalid_billing_details","invalid_payment_method","session_not_found","session_expired","#,
+                r#""session_completed","session_locked","account_linked_to_aws","already_subscribed","#,
+                r#""no_subscription","idempotency_conflict","payment_in_progress","payment_refunded","#,
+                r#""processor_unavailable","database_unavailable","challenge_not_found","quote_changed","#,
+                r#""clock_backwards","not_found","method_not_allowed","request_timeout","rate_limited","#,
+                r#""clock_out_of_range","promotion_code_not_found","promotion_code_expired","#,
+                r#""promotion_code_used_up","promotion_code_wrong_plan","promotion_code_first_time_only","#,
+                r#""promotion_codes_not_allowed","promotion_code_taken","internal","unknown"]"#
+            )
+        );
     }
 
     const ALL_ERROR_CODES: [ErrorCode; 41] = {
@@ -1270,6 +1317,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!((line.label, line.amount), (None, Money::from_cents(2000)));
+        let newer =
+            r#"{"description": "Kiro Pro, sixth day free", "amount": 0, "label": {"free_day": {"plan": "pro"}}}"#;
+        let line = crate::proration::LineItem::from_json_text(newer).unwrap();
+        assert_eq!((line.label, line.description.as_str()), (None, "Kiro Pro, sixth day free"));
         let decline = Decline::from_json_text(r#"{"code": "generic", "message": "m"}"#).unwrap();
         assert!(!decline.plan_unchanged);
         let error = ErrorBody::from_json_text(r#"{"error": {"code": "brand_new_code", "message": "x"}}"#).unwrap();

@@ -157,10 +157,10 @@ fn ChangeSummary(from: PlanSummary, quote: Quote, card: Option<CardSummary>) -> 
             PortalText::ChargedToCard,
             &[("amount", &i18n.money(quote.total_due_today.cents())), ("card", &card_label(&i18n, &card))],
         )),
-        (None, true) => {
-            Some(i18n.f(PortalText::CardNeededToPay, &[("amount", &i18n.money(quote.total_due_today.cents()))]))
-        }
-        (_, false) => None,
+        (Some(_), false) => None,
+        // No card on file: a change with anything to pay, now or at a renewal, needs one.
+        (None, _) if needs_card(&quote) => Some(i18n.t(PortalText::CardNeededToPay)),
+        (None, _) => None,
     };
     // A running discount the new plan is outside of is said before Confirm.
     let discount_note = match &quote.not_covered {
@@ -185,6 +185,11 @@ fn ChangeSummary(from: PlanSummary, quote: Quote, card: Option<CardSummary>) -> 
         <p>{effect_text}</p>
         <p class="muted">{renewal_text}</p>
     }
+}
+
+/// Whether the change has anything to pay, today or at its renewals (a card is needed then).
+fn needs_card(quote: &Quote) -> bool {
+    quote.total_due_today > Money::ZERO || quote.next_renewal_amount > Money::ZERO
 }
 
 /// What is paid after the change: from the next renewal on, or nothing more.
@@ -228,7 +233,7 @@ fn ConfirmDetails(portal: PortalView, initial: Quote, change: ChangeAction) -> i
     // No card on file (a subscription free for good) and something to pay: the way on is adding
     // one, not a Confirm the server must refuse.
     let no_card = card.is_none();
-    let needs_card = Memo::new(move |_| no_card && quote.with(|q| q.total_due_today > Money::ZERO));
+    let needs_card = Memo::new(move |_| no_card && quote.with(needs_card));
     let (confirm_label, processing_label) = (i18n.t(PortalText::Confirm), i18n.t(PortalText::Processing));
     let (add_card_href, add_card_label) =
         (use_portal().href("/payment-method"), i18n.t(PortalText::UpdatePaymentMethod));

@@ -139,9 +139,10 @@ pub fn begin_change(
         return Ok(ChangeStep::Done(ChangeOutcome::Succeeded { change: receipt(&quote, from, None, None) }));
     }
     let Some(pm_id) = sub.payment_method_id.clone() else {
-        // Free for good, so no card: an upgrade the discount covers in full has nothing to
-        // charge and happens here; anything more needs a card first.
-        if quote.total_due_today != Money::ZERO {
+        // Free for good, so no card: an upgrade the discount covers in full, today and at every
+        // renewal, has nothing to charge and happens here; anything more needs a card first
+        // (a renewal with no card would fail).
+        if quote.total_due_today != Money::ZERO || quote.next_renewal_amount != Money::ZERO {
             return Err(AppError::InvalidPaymentMethod);
         }
         let from = sub.plan;

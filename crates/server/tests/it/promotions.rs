@@ -588,6 +588,31 @@ async fn a_forever_free_subscriber_without_a_card_upgrades_when_the_discount_cov
     assert_eq!((sub.body["status"].as_str(), sub.body["plan"].as_str()), (Some("active"), Some("pro_plus")));
 }
 
+/// $20 off forever makes Pro free for good (no card), but not Pro+: an upgrade that costs $0.00
+/// today and $20.00 a month from the renewal needs a card first, or the renewal would fail.
+#[tokio::test]
+async fn a_free_upgrade_whose_renewals_are_not_free_needs_a_card() {
+    let app = TestApp::new();
+    let twenty = coupon(&app, json!({"amount_off": 2000, "duration": "forever"})).await;
+    code(&app, json!({"code": "TWENTY", "coupon": twenty})).await;
+    let session = open_session(&app, "acct-twenty", "pro", Some("TWENTY")).await;
+    let body = json!({"email": "dev@example.com", "expected_total": 0});
+    let done = app.post(&format!("/api/checkout/{session}/confirm-free"), None, &body).await;
+    assert_eq!(done.body["status"], "succeeded", "{:?}", done.body);
+    app.set_clock("2026-11-25T00:00:00Z").await;
+    let portal = app.open_portal("acct-twenty").await;
+    let plus = app.preview(&portal, "pro_plus").await;
+    assert_eq!(
+        (plus.body["total_due_today"].as_i64(), plus.body["next_renewal_amount"].as_i64()),
+        (Some(0), Some(2000))
+    );
+    let refused = app.change(&portal, "pro_plus", 0, "up").await;
+    assert_error(&refused, StatusCode::BAD_REQUEST, "invalid_payment_method");
+    assert_eq!(app.invoices("acct-twenty").await.len(), 1);
+    let sub = app.get("/v1/accounts/acct-twenty/subscription", Some(KEY)).await;
+    assert_eq!(sub.body["plan"], "pro");
+}
+
 /// A creation retried with the same `Idempotency-Key` gets the first answer (one coupon, one
 /// code); the same key with another body is refused.
 #[tokio::test]
