@@ -549,22 +549,32 @@ async fn a_forever_free_code_subscribes_without_a_card() {
     assert_eq!(view.body["receipt"]["card"], Value::Null);
 }
 
+/// `account` on Pro since Nov 16 with no card, through a code of `coupon` that makes every Pro
+/// payment $0.00; its portal session on Nov 25.
+async fn free_for_good_on_nov_25(app: &TestApp, account: &str, coupon_terms: Value) -> String {
+    let coupon = coupon(app, coupon_terms).await;
+    let typed = format!("FREE-{account}");
+    code(app, json!({"code": typed, "coupon": coupon})).await;
+    let session = open_session(app, account, "pro", Some(&typed)).await;
+    let body = json!({"email": "dev@example.com", "expected_total": 0});
+    let done = app.post(&format!("/api/checkout/{session}/confirm-free"), None, &body).await;
+    assert_eq!(done.body["status"], "succeeded", "{:?}", done.body);
+    app.set_clock("2026-11-25T00:00:00Z").await;
+    app.open_portal(account).await
+}
+
 /// A subscriber free for good, with no card, upgrades at $0.00 when the discount covers the new
 /// plan (once, however often Confirm is sent); a plan it doesn't cover needs a card first, and
 /// the refusal says so without changing anything.
 #[tokio::test]
 async fn a_forever_free_subscriber_without_a_card_upgrades_when_the_discount_covers_it() {
     let app = TestApp::new();
-    let free =
-        coupon(&app, json!({"percent_off": 100, "duration": "forever", "applies_to": {"plans": ["pro", "pro_plus"]}}))
-            .await;
-    code(&app, json!({"code": "STAFF", "coupon": free})).await;
-    let session = open_session(&app, "acct-staff", "pro", Some("STAFF")).await;
-    let body = json!({"email": "staff@example.com", "expected_total": 0});
-    let done = app.post(&format!("/api/checkout/{session}/confirm-free"), None, &body).await;
-    assert_eq!(done.body["status"], "succeeded", "{:?}", done.body);
-    app.set_clock("2026-11-25T00:00:00Z").await;
-    let portal = app.open_portal("acct-staff").await;
+    let portal = free_for_good_on_nov_25(
+        &app,
+        "acct-staff",
+        json!({"percent_off": 100, "duration": "forever", "applies_to": {"plans": ["pro", "pro_plus"]}}),
+    )
+    .await;
 
     let power = app.preview(&portal, "power").await;
     assert!(power.body["total_due_today"].as_i64().unwrap() > 0, "{:?}", power.body);
@@ -593,14 +603,7 @@ async fn a_forever_free_subscriber_without_a_card_upgrades_when_the_discount_cov
 #[tokio::test]
 async fn a_free_upgrade_whose_renewals_are_not_free_needs_a_card() {
     let app = TestApp::new();
-    let twenty = coupon(&app, json!({"amount_off": 2000, "duration": "forever"})).await;
-    code(&app, json!({"code": "TWENTY", "coupon": twenty})).await;
-    let session = open_session(&app, "acct-twenty", "pro", Some("TWENTY")).await;
-    let body = json!({"email": "dev@example.com", "expected_total": 0});
-    let done = app.post(&format!("/api/checkout/{session}/confirm-free"), None, &body).await;
-    assert_eq!(done.body["status"], "succeeded", "{:?}", done.body);
-    app.set_clock("2026-11-25T00:00:00Z").await;
-    let portal = app.open_portal("acct-twenty").await;
+    let portal = free_for_good_on_nov_25(&app, "acct-twenty", json!({"amount_off": 2000, "duration": "forever"})).await;
     let plus = app.preview(&portal, "pro_plus").await;
     assert_eq!(
         (plus.body["total_due_today"].as_i64(), plus.body["next_renewal_amount"].as_i64()),
