@@ -201,6 +201,21 @@ async fn a_german_checkout_pays_and_shows_no_english_at_1280_px() {
 
 /// Pro to Pro+ in the Japanese portal at `width`: Japanese dates on the home, the confirm page and
 /// the done page, each fitting without clipped text or axe violations.
+/// On the plan chooser, in any language: Kiro Pro+ and the form's submit, then the confirm page
+/// (whose first button confirms), found by where things are, not by their words.
+async fn continue_with_pro_plus(browser: &Browser) {
+    let pro_plus = "//label[.//*[normalize-space()='Kiro Pro+']]//input[@type='radio']";
+    browser.client.find(Locator::XPath(pro_plus)).await.unwrap().click().await.unwrap();
+    browser.client.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
+    browser
+        .wait_until(
+            "the confirm page",
+            "location.pathname.endsWith('/update/pro_plus') && document.querySelector('.actions button')",
+            vec![],
+        )
+        .await;
+}
+
 async fn japanese_upgrade_at(width: u32) {
     let server = TestServer::start().await;
     let account = format!("acct-ja-{width}");
@@ -221,18 +236,7 @@ async fn japanese_upgrade_at(width: u32) {
     browser.wait_until("the plan chooser", "document.querySelector('input[type=radio]')", vec![]).await;
     wait_for_lang(&browser, "ja").await;
     assert_sound(&browser, "the Japanese plan chooser").await;
-    let pro_plus = "//label[.//*[normalize-space()='Kiro Pro+']]//input[@type='radio']";
-    browser.client.find(Locator::XPath(pro_plus)).await.unwrap().click().await.unwrap();
-    browser.client.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
-
-    // The confirm page: its first button confirms.
-    browser
-        .wait_until(
-            "the confirm page",
-            "location.pathname.endsWith('/update/pro_plus') && document.querySelector('.actions button')",
-            vec![],
-        )
-        .await;
+    continue_with_pro_plus(&browser).await;
     let confirm_page = browser.text().await;
     assert!(confirm_page.contains("2026年12月1日"), "no Japanese date on the confirm page:\n{confirm_page}");
     browser.screenshot(&format!("locales-ja-{width}-portal-confirm")).await;
@@ -262,44 +266,16 @@ async fn a_japanese_portal_changes_plan_at_1280_px() {
 }
 
 /// Data shown as it is in every language (Latin words of it; the rest of a text must be
-/// pseudo-translated): plan and product names, card brands, month names in dates, country names.
-const DATA_WORDS: &[&str] = &[
-    "Kiro",
-    "KIRO",
-    "Pro",
-    "Power",
-    "Free",
-    "Visa",
-    "Mastercard",
-    "American",
-    "Express",
-    "United",
-    "States",
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-    "Jan",
-    "Feb",
-    "Mar",
-    "Apr",
-    "Jun",
-    "Jul",
-    "Aug",
-    "Sep",
-    "Sept",
-    "Oct",
-    "Nov",
-    "Dec",
-];
+/// pseudo-translated): plan and product names, card brands, country names (month names: see
+/// [`is_data_word`]).
+const DATA_WORDS: &[&str] =
+    &["Kiro", "KIRO", "Pro", "Power", "Free", "Visa", "Mastercard", "American", "Express", "United", "States", "Sept"];
+
+/// A data word: [`DATA_WORDS`] or an English month's name or abbreviation (dates' month words).
+fn is_data_word(word: &str) -> bool {
+    use billing::period::{MONTH_ABBR, MONTH_NAME};
+    DATA_WORDS.contains(&word) || MONTH_NAME.contains(&word) || MONTH_ABBR.contains(&word)
+}
 
 /// The texts of `texts` that are neither pseudo-translated (inside `[`..`]`) nor data: plan and
 /// product names, the email, amounts, dates, card brands and digits, country and language names
@@ -322,7 +298,7 @@ fn escaped_english(texts: &[String]) -> Vec<String> {
             let rest = data_texts.iter().fold(text.to_string(), |rest, data| rest.replace(data, ""));
             outside_brackets(&rest)
                 .split(|c: char| !c.is_ascii_alphabetic())
-                .any(|word| word.len() >= 2 && !DATA_WORDS.contains(&word))
+                .any(|word| word.len() >= 2 && !is_data_word(word))
         })
         .cloned()
         .collect()
@@ -400,16 +376,7 @@ async fn the_pseudo_locale_pays_and_changes_plan_with_every_text_from_the_catalo
     browser.client.find(Locator::Css("a.button[href$='/update']")).await.unwrap().click().await.unwrap();
     browser.wait_until("the plan chooser", "document.querySelector('input[type=radio]')", vec![]).await;
     escaped.extend(escaped_on(&browser, "plan chooser").await);
-    let pro_plus = "//label[.//*[normalize-space()='Kiro Pro+']]//input[@type='radio']";
-    browser.client.find(Locator::XPath(pro_plus)).await.unwrap().click().await.unwrap();
-    browser.client.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
-    browser
-        .wait_until(
-            "the confirm page",
-            "location.pathname.endsWith('/update/pro_plus') && document.querySelector('.actions button')",
-            vec![],
-        )
-        .await;
+    continue_with_pro_plus(&browser).await;
     escaped.extend(escaped_on(&browser, "confirm page").await);
     assert_sound(&browser, "the pseudo-locale confirm page").await;
     browser.client.find(Locator::Css(".actions button")).await.unwrap().click().await.unwrap();

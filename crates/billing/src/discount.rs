@@ -362,20 +362,7 @@ crate::from_json_struct!(DiscountSummary {
 });
 crate::from_json_struct!(NotCovered { code, off });
 
-impl FromJson for DiscountView {
-    fn from_json(value: &Json) -> Result<Self, JsonError> {
-        let object = value.object()?;
-        Ok(DiscountView {
-            code: object.field("code")?,
-            label: object.field("label")?,
-            off: object.field("off")?,
-            duration: CouponDuration::from_json(object)?,
-            plans: object.field("plans")?,
-            started_at: object.field("started_at")?,
-            ends_at: object.field("ends_at")?,
-        })
-    }
-}
+crate::from_json_struct!(DiscountView { code, label, off, plans, started_at, ends_at; flatten duration });
 
 #[cfg(test)]
 mod tests {

@@ -495,17 +495,23 @@ pub fn write_object(out: &mut String, fields: &[(&str, &dyn ToJson)]) {
     out.push('}');
 }
 
-/// [`FromJson`] for a struct, field by field: `Type { a, b; default c }`, the fields after
-/// `default` taking their default when missing or `null` (serde's `#[serde(default)]`).
+/// [`FromJson`] for a struct, field by field: `Type { a, b; default c; flatten d }`. The fields
+/// after `default` take their default when missing or `null` (serde's `#[serde(default)]`); those
+/// after `flatten` are read from the struct's own object (serde's `#[serde(flatten)]`).
 #[macro_export]
 macro_rules! from_json_struct {
-    ($name:ident { $($field:ident),* $(,)? $(; default $($defaulted:ident),* $(,)?)? }) => {
+    ($name:ident {
+        $($field:ident),* $(,)?
+        $(; default $($defaulted:ident),* $(,)?)?
+        $(; flatten $($flattened:ident),* $(,)?)?
+    }) => {
         impl $crate::json::FromJson for $name {
             fn from_json(value: &$crate::json::Json) -> Result<Self, $crate::json::JsonError> {
                 let object = value.object()?;
                 Ok($name {
                     $($field: object.field(stringify!($field))?,)*
                     $($($defaulted: object.field_or_default(stringify!($defaulted))?,)*)?
+                    $($($flattened: $crate::json::FromJson::from_json(object)?,)*)?
                 })
             }
         }

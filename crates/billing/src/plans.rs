@@ -42,13 +42,9 @@ impl PlanId {
         &CATALOG[self as usize]
     }
 
+    /// Its name on the wire (one list: `json_string_enum!` in `crate::json`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            PlanId::Free => "free",
-            PlanId::Pro => "pro",
-            PlanId::ProPlus => "pro_plus",
-            PlanId::Power => "power",
-        }
+        self.wire_name()
     }
 
     pub fn is_paid(self) -> bool {

@@ -676,12 +676,9 @@ pub enum InvoiceStatus {
 }
 
 impl InvoiceStatus {
+    /// Its name on the wire (one list: `json_string_enum!` below).
     pub fn as_str(self) -> &'static str {
-        match self {
-            InvoiceStatus::Paid => "paid",
-            InvoiceStatus::Open => "open",
-            InvoiceStatus::Void => "void",
-        }
+        self.wire_name()
     }
 
     /// What the billing history says.

@@ -20,7 +20,8 @@ pub use locale::Locale;
 #[cfg(not(target_arch = "wasm32"))]
 pub use native::{catalog, check_catalogs, page_json};
 
-use billing::json::{FromJson, Json, JsonError};
+#[cfg(target_arch = "wasm32")]
+use billing::json::FromJson;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -173,22 +174,8 @@ impl Catalog {
     }
 }
 
-/// How the app reads the page's catalog (the server writes it with serde).
-impl FromJson for Catalog {
-    fn from_json(value: &Json) -> Result<Self, JsonError> {
-        let object = value.object()?;
-        Ok(Catalog {
-            locale: object.field("locale")?,
-            version: object.field_or_default("version")?,
-            formats: object.field("formats")?,
-            languages: object.field("languages")?,
-            regions: object.field_or_default("regions")?,
-            common: object.field_or_default("common")?,
-            checkout: object.field_or_default("checkout")?,
-            portal: object.field_or_default("portal")?,
-        })
-    }
-}
+// How the app reads the page's catalog (the server writes it with serde).
+billing::from_json_struct!(Catalog { locale, formats, languages; default version, regions, common, checkout, portal });
 
 /// The id of the `<script type="application/json">` that carries a page's catalog.
 pub const PAGE_ELEMENT_ID: &str = "kiro-i18n";
