@@ -1,17 +1,18 @@
-//! The two apps, one per bundle, each only mounting its pages: the checkout (one page, no router,
-//! so its bundle carries no portal code) and the portal (its routes under one parent that loads
-//! the portal once). Each provides the page's catalog (`i18n`), which the server put in the HTML.
+//! The apps, one per bundle, each only mounting its pages: the checkout (one page, no router, so
+//! its bundle carries no portal code), the portal (its routes under one parent that loads the
+//! portal once) and the portal home alone (the page every portal visit starts on, without the
+//! router and the other pages). Each provides the page's catalog (`i18n`), which the server put in the HTML.
 
 use crate::components::frame::{AppRoot, PageShown};
 use crate::pages::checkout::CheckoutPage;
 use crate::pages::not_found::NotFoundPage;
-use crate::pages::portal::PortalLayout;
 use crate::pages::portal::cancel::CancelPage;
 use crate::pages::portal::change::ConfirmChangePage;
 use crate::pages::portal::home::PortalHomePage;
 use crate::pages::portal::invoices::{BillingHistoryPage, InvoicePage};
 use crate::pages::portal::payment_method::PaymentMethodPage;
 use crate::pages::portal::plans::ChoosePlanPage;
+use crate::pages::portal::{PortalHomeOnly, PortalLayout};
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
@@ -86,4 +87,23 @@ pub fn PortalApp() -> impl IntoView {
             </AppRoot>
         </Router>
     }
+}
+
+/// The portal home's own bundle, which the server sends for `/portal/{session_id}`: the home
+/// page alone, so the first visit carries none of the other pages' code. Anything else is "not
+/// found" (the server sends the full portal there).
+#[component]
+pub fn PortalHomeApp() -> impl IntoView {
+    provide_language();
+    let shown = RwSignal::new(false);
+    provide_context(PageShown(shown));
+    let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
+    let page = match views::portal_home_session_id(&path) {
+        Some(session_id) => view! { <PortalHomeOnly session_id=session_id /> }.into_any(),
+        None => {
+            PageShown::mark();
+            view! { <NotFoundPage /> }.into_any()
+        }
+    };
+    view! { <AppRoot ready=shown>{page}</AppRoot> }
 }

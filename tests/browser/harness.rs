@@ -77,9 +77,7 @@ pub fn dist_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist"));
     assert!(
-        ["checkout.html", "checkout-stripe.html", "portal.html", "portal-stripe.html"]
-            .iter()
-            .all(|f| dir.join(f).exists()),
+        checkout_server::http::static_files::ENTRY_NAMES.iter().all(|entry| dir.join(format!("{entry}.html")).exists()),
         "no built app in {}: run `cargo xtask test`, which builds it first",
         dir.display()
     );

@@ -28,6 +28,45 @@ pub(super) async fn choose(browser: &Browser, portal: &str, plan_name: &str) {
     browser.wait_for_heading("Confirm your new plan").await;
 }
 
+/// The JS glue the page's module script imports, and what the page prefetches.
+const BUNDLES: &str = "return [document.querySelector('script[type=module]').textContent.match(/from '([^']+)'/)[1], \
+     Array.from(document.querySelectorAll('link[rel=prefetch]'), l => l.getAttribute('href'))];";
+
+/// A portal visit starts on the home, which loads its own, smaller bundle and prefetches the
+/// portal's; the next page is the portal's, taken from the cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_home_loads_its_own_bundle_and_the_next_page_the_prefetched_portal() {
+    let server = TestServer::start().await;
+    server.subscribe("acct-bundles", "pro", "4242424242424242").await;
+    let portal = server.portal_session("acct-bundles").await;
+    let browser = Browser::open().await;
+    browser.goto(&portal).await;
+    browser.wait_for_heading("Your subscription").await;
+    let home: (String, Vec<String>) =
+        serde_json::from_value(browser.client.execute(BUNDLES, vec![]).await.unwrap()).unwrap();
+    assert!(home.0.starts_with("/portal_home-") && home.0.ends_with(".js"), "{home:?}");
+    let [glue, wasm] = <[String; 2]>::try_from(home.1.clone()).unwrap_or_else(|_| panic!("{home:?}"));
+    assert!(glue.starts_with("/portal-") && glue.ends_with(".js") && wasm.ends_with("_bg.wasm"), "{home:?}");
+    // The session was asked for once, by the HTML's script while the wasm downloaded.
+    let asked = "return performance.getEntriesByType('resource').map(e => new URL(e.name).pathname).filter(p => p.startsWith('/api/'))";
+    let id = portal.rsplit('/').next().unwrap();
+    assert_eq!(browser.client.execute(asked, vec![]).await.unwrap(), serde_json::json!([format!("/api/portal/{id}")]));
+    let prefetched =
+        "performance.getEntriesByType('resource').some(e => e.name.endsWith(arguments[0]) && e.responseEnd > 0)";
+    browser.wait_until("the portal's bundle prefetched", prefetched, vec![wasm.clone().into()]).await;
+
+    browser.link("Update subscription").await.click().await.unwrap();
+    browser.wait_for_heading("Choose a plan").await;
+    let next: (String, Vec<String>) =
+        serde_json::from_value(browser.client.execute(BUNDLES, vec![]).await.unwrap()).unwrap();
+    assert_eq!(next, (glue, vec![]), "the next page loads the bundle the home prefetched");
+    let from_cache = "return performance.getEntriesByType('resource').filter(e => e.name.endsWith(arguments[0])).map(e => e.transferSize)";
+    let sizes = browser.client.execute(from_cache, vec![wasm.clone().into()]).await.unwrap();
+    assert_eq!(sizes, serde_json::json!([0]), "{wasm} came from the cache");
+    browser.audit("the plan chooser after the home").await;
+    browser.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_paid_month_pro_to_pro_plus_charges_ten_dollars() {
     let server = TestServer::start().await;

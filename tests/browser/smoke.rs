@@ -66,8 +66,8 @@ async fn a_server_that_goes_away_shows_unreachable_and_retry_recovers() {
     browser.close().await;
 }
 
-/// The portal moves between pages without reloading: when the server goes away meanwhile, the
-/// next page says so and Retry recovers once it is back.
+/// The portal moves between pages without reloading (past its home, which has its own bundle):
+/// when the server goes away meanwhile, the next page says so and Retry recovers once it is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_portal_whose_server_goes_away_shows_unreachable_and_retry_recovers() {
     let mut server = TestServer::start().await;
@@ -76,8 +76,8 @@ async fn a_portal_whose_server_goes_away_shows_unreachable_and_retry_recovers() 
     let first = server.portal_session("acct-away-a").await;
     let second = server.portal_session("acct-away-b").await;
     let browser = Browser::open().await;
-    browser.goto(&first).await;
-    browser.wait_for_heading("Your subscription").await;
+    browser.goto(&format!("{first}/update")).await;
+    browser.wait_for_heading("Choose a plan").await;
     assert!(browser.text().await.contains("Kiro Pro"));
 
     server.stop().await;

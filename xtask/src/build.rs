@@ -1,4 +1,4 @@
-//! Writes the trunk entries from their template, builds the four bundles with trunk (release,
+//! Writes the trunk entries from their template, builds the six bundles with trunk (release,
 //! offline), minifies their JS glue, puts them all in `dist/` and precompresses it for the server.
 
 use crate::bootstrap::{path_with_tools, tools_dir};
@@ -30,7 +30,37 @@ pub fn app() -> Result<(), String> {
         minify_glue(&staged.join(served))?;
         copy_into(&staged, dist)?;
     }
+    for entry in &ENTRIES {
+        if let Some(other) = entry.prefetches {
+            prefetch_bundle(&dist.join(entry.served), &dist.join(other))?;
+        }
+    }
     compress(dist)
+}
+
+/// Adds to the page at `html_path` low-priority prefetches of the JS glue and wasm that the page
+/// at `other_path` loads, so the next page (the portal's, after its home) starts from the cache.
+fn prefetch_bundle(html_path: &Path, other_path: &Path) -> Result<(), String> {
+    let html = std::fs::read_to_string(html_path).map_err(|e| format!("{}: {e}", html_path.display()))?;
+    let other = std::fs::read_to_string(other_path).map_err(|e| format!("{}: {e}", other_path.display()))?;
+    let mut files: Vec<&str> = other
+        .split(['\'', '"', ' ', '=', '>'])
+        .filter(|part| part.starts_with('/') && (part.ends_with(".js") || part.ends_with("_bg.wasm")))
+        .collect();
+    files.sort_unstable();
+    files.dedup();
+    if files.len() != 2 {
+        return Err(format!("{}: expected one JS glue and one wasm, found {files:?}", other_path.display()));
+    }
+    // `crossorigin` as the glue's `import` and `fetch` ask, so the prefetched copy is the one used.
+    let links: String = files.iter().map(|file| format!("<link rel=prefetch href={file} crossorigin>")).collect();
+    let at = ["</head>", "<body", "<div id=shell>", "<div id=\"shell\">"]
+        .into_iter()
+        .find_map(|mark| html.find(mark))
+        .ok_or_else(|| format!("{}: no end of head", html_path.display()))?;
+    std::fs::write(html_path, format!("{}{links}{}", &html[..at], &html[at..])).map_err(|e| e.to_string())?;
+    println!("    {} prefetches {}", html_path.display(), files.join(" and "));
+    Ok(())
 }
 
 /// Minifies wasm-bindgen's JS glue with esbuild (trunk's minifier breaks it) and writes the new

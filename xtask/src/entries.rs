@@ -1,4 +1,4 @@
-//! The four trunk entries, one bundle each, written from one template (`xtask/entry.html`) so
+//! The six trunk entries, one bundle each, written from one template (`xtask/entry.html`) so
 //! their shared `<head>` and shell are changed in one place. They stay committed at the top level
 //! so `trunk serve` works without xtask; `cargo xtask build` writes them before trunk runs, and a
 //! test fails when a committed entry differs from the template.
@@ -13,42 +13,73 @@ pub struct Entry {
     pub source: &'static str,
     /// The built HTML's name in `dist/`, which the server, the bench and the tests read.
     pub served: &'static str,
-    /// The binary in `src/bin/`, which is also the session's path and API prefix.
+    /// The binary in `src/bin/`.
     bin: &'static str,
+    /// The session's path and API prefix: `checkout` or `portal`.
+    area: &'static str,
     /// Built with feature `stripe`: Stripe.js's card Element and 3-D Secure.
     stripe: bool,
     /// What the entry is, said in its first comment.
     about: &'static str,
+    /// Another entry (as served) whose bundle this one's page prefetches: the portal home's, the
+    /// portal's, which every page after the home needs.
+    pub prefetches: Option<&'static str>,
 }
 
-pub const ENTRIES: [Entry; 4] = [
+pub const ENTRIES: [Entry; 6] = [
     Entry {
         source: "checkout.html",
         served: "checkout.html",
         bin: "checkout",
+        area: "checkout",
         stripe: false,
         about: "The checkout's entry: the server serves it for /checkout/*.",
+        prefetches: None,
     },
     Entry {
         source: "checkout-stripe.html",
         served: "checkout-stripe.html",
         bin: "checkout",
+        area: "checkout",
         stripe: true,
         about: "Stripe mode's checkout: the server serves it instead of checkout.html under --processor stripe.",
+        prefetches: None,
     },
     Entry {
         source: "index.html",
         served: "portal.html",
         bin: "portal",
+        area: "portal",
         stripe: false,
-        about: "The portal (trunk's default entry), built as portal.html: served for every page but /checkout/*.",
+        about: "The portal (trunk's default entry), built as portal.html: served for every page but /checkout/* and a portal's home.",
+        prefetches: None,
     },
     Entry {
         source: "portal-stripe.html",
         served: "portal-stripe.html",
         bin: "portal",
+        area: "portal",
         stripe: true,
         about: "Stripe mode's portal: the server serves it instead of portal.html under --processor stripe.",
+        prefetches: None,
+    },
+    Entry {
+        source: "portal-home.html",
+        served: "portal-home.html",
+        bin: "portal_home",
+        area: "portal",
+        stripe: false,
+        about: "The portal home alone: the server serves it for /portal/{session}, where every portal visit starts.",
+        prefetches: Some("portal.html"),
+    },
+    Entry {
+        source: "portal-home-stripe.html",
+        served: "portal-home-stripe.html",
+        bin: "portal_home",
+        area: "portal",
+        stripe: true,
+        about: "Stripe mode's portal home: the server serves it instead of portal-home.html under --processor stripe.",
+        prefetches: Some("portal-stripe.html"),
     },
 ];
 
@@ -56,13 +87,14 @@ impl Entry {
     /// The entry's HTML: the template with this entry's binary, features and session address.
     pub fn render(&self) -> String {
         // The session id's address: the checkout has one page, the portal pages below its id.
-        let session_path = match self.bin {
+        let session_path = match self.area {
             "checkout" => r"/^\/checkout\/([A-Za-z0-9_-]+)\/?$/",
             _ => r"/^\/portal\/([A-Za-z0-9_-]+)(\/.*)?$/",
         };
         TEMPLATE
             .replace("{{about}}", self.about)
             .replace("{{bin}}", self.bin)
+            .replace("{{area}}", self.area)
             .replace("{{features}}", if self.stripe { r#" data-cargo-features="stripe""# } else { "" })
             .replace("{{session_path}}", session_path)
     }
@@ -117,5 +149,7 @@ mod tests {
         assert!(html("portal-stripe.html").contains(r#"data-bin="portal" data-cargo-features="stripe""#));
         assert!(html("checkout.html").contains(r#"var url = "/api/checkout/" + m[1];"#));
         assert!(html("checkout-stripe.html").contains(r#"data-bin="checkout" data-cargo-features="stripe""#));
+        assert!(html("portal-home.html").contains(r#"data-bin="portal_home" data-wasm-opt"#));
+        assert!(html("portal-home-stripe.html").contains(r#"var url = "/api/portal/" + m[1];"#));
     }
 }

@@ -84,6 +84,18 @@ enum Load {
 pub fn PortalLayout() -> impl IntoView {
     let params = use_params::<SessionParams>();
     let session_id = Memo::new(move |_| params.get().ok().and_then(|p| p.session_id).unwrap_or_default());
+    with_portal(session_id, || view! { <Outlet /> }.into_any())
+}
+
+/// The portal home bundle's one page, `/portal/{session_id}`: no router, so its links to the
+/// other pages load the full portal (which the home's HTML prefetches).
+#[component]
+pub fn PortalHomeOnly(session_id: String) -> impl IntoView {
+    with_portal(Memo::new(move |_| session_id.clone()), || view! { <home::PortalHomePage /> }.into_any())
+}
+
+/// Loads the portal of `session_id` once and shares it with `page` (see [`Portal`]).
+fn with_portal(session_id: Memo<String>, page: fn() -> AnyView) -> impl IntoView {
     let loaded = LocalResource::new(move || api::portal_session(session_id.get()));
     let portal = Portal { session_id, loaded, latest: RwSignal::new(None) };
     let loading = views::i18n().t(PortalText::LoadingSubscription);
@@ -101,7 +113,7 @@ pub fn PortalLayout() -> impl IntoView {
     });
     move || match load.get() {
         Load::Loading => view! { <Loading label=loading.clone() /> }.into_any(),
-        Load::Ready => view! { <Outlet /> }.into_any(),
+        Load::Ready => page(),
         Load::Failed(error) => {
             view! { <PortalErrorPage error=error on_retry=Callback::new(move |_| portal.reload()) /> }.into_any()
         }

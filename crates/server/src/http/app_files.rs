@@ -59,10 +59,11 @@ async fn page(State(state): State<AppState>, uri: axum::http::Uri, headers: Head
     let stripe_mode = state.config.stripe.is_some();
     let path = uri.path();
     if !path.starts_with("/checkout/") {
-        let portal = if stripe_mode { &entries.portal_stripe } else { &entries.portal };
+        let home = views::portal_home_session_id(path);
+        let portal = entries.portal(stripe_mode, home.is_some());
         let presented = path.strip_prefix("/portal/").and_then(|rest| rest.split('/').next());
         let i18n = page_catalog(&state, SessionKind::Portal, presented, &headers).await;
-        let first_paint = match views::portal_home_session_id(path) {
+        let first_paint = match home {
             Some(id) => portal_first_paint(&state, id, &i18n).await,
             None => None,
         };

@@ -1,6 +1,6 @@
 //! The built app, read at start (served by [`super::app_files`]): hashed assets cached forever, the HTML entries (`checkout.html` for
-//! `/checkout/*` and `portal.html` for every other page address, or `checkout-stripe.html` and
-//! `portal-stripe.html` in Stripe mode) never cached, precompressed
+//! `/checkout/*`, `portal-home.html` for a portal session's home and `portal.html` for every other
+//! page address, or their `-stripe` twins in Stripe mode) never cached, precompressed
 //! `.br`/`.gz` files when the build wrote them, and a CSP that admits exactly the inline scripts
 //! the entries carry, by hash. A checkout that can be paid gets its frame and order summary in the
 //! first HTML, rendered from the same views the app mounts.
@@ -9,6 +9,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+
+/// The HTML entries the build writes into `dist/`, one per bundle, without `.html`.
+pub const ENTRY_NAMES: [&str; 6] =
+    ["checkout", "checkout-stripe", "portal", "portal-stripe", "portal-home", "portal-home-stripe"];
 
 /// The built app, read once at start.
 #[derive(Debug, Default)]
@@ -27,6 +31,22 @@ pub(super) struct Entries {
     pub(super) portal: String,
     /// Stripe mode's portal (Stripe's Element for a new card, Stripe.js for 3-D Secure).
     pub(super) portal_stripe: String,
+    /// The portal home alone, for `/portal/{session}`: every portal visit starts there, and it
+    /// prefetches the portal's bundle for the pages after it.
+    pub(super) portal_home: String,
+    pub(super) portal_home_stripe: String,
+}
+
+impl Entries {
+    /// The portal's entry for a page: the home's own for the home page.
+    pub(super) fn portal(&self, stripe_mode: bool, home: bool) -> &str {
+        match (stripe_mode, home) {
+            (false, false) => &self.portal,
+            (true, false) => &self.portal_stripe,
+            (false, true) => &self.portal_home,
+            (true, true) => &self.portal_home_stripe,
+        }
+    }
 }
 
 impl Site {
@@ -45,8 +65,17 @@ impl Site {
             checkout_stripe: read("checkout-stripe.html")?,
             portal: read("portal.html")?,
             portal_stripe: read("portal-stripe.html")?,
+            portal_home: read("portal-home.html")?,
+            portal_home_stripe: read("portal-home-stripe.html")?,
         };
-        let all = [&entries.checkout, &entries.checkout_stripe, &entries.portal, &entries.portal_stripe];
+        let all = [
+            &entries.checkout,
+            &entries.checkout_stripe,
+            &entries.portal,
+            &entries.portal_stripe,
+            &entries.portal_home,
+            &entries.portal_home_stripe,
+        ];
         let mut inline_script_hashes: Vec<String> =
             all.iter().flat_map(|html| inline_scripts(html)).map(sha256_source).collect();
         inline_script_hashes.sort();

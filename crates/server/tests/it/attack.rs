@@ -353,7 +353,7 @@ async fn wrong_methods_bad_paths_and_long_paths_answer_in_json() {
 
     let dist = std::env::temp_dir().join(format!("kiro-dist-{}", std::process::id()));
     std::fs::create_dir_all(&dist).unwrap();
-    for entry in ["checkout", "checkout-stripe", "portal", "portal-stripe"] {
+    for entry in checkout_server::http::static_files::ENTRY_NAMES {
         std::fs::write(dist.join(format!("{entry}.html")), "<!doctype html><title>shell</title>").unwrap();
     }
     let mut cfg = checkout_server::Config::new(KEY, "http://checkout.test");

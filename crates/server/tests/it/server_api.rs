@@ -265,6 +265,8 @@ async fn serves_each_bundle_its_entry_with_caching_compression_and_a_hashed_csp(
         ("/checkout/cs_anything", "checkout"),
         ("/checkout/cs_anything/more", "checkout"),
         ("/portal/ps_x/update", "portal"),
+        ("/portal/ps_x", "portal-home"),
+        ("/portal/ps_x/", "portal-home"),
         ("/", "portal"),
         ("/nowhere", "portal"),
     ];
@@ -272,11 +274,12 @@ async fn serves_each_bundle_its_entry_with_caching_compression_and_a_hashed_csp(
         let page = app.get(path, None).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");
         assert_eq!(page.headers[header::CACHE_CONTROL], "no-cache", "{path}");
-        assert!(page.body.as_str().unwrap().contains(&format!("{entry} shell")), "{path}: {entry}.html");
+        assert!(page.body.as_str().unwrap().contains(&format!("<p>{entry} shell")), "{path}: {entry}.html");
         let csp = page.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
         use base64::Engine;
         use sha2::Digest;
-        for script in ["init_checkout()", "init_checkout-stripe()", "init_portal()", "init_portal-stripe()"] {
+        let scripts = ["checkout", "checkout-stripe", "portal", "portal-stripe", "portal-home", "portal-home-stripe"];
+        for script in scripts.map(|entry| format!("init_{entry}()")) {
             let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(script.as_bytes()));
             assert!(csp.contains(&format!("'sha256-{hash}'")), "{csp}");
         }
@@ -348,10 +351,12 @@ async fn a_portal_home_is_in_its_first_html() {
     ] {
         assert!(html.contains(text), "{text} in {html}");
     }
-    assert!(!html.contains("portal shell"), "{html}");
-    for path in [format!("/portal/{id}/update"), "/portal/ps_unknown".to_string()] {
+    assert!(!html.contains(" shell</p>"), "{html}");
+    // Another page gets the full portal; an unknown session's home, the home's bundle.
+    for (path, entry) in [(format!("/portal/{id}/update"), "portal"), ("/portal/ps_unknown".to_string(), "portal-home")]
+    {
         let html = app.get(&path, None).await.body.as_str().unwrap().to_string();
-        assert!(html.contains("portal shell") && html.contains("<title>Kiro</title>"), "{path}: {html}");
+        assert!(html.contains(&format!("<p>{entry} shell")) && html.contains("<title>Kiro</title>"), "{path}: {html}");
     }
     std::fs::remove_dir_all(&dist).unwrap();
 }

@@ -247,7 +247,7 @@ fn free_port() -> u16 {
 fn built_app_dir() -> std::path::PathBuf {
     let dist = std::env::temp_dir().join(format!("kiro-socket-dist-{}", std::process::id()));
     std::fs::create_dir_all(&dist).unwrap();
-    for entry in ["checkout", "checkout-stripe", "portal", "portal-stripe"] {
+    for entry in checkout_server::http::static_files::ENTRY_NAMES {
         std::fs::write(dist.join(format!("{entry}.html")), "<!doctype html><title>shell</title>").unwrap();
     }
     dist

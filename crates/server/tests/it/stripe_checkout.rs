@@ -203,8 +203,10 @@ async fn stripe_mode_serves_its_own_bundles_and_admits_only_stripes_origins() {
         assert!(csp.contains(&expected), "{expected} in {csp}");
     }
     assert!(!csp.contains("unsafe-inline") && !csp.contains("https:"), "{csp}");
-    let portal = app.get("/portal/ps_x", None).await;
-    assert!(portal.body.as_str().unwrap().contains("portal-stripe shell"), "{:?}", portal.body);
+    for (path, entry) in [("/portal/ps_x", "portal-home-stripe"), ("/portal/ps_x/update", "portal-stripe")] {
+        let portal = app.get(path, None).await;
+        assert!(portal.body.as_str().unwrap().contains(&format!("<p>{entry} shell")), "{path}: {:?}", portal.body);
+    }
     std::fs::remove_dir_all(&dist).unwrap();
 }
 

@@ -145,7 +145,7 @@ fn free_port() -> u16 {
 fn shell_dist(dir: &Path) -> PathBuf {
     let dist = dir.join("dist");
     std::fs::create_dir_all(&dist).unwrap();
-    for entry in ["checkout", "checkout-stripe", "portal", "portal-stripe"] {
+    for entry in checkout_server::http::static_files::ENTRY_NAMES {
         std::fs::write(dist.join(format!("{entry}.html")), "<!doctype html><title>shell</title>").unwrap();
     }
     dist

@@ -86,7 +86,7 @@ fn free_port() -> u16 {
 fn stand_in_dist() -> PathBuf {
     let dist = std::env::temp_dir().join("kiro-soak-dist");
     std::fs::create_dir_all(&dist).unwrap();
-    for entry in ["checkout", "checkout-stripe", "portal", "portal-stripe"] {
+    for entry in checkout_server::http::static_files::ENTRY_NAMES {
         std::fs::write(dist.join(format!("{entry}.html")), "<!doctype html><title>soak</title>").unwrap();
     }
     dist

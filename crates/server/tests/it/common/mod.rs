@@ -196,12 +196,12 @@ pub fn test_config() -> Config {
 }
 
 /// A built app's entries as the build writes them (minified, the shell last in the body), each
-/// with its own inline script (`init_checkout()`, `init_checkout-stripe()`, `init_portal()`,
-/// `init_portal-stripe()`), in a fresh folder.
+/// with its own inline script (`init_checkout()`, `init_checkout-stripe()`, `init_portal()`, ...,
+/// `init_portal-home-stripe()`), in a fresh folder.
 pub fn fake_dist(tag: &str) -> PathBuf {
     let dist = std::env::temp_dir().join(format!("kiro-dist-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dist).unwrap();
-    for entry in ["checkout", "checkout-stripe", "portal", "portal-stripe"] {
+    for entry in checkout_server::http::static_files::ENTRY_NAMES {
         let html = format!(
             "<!doctype html><html lang=en><title>Kiro</title><script type=module>init_{entry}()</script>\
              <body><div id=shell><p>{entry} shell</p></div></body></html>"
