@@ -105,7 +105,8 @@ async fn post_text(path: &str, body: String) -> Result<String, ApiError> {
     let request = Request::post(path)
         .header("content-type", "application/json")
         .body(body)
-        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+        // Not gloo's message: formatting its error brings serde_json's messages into the wasm.
+        .map_err(|_| ApiError::Unexpected("the browser refused the request".into()))?;
     body_of(request.send().await.map_err(|_| ApiError::Network)?).await
 }
 
