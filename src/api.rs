@@ -131,11 +131,9 @@ fn checkout_path(session_id: &str, rest: &str) -> String {
     format!("/api/checkout/{}{rest}", js_sys::encode_uri_component(session_id))
 }
 
-/// Saves the language picked in the menu of the page at `page_path` (`/checkout/{id}` or
-/// `/portal/{id}/...`) for its session.
-pub async fn choose_locale(page_path: &str, tag: &str) -> Result<(), ApiError> {
-    let mut parts = page_path.trim_start_matches('/').split('/');
-    let (area, session_id) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+/// Saves the language picked in a page's menu for its session (`area` is `checkout` or `portal`,
+/// see `views::page_session`).
+pub async fn choose_locale(area: &str, session_id: &str, tag: &str) -> Result<(), ApiError> {
     let path = format!("/api/{area}/{}/locale", js_sys::encode_uri_component(session_id));
     let mut body = String::new();
     billing::json::write_object(&mut body, &[("locale", &tag.to_string())]);

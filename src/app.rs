@@ -19,33 +19,27 @@ use leptos_router::path;
 
 /// The page's catalog (from its HTML), and, on a session's page, what its language menu does:
 /// save the choice for the session, then load the page again in that language (if saving fails,
-/// the menu goes back to the page's language).
+/// the menu shows the page's language again).
 fn provide_language() {
     let catalog = i18n::I18n::new(i18n::Catalog::from_page());
     let current = catalog.locale.tag();
     provide_context(catalog);
     let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
-    if views::checkout_session_id(&path).is_none() && !path.starts_with("/portal/") {
+    let Some((area, session_id)) = views::page_session(&path) else {
         return;
-    }
+    };
+    let shown = RwSignal::new(current.to_string());
     let choose = Callback::new(move |tag: String| {
-        let path = path.clone();
+        let session_id = session_id.clone();
         leptos::task::spawn_local(async move {
-            let window = web_sys::window();
-            if crate::api::choose_locale(&path, &tag).await.is_ok() {
-                let _ = window.map(|w| w.location().reload());
-                return;
-            }
-            let menu = window
-                .and_then(|w| w.document())
-                .and_then(|d| d.query_selector(".language-menu select").ok().flatten());
-            if let Some(menu) = menu.and_then(|m| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlSelectElement>(m).ok())
-            {
-                menu.set_value(current);
+            if crate::api::choose_locale(area, &session_id, &tag).await.is_ok() {
+                let _ = web_sys::window().map(|w| w.location().reload());
+            } else {
+                shown.set(current.to_string());
             }
         });
     });
-    provide_context(views::frame::LanguageChoice(choose));
+    provide_context(views::frame::LanguageChoice { choose, shown });
 }
 
 /// `/checkout/{session_id}`; any other address the server sends here is "not found".

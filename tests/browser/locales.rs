@@ -450,6 +450,37 @@ async fn a_decline_and_a_failed_bank_check_read_in_german() {
     browser.close().await;
 }
 
+/// The footer's select named "Language" (by its label, around it or pointing at it, or by ARIA).
+async fn language_menu(browser: &Browser) -> fantoccini::elements::Element {
+    let menu = "//footer//select[ancestor::label[.//text()[normalize-space()='Language']] \
+                or @id=//label[normalize-space()='Language']/@for or @aria-label='Language' \
+                or @aria-labelledby=//*[normalize-space()='Language']/@id]";
+    match browser.client.find(Locator::XPath(menu)).await {
+        Ok(select) => select,
+        Err(_) => panic!("no select named \"Language\" in the footer; the page shows:\n{}", browser.text().await),
+    }
+}
+
+/// A language that could not be saved (the server went away) is not shown as chosen: the menu
+/// shows the page's language again, and the page stays as it was (the portal home's own bundle).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_language_that_could_not_be_saved_is_not_shown_as_chosen() {
+    let mut server = TestServer::start().await;
+    server.subscribe("acct-menu-down", "pro", "4242424242424242").await;
+    let portal = server.portal_session("acct-menu-down").await;
+    let browser = Browser::open().await;
+    browser.goto(&portal).await;
+    browser.wait_for_heading("Your subscription").await;
+    browser.wait_until("the app", "!document.getElementById('shell')", vec![]).await;
+    server.stop().await;
+    let menu = language_menu(&browser).await;
+    menu.select_by_label("Deutsch").await.unwrap();
+    browser.wait_until("the menu on English again", "arguments[0].value === 'en'", vec![json!(menu)]).await;
+    wait_for_lang(&browser, "en").await;
+    browser.wait_for_heading("Your subscription").await;
+    browser.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_language_menu_switches_the_checkout_to_german_for_good() {
     let server = TestServer::start().await;
@@ -459,15 +490,7 @@ async fn the_language_menu_switches_the_checkout_to_german_for_good() {
     browser.wait_for_heading("Subscribe to Kiro Pro").await;
     wait_for_lang(&browser, "en").await;
 
-    // Named "Language" by its label (around it or pointing at it) or by ARIA.
-    let menu = "//footer//select[ancestor::label[.//text()[normalize-space()='Language']] \
-                or @id=//label[normalize-space()='Language']/@for or @aria-label='Language' \
-                or @aria-labelledby=//*[normalize-space()='Language']/@id]";
-    let select = match browser.client.find(Locator::XPath(menu)).await {
-        Ok(select) => select,
-        Err(_) => panic!("no select named \"Language\" in the footer; the page shows:\n{}", browser.text().await),
-    };
-    select.select_by_label("Deutsch").await.unwrap();
+    language_menu(&browser).await.select_by_label("Deutsch").await.unwrap();
     wait_for_lang(&browser, "de").await;
     browser
         .wait_until(

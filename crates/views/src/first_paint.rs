@@ -32,7 +32,7 @@ pub fn checkout(checkout: &CheckoutView, visitor: &Visitor, i18n: &I18n) -> Opti
     let owner = Owner::new();
     let body = owner.with(|| {
         provide_context(i18n.clone());
-        provide_context(LanguageChoice(Callback::new(|_: String| {})));
+        provide_context(LanguageChoice::stand_in(i18n.locale.tag()));
         let plan = checkout.plan.clone();
         let form = fresh_form(checkout, visitor, Signal::stored(Some(quote.clone())));
         view! {
@@ -95,7 +95,7 @@ pub fn portal_home(portal: &PortalView, base: &str, i18n: &I18n) -> Option<(Stri
     let owner = Owner::new();
     let body = owner.with(|| {
         provide_context(i18n.clone());
-        provide_context(LanguageChoice(Callback::new(|_: String| {})));
+        provide_context(LanguageChoice::stand_in(i18n.locale.tag()));
         let (portal, base) = (portal.clone(), base.to_string());
         view! { <PortalHomeView portal=portal base=base behaviour=HomeBehaviour::default() /> }.to_html()
     });

@@ -58,13 +58,25 @@ pub fn localized(branding: &Branding) -> Branding {
 /// again). The menu is shown only where there is one: pages of a session (the server's first
 /// paint provides a stand-in, so its menu is the one the app mounts), not the "not found" pages.
 #[derive(Clone, Copy)]
-pub struct LanguageChoice(pub Callback<String>);
+pub struct LanguageChoice {
+    /// Saves the language picked.
+    pub choose: Callback<String>,
+    /// The language the menu shows: the one picked, or the page's again if saving it failed.
+    pub shown: RwSignal<String>,
+}
+
+impl LanguageChoice {
+    /// A menu that does nothing: the server's first paint, which the app's replaces.
+    pub fn stand_in(page_language: &str) -> LanguageChoice {
+        LanguageChoice { choose: Callback::new(|_: String| {}), shown: RwSignal::new(page_language.to_string()) }
+    }
+}
 
 /// The footer's language menu: every language by its own name, the page's chosen.
 #[component]
 pub fn LanguageMenu() -> impl IntoView {
     let i18n = crate::i18n();
-    let LanguageChoice(choose) = use_context::<LanguageChoice>()?;
+    let LanguageChoice { choose, shown } = use_context::<LanguageChoice>()?;
     let current = i18n.locale.tag();
     let options = i18n
         .languages
@@ -80,7 +92,16 @@ pub fn LanguageMenu() -> impl IntoView {
     Some(view! {
         <label class="language-menu">
             <span>{i18n.t(CommonText::LanguageMenuLabel)}</span>
-            <select on:change=move |ev| choose.run(event_target_value(&ev))>{options}</select>
+            <select
+                prop:value=move || shown.get()
+                on:change=move |ev| {
+                    let tag = event_target_value(&ev);
+                    shown.set(tag.clone());
+                    choose.run(tag);
+                }
+            >
+                {options}
+            </select>
         </label>
     })
 }

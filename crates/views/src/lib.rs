@@ -66,6 +66,16 @@ pub fn checkout_session_id(path: &str) -> Option<String> {
     session_id_after(path, "/checkout/")
 }
 
+/// The session a page's address belongs to, and its area (`checkout` or `portal`): a checkout
+/// page, or any page of a portal (`/portal/{id}/...`).
+pub fn page_session(path: &str) -> Option<(&'static str, String)> {
+    if let Some(id) = checkout_session_id(path) {
+        return Some(("checkout", id));
+    }
+    let id = path.strip_prefix("/portal/")?.split('/').next()?;
+    (!id.is_empty()).then(|| ("portal", id.to_string()))
+}
+
 fn session_id_after(path: &str, prefix: &str) -> Option<String> {
     let id = path.strip_prefix(prefix)?;
     let id = id.strip_suffix('/').unwrap_or(id);
@@ -74,7 +84,7 @@ fn session_id_after(path: &str, prefix: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{checkout_session_id, portal_home_session_id};
+    use super::{checkout_session_id, page_session, portal_home_session_id};
 
     #[test]
     fn finds_the_checkout_session_in_the_address() {
@@ -82,6 +92,16 @@ mod tests {
         assert_eq!(checkout_session_id("/checkout/cs_1/").as_deref(), Some("cs_1"));
         for path in ["/checkout/", "/checkout", "/checkout/cs_1/more", "/portal/ps_1", "/", "/checkout//"] {
             assert_eq!(checkout_session_id(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn finds_the_session_of_any_session_page() {
+        assert_eq!(page_session("/checkout/cs_1"), Some(("checkout", "cs_1".to_string())));
+        assert_eq!(page_session("/portal/ps_1"), Some(("portal", "ps_1".to_string())));
+        assert_eq!(page_session("/portal/ps_1/update/pro_plus"), Some(("portal", "ps_1".to_string())));
+        for path in ["/checkout/cs_1/more", "/portal/", "/portal//update", "/", "/nowhere/ps_1"] {
+            assert_eq!(page_session(path), None, "{path}");
         }
     }
 

@@ -61,8 +61,8 @@ async fn page(State(state): State<AppState>, uri: axum::http::Uri, headers: Head
     if !path.starts_with("/checkout/") {
         let home = views::portal_home_session_id(path);
         let portal = entries.portal(stripe_mode, home.is_some());
-        let presented = path.strip_prefix("/portal/").and_then(|rest| rest.split('/').next());
-        let i18n = page_catalog(&state, SessionKind::Portal, presented, &headers).await;
+        let presented = views::page_session(path).map(|(_, id)| id);
+        let i18n = page_catalog(&state, SessionKind::Portal, presented.as_deref(), &headers).await;
         let first_paint = match home {
             Some(id) => portal_first_paint(&state, id, &i18n).await,
             None => None,
