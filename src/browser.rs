@@ -30,6 +30,21 @@ pub fn navigate_to(url: &str) {
     }
 }
 
+/// Starts the low-priority download of what the next pages need, which the build listed in the
+/// HTML's `<template id=prefetch-next>` (the portal home's lists the portal's bundle): once, when
+/// the page is ready, so it does not share the network with the page's own bundle.
+pub fn prefetch_next_pages() {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let template =
+        document.get_element_by_id("prefetch-next").and_then(|t| t.dyn_into::<web_sys::HtmlTemplateElement>().ok());
+    if let (Some(template), Some(head)) = (template, document.head()) {
+        let _ = head.append_child(&template.content());
+        template.remove();
+    }
+}
+
 /// A `performance.mark` the benchmark reads (when a page became usable).
 pub fn mark(name: &str) {
     if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {

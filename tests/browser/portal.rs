@@ -32,8 +32,8 @@ pub(super) async fn choose(browser: &Browser, portal: &str, plan_name: &str) {
 const BUNDLES: &str = "return [document.querySelector('script[type=module]').textContent.match(/from '([^']+)'/)[1], \
      Array.from(document.querySelectorAll('link[rel=prefetch]'), l => l.getAttribute('href'))];";
 
-/// A portal visit starts on the home, which loads its own, smaller bundle and prefetches the
-/// portal's; the next page is the portal's, taken from the cache.
+/// A portal visit starts on the home, which loads its own, smaller bundle and, once ready,
+/// prefetches the portal's; the next page is the portal's, taken from the cache.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_home_loads_its_own_bundle_and_the_next_page_the_prefetched_portal() {
     let server = TestServer::start().await;
@@ -42,6 +42,7 @@ async fn the_home_loads_its_own_bundle_and_the_next_page_the_prefetched_portal()
     let browser = Browser::open().await;
     browser.goto(&portal).await;
     browser.wait_for_heading("Your subscription").await;
+    browser.wait_until("the prefetches", "document.querySelectorAll('link[rel=prefetch]').length === 2", vec![]).await;
     let home: (String, Vec<String>) =
         serde_json::from_value(browser.client.execute(BUNDLES, vec![]).await.unwrap()).unwrap();
     assert!(home.0.starts_with("/portal_home-") && home.0.ends_with(".js"), "{home:?}");
@@ -54,6 +55,10 @@ async fn the_home_loads_its_own_bundle_and_the_next_page_the_prefetched_portal()
     let prefetched =
         "performance.getEntriesByType('resource').some(e => e.name.endsWith(arguments[0]) && e.responseEnd > 0)";
     browser.wait_until("the portal's bundle prefetched", prefetched, vec![wasm.clone().into()]).await;
+    // Only once the home was ready: the prefetch did not share the network with the home's bundle.
+    let after_ready = "return performance.getEntriesByType('resource').find(e => e.name.endsWith(arguments[0])).startTime \
+                       >= performance.getEntriesByName('portal-ready')[0].startTime";
+    assert_eq!(browser.client.execute(after_ready, vec![wasm.clone().into()]).await.unwrap(), serde_json::json!(true));
 
     browser.link("Update subscription").await.click().await.unwrap();
     browser.wait_for_heading("Choose a plan").await;

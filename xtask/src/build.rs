@@ -38,8 +38,10 @@ pub fn app() -> Result<(), String> {
     compress(dist)
 }
 
-/// Adds to the page at `html_path` low-priority prefetches of the JS glue and wasm that the page
-/// at `other_path` loads, so the next page (the portal's, after its home) starts from the cache.
+/// Lists in the page at `html_path` (in an inert `<template id=prefetch-next>`) prefetches of the JS
+/// glue and wasm that the page at `other_path` loads. The app adds them once its page is ready (see
+/// `browser::prefetch_next_pages`), so they don't share the network with its own bundle, and the
+/// next page (the portal's, after its home) starts from the cache.
 fn prefetch_bundle(html_path: &Path, other_path: &Path) -> Result<(), String> {
     let html = std::fs::read_to_string(html_path).map_err(|e| format!("{}: {e}", html_path.display()))?;
     let other = std::fs::read_to_string(other_path).map_err(|e| format!("{}: {e}", other_path.display()))?;
@@ -54,6 +56,7 @@ fn prefetch_bundle(html_path: &Path, other_path: &Path) -> Result<(), String> {
     }
     // `crossorigin` as the glue's `import` and `fetch` ask, so the prefetched copy is the one used.
     let links: String = files.iter().map(|file| format!("<link rel=prefetch href={file} crossorigin>")).collect();
+    let links = format!("<template id=prefetch-next>{links}</template>");
     let at = ["</head>", "<body", "<div id=shell>", "<div id=\"shell\">"]
         .into_iter()
         .find_map(|mark| html.find(mark))

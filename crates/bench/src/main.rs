@@ -275,6 +275,7 @@ fn static_copy(html: &str) -> String {
         .join("\n")
         .replace("rel=\"modulepreload\"", "rel=\"x-removed\"")
         .replace("rel=\"preload\"", "rel=\"x-removed\"")
+        .replace("rel=\"prefetch\"", "rel=\"x-removed\"")
 }
 
 /// Pays checkout `url` with 4242 (through the API) and opens a portal session for that account.

@@ -33,7 +33,10 @@ fn PortalHome(portal: PortalView) -> impl IntoView {
             result.map(|view| context.set(view)).err()
         }
     });
-    Effect::new(move |_| crate::browser::mark("portal-ready"));
+    Effect::new(move |_| {
+        crate::browser::mark("portal-ready");
+        crate::browser::prefetch_next_pages();
+    });
     let behaviour = HomeBehaviour {
         on_action: Some(Callback::new(move |what| {
             act.dispatch(what);
