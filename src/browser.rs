@@ -32,9 +32,17 @@ pub fn navigate_to(url: &str) {
 
 /// Starts the low-priority download of what the next pages need, which the build listed in the
 /// HTML's `<template id=prefetch-next>` (the portal home's lists the portal's bundle): once, when
-/// the page is ready, so it does not share the network with the page's own bundle.
+/// the page is ready, so it does not share the network with the page's own bundle; not when the
+/// browser asks to save data (`navigator.connection.saveData`).
 pub fn prefetch_next_pages() {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let connection = js_sys::Reflect::get(&window.navigator(), &"connection".into()).ok().filter(|c| c.is_object());
+    if connection.and_then(|c| js_sys::Reflect::get(&c, &"saveData".into()).ok()).is_some_and(|save| save.is_truthy()) {
+        return;
+    }
+    let Some(document) = window.document() else {
         return;
     };
     let template =

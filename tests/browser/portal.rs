@@ -72,6 +72,26 @@ async fn the_home_loads_its_own_bundle_and_the_next_page_the_prefetched_portal()
     browser.close().await;
 }
 
+/// A browser that asks to save data (Save-Data) gets the home without the portal's bundle
+/// prefetched: the next page downloads it when it is opened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_saving_data_gets_no_prefetch() {
+    let server = TestServer::start().await;
+    server.subscribe("acct-save-data", "pro", "4242424242424242").await;
+    let portal = server.portal_session("acct-save-data").await;
+    let browser = Browser::open().await;
+    let save_data = "Object.defineProperty(navigator, 'connection', { value: { saveData: true } });";
+    browser.cdp("Page.addScriptToEvaluateOnNewDocument", serde_json::json!({"source": save_data})).await;
+    browser.goto(&portal).await;
+    browser.wait_until("the home ready", "performance.getEntriesByName('portal-ready').length > 0", vec![]).await;
+    let state = "return [document.querySelectorAll('link[rel=prefetch]').length, !!document.getElementById('prefetch-next'), \
+                 performance.getEntriesByType('resource').filter(e => /\\/portal-[0-9a-f]+_bg\\.wasm$/.test(e.name)).length]";
+    assert_eq!(browser.client.execute(state, vec![]).await.unwrap(), serde_json::json!([0, true, 0]));
+    browser.link("Update subscription").await.click().await.unwrap();
+    browser.wait_for_heading("Choose a plan").await;
+    browser.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_paid_month_pro_to_pro_plus_charges_ten_dollars() {
     let server = TestServer::start().await;
