@@ -180,6 +180,10 @@ impl Reader<'_> {
                 return Err(JsonError::expected("a field name"));
             }
             let name = self.string()?;
+            // serde's derives refuse a field given twice; so does this reader, for any field.
+            if fields.iter().any(|(seen, _)| *seen == name) {
+                return Err(JsonError::expected("each field name once"));
+            }
             if !self.eat(b':') {
                 return Err(JsonError::expected("`:`"));
             }
@@ -642,6 +646,8 @@ pub(crate) mod tests {
             r#""\udbff\u0000""#,
             r#""\ud800\ud800""#,
             r#""\udc00""#,
+            r#"{"a": 1, "a": 2}"#,
+            r#"{"a": 1, "b": {"c": true, "c": false}}"#,
         ] {
             assert!(Json::parse(bad).is_err(), "{bad:?}");
         }
