@@ -8,7 +8,6 @@
 //! tests decode serde's output and serde decodes this one's ([`tests`]).
 
 use crate::money::Money;
-use crate::plans::PlanId;
 use time::OffsetDateTime;
 
 /// A JSON value. Numbers are integers (every number the API sends); any other number is kept as
@@ -583,11 +582,10 @@ macro_rules! wire_string_enum {
     };
 }
 
-json_string_enum!(PlanId { Free: "free", Pro: "pro", ProPlus: "pro_plus", Power: "power" });
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::plans::PlanId;
 
     /// `value` decodes from serde's JSON of it.
     pub fn reads_serde<T: FromJson + serde::Serialize + PartialEq + std::fmt::Debug>(value: &T) {

@@ -5,14 +5,15 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// A plan's stable id, as on the wire: `free`, `pro`, `pro_plus`, `power`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PlanId {
-    Free,
-    Pro,
-    ProPlus,
-    Power,
+crate::wire_string_enum! {
+    /// A plan's stable id, as on the wire.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    pub enum PlanId {
+        Free = "free",
+        Pro = "pro",
+        ProPlus = "pro_plus",
+        Power = "power",
+    }
 }
 
 /// One row of the catalog.
@@ -42,7 +43,7 @@ impl PlanId {
         &CATALOG[self as usize]
     }
 
-    /// Its name on the wire (one list: `json_string_enum!` in `crate::json`).
+    /// Its name on the wire (one list, in `wire_string_enum!` above).
     pub fn as_str(self) -> &'static str {
         self.wire_name()
     }

@@ -23,14 +23,15 @@ pub struct PaidHistory {
     pub paid_this_period: Money,
 }
 
-/// What a quote does to the subscription.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChangeKind {
-    NewSubscription,
-    Upgrade,
-    Downgrade,
-    Cancel,
+crate::wire_string_enum! {
+    /// What a quote does to the subscription.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum ChangeKind {
+        NewSubscription = "new_subscription",
+        Upgrade = "upgrade",
+        Downgrade = "downgrade",
+        Cancel = "cancel",
+    }
 }
 
 /// One line of today's charge, in plain words.
@@ -260,12 +261,6 @@ fn prorated_line(plan: PlanId, from: OffsetDateTime, period: Period) -> Result<L
     Ok(LineItem::new(description, amount, LineLabel::PlanPeriod { plan, from, to: period.end }))
 }
 
-crate::json_string_enum!(ChangeKind {
-    NewSubscription: "new_subscription",
-    Upgrade: "upgrade",
-    Downgrade: "downgrade",
-    Cancel: "cancel",
-});
 /// A label of a kind this build doesn't know (a newer server) reads as none: the page then shows
 /// the English `description`, as for invoices stored before labels existed.
 impl FromJson for LineItem {

@@ -3,18 +3,19 @@
 
 use crate::countries::{self, PostalRequirement};
 
-/// A card network, detected from the number's first digits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CardBrand {
-    Visa,
-    Mastercard,
-    Amex,
-    Discover,
-    Diners,
-    Jcb,
-    Unionpay,
-    Unknown,
+crate::wire_string_enum! {
+    /// A card network, detected from the number's first digits.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+    pub enum CardBrand {
+        Visa = "visa",
+        Mastercard = "mastercard",
+        Amex = "amex",
+        Discover = "discover",
+        Diners = "diners",
+        Jcb = "jcb",
+        Unionpay = "unionpay",
+        Unknown = "unknown",
+    }
 }
 
 impl CardBrand {
@@ -508,17 +509,6 @@ pub fn is_invisible_format_char(c: char) -> bool {
     let c = u32::from(c);
     CF.iter().any(|&(low, high)| (low..=high).contains(&c))
 }
-
-crate::json_string_enum!(CardBrand {
-    Visa: "visa",
-    Mastercard: "mastercard",
-    Amex: "amex",
-    Discover: "discover",
-    Diners: "diners",
-    Jcb: "jcb",
-    Unionpay: "unionpay",
-    Unknown: "unknown",
-});
 
 #[cfg(test)]
 mod tests {

@@ -249,12 +249,13 @@ pub struct CreatedSession {
     pub expires_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SubscriptionStatus {
-    Active,
-    PastDue,
-    Canceled,
+wire_string_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum SubscriptionStatus {
+        Active = "active",
+        PastDue = "past_due",
+        Canceled = "canceled",
+    }
 }
 
 /// A change that waits for the next period.
@@ -384,21 +385,23 @@ impl CardSummary {
     }
 }
 
-/// Expired and locked sessions answer with `session_expired` / `session_locked` errors instead,
-/// so nothing about them is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckoutStatus {
-    Open,
-    Complete,
+wire_string_enum! {
+    /// Expired and locked sessions answer with `session_expired` / `session_locked` errors instead,
+    /// so nothing about them is shown.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum CheckoutStatus {
+        Open = "open",
+        Complete = "complete",
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Eligibility {
-    Eligible,
-    AccountLinkedToAws,
-    AlreadySubscribed,
+wire_string_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum Eligibility {
+        Eligible = "eligible",
+        AccountLinkedToAws = "account_linked_to_aws",
+        AlreadySubscribed = "already_subscribed",
+    }
 }
 
 /// What a completed checkout bought.
@@ -523,23 +526,25 @@ pub struct ChallengeAnswer {
     pub outcome: ChallengeOutcome,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChallengeOutcome {
-    Complete,
-    Fail,
+wire_string_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum ChallengeOutcome {
+        Complete = "complete",
+        Fail = "fail",
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeclineCode {
-    Generic,
-    InsufficientFunds,
-    ExpiredCard,
-    IncorrectCvc,
-    ProcessingError,
-    AuthenticationFailed,
-    TestCardsOnly,
+wire_string_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum DeclineCode {
+        Generic = "generic",
+        InsufficientFunds = "insufficient_funds",
+        ExpiredCard = "expired_card",
+        IncorrectCvc = "incorrect_cvc",
+        ProcessingError = "processing_error",
+        AuthenticationFailed = "authentication_failed",
+        TestCardsOnly = "test_cards_only",
+    }
 }
 
 impl DeclineCode {
@@ -665,18 +670,19 @@ pub struct InvoiceSummary {
     pub status: InvoiceStatus,
 }
 
-/// Whether an invoice has been paid. Renewals that fail leave theirs open until paid, or void
-/// once the subscription is canceled for them (nothing is owed any more).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InvoiceStatus {
-    Paid,
-    Open,
-    Void,
+wire_string_enum! {
+    /// Whether an invoice has been paid. Renewals that fail leave theirs open until paid, or void
+    /// once the subscription is canceled for them (nothing is owed any more).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum InvoiceStatus {
+        Paid = "paid",
+        Open = "open",
+        Void = "void",
+    }
 }
 
 impl InvoiceStatus {
-    /// Its name on the wire (one list: `json_string_enum!` below).
+    /// Its name on the wire (one list, in `wire_string_enum!` above).
     pub fn as_str(self) -> &'static str {
         self.wire_name()
     }
@@ -858,25 +864,6 @@ flat_decoding! {
 // ---------------------------------------------------------------------------------------------
 // The app's JSON (`crate::json`): what the pages read and what they send, field by field.
 // ---------------------------------------------------------------------------------------------
-
-json_string_enum!(SubscriptionStatus { Active: "active", PastDue: "past_due", Canceled: "canceled" });
-json_string_enum!(CheckoutStatus { Open: "open", Complete: "complete" });
-json_string_enum!(Eligibility {
-    Eligible: "eligible",
-    AccountLinkedToAws: "account_linked_to_aws",
-    AlreadySubscribed: "already_subscribed",
-});
-json_string_enum!(ChallengeOutcome { Complete: "complete", Fail: "fail" });
-json_string_enum!(DeclineCode {
-    Generic: "generic",
-    InsufficientFunds: "insufficient_funds",
-    ExpiredCard: "expired_card",
-    IncorrectCvc: "incorrect_cvc",
-    ProcessingError: "processing_error",
-    AuthenticationFailed: "authentication_failed",
-    TestCardsOnly: "test_cards_only",
-});
-json_string_enum!(InvoiceStatus { Paid: "paid", Open: "open", Void: "void" });
 
 from_json_struct!(ErrorBody { error });
 from_json_struct!(ErrorDetail { code, message });
