@@ -208,7 +208,8 @@ impl Sizes {
             let html_path = dist.join(format!("{entry}.html"));
             let html = std::fs::read_to_string(&html_path).unwrap_or_default();
             rows.push(row(format!("{entry}.html"), html_path, "html"));
-            // The hashed files the entry loads, as its HTML names them.
+            // The hashed files the entry loads, as its HTML names them: the first of each, trunk's
+            // loader (the portal home's prefetch template, which names the portal's, comes later).
             for ext in ["js", "wasm"] {
                 let suffix = if ext == "wasm" { "_bg.wasm" } else { ".js" };
                 let file = html

@@ -61,7 +61,8 @@ pub fn localized(branding: &Branding) -> Branding {
 pub struct LanguageChoice {
     /// Saves the language picked.
     pub choose: Callback<String>,
-    /// The language the menu shows: the one picked, or the page's again if saving it failed.
+    /// The language the menu shows once it changes: the one picked, or the page's again if saving
+    /// it failed (the page's own is shown by its option's `selected`).
     pub shown: RwSignal<String>,
 }
 
@@ -83,6 +84,9 @@ pub fn LanguageMenu() -> impl IntoView {
         .iter()
         .map(|(tag, name)| {
             view! {
+                // `selected` chooses the first one shown (the server's render, and the app's first
+                // frame: `prop:value` below is set before the options are there); `prop:value`
+                // any later change.
                 <option value=tag.clone() lang=tag.clone() selected=tag == current>
                     {name.clone()}
                 </option>

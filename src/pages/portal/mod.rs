@@ -1,5 +1,6 @@
-//! The manage-subscription portal. A parent route loads the session's portal view once and shares
-//! it with every page under `/portal/:session_id` as context: the session, its latest view, a way
+//! The manage-subscription portal. A parent route (or, in the home's own bundle, the home itself)
+//! loads the session's portal view once and shares it with every page under `/portal/:session_id`
+//! as context: the session, its latest view, a way
 //! to replace the view with one an action answered, and a way to load it again.
 
 pub mod cancel;
@@ -66,7 +67,7 @@ impl Portal {
     }
 }
 
-/// The portal of the current route (inside [`PortalLayout`]).
+/// The portal of the current page (inside [`PortalLayout`] or [`PortalHomeOnly`]).
 pub fn use_portal() -> Portal {
     expect_context::<Portal>()
 }

@@ -84,7 +84,7 @@ impl Site {
     }
 
     /// `'wasm-unsafe-eval'` for the wasm module, hashes for trunk's inline loaders and the
-    /// prefetch scripts of both entries; in Stripe mode, Stripe.js's origin for its script and
+    /// prefetch scripts of every entry; in Stripe mode, Stripe.js's origin for its script and
     /// frames and the API's for its requests (`stripe` = (js origin, api origin)); nothing else.
     pub fn content_security_policy(&self, stripe: Option<(String, String)>) -> String {
         let hashes: String = self.inline_script_hashes.iter().map(|h| format!(" {h}")).collect();
