@@ -57,17 +57,11 @@ pub fn CheckoutApp() -> impl IntoView {
 /// first paint (the home's, for a portal session) stays until the page has its session.
 #[component]
 pub fn PortalApp() -> impl IntoView {
-    provide_language();
-    let shown = RwSignal::new(false);
-    provide_context(PageShown(shown));
-    let not_found = || {
-        PageShown::mark();
-        view! { <NotFoundPage /> }
-    };
+    let shown = provide_portal_page();
     view! {
         <Router>
             <AppRoot ready=shown>
-                <Routes fallback=not_found>
+                <Routes fallback=portal_not_found>
                     <ParentRoute path=path!("/portal/:session_id") view=PortalLayout>
                         <Route path=path!("") view=PortalHomePage />
                         <Route path=path!("update") view=ChoosePlanPage />
@@ -88,16 +82,26 @@ pub fn PortalApp() -> impl IntoView {
 /// found" (the server sends the full portal there).
 #[component]
 pub fn PortalHomeApp() -> impl IntoView {
-    provide_language();
-    let shown = RwSignal::new(false);
-    provide_context(PageShown(shown));
+    let shown = provide_portal_page();
     let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
     let page = match views::portal_home_session_id(&path) {
         Some(session_id) => view! { <PortalHomeOnly session_id=session_id /> }.into_any(),
-        None => {
-            PageShown::mark();
-            view! { <NotFoundPage /> }.into_any()
-        }
+        None => portal_not_found().into_any(),
     };
     view! { <AppRoot ready=shown>{page}</AppRoot> }
+}
+
+/// What both portal apps provide: the page's language, and whether the page shows what it is for
+/// (the server's first paint stays until then): the signal [`AppRoot`] waits for.
+fn provide_portal_page() -> RwSignal<bool> {
+    provide_language();
+    let shown = RwSignal::new(false);
+    provide_context(PageShown(shown));
+    shown
+}
+
+/// "Not found" in a portal app, shown at once.
+fn portal_not_found() -> impl IntoView {
+    PageShown::mark();
+    view! { <NotFoundPage /> }
 }

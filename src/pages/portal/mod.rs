@@ -1,7 +1,7 @@
 //! The manage-subscription portal. A parent route (or, in the home's own bundle, the home itself)
 //! loads the session's portal view once and shares it with every page under `/portal/:session_id`
-//! as context: the session, its latest view, a way
-//! to replace the view with one an action answered, and a way to load it again.
+//! as context: the session, its latest view, a way to replace the view with one an action
+//! answered, and a way to load it again.
 
 pub mod cancel;
 pub mod change;
