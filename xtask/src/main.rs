@@ -143,11 +143,13 @@ fn test(args: &[String]) -> Result<(), String> {
         .env("CHROMIUM", bootstrap::CHROMIUM));
     drop(driver);
     result?;
-    step("cargo test -p checkout-server --test it, on PostgreSQL (every test that touches storage)");
+    step("cargo test --workspace --test it, on PostgreSQL (every test that touches storage)");
     // The connection cap, the SQLite file's own checks and the in-process wrong-key map (20,000
     // addresses; the shared count has its own test) do not depend on the backend.
+    // `--workspace`, as in the step before: with `-p checkout-server` alone, Cargo unifies features
+    // over fewer crates and builds the server and its dependencies a second time.
     run(Command::new("cargo")
-        .args(["test", "-p", "checkout-server", "--test", "it", "--", "--skip", "socket::"])
+        .args(["test", "--workspace", "--test", "it", "--", "--skip", "socket::"])
         .args(["--skip", "secrets_at_rest::", "--skip", "attack::a_locked_address_stays_locked_while_20000"])
         .env("KIRO_TEST_POSTGRES_URL", &postgres.url))?;
     drop(postgres);
