@@ -10,7 +10,7 @@ use billing::wire::{
 #[cfg(feature = "stripe")]
 use billing::wire::{SavedStripeCard, StripeSetup};
 use billing::{Money, PlanId};
-use gloo_net::http::{Request, Response};
+use gloo_net::http::{Method, Request, RequestBuilder, Response};
 
 /// Why a call failed, in the terms the pages act on.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,6 +125,12 @@ impl ToJson for NoFields {
     fn write_json(&self, out: &mut String) {
         out.push_str("{}");
     }
+}
+
+/// Whether the server answers for the page at `path` at all (whatever its status): asked before a
+/// link leaves the portal home's bundle, whose next page is a page load.
+pub async fn server_answers(path: &str) -> bool {
+    RequestBuilder::new(path).method(Method::HEAD).send().await.is_ok()
 }
 
 fn checkout_path(session_id: &str, rest: &str) -> String {

@@ -53,6 +53,20 @@ pub fn prefetch_next_pages() {
     }
 }
 
+/// The portal page a click on a link goes to, when the click is a plain one (no new tab, no
+/// download) on one of the portal's own links.
+pub fn portal_link_clicked(event: &web_sys::MouseEvent) -> Option<String> {
+    let modified = event.meta_key() || event.ctrl_key() || event.shift_key() || event.alt_key();
+    if event.default_prevented() || event.button() != 0 || modified {
+        return None;
+    }
+    let link = event.target()?.dyn_into::<web_sys::Element>().ok()?.closest("a[href]").ok()??;
+    if link.has_attribute("target") || link.has_attribute("download") {
+        return None;
+    }
+    link.get_attribute("href").filter(|href| href.starts_with("/portal/"))
+}
+
 /// A `performance.mark` the benchmark reads (when a page became usable).
 pub fn mark(name: &str) {
     if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {

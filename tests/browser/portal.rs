@@ -72,6 +72,31 @@ async fn the_home_loads_its_own_bundle_and_the_next_page_the_prefetched_portal()
     browser.close().await;
 }
 
+/// The home's links load pages. With the server away, a link says so on the home and stays there,
+/// where the page load would end on the browser's error page; once the server is back, it works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_on_the_home_while_the_server_is_away_says_so_and_stays() {
+    let mut server = TestServer::start().await;
+    server.subscribe("acct-home-away", "pro", "4242424242424242").await;
+    let portal = server.portal_session("acct-home-away").await;
+    let browser = Browser::open().await;
+    browser.goto(&portal).await;
+    browser.wait_for_heading("Your subscription").await;
+    browser.wait_until("the app", "!document.getElementById('shell')", vec![]).await;
+
+    server.stop().await;
+    browser.link("Update subscription").await.click().await.unwrap();
+    browser.wait_for_text("We couldn't reach the server. Check your connection and try again.").await;
+    assert_eq!(browser.client.current_url().await.unwrap().as_str(), portal, "the home stays");
+    browser.wait_for_heading("Your subscription").await;
+    browser.audit("the home whose link could not load its page").await;
+
+    server.restart().await;
+    browser.link("Update subscription").await.click().await.unwrap();
+    browser.wait_for_heading("Choose a plan").await;
+    browser.close().await;
+}
+
 /// A browser that asks to save data (Save-Data) gets the home without the portal's bundle
 /// prefetched: the next page downloads it when it is opened.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,8 +3,8 @@
 //! server renders into the first HTML); here its actions and the past-due banner.
 
 use super::past_due::PastDueBanner;
-use super::{use_portal, with_view};
-use crate::api;
+use super::{LeaveFailed, use_portal, with_view};
+use crate::api::{self, ApiError};
 use crate::components::frame::PageHeading;
 use billing::wire::PortalView;
 use leptos::prelude::*;
@@ -37,12 +37,22 @@ fn PortalHome(portal: PortalView) -> impl IntoView {
         crate::browser::mark("portal-ready");
         crate::browser::prefetch_next_pages();
     });
+    // In the home's own bundle, a link whose page the server did not answer for (see `LeaveFailed`).
+    let leave_failed = use_context::<LeaveFailed>().map(|LeaveFailed(failed)| failed);
     let behaviour = HomeBehaviour {
         on_action: Some(Callback::new(move |what| {
+            if let Some(failed) = leave_failed {
+                failed.set(false);
+            }
             act.dispatch(what);
         })),
         pending: act.pending().into(),
-        error: Signal::derive(move || act.value().get().flatten().map(|e| e.message(&i18n))),
+        error: Signal::derive(move || {
+            if leave_failed.is_some_and(|failed| failed.get()) {
+                return Some(ApiError::Network.message(&i18n));
+            }
+            act.value().get().flatten().map(|e| e.message(&i18n))
+        }),
         banner: Some(ViewFn::from(|| view! { <PastDueBanner /> })),
         heading: Some(ViewFn::from(|| view! { <PageHeading text=views::portal_heading(&views::i18n()) /> })),
     };

@@ -692,6 +692,30 @@ async fn a_code_deactivated_while_its_payment_waits_at_the_bank_still_holds_for_
     assert_ne!(refused.status, StatusCode::CREATED, "{:?}", refused.body);
 }
 
+/// A bank check answered after its hold lapsed (30 minutes) is checked again like a new confirm:
+/// a code still free is held again and redeemed, and the buyer pays the total they approved.
+/// (Its other side, a code taken meanwhile, is in `declines_and_abandoned_bank_checks_free_the_redemption`.)
+#[tokio::test]
+async fn a_bank_check_answered_after_its_hold_lapsed_keeps_a_code_still_free() {
+    let app = TestApp::new();
+    let launch = launch_code(&app, json!({"max_redemptions": 1})).await;
+    let session = open_session(&app, "acct-slow-bank", "pro", Some("LAUNCH")).await;
+    let card = app.tokenize(&session, "4000002760003184").await;
+    let waiting = app.confirm(&session, &card, "k").await;
+    assert_eq!(waiting.body["status"], "requires_action", "{:?}", waiting.body);
+    app.set_clock("2026-11-16T00:45:00Z").await;
+    let challenge = waiting.body["challenge_id"].as_str().unwrap();
+    let path = format!("/api/checkout/{session}/challenge");
+    let done = app.post(&path, None, &json!({"challenge_id": challenge, "outcome": "complete"})).await;
+    assert_eq!(done.body["status"], "succeeded", "{:?}", done.body);
+    assert_eq!(done.body["receipt"]["amount_charged"], 800);
+    assert_eq!(amounts(&app.invoices("acct-slow-bank").await[0]["lines"]), vec![1000, -200]);
+    let code_path = format!("/v1/promotion_codes/{}", launch["id"].as_str().unwrap());
+    assert_eq!(app.get(&code_path, Some(KEY)).await.body["times_redeemed"], 1);
+    let taken = session_with_codes(&app, "acct-next", "pro", Some("LAUNCH")).await;
+    assert_ne!(taken.status, StatusCode::CREATED, "the one redemption went to the late payment: {:?}", taken.body);
+}
+
 /// While a payment quoted without a code waits at the bank, no code can be applied (nor removed):
 /// the payment is recorded at the amount it was quoted, with its lines.
 #[tokio::test]
