@@ -18,8 +18,8 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
 /// The page's catalog (from its HTML), and, on a session's page, what its language menu does:
-/// save the choice for the session, then load the page again in that language (if saving fails,
-/// the menu shows the page's language again).
+/// save the choice for the session, then load the page again in that language, with what was typed
+/// in the checkout's form but its card (if saving fails, the menu shows the page's language again).
 fn provide_language() {
     let catalog = i18n::I18n::new(i18n::Catalog::from_page());
     let current = catalog.locale.tag();
@@ -33,6 +33,9 @@ fn provide_language() {
         let session_id = session_id.clone();
         leptos::task::spawn_local(async move {
             if crate::api::choose_locale(area, &session_id, &tag).await.is_ok() {
+                if area == "checkout" {
+                    crate::browser::keep_typed_for_reload(&session_id);
+                }
                 let _ = web_sys::window().map(|w| w.location().reload());
             } else {
                 shown.set(current.to_string());

@@ -81,6 +81,29 @@ pub fn typed_before_app(id: &str) -> Option<String> {
     js_sys::Reflect::get(&field, &"value".into()).ok()?.as_string()
 }
 
+/// The checkout's fields a language change (a reload) keeps: not the card's number, expiry and
+/// code, which are never stored. The entry's inline script (`xtask/entry.html`) lists them too.
+const KEPT_ACROSS_RELOAD: [&str; 4] = ["email", "card-name", "country", "postal-code"];
+
+/// Keeps what was typed in [`KEPT_ACROSS_RELOAD`] in the tab's `sessionStorage`, for the
+/// reloaded page of `session_id`: its inline script puts it back into the server's first paint
+/// and clears it, and the app takes it from there like anything typed before it.
+pub fn keep_typed_for_reload(session_id: &str) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let (Some(document), Ok(Some(storage))) = (window.document(), window.session_storage()) else {
+        return;
+    };
+    for id in KEPT_ACROSS_RELOAD {
+        let field = document.get_element_by_id(id);
+        let value = field.and_then(|f| js_sys::Reflect::get(&f, &"value".into()).ok()).and_then(|v| v.as_string());
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            let _ = storage.set_item(&format!("kiro-kept:{session_id}:{id}"), &value);
+        }
+    }
+}
+
 fn shell_field(id: &str) -> Option<web_sys::Element> {
     let document = web_sys::window()?.document()?;
     document.query_selector(&format!("#shell [id=\"{id}\"]")).ok().flatten()

@@ -461,6 +461,34 @@ async fn language_menu(browser: &Browser) -> fantoccini::elements::Element {
     }
 }
 
+/// A language change reloads the checkout: what was typed comes back in the new language, all but
+/// the card's number, expiry and code, which are never stored (the buyer types the card again), and
+/// the tab's storage holds nothing of it afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_language_change_keeps_what_was_typed_but_the_card() {
+    let server = TestServer::start().await;
+    let (_, url) = checkout_in(&server, "acct-kept", "pro", None).await;
+    let browser = Browser::open().await;
+    browser.goto(&url).await;
+    let ready = "!document.getElementById('shell') && document.querySelector('form.payment-form')";
+    browser.wait_until("the app", ready, vec![]).await;
+    browser.fill("Email", "ada@example.com").await;
+    browser.fill("Card number", "4242424242424242").await;
+    browser.fill("Expiry date (MM / YY)", "1234").await;
+    browser.fill("Name on card", "Ada Lovelace").await;
+    browser.field("Country or region").await.select_by_value("CA").await.unwrap();
+    browser.fill("Postal code", "K1A 0B1").await;
+
+    language_menu(&browser).await.select_by_label("Deutsch").await.unwrap();
+    wait_for_lang(&browser, "de").await;
+    browser.wait_until("the German page to be ready", ready, vec![]).await;
+    let fields = "return ['email', 'card-name', 'country', 'postal-code', 'card-number', 'card-expiry'] \
+                  .map(id => document.getElementById(id).value)";
+    assert_eq!(script(&browser, fields).await, json!(["ada@example.com", "Ada Lovelace", "CA", "K1A 0B1", "", ""]));
+    assert_eq!(script(&browser, "return Object.keys(sessionStorage)").await, json!([]), "nothing left in storage");
+    browser.close().await;
+}
+
 /// A language that could not be saved (the server went away) is not shown as chosen: the menu
 /// shows the page's language again, and the page stays as it was (the portal home's own bundle).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
