@@ -11,6 +11,7 @@ use billing::wire::{
 use billing::wire::{SavedStripeCard, StripeSetup};
 use billing::{Money, PlanId};
 use gloo_net::http::{Method, Request, RequestBuilder, Response};
+use leptos::prelude::set_timeout;
 
 /// Why a call failed, in the terms the pages act on.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,11 +128,21 @@ impl ToJson for NoFields {
     }
 }
 
-/// Whether the server answers for the page at `path` at all (whatever its status): asked before a
-/// link leaves the portal home's bundle, whose next page is a page load.
+/// Whether the server answers for the page at `path` within [`PAGE_CHECK_TIMEOUT`], and not with a
+/// server error (a proxy's 502 for a server that is down): asked before a link leaves the portal
+/// home's bundle, whose next page is a page load.
 pub async fn server_answers(path: &str) -> bool {
-    RequestBuilder::new(path).method(Method::HEAD).send().await.is_ok()
+    let abort = web_sys::AbortController::new().ok();
+    if let Some(abort) = abort.clone() {
+        set_timeout(move || abort.abort(), PAGE_CHECK_TIMEOUT);
+    }
+    let signal = abort.map(|a| a.signal());
+    let request = RequestBuilder::new(path).method(Method::HEAD).abort_signal(signal.as_ref());
+    request.send().await.is_ok_and(|response| response.status() < 500)
 }
+
+/// How long a link on the portal home waits for the server before saying it can't reach it.
+const PAGE_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);
 
 fn checkout_path(session_id: &str, rest: &str) -> String {
     format!("/api/checkout/{}{rest}", js_sys::encode_uri_component(session_id))

@@ -76,9 +76,14 @@ pub fn mark(name: &str) {
 
 /// The value of field `id` in the server's first paint (`#shell`), as the user left it before the
 /// app took over; `None` where the first paint has no such field.
+/// A field the first paint doesn't have (a returning buyer's form shows the saved card, not the
+/// new card's fields) takes what a language change kept for it (see [`keep_typed_for_reload`]).
 pub fn typed_before_app(id: &str) -> Option<String> {
-    let field = shell_field(id)?;
-    js_sys::Reflect::get(&field, &"value".into()).ok()?.as_string()
+    let kept = take_kept(id);
+    match shell_field(id) {
+        Some(field) => js_sys::Reflect::get(&field, &"value".into()).ok()?.as_string(),
+        None => kept,
+    }
 }
 
 /// The checkout's fields a language change (a reload) keeps: not the card's number, expiry and
@@ -86,8 +91,9 @@ pub fn typed_before_app(id: &str) -> Option<String> {
 const KEPT_ACROSS_RELOAD: [&str; 4] = ["email", "card-name", "country", "postal-code"];
 
 /// Keeps what was typed in [`KEPT_ACROSS_RELOAD`] in the tab's `sessionStorage`, for the
-/// reloaded page of `session_id`: its inline script puts it back into the server's first paint
-/// and clears it, and the app takes it from there like anything typed before it.
+/// reloaded page of `session_id`: its inline script puts it into the server's first paint (where
+/// the user has not typed since), and the app takes it from there like anything typed before it,
+/// or from the storage for a field the first paint lacks ([`typed_before_app`], which clears it).
 pub fn keep_typed_for_reload(session_id: &str) {
     let Some(window) = web_sys::window() else {
         return;
@@ -99,8 +105,33 @@ pub fn keep_typed_for_reload(session_id: &str) {
         let field = document.get_element_by_id(id);
         let value = field.and_then(|f| js_sys::Reflect::get(&f, &"value".into()).ok()).and_then(|v| v.as_string());
         if let Some(value) = value.filter(|v| !v.is_empty()) {
-            let _ = storage.set_item(&format!("kiro-kept:{session_id}:{id}"), &value);
+            let _ = storage.set_item(&kept_key(session_id, id), &value);
         }
+    }
+}
+
+/// What a language change kept for field `id` of this checkout, taken out of the tab's storage.
+fn take_kept(id: &str) -> Option<String> {
+    let window = web_sys::window()?;
+    let session_id = views::checkout_session_id(&window.location().pathname().ok()?)?;
+    let storage = window.session_storage().ok()??;
+    let key = kept_key(&session_id, id);
+    let kept = storage.get_item(&key).ok()?;
+    let _ = storage.remove_item(&key);
+    kept
+}
+
+fn kept_key(session_id: &str, id: &str) -> String {
+    format!("kiro-kept:{session_id}:{id}")
+}
+
+/// Scrolls the element `id` into view if it isn't (a message above the link that was clicked).
+pub fn scroll_to_see(id: &str) {
+    let element = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id(id));
+    if let Some(element) = element {
+        let options = web_sys::ScrollIntoViewOptions::new();
+        options.set_block(web_sys::ScrollLogicalPosition::Nearest);
+        element.scroll_into_view_with_scroll_into_view_options(&options);
     }
 }
 

@@ -41,6 +41,9 @@ async fn script(browser: &Browser, js: &str) -> Value {
     browser.client.execute(js, vec![]).await.unwrap()
 }
 
+/// The checkout's app has taken over the server's first paint, and shows its form.
+const APP_READY: &str = "!document.getElementById('shell') && document.querySelector('form.payment-form')";
+
 /// Waits until the page says it is in `lang` (`<html lang>`).
 async fn wait_for_lang(browser: &Browser, lang: &str) {
     browser
@@ -470,8 +473,7 @@ async fn a_language_change_keeps_what_was_typed_but_the_card() {
     let (_, url) = checkout_in(&server, "acct-kept", "pro", None).await;
     let browser = Browser::open().await;
     browser.goto(&url).await;
-    let ready = "!document.getElementById('shell') && document.querySelector('form.payment-form')";
-    browser.wait_until("the app", ready, vec![]).await;
+    browser.wait_until("the app", APP_READY, vec![]).await;
     browser.fill("Email", "ada@example.com").await;
     browser.fill("Card number", "4242424242424242").await;
     browser.fill("Expiry date (MM / YY)", "1234").await;
@@ -481,10 +483,47 @@ async fn a_language_change_keeps_what_was_typed_but_the_card() {
 
     language_menu(&browser).await.select_by_label("Deutsch").await.unwrap();
     wait_for_lang(&browser, "de").await;
-    browser.wait_until("the German page to be ready", ready, vec![]).await;
+    browser.wait_until("the German page to be ready", APP_READY, vec![]).await;
     let fields = "return ['email', 'card-name', 'country', 'postal-code', 'card-number', 'card-expiry'] \
                   .map(id => document.getElementById(id).value)";
     assert_eq!(script(&browser, fields).await, json!(["ada@example.com", "Ada Lovelace", "CA", "K1A 0B1", "", ""]));
+    assert_eq!(script(&browser, "return Object.keys(sessionStorage)").await, json!([]), "nothing left in storage");
+    browser.close().await;
+}
+
+/// A returning buyer's first paint shows the saved card, without the new card's fields: what they
+/// had typed there before a language change comes back when they choose a new card again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_language_change_keeps_a_returning_buyers_new_card_fields() {
+    let server = TestServer::start().await;
+    server.subscribe("acct-kept-back", "pro", "5555555555554444").await;
+    let portal = server.portal_session("acct-kept-back").await;
+    let id = portal.rsplit('/').next().unwrap();
+    let (status, _) = server.api(reqwest::Method::POST, &format!("/api/portal/{id}/cancel"), Some(json!({}))).await;
+    assert_eq!(status, 200);
+    server.set_clock("2026-12-01T00:00:00Z").await;
+    let (_, url) = checkout_in(&server, "acct-kept-back", "pro_plus", None).await;
+    let browser = Browser::open().await;
+    browser.goto(&url).await;
+    browser.wait_until("the app", APP_READY, vec![]).await;
+    let new_card = "document.querySelector('fieldset.methods label:last-of-type input').click()";
+    script(&browser, new_card).await;
+    browser.fill("Name on card", "Ada Lovelace").await;
+    browser.field("Country or region").await.select_by_value("CA").await.unwrap();
+    browser.fill("Postal code", "K1A 0B1").await;
+
+    language_menu(&browser).await.select_by_label("Deutsch").await.unwrap();
+    wait_for_lang(&browser, "de").await;
+    browser.wait_until("the German page to be ready", APP_READY, vec![]).await;
+    assert_eq!(
+        script(&browser, "return document.getElementById('card-name')").await,
+        Value::Null,
+        "the saved card first"
+    );
+    script(&browser, new_card).await;
+    browser.wait_until("the new card's fields", "document.getElementById('card-name')", vec![]).await;
+    let fields = "return ['card-name', 'country', 'postal-code'].map(id => document.getElementById(id).value)";
+    assert_eq!(script(&browser, fields).await, json!(["Ada Lovelace", "CA", "K1A 0B1"]));
     assert_eq!(script(&browser, "return Object.keys(sessionStorage)").await, json!([]), "nothing left in storage");
     browser.close().await;
 }

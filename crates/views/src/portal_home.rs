@@ -7,6 +7,9 @@ use billing::wire::{CardSummary, PortalSubscription, PortalView, SubscriptionSta
 use i18n::{I18n, PortalText};
 use leptos::prelude::*;
 
+/// The home's alert: what went wrong with its last action or link.
+pub const HOME_ALERT_ID: &str = "home-alert";
+
 /// What the home page's buttons do.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum HomeAction {
@@ -43,7 +46,7 @@ pub fn PortalHomeView(portal: PortalView, base: String, behaviour: HomeBehaviour
                 {banner.map(|b| b.run())}
                 <ScheduledChangeNotice sub=sub.clone() act=act />
                 <EndingNotice sub=sub.clone() act=act />
-                <p class="field-error" role="alert">
+                <p class="field-error" role="alert" id=HOME_ALERT_ID>
                     {move || error.get()}
                 </p>
                 <PlanCard sub=sub.clone() base=base.clone() />

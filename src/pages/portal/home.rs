@@ -3,7 +3,7 @@
 //! server renders into the first HTML); here its actions and the past-due banner.
 
 use super::past_due::PastDueBanner;
-use super::{LeaveFailed, use_portal, with_view};
+use super::{LinksLoadPages, use_portal, with_view};
 use crate::api::{self, ApiError};
 use crate::components::frame::PageHeading;
 use billing::wire::PortalView;
@@ -37,8 +37,8 @@ fn PortalHome(portal: PortalView) -> impl IntoView {
         crate::browser::mark("portal-ready");
         crate::browser::prefetch_next_pages();
     });
-    // In the home's own bundle, a link whose page the server did not answer for (see `LeaveFailed`).
-    let leave_failed = use_context::<LeaveFailed>().map(|LeaveFailed(failed)| failed);
+    // In the home's own bundle: set when a link's page could not be loaded.
+    let leave_failed = use_context::<LinksLoadPages>().map(|_| leave_only_when_answered());
     let behaviour = HomeBehaviour {
         on_action: Some(Callback::new(move |what| {
             if let Some(failed) = leave_failed {
@@ -57,4 +57,37 @@ fn PortalHome(portal: PortalView) -> impl IntoView {
         heading: Some(ViewFn::from(|| view! { <PageHeading text=views::portal_heading(&views::i18n()) /> })),
     };
     view! { <PortalHomeView portal=portal base=context.href("") behaviour=behaviour /> }
+}
+
+/// Holds each plain click on a portal link until the server answers for its page (a HEAD request,
+/// one round trip), then loads the page: a page load that fails ends on the browser's error page,
+/// a dead end. The returned signal is set (and its alert scrolled into view) when the server did
+/// not answer. Only the latest click counts.
+fn leave_only_when_answered() -> RwSignal<bool> {
+    let failed = RwSignal::new(false);
+    let clicks = StoredValue::new(0u32);
+    let listener = window_event_listener(leptos::ev::click, move |event| {
+        let Some(path) = crate::browser::portal_link_clicked(&event) else {
+            return;
+        };
+        event.prevent_default();
+        failed.set(false);
+        clicks.update_value(|n| *n += 1);
+        let click = clicks.get_value();
+        leptos::task::spawn_local(async move {
+            let answered = api::server_answers(&path).await;
+            // A later click, or the home rebuilt meanwhile (its signals gone): not this one's turn.
+            if clicks.try_get_value() != Some(click) {
+                return;
+            }
+            if answered {
+                crate::browser::navigate_to(&path);
+            } else {
+                failed.set(true);
+                request_animation_frame(|| crate::browser::scroll_to_see(views::portal_home::HOME_ALERT_ID));
+            }
+        });
+    });
+    on_cleanup(move || listener.remove());
+    failed
 }

@@ -92,36 +92,14 @@ pub fn PortalLayout() -> impl IntoView {
 /// other pages load the full portal (which the home's HTML prefetches).
 #[component]
 pub fn PortalHomeOnly(session_id: String) -> impl IntoView {
-    provide_context(LeaveFailed(leave_only_when_answered()));
+    provide_context(LinksLoadPages);
     with_portal(Memo::new(move |_| session_id.clone()), || view! { <home::PortalHomePage /> }.into_any())
 }
 
-/// Set when a link on the home could not load its page because the server did not answer: the
-/// home says so, where a plain page load would leave the user on the browser's error page.
+/// Provided by the home's own bundle, whose links to the other pages load pages: the home then
+/// checks that the server answers before leaving (see `home::leave_only_when_answered`).
 #[derive(Clone, Copy)]
-pub struct LeaveFailed(pub RwSignal<bool>);
-
-/// Holds each click on a portal link until the server answers for its page (a HEAD request, one
-/// round trip), then loads it; the returned signal is set when the server did not answer.
-fn leave_only_when_answered() -> RwSignal<bool> {
-    let failed = RwSignal::new(false);
-    let listener = window_event_listener(leptos::ev::click, move |event| {
-        let Some(path) = crate::browser::portal_link_clicked(&event) else {
-            return;
-        };
-        event.prevent_default();
-        failed.set(false);
-        leptos::task::spawn_local(async move {
-            if api::server_answers(&path).await {
-                crate::browser::navigate_to(&path);
-            } else {
-                failed.set(true);
-            }
-        });
-    });
-    on_cleanup(move || listener.remove());
-    failed
-}
+pub struct LinksLoadPages;
 
 /// Loads the portal of `session_id` once and shares it with `page` (see [`Portal`]).
 fn with_portal(session_id: Memo<String>, page: fn() -> AnyView) -> impl IntoView {
