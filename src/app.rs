@@ -33,9 +33,7 @@ fn provide_language() {
         let session_id = session_id.clone();
         leptos::task::spawn_local(async move {
             if crate::api::choose_locale(area, &session_id, &tag).await.is_ok() {
-                if area == "checkout" {
-                    crate::browser::keep_typed_for_reload(&session_id);
-                }
+                crate::browser::keep_typed_for_reload();
                 let _ = web_sys::window().map(|w| w.location().reload());
             } else {
                 shown.set(current.to_string());

@@ -75,13 +75,13 @@ pub fn mark(name: &str) {
 }
 
 /// The value of field `id` in the server's first paint (`#shell`), as the user left it before the
-/// app took over; `None` where the first paint has no such field.
-/// A field the first paint doesn't have (a returning buyer's form shows the saved card, not the
-/// new card's fields) takes what a language change kept for it (see [`keep_typed_for_reload`]).
+/// app took over. A field the first paint doesn't have (a returning buyer's form shows the saved
+/// card, not the new card's fields) takes what a language change kept for it, if anything (see
+/// [`keep_typed_for_reload`]).
 pub fn typed_before_app(id: &str) -> Option<String> {
     let kept = take_kept(id);
     match shell_field(id) {
-        Some(field) => js_sys::Reflect::get(&field, &"value".into()).ok()?.as_string(),
+        Some(field) => field_value(&field),
         None => kept,
     }
 }
@@ -90,39 +90,48 @@ pub fn typed_before_app(id: &str) -> Option<String> {
 /// code, which are never stored. The entry's inline script (`xtask/entry.html`) lists them too.
 const KEPT_ACROSS_RELOAD: [&str; 4] = ["email", "card-name", "country", "postal-code"];
 
-/// Keeps what was typed in [`KEPT_ACROSS_RELOAD`] in the tab's `sessionStorage`, for the
-/// reloaded page of `session_id`: its inline script puts it into the server's first paint (where
-/// the user has not typed since), and the app takes it from there like anything typed before it,
-/// or from the storage for a field the first paint lacks ([`typed_before_app`], which clears it).
-pub fn keep_typed_for_reload(session_id: &str) {
-    let Some(window) = web_sys::window() else {
+/// On a checkout, keeps what was typed in [`KEPT_ACROSS_RELOAD`] in the tab's `sessionStorage`
+/// for the reloaded page: its inline script puts it into the server's first paint (where the user
+/// has not typed since), and the app takes it from there like anything typed before it, or from
+/// the storage for a field the first paint lacks ([`typed_before_app`], which clears it).
+pub fn keep_typed_for_reload() {
+    let Some((storage, session_id)) = kept_storage() else {
         return;
     };
-    let (Some(document), Ok(Some(storage))) = (window.document(), window.session_storage()) else {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
     for id in KEPT_ACROSS_RELOAD {
-        let field = document.get_element_by_id(id);
-        let value = field.and_then(|f| js_sys::Reflect::get(&f, &"value".into()).ok()).and_then(|v| v.as_string());
+        let value = document.get_element_by_id(id).and_then(|field| field_value(&field));
         if let Some(value) = value.filter(|v| !v.is_empty()) {
-            let _ = storage.set_item(&kept_key(session_id, id), &value);
+            let _ = storage.set_item(&kept_key(&session_id, id), &value);
         }
     }
 }
 
 /// What a language change kept for field `id` of this checkout, taken out of the tab's storage.
 fn take_kept(id: &str) -> Option<String> {
-    let window = web_sys::window()?;
-    let session_id = views::checkout_session_id(&window.location().pathname().ok()?)?;
-    let storage = window.session_storage().ok()??;
+    let (storage, session_id) = kept_storage()?;
     let key = kept_key(&session_id, id);
     let kept = storage.get_item(&key).ok()?;
     let _ = storage.remove_item(&key);
     kept
 }
 
+/// The tab's `sessionStorage` and the checkout session of this page; `None` off a checkout.
+fn kept_storage() -> Option<(web_sys::Storage, String)> {
+    let window = web_sys::window()?;
+    let session_id = views::checkout_session_id(&window.location().pathname().ok()?)?;
+    Some((window.session_storage().ok()??, session_id))
+}
+
 fn kept_key(session_id: &str, id: &str) -> String {
     format!("kiro-kept:{session_id}:{id}")
+}
+
+/// A form field's `value`.
+fn field_value(field: &web_sys::Element) -> Option<String> {
+    js_sys::Reflect::get(field, &"value".into()).ok()?.as_string()
 }
 
 /// Scrolls the element `id` into view if it isn't (a message above the link that was clicked).
