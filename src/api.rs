@@ -5,7 +5,7 @@ use billing::proration::Quote;
 use billing::wire::{
     CardSummary, ChallengeAnswer, ChangeOutcome, CheckoutView, ConfirmChange, ConfirmCheckout, ErrorBody, ErrorCode,
     InvoiceDetail, InvoiceList, InvoicePaymentOutcome, PayInvoice, PaymentMethodOutcome, PaymentOutcome, PortalView,
-    PreviewChange, SetOverage, TokenizeCard, UpdatePaymentMethod,
+    PreviewChange, SetOverage, SetSpendingLimit, TokenizeCard, UpdatePaymentMethod,
 };
 #[cfg(feature = "stripe")]
 use billing::wire::{SavedStripeCard, StripeSetup};
@@ -286,6 +286,10 @@ pub async fn set_cancel(session_id: &str, cancel: bool) -> Result<PortalView, Ap
 
 pub async fn set_overage(session_id: &str, enabled: bool) -> Result<PortalView, ApiError> {
     post(&portal_path(session_id, "/overage"), &SetOverage { enabled }).await
+}
+
+pub async fn set_spending_limit(session_id: &str, limit: Option<billing::Money>) -> Result<PortalView, ApiError> {
+    post(&portal_path(session_id, "/spending-limit"), &SetSpendingLimit { limit }).await
 }
 
 pub async fn invoices(session_id: String) -> Result<InvoiceList, ApiError> {

@@ -472,6 +472,12 @@ fn rfc3339(text: &str) -> Option<OffsetDateTime> {
     Some(time::PrimitiveDateTime::new(date, time).assume_offset(offset))
 }
 
+impl FromJson for crate::usage::Credits {
+    fn from_json(value: &Json) -> Result<Self, JsonError> {
+        value.as_int().map(crate::usage::Credits::from_hundredths)
+    }
+}
+
 impl FromJson for Money {
     fn from_json(value: &Json) -> Result<Self, JsonError> {
         value.as_int().map(Money::from_cents)

@@ -13,6 +13,7 @@ pub mod money;
 pub mod period;
 pub mod plans;
 pub mod proration;
+pub mod usage;
 pub mod validate;
 pub mod wire;
 

@@ -71,6 +71,14 @@ pub enum LineLabel {
     Promotion { code: String, off: crate::discount::Off },
     /// `Promotion LAUNCH (20% off) already given on Kiro Pro`.
     PromotionGiven { code: String, off: crate::discount::Off, plan: PlanId },
+    /// `Overage, Nov 1 to Dec 1: 200.00 credits at $0.04`: a period's overage, billed in arrears.
+    Overage {
+        credits: crate::usage::Credits,
+        #[serde(with = "time::serde::rfc3339")]
+        from: OffsetDateTime,
+        #[serde(with = "time::serde::rfc3339")]
+        to: OffsetDateTime,
+    },
 }
 
 impl LineItem {
@@ -309,6 +317,11 @@ impl FromJson for LineLabel {
                 code: fields.field("code")?,
                 off: fields.field("off")?,
                 plan: fields.field("plan")?,
+            },
+            "overage" => LineLabel::Overage {
+                credits: fields.field("credits")?,
+                from: fields.field("from")?,
+                to: fields.field("to")?,
             },
             _ => return Err(JsonError("expected a line label".into())),
         })

@@ -6,6 +6,7 @@ use crate::money::Money;
 use crate::period::Period;
 use crate::plans::PlanId;
 use crate::proration::Quote;
+use crate::usage::Credits;
 use crate::validate::CardBrand;
 use crate::{from_json_struct, json_string_enum, to_json_struct, wire_string_enum};
 use serde::{Deserialize, Serialize};
@@ -110,6 +111,10 @@ wire_string_enum! {
         PromotionCodeFirstTimeOnly = "promotion_code_first_time_only",
         PromotionCodesNotAllowed = "promotion_codes_not_allowed",
         PromotionCodeTaken = "promotion_code_taken",
+        /// Credits (issue 33).
+        AccountNotFound = "account_not_found",
+        IdentifierReused = "identifier_reused",
+        UsagePeriodClosed = "usage_period_closed",
         Internal = "internal",
         /// A code this build does not know yet (a newer server).
         #[serde(other)]
@@ -187,6 +192,10 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     pub code: ErrorCode,
     pub message: String,
+    /// The request field the error is about (`payload.value`, `events[3].identifier`), as Stripe
+    /// names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -637,12 +646,41 @@ pub struct PortalView {
     /// Every plan, cheapest first.
     pub plans: Vec<PlanSummary>,
     pub overage_enabled: bool,
+    /// This period's credits: used, the overage so far, the spending limit, by day.
+    #[serde(default)]
+    pub usage: Option<PortalUsage>,
     /// What is owed for renewals that could not be charged (the subscription is past due until
     /// it is paid).
     pub amount_due: Option<AmountDue>,
     /// Stripe mode: what the page needs to load Stripe.js (new cards, 3-D Secure).
     #[serde(default)]
     pub stripe: Option<StripeElements>,
+}
+
+/// This period's credits as the portal shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalUsage {
+    #[serde(with = "time::serde::rfc3339")]
+    pub period_start: OffsetDateTime,
+    pub used: Credits,
+    /// The plan's credits this period.
+    pub included: Credits,
+    /// The part of `used` billed as overage, and what it costs so far.
+    pub overage: Credits,
+    pub overage_amount: Money,
+    /// The most overage may cost this month, if the user set a limit.
+    pub spending_limit: Option<Money>,
+    /// When the overage so far is billed (an hour after the period ends), if it will be.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub billed_at: Option<OffsetDateTime>,
+    /// Credits used on each day of the period so far, its first day first.
+    pub by_day: Vec<Credits>,
+}
+
+/// `POST /api/portal/{id}/overage`'s spending limit: `null` for none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetSpendingLimit {
+    pub limit: Option<Money>,
 }
 
 /// A past-due account's debt: every invoice whose charge failed, oldest first, paid together in
@@ -678,6 +716,9 @@ wire_string_enum! {
         Paid = "paid",
         Open = "open",
         Void = "void",
+        /// A renewal's invoice in its grace hour: its period's usage is not final yet, so it is
+        /// neither owed nor charged (Stripe's draft). The portal does not list it.
+        Draft = "draft",
     }
 }
 
@@ -693,6 +734,7 @@ impl InvoiceStatus {
             InvoiceStatus::Paid => "Paid",
             InvoiceStatus::Open => "Unpaid",
             InvoiceStatus::Void => "Void",
+            InvoiceStatus::Draft => "Draft",
         }
     }
 }
@@ -866,7 +908,7 @@ flat_decoding! {
 // ---------------------------------------------------------------------------------------------
 
 from_json_struct!(ErrorBody { error });
-from_json_struct!(ErrorDetail { code, message });
+from_json_struct!(ErrorDetail { code, message; default param });
 from_json_struct!(ScheduledChange { plan, effective_at });
 from_json_struct!(Branding { product_name, return_link_text, legal_line });
 from_json_struct!(PlanSummary { id, name, monthly_price, monthly_credits });
@@ -919,8 +961,10 @@ from_json_struct!(PortalView {
     plans,
     overage_enabled,
     amount_due,
-    stripe,
+    stripe;
+    default usage
 });
+from_json_struct!(PortalUsage { period_start, used, included, overage, overage_amount, spending_limit, billed_at, by_day });
 from_json_struct!(AmountDue { amount, invoices, next_retry_at, cancels_at });
 from_json_struct!(InvoiceSummary { id, number, created_at, amount, status });
 from_json_struct!(InvoiceList { invoices });
@@ -947,6 +991,7 @@ to_json_struct!(ChallengeAnswer { challenge_id, outcome });
 to_json_struct!(UpdatePaymentMethod { card, billing });
 to_json_struct!(PayInvoice { idempotency_key, expected_total });
 to_json_struct!(SetOverage { enabled });
+to_json_struct!(SetSpendingLimit { limit });
 to_json_struct!(PreviewChange { plan });
 to_json_struct!(ConfirmChange { plan, expected_total, idempotency_key });
 
@@ -957,7 +1002,7 @@ mod tests {
 
     #[test]
     fn error_body_shape_and_unknown_codes() {
-        let body = ErrorBody { error: ErrorDetail { code: ErrorCode::InvalidReturnUrl, message: "m".into() } };
+        let body = ErrorBody { error: ErrorDetail { code: ErrorCode::InvalidReturnUrl, message: "m".into(), param: None } };
         assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"error":{"code":"invalid_return_url","message":"m"}}"#);
         let parsed: ErrorBody = serde_json::from_str(r#"{"error":{"code":"brand_new_code","message":"x"}}"#).unwrap();
         assert_eq!(parsed.error.code, ErrorCode::Unknown);
@@ -1194,7 +1239,7 @@ mod tests {
             test_mode: true,
         });
         for code in ALL_ERROR_CODES {
-            reads_serde(&ErrorBody { error: ErrorDetail { code, message: "m".into() } });
+            reads_serde(&ErrorBody { error: ErrorDetail { code, message: "m".into(), param: None } });
         }
         // Every variant of every enum the pages read, as serde writes it.
         for brand in [Visa, Mastercard, Amex, Discover, Diners, Jcb, Unionpay, CardBrand::Unknown] {
@@ -1211,7 +1256,7 @@ mod tests {
         for status in [CheckoutStatus::Open, CheckoutStatus::Complete] {
             reads_serde(&status);
         }
-        for status in [InvoiceStatus::Paid, InvoiceStatus::Open, InvoiceStatus::Void] {
+        for status in [InvoiceStatus::Paid, InvoiceStatus::Open, InvoiceStatus::Void, InvoiceStatus::Draft] {
             reads_serde(&status);
         }
         for status in [SubscriptionStatus::Active, SubscriptionStatus::PastDue, SubscriptionStatus::Canceled] {
@@ -1239,12 +1284,13 @@ mod tests {
                 r#""clock_backwards","not_found","method_not_allowed","request_timeout","rate_limited","#,
                 r#""clock_out_of_range","promotion_code_not_found","promotion_code_expired","#,
                 r#""promotion_code_used_up","promotion_code_wrong_plan","promotion_code_first_time_only","#,
-                r#""promotion_codes_not_allowed","promotion_code_taken","internal","unknown"]"#
+                r#""promotion_codes_not_allowed","promotion_code_taken","account_not_found","identifier_reused","#,
+                r#""usage_period_closed","internal","unknown"]"#
             )
         );
     }
 
-    const ALL_ERROR_CODES: [ErrorCode; 41] = {
+    const ALL_ERROR_CODES: [ErrorCode; 44] = {
         use ErrorCode::*;
         [
             Unauthorized,
@@ -1286,6 +1332,9 @@ mod tests {
             PromotionCodeFirstTimeOnly,
             PromotionCodesNotAllowed,
             PromotionCodeTaken,
+            AccountNotFound,
+            IdentifierReused,
+            UsagePeriodClosed,
             Internal,
             Unknown,
         ]

@@ -46,6 +46,13 @@ impl Formats {
         self.money[usize::from(cents < 0)].replace("{n}", &number)
     }
 
+    /// Credits in hundredths, always with two places (`1,812.45`, `1.812,45`).
+    pub fn credits(&self, hundredths: i64) -> String {
+        let abs = hundredths.unsigned_abs();
+        let sign = if hundredths < 0 { "-" } else { "" };
+        format!("{sign}{}{}{:02}", self.number(abs / 100), self.decimal, abs % 100)
+    }
+
     pub fn number(&self, n: u64) -> String {
         let digits = n.to_string();
         // Grouped in threes (as in every locale here) once there are 3 + min_grouping digits.

@@ -118,6 +118,16 @@ impl Catalog {
         self.formats.number(n)
     }
 
+    /// The locale's decimal separator (`.`, `,`).
+    pub fn decimal_separator(&self) -> &str {
+        &self.formats.decimal
+    }
+
+    /// `812.45`, `1.812,45`: credits, given in hundredths, always with two places.
+    pub fn credits(&self, hundredths: i64) -> String {
+        self.formats.credits(hundredths)
+    }
+
     /// `January 23, 2027`, `23. Januar 2027`, `2027年1月23日` (UTC).
     pub fn long_date(&self, at: time::OffsetDateTime) -> String {
         self.formats.long_date(at)

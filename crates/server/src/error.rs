@@ -90,6 +90,15 @@ pub enum AppError {
     PromotionCodesNotAllowed,
     #[error("A promotion code with this text exists already (codes are case-insensitive).")]
     PromotionCodeTaken,
+    /// A field of the request that is missing or wrong: which (`payload.value`), and why.
+    #[error("`{param}` {message}.")]
+    InvalidField { param: String, message: String },
+    #[error("There is no account with this id. Accounts are made when a checkout or portal session is created for them.")]
+    AccountNotFound { param: Option<String> },
+    #[error("This identifier was already used for an event with a different payload.")]
+    IdentifierReused { param: String },
+    #[error("This usage belongs to a period whose invoice is final; it can no longer be recorded.")]
+    UsagePeriodClosed { param: String },
     #[error("Too many attempts. Wait before trying again.")]
     RateLimited { retry_after_secs: u64 },
     /// The detail (what failed, and why, as its source) is logged, never sent.
@@ -172,6 +181,10 @@ impl AppError {
             E::PromotionCodeFirstTimeOnly => ErrorCode::PromotionCodeFirstTimeOnly,
             E::PromotionCodesNotAllowed => ErrorCode::PromotionCodesNotAllowed,
             E::PromotionCodeTaken => ErrorCode::PromotionCodeTaken,
+            E::InvalidField { .. } => ErrorCode::InvalidRequest,
+            E::AccountNotFound { .. } => ErrorCode::AccountNotFound,
+            E::IdentifierReused { .. } => ErrorCode::IdentifierReused,
+            E::UsagePeriodClosed { .. } => ErrorCode::UsagePeriodClosed,
             E::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -182,7 +195,7 @@ impl AppError {
             C::Unauthorized => StatusCode::UNAUTHORIZED,
             C::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             C::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            C::SessionNotFound | C::ChallengeNotFound | C::NotFound => StatusCode::NOT_FOUND,
+            C::SessionNotFound | C::ChallengeNotFound | C::NotFound | C::AccountNotFound => StatusCode::NOT_FOUND,
             C::SessionExpired => StatusCode::GONE,
             C::SessionLocked => StatusCode::LOCKED,
             C::AccountLinkedToAws => StatusCode::FORBIDDEN,
@@ -194,6 +207,8 @@ impl AppError {
             | C::PaymentRefunded
             | C::QuoteChanged
             | C::PromotionCodeTaken
+            | C::IdentifierReused
+            | C::UsagePeriodClosed
             | C::ClockBackwards => StatusCode::CONFLICT,
             C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             C::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -206,7 +221,18 @@ impl AppError {
     }
 
     pub fn body(&self) -> ErrorBody {
-        ErrorBody { error: ErrorDetail { code: self.code(), message: self.to_string() } }
+        ErrorBody { error: ErrorDetail { code: self.code(), message: self.to_string(), param: self.param() } }
+    }
+
+    /// The request field the error is about, when it is about one.
+    fn param(&self) -> Option<String> {
+        match self {
+            AppError::InvalidField { param, .. }
+            | AppError::IdentifierReused { param }
+            | AppError::UsagePeriodClosed { param } => Some(param.clone()),
+            AppError::AccountNotFound { param } => param.clone(),
+            _ => None,
+        }
     }
 }
 

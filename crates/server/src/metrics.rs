@@ -18,6 +18,7 @@ struct Inner {
     registry: Registry,
     requests: IntCounterVec,
     payments: IntCounterVec,
+    meter_events: prometheus::IntCounter,
     database_up: IntGauge,
     webhook_backlog: IntGauge,
     oldest_pending_delivery: Gauge,
@@ -51,6 +52,13 @@ impl Metrics {
                          requires_action, failed, unknown, refunded, refund_failed, left_to_reconcile).",
                     ),
                     &["purpose", "outcome"],
+                ),
+            ),
+            meter_events: registered(
+                &registry,
+                prometheus::IntCounter::new(
+                    "kiro_meter_events_total",
+                    "Meter events recorded (duplicates of events recorded before not counted).",
                 ),
             ),
             database_up: registered(
@@ -96,6 +104,11 @@ impl Metrics {
     /// One charge's recorded outcome.
     pub fn record_payment(&self, purpose: &str, outcome: &str) {
         self.0.payments.with_label_values(&[purpose, outcome]).inc();
+    }
+
+    /// Meter events newly recorded.
+    pub fn meter_events(&self, recorded: usize) {
+        self.0.meter_events.inc_by(u64::try_from(recorded).unwrap_or(u64::MAX));
     }
 
     /// Everything, in Prometheus's text format, with the database's gauges read now. A database

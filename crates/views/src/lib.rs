@@ -14,6 +14,7 @@ pub mod field;
 pub mod frame;
 pub mod order_summary;
 pub mod portal_home;
+pub mod usage_card;
 pub mod words;
 
 use i18n::{CheckoutText, CommonText, I18n, PortalText};

@@ -65,9 +65,15 @@ pub fn LineItems(quote: Quote) -> impl IntoView {
     view! { <InvoiceLines lines=quote.lines.clone() total=quote.total_due_today total_label=total_label /> }
 }
 
-/// Lines with their amounts and a total.
+/// Lines with their amounts and a total; `words` says each line (an invoice's own lines need
+/// [`crate::words::invoice_line_text`]).
 #[component]
-pub fn InvoiceLines(lines: Vec<LineItem>, total: Money, #[prop(into)] total_label: String) -> impl IntoView {
+pub fn InvoiceLines(
+    lines: Vec<LineItem>,
+    total: Money,
+    #[prop(into)] total_label: String,
+    #[prop(default = crate::words::line_text)] words: fn(&i18n::Catalog, &LineItem) -> String,
+) -> impl IntoView {
     let i18n = crate::i18n();
     view! {
         <dl class="lines">
@@ -76,7 +82,7 @@ pub fn InvoiceLines(lines: Vec<LineItem>, total: Money, #[prop(into)] total_labe
                 .map(|line| {
                     view! {
                         <div class="line">
-                            <dt>{crate::words::line_text(&i18n, &line)}</dt>
+                            <dt>{words(&i18n, &line)}</dt>
                             <dd>{i18n.money(line.amount.cents())}</dd>
                         </div>
                     }

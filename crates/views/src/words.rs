@@ -28,6 +28,25 @@ pub fn line_text(i18n: &Catalog, line: &LineItem) -> String {
         }
         LineLabel::PromotionGiven { code, off, plan } => i18n
             .f(T::LinePromotionGiven, &[("code", code), ("off", &off_label(i18n, *off)), ("plan", plan_name(*plan))]),
+        // Only invoices carry overage: the portal words it (`invoice_line_text`), so the
+        // checkout's bundle carries none of it.
+        LineLabel::Overage { .. } => line.description.clone(),
+    }
+}
+
+/// A line of an invoice: [`line_text`], and the overage lines only invoices have.
+pub fn invoice_line_text(i18n: &Catalog, line: &LineItem) -> String {
+    match &line.label {
+        Some(LineLabel::Overage { credits, from, to }) => i18n.f(
+            i18n::PortalText::LineOverage,
+            &[
+                ("from", &i18n.short_date(*from)),
+                ("to", &i18n.short_date(*to)),
+                ("credits", &i18n.credits(credits.hundredths())),
+                ("price", &i18n.money(billing::plans::OVERAGE_PRICE_PER_CREDIT.cents())),
+            ],
+        ),
+        _ => line_text(i18n, line),
     }
 }
 
@@ -145,7 +164,8 @@ pub fn error_text(i18n: &Catalog, code: ErrorCode) -> String {
         C::PromotionCodesNotAllowed => T::ErrorPromotionCodesNotAllowed,
         C::PromotionCodeTaken => T::ErrorPromotionCodeTaken,
         C::Internal => T::ErrorInternal,
-        C::Unknown => T::ErrorUnexpected,
+        // The server API's own (usage reporting): no page calls it.
+        C::AccountNotFound | C::IdentifierReused | C::UsagePeriodClosed | C::Unknown => T::ErrorUnexpected,
     })
 }
 

@@ -187,6 +187,39 @@ fn ChangeSummary(from: PlanSummary, quote: Quote, card: Option<CardSummary>) -> 
     }
 }
 
+/// The plan a change moves to, when it is an upgrade (usage is re-rated only then).
+fn upgrade_target(portal: &PortalView, quote: &Quote) -> Option<PlanId> {
+    (quote.kind == ChangeKind::Upgrade && portal.subscription.plan.id != quote.to_plan).then_some(quote.to_plan)
+}
+
+/// Before an upgrade: this period's usage counts against the new plan's credits, and what that
+/// does to the overage so far.
+fn usage_rerated(i18n: &I18n, usage: Option<&billing::wire::PortalUsage>, upgrade_to: Option<PlanId>) -> Option<String> {
+    let (usage, plan) = (usage?, upgrade_to?);
+    if usage.used == billing::usage::Credits::ZERO {
+        return None;
+    }
+    let included = billing::usage::included(plan);
+    let counts = i18n.f(
+        PortalText::ChangeUsageRerated,
+        &[
+            ("used", &i18n.credits(usage.used.hundredths())),
+            ("plan", plan.plan().name),
+            ("included", &i18n.credits(included.hundredths())),
+        ],
+    );
+    if usage.overage == billing::usage::Credits::ZERO {
+        return Some(counts);
+    }
+    let totals = billing::usage::PeriodUsage { used: usage.used, overage: usage.overage };
+    let after = totals.rerated(included).overage.overage_amount();
+    let overage = i18n.f(
+        PortalText::ChangeOverageAfter,
+        &[("after", &i18n.money(after.cents())), ("before", &i18n.money(usage.overage_amount.cents()))],
+    );
+    Some(i18n.f(PortalText::TwoSentences, &[("first", &counts), ("second", &overage)]))
+}
+
 /// Whether the change has anything to pay, today or at its renewals (a card is needed then).
 fn needs_card(quote: &Quote) -> bool {
     quote.total_due_today > Money::ZERO || quote.next_renewal_amount > Money::ZERO
@@ -245,6 +278,8 @@ fn ConfirmDetails(portal: PortalView, initial: Quote, change: ChangeAction) -> i
                 <PastDueBanner />
                 <section class="card" aria-labelledby="change-title">
                     {move || view! { <ChangeSummary from=from.clone() quote=quote.get() card=card.clone() /> }}
+                    {usage_rerated(&i18n, portal.usage.as_ref(), upgrade_target(&portal, &quote.get_untracked()))
+                        .map(|text| view! { <p class="notice-text">{text}</p> })}
                     <ErrorAlert text=alert on_retry=confirm />
                     <div class="actions">
                         <Show when=move || !needs_card.get() fallback=add_card>

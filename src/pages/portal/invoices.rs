@@ -56,7 +56,8 @@ fn BillingHistory(portal: PortalView) -> impl IntoView {
 fn status_label(i18n: &I18n, status: InvoiceStatus) -> String {
     i18n.t(match status {
         InvoiceStatus::Paid => PortalText::InvoicePaid,
-        InvoiceStatus::Open => PortalText::InvoiceUnpaid,
+        // The portal lists no drafts; one seen anyway is not paid yet.
+        InvoiceStatus::Open | InvoiceStatus::Draft => PortalText::InvoiceUnpaid,
         InvoiceStatus::Void => PortalText::InvoiceVoid,
     })
 }
@@ -177,7 +178,12 @@ fn PrintableInvoice(detail: InvoiceDetail) -> impl IntoView {
                         <dd>{paid_with}</dd>
                     </div>
                 </dl>
-                <InvoiceLines lines=detail.lines.clone() total=summary.amount total_label=i18n.t(PortalText::Total) />
+                <InvoiceLines
+                    lines=detail.lines.clone()
+                    total=summary.amount
+                    total_label=i18n.t(PortalText::Total)
+                    words=views::words::invoice_line_text
+                />
                 <p class="muted">{views::frame::localized(&detail.branding).legal_line}</p>
                 <div class="actions no-print">
                     <button type="button" class="button primary" on:click=move |_| browser_print()>

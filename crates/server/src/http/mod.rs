@@ -44,6 +44,7 @@ fn server_api_router() -> Router<AppState> {
         .merge(checkout::sessions::router())
         .merge(portal::sessions::router())
         .merge(subscriptions::handlers::router())
+        .merge(crate::usage::handlers::router())
         .merge(crate::promotions::api::router())
         .merge(test_clock::router())
         .route("/stripe/webhooks", post(payments::stripe_webhooks::receive))

@@ -42,8 +42,24 @@ pub fn start_renewals(payments: Payments, clock: Clock) -> tokio::task::JoinHand
             if let Err(e) = renewals::catch_up(&payments, clock.now()).await {
                 tracing::error!(?e, "renewals failed");
             }
+            prune_usage(&payments.store, clock.now()).await;
         }
     })
+}
+
+/// Forgets meter events older than 35 days (their totals stay), in short transactions.
+async fn prune_usage(store: &store::Store, now: time::OffsetDateTime) {
+    const PRUNE_BATCH: usize = 5_000;
+    loop {
+        match store.write(move |tx| crate::usage::prune(tx, now, PRUNE_BATCH)).await {
+            Ok(pruned) if pruned == PRUNE_BATCH => continue,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::error!(?e, "pruning meter events failed");
+                return;
+            }
+        }
+    }
 }
 
 /// Moves the test clock forwards to `to` and runs what fell due on the way. The new reading is

@@ -78,7 +78,9 @@ pub fn run_due(
     for mut sub in due {
         close_period(conn, &mut sub)?;
     }
-    Ok(if closed >= budget { Progress::More } else { Progress::Done })
+    // Renewals whose grace hour ended get their period's overage and become owed.
+    let finalized = crate::usage::finalize_due(conn, now, account_id, budget)?;
+    Ok(if closed >= budget || finalized >= budget { Progress::More } else { Progress::Done })
 }
 
 /// Runs everything that fell due up to `now`, in time order: period ends in bounded batches, one
@@ -110,6 +112,10 @@ pub async fn bring_up_to_date(payments: &Payments, account_id: String, now: Offs
 fn close_period(conn: &Conn<'_>, sub: &mut Subscription) -> Result<(), AppError> {
     let next = Period::containing(sub.period_end);
     let at = sub.period_end;
+    // The ended period's usage counts against the plan it ended on, whatever comes next.
+    let ended_on = if sub.status == SubscriptionStatus::Active { sub.plan } else { PlanId::Free };
+    let ended = Period { start: sub.period_start, end: sub.period_end };
+    crate::usage::end_period(conn, &sub.account_id, ended, ended_on)?;
     if let Some(plan) = sub.scheduled_plan.take() {
         sub.plan = plan;
     }
@@ -138,10 +144,11 @@ fn close_period(conn: &Conn<'_>, sub: &mut Subscription) -> Result<(), AppError>
         period_end: next.end,
         lines,
         amount,
-        status: InvoiceStatus::Open,
+        // A draft through the ended period's grace hour: then its overage is added and it is
+        // charged (crate::usage::finalize_due, then charge_pending), never inside a transaction.
+        status: InvoiceStatus::Draft,
         payment_method_id: sub.payment_method_id.clone(),
     };
-    // Charged after this transaction (charge_pending), never inside it.
     let invoice = store::insert_invoice(conn, invoice)?;
     store::set_charge_pending(conn, &invoice.id, true)?;
     store::save_subscription(conn, sub)
@@ -154,6 +161,8 @@ fn cancel(
     reason: CancellationReason,
     at: OffsetDateTime,
 ) -> Result<(), AppError> {
+    // A canceled subscription's last overage invoice failing its retries: voided, not canceled again.
+    let already_canceled = sub.status == SubscriptionStatus::Canceled;
     sub.plan = PlanId::Free;
     sub.status = SubscriptionStatus::Canceled;
     sub.cancel_at_period_end = false;
@@ -161,11 +170,16 @@ fn cancel(
     sub.paid_this_period = Money::ZERO;
     store::save_subscription(conn, sub)?;
     store::set_retries(conn, &sub.account_id, None)?;
-    store::set_cancellation_reason(conn, &sub.account_id, Some(reason))?;
+    if !already_canceled {
+        store::set_cancellation_reason(conn, &sub.account_id, Some(reason))?;
+    }
     for invoice in store::open_invoices(conn, &sub.account_id, true)? {
         store::set_invoice_void(conn, &invoice.id)?;
         let voided = Invoice { status: InvoiceStatus::Void, ..invoice };
         events::invoice_event(conn, EventType::InvoiceVoided, &voided, at)?;
+    }
+    if already_canceled {
+        return Ok(());
     }
     tracing::info!(reason = reason.as_str(), "subscription canceled");
     events::subscription_event(conn, EventType::SubscriptionCanceled, &sub.account_id, at)
@@ -225,7 +239,11 @@ pub fn settle(
     for invoice in owed {
         store::set_invoice_paid(conn, &invoice.id, pm_id.as_deref())?;
         if invoice.period_start == sub.period_start {
-            sub.paid_this_period = invoice.amount;
+            // What this period's plan cost: an upgrade in the grace hour paid its part already,
+            // and the ended period's overage is not this period's plan.
+            let mut plan_part = invoice.lines.iter().filter(|l| !is_overage(l)).map(|l| l.amount);
+            let plan_part = plan_part.try_fold(Money::ZERO, Money::checked_add).unwrap_or(invoice.amount);
+            sub.paid_this_period = sub.paid_this_period.checked_add(plan_part.at_least_zero()).unwrap_or(plan_part);
         }
     }
     if let (false, Some(pm_id)) = (owed.is_empty(), &pm_id) {
@@ -241,6 +259,10 @@ pub fn settle(
         events::invoice_event(conn, EventType::InvoicePaid, &paid, at)?;
     }
     events::subscription_event(conn, EventType::SubscriptionUpdated, &sub.account_id, at)
+}
+
+fn is_overage(line: &LineItem) -> bool {
+    matches!(line.label, Some(billing::proration::LineLabel::Overage { .. }))
 }
 
 /// Whether a charge of what an account owes was due and how it went.

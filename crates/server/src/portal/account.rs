@@ -12,8 +12,9 @@ use crate::subscriptions::events::{self, EventType};
 use billing::period::Period;
 use billing::wire::{
     AmountDue, Branding, DeclineCode, InvoiceDetail, InvoicePaymentOutcome, InvoiceSummary, PaymentMethodOutcome,
-    SubscriptionStatus,
+    InvoiceStatus, SubscriptionStatus,
 };
+use billing::Money;
 use time::OffsetDateTime;
 
 pub fn summary(invoice: &Invoice) -> InvoiceSummary {
@@ -161,9 +162,31 @@ pub fn set_overage(
     events::subscription_event(conn, EventType::SubscriptionUpdated, &sub.account_id, now)
 }
 
-/// The billing history, newest first.
+/// The monthly spending limit on overage (paid plans only): `None` for no limit. Reaching it
+/// stops usage (`can_use`) until the next period.
+pub fn set_spending_limit(
+    conn: &Conn<'_>,
+    sub: &Subscription,
+    limit: Option<Money>,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
+    if !sub.plan.is_paid() || sub.status == SubscriptionStatus::Canceled {
+        return Err(AppError::InvalidRequest("A spending limit is available on paid plans only.".into()));
+    }
+    if limit.is_some_and(|l| l <= Money::ZERO || l > billing::usage::MAX_SPENDING_LIMIT) {
+        return Err(AppError::InvalidField {
+            param: "limit".into(),
+            message: "must be more than $0.00 and at most $100,000.00, or null for no limit".into(),
+        });
+    }
+    store::set_spending_limit(conn, &sub.account_id, limit)?;
+    events::subscription_event(conn, EventType::SubscriptionUpdated, &sub.account_id, now)
+}
+
+/// The billing history, newest first (drafts in their grace hour are not owed yet: not listed).
 pub fn invoice_list(conn: &Conn<'_>, account_id: &str) -> Result<Vec<InvoiceSummary>, AppError> {
-    Ok(store::account_invoices(conn, account_id)?.iter().rev().map(summary).collect())
+    let invoices = store::account_invoices(conn, account_id)?;
+    Ok(invoices.iter().rev().filter(|i| i.status != InvoiceStatus::Draft).map(summary).collect())
 }
 
 /// One invoice of the session's account.

@@ -19,7 +19,7 @@ use axum::extract::{Path, State};
 use billing::proration::Quote;
 use billing::wire::{
     ChallengeAnswer, ChangeOutcome, ConfirmChange, InvoiceDetail, InvoiceList, InvoicePaymentOutcome, PayInvoice,
-    PaymentMethodOutcome, PortalView, PreviewChange, SetOverage, UpdatePaymentMethod,
+    PaymentMethodOutcome, PortalView, PreviewChange, SetOverage, SetSpendingLimit, UpdatePaymentMethod,
 };
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -37,7 +37,7 @@ struct InPortal {
 impl InPortal {
     /// The portal view after a change to `sub`.
     fn view(&self, tx: &Conn<'_>) -> Result<Json<PortalView>, AppError> {
-        plan_changes::portal_view(tx, &self.state.config, &self.token, &self.session, &self.sub).map(Json)
+        plan_changes::portal_view(tx, &self.state.config, &self.token, &self.session, &self.sub, self.now).map(Json)
     }
 }
 
@@ -224,6 +224,19 @@ pub async fn overage(
 ) -> Result<Json<PortalView>, AppError> {
     in_portal(state, token, move |tx, mut p| {
         account::set_overage(tx, &mut p.sub, req.enabled, p.now)?;
+        p.view(tx)
+    })
+    .await
+}
+
+/// Sets or clears the monthly spending limit on overage.
+pub async fn spending_limit(
+    State(state): State<AppState>,
+    PortalToken(token): PortalToken,
+    ApiJson(req): ApiJson<SetSpendingLimit>,
+) -> Result<Json<PortalView>, AppError> {
+    in_portal(state, token, move |tx, p| {
+        account::set_spending_limit(tx, &p.sub, req.limit, p.now)?;
         p.view(tx)
     })
     .await

@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/{session_id}/cancel", post(handlers::cancel))
         .route("/{session_id}/resume", post(handlers::resume))
         .route("/{session_id}/overage", post(handlers::overage))
+        .route("/{session_id}/spending-limit", post(handlers::spending_limit))
         .route("/{session_id}/invoices", get(handlers::invoices))
         .route("/{session_id}/invoices/{invoice_id}", get(handlers::invoice))
         .route("/{session_id}/locale", post(crate::http::languages::choose_for_portal))

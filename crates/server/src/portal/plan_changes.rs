@@ -51,6 +51,7 @@ pub fn portal_view(
     token: &SessionToken,
     session: &PortalSession,
     sub: &Subscription,
+    now: OffsetDateTime,
 ) -> Result<PortalView, AppError> {
     let account = store::get_account(conn, &session.account_id)?.ok_or(AppError::NoSubscription)?;
     let payment_method = match &sub.payment_method_id {
@@ -82,6 +83,10 @@ pub fn portal_view(
         payment_method,
         plans: PlanId::ALL.into_iter().map(PlanSummary::from).collect(),
         overage_enabled: sub.overage_enabled,
+        usage: match sub.status {
+            SubscriptionStatus::Canceled => None,
+            _ => Some(crate::usage::portal_usage(conn, &sub.account_id, now)?),
+        },
         amount_due: super::account::amount_due(conn, sub)?,
         stripe: crate::checkout::rules::stripe_elements(config),
     })
@@ -170,6 +175,9 @@ fn apply_upgrade(
         store::record_payment(conn, pm_id, &sub.account_id)?;
     }
     sub.plan = quote.to_plan;
+    // The whole period's usage counts against the new plan's credits from now on.
+    let period = Period { start: sub.period_start, end: sub.period_end };
+    crate::usage::rerate(conn, &sub.account_id, period, quote.to_plan)?;
     sub.paid_this_period =
         sub.paid_this_period.checked_add(quote.total_due_today).ok_or_else(|| AppError::internal("overflow"))?;
     sub.scheduled_plan = None;

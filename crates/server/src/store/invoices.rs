@@ -120,7 +120,8 @@ pub fn set_charge_pending(conn: &Conn<'_>, id: &str, pending: bool) -> Result<()
 pub fn next_charge_pending(conn: &Conn<'_>, account_id: Option<&str>) -> Result<Option<Invoice>, AppError> {
     let id: Option<String> = conn
         .query_row(
-            "SELECT id FROM invoices WHERE charge_pending = 1 AND (CAST(?1 AS TEXT) IS NULL OR account_id = ?1)
+            "SELECT id FROM invoices WHERE charge_pending = 1 AND status = 'open'
+               AND (CAST(?1 AS TEXT) IS NULL OR account_id = ?1)
                AND (CAST(?1 AS TEXT) IS NOT NULL OR account_id NOT IN (SELECT account_id FROM payment_attempts WHERE status = 'pending'))
              ORDER BY created_at, rowid LIMIT 1",
             params![account_id],
@@ -145,6 +146,35 @@ pub fn set_invoice_paid(conn: &Conn<'_>, id: &str, pm_id: Option<&str>) -> Resul
     conn.execute(
         "UPDATE invoices SET status = 'paid', payment_method_id = ?2, charge_pending = 0 WHERE id = ?1",
         params![id, pm_id],
+    )?;
+    Ok(())
+}
+
+/// Renewal invoices still in their grace hour that were created by `created_by` (their usage is
+/// final now), of `account_id` or any, oldest first.
+pub fn drafts_due(
+    conn: &Conn<'_>,
+    created_by: OffsetDateTime,
+    account_id: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Invoice>, AppError> {
+    let mut stmt = conn.prepare(
+        "SELECT id FROM invoices WHERE status = 'draft' AND created_at <= ?1
+           AND (CAST(?2 AS TEXT) IS NULL OR account_id = ?2)
+         ORDER BY created_at, rowid LIMIT ?3",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let ids = stmt.query_map(params![ts(created_by), account_id, limit], |r| r.get::<_, String>(0))?;
+    let ids = ids.collect::<Result<Vec<_>, _>>()?;
+    ids.iter().filter_map(|id| get_invoice(conn, id).transpose()).collect()
+}
+
+/// Finalizes a draft with its last lines and amount: it is owed from now on.
+pub fn finalize_invoice(conn: &Conn<'_>, invoice: &Invoice) -> Result<(), AppError> {
+    let lines = serde_json::to_string(&invoice.lines).map_err(|e| AppError::internal_from("invoice lines", e))?;
+    conn.execute(
+        "UPDATE invoices SET status = 'open', lines = ?2, amount = ?3 WHERE id = ?1 AND status = 'draft'",
+        params![invoice.id, lines, invoice.amount.cents()],
     )?;
     Ok(())
 }

@@ -242,6 +242,7 @@ CREATE TABLE failed_keys (address TEXT PRIMARY KEY, full_at INTEGER NOT NULL);
     ),
     M::up(PROMOTIONS_SQLITE),
     M::up(SESSION_LOCALES),
+    M::up(USAGE_SQLITE),
 ];
 
 /// The same schema on PostgreSQL, from its current shape (PostgreSQL databases start here; each
@@ -400,7 +401,77 @@ CREATE TABLE failed_keys (address TEXT PRIMARY KEY, full_at BIGINT NOT NULL);
 "#,
     PROMOTIONS_POSTGRES,
     SESSION_LOCALES,
+    USAGE_POSTGRES,
 ];
+
+/// Issue 33: metered credits. Each reported event once (`identifier`), pruned after 35 days;
+/// per-period totals (hundredths of a credit) kept with the events, read without a scan; totals
+/// by day for the portal's chart; the subscription's monthly spending limit on overage (cents).
+/// A renewal's invoice waits as `draft` through its period's grace hour (no schema change).
+const USAGE_SQLITE: &str = r#"
+CREATE TABLE meter_events (
+    identifier TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    value INTEGER NOT NULL,
+    value_text TEXT NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX meter_events_by_time ON meter_events(occurred_at);
+CREATE TABLE usage_periods (
+    account_id TEXT NOT NULL,
+    period_start INTEGER NOT NULL,
+    period_end INTEGER NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0,
+    overage INTEGER NOT NULL DEFAULT 0,
+    final_plan TEXT,
+    told INTEGER NOT NULL DEFAULT 0,
+    closed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (account_id, period_start)
+);
+CREATE INDEX usage_periods_to_bill ON usage_periods(period_end) WHERE closed = 0 AND overage > 0;
+CREATE TABLE usage_days (
+    account_id TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    used INTEGER NOT NULL,
+    PRIMARY KEY (account_id, day)
+);
+CREATE INDEX invoices_draft ON invoices(created_at) WHERE status = 'draft';
+ALTER TABLE subscriptions ADD COLUMN spending_limit INTEGER;
+"#;
+
+/// The same for PostgreSQL.
+const USAGE_POSTGRES: &str = r#"
+CREATE TABLE meter_events (
+    identifier TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    value BIGINT NOT NULL,
+    value_text TEXT NOT NULL,
+    occurred_at BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX meter_events_by_time ON meter_events(occurred_at);
+CREATE TABLE usage_periods (
+    account_id TEXT NOT NULL,
+    period_start BIGINT NOT NULL,
+    period_end BIGINT NOT NULL,
+    used BIGINT NOT NULL DEFAULT 0,
+    overage BIGINT NOT NULL DEFAULT 0,
+    final_plan TEXT,
+    told BIGINT NOT NULL DEFAULT 0,
+    closed BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (account_id, period_start)
+);
+CREATE INDEX usage_periods_to_bill ON usage_periods(period_end) WHERE closed = 0 AND overage > 0;
+CREATE TABLE usage_days (
+    account_id TEXT NOT NULL,
+    day BIGINT NOT NULL,
+    used BIGINT NOT NULL,
+    PRIMARY KEY (account_id, day)
+);
+CREATE INDEX invoices_draft ON invoices(created_at) WHERE status = 'draft';
+ALTER TABLE subscriptions ADD COLUMN spending_limit BIGINT;
+"#;
 
 /// Issue 23: the language a session's pages speak, when its creator or its user chose one
 /// (otherwise the browser's `Accept-Language` decides). Checkout and portal session ids never

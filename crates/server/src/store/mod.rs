@@ -33,6 +33,7 @@ mod redemptions;
 mod sessions;
 mod sqlite;
 mod subscriptions;
+mod usage;
 mod webhook_deliveries;
 
 pub use accounts::*;
@@ -52,6 +53,7 @@ pub use promotion_codes::*;
 pub use redemptions::*;
 pub use sessions::*;
 pub use subscriptions::*;
+pub use usage::*;
 pub use webhook_deliveries::*;
 
 /// The database: an embedded SQLite file (one process) or a PostgreSQL server (one or several

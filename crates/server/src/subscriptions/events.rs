@@ -22,6 +22,10 @@ pub enum EventType {
     InvoicePaymentFailed,
     /// A canceled subscription's unpaid invoice: nothing is owed for it any more.
     InvoiceVoided,
+    /// 80% or 100% of a period's credits used (once each per period).
+    CreditsThresholdReached,
+    /// A period's overage reached the user's spending limit.
+    CreditsSpendingLimitReached,
 }
 
 impl EventType {
@@ -34,6 +38,8 @@ impl EventType {
             EventType::InvoicePaid => "invoice.paid",
             EventType::InvoicePaymentFailed => "invoice.payment_failed",
             EventType::InvoiceVoided => "invoice.voided",
+            EventType::CreditsThresholdReached => "credits.threshold_reached",
+            EventType::CreditsSpendingLimitReached => "credits.spending_limit_reached",
         }
     }
 }
@@ -62,16 +68,16 @@ pub fn subscription_event(
 ) -> Result<(), AppError> {
     let view = crate::subscriptions::subscription_view(conn, account_id)?;
     let data = serde_json::to_value(view).map_err(|e| AppError::internal_from("an event body", e))?;
-    record(conn, kind, account_id, data, now)
+    record_event(conn, kind, account_id, data, now)
 }
 
 /// Records `invoice.*` with the invoice as it now is.
 pub fn invoice_event(conn: &Conn<'_>, kind: EventType, invoice: &Invoice, now: OffsetDateTime) -> Result<(), AppError> {
-    record(conn, kind, &invoice.account_id, invoice_object(invoice), now)
+    record_event(conn, kind, &invoice.account_id, invoice_object(invoice), now)
 }
 
 /// Writes the event and one pending delivery per configured endpoint.
-fn record(
+pub fn record_event(
     conn: &Conn<'_>,
     kind: EventType,
     account_id: &str,

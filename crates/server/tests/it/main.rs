@@ -23,3 +23,4 @@ mod stripe;
 mod stripe_checkout;
 mod stripe_crash;
 mod stripe_races;
+mod usage;

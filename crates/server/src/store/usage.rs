@@ -1,0 +1,278 @@
+//! Metered usage: `meter_events` (each reported event once, by its identifier; pruned after 35
+//! days), `usage_periods` (an account's running totals per period, kept in the transaction that
+//! records the events, so reads never scan events) and `usage_days` (the same by day, for the
+//! portal's chart), and the spending limit on a subscription's overage.
+
+use super::{Conn, OptionalExtension, Row, params};
+use super::{from_ts, plan_from, ts};
+use crate::error::AppError;
+use billing::usage::{Credits, PeriodUsage};
+use billing::{Money, PlanId};
+use time::OffsetDateTime;
+
+/// A reported event as it was first recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeterEvent {
+    pub identifier: String,
+    pub account_id: String,
+    pub value: Credits,
+    /// The value as the backend wrote it (`"1.5"`), echoed back.
+    pub value_text: String,
+    pub occurred_at: OffsetDateTime,
+    pub created_at: OffsetDateTime,
+}
+
+/// Records an event unless one with its identifier exists; whether it was new.
+pub fn insert_meter_event(conn: &Conn<'_>, event: &MeterEvent) -> Result<bool, AppError> {
+    let inserted = conn.execute(
+        "INSERT INTO meter_events (identifier, account_id, value, value_text, occurred_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (identifier) DO NOTHING",
+        params![
+            event.identifier,
+            event.account_id,
+            event.value.hundredths(),
+            event.value_text,
+            ts(event.occurred_at),
+            ts(event.created_at)
+        ],
+    )?;
+    Ok(inserted == 1)
+}
+
+pub fn get_meter_event(conn: &Conn<'_>, identifier: &str) -> Result<Option<MeterEvent>, AppError> {
+    Ok(conn
+        .query_row(
+            "SELECT identifier, account_id, value, value_text, occurred_at, created_at FROM meter_events
+             WHERE identifier = ?1",
+            [identifier],
+            |r| {
+                Ok(MeterEvent {
+                    identifier: r.get(0)?,
+                    account_id: r.get(1)?,
+                    value: Credits::from_hundredths(r.get(2)?),
+                    value_text: r.get(3)?,
+                    occurred_at: from_ts(r.get(4)?),
+                    created_at: from_ts(r.get(5)?),
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Forgets events that happened before `before` (their totals stay); how many.
+pub fn prune_meter_events(conn: &Conn<'_>, before: OffsetDateTime, limit: usize) -> Result<usize, AppError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    Ok(conn.execute(
+        "DELETE FROM meter_events WHERE identifier IN
+           (SELECT identifier FROM meter_events WHERE occurred_at < ?1 LIMIT ?2)",
+        params![ts(before), limit],
+    )?)
+}
+
+/// An account's usage in one period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsagePeriod {
+    pub account_id: String,
+    pub start: OffsetDateTime,
+    pub end: OffsetDateTime,
+    pub usage: PeriodUsage,
+    /// The plan the period ended on (set when it ends); until then the subscription says.
+    pub final_plan: Option<PlanId>,
+    /// Which thresholds were told (`Threshold::bit`s).
+    pub told: i64,
+    /// Its usage is final and billed: no more events for it.
+    pub closed: bool,
+}
+
+impl UsagePeriod {
+    pub fn empty(account_id: &str, period: billing::period::Period) -> UsagePeriod {
+        UsagePeriod {
+            account_id: account_id.to_string(),
+            start: period.start,
+            end: period.end,
+            usage: PeriodUsage::default(),
+            final_plan: None,
+            told: 0,
+            closed: false,
+        }
+    }
+}
+
+const PERIOD_COLUMNS: &str = "account_id, period_start, period_end, used, overage, final_plan, told, closed";
+
+fn period_from_row(r: &Row, at: usize) -> super::DbResult<UsagePeriod> {
+    Ok(UsagePeriod {
+        account_id: r.get(at)?,
+        start: from_ts(r.get(at + 1)?),
+        end: from_ts(r.get(at + 2)?),
+        usage: PeriodUsage {
+            used: Credits::from_hundredths(r.get(at + 3)?),
+            overage: Credits::from_hundredths(r.get(at + 4)?),
+        },
+        final_plan: r.get::<_, Option<String>>(at + 5)?.map(plan_from).transpose()?,
+        told: r.get(at + 6)?,
+        closed: r.get(at + 7)?,
+    })
+}
+
+pub fn get_usage_period(
+    conn: &Conn<'_>,
+    account_id: &str,
+    start: OffsetDateTime,
+) -> Result<Option<UsagePeriod>, AppError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {PERIOD_COLUMNS} FROM usage_periods WHERE account_id = ?1 AND period_start = ?2"),
+            params![account_id, ts(start)],
+            |r| period_from_row(r, 0),
+        )
+        .optional()?)
+}
+
+pub fn save_usage_period(conn: &Conn<'_>, p: &UsagePeriod) -> Result<(), AppError> {
+    conn.execute(
+        &format!(
+            "INSERT INTO usage_periods ({PERIOD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (account_id, period_start) DO UPDATE SET used = excluded.used,
+                 overage = excluded.overage, final_plan = excluded.final_plan, told = excluded.told,
+                 closed = excluded.closed"
+        ),
+        params![
+            p.account_id,
+            ts(p.start),
+            ts(p.end),
+            p.usage.used.hundredths(),
+            p.usage.overage.hundredths(),
+            p.final_plan.map(|plan| plan.as_str()),
+            p.told,
+            p.closed
+        ],
+    )?;
+    Ok(())
+}
+
+/// Periods whose grace hour ended by `now` with overage still to bill, and no renewal invoice
+/// to carry it (the subscription ended with the period): of `account_id`, or any.
+pub fn usage_periods_to_bill(
+    conn: &Conn<'_>,
+    ended_by: OffsetDateTime,
+    account_id: Option<&str>,
+    limit: usize,
+) -> Result<Vec<UsagePeriod>, AppError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {PERIOD_COLUMNS} FROM usage_periods u WHERE closed = 0 AND overage > 0 AND period_end <= ?1
+           AND (CAST(?2 AS TEXT) IS NULL OR account_id = ?2)
+           AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.account_id = u.account_id AND i.status = 'draft')
+         ORDER BY period_end LIMIT ?3"
+    ))?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(params![ts(ended_by), account_id, limit], |r| period_from_row(r, 0))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// What the recording of an account's events needs in one read: whether the account exists,
+/// its subscription's terms, and the period's totals so far.
+#[derive(Debug, Clone)]
+pub struct UsageAccount {
+    pub subscription: Option<UsageSubscription>,
+    pub period: Option<UsagePeriod>,
+}
+
+/// A subscription's terms as usage sees them.
+#[derive(Debug, Clone)]
+pub struct UsageSubscription {
+    pub plan: PlanId,
+    pub status: billing::wire::SubscriptionStatus,
+    pub period_start: OffsetDateTime,
+    pub period_end: OffsetDateTime,
+    pub scheduled_plan: Option<PlanId>,
+    pub cancel_at_period_end: bool,
+    pub overage_enabled: bool,
+    pub spending_limit: Option<Money>,
+}
+
+/// The account (`None`: never seen), its subscription and its usage in the period from `start`.
+pub fn usage_account(
+    conn: &Conn<'_>,
+    account_id: &str,
+    start: OffsetDateTime,
+) -> Result<Option<UsageAccount>, AppError> {
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT s.plan, s.status, s.period_start, s.period_end, s.scheduled_plan, s.cancel_at_period_end,
+                        s.overage_enabled, s.spending_limit, u.{}
+                 FROM accounts a LEFT JOIN subscriptions s ON s.account_id = a.id
+                 LEFT JOIN usage_periods u ON u.account_id = a.id AND u.period_start = ?2
+                 WHERE a.id = ?1",
+                PERIOD_COLUMNS.replace(", ", ", u.")
+            ),
+            params![account_id, ts(start)],
+            |r| {
+                let subscription = match r.get::<_, Option<String>>(0)? {
+                    Some(plan) => Some(UsageSubscription {
+                        plan: plan_from(plan)?,
+                        status: super::named(r.get(1)?)?,
+                        period_start: from_ts(r.get(2)?),
+                        period_end: from_ts(r.get(3)?),
+                        scheduled_plan: r.get::<_, Option<String>>(4)?.map(plan_from).transpose()?,
+                        cancel_at_period_end: r.get(5)?,
+                        overage_enabled: r.get(6)?,
+                        spending_limit: r.get::<_, Option<i64>>(7)?.map(Money::from_cents),
+                    }),
+                    None => None,
+                };
+                let period = match r.get::<_, Option<String>>(8)? {
+                    Some(_) => Some(period_from_row(r, 8)?),
+                    None => None,
+                };
+                Ok(UsageAccount { subscription, period })
+            },
+        )
+        .optional()?)
+}
+
+/// Adds `used` to the account's total for the day starting at `day`.
+pub fn add_usage_day(conn: &Conn<'_>, account_id: &str, day: OffsetDateTime, used: Credits) -> Result<(), AppError> {
+    conn.execute(
+        "INSERT INTO usage_days (account_id, day, used) VALUES (?1, ?2, ?3)
+         ON CONFLICT (account_id, day) DO UPDATE SET used = usage_days.used + excluded.used",
+        params![account_id, ts(day), used.hundredths()],
+    )?;
+    Ok(())
+}
+
+/// The account's usage by day from `from` until `to`, oldest first (days without usage left out).
+pub fn usage_days(
+    conn: &Conn<'_>,
+    account_id: &str,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> Result<Vec<(OffsetDateTime, Credits)>, AppError> {
+    let mut stmt =
+        conn.prepare("SELECT day, used FROM usage_days WHERE account_id = ?1 AND day >= ?2 AND day < ?3 ORDER BY day")?;
+    let rows = stmt.query_map(params![account_id, ts(from), ts(to)], |r| {
+        Ok((from_ts(r.get(0)?), Credits::from_hundredths(r.get(1)?)))
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Forgets daily totals older than `before` (the portal charts the current period only).
+pub fn prune_usage_days(conn: &Conn<'_>, before: OffsetDateTime) -> Result<usize, AppError> {
+    Ok(conn.execute("DELETE FROM usage_days WHERE day < ?1", params![ts(before)])?)
+}
+
+pub fn spending_limit(conn: &Conn<'_>, account_id: &str) -> Result<Option<Money>, AppError> {
+    let limit: Option<Option<i64>> = conn
+        .query_row("SELECT spending_limit FROM subscriptions WHERE account_id = ?1", [account_id], |r| r.get(0))
+        .optional()?;
+    Ok(limit.flatten().map(Money::from_cents))
+}
+
+pub fn set_spending_limit(conn: &Conn<'_>, account_id: &str, limit: Option<Money>) -> Result<(), AppError> {
+    conn.execute(
+        "UPDATE subscriptions SET spending_limit = ?2 WHERE account_id = ?1",
+        params![account_id, limit.map(Money::cents)],
+    )?;
+    Ok(())
+}

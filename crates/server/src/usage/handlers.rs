@@ -1,0 +1,95 @@
+//! `/v1/billing/meter_events`, `/v1/billing/meter_event_stream` and
+//! `/v1/accounts/{id}/credits`: usage reported by the IDE's backend, and what it may still use.
+
+use super::{Reported, parse_event};
+use crate::error::AppError;
+use crate::http::extract::{ApiJson, SecretKey};
+use crate::state::AppState;
+use crate::store::MeterEvent;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use billing::usage;
+use serde_json::{Value, json};
+
+/// The largest batch body: 100 events of up to about 400 bytes each, with room to spare.
+const STREAM_BODY_BYTES: usize = 64 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/billing/meter_events", post(create_meter_event))
+        // A full batch of long identifiers is larger than other bodies may be.
+        .route(
+            "/billing/meter_event_stream",
+            post(create_meter_events).layer(axum::extract::DefaultBodyLimit::max(STREAM_BODY_BYTES)),
+        )
+        .route("/accounts/{account_id}/credits", get(credits))
+}
+
+/// The event as Stripe's API shows a meter event.
+fn meter_event_object(event: &MeterEvent) -> Value {
+    json!({
+        "object": "billing.meter_event",
+        "event_name": usage::METER_EVENT_NAME,
+        "identifier": event.identifier,
+        "payload": {"account_id": event.account_id, "value": event.value_text},
+        "timestamp": event.occurred_at.unix_timestamp(),
+        "created": event.created_at.unix_timestamp(),
+        "livemode": false,
+    })
+}
+
+/// One event: 201 with it, or 200 with the first one for a duplicate.
+pub async fn create_meter_event(
+    _: SecretKey,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let now = state.clock.now();
+    let reported = parse_event(&body, "", now)?;
+    let mut recorded = state.store.write(move |tx| super::record_events(tx, std::slice::from_ref(&reported), now)).await?;
+    let (event, new) = recorded.pop().ok_or_else(|| AppError::internal("no event recorded"))?;
+    state.metrics.meter_events(usize::from(new));
+    let status = if new { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(meter_event_object(&event))))
+}
+
+/// 1 to 100 events, all or nothing: how many were recorded and how many were duplicates.
+pub async fn create_meter_events(
+    _: SecretKey,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, AppError> {
+    let now = state.clock.now();
+    let events = match body.get("events") {
+        Some(Value::Array(events)) => events,
+        None | Some(Value::Null) => {
+            return Err(AppError::InvalidField { param: "events".into(), message: "is required".into() });
+        }
+        Some(_) => return Err(AppError::InvalidField { param: "events".into(), message: "must be an array".into() }),
+    };
+    if events.is_empty() || events.len() > usage::MAX_BATCH {
+        let message = format!("must hold 1 to {} events", usage::MAX_BATCH);
+        return Err(AppError::InvalidField { param: "events".into(), message });
+    }
+    let batch = events
+        .iter()
+        .enumerate()
+        .map(|(i, event)| parse_event(event, &format!("events[{i}]."), now))
+        .collect::<Result<Vec<Reported>, _>>()?;
+    let recorded = state.store.write(move |tx| super::record_events(tx, &batch, now)).await?;
+    let new = recorded.iter().filter(|(_, new)| *new).count();
+    state.metrics.meter_events(new);
+    Ok(Json(json!({"object": "billing.meter_event_stream", "recorded": new, "duplicates": recorded.len() - new})))
+}
+
+/// What the IDE asks before work: this period's credits and whether the user may go on.
+pub async fn credits(
+    _: SecretKey,
+    State(state): State<AppState>,
+    Path(account_id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let now = state.clock.now();
+    state.store.read(move |conn| super::current_credits(conn, &account_id, now)).await.map(Json)
+}
