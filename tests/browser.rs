@@ -9,6 +9,7 @@ mod browser {
 
     mod account;
     mod checkout;
+    mod credits;
     mod layout;
     mod locales;
     mod portal;

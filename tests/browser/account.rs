@@ -80,7 +80,7 @@ async fn three_renewals_make_three_invoices_that_print_without_chrome() {
 async fn a_failed_renewal_shows_past_due_and_a_new_card_clears_it() {
     let server = TestServer::start().await;
     server.subscribe("acct-late", "pro", "4000000000000341").await;
-    server.set_clock("2026-12-01T00:00:00Z").await;
+    server.set_clock("2026-12-01T01:00:00Z").await;
     assert_eq!(server.subscription("acct-late").await["status"], "past_due");
     let browser = Browser::open().await;
     open_home(&browser, &server, "acct-late").await;
@@ -145,7 +145,7 @@ async fn cancel_then_resume_then_cancel_until_the_period_ends() {
     browser.link("Cancel plan").await.click().await.unwrap();
     browser.click_button("Cancel plan").await;
     browser.wait_for_text("Your plan ends on December 1, 2026.").await;
-    server.set_clock("2026-12-01T00:00:00Z").await;
+    server.set_clock("2026-12-01T01:00:00Z").await;
     open_home(&browser, &server, "acct-cancel").await;
     browser.wait_for_text("Your subscription has ended.").await;
     let sub = server.subscription("acct-cancel").await;
@@ -190,7 +190,7 @@ async fn a_scheduled_downgrade_applies_at_renewal_with_the_lower_amount() {
     browser.wait_for_heading("Confirm your new plan").await;
     browser.click_button("Confirm").await;
     browser.wait_for_heading("Your plan changes on December 1, 2026").await;
-    server.set_clock("2026-12-01T00:00:00Z").await;
+    server.set_clock("2026-12-01T01:00:00Z").await;
     open_home(&browser, &server, "acct-step-down").await;
     let text = browser.text().await;
     assert!(text.contains("Kiro Pro") && text.contains("Next payment: $20.00 on January 1, 2027"), "{text}");

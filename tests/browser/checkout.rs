@@ -429,7 +429,7 @@ async fn a_returning_account_can_pay_with_its_saved_card() {
     let id = portal.rsplit('/').next().unwrap();
     let (status, _) = server.api(reqwest::Method::POST, &format!("/api/portal/{id}/cancel"), Some(json!({}))).await;
     assert_eq!(status, 200);
-    server.set_clock("2026-12-01T00:00:00Z").await;
+    server.set_clock("2026-12-01T01:00:00Z").await;
     assert_eq!(server.subscription("acct-back").await["plan"], "free");
 
     let browser = open_checkout(&server, "acct-back", "pro_plus").await;

@@ -501,7 +501,7 @@ async fn a_language_change_keeps_a_returning_buyers_new_card_fields() {
     let id = portal.rsplit('/').next().unwrap();
     let (status, _) = server.api(reqwest::Method::POST, &format!("/api/portal/{id}/cancel"), Some(json!({}))).await;
     assert_eq!(status, 200);
-    server.set_clock("2026-12-01T00:00:00Z").await;
+    server.set_clock("2026-12-01T01:00:00Z").await;
     let (_, url) = checkout_in(&server, "acct-kept-back", "pro_plus", None).await;
     let browser = Browser::open().await;
     browser.goto(&url).await;

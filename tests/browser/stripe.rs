@@ -164,7 +164,7 @@ async fn a_failed_renewal_is_cleared_with_a_new_card_in_stripes_element() {
     save_card("4000000000000341").await;
     assert!(browser.text().await.contains("Visa ending in 0341 will be charged from now on."));
 
-    server.set_clock("2026-12-01T00:00:00Z").await;
+    server.set_clock("2026-12-01T01:00:00Z").await;
     assert_eq!(server.subscription("acct-stripe-late").await["status"], "past_due");
     browser.goto(&server.portal_session("acct-stripe-late").await).await;
     browser.wait_for_text("Your payment failed.").await;
@@ -181,7 +181,7 @@ async fn a_failed_renewal_is_cleared_with_a_new_card_in_stripes_element() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_past_due_invoice_is_paid_after_the_banks_check_in_stripe_js() {
     let (_stripe, server) = subscribed_with_stripe("acct-stripe-3ds-late", "4000002760003184").await;
-    server.set_clock("2026-12-01T00:00:00Z").await;
+    server.set_clock("2026-12-01T01:00:00Z").await;
     assert_eq!(server.subscription("acct-stripe-3ds-late").await["status"], "past_due");
     let browser = Browser::open().await;
     browser.goto(&server.portal_session("acct-stripe-3ds-late").await).await;

@@ -12,7 +12,7 @@ async fn renewals_run_once_per_period() {
     let session = app.new_session("acct-renew", "pro").await;
     let pm = app.tokenize(&session, "4242424242424242").await;
     app.confirm(&session, &pm, "k").await;
-    for now in ["2026-12-01T00:00:00Z", "2026-12-15T00:00:00Z", "2027-01-01T00:00:01Z", "2027-02-01T00:00:00Z"] {
+    for now in ["2026-12-01T01:00:00Z", "2026-12-15T00:00:00Z", "2027-01-01T01:00:01Z", "2027-02-01T01:00:00Z"] {
         assert_eq!(app.set_clock(now).await.status, StatusCode::OK);
     }
     let amounts: Vec<i64> = app.invoices("acct-renew").await.iter().map(|i| i["amount"].as_i64().unwrap()).collect();
@@ -26,7 +26,7 @@ async fn a_failing_renewal_marks_the_subscription_past_due() {
     let session = app.new_session("acct-late", "pro").await;
     let pm = app.tokenize(&session, "4000000000000341").await;
     assert_eq!(app.confirm(&session, &pm, "k").await.body["status"], "succeeded");
-    app.set_clock("2026-12-01T00:00:00Z").await;
+    app.set_clock("2026-12-01T01:00:00Z").await;
     let sub = app.get("/v1/accounts/acct-late/subscription", Some(KEY)).await;
     assert_eq!(sub.body["status"], "past_due");
     assert_eq!(sub.body["credits"], 50);
@@ -36,7 +36,7 @@ async fn a_failing_renewal_marks_the_subscription_past_due() {
 async fn a_failed_renewal_is_paid_with_a_new_card() {
     let app = TestApp::new();
     app.subscribed_portal("acct-pd", "pro", "4000000000000341").await;
-    app.set_clock("2026-12-01T00:00:00Z").await;
+    app.set_clock("2026-12-01T01:00:00Z").await;
     let portal = app.open_portal("acct-pd").await;
     let view = app.get(&format!("/api/portal/{portal}"), None).await;
     assert_eq!(view.body["subscription"]["status"], "past_due");
@@ -85,7 +85,7 @@ async fn cancel_keeps_the_plan_to_the_period_end_and_resume_takes_it_back() {
     assert_eq!(resumed.body["subscription"]["cancel_at_period_end"], false);
     assert_eq!(resumed.body["subscription"]["next_renewal_amount"], 2000);
     app.post(&format!("/api/portal/{portal}/cancel"), None, &json!({})).await;
-    app.set_clock("2026-12-01T00:00:00Z").await;
+    app.set_clock("2026-12-01T01:00:00Z").await;
     let sub = app.get("/v1/accounts/acct-cancel/subscription", Some(KEY)).await;
     assert_eq!(
         (sub.body["plan"].as_str(), sub.body["status"].as_str(), sub.body["credits"].as_i64()),
@@ -115,7 +115,7 @@ async fn the_billing_history_lists_and_shows_only_the_accounts_invoices() {
     let app = TestApp::new();
     app.subscribed_portal("acct-hist", "pro", "4242424242424242").await;
     let other = app.subscribed_portal("acct-other", "pro", "4242424242424242").await;
-    for now in ["2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z", "2027-02-01T00:00:00Z"] {
+    for now in ["2026-12-01T01:00:00Z", "2027-01-01T01:00:00Z", "2027-02-01T01:00:00Z"] {
         app.set_clock(now).await;
     }
     let portal = app.open_portal("acct-hist").await;

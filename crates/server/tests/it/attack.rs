@@ -89,21 +89,22 @@ async fn a_confirm_waits_for_the_accounts_charge_in_flight_and_never_overlaps_it
     assert_eq!(app.invoices("acct-in-flight").await.len(), 1);
 }
 
-/// A renewal's invoice is written when its period ends and charged after that transaction: a
-/// stop in between leaves it waiting, and the next catch-up charges it, once.
+/// A renewal's invoice is written when its period ends, final after the grace hour, and charged
+/// after that transaction: a stop in between leaves it waiting, and the next catch-up charges it, once.
 #[tokio::test]
 async fn a_renewal_written_but_not_charged_before_a_stop_is_charged_once_afterwards() {
     let store = fresh_store();
     let app = TestApp::on(store.clone());
     app.subscribed_portal("acct-renew-stop", "pro", "4242424242424242").await;
-    let period_end = time::macros::datetime!(2026-12-01 00:00:01 UTC);
-    store.write_blocking(|tx| renewals::run_due(tx, period_end, None, usize::MAX)).unwrap();
+    // Past the grace hour: written and final, not yet charged.
+    let final_at = time::macros::datetime!(2026-12-01 01:00:01 UTC);
+    store.write_blocking(|tx| renewals::run_due(tx, final_at, None, usize::MAX)).unwrap();
     let waiting = app.invoices("acct-renew-stop").await;
     assert_eq!(waiting.len(), 2);
     assert_eq!(waiting[1]["status"], "open", "written, not yet charged: {waiting:?}");
 
     let restarted = TestApp::on(store.clone());
-    assert_eq!(restarted.set_clock("2026-12-01T00:00:01Z").await.status, StatusCode::OK);
+    assert_eq!(restarted.set_clock("2026-12-01T01:00:01Z").await.status, StatusCode::OK);
     assert_eq!(restarted.set_clock("2026-12-02T00:00:00Z").await.status, StatusCode::OK);
     let invoices = restarted.invoices("acct-renew-stop").await;
     let statuses: Vec<_> = invoices.iter().map(|i| (i["amount"].as_i64(), i["status"].as_str())).collect();

@@ -131,7 +131,7 @@ async fn every_change_is_delivered_signed_in_order_and_retried_until_accepted() 
     app.post(&format!("/api/portal/{portal}/cancel"), None, &json!({})).await;
     app.post(&format!("/api/portal/{portal}/resume"), None, &json!({})).await;
     app.post(&format!("/api/portal/{portal}/overage"), None, &json!({"enabled": true})).await;
-    app.set_clock("2026-12-01T00:00:00Z").await;
+    app.set_clock("2026-12-01T01:00:00Z").await;
     let events = receiver.wait_for(SECRET, 11).await;
     assert_eq!(
         types(&events[2..]),
@@ -175,7 +175,7 @@ async fn failed_renewals_and_ended_cancellations_are_told() {
     app.subscribed_portal("acct-past-due", "pro", "4000000000000341").await;
     let leaving = app.subscribed_portal("acct-leaving", "power", "4242424242424242").await;
     app.post(&format!("/api/portal/{leaving}/cancel"), None, &json!({})).await;
-    app.set_clock("2026-12-01T00:00:00Z").await;
+    app.set_clock("2026-12-01T01:00:00Z").await;
     let events = receiver.wait_for(SECRET, 8).await;
     let of = |account: &str| -> Vec<&str> {
         events.iter().filter(|e| e["data"]["account_id"] == account).map(|e| e["type"].as_str().unwrap()).collect()

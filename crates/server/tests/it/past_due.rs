@@ -56,7 +56,7 @@ async fn a_new_card_pays_every_open_invoice_in_one_charge() {
     let app = patient();
     app.set_clock("2027-01-10T00:00:00Z").await;
     app.subscribed_portal("acct-owes-two", "pro", "4000000000000341").await;
-    app.set_clock("2027-03-01T00:00:00Z").await;
+    app.set_clock("2027-03-01T01:00:00Z").await;
     let portal = app.open_portal("acct-owes-two").await;
     let view = portal_view(&app, &portal).await;
     assert_eq!(view["subscription"]["status"], "past_due");
@@ -90,7 +90,7 @@ async fn pay_settles_every_open_invoice_at_the_total_shown() {
     let challenge = json!({"challenge_id": saved.body["challenge_id"], "outcome": "complete"});
     let saved = app.post(&format!("/api/portal/{portal}/payment-method/challenge"), None, &challenge).await;
     assert_eq!(saved.body["status"], "updated", "{:?}", saved.body);
-    app.set_clock("2027-03-01T00:00:00Z").await;
+    app.set_clock("2027-03-01T01:00:00Z").await;
     let portal = app.open_portal("acct-pay-two").await;
     assert_eq!(portal_view(&app, &portal).await["amount_due"]["amount"], 4000);
 
@@ -118,7 +118,7 @@ async fn failed_renewals_are_retried_then_the_subscription_is_canceled() {
     let app = TestApp::new();
     app.subscribed_portal("acct-retried", "pro", "4000000000000341").await;
     let failed = |events: &[(String, Value)]| events.iter().filter(|(t, _)| t == "invoice.payment_failed").count();
-    app.set_clock("2026-12-01T00:00:00Z").await;
+    app.set_clock("2026-12-01T01:00:00Z").await;
     assert_eq!(failed(&events_of(&app, "acct-retried").await), 1);
     let portal = app.open_portal("acct-retried").await;
     let due = portal_view(&app, &portal).await["amount_due"].clone();
@@ -138,7 +138,7 @@ async fn failed_renewals_are_retried_then_the_subscription_is_canceled() {
     assert_eq!((&canceled["status"], &canceled["cancellation_reason"]), (&json!("canceled"), &json!("payment_failed")));
     assert_eq!(statuses(&app, "acct-retried").await, ["paid", "void"]);
 
-    app.set_clock("2027-03-01T00:00:00Z").await;
+    app.set_clock("2027-03-01T01:00:00Z").await;
     assert_eq!(app.invoices("acct-retried").await.len(), 2, "no renewals after the cancel");
     let portal = app.open_portal("acct-retried").await;
     let view = portal_view(&app, &portal).await;
@@ -161,7 +161,7 @@ async fn a_far_clock_move_leaves_failing_subscriptions_canceled_not_piling_up_in
     for account in accounts {
         app.subscribed_portal(account, "pro", "4000000000000341").await;
     }
-    assert_eq!(app.set_clock("2999-01-01T00:00:00Z").await.status, StatusCode::OK);
+    assert_eq!(app.set_clock("2999-01-01T01:00:00Z").await.status, StatusCode::OK);
     for account in accounts {
         assert_eq!(statuses(&app, account).await, ["paid", "void"], "{account}");
         let portal = app.open_portal(account).await;

@@ -59,7 +59,7 @@ async fn downgrades_wait_for_the_first_and_can_be_undone() {
     assert_eq!(kept.body["subscription"]["next_renewal_amount"], 20000);
     // Scheduled again, it applies at renewal with the lower amount.
     assert_eq!(app.change(&portal, "pro", 0, "k2").await.body["status"], "succeeded");
-    app.set_clock("2026-12-01T00:00:00Z").await;
+    app.set_clock("2026-12-01T01:00:00Z").await;
     let sub = app.get("/v1/accounts/acct-down/subscription", Some(KEY)).await;
     assert_eq!(sub.body["plan"], "pro");
     let amounts: Vec<i64> = app.invoices("acct-down").await.iter().map(|i| i["amount"].as_i64().unwrap()).collect();

@@ -181,7 +181,7 @@ async fn a_code_discounts_the_first_charge_and_the_renewals_it_covers_then_stops
     assert_eq!(sub.body["discount"]["label"], "20% off");
     assert_eq!(sub.body["discount"]["ends_at"], "2027-02-16T00:00:00Z");
 
-    app.set_clock("2027-03-01T00:00:00Z").await;
+    app.set_clock("2027-03-01T01:00:00Z").await;
     let invoices = app.invoices("acct-launch").await;
     let charged: Vec<i64> = invoices.iter().map(|i| i["amount"].as_i64().unwrap()).collect();
     assert_eq!(charged, vec![800, 1600, 1600, 1600, 2000]);
@@ -466,7 +466,7 @@ async fn a_free_first_period_charges_nothing_and_keeps_the_card_for_the_renewal(
     assert_eq!(paid.body["receipt"]["amount_charged"], 0);
     assert_eq!(paid.body["receipt"]["card"]["last4"], "4242");
 
-    app.set_clock("2026-12-01T00:00:00Z").await;
+    app.set_clock("2026-12-01T01:00:00Z").await;
     let invoices = app.invoices("acct-free").await;
     assert_eq!(invoices.iter().map(|i| i["amount"].as_i64().unwrap()).collect::<Vec<_>>(), vec![0, 2000]);
     assert_eq!(invoices[1]["status"], "paid");
@@ -482,7 +482,7 @@ async fn a_forever_free_code_keeps_every_renewal_at_zero() {
     let session = open_session(&app, "acct-staff", "power", Some("staff")).await;
     let card = app.tokenize(&session, "4242424242424242").await;
     assert_eq!(app.confirm(&session, &card, "k").await.body["receipt"]["amount_charged"], 0);
-    app.set_clock("2027-02-01T00:00:00Z").await;
+    app.set_clock("2027-02-01T01:00:00Z").await;
     let invoices = app.invoices("acct-staff").await;
     assert_eq!(invoices.iter().map(|i| i["amount"].as_i64().unwrap()).collect::<Vec<_>>(), vec![0, 0, 0, 0]);
     assert!(invoices.iter().all(|i| i["status"] == "paid"));
@@ -506,7 +506,7 @@ async fn in_stripe_mode_the_payment_intents_are_the_discounted_quote() {
         assert_eq!(paid.body["status"], "succeeded", "{:?}", paid.body);
     }
     assert_eq!(stripe.succeeded_payments().await, vec![800]);
-    app.set_clock("2026-12-01T00:00:00Z").await;
+    app.set_clock("2026-12-01T01:00:00Z").await;
     let mut payments = stripe.succeeded_payments().await;
     payments.sort_unstable();
     assert_eq!(payments, vec![800, 1600, 2000]);
@@ -538,7 +538,7 @@ async fn a_forever_free_code_subscribes_without_a_card() {
         StatusCode::CONFLICT,
         "session_completed",
     );
-    app.set_clock("2027-01-01T00:00:00Z").await;
+    app.set_clock("2027-01-01T01:00:00Z").await;
     let invoices = app.invoices("acct-no-card").await;
     assert_eq!(invoices.iter().map(|i| i["amount"].as_i64().unwrap()).collect::<Vec<_>>(), vec![0, 0, 0]);
     assert!(invoices.iter().all(|i| i["status"] == "paid"), "{invoices:?}");

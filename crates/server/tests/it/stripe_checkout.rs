@@ -277,7 +277,7 @@ async fn the_card_saved_with_stripe_pays_an_upgrade_and_a_renewal_off_session() 
     let upgraded = app.change(&portal, "pro_plus", amount, "up-1").await;
     assert_eq!(upgraded.body["status"], "succeeded", "{:?}", upgraded.body);
 
-    assert_eq!(app.set_clock("2026-12-01T00:00:01Z").await.status, StatusCode::OK);
+    assert_eq!(app.set_clock("2026-12-01T01:00:01Z").await.status, StatusCode::OK);
     let invoices = app.invoices("acct-stripe-later").await;
     let paid: Vec<_> =
         invoices.iter().map(|i| (i["amount"].as_i64().unwrap(), i["status"].as_str().unwrap())).collect();
@@ -304,7 +304,7 @@ async fn a_card_replaced_with_stripe_is_charged_and_a_new_one_clears_a_failed_re
     let customer = stripe.customer_of("acct-stripe-0341").await;
     assert_eq!(customer["invoice_settings"]["default_payment_method"], failing["card"]["id"]);
 
-    assert_eq!(app.set_clock("2026-12-01T00:00:01Z").await.status, StatusCode::OK);
+    assert_eq!(app.set_clock("2026-12-01T01:00:01Z").await.status, StatusCode::OK);
     let portal = app.open_portal("acct-stripe-0341").await;
     let view = app.get(&format!("/api/portal/{portal}"), None).await;
     assert_eq!(view.body["subscription"]["status"], "past_due", "{:?}", view.body);
@@ -333,7 +333,7 @@ async fn a_new_card_pays_every_open_invoice_with_one_payment_intent() {
     app.set_clock("2027-01-10T00:00:00Z").await;
     let portal = subscribed(&app, &stripe, "acct-stripe-two").await;
     replace_card(&app, &stripe, &portal, "4000000000000341").await;
-    assert_eq!(app.set_clock("2027-03-01T00:00:01Z").await.status, StatusCode::OK);
+    assert_eq!(app.set_clock("2027-03-01T01:00:01Z").await.status, StatusCode::OK);
     let portal = app.open_portal("acct-stripe-two").await;
     let view = app.get(&format!("/api/portal/{portal}"), None).await;
     assert_eq!(view.body["amount_due"]["amount"], 4000, "{:?}", view.body);
@@ -408,7 +408,7 @@ async fn paying_a_past_due_invoice_can_ask_for_3d_secure_and_is_checked_with_str
     });
     let portal = subscribed(&app, &stripe, "acct-stripe-3ds-late").await;
     replace_card(&app, &stripe, &portal, "4000002760003184").await;
-    assert_eq!(app.set_clock("2026-12-01T00:00:01Z").await.status, StatusCode::OK);
+    assert_eq!(app.set_clock("2026-12-01T01:00:01Z").await.status, StatusCode::OK);
     let portal = app.open_portal("acct-stripe-3ds-late").await;
     let view = app.get(&format!("/api/portal/{portal}"), None).await;
     assert_eq!(view.body["subscription"]["status"], "past_due", "{:?}", view.body);

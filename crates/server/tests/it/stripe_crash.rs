@@ -348,7 +348,7 @@ async fn a_charge_the_checks_refuse_after_stripe_took_it_is_refunded() {
     let upgrading = tokio::spawn(call_owned(base.clone(), format!("/api/portal/{portal}/change"), change));
     proxy.holding.notified().await;
     // Stripe has charged; the answer is on its way when the month ends.
-    assert_eq!(set_clock("2027-02-01T00:00:01Z").await.0, 200);
+    assert_eq!(set_clock("2027-02-01T01:00:01Z").await.0, 200);
     proxy.released.notify_one();
     let (status, refused) = upgrading.await.unwrap();
     assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("quote_changed")), "{refused}");
@@ -439,7 +439,7 @@ async fn a_payment_for_invoices_voided_meanwhile_is_refunded() {
     assert_eq!(app.confirm(&session, card["id"].as_str().unwrap(), "k1").await.body["status"], "succeeded");
     let portal = app.open_portal("acct-voided").await;
     assert_eq!(stripe_card(&app, &stripe, "portal", &portal, "4000000000000341").await["status"], "updated");
-    app.set_clock("2027-02-01T00:00:01Z").await;
+    app.set_clock("2027-02-01T01:00:01Z").await;
     let portal = app.open_portal("acct-voided").await;
     let canceled = app.post(&format!("/api/portal/{portal}/cancel"), None, &json!({})).await;
     assert_eq!(canceled.body["amount_due"]["amount"], 2000, "{:?}", canceled.body);
@@ -448,7 +448,7 @@ async fn a_payment_for_invoices_voided_meanwhile_is_refunded() {
     let month_ends = async {
         proxy.holding.notified().await;
         // Stripe has charged; the answer is on its way when the period ends.
-        assert_eq!(app.set_clock("2027-03-01T00:00:01Z").await.status, StatusCode::OK);
+        assert_eq!(app.set_clock("2027-03-01T01:00:01Z").await.status, StatusCode::OK);
         proxy.released.notify_one();
     };
     let (saved, ()) = tokio::join!(stripe_card(&app, &stripe, "portal", &portal, "4242424242424242"), month_ends);

@@ -311,7 +311,7 @@ async fn thresholds_are_told_once_per_period() {
         .collect();
     assert_eq!(thresholds, [(80, true), (100, true)]);
     // A new period: told again.
-    app.set_clock("2026-12-01T00:00:00Z").await;
+    app.set_clock("2026-12-01T01:00:00Z").await;
     report(&app, "t-dec", "acct-told", "1000").await;
     let types = event_types(&app, "acct-told").await;
     assert_eq!(types.iter().filter(|t| *t == "credits.threshold_reached").count(), 4, "{types:?}");

@@ -22,6 +22,7 @@ mod checks;
 mod clients;
 mod cluster;
 mod receiver;
+mod usage;
 
 use clients::{Record, Targets};
 use cluster::{Cluster, Database};
@@ -43,6 +44,7 @@ struct Options {
     instances: usize,
     compare: bool,
     kill: bool,
+    usage: bool,
 }
 
 fn options() -> Options {
@@ -58,6 +60,7 @@ fn options() -> Options {
         instances: 1,
         compare: false,
         kill: true,
+        usage: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -73,6 +76,7 @@ fn options() -> Options {
             "--no-kill" => o.kill = false,
             "--postgres" => o.postgres = true,
             "--compare" => o.compare = true,
+            "--usage" => o.usage = true,
             other => panic!("soak: unknown option {other}"),
         }
     }
@@ -119,6 +123,9 @@ async fn main() {
     } else {
         vec![Setup { postgres: o.postgres, instances: o.instances }]
     };
+    if o.usage {
+        return usage_soak(&o, setups).await;
+    }
     let mut runs = Vec::new();
     for (n, setup) in setups.into_iter().enumerate() {
         runs.push(soak(&o, setup, n).await);
@@ -203,6 +210,146 @@ async fn soak(o: &Options, setup: Setup, n: usize) -> Figures {
     drop(cluster);
     database.remove().await;
     Figures { setup, elapsed, records, killed, deliveries, found }
+}
+
+/// What one usage run measured.
+struct UsageFigures {
+    setup: Setup,
+    elapsed: f64,
+    records: Vec<usage::UsageRecord>,
+    killed: Option<String>,
+    found: Vec<String>,
+}
+
+/// `--usage`: meter events and credits reads on each setup, then every total checked.
+async fn usage_soak(o: &Options, setups: Vec<Setup>) {
+    let mut runs = Vec::new();
+    for (n, setup) in setups.into_iter().enumerate() {
+        runs.push(usage_run(o, setup, n).await);
+    }
+    let report = usage_report(o, &runs);
+    println!("\n{report}");
+    let mut failed = false;
+    for run in &runs {
+        for problem in run.found.iter().take(30) {
+            eprintln!("inconsistent ({}): {problem}", run.setup.label());
+        }
+        for (what, count) in run.records.iter().flat_map(|r| &r.failed) {
+            eprintln!("failed ({}): {count} x {what}", run.setup.label());
+        }
+        failed |= !run.found.is_empty();
+    }
+    if o.readme {
+        write_between(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/performance.md"), "usage-soak", &report);
+    }
+    if failed {
+        std::process::exit(1);
+    }
+}
+
+async fn usage_run(o: &Options, setup: Setup, n: usize) -> UsageFigures {
+    let database = if setup.postgres {
+        let url = std::env::var(POSTGRES_URL_VAR)
+            .unwrap_or_else(|_| panic!("soak: --postgres needs {POSTGRES_URL_VAR}: run `cargo xtask soak --postgres`"));
+        Database::postgres(&url, n).await
+    } else {
+        Database::sqlite(n)
+    };
+    let receiver = receiver::start().await;
+    let mut cluster = Cluster::start(&o.server, &database, setup.instances, &receiver.url, 5).await;
+    let targets = Targets(Arc::new(cluster.bases()));
+    let run = format!("{}u{n}", std::process::id());
+    usage::create_accounts(&targets, &run).await;
+    eprintln!(
+        "soak --usage ({}): {} senders of batches of 100 and {} readers for {} s, {} accounts",
+        setup.label(),
+        o.clients,
+        o.readers,
+        o.seconds,
+        usage::ACCOUNTS
+    );
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(o.seconds);
+    let mut tasks = Vec::new();
+    for id in 0..o.clients {
+        tasks.push(tokio::spawn(usage::sender(targets.clone(), run.clone(), id, deadline)));
+    }
+    for id in 0..o.readers {
+        tasks.push(tokio::spawn(usage::reader(targets.clone(), run.clone(), id, deadline)));
+    }
+    let killing = o.kill && setup.instances > 1;
+    let killed = if killing { Some(kill_and_restart(&mut cluster, started, o.seconds).await) } else { None };
+    let mut records = Vec::new();
+    for task in tasks {
+        records.push(task.await.expect("a soak client panicked"));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let found = usage::check_totals(&targets.0[0], &run, &records).await;
+    cluster.stop();
+    drop(cluster);
+    database.remove().await;
+    UsageFigures { setup, elapsed, records, killed, found }
+}
+
+fn usage_report(o: &Options, runs: &[UsageFigures]) -> String {
+    let mut text = format!(
+        "Measured by `cargo xtask soak --usage{}` ({} senders of batches of 100 events, 5% of batches sent \
+         twice, {} readers of `GET /v1/accounts/{{id}}/credits`, {} accounts, {} s per setup, release \
+         servers on this 2-core machine).\n\n| figure |",
+        if o.compare { " --compare" } else { "" },
+        o.clients,
+        o.readers,
+        usage::ACCOUNTS,
+        o.seconds
+    );
+    for run in runs {
+        text.push_str(&format!(" {} |", run.setup.label()));
+    }
+    text.push_str(&format!("\n|---|{}\n", "---:|".repeat(runs.len())));
+    let rows: [(&str, fn(&UsageFigures) -> String); 6] = [
+        ("events recorded (per second)", |r| {
+            let events: usize = r.records.iter().map(|x| x.events).sum();
+            format!("{events} ({:.0}/s)", events as f64 / r.elapsed)
+        }),
+        ("events sent again / answered as duplicates", |r| {
+            let resent: usize = r.records.iter().map(|x| x.resent_events).sum();
+            let duplicates: usize = r.records.iter().map(|x| x.duplicates_answered).sum();
+            format!("{resent} / {duplicates}")
+        }),
+        ("credits reads (per second)", |r| {
+            let reads: usize = r.records.iter().map(|x| x.reads.len()).sum();
+            format!("{reads} ({:.0}/s)", reads as f64 / r.elapsed)
+        }),
+        ("credits read p50 / p99", |r| {
+            let mut reads: Vec<f64> = r.records.iter().flat_map(|x| x.reads.iter().copied()).collect();
+            format!("{:.1} ms / {:.1} ms", percentile(&mut reads, 0.5), percentile(&mut reads, 0.99))
+        }),
+        ("requests sent again (no answer)", |r| r.records.iter().map(|x| x.unanswered).sum::<usize>().to_string()),
+        ("totals that differ from what was sent", |r| r.found.len().to_string()),
+    ];
+    for (name, value) in rows {
+        text.push_str(&format!("| {name} |"));
+        for run in runs {
+            text.push_str(&format!(" {} |", value(run)));
+        }
+        text.push('\n');
+    }
+    for run in runs.iter().filter(|r| r.killed.is_some()) {
+        text.push_str(&format!("\n{}: {}.\n", run.setup.label(), run.killed.as_deref().unwrap_or_default()));
+    }
+    text
+}
+
+/// Replaces what stands between `<!-- {marker}:start -->` and `<!-- {marker}:end -->` in `file`.
+fn write_between(file: PathBuf, marker: &str, report: &str) {
+    let Ok(text) = std::fs::read_to_string(&file) else { return };
+    let (start, end) = (format!("<!-- {marker}:start -->"), format!("<!-- {marker}:end -->"));
+    if let (Some(from), Some(to)) = (text.find(&start), text.find(&end)) {
+        let updated = format!("{}{start}\n{report}{}", &text[..from], &text[to..]);
+        if std::fs::write(&file, updated).is_ok() {
+            eprintln!("soak: wrote the figures into {}", file.display());
+        }
+    }
 }
 
 /// At 40% of the run, SIGKILL to the second instance; started again a second later. Says how

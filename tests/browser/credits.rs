@@ -1,0 +1,89 @@
+//! Credits on the portal home (issue 33): used against the plan's as a meter, the overage so far
+//! and when it is billed, the chart of credits by day with its words, and the spending limit.
+
+use super::harness::{Browser, TestServer, eventually};
+use serde_json::{Value, json};
+
+/// Reports `value` credits for `account` at `timestamp` (Unix seconds).
+async fn report(server: &TestServer, identifier: &str, account: &str, value: &str, timestamp: i64) {
+    let event = json!({"event_name": "kiro_credits", "identifier": identifier, "timestamp": timestamp,
+                       "payload": {"account_id": account, "value": value}});
+    let (status, body) = server.api(reqwest::Method::POST, "/v1/billing/meter_events", Some(event)).await;
+    assert_eq!(status, 201, "{body}");
+}
+
+async fn credits(server: &TestServer, account: &str) -> Value {
+    server.api(reqwest::Method::GET, &format!("/v1/accounts/{account}/credits"), None).await.1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_home_shows_credits_a_chart_and_takes_a_spending_limit() {
+    let server = TestServer::start().await;
+    server.subscribe("acct-credits", "pro", "4242424242424242").await;
+    // Nov 16 (the clock's start) and Nov 17.
+    server.set_clock("2026-11-17T12:00:00Z").await;
+    report(&server, "c1", "acct-credits", "700.50", 1_794_787_200 + 3_600).await;
+    report(&server, "c2", "acct-credits", "511.95", 1_794_873_600 + 3_600).await;
+    let portal = server.portal_session("acct-credits").await;
+    let browser = Browser::open().await;
+    browser.goto(&portal).await;
+    browser.wait_for_heading("Your subscription").await;
+    browser.wait_for_text("1,212.45 of 1,000.00 credits used").await;
+    let meter = "const m = document.querySelector('meter'); return [m.getAttribute('value'), m.getAttribute('max'), \
+                 m.labels.length || document.getElementById(m.getAttribute('aria-labelledby')).textContent]";
+    let read = browser.client.execute(meter, vec![]).await.unwrap();
+    assert_eq!(read, json!(["1212", "1000", "1,212.45 of 1,000.00 credits used"]));
+    // The chart: one bar a day used, and its words.
+    browser.wait_for_text("Credits used each day, Nov 1 to Nov 17. The most in one day: 700.50.").await;
+    let bars = browser.client.execute("return document.querySelectorAll('.usage-chart rect').length", vec![]).await;
+    assert_eq!(bars.unwrap(), json!(2));
+    let svg = "const s = document.querySelector('.usage-chart svg'); return [s.getAttribute('role'), \
+               document.getElementById(s.getAttribute('aria-labelledby')).tagName]";
+    assert_eq!(browser.client.execute(svg, vec![]).await.unwrap(), json!(["img", "FIGCAPTION"]));
+    browser.audit("the home with credits").await;
+
+    // Overage on: what it has cost so far and when it is billed; then a limit.
+    let switch = browser.client.find(fantoccini::Locator::Css("input[role=switch]")).await.unwrap();
+    switch.click().await.unwrap();
+    browser.wait_for_text("Monthly spending limit on overage, in US dollars (optional)").await;
+    report(&server, "c3", "acct-credits", "100", 1_794_873_600 + 7_200).await;
+    browser.client.refresh().await.unwrap();
+    browser.wait_for_text("Overage so far: 100.00 credits, $4.00, billed on December 1, 2026.").await;
+    browser.fill("Monthly spending limit on overage, in US dollars (optional)", "2.5.0").await;
+    browser.click_button("Save limit").await;
+    browser.wait_for_text("Enter an amount in dollars, such as 25 or 25.50, or leave it empty for no limit.").await;
+    let invalid = "return document.getElementById('spending-limit').getAttribute('aria-invalid')";
+    assert_eq!(browser.client.execute(invalid, vec![]).await.unwrap(), json!("true"));
+    browser.fill("Monthly spending limit on overage, in US dollars (optional)", "4").await;
+    browser.click_button("Save limit").await;
+    eventually("the limit saved", || async { credits(&server, "acct-credits").await["spending_limit"] == 400 }).await;
+    assert_eq!(credits(&server, "acct-credits").await["can_use"], false, "$4.00 of overage reached it");
+    browser.audit("the home with a spending limit").await;
+    browser.screenshot("portal-credits-1280").await;
+    browser.close().await;
+
+    let narrow = Browser::open_sized(375, 812).await;
+    narrow.goto(&portal).await;
+    narrow.wait_for_text("1,312.45 of 1,000.00 credits used").await;
+    let value = narrow.value_of("Monthly spending limit on overage, in US dollars (optional)").await;
+    assert_eq!(value, "4.00");
+    let fits = "return document.documentElement.scrollWidth <= window.innerWidth";
+    assert_eq!(narrow.client.execute(fits, vec![]).await.unwrap(), json!(true));
+    narrow.screenshot("portal-credits-375").await;
+    narrow.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_german_credits_use_the_locales_numbers() {
+    let server = TestServer::start().await;
+    server.subscribe("acct-credits-de", "pro", "4242424242424242").await;
+    report(&server, "g1", "acct-credits-de", "812.45", 1_794_787_200).await;
+    let request = json!({"account_id": "acct-credits-de", "return_url": "kiro://kiro.kiroAgent/manage-plan", "locale": "de"});
+    let (status, body) = server.api(reqwest::Method::POST, "/v1/portal/sessions", Some(request)).await;
+    assert_eq!(status, 201, "{body}");
+    let browser = Browser::open().await;
+    browser.goto(body["url"].as_str().unwrap()).await;
+    browser.wait_for_text("812,45 von 1.000,00 Credits verbraucht").await;
+    browser.audit("the German home with credits").await;
+    browser.close().await;
+}
