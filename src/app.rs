@@ -12,6 +12,7 @@ use crate::pages::portal::home::PortalHomePage;
 use crate::pages::portal::invoices::{BillingHistoryPage, InvoicePage};
 use crate::pages::portal::payment_method::PaymentMethodPage;
 use crate::pages::portal::plans::ChoosePlanPage;
+use crate::pages::portal::spending_limit::SpendingLimitPage;
 use crate::pages::portal::{PortalHomeOnly, PortalLayout};
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
@@ -71,6 +72,7 @@ pub fn PortalApp() -> impl IntoView {
                         <Route path=path!("invoices") view=BillingHistoryPage />
                         <Route path=path!("invoices/:invoice_id") view=InvoicePage />
                         <Route path=path!("cancel") view=CancelPage />
+                        <Route path=path!("spending-limit") view=SpendingLimitPage />
                     </ParentRoute>
                 </Routes>
             </AppRoot>

@@ -35,6 +35,10 @@ fn main() -> ExitCode {
             eprintln!("        release servers (several: one killed and restarted mid-run), then a consistency");
             eprintln!("        check of payments and webhook deliveries; figures written into README.md");
             eprintln!("        --compare: SQLite (1 instance), PostgreSQL (1 and 3 instances) in one table");
+            eprintln!(
+                "        --usage: meter events from 1,000 accounts and credits reads instead, every total checked;"
+            );
+            eprintln!("        figures written into docs/performance.md");
             return ExitCode::from(2);
         }
     };

@@ -288,6 +288,9 @@ pub struct SubscriptionView {
     pub scheduled_change: Option<ScheduledChange>,
     pub cancel_at_period_end: bool,
     pub overage_enabled: bool,
+    /// The monthly spending limit on overage, if the user set one (credits: `GET .../credits`).
+    #[serde(default)]
+    pub spending_limit: Option<Money>,
     /// Why a canceled subscription ended (`null` unless `status` is `canceled`).
     #[serde(default)]
     pub cancellation_reason: Option<CancellationReason>,
@@ -646,9 +649,14 @@ pub struct PortalView {
     /// Every plan, cheapest first.
     pub plans: Vec<PlanSummary>,
     pub overage_enabled: bool,
-    /// This period's credits: used, the overage so far, the spending limit, by day.
+    /// This period's credits in numbers.
     #[serde(default)]
-    pub usage: Option<PortalUsage>,
+    pub usage: Option<UsageTotals>,
+    /// The home's card of this period's credits (meter, overage so far, spending limit, chart),
+    /// written by the server in the page's language with the same code as its first paint: the
+    /// home's bundle carries none of that code (it has a byte budget).
+    #[serde(default)]
+    pub credits_card: Option<String>,
     /// What is owed for renewals that could not be charged (the subscription is past due until
     /// it is paid).
     pub amount_due: Option<AmountDue>,
@@ -657,24 +665,16 @@ pub struct PortalView {
     pub stripe: Option<StripeElements>,
 }
 
-/// This period's credits as the portal shows them.
+/// This period's credits in numbers, for the pages that work with them (an upgrade's confirm page
+/// re-rates them; the spending limit's page shows the limit). The home shows the server's
+/// [`PortalView::credits_card`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PortalUsage {
-    #[serde(with = "time::serde::rfc3339")]
-    pub period_start: OffsetDateTime,
+pub struct UsageTotals {
     pub used: Credits,
-    /// The plan's credits this period.
-    pub included: Credits,
-    /// The part of `used` billed as overage, and what it costs so far.
+    /// The part of `used` billed as overage so far.
     pub overage: Credits,
-    pub overage_amount: Money,
-    /// The most overage may cost this month, if the user set a limit.
+    /// The most overage may cost a month, if the user set a limit.
     pub spending_limit: Option<Money>,
-    /// When the overage so far is billed (an hour after the period ends), if it will be.
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub billed_at: Option<OffsetDateTime>,
-    /// Credits used on each day of the period so far, its first day first.
-    pub by_day: Vec<Credits>,
 }
 
 /// `POST /api/portal/{id}/overage`'s spending limit: `null` for none.
@@ -962,9 +962,9 @@ from_json_struct!(PortalView {
     overage_enabled,
     amount_due,
     stripe;
-    default usage
+    default usage, credits_card
 });
-from_json_struct!(PortalUsage { period_start, used, included, overage, overage_amount, spending_limit, billed_at, by_day });
+from_json_struct!(UsageTotals { used, overage, spending_limit });
 from_json_struct!(AmountDue { amount, invoices, next_retry_at, cancels_at });
 from_json_struct!(InvoiceSummary { id, number, created_at, amount, status });
 from_json_struct!(InvoiceList { invoices });
@@ -1002,7 +1002,8 @@ mod tests {
 
     #[test]
     fn error_body_shape_and_unknown_codes() {
-        let body = ErrorBody { error: ErrorDetail { code: ErrorCode::InvalidReturnUrl, message: "m".into(), param: None } };
+        let body =
+            ErrorBody { error: ErrorDetail { code: ErrorCode::InvalidReturnUrl, message: "m".into(), param: None } };
         assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"error":{"code":"invalid_return_url","message":"m"}}"#);
         let parsed: ErrorBody = serde_json::from_str(r#"{"error":{"code":"brand_new_code","message":"x"}}"#).unwrap();
         assert_eq!(parsed.error.code, ErrorCode::Unknown);

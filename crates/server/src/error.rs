@@ -93,7 +93,9 @@ pub enum AppError {
     /// A field of the request that is missing or wrong: which (`payload.value`), and why.
     #[error("`{param}` {message}.")]
     InvalidField { param: String, message: String },
-    #[error("There is no account with this id. Accounts are made when a checkout or portal session is created for them.")]
+    #[error(
+        "There is no account with this id. Accounts are made when a checkout or portal session is created for them."
+    )]
     AccountNotFound { param: Option<String> },
     #[error("This identifier was already used for an event with a different payload.")]
     IdentifierReused { param: String },

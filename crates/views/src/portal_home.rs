@@ -16,8 +16,6 @@ pub enum HomeAction {
     KeepPlan,
     Resume,
     Overage(bool),
-    /// The monthly spending limit on overage; `None` for none.
-    SpendingLimit(Option<billing::Money>),
 }
 
 /// What the app adds to the home page: its actions, whether one is on its way, what went wrong,
@@ -52,12 +50,9 @@ pub fn PortalHomeView(portal: PortalView, base: String, behaviour: HomeBehaviour
                     {move || error.get()}
                 </p>
                 <PlanCard sub=sub.clone() base=base.clone() />
-                {portal.usage.clone().map(|usage| view! { <crate::usage_card::CreditsCard usage=usage /> })}
+                {portal.credits_card.clone().map(|markup| view! { <crate::usage_card::CreditsCard markup=markup /> })}
                 {(sub.plan.id.is_paid() && !ended)
-                    .then(|| {
-                        let limit = portal.usage.as_ref().and_then(|u| u.spending_limit);
-                        view! { <OverageCard sub=sub.clone() enabled=portal.overage_enabled limit=limit act=act /> }
-                    })}
+                    .then(|| view! { <OverageCard sub=sub.clone() enabled=portal.overage_enabled act=act /> })}
                 <PaymentMethodCard card=portal.payment_method.clone() base=base.clone() />
                 <section class="card" aria-labelledby="history-title">
                     <h2 id="history-title">{i18n.t(PortalText::BillingHistory)}</h2>
@@ -203,9 +198,9 @@ fn PlanCard(sub: PortalSubscription, base: String) -> impl IntoView {
     }
 }
 
-/// The overage switch and its spending limit (paid plans only).
+/// The overage switch (paid plans only).
 #[component]
-fn OverageCard(sub: PortalSubscription, enabled: bool, limit: Option<billing::Money>, act: Act) -> impl IntoView {
+fn OverageCard(sub: PortalSubscription, enabled: bool, act: Act) -> impl IntoView {
     let i18n = crate::i18n();
     let price = i18n.money(billing::plans::OVERAGE_PRICE_PER_CREDIT.cents());
     let explained =
@@ -225,52 +220,7 @@ fn OverageCard(sub: PortalSubscription, enabled: bool, limit: Option<billing::Mo
                 <span>{i18n.t(PortalText::OverageSwitch)}</span>
             </label>
             <p class="muted">{explained}</p>
-            {enabled.then(|| view! { <SpendingLimitForm limit=limit act=act /> })}
         </section>
-    }
-}
-
-/// The most overage may cost a month: empty for no limit.
-#[component]
-fn SpendingLimitForm(limit: Option<billing::Money>, act: Act) -> impl IntoView {
-    let i18n = crate::i18n();
-    let typed = RwSignal::new(limit.map(|l| i18n.credits(l.cents())).unwrap_or_default());
-    let invalid = RwSignal::new(false);
-    let decimal = i18n.decimal_separator().to_string();
-    let save = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        match billing::usage::parse_spending_limit(&typed.get_untracked(), &decimal) {
-            Ok(limit) => {
-                invalid.set(false);
-                act.run(HomeAction::SpendingLimit(limit));
-            }
-            Err(()) => invalid.set(true),
-        }
-    };
-    let error = i18n.t(PortalText::SpendingLimitInvalid);
-    view! {
-        <form class="spending-limit" novalidate on:submit=save>
-            <label for="spending-limit">{i18n.t(PortalText::SpendingLimitLabel)}</label>
-            <p class="muted" id="spending-limit-hint">{i18n.t(PortalText::SpendingLimitHint)}</p>
-            <div class="inline-field">
-                <input
-                    id="spending-limit"
-                    type="text"
-                    inputmode="decimal"
-                    autocomplete="off"
-                    aria-describedby="spending-limit-hint spending-limit-error"
-                    aria-invalid=move || invalid.get().to_string()
-                    prop:value=move || typed.get()
-                    on:input=move |ev| typed.set(event_target_value(&ev))
-                />
-                <button type="submit" class="button secondary" disabled=move || act.pending.get()>
-                    {i18n.t(PortalText::SpendingLimitSave)}
-                </button>
-            </div>
-            <p class="field-error" id="spending-limit-error" role="alert">
-                {move || invalid.get().then(|| error.clone())}
-            </p>
-        </form>
     }
 }
 

@@ -194,7 +194,11 @@ fn upgrade_target(portal: &PortalView, quote: &Quote) -> Option<PlanId> {
 
 /// Before an upgrade: this period's usage counts against the new plan's credits, and what that
 /// does to the overage so far.
-fn usage_rerated(i18n: &I18n, usage: Option<&billing::wire::PortalUsage>, upgrade_to: Option<PlanId>) -> Option<String> {
+fn usage_rerated(
+    i18n: &I18n,
+    usage: Option<&billing::wire::UsageTotals>,
+    upgrade_to: Option<PlanId>,
+) -> Option<String> {
     let (usage, plan) = (usage?, upgrade_to?);
     if usage.used == billing::usage::Credits::ZERO {
         return None;
@@ -215,7 +219,7 @@ fn usage_rerated(i18n: &I18n, usage: Option<&billing::wire::PortalUsage>, upgrad
     let after = totals.rerated(included).overage.overage_amount();
     let overage = i18n.f(
         PortalText::ChangeOverageAfter,
-        &[("after", &i18n.money(after.cents())), ("before", &i18n.money(usage.overage_amount.cents()))],
+        &[("after", &i18n.money(after.cents())), ("before", &i18n.money(usage.overage.overage_amount().cents()))],
     );
     Some(i18n.f(PortalText::TwoSentences, &[("first", &counts), ("second", &overage)]))
 }

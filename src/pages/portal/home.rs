@@ -29,7 +29,6 @@ fn PortalHome(portal: PortalView) -> impl IntoView {
                 HomeAction::KeepPlan => api::keep_plan(&sid).await,
                 HomeAction::Resume => api::set_cancel(&sid, false).await,
                 HomeAction::Overage(on) => api::set_overage(&sid, on).await,
-                HomeAction::SpendingLimit(limit) => api::set_spending_limit(&sid, limit).await,
             };
             result.map(|view| context.set(view)).err()
         }

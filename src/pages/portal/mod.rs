@@ -10,6 +10,7 @@ pub mod invoices;
 pub mod past_due;
 pub mod payment_method;
 pub mod plans;
+pub mod spending_limit;
 
 use crate::api::{self, ApiError};
 use crate::components::frame::PageShown;

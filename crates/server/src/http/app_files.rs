@@ -2,7 +2,7 @@
 //! headers, and any other address its entry's HTML, with a checkout's or a portal home's first
 //! paint.
 
-use super::languages;
+use super::languages::{self, BrowserLanguage};
 use super::static_files::{is_hashed_asset, with_catalog, with_first_paint};
 use crate::checkout;
 use crate::http::session_tokens::{self, PortalToken, SessionKind};
@@ -142,7 +142,8 @@ async fn checkout_first_paint(state: &AppState, id: String, visitor: Visitor, i1
 async fn portal_first_paint(state: &AppState, id: String, i18n: &I18n) -> Option<(String, String)> {
     let base = format!("/portal/{id}");
     let token = state.store.read(move |conn| session_tokens::check(conn, SessionKind::Portal, &id)).await.ok()?;
-    let Json(view) = portal::handlers::get_session(State(state.clone()), PortalToken(token)).await.ok()?;
+    let language = BrowserLanguage(i18n.locale);
+    let Json(view) = portal::handlers::get_session(State(state.clone()), PortalToken(token), language).await.ok()?;
     views::first_paint::portal_home(&view, &base, i18n)
 }
 

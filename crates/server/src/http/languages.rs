@@ -37,6 +37,17 @@ pub fn from_browser(headers: &HeaderMap) -> Locale {
     Locale::negotiate(accept)
 }
 
+/// The browser's language among ours, for answers that carry words (the portal's view).
+pub struct BrowserLanguage(pub Locale);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for BrowserLanguage {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(BrowserLanguage(from_browser(&parts.headers)))
+    }
+}
+
 /// The language of the page of session `presented` (a checkout's or a portal's id as its address
 /// carries it): the session's choice, else the browser's. An unknown id gets the browser's.
 pub async fn for_page(state: &AppState, kind: SessionKind, presented: Option<&str>, headers: &HeaderMap) -> Locale {

@@ -9,12 +9,12 @@ use crate::payments::{self, Charged};
 use crate::store::Conn;
 use crate::store::{self, Invoice, PaymentMethod, PortalSession, Subscription};
 use crate::subscriptions::events::{self, EventType};
+use billing::Money;
 use billing::period::Period;
 use billing::wire::{
-    AmountDue, Branding, DeclineCode, InvoiceDetail, InvoicePaymentOutcome, InvoiceSummary, PaymentMethodOutcome,
-    InvoiceStatus, SubscriptionStatus,
+    AmountDue, Branding, DeclineCode, InvoiceDetail, InvoicePaymentOutcome, InvoiceStatus, InvoiceSummary,
+    PaymentMethodOutcome, SubscriptionStatus,
 };
-use billing::Money;
 use time::OffsetDateTime;
 
 pub fn summary(invoice: &Invoice) -> InvoiceSummary {

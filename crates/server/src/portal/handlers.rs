@@ -7,6 +7,7 @@ use super::{account, account_charge};
 use crate::checkout::rules::check_billing;
 use crate::error::AppError;
 use crate::http::extract::ApiJson;
+use crate::http::languages::BrowserLanguage;
 use crate::http::session_tokens::{PortalToken, SessionToken};
 use crate::idempotency;
 use crate::jobs::renewals;
@@ -21,6 +22,7 @@ use billing::wire::{
     ChallengeAnswer, ChangeOutcome, ConfirmChange, InvoiceDetail, InvoiceList, InvoicePaymentOutcome, PayInvoice,
     PaymentMethodOutcome, PortalView, PreviewChange, SetOverage, SetSpendingLimit, UpdatePaymentMethod,
 };
+use i18n::Locale;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -31,13 +33,18 @@ struct InPortal {
     session: PortalSession,
     sub: Subscription,
     now: OffsetDateTime,
+    /// The browser's language, for a session whose user chose none.
+    browser: Locale,
     state: AppState,
 }
 
 impl InPortal {
     /// The portal view after a change to `sub`.
     fn view(&self, tx: &Conn<'_>) -> Result<Json<PortalView>, AppError> {
-        plan_changes::portal_view(tx, &self.state.config, &self.token, &self.session, &self.sub, self.now).map(Json)
+        let locale = store::session_locale(tx, &self.session.id)?.unwrap_or(self.browser);
+        let page =
+            plan_changes::PortalPage { config: &self.state.config, token: &self.token, i18n: i18n::catalog(locale) };
+        plan_changes::portal_view(tx, &page, &self.session, &self.sub, self.now).map(Json)
     }
 }
 
@@ -59,6 +66,7 @@ pub async fn up_to_date(state: &AppState, id: &str, now: OffsetDateTime) -> Resu
 async fn in_portal<T: Send + 'static>(
     state: AppState,
     token: SessionToken,
+    browser: Locale,
     mut f: impl FnMut(&Conn<'_>, InPortal) -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
     let now = state.clock.now();
@@ -67,7 +75,7 @@ async fn in_portal<T: Send + 'static>(
     store
         .write(move |tx| {
             let (session, sub) = open_portal(tx, token.id(), now)?;
-            f(tx, InPortal { token: token.clone(), session, sub, now, state: state.clone() })
+            f(tx, InPortal { token: token.clone(), session, sub, now, browser, state: state.clone() })
         })
         .await
 }
@@ -75,16 +83,18 @@ async fn in_portal<T: Send + 'static>(
 pub async fn get_session(
     State(state): State<AppState>,
     PortalToken(token): PortalToken,
+    BrowserLanguage(browser): BrowserLanguage,
 ) -> Result<Json<PortalView>, AppError> {
-    in_portal(state, token, |tx, portal| portal.view(tx)).await
+    in_portal(state, token, browser, |tx, portal| portal.view(tx)).await
 }
 
 pub async fn preview(
     State(state): State<AppState>,
     PortalToken(token): PortalToken,
+    BrowserLanguage(browser): BrowserLanguage,
     ApiJson(req): ApiJson<PreviewChange>,
 ) -> Result<Json<Quote>, AppError> {
-    in_portal(state, token, move |tx, p| plan_changes::quote(tx, &p.sub, req.plan, p.now).map(Json)).await
+    in_portal(state, token, browser, move |tx, p| plan_changes::quote(tx, &p.sub, req.plan, p.now).map(Json)).await
 }
 
 /// Confirms a change once, whatever the double clicks and retries, and only at the price shown.
@@ -107,8 +117,9 @@ pub async fn change(
 pub async fn keep_plan(
     State(state): State<AppState>,
     PortalToken(token): PortalToken,
+    BrowserLanguage(browser): BrowserLanguage,
 ) -> Result<Json<PortalView>, AppError> {
-    in_portal(state, token, |tx, mut p| {
+    in_portal(state, token, browser, |tx, mut p| {
         plan_changes::keep_current_plan(tx, &mut p.sub, p.now)?;
         p.view(tx)
     })
@@ -193,8 +204,13 @@ pub async fn answer_invoice_challenge(
     answers::answer(&state.payments, now, id, answer, account_charge::prepare_invoice_answer).await.map(Json)
 }
 
-async fn set_cancel(state: AppState, token: SessionToken, cancel: bool) -> Result<Json<PortalView>, AppError> {
-    in_portal(state, token, move |tx, mut p| {
+async fn set_cancel(
+    state: AppState,
+    token: SessionToken,
+    browser: Locale,
+    cancel: bool,
+) -> Result<Json<PortalView>, AppError> {
+    in_portal(state, token, browser, move |tx, mut p| {
         account::set_cancel_at_period_end(tx, &mut p.sub, cancel, p.now)?;
         p.view(tx)
     })
@@ -205,24 +221,27 @@ async fn set_cancel(state: AppState, token: SessionToken, cancel: bool) -> Resul
 pub async fn cancel(
     State(state): State<AppState>,
     PortalToken(token): PortalToken,
+    BrowserLanguage(browser): BrowserLanguage,
 ) -> Result<Json<PortalView>, AppError> {
-    set_cancel(state, token, true).await
+    set_cancel(state, token, browser, true).await
 }
 
 /// Takes the cancellation back before the period ends.
 pub async fn resume(
     State(state): State<AppState>,
     PortalToken(token): PortalToken,
+    BrowserLanguage(browser): BrowserLanguage,
 ) -> Result<Json<PortalView>, AppError> {
-    set_cancel(state, token, false).await
+    set_cancel(state, token, browser, false).await
 }
 
 pub async fn overage(
     State(state): State<AppState>,
     PortalToken(token): PortalToken,
+    BrowserLanguage(browser): BrowserLanguage,
     ApiJson(req): ApiJson<SetOverage>,
 ) -> Result<Json<PortalView>, AppError> {
-    in_portal(state, token, move |tx, mut p| {
+    in_portal(state, token, browser, move |tx, mut p| {
         account::set_overage(tx, &mut p.sub, req.enabled, p.now)?;
         p.view(tx)
     })
@@ -233,9 +252,10 @@ pub async fn overage(
 pub async fn spending_limit(
     State(state): State<AppState>,
     PortalToken(token): PortalToken,
+    BrowserLanguage(browser): BrowserLanguage,
     ApiJson(req): ApiJson<SetSpendingLimit>,
 ) -> Result<Json<PortalView>, AppError> {
-    in_portal(state, token, move |tx, p| {
+    in_portal(state, token, browser, move |tx, p| {
         account::set_spending_limit(tx, &p.sub, req.limit, p.now)?;
         p.view(tx)
     })
@@ -245,8 +265,9 @@ pub async fn spending_limit(
 pub async fn invoices(
     State(state): State<AppState>,
     PortalToken(token): PortalToken,
+    BrowserLanguage(browser): BrowserLanguage,
 ) -> Result<Json<InvoiceList>, AppError> {
-    in_portal(state, token, |tx, p| {
+    in_portal(state, token, browser, |tx, p| {
         Ok(Json(InvoiceList { invoices: account::invoice_list(tx, &p.session.account_id)? }))
     })
     .await
@@ -255,9 +276,10 @@ pub async fn invoices(
 pub async fn invoice(
     State(state): State<AppState>,
     PortalToken(token): PortalToken,
+    BrowserLanguage(browser): BrowserLanguage,
     Path((_, invoice_id)): Path<(String, String)>,
 ) -> Result<Json<InvoiceDetail>, AppError> {
-    in_portal(state, token, move |tx, p| {
+    in_portal(state, token, browser, move |tx, p| {
         let config = &p.state.config;
         account::invoice_detail(tx, &p.session.account_id, &invoice_id, &config.branding, config.test_mode).map(Json)
     })

@@ -44,15 +44,23 @@ fn next_renewal(sub: &Subscription) -> (Option<OffsetDateTime>, Money) {
     }
 }
 
-/// What the portal page of `token` (the session `session`) shows.
+/// Whose page a portal view is for: the settings, the session's token as its address carries
+/// it, and the page's language (the words the server writes into the view).
+pub struct PortalPage<'a> {
+    pub config: &'a Config,
+    pub token: &'a SessionToken,
+    pub i18n: &'a i18n::I18n,
+}
+
+/// What the portal page of `page.token` (the session `session`) shows.
 pub fn portal_view(
     conn: &Conn<'_>,
-    config: &Config,
-    token: &SessionToken,
+    page: &PortalPage<'_>,
     session: &PortalSession,
     sub: &Subscription,
     now: OffsetDateTime,
 ) -> Result<PortalView, AppError> {
+    let PortalPage { config, token, i18n } = *page;
     let account = store::get_account(conn, &session.account_id)?.ok_or(AppError::NoSubscription)?;
     let payment_method = match &sub.payment_method_id {
         Some(id) => store::get_payment_method(conn, id)?.map(|pm| pm.card),
@@ -65,6 +73,10 @@ pub fn portal_view(
         let next_plan = sub.scheduled_plan.unwrap_or(sub.plan);
         next_renewal_amount = discount.renewal_amount(next_plan, at);
     }
+    let usage = match sub.status {
+        SubscriptionStatus::Canceled => None,
+        _ => Some(crate::usage::portal_usage(conn, &sub.account_id, now)?),
+    };
     Ok(PortalView {
         test_mode: config.test_mode,
         branding: config.branding.clone(),
@@ -83,10 +95,11 @@ pub fn portal_view(
         payment_method,
         plans: PlanId::ALL.into_iter().map(PlanSummary::from).collect(),
         overage_enabled: sub.overage_enabled,
-        usage: match sub.status {
-            SubscriptionStatus::Canceled => None,
-            _ => Some(crate::usage::portal_usage(conn, &sub.account_id, now)?),
-        },
+        usage: usage.as_ref().map(|(totals, _)| totals.clone()),
+        credits_card: usage.map(|(_, facts)| {
+            let limit_link = sub.overage_enabled.then(|| format!("/portal/{}/spending-limit", token.whole()));
+            views::usage_card::credits_markup(i18n, &facts, limit_link.as_deref())
+        }),
         amount_due: super::account::amount_due(conn, sub)?,
         stripe: crate::checkout::rules::stripe_elements(config),
     })

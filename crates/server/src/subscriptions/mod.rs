@@ -96,6 +96,7 @@ pub fn subscription_view(conn: &Conn<'_>, account_id: &str) -> Result<Subscripti
                     .map(|plan| billing::wire::ScheduledChange { plan, effective_at: s.period_end }),
                 cancel_at_period_end: s.cancel_at_period_end,
                 overage_enabled: s.overage_enabled,
+                spending_limit: store::spending_limit(conn, account_id)?,
                 cancellation_reason: match s.status {
                     SubscriptionStatus::Canceled => store::cancellation_reason(conn, account_id)?,
                     _ => None,
@@ -117,6 +118,7 @@ pub fn subscription_view(conn: &Conn<'_>, account_id: &str) -> Result<Subscripti
             scheduled_change: None,
             cancel_at_period_end: false,
             overage_enabled: false,
+            spending_limit: None,
             cancellation_reason: None,
             discount: None,
         },

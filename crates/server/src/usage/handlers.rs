@@ -48,7 +48,8 @@ pub async fn create_meter_event(
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let now = state.clock.now();
     let reported = parse_event(&body, "", now)?;
-    let mut recorded = state.store.write(move |tx| super::record_events(tx, std::slice::from_ref(&reported), now)).await?;
+    let mut recorded =
+        state.store.write(move |tx| super::record_events(tx, std::slice::from_ref(&reported), now)).await?;
     let (event, new) = recorded.pop().ok_or_else(|| AppError::internal("no event recorded"))?;
     state.metrics.meter_events(usize::from(new));
     let status = if new { StatusCode::CREATED } else { StatusCode::OK };

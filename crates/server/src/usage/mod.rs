@@ -14,10 +14,11 @@ use crate::subscriptions::events::{self, EventType};
 use billing::PlanId;
 use billing::period::Period;
 use billing::usage::{self, Credits, PeriodUsage, Threshold, UsageTerms};
-use billing::wire::{InvoiceStatus, PortalUsage, SubscriptionStatus};
+use billing::wire::{InvoiceStatus, SubscriptionStatus, UsageTotals};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use time::{Duration, OffsetDateTime};
+use views::usage_card::CreditsFacts;
 
 /// The plan whose credits a period's usage counts against: the one it ended on, once it has
 /// ended; until then the subscription's (the next one's, for a period the subscription has not
@@ -187,8 +188,13 @@ pub fn current_usage(
     Ok((period, plan, terms, account.period.map(|p| p.usage).unwrap_or_default()))
 }
 
-/// This period's credits as the portal shows them, with the usage of each day so far.
-pub fn portal_usage(conn: &Conn<'_>, account_id: &str, now: OffsetDateTime) -> Result<PortalUsage, AppError> {
+/// This period's credits as the portal shows them: in numbers, and for the home's card (with the
+/// usage of each day so far).
+pub fn portal_usage(
+    conn: &Conn<'_>,
+    account_id: &str,
+    now: OffsetDateTime,
+) -> Result<(UsageTotals, CreditsFacts), AppError> {
     let (period, _, terms, usage) = current_usage(conn, account_id, now)?;
     let used_on: BTreeMap<OffsetDateTime, Credits> =
         store::usage_days(conn, account_id, period.start, period.end)?.into_iter().collect();
@@ -197,16 +203,20 @@ pub fn portal_usage(conn: &Conn<'_>, account_id: &str, now: OffsetDateTime) -> R
         .map(|day| used_on.get(&(period.start + Duration::days(day))).copied().unwrap_or_default())
         .collect();
     let bills_overage = terms.overage_enabled || usage.overage > Credits::ZERO;
-    Ok(PortalUsage {
-        period_start: period.start,
-        used: usage.used,
-        included: terms.included,
-        overage: usage.overage,
-        overage_amount: usage.overage.overage_amount(),
-        spending_limit: terms.spending_limit,
-        billed_at: bills_overage.then_some(period.end + usage::GRACE),
-        by_day,
-    })
+    let totals = UsageTotals { used: usage.used, overage: usage.overage, spending_limit: terms.spending_limit };
+    Ok((
+        totals,
+        CreditsFacts {
+            period_start: period.start,
+            used: usage.used,
+            included: terms.included,
+            overage: usage.overage,
+            overage_amount: usage.overage.overage_amount(),
+            spending_limit: terms.spending_limit,
+            billed_at: bills_overage.then_some(period.end + usage::GRACE),
+            by_day,
+        },
+    ))
 }
 
 /// An upgrade re-rates the whole current period against the new plan's credits.
@@ -221,8 +231,8 @@ pub fn rerate(conn: &Conn<'_>, account_id: &str, period: Period, plan: PlanId) -
 /// A period ends on `plan` (before a scheduled change applies): its usage counts against it
 /// through the grace hour.
 pub fn end_period(conn: &Conn<'_>, account_id: &str, period: Period, plan: PlanId) -> Result<(), AppError> {
-    let mut row =
-        store::get_usage_period(conn, account_id, period.start)?.unwrap_or_else(|| UsagePeriod::empty(account_id, period));
+    let mut row = store::get_usage_period(conn, account_id, period.start)?
+        .unwrap_or_else(|| UsagePeriod::empty(account_id, period));
     row.final_plan = Some(plan);
     store::save_usage_period(conn, &row)
 }
@@ -255,8 +265,7 @@ fn finalize_renewal(conn: &Conn<'_>, mut renewal: Invoice) -> Result<(), AppErro
     let ended = Period::containing(renewal.period_start - Duration::SECOND);
     if let Some(mut row) = store::get_usage_period(conn, &renewal.account_id, ended.start)?.filter(|r| !r.closed) {
         if let Some(line) = usage::overage_line(row.usage.overage, ended) {
-            renewal.amount =
-                renewal.amount.checked_add(line.amount).ok_or_else(|| AppError::internal("overflow"))?;
+            renewal.amount = renewal.amount.checked_add(line.amount).ok_or_else(|| AppError::internal("overflow"))?;
             renewal.lines.push(line);
         }
         row.closed = true;

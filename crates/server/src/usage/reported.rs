@@ -75,7 +75,8 @@ pub fn parse_event(value: &Value, at: &str, now: OffsetDateTime) -> Result<Repor
         None | Some(Value::Null) => return Err(invalid(at, "payload.value", "is required")),
         Some(_) => return Err(invalid(at, "payload.value", "must be a string, such as \"1.25\"")),
     };
-    let value = Credits::parse_reported(&value_text).map_err(|e: CreditsError| invalid(at, "payload.value", e.to_string()))?;
+    let value =
+        Credits::parse_reported(&value_text).map_err(|e: CreditsError| invalid(at, "payload.value", e.to_string()))?;
     Ok(Reported { at: at.to_string(), identifier, account_id, value, value_text, occurred_at })
 }
 
@@ -86,8 +87,8 @@ fn timestamp(value: Option<&Value>, at: &str, now: OffsetDateTime) -> Result<Off
         Some(Value::Number(n)) => n.as_i64().ok_or_else(|| invalid(at, "timestamp", "must be whole Unix seconds"))?,
         Some(_) => return Err(invalid(at, "timestamp", "must be a number of Unix seconds")),
     };
-    let occurred_at = OffsetDateTime::from_unix_timestamp(seconds)
-        .map_err(|_| invalid(at, "timestamp", "is out of range"))?;
+    let occurred_at =
+        OffsetDateTime::from_unix_timestamp(seconds).map_err(|_| invalid(at, "timestamp", "is out of range"))?;
     if occurred_at < now - usage::OLDEST_EVENT {
         return Err(invalid(at, "timestamp", "is more than 35 days in the past"));
     }
@@ -141,7 +142,10 @@ mod tests {
     #[test]
     fn a_good_event_reads_with_its_time_defaulting_to_now() {
         let read = parse_event(&event(json!("1.5")), "", NOW).unwrap();
-        assert_eq!((read.value, read.occurred_at, read.value_text.as_str()), (Credits::from_hundredths(150), NOW, "1.5"));
+        assert_eq!(
+            (read.value, read.occurred_at, read.value_text.as_str()),
+            (Credits::from_hundredths(150), NOW, "1.5")
+        );
         assert_eq!(read.param("payload.value"), "payload.value");
     }
 }

@@ -98,7 +98,8 @@ async fn every_refusal_names_its_field_and_counts_nothing() {
     );
     let hidden = report(&app, "req\u{200b}", "acct-refuse", "1").await;
     assert_refused(&hidden, StatusCode::BAD_REQUEST, "invalid_request", "identifier");
-    let malformed = app.send(post_raw("/v1/billing/meter_events", Some(KEY), "application/json", "{\"event_name\":")).await;
+    let malformed =
+        app.send(post_raw("/v1/billing/meter_events", Some(KEY), "application/json", "{\"event_name\":")).await;
     assert_error(&malformed, StatusCode::BAD_REQUEST, "invalid_json");
     let unsigned = app.post("/v1/billing/meter_events", None, &event("req_x", "acct-refuse", "1")).await;
     assert_error(&unsigned, StatusCode::UNAUTHORIZED, "unauthorized");
@@ -150,7 +151,12 @@ async fn a_batch_is_all_or_nothing() {
         "invalid_request",
         "events",
     );
-    assert_refused(&app.post(stream, Some(KEY), &json!({})).await, StatusCode::BAD_REQUEST, "invalid_request", "events");
+    assert_refused(
+        &app.post(stream, Some(KEY), &json!({})).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "events",
+    );
     let huge = format!(r#"{{"events": ["{}"]}}"#, "x".repeat(70 * 1024));
     let too_big = app.send(post_raw(stream, Some(KEY), "application/json", huge)).await;
     assert_error(&too_big, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
@@ -197,7 +203,8 @@ async fn overage_is_billed_on_the_renewal_after_the_grace_hour() {
     let renewal = &invoices[1];
     assert_eq!(renewal["status"], "paid", "{renewal:?}");
     assert_eq!(renewal["amount"], 2000 + 1000, "December's plan and 250 credits of November's overage");
-    let descriptions: Vec<&str> = renewal["lines"].as_array().unwrap().iter().map(|l| l["description"].as_str().unwrap()).collect();
+    let descriptions: Vec<&str> =
+        renewal["lines"].as_array().unwrap().iter().map(|l| l["description"].as_str().unwrap()).collect();
     assert_eq!(descriptions, ["Kiro Pro for December 2026", "Overage, Nov 1 to Dec 1: 250.00 credits at $0.04"]);
     let mut too_late = event("o3", "acct-over", "1");
     too_late["timestamp"] = json!(1_796_083_199);

@@ -17,6 +17,9 @@
 //! the figures into the README, and fails when anything is inconsistent. `--compare` runs SQLite
 //! (1 instance), PostgreSQL (1 instance) and PostgreSQL (`--instances`, 3 by default) one after
 //! the other and writes one table of the three.
+//!
+//! `--usage` runs the credits load instead (see `usage.rs`): meter events in batches, retries,
+//! credits reads, every account's total checked; its figures go into docs/performance.md.
 
 mod checks;
 mod clients;
