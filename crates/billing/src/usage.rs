@@ -273,10 +273,14 @@ pub fn overage_line(overage: Credits, period: crate::period::Period) -> Option<c
 /// The most a monthly spending limit may be: $100,000.00.
 pub const MAX_SPENDING_LIMIT: Money = Money::from_dollars(100_000);
 
+/// A spending limit that is not an amount of dollars a limit can be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnreadableLimit;
+
 /// A spending limit as typed in dollars (`25`, `25.5`, `1,000.50`, or `1.000,50` where `decimal`
 /// is `,`; a leading `$` allowed): `None` when empty (no limit). Else more than $0.00 and at most
 /// [`MAX_SPENDING_LIMIT`], at most two decimal places.
-pub fn parse_spending_limit(text: &str, decimal: &str) -> Result<Option<Money>, ()> {
+pub fn parse_spending_limit(text: &str, decimal: &str) -> Result<Option<Money>, UnreadableLimit> {
     let decimal = decimal.chars().next().unwrap_or('.');
     let group = if decimal == ',' { '.' } else { ',' };
     let cleaned: String = text
@@ -292,12 +296,12 @@ pub fn parse_spending_limit(text: &str, decimal: &str) -> Result<Option<Money>, 
     let (whole, cents) = cleaned.split_once('.').unwrap_or((&cleaned, ""));
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     if whole.is_empty() || whole.len() > 6 || !digits(whole) || !digits(cents) || cents.len() > 2 {
-        return Err(());
+        return Err(UnreadableLimit);
     }
-    let whole: i64 = whole.parse().map_err(|_| ())?;
-    let cents: i64 = format!("{cents:0<2}").parse().map_err(|_| ())?;
+    let whole: i64 = whole.parse().map_err(|_| UnreadableLimit)?;
+    let cents: i64 = format!("{cents:0<2}").parse().map_err(|_| UnreadableLimit)?;
     let limit = Money::from_cents(whole * 100 + cents);
-    if limit <= Money::ZERO || limit > MAX_SPENDING_LIMIT { Err(()) } else { Ok(Some(limit)) }
+    if limit <= Money::ZERO || limit > MAX_SPENDING_LIMIT { Err(UnreadableLimit) } else { Ok(Some(limit)) }
 }
 
 /// Whether usage at `at` may still be recorded at `now`: its period's grace hour has not passed.
@@ -389,7 +393,7 @@ mod tests {
         assert_eq!(parse_spending_limit("1.000,50", ","), Ok(Some(Money::from_cents(100_050))));
         assert_eq!(parse_spending_limit("25,5", ","), Ok(Some(Money::from_cents(2550))));
         for bad in ["0", "0.00", "-5", "abc", "1.234", "100000.01", "25.5.5", "1e3"] {
-            assert_eq!(parse_spending_limit(bad, "."), Err(()), "{bad:?}");
+            assert_eq!(parse_spending_limit(bad, "."), Err(UnreadableLimit), "{bad:?}");
         }
     }
 

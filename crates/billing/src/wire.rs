@@ -1207,6 +1207,12 @@ mod tests {
             payment_method: Some(card.clone()),
             plans: PlanId::ALL.into_iter().map(PlanSummary::from).collect(),
             overage_enabled: true,
+            usage: Some(UsageTotals {
+                used: Credits::from_hundredths(81_245),
+                overage: Credits::ZERO,
+                spending_limit: Some(Money::from_cents(2500)),
+            }),
+            credits_card: Some("<h2>Credits</h2>".into()),
             amount_due: Some(AmountDue {
                 amount: Money::from_cents(2000),
                 invoices: vec![invoice.clone()],

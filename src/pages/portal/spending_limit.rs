@@ -47,7 +47,7 @@ fn SpendingLimit(portal: PortalView) -> impl IntoView {
                 unreadable.set(false);
                 save.dispatch(limit);
             }
-            Err(()) => unreadable.set(true),
+            Err(_) => unreadable.set(true),
         }
     };
     let unreadable_text = i18n.t(PortalText::SpendingLimitInvalid);

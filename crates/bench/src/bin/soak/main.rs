@@ -97,6 +97,16 @@ struct Setup {
 }
 
 impl Setup {
+    /// A fresh database for run `n` of this setup.
+    async fn database(self, n: usize) -> Database {
+        if !self.postgres {
+            return Database::sqlite(n);
+        }
+        let url = std::env::var(POSTGRES_URL_VAR)
+            .unwrap_or_else(|_| panic!("soak: --postgres needs {POSTGRES_URL_VAR}: run `cargo xtask soak --postgres`"));
+        Database::postgres(&url, n).await
+    }
+
     fn label(self) -> String {
         let backend = if self.postgres { "PostgreSQL" } else { "SQLite" };
         let plural = if self.instances == 1 { "" } else { "s" };
@@ -159,13 +169,7 @@ async fn main() {
 
 /// One run: the instances and the receiver up, the load (and the kill), the checks.
 async fn soak(o: &Options, setup: Setup, n: usize) -> Figures {
-    let database = if setup.postgres {
-        let url = std::env::var(POSTGRES_URL_VAR)
-            .unwrap_or_else(|_| panic!("soak: --postgres needs {POSTGRES_URL_VAR}: run `cargo xtask soak --postgres`"));
-        Database::postgres(&url, n).await
-    } else {
-        Database::sqlite(n)
-    };
+    let database = setup.database(n).await;
     let receiver = receiver::start().await;
     // A killed instance's payment attempts wait for their lease to run out: short, so they settle
     // within the run.
@@ -251,13 +255,7 @@ async fn usage_soak(o: &Options, setups: Vec<Setup>) {
 }
 
 async fn usage_run(o: &Options, setup: Setup, n: usize) -> UsageFigures {
-    let database = if setup.postgres {
-        let url = std::env::var(POSTGRES_URL_VAR)
-            .unwrap_or_else(|_| panic!("soak: --postgres needs {POSTGRES_URL_VAR}: run `cargo xtask soak --postgres`"));
-        Database::postgres(&url, n).await
-    } else {
-        Database::sqlite(n)
-    };
+    let database = setup.database(n).await;
     let receiver = receiver::start().await;
     let mut cluster = Cluster::start(&o.server, &database, setup.instances, &receiver.url, 5).await;
     let targets = Targets(Arc::new(cluster.bases()));
@@ -294,6 +292,9 @@ async fn usage_run(o: &Options, setup: Setup, n: usize) -> UsageFigures {
     UsageFigures { setup, elapsed, records, killed, found }
 }
 
+/// One row of the usage table: what one run says for it.
+type UsageFigure = fn(&UsageFigures) -> String;
+
 fn usage_report(o: &Options, runs: &[UsageFigures]) -> String {
     let mut text = format!(
         "Measured by `cargo xtask soak --usage{}` ({} senders of batches of 100 events, 5% of batches sent \
@@ -309,7 +310,7 @@ fn usage_report(o: &Options, runs: &[UsageFigures]) -> String {
         text.push_str(&format!(" {} |", run.setup.label()));
     }
     text.push_str(&format!("\n|---|{}\n", "---:|".repeat(runs.len())));
-    let rows: [(&str, fn(&UsageFigures) -> String); 6] = [
+    let rows: [(&str, UsageFigure); 6] = [
         ("events recorded (per second)", |r| {
             let events: usize = r.records.iter().map(|x| x.events).sum();
             format!("{events} ({:.0}/s)", events as f64 / r.elapsed)

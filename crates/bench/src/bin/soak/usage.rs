@@ -64,7 +64,7 @@ pub async fn create_accounts(targets: &Targets, run: &str) {
 /// Sends batches until `deadline`; every account's total as sent.
 pub async fn sender(targets: Targets, run: String, id: usize, deadline: Instant) -> UsageRecord {
     let client = reqwest::Client::new();
-    let mut random = XorShift(0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1) * 0x2545_F491_4F6C_DD1D);
+    let mut random = XorShift(0x9E37_79B9_7F4A_7C15 ^ ((id as u64 + 1) * 0x2545_F491_4F6C_DD1D));
     let mut r = UsageRecord::default();
     let mut n = 0usize;
     while Instant::now() < deadline {
@@ -81,7 +81,7 @@ pub async fn sender(targets: Targets, run: String, id: usize, deadline: Instant)
             }));
         }
         let body = json!({ "events": events });
-        let resend = random.next() % RESEND_ONE_IN == 0;
+        let resend = random.next().is_multiple_of(RESEND_ONE_IN);
         if send(&client, &targets, n + id, &body, &mut r).await {
             r.events += BATCH;
             for (who, hundredths) in batch_sent {
