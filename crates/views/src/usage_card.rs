@@ -37,8 +37,8 @@ pub fn CreditsCard(markup: String) -> impl IntoView {
 }
 
 /// The card's inside: heading, the used-of-included line with its meter, the overage so far,
-/// the spending limit with the link to its page (`limit_link`, while overage is on), the chart
-/// and its words. Every text is escaped; the numbers are the server's.
+/// the chart and its words, the spending limit with the link to its page (`limit_link`, while
+/// overage is on). Every text is escaped; the numbers are the server's.
 pub fn credits_markup(i18n: &I18n, usage: &CreditsFacts, limit_link: Option<&str>) -> String {
     let used = i18n.f(
         PortalText::CreditsUsed,
@@ -62,23 +62,28 @@ pub fn credits_markup(i18n: &I18n, usage: &CreditsFacts, limit_link: Option<&str
         );
         html.push_str(&format!(r#"<p class="muted">{}</p>"#, escape(&overage)));
     }
-    if let Some(href) = limit_link {
-        let (limit, link) = match usage.spending_limit {
-            Some(limit) => (
-                i18n.f(PortalText::SpendingLimitCurrent, &[("amount", &i18n.money(limit.cents()))]),
-                i18n.t(PortalText::SpendingLimitChange),
-            ),
-            None => (i18n.t(PortalText::SpendingLimitNone), i18n.t(PortalText::SpendingLimitSet)),
-        };
-        html.push_str(&format!(
-            r#"<div class="spending-limit"><p>{}</p><a class="button secondary" href="{}">{}</a></div>"#,
-            escape(&limit),
-            escape(href),
-            escape(&link)
-        ));
-    }
     html.push_str(&chart(i18n, &usage.by_day, usage.period_start));
+    if let Some(href) = limit_link {
+        html.push_str(&spending_limit(i18n, usage.spending_limit, href));
+    }
     html
+}
+
+/// The limit on the overage (or none), and the link to its page.
+fn spending_limit(i18n: &I18n, limit: Option<Money>, href: &str) -> String {
+    let (limit, link) = match limit {
+        Some(limit) => (
+            i18n.f(PortalText::SpendingLimitCurrent, &[("amount", &i18n.money(limit.cents()))]),
+            i18n.t(PortalText::SpendingLimitChange),
+        ),
+        None => (i18n.t(PortalText::SpendingLimitNone), i18n.t(PortalText::SpendingLimitSet)),
+    };
+    format!(
+        r#"<div class="spending-limit"><p>{}</p><a class="button secondary" href="{}">{}</a></div>"#,
+        escape(&limit),
+        escape(href),
+        escape(&link)
+    )
 }
 
 /// Credits by day as bars, described by its caption.
