@@ -106,6 +106,22 @@ impl Store {
         blocking(move || store.write_here(f)).await
     }
 
+    /// [`Store::write`] for writers that would all touch the same rows (usage totals): on
+    /// PostgreSQL they take turns (lock `turn`, across instances) instead of conflicting and
+    /// running again; SQLite's writes take turns anyway.
+    pub async fn write_in_turn<R: Send + 'static>(
+        &self,
+        turn: i64,
+        f: impl FnMut(&Conn<'_>) -> Result<R, AppError> + Send + 'static,
+    ) -> Result<R, AppError> {
+        let store = self.clone();
+        blocking(move || match &*store.0 {
+            Backend::Sqlite(db) => db.write(f),
+            Backend::Postgres(db) => db.write_in_turn(turn, f),
+        })
+        .await
+    }
+
     /// [`Store::write`] for code that is not async (start-up, the demo, tests).
     pub fn write_blocking<R: Send>(
         &self,

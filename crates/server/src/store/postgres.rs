@@ -152,18 +152,54 @@ impl Postgres {
     /// shared; one that conflicted [`OPTIMISTIC_TRIES`] times runs once more holding it alone
     /// (PostgreSQL queues later shared requests behind it), where nothing can conflict with it:
     /// every write ends, however hot the rows it touches.
-    pub(super) fn write<R>(&self, mut f: impl FnMut(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
+    pub(super) fn write<R>(&self, f: impl FnMut(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
+        self.write_with(None, f)
+    }
+
+    /// [`Postgres::write`] holding lock `turn` alone around it (taken before the transaction
+    /// begins, so its snapshot sees what the writer before it committed): writers that would all
+    /// touch the same rows (usage totals) take turns instead of conflicting and running again.
+    pub(super) fn write_in_turn<R>(
+        &self,
+        turn: i64,
+        f: impl FnMut(&Conn<'_>) -> Result<R, AppError>,
+    ) -> Result<R, AppError> {
+        self.write_with(Some(turn), f)
+    }
+
+    fn write_with<R>(&self, turn: Option<i64>, f: impl FnMut(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
         let mut conn = self.client()?;
         let mut spare = self.pool()?.max_size();
+        if let Some(turn) = turn {
+            while let Err(e) = conn.client.execute("SELECT pg_advisory_lock($1)", &[&turn]) {
+                self.replace_closed(&mut conn, e, &mut spare)?;
+            }
+        }
+        let result = self.write_on(&mut conn, &mut spare, f);
+        if let Some(turn) = turn
+            && conn.client.execute("SELECT pg_advisory_unlock($1)", &[&turn]).is_err()
+            && !conn.client.is_closed()
+        {
+            conn.poisoned = true;
+        }
+        result
+    }
+
+    fn write_on<R>(
+        &self,
+        conn: &mut Pooled,
+        spare: &mut u32,
+        mut f: impl FnMut(&Conn<'_>) -> Result<R, AppError>,
+    ) -> Result<R, AppError> {
         for attempt in 1..=OPTIMISTIC_TRIES + 1 {
             let alone = attempt > OPTIMISTIC_TRIES;
             let lock = if alone { "SELECT pg_advisory_lock($1)" } else { "SELECT pg_advisory_lock_shared($1)" };
             while let Err(e) = conn.client.execute(lock, &[&WRITE_LOCK]) {
-                self.replace_closed(&mut conn, e, &mut spare)?;
+                self.replace_closed(conn, e, spare)?;
             }
             // A panic in `f` rolls back (the transaction's drop) and must not leave the session's
             // lock held on a connection that goes back to the pool: unlocked first, then resumed.
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| try_write(&mut conn, &mut f)));
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| try_write(conn, &mut f)));
             let unlock = if alone { "SELECT pg_advisory_unlock($1)" } else { "SELECT pg_advisory_unlock_shared($1)" };
             if conn.client.execute(unlock, &[&WRITE_LOCK]).is_err() && !conn.client.is_closed() {
                 // Still open but not unlocked: the connection must not go back to the pool.

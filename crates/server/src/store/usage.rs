@@ -3,12 +3,22 @@
 //! records the events, so reads never scan events) and `usage_days` (the same by day, for the
 //! portal's chart), and the spending limit on a subscription's overage.
 
-use super::{Conn, OptionalExtension, Row, params};
+use super::{Conn, OptionalExtension, Params, Row, ToValue, Value, params};
 use super::{from_ts, plan_from, ts};
 use crate::error::AppError;
 use billing::usage::{Credits, PeriodUsage};
 use billing::{Money, PlanId};
+use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
+
+/// Parameters built at run time (a statement over many rows).
+struct Values(Vec<Value>);
+
+impl Params for Values {
+    fn values(&self) -> Vec<Value> {
+        self.0.clone()
+    }
+}
 
 /// A reported event as it was first recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,24 +32,42 @@ pub struct MeterEvent {
     pub created_at: OffsetDateTime,
 }
 
-/// Records an event unless one with its identifier exists; whether it was new.
-pub fn insert_meter_event(conn: &Conn<'_>, event: &MeterEvent) -> Result<bool, AppError> {
-    let inserted = conn.execute(
-        "INSERT INTO meter_events (identifier, account_id, value, value_text, occurred_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (identifier) DO NOTHING",
-        params![
-            event.identifier,
-            event.account_id,
-            event.value.hundredths(),
-            event.value_text,
-            ts(event.occurred_at),
-            ts(event.created_at)
-        ],
-    )?;
-    Ok(inserted == 1)
+/// `?n, ?n+1, ...` placeholders for `rows` rows of `width` values each: `(?1, ?2), (?3, ?4)`.
+fn placeholders(rows: usize, width: usize) -> String {
+    let row =
+        |r: usize| format!("({})", (1..=width).map(|c| format!("?{}", r * width + c)).collect::<Vec<_>>().join(", "));
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
 }
 
-pub fn get_meter_event(conn: &Conn<'_>, identifier: &str) -> Result<Option<MeterEvent>, AppError> {
+/// Records the events whose identifiers are new, in one statement; the identifiers recorded.
+pub fn insert_meter_events(conn: &Conn<'_>, events: &[MeterEvent]) -> Result<HashSet<String>, AppError> {
+    if events.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let sql = format!(
+        "INSERT INTO meter_events (identifier, account_id, value, value_text, occurred_at, created_at)
+         VALUES {} ON CONFLICT (identifier) DO NOTHING RETURNING identifier",
+        placeholders(events.len(), 6)
+    );
+    let values: Vec<Value> = events
+        .iter()
+        .flat_map(|e| {
+            [
+                e.identifier.to_value(),
+                e.account_id.to_value(),
+                e.value.hundredths().to_value(),
+                e.value_text.to_value(),
+                ts(e.occurred_at).to_value(),
+                ts(e.created_at).to_value(),
+            ]
+        })
+        .collect();
+    let mut stmt = conn.prepare(&sql)?;
+    let inserted = stmt.query_map(Values(values), |r| r.get::<_, String>(0))?;
+    Ok(inserted.collect::<Result<HashSet<_>, _>>()?)
+}
+
+fn get_meter_event(conn: &Conn<'_>, identifier: &str) -> Result<Option<MeterEvent>, AppError> {
     Ok(conn
         .query_row(
             "SELECT identifier, account_id, value, value_text, occurred_at, created_at FROM meter_events
@@ -57,6 +85,17 @@ pub fn get_meter_event(conn: &Conn<'_>, identifier: &str) -> Result<Option<Meter
             },
         )
         .optional()?)
+}
+
+/// The events recorded under these identifiers (duplicates are rare: one query each).
+pub fn get_meter_events(conn: &Conn<'_>, identifiers: &[&str]) -> Result<HashMap<String, MeterEvent>, AppError> {
+    let mut found = HashMap::new();
+    for identifier in identifiers {
+        if let Some(event) = get_meter_event(conn, identifier)? {
+            found.insert(event.identifier.clone(), event);
+        }
+    }
+    Ok(found)
 }
 
 /// Forgets events that happened before `before` (their totals stay); how many.
@@ -151,6 +190,39 @@ pub fn save_usage_period(conn: &Conn<'_>, p: &UsagePeriod) -> Result<(), AppErro
     Ok(())
 }
 
+/// Writes several accounts' periods in one statement (each `(account, period)` once).
+pub fn save_usage_periods(conn: &Conn<'_>, periods: &[UsagePeriod]) -> Result<(), AppError> {
+    if periods.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<Value> = periods
+        .iter()
+        .flat_map(|p| {
+            [
+                p.account_id.to_value(),
+                ts(p.start).to_value(),
+                ts(p.end).to_value(),
+                p.usage.used.hundredths().to_value(),
+                p.usage.overage.hundredths().to_value(),
+                p.final_plan.map(|plan| plan.as_str()).to_value(),
+                p.told.to_value(),
+                p.closed.to_value(),
+            ]
+        })
+        .collect();
+    conn.execute(
+        &format!(
+            "INSERT INTO usage_periods ({PERIOD_COLUMNS}) VALUES {}
+             ON CONFLICT (account_id, period_start) DO UPDATE SET used = excluded.used,
+                 overage = excluded.overage, final_plan = excluded.final_plan, told = excluded.told,
+                 closed = excluded.closed",
+            placeholders(periods.len(), 8)
+        ),
+        Values(values),
+    )?;
+    Ok(())
+}
+
 /// Periods whose grace hour ended by `now` with overage still to bill, and no renewal invoice
 /// to carry it (the subscription ended with the period): of `account_id`, or any.
 pub fn usage_periods_to_bill(
@@ -191,53 +263,84 @@ pub struct UsageSubscription {
     pub spending_limit: Option<Money>,
 }
 
+/// What [`usage_account`] and [`usage_accounts`] read: the subscription, the period's totals
+/// (from `?1`), and the account's id (column 16).
+fn usage_account_select() -> String {
+    format!(
+        "SELECT s.plan, s.status, s.period_start, s.period_end, s.scheduled_plan, s.cancel_at_period_end,
+                s.overage_enabled, s.spending_limit, u.{}, a.id
+         FROM accounts a LEFT JOIN subscriptions s ON s.account_id = a.id
+         LEFT JOIN usage_periods u ON u.account_id = a.id AND u.period_start = ?1",
+        PERIOD_COLUMNS.replace(", ", ", u.")
+    )
+}
+
+fn usage_account_from_row(r: &Row) -> super::DbResult<UsageAccount> {
+    let subscription = match r.get::<_, Option<String>>(0)? {
+        Some(plan) => Some(UsageSubscription {
+            plan: plan_from(plan)?,
+            status: super::named(r.get(1)?)?,
+            period_start: from_ts(r.get(2)?),
+            period_end: from_ts(r.get(3)?),
+            scheduled_plan: r.get::<_, Option<String>>(4)?.map(plan_from).transpose()?,
+            cancel_at_period_end: r.get(5)?,
+            overage_enabled: r.get(6)?,
+            spending_limit: r.get::<_, Option<i64>>(7)?.map(Money::from_cents),
+        }),
+        None => None,
+    };
+    let period = match r.get::<_, Option<String>>(8)? {
+        Some(_) => Some(period_from_row(r, 8)?),
+        None => None,
+    };
+    Ok(UsageAccount { subscription, period })
+}
+
 /// The account (`None`: never seen), its subscription and its usage in the period from `start`.
 pub fn usage_account(
     conn: &Conn<'_>,
     account_id: &str,
     start: OffsetDateTime,
 ) -> Result<Option<UsageAccount>, AppError> {
-    Ok(conn
-        .query_row(
-            &format!(
-                "SELECT s.plan, s.status, s.period_start, s.period_end, s.scheduled_plan, s.cancel_at_period_end,
-                        s.overage_enabled, s.spending_limit, u.{}
-                 FROM accounts a LEFT JOIN subscriptions s ON s.account_id = a.id
-                 LEFT JOIN usage_periods u ON u.account_id = a.id AND u.period_start = ?2
-                 WHERE a.id = ?1",
-                PERIOD_COLUMNS.replace(", ", ", u.")
-            ),
-            params![account_id, ts(start)],
-            |r| {
-                let subscription = match r.get::<_, Option<String>>(0)? {
-                    Some(plan) => Some(UsageSubscription {
-                        plan: plan_from(plan)?,
-                        status: super::named(r.get(1)?)?,
-                        period_start: from_ts(r.get(2)?),
-                        period_end: from_ts(r.get(3)?),
-                        scheduled_plan: r.get::<_, Option<String>>(4)?.map(plan_from).transpose()?,
-                        cancel_at_period_end: r.get(5)?,
-                        overage_enabled: r.get(6)?,
-                        spending_limit: r.get::<_, Option<i64>>(7)?.map(Money::from_cents),
-                    }),
-                    None => None,
-                };
-                let period = match r.get::<_, Option<String>>(8)? {
-                    Some(_) => Some(period_from_row(r, 8)?),
-                    None => None,
-                };
-                Ok(UsageAccount { subscription, period })
-            },
-        )
-        .optional()?)
+    let sql = format!("{} WHERE a.id = ?2", usage_account_select());
+    Ok(conn.query_row(&sql, params![ts(start), account_id], usage_account_from_row).optional()?)
 }
 
-/// Adds `used` to the account's total for the day starting at `day`.
-pub fn add_usage_day(conn: &Conn<'_>, account_id: &str, day: OffsetDateTime, used: Credits) -> Result<(), AppError> {
+/// [`usage_account`] of several accounts in one query: those the server has seen, by id.
+pub fn usage_accounts(
+    conn: &Conn<'_>,
+    account_ids: &[&str],
+    start: OffsetDateTime,
+) -> Result<HashMap<String, UsageAccount>, AppError> {
+    if account_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<String> = (2..account_ids.len() + 2).map(|n| format!("?{n}")).collect();
+    let sql = format!("{} WHERE a.id IN ({})", usage_account_select(), ids.join(", "));
+    let mut values = vec![ts(start).to_value()];
+    values.extend(account_ids.iter().map(|id| id.to_value()));
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(Values(values), |r| Ok((r.get::<_, String>(16)?, usage_account_from_row(r)?)))?;
+    Ok(rows.collect::<Result<HashMap<_, _>, _>>()?)
+}
+
+/// Adds each `(account, day, used)` to the account's total for that day, in one statement
+/// (each `(account, day)` once).
+pub fn add_usage_days(conn: &Conn<'_>, days: &[(&str, OffsetDateTime, Credits)]) -> Result<(), AppError> {
+    if days.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<Value> = days
+        .iter()
+        .flat_map(|(account, day, used)| [account.to_value(), ts(*day).to_value(), used.hundredths().to_value()])
+        .collect();
     conn.execute(
-        "INSERT INTO usage_days (account_id, day, used) VALUES (?1, ?2, ?3)
-         ON CONFLICT (account_id, day) DO UPDATE SET used = usage_days.used + excluded.used",
-        params![account_id, ts(day), used.hundredths()],
+        &format!(
+            "INSERT INTO usage_days (account_id, day, used) VALUES {}
+             ON CONFLICT (account_id, day) DO UPDATE SET used = usage_days.used + excluded.used",
+            placeholders(days.len(), 3)
+        ),
+        Values(values),
     )?;
     Ok(())
 }

@@ -13,6 +13,10 @@ use axum::{Json, Router};
 use billing::usage;
 use serde_json::{Value, json};
 
+/// The lock usage writers take turns with on PostgreSQL: every batch touches many accounts'
+/// totals, so concurrent ones would conflict and run again (see `Store::write_in_turn`).
+const USAGE_TURN: i64 = 0x006b_6972_6f75_7365;
+
 /// The largest batch body: 100 events of up to about 400 bytes each, with room to spare.
 const STREAM_BODY_BYTES: usize = 64 * 1024;
 
@@ -48,8 +52,10 @@ pub async fn create_meter_event(
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let now = state.clock.now();
     let reported = parse_event(&body, "", now)?;
-    let mut recorded =
-        state.store.write(move |tx| super::record_events(tx, std::slice::from_ref(&reported), now)).await?;
+    let mut recorded = state
+        .store
+        .write_in_turn(USAGE_TURN, move |tx| super::record_events(tx, std::slice::from_ref(&reported), now))
+        .await?;
     let (event, new) = recorded.pop().ok_or_else(|| AppError::internal("no event recorded"))?;
     state.metrics.meter_events(usize::from(new));
     let status = if new { StatusCode::CREATED } else { StatusCode::OK };
@@ -79,7 +85,7 @@ pub async fn create_meter_events(
         .enumerate()
         .map(|(i, event)| parse_event(event, &format!("events[{i}]."), now))
         .collect::<Result<Vec<Reported>, _>>()?;
-    let recorded = state.store.write(move |tx| super::record_events(tx, &batch, now)).await?;
+    let recorded = state.store.write_in_turn(USAGE_TURN, move |tx| super::record_events(tx, &batch, now)).await?;
     let new = recorded.iter().filter(|(_, new)| *new).count();
     state.metrics.meter_events(new);
     Ok(Json(json!({"object": "billing.meter_event_stream", "recorded": new, "duplicates": recorded.len() - new})))

@@ -16,7 +16,7 @@ use billing::period::Period;
 use billing::usage::{self, Credits, PeriodUsage, Threshold, UsageTerms};
 use billing::wire::{InvoiceStatus, SubscriptionStatus, UsageTotals};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use time::{Duration, OffsetDateTime};
 use views::usage_card::CreditsFacts;
 
@@ -52,80 +52,120 @@ pub fn terms_for(sub: Option<&UsageSubscription>, final_plan: Option<PlanId>, st
 /// Records a batch of reported events, all or nothing: each new identifier once, with its
 /// period's totals, its day's and the thresholds it crosses; an identifier seen before is a
 /// duplicate (the first event) when its payload is the same, else `identifier_reused`. Each
-/// event as recorded (the first one, for a duplicate) and whether it was new.
+/// event as recorded (the first one, for a duplicate), in the batch's order, and whether it was
+/// new. A few statements a batch, whatever its size: inserts and upserts of many rows each.
 pub fn record_events(
     conn: &Conn<'_>,
     batch: &[Reported],
     now: OffsetDateTime,
 ) -> Result<Vec<(MeterEvent, bool)>, AppError> {
-    let mut recorded = Vec::with_capacity(batch.len());
-    let mut by_period: BTreeMap<(&str, OffsetDateTime), Vec<&Reported>> = BTreeMap::new();
-    for reported in batch {
-        let event = MeterEvent {
-            identifier: reported.identifier.clone(),
-            account_id: reported.account_id.clone(),
-            value: reported.value,
-            value_text: reported.value_text.clone(),
-            occurred_at: reported.occurred_at,
-            created_at: now,
-        };
-        if store::insert_meter_event(conn, &event)? {
-            let period = Period::containing(reported.occurred_at);
-            by_period.entry((reported.account_id.as_str(), period.start)).or_default().push(reported);
-            recorded.push((event, true));
-            continue;
+    let events: Vec<MeterEvent> = batch.iter().map(|reported| reported.event(now)).collect();
+    let inserted = store::insert_meter_events(conn, &events)?;
+    let mut taken = HashSet::new();
+    let mut fresh: BTreeMap<OffsetDateTime, Vec<&Reported>> = BTreeMap::new();
+    let mut duplicates = Vec::new();
+    for (reported, event) in batch.iter().zip(&events) {
+        // An identifier twice in one batch: its second is a duplicate of the first.
+        if inserted.contains(&event.identifier) && taken.insert(reported.identifier.as_str()) {
+            fresh.entry(Period::containing(reported.occurred_at).start).or_default().push(reported);
+        } else {
+            duplicates.push(reported);
         }
-        let first = store::get_meter_event(conn, &reported.identifier)?
-            .ok_or_else(|| AppError::internal("a meter event that exists was not found"))?;
-        if first.account_id != event.account_id || first.value != event.value {
+    }
+    let ids: Vec<&str> = duplicates.iter().map(|r| r.identifier.as_str()).collect();
+    let firsts = store::get_meter_events(conn, &ids)?;
+    for reported in &duplicates {
+        let first = firsts.get(&reported.identifier);
+        if first.is_none_or(|first| first.account_id != reported.account_id || first.value != reported.value) {
             return Err(AppError::IdentifierReused { param: reported.param("identifier") });
         }
-        recorded.push((first, false));
     }
-    for ((account_id, start), events) in by_period {
-        add_to_period(conn, account_id, Period::containing(start), &events, now)?;
+    for (start, reported) in fresh {
+        add_to_period(conn, Period::containing(start), &reported, now)?;
     }
-    Ok(recorded)
+    let answer = events.into_iter().map(|event| match taken.contains(event.identifier.as_str()) {
+        true => (event, true),
+        false => (firsts.get(&event.identifier).cloned().unwrap_or(event), false),
+    });
+    Ok(dedupe_answers(answer.collect()))
 }
 
-/// Adds one account's new events in one period to its totals, by day too, and tells the
-/// thresholds they cross.
-fn add_to_period(
-    conn: &Conn<'_>,
+/// The same identifier twice in a batch: the second answers as the duplicate it is.
+fn dedupe_answers(mut answers: Vec<(MeterEvent, bool)>) -> Vec<(MeterEvent, bool)> {
+    let mut seen = HashSet::new();
+    for (event, new) in &mut answers {
+        if !seen.insert(event.identifier.clone()) {
+            *new = false;
+        }
+    }
+    answers
+}
+
+/// What one account's new events in a period change.
+struct Recorded {
+    row: UsagePeriod,
+    plan: PlanId,
+    terms: UsageTerms,
+    crossed: Vec<Threshold>,
+}
+
+/// Adds new events of one period to their accounts' totals (and by day), and tells the
+/// thresholds they cross. Accounts never seen refuse the whole batch.
+fn add_to_period(conn: &Conn<'_>, period: Period, events: &[&Reported], now: OffsetDateTime) -> Result<(), AppError> {
+    let mut by_account: BTreeMap<&str, Vec<&Reported>> = BTreeMap::new();
+    for event in events {
+        by_account.entry(event.account_id.as_str()).or_default().push(event);
+    }
+    let ids: Vec<&str> = by_account.keys().copied().collect();
+    let mut accounts = store::usage_accounts(conn, &ids, period.start)?;
+    if let Some(stranger) = events.iter().find(|e| !accounts.contains_key(&e.account_id)) {
+        return Err(AppError::AccountNotFound { param: Some(stranger.param("payload.account_id")) });
+    }
+    let mut by_day: BTreeMap<(&str, OffsetDateTime), Credits> = BTreeMap::new();
+    let mut recorded = Vec::with_capacity(by_account.len());
+    for (account_id, events) in &by_account {
+        let account = accounts.remove(*account_id).ok_or_else(|| AppError::internal("an account went missing"))?;
+        recorded.push(add_to_account(account_id, account, period, events, now)?);
+        for event in events {
+            let total = by_day.entry((account_id, event.occurred_at.replace_time(time::Time::MIDNIGHT))).or_default();
+            *total = total.saturating_add(event.value);
+        }
+    }
+    let rows: Vec<UsagePeriod> = recorded.iter().map(|r| r.row.clone()).collect();
+    store::save_usage_periods(conn, &rows)?;
+    let days: Vec<(&str, OffsetDateTime, Credits)> = by_day.into_iter().map(|((a, d), used)| (a, d, used)).collect();
+    store::add_usage_days(conn, &days)?;
+    for Recorded { row, plan, terms, crossed } in &recorded {
+        for threshold in crossed {
+            tell_threshold(conn, row, *plan, terms, *threshold, now)?;
+        }
+    }
+    Ok(())
+}
+
+/// One account's events added to its period's totals, and the thresholds they cross.
+fn add_to_account(
     account_id: &str,
+    account: store::UsageAccount,
     period: Period,
     events: &[&Reported],
     now: OffsetDateTime,
-) -> Result<(), AppError> {
-    let first = events[0];
-    let account = store::usage_account(conn, account_id, period.start)?
-        .ok_or_else(|| AppError::AccountNotFound { param: Some(first.param("payload.account_id")) })?;
+) -> Result<Recorded, AppError> {
     let mut row = account.period.unwrap_or_else(|| UsagePeriod::empty(account_id, period));
     if row.closed || !usage::period_open(period.end, now) {
-        return Err(AppError::UsagePeriodClosed { param: first.param("timestamp") });
+        return Err(AppError::UsagePeriodClosed { param: events[0].param("timestamp") });
     }
     let terms = terms_for(account.subscription.as_ref(), row.final_plan, period.start);
     let before = row.usage;
-    let mut by_day: BTreeMap<OffsetDateTime, Credits> = BTreeMap::new();
     for event in events {
         row.usage = row.usage.record(event.value, &terms);
-        let day = event.occurred_at.replace_time(time::Time::MIDNIGHT);
-        let total = by_day.entry(day).or_default();
-        *total = total.saturating_add(event.value);
     }
     let crossed = row.usage.newly_crossed(before, &terms, row.told);
     for threshold in &crossed {
         row.told |= threshold.bit();
     }
-    store::save_usage_period(conn, &row)?;
-    for (day, used) in by_day {
-        store::add_usage_day(conn, account_id, day, used)?;
-    }
     let plan = plan_for_period(account.subscription.as_ref(), row.final_plan, period.start);
-    for threshold in crossed {
-        tell_threshold(conn, &row, plan, &terms, threshold, now)?;
-    }
-    Ok(())
+    Ok(Recorded { row, plan, terms, crossed })
 }
 
 /// `credits.threshold_reached` (80%, 100%) or `credits.spending_limit_reached`, with the credits.

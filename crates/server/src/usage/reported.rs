@@ -20,6 +20,18 @@ pub struct Reported {
 }
 
 impl Reported {
+    /// The event as recorded at `now`.
+    pub fn event(&self, now: OffsetDateTime) -> crate::store::MeterEvent {
+        crate::store::MeterEvent {
+            identifier: self.identifier.clone(),
+            account_id: self.account_id.clone(),
+            value: self.value,
+            value_text: self.value_text.clone(),
+            occurred_at: self.occurred_at,
+            created_at: now,
+        }
+    }
+
     /// The name of one of its fields in the request.
     pub fn param(&self, field: &str) -> String {
         format!("{}{field}", self.at)

@@ -138,6 +138,15 @@ async fn a_batch_is_all_or_nothing() {
     assert_eq!((again.body["recorded"].as_i64(), again.body["duplicates"].as_i64()), (Some(1), Some(10)));
     assert_eq!(credits(&app, "acct-batch").await["used"], "51.00");
 
+    // One identifier twice in a batch: the second is a duplicate, or refused with another payload.
+    let twice = [event("t1", "acct-batch", "1"), event("t1", "acct-batch", "1")];
+    let answered = app.post(stream, Some(KEY), &json!({ "events": twice })).await;
+    assert_eq!((answered.body["recorded"].as_i64(), answered.body["duplicates"].as_i64()), (Some(1), Some(1)));
+    let clash = [event("t2", "acct-batch", "1"), event("t2", "acct-batch", "2")];
+    let refused = app.post(stream, Some(KEY), &json!({ "events": clash })).await;
+    assert_refused(&refused, StatusCode::CONFLICT, "identifier_reused", "events[1].identifier");
+    assert_eq!(credits(&app, "acct-batch").await["used"], "52.00");
+
     let too_many: Vec<Value> = (0..101).map(|i| event(&format!("m{i}"), "acct-batch", "1")).collect();
     assert_refused(
         &app.post(stream, Some(KEY), &json!({ "events": too_many })).await,
@@ -160,7 +169,7 @@ async fn a_batch_is_all_or_nothing() {
     let huge = format!(r#"{{"events": ["{}"]}}"#, "x".repeat(70 * 1024));
     let too_big = app.send(post_raw(stream, Some(KEY), "application/json", huge)).await;
     assert_error(&too_big, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
-    assert_eq!(credits(&app, "acct-batch").await["used"], "51.00");
+    assert_eq!(credits(&app, "acct-batch").await["used"], "52.00");
 }
 
 #[tokio::test]
