@@ -284,6 +284,27 @@ async fn the_card_saved_with_stripe_pays_an_upgrade_and_a_renewal_off_session() 
     assert_eq!(paid, [(1000, "paid"), (amount, "paid"), (4000, "paid")], "{invoices:?}");
 }
 
+/// A month's overage is part of the renewal's PaymentIntent: one charge of plan and overage.
+#[tokio::test]
+async fn the_overage_is_charged_with_the_renewal_in_one_payment_intent() {
+    let stripe = LocalStripe::start();
+    let app = stripe_app(&stripe);
+    let session = app.new_session("acct-stripe-overage", "pro").await;
+    let card = save_card(&app, &stripe, &session, "4242424242424242").await.unwrap();
+    assert_eq!(app.confirm(&session, &card, "k1").await.body["status"], "succeeded");
+    let portal = app.open_portal("acct-stripe-overage").await;
+    let on = app.post(&format!("/api/portal/{portal}/overage"), None, &json!({"enabled": true})).await;
+    assert_eq!(on.body["overage_enabled"], true);
+    let usage = json!({"event_name": "kiro_credits", "identifier": "so-1",
+                       "payload": {"account_id": "acct-stripe-overage", "value": "1200"}});
+    assert_eq!(app.post("/v1/billing/meter_events", Some(KEY), &usage).await.status, StatusCode::CREATED);
+
+    assert_eq!(app.set_clock("2026-12-01T01:00:01Z").await.status, StatusCode::OK);
+    let invoices = app.invoices("acct-stripe-overage").await;
+    assert_eq!((invoices[1]["amount"].as_i64(), invoices[1]["status"].as_str()), (Some(2800), Some("paid")));
+    assert_eq!(stripe.succeeded_payments().await, [1000, 2800], "plan and overage in one PaymentIntent");
+}
+
 /// In the portal, a new card goes to Stripe through a SetupIntent and becomes the one charged
 /// (and the Customer's default). 0341 saves but its renewal fails: the account is past due, as in
 /// test mode; a good card then clears the invoice.
