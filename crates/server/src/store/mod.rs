@@ -115,6 +115,10 @@ impl Store {
         f: impl FnMut(&Conn<'_>) -> Result<R, AppError> + Send + 'static,
     ) -> Result<R, AppError> {
         let store = self.clone();
+        let _queued = match &*self.0 {
+            Backend::Postgres(db) => Some(db.turn.lock().await),
+            Backend::Sqlite(_) => None,
+        };
         blocking(move || match &*store.0 {
             Backend::Sqlite(db) => db.write(f),
             Backend::Postgres(db) => db.write_in_turn(turn, f),

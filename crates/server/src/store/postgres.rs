@@ -72,6 +72,9 @@ impl r2d2::ManageConnection for Manager {
 pub(super) struct Postgres {
     /// Always there until the store is dropped.
     pool: Option<Pool>,
+    /// This instance's writers that take turns queue here first, so one connection at a time
+    /// waits for PostgreSQL's lock: a queue of many sessions there hands the lock on slowly.
+    pub(super) turn: tokio::sync::Mutex<()>,
 }
 
 impl Drop for Postgres {
@@ -102,7 +105,7 @@ impl Postgres {
             .connection_timeout(options.wait)
             .test_on_check_out(false)
             .build_unchecked(manager);
-        let db = Postgres { pool: Some(pool) };
+        let db = Postgres { pool: Some(pool), turn: tokio::sync::Mutex::new(()) };
         db.migrate()?;
         Ok(db)
     }
@@ -167,41 +170,41 @@ impl Postgres {
         self.write_with(Some(turn), f)
     }
 
-    fn write_with<R>(&self, turn: Option<i64>, f: impl FnMut(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
-        let mut conn = self.client()?;
-        let mut spare = self.pool()?.max_size();
-        if let Some(turn) = turn {
-            while let Err(e) = conn.client.execute("SELECT pg_advisory_lock($1)", &[&turn]) {
-                self.replace_closed(&mut conn, e, &mut spare)?;
-            }
-        }
-        let result = self.write_on(&mut conn, &mut spare, f);
-        if let Some(turn) = turn
-            && conn.client.execute("SELECT pg_advisory_unlock($1)", &[&turn]).is_err()
-            && !conn.client.is_closed()
-        {
-            conn.poisoned = true;
-        }
-        result
-    }
-
-    fn write_on<R>(
+    fn write_with<R>(
         &self,
-        conn: &mut Pooled,
-        spare: &mut u32,
+        turn: Option<i64>,
         mut f: impl FnMut(&Conn<'_>) -> Result<R, AppError>,
     ) -> Result<R, AppError> {
+        let mut conn = self.client()?;
+        let mut spare = self.pool()?.max_size();
+        // Writers that take turns cannot conflict with each other; with the others (a period
+        // closed, an upgrade's re-rating) they share rows, whose concurrent updates repeatable read
+        // refuses as serializable would. Without serializable's predicate locks on every row read,
+        // a batch of usage costs PostgreSQL a good deal less.
+        let isolation = if turn.is_some() { IsolationLevel::RepeatableRead } else { IsolationLevel::Serializable };
         for attempt in 1..=OPTIMISTIC_TRIES + 1 {
             let alone = attempt > OPTIMISTIC_TRIES;
-            let lock = if alone { "SELECT pg_advisory_lock($1)" } else { "SELECT pg_advisory_lock_shared($1)" };
-            while let Err(e) = conn.client.execute(lock, &[&WRITE_LOCK]) {
-                self.replace_closed(conn, e, spare)?;
+            // The write lock (shared, or alone) and a turn, in one round trip each way.
+            let (lock, unlock) = match (alone, turn) {
+                (true, _) => ("SELECT pg_advisory_lock($1), $2::bigint", "SELECT pg_advisory_unlock($1), $2::bigint"),
+                (false, Some(_)) => (
+                    "SELECT pg_advisory_lock_shared($1), pg_advisory_lock($2)",
+                    "SELECT pg_advisory_unlock($2), pg_advisory_unlock_shared($1)",
+                ),
+                (false, None) => (
+                    "SELECT pg_advisory_lock_shared($1), $2::bigint",
+                    "SELECT pg_advisory_unlock_shared($1), $2::bigint",
+                ),
+            };
+            let turn = turn.unwrap_or_default();
+            while let Err(e) = conn.client.execute(lock, &[&WRITE_LOCK, &turn]) {
+                self.replace_closed(&mut conn, e, &mut spare)?;
             }
             // A panic in `f` rolls back (the transaction's drop) and must not leave the session's
-            // lock held on a connection that goes back to the pool: unlocked first, then resumed.
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| try_write(conn, &mut f)));
-            let unlock = if alone { "SELECT pg_advisory_unlock($1)" } else { "SELECT pg_advisory_unlock_shared($1)" };
-            if conn.client.execute(unlock, &[&WRITE_LOCK]).is_err() && !conn.client.is_closed() {
+            // locks held on a connection that goes back to the pool: unlocked first, then resumed.
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| try_write(&mut conn, isolation, &mut f)));
+            if conn.client.execute(unlock, &[&WRITE_LOCK, &turn]).is_err() && !conn.client.is_closed() {
                 // Still open but not unlocked: the connection must not go back to the pool.
                 conn.poisoned = true;
             }
@@ -230,9 +233,13 @@ enum Tried<R> {
     Conflicted,
 }
 
-fn try_write<R>(conn: &mut PgConnection, f: &mut impl FnMut(&Conn<'_>) -> Result<R, AppError>) -> Tried<R> {
+fn try_write<R>(
+    conn: &mut PgConnection,
+    isolation: IsolationLevel,
+    f: &mut impl FnMut(&Conn<'_>) -> Result<R, AppError>,
+) -> Tried<R> {
     let PgConnection { client, statements, .. } = conn;
-    let tx = match client.build_transaction().isolation_level(IsolationLevel::Serializable).start() {
+    let tx = match client.build_transaction().isolation_level(isolation).start() {
         Ok(tx) => tx,
         Err(e) => return Tried::Done(Err(DbError::from(e).into())),
     };
