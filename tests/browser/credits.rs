@@ -86,19 +86,40 @@ async fn the_home_shows_credits_a_chart_and_takes_a_spending_limit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn in_german_credits_use_the_locales_numbers() {
+async fn in_german_credits_and_the_invoices_overage_line_use_the_locales_numbers() {
     let server = TestServer::start().await;
     server.subscribe("acct-credits-de", "pro", "4242424242424242").await;
-    report(&server, "g1", "acct-credits-de", "812.45", 1_794_787_200).await;
+    let portal = portal_in_german(&server).await;
+    let id = portal.rsplit('/').next().unwrap().to_string();
+    let on =
+        reqwest::Client::new().post(format!("{}/api/portal/{id}/overage", server.base)).json(&json!({"enabled": true}));
+    assert!(on.send().await.unwrap().status().is_success());
+    report(&server, "g1", "acct-credits-de", "1012.45", 1_794_787_200).await;
+    let browser = Browser::open().await;
+    browser.goto(&portal).await;
+    browser.wait_for_text("1.012,45 von 1.000,00 Credits verbraucht").await;
+    browser.audit("the German home with credits").await;
+
+    // The renewal, final after the grace hour, bills the overage: its line in German.
+    server.set_clock("2026-12-01T01:00:00Z").await;
+    let (_, invoices) = server.api(reqwest::Method::GET, "/v1/accounts/acct-credits-de/invoices", None).await;
+    let renewal = invoices["invoices"][1]["id"].as_str().unwrap().to_string();
+    let portal = portal_in_german(&server).await;
+    browser.goto(&format!("{portal}/invoices/{renewal}")).await;
+    browser.wait_for_text("12,45 Credits zu je 0,04").await;
+    let text = browser.text().await;
+    assert!(text.contains("Mehrverbrauch, "), "{text}");
+    browser.audit("the German invoice with its overage line").await;
+    browser.close().await;
+}
+
+/// A portal session for the German account, in German; its URL.
+async fn portal_in_german(server: &TestServer) -> String {
     let request =
         json!({"account_id": "acct-credits-de", "return_url": "kiro://kiro.kiroAgent/manage-plan", "locale": "de"});
     let (status, body) = server.api(reqwest::Method::POST, "/v1/portal/sessions", Some(request)).await;
     assert_eq!(status, 201, "{body}");
-    let browser = Browser::open().await;
-    browser.goto(body["url"].as_str().unwrap()).await;
-    browser.wait_for_text("812,45 von 1.000,00 Credits verbraucht").await;
-    browser.audit("the German home with credits").await;
-    browser.close().await;
+    body["url"].as_str().unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -135,6 +135,9 @@ fn close_period(conn: &Conn<'_>, sub: &mut Subscription) -> Result<(), AppError>
     }
     let amount = lines.iter().try_fold(Money::ZERO, |sum, l| sum.checked_add(l.amount));
     let amount = amount.ok_or_else(|| AppError::internal("overflow"))?.at_least_zero();
+    // What this period's plan costs, owed from now on: an upgrade in the grace hour (before the
+    // renewal is charged) or while it is unpaid charges the difference, never the month twice.
+    sub.paid_this_period = amount;
     let invoice = Invoice {
         id: new_id("in"),
         number: String::new(),
@@ -238,13 +241,6 @@ pub fn settle(
     let pm_id = pm.map(|pm| pm.card.id.to_string());
     for invoice in owed {
         store::set_invoice_paid(conn, &invoice.id, pm_id.as_deref())?;
-        if invoice.period_start == sub.period_start {
-            // What this period's plan cost: an upgrade in the grace hour paid its part already,
-            // and the ended period's overage is not this period's plan.
-            let mut plan_part = invoice.lines.iter().filter(|l| !is_overage(l)).map(|l| l.amount);
-            let plan_part = plan_part.try_fold(Money::ZERO, Money::checked_add).unwrap_or(invoice.amount);
-            sub.paid_this_period = sub.paid_this_period.checked_add(plan_part.at_least_zero()).unwrap_or(plan_part);
-        }
     }
     if let (false, Some(pm_id)) = (owed.is_empty(), &pm_id) {
         store::record_payment(conn, pm_id, &sub.account_id)?;
@@ -259,10 +255,6 @@ pub fn settle(
         events::invoice_event(conn, EventType::InvoicePaid, &paid, at)?;
     }
     events::subscription_event(conn, EventType::SubscriptionUpdated, &sub.account_id, at)
-}
-
-fn is_overage(line: &LineItem) -> bool {
-    matches!(line.label, Some(billing::proration::LineLabel::Overage { .. }))
 }
 
 /// Whether a charge of what an account owes was due and how it went.

@@ -366,3 +366,53 @@ async fn two_instances_given_the_same_identifier_count_it_once() {
     assert!(statuses.iter().all(|s| *s == StatusCode::CREATED || *s == StatusCode::OK), "{statuses:?}");
     assert_eq!(credits(&two, "acct-twice").await["used"], "12.50");
 }
+
+#[tokio::test]
+async fn an_upgrade_in_the_grace_hour_charges_the_difference_never_the_month_twice() {
+    let app = TestApp::new();
+    app.subscribed_portal("acct-grace-up", "pro", "4242424242424242").await;
+    app.set_clock("2026-12-01T00:30:00Z").await;
+    let portal = app.open_portal("acct-grace-up").await;
+    let quote = app.preview(&portal, "power").await;
+    assert_eq!(quote.body["total_due_today"], 18_000, "December's Pro is already owed: {:?}", quote.body);
+    assert_eq!(app.change(&portal, "power", 18_000, "up").await.body["status"], "succeeded");
+    app.set_clock("2026-12-01T01:00:00Z").await;
+    let invoices = app.invoices("acct-grace-up").await;
+    let december: i64 = invoices[1..].iter().map(|i| i["amount"].as_i64().unwrap()).sum();
+    assert_eq!(december, 20_000, "Power's month, once: {invoices:?}");
+    assert!(invoices.iter().all(|i| i["status"] == "paid"), "{invoices:?}");
+}
+
+#[tokio::test]
+async fn a_failed_renewal_owes_its_overage_too() {
+    let app = TestApp::new();
+    let portal = app.subscribed_portal("acct-owes-overage", "pro", "4000000000000341").await;
+    app.post(&format!("/api/portal/{portal}/overage"), None, &json!({"enabled": true})).await;
+    report(&app, "p1", "acct-owes-overage", "1200").await;
+    app.set_clock("2026-12-01T01:00:00Z").await;
+    let portal = app.open_portal("acct-owes-overage").await;
+    let home = app.get(&format!("/api/portal/{portal}"), None).await;
+    assert_eq!(home.body["subscription"]["status"], "past_due");
+    assert_eq!(home.body["amount_due"]["amount"], 2000 + 800, "{:?}", home.body["amount_due"]);
+}
+
+#[tokio::test]
+async fn raw_events_are_pruned_after_35_days_and_the_totals_stay() {
+    let store = fresh_store();
+    let app = TestApp::on(store.clone());
+    app.subscribed_portal("acct-prune", "pro", "4242424242424242").await;
+    report(&app, "old-1", "acct-prune", "7.50").await;
+    app.set_clock("2026-12-20T00:00:00Z").await;
+    report(&app, "new-1", "acct-prune", "1").await;
+    let at = time::macros::datetime!(2026-12-21 00:00:01 UTC);
+    let pruned = store.write_blocking(move |tx| checkout_server::usage::prune(tx, at, 100)).unwrap();
+    assert_eq!(pruned, 1, "the event of Nov 16, 35 days and a second before");
+    let november = time::macros::datetime!(2026-11-01 00:00 UTC);
+    let kept = store
+        .read_blocking(move |conn| checkout_server::store::get_usage_period(conn, "acct-prune", november))
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.usage.used.to_string(), "7.50", "November's total stays");
+    assert_eq!(credits(&app, "acct-prune").await["used"], "1.00");
+    assert_eq!(report(&app, "new-1", "acct-prune", "1").await.status, StatusCode::OK, "the recent one is kept");
+}
