@@ -277,25 +277,36 @@ pub const MAX_SPENDING_LIMIT: Money = Money::from_dollars(100_000);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UnreadableLimit;
 
-/// A spending limit as typed in dollars (`25`, `25.5`, `1,000.50`, or `1.000,50` where `decimal`
-/// is `,`; a leading `$` allowed): `None` when empty (no limit). Else more than $0.00 and at most
-/// [`MAX_SPENDING_LIMIT`], at most two decimal places.
+/// A spending limit as typed in dollars: `None` when empty (no limit). Else more than $0.00
+/// and at most [`MAX_SPENDING_LIMIT`], read so that no typing reads ten or a hundred times larger
+/// than meant: the last `.` or `,` followed by one or two digits is the decimal point whatever
+/// the locale (`25.50` and `25,50` are $25.50 everywhere); followed by three, it is the locale's
+/// (`decimal`) decimal point (three places: refused) or a thousands separator; groups before it
+/// are of three digits. A leading `$` is allowed.
 pub fn parse_spending_limit(text: &str, decimal: &str) -> Result<Option<Money>, UnreadableLimit> {
-    let decimal = decimal.chars().next().unwrap_or('.');
-    let group = if decimal == ',' { '.' } else { ',' };
-    let cleaned: String = text
-        .trim()
-        .trim_start_matches('$')
-        .chars()
-        .filter(|c| *c != group && !c.is_whitespace())
-        .map(|c| if c == decimal { '.' } else { c })
-        .collect();
-    if cleaned.is_empty() {
+    if text.trim().is_empty() {
         return Ok(None);
     }
-    let (whole, cents) = cleaned.split_once('.').unwrap_or((&cleaned, ""));
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() || whole.len() > 6 || !digits(whole) || !digits(cents) || cents.len() > 2 {
+    let cleaned: String = text.trim().trim_start_matches('$').chars().filter(|c| !c.is_whitespace()).collect();
+    let is_separator = |c: char| c == '.' || c == ',';
+    let (whole, cents) = match cleaned.rfind(is_separator) {
+        Some(at) => {
+            let after = &cleaned[at + 1..];
+            let is_locale_decimal = cleaned[at..].starts_with(decimal);
+            if after.len() <= 2 || is_locale_decimal { (&cleaned[..at], after) } else { (cleaned.as_str(), "") }
+        }
+        None => (cleaned.as_str(), ""),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let mut groups = whole.split(is_separator);
+    let first = groups.next().unwrap_or_default();
+    let grouped = groups.clone().count() > 0;
+    let well_grouped = groups.all(|g| g.len() == 3 && digits(g)) && (!grouped || (1..=3).contains(&first.len()));
+    if !digits(first) || !well_grouped || cents.len() > 2 || !(cents.is_empty() || digits(cents)) {
+        return Err(UnreadableLimit);
+    }
+    let whole: String = whole.chars().filter(char::is_ascii_digit).collect();
+    if whole.len() > 7 {
         return Err(UnreadableLimit);
     }
     let whole: i64 = whole.parse().map_err(|_| UnreadableLimit)?;
@@ -385,15 +396,41 @@ mod tests {
 
     #[test]
     fn spending_limits_read_as_typed_in_either_decimal() {
-        assert_eq!(parse_spending_limit("", "."), Ok(None));
-        assert_eq!(parse_spending_limit("  ", ","), Ok(None));
-        assert_eq!(parse_spending_limit("25", "."), Ok(Some(Money::from_cents(2500))));
-        assert_eq!(parse_spending_limit("$25.5", "."), Ok(Some(Money::from_cents(2550))));
-        assert_eq!(parse_spending_limit("1,000.50", "."), Ok(Some(Money::from_cents(100_050))));
-        assert_eq!(parse_spending_limit("1.000,50", ","), Ok(Some(Money::from_cents(100_050))));
-        assert_eq!(parse_spending_limit("25,5", ","), Ok(Some(Money::from_cents(2550))));
-        for bad in ["0", "0.00", "-5", "abc", "1.234", "100000.01", "25.5.5", "1e3"] {
-            assert_eq!(parse_spending_limit(bad, "."), Err(UnreadableLimit), "{bad:?}");
+        let read = |text: &str, decimal: &str| parse_spending_limit(text, decimal).map(|l| l.map(Money::cents));
+        assert_eq!(read("", "."), Ok(None));
+        assert_eq!(read("  ", ","), Ok(None));
+        for (text, decimal, cents) in [
+            ("25", ".", 2500),
+            ("$25.5", ".", 2550),
+            ("1,000.50", ".", 100_050),
+            ("1,000", ".", 100_000),
+            ("1.000,50", ",", 100_050),
+            ("1.000", ",", 100_000),
+            ("25,5", ",", 2550),
+            // Two digits after the last separator: cents in every locale, never a larger amount.
+            ("25.50", ",", 2550),
+            ("25.5", ",", 2550),
+            ("1,5", ".", 150),
+            ("100 000", ".", 10_000_000),
+        ] {
+            assert_eq!(read(text, decimal), Ok(Some(cents)), "{text:?} with {decimal:?}");
+        }
+        for (bad, decimal) in [
+            ("0", "."),
+            ("0.00", "."),
+            ("-5", "."),
+            ("abc", "."),
+            ("1.234", "."),
+            ("1,234", ","),
+            ("100000.01", "."),
+            ("25.5.5", "."),
+            ("1e3", "."),
+            ("1,00,000", "."),
+            ("12345,000", "."),
+            ("$", "."),
+            (".5", "."),
+        ] {
+            assert_eq!(read(bad, decimal), Err(UnreadableLimit), "{bad:?} with {decimal:?}");
         }
     }
 

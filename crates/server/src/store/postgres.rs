@@ -198,6 +198,11 @@ impl Postgres {
             };
             let turn = turn.unwrap_or_default();
             while let Err(e) = conn.client.execute(lock, &[&WRITE_LOCK, &turn]) {
+                // The first of two locks may be held when waiting for the second failed (a
+                // statement timeout): session locks outlive errors, so none may stay behind.
+                if !conn.client.is_closed() && conn.client.execute("SELECT pg_advisory_unlock_all()", &[]).is_err() {
+                    conn.poisoned = true;
+                }
                 self.replace_closed(&mut conn, e, &mut spare)?;
             }
             // A panic in `f` rolls back (the transaction's drop) and must not leave the session's

@@ -224,7 +224,9 @@ pub fn save_usage_periods(conn: &Conn<'_>, periods: &[UsagePeriod]) -> Result<()
 }
 
 /// Periods whose grace hour ended by `now` with overage still to bill, and no renewal invoice
-/// to carry it (the subscription ended with the period): of `account_id`, or any.
+/// to carry it: the subscription ended with the period (a live one that has not reached its
+/// next period yet, in a catch-up, renews first and its draft carries it). Of `account_id`, or
+/// any.
 pub fn usage_periods_to_bill(
     conn: &Conn<'_>,
     ended_by: OffsetDateTime,
@@ -235,6 +237,8 @@ pub fn usage_periods_to_bill(
         "SELECT {PERIOD_COLUMNS} FROM usage_periods u WHERE closed = 0 AND overage > 0 AND period_end <= ?1
            AND (CAST(?2 AS TEXT) IS NULL OR account_id = ?2)
            AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.account_id = u.account_id AND i.status = 'draft')
+           AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = u.account_id
+                             AND s.status != 'canceled' AND s.period_start < u.period_end)
          ORDER BY period_end LIMIT ?3"
     ))?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);

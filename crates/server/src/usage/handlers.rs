@@ -52,9 +52,12 @@ pub async fn create_meter_event(
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let now = state.clock.now();
     let reported = parse_event(&body, "", now)?;
+    // The clock read again in the transaction: a request that queued for its turn is checked
+    // against the time it is recorded at (a period may have closed meanwhile).
+    let clock = state.clock.clone();
     let mut recorded = state
         .store
-        .write_in_turn(USAGE_TURN, move |tx| super::record_events(tx, std::slice::from_ref(&reported), now))
+        .write_in_turn(USAGE_TURN, move |tx| super::record_events(tx, std::slice::from_ref(&reported), clock.now()))
         .await?;
     let (event, new) = recorded.pop().ok_or_else(|| AppError::internal("no event recorded"))?;
     state.metrics.meter_events(usize::from(new));
@@ -85,7 +88,9 @@ pub async fn create_meter_events(
         .enumerate()
         .map(|(i, event)| parse_event(event, &format!("events[{i}]."), now))
         .collect::<Result<Vec<Reported>, _>>()?;
-    let recorded = state.store.write_in_turn(USAGE_TURN, move |tx| super::record_events(tx, &batch, now)).await?;
+    let clock = state.clock.clone();
+    let recorded =
+        state.store.write_in_turn(USAGE_TURN, move |tx| super::record_events(tx, &batch, clock.now())).await?;
     let new = recorded.iter().filter(|(_, new)| *new).count();
     state.metrics.meter_events(new);
     Ok(Json(json!({"object": "billing.meter_event_stream", "recorded": new, "duplicates": recorded.len() - new})))

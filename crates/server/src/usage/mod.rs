@@ -260,12 +260,13 @@ pub fn portal_usage(
 }
 
 /// An upgrade re-rates the whole current period against the new plan's credits.
+/// The row is written even when the month has no usage yet: usage recorded at the same moment
+/// under the old plan then conflicts with it and is recorded again under the new one.
 pub fn rerate(conn: &Conn<'_>, account_id: &str, period: Period, plan: PlanId) -> Result<(), AppError> {
-    if let Some(mut row) = store::get_usage_period(conn, account_id, period.start)? {
-        row.usage = row.usage.rerated(usage::included(plan));
-        store::save_usage_period(conn, &row)?;
-    }
-    Ok(())
+    let mut row = store::get_usage_period(conn, account_id, period.start)?
+        .unwrap_or_else(|| UsagePeriod::empty(account_id, period));
+    row.usage = row.usage.rerated(usage::included(plan));
+    store::save_usage_period(conn, &row)
 }
 
 /// A period ends on `plan` (before a scheduled change applies): its usage counts against it

@@ -416,3 +416,20 @@ async fn raw_events_are_pruned_after_35_days_and_the_totals_stay() {
     assert_eq!(credits(&app, "acct-prune").await["used"], "1.00");
     assert_eq!(report(&app, "new-1", "acct-prune", "1").await.status, StatusCode::OK, "the recent one is kept");
 }
+
+/// A catch-up that reaches the overage's finalization before the subscription's renewal (more
+/// were due than one batch closes) leaves the overage to the renewal: billed once, on it.
+#[tokio::test]
+async fn a_live_subscriptions_overage_waits_for_its_renewal_not_a_separate_invoice() {
+    let store = fresh_store();
+    let app = TestApp::on(store.clone());
+    pro_with_overage(&app, "acct-catch-up").await;
+    report(&app, "cu1", "acct-catch-up", "1100").await;
+    let late = time::macros::datetime!(2026-12-01 02:00 UTC);
+    let finalized = store.write_blocking(move |tx| checkout_server::usage::finalize_due(tx, late, None, 100)).unwrap();
+    assert_eq!(finalized, 0, "nothing to finalize before the renewal is written");
+    app.set_clock("2026-12-01T02:00:00Z").await;
+    let invoices = app.invoices("acct-catch-up").await;
+    assert_eq!(invoices.len(), 2, "{invoices:?}");
+    assert_eq!((invoices[1]["amount"].as_i64(), invoices[1]["status"].as_str()), (Some(2400), Some("paid")));
+}
