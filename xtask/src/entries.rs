@@ -97,6 +97,13 @@ impl Entry {
             .replace("{{area}}", self.area)
             .replace("{{features}}", if self.stripe { r#" data-cargo-features="stripe""# } else { "" })
             .replace("{{session_path}}", session_path)
+            .replace(
+                "{{area_css}}",
+                match self.area {
+                    "portal" => "\n    <link data-trunk rel=\"css\" href=\"style/portal.css\" />",
+                    _ => "",
+                },
+            )
     }
 }
 

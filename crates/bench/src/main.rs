@@ -221,20 +221,29 @@ impl Sizes {
                 }
             }
         }
-        if let Some(css) = std::fs::read_dir(dist)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|e| e == "css"))
-        {
-            rows.push(row("main.css".into(), css, "css"));
+        // Every page's stylesheet, and the portal's own (its pages only).
+        for sheet in ["main", "portal"] {
+            let css = std::fs::read_dir(dist).unwrap().flatten().map(|e| e.path()).find(|p| {
+                let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                name.starts_with(&format!("{sheet}-")) && name.ends_with(".css")
+            });
+            if let Some(css) = css {
+                rows.push(row(format!("{sheet}.css"), css, "css"));
+            }
         }
         Sizes { rows }
     }
 
-    /// Brotli and gzip bytes of an entry's first visit: its HTML, JS glue and wasm, and the CSS.
+    /// Brotli and gzip bytes of an entry's first visit: its HTML, JS glue and wasm, and its CSS.
     fn first_visit(&self, entry: &str) -> (u64, u64) {
-        let files = [format!("{entry}.html"), format!("{entry}.js"), format!("{entry}.wasm"), "main.css".into()];
+        let own_css = if entry.starts_with("portal") { "portal.css" } else { "main.css" };
+        let files = [
+            format!("{entry}.html"),
+            format!("{entry}.js"),
+            format!("{entry}.wasm"),
+            "main.css".into(),
+            own_css.into(),
+        ];
         let picked = self.rows.iter().filter(|r| files.contains(&r.0));
         picked.fold((0, 0), |(br, gz), r| (br + r.3, gz + r.2))
     }

@@ -908,7 +908,14 @@ flat_decoding! {
 // ---------------------------------------------------------------------------------------------
 
 from_json_struct!(ErrorBody { error });
-from_json_struct!(ErrorDetail { code, message; default param });
+/// The pages read the code and the message; `param` is for the IDE's backend (the checkout's
+/// bundle has a byte budget).
+impl FromJson for ErrorDetail {
+    fn from_json(value: &Json) -> Result<Self, JsonError> {
+        let object = value.object()?;
+        Ok(ErrorDetail { code: object.field("code")?, message: object.field("message")?, param: None })
+    }
+}
 from_json_struct!(ScheduledChange { plan, effective_at });
 from_json_struct!(Branding { product_name, return_link_text, legal_line });
 from_json_struct!(PlanSummary { id, name, monthly_price, monthly_credits });
