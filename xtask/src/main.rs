@@ -30,10 +30,10 @@ fn main() -> ExitCode {
             eprintln!("  test  runs fmt, clippy (native and wasm32), unit, server and browser tests");
             eprintln!("  build installs the tools and builds the app into dist/");
             eprintln!("  postgres starts a throwaway PostgreSQL and prints its URL; Enter stops it");
-            eprintln!("  bench [--runs N] sizes and throttled cold-load timings, written into README.md");
+            eprintln!("  bench [--runs N] sizes and throttled cold-load timings, written into docs/performance.md");
             eprintln!("  soak  [--clients N] [--readers N] [--seconds N] [--postgres] [--instances N] load on");
             eprintln!("        release servers (several: one killed and restarted mid-run), then a consistency");
-            eprintln!("        check of payments and webhook deliveries; figures written into README.md");
+            eprintln!("        check of payments and webhook deliveries; figures written into docs/performance.md");
             eprintln!("        --compare: SQLite (1 instance), PostgreSQL (1 and 3 instances) in one table");
             eprintln!(
                 "        --usage: meter events from 1,000 accounts and credits reads instead, every total checked;"

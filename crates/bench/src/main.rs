@@ -3,7 +3,7 @@
 //! Serves the built app from the real server, loads the checkout and the portal cold in headless
 //! Chromium with the CPU slowed 4x and a slow-4G network (over the DevTools protocol), takes the
 //! median of several loads, does the same for a static HTML copy of the rendered checkout (the
-//! floor no app can beat), and prints one table, which it also writes into the README.
+//! floor no app can beat), and prints one table, which it also writes into docs/performance.md.
 
 use checkout_server::{AppState, Config, Store};
 use fantoccini::Client;
@@ -316,7 +316,7 @@ async fn start_server(served: &Path) -> String {
     base
 }
 
-/// Replaces what is between the README's bench markers with `report`.
+/// Replaces what is between the bench markers of docs/performance.md with `report`.
 fn write_into_readme(readme: &Path, report: &str) {
     if let Ok(text) = std::fs::read_to_string(readme)
         && let (Some(start), Some(end)) = (text.find("<!-- bench:start -->"), text.find("<!-- bench:end -->"))
@@ -324,7 +324,7 @@ fn write_into_readme(readme: &Path, report: &str) {
         let updated = format!("{}<!-- bench:start -->\n{report}{}", &text[..start], &text[end..]);
         let mut file = std::fs::File::create(readme).unwrap();
         file.write_all(updated.as_bytes()).unwrap();
-        eprintln!("bench: wrote the figures into README.md");
+        eprintln!("bench: wrote the figures into docs/performance.md");
     }
 }
 
@@ -402,7 +402,7 @@ async fn main() {
     let figures = Figures { runs, m, sizes: Sizes::of(&dist) };
     let report = figures.report();
     println!("{report}");
-    write_into_readme(&root.join("README.md"), &report);
+    write_into_readme(&root.join("docs/performance.md"), &report);
     let _ = std::fs::remove_dir_all(&served);
 }
 
@@ -422,7 +422,7 @@ struct Measured {
     checkout_html_by_language: Vec<(&'static str, u64)>,
 }
 
-/// Everything measured, and the README table made of it.
+/// Everything measured, and the table made of it.
 struct Figures {
     runs: usize,
     m: Measured,

@@ -4,7 +4,7 @@
 //! Every POST carries an `Idempotency-Key` (ours, recorded with the attempt before the call), and
 //! is retried with the same key when no answer arrived (network errors, timeouts), on 429 and on
 //! 5xx; any other answer is final. `Stripe-Version` pins the API version this was written against.
-//! Why not async-stripe: see the README's Stripe section.
+//! Why not async-stripe: see docs/stripe-mode.md.
 
 use backon::{ExponentialBuilder, Retryable};
 use billing::wire::DeclineCode;

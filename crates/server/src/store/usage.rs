@@ -169,25 +169,7 @@ pub fn get_usage_period(
 }
 
 pub fn save_usage_period(conn: &Conn<'_>, p: &UsagePeriod) -> Result<(), AppError> {
-    conn.execute(
-        &format!(
-            "INSERT INTO usage_periods ({PERIOD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT (account_id, period_start) DO UPDATE SET used = excluded.used,
-                 overage = excluded.overage, final_plan = excluded.final_plan, told = excluded.told,
-                 closed = excluded.closed"
-        ),
-        params![
-            p.account_id,
-            ts(p.start),
-            ts(p.end),
-            p.usage.used.hundredths(),
-            p.usage.overage.hundredths(),
-            p.final_plan.map(|plan| plan.as_str()),
-            p.told,
-            p.closed
-        ],
-    )?;
-    Ok(())
+    save_usage_periods(conn, std::slice::from_ref(p))
 }
 
 /// Writes several accounts' periods in one statement (each `(account, period)` once).

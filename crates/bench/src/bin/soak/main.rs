@@ -14,7 +14,7 @@
 //! active subscription, and (after the deliveries drained) that every event `/v1/events` lists
 //! reached the receiver, each account's in their listed order, with one `subscription.created` and
 //! one `invoice.paid` per paying account. Prints the figures and the inconsistencies found, writes
-//! the figures into the README, and fails when anything is inconsistent. `--compare` runs SQLite
+//! the figures into docs/performance.md, and fails when anything is inconsistent. `--compare` runs SQLite
 //! (1 instance), PostgreSQL (1 instance) and PostgreSQL (`--instances`, 3 by default) one after
 //! the other and writes one table of the three.
 //!
@@ -440,12 +440,12 @@ fn report(o: &Options, runs: &[Figures]) -> String {
 }
 
 fn write_readme(report: &str) {
-    let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+    let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/performance.md");
     let Ok(text) = std::fs::read_to_string(&readme) else { return };
     if let (Some(start), Some(end)) = (text.find("<!-- soak:start -->"), text.find("<!-- soak:end -->")) {
         let updated = format!("{}<!-- soak:start -->\n{report}{}", &text[..start], &text[end..]);
         if std::fs::write(&readme, updated).is_ok() {
-            eprintln!("soak: wrote the figures into README.md");
+            eprintln!("soak: wrote the figures into docs/performance.md");
         }
     }
 }
