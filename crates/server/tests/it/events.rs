@@ -283,10 +283,10 @@ async fn an_endpoint_that_hangs_does_not_hold_back_another() {
 }
 
 #[tokio::test]
-async fn the_readme_shows_the_verification_this_test_uses() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+async fn the_api_docs_show_the_verification_this_test_uses() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/api.md")).unwrap();
     let snippet = include_str!("common/verify_webhook.rs");
-    assert!(readme.contains(snippet.trim()), "README.md must show tests/it/common/verify_webhook.rs as it is");
+    assert!(readme.contains(snippet.trim()), "docs/api.md must show tests/it/common/verify_webhook.rs as it is");
     let body = br#"{"id":"evt_1"}"#;
     let header = checkout_server::jobs::webhooks::signature(SECRET, 1_800_000_000, std::str::from_utf8(body).unwrap());
     assert!(verify_kiro_signature(SECRET, &header, body, 1_800_000_100));
