@@ -1,8 +1,24 @@
 //! The server's clock: the system time, or in test mode a frozen instant that the test-clock
 //! endpoint moves forwards (as Stripe's test clocks do). Kept in the database so a restart keeps it.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
+
+/// How far this process's wall clock is set off the system's (`--clock-skew-secs`): instances'
+/// clocks never agree exactly, and the tests run one minutes ahead to show that nothing the
+/// instances share (leases, deadlines, rate limits) reads it; those read the database's clock.
+static SKEW_MS: AtomicI64 = AtomicI64::new(0);
+
+/// Sets this process's clock skew (see [`SKEW_MS`]).
+pub fn set_skew(skew: time::Duration) {
+    SKEW_MS.store(i64::try_from(skew.whole_milliseconds()).unwrap_or(0), Ordering::Relaxed);
+}
+
+/// This process's wall clock.
+fn wall_clock() -> OffsetDateTime {
+    OffsetDateTime::now_utc() + time::Duration::milliseconds(SKEW_MS.load(Ordering::Relaxed))
+}
 
 /// Clones share one reading: a move shows in every clone.
 #[derive(Debug, Default, Clone)]
@@ -16,7 +32,7 @@ impl Clock {
     }
 
     pub fn now(&self) -> OffsetDateTime {
-        self.frozen().unwrap_or_else(OffsetDateTime::now_utc)
+        self.frozen().unwrap_or_else(wall_clock)
     }
 
     pub fn frozen(&self) -> Option<OffsetDateTime> {
@@ -33,9 +49,10 @@ impl Clock {
     }
 }
 
-/// Wall-clock milliseconds: deliveries happen in real time, whatever the billing clock says.
+/// Wall-clock milliseconds of this process (signatures, metrics): deliveries happen in real
+/// time, whatever the billing clock says.
 pub fn now_millis() -> i64 {
-    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+    i64::try_from(wall_clock().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -86,6 +86,10 @@ struct Args {
     /// log collector).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Sets this instance's wall clock off by this many seconds (tests of instances whose clocks
+    /// disagree).
+    #[arg(long, hide = true, default_value_t = 0, allow_negative_numbers = true)]
+    clock_skew_secs: i64,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,6 +134,7 @@ fn open_store(args: &Args) -> Result<Store, String> {
 }
 
 async fn run(args: Args) -> Result<(), String> {
+    checkout_server::clock::set_skew(time::Duration::seconds(args.clock_skew_secs));
     let store = open_store(&args)?;
 
     let (key_hash, shown_key) = match args.secret_key.filter(|k| !k.trim().is_empty()) {

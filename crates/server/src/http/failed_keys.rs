@@ -83,12 +83,11 @@ impl<C: Clock> FailedKeys<C> {
             return Ok(());
         }
         let address = address(client).to_string();
-        let now = crate::clock::now_millis();
         let allowance = crate::store::KeyAllowance {
             burst: MAX_FAILURES,
             interval_ms: i64::try_from(WINDOW.as_millis()).unwrap_or(i64::MAX),
         };
-        let wait = store.write(move |tx| crate::store::count_failed_key(tx, &address, now, allowance)).await?;
+        let wait = store.write(move |tx| crate::store::count_failed_key(tx, &address, allowance)).await?;
         match wait {
             None => Ok(()),
             Some(ms) => {

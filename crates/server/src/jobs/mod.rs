@@ -35,8 +35,7 @@ pub fn start_renewals(payments: Payments, clock: Clock) -> tokio::task::JoinHand
             {
                 clock.move_forward_to(saved);
             }
-            let now_ms = crate::clock::now_millis();
-            if let Err(e) = payments.store.write(move |tx| store::forget_whole_allowances(tx, now_ms)).await {
+            if let Err(e) = payments.store.write(store::forget_whole_allowances).await {
                 tracing::error!(?e, "forgetting wrong-key counts failed");
             }
             if let Err(e) = renewals::catch_up(&payments, clock.now()).await {

@@ -120,15 +120,14 @@ async fn deliver_to(endpoint: String, client: reqwest::Client, store: Store, sec
 /// taken for this instance for as long as an attempt can last (and a margin). Later events of the
 /// same account wait behind it, which keeps each account's events in order, across instances.
 async fn next_due(store: &Store, endpoint: &str, schedule: &Schedule) -> Result<Vec<Due>, AppError> {
-    let now = crate::clock::now_millis();
-    let lease_until = now.saturating_add(millis(schedule.timeout + LEASE_MARGIN));
+    let lease = millis(schedule.timeout + LEASE_MARGIN);
     let endpoint = endpoint.to_string();
     // A read first: an idle outbox costs no write.
     let looked = endpoint.clone();
-    if store.read(move |conn| store::due_deliveries(conn, &looked, now)).await?.is_empty() {
+    if store.read(move |conn| store::due_deliveries(conn, &looked)).await?.is_empty() {
         return Ok(Vec::new());
     }
-    store.write(move |tx| store::claim_due_deliveries(tx, &endpoint, now, lease_until)).await
+    store.write(move |tx| store::claim_due_deliveries(tx, &endpoint, lease)).await
 }
 
 /// Beyond the request timeout, how long a delivery stays its instance's: time to record the result.
@@ -150,35 +149,28 @@ async fn deliver(client: &reqwest::Client, store: &Store, secret: &str, schedule
         Err(e) if e.is_timeout() => Some("timed out".to_string()),
         Err(e) => Some(format!("unreachable: {e}")),
     };
-    let now = crate::clock::now_millis();
     let attempts = due.attempts + 1;
     let wait = schedule.wait_after(attempts);
-    let next = now.saturating_add(millis(wait));
-    let give_up = now.saturating_sub(due.enqueued_at) >= millis(schedule.give_up_after);
-    let (seq, endpoint, lease) = (due.event_seq, due.endpoint.clone(), due.lease_until);
+    let (seq, endpoint, lease, enqueued_at) = (due.event_seq, due.endpoint.clone(), due.lease_until, due.enqueued_at);
+    let give_up_after = millis(schedule.give_up_after);
     let outcome = failure.clone();
     let written = store
         .write(move |tx| {
-            let (done, next_attempt) = match (&outcome, give_up) {
-                (None, _) | (Some(_), true) => (Some(now), now),
-                (Some(_), false) => (None, next),
-            };
             let attempt = DeliveryAttempt {
                 lease_until: lease,
                 attempts,
                 error: outcome.as_deref(),
-                done_at: done,
-                next_attempt,
+                enqueued_at,
+                give_up_after,
+                wait: millis(wait),
             };
             store::record_delivery(tx, seq, &endpoint, &attempt)
         })
         .await;
-    if let Err(e) = written {
-        tracing::error!(?e, "webhooks: recording a delivery failed");
-    }
-    match failure {
-        None => tracing::debug!(attempts, "webhook delivered"),
-        Some(why) if give_up => tracing::warn!(attempts, %why, "webhook given up after 3 days"),
-        Some(why) => tracing::info!(attempts, %why, wait_ms = millis(wait), "webhook failed; will retry"),
+    match (failure, written) {
+        (_, Err(e)) => tracing::error!(?e, "webhooks: recording a delivery failed"),
+        (None, Ok(_)) => tracing::debug!(attempts, "webhook delivered"),
+        (Some(why), Ok(true)) => tracing::warn!(attempts, %why, "webhook given up after 3 days"),
+        (Some(why), Ok(false)) => tracing::info!(attempts, %why, wait_ms = millis(wait), "webhook failed; will retry"),
     }
 }

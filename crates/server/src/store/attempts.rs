@@ -26,12 +26,26 @@ pub fn claim_attempt(
     let id = new_id("att");
     // The unique index on pending attempts refuses a second one; DO NOTHING, not an error, so the
     // transaction goes on (PostgreSQL aborts a transaction at its first error).
+    take_charge_turn(conn, account_id)?;
     let inserted = conn.execute(
         "INSERT INTO payment_attempts (id, account_id, purpose, status, created_at, recorded_first)
          VALUES (?1, ?2, ?3, 'pending', ?4, 1) ON CONFLICT DO NOTHING",
         params![id, account_id, purpose, ts(now)],
     )?;
     Ok((inserted == 1).then(|| Attempt { id, account_id: account_id.to_string() }))
+}
+
+/// Moves the account's charge turn on (see `charge_turns` in the migrations): on PostgreSQL the
+/// unique index on pending attempts checks the latest rows, not the transaction's snapshot, so
+/// without this a claim could pass just after another charge was recorded while its eligibility
+/// checks read the account as it was before.
+fn take_charge_turn(conn: &Conn<'_>, account_id: &str) -> Result<(), AppError> {
+    conn.execute(
+        "INSERT INTO charge_turns (account_id, turn) VALUES (?1, 1)
+         ON CONFLICT (account_id) DO UPDATE SET turn = charge_turns.turn + 1",
+        [account_id],
+    )?;
+    Ok(())
 }
 
 /// Whether `account_id` has a charge in flight.
@@ -47,10 +61,18 @@ pub fn has_pending_attempt(conn: &Conn<'_>, account_id: &str) -> Result<bool, Ap
 /// Records how an attempt ended (`succeeded`, `requires_action`, `declined`, `failed`,
 /// `refunded`, `abandoned`); false when it had ended already.
 pub fn finish_attempt(conn: &Conn<'_>, attempt_id: &str, result: &str, now: OffsetDateTime) -> Result<bool, AppError> {
-    let finished = conn.execute(
-        "UPDATE payment_attempts SET status = ?2, finished_at = ?3 WHERE id = ?1 AND status = 'pending'",
-        params![attempt_id, result, ts(now)],
-    )?;
+    let account: Option<String> = conn
+        .query_row(
+            "UPDATE payment_attempts SET status = ?2, finished_at = ?3 WHERE id = ?1 AND status = 'pending'
+             RETURNING account_id",
+            params![attempt_id, result, ts(now)],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let finished = usize::from(account.is_some());
+    if let Some(account) = &account {
+        take_charge_turn(conn, account)?;
+    }
     if finished == 1 && !matches!(result, "recording" | "succeeded" | "requires_action") {
         // Ended without success and without a bank check waiting: its code's hold is freed.
         super::release_holds_of_attempt(conn, attempt_id)?;
@@ -59,7 +81,7 @@ pub fn finish_attempt(conn: &Conn<'_>, attempt_id: &str, result: &str, now: Offs
 }
 
 /// Keeps with the attempt what recording its result needs (`pending`, JSON), and gives it a lease
-/// of `lease` from now (wall clock): the attempt belongs to this process while the lease is
+/// of `lease` from now (the database's clock): the attempt belongs to this process while the lease is
 /// renewed.
 ///
 /// An attempt that answers a 3-D Secure challenge carries its PaymentIntent from the start, so
@@ -79,7 +101,7 @@ pub fn keep_pending_charge(
     }
     conn.execute(
         "UPDATE payment_attempts SET pending = ?2, lease_until = ?3, intent_id = COALESCE(?4, intent_id) WHERE id = ?1",
-        params![attempt_id, pending, lease_until(lease), intent],
+        params![attempt_id, pending, lease_until(conn, lease)?, intent],
     )?;
     Ok(())
 }
@@ -97,8 +119,9 @@ fn intent_refunded(conn: &Conn<'_>, intent: &str) -> Result<bool, AppError> {
     Ok(refunded.is_some())
 }
 
-fn lease_until(lease: Duration) -> i64 {
-    crate::clock::now_millis().saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
+/// `lease` from now on the database's clock, which every instance shares.
+fn lease_until(conn: &Conn<'_>, lease: Duration) -> Result<i64, AppError> {
+    Ok(conn.now_ms()?.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX)))
 }
 
 /// Records the PaymentIntent an attempt created, before it is confirmed: reconciliation always
@@ -115,7 +138,7 @@ pub fn keep_intent(conn: &Conn<'_>, attempt_id: &str, intent_id: &str) -> Result
 pub fn renew_lease(conn: &Conn<'_>, attempt_id: &str, lease: Duration) -> Result<(), AppError> {
     conn.execute(
         "UPDATE payment_attempts SET lease_until = ?2 WHERE id = ?1 AND status = 'pending'",
-        params![attempt_id, lease_until(lease)],
+        params![attempt_id, lease_until(conn, lease)?],
     )?;
     Ok(())
 }
@@ -126,7 +149,7 @@ pub fn take_lease(conn: &Conn<'_>, attempt_id: &str, lease: Duration) -> Result<
     let taken = conn.execute(
         "UPDATE payment_attempts SET lease_until = ?2
          WHERE id = ?1 AND status = 'pending' AND (lease_until IS NULL OR lease_until < ?3)",
-        params![attempt_id, lease_until(lease), crate::clock::now_millis()],
+        params![attempt_id, lease_until(conn, lease)?, conn.now_ms()?],
     )?;
     Ok(taken == 1)
 }
@@ -158,7 +181,7 @@ pub fn orphans(conn: &Conn<'_>) -> Result<Vec<Orphan>, AppError> {
          WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < ?1)
          ORDER BY created_at, rowid",
     )?;
-    let rows = stmt.query_map([crate::clock::now_millis()], |r| {
+    let rows = stmt.query_map([conn.now_ms()?], |r| {
         Ok(Orphan {
             id: r.get(0)?,
             purpose: r.get(1)?,
@@ -203,7 +226,7 @@ pub fn claim_refund(
     let attempt = claim_attempt(conn, &account_id, LATE_PAYMENT, now)?.ok_or(AppError::PaymentInProgress)?;
     conn.execute(
         "UPDATE payment_attempts SET intent_id = ?2, lease_until = ?3 WHERE id = ?1",
-        params![attempt.id, intent, lease_until(lease)],
+        params![attempt.id, intent, lease_until(conn, lease)?],
     )?;
     Ok(Some(attempt))
 }

@@ -46,16 +46,30 @@ impl DbError {
         matches!(e.code(), Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED)
     }
 
-    /// The connection is gone (the server stopped, the network broke): not the query's fault.
+    /// The database cannot serve the query now, through no fault of the query: the connection is
+    /// gone (the server stopped, the network broke, an administrator or a timeout ended the
+    /// session), the server is starting or shutting down, out of connections or resources, or the
+    /// statement ran out of time waiting. Answered `503`, to be tried again.
     pub fn is_unreachable(&self) -> bool {
         match self {
             DbError::Unreachable(_) => true,
             DbError::Postgres(e) => {
-                e.is_closed() || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+                e.is_closed()
+                    || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+                    || e.code().is_some_and(unavailable_state)
             }
             _ => false,
         }
     }
+}
+
+/// SQLSTATEs that say the database, not the query, failed: connection exceptions (08), operator
+/// intervention (57: terminated, shutting down, starting, statement timeout, cancelled),
+/// insufficient resources (53), a lock not had in time (55P03) and the idle-in-transaction
+/// timeout (25P03).
+fn unavailable_state(code: &SqlState) -> bool {
+    let code = code.code();
+    ["08", "53", "57"].iter().any(|class| code.starts_with(class)) || code == "55P03" || code == "25P03"
 }
 
 pub type DbResult<T> = Result<T, DbError>;
@@ -280,6 +294,10 @@ pub struct Conn<'a> {
     /// Set when any statement failed: PostgreSQL has aborted the transaction, and a `COMMIT` would
     /// quietly roll it back, so it is never committed, even if the caller went on.
     pub(super) failed: Cell<bool>,
+    /// Set when a statement failed because the database could not serve it (see
+    /// [`DbError::is_unreachable`]): the transaction's answer is `503`, whatever the caller made
+    /// of the error.
+    pub(super) unavailable: Cell<bool>,
 }
 
 enum Backend<'a> {
@@ -299,7 +317,7 @@ pub enum Kind {
 
 impl<'a> Conn<'a> {
     pub(super) fn sqlite(conn: &'a rusqlite::Connection) -> Conn<'a> {
-        Conn { backend: Backend::Sqlite(conn), conflicted: Cell::new(false), failed: Cell::new(false) }
+        Conn { backend: Backend::Sqlite(conn), conflicted: Cell::new(false), failed: Cell::new(false), unavailable: Cell::new(false) }
     }
 
     pub(super) fn postgres(
@@ -307,7 +325,7 @@ impl<'a> Conn<'a> {
         statements: &'a mut HashMap<String, postgres::Statement>,
     ) -> Conn<'a> {
         let backend = Backend::Postgres { tx: RefCell::new(tx), statements: RefCell::new(statements) };
-        Conn { backend, conflicted: Cell::new(false), failed: Cell::new(false) }
+        Conn { backend, conflicted: Cell::new(false), failed: Cell::new(false), unavailable: Cell::new(false) }
     }
 
     /// The PostgreSQL transaction back, to commit or roll back.
@@ -323,6 +341,16 @@ impl<'a> Conn<'a> {
             Backend::Sqlite(_) => Kind::Sqlite,
             Backend::Postgres { .. } => Kind::Postgres,
         }
+    }
+
+    /// The database's clock, in milliseconds since 1970: every instance reads the same one, so
+    /// the leases and deadlines instances compare do not depend on how well their clocks agree.
+    pub fn now_ms(&self) -> DbResult<i64> {
+        let sql = match self.kind() {
+            Kind::Sqlite => "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+            Kind::Postgres => "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+        };
+        self.query_row(sql, (), |r| r.get(0))
     }
 
     /// Runs a statement; how many rows it changed.
@@ -373,6 +401,7 @@ impl<'a> Conn<'a> {
         if let Err(e) = &result {
             self.failed.set(true);
             self.conflicted.set(self.conflicted.get() || e.is_retryable());
+            self.unavailable.set(self.unavailable.get() || e.is_unreachable());
         }
         result
     }

@@ -24,7 +24,7 @@ pub fn insert_event(
         "INSERT INTO events (seq, id, type, account_id, created, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![seq, id, kind, account_id, created, body],
     )?;
-    let enqueued = crate::clock::now_millis();
+    let enqueued = conn.now_ms()?;
     let mut endpoints = conn.prepare_cached("SELECT url FROM webhook_endpoints")?;
     let urls = endpoints.query_map((), |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
     for url in urls {

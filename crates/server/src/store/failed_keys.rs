@@ -13,19 +13,15 @@ pub struct KeyAllowance {
 
 /// Forgets the addresses whose allowance is whole again (a periodic job, never a request: a scan
 /// of the table in every wrong key's transaction would make them conflict with each other).
-pub fn forget_whole_allowances(conn: &Conn<'_>, now_ms: i64) -> Result<usize, AppError> {
-    Ok(conn.execute("DELETE FROM failed_keys WHERE full_at < ?1", [now_ms])?)
+pub fn forget_whole_allowances(conn: &Conn<'_>) -> Result<usize, AppError> {
+    Ok(conn.execute("DELETE FROM failed_keys WHERE full_at < ?1", [conn.now_ms()?])?)
 }
 
-/// Counts one wrong key from `address` at `now_ms` (wall clock), as a generic cell rate: the row
+/// Counts one wrong key from `address` now (the database's clock), as a generic cell rate: the row
 /// keeps the moment the address's allowance is whole again. `Some(ms)` to wait when it has none
 /// left (nothing is counted then).
-pub fn count_failed_key(
-    conn: &Conn<'_>,
-    address: &str,
-    now_ms: i64,
-    allowance: KeyAllowance,
-) -> Result<Option<i64>, AppError> {
+pub fn count_failed_key(conn: &Conn<'_>, address: &str, allowance: KeyAllowance) -> Result<Option<i64>, AppError> {
+    let now_ms = conn.now_ms()?;
     let full_at: Option<i64> =
         conn.query_row("SELECT full_at FROM failed_keys WHERE address = ?1", [address], |r| r.get(0)).optional()?;
     let next_full_at = full_at.unwrap_or(now_ms).max(now_ms).saturating_add(allowance.interval_ms);

@@ -243,6 +243,7 @@ CREATE TABLE failed_keys (address TEXT PRIMARY KEY, full_at INTEGER NOT NULL);
     M::up(PROMOTIONS_SQLITE),
     M::up(SESSION_LOCALES),
     M::up(USAGE_SQLITE),
+    M::up(TURNS),
 ];
 
 /// The same schema on PostgreSQL, from its current shape (PostgreSQL databases start here; each
@@ -402,6 +403,7 @@ CREATE TABLE failed_keys (address TEXT PRIMARY KEY, full_at BIGINT NOT NULL);
     PROMOTIONS_POSTGRES,
     SESSION_LOCALES,
     USAGE_POSTGRES,
+    TURNS,
 ];
 
 /// Issue 33: metered credits. Each reported event once (`identifier`), pruned after 35 days;
@@ -471,6 +473,19 @@ CREATE TABLE usage_days (
 );
 CREATE INDEX invoices_draft ON invoices(created_at) WHERE status = 'draft';
 ALTER TABLE subscriptions ADD COLUMN spending_limit BIGINT;
+"#;
+
+/// Issue 34: on PostgreSQL writers lock tables, never rows or a session's advisory locks: `LOCK
+/// TABLE` is the transaction's (a session ended for sitting idle in one gives it back) and takes
+/// no snapshot, so a writer's snapshot comes after its locks. The tables stay empty. And each
+/// account's charges take turns through a row of `charge_turns` that claiming an attempt and
+/// ending one both update: a claim whose snapshot is older than another charge's record then
+/// conflicts and runs again, seeing it, instead of charging what that record made ineligible.
+/// The same SQL on both backends.
+const TURNS: &str = r#"
+CREATE TABLE lock_writes (unused BIGINT);
+CREATE TABLE lock_usage_turn (unused BIGINT);
+CREATE TABLE charge_turns (account_id TEXT PRIMARY KEY, turn BIGINT NOT NULL);
 "#;
 
 /// Issue 23: the language a session's pages speak, when its creator or its user chose one

@@ -48,7 +48,7 @@ pub use invoices::*;
 pub use meta::*;
 pub use metrics::*;
 pub use payment_methods::*;
-pub use postgres::PostgresOptions;
+pub use postgres::{PostgresOptions, Turn};
 pub use promotion_codes::*;
 pub use redemptions::*;
 pub use sessions::*;
@@ -103,7 +103,7 @@ impl Store {
         f: impl FnMut(&Conn<'_>) -> Result<R, AppError> + Send + 'static,
     ) -> Result<R, AppError> {
         let store = self.clone();
-        blocking(move || store.write_here(f)).await
+        self.blocking(move || store.write_here(f)).await
     }
 
     /// [`Store::write`] for writers that would all touch the same rows (usage totals): on
@@ -111,17 +111,20 @@ impl Store {
     /// running again; SQLite's writes take turns anyway.
     pub async fn write_in_turn<R: Send + 'static>(
         &self,
-        turn: i64,
+        turn: Turn,
         f: impl FnMut(&Conn<'_>) -> Result<R, AppError> + Send + 'static,
     ) -> Result<R, AppError> {
-        let store = self.clone();
-        let _queued = match &*self.0 {
-            Backend::Postgres(db) => Some(db.turn.lock().await),
-            Backend::Sqlite(_) => None,
-        };
-        blocking(move || match &*store.0 {
-            Backend::Sqlite(db) => db.write(f),
-            Backend::Postgres(db) => db.write_in_turn(turn, f),
+        let (store, queue) = (self.clone(), self.clone());
+        self.within_deadline(async move {
+            let _queued = match &*queue.0 {
+                Backend::Postgres(db) => Some(db.turn.lock().await),
+                Backend::Sqlite(_) => None,
+            };
+            blocking(move || match &*store.0 {
+                Backend::Sqlite(db) => db.write(f),
+                Backend::Postgres(db) => db.write_in_turn(turn, f),
+            })
+            .await
         })
         .await
     }
@@ -147,7 +150,7 @@ impl Store {
         f: impl FnOnce(&Conn<'_>) -> Result<R, AppError> + Send + 'static,
     ) -> Result<R, AppError> {
         let store = self.clone();
-        blocking(move || store.read_here(f)).await
+        self.blocking(move || store.read_here(f)).await
     }
 
     /// [`Store::read`] for code that is not async.
@@ -177,6 +180,33 @@ impl Store {
             Backend::Postgres(db) => db.pool_state(),
         };
         state.map_or((0, 0), |s| (s.connections - s.idle_connections, s.idle_connections))
+    }
+}
+
+impl Store {
+    /// [`blocking`] within the backend's deadline.
+    async fn blocking<R: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<R, AppError> + Send + 'static,
+    ) -> Result<R, AppError> {
+        self.within_deadline(blocking(f)).await
+    }
+
+    /// `work`, or `503 database_unavailable` once PostgreSQL has not answered for its deadline
+    /// (a network that stopped forwarding): the request is answered, and the thread still
+    /// waiting commits nothing that began before then. SQLite is on this machine: it waits.
+    async fn within_deadline<R>(
+        &self,
+        work: impl std::future::Future<Output = Result<R, AppError>>,
+    ) -> Result<R, AppError> {
+        let Backend::Postgres(db) = &*self.0 else { return work.await };
+        match tokio::time::timeout(db.deadline, work).await {
+            Ok(done) => done,
+            Err(_) => {
+                tracing::warn!("the database did not answer in time");
+                Err(AppError::DatabaseUnavailable)
+            }
+        }
     }
 }
 

@@ -1,6 +1,12 @@
 //! The shared backend: a PostgreSQL database several instances use at once, through a pool of
 //! connections. Writes are serializable transactions, run again when PostgreSQL finds they
 //! conflicted with a concurrent one; reads are read-only snapshots.
+//!
+//! One instance cut off from the database (a partition) must not stop the others: every lock a
+//! writer takes is its transaction's (`LOCK TABLE`, never a session's advisory lock), and
+//! PostgreSQL ends a session left idle in a transaction after [`PostgresOptions::idle_in_transaction`],
+//! which gives its locks back. The cut-off instance answers `503` after [`PostgresOptions::deadline`]
+//! and commits nothing that began before it.
 
 use super::db::{Conn, DbError};
 use super::migrations::POSTGRES_STEPS;
@@ -19,6 +25,14 @@ pub struct PostgresOptions {
     pub wait: Duration,
     /// The longest one statement may run.
     pub statement_timeout: Duration,
+    /// How long PostgreSQL lets a session sit idle inside a transaction before it ends the
+    /// session (and its locks): a transaction here never waits on anything but the database, so
+    /// an idle one belongs to an instance that was cut off.
+    pub idle_in_transaction: Duration,
+    /// The longest a request waits for one database operation (a connection, the transaction,
+    /// its retries) before it is answered `503 database_unavailable`; a write still running then
+    /// is rolled back instead of committed.
+    pub deadline: Duration,
 }
 
 impl Default for PostgresOptions {
@@ -26,7 +40,9 @@ impl Default for PostgresOptions {
         PostgresOptions {
             max_connections: 16,
             wait: Duration::from_secs(3),
-            statement_timeout: Duration::from_secs(10),
+            statement_timeout: Duration::from_secs(3),
+            idle_in_transaction: Duration::from_secs(2),
+            deadline: Duration::from_secs(4),
         }
     }
 }
@@ -42,9 +58,6 @@ type Pooled = r2d2::PooledConnection<Manager>;
 pub(super) struct PgConnection {
     client: postgres::Client,
     pub(super) statements: HashMap<String, postgres::Statement>,
-    /// Left in a state the next user must not inherit (a lock it could not give back): closed
-    /// by the pool instead of reused.
-    poisoned: bool,
 }
 
 /// Opens [`PgConnection`]s for the pool.
@@ -57,7 +70,7 @@ impl r2d2::ManageConnection for Manager {
     type Error = postgres::Error;
 
     fn connect(&self) -> Result<PgConnection, postgres::Error> {
-        Ok(PgConnection { client: self.config.connect(NoTls)?, statements: HashMap::new(), poisoned: false })
+        Ok(PgConnection { client: self.config.connect(NoTls)?, statements: HashMap::new() })
     }
 
     fn is_valid(&self, conn: &mut PgConnection) -> Result<(), postgres::Error> {
@@ -65,7 +78,7 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut PgConnection) -> bool {
-        conn.poisoned || conn.client.is_closed()
+        conn.client.is_closed()
     }
 }
 
@@ -75,6 +88,8 @@ pub(super) struct Postgres {
     /// This instance's writers that take turns queue here first, so one connection at a time
     /// waits for PostgreSQL's lock: a queue of many sessions there hands the lock on slowly.
     pub(super) turn: tokio::sync::Mutex<()>,
+    /// See [`PostgresOptions::deadline`].
+    pub(super) deadline: Duration,
 }
 
 impl Drop for Postgres {
@@ -94,9 +109,17 @@ impl Postgres {
         let mut config: postgres::Config = url.parse()?;
         config.connect_timeout(options.wait);
         config.keepalives(true);
-        let timeout = format!("-c statement_timeout={}", options.statement_timeout.as_millis());
+        config.keepalives_idle(Duration::from_secs(5));
+        // Data PostgreSQL has not acknowledged for this long: the network is gone, not slow.
+        config.tcp_user_timeout(options.deadline);
+        let timeouts = format!(
+            "-c statement_timeout={} -c idle_in_transaction_session_timeout={} -c lock_timeout={}",
+            options.statement_timeout.as_millis(),
+            options.idle_in_transaction.as_millis(),
+            options.statement_timeout.as_millis(),
+        );
         let given = config.get_options().map(str::to_owned);
-        config.options(&given.map_or(timeout.clone(), |given| format!("{given} {timeout}")));
+        config.options(&given.map_or(timeouts.clone(), |given| format!("{given} {timeouts}")));
         let manager = Manager { config };
         // Not `build`: a server started while PostgreSQL is down waits for it instead of failing.
         let pool = r2d2::Pool::builder()
@@ -105,7 +128,7 @@ impl Postgres {
             .connection_timeout(options.wait)
             .test_on_check_out(false)
             .build_unchecked(manager);
-        let db = Postgres { pool: Some(pool), turn: tokio::sync::Mutex::new(()) };
+        let db = Postgres { pool: Some(pool), turn: tokio::sync::Mutex::new(()), deadline: options.deadline };
         db.migrate()?;
         Ok(db)
     }
@@ -151,20 +174,19 @@ impl Postgres {
         Ok(())
     }
 
-    /// Runs `f` in a serializable transaction. Writers run side by side, holding the write lock
+    /// Runs `f` in a serializable transaction. Writers run side by side, holding the write gate
     /// shared; one that conflicted [`OPTIMISTIC_TRIES`] times runs once more holding it alone
-    /// (PostgreSQL queues later shared requests behind it), where nothing can conflict with it:
-    /// every write ends, however hot the rows it touches.
+    /// (PostgreSQL queues later writers behind it), where nothing can conflict with it: every
+    /// write ends, however hot the rows it touches.
     pub(super) fn write<R>(&self, f: impl FnMut(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
         self.write_with(None, f)
     }
 
-    /// [`Postgres::write`] holding lock `turn` alone around it (taken before the transaction
-    /// begins, so its snapshot sees what the writer before it committed): writers that would all
-    /// touch the same rows (usage totals) take turns instead of conflicting and running again.
+    /// [`Postgres::write`] holding turn `turn` alone around it: writers that would all touch the
+    /// same rows (usage totals) take turns instead of conflicting and running again.
     pub(super) fn write_in_turn<R>(
         &self,
-        turn: i64,
+        turn: Turn,
         f: impl FnMut(&Conn<'_>) -> Result<R, AppError>,
     ) -> Result<R, AppError> {
         self.write_with(Some(turn), f)
@@ -172,52 +194,33 @@ impl Postgres {
 
     fn write_with<R>(
         &self,
-        turn: Option<i64>,
+        turn: Option<Turn>,
         mut f: impl FnMut(&Conn<'_>) -> Result<R, AppError>,
     ) -> Result<R, AppError> {
+        let deadline = std::time::Instant::now() + self.deadline;
         let mut conn = self.client()?;
         let mut spare = self.pool()?.max_size();
-        // Writers that take turns cannot conflict with each other; with the others (a period
-        // closed, an upgrade's re-rating) they share rows, whose concurrent updates repeatable read
-        // refuses as serializable would. Without serializable's predicate locks on every row read,
-        // a batch of usage costs PostgreSQL a good deal less.
-        let isolation = if turn.is_some() { IsolationLevel::RepeatableRead } else { IsolationLevel::Serializable };
         for attempt in 1..=OPTIMISTIC_TRIES + 1 {
             let alone = attempt > OPTIMISTIC_TRIES;
-            // The write lock (shared, or alone) and a turn, in one round trip each way.
-            let (lock, unlock) = match (alone, turn) {
-                (true, _) => ("SELECT pg_advisory_lock($1), $2::bigint", "SELECT pg_advisory_unlock($1), $2::bigint"),
-                (false, Some(_)) => (
-                    "SELECT pg_advisory_lock_shared($1), pg_advisory_lock($2)",
-                    "SELECT pg_advisory_unlock($2), pg_advisory_unlock_shared($1)",
-                ),
-                (false, None) => (
-                    "SELECT pg_advisory_lock_shared($1), $2::bigint",
-                    "SELECT pg_advisory_unlock_shared($1), $2::bigint",
-                ),
-            };
-            let turn = turn.unwrap_or_default();
-            while let Err(e) = conn.client.execute(lock, &[&WRITE_LOCK, &turn]) {
-                // The first of two locks may be held when waiting for the second failed (a
-                // statement timeout): session locks outlive errors, so none may stay behind.
-                if !conn.client.is_closed() && conn.client.execute("SELECT pg_advisory_unlock_all()", &[]).is_err() {
-                    conn.poisoned = true;
+            let plan = WritePlan::new(alone, turn);
+            let outcome = loop {
+                // A panic in `f` rolls the transaction back (its drop), which gives its locks back.
+                let tried = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    try_write(&mut conn, &plan, deadline, &mut f)
+                }))
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                match tried {
+                    Tried::NotStarted(e) => self.replace_closed(&mut conn, e, &mut spare)?,
+                    tried => break tried,
                 }
-                self.replace_closed(&mut conn, e, &mut spare)?;
-            }
-            // A panic in `f` rolls back (the transaction's drop) and must not leave the session's
-            // locks held on a connection that goes back to the pool: unlocked first, then resumed.
-            let outcome =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| try_write(&mut conn, isolation, &mut f)));
-            if conn.client.execute(unlock, &[&WRITE_LOCK, &turn]).is_err() && !conn.client.is_closed() {
-                // Still open but not unlocked: the connection must not go back to the pool.
-                conn.poisoned = true;
-            }
-            let outcome = outcome.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            };
             match outcome {
                 Tried::Done(result) => return result,
                 Tried::Conflicted if alone => break,
-                Tried::Conflicted => {
+                Tried::Conflicted | Tried::NotStarted(_) => {
+                    if std::time::Instant::now() >= deadline {
+                        return Err(AppError::DatabaseUnavailable);
+                    }
                     // A short, jittered pause, so writers that collided do not collide again in step.
                     std::thread::sleep(Duration::from_millis(rand::random_range(1..=4 * u64::from(attempt))));
                 }
@@ -227,37 +230,81 @@ impl Postgres {
     }
 }
 
+/// Writers that take turns: each turn is a table of its own that they lock (see [`WritePlan`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// Usage reported by the IDE's backend: every batch adds to the same totals.
+    Usage,
+}
+
+/// How one try of a write begins: its isolation and the locks it takes first. Locks are tables'
+/// (`LOCK TABLE`), the transaction's own: they end with it, or with a session PostgreSQL ends,
+/// so none outlives a cut-off instance's transaction. `LOCK TABLE` takes no snapshot, so the
+/// transaction's snapshot is taken after the locks are held and sees what the writer before it
+/// committed.
+struct WritePlan {
+    isolation: IsolationLevel,
+    locks: &'static str,
+}
+
+impl WritePlan {
+    fn new(alone: bool, turn: Option<Turn>) -> WritePlan {
+        match (alone, turn) {
+            // Alone, nothing else writes: each statement may read the latest rows, so nothing
+            // that was committed while it waited can make it conflict.
+            (true, _) => WritePlan { isolation: IsolationLevel::ReadCommitted, locks: "LOCK TABLE lock_writes IN EXCLUSIVE MODE" },
+            // Writers that take turns cannot conflict with each other; with the others (a period
+            // closed, an upgrade's re-rating) they share rows, whose concurrent updates repeatable
+            // read refuses as serializable would, without serializable's predicate locks.
+            (false, Some(Turn::Usage)) => WritePlan {
+                isolation: IsolationLevel::RepeatableRead,
+                locks: "LOCK TABLE lock_writes IN SHARE MODE; LOCK TABLE lock_usage_turn IN EXCLUSIVE MODE",
+            },
+            (false, None) => WritePlan { isolation: IsolationLevel::Serializable, locks: "LOCK TABLE lock_writes IN SHARE MODE" },
+        }
+    }
+}
+
 /// Serializable tries side by side before a write runs alone.
 const OPTIMISTIC_TRIES: u32 = 3;
-/// The advisory lock writers hold shared, and a write that kept conflicting holds alone.
-const WRITE_LOCK: i64 = 0x006b_6972_6f77_7269;
 
 enum Tried<R> {
     Done(Result<R, AppError>),
     /// Serialization failure or deadlock: run again from the start.
     Conflicted,
+    /// The transaction could not begin (the connection may have been closed in the pool).
+    NotStarted(postgres::Error),
 }
 
 fn try_write<R>(
     conn: &mut PgConnection,
-    isolation: IsolationLevel,
+    plan: &WritePlan,
+    deadline: std::time::Instant,
     f: &mut impl FnMut(&Conn<'_>) -> Result<R, AppError>,
 ) -> Tried<R> {
     let PgConnection { client, statements, .. } = conn;
-    let tx = match client.build_transaction().isolation_level(isolation).start() {
+    let mut tx = match client.build_transaction().isolation_level(plan.isolation).start() {
         Ok(tx) => tx,
-        Err(e) => return Tried::Done(Err(DbError::from(e).into())),
+        Err(e) => return Tried::NotStarted(e),
     };
+    if let Err(e) = tx.batch_execute(plan.locks) {
+        let e = DbError::from(e);
+        return if e.is_retryable() { Tried::Conflicted } else { Tried::Done(Err(e.into())) };
+    }
     let conn = Conn::postgres(tx, statements);
     let result = f(&conn);
-    let (conflicted, failed) = (conn.conflicted.get(), conn.failed.get());
+    let (conflicted, failed, unavailable) = (conn.conflicted.get(), conn.failed.get(), conn.unavailable.get());
     let Some(tx) = conn.into_postgres() else {
         return Tried::Done(Err(AppError::internal("not a PostgreSQL transaction")));
     };
     match result {
         Ok(_) if conflicted => Tried::Conflicted,
+        // The connection failed under `f`, which went on (an error it chose to read as "none").
+        Ok(_) | Err(_) if unavailable => Tried::Done(Err(AppError::DatabaseUnavailable)),
         // PostgreSQL aborted the transaction at the failed statement: its COMMIT would roll back.
         Ok(_) if failed => Tried::Done(Err(AppError::internal("a statement failed in a transaction that went on"))),
+        // Whoever asked has been answered 503 by now: nothing of this may land after that.
+        Ok(_) if std::time::Instant::now() >= deadline => Tried::Done(Err(AppError::DatabaseUnavailable)),
         Ok(value) => match tx.commit().map_err(DbError::from) {
             Ok(()) => Tried::Done(Ok(value)),
             Err(e) if e.is_retryable() => Tried::Conflicted,

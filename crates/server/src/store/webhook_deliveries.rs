@@ -22,11 +22,12 @@ pub fn webhook_endpoints(conn: &Conn<'_>) -> Result<Vec<String>, AppError> {
     Ok(urls.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// Takes the due deliveries of `endpoint` (see [`due_deliveries`]) for this instance until
-/// `lease_until` (wall-clock milliseconds): no other instance sends them meanwhile, and if this
-/// one stops mid-delivery another sends them once the lease has run out.
-pub fn claim_due_deliveries(conn: &Conn<'_>, endpoint: &str, now: i64, lease_until: i64) -> Result<Vec<Due>, AppError> {
-    let mut due = due_deliveries(conn, endpoint, now)?;
+/// Takes the due deliveries of `endpoint` (see [`due_deliveries`]) for this instance for `lease`
+/// milliseconds of the database's clock: no other instance sends them meanwhile, and if this one
+/// stops mid-delivery another sends them once the lease has run out.
+pub fn claim_due_deliveries(conn: &Conn<'_>, endpoint: &str, lease: i64) -> Result<Vec<Due>, AppError> {
+    let mut due = due_deliveries(conn, endpoint)?;
+    let lease_until = conn.now_ms()?.saturating_add(lease);
     for d in &mut due {
         d.lease_until = lease_until;
         conn.execute(
@@ -38,9 +39,10 @@ pub fn claim_due_deliveries(conn: &Conn<'_>, endpoint: &str, now: i64, lease_unt
 }
 
 /// The oldest undelivered event of each account for `endpoint`, where its next attempt is due by
-/// `now` (wall-clock milliseconds) and no instance holds it. An account whose oldest event is
-/// being sent by another instance waits: its events go out one at a time, in order.
-pub fn due_deliveries(conn: &Conn<'_>, endpoint: &str, now: i64) -> Result<Vec<Due>, AppError> {
+/// now (the database's clock) and no instance holds it. An account whose oldest event is being
+/// sent by another instance waits: its events go out one at a time, in order.
+pub fn due_deliveries(conn: &Conn<'_>, endpoint: &str) -> Result<Vec<Due>, AppError> {
+    let now = conn.now_ms()?;
     let mut stmt = conn.prepare_cached(
         "SELECT d.event_seq, d.endpoint, e.body, d.attempts, d.enqueued_at
          FROM deliveries d JOIN events e ON e.seq = d.event_seq
@@ -64,23 +66,34 @@ pub fn due_deliveries(conn: &Conn<'_>, endpoint: &str, now: i64) -> Result<Vec<D
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// One delivery attempt's outcome: `error` when it failed; `done_at` once delivered or given up.
+/// One delivery attempt's outcome: `error` when it failed.
 pub struct DeliveryAttempt<'a> {
     /// The lease the attempt was made under: a late record from an instance whose lease ran out
     /// (another instance has sent the event since) changes nothing.
     pub lease_until: i64,
     pub attempts: u32,
     pub error: Option<&'a str>,
-    pub done_at: Option<i64>,
-    pub next_attempt: i64,
+    /// When it was first enqueued (the database's clock), and how long after that a failing
+    /// delivery is given up.
+    pub enqueued_at: i64,
+    pub give_up_after: i64,
+    /// After a failure, how long until the next attempt.
+    pub wait: i64,
 }
 
+/// Records `attempt`, done once delivered or given up; whether it was given up.
 pub fn record_delivery(
     conn: &Conn<'_>,
     seq: i64,
     endpoint: &str,
     attempt: &DeliveryAttempt<'_>,
-) -> Result<(), AppError> {
+) -> Result<bool, AppError> {
+    let now = conn.now_ms()?;
+    let give_up = attempt.error.is_some() && now.saturating_sub(attempt.enqueued_at) >= attempt.give_up_after;
+    let (done_at, next_attempt) = match attempt.error {
+        Some(_) if !give_up => (None, now.saturating_add(attempt.wait)),
+        _ => (Some(now), now),
+    };
     conn.execute(
         "UPDATE deliveries SET attempts = ?3, last_error = ?4, done_at = ?5, delivered = ?6,
              next_attempt_at = ?7, lease_until = NULL
@@ -90,11 +103,11 @@ pub fn record_delivery(
             endpoint,
             attempt.attempts,
             attempt.error,
-            attempt.done_at,
+            done_at,
             attempt.error.is_none(),
-            attempt.next_attempt,
+            next_attempt,
             attempt.lease_until
         ],
     )?;
-    Ok(())
+    Ok(give_up)
 }

@@ -5,17 +5,13 @@ use super::{Reported, parse_event};
 use crate::error::AppError;
 use crate::http::extract::{ApiJson, SecretKey};
 use crate::state::AppState;
-use crate::store::MeterEvent;
+use crate::store::{MeterEvent, Turn};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use billing::usage;
 use serde_json::{Value, json};
-
-/// The lock usage writers take turns with on PostgreSQL: every batch touches many accounts'
-/// totals, so concurrent ones would conflict and run again (see `Store::write_in_turn`).
-const USAGE_TURN: i64 = 0x006b_6972_6f75_7365;
 
 /// The largest batch body: 100 events of up to about 400 bytes each, with room to spare.
 const STREAM_BODY_BYTES: usize = 64 * 1024;
@@ -57,7 +53,7 @@ pub async fn create_meter_event(
     let clock = state.clock.clone();
     let mut recorded = state
         .store
-        .write_in_turn(USAGE_TURN, move |tx| super::record_events(tx, std::slice::from_ref(&reported), clock.now()))
+        .write_in_turn(Turn::Usage, move |tx| super::record_events(tx, std::slice::from_ref(&reported), clock.now()))
         .await?;
     let (event, new) = recorded.pop().ok_or_else(|| AppError::internal("no event recorded"))?;
     state.metrics.meter_events(usize::from(new));
@@ -90,7 +86,7 @@ pub async fn create_meter_events(
         .collect::<Result<Vec<Reported>, _>>()?;
     let clock = state.clock.clone();
     let recorded =
-        state.store.write_in_turn(USAGE_TURN, move |tx| super::record_events(tx, &batch, clock.now())).await?;
+        state.store.write_in_turn(Turn::Usage, move |tx| super::record_events(tx, &batch, clock.now())).await?;
     let new = recorded.iter().filter(|(_, new)| *new).count();
     state.metrics.meter_events(new);
     Ok(Json(json!({"object": "billing.meter_event_stream", "recorded": new, "duplicates": recorded.len() - new})))

@@ -386,24 +386,29 @@ fn a_late_record_from_an_expired_lease_changes_nothing() {
             store::insert_event(tx, "evt_lease", "invoice.paid", "acct-lease", 0, "{}")
         })
         .unwrap();
-    let now = checkout_server::clock::now_millis();
-    let first = store.write_blocking(|tx| store::claim_due_deliveries(tx, &url, now, now + 10)).unwrap();
+    // Leases run on the database's clock: a short one, then a real wait.
+    let first = store.write_blocking(|tx| store::claim_due_deliveries(tx, &url, 300)).unwrap();
     assert_eq!(first.len(), 1);
     // Still leased: no other claim gets it.
-    assert!(store.write_blocking(|tx| store::claim_due_deliveries(tx, &url, now + 5, now + 100)).unwrap().is_empty());
+    assert!(store.write_blocking(|tx| store::claim_due_deliveries(tx, &url, 60_000)).unwrap().is_empty());
+    std::thread::sleep(std::time::Duration::from_millis(400));
     // The lease ran out: a second instance takes it and delivers it.
-    let second = store.write_blocking(|tx| store::claim_due_deliveries(tx, &url, now + 20, now + 100)).unwrap();
+    let second = store.write_blocking(|tx| store::claim_due_deliveries(tx, &url, 60_000)).unwrap();
     assert_eq!(second.len(), 1);
-    let delivered = |lease_until| store::DeliveryAttempt {
+    let attempt = |lease_until, error| store::DeliveryAttempt {
         lease_until,
         attempts: 1,
-        error: None,
-        done_at: Some(now + 30),
-        next_attempt: now + 30,
+        error,
+        enqueued_at: 0,
+        give_up_after: i64::MAX,
+        wait: 60_000,
     };
-    store.write_blocking(|tx| store::record_delivery(tx, second[0].event_seq, &url, &delivered(now + 100))).unwrap();
+    let delivered = attempt(second[0].lease_until, None);
+    store.write_blocking(|tx| store::record_delivery(tx, second[0].event_seq, &url, &delivered)).unwrap();
     // The first instance's late failure changes nothing: the event stays delivered.
-    let failed = store::DeliveryAttempt { error: Some("timed out"), done_at: None, ..delivered(now + 10) };
+    let failed = attempt(first[0].lease_until, Some("timed out"));
     store.write_blocking(|tx| store::record_delivery(tx, first[0].event_seq, &url, &failed)).unwrap();
-    assert!(store.read_blocking(|c| store::due_deliveries(c, &url, now + 1_000_000)).unwrap().is_empty());
+    let undone = "SELECT CAST(COUNT(*) AS BIGINT) FROM deliveries WHERE done_at IS NULL";
+    let outbox = store.read_blocking(|c| Ok(c.query_row(undone, (), |r| r.get::<_, i64>(0))?));
+    assert_eq!(outbox.unwrap(), 0, "the event stays delivered");
 }
