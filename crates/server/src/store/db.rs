@@ -317,7 +317,12 @@ pub enum Kind {
 
 impl<'a> Conn<'a> {
     pub(super) fn sqlite(conn: &'a rusqlite::Connection) -> Conn<'a> {
-        Conn { backend: Backend::Sqlite(conn), conflicted: Cell::new(false), failed: Cell::new(false), unavailable: Cell::new(false) }
+        Conn {
+            backend: Backend::Sqlite(conn),
+            conflicted: Cell::new(false),
+            failed: Cell::new(false),
+            unavailable: Cell::new(false),
+        }
     }
 
     pub(super) fn postgres(

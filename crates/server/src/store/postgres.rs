@@ -252,7 +252,10 @@ impl WritePlan {
         match (alone, turn) {
             // Alone, nothing else writes: each statement may read the latest rows, so nothing
             // that was committed while it waited can make it conflict.
-            (true, _) => WritePlan { isolation: IsolationLevel::ReadCommitted, locks: "LOCK TABLE lock_writes IN EXCLUSIVE MODE" },
+            (true, _) => WritePlan {
+                isolation: IsolationLevel::ReadCommitted,
+                locks: "LOCK TABLE lock_writes IN EXCLUSIVE MODE",
+            },
             // Writers that take turns cannot conflict with each other; with the others (a period
             // closed, an upgrade's re-rating) they share rows, whose concurrent updates repeatable
             // read refuses as serializable would, without serializable's predicate locks.
@@ -260,7 +263,9 @@ impl WritePlan {
                 isolation: IsolationLevel::RepeatableRead,
                 locks: "LOCK TABLE lock_writes IN SHARE MODE; LOCK TABLE lock_usage_turn IN EXCLUSIVE MODE",
             },
-            (false, None) => WritePlan { isolation: IsolationLevel::Serializable, locks: "LOCK TABLE lock_writes IN SHARE MODE" },
+            (false, None) => {
+                WritePlan { isolation: IsolationLevel::Serializable, locks: "LOCK TABLE lock_writes IN SHARE MODE" }
+            }
         }
     }
 }

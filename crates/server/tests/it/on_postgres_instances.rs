@@ -88,8 +88,9 @@ async fn payments_made_at_once_on_two_instances_get_distinct_invoice_numbers_wit
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_checkout_confirmed_on_two_instances_at_once_is_charged_once() {
-    let apps = instances(2);
-    for round in 0..6 {
+    let stores = one_database(2);
+    let apps: Vec<TestApp> = stores.iter().cloned().map(TestApp::on).collect();
+    for round in 0..20 {
         let account = format!("acct-two-tabs-{round}");
         let session = apps[0].new_session(&account, "pro").await;
         let pm = apps[0].tokenize(&session, "4242424242424242").await;
@@ -113,6 +114,66 @@ async fn one_checkout_confirmed_on_two_instances_at_once_is_charged_once() {
         assert!(succeeded >= 1, "neither tab's payment went through");
         let paid = apps[1].invoices(&account).await;
         assert_eq!(paid.len(), 1, "one invoice, one charge: {paid:?}");
+        assert_eq!(attempts_of(&stores[0], &account), ["succeeded"], "the processor was called once");
+    }
+}
+
+/// How each payment attempt of `account` ended: one per call to the processor.
+fn attempts_of(store: &Store, account: &str) -> Vec<String> {
+    let account = account.to_string();
+    store
+        .read_blocking(move |c| {
+            let mut statuses = c.prepare("SELECT status FROM payment_attempts WHERE account_id = ?1")?;
+            Ok(statuses.query_map([account.as_str()], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?)
+        })
+        .unwrap()
+}
+
+/// Two tabs upgrading one account at once, each on its own instance: the second must learn of the
+/// first before it charges, never be charged and then refused ("That is already your plan").
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_upgrade_from_two_tabs_on_two_instances_calls_the_processor_once() {
+    let stores = one_database(2);
+    let apps: Vec<TestApp> = stores.iter().cloned().map(TestApp::on).collect();
+    // A payment history of some size: PostgreSQL's conflict checks then watch single rows, not
+    // the few pages a new table has (where they would catch the race by chance).
+    stores[0]
+        .write_blocking(|tx| {
+            tx.execute(
+                "INSERT INTO payment_attempts (id, account_id, purpose, status, created_at, recorded_first)
+                 SELECT md5(n::text), 'acct-history-' || n, 'checkout', 'succeeded', 0, 1
+                 FROM generate_series(1, 50000) AS n",
+                (),
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    // Many accounts at once: the load that widens the moment between one tab's record and the
+    // other's claim.
+    let mut accounts = Vec::new();
+    for round in 0..40 {
+        let apps = apps.clone();
+        accounts.push(tokio::spawn(async move {
+            let account = format!("acct-two-upgrades-{round}");
+            let portal = apps[0].subscribed_portal(&account, "pro", "4242424242424242").await;
+            let expected = apps[0].preview(&portal, "pro_plus").await.body["total_due_today"].as_i64().unwrap();
+            let tabs = [0, 1].map(|tab| {
+                let (app, portal) = (apps[tab].clone(), portal.clone());
+                tokio::spawn(async move { app.change(&portal, "pro_plus", expected, &format!("tab-{tab}")).await })
+            });
+            for tab in tabs {
+                let reply = tab.await.unwrap();
+                let code = reply.body["error"]["code"].as_str().unwrap_or_default().to_string();
+                let refused_before_charging = ["payment_in_progress", "invalid_request"].contains(&code.as_str());
+                assert!(reply.status == StatusCode::OK || refused_before_charging, "{}", reply.body);
+            }
+            account
+        }));
+    }
+    for account in accounts {
+        let account = account.await.unwrap();
+        let attempts = attempts_of(&stores[1], &account);
+        assert_eq!(attempts, ["succeeded", "succeeded"], "the checkout and one upgrade, each charged once");
     }
 }
 
