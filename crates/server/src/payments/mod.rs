@@ -410,7 +410,7 @@ async fn charge_and_record<P: PendingCharge>(
         Err(error) => {
             // Nothing was charged: the account may pay again at once.
             payments.metrics.record_payment(P::PURPOSE, "failed");
-            payments.store.write(move |tx| store::finish_attempt(tx, &attempt_id, "failed", now).map(|_| ())).await?;
+            settle_unrecorded(&payments, attempt_id, Some("failed"), now, &error).await?;
             return Err(error);
         }
     };
@@ -501,14 +501,55 @@ pub async fn record_result<P: PendingCharge>(
         _ => Some("failed"),
     };
     payments.metrics.record_payment(P::PURPOSE, ending.unwrap_or("left_to_reconcile"));
-    let id = attempt_id.clone();
-    match ending {
-        Some(status) => payments.store.write(move |tx| store::finish_attempt(tx, &id, status, now).map(|_| ())).await?,
-        None => payments.store.write(move |tx| store::orphan_attempt(tx, &id)).await?,
-    }
     tracing::warn!(attempt = %attempt_id, error = %error, "a charge's result was not recorded");
-    recorded
+    settle_unrecorded(payments, attempt_id, ending, now, error).await?;
+    match (recorded, ending) {
+        // Stripe took money the record could not grant for a reason of ours: reconciliation
+        // grants or refunds it. Not "nothing was charged": the buyer is told it is not known yet.
+        (Err(AppError::Internal(_) | AppError::DatabaseUnavailable), None) => Err(AppError::ProcessorUnavailable),
+        (recorded, _) => recorded,
+    }
 }
+
+/// Ends an attempt whose result was not recorded as `ending` (`None`: left to [`reconcile`] at
+/// once). When the database is what failed, the request is answered now and the ending is
+/// written in the background, tried again until the attempt's lease would run out (after which
+/// [`reconcile`] settles it): the account is not left waiting for a lease once the database is back.
+async fn settle_unrecorded(
+    payments: &Payments,
+    attempt_id: String,
+    ending: Option<&'static str>,
+    now: OffsetDateTime,
+    error: &AppError,
+) -> Result<(), AppError> {
+    let write = move |store: Store| {
+        let id = attempt_id.clone();
+        async move {
+            match ending {
+                Some(status) => store.write(move |tx| store::finish_attempt(tx, &id, status, now).map(drop)).await,
+                None => store.write(move |tx| store::orphan_attempt(tx, &id)).await,
+            }
+        }
+    };
+    if !matches!(error, AppError::DatabaseUnavailable) {
+        return write(payments.store.clone()).await;
+    }
+    let (store, lease) = (payments.store.clone(), payments.attempt_lease);
+    tokio::spawn(async move {
+        let until = tokio::time::Instant::now() + lease;
+        while let Err(e) = write(store.clone()).await {
+            if tokio::time::Instant::now() + RETRY_SETTLE >= until {
+                tracing::warn!(error = %e, "an unrecorded attempt is left to reconciliation");
+                return;
+            }
+            tokio::time::sleep(RETRY_SETTLE).await;
+        }
+    });
+    Ok(())
+}
+
+/// How often ending an unrecorded attempt is tried again while the database is away.
+const RETRY_SETTLE: Duration = Duration::from_secs(1);
 
 /// Gives back a charge that can no longer be granted (the checks made again refused it); the
 /// attempt's status says whether it was.
