@@ -181,6 +181,19 @@ async fn one_upgrade_from_two_tabs_on_two_instances_calls_the_processor_once() {
 #[derive(Clone, Default)]
 struct Receiver(Arc<Mutex<Vec<(String, String)>>>);
 
+/// A receiver on a port of its own, answering after `delay`: its URL.
+async fn start_receiver(receiver: &Receiver, delay: Duration) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    let slow = move |state: State<Receiver>, body: Bytes| async move {
+        tokio::time::sleep(delay).await;
+        receive(state, body).await
+    };
+    let router = Router::new().route("/events", post_route(slow)).with_state(receiver.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    url
+}
+
 async fn receive(State(receiver): State<Receiver>, body: Bytes) -> StatusCode {
     let event: Value = serde_json::from_slice(&body).unwrap_or_default();
     let account = event["data"]["account_id"].as_str().unwrap_or_default();
@@ -191,10 +204,7 @@ async fn receive(State(receiver): State<Receiver>, body: Bytes) -> StatusCode {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_deliver_each_event_once_and_each_accounts_events_in_order() {
     let receiver = Receiver::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/events", listener.local_addr().unwrap());
-    let router = Router::new().route("/events", post_route(receive)).with_state(receiver.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let url = start_receiver(&receiver, Duration::ZERO).await;
     let schedule = Schedule { first_retry: Duration::from_millis(40), ..Schedule::default() };
     let states: Vec<AppState> = one_database(2)
         .into_iter()
@@ -317,4 +327,70 @@ fn a_write_that_went_on_after_a_failed_statement_is_an_error_not_a_lost_success(
     });
     assert!(went_on.is_err(), "reported as written");
     assert_eq!(store.read_blocking(|c| checkout_server::store::get_meta(c, "probe")).unwrap(), None);
+}
+
+/// An instance whose clock runs two minutes ahead of the other's (clocks drift; a VM resumes):
+/// leases are on the database's clock, so it never takes a delivery the other is still sending,
+/// and a receiver that answers slowly gets each event once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_instance_whose_clock_runs_ahead_delivers_nothing_twice() {
+    let receiver = Receiver::default();
+    let url = start_receiver(&receiver, Duration::from_millis(1500)).await;
+    let secret = "whsec_test_0123456789abcdef";
+    let database = fresh_database_url().expect("this module runs only on PostgreSQL: set KIRO_TEST_POSTGRES_URL");
+    let mut cfg = test_config();
+    cfg.webhook_urls = vec![url.clone()];
+    cfg.webhook_secret = Some(secret.into());
+    let state = AppState::new(cfg, Store::connect(&database, &PostgresOptions::default()).unwrap()).unwrap();
+    let sender = state.start_webhooks();
+    let app = TestApp::from(app(state));
+    let ahead = SkewedInstance::start(&database, &url, secret, 120);
+    for n in 0..4 {
+        let account = format!("acct-skew-{n}");
+        let session = app.new_session(&account, "pro").await;
+        let pm = app.tokenize(&session, "4242424242424242").await;
+        assert_eq!(app.confirm(&session, &pm, "k").await.body["status"], "succeeded");
+    }
+    let listed = app.get("/v1/events?limit=100", Some(KEY)).await;
+    let events = listed.body["data"].as_array().unwrap().len();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while receiver.0.lock().unwrap().len() < events && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Time for a second delivery of the last ones to arrive, if one were made.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    sender.abort();
+    drop(ahead);
+    let received = receiver.0.lock().unwrap().clone();
+    let ids: HashSet<&String> = received.iter().map(|(id, _)| id).collect();
+    assert_eq!(ids.len(), received.len(), "an event was delivered twice: {received:?}");
+    assert_eq!(received.len(), events, "every event delivered");
+}
+
+/// The server as a process on `database`, its clock `skew_secs` ahead, delivering to `url`.
+struct SkewedInstance(std::process::Child);
+
+impl SkewedInstance {
+    fn start(database: &str, url: &str, secret: &str, skew_secs: i64) -> SkewedInstance {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_checkout-server"))
+            .args(["--database-url", database, "--port", &port.to_string(), "--webhook-url", url])
+            .args(["--clock-skew-secs", &skew_secs.to_string()])
+            .arg("--dist")
+            .arg(fake_dist("skewed"))
+            .env("CHECKOUT_SECRET_KEY", KEY)
+            .env("CHECKOUT_WEBHOOK_SECRET", secret)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        SkewedInstance(child)
+    }
+}
+
+impl Drop for SkewedInstance {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
