@@ -6,7 +6,7 @@ use super::rules::{self as checkout, CheckoutPayment};
 use crate::error::AppError;
 use crate::idempotency::{self, AnswerTo, Keyed};
 use crate::payments::{Attempt, Charge, Charged, PendingCharge, Prepared};
-use crate::promotions::checkout as promotions;
+use crate::promotions::checkout::{self as promotions, Quoting};
 use crate::store::Conn;
 use crate::store::{self, CheckoutSession, PaymentMethod};
 use billing::Money;
@@ -66,7 +66,7 @@ pub fn prepare_confirm(conn: &Conn<'_>, confirm: &Confirm, now: OffsetDateTime) 
     let req = &confirm.request;
     let (session, account) = checkout::open_checkout(conn, &confirm.session_id, now)?;
     checkout::ensure_eligible(conn, &account)?;
-    check_quote(conn, &session, req.expected_total, now)?;
+    check_quote(conn, &session, req.expected_total, now, Quoting::Now)?;
     let email = validate::validate_email(&req.email).map_err(|e| AppError::InvalidEmail(e.message()))?;
     let pm = checkout::usable_payment_method(conn, &req.payment_method, &session)?;
     match (&req.billing, pm.account_id.is_none()) {
@@ -112,7 +112,7 @@ pub fn prepare_answer(
     }
     // The bank said yes; charge only the amount the user saw when they subscribed.
     let expected_total = challenge.expected_total.unwrap_or_default();
-    check_quote(conn, &session, expected_total, now)?;
+    check_quote(conn, &session, expected_total, now, Quoting::ApprovedByBank)?;
     let Some(attempt) = store::claim_attempt(conn, &account.id, PendingCheckout::PURPOSE, now)? else {
         return Ok(Prepared::Busy);
     };
@@ -129,14 +129,16 @@ pub fn prepare_answer(
     }))
 }
 
-/// The session's first charge at `now` (with its code's discount) is the total the user saw.
+/// The session's first charge at `now` (with its code's discount, as `quoting` says) is the total
+/// the user saw.
 fn check_quote(
     conn: &Conn<'_>,
     session: &CheckoutSession,
     expected: Money,
     now: OffsetDateTime,
+    quoting: Quoting,
 ) -> Result<(), AppError> {
-    let quote = promotions::session_quote(conn, session, now)?;
+    let quote = promotions::session_quote(conn, session, now, quoting)?;
     if quote.total_due_today == expected { Ok(()) } else { Err(AppError::QuoteChanged) }
 }
 

@@ -65,7 +65,7 @@ pub async fn confirm_free(
     let write = move |tx: &Conn<'_>| {
         let (session, account) = rules::open_checkout(tx, &id, now)?;
         rules::ensure_eligible(tx, &account)?;
-        let quote = promotions::session_quote(tx, &session, now)?;
+        let quote = promotions::session_quote(tx, &session, now, promotions::Quoting::Now)?;
         if quote.total_due_today != req.expected_total {
             return Err(AppError::QuoteChanged);
         }

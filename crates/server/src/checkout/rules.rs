@@ -7,6 +7,7 @@ use crate::error::AppError;
 use crate::http::session_tokens::SessionToken;
 use crate::payments::Charged;
 use crate::payments::test_cards::{ChargeKind, ChargeResult};
+use crate::promotions::checkout::Quoting;
 use crate::store::Conn;
 use crate::store::{self, Account, CheckoutSession, PaymentMethod};
 use crate::subscriptions::events::{self, EventType};
@@ -79,7 +80,7 @@ pub fn checkout_view(
     }
     let quote = match receipt {
         Some(_) => None,
-        None => Some(crate::promotions::checkout::session_quote(conn, &session, now)?),
+        None => Some(crate::promotions::checkout::session_quote(conn, &session, now, Quoting::Now)?),
     };
     let saved_cards = store::account_payment_methods(conn, &account.id)?.into_iter().map(|pm| pm.card).collect();
     Ok(CheckoutView {

@@ -148,35 +148,75 @@ pub fn allows_codes(conn: &Conn<'_>, session_id: &str) -> Result<bool, AppError>
     Ok(store::get_checkout_promotion(conn, session_id)?.is_some_and(|p| p.allow_codes))
 }
 
-/// The session's code and the discount it would start if paid at `now`.
+/// On whose word a session's code is quoted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quoting {
+    /// The buyer's, at `now`: the code counts while it may still apply (the rule a payment's
+    /// check uses, so the quote and the charge agree to the second), or while a payment quoted
+    /// with it holds its redemption.
+    Now,
+    /// The bank's, which approved a payment of the total quoted with the code: that total is
+    /// honoured, even if the code was deactivated or expired meanwhile.
+    ApprovedByBank,
+}
+
+/// The session's code and the discount it would start if paid at `now`, as `quoting` says.
 pub fn session_discount(
     conn: &Conn<'_>,
     session: &CheckoutSession,
     now: OffsetDateTime,
+    quoting: Quoting,
 ) -> Result<Option<(PromotionCode, Discount)>, AppError> {
     let code_id = store::get_checkout_promotion(conn, &session.id)?.and_then(|p| p.promotion_code_id);
     let Some(code) = code_id.map(|id| store::get_promotion_code(conn, &id)).transpose()?.flatten() else {
         return Ok(None);
     };
+    if quoting == Quoting::Now && !applies_now(conn, &code, session, now)? {
+        return Ok(None);
+    }
     let coupon =
         store::get_coupon(conn, &code.coupon_id)?.ok_or_else(|| AppError::internal("a code's coupon is missing"))?;
     let discount = Discount { code: code.code.clone(), terms: coupon.terms, started_at: now };
     Ok(Some((code, discount)))
 }
 
-/// The session's first charge at `now`, with its code's discount.
-pub fn session_quote(conn: &Conn<'_>, session: &CheckoutSession, now: OffsetDateTime) -> Result<Quote, AppError> {
+/// Whether the session's `code` applies to a payment at `now`: a payment quoted with it holds it,
+/// or [`check_code`] lets it.
+fn applies_now(
+    conn: &Conn<'_>,
+    code: &PromotionCode,
+    session: &CheckoutSession,
+    now: OffsetDateTime,
+) -> Result<bool, AppError> {
+    if store::held_code(conn, &session.id, now)?.as_deref() == Some(code.id.as_str()) {
+        return Ok(true);
+    }
+    match check_code(conn, code, session.plan, &session.account_id, &session.id, now) {
+        Ok(_) => Ok(true),
+        Err(refusal) if is_refusal(&refusal) => Ok(false),
+        Err(other) => Err(other),
+    }
+}
+
+/// The session's first charge at `now`, with its code's discount as `quoting` says.
+pub fn session_quote(
+    conn: &Conn<'_>,
+    session: &CheckoutSession,
+    now: OffsetDateTime,
+    quoting: Quoting,
+) -> Result<Quote, AppError> {
     let quote = proration::quote_new_subscription(session.plan, now)
         .map_err(|e| AppError::internal_from("quoting a new subscription", e))?;
-    Ok(match session_discount(conn, session, now)? {
+    Ok(match session_discount(conn, session, now, quoting)? {
         Some((_, discount)) => discount.apply(quote, now),
         None => quote,
     })
 }
 
-/// Before a payment: the session's code checked again and one redemption held for it.
+/// Before a payment: the session's code checked again and one redemption held for it. A code that
+/// no longer applies was not in the quote the payment was checked against: it pays without it.
 pub fn hold_for_payment(conn: &Conn<'_>, session: &CheckoutSession, now: OffsetDateTime) -> Result<(), AppError> {
-    let Some((code, _)) = session_discount(conn, session, now)? else {
+    let Some((code, _)) = session_discount(conn, session, now, Quoting::Now)? else {
         return Ok(());
     };
     check_code(conn, &code, session.plan, &session.account_id, &session.id, now)?;
@@ -185,16 +225,20 @@ pub fn hold_for_payment(conn: &Conn<'_>, session: &CheckoutSession, now: OffsetD
 
 /// After the bank approved a payment: the redemption its confirm held is kept (renewed), without
 /// checking the code again. The buyer was quoted and approved that total, so a code deactivated
-/// meanwhile doesn't undo it. Without a live hold (it expired), the code is checked as for a
-/// confirm.
+/// or expired meanwhile doesn't undo it. Without a live hold (it lapsed), one is taken again
+/// while the code has a redemption left: its limit is the one thing that still refuses.
 pub fn keep_hold_after_bank(conn: &Conn<'_>, session: &CheckoutSession, now: OffsetDateTime) -> Result<(), AppError> {
-    let Some((code, _)) = session_discount(conn, session, now)? else {
+    let Some((code, _)) = session_discount(conn, session, now, Quoting::ApprovedByBank)? else {
         return Ok(());
     };
-    if store::held_code(conn, &session.id, now)?.as_deref() == Some(code.id.as_str()) {
-        return store::hold_redemption(conn, &code.id, &session.id, &session.account_id, now + HOLD, now);
+    let held = store::held_code(conn, &session.id, now)?.as_deref() == Some(code.id.as_str());
+    if !held
+        && let Some(max) = code.max_redemptions
+        && store::redemptions_taken_by_others(conn, &code.id, &session.id, now)? >= max
+    {
+        return Err(AppError::PromotionCodeUsedUp);
     }
-    hold_for_payment(conn, session, now)
+    store::hold_redemption(conn, &code.id, &session.id, &session.account_id, now + HOLD, now)
 }
 
 /// In the transaction that records the payment: the held redemption counted (checked again
@@ -204,7 +248,8 @@ pub fn redeem_for_payment(
     session: &CheckoutSession,
     now: OffsetDateTime,
 ) -> Result<Option<Discount>, AppError> {
-    let Some((code, discount)) = session_discount(conn, session, now)? else {
+    // The payment's hold is live (taken or renewed when it was claimed): its code counts.
+    let Some((code, discount)) = session_discount(conn, session, now, Quoting::Now)? else {
         store::clear_subscription_discount(conn, &session.account_id)?;
         return Ok(None);
     };

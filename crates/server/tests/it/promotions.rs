@@ -258,7 +258,8 @@ async fn each_refusal_is_named_the_coupon_stays_hidden_and_guessing_is_limited()
 }
 
 /// `max_redemptions: 1` raced by ten checkouts (ten accounts, the code applied in advance): one
-/// is paid with the discount, nine are refused before anything is charged.
+/// is paid with the discount, nine are told the price changed (it no longer has the code) before
+/// anything is charged.
 #[tokio::test]
 async fn a_code_for_one_redemption_raced_by_ten_checkouts_is_redeemed_once() {
     let app = TestApp::new();
@@ -284,10 +285,15 @@ async fn a_code_for_one_redemption_raced_by_ten_checkouts_is_redeemed_once() {
             succeeded += 1;
             assert_eq!(reply.body["receipt"]["amount_charged"], 800);
         } else {
-            assert_error(&reply, StatusCode::BAD_REQUEST, "promotion_code_used_up");
+            // The code's one redemption is another's: the price without it is what is quoted now.
+            assert_error(&reply, StatusCode::CONFLICT, "quote_changed");
         }
     }
     assert_eq!(succeeded, 1);
+    for i in 1..10 {
+        let session = open_session(&app, &format!("acct-late-{i}"), "pro", None).await;
+        assert_eq!(app.get(&format!("/api/checkout/{session}"), None).await.body["quote"]["total_due_today"], 1000);
+    }
     let promo_id = promo["id"].as_str().unwrap();
     assert_eq!(app.get(&format!("/v1/promotion_codes/{promo_id}"), Some(KEY)).await.body["times_redeemed"], 1);
     let mut paid = 0;
@@ -337,7 +343,11 @@ async fn declines_and_abandoned_bank_checks_free_the_redemption() {
     let waiting = app.confirm(&at_bank, &card, "k2").await;
     assert_eq!(waiting.body["status"], "requires_action", "{:?}", waiting.body);
     let card_later = app.tokenize(&later, "4242424242424242").await;
-    assert_error(&app.confirm(&later, &card_later, "k").await, StatusCode::BAD_REQUEST, "promotion_code_used_up");
+    // Its quote no longer has the code: the discounted total it was shown is refused, uncharged.
+    let confirm_later = format!("/api/checkout/{later}/confirm");
+    let stale = app.post(&confirm_later, None, &confirm_body(&card_later, "k", 800)).await;
+    assert_error(&stale, StatusCode::CONFLICT, "quote_changed");
+    assert_eq!(app.get(&format!("/api/checkout/{later}"), None).await.body["quote"]["total_due_today"], 1000);
     app.set_clock("2026-11-16T00:31:00Z").await;
     let paid = app.confirm(&later, &card_later, "k2").await;
     assert_eq!(paid.body["status"], "succeeded", "{:?}", paid.body);
@@ -718,7 +728,8 @@ async fn a_bank_check_answered_after_its_hold_lapsed_keeps_a_code_still_free() {
     assert_eq!(app.get(&code_path, Some(KEY)).await.body["times_redeemed"], 1);
     // The one redemption went to the late payment: the next buyer's code no longer pays.
     let card = app.tokenize(&next, "4242424242424242").await;
-    assert_error(&app.confirm(&next, &card, "k").await, StatusCode::BAD_REQUEST, "promotion_code_used_up");
+    let stale = app.post(&format!("/api/checkout/{next}/confirm"), None, &confirm_body(&card, "k", 800)).await;
+    assert_error(&stale, StatusCode::CONFLICT, "quote_changed");
 }
 
 /// While a payment quoted without a code waits at the bank, no code can be applied (nor removed):
@@ -809,4 +820,53 @@ async fn past_expiry_odd_names_and_overlong_typed_codes_are_refused() {
     let session = open_session(&app, "acct-long", "pro", None).await;
     let long = "A".repeat(41);
     assert_error(&apply(&app, &session, &long).await, StatusCode::BAD_REQUEST, "invalid_request");
+}
+
+/// At the second a code expires, the quote and the charge agree: the page is quoted the full
+/// price, and a Subscribe sent with the discounted total is told the price changed, with nothing
+/// charged; the full price then goes through without the code.
+#[tokio::test]
+async fn at_its_expiry_second_a_code_is_neither_quoted_nor_charged() {
+    let app = TestApp::new();
+    launch_code(&app, json!({"expires_at": "2026-11-16T12:00:00Z"})).await;
+    let session = open_session(&app, "acct-expiry-second", "pro", Some("LAUNCH")).await;
+    let card = app.tokenize(&session, "4242424242424242").await;
+    app.set_clock("2026-11-16T11:59:59Z").await;
+    let view = app.get(&format!("/api/checkout/{session}"), None).await;
+    let discounted = view.body["quote"]["total_due_today"].as_i64().unwrap();
+    assert_eq!(view.body["quote"]["discount"]["code"], "LAUNCH", "{}", view.body);
+    app.set_clock("2026-11-16T12:00:00Z").await;
+    let view = app.get(&format!("/api/checkout/{session}"), None).await;
+    assert_eq!(view.body["quote"]["discount"], Value::Null, "an expired code is still quoted: {}", view.body);
+    let full = view.body["quote"]["total_due_today"].as_i64().unwrap();
+    assert!(full > discounted);
+    let path = format!("/api/checkout/{session}/confirm");
+    let stale = app.post(&path, None, &confirm_body(&card, "stale", discounted)).await;
+    assert_error(&stale, StatusCode::CONFLICT, "quote_changed");
+    assert!(app.invoices("acct-expiry-second").await.is_empty(), "charged at a price no longer quoted");
+    let paid = app.post(&path, None, &confirm_body(&card, "full", full)).await;
+    assert_eq!(paid.body["status"], "succeeded", "{}", paid.body);
+    assert_eq!(paid.body["receipt"]["amount_charged"], full);
+}
+
+/// A payment the bank approved is honoured at the total the buyer was quoted, with its code,
+/// even when the code was deactivated and its hold lapsed while the bank asked: nothing is
+/// refused (in Stripe mode, refunded) after the bank said yes.
+#[tokio::test]
+async fn a_bank_approval_after_the_hold_lapsed_honours_a_code_deactivated_meanwhile() {
+    let app = TestApp::new();
+    let launch = launch_code(&app, json!({})).await;
+    let session = open_session(&app, "acct-approved", "pro", Some("LAUNCH")).await;
+    let card = app.tokenize(&session, "4000002760003184").await;
+    let waiting = app.confirm(&session, &card, "k").await;
+    assert_eq!(waiting.body["status"], "requires_action", "{:?}", waiting.body);
+    let code_path = format!("/v1/promotion_codes/{}", launch["id"].as_str().unwrap());
+    assert_eq!(app.post(&code_path, Some(KEY), &json!({"active": false})).await.body["active"], false);
+    app.set_clock("2026-11-16T00:45:00Z").await;
+    let challenge = waiting.body["challenge_id"].as_str().unwrap();
+    let path = format!("/api/checkout/{session}/challenge");
+    let done = app.post(&path, None, &json!({"challenge_id": challenge, "outcome": "complete"})).await;
+    assert_eq!(done.body["status"], "succeeded", "{:?}", done.body);
+    assert_eq!(done.body["receipt"]["amount_charged"], 800);
+    assert_eq!(amounts(&app.invoices("acct-approved").await[0]["lines"]), vec![1000, -200]);
 }
