@@ -2,6 +2,7 @@
 //! chromedriver (the one `cargo xtask` shares through `WEBDRIVER_URL`, or one of our own), one
 //! set of browser flags, and Chrome DevTools Protocol commands through chromedriver.
 
+pub mod db_proxy;
 pub mod localstripe;
 
 use fantoccini::{Client, ClientBuilder};

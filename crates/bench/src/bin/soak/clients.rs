@@ -6,6 +6,7 @@
 use crate::cluster::KEY;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,6 +30,10 @@ pub struct Record {
     /// Accounts where a confirm got no answer, its retry `session_completed`, and no tab saw the
     /// payment succeed: the client cannot tell from the confirm whether it paid.
     pub unknown: Vec<String>,
+    /// Requests sent while an instance was cut off from the database: how long the others took
+    /// to answer, and how long the cut-off one took to answer (`503`).
+    pub while_cut: Vec<f64>,
+    pub cut_off_answers: Vec<f64>,
 }
 
 impl Record {
@@ -46,18 +51,36 @@ impl Record {
     }
 }
 
-/// Where a client sends its requests.
+/// Where a client sends its requests, and the instance cut off from the database now (its
+/// index + 1; 0: none), whose answers are counted apart.
 #[derive(Clone)]
-pub struct Targets(pub Arc<Vec<String>>);
+pub struct Targets(pub Arc<Vec<String>>, Arc<AtomicUsize>);
 
 impl Targets {
+    pub fn new(bases: Vec<String>) -> Targets {
+        Targets(Arc::new(bases), Arc::default())
+    }
+
     fn base(&self, n: usize) -> &str {
         &self.0[n % self.0.len()]
+    }
+
+    /// Instance `n` is cut off from the database from now on (`None`: none is).
+    pub fn cut_off(&self, n: Option<usize>) {
+        self.1.store(n.map_or(0, |n| n + 1), Ordering::Relaxed);
+    }
+
+    fn cut(&self) -> Option<usize> {
+        self.1.load(Ordering::Relaxed).checked_sub(1)
     }
 }
 
 /// An answer: status and JSON body.
 type Answer = (u16, Value);
+
+fn ms_since(sent: Instant) -> f64 {
+    sent.elapsed().as_secs_f64() * 1000.0
+}
 
 /// One attempt, timed into `bucket` when answered; `None` when there was no answer.
 async fn timed(request: reqwest::RequestBuilder, bucket: &mut Vec<f64>) -> Option<Answer> {
@@ -86,7 +109,14 @@ async fn careful(
             Kind::Write => &mut r.writes,
             Kind::Confirm => &mut r.confirms,
         };
-        match timed(build(targets.base(n)), bucket).await {
+        let (cut, sent) = (targets.cut(), Instant::now());
+        let answer = timed(build(targets.base(n)), bucket).await;
+        match cut {
+            Some(cut) if cut == n % targets.0.len() => r.cut_off_answers.push(ms_since(sent)),
+            Some(_) if answer.is_some() => r.while_cut.push(ms_since(sent)),
+            _ => {}
+        }
+        match answer {
             Some((503, _)) | None => {
                 r.unanswered += 1;
                 n += 1;
@@ -207,6 +237,8 @@ async fn confirm(
     let mut lost_answer = false;
     for (outcome, own) in outcomes {
         r.confirms.extend(own.confirms);
+        r.while_cut.extend(own.while_cut);
+        r.cut_off_answers.extend(own.cut_off_answers);
         for (what, count) in own.errors {
             *r.errors.entry(what).or_default() += count;
         }

@@ -33,7 +33,7 @@ impl Database {
         Database::Postgres { admin_url: admin_url.to_string(), name, url: url.to_string() }
     }
 
-    fn server_args(&self) -> Vec<String> {
+    pub fn server_args(&self) -> Vec<String> {
         match self {
             Database::Sqlite(path) => vec!["--db".into(), path.display().to_string()],
             Database::Postgres { url, .. } => vec!["--database-url".into(), url.clone()],
@@ -70,6 +70,7 @@ struct Instance {
     child: Option<Child>,
     port: u16,
     log: PathBuf,
+    database: Vec<String>,
 }
 
 pub struct Cluster {
@@ -93,24 +94,19 @@ fn stand_in_dist() -> PathBuf {
 }
 
 impl Cluster {
-    /// `count` instances over `database`, delivering events to `webhook_url`; returns once every
-    /// one answers `/healthz`. A short attempt lease (`lease_secs`) lets the others settle what a
+    /// One instance per entry of `databases` (the arguments that open its database: the same one,
+    /// perhaps reached another way), delivering events to `webhook_url`; returns once every one
+    /// answers `/healthz`. A short attempt lease (`lease_secs`) lets the others settle what a
     /// killed instance left within the run.
-    pub async fn start(
-        binary: &Path,
-        database: &Database,
-        count: usize,
-        webhook_url: &str,
-        lease_secs: u64,
-    ) -> Cluster {
+    pub async fn start(binary: &Path, databases: Vec<Vec<String>>, webhook_url: &str, lease_secs: u64) -> Cluster {
         let mut args = vec!["--secret-key".to_string(), KEY.into(), "--webhook-url".into(), webhook_url.into()];
         args.extend(["--attempt-lease-secs".into(), lease_secs.to_string()]);
         args.extend(["--dist".into(), stand_in_dist().display().to_string()]);
-        args.extend(database.server_args());
+        let count = databases.len();
         let mut cluster = Cluster { binary: binary.to_path_buf(), args, instances: Vec::new() };
-        for n in 0..count {
+        for (n, database) in databases.into_iter().enumerate() {
             let log = std::env::temp_dir().join(format!("kiro-soak-{}-instance-{n}.log", std::process::id()));
-            cluster.instances.push(Instance { child: None, port: free_port(), log });
+            cluster.instances.push(Instance { child: None, port: free_port(), log, database });
         }
         for n in 0..count {
             cluster.spawn(n);
@@ -136,6 +132,7 @@ impl Cluster {
         let child = Command::new(&self.binary)
             .args(["--port", &instance.port.to_string()])
             .args(&self.args)
+            .args(&instance.database)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(log)

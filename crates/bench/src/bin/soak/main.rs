@@ -7,7 +7,10 @@
 //! confirm; every fourth payment is confirmed from two tabs at once), each request of an account
 //! on another instance than the last, and `--readers` clients reading sessions and subscriptions.
 //! With several instances, one is killed with SIGKILL at 40% of the run and started again; its
-//! clients send what got no answer again, with the same idempotency key, to another instance.
+//! clients send what got no answer again, with the same idempotency key, to another instance. At
+//! 60% the last instance is cut off from PostgreSQL for `--partition-secs` (a third of the run by
+//! default; `0`: never) by a proxy that stops forwarding without closing anything, then healed:
+//! the other instances' answers meanwhile and the cut-off one's `503`s are reported.
 //!
 //! Then it checks through the server API that every account has at most one paid invoice, that
 //! every payment the clients saw succeed has exactly one paid invoice of the amount shown and an
@@ -29,6 +32,7 @@ mod usage;
 
 use clients::{Record, Targets};
 use cluster::{Cluster, Database};
+use headless::db_proxy::DbProxy;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -48,6 +52,7 @@ struct Options {
     compare: bool,
     kill: bool,
     usage: bool,
+    partition_secs: Option<u64>,
 }
 
 fn options() -> Options {
@@ -64,6 +69,7 @@ fn options() -> Options {
         compare: false,
         kill: true,
         usage: false,
+        partition_secs: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -80,6 +86,7 @@ fn options() -> Options {
             "--postgres" => o.postgres = true,
             "--compare" => o.compare = true,
             "--usage" => o.usage = true,
+            "--partition-secs" => o.partition_secs = Some(number(value()) as u64),
             other => panic!("soak: unknown option {other}"),
         }
     }
@@ -120,6 +127,7 @@ struct Figures {
     elapsed: f64,
     records: Vec<Record>,
     killed: Option<String>,
+    partitioned: Option<String>,
     deliveries: checks::Deliveries,
     found: Vec<String>,
 }
@@ -175,8 +183,17 @@ async fn soak(o: &Options, setup: Setup, n: usize) -> Figures {
     // within the run.
     let killing = o.kill && setup.instances > 1;
     let lease_secs = if killing { 5 } else { 30 };
-    let mut cluster = Cluster::start(&o.server, &database, setup.instances, &receiver.url, lease_secs).await;
-    let targets = Targets(Arc::new(cluster.bases()));
+    let cut_secs = o.partition_secs.unwrap_or(o.seconds / 3);
+    let proxy = match &database {
+        Database::Postgres { url, .. } if setup.instances > 1 && cut_secs > 0 => Some(DbProxy::start(url).await),
+        _ => None,
+    };
+    let mut databases = vec![database.server_args(); setup.instances];
+    if let Some((_, proxied)) = &proxy {
+        databases[setup.instances - 1] = vec!["--database-url".into(), proxied.clone()];
+    }
+    let mut cluster = Cluster::start(&o.server, databases, &receiver.url, lease_secs).await;
+    let targets = Targets::new(cluster.bases());
     eprintln!(
         "soak ({}): {} paying clients and {} readers for {} s against {}",
         setup.label(),
@@ -197,6 +214,10 @@ async fn soak(o: &Options, setup: Setup, n: usize) -> Figures {
         tasks.push(tokio::spawn(clients::reader(targets.clone(), run.clone(), id, deadline, known.clone())));
     }
     let killed = if killing { Some(kill_and_restart(&mut cluster, started, o.seconds).await) } else { None };
+    let partitioned = match &proxy {
+        Some((proxy, _)) => Some(partition(proxy, &targets, (started, o.seconds), cut_secs).await),
+        None => None,
+    };
     let mut records = Vec::new();
     for task in tasks {
         records.push(task.await.expect("a soak client panicked"));
@@ -216,7 +237,7 @@ async fn soak(o: &Options, setup: Setup, n: usize) -> Figures {
     }
     drop(cluster);
     database.remove().await;
-    Figures { setup, elapsed, records, killed, deliveries, found }
+    Figures { setup, elapsed, records, killed, partitioned, deliveries, found }
 }
 
 /// What one usage run measured.
@@ -257,8 +278,8 @@ async fn usage_soak(o: &Options, setups: Vec<Setup>) {
 async fn usage_run(o: &Options, setup: Setup, n: usize) -> UsageFigures {
     let database = setup.database(n).await;
     let receiver = receiver::start().await;
-    let mut cluster = Cluster::start(&o.server, &database, setup.instances, &receiver.url, 5).await;
-    let targets = Targets(Arc::new(cluster.bases()));
+    let mut cluster = Cluster::start(&o.server, vec![database.server_args(); setup.instances], &receiver.url, 5).await;
+    let targets = Targets::new(cluster.bases());
     let run = format!("{}u{n}", std::process::id());
     usage::create_accounts(&targets, &run).await;
     eprintln!(
@@ -374,6 +395,26 @@ async fn kill_and_restart(cluster: &mut Cluster, started: Instant, seconds: u64)
     text
 }
 
+/// At 60% of the run (`run`: when it started, how long it lasts), the last instance's network to
+/// PostgreSQL is cut for `cut_secs`, then healed. Says when, and for how long.
+async fn partition(proxy: &DbProxy, targets: &Targets, (started, seconds): (Instant, u64), cut_secs: u64) -> String {
+    let at = Duration::from_secs(seconds).mul_f64(0.6);
+    tokio::time::sleep_until((started + at).into()).await;
+    let instance = targets.0.len() - 1;
+    proxy.cut();
+    targets.cut_off(Some(instance));
+    tokio::time::sleep(Duration::from_secs(cut_secs)).await;
+    targets.cut_off(None);
+    proxy.heal();
+    let text = format!(
+        "instance {} cut off from PostgreSQL (a proxy that stops forwarding) at {:.1} s for {cut_secs} s",
+        instance + 1,
+        at.as_secs_f64()
+    );
+    eprintln!("soak: {text}");
+    text
+}
+
 fn percentile(values: &mut [f64], p: f64) -> f64 {
     if values.is_empty() {
         return f64::NAN;
@@ -408,6 +449,11 @@ fn column(run: &Figures) -> Vec<(&'static str, String)> {
             format!("{} ({}; {})", d.arrivals, d.duplicates, d.late_duplicates),
         ),
         ("deliveries drained after the load", format!("{:.1} s", d.drained_in.as_secs_f64())),
+        ("while cut off: other instances' answers p50 / p99 / max", with_max(&mut all_of(|r| &r.while_cut))),
+        (
+            "while cut off: the cut-off instance's answers (503) p50 / p99 / max",
+            with_max(&mut all_of(|r| &r.cut_off_answers)),
+        ),
         ("inconsistencies", (run.found.len() + d.found.len()).to_string()),
     ]
 }
@@ -433,10 +479,21 @@ fn report(o: &Options, runs: &[Figures]) -> String {
         }
         text.push('\n');
     }
-    for run in runs.iter().filter(|r| r.killed.is_some()) {
-        text.push_str(&format!("\n{}: {}.\n", run.setup.label(), run.killed.as_deref().unwrap_or_default()));
+    for run in runs {
+        for scenario in [&run.killed, &run.partitioned].into_iter().flatten() {
+            text.push_str(&format!("\n{}: {scenario}.\n", run.setup.label()));
+        }
     }
     text
+}
+
+/// p50 / p99 / max of `values` in ms, or "-" when there are none (no partition in this run).
+fn with_max(values: &mut [f64]) -> String {
+    if values.is_empty() {
+        return "-".into();
+    }
+    let max = values.iter().copied().fold(0.0, f64::max);
+    format!("{:.1} / {:.1} / {max:.1} ms", percentile(values, 0.5), percentile(values, 0.99))
 }
 
 fn write_readme(report: &str) {
