@@ -3,13 +3,14 @@
 //! our server). The card number never reaches our page's code or our server.
 
 use crate::api::{self, StripeArea};
-use crate::components::card_form::{CardErrors, CardFormState, CheckedHolder, NewCard, check_holder};
+use crate::components::new_card::{CheckedHolder, NewCard, check_holder};
 use crate::payment::{BankCheck, PayError, StripeHandle};
 use crate::stripe_js::{BillingDetailsJs, StripeJs};
 use billing::wire::StripeElements;
 use i18n::CommonText;
 use leptos::html;
 use leptos::prelude::*;
+use views::card_form::{CardErrors, CardFormState};
 use views::checkout_form::StripeCardField;
 
 /// Stripe's card Element. `changes` counts the Element's changes (a changed card is a new card).

@@ -91,7 +91,7 @@ pub struct TestServer {
     state: AppState,
     addr: SocketAddr,
     running: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
-    http: reqwest::Client,
+    pub http: reqwest::Client,
 }
 
 impl TestServer {

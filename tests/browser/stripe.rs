@@ -83,6 +83,26 @@ async fn three_d_secure_runs_in_stripe_js_and_can_fail_then_complete() {
     browser.close().await;
 }
 
+/// A card saved earlier whose bank asks for 3-D Secure pays a new checkout: no card Element is
+/// mounted, so Stripe.js is loaded for the bank's check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_card_whose_bank_asks_pays_a_new_checkout_after_the_check() {
+    let (stripe, server) = subscribed_with_stripe("acct-stripe-saved-3ds", "4000002760003184").await;
+    // Cancelled, then its period over: Free again, the card kept.
+    let portal = server.portal_session("acct-stripe-saved-3ds").await;
+    let portal_id = portal.rsplit('/').next().unwrap();
+    let cancel = format!("{}/api/portal/{portal_id}/cancel", server.base);
+    assert!(server.http.post(cancel).send().await.unwrap().status().is_success());
+    server.set_clock("2026-12-01T01:00:00Z").await;
+    let browser = open_stripe_checkout(&server, "acct-stripe-saved-3ds").await;
+    browser.wait_for_text("Visa ending in 3184").await;
+    browser.click_button("Subscribe").await;
+    browser.click_button("Complete authentication").await;
+    browser.wait_for_heading("You're subscribed to Kiro Pro").await;
+    assert_eq!(stripe.succeeded_payments().await.len(), 2, "the first checkout, then this one");
+    browser.close().await;
+}
+
 /// localstripe, and a Stripe-mode server on which `account` has paid a Pro checkout with `card`.
 async fn subscribed_with_stripe(account: &str, card: &str) -> (LocalStripe, TestServer) {
     let stripe = LocalStripe::start();

@@ -74,7 +74,7 @@ impl Json {
         }
     }
 
-    fn as_int(&self) -> Result<i64, JsonError> {
+    pub(crate) fn as_int(&self) -> Result<i64, JsonError> {
         match self {
             Json::Int(n) => Ok(*n),
             _ => Err(JsonError::expected("an integer")),
@@ -470,12 +470,6 @@ fn rfc3339(text: &str) -> Option<OffsetDateTime> {
         _ => return None,
     };
     Some(time::PrimitiveDateTime::new(date, time).assume_offset(offset))
-}
-
-impl FromJson for crate::usage::Credits {
-    fn from_json(value: &Json) -> Result<Self, JsonError> {
-        value.as_int().map(crate::usage::Credits::from_hundredths)
-    }
 }
 
 impl FromJson for Money {

@@ -6,9 +6,11 @@
 //! and the server (the authority) compute the same numbers from the same inputs.
 
 pub mod countries;
+pub mod coupon;
 pub mod discount;
 pub mod format;
 pub mod json;
+pub mod lines;
 pub mod money;
 pub mod period;
 pub mod plans;

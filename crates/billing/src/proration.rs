@@ -6,7 +6,7 @@
 //! for the part of this period since the user became paid (the whole period from the second paid
 //! month on), minus what was already paid this period, never below zero.
 
-use crate::json::{FromJson, Json, JsonError};
+pub use crate::lines::{LineItem, LineLabel};
 use crate::money::Money;
 use crate::period::{Period, short_date};
 use crate::plans::PlanId;
@@ -34,66 +34,6 @@ crate::wire_string_enum! {
     }
 }
 
-/// One line of today's charge, in plain words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LineItem {
-    /// In English, for the API, the backend's events and stored invoices.
-    pub description: String,
-    pub amount: Money,
-    /// What the line is, as data, so a page says it in its own language; absent on invoices
-    /// stored before it existed (the page then shows `description`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<LineLabel>,
-}
-
-/// The kinds of line and what each says. Externally tagged (`{"plan_period": {...}}`): cheaper
-/// for the wasm to decode than an internally tagged enum.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LineLabel {
-    /// `Kiro Pro from Nov 16 to Dec 1`.
-    PlanPeriod {
-        plan: PlanId,
-        #[serde(with = "time::serde::rfc3339")]
-        from: OffsetDateTime,
-        #[serde(with = "time::serde::rfc3339")]
-        to: OffsetDateTime,
-    },
-    /// `Kiro Pro for December 2026`: a whole month, `month` its first instant.
-    PlanMonth {
-        plan: PlanId,
-        #[serde(with = "time::serde::rfc3339")]
-        month: OffsetDateTime,
-    },
-    /// `Already paid for Kiro Pro this month`.
-    AlreadyPaid { plan: PlanId },
-    /// `Promotion LAUNCH (20% off)`.
-    Promotion { code: String, off: crate::discount::Off },
-    /// `Promotion LAUNCH (20% off) already given on Kiro Pro`.
-    PromotionGiven { code: String, off: crate::discount::Off, plan: PlanId },
-    /// `Overage, Nov 1 to Dec 1: 200.00 credits at $0.04`: a period's overage, billed in arrears.
-    Overage {
-        credits: crate::usage::Credits,
-        #[serde(with = "time::serde::rfc3339")]
-        from: OffsetDateTime,
-        #[serde(with = "time::serde::rfc3339")]
-        to: OffsetDateTime,
-    },
-}
-
-impl LineItem {
-    /// A line with its English description and its label.
-    pub fn new(description: String, amount: Money, label: LineLabel) -> LineItem {
-        LineItem { description, amount, label: Some(label) }
-    }
-
-    /// `plan` for the whole month that starts at `month`, as renewals charge it.
-    pub fn plan_month(plan: PlanId, month: OffsetDateTime, amount: Money) -> LineItem {
-        let description = format!("{} for {}", plan.plan().name, crate::period::month_and_year(month));
-        LineItem::new(description, amount, LineLabel::PlanMonth { plan, month })
-    }
-}
-
 /// Everything the user is shown before anything is charged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quote {
@@ -114,13 +54,13 @@ pub struct Quote {
     pub period: Period,
     /// A promotion's discount on this charge and what follows it (issue 22); absent without one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub discount: Option<crate::discount::DiscountSummary>,
+    pub discount: Option<crate::coupon::DiscountSummary>,
     /// A running discount this change is not covered by, said before it is confirmed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount_note: Option<String>,
     /// What `discount_note` says, as data, for a page in another language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub not_covered: Option<crate::discount::NotCovered>,
+    pub not_covered: Option<crate::coupon::NotCovered>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -269,18 +209,6 @@ fn prorated_line(plan: PlanId, from: OffsetDateTime, period: Period) -> Result<L
     Ok(LineItem::new(description, amount, LineLabel::PlanPeriod { plan, from, to: period.end }))
 }
 
-/// A label of a kind this build doesn't know (a newer server) reads as none: the page then shows
-/// the English `description`, as for invoices stored before labels existed.
-impl FromJson for LineItem {
-    fn from_json(value: &Json) -> Result<Self, JsonError> {
-        let object = value.object()?;
-        let label = match object.get("label") {
-            Json::Null => None,
-            label => LineLabel::from_json(label).ok(),
-        };
-        Ok(LineItem { description: object.field("description")?, amount: object.field("amount")?, label })
-    }
-}
 crate::from_json_struct!(Quote {
     kind,
     from_plan,
@@ -296,37 +224,6 @@ crate::from_json_struct!(Quote {
     discount_note,
     not_covered,
 });
-
-/// Externally tagged, as serde writes it: `{"plan_month": {"plan": "pro", "month": "..."}}`.
-impl FromJson for LineLabel {
-    fn from_json(value: &Json) -> Result<Self, JsonError> {
-        let (kind, fields) = match value {
-            Json::Object(entries) if entries.len() == 1 => (entries[0].0.as_str(), entries[0].1.object()?),
-            _ => return Err(JsonError("expected a line label".into())),
-        };
-        Ok(match kind {
-            "plan_period" => LineLabel::PlanPeriod {
-                plan: fields.field("plan")?,
-                from: fields.field("from")?,
-                to: fields.field("to")?,
-            },
-            "plan_month" => LineLabel::PlanMonth { plan: fields.field("plan")?, month: fields.field("month")? },
-            "already_paid" => LineLabel::AlreadyPaid { plan: fields.field("plan")? },
-            "promotion" => LineLabel::Promotion { code: fields.field("code")?, off: fields.field("off")? },
-            "promotion_given" => LineLabel::PromotionGiven {
-                code: fields.field("code")?,
-                off: fields.field("off")?,
-                plan: fields.field("plan")?,
-            },
-            "overage" => LineLabel::Overage {
-                credits: fields.field("credits")?,
-                from: fields.field("from")?,
-                to: fields.field("to")?,
-            },
-            _ => return Err(JsonError("expected a line label".into())),
-        })
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,7 @@
 //! forgive what was used while it was on. An upgrade re-rates the whole period against the new
 //! plan's credits ([`PeriodUsage::rerated`]).
 
+use crate::json::{FromJson, Json, JsonError};
 use crate::money::Money;
 use crate::plans::{OVERAGE_PRICE_PER_CREDIT, PlanId};
 use serde::{Deserialize, Serialize};
@@ -254,22 +255,6 @@ impl PeriodUsage {
     }
 }
 
-/// The invoice line for `overage` credits used in `period`, when it costs anything.
-pub fn overage_line(overage: Credits, period: crate::period::Period) -> Option<crate::proration::LineItem> {
-    use crate::period::short_date;
-    let amount = overage.overage_amount();
-    (amount > Money::ZERO).then(|| {
-        let description = format!(
-            "Overage, {} to {}: {overage} credits at {}",
-            short_date(period.start),
-            short_date(period.end),
-            OVERAGE_PRICE_PER_CREDIT
-        );
-        let label = crate::proration::LineLabel::Overage { credits: overage, from: period.start, to: period.end };
-        crate::proration::LineItem::new(description, amount, label)
-    })
-}
-
 /// The most a monthly spending limit may be: $100,000.00.
 pub const MAX_SPENDING_LIMIT: Money = Money::from_dollars(100_000);
 
@@ -318,6 +303,12 @@ pub fn parse_spending_limit(text: &str, decimal: &str) -> Result<Option<Money>, 
 /// Whether usage at `at` may still be recorded at `now`: its period's grace hour has not passed.
 pub fn period_open(period_end: OffsetDateTime, now: OffsetDateTime) -> bool {
     now < period_end + GRACE
+}
+
+impl FromJson for Credits {
+    fn from_json(value: &Json) -> Result<Self, JsonError> {
+        value.as_int().map(Credits::from_hundredths)
+    }
 }
 
 #[cfg(test)]
@@ -432,16 +423,6 @@ mod tests {
         ] {
             assert_eq!(read(bad, decimal), Err(UnreadableLimit), "{bad:?} with {decimal:?}");
         }
-    }
-
-    #[test]
-    fn the_overage_line_says_what_it_bills() {
-        use time::macros::datetime;
-        let november = crate::period::Period::containing(datetime!(2026-11-10 00:00 UTC));
-        let line = overage_line(Credits::from_whole(200), november).unwrap();
-        assert_eq!(line.description, "Overage, Nov 1 to Dec 1: 200.00 credits at $0.04");
-        assert_eq!(line.amount, Money::from_cents(800));
-        assert_eq!(overage_line(Credits(12), november), None, "$0.00: no line");
     }
 
     #[test]

@@ -142,8 +142,9 @@ impl FlowPage {
 /// The checkout form and what follows it.
 #[component]
 fn PayingPages(session_id: String, checkout: CheckoutView) -> impl IntoView {
-    // The checkout's Stripe.js is the one its card Element mounts.
-    let bank = BankCheck::new(None);
+    // The checkout's Stripe.js is the one its card Element mounts, or (a saved card, no Element)
+    // one loaded when the bank asks for its check.
+    let bank = BankCheck::new(checkout.stripe.clone());
     // The quote shown: the session's, then the one a promotion code's Apply or Remove answered,
     // or the new one the server gave when the price changed (each written by its answer).
     let shown_quote = RwSignal::new(checkout.quote.clone());

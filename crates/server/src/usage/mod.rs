@@ -305,7 +305,7 @@ pub fn finalize_due(
 fn finalize_renewal(conn: &Conn<'_>, mut renewal: Invoice) -> Result<(), AppError> {
     let ended = Period::containing(renewal.period_start - Duration::SECOND);
     if let Some(mut row) = store::get_usage_period(conn, &renewal.account_id, ended.start)?.filter(|r| !r.closed) {
-        if let Some(line) = usage::overage_line(row.usage.overage, ended) {
+        if let Some(line) = billing::lines::overage_line(row.usage.overage, ended) {
             renewal.amount = renewal.amount.checked_add(line.amount).ok_or_else(|| AppError::internal("overflow"))?;
             renewal.lines.push(line);
         }
@@ -321,7 +321,7 @@ fn bill_last_overage(conn: &Conn<'_>, mut row: UsagePeriod) -> Result<(), AppErr
     let period = Period { start: row.start, end: row.end };
     row.closed = true;
     store::save_usage_period(conn, &row)?;
-    let Some(line) = usage::overage_line(row.usage.overage, period) else {
+    let Some(line) = billing::lines::overage_line(row.usage.overage, period) else {
         return Ok(());
     };
     let payment_method_id = store::get_subscription(conn, &row.account_id)?.and_then(|s| s.payment_method_id);
