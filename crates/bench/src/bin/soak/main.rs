@@ -8,7 +8,7 @@
 //! on another instance than the last, and `--readers` clients reading sessions and subscriptions.
 //! With several instances, one is killed with SIGKILL at 40% of the run and started again; its
 //! clients send what got no answer again, with the same idempotency key, to another instance. At
-//! 60% the last instance is cut off from PostgreSQL for `--partition-secs` (a third of the run by
+//! 60% (earlier for a long cut) the last instance is cut off from PostgreSQL for `--partition-secs` (a third of the run by
 //! default; `0`: never) by a proxy that stops forwarding without closing anything, then healed:
 //! the other instances' answers meanwhile and the cut-off one's `503`s are reported.
 //!
@@ -395,10 +395,12 @@ async fn kill_and_restart(cluster: &mut Cluster, started: Instant, seconds: u64)
     text
 }
 
-/// At 60% of the run (`run`: when it started, how long it lasts), the last instance's network to
-/// PostgreSQL is cut for `cut_secs`, then healed. Says when, and for how long.
+/// At 60% of the run (`run`: when it started, how long it lasts), or earlier so that the cut ends
+/// under load (but after the kill), the last instance's network to PostgreSQL is cut for
+/// `cut_secs`, then healed. Says when, and for how long.
 async fn partition(proxy: &DbProxy, targets: &Targets, (started, seconds): (Instant, u64), cut_secs: u64) -> String {
-    let at = Duration::from_secs(seconds).mul_f64(0.6);
+    let seconds = seconds as f64;
+    let at = Duration::from_secs_f64((0.6 * seconds).min(0.95 * seconds - cut_secs as f64).max(0.45 * seconds));
     tokio::time::sleep_until((started + at).into()).await;
     let instance = targets.0.len() - 1;
     proxy.cut();
