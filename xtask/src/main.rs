@@ -5,6 +5,7 @@
 
 mod bootstrap;
 mod build;
+mod circles;
 mod entries;
 mod postgres;
 
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
         "bench" => bench(&rest),
         "soak" => soak(&rest),
         "postgres" => postgres::hold(),
+        "circles" => std::env::current_dir().map_err(|e| e.to_string()).and_then(|root| circles::check(&root)),
         _ => {
             eprintln!("usage: cargo xtask <serve|test|build|bench|soak> [options]");
             eprintln!("  serve [--port N] [--host H] [--db PATH] [--secret-key K] [--allow-return-origin URL]...");
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
             eprintln!("  test  runs fmt, clippy (native and wasm32), unit, server and browser tests");
             eprintln!("  build installs the tools and builds the app into dist/");
             eprintln!("  postgres starts a throwaway PostgreSQL and prints its URL; Enter stops it");
+            eprintln!("  circles  fails when files of one crate import each other in a circle (part of test)");
             eprintln!("  bench [--runs N] sizes and throttled cold-load timings, written into docs/performance.md");
             eprintln!("  soak  [--clients N] [--readers N] [--seconds N] [--postgres] [--instances N] load on");
             eprintln!("        release servers (several: one killed and restarted mid-run), then a consistency");
@@ -96,6 +99,8 @@ fn serve(args: &[String]) -> Result<(), String> {
 
 fn test(args: &[String]) -> Result<(), String> {
     let started = std::time::Instant::now();
+    step("No files of one crate import each other in a circle");
+    circles::check(&std::env::current_dir().map_err(|e| e.to_string())?)?;
     bootstrap::build_tools()?;
     bootstrap::browser_tools()?;
     bootstrap::localstripe()?;
@@ -147,6 +152,7 @@ fn test(args: &[String]) -> Result<(), String> {
         .env("CHROMIUM", bootstrap::CHROMIUM));
     drop(driver);
     result?;
+    keep_pictures()?;
     step("cargo test --workspace --test it, on PostgreSQL (every test that touches storage)");
     // The connection cap, the SQLite file's own checks and the in-process wrong-key map (20,000
     // addresses; the shared count has its own test) do not depend on the backend.
@@ -158,6 +164,18 @@ fn test(args: &[String]) -> Result<(), String> {
         .env("KIRO_TEST_POSTGRES_URL", &postgres.url))?;
     drop(postgres);
     println!("\nxtask test: all passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+/// The README's pictures of the checkout and the portal are the browser tests' screenshots of
+/// this build (`test-artifacts/`), kept in `docs/images/`.
+fn keep_pictures() -> Result<(), String> {
+    for (taken, kept) in [("checkout-1280", "checkout"), ("layout-1280-portal-home", "portal")] {
+        let from = format!("test-artifacts/{taken}.png");
+        if std::path::Path::new(&from).exists() {
+            std::fs::copy(&from, format!("docs/images/{kept}.png")).map_err(|e| format!("{from}: {e}"))?;
+        }
+    }
     Ok(())
 }
 

@@ -8,6 +8,44 @@ use subtle::ConstantTimeEq;
 use time::Duration;
 use url::Url;
 
+/// How webhook deliveries are paced (see `jobs::webhooks`).
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    /// The first retry comes after about this long (then twice as long each time, with jitter).
+    pub first_retry: std::time::Duration,
+    /// The longest wait between two attempts.
+    pub max_wait: std::time::Duration,
+    /// After this long an event that was never accepted is given up on.
+    pub give_up_after: std::time::Duration,
+    /// How long an endpoint has to answer.
+    pub timeout: std::time::Duration,
+}
+
+impl Default for Schedule {
+    fn default() -> Schedule {
+        Schedule {
+            first_retry: std::time::Duration::from_secs(10),
+            max_wait: std::time::Duration::from_secs(6 * 3600),
+            give_up_after: std::time::Duration::from_secs(3 * 24 * 3600),
+            timeout: std::time::Duration::from_secs(10),
+        }
+    }
+}
+
+impl Schedule {
+    /// The wait before attempt `failures + 1`: `first_retry` doubled per failure, capped, with
+    /// up to ±50% jitter so endpoints that come back are not hit by every sender at once.
+    pub fn wait_after(&self, failures: u32) -> std::time::Duration {
+        let doubled = self.first_retry.saturating_mul(1u32 << failures.saturating_sub(1).min(20));
+        let base = doubled.min(self.max_wait);
+        base.mul_f64(rand::Rng::random_range(&mut rand::rng(), 0.5..1.5))
+    }
+}
+
+/// When a failed renewal is charged again, counted from the failure (as a Stripe retry schedule):
+/// 3, 5 and 7 days after it. After the last retry fails, the subscription is canceled.
+pub const DEFAULT_RETRIES: [Duration; 3] = [Duration::days(3), Duration::days(5), Duration::days(7)];
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// What the server API's bearer key is checked against; the key itself is not kept.
@@ -31,7 +69,7 @@ pub struct Config {
     /// The secret events are signed with; generated once and kept in the database when unset.
     pub webhook_secret: Option<SecretString>,
     /// How deliveries are retried.
-    pub webhook_schedule: crate::jobs::webhooks::Schedule,
+    pub webhook_schedule: Schedule,
     /// How long a charge waits for another charge of the same account (another tab) to finish
     /// before it answers `payment_in_progress`.
     pub charge_wait: std::time::Duration,
@@ -141,11 +179,11 @@ impl Config {
             request_timeout: std::time::Duration::from_secs(20),
             webhook_urls: Vec::new(),
             webhook_secret: None,
-            webhook_schedule: crate::jobs::webhooks::Schedule::default(),
+            webhook_schedule: Schedule::default(),
             charge_wait: std::time::Duration::from_secs(15),
             attempt_lease: std::time::Duration::from_secs(30),
             stripe: None,
-            payment_retries: crate::jobs::renewals::DEFAULT_RETRIES.to_vec(),
+            payment_retries: DEFAULT_RETRIES.to_vec(),
             metrics_token: None,
         }
     }

@@ -91,7 +91,7 @@ pub fn keep<T: Serialize>(
         status: 200,
         body: &body,
     };
-    store::put_idempotent(conn, &stored, now)
+    Ok(store::put_idempotent(conn, &stored, now)?)
 }
 
 /// Where a charging request's answer is kept, so a repeat gets it again: under its idempotency
@@ -108,7 +108,7 @@ impl AnswerTo {
             AnswerTo::Key { scope, key, fingerprint } => keep(conn, &Keyed { scope, key, fingerprint }, answer, now),
             AnswerTo::Challenge(id) => {
                 let body = serde_json::to_string(answer).map_err(|e| AppError::internal_from("a stored answer", e))?;
-                store::resolve_challenge(conn, id, &body)
+                Ok(store::resolve_challenge(conn, id, &body)?)
             }
         }
     }

@@ -1,6 +1,5 @@
 //! Bearer ids (sessions, tokens, challenges) and their redaction for logs.
 
-use crate::error::AppError;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
@@ -28,13 +27,14 @@ pub fn redact_path(path: &str) -> String {
     path.split('/').map(|seg| if seg.len() > 12 { redact(seg) } else { seg.to_string() }).collect::<Vec<_>>().join("/")
 }
 
-/// Account ids are opaque to us but must be sane: 1-128 characters of `A-Za-z0-9._:@-`.
-pub fn check_account_id(id: &str) -> Result<(), AppError> {
+/// Account ids are opaque to us but must be sane: 1-128 characters of `A-Za-z0-9._:@-`. The
+/// refusal says why.
+pub fn check_account_id(id: &str) -> Result<(), &'static str> {
     if id.is_empty() || id.len() > 128 {
-        return Err(AppError::InvalidAccount("`id` must be 1 to 128 characters"));
+        return Err("`id` must be 1 to 128 characters");
     }
     if !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '@' | '-')) {
-        return Err(AppError::InvalidAccount("`id` may contain only letters, digits and . _ : @ -"));
+        return Err("`id` may contain only letters, digits and . _ : @ -");
     }
     Ok(())
 }

@@ -337,7 +337,7 @@ fn seed_demo(state: &AppState) -> Result<DemoSessions, String> {
                 aws_account_linked: false,
             };
             subscriptions::seed_subscription(tx, &pro, PlanId::Pro, now)?;
-            store::insert_portal_session(tx, portal, &portal_hash, now)
+            Ok::<_, checkout_server::error::AppError>(store::insert_portal_session(tx, portal, &portal_hash, now)?)
         })
         .map_err(|e| format!("{e:?}"))?;
     Ok(DemoSessions {

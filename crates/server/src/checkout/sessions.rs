@@ -34,7 +34,7 @@ pub async fn create_checkout_session(
     ApiJson(req): ApiJson<CreateCheckoutSession>,
 ) -> Result<(StatusCode, Json<CreatedSession>), AppError> {
     let key = idempotency_key(&headers)?;
-    ids::check_account_id(&req.account.id)?;
+    ids::check_account_id(&req.account.id).map_err(AppError::InvalidAccount)?;
     let email = match req.account.email.as_deref() {
         Some(e) => Some(validate::validate_email(e).map_err(|e| AppError::InvalidEmail(e.message()))?),
         None => None,

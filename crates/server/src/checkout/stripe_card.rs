@@ -29,7 +29,7 @@ pub async fn save_setup_card(
             if store::get_payment_method(tx, &pm.card.id)?.is_none() {
                 store::insert_payment_method(tx, &pm, now)?;
             }
-            Ok(())
+            Ok::<_, AppError>(())
         })
         .await?;
     Ok(summary)

@@ -56,7 +56,7 @@ pub async fn for_page(state: &AppState, kind: SessionKind, presented: Option<&st
             let presented = presented.to_string();
             let read = state.store.read(move |conn| {
                 let token = session_tokens::check(conn, kind, &presented)?;
-                store::session_locale(conn, token.id())
+                Ok::<_, AppError>(store::session_locale(conn, token.id())?)
             });
             read.await.ok().flatten()
         }

@@ -27,9 +27,7 @@ use time::{Duration, OffsetDateTime};
 /// that jumped far ahead never holds the writer for long: other requests run between batches.
 pub const DUE_BATCH: usize = 200;
 
-/// When a failed renewal is charged again, counted from the failure (as a Stripe retry schedule):
-/// 3, 5 and 7 days after it. After the last retry fails, the subscription is canceled.
-pub const DEFAULT_RETRIES: [Duration; 3] = [Duration::days(3), Duration::days(5), Duration::days(7)];
+pub use crate::config::DEFAULT_RETRIES;
 
 /// The meta key the retry schedule is kept under (seconds after the failure, comma-separated),
 /// for the transactions that record charges.
@@ -48,7 +46,7 @@ pub fn keep_retry_schedule(conn: &Conn<'_>, schedule: &[Duration]) -> Result<(),
     seconds.sort_unstable();
     seconds.dedup();
     let kept: Vec<String> = seconds.iter().map(i64::to_string).collect();
-    store::set_meta(conn, RETRIES_KEY, &kept.join(","))
+    Ok(store::set_meta(conn, RETRIES_KEY, &kept.join(","))?)
 }
 
 /// The retry schedule kept at start, ascending (the default when none was kept).
@@ -154,7 +152,7 @@ fn close_period(conn: &Conn<'_>, sub: &mut Subscription) -> Result<(), AppError>
     };
     let invoice = store::insert_invoice(conn, invoice)?;
     store::set_charge_pending(conn, &invoice.id, true)?;
-    store::save_subscription(conn, sub)
+    Ok(store::save_subscription(conn, sub)?)
 }
 
 /// Ends `sub` at `at` for `reason`: Free from then on and nothing owed (its open invoices void).

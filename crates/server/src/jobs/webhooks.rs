@@ -6,44 +6,10 @@
 //! another endpoint's deliveries.
 
 use crate::Store;
+pub use crate::config::Schedule;
 use crate::error::AppError;
 use crate::store::{self, DeliveryAttempt, Due};
-use rand::Rng;
 use std::time::Duration;
-
-/// How deliveries are paced.
-#[derive(Debug, Clone, Copy)]
-pub struct Schedule {
-    /// The first retry comes after about this long (then twice as long each time, with jitter).
-    pub first_retry: Duration,
-    /// The longest wait between two attempts.
-    pub max_wait: Duration,
-    /// After this long an event that was never accepted is given up on.
-    pub give_up_after: Duration,
-    /// How long an endpoint has to answer.
-    pub timeout: Duration,
-}
-
-impl Default for Schedule {
-    fn default() -> Schedule {
-        Schedule {
-            first_retry: Duration::from_secs(10),
-            max_wait: Duration::from_secs(6 * 3600),
-            give_up_after: Duration::from_secs(3 * 24 * 3600),
-            timeout: Duration::from_secs(10),
-        }
-    }
-}
-
-impl Schedule {
-    /// The wait before attempt `failures + 1`: `first_retry` doubled per failure, capped, with
-    /// up to ±50% jitter so endpoints that come back are not hit by every sender at once.
-    pub fn wait_after(&self, failures: u32) -> Duration {
-        let doubled = self.first_retry.saturating_mul(1u32 << failures.saturating_sub(1).min(20));
-        let base = doubled.min(self.max_wait);
-        base.mul_f64(rand::rng().random_range(0.5..1.5))
-    }
-}
 
 /// `t=<unix>,v1=<hex HMAC-SHA256 of "t.body">`.
 pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
@@ -127,7 +93,7 @@ async fn next_due(store: &Store, endpoint: &str, schedule: &Schedule) -> Result<
     if store.read(move |conn| store::due_deliveries(conn, &looked)).await?.is_empty() {
         return Ok(Vec::new());
     }
-    store.write(move |tx| store::claim_due_deliveries(tx, &endpoint, lease)).await
+    Ok(store.write(move |tx| store::claim_due_deliveries(tx, &endpoint, lease)).await?)
 }
 
 /// Beyond the request timeout, how long a delivery stays its instance's: time to record the result.

@@ -82,8 +82,10 @@ pub async fn refund_if_ungranted(payments: &Payments, intent: &str, now: OffsetD
         return Ok(());
     };
     let (id, lease) = (intent.to_string(), payments.attempt_lease);
-    let Some(attempt) = payments.store.write(move |tx| store::claim_refund(tx, &id, lease, now)).await? else {
-        return Ok(());
+    let attempt = match payments.store.write(move |tx| store::claim_refund(tx, &id, lease, now)).await? {
+        store::RefundClaim::Nothing => return Ok(()),
+        store::RefundClaim::Busy => return Err(AppError::PaymentInProgress),
+        store::RefundClaim::Claimed(attempt) => attempt,
     };
     let ending = payments::holding_lease(payments, &attempt.id, async {
         match client.payment_intent(intent).await {
@@ -106,5 +108,5 @@ pub async fn refund_if_ungranted(payments: &Payments, intent: &str, now: OffsetD
     if ending != "abandoned" {
         tracing::warn!(%intent, ending, "money Stripe took that could not be granted was given back");
     }
-    payments.store.write(move |tx| store::finish_attempt(tx, &attempt.id, ending, now).map(|_| ())).await
+    Ok(payments.store.write(move |tx| store::finish_attempt(tx, &attempt.id, ending, now).map(|_| ())).await?)
 }

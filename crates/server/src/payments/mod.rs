@@ -330,7 +330,8 @@ fn from_intent(intent: PaymentIntent, charge: &Charge, customer: &str) -> Charge
 fn keep_pending<P: PendingCharge>(conn: &Conn<'_>, pending: &P, lease: Duration) -> Result<(), AppError> {
     let json = serde_json::to_string(pending).map_err(|e| AppError::internal_from("pending charge", e))?;
     let intent = pending.charge().intent;
-    store::keep_pending_charge(conn, pending.attempt_id(), &json, intent.as_deref(), lease)
+    let kept = store::keep_pending_charge(conn, pending.attempt_id(), &json, intent.as_deref(), lease)?;
+    if kept { Ok(()) } else { Err(AppError::PaymentRefunded) }
 }
 
 /// What the first step of a charging request found.
@@ -382,7 +383,7 @@ where
                 if let Prepared::Charge(pending) = &prepared {
                     keep_pending(tx, pending, lease)?;
                 }
-                Ok(prepared)
+                Ok::<_, AppError>(prepared)
             })
             .await?;
         match prepared {
@@ -532,7 +533,7 @@ async fn settle_unrecorded(
         }
     };
     if !matches!(error, AppError::DatabaseUnavailable) {
-        return write(payments.store.clone()).await;
+        return Ok(write(payments.store.clone()).await?);
     }
     let (store, lease) = (payments.store.clone(), payments.attempt_lease);
     tokio::spawn(async move {

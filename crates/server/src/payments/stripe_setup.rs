@@ -40,7 +40,8 @@ async fn customer_of(
         .await
         .map_err(from_stripe)?;
     let id = account_id.to_string();
-    payments.store.write(move |tx| store::keep_stripe_customer(tx, &id, &made.id)).await
+    let kept = payments.store.write(move |tx| store::keep_stripe_customer(tx, &id, &made.id)).await?;
+    kept.ok_or(AppError::SessionNotFound)
 }
 
 /// A SetupIntent for page session `id` (named in its metadata under `metadata_key`) on the

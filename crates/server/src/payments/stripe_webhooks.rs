@@ -113,7 +113,7 @@ async fn answer_challenge(
             };
             let challenge = store::get_challenge(conn, &challenge_id, &session_id)?;
             let in_portal = store::get_portal_session(conn, &session_id)?.is_some();
-            Ok(challenge.map(|c| (c, in_portal)))
+            Ok::<_, AppError>(challenge.map(|c| (c, in_portal)))
         })
         .await?;
     let Some((challenge, in_portal)) = waiting else {

@@ -30,7 +30,7 @@ pub async fn create_portal_session(
     ApiJson(req): ApiJson<CreatePortalSession>,
 ) -> Result<(StatusCode, Json<CreatedSession>), AppError> {
     let key = idempotency_key(&headers)?;
-    ids::check_account_id(&req.account_id)?;
+    ids::check_account_id(&req.account_id).map_err(AppError::InvalidAccount)?;
     let return_url = state.config.check_return_url(&req.return_url).map_err(AppError::InvalidReturnUrl)?;
     let locale = languages::requested(req.locale.as_deref())?;
     let now = state.clock.now();

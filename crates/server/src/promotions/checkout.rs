@@ -131,7 +131,7 @@ fn is_refusal(error: &AppError) -> bool {
 pub fn remove_code(conn: &Conn<'_>, session: &CheckoutSession, now: OffsetDateTime) -> Result<(), AppError> {
     unless_paying(conn, session, now)?;
     store::release_redemption(conn, &session.id)?;
-    store::set_checkout_code(conn, &session.id, None)
+    Ok(store::set_checkout_code(conn, &session.id, None)?)
 }
 
 /// A payment in flight or at the bank was quoted with the session's code, or without one: the
@@ -220,7 +220,7 @@ pub fn hold_for_payment(conn: &Conn<'_>, session: &CheckoutSession, now: OffsetD
         return Ok(());
     };
     check_code(conn, &code, session.plan, &session.account_id, &session.id, now)?;
-    store::hold_redemption(conn, &code.id, &session.id, &session.account_id, now + HOLD, now)
+    Ok(store::hold_redemption(conn, &code.id, &session.id, &session.account_id, now + HOLD, now)?)
 }
 
 /// After the bank approved a payment: the redemption its confirm held is kept (renewed), without
@@ -238,7 +238,7 @@ pub fn keep_hold_after_bank(conn: &Conn<'_>, session: &CheckoutSession, now: Off
     {
         return Err(AppError::PromotionCodeUsedUp);
     }
-    store::hold_redemption(conn, &code.id, &session.id, &session.account_id, now + HOLD, now)
+    Ok(store::hold_redemption(conn, &code.id, &session.id, &session.account_id, now + HOLD, now)?)
 }
 
 /// In the transaction that records the payment: the held redemption counted (checked again

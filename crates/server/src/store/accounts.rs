@@ -1,8 +1,7 @@
 //! The `accounts` table: what the IDE's backend says of an account, and its Stripe Customer.
 
 use super::named;
-use super::{Conn, OptionalExtension, params};
-use crate::error::AppError;
+use super::{Conn, DbResult, OptionalExtension, params};
 use billing::wire::Login;
 
 // --- accounts ------------------------------------------------------------------------------------
@@ -24,7 +23,7 @@ fn login_str(login: Login) -> &'static str {
 }
 
 /// Records what the IDE's backend says about an account (its latest word wins).
-pub fn upsert_account(conn: &Conn<'_>, account: &Account) -> Result<(), AppError> {
+pub fn upsert_account(conn: &Conn<'_>, account: &Account) -> DbResult<()> {
     conn.execute(
         "INSERT INTO accounts (id, email, login, aws_account_linked) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT(id) DO UPDATE SET email = COALESCE(excluded.email, accounts.email),
@@ -35,7 +34,7 @@ pub fn upsert_account(conn: &Conn<'_>, account: &Account) -> Result<(), AppError
 }
 
 /// The account's Stripe Customer (Stripe mode), if one was made.
-pub fn stripe_customer(conn: &Conn<'_>, account_id: &str) -> Result<Option<String>, AppError> {
+pub fn stripe_customer(conn: &Conn<'_>, account_id: &str) -> DbResult<Option<String>> {
     let customer = conn
         .query_row("SELECT stripe_customer FROM accounts WHERE id = ?1", [account_id], |r| {
             r.get::<_, Option<String>>(0)
@@ -44,19 +43,19 @@ pub fn stripe_customer(conn: &Conn<'_>, account_id: &str) -> Result<Option<Strin
     Ok(customer.flatten())
 }
 
-/// Keeps the account's Stripe Customer, unless one was kept first; returns the one kept.
-pub fn keep_stripe_customer(conn: &Conn<'_>, account_id: &str, customer: &str) -> Result<String, AppError> {
+/// Keeps the account's Stripe Customer, unless one was kept first; returns the one kept (`None`:
+/// there is no such account).
+pub fn keep_stripe_customer(conn: &Conn<'_>, account_id: &str, customer: &str) -> DbResult<Option<String>> {
     conn.execute(
         "UPDATE accounts SET stripe_customer = ?2 WHERE id = ?1 AND stripe_customer IS NULL",
         [account_id, customer],
     )?;
-    stripe_customer(conn, account_id)?.ok_or(AppError::SessionNotFound)
+    stripe_customer(conn, account_id)
 }
 
-pub fn get_account(conn: &Conn<'_>, id: &str) -> Result<Option<Account>, AppError> {
-    Ok(conn
-        .query_row("SELECT id, email, login, aws_account_linked FROM accounts WHERE id = ?1", [id], |r| {
-            Ok(Account { id: r.get(0)?, email: r.get(1)?, login: named(r.get(2)?)?, aws_account_linked: r.get(3)? })
-        })
-        .optional()?)
+pub fn get_account(conn: &Conn<'_>, id: &str) -> DbResult<Option<Account>> {
+    conn.query_row("SELECT id, email, login, aws_account_linked FROM accounts WHERE id = ?1", [id], |r| {
+        Ok(Account { id: r.get(0)?, email: r.get(1)?, login: named(r.get(2)?)?, aws_account_linked: r.get(3)? })
+    })
+    .optional()
 }

@@ -2,9 +2,8 @@
 //! recording its result needs, the PaymentIntent it made (Stripe mode) and this process's lease on
 //! it; orphans (leases run out) and refunds of money no attempt could grant.
 
-use super::{Conn, OptionalExtension, params};
+use super::{Conn, DbError, DbResult, OptionalExtension, params};
 use super::{from_ts, ts};
-use crate::error::AppError;
 use crate::ids::new_id;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -22,7 +21,7 @@ pub fn claim_attempt(
     account_id: &str,
     purpose: &str,
     now: OffsetDateTime,
-) -> Result<Option<Attempt>, AppError> {
+) -> DbResult<Option<Attempt>> {
     let id = new_id("att");
     // The unique index on pending attempts refuses a second one; DO NOTHING, not an error, so the
     // transaction goes on (PostgreSQL aborts a transaction at its first error).
@@ -39,7 +38,7 @@ pub fn claim_attempt(
 /// unique index on pending attempts checks the latest rows, not the transaction's snapshot, so
 /// without this a claim could pass just after another charge was recorded while its eligibility
 /// checks read the account as it was before.
-fn take_charge_turn(conn: &Conn<'_>, account_id: &str) -> Result<(), AppError> {
+fn take_charge_turn(conn: &Conn<'_>, account_id: &str) -> DbResult<()> {
     conn.execute(
         "INSERT INTO charge_turns (account_id, turn) VALUES (?1, 1)
          ON CONFLICT (account_id) DO UPDATE SET turn = charge_turns.turn + 1",
@@ -49,7 +48,7 @@ fn take_charge_turn(conn: &Conn<'_>, account_id: &str) -> Result<(), AppError> {
 }
 
 /// Whether `account_id` has a charge in flight.
-pub fn has_pending_attempt(conn: &Conn<'_>, account_id: &str) -> Result<bool, AppError> {
+pub fn has_pending_attempt(conn: &Conn<'_>, account_id: &str) -> DbResult<bool> {
     let pending: i64 = conn.query_row(
         "SELECT CAST(COUNT(*) AS BIGINT) FROM payment_attempts WHERE account_id = ?1 AND status = 'pending'",
         [account_id],
@@ -60,7 +59,7 @@ pub fn has_pending_attempt(conn: &Conn<'_>, account_id: &str) -> Result<bool, Ap
 
 /// Records how an attempt ended (`succeeded`, `requires_action`, `declined`, `failed`,
 /// `refunded`, `abandoned`); false when it had ended already.
-pub fn finish_attempt(conn: &Conn<'_>, attempt_id: &str, result: &str, now: OffsetDateTime) -> Result<bool, AppError> {
+pub fn finish_attempt(conn: &Conn<'_>, attempt_id: &str, result: &str, now: OffsetDateTime) -> DbResult<bool> {
     let account: Option<String> = conn
         .query_row(
             "UPDATE payment_attempts SET status = ?2, finished_at = ?3 WHERE id = ?1 AND status = 'pending'
@@ -86,28 +85,28 @@ pub fn finish_attempt(conn: &Conn<'_>, attempt_id: &str, result: &str, now: Offs
 ///
 /// An attempt that answers a 3-D Secure challenge carries its PaymentIntent from the start, so
 /// it counts as settling that PaymentIntent (no refund races it); one that was refunded already
-/// is never granted.
+/// is never granted: `false`, and nothing is kept.
 pub fn keep_pending_charge(
     conn: &Conn<'_>,
     attempt_id: &str,
     pending: &str,
     intent: Option<&str>,
     lease: Duration,
-) -> Result<(), AppError> {
+) -> DbResult<bool> {
     if let Some(intent) = intent
         && intent_refunded(conn, intent)?
     {
-        return Err(AppError::PaymentRefunded);
+        return Ok(false);
     }
     conn.execute(
         "UPDATE payment_attempts SET pending = ?2, lease_until = ?3, intent_id = COALESCE(?4, intent_id) WHERE id = ?1",
         params![attempt_id, pending, lease_until(conn, lease)?, intent],
     )?;
-    Ok(())
+    Ok(true)
 }
 
 /// Whether an attempt gave PaymentIntent `intent`'s money back (or is doing so).
-fn intent_refunded(conn: &Conn<'_>, intent: &str) -> Result<bool, AppError> {
+fn intent_refunded(conn: &Conn<'_>, intent: &str) -> DbResult<bool> {
     let refunded: Option<i64> = conn
         .query_row(
             "SELECT 1 FROM payment_attempts WHERE intent_id = ?1
@@ -120,22 +119,22 @@ fn intent_refunded(conn: &Conn<'_>, intent: &str) -> Result<bool, AppError> {
 }
 
 /// `lease` from now on the database's clock, which every instance shares.
-fn lease_until(conn: &Conn<'_>, lease: Duration) -> Result<i64, AppError> {
+fn lease_until(conn: &Conn<'_>, lease: Duration) -> DbResult<i64> {
     Ok(conn.now_ms()?.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX)))
 }
 
 /// Records the PaymentIntent an attempt created, before it is confirmed: reconciliation always
 /// has an id to retrieve.
-pub fn keep_intent(conn: &Conn<'_>, attempt_id: &str, intent_id: &str) -> Result<(), AppError> {
+pub fn keep_intent(conn: &Conn<'_>, attempt_id: &str, intent_id: &str) -> DbResult<()> {
     let kept = conn.execute(
         "UPDATE payment_attempts SET intent_id = ?2 WHERE id = ?1 AND status = 'pending'",
         params![attempt_id, intent_id],
     )?;
-    if kept == 1 { Ok(()) } else { Err(AppError::internal("the attempt was settled before its charge")) }
+    if kept == 1 { Ok(()) } else { Err(DbError::broken("the attempt was settled before its charge")) }
 }
 
 /// Renews this process's lease on a pending attempt.
-pub fn renew_lease(conn: &Conn<'_>, attempt_id: &str, lease: Duration) -> Result<(), AppError> {
+pub fn renew_lease(conn: &Conn<'_>, attempt_id: &str, lease: Duration) -> DbResult<()> {
     conn.execute(
         "UPDATE payment_attempts SET lease_until = ?2 WHERE id = ?1 AND status = 'pending'",
         params![attempt_id, lease_until(conn, lease)?],
@@ -145,7 +144,7 @@ pub fn renew_lease(conn: &Conn<'_>, attempt_id: &str, lease: Duration) -> Result
 
 /// Takes an orphan's expired lease for this process: false when another instance took it first
 /// (or it was settled meanwhile), so each orphan is settled by one instance at a time.
-pub fn take_lease(conn: &Conn<'_>, attempt_id: &str, lease: Duration) -> Result<bool, AppError> {
+pub fn take_lease(conn: &Conn<'_>, attempt_id: &str, lease: Duration) -> DbResult<bool> {
     let taken = conn.execute(
         "UPDATE payment_attempts SET lease_until = ?2
          WHERE id = ?1 AND status = 'pending' AND (lease_until IS NULL OR lease_until < ?3)",
@@ -155,7 +154,7 @@ pub fn take_lease(conn: &Conn<'_>, attempt_id: &str, lease: Duration) -> Result<
 }
 
 /// Leaves a pending attempt to [`crate::payments::reconcile`] at once: no request waits for it any more.
-pub fn orphan_attempt(conn: &Conn<'_>, attempt_id: &str) -> Result<(), AppError> {
+pub fn orphan_attempt(conn: &Conn<'_>, attempt_id: &str) -> DbResult<()> {
     conn.execute("UPDATE payment_attempts SET lease_until = 0 WHERE id = ?1 AND status = 'pending'", [attempt_id])?;
     Ok(())
 }
@@ -175,7 +174,7 @@ pub struct Orphan {
     pub created_at: OffsetDateTime,
 }
 
-pub fn orphans(conn: &Conn<'_>) -> Result<Vec<Orphan>, AppError> {
+pub fn orphans(conn: &Conn<'_>) -> DbResult<Vec<Orphan>> {
     let mut stmt = conn.prepare(
         "SELECT id, purpose, pending, intent_id, created_at, recorded_first = 0 FROM payment_attempts
          WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < ?1)
@@ -191,12 +190,12 @@ pub fn orphans(conn: &Conn<'_>) -> Result<Vec<Orphan>, AppError> {
             legacy: r.get(5)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 /// The account whose money PaymentIntent `intent` holds when no attempt of ours granted it, is
 /// still settling it or refunded it; `None` otherwise, and for a PaymentIntent we never made.
-pub fn ungranted_intent(conn: &Conn<'_>, intent: &str) -> Result<Option<String>, AppError> {
+pub fn ungranted_intent(conn: &Conn<'_>, intent: &str) -> DbResult<Option<String>> {
     let mut stmt = conn.prepare("SELECT account_id, status FROM payment_attempts WHERE intent_id = ?1")?;
     let attempts: Vec<(String, String)> =
         stmt.query_map([intent], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
@@ -212,32 +211,34 @@ pub const LATE_PAYMENT: &str = "late_payment";
 /// Claims the refund of PaymentIntent `intent` as a pending attempt of its own (purpose
 /// [`LATE_PAYMENT`], leased like any charge, the PaymentIntent recorded), in the transaction that
 /// finds no attempt granted it, settles it, or refunded it: two callers never both refund, and no
-/// grant starts while it is pending. `None`: nothing to refund (or not ours); `PaymentInProgress`
-/// while another charge of the account is in flight.
-pub fn claim_refund(
-    conn: &Conn<'_>,
-    intent: &str,
-    lease: Duration,
-    now: OffsetDateTime,
-) -> Result<Option<Attempt>, AppError> {
+/// grant starts while it is pending.
+pub fn claim_refund(conn: &Conn<'_>, intent: &str, lease: Duration, now: OffsetDateTime) -> DbResult<RefundClaim> {
     let Some(account_id) = ungranted_intent(conn, intent)? else {
-        return Ok(None);
+        return Ok(RefundClaim::Nothing);
     };
-    let attempt = claim_attempt(conn, &account_id, LATE_PAYMENT, now)?.ok_or(AppError::PaymentInProgress)?;
+    let Some(attempt) = claim_attempt(conn, &account_id, LATE_PAYMENT, now)? else {
+        return Ok(RefundClaim::Busy);
+    };
     conn.execute(
         "UPDATE payment_attempts SET intent_id = ?2, lease_until = ?3 WHERE id = ?1",
         params![attempt.id, intent, lease_until(conn, lease)?],
     )?;
-    Ok(Some(attempt))
+    Ok(RefundClaim::Claimed(attempt))
+}
+
+/// What [`claim_refund`] found.
+#[derive(Debug)]
+pub enum RefundClaim {
+    /// Nothing to refund (granted, settling, refunded already, or not ours).
+    Nothing,
+    /// Another charge of the account is in flight.
+    Busy,
+    /// The refund is this attempt's.
+    Claimed(Attempt),
 }
 
 /// Records the status an attempt's outcome gives it, and the PaymentIntent it was paid with.
-pub fn set_attempt_outcome(
-    conn: &Conn<'_>,
-    attempt_id: &str,
-    status: &str,
-    intent: Option<&str>,
-) -> Result<(), AppError> {
+pub fn set_attempt_outcome(conn: &Conn<'_>, attempt_id: &str, status: &str, intent: Option<&str>) -> DbResult<()> {
     conn.execute(
         "UPDATE payment_attempts SET status = ?2, intent_id = ?3 WHERE id = ?1",
         params![attempt_id, status, intent],

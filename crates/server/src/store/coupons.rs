@@ -1,9 +1,8 @@
 //! The `coupons` table (issue 22). A coupon's terms never change once created; it can only be
 //! made invalid, after which none of its codes apply.
 
-use super::{Conn, OptionalExtension, params};
+use super::{Conn, DbResult, OptionalExtension, params};
 use super::{from_ts, ts};
-use crate::error::AppError;
 use billing::discount::{CouponDuration, CouponTerms, Off};
 use billing::{Money, PlanId};
 use time::OffsetDateTime;
@@ -55,7 +54,7 @@ fn bad(column: usize, what: &str) -> super::DbError {
     super::DbError::column(column, format!("{what} is not one this build reads"))
 }
 
-pub fn insert_coupon(conn: &Conn<'_>, coupon: &Coupon) -> Result<(), AppError> {
+pub fn insert_coupon(conn: &Conn<'_>, coupon: &Coupon) -> DbResult<()> {
     let (percent, amount) = match coupon.terms.off {
         Off::Percent(p) => (Some(i64::from(p)), None),
         Off::Amount(m) => (None, Some(m.cents())),
@@ -84,13 +83,13 @@ pub fn insert_coupon(conn: &Conn<'_>, coupon: &Coupon) -> Result<(), AppError> {
     Ok(())
 }
 
-pub fn get_coupon(conn: &Conn<'_>, id: &str) -> Result<Option<Coupon>, AppError> {
+pub fn get_coupon(conn: &Conn<'_>, id: &str) -> DbResult<Option<Coupon>> {
     let sql = format!("SELECT {COUPON_COLUMNS} FROM coupons WHERE id = ?1");
-    Ok(conn.query_row(&sql, params![id], coupon_from_row).optional()?)
+    conn.query_row(&sql, params![id], coupon_from_row).optional()
 }
 
 /// Up to `limit` coupons, newest first.
-pub fn list_coupons(conn: &Conn<'_>, limit: i64) -> Result<Vec<Coupon>, AppError> {
+pub fn list_coupons(conn: &Conn<'_>, limit: i64) -> DbResult<Vec<Coupon>> {
     let mut stmt =
         conn.prepare(&format!("SELECT {COUPON_COLUMNS} FROM coupons ORDER BY created_at DESC, id LIMIT ?1"))?;
     let rows = stmt.query_map(params![limit], coupon_from_row)?.collect::<Result<Vec<_>, _>>()?;
@@ -98,16 +97,16 @@ pub fn list_coupons(conn: &Conn<'_>, limit: i64) -> Result<Vec<Coupon>, AppError
 }
 
 /// Makes a coupon invalid: its codes apply no more (discounts already running go on).
-pub fn invalidate_coupon(conn: &Conn<'_>, id: &str) -> Result<bool, AppError> {
+pub fn invalidate_coupon(conn: &Conn<'_>, id: &str) -> DbResult<bool> {
     Ok(conn.execute("UPDATE coupons SET valid = 0 WHERE id = ?1", params![id])? == 1)
 }
 
 /// Redemptions paid with any of the coupon's codes.
-pub fn coupon_times_redeemed(conn: &Conn<'_>, coupon_id: &str) -> Result<i64, AppError> {
-    Ok(conn.query_row(
+pub fn coupon_times_redeemed(conn: &Conn<'_>, coupon_id: &str) -> DbResult<i64> {
+    conn.query_row(
         "SELECT CAST(COUNT(*) AS BIGINT) FROM redemptions r JOIN promotion_codes p ON p.id = r.promotion_code_id
          WHERE p.coupon_id = ?1 AND r.status = 'redeemed'",
         params![coupon_id],
         |r| r.get(0),
-    )?)
+    )
 }

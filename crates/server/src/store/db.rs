@@ -32,9 +32,17 @@ pub enum DbError {
     Column { column: usize, message: String },
     #[error("the database is not reachable: {0}")]
     Unreachable(String),
+    /// The data or the transaction broke a rule the store keeps (a row that must exist, a value
+    /// it wrote that does not read back): the detail is logged, never shown.
+    #[error("{0}")]
+    Broken(String),
 }
 
 impl DbError {
+    pub fn broken(what: impl Into<String>) -> DbError {
+        DbError::Broken(what.into())
+    }
+
     pub fn column(column: usize, message: impl Into<String>) -> DbError {
         DbError::Column { column, message: message.into() }
     }

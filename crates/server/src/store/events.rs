@@ -1,17 +1,9 @@
 //! The `events` table: every event, in the order it happened, with a delivery queued per endpoint.
 
-use super::{Conn, OptionalExtension, params};
-use crate::error::AppError;
+use super::{Conn, DbResult, OptionalExtension, params};
 
 /// Writes an event and one pending delivery per configured endpoint.
-pub fn insert_event(
-    conn: &Conn<'_>,
-    id: &str,
-    kind: &str,
-    account_id: &str,
-    created: i64,
-    body: &str,
-) -> Result<(), AppError> {
+pub fn insert_event(conn: &Conn<'_>, id: &str, kind: &str, account_id: &str, created: i64, body: &str) -> DbResult<()> {
     // The position comes from a counter advanced in this transaction, not from a sequence: on
     // PostgreSQL two transactions could take 9 and 10 and commit 10 first, and a reader of
     // `after=<10>` would never see 9. Advancing one row serialises the writers of events, so
@@ -37,7 +29,7 @@ pub fn insert_event(
 }
 
 /// Makes the configured endpoints the ones new events are delivered to (at start).
-pub fn set_endpoints(conn: &Conn<'_>, urls: &[String]) -> Result<(), AppError> {
+pub fn set_endpoints(conn: &Conn<'_>, urls: &[String]) -> DbResult<()> {
     conn.execute("DELETE FROM webhook_endpoints", ())?;
     for url in urls {
         conn.execute("INSERT INTO webhook_endpoints (url) VALUES (?1) ON CONFLICT DO NOTHING", [url])?;
@@ -46,18 +38,20 @@ pub fn set_endpoints(conn: &Conn<'_>, urls: &[String]) -> Result<(), AppError> {
 }
 
 /// Up to `fetch` event bodies after the one with id `after` (from the first without it), oldest
-/// first.
-pub fn event_bodies_after(conn: &Conn<'_>, after: Option<&str>, fetch: usize) -> Result<Vec<String>, AppError> {
+/// first; `None` when there is no event `after`.
+pub fn event_bodies_after(conn: &Conn<'_>, after: Option<&str>, fetch: usize) -> DbResult<Option<Vec<String>>> {
     let after_seq = match after {
         None => 0,
-        Some(id) => conn
-            .query_row("SELECT seq FROM events WHERE id = ?1", [id], |r| r.get::<_, i64>(0))
-            .optional()?
-            .ok_or_else(|| AppError::InvalidRequest("`after` is not the id of an event.".into()))?,
+        Some(id) => {
+            let seq =
+                conn.query_row("SELECT seq FROM events WHERE id = ?1", [id], |r| r.get::<_, i64>(0)).optional()?;
+            let Some(seq) = seq else { return Ok(None) };
+            seq
+        }
     };
     let mut stmt = conn.prepare("SELECT body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
     let fetch = i64::try_from(fetch).unwrap_or(i64::MAX);
     let bodies =
         stmt.query_map(params![after_seq, fetch], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
-    Ok(bodies)
+    Ok(Some(bodies))
 }

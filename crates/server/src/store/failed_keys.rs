@@ -1,8 +1,7 @@
 //! The `failed_keys` table: wrong secret keys per client address, where every instance counts them
 //! (see [`crate::http::failed_keys`]).
 
-use super::{Conn, OptionalExtension, params};
-use crate::error::AppError;
+use super::{Conn, DbResult, OptionalExtension, params};
 
 /// How wrong keys are allowed: `burst` at once, then one per `interval_ms`.
 #[derive(Debug, Clone, Copy)]
@@ -13,14 +12,14 @@ pub struct KeyAllowance {
 
 /// Forgets the addresses whose allowance is whole again (a periodic job, never a request: a scan
 /// of the table in every wrong key's transaction would make them conflict with each other).
-pub fn forget_whole_allowances(conn: &Conn<'_>) -> Result<usize, AppError> {
-    Ok(conn.execute("DELETE FROM failed_keys WHERE full_at < ?1", [conn.now_ms()?])?)
+pub fn forget_whole_allowances(conn: &Conn<'_>) -> DbResult<usize> {
+    conn.execute("DELETE FROM failed_keys WHERE full_at < ?1", [conn.now_ms()?])
 }
 
 /// Counts one wrong key from `address` now (the database's clock), as a generic cell rate: the row
 /// keeps the moment the address's allowance is whole again. `Some(ms)` to wait when it has none
 /// left (nothing is counted then).
-pub fn count_failed_key(conn: &Conn<'_>, address: &str, allowance: KeyAllowance) -> Result<Option<i64>, AppError> {
+pub fn count_failed_key(conn: &Conn<'_>, address: &str, allowance: KeyAllowance) -> DbResult<Option<i64>> {
     let now_ms = conn.now_ms()?;
     let full_at: Option<i64> =
         conn.query_row("SELECT full_at FROM failed_keys WHERE address = ?1", [address], |r| r.get(0)).optional()?;

@@ -1,8 +1,7 @@
 //! The `idempotency` table: stored answers to idempotent requests.
 
 use super::ts;
-use super::{Conn, OptionalExtension, params};
-use crate::error::AppError;
+use super::{Conn, DbResult, OptionalExtension, params};
 use time::OffsetDateTime;
 
 // --- idempotency ---------------------------------------------------------------------------------
@@ -14,14 +13,13 @@ pub fn get_idempotent(
     scope: &str,
     key: &str,
     since: OffsetDateTime,
-) -> Result<Option<(String, u16, String)>, AppError> {
-    Ok(conn
-        .query_row(
-            "SELECT request_hash, status, body FROM idempotency WHERE scope = ?1 AND key = ?2 AND created_at >= ?3",
-            params![scope, key, ts(since)],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?)
+) -> DbResult<Option<(String, u16, String)>> {
+    conn.query_row(
+        "SELECT request_hash, status, body FROM idempotency WHERE scope = ?1 AND key = ?2 AND created_at >= ?3",
+        params![scope, key, ts(since)],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .optional()
 }
 
 pub struct IdempotentAnswer<'a> {
@@ -32,7 +30,7 @@ pub struct IdempotentAnswer<'a> {
     pub body: &'a str,
 }
 
-pub fn put_idempotent(conn: &Conn<'_>, answer: &IdempotentAnswer<'_>, now: OffsetDateTime) -> Result<(), AppError> {
+pub fn put_idempotent(conn: &Conn<'_>, answer: &IdempotentAnswer<'_>, now: OffsetDateTime) -> DbResult<()> {
     conn.execute(
         "INSERT INTO idempotency (scope, key, request_hash, status, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT(scope, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,

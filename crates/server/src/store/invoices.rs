@@ -1,8 +1,7 @@
 //! The `invoices` table.
 
-use super::{Conn, OptionalExtension, params};
+use super::{Conn, DbError, DbResult, OptionalExtension, params};
 use super::{from_ts, named, ts};
-use crate::error::AppError;
 use billing::Money;
 use billing::wire::InvoiceStatus;
 use time::OffsetDateTime;
@@ -25,14 +24,14 @@ pub struct Invoice {
 
 /// Writes an invoice with the next number (`KIRO-000001`, ...), taken in the same transaction, so
 /// numbers have no gaps and no two instances give one twice.
-pub fn insert_invoice(conn: &Conn<'_>, mut invoice: Invoice) -> Result<Invoice, AppError> {
+pub fn insert_invoice(conn: &Conn<'_>, mut invoice: Invoice) -> DbResult<Invoice> {
     let number: i64 = conn.query_row(
         "UPDATE counters SET value = value + 1 WHERE name = 'invoice_number' RETURNING value",
         (),
         |r| r.get(0),
     )?;
     invoice.number = format!("KIRO-{number:06}");
-    let lines = serde_json::to_string(&invoice.lines).map_err(|e| AppError::internal_from("invoice lines", e))?;
+    let lines = serde_json::to_string(&invoice.lines).map_err(|e| DbError::broken(format!("invoice lines: {e}")))?;
     conn.execute(
         "INSERT INTO invoices (id, number, account_id, created_at, period_start, period_end, lines, amount, status, payment_method_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -52,7 +51,7 @@ pub fn insert_invoice(conn: &Conn<'_>, mut invoice: Invoice) -> Result<Invoice, 
     Ok(invoice)
 }
 
-pub fn get_invoice(conn: &Conn<'_>, id: &str) -> Result<Option<Invoice>, AppError> {
+pub fn get_invoice(conn: &Conn<'_>, id: &str) -> DbResult<Option<Invoice>> {
     let row = conn
         .query_row(
             "SELECT id, number, account_id, created_at, period_start, period_end, lines, amount, status, payment_method_id
@@ -78,14 +77,14 @@ pub fn get_invoice(conn: &Conn<'_>, id: &str) -> Result<Option<Invoice>, AppErro
         )
         .optional()?;
     row.map(|(mut invoice, lines)| {
-        invoice.lines = serde_json::from_str(&lines).map_err(|e| AppError::internal_from("invoice lines", e))?;
+        invoice.lines = serde_json::from_str(&lines).map_err(|e| DbError::broken(format!("invoice lines: {e}")))?;
         Ok(invoice)
     })
     .transpose()
 }
 
 /// Every invoice of an account, oldest first.
-pub fn account_invoices(conn: &Conn<'_>, account_id: &str) -> Result<Vec<Invoice>, AppError> {
+pub fn account_invoices(conn: &Conn<'_>, account_id: &str) -> DbResult<Vec<Invoice>> {
     let mut stmt = conn.prepare("SELECT id FROM invoices WHERE account_id = ?1 ORDER BY created_at, number")?;
     let ids = stmt.query_map([account_id], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
     ids.iter().filter_map(|id| get_invoice(conn, id).transpose()).collect()
@@ -93,7 +92,7 @@ pub fn account_invoices(conn: &Conn<'_>, account_id: &str) -> Result<Vec<Invoice
 
 /// The account's open invoices, oldest first: every one, or only those whose charge failed (not
 /// those still waiting for their renewal charge).
-pub fn open_invoices(conn: &Conn<'_>, account_id: &str, with_waiting: bool) -> Result<Vec<Invoice>, AppError> {
+pub fn open_invoices(conn: &Conn<'_>, account_id: &str, with_waiting: bool) -> DbResult<Vec<Invoice>> {
     let mut stmt = conn.prepare(
         "SELECT id FROM invoices WHERE account_id = ?1 AND status = 'open' AND (?2 = 1 OR charge_pending = 0)
          ORDER BY created_at, rowid",
@@ -104,20 +103,20 @@ pub fn open_invoices(conn: &Conn<'_>, account_id: &str, with_waiting: bool) -> R
 }
 
 /// Marks an open invoice void: nothing is owed for it any more.
-pub fn set_invoice_void(conn: &Conn<'_>, id: &str) -> Result<(), AppError> {
+pub fn set_invoice_void(conn: &Conn<'_>, id: &str) -> DbResult<()> {
     conn.execute("UPDATE invoices SET status = 'void', charge_pending = 0 WHERE id = ?1 AND status = 'open'", [id])?;
     Ok(())
 }
 
 /// Marks a renewal invoice as waiting for its charge (see [`crate::jobs::renewals::charge_pending`]).
-pub fn set_charge_pending(conn: &Conn<'_>, id: &str, pending: bool) -> Result<(), AppError> {
+pub fn set_charge_pending(conn: &Conn<'_>, id: &str, pending: bool) -> DbResult<()> {
     conn.execute("UPDATE invoices SET charge_pending = ?2 WHERE id = ?1", params![id, pending])?;
     Ok(())
 }
 
 /// The oldest renewal invoice waiting for its charge, of `account_id` or of any account with no
 /// charge in flight.
-pub fn next_charge_pending(conn: &Conn<'_>, account_id: Option<&str>) -> Result<Option<Invoice>, AppError> {
+pub fn next_charge_pending(conn: &Conn<'_>, account_id: Option<&str>) -> DbResult<Option<Invoice>> {
     let id: Option<String> = conn
         .query_row(
             "SELECT id FROM invoices WHERE charge_pending = 1 AND status = 'open'
@@ -135,14 +134,14 @@ pub fn next_charge_pending(conn: &Conn<'_>, account_id: Option<&str>) -> Result<
 }
 
 /// Whether an invoice waits for its renewal charge.
-pub fn is_charge_pending(conn: &Conn<'_>, id: &str) -> Result<bool, AppError> {
+pub fn is_charge_pending(conn: &Conn<'_>, id: &str) -> DbResult<bool> {
     let pending: Option<bool> =
         conn.query_row("SELECT charge_pending FROM invoices WHERE id = ?1", [id], |r| r.get(0)).optional()?;
     Ok(pending.unwrap_or(false))
 }
 
 /// Marks an invoice paid by `pm_id` (none: $0.00, no card), no longer waiting for a charge.
-pub fn set_invoice_paid(conn: &Conn<'_>, id: &str, pm_id: Option<&str>) -> Result<(), AppError> {
+pub fn set_invoice_paid(conn: &Conn<'_>, id: &str, pm_id: Option<&str>) -> DbResult<()> {
     conn.execute(
         "UPDATE invoices SET status = 'paid', payment_method_id = ?2, charge_pending = 0 WHERE id = ?1",
         params![id, pm_id],
@@ -157,7 +156,7 @@ pub fn drafts_due(
     created_by: OffsetDateTime,
     account_id: Option<&str>,
     limit: usize,
-) -> Result<Vec<Invoice>, AppError> {
+) -> DbResult<Vec<Invoice>> {
     let mut stmt = conn.prepare(
         "SELECT id FROM invoices WHERE status = 'draft' AND created_at <= ?1
            AND (CAST(?2 AS TEXT) IS NULL OR account_id = ?2)
@@ -170,8 +169,8 @@ pub fn drafts_due(
 }
 
 /// Finalizes a draft with its last lines and amount: it is owed from now on.
-pub fn finalize_invoice(conn: &Conn<'_>, invoice: &Invoice) -> Result<(), AppError> {
-    let lines = serde_json::to_string(&invoice.lines).map_err(|e| AppError::internal_from("invoice lines", e))?;
+pub fn finalize_invoice(conn: &Conn<'_>, invoice: &Invoice) -> DbResult<()> {
+    let lines = serde_json::to_string(&invoice.lines).map_err(|e| DbError::broken(format!("invoice lines: {e}")))?;
     conn.execute(
         "UPDATE invoices SET status = 'open', lines = ?2, amount = ?3 WHERE id = ?1 AND status = 'draft'",
         params![invoice.id, lines, invoice.amount.cents()],

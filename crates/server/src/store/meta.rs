@@ -1,18 +1,17 @@
 //! The `meta` table: generated secrets, the test clock's reading, the server API key's hash.
 
-use super::{Conn, OptionalExtension};
+use super::{Conn, DbError, DbResult, OptionalExtension};
 use crate::config::SecretKeyHash;
-use crate::error::AppError;
 
 // --- meta ----------------------------------------------------------------------------------------
 
-pub fn get_meta(conn: &Conn<'_>, key: &str) -> Result<Option<String>, AppError> {
-    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+pub fn get_meta(conn: &Conn<'_>, key: &str) -> DbResult<Option<String>> {
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()
 }
 
 /// The value kept under `key`, made with `make` and kept the first time it is asked for
 /// (generated secrets).
-pub fn meta_or_insert(conn: &Conn<'_>, key: &str, make: impl FnOnce() -> String) -> Result<String, AppError> {
+pub fn meta_or_insert(conn: &Conn<'_>, key: &str, make: impl FnOnce() -> String) -> DbResult<String> {
     if let Some(value) = get_meta(conn, key)? {
         return Ok(value);
     }
@@ -21,7 +20,7 @@ pub fn meta_or_insert(conn: &Conn<'_>, key: &str, make: impl FnOnce() -> String)
     Ok(value)
 }
 
-pub fn set_meta(conn: &Conn<'_>, key: &str, value: &str) -> Result<(), AppError> {
+pub fn set_meta(conn: &Conn<'_>, key: &str, value: &str) -> DbResult<()> {
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         [key, value],
@@ -39,10 +38,10 @@ const PLAIN_SECRET_KEY: &str = "secret_key";
 
 /// The hash of the server API's generated key, and the key itself when it was made just now (to
 /// be shown once).
-pub fn secret_key_hash_or_new(conn: &Conn<'_>) -> Result<(SecretKeyHash, Option<String>), AppError> {
+pub fn secret_key_hash_or_new(conn: &Conn<'_>) -> DbResult<(SecretKeyHash, Option<String>)> {
     if let Some(hex) = get_meta(conn, SECRET_KEY_HASH)? {
         let hash = SecretKeyHash::from_hex(&hex)
-            .ok_or_else(|| AppError::internal(format!("the meta row {SECRET_KEY_HASH} is not a SHA-256")))?;
+            .ok_or_else(|| DbError::broken(format!("the meta row {SECRET_KEY_HASH} is not a SHA-256")))?;
         return Ok((hash, None));
     }
     let key = crate::ids::new_id("sk_test");

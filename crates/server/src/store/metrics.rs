@@ -1,8 +1,7 @@
 //! What `/metrics` reads from the database when it is scraped: the webhook backlog and its oldest
 //! delivery, and payment attempts whose lease ran out.
 
-use super::{Conn, params};
-use crate::error::AppError;
+use super::{Conn, DbResult, params};
 
 /// The database's side of the operator's gauges.
 pub struct OpsGauges {
@@ -14,7 +13,7 @@ pub struct OpsGauges {
     pub orphaned_attempts: i64,
 }
 
-pub fn ops_gauges(conn: &Conn<'_>, now: i64) -> Result<OpsGauges, AppError> {
+pub fn ops_gauges(conn: &Conn<'_>, now: i64) -> DbResult<OpsGauges> {
     let (webhook_backlog, oldest_pending_enqueued_at) =
         conn.query_row("SELECT COUNT(*), MIN(enqueued_at) FROM deliveries WHERE done_at IS NULL", (), |r| {
             Ok((r.get(0)?, r.get(1)?))

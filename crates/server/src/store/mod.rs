@@ -8,7 +8,6 @@
 //! first's result. Reads see one consistent snapshot. All database work runs on tokio's blocking
 //! threads, never on the async workers, and no network call happens inside a transaction.
 
-use crate::error::AppError;
 use billing::PlanId;
 use std::path::Path;
 use std::sync::Arc;
@@ -56,6 +55,12 @@ pub use subscriptions::*;
 pub use usage::*;
 pub use webhook_deliveries::*;
 
+/// What a transaction's closure may fail with: any error the store's own converts into (the HTTP
+/// error, or `DbError` itself), so the store names no layer above it.
+pub trait FromDbError: From<DbError> + Send + 'static {}
+
+impl<E: From<DbError> + Send + 'static> FromDbError for E {}
+
 /// The database: an embedded SQLite file (one process) or a PostgreSQL server (one or several
 /// instances). Clones share it.
 #[derive(Clone)]
@@ -98,10 +103,10 @@ impl Store {
     /// SQLite: one writer at a time. PostgreSQL: serializable, and run again from the start when
     /// it conflicts with a concurrent transaction (so `f` does nothing but database work). A panic
     /// in `f` rolls back and becomes an internal error.
-    pub async fn write<R: Send + 'static>(
+    pub async fn write<R: Send + 'static, E: FromDbError>(
         &self,
-        f: impl FnMut(&Conn<'_>) -> Result<R, AppError> + Send + 'static,
-    ) -> Result<R, AppError> {
+        f: impl FnMut(&Conn<'_>) -> Result<R, E> + Send + 'static,
+    ) -> Result<R, E> {
         let store = self.clone();
         self.blocking(move || store.write_here(f)).await
     }
@@ -109,11 +114,11 @@ impl Store {
     /// [`Store::write`] for writers that would all touch the same rows (usage totals): on
     /// PostgreSQL they take turns (lock `turn`, across instances) instead of conflicting and
     /// running again; SQLite's writes take turns anyway.
-    pub async fn write_in_turn<R: Send + 'static>(
+    pub async fn write_in_turn<R: Send + 'static, E: FromDbError>(
         &self,
         turn: Turn,
-        f: impl FnMut(&Conn<'_>) -> Result<R, AppError> + Send + 'static,
-    ) -> Result<R, AppError> {
+        f: impl FnMut(&Conn<'_>) -> Result<R, E> + Send + 'static,
+    ) -> Result<R, E> {
         let (store, queue) = (self.clone(), self.clone());
         self.within_deadline(async move {
             let _queued = match &*queue.0 {
@@ -130,14 +135,14 @@ impl Store {
     }
 
     /// [`Store::write`] for code that is not async (start-up, the demo, tests).
-    pub fn write_blocking<R: Send>(
+    pub fn write_blocking<R: Send, E: FromDbError>(
         &self,
-        f: impl FnMut(&Conn<'_>) -> Result<R, AppError> + Send,
-    ) -> Result<R, AppError> {
+        f: impl FnMut(&Conn<'_>) -> Result<R, E> + Send,
+    ) -> Result<R, E> {
         off_runtime(|| self.write_here(f))
     }
 
-    fn write_here<R>(&self, f: impl FnMut(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
+    fn write_here<R, E: FromDbError>(&self, f: impl FnMut(&Conn<'_>) -> Result<R, E>) -> Result<R, E> {
         match &*self.0 {
             Backend::Sqlite(db) => db.write(f),
             Backend::Postgres(db) => db.write(f),
@@ -145,23 +150,23 @@ impl Store {
     }
 
     /// Runs a read on a consistent snapshot, on a blocking thread.
-    pub async fn read<R: Send + 'static>(
+    pub async fn read<R: Send + 'static, E: FromDbError>(
         &self,
-        f: impl FnOnce(&Conn<'_>) -> Result<R, AppError> + Send + 'static,
-    ) -> Result<R, AppError> {
+        f: impl FnOnce(&Conn<'_>) -> Result<R, E> + Send + 'static,
+    ) -> Result<R, E> {
         let store = self.clone();
         self.blocking(move || store.read_here(f)).await
     }
 
     /// [`Store::read`] for code that is not async.
-    pub fn read_blocking<R: Send>(
+    pub fn read_blocking<R: Send, E: FromDbError>(
         &self,
-        f: impl FnOnce(&Conn<'_>) -> Result<R, AppError> + Send,
-    ) -> Result<R, AppError> {
+        f: impl FnOnce(&Conn<'_>) -> Result<R, E> + Send,
+    ) -> Result<R, E> {
         off_runtime(|| self.read_here(f))
     }
 
-    fn read_here<R>(&self, f: impl FnOnce(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
+    fn read_here<R, E: FromDbError>(&self, f: impl FnOnce(&Conn<'_>) -> Result<R, E>) -> Result<R, E> {
         match &*self.0 {
             Backend::Sqlite(db) => db.read(f),
             Backend::Postgres(db) => db.read(f),
@@ -169,8 +174,8 @@ impl Store {
     }
 
     /// Whether the database answers (readiness).
-    pub async fn ping(&self) -> Result<(), AppError> {
-        self.read(|conn| Ok(conn.query_row("SELECT 1", (), |r| r.get::<_, i64>(0))?)).await.map(drop)
+    pub async fn ping(&self) -> DbResult<()> {
+        self.read(|conn| conn.query_row("SELECT 1", (), |r| r.get::<_, i64>(0))).await.map(drop)
     }
 
     /// Connections in use and idle (PostgreSQL's pool; SQLite's readers).
@@ -185,34 +190,33 @@ impl Store {
 
 impl Store {
     /// [`blocking`] within the backend's deadline.
-    async fn blocking<R: Send + 'static>(
+    async fn blocking<R: Send + 'static, E: FromDbError>(
         &self,
-        f: impl FnOnce() -> Result<R, AppError> + Send + 'static,
-    ) -> Result<R, AppError> {
+        f: impl FnOnce() -> Result<R, E> + Send + 'static,
+    ) -> Result<R, E> {
         self.within_deadline(blocking(f)).await
     }
 
     /// `work`, or `503 database_unavailable` once PostgreSQL has not answered for its deadline
     /// (a network that stopped forwarding): the request is answered, and the thread still
     /// waiting commits nothing that began before then. SQLite is on this machine: it waits.
-    async fn within_deadline<R>(
+    async fn within_deadline<R, E: FromDbError>(
         &self,
-        work: impl std::future::Future<Output = Result<R, AppError>>,
-    ) -> Result<R, AppError> {
+        work: impl std::future::Future<Output = Result<R, E>>,
+    ) -> Result<R, E> {
         let Backend::Postgres(db) = &*self.0 else { return work.await };
         match tokio::time::timeout(db.deadline, work).await {
             Ok(done) => done,
-            Err(_) => {
-                tracing::warn!("the database did not answer in time");
-                Err(AppError::DatabaseUnavailable)
-            }
+            Err(_) => Err(DbError::Unreachable("the database did not answer in time".into()).into()),
         }
     }
 }
 
 /// Runs blocking work off the async workers; a panic in it is an internal error, not a crash.
-async fn blocking<R: Send + 'static>(f: impl FnOnce() -> Result<R, AppError> + Send + 'static) -> Result<R, AppError> {
-    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| Err(AppError::internal_from("database task", e)))
+async fn blocking<R: Send + 'static, E: FromDbError>(
+    f: impl FnOnce() -> Result<R, E> + Send + 'static,
+) -> Result<R, E> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| Err(DbError::broken(format!("database task: {e}")).into()))
 }
 
 /// Runs `f` here, or on a thread of its own when this thread runs async tasks: PostgreSQL's
@@ -228,11 +232,11 @@ fn off_runtime<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 const CLOCK_KEY: &str = "clock_frozen_at";
 
 /// The test clock's saved reading, if it was ever moved.
-pub fn saved_clock(conn: &Conn<'_>) -> Result<Option<OffsetDateTime>, AppError> {
+pub fn saved_clock(conn: &Conn<'_>) -> DbResult<Option<OffsetDateTime>> {
     Ok(get_meta(conn, CLOCK_KEY)?.and_then(|v| v.parse::<i64>().ok()).map(from_ts))
 }
 
-pub fn save_clock(conn: &Conn<'_>, at: OffsetDateTime) -> Result<(), AppError> {
+pub fn save_clock(conn: &Conn<'_>, at: OffsetDateTime) -> DbResult<()> {
     set_meta(conn, CLOCK_KEY, &ts(at).to_string())
 }
 

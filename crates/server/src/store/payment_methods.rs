@@ -2,7 +2,6 @@
 
 use super::{Conn, DbResult, OptionalExtension, Row, params};
 use super::{named, ts};
-use crate::error::AppError;
 use billing::validate::CardBrand;
 use billing::wire::{CardSummary, PaymentMethodId};
 use time::OffsetDateTime;
@@ -51,7 +50,7 @@ pub fn brand_from(s: &str) -> CardBrand {
     .unwrap_or(CardBrand::Unknown)
 }
 
-pub fn insert_payment_method(conn: &Conn<'_>, pm: &PaymentMethod, now: OffsetDateTime) -> Result<(), AppError> {
+pub fn insert_payment_method(conn: &Conn<'_>, pm: &PaymentMethod, now: OffsetDateTime) -> DbResult<()> {
     conn.execute(
         "INSERT INTO payment_methods (id, account_id, session_id, brand, last4, exp_month, exp_year, behavior, created_at, stripe_customer)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -91,14 +90,12 @@ fn pm_from_row(r: &Row) -> DbResult<PaymentMethod> {
     })
 }
 
-pub fn get_payment_method(conn: &Conn<'_>, id: &str) -> Result<Option<PaymentMethod>, AppError> {
-    Ok(conn
-        .query_row(&format!("SELECT {PM_COLUMNS} FROM payment_methods WHERE id = ?1"), [id], pm_from_row)
-        .optional()?)
+pub fn get_payment_method(conn: &Conn<'_>, id: &str) -> DbResult<Option<PaymentMethod>> {
+    conn.query_row(&format!("SELECT {PM_COLUMNS} FROM payment_methods WHERE id = ?1"), [id], pm_from_row).optional()
 }
 
 /// The cards saved on an account, newest first.
-pub fn account_payment_methods(conn: &Conn<'_>, account_id: &str) -> Result<Vec<PaymentMethod>, AppError> {
+pub fn account_payment_methods(conn: &Conn<'_>, account_id: &str) -> DbResult<Vec<PaymentMethod>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {PM_COLUMNS} FROM payment_methods WHERE account_id = ?1 ORDER BY created_at DESC, rowid DESC"
     ))?;
@@ -107,7 +104,7 @@ pub fn account_payment_methods(conn: &Conn<'_>, account_id: &str) -> Result<Vec<
 }
 
 /// Counts a successful payment and saves the card on the account.
-pub fn record_payment(conn: &Conn<'_>, pm_id: &str, account_id: &str) -> Result<(), AppError> {
+pub fn record_payment(conn: &Conn<'_>, pm_id: &str, account_id: &str) -> DbResult<()> {
     conn.execute(
         "UPDATE payment_methods SET payments = payments + 1, account_id = ?2 WHERE id = ?1",
         params![pm_id, account_id],
@@ -116,7 +113,7 @@ pub fn record_payment(conn: &Conn<'_>, pm_id: &str, account_id: &str) -> Result<
 }
 
 /// Makes a card the account's (the one charged from now on is the subscription's).
-pub fn save_card_on_account(conn: &Conn<'_>, pm_id: &str, account_id: &str) -> Result<(), AppError> {
+pub fn save_card_on_account(conn: &Conn<'_>, pm_id: &str, account_id: &str) -> DbResult<()> {
     conn.execute("UPDATE payment_methods SET account_id = ?2 WHERE id = ?1", [pm_id, account_id])?;
     Ok(())
 }

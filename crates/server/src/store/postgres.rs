@@ -10,7 +10,6 @@
 
 use super::db::{Conn, DbError};
 use super::migrations::POSTGRES_STEPS;
-use crate::error::AppError;
 use postgres::{IsolationLevel, NoTls};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -178,25 +177,25 @@ impl Postgres {
     /// shared; one that conflicted [`OPTIMISTIC_TRIES`] times runs once more holding it alone
     /// (PostgreSQL queues later writers behind it), where nothing can conflict with it: every
     /// write ends, however hot the rows it touches.
-    pub(super) fn write<R>(&self, f: impl FnMut(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
+    pub(super) fn write<R, E: From<DbError>>(&self, f: impl FnMut(&Conn<'_>) -> Result<R, E>) -> Result<R, E> {
         self.write_with(None, f)
     }
 
     /// [`Postgres::write`] holding turn `turn` alone around it: writers that would all touch the
     /// same rows (usage totals) take turns instead of conflicting and running again.
-    pub(super) fn write_in_turn<R>(
+    pub(super) fn write_in_turn<R, E: From<DbError>>(
         &self,
         turn: Turn,
-        f: impl FnMut(&Conn<'_>) -> Result<R, AppError>,
-    ) -> Result<R, AppError> {
+        f: impl FnMut(&Conn<'_>) -> Result<R, E>,
+    ) -> Result<R, E> {
         self.write_with(Some(turn), f)
     }
 
-    fn write_with<R>(
+    fn write_with<R, E: From<DbError>>(
         &self,
         turn: Option<Turn>,
-        mut f: impl FnMut(&Conn<'_>) -> Result<R, AppError>,
-    ) -> Result<R, AppError> {
+        mut f: impl FnMut(&Conn<'_>) -> Result<R, E>,
+    ) -> Result<R, E> {
         let deadline = std::time::Instant::now() + self.deadline;
         let mut conn = self.client()?;
         let mut spare = self.pool()?.max_size();
@@ -219,14 +218,14 @@ impl Postgres {
                 Tried::Conflicted if alone => break,
                 Tried::Conflicted | Tried::NotStarted(_) => {
                     if std::time::Instant::now() >= deadline {
-                        return Err(AppError::DatabaseUnavailable);
+                        return Err(past_deadline().into());
                     }
                     // A short, jittered pause, so writers that collided do not collide again in step.
                     std::thread::sleep(Duration::from_millis(rand::random_range(1..=4 * u64::from(attempt))));
                 }
             }
         }
-        Err(AppError::internal("a transaction conflicted even when run alone"))
+        Err(DbError::broken("a transaction conflicted even when run alone").into())
     }
 }
 
@@ -270,23 +269,28 @@ impl WritePlan {
     }
 }
 
+/// A request's deadline passed with the transaction not committed.
+fn past_deadline() -> DbError {
+    DbError::Unreachable("no answer before the deadline".into())
+}
+
 /// Serializable tries side by side before a write runs alone.
 const OPTIMISTIC_TRIES: u32 = 3;
 
-enum Tried<R> {
-    Done(Result<R, AppError>),
+enum Tried<R, E> {
+    Done(Result<R, E>),
     /// Serialization failure or deadlock: run again from the start.
     Conflicted,
     /// The transaction could not begin (the connection may have been closed in the pool).
     NotStarted(postgres::Error),
 }
 
-fn try_write<R>(
+fn try_write<R, E: From<DbError>>(
     conn: &mut PgConnection,
     plan: &WritePlan,
     deadline: std::time::Instant,
-    f: &mut impl FnMut(&Conn<'_>) -> Result<R, AppError>,
-) -> Tried<R> {
+    f: &mut impl FnMut(&Conn<'_>) -> Result<R, E>,
+) -> Tried<R, E> {
     let PgConnection { client, statements, .. } = conn;
     let mut tx = match client.build_transaction().isolation_level(plan.isolation).start() {
         Ok(tx) => tx,
@@ -300,16 +304,16 @@ fn try_write<R>(
     let result = f(&conn);
     let (conflicted, failed, unavailable) = (conn.conflicted.get(), conn.failed.get(), conn.unavailable.get());
     let Some(tx) = conn.into_postgres() else {
-        return Tried::Done(Err(AppError::internal("not a PostgreSQL transaction")));
+        return Tried::Done(Err(DbError::broken("not a PostgreSQL transaction").into()));
     };
     match result {
         Ok(_) if conflicted => Tried::Conflicted,
         // The connection failed under `f`, which went on (an error it chose to read as "none").
-        Ok(_) | Err(_) if unavailable => Tried::Done(Err(AppError::DatabaseUnavailable)),
+        Ok(_) | Err(_) if unavailable => Tried::Done(Err(DbError::Unreachable("a statement failed".into()).into())),
         // PostgreSQL aborted the transaction at the failed statement: its COMMIT would roll back.
-        Ok(_) if failed => Tried::Done(Err(AppError::internal("a statement failed in a transaction that went on"))),
+        Ok(_) if failed => Tried::Done(Err(DbError::broken("a statement failed in a transaction that went on").into())),
         // Whoever asked has been answered 503 by now: nothing of this may land after that.
-        Ok(_) if std::time::Instant::now() >= deadline => Tried::Done(Err(AppError::DatabaseUnavailable)),
+        Ok(_) if std::time::Instant::now() >= deadline => Tried::Done(Err(past_deadline().into())),
         Ok(value) => match tx.commit().map_err(DbError::from) {
             Ok(()) => Tried::Done(Ok(value)),
             Err(e) if e.is_retryable() => Tried::Conflicted,
@@ -321,7 +325,7 @@ fn try_write<R>(
 }
 
 impl Postgres {
-    pub(super) fn read<R>(&self, f: impl FnOnce(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
+    pub(super) fn read<R, E: From<DbError>>(&self, f: impl FnOnce(&Conn<'_>) -> Result<R, E>) -> Result<R, E> {
         let mut conn = self.client()?;
         let mut spare = self.pool()?.max_size();
         let mut f = Some(f);
@@ -330,7 +334,7 @@ impl Postgres {
             let read_only = client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true);
             let failed = match read_only.start() {
                 Ok(tx) => {
-                    let Some(f) = f.take() else { return Err(AppError::internal("a read ran twice")) };
+                    let Some(f) = f.take() else { return Err(DbError::broken("a read ran twice").into()) };
                     let conn = Conn::postgres(tx, statements);
                     let result = f(&conn);
                     drop(conn);

@@ -1,9 +1,8 @@
 //! The `promotion_codes` table (issue 22): customer-facing codes, found case-insensitively by
 //! `code_key` (the code upper-cased).
 
-use super::{Conn, OptionalExtension, params};
+use super::{Conn, DbResult, OptionalExtension, params};
 use super::{from_ts, ts};
-use crate::error::AppError;
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +40,7 @@ fn code_from_row(r: &super::Row) -> super::DbResult<PromotionCode> {
 }
 
 /// Writes a new code; `false` when its text (in any case) is taken.
-pub fn insert_promotion_code(conn: &Conn<'_>, code: &PromotionCode) -> Result<bool, AppError> {
+pub fn insert_promotion_code(conn: &Conn<'_>, code: &PromotionCode) -> DbResult<bool> {
     let inserted = conn.execute(
         "INSERT INTO promotion_codes (id, code, code_key, coupon_id, active, max_redemptions, expires_at,
              first_time_transaction, created_at)
@@ -61,26 +60,26 @@ pub fn insert_promotion_code(conn: &Conn<'_>, code: &PromotionCode) -> Result<bo
     Ok(inserted == 1)
 }
 
-pub fn get_promotion_code(conn: &Conn<'_>, id: &str) -> Result<Option<PromotionCode>, AppError> {
+pub fn get_promotion_code(conn: &Conn<'_>, id: &str) -> DbResult<Option<PromotionCode>> {
     let sql = format!("SELECT {CODE_COLUMNS} FROM promotion_codes WHERE id = ?1");
-    Ok(conn.query_row(&sql, params![id], code_from_row).optional()?)
+    conn.query_row(&sql, params![id], code_from_row).optional()
 }
 
 /// The code a buyer typed, in any case.
-pub fn find_promotion_code(conn: &Conn<'_>, typed: &str) -> Result<Option<PromotionCode>, AppError> {
+pub fn find_promotion_code(conn: &Conn<'_>, typed: &str) -> DbResult<Option<PromotionCode>> {
     let sql = format!("SELECT {CODE_COLUMNS} FROM promotion_codes WHERE code_key = ?1");
-    Ok(conn.query_row(&sql, params![code_key(typed)], code_from_row).optional()?)
+    conn.query_row(&sql, params![code_key(typed)], code_from_row).optional()
 }
 
 /// Up to `limit` codes, newest first.
-pub fn list_promotion_codes(conn: &Conn<'_>, limit: i64) -> Result<Vec<PromotionCode>, AppError> {
+pub fn list_promotion_codes(conn: &Conn<'_>, limit: i64) -> DbResult<Vec<PromotionCode>> {
     let sql = format!("SELECT {CODE_COLUMNS} FROM promotion_codes ORDER BY created_at DESC, id LIMIT ?1");
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params![limit], code_from_row)?.collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 
-pub fn set_promotion_code_active(conn: &Conn<'_>, id: &str, active: bool) -> Result<bool, AppError> {
+pub fn set_promotion_code_active(conn: &Conn<'_>, id: &str, active: bool) -> DbResult<bool> {
     let updated =
         conn.execute("UPDATE promotion_codes SET active = ?2 WHERE id = ?1", params![id, i64::from(active)])?;
     Ok(updated == 1)

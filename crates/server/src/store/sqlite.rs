@@ -4,7 +4,6 @@
 
 use super::db::{Conn, DbError};
 use super::migrations::MIGRATIONS;
-use crate::error::AppError;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
@@ -66,7 +65,7 @@ impl Sqlite {
         Ok(Sqlite { writer: Mutex::new(conn), readers, temporary })
     }
 
-    pub(super) fn write<R>(&self, mut f: impl FnMut(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
+    pub(super) fn write<R, E: From<DbError>>(&self, mut f: impl FnMut(&Conn<'_>) -> Result<R, E>) -> Result<R, E> {
         let mut conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(DbError::from)?;
         let result = f(&Conn::sqlite(&tx))?;
@@ -74,8 +73,8 @@ impl Sqlite {
         Ok(result)
     }
 
-    pub(super) fn read<R>(&self, f: impl FnOnce(&Conn<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
-        let conn = self.readers.get().map_err(|e| AppError::from(DbError::Unreachable(e.to_string())))?;
+    pub(super) fn read<R, E: From<DbError>>(&self, f: impl FnOnce(&Conn<'_>) -> Result<R, E>) -> Result<R, E> {
+        let conn = self.readers.get().map_err(|e| DbError::Unreachable(e.to_string()))?;
         let tx = conn.unchecked_transaction().map_err(DbError::from)?;
         let result = f(&Conn::sqlite(&tx));
         drop(tx);

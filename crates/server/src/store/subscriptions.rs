@@ -1,8 +1,7 @@
 //! The `subscriptions` table, with a past-due subscription's retries and why one was cancelled.
 
-use super::{Conn, DbResult, OptionalExtension, Row, params};
+use super::{Conn, DbError, DbResult, OptionalExtension, Row, params};
 use super::{from_ts, named, plan_from, ts};
-use crate::error::AppError;
 use billing::wire::{CancellationReason, SubscriptionStatus};
 use billing::{Money, PlanId};
 use time::OffsetDateTime;
@@ -51,14 +50,13 @@ fn sub_from_row(r: &Row) -> DbResult<Subscription> {
     })
 }
 
-pub fn get_subscription(conn: &Conn<'_>, account_id: &str) -> Result<Option<Subscription>, AppError> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {SUB_COLUMNS} FROM subscriptions WHERE account_id = ?1"),
-            [account_id],
-            sub_from_row,
-        )
-        .optional()?)
+pub fn get_subscription(conn: &Conn<'_>, account_id: &str) -> DbResult<Option<Subscription>> {
+    conn.query_row(
+        &format!("SELECT {SUB_COLUMNS} FROM subscriptions WHERE account_id = ?1"),
+        [account_id],
+        sub_from_row,
+    )
+    .optional()
 }
 
 /// Up to `limit` subscriptions with a period that ended by `now` (all accounts, or one) whose
@@ -68,7 +66,7 @@ pub fn subscriptions_due(
     now: OffsetDateTime,
     account_id: Option<&str>,
     limit: usize,
-) -> Result<Vec<Subscription>, AppError> {
+) -> DbResult<Vec<Subscription>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {SUB_COLUMNS} FROM subscriptions s WHERE period_end <= ?1 AND status != 'canceled'
          AND (CAST(?2 AS TEXT) IS NULL OR account_id = ?2) AND (retry_at IS NULL OR retry_at > period_end)
@@ -81,8 +79,8 @@ pub fn subscriptions_due(
 }
 
 /// Starts a paid subscription. An account's earlier subscription is replaced only when it has
-/// ended: a live one makes this fail with `already_subscribed`, whatever the caller checked.
-pub fn insert_subscription(conn: &Conn<'_>, s: &Subscription) -> Result<(), AppError> {
+/// ended: with a live one, whatever the caller checked, nothing changes and the answer is `false`.
+pub fn insert_subscription(conn: &Conn<'_>, s: &Subscription) -> DbResult<bool> {
     let inserted = conn.execute(
         &format!(
             "INSERT INTO subscriptions ({SUB_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -96,11 +94,11 @@ pub fn insert_subscription(conn: &Conn<'_>, s: &Subscription) -> Result<(), AppE
         ),
         subscription_params(s),
     )?;
-    if inserted == 0 { Err(AppError::AlreadySubscribed) } else { Ok(()) }
+    Ok(inserted == 1)
 }
 
 /// Writes back a subscription that exists.
-pub fn save_subscription(conn: &Conn<'_>, s: &Subscription) -> Result<(), AppError> {
+pub fn save_subscription(conn: &Conn<'_>, s: &Subscription) -> DbResult<()> {
     let updated = conn.execute(
         "UPDATE subscriptions SET plan = ?2, status = ?3, first_paid_at = ?4, period_start = ?5, period_end = ?6,
              paid_this_period = ?7, scheduled_plan = ?8, cancel_at_period_end = ?9, overage_enabled = ?10,
@@ -108,7 +106,7 @@ pub fn save_subscription(conn: &Conn<'_>, s: &Subscription) -> Result<(), AppErr
          WHERE account_id = ?1",
         subscription_params(s),
     )?;
-    if updated == 1 { Ok(()) } else { Err(AppError::internal("saving a subscription that does not exist")) }
+    if updated == 1 { Ok(()) } else { Err(DbError::broken("saving a subscription that does not exist")) }
 }
 
 type SubscriptionRow<'a> =
@@ -124,7 +122,7 @@ pub struct Retries {
     pub next_at: Option<OffsetDateTime>,
 }
 
-pub fn get_retries(conn: &Conn<'_>, account_id: &str) -> Result<Option<Retries>, AppError> {
+pub fn get_retries(conn: &Conn<'_>, account_id: &str) -> DbResult<Option<Retries>> {
     let row: Option<(Option<i64>, u32, Option<i64>)> = conn
         .query_row("SELECT failed_at, retries, retry_at FROM subscriptions WHERE account_id = ?1", [account_id], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -136,7 +134,7 @@ pub fn get_retries(conn: &Conn<'_>, account_id: &str) -> Result<Option<Retries>,
 }
 
 /// Keeps the account's retries (`None`: nothing is being retried).
-pub fn set_retries(conn: &Conn<'_>, account_id: &str, retries: Option<&Retries>) -> Result<(), AppError> {
+pub fn set_retries(conn: &Conn<'_>, account_id: &str, retries: Option<&Retries>) -> DbResult<()> {
     conn.execute(
         "UPDATE subscriptions SET failed_at = ?2, retries = ?3, retry_at = ?4 WHERE account_id = ?1",
         params![
@@ -157,7 +155,7 @@ pub fn next_retry_due(
     conn: &Conn<'_>,
     account_id: Option<&str>,
     now: OffsetDateTime,
-) -> Result<Option<(String, OffsetDateTime)>, AppError> {
+) -> DbResult<Option<(String, OffsetDateTime)>> {
     let due: Option<(String, i64)> = conn
         .query_row(
             "SELECT account_id, retry_at FROM subscriptions s
@@ -175,11 +173,7 @@ pub fn next_retry_due(
     Ok(due.map(|(account, at)| (account, from_ts(at))))
 }
 
-pub fn set_cancellation_reason(
-    conn: &Conn<'_>,
-    account_id: &str,
-    reason: Option<CancellationReason>,
-) -> Result<(), AppError> {
+pub fn set_cancellation_reason(conn: &Conn<'_>, account_id: &str, reason: Option<CancellationReason>) -> DbResult<()> {
     conn.execute(
         "UPDATE subscriptions SET cancellation_reason = ?2 WHERE account_id = ?1",
         params![account_id, reason.map(CancellationReason::as_str)],
@@ -187,12 +181,12 @@ pub fn set_cancellation_reason(
     Ok(())
 }
 
-pub fn cancellation_reason(conn: &Conn<'_>, account_id: &str) -> Result<Option<CancellationReason>, AppError> {
+pub fn cancellation_reason(conn: &Conn<'_>, account_id: &str) -> DbResult<Option<CancellationReason>> {
     let reason: Option<String> = conn
         .query_row("SELECT cancellation_reason FROM subscriptions WHERE account_id = ?1", [account_id], |r| r.get(0))
         .optional()?
         .flatten();
-    Ok(reason.map(named).transpose()?)
+    reason.map(named).transpose()
 }
 
 fn subscription_params(s: &Subscription) -> SubscriptionRow<'_> {

@@ -3,9 +3,8 @@
 //! records the events, so reads never scan events) and `usage_days` (the same by day, for the
 //! portal's chart), and the spending limit on a subscription's overage.
 
-use super::{Conn, OptionalExtension, Params, Row, ToValue, Value, params};
+use super::{Conn, DbResult, OptionalExtension, Params, Row, ToValue, Value, params};
 use super::{from_ts, plan_from, ts};
-use crate::error::AppError;
 use billing::usage::{Credits, PeriodUsage};
 use billing::{Money, PlanId};
 use std::collections::{HashMap, HashSet};
@@ -40,7 +39,7 @@ fn placeholders(rows: usize, width: usize) -> String {
 }
 
 /// Records the events whose identifiers are new, in one statement; the identifiers recorded.
-pub fn insert_meter_events(conn: &Conn<'_>, events: &[MeterEvent]) -> Result<HashSet<String>, AppError> {
+pub fn insert_meter_events(conn: &Conn<'_>, events: &[MeterEvent]) -> DbResult<HashSet<String>> {
     if events.is_empty() {
         return Ok(HashSet::new());
     }
@@ -64,31 +63,30 @@ pub fn insert_meter_events(conn: &Conn<'_>, events: &[MeterEvent]) -> Result<Has
         .collect();
     let mut stmt = conn.prepare(&sql)?;
     let inserted = stmt.query_map(Values(values), |r| r.get::<_, String>(0))?;
-    Ok(inserted.collect::<Result<HashSet<_>, _>>()?)
+    inserted.collect::<Result<HashSet<_>, _>>()
 }
 
-fn get_meter_event(conn: &Conn<'_>, identifier: &str) -> Result<Option<MeterEvent>, AppError> {
-    Ok(conn
-        .query_row(
-            "SELECT identifier, account_id, value, value_text, occurred_at, created_at FROM meter_events
+fn get_meter_event(conn: &Conn<'_>, identifier: &str) -> DbResult<Option<MeterEvent>> {
+    conn.query_row(
+        "SELECT identifier, account_id, value, value_text, occurred_at, created_at FROM meter_events
              WHERE identifier = ?1",
-            [identifier],
-            |r| {
-                Ok(MeterEvent {
-                    identifier: r.get(0)?,
-                    account_id: r.get(1)?,
-                    value: Credits::from_hundredths(r.get(2)?),
-                    value_text: r.get(3)?,
-                    occurred_at: from_ts(r.get(4)?),
-                    created_at: from_ts(r.get(5)?),
-                })
-            },
-        )
-        .optional()?)
+        [identifier],
+        |r| {
+            Ok(MeterEvent {
+                identifier: r.get(0)?,
+                account_id: r.get(1)?,
+                value: Credits::from_hundredths(r.get(2)?),
+                value_text: r.get(3)?,
+                occurred_at: from_ts(r.get(4)?),
+                created_at: from_ts(r.get(5)?),
+            })
+        },
+    )
+    .optional()
 }
 
 /// The events recorded under these identifiers (duplicates are rare: one query each).
-pub fn get_meter_events(conn: &Conn<'_>, identifiers: &[&str]) -> Result<HashMap<String, MeterEvent>, AppError> {
+pub fn get_meter_events(conn: &Conn<'_>, identifiers: &[&str]) -> DbResult<HashMap<String, MeterEvent>> {
     let mut found = HashMap::new();
     for identifier in identifiers {
         if let Some(event) = get_meter_event(conn, identifier)? {
@@ -99,13 +97,13 @@ pub fn get_meter_events(conn: &Conn<'_>, identifiers: &[&str]) -> Result<HashMap
 }
 
 /// Forgets events that happened before `before` (their totals stay); how many.
-pub fn prune_meter_events(conn: &Conn<'_>, before: OffsetDateTime, limit: usize) -> Result<usize, AppError> {
+pub fn prune_meter_events(conn: &Conn<'_>, before: OffsetDateTime, limit: usize) -> DbResult<usize> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    Ok(conn.execute(
+    conn.execute(
         "DELETE FROM meter_events WHERE identifier IN
            (SELECT identifier FROM meter_events WHERE occurred_at < ?1 LIMIT ?2)",
         params![ts(before), limit],
-    )?)
+    )
 }
 
 /// An account's usage in one period.
@@ -154,26 +152,21 @@ fn period_from_row(r: &Row, at: usize) -> super::DbResult<UsagePeriod> {
     })
 }
 
-pub fn get_usage_period(
-    conn: &Conn<'_>,
-    account_id: &str,
-    start: OffsetDateTime,
-) -> Result<Option<UsagePeriod>, AppError> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {PERIOD_COLUMNS} FROM usage_periods WHERE account_id = ?1 AND period_start = ?2"),
-            params![account_id, ts(start)],
-            |r| period_from_row(r, 0),
-        )
-        .optional()?)
+pub fn get_usage_period(conn: &Conn<'_>, account_id: &str, start: OffsetDateTime) -> DbResult<Option<UsagePeriod>> {
+    conn.query_row(
+        &format!("SELECT {PERIOD_COLUMNS} FROM usage_periods WHERE account_id = ?1 AND period_start = ?2"),
+        params![account_id, ts(start)],
+        |r| period_from_row(r, 0),
+    )
+    .optional()
 }
 
-pub fn save_usage_period(conn: &Conn<'_>, p: &UsagePeriod) -> Result<(), AppError> {
+pub fn save_usage_period(conn: &Conn<'_>, p: &UsagePeriod) -> DbResult<()> {
     save_usage_periods(conn, std::slice::from_ref(p))
 }
 
 /// Writes several accounts' periods in one statement (each `(account, period)` once).
-pub fn save_usage_periods(conn: &Conn<'_>, periods: &[UsagePeriod]) -> Result<(), AppError> {
+pub fn save_usage_periods(conn: &Conn<'_>, periods: &[UsagePeriod]) -> DbResult<()> {
     if periods.is_empty() {
         return Ok(());
     }
@@ -214,7 +207,7 @@ pub fn usage_periods_to_bill(
     ended_by: OffsetDateTime,
     account_id: Option<&str>,
     limit: usize,
-) -> Result<Vec<UsagePeriod>, AppError> {
+) -> DbResult<Vec<UsagePeriod>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {PERIOD_COLUMNS} FROM usage_periods u WHERE closed = 0 AND overage > 0 AND period_end <= ?1
            AND (CAST(?2 AS TEXT) IS NULL OR account_id = ?2)
@@ -225,7 +218,7 @@ pub fn usage_periods_to_bill(
     ))?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = stmt.query_map(params![ts(ended_by), account_id, limit], |r| period_from_row(r, 0))?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    rows.collect::<Result<Vec<_>, _>>()
 }
 
 /// What the recording of an account's events needs in one read: whether the account exists,
@@ -283,13 +276,9 @@ fn usage_account_from_row(r: &Row) -> super::DbResult<UsageAccount> {
 }
 
 /// The account (`None`: never seen), its subscription and its usage in the period from `start`.
-pub fn usage_account(
-    conn: &Conn<'_>,
-    account_id: &str,
-    start: OffsetDateTime,
-) -> Result<Option<UsageAccount>, AppError> {
+pub fn usage_account(conn: &Conn<'_>, account_id: &str, start: OffsetDateTime) -> DbResult<Option<UsageAccount>> {
     let sql = format!("{} WHERE a.id = ?2", usage_account_select());
-    Ok(conn.query_row(&sql, params![ts(start), account_id], usage_account_from_row).optional()?)
+    conn.query_row(&sql, params![ts(start), account_id], usage_account_from_row).optional()
 }
 
 /// [`usage_account`] of several accounts in one query: those the server has seen, by id.
@@ -297,7 +286,7 @@ pub fn usage_accounts(
     conn: &Conn<'_>,
     account_ids: &[&str],
     start: OffsetDateTime,
-) -> Result<HashMap<String, UsageAccount>, AppError> {
+) -> DbResult<HashMap<String, UsageAccount>> {
     if account_ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -307,12 +296,12 @@ pub fn usage_accounts(
     values.extend(account_ids.iter().map(|id| id.to_value()));
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(Values(values), |r| Ok((r.get::<_, String>(16)?, usage_account_from_row(r)?)))?;
-    Ok(rows.collect::<Result<HashMap<_, _>, _>>()?)
+    rows.collect::<Result<HashMap<_, _>, _>>()
 }
 
 /// Adds each `(account, day, used)` to the account's total for that day, in one statement
 /// (each `(account, day)` once).
-pub fn add_usage_days(conn: &Conn<'_>, days: &[(&str, OffsetDateTime, Credits)]) -> Result<(), AppError> {
+pub fn add_usage_days(conn: &Conn<'_>, days: &[(&str, OffsetDateTime, Credits)]) -> DbResult<()> {
     if days.is_empty() {
         return Ok(());
     }
@@ -337,28 +326,28 @@ pub fn usage_days(
     account_id: &str,
     from: OffsetDateTime,
     to: OffsetDateTime,
-) -> Result<Vec<(OffsetDateTime, Credits)>, AppError> {
+) -> DbResult<Vec<(OffsetDateTime, Credits)>> {
     let mut stmt =
         conn.prepare("SELECT day, used FROM usage_days WHERE account_id = ?1 AND day >= ?2 AND day < ?3 ORDER BY day")?;
     let rows = stmt.query_map(params![account_id, ts(from), ts(to)], |r| {
         Ok((from_ts(r.get(0)?), Credits::from_hundredths(r.get(1)?)))
     })?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    rows.collect::<Result<Vec<_>, _>>()
 }
 
 /// Forgets daily totals older than `before` (the portal charts the current period only).
-pub fn prune_usage_days(conn: &Conn<'_>, before: OffsetDateTime) -> Result<usize, AppError> {
-    Ok(conn.execute("DELETE FROM usage_days WHERE day < ?1", params![ts(before)])?)
+pub fn prune_usage_days(conn: &Conn<'_>, before: OffsetDateTime) -> DbResult<usize> {
+    conn.execute("DELETE FROM usage_days WHERE day < ?1", params![ts(before)])
 }
 
-pub fn spending_limit(conn: &Conn<'_>, account_id: &str) -> Result<Option<Money>, AppError> {
+pub fn spending_limit(conn: &Conn<'_>, account_id: &str) -> DbResult<Option<Money>> {
     let limit: Option<Option<i64>> = conn
         .query_row("SELECT spending_limit FROM subscriptions WHERE account_id = ?1", [account_id], |r| r.get(0))
         .optional()?;
     Ok(limit.flatten().map(Money::from_cents))
 }
 
-pub fn set_spending_limit(conn: &Conn<'_>, account_id: &str, limit: Option<Money>) -> Result<(), AppError> {
+pub fn set_spending_limit(conn: &Conn<'_>, account_id: &str, limit: Option<Money>) -> DbResult<()> {
     conn.execute(
         "UPDATE subscriptions SET spending_limit = ?2 WHERE account_id = ?1",
         params![account_id, limit.map(Money::cents)],

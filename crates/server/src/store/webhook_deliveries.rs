@@ -1,7 +1,6 @@
 //! The `webhook_endpoints` and `deliveries` tables: where events go, and each delivery's attempts.
 
-use super::{Conn, params};
-use crate::error::AppError;
+use super::{Conn, DbResult, params};
 
 /// One delivery that is due: the head of its account's queue for its endpoint.
 pub struct Due {
@@ -16,16 +15,16 @@ pub struct Due {
 }
 
 /// The endpoints configured at start.
-pub fn webhook_endpoints(conn: &Conn<'_>) -> Result<Vec<String>, AppError> {
+pub fn webhook_endpoints(conn: &Conn<'_>) -> DbResult<Vec<String>> {
     let mut stmt = conn.prepare_cached("SELECT url FROM webhook_endpoints ORDER BY url")?;
     let urls = stmt.query_map((), |r| r.get::<_, String>(0))?;
-    Ok(urls.collect::<Result<Vec<_>, _>>()?)
+    urls.collect::<Result<Vec<_>, _>>()
 }
 
 /// Takes the due deliveries of `endpoint` (see [`due_deliveries`]) for this instance for `lease`
 /// milliseconds of the database's clock: no other instance sends them meanwhile, and if this one
 /// stops mid-delivery another sends them once the lease has run out.
-pub fn claim_due_deliveries(conn: &Conn<'_>, endpoint: &str, lease: i64) -> Result<Vec<Due>, AppError> {
+pub fn claim_due_deliveries(conn: &Conn<'_>, endpoint: &str, lease: i64) -> DbResult<Vec<Due>> {
     let mut due = due_deliveries(conn, endpoint)?;
     let lease_until = conn.now_ms()?.saturating_add(lease);
     for d in &mut due {
@@ -41,7 +40,7 @@ pub fn claim_due_deliveries(conn: &Conn<'_>, endpoint: &str, lease: i64) -> Resu
 /// The oldest undelivered event of each account for `endpoint`, where its next attempt is due by
 /// now (the database's clock) and no instance holds it. An account whose oldest event is being
 /// sent by another instance waits: its events go out one at a time, in order.
-pub fn due_deliveries(conn: &Conn<'_>, endpoint: &str) -> Result<Vec<Due>, AppError> {
+pub fn due_deliveries(conn: &Conn<'_>, endpoint: &str) -> DbResult<Vec<Due>> {
     let now = conn.now_ms()?;
     let mut stmt = conn.prepare_cached(
         "SELECT d.event_seq, d.endpoint, e.body, d.attempts, d.enqueued_at
@@ -63,7 +62,7 @@ pub fn due_deliveries(conn: &Conn<'_>, endpoint: &str) -> Result<Vec<Due>, AppEr
             lease_until: 0,
         })
     })?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    rows.collect::<Result<Vec<_>, _>>()
 }
 
 /// One delivery attempt's outcome: `error` when it failed.
@@ -82,12 +81,7 @@ pub struct DeliveryAttempt<'a> {
 }
 
 /// Records `attempt`, done once delivered or given up; whether it was given up.
-pub fn record_delivery(
-    conn: &Conn<'_>,
-    seq: i64,
-    endpoint: &str,
-    attempt: &DeliveryAttempt<'_>,
-) -> Result<bool, AppError> {
+pub fn record_delivery(conn: &Conn<'_>, seq: i64, endpoint: &str, attempt: &DeliveryAttempt<'_>) -> DbResult<bool> {
     let now = conn.now_ms()?;
     let give_up = attempt.error.is_some() && now.saturating_sub(attempt.enqueued_at) >= attempt.give_up_after;
     let (done_at, next_attempt) = match attempt.error {

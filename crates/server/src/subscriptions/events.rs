@@ -94,7 +94,8 @@ pub fn record_event(
 /// Up to `limit` events after the one with id `after` (from the first without it), oldest first,
 /// and whether more follow.
 pub fn list(conn: &Conn<'_>, after: Option<&str>, limit: usize) -> Result<(Vec<Value>, bool), AppError> {
-    let mut bodies = store::event_bodies_after(conn, after, limit + 1)?;
+    let mut bodies = store::event_bodies_after(conn, after, limit + 1)?
+        .ok_or_else(|| AppError::InvalidRequest("`after` is not the id of an event.".into()))?;
     let has_more = bodies.len() > limit;
     bodies.truncate(limit);
     let events = bodies.iter().map(|b| serde_json::from_str(b)).collect::<Result<Vec<Value>, _>>();
@@ -111,5 +112,5 @@ pub fn signing_secret(conn: &Conn<'_>, configured: Option<&str>) -> Result<Strin
     if let Some(secret) = configured {
         return Ok(secret.to_string());
     }
-    store::meta_or_insert(conn, SECRET_KEY, || new_id("whsec"))
+    Ok(store::meta_or_insert(conn, SECRET_KEY, || new_id("whsec"))?)
 }

@@ -38,7 +38,7 @@ pub async fn list_invoices(
         .store
         .read(move |conn| {
             store::get_account(conn, &account_id)?.ok_or(AppError::NotFound)?;
-            store::account_invoices(conn, &account_id)
+            Ok::<_, AppError>(store::account_invoices(conn, &account_id)?)
         })
         .await?;
     let invoices: Vec<Value> = rows.iter().map(events::invoice_object).collect();

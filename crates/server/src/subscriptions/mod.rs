@@ -39,7 +39,7 @@ pub fn start_subscription(
     if let Some(pm_id) = pm_id {
         store::record_payment(conn, pm_id, account_id)?;
     }
-    store::insert_subscription(
+    let started = store::insert_subscription(
         conn,
         &Subscription {
             account_id: account_id.to_string(),
@@ -55,6 +55,9 @@ pub fn start_subscription(
             payment_method_id: pm_id.map(str::to_string),
         },
     )?;
+    if !started {
+        return Err(AppError::AlreadySubscribed);
+    }
     Ok((quote, invoice))
 }
 

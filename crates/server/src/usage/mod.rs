@@ -266,7 +266,7 @@ pub fn rerate(conn: &Conn<'_>, account_id: &str, period: Period, plan: PlanId) -
     let mut row = store::get_usage_period(conn, account_id, period.start)?
         .unwrap_or_else(|| UsagePeriod::empty(account_id, period));
     row.usage = row.usage.rerated(usage::included(plan));
-    store::save_usage_period(conn, &row)
+    Ok(store::save_usage_period(conn, &row)?)
 }
 
 /// A period ends on `plan` (before a scheduled change applies): its usage counts against it
@@ -275,7 +275,7 @@ pub fn end_period(conn: &Conn<'_>, account_id: &str, period: Period, plan: PlanI
     let mut row = store::get_usage_period(conn, account_id, period.start)?
         .unwrap_or_else(|| UsagePeriod::empty(account_id, period));
     row.final_plan = Some(plan);
-    store::save_usage_period(conn, &row)
+    Ok(store::save_usage_period(conn, &row)?)
 }
 
 /// Finalizes what the grace hour made final by `now` (of `account_id`, or any, at most `budget`
@@ -312,7 +312,7 @@ fn finalize_renewal(conn: &Conn<'_>, mut renewal: Invoice) -> Result<(), AppErro
         row.closed = true;
         store::save_usage_period(conn, &row)?;
     }
-    store::finalize_invoice(conn, &renewal)
+    Ok(store::finalize_invoice(conn, &renewal)?)
 }
 
 /// A period that ended with no renewal to carry its overage: an invoice of its own, charged as
@@ -338,7 +338,7 @@ fn bill_last_overage(conn: &Conn<'_>, mut row: UsagePeriod) -> Result<(), AppErr
         payment_method_id,
     };
     let invoice = store::insert_invoice(conn, invoice)?;
-    store::set_charge_pending(conn, &invoice.id, true)
+    Ok(store::set_charge_pending(conn, &invoice.id, true)?)
 }
 
 /// Forgets raw events older than 35 days (their totals stay), and daily totals older than the

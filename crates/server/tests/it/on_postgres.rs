@@ -139,7 +139,9 @@ fn on_own_connection(url: &str, sql: &str) -> Vec<i32> {
 /// Pending payment attempts in the database of `store`.
 fn pending_attempts(store: &Store) -> i64 {
     let pending = "SELECT CAST(COUNT(*) AS BIGINT) FROM payment_attempts WHERE status = 'pending'";
-    store.read_blocking(|c| Ok(c.query_row(pending, (), |r| r.get::<_, i64>(0))?)).unwrap()
+    store
+        .read_blocking(|c| Ok::<_, checkout_server::error::AppError>(c.query_row(pending, (), |r| r.get::<_, i64>(0))?))
+        .unwrap()
 }
 
 /// A checkout ready to pay on `app`, and its card.

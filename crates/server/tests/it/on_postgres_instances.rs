@@ -124,7 +124,9 @@ fn attempts_of(store: &Store, account: &str) -> Vec<String> {
     store
         .read_blocking(move |c| {
             let mut statuses = c.prepare("SELECT status FROM payment_attempts WHERE account_id = ?1")?;
-            Ok(statuses.query_map([account.as_str()], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?)
+            Ok::<_, checkout_server::error::AppError>(
+                statuses.query_map([account.as_str()], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?,
+            )
         })
         .unwrap()
 }
@@ -145,7 +147,7 @@ async fn one_upgrade_from_two_tabs_on_two_instances_calls_the_processor_once() {
                  FROM generate_series(1, 50000) AS n",
                 (),
             )?;
-            Ok(())
+            Ok::<_, checkout_server::error::AppError>(())
         })
         .unwrap();
     // Many accounts at once: the load that widens the moment between one tab's record and the

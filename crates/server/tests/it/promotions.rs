@@ -793,7 +793,7 @@ async fn a_failed_attempt_frees_its_hold_for_others_and_for_remove() {
         let attempt = store::claim_attempt(tx, &session.account_id, "checkout", now)?.unwrap();
         checkout_server::promotions::checkout::hold_for_payment(tx, &session, now)?;
         store::finish_attempt(tx, &attempt.id, "failed", now)?;
-        Ok(())
+        Ok::<_, checkout_server::error::AppError>(())
     })
     .await
     .unwrap();

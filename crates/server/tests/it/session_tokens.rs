@@ -85,7 +85,11 @@ async fn the_database_holds_no_whole_session_id_nor_its_secret_part() {
 /// `portal_sessions`) of `account`.
 fn stored_id(store: &Store, table: &str, account: &str) -> String {
     let sql = format!("SELECT id FROM {table} WHERE account_id = ?1");
-    store.read_blocking(|conn| Ok(conn.query_row(&sql, [account], |r| r.get::<_, String>(0))?)).unwrap()
+    store
+        .read_blocking(|conn| {
+            Ok::<_, checkout_server::error::AppError>(conn.query_row(&sql, [account], |r| r.get::<_, String>(0))?)
+        })
+        .unwrap()
 }
 
 /// Requests to every route of a session, `{id}` standing for the session id: (method, path, body).
@@ -268,7 +272,7 @@ async fn sessions_an_older_version_stored_whole_keep_working_until_they_expire()
                  VALUES (?1, 'acct-pro', 'kiro://kiro.kiroAgent/manage-plan', ?2, ?3)",
                 checkout_server::params![portal_id, now, now + 3_600],
             )?;
-            Ok(())
+            Ok::<_, checkout_server::error::AppError>(())
         })
         .unwrap();
 
