@@ -60,18 +60,17 @@ pub fn has_pending_attempt(conn: &Conn<'_>, account_id: &str) -> DbResult<bool> 
 /// Records how an attempt ended (`succeeded`, `requires_action`, `declined`, `failed`,
 /// `refunded`, `abandoned`); false when it had ended already.
 pub fn finish_attempt(conn: &Conn<'_>, attempt_id: &str, result: &str, now: OffsetDateTime) -> DbResult<bool> {
-    let account: Option<String> = conn
-        .query_row(
-            "UPDATE payment_attempts SET status = ?2, finished_at = ?3 WHERE id = ?1 AND status = 'pending'
-             RETURNING account_id",
-            params![attempt_id, result, ts(now)],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let finished = usize::from(account.is_some());
-    if let Some(account) = &account {
-        take_charge_turn(conn, account)?;
-    }
+    let pending = "SELECT account_id FROM payment_attempts WHERE id = ?1 AND status = 'pending'";
+    let Some(account) = conn.query_row(pending, [attempt_id], |r| r.get::<_, String>(0)).optional()? else {
+        return Ok(false);
+    };
+    // The turn first, as a claim takes it: a claim waiting on this attempt's row in the pending
+    // index while this waits on the claim's turn would be a deadlock.
+    take_charge_turn(conn, &account)?;
+    let finished = conn.execute(
+        "UPDATE payment_attempts SET status = ?2, finished_at = ?3 WHERE id = ?1 AND status = 'pending'",
+        params![attempt_id, result, ts(now)],
+    )?;
     if finished == 1 && !matches!(result, "recording" | "succeeded" | "requires_action") {
         // Ended without success and without a bank check waiting: its code's hold is freed.
         super::release_holds_of_attempt(conn, attempt_id)?;
