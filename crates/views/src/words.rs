@@ -124,14 +124,11 @@ fn plan_name(plan: PlanId) -> &'static str {
 pub fn error_text(i18n: &Catalog, code: ErrorCode) -> String {
     use ErrorCode as C;
     i18n.t(match code {
-        C::Unauthorized => T::ErrorUnauthorized,
         C::InvalidJson => T::ErrorInvalidJson,
         C::InvalidRequest => T::ErrorInvalidRequest,
         C::UnsupportedMediaType => T::ErrorUnsupportedMediaType,
         C::BodyTooLarge => T::ErrorBodyTooLarge,
         C::UnknownPlan => T::ErrorUnknownPlan,
-        C::InvalidReturnUrl => T::ErrorInvalidReturnUrl,
-        C::InvalidAccount => T::ErrorInvalidAccount,
         C::InvalidEmail => T::ErrorInvalidEmail,
         C::InvalidCard => T::ErrorInvalidCard,
         C::InvalidBillingDetails => T::ErrorInvalidBillingDetails,
@@ -150,22 +147,29 @@ pub fn error_text(i18n: &Catalog, code: ErrorCode) -> String {
         C::DatabaseUnavailable => T::ErrorDatabaseUnavailable,
         C::ChallengeNotFound => T::ErrorChallengeNotFound,
         C::QuoteChanged => T::ErrorQuoteChanged,
-        C::ClockBackwards => T::ErrorClockBackwards,
         C::NotFound => T::ErrorNotFound,
         C::MethodNotAllowed => T::ErrorMethodNotAllowed,
         C::RequestTimeout => T::ErrorRequestTimeout,
         C::RateLimited => T::ErrorRateLimited,
-        C::ClockOutOfRange => T::ErrorClockOutOfRange,
         C::PromotionCodeNotFound => T::ErrorPromotionCodeNotFound,
         C::PromotionCodeExpired => T::ErrorPromotionCodeExpired,
         C::PromotionCodeUsedUp => T::ErrorPromotionCodeUsedUp,
         C::PromotionCodeWrongPlan => T::ErrorPromotionCodeWrongPlan,
         C::PromotionCodeFirstTimeOnly => T::ErrorPromotionCodeFirstTimeOnly,
         C::PromotionCodesNotAllowed => T::ErrorPromotionCodesNotAllowed,
-        C::PromotionCodeTaken => T::ErrorPromotionCodeTaken,
         C::Internal => T::ErrorInternal,
-        // The server API's own (usage reporting): no page calls it.
-        C::AccountNotFound | C::IdentifierReused | C::UsagePeriodClosed | C::Unknown => T::ErrorUnexpected,
+        // The server API's own (the secret key's routes: sessions, promotion codes, usage, the
+        // test clock): no page gets them, so no page carries their words.
+        C::Unauthorized
+        | C::InvalidReturnUrl
+        | C::InvalidAccount
+        | C::ClockBackwards
+        | C::ClockOutOfRange
+        | C::PromotionCodeTaken
+        | C::AccountNotFound
+        | C::IdentifierReused
+        | C::UsagePeriodClosed
+        | C::Unknown => T::ErrorUnexpected,
     })
 }
 

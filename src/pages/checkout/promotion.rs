@@ -26,14 +26,14 @@ pub fn PromotionCode(
     let applied = Memo::new(move |_| quote.with(|q| q.as_ref().and_then(|q| q.discount.clone())));
     let off = Signal::derive(move || disabled.get() || code.busy.get());
     move || match applied.get() {
-        Some(discount) => view! { <AppliedCode code=code discount=discount off=off /> }.into_any(),
+        Some(discount) => applied_code(code, &discount, off).into_any(),
         None if !code.open.get() => view! {
             <button type="button" class="link promotion-add" disabled=off on:click=move |_| code.open.set(true)>
                 {views::i18n().t(CheckoutText::PromotionAdd)}
             </button>
         }
         .into_any(),
-        None => view! { <CodeForm code=code off=off /> }.into_any(),
+        None => code_form(code, off).into_any(),
     }
 }
 
@@ -80,13 +80,17 @@ impl CodeState {
     }
 }
 
-/// The applied code, what it takes off, and Remove.
-#[component]
-fn AppliedCode(code: CodeState, discount: billing::discount::DiscountSummary, off: Signal<bool>) -> impl IntoView {
+/// The applied code, what it takes off, and Remove. (Plain functions, not components: no props
+/// builders in the checkout's bytes.)
+fn applied_code(
+    code: CodeState,
+    discount: &billing::discount::DiscountSummary,
+    off: Signal<bool>,
+) -> impl IntoView + use<> {
     let i18n = views::i18n();
     view! {
         <div class="promotion applied">
-            <p>{applied_text(&i18n, &discount)}</p>
+            <p>{applied_text(&i18n, discount)}</p>
             <button type="button" class="link" disabled=off on:click=move |_| code.run(true)>
                 {i18n.t(CheckoutText::PromotionRemove)}
             </button>
@@ -95,8 +99,7 @@ fn AppliedCode(code: CodeState, discount: billing::discount::DiscountSummary, of
 }
 
 /// The code's field and Apply, with the server's refusal under them.
-#[component]
-fn CodeForm(code: CodeState, off: Signal<bool>) -> impl IntoView {
+fn code_form(code: CodeState, off: Signal<bool>) -> impl IntoView {
     let i18n = views::i18n();
     let CodeState { typed, error, .. } = code;
     view! {
