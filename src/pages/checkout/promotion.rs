@@ -14,52 +14,19 @@ pub fn PromotionCode(
     quote: RwSignal<Option<Quote>>,
     #[prop(into)] disabled: Signal<bool>,
 ) -> impl IntoView {
-    let code = CodeState {
-        open: RwSignal::new(false),
-        typed: RwSignal::new(String::new()),
-        error: RwSignal::new(None),
-        busy: RwSignal::new(false),
-        session: StoredValue::new(session_id),
-        catalog: StoredValue::new(views::i18n()),
-        quote,
-    };
+    let open = RwSignal::new(false);
+    let typed = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let session = StoredValue::new(session_id);
+    let catalog = StoredValue::new(views::i18n());
     let applied = Memo::new(move |_| quote.with(|q| q.as_ref().and_then(|q| q.discount.clone())));
-    let off = Signal::derive(move || disabled.get() || code.busy.get());
-    move || match applied.get() {
-        Some(discount) => applied_code(code, &discount, off).into_any(),
-        None if !code.open.get() => view! {
-            <button type="button" class="link promotion-add" disabled=off on:click=move |_| code.open.set(true)>
-                {views::i18n().t(CheckoutText::PromotionAdd)}
-            </button>
-        }
-        .into_any(),
-        None => code_form(code, off).into_any(),
-    }
-}
-
-/// What the control holds: whether the form is open, what was typed, the server's refusal, a
-/// request in flight; and where an answer's quote goes.
-#[derive(Clone, Copy)]
-struct CodeState {
-    open: RwSignal<bool>,
-    typed: RwSignal<String>,
-    error: RwSignal<Option<String>>,
-    busy: RwSignal<bool>,
-    session: StoredValue<String>,
-    catalog: StoredValue<i18n::I18n>,
-    quote: RwSignal<Option<Quote>>,
-}
-
-impl CodeState {
-    /// Applies what was typed, or removes the applied code: the server's quote replaces the
-    /// summary's, or its refusal is shown.
-    fn run(self, remove: bool) {
-        if self.busy.get_untracked() {
+    let run = move |remove: bool| {
+        if busy.get_untracked() {
             return;
         }
-        self.busy.set(true);
-        let (session_id, code, catalog) =
-            (self.session.get_value(), self.typed.get_untracked(), self.catalog.get_value());
+        busy.set(true);
+        let (session_id, code, catalog) = (session.get_value(), typed.get_untracked(), catalog.get_value());
         leptos::task::spawn_local(async move {
             let answer = if remove {
                 api::remove_promotion_code(&session_id).await
@@ -68,47 +35,53 @@ impl CodeState {
             };
             match answer {
                 Ok(view) => {
-                    self.quote.set(view.quote);
-                    self.error.set(None);
-                    self.typed.set(String::new());
-                    self.open.set(false);
+                    quote.set(view.quote);
+                    error.set(None);
+                    typed.set(String::new());
+                    open.set(false);
                 }
-                Err(e) => self.error.set(Some(e.message(&catalog))),
+                Err(e) => error.set(Some(e.message(&catalog))),
             }
-            self.busy.set(false);
+            busy.set(false);
         });
-    }
-}
-
-/// The applied code, what it takes off, and Remove. (Plain functions, not components: no props
-/// builders in the checkout's bytes.)
-fn applied_code(
-    code: CodeState,
-    discount: &billing::discount::DiscountSummary,
-    off: Signal<bool>,
-) -> impl IntoView + use<> {
+    };
+    let off = move || disabled.get() || busy.get();
     let i18n = views::i18n();
-    view! {
-        <div class="promotion applied">
-            <p>{applied_text(&i18n, discount)}</p>
-            <button type="button" class="link" disabled=off on:click=move |_| code.run(true)>
-                {i18n.t(CheckoutText::PromotionRemove)}
+    move || match applied.get() {
+        Some(discount) => view! {
+            <div class="promotion applied">
+                <p>{applied_text(&i18n, &discount)}</p>
+                <button type="button" class="link" disabled=off on:click=move |_| run(true)>
+                    {i18n.t(CheckoutText::PromotionRemove)}
+                </button>
+            </div>
+        }
+        .into_any(),
+        None if !open.get() => view! {
+            <button type="button" class="link promotion-add" disabled=off on:click=move |_| open.set(true)>
+                {i18n.t(CheckoutText::PromotionAdd)}
             </button>
-        </div>
+        }
+        .into_any(),
+        None => code_form(typed, error, off, run).into_any(),
     }
 }
 
 /// The code's field and Apply, with the server's refusal under them.
-fn code_form(code: CodeState, off: Signal<bool>) -> impl IntoView {
+fn code_form(
+    typed: RwSignal<String>,
+    error: RwSignal<Option<String>>,
+    off: impl Fn() -> bool + Copy + Send + Sync + 'static,
+    run: impl Fn(bool) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let i18n = views::i18n();
-    let CodeState { typed, error, .. } = code;
     view! {
         <form
             class="promotion"
             novalidate=true
             on:submit=move |ev| {
                 ev.prevent_default();
-                code.run(false);
+                run(false);
             }
         >
             <label for="promotion-code">{i18n.t(CheckoutText::PromotionCodeLabel)}</label>
@@ -123,7 +96,7 @@ fn code_form(code: CodeState, off: Signal<bool>) -> impl IntoView {
                 aria-invalid=move || error.with(Option::is_some).to_string()
                 aria-describedby="promotion-error"
             />
-            <button type="submit" class="button secondary" disabled=move || off.get() || typed.with(|t| t.trim().is_empty())>
+            <button type="submit" class="button secondary" disabled=move || off() || typed.with(|t| t.trim().is_empty())>
                 {i18n.t(CheckoutText::PromotionApply)}
             </button>
             <p id="promotion-error" class="field-error" role="alert">{move || error.get()}</p>
