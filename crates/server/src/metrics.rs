@@ -115,13 +115,12 @@ impl Metrics {
     /// that does not answer is `kiro_database_up 0` (its gauges keep their last reading), so the
     /// scrape itself still succeeds.
     pub async fn render(&self, store: &Store) -> Result<String, AppError> {
-        let now = crate::clock::now_millis();
-        match store.read(move |conn| store::ops_gauges(conn, now)).await {
+        match store.read(store::ops_gauges).await {
             Ok(gauges) => {
                 let inner = &self.0;
                 inner.database_up.set(1);
                 inner.webhook_backlog.set(gauges.webhook_backlog);
-                let age_ms = gauges.oldest_pending_enqueued_at.map_or(0, |at| now.saturating_sub(at).max(0));
+                let age_ms = gauges.oldest_pending_enqueued_at.map_or(0, |at| gauges.now_ms.saturating_sub(at).max(0));
                 inner.oldest_pending_delivery.set(age_ms as f64 / 1000.0);
                 inner.orphaned_attempts.set(gauges.orphaned_attempts);
             }

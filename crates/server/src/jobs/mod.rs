@@ -35,7 +35,7 @@ pub fn start_renewals(payments: Payments, clock: Clock) -> tokio::task::JoinHand
             {
                 clock.move_forward_to(saved);
             }
-            if let Err(e) = payments.store.write(store::forget_whole_allowances).await {
+            if let Err(e) = payments.store.write_in_background(store::forget_whole_allowances).await {
                 tracing::error!(?e, "forgetting wrong-key counts failed");
             }
             if let Err(e) = renewals::catch_up(&payments, clock.now()).await {
@@ -50,7 +50,7 @@ pub fn start_renewals(payments: Payments, clock: Clock) -> tokio::task::JoinHand
 async fn prune_usage(store: &store::Store, now: time::OffsetDateTime) {
     const PRUNE_BATCH: usize = 5_000;
     loop {
-        match store.write(move |tx| crate::usage::prune(tx, now, PRUNE_BATCH)).await {
+        match store.write_in_background(move |tx| crate::usage::prune(tx, now, PRUNE_BATCH)).await {
             Ok(pruned) if pruned == PRUNE_BATCH => continue,
             Ok(_) => return,
             Err(e) => {

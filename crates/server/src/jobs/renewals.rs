@@ -85,7 +85,9 @@ pub fn run_due(
 /// per transaction, then the charges they and the retries call for, until nothing is left.
 pub async fn catch_up(payments: &Payments, now: OffsetDateTime) -> Result<(), AppError> {
     loop {
-        while payments.store.write(move |tx| run_due(tx, now, None, DUE_BATCH)).await? == Progress::More {}
+        // A job's batches: no request waits for them, so no request's deadline cuts them short.
+        while payments.store.write_in_background(move |tx| run_due(tx, now, None, DUE_BATCH)).await? == Progress::More {
+        }
         if charge_pending(payments, None, now).await? == 0 {
             return Ok(());
         }

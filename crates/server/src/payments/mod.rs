@@ -513,8 +513,8 @@ pub async fn record_result<P: PendingCharge>(
 }
 
 /// Ends an attempt whose result was not recorded as `ending` (`None`: left to [`reconcile`] at
-/// once). When the database is what failed, the request is answered now and the ending is
-/// written in the background, tried again until the attempt's lease would run out (after which
+/// once). When the database is what failed (the record, or this write), the request is answered
+/// now and the ending is written in the background, tried again until the attempt's lease would run out (after which
 /// [`reconcile`] settles it): the account is not left waiting for a lease once the database is back.
 async fn settle_unrecorded(
     payments: &Payments,
@@ -532,8 +532,12 @@ async fn settle_unrecorded(
             }
         }
     };
+    // The database is what failed (for the record, or now for this write): tried again meanwhile.
     if !matches!(error, AppError::DatabaseUnavailable) {
-        return Ok(write(payments.store.clone()).await?);
+        match write(payments.store.clone()).await {
+            Err(e) if e.is_unreachable() => {}
+            done => return Ok(done?),
+        }
     }
     let (store, lease) = (payments.store.clone(), payments.attempt_lease);
     tokio::spawn(async move {

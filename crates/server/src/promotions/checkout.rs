@@ -213,13 +213,15 @@ pub fn session_quote(
     })
 }
 
-/// Before a payment: the session's code checked again and one redemption held for it. A code that
-/// no longer applies was not in the quote the payment was checked against: it pays without it.
+/// Before a payment (in the transaction that claims it, after its quote was checked): one
+/// redemption held for the session's code while it applies (as the quote just found). A code that
+/// no longer applies was not in the quote the payment was checked against: it comes off the
+/// session, so the bank's answer and the record see the payment as it was made, without it.
 pub fn hold_for_payment(conn: &Conn<'_>, session: &CheckoutSession, now: OffsetDateTime) -> Result<(), AppError> {
     let Some((code, _)) = session_discount(conn, session, now, Quoting::Now)? else {
+        store::set_checkout_code(conn, &session.id, None)?;
         return Ok(());
     };
-    check_code(conn, &code, session.plan, &session.account_id, &session.id, now)?;
     Ok(store::hold_redemption(conn, &code.id, &session.id, &session.account_id, now + HOLD, now)?)
 }
 

@@ -24,7 +24,11 @@ pub fn claim_attempt(
 ) -> DbResult<Option<Attempt>> {
     let id = new_id("att");
     // The unique index on pending attempts refuses a second one; DO NOTHING, not an error, so the
-    // transaction goes on (PostgreSQL aborts a transaction at its first error).
+    // transaction goes on (PostgreSQL aborts a transaction at its first error). Busy is answered
+    // before the turn moves on: a moved turn makes the charge in flight record its result again.
+    if has_pending_attempt(conn, account_id)? {
+        return Ok(None);
+    }
     take_charge_turn(conn, account_id)?;
     let inserted = conn.execute(
         "INSERT INTO payment_attempts (id, account_id, purpose, status, created_at, recorded_first)

@@ -7,13 +7,16 @@ use super::{Conn, DbResult, params};
 pub struct OpsGauges {
     /// Deliveries not yet delivered nor given up, over every endpoint.
     pub webhook_backlog: i64,
-    /// When the oldest of them was enqueued (wall-clock milliseconds).
+    /// When the oldest of them was enqueued (the database's clock, milliseconds).
     pub oldest_pending_enqueued_at: Option<i64>,
-    /// Pending attempts whose lease ran out before `now` (wall-clock milliseconds).
+    /// Pending attempts whose lease ran out.
     pub orphaned_attempts: i64,
+    /// The database's clock as they were read: what the times above compare with.
+    pub now_ms: i64,
 }
 
-pub fn ops_gauges(conn: &Conn<'_>, now: i64) -> DbResult<OpsGauges> {
+pub fn ops_gauges(conn: &Conn<'_>) -> DbResult<OpsGauges> {
+    let now = conn.now_ms()?;
     let (webhook_backlog, oldest_pending_enqueued_at) =
         conn.query_row("SELECT COUNT(*), MIN(enqueued_at) FROM deliveries WHERE done_at IS NULL", (), |r| {
             Ok((r.get(0)?, r.get(1)?))
@@ -24,5 +27,5 @@ pub fn ops_gauges(conn: &Conn<'_>, now: i64) -> DbResult<OpsGauges> {
         params![now],
         |r| r.get(0),
     )?;
-    Ok(OpsGauges { webhook_backlog, oldest_pending_enqueued_at, orphaned_attempts })
+    Ok(OpsGauges { webhook_backlog, oldest_pending_enqueued_at, orphaned_attempts, now_ms: now })
 }

@@ -11,6 +11,7 @@
 use billing::PlanId;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 use time::OffsetDateTime;
 
 mod accounts;
@@ -102,13 +103,25 @@ impl Store {
     /// Runs `f` in one transaction on a blocking thread, committed only when it returns `Ok`.
     /// SQLite: one writer at a time. PostgreSQL: serializable, and run again from the start when
     /// it conflicts with a concurrent transaction (so `f` does nothing but database work). A panic
-    /// in `f` rolls back and becomes an internal error.
+    /// in `f` rolls back and becomes an internal error. On PostgreSQL a request waits at most its
+    /// deadline (then `503`), and nothing commits after it.
     pub async fn write<R: Send + 'static, E: FromDbError>(
         &self,
         f: impl FnMut(&Conn<'_>) -> Result<R, E> + Send + 'static,
     ) -> Result<R, E> {
+        let (store, deadline) = (self.clone(), self.deadline_from_now());
+        self.within_deadline(deadline, blocking(move || store.write_here(deadline, f))).await
+    }
+
+    /// [`Store::write`] for the background jobs (renewals, pruning), which no request waits for:
+    /// no deadline, so a large batch on a slow database still commits (each statement still has
+    /// its timeout).
+    pub async fn write_in_background<R: Send + 'static, E: FromDbError>(
+        &self,
+        f: impl FnMut(&Conn<'_>) -> Result<R, E> + Send + 'static,
+    ) -> Result<R, E> {
         let store = self.clone();
-        self.blocking(move || store.write_here(f)).await
+        blocking(move || store.write_here(None, f)).await
     }
 
     /// [`Store::write`] for writers that would all touch the same rows (usage totals): on
@@ -119,19 +132,20 @@ impl Store {
         turn: Turn,
         f: impl FnMut(&Conn<'_>) -> Result<R, E> + Send + 'static,
     ) -> Result<R, E> {
-        let (store, queue) = (self.clone(), self.clone());
-        self.within_deadline(async move {
+        // The deadline runs from the request, the wait for this instance's turn included.
+        let (store, queue, deadline) = (self.clone(), self.clone(), self.deadline_from_now());
+        let work = async move {
             let _queued = match &*queue.0 {
                 Backend::Postgres(db) => Some(db.turn.lock().await),
                 Backend::Sqlite(_) => None,
             };
             blocking(move || match &*store.0 {
                 Backend::Sqlite(db) => db.write(f),
-                Backend::Postgres(db) => db.write_in_turn(turn, f),
+                Backend::Postgres(db) => db.write_in_turn(turn, deadline, f),
             })
             .await
-        })
-        .await
+        };
+        self.within_deadline(deadline, work).await
     }
 
     /// [`Store::write`] for code that is not async (start-up, the demo, tests).
@@ -139,13 +153,25 @@ impl Store {
         &self,
         f: impl FnMut(&Conn<'_>) -> Result<R, E> + Send,
     ) -> Result<R, E> {
-        off_runtime(|| self.write_here(f))
+        off_runtime(|| self.write_here(None, f))
     }
 
-    fn write_here<R, E: FromDbError>(&self, f: impl FnMut(&Conn<'_>) -> Result<R, E>) -> Result<R, E> {
+    fn write_here<R, E: FromDbError>(
+        &self,
+        deadline: Option<Instant>,
+        f: impl FnMut(&Conn<'_>) -> Result<R, E>,
+    ) -> Result<R, E> {
         match &*self.0 {
             Backend::Sqlite(db) => db.write(f),
-            Backend::Postgres(db) => db.write(f),
+            Backend::Postgres(db) => db.write(deadline, f),
+        }
+    }
+
+    /// When a write begun now must have answered: PostgreSQL's deadline; SQLite has none.
+    fn deadline_from_now(&self) -> Option<Instant> {
+        match &*self.0 {
+            Backend::Postgres(db) => Some(db.deadline_from_now()),
+            Backend::Sqlite(_) => None,
         }
     }
 
@@ -194,18 +220,19 @@ impl Store {
         &self,
         f: impl FnOnce() -> Result<R, E> + Send + 'static,
     ) -> Result<R, E> {
-        self.within_deadline(blocking(f)).await
+        self.within_deadline(self.deadline_from_now(), blocking(f)).await
     }
 
-    /// `work`, or `503 database_unavailable` once PostgreSQL has not answered for its deadline
-    /// (a network that stopped forwarding): the request is answered, and the thread still
-    /// waiting commits nothing that began before then. SQLite is on this machine: it waits.
+    /// `work`, or `503 database_unavailable` once `deadline` has passed (PostgreSQL not answering:
+    /// a network that stopped forwarding): the request is answered, and the thread still waiting
+    /// commits nothing that began before then. `None` (SQLite, on this machine): it waits.
     async fn within_deadline<R, E: FromDbError>(
         &self,
+        deadline: Option<Instant>,
         work: impl std::future::Future<Output = Result<R, E>>,
     ) -> Result<R, E> {
-        let Backend::Postgres(db) = &*self.0 else { return work.await };
-        match tokio::time::timeout(db.deadline, work).await {
+        let Some(deadline) = deadline else { return work.await };
+        match tokio::time::timeout_at(deadline.into(), work).await {
             Ok(done) => done,
             Err(_) => Err(DbError::Unreachable("the database did not answer in time".into()).into()),
         }

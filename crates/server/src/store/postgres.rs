@@ -12,7 +12,7 @@ use super::db::{Conn, DbError};
 use super::migrations::POSTGRES_STEPS;
 use postgres::{IsolationLevel, NoTls};
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How the pool reaches PostgreSQL.
 #[derive(Debug, Clone)]
@@ -177,8 +177,12 @@ impl Postgres {
     /// shared; one that conflicted [`OPTIMISTIC_TRIES`] times runs once more holding it alone
     /// (PostgreSQL queues later writers behind it), where nothing can conflict with it: every
     /// write ends, however hot the rows it touches.
-    pub(super) fn write<R, E: From<DbError>>(&self, f: impl FnMut(&Conn<'_>) -> Result<R, E>) -> Result<R, E> {
-        self.write_with(None, f)
+    pub(super) fn write<R, E: From<DbError>>(
+        &self,
+        deadline: Option<Instant>,
+        f: impl FnMut(&Conn<'_>) -> Result<R, E>,
+    ) -> Result<R, E> {
+        self.write_with(None, deadline, f)
     }
 
     /// [`Postgres::write`] holding turn `turn` alone around it: writers that would all touch the
@@ -186,17 +190,26 @@ impl Postgres {
     pub(super) fn write_in_turn<R, E: From<DbError>>(
         &self,
         turn: Turn,
+        deadline: Option<Instant>,
         f: impl FnMut(&Conn<'_>) -> Result<R, E>,
     ) -> Result<R, E> {
-        self.write_with(Some(turn), f)
+        self.write_with(Some(turn), deadline, f)
     }
 
+    /// When a write begun now must have committed, for a request waiting on it (see
+    /// [`PostgresOptions::deadline`]).
+    pub(super) fn deadline_from_now(&self) -> Instant {
+        Instant::now() + self.deadline
+    }
+
+    /// `deadline`: a request waits, and nothing may commit after it gave up; `None`: a job's
+    /// write, which no request waits for (its statements still time out).
     fn write_with<R, E: From<DbError>>(
         &self,
         turn: Option<Turn>,
+        deadline: Option<Instant>,
         mut f: impl FnMut(&Conn<'_>) -> Result<R, E>,
     ) -> Result<R, E> {
-        let deadline = std::time::Instant::now() + self.deadline;
         let mut conn = self.client()?;
         let mut spare = self.pool()?.max_size();
         for attempt in 1..=OPTIMISTIC_TRIES + 1 {
@@ -217,7 +230,7 @@ impl Postgres {
                 Tried::Done(result) => return result,
                 Tried::Conflicted if alone => break,
                 Tried::Conflicted | Tried::NotStarted(_) => {
-                    if std::time::Instant::now() >= deadline {
+                    if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                         return Err(past_deadline().into());
                     }
                     // A short, jittered pause, so writers that collided do not collide again in step.
@@ -269,6 +282,10 @@ impl WritePlan {
     }
 }
 
+/// A commit needs a round trip: one that begins this close to the deadline could land after the
+/// request was answered `503`.
+const COMMIT_MARGIN: Duration = Duration::from_millis(250);
+
 /// A request's deadline passed with the transaction not committed.
 fn past_deadline() -> DbError {
     DbError::Unreachable("no answer before the deadline".into())
@@ -288,7 +305,7 @@ enum Tried<R, E> {
 fn try_write<R, E: From<DbError>>(
     conn: &mut PgConnection,
     plan: &WritePlan,
-    deadline: std::time::Instant,
+    deadline: Option<Instant>,
     f: &mut impl FnMut(&Conn<'_>) -> Result<R, E>,
 ) -> Tried<R, E> {
     let PgConnection { client, statements, .. } = conn;
@@ -313,7 +330,9 @@ fn try_write<R, E: From<DbError>>(
         // PostgreSQL aborted the transaction at the failed statement: its COMMIT would roll back.
         Ok(_) if failed => Tried::Done(Err(DbError::broken("a statement failed in a transaction that went on").into())),
         // Whoever asked has been answered 503 by now: nothing of this may land after that.
-        Ok(_) if std::time::Instant::now() >= deadline => Tried::Done(Err(past_deadline().into())),
+        Ok(_) if deadline.is_some_and(|deadline| Instant::now() + COMMIT_MARGIN >= deadline) => {
+            Tried::Done(Err(past_deadline().into()))
+        }
         Ok(value) => match tx.commit().map_err(DbError::from) {
             Ok(()) => Tried::Done(Ok(value)),
             Err(e) if e.is_retryable() => Tried::Conflicted,

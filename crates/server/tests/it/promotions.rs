@@ -870,3 +870,23 @@ async fn a_bank_approval_after_the_hold_lapsed_honours_a_code_deactivated_meanwh
     assert_eq!(done.body["receipt"]["amount_charged"], 800);
     assert_eq!(amounts(&app.invoices("acct-approved").await[0]["lines"]), vec![1000, -200]);
 }
+
+/// A payment made at the full price because its code had expired, then approved by the bank, is
+/// recorded at that price: the bank's answer never brings back a code the payment was not quoted
+/// with (which would make the total differ, and the money be refunded).
+#[tokio::test]
+async fn a_payment_quoted_without_an_expired_code_stays_without_it_through_the_banks_check() {
+    let app = TestApp::new();
+    launch_code(&app, json!({"expires_at": "2026-11-16T12:00:00Z"})).await;
+    let session = open_session(&app, "acct-lapsed-3ds", "pro", Some("LAUNCH")).await;
+    let card = app.tokenize(&session, "4000002760003184").await;
+    app.set_clock("2026-11-16T12:00:00Z").await;
+    let waiting = app.confirm(&session, &card, "k").await;
+    assert_eq!(waiting.body["status"], "requires_action", "{:?}", waiting.body);
+    let challenge = waiting.body["challenge_id"].as_str().unwrap();
+    let path = format!("/api/checkout/{session}/challenge");
+    let done = app.post(&path, None, &json!({"challenge_id": challenge, "outcome": "complete"})).await;
+    assert_eq!(done.body["status"], "succeeded", "{:?}", done.body);
+    assert_eq!(done.body["receipt"]["amount_charged"], 1000);
+    assert_eq!(amounts(&app.invoices("acct-lapsed-3ds").await[0]["lines"]), vec![1000]);
+}
