@@ -85,7 +85,11 @@ async fn a_failed_renewal_shows_past_due_and_a_new_card_clears_it() {
     let browser = Browser::open().await;
     open_home(&browser, &server, "acct-late").await;
     browser.wait_for_text("Your payment failed.").await;
-    assert!(browser.text().await.contains("We couldn't charge $20.00 for your plan on December 1, 2026"));
+    let text = browser.text().await;
+    assert!(text.contains("We couldn't charge $20.00 for your plan on December 1, 2026"));
+    // What is owed now, not the next renewal, until it is paid.
+    assert!(text.contains("Due now: $20.00 (December 2026)."), "{text}");
+    assert!(!text.contains("Next payment"), "{text}");
     browser.screenshot("portal-past-due").await;
     browser.audit("the past-due banner").await;
     // The card on file fails again.
@@ -102,6 +106,9 @@ async fn a_failed_renewal_shows_past_due_and_a_new_card_clears_it() {
     browser.wait_for_heading("Your subscription").await;
     browser.wait_for_text("Mastercard ending in 4444").await;
     assert!(!browser.text().await.contains("Your payment failed."));
+    // Paid: the next renewal again, and nothing due.
+    browser.wait_for_text("Next payment: $20.00 on January 1, 2027").await;
+    assert!(!browser.text().await.contains("Due now"));
     assert_eq!(server.subscription("acct-late").await["status"], "active");
     browser.close().await;
 }

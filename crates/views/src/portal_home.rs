@@ -3,7 +3,7 @@
 //! the server renders it into the first HTML of a portal session.
 
 use crate::frame::PageFrame;
-use billing::wire::{CardSummary, PortalSubscription, PortalView, SubscriptionStatus};
+use billing::wire::{AmountDue, CardSummary, PortalSubscription, PortalView, SubscriptionStatus};
 use i18n::{I18n, PortalText};
 use leptos::prelude::*;
 
@@ -49,7 +49,7 @@ pub fn PortalHomeView(portal: PortalView, base: String, behaviour: HomeBehaviour
                 <p class="field-error" role="alert" id=HOME_ALERT_ID>
                     {move || error.get()}
                 </p>
-                <PlanCard sub=sub.clone() base=base.clone() />
+                <PlanCard sub=sub.clone() base=base.clone() due=portal.amount_due.clone() />
                 {portal.credits_card.clone().map(|markup| view! { <crate::usage_card::CreditsCard markup=markup /> })}
                 {(sub.plan.id.is_paid() && !ended)
                     .then(|| view! { <OverageCard sub=sub.clone() enabled=portal.overage_enabled act=act /> })}
@@ -87,6 +87,13 @@ fn status_label(i18n: &I18n, status: SubscriptionStatus) -> String {
         SubscriptionStatus::PastDue => PortalText::StatusPastDue,
         SubscriptionStatus::Canceled => PortalText::StatusCanceled,
     })
+}
+
+/// What a past-due account owes now, and for which months: said in place of the next payment,
+/// which waits until this is paid.
+pub fn due_now_sentence(i18n: &I18n, due: &AmountDue) -> String {
+    let months: Vec<String> = due.invoices.iter().map(|invoice| i18n.month_year(invoice.created_at)).collect();
+    i18n.f(PortalText::DueNow, &[("amount", &i18n.money(due.amount.cents())), ("months", &months.join(", "))])
 }
 
 /// One sentence about the next payment.
@@ -155,9 +162,10 @@ fn Notice(
     }
 }
 
-/// The current plan, its price, status and next payment, with **Update subscription**.
+/// The current plan, its price, status and next payment (or what is due now), with **Update
+/// subscription**.
 #[component]
-fn PlanCard(sub: PortalSubscription, base: String) -> impl IntoView {
+fn PlanCard(sub: PortalSubscription, base: String, due: Option<AmountDue>) -> impl IntoView {
     let i18n = crate::i18n();
     let ended = sub.status == SubscriptionStatus::Canceled;
     let plan_actions = (!ended).then(|| {
@@ -191,7 +199,11 @@ fn PlanCard(sub: PortalSubscription, base: String) -> impl IntoView {
             <p>{plan_credits(&i18n, sub.plan.monthly_credits)}</p>
             {sub.discount.as_ref().map(|d| view! { <p class="discount">{crate::words::running_sentence(&crate::i18n(), d)}</p> })}
             <p class="muted">
-                {if ended { i18n.t(PortalText::SubscriptionEnded) } else { next_payment_sentence(&i18n, &sub) }}
+                {match (&due, ended) {
+                    (_, true) => i18n.t(PortalText::SubscriptionEnded),
+                    (Some(due), false) => due_now_sentence(&i18n, due),
+                    (None, false) => next_payment_sentence(&i18n, &sub),
+                }}
             </p>
             {plan_actions}
         </section>
