@@ -369,7 +369,9 @@ async fn an_instance_whose_clock_runs_ahead_delivers_nothing_twice() {
     let received = receiver.0.lock().unwrap().clone();
     let ids: HashSet<&String> = received.iter().map(|(id, _)| id).collect();
     assert_eq!(ids.len(), received.len(), "an event was delivered twice: {received:?}");
-    assert_eq!(arrived(&receiver), events, "every event delivered");
+    // Every event listed arrived (the instance ahead may have made more of its own: its billing
+    // clock is ahead too, so renewals fall due for it).
+    assert!(arrived(&receiver).is_superset(&events), "every event delivered: {received:?}");
 }
 
 /// The server as a process on `database`, its clock `skew_secs` ahead, delivering to `url`.
