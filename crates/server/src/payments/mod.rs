@@ -514,8 +514,9 @@ pub async fn record_result<P: PendingCharge>(
 
 /// Ends an attempt whose result was not recorded as `ending` (`None`: left to [`reconcile`] at
 /// once). When the database is what failed (the record, or this write), the request is answered
-/// now and the ending is written in the background, tried again until the attempt's lease would run out (after which
-/// [`reconcile`] settles it): the account is not left waiting for a lease once the database is back.
+/// now and the ending is written in the background, tried again until the attempt's lease would
+/// run out (then [`reconcile`] settles it): the account does not wait out a lease once the
+/// database is back.
 async fn settle_unrecorded(
     payments: &Payments,
     attempt_id: String,

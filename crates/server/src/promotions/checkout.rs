@@ -36,9 +36,7 @@ pub fn check_code(
     if code.expires_at.is_some_and(|at| at <= now) {
         return Err(AppError::PromotionCodeExpired);
     }
-    if let Some(max) = code.max_redemptions
-        && store::redemptions_taken_by_others(conn, &code.id, session_id, now)? >= max
-    {
+    if used_up_by_others(conn, code, session_id, now)? {
         return Err(AppError::PromotionCodeUsedUp);
     }
     if !coupon.terms.covers_plan(plan) {
@@ -48,6 +46,19 @@ pub fn check_code(
         return Err(AppError::PromotionCodeFirstTimeOnly);
     }
     Ok(coupon)
+}
+
+/// Whether every redemption `code` allows is paid or held by sessions other than `session_id`.
+fn used_up_by_others(
+    conn: &Conn<'_>,
+    code: &PromotionCode,
+    session_id: &str,
+    now: OffsetDateTime,
+) -> Result<bool, AppError> {
+    Ok(match code.max_redemptions {
+        Some(max) => store::redemptions_taken_by_others(conn, &code.id, session_id, now)? >= max,
+        None => false,
+    })
 }
 
 /// The code the buyer typed, if it may apply.
@@ -234,10 +245,7 @@ pub fn keep_hold_after_bank(conn: &Conn<'_>, session: &CheckoutSession, now: Off
         return Ok(());
     };
     let held = store::held_code(conn, &session.id, now)?.as_deref() == Some(code.id.as_str());
-    if !held
-        && let Some(max) = code.max_redemptions
-        && store::redemptions_taken_by_others(conn, &code.id, &session.id, now)? >= max
-    {
+    if !held && used_up_by_others(conn, &code, &session.id, now)? {
         return Err(AppError::PromotionCodeUsedUp);
     }
     Ok(store::hold_redemption(conn, &code.id, &session.id, &session.account_id, now + HOLD, now)?)

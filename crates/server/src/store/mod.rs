@@ -181,7 +181,7 @@ impl Store {
         f: impl FnOnce(&Conn<'_>) -> Result<R, E> + Send + 'static,
     ) -> Result<R, E> {
         let store = self.clone();
-        self.blocking(move || store.read_here(f)).await
+        self.within_deadline(self.deadline_from_now(), blocking(move || store.read_here(f))).await
     }
 
     /// [`Store::read`] for code that is not async.
@@ -215,14 +215,6 @@ impl Store {
 }
 
 impl Store {
-    /// [`blocking`] within the backend's deadline.
-    async fn blocking<R: Send + 'static, E: FromDbError>(
-        &self,
-        f: impl FnOnce() -> Result<R, E> + Send + 'static,
-    ) -> Result<R, E> {
-        self.within_deadline(self.deadline_from_now(), blocking(f)).await
-    }
-
     /// `work`, or `503 database_unavailable` once `deadline` has passed (PostgreSQL not answering:
     /// a network that stopped forwarding): the request is answered, and the thread still waiting
     /// commits nothing that began before then. `None` (SQLite, on this machine): it waits.

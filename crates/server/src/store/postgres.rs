@@ -215,7 +215,8 @@ impl Postgres {
         for attempt in 1..=OPTIMISTIC_TRIES + 1 {
             let alone = attempt > OPTIMISTIC_TRIES;
             let plan = WritePlan::new(alone, turn);
-            let outcome = loop {
+            // `Some`: done; `None`: it conflicted.
+            let done = loop {
                 // A panic in `f` rolls the transaction back (its drop), which gives its locks back.
                 let tried = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     try_write(&mut conn, &plan, deadline, &mut f)
@@ -223,13 +224,14 @@ impl Postgres {
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 match tried {
                     Tried::NotStarted(e) => self.replace_closed(&mut conn, e, &mut spare)?,
-                    tried => break tried,
+                    Tried::Done(result) => break Some(result),
+                    Tried::Conflicted => break None,
                 }
             };
-            match outcome {
-                Tried::Done(result) => return result,
-                Tried::Conflicted if alone => break,
-                Tried::Conflicted | Tried::NotStarted(_) => {
+            match done {
+                Some(result) => return result,
+                None if alone => break,
+                None => {
                     if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                         return Err(past_deadline().into());
                     }
