@@ -115,6 +115,10 @@ wire_string_enum! {
         AccountNotFound = "account_not_found",
         IdentifierReused = "identifier_reused",
         UsagePeriodClosed = "usage_period_closed",
+        /// Support operations (issue 35).
+        AmountTooLarge = "amount_too_large",
+        InvoiceNotRefundable = "invoice_not_refundable",
+        RefundFailed = "refund_failed",
         Internal = "internal",
         /// A code this build does not know yet (a newer server).
         #[serde(other)]
@@ -307,6 +311,8 @@ pub enum CancellationReason {
     CancellationRequested,
     /// The renewal and every retry of it failed.
     PaymentFailed,
+    /// The buyer disputed a payment with their bank: canceled at the period's end.
+    PaymentDisputed,
 }
 
 impl CancellationReason {
@@ -314,6 +320,7 @@ impl CancellationReason {
         match self {
             CancellationReason::CancellationRequested => "cancellation_requested",
             CancellationReason::PaymentFailed => "payment_failed",
+            CancellationReason::PaymentDisputed => "payment_disputed",
         }
     }
 }
@@ -1304,7 +1311,7 @@ mod tests {
         );
     }
 
-    const ALL_ERROR_CODES: [ErrorCode; 44] = {
+    const ALL_ERROR_CODES: [ErrorCode; 47] = {
         use ErrorCode::*;
         [
             Unauthorized,
@@ -1349,6 +1356,9 @@ mod tests {
             AccountNotFound,
             IdentifierReused,
             UsagePeriodClosed,
+            AmountTooLarge,
+            InvoiceNotRefundable,
+            RefundFailed,
             Internal,
             Unknown,
         ]

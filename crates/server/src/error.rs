@@ -101,6 +101,12 @@ pub enum AppError {
     IdentifierReused { param: String },
     #[error("This usage belongs to a period whose invoice is final; it can no longer be recorded.")]
     UsagePeriodClosed { param: String },
+    #[error("That is more than is left to refund on this invoice ({0} left).")]
+    AmountTooLarge(String),
+    #[error("{0}")]
+    InvoiceNotRefundable(String),
+    #[error("The payment processor refused the refund: {0}. Nothing was given back.")]
+    RefundFailed(String),
     #[error("Too many attempts. Wait before trying again.")]
     RateLimited { retry_after_secs: u64 },
     /// The detail (what failed, and why, as its source) is logged, never sent.
@@ -187,6 +193,9 @@ impl AppError {
             E::AccountNotFound { .. } => ErrorCode::AccountNotFound,
             E::IdentifierReused { .. } => ErrorCode::IdentifierReused,
             E::UsagePeriodClosed { .. } => ErrorCode::UsagePeriodClosed,
+            E::AmountTooLarge(_) => ErrorCode::AmountTooLarge,
+            E::InvoiceNotRefundable(_) => ErrorCode::InvoiceNotRefundable,
+            E::RefundFailed(_) => ErrorCode::RefundFailed,
             E::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -215,7 +224,7 @@ impl AppError {
             C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             C::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            C::ProcessorUnavailable => StatusCode::BAD_GATEWAY,
+            C::ProcessorUnavailable | C::RefundFailed => StatusCode::BAD_GATEWAY,
             C::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             C::Internal | C::Unknown => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,

@@ -3,7 +3,7 @@
 //! serves the built app with an SPA fallback.
 //!
 //! One folder per area: `http` (routers, extractors, error bodies, serving, the app's files),
-//! `checkout`, `portal`, `promotions` (coupons, codes, discounts), `subscriptions`, `usage` (credits: meter events, overage), `payments` (the processors, the three-step charge, 3-D
+//! `checkout`, `portal`, `promotions` (coupons, codes, discounts), `subscriptions`, `usage` (credits: meter events, overage), `support` (refunds, credit notes, ending a subscription now, disputes), `payments` (the processors, the three-step charge, 3-D
 //! Secure answers, reconciliation, Stripe's webhooks), `jobs` (work that runs as time passes),
 //! `metrics` (what `/metrics` shows) and `store` (all the SQL). `state` and `startup` build what
 //! the HTTP layer hands its handlers.
@@ -25,6 +25,7 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod subscriptions;
+pub mod support;
 pub mod usage;
 
 pub use clock::Clock;

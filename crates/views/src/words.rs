@@ -158,8 +158,8 @@ pub fn error_text(i18n: &Catalog, code: ErrorCode) -> String {
         C::PromotionCodeFirstTimeOnly => T::ErrorPromotionCodeFirstTimeOnly,
         C::PromotionCodesNotAllowed => T::ErrorPromotionCodesNotAllowed,
         C::Internal => T::ErrorInternal,
-        // The server API's own (the secret key's routes: sessions, promotion codes, usage, the
-        // test clock): no page gets them, so no page carries their words.
+        // The server API's own (the secret key's routes: sessions, promotion codes, usage, refunds,
+        // the test clock): no page gets them, so no page carries their words.
         C::Unauthorized
         | C::InvalidReturnUrl
         | C::InvalidAccount
@@ -169,6 +169,9 @@ pub fn error_text(i18n: &Catalog, code: ErrorCode) -> String {
         | C::AccountNotFound
         | C::IdentifierReused
         | C::UsagePeriodClosed
+        | C::AmountTooLarge
+        | C::InvoiceNotRefundable
+        | C::RefundFailed
         | C::Unknown => T::ErrorUnexpected,
     })
 }

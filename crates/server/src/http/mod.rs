@@ -38,7 +38,8 @@ pub fn api_router() -> Router<AppState> {
         .route("/api/{*rest}", any(not_found))
 }
 
-/// `/v1/...`: sessions, accounts, events, the test clock and Stripe's webhooks.
+/// `/v1/...`: sessions, accounts, events, promotions, usage, refunds, the test clock and Stripe's
+/// webhooks.
 fn server_api_router() -> Router<AppState> {
     Router::new()
         .merge(checkout::sessions::router())
@@ -46,6 +47,7 @@ fn server_api_router() -> Router<AppState> {
         .merge(subscriptions::handlers::router())
         .merge(crate::usage::handlers::router())
         .merge(crate::promotions::api::router())
+        .merge(crate::support::handlers::router())
         .merge(test_clock::router())
         .route("/stripe/webhooks", post(payments::stripe_webhooks::receive))
 }

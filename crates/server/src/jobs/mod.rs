@@ -5,11 +5,11 @@ pub mod renewals;
 pub mod webhooks;
 
 use crate::error::AppError;
-use crate::payments::{Payments, reconcile};
+use crate::payments::{Payments, reconcile, refunds};
 use crate::{Clock, store};
 
-/// Settles charges whose lease ran out (a stop, Stripe's silence, a failed record) as often as a
-/// lease lasts, from the start.
+/// Settles charges and refunds whose lease ran out (a stop, Stripe's silence, a failed record) as
+/// often as a lease lasts, from the start.
 pub fn start_reconciling(payments: Payments) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut every_lease = tokio::time::interval(payments.attempt_lease);
@@ -17,6 +17,9 @@ pub fn start_reconciling(payments: Payments) -> tokio::task::JoinHandle<()> {
             every_lease.tick().await;
             if let Err(e) = reconcile::reconcile(&payments).await {
                 tracing::error!(?e, "settling orphaned payments failed");
+            }
+            if let Err(e) = refunds::reconcile_refunds(&payments).await {
+                tracing::error!(?e, "finishing orphaned refunds failed");
             }
         }
     })

@@ -123,7 +123,11 @@ fn close_period(conn: &Conn<'_>, sub: &mut Subscription) -> Result<(), AppError>
     sub.period_start = next.start;
     sub.period_end = next.end;
     if sub.cancel_at_period_end || !sub.plan.is_paid() {
-        return cancel(conn, sub, CancellationReason::CancellationRequested, at);
+        // A dispute set its reason when it scheduled the cancellation.
+        let reason = store::cancellation_reason(conn, &sub.account_id)?
+            .filter(|r| *r == CancellationReason::PaymentDisputed)
+            .unwrap_or(CancellationReason::CancellationRequested);
+        return cancel(conn, sub, reason, at);
     }
     let price = sub.plan.plan().monthly_price;
     let line = LineItem::plan_month(sub.plan, next.start, price);
@@ -151,6 +155,7 @@ fn close_period(conn: &Conn<'_>, sub: &mut Subscription) -> Result<(), AppError>
         // charged (crate::usage::finalize_due, then charge_pending), never inside a transaction.
         status: InvoiceStatus::Draft,
         payment_method_id: sub.payment_method_id.clone(),
+        after_payment: Default::default(),
     };
     let invoice = store::insert_invoice(conn, invoice)?;
     store::set_charge_pending(conn, &invoice.id, true)?;
@@ -158,7 +163,7 @@ fn close_period(conn: &Conn<'_>, sub: &mut Subscription) -> Result<(), AppError>
 }
 
 /// Ends `sub` at `at` for `reason`: Free from then on and nothing owed (its open invoices void).
-fn cancel(
+pub(crate) fn cancel(
     conn: &Conn<'_>,
     sub: &mut Subscription,
     reason: CancellationReason,

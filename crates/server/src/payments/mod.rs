@@ -30,6 +30,7 @@ use time::OffsetDateTime;
 pub mod answers;
 pub mod limits;
 pub mod reconcile;
+pub mod refunds;
 pub mod stripe;
 pub mod stripe_setup;
 pub mod stripe_webhooks;
@@ -436,6 +437,16 @@ async fn unless_nobody_waits<P: PendingCharge>(payments: &Payments, charge: Char
 /// Runs `work` while renewing this process's lease on `attempt_id` (every third of the lease), so
 /// no other instance takes a live attempt for an orphan; a process that dies stops renewing.
 pub async fn holding_lease<T>(payments: &Payments, attempt_id: &str, work: impl std::future::Future<Output = T>) -> T {
+    renewing(payments, attempt_id, store::renew_lease, work).await
+}
+
+/// Runs `work` while `renew` extends the lease on row `id` every third of the lease.
+pub(crate) async fn renewing<T>(
+    payments: &Payments,
+    id: &str,
+    renew: fn(&Conn<'_>, &str, Duration) -> store::DbResult<()>,
+    work: impl std::future::Future<Output = T>,
+) -> T {
     let lease = payments.attempt_lease;
     let period = (lease / 3).max(Duration::from_millis(10));
     let mut renewals = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -444,9 +455,9 @@ pub async fn holding_lease<T>(payments: &Payments, attempt_id: &str, work: impl 
         tokio::select! {
             done = &mut work => return done,
             _ = renewals.tick() => {
-                let id = attempt_id.to_string();
-                if let Err(e) = payments.store.write(move |tx| store::renew_lease(tx, &id, lease)).await {
-                    tracing::warn!(error = %e, "could not renew a payment attempt's lease");
+                let id = id.to_string();
+                if let Err(e) = payments.store.write(move |tx| renew(tx, &id, lease)).await {
+                    tracing::warn!(error = %e, "could not renew a lease");
                 }
             }
         }
@@ -472,6 +483,7 @@ pub async fn record_result<P: PendingCharge>(
         return Err(AppError::ProcessorUnavailable);
     }
     let attempt_id = pending.attempt_id().to_string();
+    let account_id = pending.charge().account_id;
     let taken = charged.intent.clone().filter(|_| charged.result == ChargeResult::Succeeded);
     let recorded = payments
         .store
@@ -479,8 +491,12 @@ pub async fn record_result<P: PendingCharge>(
             if !store::finish_attempt(tx, pending.attempt_id(), "recording", now)? {
                 return Err(AppError::internal("this attempt was settled already"));
             }
+            let paid_before = paying_intent(&charged).map(|_| store::paid_invoice_ids(tx, &account_id)).transpose()?;
             let outcome = pending.record(tx, &charged, now)?;
             let intent = charged.intent.as_ref().map(|i| i.id.as_str());
+            if let (Some(before), Some(intent)) = (paid_before, paying_intent(&charged)) {
+                link_paid_invoices(tx, &account_id, &before, intent)?;
+            }
             store::set_attempt_outcome(tx, pending.attempt_id(), P::status(&outcome), intent)?;
             Ok(outcome)
         })
@@ -510,6 +526,22 @@ pub async fn record_result<P: PendingCharge>(
         (Err(AppError::Internal(_) | AppError::DatabaseUnavailable), None) => Err(AppError::ProcessorUnavailable),
         (recorded, _) => recorded,
     }
+}
+
+/// The PaymentIntent a charge that succeeded was paid with (Stripe mode).
+fn paying_intent(charged: &Charged) -> Option<&str> {
+    charged.intent.as_ref().filter(|_| charged.result == ChargeResult::Succeeded).map(|i| i.id.as_str())
+}
+
+/// Keeps `intent` with the invoices a charge's record just paid (those paid now and not `before`),
+/// so a refund of one gives back through the PaymentIntent that paid it.
+fn link_paid_invoices(conn: &Conn<'_>, account_id: &str, before: &[String], intent: &str) -> Result<(), AppError> {
+    for id in store::paid_invoice_ids(conn, account_id)? {
+        if !before.contains(&id) {
+            store::set_payment_intent(conn, &id, intent)?;
+        }
+    }
+    Ok(())
 }
 
 /// Ends an attempt whose result was not recorded as `ending` (`None`: left to [`reconcile`] at

@@ -110,6 +110,10 @@ pub struct PaymentIntent {
 pub struct Refund {
     pub id: String,
     pub status: Option<String>,
+    #[serde(default)]
+    pub amount: i64,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
 }
 
 /// A page of one of Stripe's lists.
@@ -246,6 +250,30 @@ impl StripeClient {
     /// Refunds the whole of a PaymentIntent's charge.
     pub async fn refund(&self, payment_intent: &str, key: &str) -> Result<Refund, StripeError> {
         self.post("/v1/refunds", vec![field("payment_intent", payment_intent)], key).await
+    }
+
+    /// Refunds `amount_cents` of a PaymentIntent's charge for our refund `refund_id` (kept in the
+    /// metadata, so a refund whose process stopped can be found again). Stripe's `reason` is kept
+    /// on our side: localstripe refuses the parameter.
+    pub async fn refund_part(
+        &self,
+        payment_intent: &str,
+        amount_cents: i64,
+        refund_id: &str,
+    ) -> Result<Refund, StripeError> {
+        let form = vec![
+            field("payment_intent", payment_intent),
+            field("amount", amount_cents),
+            field("metadata[refund]", refund_id),
+        ];
+        self.post("/v1/refunds", form, &format!("refund-{refund_id}")).await
+    }
+
+    /// The refunds of a PaymentIntent (the newest 100).
+    pub async fn refunds_of(&self, payment_intent: &str) -> Result<Vec<Refund>, StripeError> {
+        let page: List<Refund> =
+            self.get(&format!("/v1/refunds?limit=100&payment_intent={}", path_segment(payment_intent)?)).await?;
+        Ok(page.data)
     }
 
     /// The PaymentIntent our attempt `attempt_id` made for `customer`, if Stripe has one (only for

@@ -10,6 +10,7 @@ use crate::error::AppError;
 use crate::portal::{account_charge, change_charge, stripe_card::replace_card};
 use crate::state::AppState;
 use crate::store;
+use crate::support::disputes;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -39,6 +40,11 @@ struct EventObject {
     id: String,
     #[serde(default)]
     metadata: BTreeMap<String, String>,
+    /// A dispute's PaymentIntent and status.
+    #[serde(default)]
+    payment_intent: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
 }
 
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, AppError> {
@@ -71,6 +77,8 @@ async fn handle(payments: &Payments, event: &Event, now: OffsetDateTime) -> Resu
         "payment_intent.succeeded" => answer_challenge(payments, &object.id, ChallengeOutcome::Complete, now).await,
         "payment_intent.payment_failed" => answer_challenge(payments, &object.id, ChallengeOutcome::Fail, now).await,
         "setup_intent.succeeded" => saved_card(payments, object, now).await,
+        "charge.dispute.created" => dispute(payments, object, disputes::opened, now).await,
+        "charge.dispute.closed" => dispute(payments, object, disputes::closed, now).await,
         _ => Ok(()),
     };
     match result {
@@ -81,6 +89,23 @@ async fn handle(payments: &Payments, event: &Event, now: OffsetDateTime) -> Resu
         }
         Ok(()) => Ok(()),
     }
+}
+
+/// Records a dispute on the invoices its PaymentIntent paid.
+async fn dispute(
+    payments: &Payments,
+    dispute: &EventObject,
+    record: fn(&store::Conn<'_>, &str, &str, OffsetDateTime) -> Result<usize, AppError>,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
+    let (Some(intent), Some(status)) = (dispute.payment_intent.clone(), dispute.status.clone()) else {
+        return Err(AppError::InvalidRequest("A dispute without its payment_intent or status.".into()));
+    };
+    let marked = payments.store.write(move |tx| record(tx, &intent, &status, now)).await?;
+    if marked == 0 {
+        tracing::info!(dispute = %dispute.id, "a dispute of a payment that paid no invoice of ours");
+    }
+    Ok(())
 }
 
 /// What the page would have done with the card a SetupIntent saved: keep it for the checkout, or

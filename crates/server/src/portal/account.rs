@@ -142,6 +142,9 @@ pub fn set_cancel_at_period_end(
     sub.cancel_at_period_end = cancel;
     if cancel {
         sub.scheduled_plan = None;
+    } else {
+        // Resumed: a reason a dispute set for the cancellation no longer applies.
+        store::set_cancellation_reason(conn, &sub.account_id, None)?;
     }
     store::save_subscription(conn, sub)?;
     events::subscription_event(conn, EventType::SubscriptionUpdated, &sub.account_id, now)

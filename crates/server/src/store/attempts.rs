@@ -122,7 +122,7 @@ fn intent_refunded(conn: &Conn<'_>, intent: &str) -> DbResult<bool> {
 }
 
 /// `lease` from now on the database's clock, which every instance shares.
-fn lease_until(conn: &Conn<'_>, lease: Duration) -> DbResult<i64> {
+pub(super) fn lease_until(conn: &Conn<'_>, lease: Duration) -> DbResult<i64> {
     Ok(conn.now_ms()?.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX)))
 }
 

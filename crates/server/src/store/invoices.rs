@@ -20,6 +20,32 @@ pub struct Invoice {
     pub amount: Money,
     pub status: InvoiceStatus,
     pub payment_method_id: Option<String>,
+    /// What happened to the money once paid: refunds, the PaymentIntent, a dispute.
+    pub after_payment: AfterPayment,
+}
+
+/// An invoice's money once paid.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AfterPayment {
+    /// Given back by refunds that succeeded.
+    pub amount_refunded: Money,
+    /// Held by refunds in flight.
+    pub refund_pending: Money,
+    /// The PaymentIntent that paid it (Stripe mode).
+    pub payment_intent: Option<String>,
+    /// Stripe's dispute status, once the buyer disputed the payment.
+    pub dispute: Option<String>,
+}
+
+impl Invoice {
+    /// What a refund may still give back.
+    pub fn refundable(&self) -> Money {
+        let held = self.after_payment.amount_refunded.cents() + self.after_payment.refund_pending.cents();
+        match self.status {
+            InvoiceStatus::Paid => Money::from_cents((self.amount.cents() - held).max(0)),
+            _ => Money::ZERO,
+        }
+    }
 }
 
 /// Writes an invoice with the next number (`KIRO-000001`, ...), taken in the same transaction, so
@@ -54,7 +80,8 @@ pub fn insert_invoice(conn: &Conn<'_>, mut invoice: Invoice) -> DbResult<Invoice
 pub fn get_invoice(conn: &Conn<'_>, id: &str) -> DbResult<Option<Invoice>> {
     let row = conn
         .query_row(
-            "SELECT id, number, account_id, created_at, period_start, period_end, lines, amount, status, payment_method_id
+            "SELECT id, number, account_id, created_at, period_start, period_end, lines, amount, status, payment_method_id,
+                    amount_refunded, refund_pending, payment_intent, dispute
              FROM invoices WHERE id = ?1",
             [id],
             |r| {
@@ -70,6 +97,12 @@ pub fn get_invoice(conn: &Conn<'_>, id: &str) -> DbResult<Option<Invoice>> {
                         amount: Money::from_cents(r.get(7)?),
                         status: named(r.get(8)?)?,
                         payment_method_id: r.get(9)?,
+                        after_payment: AfterPayment {
+                            amount_refunded: Money::from_cents(r.get(10)?),
+                            refund_pending: Money::from_cents(r.get(11)?),
+                            payment_intent: r.get(12)?,
+                            dispute: r.get(13)?,
+                        },
                     },
                     r.get::<_, String>(6)?,
                 ))
@@ -105,6 +138,15 @@ pub fn open_invoices(conn: &Conn<'_>, account_id: &str, with_waiting: bool) -> D
 /// Marks an open invoice void: nothing is owed for it any more.
 pub fn set_invoice_void(conn: &Conn<'_>, id: &str) -> DbResult<()> {
     conn.execute("UPDATE invoices SET status = 'void', charge_pending = 0 WHERE id = ?1 AND status = 'open'", [id])?;
+    Ok(())
+}
+
+/// Voids the account's renewal drafts (a subscription ended in their grace hour): never charged.
+pub fn void_drafts(conn: &Conn<'_>, account_id: &str) -> DbResult<()> {
+    conn.execute(
+        "UPDATE invoices SET status = 'void', charge_pending = 0 WHERE account_id = ?1 AND status = 'draft'",
+        [account_id],
+    )?;
     Ok(())
 }
 
@@ -175,5 +217,31 @@ pub fn finalize_invoice(conn: &Conn<'_>, invoice: &Invoice) -> DbResult<()> {
         "UPDATE invoices SET status = 'open', lines = ?2, amount = ?3 WHERE id = ?1 AND status = 'draft'",
         params![invoice.id, lines, invoice.amount.cents()],
     )?;
+    Ok(())
+}
+
+/// The ids of the account's paid invoices (to tell which a charge's record paid).
+pub fn paid_invoice_ids(conn: &Conn<'_>, account_id: &str) -> DbResult<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT id FROM invoices WHERE account_id = ?1 AND status = 'paid' AND amount > 0")?;
+    let ids = stmt.query_map([account_id], |r| r.get::<_, String>(0))?;
+    ids.collect::<Result<Vec<_>, _>>()
+}
+
+/// Records the PaymentIntent that paid invoice `id` (a refund gives back through it).
+pub fn set_payment_intent(conn: &Conn<'_>, id: &str, intent: &str) -> DbResult<()> {
+    conn.execute("UPDATE invoices SET payment_intent = ?2 WHERE id = ?1", params![id, intent])?;
+    Ok(())
+}
+
+/// The invoices a PaymentIntent paid.
+pub fn invoices_paid_by(conn: &Conn<'_>, intent: &str) -> DbResult<Vec<Invoice>> {
+    let mut stmt = conn.prepare("SELECT id FROM invoices WHERE payment_intent = ?1 ORDER BY created_at, rowid")?;
+    let ids = stmt.query_map([intent], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+    ids.iter().filter_map(|id| get_invoice(conn, id).transpose()).collect()
+}
+
+/// Records a dispute's status (Stripe's: `needs_response`, ..., `won`, `lost`) on an invoice.
+pub fn set_dispute(conn: &Conn<'_>, id: &str, status: &str) -> DbResult<()> {
+    conn.execute("UPDATE invoices SET dispute = ?2 WHERE id = ?1", params![id, status])?;
     Ok(())
 }

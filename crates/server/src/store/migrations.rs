@@ -244,6 +244,7 @@ CREATE TABLE failed_keys (address TEXT PRIMARY KEY, full_at INTEGER NOT NULL);
     M::up(SESSION_LOCALES),
     M::up(USAGE_SQLITE),
     M::up(TURNS),
+    M::up(REFUNDS),
 ];
 
 /// The same schema on PostgreSQL, from its current shape (PostgreSQL databases start here; each
@@ -404,6 +405,7 @@ CREATE TABLE failed_keys (address TEXT PRIMARY KEY, full_at BIGINT NOT NULL);
     SESSION_LOCALES,
     USAGE_POSTGRES,
     TURNS,
+    REFUNDS,
 ];
 
 /// Issue 33: metered credits. Each reported event once (`identifier`), pruned after 35 days;
@@ -486,6 +488,37 @@ const TURNS: &str = r#"
 CREATE TABLE lock_writes (unused BIGINT);
 CREATE TABLE lock_usage_turn (unused BIGINT);
 CREATE TABLE charge_turns (account_id TEXT PRIMARY KEY, turn BIGINT NOT NULL);
+"#;
+
+/// Issue 35: refunds, each a credit note once the money is back (`CN-000001`, numbered from a
+/// counter in the transaction that records it, so numbers have no gaps). What an invoice may still
+/// give back is `amount - amount_refunded - refund_pending`, changed only by one conditional
+/// `UPDATE` of the invoice's row, so racing refunds never give back more than was paid. A refund
+/// in flight holds a lease, like a payment attempt. Each paid invoice keeps the PaymentIntent
+/// that paid it (Stripe mode), and a dispute's status (Stripe's). The same SQL on both backends.
+const REFUNDS: &str = r#"
+CREATE TABLE refunds (
+    id TEXT PRIMARY KEY,
+    invoice_id TEXT NOT NULL REFERENCES invoices(id),
+    account_id TEXT NOT NULL,
+    amount BIGINT NOT NULL,
+    reason TEXT NOT NULL,
+    status TEXT NOT NULL,
+    credit_note TEXT UNIQUE,
+    lines TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    lease_until BIGINT,
+    processor_id TEXT,
+    failure TEXT
+);
+CREATE INDEX refunds_by_invoice ON refunds(invoice_id, created_at);
+CREATE INDEX refunds_in_flight ON refunds(lease_until) WHERE status = 'pending';
+ALTER TABLE invoices ADD COLUMN amount_refunded BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE invoices ADD COLUMN refund_pending BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE invoices ADD COLUMN payment_intent TEXT;
+ALTER TABLE invoices ADD COLUMN dispute TEXT;
+CREATE INDEX invoices_by_intent ON invoices(payment_intent) WHERE payment_intent IS NOT NULL;
+INSERT INTO counters (name, value) VALUES ('credit_note_number', 0);
 "#;
 
 /// Issue 23: the language a session's pages speak, when its creator or its user chose one

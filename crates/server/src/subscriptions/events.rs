@@ -7,6 +7,7 @@ use crate::error::AppError;
 use crate::ids::new_id;
 use crate::store::Conn;
 use crate::store::{self, Invoice};
+use billing::Money;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -22,6 +23,12 @@ pub enum EventType {
     InvoicePaymentFailed,
     /// A canceled subscription's unpaid invoice: nothing is owed for it any more.
     InvoiceVoided,
+    /// Money given back on a paid invoice (its credit note in `refund`).
+    InvoiceRefunded,
+    /// The buyer disputed the payment with their bank (Stripe mode).
+    InvoiceDisputed,
+    /// The bank decided the dispute (`won` or `lost`).
+    InvoiceDisputeClosed,
     /// 80% or 100% of a period's credits used (once each per period).
     CreditsThresholdReached,
     /// A period's overage reached the user's spending limit.
@@ -38,6 +45,9 @@ impl EventType {
             EventType::InvoicePaid => "invoice.paid",
             EventType::InvoicePaymentFailed => "invoice.payment_failed",
             EventType::InvoiceVoided => "invoice.voided",
+            EventType::InvoiceRefunded => "invoice.refunded",
+            EventType::InvoiceDisputed => "invoice.disputed",
+            EventType::InvoiceDisputeClosed => "invoice.dispute_closed",
             EventType::CreditsThresholdReached => "credits.threshold_reached",
             EventType::CreditsSpendingLimitReached => "credits.spending_limit_reached",
         }
@@ -53,10 +63,22 @@ pub fn invoice_object(invoice: &Invoice) -> Value {
         "amount": invoice.amount,
         "currency": "usd",
         "status": invoice.status.as_str(),
+        "amount_refunded": invoice.after_payment.amount_refunded,
+        "refund_status": refund_status(invoice),
+        "dispute": invoice.after_payment.dispute,
         "created": invoice.created_at.unix_timestamp(),
         "period": {"start": invoice.period_start.unix_timestamp(), "end": invoice.period_end.unix_timestamp()},
         "lines": invoice.lines,
     })
+}
+
+/// `partially_refunded` or `refunded` once money was given back; `null` before.
+fn refund_status(invoice: &Invoice) -> Option<&'static str> {
+    match invoice.after_payment.amount_refunded {
+        refunded if refunded == Money::ZERO => None,
+        refunded if refunded >= invoice.amount => Some("refunded"),
+        _ => Some("partially_refunded"),
+    }
 }
 
 /// Records `subscription.*` with the account's subscription as it now is.

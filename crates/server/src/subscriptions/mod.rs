@@ -74,6 +74,7 @@ pub fn invoice_from_quote(account_id: &str, quote: &Quote, pm_id: &str, now: Off
         amount: quote.total_due_today,
         status: InvoiceStatus::Paid,
         payment_method_id: Some(pm_id.to_string()),
+        after_payment: Default::default(),
     }
 }
 

@@ -336,6 +336,7 @@ fn bill_last_overage(conn: &Conn<'_>, mut row: UsagePeriod) -> Result<(), AppErr
         lines: vec![line],
         status: InvoiceStatus::Open,
         payment_method_id,
+        after_payment: Default::default(),
     };
     let invoice = store::insert_invoice(conn, invoice)?;
     Ok(store::set_charge_pending(conn, &invoice.id, true)?)

@@ -23,4 +23,5 @@ mod stripe;
 mod stripe_checkout;
 mod stripe_crash;
 mod stripe_races;
+mod support;
 mod usage;

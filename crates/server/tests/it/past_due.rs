@@ -15,25 +15,6 @@ fn patient() -> TestApp {
     })
 }
 
-/// Every event of `account`, oldest first, as `(type, data)`.
-async fn events_of(app: &TestApp, account: &str) -> Vec<(String, Value)> {
-    let mut events = Vec::new();
-    let mut after = String::new();
-    loop {
-        let page = app.get(&format!("/v1/events?limit=100{after}"), Some(KEY)).await;
-        let data = page.body["data"].as_array().cloned().unwrap_or_default();
-        for event in &data {
-            if event["data"]["account_id"] == account {
-                events.push((event["type"].as_str().unwrap().to_string(), event["data"].clone()));
-            }
-        }
-        match data.last() {
-            Some(last) if page.body["has_more"] == true => after = format!("&after={}", last["id"].as_str().unwrap()),
-            _ => return events,
-        }
-    }
-}
-
 fn types(events: &[(String, Value)]) -> Vec<&str> {
     events.iter().map(|(kind, _)| kind.as_str()).collect()
 }
