@@ -66,6 +66,7 @@ pub fn invoice_object(invoice: &Invoice) -> Value {
         "amount_refunded": invoice.after_payment.amount_refunded,
         "refund_status": refund_status(invoice),
         "dispute": invoice.after_payment.dispute,
+        "payment_intent": invoice.after_payment.payment_intent,
         "created": invoice.created_at.unix_timestamp(),
         "period": {"start": invoice.period_start.unix_timestamp(), "end": invoice.period_end.unix_timestamp()},
         "lines": invoice.lines,

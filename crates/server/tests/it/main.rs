@@ -23,5 +23,6 @@ mod stripe;
 mod stripe_checkout;
 mod stripe_crash;
 mod stripe_races;
+mod stripe_support;
 mod support;
 mod usage;

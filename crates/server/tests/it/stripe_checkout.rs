@@ -7,14 +7,6 @@ use axum::http::StatusCode;
 use headless::localstripe::LocalStripe;
 use serde_json::json;
 
-/// [`setup_stripe_card`] for a checkout: the saved card's id.
-async fn save_card(app: &TestApp, stripe: &LocalStripe, session: &str, number: &str) -> Result<String, u16> {
-    let card = setup_stripe_card(app, stripe, "checkout", session, number).await?;
-    assert_eq!(card.status, StatusCode::OK, "{:?}", card.body);
-    assert_eq!(card.body["last4"], &number[12..]);
-    Ok(card.body["id"].as_str().unwrap().to_string())
-}
-
 /// A checkout of `account` confirmed with a saved 3184 card: the session and the confirm's answer
 /// (`requires_action`, the bank's check not done yet).
 async fn waiting_for_the_bank(app: &TestApp, stripe: &LocalStripe, account: &str) -> (String, Reply) {
@@ -31,14 +23,6 @@ async fn replace_card(app: &TestApp, stripe: &LocalStripe, portal: &str, number:
     assert_eq!(outcome.body["status"], "updated", "{:?}", outcome.body);
     assert_eq!(outcome.body["card"]["last4"], &number[12..]);
     outcome.body
-}
-
-/// A Stripe-mode checkout paid with 4242, and a portal session for the account.
-async fn subscribed(app: &TestApp, stripe: &LocalStripe, account: &str) -> String {
-    let session = app.new_session(account, "pro").await;
-    let card = save_card(app, stripe, &session, "4242424242424242").await.unwrap();
-    assert_eq!(app.confirm(&session, &card, "k1").await.body["status"], "succeeded");
-    app.open_portal(account).await
 }
 
 #[tokio::test]
@@ -210,15 +194,6 @@ async fn stripe_mode_serves_its_own_bundles_and_admits_only_stripes_origins() {
     std::fs::remove_dir_all(&dist).unwrap();
 }
 
-async fn send_event(app: &TestApp, body: &str, signature: &str) -> Reply {
-    let request = axum::http::Request::post("/v1/stripe/webhooks")
-        .header("content-type", "application/json")
-        .header("stripe-signature", signature)
-        .body(axum::body::Body::from(body.to_string()))
-        .unwrap();
-    app.send(request).await
-}
-
 /// The user completes the bank's check and closes the tab before the page reports it: Stripe's
 /// signed `payment_intent.succeeded` grants the plan, once; forged and stale events change nothing.
 #[tokio::test]
@@ -239,14 +214,14 @@ async fn a_bank_check_finished_after_the_tab_closed_grants_the_plan_through_stri
         ("stale", stripe_signature(&event, WEBHOOK_SECRET, now - 600)),
         ("unsigned", String::new()),
     ] {
-        let refused = send_event(&app, &event, &signature).await;
+        let refused = send_stripe_event(&app, &event, &signature).await;
         assert_error(&refused, StatusCode::BAD_REQUEST, "invalid_request");
         assert!(app.invoices("acct-webhook").await.is_empty(), "{why}: nothing changes");
     }
     let good = stripe_signature(&event, WEBHOOK_SECRET, now);
-    assert_eq!(send_event(&app, &event, &good).await.status, StatusCode::OK);
+    assert_eq!(send_stripe_event(&app, &event, &good).await.status, StatusCode::OK);
     assert_eq!(app.invoices("acct-webhook").await.len(), 1, "the plan is granted");
-    assert_eq!(send_event(&app, &event, &good).await.status, StatusCode::OK, "delivered again");
+    assert_eq!(send_stripe_event(&app, &event, &good).await.status, StatusCode::OK, "delivered again");
     assert_eq!(app.invoices("acct-webhook").await.len(), 1, "handled once");
 
     // The page coming back later gets the same outcome.
@@ -312,7 +287,7 @@ async fn the_overage_is_charged_with_the_renewal_in_one_payment_intent() {
 async fn a_card_replaced_with_stripe_is_charged_and_a_new_one_clears_a_failed_renewal() {
     let stripe = LocalStripe::start();
     let app = stripe_app(&stripe);
-    let portal = subscribed(&app, &stripe, "acct-stripe-0341").await;
+    let portal = stripe_subscribed(&app, &stripe, "acct-stripe-0341").await;
     let view = app.get(&format!("/api/portal/{portal}"), None).await;
     assert_eq!(view.body["stripe"]["publishable_key"], "pk_test_localstripe");
     let raw = json!({"card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123", "name": "A B"},
@@ -352,7 +327,7 @@ async fn a_new_card_pays_every_open_invoice_with_one_payment_intent() {
         cfg.payment_retries = [3, 5, 7, 35].map(time::Duration::days).to_vec();
     });
     app.set_clock("2027-01-10T00:00:00Z").await;
-    let portal = subscribed(&app, &stripe, "acct-stripe-two").await;
+    let portal = stripe_subscribed(&app, &stripe, "acct-stripe-two").await;
     replace_card(&app, &stripe, &portal, "4000000000000341").await;
     assert_eq!(app.set_clock("2027-03-01T01:00:01Z").await.status, StatusCode::OK);
     let portal = app.open_portal("acct-stripe-two").await;
@@ -375,7 +350,7 @@ async fn a_new_card_pays_every_open_invoice_with_one_payment_intent() {
 async fn an_upgrade_that_needs_3d_secure_is_completed_with_stripe_and_checked_with_it() {
     let stripe = LocalStripe::start();
     let app = stripe_app(&stripe);
-    let portal = subscribed(&app, &stripe, "acct-stripe-3ds").await;
+    let portal = stripe_subscribed(&app, &stripe, "acct-stripe-3ds").await;
     replace_card(&app, &stripe, &portal, "4000002760003184").await;
     let amount = app.preview(&portal, "pro_plus").await.body["total_due_today"].as_i64().unwrap();
 
@@ -427,7 +402,7 @@ async fn paying_a_past_due_invoice_can_ask_for_3d_secure_and_is_checked_with_str
         cfg.stripe = Some(stripe_settings(&stripe));
         cfg.portal_ttl = time::Duration::days(30);
     });
-    let portal = subscribed(&app, &stripe, "acct-stripe-3ds-late").await;
+    let portal = stripe_subscribed(&app, &stripe, "acct-stripe-3ds-late").await;
     replace_card(&app, &stripe, &portal, "4000002760003184").await;
     assert_eq!(app.set_clock("2026-12-01T01:00:01Z").await.status, StatusCode::OK);
     let portal = app.open_portal("acct-stripe-3ds-late").await;
@@ -474,7 +449,7 @@ async fn deliver_succeeded(app: &TestApp, event_id: &str, client_secret: &str) {
         json!({"id": event_id, "type": "payment_intent.succeeded", "data": {"object": {"id": intent}}}).to_string();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let signature = stripe_signature(&event, headless::localstripe::WEBHOOK_SECRET, now);
-    assert_eq!(send_event(app, &event, &signature).await.status, StatusCode::OK);
+    assert_eq!(send_stripe_event(app, &event, &signature).await.status, StatusCode::OK);
 }
 
 /// The portal's Stripe routes take nothing on the page's word: a SetupIntent saved for another
@@ -484,8 +459,8 @@ async fn deliver_succeeded(app: &TestApp, event_id: &str, client_secret: &str) {
 async fn the_portals_stripe_routes_refuse_what_is_not_theirs() {
     let stripe = LocalStripe::start();
     let app = stripe_app(&stripe);
-    let portal = subscribed(&app, &stripe, "acct-stripe-mine").await;
-    let other = subscribed(&app, &stripe, "acct-stripe-theirs").await;
+    let portal = stripe_subscribed(&app, &stripe, "acct-stripe-mine").await;
+    let other = stripe_subscribed(&app, &stripe, "acct-stripe-theirs").await;
     let setup = app.post(&format!("/api/portal/{other}/setup-intent"), None, &json!({})).await;
     let theirs = setup.body["client_secret"].as_str().unwrap().split("_secret_").next().unwrap().to_string();
     stripe.confirm_setup_with_card(&theirs, "4242424242424242").await;

@@ -256,3 +256,29 @@ async fn a_cancel_in_the_renewal_grace_hour_voids_the_renewal() {
     let statuses: Vec<Value> = app.invoices("acct-grace").await.iter().map(|i| i["status"].clone()).collect();
     assert_eq!(statuses, [json!("paid"), json!("void")]);
 }
+
+/// A process stopped between holding a refund and the processor's answer (its lease ran out). In
+/// test mode nothing was given back: reconciliation releases the hold, and the invoice can be
+/// refunded in full again, once.
+#[tokio::test]
+async fn a_refund_whose_process_stopped_is_released_and_the_money_is_still_refundable() {
+    use checkout_server::payments::refunds::reconcile_refunds;
+    use checkout_server::support::{Giving, hold_refund};
+    let store = fresh_store();
+    let state = checkout_server::AppState::new(test_config(), store.clone()).unwrap();
+    let app = TestApp::from(checkout_server::app(state.clone()));
+    let invoice = paid_invoice(&app, "acct-stopped").await;
+    let id = invoice["id"].as_str().unwrap().to_string();
+    let stopped = Giving { needs_intent: false, lease: std::time::Duration::ZERO };
+    let now = time::macros::datetime!(2026-11-16 00:00 UTC);
+    let held = store.write(move |tx| hold_refund(tx, &id, None, "requested_by_customer", stopped, now)).await.unwrap();
+    assert_error(&refund(&app, json!({"invoice": invoice["id"]})).await, StatusCode::BAD_REQUEST, "amount_too_large");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    assert_eq!(reconcile_refunds(&state.payments).await.unwrap(), 1);
+    let listed = app.get(&format!("/v1/refunds/{}", held.refund.id), Some(KEY)).await;
+    assert_eq!((listed.body["status"].clone(), listed.body["credit_note"].clone()), (json!("failed"), Value::Null));
+    let whole = refund(&app, json!({"invoice": invoice["id"]})).await;
+    assert_eq!((whole.status, whole.body["amount"].clone()), (StatusCode::CREATED, json!(1000)), "{}", whole.body);
+    assert_eq!(whole.body["credit_note"]["number"], "CN-000001", "a refund that failed takes no number");
+    assert_eq!(reconcile_refunds(&state.payments).await.unwrap(), 0);
+}

@@ -346,3 +346,34 @@ pub async fn events_of(app: &TestApp, account: &str) -> Vec<(String, Value)> {
         }
     }
 }
+
+/// [`setup_stripe_card`] for a checkout: the saved card's id.
+pub async fn save_card(
+    app: &TestApp,
+    stripe: &headless::localstripe::LocalStripe,
+    session: &str,
+    number: &str,
+) -> Result<String, u16> {
+    let card = setup_stripe_card(app, stripe, "checkout", session, number).await?;
+    assert_eq!(card.status, StatusCode::OK, "{:?}", card.body);
+    assert_eq!(card.body["last4"], &number[12..]);
+    Ok(card.body["id"].as_str().unwrap().to_string())
+}
+
+/// A Stripe-mode checkout paid with 4242, and a portal session for the account.
+pub async fn stripe_subscribed(app: &TestApp, stripe: &headless::localstripe::LocalStripe, account: &str) -> String {
+    let session = app.new_session(account, "pro").await;
+    let card = save_card(app, stripe, &session, "4242424242424242").await.unwrap();
+    assert_eq!(app.confirm(&session, &card, "k1").await.body["status"], "succeeded");
+    app.open_portal(account).await
+}
+
+/// Posts `body` to Stripe's webhook route with `signature`.
+pub async fn send_stripe_event(app: &TestApp, body: &str, signature: &str) -> Reply {
+    let request = axum::http::Request::post("/v1/stripe/webhooks")
+        .header("content-type", "application/json")
+        .header("stripe-signature", signature)
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    app.send(request).await
+}
