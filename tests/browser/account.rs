@@ -76,6 +76,47 @@ async fn three_renewals_make_three_invoices_that_print_without_chrome() {
     browser.close().await;
 }
 
+/// Support refunds $4.00 of the first invoice: the billing history and the printable invoice say
+/// so, with the credit note, and the plan stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partly_refunded_invoice_shows_its_refund_and_credit_note() {
+    let server = TestServer::start().await;
+    server.subscribe("acct-refunded", "pro", "4242424242424242").await;
+    let (_, invoices) = server.api(reqwest::Method::GET, "/v1/accounts/acct-refunded/invoices", None).await;
+    let invoice = invoices["invoices"][0]["id"].clone();
+    let (status, refund) =
+        server.api(reqwest::Method::POST, "/v1/refunds", Some(json!({"invoice": invoice, "amount": 400}))).await;
+    assert_eq!(status, 201, "{refund}");
+    let browser = Browser::open().await;
+    open_home(&browser, &server, "acct-refunded").await;
+    browser.link("View invoices").await.click().await.unwrap();
+    browser.wait_for_heading("Billing history").await;
+    browser.wait_for_text("credit note CN-000001").await;
+    let rows = browser
+        .client
+        .execute(
+            "return [...document.querySelectorAll('tbody tr')].map(r => r.innerText.replace(/\\s+/g, ' ').trim())",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rows,
+        json!([
+            "November 16, 2026 KIRO-000001 $10.00 Partially refunded Refunded $4.00 on Nov 16 · credit note CN-000001"
+        ])
+    );
+    browser.audit("a partly refunded invoice in the billing history").await;
+    browser.link("KIRO-000001").await.click().await.unwrap();
+    browser.wait_for_heading("Invoice KIRO-000001").await;
+    browser.wait_for_text("Refunded $4.00 on Nov 16 · credit note CN-000001").await;
+    assert!(browser.text().await.contains("Partially refunded"));
+    browser.audit("a partly refunded invoice").await;
+    browser.screenshot("invoice-refunded").await;
+    browser.close().await;
+    assert_eq!(server.subscription("acct-refunded").await["plan"], "pro", "a refund leaves the plan");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_renewal_shows_past_due_and_a_new_card_clears_it() {
     let server = TestServer::start().await;

@@ -713,6 +713,21 @@ pub struct InvoiceSummary {
     pub created_at: OffsetDateTime,
     pub amount: Money,
     pub status: InvoiceStatus,
+    /// Given back by refunds, each a credit note (oldest first).
+    #[serde(default)]
+    pub amount_refunded: Money,
+    #[serde(default)]
+    pub credit_notes: Vec<CreditNoteSummary>,
+}
+
+/// A refund of (part of) an invoice, as its credit note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditNoteSummary {
+    /// `CN-000001`.
+    pub number: String,
+    pub amount: Money,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
 }
 
 wire_string_enum! {
@@ -980,7 +995,8 @@ from_json_struct!(PortalView {
 });
 from_json_struct!(UsageTotals { used, overage, spending_limit });
 from_json_struct!(AmountDue { amount, invoices, next_retry_at, cancels_at });
-from_json_struct!(InvoiceSummary { id, number, created_at, amount, status });
+from_json_struct!(InvoiceSummary { id, number, created_at, amount, status; default amount_refunded, credit_notes });
+from_json_struct!(CreditNoteSummary { number, amount, created_at });
 from_json_struct!(InvoiceList { invoices });
 from_json_struct!(InvoiceDetail { summary, period, lines, card, email, branding, test_mode });
 from_json_struct!(ChangeReceipt {
@@ -1201,7 +1217,20 @@ mod tests {
             created_at: now,
             amount: Money::from_cents(2000),
             status: InvoiceStatus::Open,
+            amount_refunded: Money::ZERO,
+            credit_notes: Vec::new(),
         };
+        let refunded = InvoiceSummary {
+            status: InvoiceStatus::Paid,
+            amount_refunded: Money::from_cents(500),
+            credit_notes: vec![CreditNoteSummary {
+                number: "CN-000001".into(),
+                amount: Money::from_cents(500),
+                created_at: now,
+            }],
+            ..invoice.clone()
+        };
+        reads_serde(&refunded);
         let period = crate::period::Period::containing(now);
         let portal = PortalView {
             test_mode: false,

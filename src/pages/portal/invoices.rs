@@ -5,7 +5,9 @@ use super::{PortalErrorPage, use_portal, with_view};
 use crate::api;
 use crate::components::frame::{PageFrame, PageHeading};
 use crate::components::status::{Loading, StatusPage, UnreachablePage};
-use billing::wire::{ErrorCode, InvoiceDetail, InvoiceList, InvoiceStatus, PortalView};
+use billing::wire::{
+    CreditNoteSummary, ErrorCode, InvoiceDetail, InvoiceList, InvoiceStatus, InvoiceSummary, PortalView,
+};
 use i18n::{I18n, PortalText};
 use leptos::Params;
 use leptos::prelude::*;
@@ -52,14 +54,33 @@ fn BillingHistory(portal: PortalView) -> impl IntoView {
     }
 }
 
-/// An invoice's status, in a word.
-fn status_label(i18n: &I18n, status: InvoiceStatus) -> String {
-    i18n.t(match status {
+/// An invoice's status, in a word: refunds tell over `Paid`.
+fn status_label(i18n: &I18n, invoice: &InvoiceSummary) -> String {
+    let refunded = invoice.amount_refunded.cents();
+    i18n.t(match invoice.status {
+        InvoiceStatus::Paid if refunded > 0 && refunded >= invoice.amount.cents() => PortalText::InvoiceRefunded,
+        InvoiceStatus::Paid if refunded > 0 => PortalText::InvoicePartiallyRefunded,
         InvoiceStatus::Paid => PortalText::InvoicePaid,
         // The portal lists no drafts; one seen anyway is not paid yet.
         InvoiceStatus::Open | InvoiceStatus::Draft => PortalText::InvoiceUnpaid,
         InvoiceStatus::Void => PortalText::InvoiceVoid,
     })
+}
+
+/// `Refunded $4.00 on Nov 21 · credit note CN-000001`, one per refund.
+#[component]
+fn CreditNotes(notes: Vec<CreditNoteSummary>) -> impl IntoView {
+    let i18n = views::i18n();
+    let lines = notes
+        .into_iter()
+        .map(|note| {
+            let (amount, date) = (i18n.money(note.amount.cents()), i18n.short_date(note.created_at));
+            let text =
+                i18n.f(PortalText::CreditNoteLine, &[("amount", &amount), ("date", &date), ("number", &note.number)]);
+            view! { <li>{text}</li> }
+        })
+        .collect_view();
+    view! { <ul class="credit-notes">{lines}</ul> }
 }
 
 /// Every invoice, newest first, each linking to its printable page.
@@ -78,7 +99,10 @@ fn InvoiceTable(list: InvoiceList) -> impl IntoView {
                         <a href=context.href(&format!("/invoices/{}", invoice.id))>{invoice.number.clone()}</a>
                     </td>
                     <td class="num">{i18n.money(invoice.amount.cents())}</td>
-                    <td>{status_label(&i18n, invoice.status)}</td>
+                    <td>
+                        {status_label(&i18n, &invoice)}
+                        {(!invoice.credit_notes.is_empty()).then(|| view! { <CreditNotes notes=invoice.credit_notes.clone() /> })}
+                    </td>
                 </tr>
             }
         })
@@ -158,7 +182,7 @@ fn PrintableInvoice(detail: InvoiceDetail) -> impl IntoView {
                 <p class="invoice-from">{detail.branding.product_name.clone()}</p>
                 <header class="invoice-head">
                     <PageHeading text=i18n.f(PortalText::InvoiceHeading, &[("number", &summary.number)]) />
-                    <p class="invoice-status">{status_label(&i18n, summary.status)}</p>
+                    <p class="invoice-status">{status_label(&i18n, &summary)}</p>
                 </header>
                 <dl class="receipt">
                     <div>
@@ -184,6 +208,7 @@ fn PrintableInvoice(detail: InvoiceDetail) -> impl IntoView {
                     total_label=i18n.t(PortalText::Total)
                     words=views::words::invoice_line_text
                 />
+                {(!summary.credit_notes.is_empty()).then(|| view! { <CreditNotes notes=summary.credit_notes.clone() /> })}
                 <p class="muted">{views::frame::localized(&detail.branding).legal_line}</p>
                 <div class="actions no-print">
                     <button type="button" class="button primary" on:click=move |_| browser_print()>

@@ -24,7 +24,25 @@ pub fn summary(invoice: &Invoice) -> InvoiceSummary {
         created_at: invoice.created_at,
         amount: invoice.amount,
         status: invoice.status,
+        amount_refunded: invoice.after_payment.amount_refunded,
+        credit_notes: Vec::new(),
     }
+}
+
+/// [`summary`] with the credit notes of the refunds given back on it.
+pub fn summary_with_credit_notes(conn: &Conn<'_>, invoice: &Invoice) -> Result<InvoiceSummary, AppError> {
+    let mut summary = summary(invoice);
+    if invoice.after_payment.amount_refunded > billing::Money::ZERO {
+        let refunds = store::invoice_refunds(conn, &invoice.id)?;
+        summary.credit_notes = refunds
+            .into_iter()
+            .filter_map(|r| {
+                let number = r.credit_note?;
+                Some(billing::wire::CreditNoteSummary { number, amount: r.amount, created_at: r.created_at })
+            })
+            .collect();
+    }
+    Ok(summary)
 }
 
 /// What a past-due account owes: its invoices whose charge failed (not one still waiting for its
@@ -189,7 +207,8 @@ pub fn set_spending_limit(
 /// The billing history, newest first (drafts in their grace hour are not owed yet: not listed).
 pub fn invoice_list(conn: &Conn<'_>, account_id: &str) -> Result<Vec<InvoiceSummary>, AppError> {
     let invoices = store::account_invoices(conn, account_id)?;
-    Ok(invoices.iter().rev().filter(|i| i.status != InvoiceStatus::Draft).map(summary).collect())
+    let shown = invoices.iter().rev().filter(|i| i.status != InvoiceStatus::Draft);
+    shown.map(|invoice| summary_with_credit_notes(conn, invoice)).collect()
 }
 
 /// One invoice of the session's account.
@@ -208,7 +227,7 @@ pub fn invoice_detail(
     };
     let email = store::get_account(conn, account_id)?.and_then(|a| a.email);
     Ok(InvoiceDetail {
-        summary: summary(&invoice),
+        summary: summary_with_credit_notes(conn, &invoice)?,
         period: Period { start: invoice.period_start, end: invoice.period_end },
         lines: invoice.lines.clone(),
         card,
