@@ -1335,7 +1335,8 @@ mod tests {
                 r#""clock_out_of_range","promotion_code_not_found","promotion_code_expired","#,
                 r#""promotion_code_used_up","promotion_code_wrong_plan","promotion_code_first_time_only","#,
                 r#""promotion_codes_not_allowed","promotion_code_taken","account_not_found","identifier_reused","#,
-                r#""usage_period_closed","internal","unknown"]"#
+                r#""usage_period_closed","amount_too_large","invoice_not_refundable","refund_failed","internal","#,
+                r#""unknown"]"#
             )
         );
     }
