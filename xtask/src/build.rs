@@ -38,6 +38,20 @@ pub fn app() -> Result<(), String> {
     compress(dist)
 }
 
+/// Writes the server API's OpenAPI document, as the code generates it, to docs/openapi.json (a
+/// test fails when the two differ).
+pub fn openapi() -> Result<(), String> {
+    step("Writing docs/openapi.json (checkout-server --print-openapi)");
+    let out = Command::new("cargo")
+        .args(["run", "--quiet", "-p", "checkout-server", "--", "--print-openapi"])
+        .output()
+        .map_err(|e| format!("can't run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("checkout-server --print-openapi failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    std::fs::write("docs/openapi.json", &out.stdout).map_err(|e| format!("docs/openapi.json: {e}"))
+}
+
 /// Lists in the page at `html_path` (in an inert `<template id=prefetch-next>`) prefetches of the JS
 /// glue and wasm that the page at `other_path` loads. The app adds them once its page is ready (see
 /// `browser::prefetch_next_pages`), so they don't share the network with its own bundle, and the

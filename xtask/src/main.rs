@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     let result = match task.as_str() {
         "serve" => serve(&rest),
         "test" => test(&rest),
-        "build" => bootstrap::build_tools().and_then(|_| build::app()),
+        "build" => bootstrap::build_tools().and_then(|_| build::app()).and_then(|_| build::openapi()),
         "bench" => bench(&rest),
         "soak" => soak(&rest),
         "postgres" => postgres::hold(),
@@ -30,7 +30,7 @@ fn main() -> ExitCode {
             eprintln!("        --stripe-local: in Stripe mode, against localstripe started on a free port");
             eprintln!("        --postgres: on a throwaway PostgreSQL (initdb under target/, a free port)");
             eprintln!("  test  runs fmt, clippy (native and wasm32), unit, server and browser tests");
-            eprintln!("  build installs the tools and builds the app into dist/");
+            eprintln!("  build installs the tools, builds the app into dist/ and writes docs/openapi.json");
             eprintln!("  postgres starts a throwaway PostgreSQL and prints its URL; Enter stops it");
             eprintln!("  circles  fails when files of one crate import each other in a circle (part of test)");
             eprintln!("  bench [--runs N] sizes and throttled cold-load timings, written into docs/performance.md");

@@ -90,6 +90,10 @@ struct Args {
     /// disagree).
     #[arg(long, hide = true, default_value_t = 0, allow_negative_numbers = true)]
     clock_skew_secs: i64,
+    /// Prints the server API's OpenAPI document and exits (`cargo xtask build` writes it to
+    /// docs/openapi.json).
+    #[arg(long)]
+    print_openapi: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,6 +138,10 @@ fn open_store(args: &Args) -> Result<Store, String> {
 }
 
 async fn run(args: Args) -> Result<(), String> {
+    if args.print_openapi {
+        print!("{}", checkout_server::http::openapi::document_json());
+        return Ok(());
+    }
     checkout_server::clock::set_skew(time::Duration::seconds(args.clock_skew_secs));
     let store = open_store(&args)?;
 

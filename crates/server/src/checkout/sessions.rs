@@ -11,22 +11,25 @@ use crate::promotions;
 use crate::state::AppState;
 use crate::store::{self, Account, CheckoutSession, Conn};
 use crate::subscriptions::{self, events};
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use billing::PlanId;
 use billing::validate;
 use billing::wire::{CreateCheckoutSession, CreatedSession};
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// `/v1/checkout/sessions...`
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/checkout/sessions", post(create_checkout_session))
-        .route("/checkout/sessions/{session_id}", get(get_checkout_session))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create_checkout_session)).routes(routes!(get_checkout_session))
 }
 
+#[utoipa::path(post, path = "/checkout/sessions", tag = "sessions", security(("secret_key" = [])),
+    request_body = crate::http::openapi::schemas::CreateCheckoutSession,
+    params(("Idempotency-Key" = Option<String>, Header, description = "The same key and body within 24 hours answer the same session.")),
+    responses((status = 201, description = "The session; send the user to its `url`.", body = crate::http::openapi::schemas::CreatedSession), crate::http::openapi::Failures))]
 pub async fn create_checkout_session(
     SecretKey(api_key): SecretKey,
     State(state): State<AppState>,
@@ -88,6 +91,9 @@ pub async fn create_checkout_session(
 
 /// A checkout session as the IDE's backend sees it, e.g. when Get started brings the user back
 /// with its id: open, complete (with the subscription and invoice it created) or expired.
+#[utoipa::path(get, path = "/checkout/sessions/{session_id}", tag = "sessions", security(("secret_key" = [])),
+    params(("session_id" = String, Path, description = "The id `POST /v1/checkout/sessions` answered.")),
+    responses((status = 200, body = crate::http::openapi::schemas::CheckoutSession), crate::http::openapi::Failures))]
 pub async fn get_checkout_session(
     _: SecretKey,
     State(state): State<AppState>,

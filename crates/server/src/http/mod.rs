@@ -7,6 +7,7 @@ pub mod app_files;
 pub mod extract;
 pub mod failed_keys;
 pub mod languages;
+pub mod openapi;
 pub mod ops;
 pub mod serve;
 pub mod session_tokens;
@@ -20,10 +21,12 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{any, get};
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Every API route: each area owns its routes and answers unknown paths under it with the JSON
 /// `not_found` (not the app's fallback).
@@ -32,16 +35,16 @@ pub fn api_router() -> Router<AppState> {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .nest("/v1", server_api_router().fallback(not_found))
+        .merge(versioned_api().split_for_parts().0)
         .nest("/api/checkout", checkout::router().fallback(not_found))
         .nest("/api/portal", portal::router().fallback(not_found))
         .route("/api/{*rest}", any(not_found))
 }
 
-/// `/v1/...`: sessions, accounts, events, promotions, usage, refunds, the test clock and Stripe's
-/// webhooks.
-fn server_api_router() -> Router<AppState> {
-    Router::new()
+/// `/v1/...`: sessions, accounts, events, promotions, usage, refunds, the test clock, Stripe's
+/// webhooks and the OpenAPI document, each route with its entry in the document.
+pub fn versioned_api() -> OpenApiRouter<AppState> {
+    let v1 = OpenApiRouter::new()
         .merge(checkout::sessions::router())
         .merge(portal::sessions::router())
         .merge(subscriptions::handlers::router())
@@ -49,7 +52,9 @@ fn server_api_router() -> Router<AppState> {
         .merge(crate::promotions::api::router())
         .merge(crate::support::handlers::router())
         .merge(test_clock::router())
-        .route("/stripe/webhooks", post(payments::stripe_webhooks::receive))
+        .routes(routes!(payments::stripe_webhooks::receive))
+        .routes(routes!(openapi::serve));
+    OpenApiRouter::with_openapi(openapi::base()).nest("/v1", v1.fallback(not_found))
 }
 
 async fn not_found() -> AppError {

@@ -4,17 +4,21 @@ use crate::error::AppError;
 use crate::http::extract::{ApiJson, SecretKey};
 use crate::jobs;
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
 use billing::wire::{ClockView, SetClock};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// `/v1/test_helpers/clock`
-pub fn router() -> Router<AppState> {
-    Router::new().route("/test_helpers/clock", post(set_clock).get(get_clock))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(set_clock, get_clock))
 }
 
 /// Moves the test clock forwards (never back) and runs what fell due on the way.
+#[utoipa::path(post, path = "/test_helpers/clock", tag = "test", security(("secret_key" = [])),
+    request_body = crate::http::openapi::schemas::SetClock,
+    responses((status = 200, description = "The clock, moved; what fell due on the way is done.", body = crate::http::openapi::schemas::Clock), crate::http::openapi::Failures))]
 pub async fn set_clock(
     _: SecretKey,
     State(state): State<AppState>,
@@ -34,6 +38,8 @@ pub async fn set_clock(
     Ok(Json(ClockView { now: to, frozen: true }))
 }
 
+#[utoipa::path(get, path = "/test_helpers/clock", tag = "test", security(("secret_key" = [])),
+    responses((status = 200, body = crate::http::openapi::schemas::Clock), crate::http::openapi::Failures))]
 pub async fn get_clock(_: SecretKey, State(state): State<AppState>) -> Result<Json<ClockView>, AppError> {
     if !state.config.test_mode {
         return Err(AppError::NotFound);

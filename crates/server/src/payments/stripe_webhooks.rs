@@ -47,6 +47,10 @@ struct EventObject {
     status: Option<String>,
 }
 
+#[utoipa::path(post, path = "/stripe/webhooks", tag = "stripe",
+    request_body = crate::http::openapi::schemas::StripeEvent,
+    params(("Stripe-Signature" = String, Header, description = "Stripe's signature of the raw body.")),
+    responses((status = 200, body = crate::http::openapi::schemas::Received), crate::http::openapi::Failures))]
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, AppError> {
     let Some(settings) = &state.config.stripe else {
         return Err(AppError::NotFound);

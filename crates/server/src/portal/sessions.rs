@@ -9,20 +9,23 @@ use crate::ids::{self, redact};
 use crate::state::AppState;
 use crate::store::{self, PortalSession};
 use crate::{idempotency, subscriptions};
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use billing::wire::{CreatePortalSession, CreatedSession};
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// `/v1/portal/sessions...`
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/portal/sessions", post(create_portal_session))
-        .route("/portal/sessions/{session_id}", get(get_portal_session))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create_portal_session)).routes(routes!(get_portal_session))
 }
 
+#[utoipa::path(post, path = "/portal/sessions", tag = "sessions", security(("secret_key" = [])),
+    request_body = crate::http::openapi::schemas::CreatePortalSession,
+    params(("Idempotency-Key" = Option<String>, Header, description = "The same key and body within 24 hours answer the same session.")),
+    responses((status = 201, description = "The session; send the user to its `url`.", body = crate::http::openapi::schemas::CreatedSession), crate::http::openapi::Failures))]
 pub async fn create_portal_session(
     SecretKey(api_key): SecretKey,
     State(state): State<AppState>,
@@ -62,6 +65,9 @@ pub async fn create_portal_session(
 }
 
 /// A portal session: open or expired, with the account's subscription as it now is.
+#[utoipa::path(get, path = "/portal/sessions/{session_id}", tag = "sessions", security(("secret_key" = [])),
+    params(("session_id" = String, Path, description = "The id `POST /v1/portal/sessions` answered.")),
+    responses((status = 200, body = crate::http::openapi::schemas::PortalSession), crate::http::openapi::Failures))]
 pub async fn get_portal_session(
     _: SecretKey,
     State(state): State<AppState>,

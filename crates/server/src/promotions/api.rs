@@ -8,34 +8,36 @@ use crate::ids::{self, new_id};
 use crate::state::AppState;
 use crate::store::Conn;
 use crate::store::{self, Coupon, PromotionCode};
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use billing::discount::{CouponDuration, CouponTerms, Off};
 use billing::validate;
 use billing::{Money, PlanId};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// `/v1/coupons...` and `/v1/promotion_codes...`
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/coupons", post(create_coupon).get(list_coupons))
-        .route("/coupons/{id}", get(get_coupon).delete(invalidate_coupon))
-        .route("/promotion_codes", post(create_promotion_code).get(list_promotion_codes))
-        .route("/promotion_codes/{id}", get(get_promotion_code).post(update_promotion_code))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_coupon, list_coupons))
+        .routes(routes!(get_coupon, invalidate_coupon))
+        .routes(routes!(create_promotion_code, list_promotion_codes))
+        .routes(routes!(get_promotion_code, update_promotion_code))
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppliesTo {
     plans: Vec<String>,
 }
 
-/// `POST /v1/coupons`.
-#[derive(Debug, Deserialize, Serialize)]
+/// `POST /v1/coupons`: exactly one of `percent_off` and `amount_off` (cents).
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"percent_off": 20, "duration": "repeating", "duration_in_months": 3, "name": "Launch"}))]
 pub struct CreateCoupon {
     percent_off: Option<i64>,
     amount_off: Option<i64>,
@@ -89,6 +91,10 @@ impl CreateCoupon {
 }
 
 /// With an `Idempotency-Key`, a retry of the same body within 24 hours gets the first answer.
+#[utoipa::path(post, path = "/coupons", tag = "promotions", security(("secret_key" = [])),
+    request_body = CreateCoupon,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = crate::http::openapi::schemas::Coupon), crate::http::openapi::Failures))]
 async fn create_coupon(
     _: SecretKey,
     State(state): State<AppState>,
@@ -118,6 +124,9 @@ async fn create_coupon(
     Ok((StatusCode::CREATED, Json(object)))
 }
 
+#[utoipa::path(get, path = "/coupons/{id}", tag = "promotions", security(("secret_key" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = crate::http::openapi::schemas::Coupon), crate::http::openapi::Failures))]
 async fn get_coupon(
     _: SecretKey,
     State(state): State<AppState>,
@@ -132,6 +141,9 @@ async fn get_coupon(
 
 /// `DELETE /v1/coupons/{id}`: the coupon becomes invalid (its codes apply no more; discounts
 /// already running go on). Answers the coupon, `valid: false`.
+#[utoipa::path(delete, path = "/coupons/{id}", tag = "promotions", security(("secret_key" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, description = "The coupon, no longer valid.", body = crate::http::openapi::schemas::Coupon), crate::http::openapi::Failures))]
 async fn invalidate_coupon(
     _: SecretKey,
     State(state): State<AppState>,
@@ -169,6 +181,9 @@ fn list_object(mut data: Vec<Value>, limit: i64) -> Value {
     json!({"object": "list", "data": data, "has_more": has_more})
 }
 
+#[utoipa::path(get, path = "/coupons", tag = "promotions", security(("secret_key" = [])),
+    params(("limit" = Option<u32>, Query, description = "1 to 100 (10).")),
+    responses((status = 200, body = crate::http::openapi::schemas::CouponList), crate::http::openapi::Failures))]
 async fn list_coupons(
     _: SecretKey,
     State(state): State<AppState>,
@@ -211,14 +226,16 @@ pub fn coupon_object(conn: &Conn<'_>, coupon: &Coupon) -> Result<Value, AppError
 }
 
 /// `POST /v1/promotion_codes`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "LAUNCH20", "coupon": "co_example", "max_redemptions": 100}))]
 pub struct CreatePromotionCode {
     code: String,
     coupon: String,
     max_redemptions: Option<i64>,
     /// RFC 3339, as every time this API takes.
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     expires_at: Option<time::OffsetDateTime>,
     #[serde(default)]
     first_time_transaction: bool,
@@ -238,6 +255,10 @@ fn check_code_text(code: &str) -> Result<(), AppError> {
 }
 
 /// With an `Idempotency-Key`, a retry of the same body within 24 hours gets the first answer.
+#[utoipa::path(post, path = "/promotion_codes", tag = "promotions", security(("secret_key" = [])),
+    request_body = CreatePromotionCode,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = crate::http::openapi::schemas::PromotionCode), crate::http::openapi::Failures))]
 async fn create_promotion_code(
     _: SecretKey,
     State(state): State<AppState>,
@@ -279,6 +300,9 @@ async fn create_promotion_code(
     Ok((StatusCode::CREATED, Json(object)))
 }
 
+#[utoipa::path(get, path = "/promotion_codes/{id}", tag = "promotions", security(("secret_key" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = crate::http::openapi::schemas::PromotionCode), crate::http::openapi::Failures))]
 async fn get_promotion_code(
     _: SecretKey,
     State(state): State<AppState>,
@@ -292,12 +316,17 @@ async fn get_promotion_code(
 }
 
 /// `POST /v1/promotion_codes/{id}`: `{"active": false}` (or `true` again).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"active": false}))]
 pub struct UpdatePromotionCode {
     active: bool,
 }
 
+#[utoipa::path(post, path = "/promotion_codes/{id}", tag = "promotions", security(("secret_key" = [])),
+    params(("id" = String, Path)),
+    request_body = UpdatePromotionCode,
+    responses((status = 200, body = crate::http::openapi::schemas::PromotionCode), crate::http::openapi::Failures))]
 async fn update_promotion_code(
     _: SecretKey,
     State(state): State<AppState>,
@@ -314,6 +343,9 @@ async fn update_promotion_code(
     state.store.write(write).await.map(Json)
 }
 
+#[utoipa::path(get, path = "/promotion_codes", tag = "promotions", security(("secret_key" = [])),
+    params(("limit" = Option<u32>, Query, description = "1 to 100 (10).")),
+    responses((status = 200, body = crate::http::openapi::schemas::PromotionCodeList), crate::http::openapi::Failures))]
 async fn list_promotion_codes(
     _: SecretKey,
     State(state): State<AppState>,

@@ -6,20 +6,21 @@ use crate::http::extract::SecretKey;
 use crate::state::AppState;
 use crate::store;
 use crate::subscriptions::{self, events};
+use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use billing::wire::SubscriptionView;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// `/v1/accounts/...` and `/v1/events`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/events", get(list_events))
-        .route("/accounts/{account_id}/subscription", get(get_subscription))
-        .route("/accounts/{account_id}/invoices", get(list_invoices))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_events)).routes(routes!(get_subscription)).routes(routes!(list_invoices))
 }
 
+#[utoipa::path(get, path = "/accounts/{account_id}/subscription", tag = "accounts", security(("secret_key" = [])),
+    params(("account_id" = String, Path)),
+    responses((status = 200, body = crate::http::openapi::schemas::Subscription), crate::http::openapi::Failures))]
 pub async fn get_subscription(
     _: SecretKey,
     State(state): State<AppState>,
@@ -29,6 +30,9 @@ pub async fn get_subscription(
 }
 
 /// Every invoice of an account, oldest first, as `invoice.*` events carry them.
+#[utoipa::path(get, path = "/accounts/{account_id}/invoices", tag = "accounts", security(("secret_key" = [])),
+    params(("account_id" = String, Path)),
+    responses((status = 200, body = crate::http::openapi::schemas::InvoiceList), crate::http::openapi::Failures))]
 pub async fn list_invoices(
     _: SecretKey,
     State(state): State<AppState>,
@@ -53,6 +57,9 @@ pub struct EventsQuery {
 }
 
 /// Events in the order they happened, for a backend that missed some deliveries.
+#[utoipa::path(get, path = "/events", tag = "accounts", security(("secret_key" = [])),
+    params(("after" = Option<String>, Query, description = "An event's id: the events after it."), ("limit" = Option<u32>, Query, description = "1 to 100 (50).")),
+    responses((status = 200, body = crate::http::openapi::schemas::EventList), crate::http::openapi::Failures))]
 pub async fn list_events(
     _: SecretKey,
     State(state): State<AppState>,

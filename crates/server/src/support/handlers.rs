@@ -7,29 +7,32 @@ use crate::idempotency;
 use crate::payments::{Payments, Processor, refunds};
 use crate::state::AppState;
 use crate::store::{self, Refund, RefundStatus};
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use billing::Money;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/refunds", post(create_refund).get(list_refunds))
-        .route("/refunds/{id}", get(get_refund))
-        .route("/accounts/{account_id}/subscription/cancel", post(cancel_subscription))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_refund, list_refunds))
+        .routes(routes!(get_refund))
+        .routes(routes!(cancel_subscription))
 }
 
 /// `POST /v1/refunds`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"invoice": "in_example", "amount": 500, "reason": "requested_by_customer"}))]
 pub struct CreateRefund {
     invoice: String,
     /// Cents; all that is left to refund when absent.
     amount: Option<i64>,
+    /// `duplicate`, `fraudulent` or `requested_by_customer` (the default).
     reason: Option<String>,
 }
 
@@ -59,6 +62,10 @@ fn giving(payments: &Payments) -> Giving {
 
 /// Answers `201` once the money is back. With an `Idempotency-Key`, a retry of the same body
 /// within 24 hours gets the same refund, never a second one.
+#[utoipa::path(post, path = "/refunds", tag = "support", security(("secret_key" = [])),
+    request_body = CreateRefund,
+    params(("Idempotency-Key" = Option<String>, Header, description = "The same key and body within 24 hours answer the same refund.")),
+    responses((status = 201, description = "The money is back; its credit note is numbered.", body = crate::http::openapi::schemas::Refund), crate::http::openapi::Failures))]
 async fn create_refund(
     _: SecretKey,
     State(state): State<AppState>,
@@ -124,6 +131,9 @@ async fn with_number(state: &AppState, refund: Refund) -> Result<Value, AppError
     Ok(refunds::refund_object(&refund, &invoice.map(|i| i.number).unwrap_or_default()))
 }
 
+#[utoipa::path(get, path = "/refunds/{id}", tag = "support", security(("secret_key" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = crate::http::openapi::schemas::Refund), crate::http::openapi::Failures))]
 async fn get_refund(
     _: SecretKey,
     State(state): State<AppState>,
@@ -140,6 +150,9 @@ pub struct RefundsQuery {
 }
 
 /// An invoice's refunds, oldest first.
+#[utoipa::path(get, path = "/refunds", tag = "support", security(("secret_key" = [])),
+    params(("invoice" = String, Query, description = "The invoice's id.")),
+    responses((status = 200, body = crate::http::openapi::schemas::RefundList), crate::http::openapi::Failures))]
 async fn list_refunds(
     _: SecretKey,
     State(state): State<AppState>,
@@ -163,15 +176,22 @@ async fn list_refunds(
 }
 
 /// `POST /v1/accounts/{id}/subscription/cancel`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"at_period_end": false, "refund": "prorated"}))]
 pub struct CancelSubscription {
+    /// `true`: at the period's end, as the portal's cancel; `false`: now (Free from now on).
     at_period_end: bool,
+    /// Ending now: `prorated` gives back the unused days; `none` (the default) nothing.
     refund: Option<String>,
 }
 
 /// Ends the subscription now (`at_period_end: false`, optionally refunding the unused part of the
 /// period) or at the period's end, as the portal's cancel does.
+#[utoipa::path(post, path = "/accounts/{account_id}/subscription/cancel", tag = "support", security(("secret_key" = [])),
+    params(("account_id" = String, Path)),
+    request_body = CancelSubscription,
+    responses((status = 200, body = crate::http::openapi::schemas::Canceled), crate::http::openapi::Failures))]
 async fn cancel_subscription(
     _: SecretKey,
     State(state): State<AppState>,

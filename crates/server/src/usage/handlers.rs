@@ -6,25 +6,23 @@ use crate::error::AppError;
 use crate::http::extract::{ApiJson, SecretKey};
 use crate::state::AppState;
 use crate::store::{MeterEvent, Turn};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use billing::usage;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The largest batch body: 100 events of up to about 400 bytes each, with room to spare.
 const STREAM_BODY_BYTES: usize = 64 * 1024;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/billing/meter_events", post(create_meter_event))
-        // A full batch of long identifiers is larger than other bodies may be.
-        .route(
-            "/billing/meter_event_stream",
-            post(create_meter_events).layer(axum::extract::DefaultBodyLimit::max(STREAM_BODY_BYTES)),
-        )
-        .route("/accounts/{account_id}/credits", get(credits))
+pub fn router() -> OpenApiRouter<AppState> {
+    // A full batch of long identifiers is larger than other bodies may be.
+    let stream = OpenApiRouter::new()
+        .routes(routes!(create_meter_events))
+        .layer(axum::extract::DefaultBodyLimit::max(STREAM_BODY_BYTES));
+    OpenApiRouter::new().routes(routes!(create_meter_event)).merge(stream).routes(routes!(credits))
 }
 
 /// The event as Stripe's API shows a meter event.
@@ -41,6 +39,9 @@ fn meter_event_object(event: &MeterEvent) -> Value {
 }
 
 /// One event: 201 with it, or 200 with the first one for a duplicate.
+#[utoipa::path(post, path = "/billing/meter_events", tag = "usage", security(("secret_key" = [])),
+    request_body = crate::http::openapi::schemas::MeterEventInput,
+    responses((status = 201, description = "Recorded.", body = crate::http::openapi::schemas::MeterEvent), (status = 200, description = "A duplicate: the first event with this identifier.", body = crate::http::openapi::schemas::MeterEvent), crate::http::openapi::Failures))]
 pub async fn create_meter_event(
     _: SecretKey,
     State(state): State<AppState>,
@@ -62,6 +63,9 @@ pub async fn create_meter_event(
 }
 
 /// 1 to 100 events, all or nothing: how many were recorded and how many were duplicates.
+#[utoipa::path(post, path = "/billing/meter_event_stream", tag = "usage", security(("secret_key" = [])),
+    request_body = crate::http::openapi::schemas::MeterEventStreamInput,
+    responses((status = 200, body = crate::http::openapi::schemas::MeterEventStream), crate::http::openapi::Failures))]
 pub async fn create_meter_events(
     _: SecretKey,
     State(state): State<AppState>,
@@ -93,6 +97,9 @@ pub async fn create_meter_events(
 }
 
 /// What the IDE asks before work: this period's credits and whether the user may go on.
+#[utoipa::path(get, path = "/accounts/{account_id}/credits", tag = "usage", security(("secret_key" = [])),
+    params(("account_id" = String, Path)),
+    responses((status = 200, body = crate::http::openapi::schemas::Credits), crate::http::openapi::Failures))]
 pub async fn credits(
     _: SecretKey,
     State(state): State<AppState>,

@@ -11,6 +11,7 @@ mod languages;
 mod logs;
 mod on_postgres;
 mod on_postgres_instances;
+mod openapi;
 mod ops;
 mod past_due;
 mod portal;
