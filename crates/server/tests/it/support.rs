@@ -282,3 +282,49 @@ async fn a_refund_whose_process_stopped_is_released_and_the_money_is_still_refun
     assert_eq!(whole.body["credit_note"]["number"], "CN-000001", "a refund that failed takes no number");
     assert_eq!(reconcile_refunds(&state.payments).await.unwrap(), 0);
 }
+
+/// Support ends the subscription while the user upgrades in the portal, on ten accounts at once:
+/// each ends in one consistent state. Either the cancel came first (the upgrade is refused and
+/// charges nothing), or the upgrade's charge was in flight (the cancel is refused, try again), or
+/// the upgrade was paid first and the cancel's prorated refund gives back its unused days too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cancel_racing_an_upgrade_ends_in_one_consistent_state() {
+    let app = TestApp::new();
+    let mut racing = Vec::new();
+    for n in 0..10 {
+        let account = format!("acct-race-cancel-{n}");
+        let portal = app.subscribed_portal(&account, "pro", "4242424242424242").await;
+        let total = app.preview(&portal, "power").await.body["total_due_today"].as_i64().unwrap();
+        let (upgrading, canceling) = (app.clone(), app.clone());
+        let upgrade = tokio::spawn(async move { upgrading.change(&portal, "power", total, "up").await });
+        let path = format!("/v1/accounts/{account}/subscription/cancel");
+        let cancel = tokio::spawn(async move {
+            canceling.post(&path, Some(KEY), &json!({"at_period_end": false, "refund": "prorated"})).await
+        });
+        racing.push((account, upgrade, cancel));
+    }
+    for (account, upgrade, cancel) in racing {
+        let (upgrade, cancel) = (upgrade.await.unwrap(), cancel.await.unwrap());
+        let upgraded = upgrade.status == StatusCode::OK && upgrade.body["status"] == "succeeded";
+        let invoices = app.invoices(&account).await;
+        let sub = app.get(&format!("/v1/accounts/{account}/subscription"), Some(KEY)).await.body;
+        let paid: i64 = invoices.iter().map(|i| i["amount"].as_i64().unwrap()).sum();
+        let refunded: i64 = invoices.iter().map(|i| i["amount_refunded"].as_i64().unwrap()).sum();
+        match (upgraded, cancel.status) {
+            (false, StatusCode::OK) => {
+                assert_eq!((invoices.len(), sub["status"].clone()), (1, json!("canceled")), "{account}");
+                assert_eq!(refunded, 1000, "{account}: all 15 days unused");
+            }
+            (true, StatusCode::CONFLICT) => {
+                assert_error(&cancel, StatusCode::CONFLICT, "payment_in_progress");
+                assert_eq!((sub["plan"].clone(), sub["status"].clone()), (json!("power"), json!("active")), "{account}");
+                assert_eq!(refunded, 0, "{account}");
+            }
+            (true, StatusCode::OK) => {
+                assert_eq!(sub["status"], "canceled", "{account}");
+                assert_eq!(refunded, paid, "{account}: the upgrade's days are unused too");
+            }
+            other => panic!("{account}: {other:?} {} {}", upgrade.body, cancel.body),
+        }
+    }
+}
