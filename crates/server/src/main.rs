@@ -139,7 +139,7 @@ fn open_store(args: &Args) -> Result<Store, String> {
 
 async fn run(args: Args) -> Result<(), String> {
     if args.print_openapi {
-        print!("{}", checkout_server::http::openapi::document_json());
+        print!("{}", checkout_server::http::document_json());
         return Ok(());
     }
     checkout_server::clock::set_skew(time::Duration::seconds(args.clock_skew_secs));

@@ -53,8 +53,28 @@ pub fn versioned_api() -> OpenApiRouter<AppState> {
         .merge(crate::support::handlers::router())
         .merge(test_clock::router())
         .routes(routes!(payments::stripe_webhooks::receive))
-        .routes(routes!(openapi::serve));
+        .routes(routes!(serve_document));
     OpenApiRouter::with_openapi(openapi::base()).nest("/v1", v1.fallback(not_found))
+}
+
+/// The server API's OpenAPI document, generated once.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(|| versioned_api().into_openapi())
+}
+
+/// The document as pretty JSON (what `docs/openapi.json` holds), ending in a newline.
+pub fn document_json() -> String {
+    let mut json = document().to_pretty_json().unwrap_or_default();
+    json.push('\n');
+    json
+}
+
+/// The document itself, readable without a key.
+#[utoipa::path(get, path = "/openapi.json", tag = "accounts",
+    responses((status = 200, description = "This document.", content_type = "application/json")))]
+async fn serve_document() -> axum::Json<&'static utoipa::openapi::OpenApi> {
+    axum::Json(document())
 }
 
 async fn not_found() -> AppError {

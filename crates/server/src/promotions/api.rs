@@ -28,7 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_promotion_code, update_promotion_code))
 }
 
-#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppliesTo {
     plans: Vec<String>,
@@ -45,6 +45,7 @@ pub struct CreateCoupon {
     currency: Option<String>,
     duration: String,
     duration_in_months: Option<i64>,
+    #[schema(value_type = Option<crate::http::openapi::schemas::AppliesTo>)]
     applies_to: Option<AppliesTo>,
     name: Option<String>,
 }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 
 fn document() -> Value {
-    serde_json::to_value(checkout_server::http::openapi::document()).unwrap()
+    serde_json::to_value(checkout_server::http::document()).unwrap()
 }
 
 #[tokio::test]
@@ -28,7 +28,7 @@ fn docs_openapi_json_is_what_the_code_generates() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
     let written = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
-        written == checkout_server::http::openapi::document_json(),
+        written == checkout_server::http::document_json(),
         "docs/openapi.json is not what the code generates: run `cargo xtask build` (or \
          `cargo run -p checkout-server -- --print-openapi > docs/openapi.json`) and commit it"
     );

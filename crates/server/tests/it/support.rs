@@ -317,7 +317,11 @@ async fn a_cancel_racing_an_upgrade_ends_in_one_consistent_state() {
             }
             (true, StatusCode::CONFLICT) => {
                 assert_error(&cancel, StatusCode::CONFLICT, "payment_in_progress");
-                assert_eq!((sub["plan"].clone(), sub["status"].clone()), (json!("power"), json!("active")), "{account}");
+                assert_eq!(
+                    (sub["plan"].clone(), sub["status"].clone()),
+                    (json!("power"), json!("active")),
+                    "{account}"
+                );
                 assert_eq!(refunded, 0, "{account}");
             }
             (true, StatusCode::OK) => {

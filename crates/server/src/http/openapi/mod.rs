@@ -1,13 +1,12 @@
 //! The server API (`/v1/...`) described by an OpenAPI 3.1 document generated from the code: each
 //! handler's `#[utoipa::path]` says its method, path, body and answers, and the routers are built
 //! from the same annotations (`utoipa_axum::routes!`), so a route cannot exist without its entry.
-//! Served at `GET /v1/openapi.json`; `cargo xtask build` writes it to `docs/openapi.json`, and a
-//! test fails when that copy differs from what the code generates.
+//! Here: the document's skeleton, the failures every operation shares, and the objects' schemas;
+//! [`super::document`] assembles it (served at `GET /v1/openapi.json`; `cargo xtask build` writes
+//! it to `docs/openapi.json`, and a test fails when that copy differs from what the code makes).
 
 pub mod schemas;
 
-use axum::Json;
-use std::sync::OnceLock;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -50,26 +49,6 @@ impl Modify for SecretKeyScheme {
 /// The document's skeleton (info, security, tags) the routers add their paths to.
 pub fn base() -> utoipa::openapi::OpenApi {
     Base::openapi()
-}
-
-/// The whole document, generated once.
-pub fn document() -> &'static utoipa::openapi::OpenApi {
-    static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-    DOCUMENT.get_or_init(|| super::versioned_api().into_openapi())
-}
-
-/// The document as pretty JSON (what `docs/openapi.json` holds), ending in a newline.
-pub fn document_json() -> String {
-    let mut json = document().to_pretty_json().unwrap_or_default();
-    json.push('\n');
-    json
-}
-
-/// The document itself, readable without a key.
-#[utoipa::path(get, path = "/openapi.json", tag = "accounts",
-    responses((status = 200, description = "This document.", content_type = "application/json")))]
-pub async fn serve() -> Json<&'static utoipa::openapi::OpenApi> {
-    Json(document())
 }
 
 /// What every operation may fail with: the JSON error body, 4xx for the request, 5xx for us.

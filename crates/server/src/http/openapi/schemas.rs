@@ -324,6 +324,13 @@ pub struct Credits {
     can_use: bool,
 }
 
+/// The plans a coupon applies to (`pro`, `pro_plus`, `power`).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppliesTo {
+    plans: Vec<String>,
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Coupon {
@@ -335,7 +342,7 @@ pub struct Coupon {
     currency: Option<String>,
     duration: String,
     duration_in_months: Option<i64>,
-    applies_to: Option<crate::promotions::api::AppliesTo>,
+    applies_to: Option<AppliesTo>,
     valid: bool,
     times_redeemed: i64,
     created: i64,
