@@ -23,6 +23,15 @@ pub fn new_idempotency_key() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Moves focus to the field with id `id` (the first that needs attention after a submit), so
+/// keyboard and screen reader users start from it.
+pub fn focus_field(id: &str) {
+    let field = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id(id));
+    if let Some(field) = field.and_then(|f| f.dyn_into::<web_sys::HtmlElement>().ok()) {
+        let _ = field.focus();
+    }
+}
+
 /// Sends the browser to `url` (the IDE's deep link).
 pub fn navigate_to(url: &str) {
     if let Some(window) = web_sys::window() {

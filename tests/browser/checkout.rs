@@ -22,6 +22,12 @@ async fn pay(browser: &Browser, number: &str, cvc: &str) {
     browser.click_button("Subscribe").await;
 }
 
+/// The id of the element that has the focus.
+async fn focused_id(browser: &Browser) -> String {
+    let id = browser.client.execute("return document.activeElement && document.activeElement.id", vec![]).await;
+    id.unwrap().as_str().unwrap_or_default().to_string()
+}
+
 async fn open_checkout(server: &TestServer, account: &str, plan: &str) -> Browser {
     let url = server.checkout_session(account, plan).await;
     let browser = Browser::open().await;
@@ -146,12 +152,54 @@ async fn a_number_failing_luhn_is_caught_before_any_request() {
     let browser = open_checkout(&server, "acct-luhn", "pro").await;
     fill_card(&browser, "4242424242424241", "123").await;
     browser.wait_for_text("Your card number is invalid. Check it and try again.").await;
-    assert!(!browser.button("Subscribe").await.is_enabled().await.unwrap());
     let number = browser.field("Card number").await;
     assert_eq!(number.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
     assert_eq!(number.attr("aria-describedby").await.unwrap().as_deref(), Some("card-number-error"));
+    // Subscribe is never greyed out: pressed, it says what needs attention and sends nothing.
+    assert!(browser.button("Subscribe").await.is_enabled().await.unwrap());
     browser.button("Subscribe").await.click().await.unwrap();
+    browser.wait_for_text("1 field needs attention.").await;
+    assert_eq!(focused_id(&browser).await, "card-number");
     assert!(server.invoices("acct-luhn").await.is_empty());
+    browser.close().await;
+}
+
+/// Like Stripe Checkout: Subscribe on an empty form shows every field's error at once, moves the
+/// focus to the first, says how many need attention, and sends nothing; so does Apply with no code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribe_on_an_empty_form_says_what_needs_attention_and_sends_nothing() {
+    let server = TestServer::start().await;
+    let account = json!({"id": "acct-empty", "login": "github", "aws_account_linked": false});
+    let body = json!({"account": account, "plan": "pro", "return_url": "kiro://kiro.kiroAgent/upgrade-success",
+                      "allow_promotion_codes": true});
+    let (status, session) = server.api(reqwest::Method::POST, "/v1/checkout/sessions", Some(body)).await;
+    assert_eq!(status, 201, "{session}");
+    let url = session["url"].as_str().unwrap().to_string();
+    let browser = Browser::open().await;
+    browser.goto(&url).await;
+    browser.wait_for_heading("Subscribe to Kiro Pro").await;
+    let subscribe = browser.button("Subscribe").await;
+    assert!(subscribe.is_enabled().await.unwrap(), "Subscribe is pressable before anything is typed");
+    subscribe.click().await.unwrap();
+    browser.wait_for_text("Enter your email address.").await;
+    let invalid = browser
+        .client
+        .execute("return document.querySelectorAll('form.payment-form [aria-invalid=true]').length", vec![])
+        .await
+        .unwrap();
+    let invalid = invalid.as_u64().unwrap();
+    assert!(invalid >= 5, "email and the card's fields: {invalid}");
+    browser.wait_for_text(&format!("{invalid} fields need attention.")).await;
+    assert_eq!(focused_id(&browser).await, "email");
+    browser.audit("the checkout after an empty Subscribe").await;
+    assert!(server.invoices("acct-empty").await.is_empty());
+
+    browser.click_button("Add promotion code").await;
+    let apply = browser.button("Apply").await;
+    assert!(apply.is_enabled().await.unwrap(), "Apply is pressable with nothing typed");
+    apply.click().await.unwrap();
+    browser.wait_for_text("Enter a promotion code.").await;
+    assert_eq!(focused_id(&browser).await, "promotion-code");
     browser.close().await;
 }
 

@@ -36,6 +36,27 @@ pub struct CardErrors {
 }
 
 impl CardErrors {
+    /// How many fields have an error.
+    pub fn count(&self) -> usize {
+        self.in_page_order().into_iter().filter(|(error, _)| error.is_some()).count()
+    }
+
+    /// The id of the first field, in the page's order, that has an error.
+    pub fn first_field(&self) -> Option<&'static str> {
+        self.in_page_order().into_iter().find_map(|(error, id)| error.as_ref().map(|_| id))
+    }
+
+    fn in_page_order(&self) -> [(&Option<String>, &'static str); 6] {
+        [
+            (&self.number, "card-number"),
+            (&self.expiry, "card-expiry"),
+            (&self.cvc, "card-cvc"),
+            (&self.name, "card-name"),
+            (&self.country, "country"),
+            (&self.postal, "postal-code"),
+        ]
+    }
+
     pub fn is_empty(&self) -> bool {
         *self == CardErrors::default()
     }

@@ -61,7 +61,17 @@ pub fn PaymentFormView(
     // 100% off forever: nothing to pay, ever, so no card is asked for.
     let no_card = Signal::derive(move || quote.with(|q| q.as_ref().is_some_and(billing::discount::free_forever)));
     let i18n = crate::i18n();
-    let fill_in_hint = i18n.t(CheckoutText::FillInHint);
+    // After a Subscribe with something missing or wrong: how many fields say what is wrong.
+    let shown_card = card.show_all;
+    let needs_attention = move || {
+        if !shown_card.get() || valid.get() {
+            return None;
+        }
+        let card_fields =
+            if saved_choice.get().is_none() && !no_card.get() { card_errors.with(CardErrors::count) } else { 0 };
+        let count = usize::from(email_error.with(Option::is_some)) + card_fields;
+        Some(crate::i18n().plural(CheckoutText::FieldsNeedAttention, count.max(1) as u64, &[]))
+    };
     view! {
         // `post`: without the app nothing is sent anyway (the page's script stops it), and a card
         // number never ends up in an address.
@@ -95,14 +105,13 @@ pub fn PaymentFormView(
                 busy_label=i18n.t(CheckoutText::SubscribeBusy)
                 submit=true
                 loading=pending
-                disabled=Signal::derive(move || !valid.get())
                 button_ref=subscribe_button
                 class="button primary subscribe"
             />
             // `data-loading`: what the page's script says here when Subscribe is pressed before
             // the app has started (xtask/entry.html).
             <p class="form-hint" aria-live="polite" data-loading=i18n.t(CheckoutText::FormLoadingHint)>
-                {move || (!valid.get()).then(|| fill_in_hint.clone())}
+                {needs_attention}
             </p>
             <ConsentLine product=product quote=quote />
         </form>

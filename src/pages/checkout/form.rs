@@ -92,6 +92,15 @@ fn PaymentForm(
         email_touched.set(true);
         let (Ok(email), Some(choice)) = (validate::validate_email(&email.get_untracked()), choice.get_untracked())
         else {
+            // Nothing is sent: every field says what is wrong, the first has the focus.
+            let first = if email_error.with_untracked(Option::is_some) {
+                Some("email")
+            } else {
+                card_errors.with_untracked(|e| e.first_field())
+            };
+            if let Some(id) = first {
+                browser::focus_field(id);
+            }
             return;
         };
         let expected_total = quote.with_untracked(|q| q.as_ref().map(|q| q.total_due_today)).unwrap_or_default();

@@ -25,8 +25,14 @@ pub fn PromotionCode(
         if busy.get_untracked() {
             return;
         }
-        busy.set(true);
         let (session_id, code, catalog) = (session.get_value(), typed.get_untracked(), catalog.get_value());
+        if !remove && code.trim().is_empty() {
+            // Apply with nothing typed: said where the code goes, nothing sent.
+            error.set(Some(catalog.t(CheckoutText::PromotionCodeEmpty)));
+            crate::browser::focus_field("promotion-code");
+            return;
+        }
+        busy.set(true);
         leptos::task::spawn_local(async move {
             let answer = if remove {
                 api::remove_promotion_code(&session_id).await
@@ -96,7 +102,7 @@ fn code_form(
                 aria-invalid=move || error.with(Option::is_some).to_string()
                 aria-describedby="promotion-error"
             />
-            <button type="submit" class="button secondary" disabled=move || off() || typed.with(|t| t.trim().is_empty())>
+            <button type="submit" class="button secondary" disabled=off>
                 {i18n.t(CheckoutText::PromotionApply)}
             </button>
             <p id="promotion-error" class="field-error" role="alert">{move || error.get()}</p>

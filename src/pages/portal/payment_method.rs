@@ -147,21 +147,34 @@ fn NewCardForm(
             on:submit=move |ev| {
                 ev.prevent_default();
                 card.show_all.set(true);
-                if let (Ok(step), false) = (check.get_untracked(), pending.get_untracked()) {
-                    save.dispatch(Step::Pay(step));
+                match (check.get_untracked(), pending.get_untracked()) {
+                    (Ok(step), false) => {
+                        save.dispatch(Step::Pay(step));
+                    }
+                    (Err(errors), _) => {
+                        if let Some(id) = errors.first_field() {
+                            crate::browser::focus_field(id);
+                        }
+                    }
+                    _ => {}
                 }
             }
         >
             <p class="muted">{current.map(|c| i18n.f(PortalText::NowCharged, &[("card", &card_label(&i18n, &c))]))}</p>
             <CardForm state=card errors=errors disabled=pending card_element=card_element formatters=formatters />
             <ErrorAlert text=alert />
+            <p class="form-hint" aria-live="polite">
+                {move || {
+                    let count = check.with(|c| c.as_ref().err().map(|e| e.count().max(1)))?;
+                    card.show_all.get().then(|| views::i18n().plural(PortalText::FieldsNeedAttention, count as u64, &[]))
+                }}
+            </p>
             <div class="actions">
                 <BusyButton
                     label=i18n.t(PortalText::SaveCard)
                     busy_label=i18n.t(PortalText::Saving)
                     submit=true
                     loading=pending
-                    disabled=Signal::derive(move || check.with(Result::is_err))
                 />
                 <a class="button secondary" href=use_portal().href("")>
                     {i18n.t(PortalText::Back)}

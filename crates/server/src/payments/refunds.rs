@@ -2,31 +2,52 @@
 //! processor that took the money, outside any transaction, its lease renewed meanwhile, then
 //! finished with the answer: the credit note numbered and `invoice.refunded` recorded, or the hold
 //! released. In test mode the test processor gives back at once; in Stripe mode it is a Stripe
-//! Refund on the invoice's PaymentIntent, made with our refund's id as its idempotency key and
-//! metadata. A refund whose process stopped is finished by [`reconcile_refunds`] on any instance:
-//! Stripe's refunds of the PaymentIntent say whether it was made.
+//! Refund on the invoice's PaymentIntent, made with our refund's id as its idempotency key and in
+//! its metadata. A held refund is always given back: one whose process stopped (or whose lease ran
+//! out before it was sent) is finished by [`reconcile_refunds`] on any instance, which looks for it
+//! among the PaymentIntent's refunds and sends it (with the same key) only when Stripe has none.
 
-use super::{Payments, Processor};
+use super::{Payments, Processor, StripeError};
 use crate::error::AppError;
 use crate::store::{self, Refund, RefundAnswer};
 use crate::subscriptions::events::{self, EventType};
 use time::OffsetDateTime;
 
+/// Sends held refunds to the processor, all at once, and records each answer: the refunds as they
+/// end (one Stripe could not answer stays `pending`, finished later by reconciliation).
+pub async fn give_back_all(
+    payments: &Payments,
+    held: Vec<(Refund, Option<String>)>,
+    now: OffsetDateTime,
+) -> Vec<Refund> {
+    let sending = held.into_iter().map(|(refund, intent)| async move {
+        let id = refund.id.clone();
+        match give_back(payments, refund.clone(), intent, now).await {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::warn!(refund = %id, error = %e, "a refund is left to reconciliation");
+                refund
+            }
+        }
+    });
+    futures_util::future::join_all(sending).await
+}
+
 /// Sends a held refund to the processor and records the answer; the refund as it ends. `intent`
-/// is the PaymentIntent that paid its invoice (Stripe mode).
+/// is the PaymentIntent that paid its invoice (Stripe mode). Sent only while this process's lease
+/// on it is live: otherwise reconciliation may be finishing it, and it alone does.
 pub async fn give_back(
     payments: &Payments,
     refund: Refund,
     intent: Option<String>,
     now: OffsetDateTime,
 ) -> Result<Refund, AppError> {
-    let answer = super::renewing(
-        payments,
-        &refund.id,
-        store::renew_refund_lease,
-        ask_processor(payments, &refund, intent.as_deref()),
-    )
-    .await;
+    let (id, lease) = (refund.id.clone(), payments.attempt_lease);
+    if !payments.store.write(move |tx| store::keep_refund_lease(tx, &id, lease)).await? {
+        return Err(AppError::ProcessorUnavailable);
+    }
+    let asking = ask_processor(payments, &refund, intent.as_deref());
+    let answer = super::renewing(payments, &refund.id, store::renew_refund_lease, asking).await;
     let Some(answer) = answer else {
         // No answer from Stripe: whether it was made is found out by reconciliation.
         let id = refund.id.clone();
@@ -36,7 +57,7 @@ pub async fn give_back(
     finish(payments, &refund.id, answer, now).await
 }
 
-/// The processor's answer; `None` when Stripe could not be reached (it may have been made).
+/// The processor's answer; `None` when Stripe's answer is not known (it may have been made).
 async fn ask_processor(payments: &Payments, refund: &Refund, intent: Option<&str>) -> Option<RefundAnswer> {
     let Processor::Stripe(client) = &payments.processor else {
         return Some(RefundAnswer::Succeeded { processor_id: None });
@@ -45,15 +66,21 @@ async fn ask_processor(payments: &Payments, refund: &Refund, intent: Option<&str
         return Some(RefundAnswer::Failed { failure: "no PaymentIntent paid this invoice".into() });
     };
     match client.refund_part(intent, refund.amount.cents(), &refund.id).await {
-        Ok(made) if made.status.as_deref() == Some("failed") => {
-            Some(RefundAnswer::Failed { failure: "Stripe reported the refund failed".into() })
-        }
-        Ok(made) => Some(RefundAnswer::Succeeded { processor_id: Some(made.id) }),
-        Err(super::StripeError::Unavailable(_)) => None,
+        Ok(made) => Some(stripe_answer(made)),
+        Err(StripeError::Unavailable(_) | StripeError::Malformed(_)) => None,
         Err(e) => {
             tracing::warn!(refund = %refund.id, error = %e, "Stripe refused a refund");
             Some(RefundAnswer::Failed { failure: e.to_string() })
         }
+    }
+}
+
+/// A Stripe Refund as our answer: `failed` and `canceled` gave nothing back; `succeeded` and
+/// `pending` (on its way to the card) did.
+fn stripe_answer(made: super::stripe::Refund) -> RefundAnswer {
+    match made.status.as_deref() {
+        Some("failed" | "canceled") => RefundAnswer::Failed { failure: "Stripe reported the refund failed".into() },
+        _ => RefundAnswer::Succeeded { processor_id: Some(made.id) },
     }
 }
 
@@ -117,9 +144,10 @@ pub fn refund_object(refund: &Refund, invoice_number: &str) -> serde_json::Value
     })
 }
 
-/// Finishes refunds whose process stopped mid-refund. Test mode: nothing was given back (the
-/// test processor answers at once, within the request), so the hold is released. Stripe mode: a
-/// refund of the PaymentIntent carrying our id says it was made; none says it was not.
+/// Finishes refunds whose lease ran out (their process stopped, or never sent them): each is given
+/// back, once. Test mode: the test processor gives it back. Stripe mode: a refund of the
+/// PaymentIntent carrying our id says it was made; without one it is sent now, with the same
+/// idempotency key as the first try (Stripe answers a repeat with the refund it made).
 pub async fn reconcile_refunds(payments: &Payments) -> Result<usize, AppError> {
     let orphans = payments.store.read(store::orphaned_refunds).await?;
     let mut finished = 0;
@@ -128,7 +156,10 @@ pub async fn reconcile_refunds(payments: &Payments) -> Result<usize, AppError> {
         if !payments.store.write(move |tx| store::take_refund_lease(tx, &id, lease)).await? {
             continue;
         }
-        let Some(answer) = look_up(payments, &refund).await else { continue };
+        let looking = look_up(payments, &refund);
+        let Some(answer) = super::renewing(payments, &refund.id, store::renew_refund_lease, looking).await else {
+            continue;
+        };
         // Recorded as of the request that made it, as an orphaned charge is.
         finish(payments, &refund.id, answer, refund.created_at).await?;
         finished += 1;
@@ -136,20 +167,21 @@ pub async fn reconcile_refunds(payments: &Payments) -> Result<usize, AppError> {
     Ok(finished)
 }
 
-/// What became of an orphaned refund; `None` when Stripe cannot say yet.
+/// What became of an orphaned refund, sending it when it was never made; `None` when Stripe
+/// cannot say yet.
 async fn look_up(payments: &Payments, refund: &Refund) -> Option<RefundAnswer> {
     let Processor::Stripe(client) = &payments.processor else {
-        return Some(RefundAnswer::Failed { failure: "the server stopped before the refund was made".into() });
+        return Some(RefundAnswer::Succeeded { processor_id: None });
     };
-    let (id, invoice_id) = (refund.invoice_id.clone(), refund.invoice_id.clone());
+    let id = refund.invoice_id.clone();
     let invoice = payments.store.read(move |conn| store::get_invoice(conn, &id)).await.ok().flatten();
-    let Some(intent) = invoice.and_then(|i| i.after_payment.payment_intent) else {
-        tracing::warn!(invoice = %invoice_id, "an orphaned refund's invoice has no PaymentIntent");
+    let intent = invoice.and_then(|i| i.after_payment.payment_intent);
+    let Some(intent) = intent else {
         return Some(RefundAnswer::Failed { failure: "no PaymentIntent paid this invoice".into() });
     };
     let made = client.refunds_of(&intent).await.ok()?;
-    Some(match made.into_iter().find(|r| r.metadata.get("refund") == Some(&refund.id)) {
-        Some(found) => RefundAnswer::Succeeded { processor_id: Some(found.id) },
-        None => RefundAnswer::Failed { failure: "the server stopped before the refund was made".into() },
-    })
+    match made.into_iter().find(|r| r.metadata.get("refund") == Some(&refund.id)) {
+        Some(found) => Some(stripe_answer(found)),
+        None => ask_processor(payments, refund, Some(&intent)).await,
+    }
 }

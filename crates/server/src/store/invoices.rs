@@ -240,8 +240,12 @@ pub fn invoices_paid_by(conn: &Conn<'_>, intent: &str) -> DbResult<Vec<Invoice>>
     ids.iter().filter_map(|id| get_invoice(conn, id).transpose()).collect()
 }
 
-/// Records a dispute's status (Stripe's: `needs_response`, ..., `won`, `lost`) on an invoice.
-pub fn set_dispute(conn: &Conn<'_>, id: &str, status: &str) -> DbResult<()> {
-    conn.execute("UPDATE invoices SET dispute = ?2 WHERE id = ?1", params![id, status])?;
-    Ok(())
+/// Records a dispute's status (Stripe's: `needs_response`, ..., `won`, `lost`) on an invoice;
+/// false when it had that status already (the same event delivered again).
+pub fn set_dispute(conn: &Conn<'_>, id: &str, status: &str) -> DbResult<bool> {
+    let changed = conn.execute(
+        "UPDATE invoices SET dispute = ?2 WHERE id = ?1 AND (dispute IS NULL OR dispute <> ?2)",
+        params![id, status],
+    )?;
+    Ok(changed == 1)
 }

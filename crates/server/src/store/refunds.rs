@@ -111,6 +111,16 @@ pub fn renew_refund_lease(conn: &Conn<'_>, id: &str, lease: Duration) -> DbResul
     Ok(())
 }
 
+/// Renews this process's lease on a pending refund while it is still live: false when it ran out
+/// (reconciliation may be finishing the refund) or the refund is finished.
+pub fn keep_refund_lease(conn: &Conn<'_>, id: &str, lease: Duration) -> DbResult<bool> {
+    let kept = conn.execute(
+        "UPDATE refunds SET lease_until = ?2 WHERE id = ?1 AND status = 'pending' AND lease_until >= ?3",
+        params![id, lease_until(conn, lease)?, conn.now_ms()?],
+    )?;
+    Ok(kept == 1)
+}
+
 /// Leaves a pending refund to reconciliation at once: no request waits for it any more.
 pub fn orphan_refund(conn: &Conn<'_>, id: &str) -> DbResult<()> {
     conn.execute("UPDATE refunds SET lease_until = 0 WHERE id = ?1 AND status = 'pending'", [id])?;

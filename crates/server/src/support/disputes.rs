@@ -35,9 +35,11 @@ fn mark(
 ) -> Result<Vec<Invoice>, AppError> {
     let mut invoices = store::invoices_paid_by(conn, intent)?;
     for invoice in &mut invoices {
-        store::set_dispute(conn, &invoice.id, status)?;
-        invoice.after_payment.dispute = Some(status.to_string());
-        events::invoice_event(conn, kind, invoice, now)?;
+        // Once per status: Stripe may deliver an event twice, even at once.
+        if store::set_dispute(conn, &invoice.id, status)? {
+            invoice.after_payment.dispute = Some(status.to_string());
+            events::invoice_event(conn, kind, invoice, now)?;
+        }
     }
     tracing::info!(invoices = invoices.len(), status, "dispute recorded");
     Ok(invoices)

@@ -219,9 +219,13 @@ async fn cancel_subscription(
             false => super::cancel_now(tx, &account, refund, giving, now),
         })
         .await?;
+    // All sent at once, in a task of their own: a client that goes away stops none of them.
+    let (payments, held) = (state.payments.clone(), held.into_iter().map(|h| (h.refund, h.intent)).collect());
+    let task = tokio::spawn(async move { refunds::give_back_all(&payments, held, now).await });
+    let given = task.await.map_err(|e| AppError::internal_from("refund task", e))?;
     let mut refunds = Vec::new();
-    for held in held {
-        refunds.push(with_number(&state, give_back(&state.payments, held, now).await?).await?);
+    for refund in given {
+        refunds.push(with_number(&state, refund).await?);
     }
     let view = state.store.read(move |conn| crate::subscriptions::subscription_view(conn, &account_id)).await?;
     Ok(Json(json!({ "subscription": view, "refunds": refunds })))

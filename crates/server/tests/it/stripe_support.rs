@@ -98,7 +98,8 @@ async fn a_dispute_marks_the_invoice_tells_the_backend_and_ends_the_plan_at_the_
 }
 
 /// A process stopped after Stripe made the refund and before our record: reconciliation finds it
-/// among the PaymentIntent's refunds (by our id in its metadata) and records it, once.
+/// among the PaymentIntent's refunds (by our id in its metadata) and records it, once; one that
+/// stopped before sending it is sent by reconciliation, once.
 #[tokio::test]
 async fn a_refund_stripe_made_before_the_process_stopped_is_recorded_once() {
     use checkout_server::payments::refunds::reconcile_refunds;
@@ -128,4 +129,18 @@ async fn a_refund_stripe_made_before_the_process_stopped_is_recorded_once() {
     assert_eq!(recorded.body["credit_note"]["number"], "CN-000001");
     assert_eq!(stripe.refunded_payments().await, [300]);
     assert_eq!(app.invoices("acct-stripe-stopped").await[0]["amount_refunded"], 300);
+
+    // Held, then the process stopped before sending it: reconciliation sends it, once.
+    let id = invoice["id"].as_str().unwrap().to_string();
+    let unsent = store
+        .write(move |tx| hold_refund(tx, &id, Some(billing::Money::from_cents(200)), "duplicate", stopped, now))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    assert_eq!(reconcile_refunds(&state.payments).await.unwrap(), 1);
+    assert_eq!(reconcile_refunds(&state.payments).await.unwrap(), 0);
+    let sent = app.get(&format!("/v1/refunds/{}", unsent.refund.id), Some(KEY)).await;
+    assert_eq!(sent.body["credit_note"]["number"], "CN-000002", "{}", sent.body);
+    assert_eq!(stripe.refunded_payments().await, [300, 200]);
+    assert_eq!(app.invoices("acct-stripe-stopped").await[0]["amount_refunded"], 500);
 }
