@@ -192,6 +192,7 @@ async fn subscribe_on_an_empty_form_says_what_needs_attention_and_sends_nothing(
     browser.wait_for_text(&format!("{invalid} fields need attention.")).await;
     assert_eq!(focused_id(&browser).await, "email");
     browser.audit("the checkout after an empty Subscribe").await;
+    browser.screenshot("checkout-needs-attention").await;
     assert!(server.invoices("acct-empty").await.is_empty());
 
     browser.click_button("Add promotion code").await;
