@@ -578,3 +578,80 @@ async fn the_language_menu_switches_the_checkout_to_german_for_good() {
     .await;
     browser.close().await;
 }
+
+/// Issue 37: every language's longest texts fit a 320 px screen. In `tag`: the checkout after an
+/// empty Subscribe (every field's error shown), the portal's home, plans, confirm page and billing
+/// history; nothing scrolls sideways or is cut off, and axe finds nothing.
+async fn every_page_fits_320_px_in(tag: &str) {
+    let server = TestServer::start().await;
+    let (_, checkout) = checkout_in(&server, &format!("acct-fit-{tag}"), "pro_plus", Some(tag)).await;
+    let account = format!("acct-fit-portal-{tag}");
+    server.subscribe(&account, "pro", "4242424242424242").await;
+    let portal = portal_in(&server, &account, tag).await;
+    let browser = Browser::open_sized(320, 800).await;
+
+    browser.goto(&checkout).await;
+    wait_for_lang(&browser, tag).await;
+    browser.wait_until("the checkout's app", APP_READY, vec![]).await;
+    script(&browser, "document.querySelector('form.payment-form button[type=submit]').click()").await;
+    browser
+        .wait_until("the attention summary", "document.querySelector('.form-hint').textContent.trim()", vec![])
+        .await;
+    assert_sound(&browser, &format!("the checkout in {tag}, every error shown")).await;
+    browser.screenshot(&format!("fit-320-{tag}-checkout")).await;
+
+    let pages = [
+        ("", "the portal home", "document.querySelector('.portal .card')"),
+        ("/update", "the plan chooser", "document.querySelector('.plan-option')"),
+        ("/update/power", "the confirm page", "document.querySelector('.change-title')"),
+        ("/invoices", "the billing history", "document.querySelector('table.invoices tbody tr')"),
+    ];
+    for (path, what, ready) in pages {
+        browser.goto(&format!("{portal}{path}")).await;
+        wait_for_lang(&browser, tag).await;
+        browser.wait_until(what, ready, vec![]).await;
+        assert_sound(&browser, &format!("{what} in {tag}")).await;
+    }
+    browser.screenshot(&format!("fit-320-{tag}-history")).await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_320_px_in_english() {
+    every_page_fits_320_px_in("en").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_320_px_in_german() {
+    every_page_fits_320_px_in("de").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_320_px_in_french() {
+    every_page_fits_320_px_in("fr").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_320_px_in_spanish() {
+    every_page_fits_320_px_in("es").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_320_px_in_brazilian_portuguese() {
+    every_page_fits_320_px_in("pt-BR").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_320_px_in_japanese() {
+    every_page_fits_320_px_in("ja").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_320_px_in_simplified_chinese() {
+    every_page_fits_320_px_in("zh-CN").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_320_px_in_korean() {
+    every_page_fits_320_px_in("ko").await;
+}
