@@ -9,6 +9,12 @@ async fn open_home(browser: &Browser, server: &TestServer, account: &str) {
     browser.wait_for_heading("Your subscription").await;
 }
 
+/// The billing history's rows, each as its text with spaces collapsed.
+async fn table_rows(browser: &Browser) -> serde_json::Value {
+    let script = "return [...document.querySelectorAll('tbody tr')].map(r => r.innerText.replace(/\\s+/g, ' ').trim())";
+    browser.client.execute(script, vec![]).await.unwrap()
+}
+
 async fn fill_new_card(browser: &Browser, number: &str) {
     browser.fill("Card number", number).await;
     browser.fill("Expiry date (MM / YY)", "1235").await;
@@ -37,14 +43,7 @@ async fn three_renewals_make_three_invoices_that_print_without_chrome() {
     browser.link("View invoices").await.click().await.unwrap();
     browser.wait_for_heading("Billing history").await;
     browser.wait_for_text("KIRO-000004").await;
-    let rows = browser
-        .client
-        .execute(
-            "return [...document.querySelectorAll('tbody tr')].map(r => r.innerText.replace(/\\s+/g, ' ').trim())",
-            vec![],
-        )
-        .await
-        .unwrap();
+    let rows = table_rows(&browser).await;
     assert_eq!(
         rows,
         json!([
@@ -92,14 +91,7 @@ async fn a_partly_refunded_invoice_shows_its_refund_and_credit_note() {
     browser.link("View invoices").await.click().await.unwrap();
     browser.wait_for_heading("Billing history").await;
     browser.wait_for_text("credit note CN-000001").await;
-    let rows = browser
-        .client
-        .execute(
-            "return [...document.querySelectorAll('tbody tr')].map(r => r.innerText.replace(/\\s+/g, ' ').trim())",
-            vec![],
-        )
-        .await
-        .unwrap();
+    let rows = table_rows(&browser).await;
     assert_eq!(
         rows,
         json!([

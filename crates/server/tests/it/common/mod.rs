@@ -377,3 +377,25 @@ pub async fn send_stripe_event(app: &TestApp, body: &str, signature: &str) -> Re
         .unwrap();
     app.send(request).await
 }
+
+/// Ten refunds of $3.00 of `invoice`, sent at once, the n-th to `apps[n % apps.len()]`: the credit
+/// notes of those that succeeded, sorted (every other one refused with `amount_too_large`).
+pub async fn race_refunds(apps: &[TestApp], invoice: &str) -> Vec<String> {
+    let racing: Vec<_> = (0..10)
+        .map(|n| {
+            let app = apps[n % apps.len()].clone();
+            let body = json!({"invoice": invoice, "amount": 300});
+            tokio::spawn(async move { app.post("/v1/refunds", Some(KEY), &body).await })
+        })
+        .collect();
+    let mut numbers = Vec::new();
+    for reply in racing {
+        let reply = reply.await.unwrap();
+        match reply.status {
+            StatusCode::CREATED => numbers.push(reply.body["credit_note"]["number"].as_str().unwrap().to_string()),
+            _ => assert_error(&reply, StatusCode::BAD_REQUEST, "amount_too_large"),
+        }
+    }
+    numbers.sort();
+    numbers
+}
