@@ -12,6 +12,7 @@ mod format;
 mod locale;
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
+mod particles;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod pseudo;
 
@@ -208,7 +209,8 @@ fn variant<'a>(text: &'a str, category: &str) -> &'a str {
     other
 }
 
-/// `{name}` replaced by its value; unknown placeholders stay as written.
+/// `{name}` replaced by its value, and a Korean particle pair after it by the form the value takes
+/// (see `particles`); unknown placeholders stay as written.
 fn fill(text: &str, args: &[Arg]) -> String {
     let mut out = String::with_capacity(text.len() + 16);
     let mut rest = text;
@@ -219,6 +221,10 @@ fn fill(text: &str, args: &[Arg]) -> String {
             Some(((_, value), close)) => {
                 out.push_str(value);
                 rest = &after[close + 1..];
+                if let Some((particle, after_it)) = particles::after(value, rest) {
+                    out.push_str(particle);
+                    rest = after_it;
+                }
             }
             None => {
                 out.push('{');

@@ -353,6 +353,19 @@ mod tests {
         }
     }
 
+    /// Issue 37: Korean particles follow the product's name, whatever the operator calls it.
+    #[test]
+    fn korean_particles_follow_the_name_before_them() {
+        let korean = catalog(Locale::Ko);
+        let hint = |product: &str| korean.f(crate::CheckoutText::SuccessHint, &[("product", product), ("day", "1일")]);
+        assert!(hint("Kiro").contains("Kiro가 열립니다"), "{}", hint("Kiro"));
+        assert!(hint("Slack").contains("Slack이 열립니다"), "{}", hint("Slack"));
+        let back = |product: &str| korean.f(crate::CommonText::ReturnLink, &[("product", product)]);
+        assert_eq!(back("Kiro"), "Kiro로 돌아가기");
+        assert_eq!(back("Zoom"), "Zoom으로 돌아가기");
+        assert_eq!(back("Excel"), "Excel로 돌아가기");
+    }
+
     #[test]
     fn plural_categories_are_cldrs() {
         assert_eq!(plural_category(Locale::En, 1, false), "one");
