@@ -34,8 +34,10 @@ enum Ending {
 }
 
 fn last_sound(value: &str) -> Ending {
-    // "Pro+" is read "프로플러스"; other punctuation is not read.
-    let Some(last) = value.chars().rev().find(|c| c.is_alphanumeric() || *c == '+') else {
+    // "Pro+" is read "프로플러스"; other punctuation is not read. (Not `char::is_alphanumeric`:
+    // its Unicode tables cost the portal home's first visit 1.5 KB.)
+    let read = |c: &char| c.is_ascii_alphanumeric() || *c == '+' || ('가'..='힣').contains(c);
+    let Some(last) = value.chars().rev().find(read) else {
         return Ending::Vowel;
     };
     match last {
