@@ -6,7 +6,7 @@ use serde_json::json;
 
 async fn open_home(browser: &Browser, server: &TestServer, account: &str) {
     browser.goto(&server.portal_session(account).await).await;
-    browser.wait_for_heading("Your subscription").await;
+    browser.wait_for_portal_home().await;
 }
 
 /// The billing history's rows, each as its text with spaces collapsed.
@@ -136,7 +136,7 @@ async fn a_failed_renewal_shows_past_due_and_a_new_card_clears_it() {
     browser.wait_for_heading("Your card is updated").await;
     assert!(browser.text().await.contains("We also paid your open invoice of $20.00"));
     browser.link("Back to your subscription").await.click().await.unwrap();
-    browser.wait_for_heading("Your subscription").await;
+    browser.wait_for_portal_home().await;
     browser.wait_for_text("Mastercard ending in 4444").await;
     assert!(!browser.text().await.contains("Your payment failed."));
     // Paid: the next renewal again, and nothing due.
@@ -176,7 +176,7 @@ async fn cancel_then_resume_then_cancel_until_the_period_ends() {
     assert!(browser.text().await.contains("You keep Kiro Pro and its 1,000 credits a month until December 1, 2026."));
     browser.audit("the cancel page").await;
     browser.click_button("Cancel plan").await;
-    browser.wait_for_heading("Your subscription").await;
+    browser.wait_for_portal_home().await;
     browser.wait_for_text("Your plan ends on December 1, 2026.").await;
     browser.click_button("Resume subscription").await;
     browser.wait_for_text("Next payment: $20.00 on December 1, 2026").await;

@@ -27,7 +27,7 @@ async fn the_home_shows_credits_a_chart_and_takes_a_spending_limit() {
     let portal = server.portal_session("acct-credits").await;
     let browser = Browser::open().await;
     browser.goto(&portal).await;
-    browser.wait_for_heading("Your subscription").await;
+    browser.wait_for_portal_home().await;
     browser.wait_for_text("1,212.45 of 1,000.00 credits used").await;
     let meter = "const m = document.querySelector('meter'); return [m.getAttribute('value'), m.getAttribute('max'), \
                  m.labels.length || document.getElementById(m.getAttribute('aria-labelledby')).textContent]";
@@ -49,6 +49,9 @@ async fn the_home_shows_credits_a_chart_and_takes_a_spending_limit() {
     report(&server, "c3", "acct-credits", "100", 1_794_873_600 + 7_200).await;
     browser.client.refresh().await.unwrap();
     browser.wait_for_text("Overage so far: 100.00 credits, $4.00, billed on December 1, 2026.").await;
+    // The text is in the server's first paint too: the app takes it over (and replaces its link)
+    // before the link is clicked.
+    browser.wait_until("the home ready", "performance.getEntriesByName('portal-ready').length > 0", vec![]).await;
     browser.link("Set a spending limit").await.click().await.unwrap();
     browser.wait_for_heading("Spending limit on overage").await;
     let label = "Monthly spending limit on overage, in US dollars (optional)";
@@ -60,7 +63,7 @@ async fn the_home_shows_credits_a_chart_and_takes_a_spending_limit() {
     browser.audit("the spending limit's page with an error").await;
     browser.fill(label, "4").await;
     browser.click_button("Save limit").await;
-    browser.wait_for_heading("Your subscription").await;
+    browser.wait_for_portal_home().await;
     browser.wait_for_text("Spending limit: $4.00 a month.").await;
     assert_eq!(credits(&server, "acct-credits").await["spending_limit"], 400);
     assert_eq!(credits(&server, "acct-credits").await["can_use"], false, "$4.00 of overage reached it");

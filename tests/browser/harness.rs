@@ -376,6 +376,13 @@ impl Browser {
         }
     }
 
+    /// Waits for the portal's home, taken over by the app: its heading is in the server's first
+    /// paint too, and a link found there would be replaced (stale) when the app mounts.
+    pub async fn wait_for_portal_home(&self) {
+        self.wait_for_heading("Your subscription").await;
+        self.wait_until("the home ready", "performance.getEntriesByName('portal-ready').length > 0", vec![]).await;
+    }
+
     /// Waits for an `<h1>` with exactly this text.
     pub async fn wait_for_heading(&self, text: &str) {
         let xpath = format!("//h1[normalize-space()={}]", xpath_literal(text));

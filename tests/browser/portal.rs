@@ -11,7 +11,7 @@ const SPACE: &str = "\u{E00D}";
 /// Opens the portal, chooses `plan_name` and continues to the confirm page.
 pub(super) async fn choose(browser: &Browser, portal: &str, plan_name: &str) {
     browser.goto(portal).await;
-    browser.wait_for_heading("Your subscription").await;
+    browser.wait_for_portal_home().await;
     browser.link("Update subscription").await.click().await.unwrap();
     browser.wait_for_heading("Choose a plan").await;
     browser.audit("the plan chooser").await;
@@ -41,7 +41,7 @@ async fn the_home_loads_its_own_bundle_and_the_next_page_the_prefetched_portal()
     let portal = server.portal_session("acct-bundles").await;
     let browser = Browser::open().await;
     browser.goto(&portal).await;
-    browser.wait_for_heading("Your subscription").await;
+    browser.wait_for_portal_home().await;
     browser.wait_until("the prefetches", "document.querySelectorAll('link[rel=prefetch]').length === 2", vec![]).await;
     let home: (String, Vec<String>) =
         serde_json::from_value(browser.client.execute(BUNDLES, vec![]).await.unwrap()).unwrap();
@@ -81,14 +81,14 @@ async fn a_link_on_the_home_while_the_server_is_away_says_so_and_stays() {
     let portal = server.portal_session("acct-home-away").await;
     let browser = Browser::open().await;
     browser.goto(&portal).await;
-    browser.wait_for_heading("Your subscription").await;
+    browser.wait_for_portal_home().await;
     browser.wait_until("the app", "!document.getElementById('shell')", vec![]).await;
 
     server.stop().await;
     browser.link("Update subscription").await.click().await.unwrap();
     browser.wait_for_text("We couldn't reach the server. Check your connection and try again.").await;
     assert_eq!(browser.client.current_url().await.unwrap().as_str(), portal, "the home stays");
-    browser.wait_for_heading("Your subscription").await;
+    browser.wait_for_portal_home().await;
     browser.audit("the home whose link could not load its page").await;
 
     server.restart().await;
@@ -125,7 +125,7 @@ async fn first_paid_month_pro_to_pro_plus_charges_ten_dollars() {
     let portal = server.portal_session("acct-p1").await;
     let browser = Browser::open().await;
     browser.goto(&portal).await;
-    browser.wait_for_heading("Your subscription").await;
+    browser.wait_for_portal_home().await;
     let home = browser.text().await;
     for expected in [
         "Kiro Pro",
@@ -309,7 +309,7 @@ async fn the_whole_upgrade_works_by_keyboard_alone() {
     let portal = server.portal_session("acct-kb").await;
     let browser = Browser::open().await;
     browser.goto(&portal).await;
-    browser.wait_for_heading("Your subscription").await;
+    browser.wait_for_portal_home().await;
     browser.wait_until("focus on the heading", "document.activeElement.tagName === 'H1'", vec![]).await;
     browser.press(TAB).await;
     browser
@@ -412,7 +412,7 @@ async fn the_home_painted_before_the_app_is_the_one_it_mounts_in_the_same_place(
         browser.cdp("Network.setBlockedURLs", serde_json::json!({"urls": []})).await;
         browser.cdp("Page.addScriptToEvaluateOnNewDocument", serde_json::json!({"source": HOME_GAPS})).await;
         browser.goto(&portal).await;
-        browser.wait_for_heading("Your subscription").await;
+        browser.wait_for_portal_home().await;
         let mounted = browser.client.execute(HOME_NOW, vec![]).await.unwrap();
         assert_eq!(mounted["shell"], false, "the app removed the shell");
         let gaps = browser.client.execute("return [window.__homeSeen, window.__homeGaps]", vec![]).await.unwrap();
