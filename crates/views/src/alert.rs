@@ -74,7 +74,6 @@ pub fn BusyButton(
     #[prop(into)] label: String,
     #[prop(into)] busy_label: String,
     #[prop(optional, into)] loading: Signal<bool>,
-    #[prop(optional, into)] disabled: Signal<bool>,
     /// Submits its form instead of running `on_click`.
     #[prop(optional)]
     submit: bool,
@@ -87,7 +86,7 @@ pub fn BusyButton(
             type=if submit { "submit" } else { "button" }
             class=class
             node_ref=button_ref
-            disabled=move || disabled.get() || loading.get()
+            disabled=move || loading.get()
             aria-busy=move || if loading.get() { "true" } else { "false" }
             on:click=move |_| {
                 if let Some(on_click) = on_click {

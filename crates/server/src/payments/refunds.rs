@@ -13,19 +13,23 @@ use crate::store::{self, Refund, RefundAnswer};
 use crate::subscriptions::events::{self, EventType};
 use time::OffsetDateTime;
 
+/// A refund held on its invoice (see [`store::hold_refund`]), to be given back, and the
+/// PaymentIntent that paid the invoice (Stripe mode).
+#[derive(Debug, Clone)]
+pub struct HeldRefund {
+    pub refund: Refund,
+    pub intent: Option<String>,
+}
+
 /// Sends held refunds to the processor, all at once, and records each answer: the refunds as they
 /// end (one Stripe could not answer stays `pending`, finished later by reconciliation).
-pub async fn give_back_all(
-    payments: &Payments,
-    held: Vec<(Refund, Option<String>)>,
-    now: OffsetDateTime,
-) -> Vec<Refund> {
-    let sending = held.into_iter().map(|(refund, intent)| async move {
-        let id = refund.id.clone();
-        match give_back(payments, refund.clone(), intent, now).await {
+pub async fn give_back_all(payments: &Payments, held: Vec<HeldRefund>, now: OffsetDateTime) -> Vec<Refund> {
+    let sending = held.into_iter().map(|held| async move {
+        let refund = held.refund.clone();
+        match give_back(payments, held, now).await {
             Ok(done) => done,
             Err(e) => {
-                tracing::warn!(refund = %id, error = %e, "a refund is left to reconciliation");
+                tracing::warn!(refund = %refund.id, error = %e, "a refund is left to reconciliation");
                 refund
             }
         }
@@ -33,15 +37,11 @@ pub async fn give_back_all(
     futures_util::future::join_all(sending).await
 }
 
-/// Sends a held refund to the processor and records the answer; the refund as it ends. `intent`
-/// is the PaymentIntent that paid its invoice (Stripe mode). Sent only while this process's lease
-/// on it is live: otherwise reconciliation may be finishing it, and it alone does.
-pub async fn give_back(
-    payments: &Payments,
-    refund: Refund,
-    intent: Option<String>,
-    now: OffsetDateTime,
-) -> Result<Refund, AppError> {
+/// Sends a held refund to the processor and records the answer; the refund as it ends. Sent only
+/// while this process's lease on it is live: otherwise reconciliation may be finishing it, and it
+/// alone does.
+pub async fn give_back(payments: &Payments, held: HeldRefund, now: OffsetDateTime) -> Result<Refund, AppError> {
+    let HeldRefund { refund, intent } = held;
     let (id, lease) = (refund.id.clone(), payments.attempt_lease);
     if !payments.store.write(move |tx| store::keep_refund_lease(tx, &id, lease)).await? {
         return Err(AppError::ProcessorUnavailable);

@@ -1,10 +1,11 @@
 //! `/v1/refunds` and `/v1/accounts/{id}/subscription/cancel` (secret key), shaped as Stripe's.
 
-use super::{Giving, HeldRefund, REASONS, RefundOnCancel};
+use super::{Giving, REASONS, RefundOnCancel};
 use crate::error::AppError;
 use crate::http::extract::{ApiJson, SecretKey, idempotency_key};
 use crate::idempotency;
-use crate::payments::{Payments, Processor, refunds};
+use crate::payments::refunds::{self, HeldRefund};
+use crate::payments::{Payments, Processor};
 use crate::state::AppState;
 use crate::store::{self, Refund, RefundStatus};
 use axum::Json;
@@ -103,7 +104,7 @@ async fn create_refund(
 /// unrecorded.
 async fn give_back(payments: &Payments, held: HeldRefund, now: OffsetDateTime) -> Result<Refund, AppError> {
     let payments = payments.clone();
-    let task = tokio::spawn(async move { refunds::give_back(&payments, held.refund, held.intent, now).await });
+    let task = tokio::spawn(async move { refunds::give_back(&payments, held, now).await });
     task.await.unwrap_or_else(|e| Err(AppError::internal_from("refund task", e)))
 }
 
@@ -220,7 +221,7 @@ async fn cancel_subscription(
         })
         .await?;
     // All sent at once, in a task of their own: a client that goes away stops none of them.
-    let (payments, held) = (state.payments.clone(), held.into_iter().map(|h| (h.refund, h.intent)).collect());
+    let payments = state.payments.clone();
     let task = tokio::spawn(async move { refunds::give_back_all(&payments, held, now).await });
     let given = task.await.map_err(|e| AppError::internal_from("refund task", e))?;
     let mut refunds = Vec::new();

@@ -7,6 +7,7 @@ pub mod handlers;
 
 use crate::error::AppError;
 use crate::ids::new_id;
+use crate::payments::refunds::HeldRefund;
 use crate::store::Conn;
 use crate::store::{self, Invoice, Refund, RefundStatus, Subscription};
 use billing::Money;
@@ -17,13 +18,6 @@ use time::OffsetDateTime;
 
 /// Stripe's refund reasons.
 pub const REASONS: [&str; 3] = ["duplicate", "fraudulent", "requested_by_customer"];
-
-/// A refund held on its invoice, to be given back, and the PaymentIntent that paid the invoice.
-#[derive(Debug, Clone)]
-pub struct HeldRefund {
-    pub refund: Refund,
-    pub intent: Option<String>,
-}
 
 /// What the processor needs to give back through: Stripe needs the PaymentIntent.
 #[derive(Debug, Clone, Copy)]
